@@ -1,0 +1,207 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+/**
+ * A scripted OpenAI-compatible chat completions server: the offline demo model of
+ * `npm run dev` and the model every test talks to. It is not an LLM. Without a script it
+ * answers with a labelled echo; a user message carrying `<<script {...}>>` makes it follow
+ * that script, which is how tests make the agent stream long replies or call tools.
+ */
+
+export const DEMO_MODEL_ID = 'offline-demo'
+export const DEMO_LABEL = '[offline demo model]'
+
+export type ScriptStep = { text?: string; tool?: { name: string; args: Record<string, unknown> } }
+export type Script = {
+  /** one step per model call after the user's message; a step with a tool ends in a tool call */
+  steps?: ScriptStep[]
+  /** shorthand for steps: [{ text: reply }] */
+  reply?: string
+  /** how many pieces each text is streamed in (default: one per word) */
+  chunks?: number
+  /** pause between pieces, so a test can act mid-stream */
+  delayMs?: number
+}
+
+type ChatMessage = { role: string; content?: unknown; tool_calls?: unknown[] }
+type ChatRequest = { model?: string; messages?: ChatMessage[]; stream?: boolean; tools?: unknown[] }
+
+const SCRIPT_MARKER = /<<script (\{.*?\})>>/s
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content
+  if (Array.isArray(content)) {
+    return content.map((p) => (p && typeof p === 'object' && 'text' in p ? String(p.text) : '')).join('')
+  }
+  return ''
+}
+
+function lastUserIndex(messages: ChatMessage[]): number {
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i]!.role === 'user') return i
+  return -1
+}
+
+export function findScript(messages: ChatMessage[]): Script | undefined {
+  const i = lastUserIndex(messages)
+  if (i < 0) return undefined
+  const match = SCRIPT_MARKER.exec(contentText(messages[i]!.content))
+  if (!match) return undefined
+  try {
+    return JSON.parse(match[1]!) as Script
+  } catch {
+    return { reply: `${DEMO_LABEL} the script marker in your message is not valid JSON` }
+  }
+}
+
+function isTitleRequest(messages: ChatMessage[]): boolean {
+  return messages.some((m) => m.role === 'system' && /title generator/i.test(contentText(m.content)))
+}
+
+/** What the model answers to this request: text to stream, or one tool call. */
+export function decide(req: ChatRequest): { text?: string; tool?: ScriptStep['tool']; script?: Script } {
+  const messages = req.messages ?? []
+  if (isTitleRequest(messages)) return { text: 'Scripted session' }
+  const script = findScript(messages)
+  const userIndex = lastUserIndex(messages)
+  if (!script) {
+    const said = userIndex >= 0 ? contentText(messages[userIndex]!.content).trim() : ''
+    return {
+      text: `${DEMO_LABEL} No model provider key is set, so this local stand-in answers instead of an LLM. You said: ${said}`,
+    }
+  }
+  const steps = script.steps ?? [{ text: script.reply ?? '' }]
+  const stepIndex = messages.slice(userIndex + 1).filter((m) => m.role === 'assistant').length
+  const step = steps[stepIndex] ?? { text: 'Done.' }
+  return { ...step, script }
+}
+
+export function splitText(text: string, chunks?: number): string[] {
+  if (!text) return []
+  if (!chunks) return text.match(/\S+\s*|\s+/g) ?? [text]
+  const size = Math.max(1, Math.ceil(text.length / chunks))
+  const pieces: string[] = []
+  for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size))
+  return pieces
+}
+
+const estimateTokens = (s: string) => Math.max(1, Math.ceil(s.length / 4))
+
+async function readJson(req: IncomingMessage): Promise<ChatRequest> {
+  const chunks: Buffer[] = []
+  for await (const c of req) chunks.push(c as Buffer)
+  return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as ChatRequest
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[]) {
+  log.push(req)
+  const decision = decide(req)
+  const id = `chatcmpl-${Date.now().toString(36)}`
+  const model = req.model ?? DEMO_MODEL_ID
+  const created = Math.floor(Date.now() / 1000)
+  const promptTokens = estimateTokens(JSON.stringify(req.messages ?? []))
+  const text = decision.text ?? ''
+  const toolCall = decision.tool && {
+    index: 0,
+    id: `call_${Math.random().toString(36).slice(2, 10)}`,
+    type: 'function',
+    function: { name: decision.tool.name, arguments: JSON.stringify(decision.tool.args) },
+  }
+  const usage = {
+    prompt_tokens: promptTokens,
+    completion_tokens: estimateTokens(text || JSON.stringify(decision.tool ?? '')),
+    total_tokens: 0,
+  }
+  usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
+  const finish = toolCall ? 'tool_calls' : 'stop'
+
+  if (!req.stream) {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(
+      JSON.stringify({
+        id,
+        object: 'chat.completion',
+        created,
+        model,
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: text || null, ...(toolCall && { tool_calls: [toolCall] }) },
+            finish_reason: finish,
+          },
+        ],
+        usage,
+      }),
+    )
+    return
+  }
+
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
+  const send = (delta: object, finishReason: string | null = null, extra: object = {}) =>
+    res.write(
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finishReason }], ...extra })}\n\n`,
+    )
+  send({ role: 'assistant', content: '' })
+  const delayMs = decision.script?.delayMs ?? 0
+  for (const piece of splitText(text, decision.script?.chunks)) {
+    if (res.destroyed) return
+    send({ content: piece })
+    if (delayMs) await sleep(delayMs)
+  }
+  if (toolCall) send({ tool_calls: [toolCall] })
+  send({}, finish)
+  res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`)
+  res.end('data: [DONE]\n\n')
+}
+
+export type ModelServer = { url: string; requests: ChatRequest[]; close(): Promise<void> }
+
+export async function startModelServer(port = 0): Promise<ModelServer> {
+  const requests: ChatRequest[] = []
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0]
+    if (req.method === 'GET' && path?.endsWith('/models')) {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ object: 'list', data: [{ id: DEMO_MODEL_ID, object: 'model', owned_by: 'local' }] }))
+      return
+    }
+    if (req.method === 'POST' && path?.endsWith('/chat/completions')) {
+      readJson(req)
+        .then((body) => answer(body, res, requests))
+        .catch((err: unknown) => {
+          if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' })
+          res.end(JSON.stringify({ error: { message: String(err) } }))
+        })
+      return
+    }
+    res.writeHead(404).end()
+  })
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  const { port: actual } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${actual}/v1`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+/** The opencode provider entry that points at a model server. */
+export function modelProviderConfig(baseURL: string) {
+  return {
+    provider: {
+      local: {
+        npm: '@ai-sdk/openai-compatible',
+        name: 'Offline demo (scripted, not an LLM)',
+        options: { baseURL, apiKey: 'offline' },
+        models: { [DEMO_MODEL_ID]: { name: `Offline demo model ${DEMO_LABEL}` } },
+      },
+    },
+    model: `local/${DEMO_MODEL_ID}`,
+    small_model: `local/${DEMO_MODEL_ID}`,
+  }
+}

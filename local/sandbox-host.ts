@@ -1,0 +1,199 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdir, rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { serve, type ServerType } from '@hono/node-server'
+import { Hono } from 'hono'
+import { bearerAuth } from 'hono/bearer-auth'
+import { HTTPException } from 'hono/http-exception'
+import { freePort } from './ports'
+
+/**
+ * The local sandbox host: sandboxes as local processes, for development and tests. Each sandbox
+ * is a folder with its own workspace and home; its commands and its `opencode serve` run with
+ * only the sandbox's environment, bound to 127.0.0.1 on a free port. The Worker reaches it
+ * through src/sandbox/local.ts; the routes mirror the SandboxProvider seam one to one.
+ */
+
+const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const BIN_DIR = join(PROJECT_ROOT, 'node_modules', '.bin')
+/** Output kept from a command; more is cut, as a runaway build log must not fill memory. */
+const MAX_OUTPUT = 1024 * 1024
+
+type Sandbox = {
+  id: string
+  dir: string
+  workdir: string
+  home: string
+  envs: Record<string, string>
+  metadata: Record<string, string>
+  opencode?: { proc: ChildProcess; url: string; exitCode?: number | null }
+  running: Set<ChildProcess>
+}
+
+export type SandboxHostOptions = { root: string; port?: number; token?: string }
+
+export type SandboxListing = { sandboxId: string; metadata: Record<string, string>; workdir: string; opencodePid?: number }
+
+export type SandboxHost = { url: string; close(): Promise<void> }
+
+function sandboxEnv(sb: Sandbox): NodeJS.ProcessEnv {
+  return {
+    PATH: `${BIN_DIR}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    LANG: process.env.LANG ?? 'C.UTF-8',
+    HOME: sb.home,
+    XDG_CONFIG_HOME: join(sb.home, '.config'),
+    XDG_DATA_HOME: join(sb.home, '.local', 'share'),
+    XDG_STATE_HOME: join(sb.home, '.local', 'state'),
+    XDG_CACHE_HOME: join(sb.home, '.cache'),
+    GIT_TERMINAL_PROMPT: '0',
+    ...sb.envs,
+  }
+}
+
+/** Ends a process and everything it started (it leads its own process group). */
+function killTree(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') {
+  if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return
+  try {
+    process.kill(-proc.pid, signal)
+  } catch {
+    proc.kill(signal)
+  }
+}
+
+async function stopTree(proc: ChildProcess) {
+  if (proc.exitCode !== null || proc.signalCode !== null) return
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()))
+  killTree(proc, 'SIGTERM')
+  const timer = setTimeout(() => killTree(proc, 'SIGKILL'), 3_000)
+  await exited
+  clearTimeout(timer)
+}
+
+function exec(sb: Sandbox, command: string, cwd: string, timeoutMs: number) {
+  return new Promise<{ exitCode: number; stdout: string; stderr: string }>((resolve) => {
+    const proc = spawn('bash', ['-c', command], { cwd, env: sandboxEnv(sb), detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    sb.running.add(proc)
+    let stdout = ''
+    let stderr = ''
+    proc.stdout.on('data', (d: Buffer) => (stdout = (stdout + d.toString()).slice(-MAX_OUTPUT)))
+    proc.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-MAX_OUTPUT)))
+    const timer = timeoutMs > 0 ? setTimeout(() => killTree(proc, 'SIGKILL'), timeoutMs) : undefined
+    proc.on('error', (err) => {
+      stderr += String(err)
+    })
+    proc.on('close', (code, signal) => {
+      clearTimeout(timer)
+      sb.running.delete(proc)
+      resolve({ exitCode: code ?? (signal ? 128 + 9 : 1), stdout, stderr })
+    })
+  })
+}
+
+export async function startSandboxHost(opts: SandboxHostOptions): Promise<SandboxHost> {
+  const sandboxes = new Map<string, Sandbox>()
+  const app = new Hono()
+
+  app.onError((err, c) => {
+    const status = err instanceof HTTPException ? err.status : 500
+    return c.json({ error: { code: status === 404 ? 'not_found' : 'failed', message: err.message } }, status)
+  })
+  if (opts.token) app.use('*', bearerAuth({ token: opts.token }))
+
+  /** What runs, for people and tests that want to look; a local host has nothing to hide from its owner. */
+  const list = (): SandboxListing[] =>
+    [...sandboxes.values()].map((sb) => ({
+      sandboxId: sb.id,
+      metadata: sb.metadata,
+      workdir: sb.workdir,
+      ...(sb.opencode?.proc.pid !== undefined && sb.opencode.exitCode === undefined && { opencodePid: sb.opencode.proc.pid }),
+    }))
+
+  const find = (id: string) => {
+    const sb = sandboxes.get(id)
+    if (!sb) throw new HTTPException(404, { message: `no sandbox ${id}` })
+    return sb
+  }
+
+  app.post('/sandboxes', async (c) => {
+    const body = await c.req.json<{ envs?: Record<string, string>; metadata?: Record<string, string> }>()
+    const id = `sbx_${randomBytes(8).toString('hex')}`
+    const dir = join(opts.root, id)
+    const sb: Sandbox = {
+      id,
+      dir,
+      workdir: join(dir, 'workspace'),
+      home: join(dir, 'home'),
+      envs: body.envs ?? {},
+      metadata: body.metadata ?? {},
+      running: new Set(),
+    }
+    await mkdir(sb.workdir, { recursive: true })
+    await mkdir(sb.home, { recursive: true })
+    sandboxes.set(id, sb)
+    return c.json({ sandboxId: id, workdir: sb.workdir }, 201)
+  })
+
+  app.get('/sandboxes', (c) => c.json(list()))
+
+  app.get('/sandboxes/:id', (c) => {
+    const sb = find(c.req.param('id'))
+    const oc = sb.opencode
+    const opencode = !oc ? 'not_started' : oc.exitCode === undefined ? 'running' : 'exited'
+    return c.json({ sandboxId: sb.id, opencode })
+  })
+
+  app.post('/sandboxes/:id/exec', async (c) => {
+    const sb = find(c.req.param('id'))
+    const body = await c.req.json<{ command: string; cwd?: string; timeoutMs?: number }>()
+    return c.json(await exec(sb, body.command, body.cwd ?? sb.workdir, body.timeoutMs ?? 60_000))
+  })
+
+  app.post('/sandboxes/:id/opencode', async (c) => {
+    const sb = find(c.req.param('id'))
+    const body = await c.req.json<{ cwd?: string }>()
+    if (sb.opencode && sb.opencode.exitCode === undefined) return c.json({ url: sb.opencode.url })
+    const port = await freePort()
+    const proc = spawn(join(BIN_DIR, 'opencode'), ['serve', '--hostname', '127.0.0.1', '--port', String(port)], {
+      cwd: body.cwd ?? sb.workdir,
+      env: sandboxEnv(sb),
+      detached: true,
+      stdio: 'ignore',
+    })
+    const record: NonNullable<Sandbox['opencode']> = { proc, url: `http://127.0.0.1:${port}` }
+    proc.on('exit', (code) => {
+      record.exitCode = code
+    })
+    proc.on('error', () => {
+      record.exitCode = -1
+    })
+    sb.opencode = record
+    return c.json({ url: record.url })
+  })
+
+  const destroy = async (sb: Sandbox) => {
+    sandboxes.delete(sb.id)
+    await Promise.all([...(sb.opencode ? [sb.opencode.proc] : []), ...sb.running].map(stopTree))
+    await rm(sb.dir, { recursive: true, force: true })
+  }
+
+  app.delete('/sandboxes/:id', async (c) => {
+    await destroy(find(c.req.param('id')))
+    return c.body(null, 204)
+  })
+
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: opts.port ?? 0 }, () => resolve(s))
+  })
+  const { port } = server.address() as { port: number }
+  await mkdir(opts.root, { recursive: true })
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      await Promise.all([...sandboxes.values()].map(destroy))
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}

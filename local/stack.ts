@@ -1,0 +1,179 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { modelProviderConfig, startModelServer, type ModelServer } from './model-server'
+import { freePort } from './ports'
+import { startSandboxHost, type SandboxHost } from './sandbox-host'
+
+/**
+ * The whole local stack in one call: the offline demo model (when no provider is configured),
+ * the sandbox host, and `wrangler dev` serving the Worker. `npm run dev` and the test suite
+ * both start it here, so the tests run what a developer runs.
+ */
+
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+/** The Worker settings `npm run dev` takes from the environment (see the README). */
+const SETTING_NAMES = [
+  'API_KEYS',
+  'SANDBOX_PROVIDER',
+  'E2B_API_KEY',
+  'E2B_TEMPLATE',
+  'E2B_API_URL',
+  'E2B_SANDBOX_URL',
+  'OPENCODE_CONFIG',
+  'DEFAULT_MODEL',
+  'WEBHOOK_SECRET',
+  'GITHUB_WEBHOOK_SECRET',
+  'GITHUB_TOKEN',
+  'GITHUB_API_URL',
+  'SESSION_IDLE_SECONDS',
+]
+
+export function settingsFromEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(env)) {
+    if (value && (SETTING_NAMES.includes(name) || /_API_KEY$/.test(name))) out[name] = value
+  }
+  return out
+}
+
+/** A model provider is configured when a key or an explicit opencode config says so. */
+export function needsDemoModel(settings: Record<string, string>): boolean {
+  const hasKey = Object.keys(settings).some((k) => /_API_KEY$/.test(k) && k !== 'E2B_API_KEY')
+  return !hasKey && !settings.OPENCODE_CONFIG && !settings.DEFAULT_MODEL
+}
+
+/** One `KEY=value` line in the dotenv syntax wrangler reads, quoted with a quote the value lacks. */
+export function dotenvLine(name: string, value: string): string {
+  const quote = ["'", '`', '"'].find((q) => !value.includes(q) && !value.includes('\n'))
+  if (!quote) throw new Error(`${name} holds every quote character or a newline; set it in .dev.vars instead`)
+  return `${name}=${quote}${value}${quote}`
+}
+
+export type StackOptions = {
+  /** Worker settings; what is missing falls back to .dev.vars, then .dev.vars.example */
+  settings: Record<string, string>
+  port?: number
+  sandboxHostPort?: number
+  /** where wrangler keeps Durable Object state; the same folder across restarts keeps sessions */
+  stateDir: string
+  /** where sandboxes' folders go */
+  sandboxRoot: string
+  /** where the Worker's output goes; default: this process's stdout */
+  onLog?: (line: string) => void
+}
+
+export type Stack = {
+  url: string
+  sandboxHostUrl: string
+  sandboxHostToken: string
+  model: ModelServer | undefined
+  /** restarts only the Worker, keeping sandboxes, as a deploy would */
+  restartWorker(): Promise<void>
+  close(): Promise<void>
+}
+
+async function waitForHealth(url: string, proc: ChildProcess, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`wrangler dev exited with ${proc.exitCode}`)
+    try {
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) })
+      if (res.ok) return
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`the Worker did not answer ${url}/health within ${timeoutMs / 1000} s`)
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const settings = { ...opts.settings }
+  let model: ModelServer | undefined
+  let host: SandboxHost | undefined
+  let worker: ChildProcess | undefined
+  const log = opts.onLog ?? ((line: string) => process.stdout.write(line))
+
+  const close = async () => {
+    if (worker && worker.exitCode === null) {
+      const exited = new Promise((r) => worker!.once('exit', r))
+      worker.kill('SIGTERM')
+      await exited
+    }
+    await host?.close()
+    await model?.close()
+  }
+
+  try {
+    if (needsDemoModel(settings)) {
+      model = await startModelServer()
+      settings.OPENCODE_CONFIG = JSON.stringify(modelProviderConfig(model.url))
+    }
+    const sandboxHostToken = randomBytes(16).toString('hex')
+    host = await startSandboxHost({ root: opts.sandboxRoot, port: opts.sandboxHostPort, token: sandboxHostToken })
+    settings.SANDBOX_PROVIDER ??= 'local'
+    settings.LOCAL_SANDBOX_URL = host.url
+    settings.LOCAL_SANDBOX_TOKEN = sandboxHostToken
+
+    await mkdir(opts.stateDir, { recursive: true })
+    const envFile = join(opts.stateDir, 'stack.env')
+    await writeFile(envFile, Object.entries(settings).map(([k, v]) => dotenvLine(k, v)).join('\n') + '\n', { mode: 0o600 })
+    const envFiles = ['.dev.vars.example', '.dev.vars']
+      .map((f) => join(PROJECT_ROOT, f))
+      .filter(existsSync)
+      .concat(envFile)
+    const port = opts.port ?? (await freePort())
+    const url = `http://127.0.0.1:${port}`
+
+    const startWorker = async () => {
+      const inspectorPort = await freePort()
+      worker = spawn(
+        join(PROJECT_ROOT, 'node_modules', '.bin', 'wrangler'),
+        [
+          'dev',
+          '--ip',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          '--inspector-port',
+          String(inspectorPort),
+          '--persist-to',
+          opts.stateDir,
+          '--show-interactive-dev-session=false',
+          ...envFiles.flatMap((f) => ['--env-file', f]),
+        ],
+        {
+          cwd: PROJECT_ROOT,
+          env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
+      worker.stdout!.on('data', (d: Buffer) => log(d.toString()))
+      worker.stderr!.on('data', (d: Buffer) => log(d.toString()))
+      await waitForHealth(url, worker, 90_000)
+    }
+
+    await startWorker()
+    return {
+      url,
+      sandboxHostUrl: host.url,
+      sandboxHostToken,
+      model,
+      restartWorker: async () => {
+        const exited = new Promise((r) => worker!.once('exit', r))
+        worker!.kill('SIGTERM')
+        await exited
+        await startWorker()
+      },
+      close,
+    }
+  } catch (err) {
+    await close()
+    throw err
+  }
+}

@@ -1,0 +1,49 @@
+import { createMiddleware } from 'hono/factory'
+import { bodyLimit } from 'hono/body-limit'
+import type { AppEnv } from '../env'
+import { ApiError } from '../lib/errors'
+import { sha256Hex } from '../lib/ids'
+import { apiKeys } from '../settings'
+
+/** Bodies above this are refused before they are read; the largest field is a 100k-character message. */
+export const MAX_BODY_BYTES = 512 * 1024
+
+export const limitBody = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw new ApiError('payload_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`)
+  },
+})
+
+const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i
+
+/** A body that is there must be JSON; an absent one is left to the route's schema. */
+export const requireJson = createMiddleware(async (c, next) => {
+  const hasBody = Number(c.req.header('content-length') ?? 0) > 0 || c.req.header('transfer-encoding') !== undefined
+  if (hasBody && !JSON_TYPE.test(c.req.header('content-type') ?? '')) {
+    throw new ApiError('unsupported_media_type', 'send the body as application/json')
+  }
+  await next()
+})
+
+function sameText(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a)
+  const y = new TextEncoder().encode(b)
+  return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y)
+}
+
+/**
+ * Bearer auth from API_KEYS. A key is a tenant; the tenant id is a digest of the key, so keys
+ * are never stored and rotating one starts a new tenant.
+ */
+export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
+  const header = c.req.header('authorization') ?? ''
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+  if (!match) throw new ApiError('unauthorized', 'send an API key as "Authorization: Bearer <key>"')
+  const token = match[1]!
+  let found = false
+  for (const key of apiKeys(c.env)) found = sameText(key, token) || found
+  if (!found) throw new ApiError('unauthorized', 'the API key is not valid')
+  c.set('tenant', `t_${(await sha256Hex(token)).slice(0, 32)}`)
+  await next()
+})

@@ -1,0 +1,192 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import type { AppEnv } from '../env'
+import { SSE_HEADERS, resumeCursor } from '../events/sse'
+import { unwrap } from '../lib/errors'
+import { newId } from '../lib/ids'
+import { validationError } from './errors'
+import {
+  ConversationMessage,
+  CreateSessionBody,
+  ErrorBody,
+  EventsQuery,
+  Keepalive,
+  ListQuery,
+  MessageAccepted,
+  MessageReplied,
+  SendMessageBody,
+  SendQuery,
+  Session,
+  SessionList,
+  SessionParams,
+} from './schemas'
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+})
+
+const errors = {
+  400: json(ErrorBody, 'Bad input; zod issues in `details`'),
+  401: json(ErrorBody, 'Missing or unknown API key'),
+  404: json(ErrorBody, 'No such session, or not yours'),
+}
+
+const security = [{ bearer: [] }]
+
+export const sessions = new OpenAPIHono<AppEnv>({
+  defaultHook: (result) => {
+    if (!result.success) throw validationError(result.error, result.target)
+  },
+})
+
+const stub = (c: { env: AppEnv['Bindings'] }, id: string) => c.env.SESSIONS.get(c.env.SESSIONS.idFromName(id))
+
+sessions.openapi(
+  createRoute({
+    method: 'post',
+    path: '/',
+    summary: 'Create a session',
+    description: 'Answers at once; the sandbox starts in the background and `prompt` is sent once it is ready.',
+    security,
+    request: { body: { ...json(CreateSessionBody, 'What the session starts with'), required: false } },
+    responses: { 201: json(Session, 'The new session, status `starting`'), ...errors },
+  }),
+  async (c) => {
+    const body = c.req.valid('json') ?? {}
+    const id = newId('ses')
+    const { prompt, title, ...spec } = body
+    const view = await stub(c, id).create({ id, tenant: c.get('tenant'), title, prompt, spec })
+    return c.json(view, 201)
+  },
+)
+
+sessions.openapi(
+  createRoute({
+    method: 'get',
+    path: '/',
+    summary: "List the tenant's sessions, newest first",
+    security,
+    request: { query: ListQuery },
+    responses: { 200: json(SessionList, 'A page of sessions'), ...errors },
+  }),
+  async (c) => {
+    const { limit, cursor } = c.req.valid('query')
+    const index = c.env.TENANTS.get(c.env.TENANTS.idFromName(c.get('tenant')))
+    return c.json(await index.list(limit, cursor), 200)
+  },
+)
+
+sessions.openapi(
+  createRoute({
+    method: 'get',
+    path: '/{id}',
+    summary: 'Get a session',
+    security,
+    request: { params: SessionParams },
+    responses: { 200: json(Session, 'The session'), ...errors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid('param')
+    return c.json(unwrap(await stub(c, id).get(c.get('tenant'))), 200)
+  },
+)
+
+sessions.openapi(
+  createRoute({
+    method: 'post',
+    path: '/{id}/messages',
+    summary: 'Send a message',
+    description:
+      'Queued behind the running turn, if any, and sent in order. With `?wait=true` the answer waits for the reply (or 504 after `?timeout=` seconds, the turn still running).',
+    security,
+    request: { params: SessionParams, query: SendQuery, body: { ...json(SendMessageBody, 'The message'), required: true } },
+    responses: {
+      200: json(MessageReplied, 'With ?wait=true: the reply'),
+      202: json(MessageAccepted, 'Accepted'),
+      409: json(ErrorBody, 'The session has ended'),
+      429: json(ErrorBody, 'Too many messages waiting'),
+      504: json(ErrorBody, 'With ?wait=true: no reply in time'),
+      ...errors,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid('param')
+    const { wait, timeout } = c.req.valid('query')
+    const waiting = wait === 'true' || wait === '1'
+    const result = unwrap(
+      await stub(c, id).send(c.get('tenant'), c.req.valid('json'), waiting ? timeout * 1000 : undefined),
+    )
+    if (waiting) return c.json(result as z.infer<typeof MessageReplied>, 200)
+    const { messageId, queued, duplicate } = result
+    return c.json({ messageId, queued, duplicate }, 202)
+  },
+)
+
+sessions.openapi(
+  createRoute({
+    method: 'get',
+    path: '/{id}/messages',
+    summary: 'The conversation so far',
+    security,
+    request: { params: SessionParams },
+    responses: { 200: json(z.array(ConversationMessage), 'Messages, oldest first'), ...errors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid('param')
+    return c.json(unwrap(await stub(c, id).messages(c.get('tenant'))), 200)
+  },
+)
+
+sessions.openapi(
+  createRoute({
+    method: 'get',
+    path: '/{id}/events',
+    summary: 'Stream the session as Server-Sent Events',
+    description:
+      'Every event after `Last-Event-ID` (or `?after=`) exactly once, then live ones; `: ping` at least every 15 s. `?raw=1` adds opencode’s own events, live only, as `agent.event`.',
+    security,
+    request: { params: SessionParams, query: EventsQuery },
+    responses: {
+      200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'The event stream' },
+      ...errors,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid('param')
+    const { after, raw } = c.req.valid('query')
+    const cursor = resumeCursor(c.req.header('last-event-id'), after)
+    const body = unwrap(await stub(c, id).events(c.get('tenant'), cursor, raw === '1' || raw === 'true'))
+    // Frames are made once in the session for all its clients; this route only passes bytes on.
+    return new Response(body, { headers: SSE_HEADERS }) as never
+  },
+)
+
+sessions.openapi(
+  createRoute({
+    method: 'post',
+    path: '/{id}/keepalive',
+    summary: 'Push the idle deadline out',
+    security,
+    request: { params: SessionParams },
+    responses: { 200: json(Keepalive, 'The new deadline'), 409: json(ErrorBody, 'The session has ended'), ...errors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid('param')
+    return c.json(unwrap(await stub(c, id).keepalive(c.get('tenant'))), 200)
+  },
+)
+
+sessions.openapi(
+  createRoute({
+    method: 'delete',
+    path: '/{id}',
+    summary: 'End the session and destroy its sandbox',
+    security,
+    request: { params: SessionParams },
+    responses: { 200: json(Session, 'The ended session'), ...errors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid('param')
+    return c.json(unwrap(await stub(c, id).end(c.get('tenant'))), 200)
+  },
+)

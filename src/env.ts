@@ -1,0 +1,17 @@
+import type { SessionDO } from './session/durable-object'
+import type { TenantIndex } from './tenant/durable-object'
+
+/** Worker bindings: wrangler.toml vars, secrets and Durable Object namespaces. */
+export type Bindings = {
+  SESSIONS: DurableObjectNamespace<SessionDO>
+  TENANTS: DurableObjectNamespace<TenantIndex>
+  API_KEYS?: string
+  SANDBOX_PROVIDER?: string
+  LOCAL_SANDBOX_URL?: string
+  LOCAL_SANDBOX_TOKEN?: string
+  OPENCODE_CONFIG?: string
+  DEFAULT_MODEL?: string
+  SESSION_IDLE_SECONDS?: string
+}
+
+export type AppEnv = { Bindings: Bindings; Variables: { tenant: string } }

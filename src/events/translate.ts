@@ -1,0 +1,249 @@
+import type { Event as AgentEvent, Part } from '@opencode-ai/sdk/v2/client'
+import { event, type PublicEvent, type ToolState, type Usage } from './types'
+
+/** Tool inputs and outputs can be whole files; events carry at most this much of each. */
+export const MAX_TOOL_TEXT = 32 * 1024
+
+type PartInfo = {
+  kind: Part['type']
+  text: string
+  streamed: number
+  tool?: { tool: string; callId: string; state: string; title?: string }
+}
+type MessageInfo = {
+  role: 'user' | 'assistant'
+  parentId?: string
+  parts: Map<string, PartInfo>
+  completed: boolean
+}
+
+export function capText(text: string, max = MAX_TOOL_TEXT): string {
+  return text.length <= max ? text : `${text.slice(0, max)}\n[truncated ${text.length - max} characters]`
+}
+
+function capValue(value: unknown): unknown {
+  const json = JSON.stringify(value ?? null)
+  return json.length <= MAX_TOOL_TEXT ? value : { truncated: true, preview: json.slice(0, MAX_TOOL_TEXT) }
+}
+
+function errorCode(name: string | undefined): string {
+  if (!name) return 'agent_error'
+  if (name === 'MessageAbortedError') return 'aborted'
+  return name
+    .replace(/Error$/, '')
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+}
+
+type AgentError = { name?: string; data?: { message?: string } }
+
+export function describeAgentError(err: AgentError | undefined): { code: string; message: string } {
+  return { code: errorCode(err?.name), message: err?.data?.message || err?.name || 'the agent reported an error' }
+}
+
+/**
+ * Turns the events of one opencode instance into the public events of one session. It keeps
+ * just enough state to know which part a delta belongs to, to stream a part's text exactly once
+ * and to complete each message once, so every decision about the public stream is made here,
+ * away from storage and network.
+ */
+export class AgentEventTranslator {
+  private readonly family = new Set<string>()
+  private readonly messages = new Map<string, MessageInfo>()
+  private readonly publicUserIds = new Map<string, string>()
+  /** The public id the next new user message of the root session is known by. */
+  pendingUserMessageId: string | undefined
+
+  constructor(
+    readonly rootSessionId: string,
+    private readonly workdir: string,
+  ) {
+    this.family.add(rootSessionId)
+  }
+
+  /** The session an event is about, if it names one. */
+  static sessionOf(ev: AgentEvent): string | undefined {
+    const props = (ev as { properties?: { sessionID?: unknown } }).properties
+    return typeof props?.sessionID === 'string' ? props.sessionID : undefined
+  }
+
+  /** Whether a raw event concerns this session (or one of its sub-sessions). */
+  concerns(ev: AgentEvent): boolean {
+    const sid = AgentEventTranslator.sessionOf(ev)
+    return sid === undefined || this.family.has(sid)
+  }
+
+  translate(ev: AgentEvent): PublicEvent[] {
+    if (ev.type === 'session.created' && ev.properties.info.parentID && this.family.has(ev.properties.info.parentID)) {
+      this.family.add(ev.properties.info.id)
+      return []
+    }
+    const sid = AgentEventTranslator.sessionOf(ev)
+    if (sid !== undefined && !this.family.has(sid)) return []
+    const root = sid === this.rootSessionId
+    switch (ev.type) {
+      case 'permission.asked':
+        return [
+          event('permission.requested', {
+            permissionId: ev.properties.id,
+            permission: ev.properties.permission,
+            patterns: ev.properties.patterns,
+            metadata: ev.properties.metadata,
+          }),
+        ]
+      case 'permission.replied':
+        return [event('permission.resolved', { permissionId: ev.properties.requestID, reply: ev.properties.reply })]
+      case 'question.asked':
+        return [event('question.asked', { questionId: ev.properties.id, questions: ev.properties.questions })]
+      case 'question.replied':
+        return [event('question.resolved', { questionId: ev.properties.requestID, answers: ev.properties.answers })]
+      case 'question.rejected':
+        return [event('question.resolved', { questionId: ev.properties.requestID, rejected: true })]
+      case 'file.edited':
+        return [event('file.changed', { path: this.relative(ev.properties.file), change: 'edited' })]
+    }
+    if (!root) return []
+    switch (ev.type) {
+      case 'message.updated':
+        return this.onMessage(ev.properties.info)
+      case 'message.part.updated':
+        return this.onPart(ev.properties.part)
+      case 'message.part.delta':
+        return this.onDelta(ev.properties.messageID, ev.properties.partID, ev.properties.field, ev.properties.delta)
+      case 'session.error':
+        return [event('error', describeAgentError(ev.properties.error as AgentError | undefined))]
+      default:
+        return []
+    }
+  }
+
+  private relative(file: string): string {
+    const base = this.workdir.endsWith('/') ? this.workdir : `${this.workdir}/`
+    return file.startsWith(base) ? file.slice(base.length) : file
+  }
+
+  private message(id: string, role: 'user' | 'assistant', out: PublicEvent[]): MessageInfo {
+    let info = this.messages.get(id)
+    if (!info) {
+      info = { role, parts: new Map(), completed: false }
+      this.messages.set(id, info)
+      if (role === 'user') {
+        // User messages are announced when the API accepts them; here we only learn opencode's id.
+        this.publicUserIds.set(id, this.pendingUserMessageId ?? id)
+        this.pendingUserMessageId = undefined
+      } else {
+        out.push(event('message.created', { messageId: id, role }))
+      }
+    }
+    return info
+  }
+
+  private onMessage(info: Extract<AgentEvent, { type: 'message.updated' }>['properties']['info']): PublicEvent[] {
+    const out: PublicEvent[] = []
+    if (info.role === 'user') {
+      this.message(info.id, 'user', out)
+      return out
+    }
+    const isNew = !this.messages.has(info.id)
+    const msg = this.message(info.id, 'assistant', out)
+    if (isNew) {
+      msg.parentId = this.publicUserIds.get(info.parentID) ?? info.parentID
+      out[0] = event('message.created', { messageId: info.id, role: 'assistant', parentId: msg.parentId })
+    }
+    if (info.time.completed && !msg.completed) {
+      msg.completed = true
+      const usage: Usage = { inputTokens: info.tokens.input, outputTokens: info.tokens.output, cost: info.cost }
+      out.push(
+        event('message.completed', {
+          messageId: info.id,
+          role: 'assistant',
+          text: this.textOf(msg),
+          ...(msg.parentId && { parentId: msg.parentId }),
+          usage,
+          ...(info.error && { error: describeAgentError(info.error as AgentError) }),
+        }),
+      )
+    }
+    return out
+  }
+
+  /** The parts of a message as the conversation listing shows them. */
+  partsOf(messageId: string): unknown[] {
+    const msg = this.messages.get(messageId)
+    if (!msg) return []
+    return [...msg.parts.values()].flatMap<unknown>((p) => {
+      if ((p.kind === 'text' || p.kind === 'reasoning') && p.text) return [{ type: p.kind, text: p.text }]
+      if (p.tool) return [{ type: 'tool', ...p.tool }]
+      return []
+    })
+  }
+
+  private textOf(msg: MessageInfo): string {
+    return [...msg.parts.values()]
+      .filter((p) => p.kind === 'text' && p.text)
+      .map((p) => p.text)
+      .join('\n\n')
+  }
+
+  private onPart(part: Part): PublicEvent[] {
+    const out: PublicEvent[] = []
+    const msg = this.message(part.messageID, 'assistant', out)
+    let info = msg.parts.get(part.id)
+    if (!info) {
+      info = { kind: part.type, text: '', streamed: 0 }
+      msg.parts.set(part.id, info)
+    }
+    if (msg.role !== 'assistant') return out
+    if (part.type === 'text' || part.type === 'reasoning') {
+      if (part.type === 'text' && part.synthetic) return out
+      info.text = part.text
+      if (part.text.length > info.streamed) {
+        // A part can be written whole without deltas; stream what the client has not seen.
+        out.push(
+          event('message.delta', {
+            messageId: part.messageID,
+            partId: part.id,
+            kind: part.type,
+            text: part.text.slice(info.streamed),
+          }),
+        )
+        info.streamed = part.text.length
+      }
+    } else if (part.type === 'tool') {
+      const state = part.state
+      if (info.tool?.state === state.status && state.status !== 'running') return out
+      const title = 'title' in state && state.title ? state.title : undefined
+      info.tool = { tool: part.tool, callId: part.callID, state: state.status, ...(title && { title }) }
+      out.push(
+        event('tool.updated', {
+          messageId: part.messageID,
+          callId: part.callID,
+          tool: part.tool,
+          state: state.status as ToolState,
+          ...(title && { title }),
+          input: capValue(state.input),
+          ...(state.status === 'completed' && { output: capText(state.output) }),
+          ...(state.status === 'error' && { output: capText(state.error) }),
+        }),
+      )
+    }
+    return out
+  }
+
+  private onDelta(messageId: string, partId: string, field: string, delta: string): PublicEvent[] {
+    if (field !== 'text' || !delta) return []
+    const out: PublicEvent[] = []
+    const msg = this.message(messageId, 'assistant', out)
+    if (msg.role !== 'assistant') return out
+    let info = msg.parts.get(partId)
+    if (!info) {
+      info = { kind: 'text', text: '', streamed: 0 }
+      msg.parts.set(partId, info)
+    }
+    if (info.kind !== 'text' && info.kind !== 'reasoning') return out
+    info.text += delta
+    info.streamed += delta.length
+    out.push(event('message.delta', { messageId, partId, kind: info.kind, text: delta }))
+    return out
+  }
+}

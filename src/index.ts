@@ -1,0 +1,6 @@
+import { app } from './api/app'
+
+export { SessionDO } from './session/durable-object'
+export { TenantIndex } from './tenant/durable-object'
+
+export default app

@@ -1,0 +1,41 @@
+import { createOpencodeClient, type OpencodeClient } from '@opencode-ai/sdk/v2/client'
+import type { SandboxEndpoint } from '../sandbox/provider'
+
+/** opencode's Basic auth user when OPENCODE_SERVER_PASSWORD is set. */
+const USER = 'opencode'
+
+export function authHeaders(endpoint: SandboxEndpoint, password: string): Record<string, string> {
+  return { ...endpoint.headers, authorization: `Basic ${btoa(`${USER}:${password}`)}` }
+}
+
+export function agentClient(endpoint: SandboxEndpoint, password: string, directory: string): OpencodeClient {
+  return createOpencodeClient({ baseUrl: endpoint.url, headers: authHeaders(endpoint, password), directory })
+}
+
+export class AgentUnreachableError extends Error {}
+
+/**
+ * Waits until opencode answers its health route with our credentials. Each probe has its own
+ * short timeout: a connection accepted while opencode is still booting can hang unanswered.
+ */
+export async function waitForOpencode(
+  endpoint: SandboxEndpoint,
+  password: string,
+  opts: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<void> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 90_000)
+  const headers = authHeaders(endpoint, password)
+  let last = 'no answer'
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${endpoint.url}/global/health`, { headers, signal: AbortSignal.timeout(2_000) })
+      if (res.ok) return
+      last = `status ${res.status}`
+      await res.body?.cancel()
+    } catch (err) {
+      last = err instanceof Error ? err.name : 'network error'
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200))
+  }
+  throw new AgentUnreachableError(`opencode did not become ready in time (${last})`)
+}

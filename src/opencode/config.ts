@@ -1,0 +1,43 @@
+type Json = Record<string, unknown>
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Merges `over` into `base`: objects key by key, anything else replaced. */
+export function deepMerge(base: Json, over: Json): Json {
+  const out: Json = { ...base }
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue
+    out[key] = isObject(value) && isObject(out[key]) ? deepMerge(out[key] as Json, value) : value
+  }
+  return out
+}
+
+export class ConfigError extends Error {}
+
+export type SessionAgentOptions = { model?: string; permissions?: Json }
+
+/**
+ * The opencode configuration one sandbox runs with: the deployment's OPENCODE_CONFIG, then the
+ * default model, then what the session asked for. Sandboxes never update or share themselves.
+ */
+export function buildOpencodeConfig(
+  deploymentJson: string | undefined,
+  defaultModel: string | undefined,
+  session: SessionAgentOptions,
+): Json {
+  let deployment: unknown = {}
+  if (deploymentJson) {
+    try {
+      deployment = JSON.parse(deploymentJson)
+    } catch {
+      throw new ConfigError('OPENCODE_CONFIG is not valid JSON')
+    }
+    if (!isObject(deployment)) throw new ConfigError('OPENCODE_CONFIG must be a JSON object')
+  }
+  return deepMerge(deployment as Json, {
+    autoupdate: false,
+    share: 'disabled',
+    model: session.model ?? defaultModel,
+    permission: session.permissions,
+  })
+}

@@ -1,0 +1,65 @@
+import { errorMessage } from '../lib/log'
+import {
+  SandboxError,
+  type CreateSandboxInput,
+  type CreatedSandbox,
+  type ExecResult,
+  type SandboxEndpoint,
+  type SandboxErrorCode,
+  type SandboxProvider,
+} from './provider'
+
+/**
+ * Sandboxes as local processes, through the sandbox host that `npm run dev` starts beside
+ * `wrangler dev` (a Worker cannot spawn processes). See local/sandbox-host.ts for the other side.
+ */
+export class LocalSandboxProvider implements SandboxProvider {
+  readonly kind = 'local' as const
+
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string | undefined,
+  ) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response
+    try {
+      res = await fetch(`${this.baseUrl.replace(/\/$/, '')}${path}`, {
+        method,
+        headers: {
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+          ...(this.token && { authorization: `Bearer ${this.token}` }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+    } catch (err) {
+      throw new SandboxError('unavailable', `the local sandbox host is not reachable: ${errorMessage(err)}`)
+    }
+    if (res.ok) return (res.status === 204 ? undefined : await res.json()) as T
+    const info = (await res.json().catch(() => ({}))) as { error?: { message?: string } }
+    const code: SandboxErrorCode =
+      res.status === 404 ? 'not_found' : res.status === 401 ? 'unauthorized' : res.status >= 500 ? 'unavailable' : 'failed'
+    throw new SandboxError(code, info.error?.message ?? `the local sandbox host answered ${res.status}`)
+  }
+
+  create(input: CreateSandboxInput): Promise<CreatedSandbox> {
+    return this.call('POST', '/sandboxes', input)
+  }
+
+  exec(sandboxId: string, command: string, opts: { cwd?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+    return this.call('POST', `/sandboxes/${encodeURIComponent(sandboxId)}/exec`, { command, ...opts })
+  }
+
+  async startOpencode(sandboxId: string, opts: { cwd: string }): Promise<SandboxEndpoint> {
+    const { url } = await this.call<{ url: string }>('POST', `/sandboxes/${encodeURIComponent(sandboxId)}/opencode`, opts)
+    return { url, headers: {} }
+  }
+
+  async kill(sandboxId: string): Promise<void> {
+    try {
+      await this.call('DELETE', `/sandboxes/${encodeURIComponent(sandboxId)}`)
+    } catch (err) {
+      if (!(err instanceof SandboxError && err.code === 'not_found')) throw err
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The seam between a session and wherever its sandbox runs. Both adapters (a local process
+ * host for development, E2B in production) offer the same few operations, shaped after what
+ * E2B itself does: make a sandbox with environment, run a command in it, serve opencode from
+ * it, and destroy it.
+ */
+export type SandboxEndpoint = {
+  /** Where opencode answers; a secret, like the headers. */
+  url: string
+  /** Extra headers every request needs (E2B's traffic token); never logged or returned. */
+  headers: Record<string, string>
+}
+
+export type CreateSandboxInput = {
+  /** Environment for every process in the sandbox; secrets go here, never on a command line. */
+  envs: Record<string, string>
+  metadata: Record<string, string>
+}
+
+export type CreatedSandbox = { sandboxId: string; workdir: string }
+
+export type ExecResult = { exitCode: number; stdout: string; stderr: string }
+
+export interface SandboxProvider {
+  readonly kind: 'local' | 'e2b'
+  create(input: CreateSandboxInput): Promise<CreatedSandbox>
+  exec(sandboxId: string, command: string, opts?: { cwd?: string; timeoutMs?: number }): Promise<ExecResult>
+  /** Starts `opencode serve` in the sandbox (if it is not already running) and says where it listens. */
+  startOpencode(sandboxId: string, opts: { cwd: string }): Promise<SandboxEndpoint>
+  kill(sandboxId: string): Promise<void>
+}
+
+export type SandboxErrorCode = 'not_found' | 'unauthorized' | 'unavailable' | 'failed'
+
+export class SandboxError extends Error {
+  constructor(
+    readonly code: SandboxErrorCode,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'SandboxError'
+  }
+  /** Worth trying again: the provider could not be reached, not a refusal. */
+  get transient(): boolean {
+    return this.code === 'unavailable'
+  }
+}
+
+/** Quotes a value for a POSIX shell command line. */
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`
+}

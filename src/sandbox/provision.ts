@@ -1,0 +1,68 @@
+import { SandboxError, shellQuote, type SandboxEndpoint, type SandboxProvider } from './provider'
+
+export type RepoSpec = { url: string; ref?: string }
+
+export type ProvisionPlan = {
+  envs: Record<string, string>
+  metadata: Record<string, string>
+  repo?: RepoSpec
+  setup?: string
+}
+
+export type Provisioned = { sandboxId: string; workdir: string; endpoint: SandboxEndpoint }
+
+export type ProvisionStep = 'creating' | 'cloning' | 'setup' | 'starting_agent'
+
+/** Clone and setup may legitimately take minutes; beyond these they count as failed. */
+const CLONE_TIMEOUT_MS = 10 * 60_000
+const SETUP_TIMEOUT_MS = 20 * 60_000
+
+export class ProvisionError extends Error {
+  constructor(
+    readonly code: 'clone_failed' | 'setup_failed' | 'sandbox_failed',
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export function cloneCommand(repo: RepoSpec, workdir: string): string {
+  const into = shellQuote(workdir)
+  const clone = `git clone --quiet ${repo.ref ? '--no-checkout ' : ''}-- ${shellQuote(repo.url)} ${into}`
+  return repo.ref ? `${clone} && git -C ${into} checkout --quiet ${shellQuote(repo.ref)} --` : clone
+}
+
+/**
+ * Makes a sandbox ready for opencode: create it, clone the repository into its workspace, run
+ * the setup command, start `opencode serve`. Readiness is the caller's to check, with the
+ * password only it holds. A sandbox that fails half-way is destroyed, never left behind.
+ */
+export async function provisionSandbox(
+  provider: SandboxProvider,
+  plan: ProvisionPlan,
+  onStep: (step: ProvisionStep) => void,
+): Promise<Provisioned> {
+  onStep('creating')
+  const { sandboxId, workdir } = await provider.create({ envs: plan.envs, metadata: plan.metadata })
+  try {
+    if (plan.repo) {
+      onStep('cloning')
+      const r = await provider.exec(sandboxId, cloneCommand(plan.repo, workdir), { timeoutMs: CLONE_TIMEOUT_MS })
+      if (r.exitCode !== 0) {
+        throw new ProvisionError('clone_failed', `cloning ${plan.repo.url} failed (git exited with ${r.exitCode})`)
+      }
+    }
+    if (plan.setup) {
+      onStep('setup')
+      const r = await provider.exec(sandboxId, plan.setup, { cwd: workdir, timeoutMs: SETUP_TIMEOUT_MS })
+      if (r.exitCode !== 0) throw new ProvisionError('setup_failed', `the setup command exited with ${r.exitCode}`)
+    }
+    onStep('starting_agent')
+    const endpoint = await provider.startOpencode(sandboxId, { cwd: workdir })
+    return { sandboxId, workdir, endpoint }
+  } catch (err) {
+    await provider.kill(sandboxId).catch(() => {})
+    if (err instanceof SandboxError || err instanceof ProvisionError) throw err
+    throw new ProvisionError('sandbox_failed', err instanceof Error ? err.message : String(err))
+  }
+}

@@ -1,0 +1,53 @@
+import type { SessionStatus, Usage } from '../events/types'
+import type { RepoSpec } from '../sandbox/provision'
+
+/** What the API hands a session when creating it; the session keeps it as its spec. */
+export type SessionSpec = {
+  repo?: RepoSpec
+  model?: string
+  agent?: string
+  permissions?: Record<string, unknown>
+  setup?: string
+}
+
+export type CreateSessionInput = {
+  id: string
+  tenant: string
+  title?: string
+  prompt?: string
+  spec: SessionSpec
+}
+
+export type SessionView = {
+  id: string
+  status: SessionStatus
+  title: string | null
+  repo: RepoSpec | null
+  model: string | null
+  agent: string | null
+  createdAt: string
+  updatedAt: string
+  expiresAt: string
+  lastEventId: number
+  queued: number
+  usage: Usage
+  pending: { permissions: unknown[]; questions: unknown[] }
+  error?: { code: string; message: string }
+}
+
+/** The summary a tenant's index keeps for listing. */
+export type SessionSummary = Pick<SessionView, 'id' | 'status' | 'title' | 'createdAt' | 'updatedAt'>
+
+export type SendMessageInput = { text: string; idempotencyKey?: string; model?: string; agent?: string }
+
+export type Reply = { messageId: string | null; text: string; usage: Usage }
+
+export type SendMessageResult = { messageId: string; queued: boolean; duplicate: boolean; reply?: Reply }
+
+export type ConversationMessage = {
+  id: string
+  role: 'user' | 'assistant'
+  text: string
+  parts: unknown[]
+  createdAt: string
+}

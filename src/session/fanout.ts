@@ -1,0 +1,126 @@
+import { frame, PING_FRAME, rawFrame } from '../events/sse'
+import type { LoggedEvent } from '../events/types'
+import type { EventLog } from './event-log'
+
+/** How many events a replay reads and writes at a time. */
+const REPLAY_PAGE = 500
+/**
+ * Frames a client may have outstanding before it counts as stalled and is dropped. Dropping is
+ * safe: the client resumes from its Last-Event-ID and loses nothing, while the others never wait.
+ */
+export const MAX_PENDING_FRAMES = 4096
+/** The contract promises a ping at least every 15 s. */
+export const PING_INTERVAL_MS = 10_000
+
+type Client = {
+  writer: WritableStreamDefaultWriter<Uint8Array>
+  raw: boolean
+  live: boolean
+  pending: number
+  closed: boolean
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * Fans the session's events out to every connected SSE client. A new client is first caught up
+ * from the log, page by page with back-pressure, and switched to live delivery in the same
+ * synchronous step that finds no more rows, so no event is missed or sent twice.
+ */
+export class Fanout {
+  private readonly clients = new Set<Client>()
+  private pinger: ReturnType<typeof setInterval> | undefined
+  /** Set once the session has ended: streams then close after the client has caught up. */
+  private ended = false
+
+  constructor(private readonly log: EventLog) {}
+
+  get size(): number {
+    return this.clients.size
+  }
+
+  /** A byte stream of SSE frames: every event after `after`, then live ones. */
+  subscribe(after: number, opts: { raw: boolean }): ReadableStream<Uint8Array> {
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
+    const client: Client = { writer: writable.getWriter(), raw: opts.raw, live: false, pending: 0, closed: false }
+    client.writer.closed.catch(() => this.drop(client))
+    this.clients.add(client)
+    this.startPinging()
+    void this.catchUp(client, after)
+    return readable
+  }
+
+  private async catchUp(client: Client, after: number) {
+    let cursor = after
+    try {
+      for (;;) {
+        const rows = this.log.after(cursor, REPLAY_PAGE)
+        if (rows.length === 0) break
+        await client.writer.write(encoder.encode(rows.map(frame).join('')))
+        cursor = rows[rows.length - 1]!.seq
+      }
+    } catch {
+      this.drop(client)
+      return
+    }
+    if (this.ended) this.drop(client, true)
+    else client.live = true
+  }
+
+  publish(ev: LoggedEvent) {
+    if (this.clients.size === 0) return
+    this.broadcast(encoder.encode(frame(ev)), () => true)
+  }
+
+  publishRaw(json: string) {
+    if (this.clients.size === 0) return
+    this.broadcast(encoder.encode(rawFrame(json)), (c) => c.raw)
+  }
+
+  /** Ends every stream once its client has been sent what is already in the log. */
+  end() {
+    this.ended = true
+    for (const client of this.clients) {
+      if (client.live) this.drop(client, true)
+    }
+  }
+
+  private broadcast(bytes: Uint8Array, wants: (c: Client) => boolean) {
+    for (const client of this.clients) {
+      if (!client.live || !wants(client)) continue
+      this.write(client, bytes)
+    }
+  }
+
+  private write(client: Client, bytes: Uint8Array) {
+    if (client.pending >= MAX_PENDING_FRAMES) {
+      this.drop(client)
+      return
+    }
+    client.pending++
+    client.writer.write(bytes).then(
+      () => client.pending--,
+      () => this.drop(client),
+    )
+  }
+
+  private drop(client: Client, graceful = false) {
+    if (client.closed) return
+    client.closed = true
+    this.clients.delete(client)
+    if (graceful) client.writer.close().catch(() => {})
+    else client.writer.abort().catch(() => {})
+    if (this.clients.size === 0) this.stopPinging()
+  }
+
+  private startPinging() {
+    if (this.pinger) return
+    const ping = encoder.encode(PING_FRAME)
+    this.pinger = setInterval(() => this.broadcast(ping, () => true), PING_INTERVAL_MS)
+  }
+
+  private stopPinging() {
+    if (this.pinger) clearInterval(this.pinger)
+    this.pinger = undefined
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The Durable Object's SQLite schema as an ordered list of migrations. Each runs once, in order,
+ * and is recorded in `_migrations`, so a change is one new entry at the end.
+ */
+export const MIGRATIONS: { id: number; description: string; sql: string }[] = [
+  {
+    id: 1,
+    description: 'session row, event log, message queue, conversation',
+    sql: `
+      CREATE TABLE session (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        status TEXT NOT NULL,
+        title TEXT,
+        spec TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cost REAL NOT NULL DEFAULT 0,
+        sandbox TEXT,
+        agent_session_id TEXT,
+        failure TEXT
+      );
+      CREATE TABLE events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, data TEXT NOT NULL);
+      CREATE TABLE queue (
+        pos INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        text TEXT NOT NULL,
+        model TEXT,
+        agent TEXT,
+        idempotency_key TEXT UNIQUE,
+        state TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX queue_state ON queue (state, pos);
+      CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        turn INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        text TEXT NOT NULL,
+        parts TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX messages_order ON messages (turn, role DESC, created_at);
+    `,
+  },
+]
+
+export function migrate(sql: SqlStorage) {
+  sql.exec('CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY, description TEXT NOT NULL)')
+  const done = new Set(sql.exec<{ id: number }>('SELECT id FROM _migrations').toArray().map((r) => Number(r.id)))
+  for (const m of MIGRATIONS) {
+    if (done.has(m.id)) continue
+    sql.exec(m.sql)
+    sql.exec('INSERT INTO _migrations (id, description) VALUES (?, ?)', m.id, m.description)
+  }
+}

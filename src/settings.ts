@@ -1,0 +1,43 @@
+import type { Bindings } from './env'
+
+/** Deployment settings read from the Worker's variables, with the defaults the README documents. */
+export type Settings = {
+  provider: 'local' | 'e2b'
+  localSandboxUrl: string
+  localSandboxToken: string | undefined
+  /** OPENCODE_CONFIG as JSON text; parsed where it is used so a bad value fails one session clearly. */
+  opencodeConfig: string | undefined
+  defaultModel: string | undefined
+  idleSeconds: number
+  /** Model provider keys (every `*_API_KEY` but E2B's), handed to sandboxes as environment. */
+  providerEnv: Record<string, string>
+}
+
+const NOT_FOR_SANDBOXES = new Set(['E2B_API_KEY'])
+
+export function readSettings(env: Bindings): Settings {
+  const providerEnv: Record<string, string> = {}
+  for (const [name, value] of Object.entries(env as Record<string, unknown>)) {
+    if (typeof value === 'string' && value && /_API_KEY$/.test(name) && !NOT_FOR_SANDBOXES.has(name)) {
+      providerEnv[name] = value
+    }
+  }
+  const idle = Number(env.SESSION_IDLE_SECONDS)
+  return {
+    provider: env.SANDBOX_PROVIDER === 'e2b' ? 'e2b' : 'local',
+    localSandboxUrl: env.LOCAL_SANDBOX_URL || 'http://127.0.0.1:8790',
+    localSandboxToken: env.LOCAL_SANDBOX_TOKEN || undefined,
+    opencodeConfig: env.OPENCODE_CONFIG || undefined,
+    defaultModel: env.DEFAULT_MODEL || undefined,
+    idleSeconds: Number.isFinite(idle) && idle > 0 ? idle : 900,
+    providerEnv,
+  }
+}
+
+/** The tenant behind each API key; keys are never stored, only a digest of each. */
+export function apiKeys(env: Bindings): string[] {
+  return (env.API_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean)
+}

@@ -1,0 +1,49 @@
+import { DurableObject } from 'cloudflare:workers'
+import type { Bindings } from '../env'
+import type { SessionSummary } from '../session/contracts'
+import { decodeCursor, encodeCursor } from './cursor'
+
+export type SessionPage = { items: SessionSummary[]; nextCursor: string | null }
+
+/**
+ * One per tenant: the list of its sessions, newest first. Sessions push their summary here when
+ * it changes, so listing reads one table instead of asking every session.
+ */
+export class TenantIndex extends DurableObject<Bindings> {
+  private readonly sql: SqlStorage
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env)
+    this.sql = ctx.storage.sql
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS sessions (
+      id TEXT PRIMARY KEY, created_at TEXT NOT NULL, summary TEXT NOT NULL)`)
+    this.sql.exec('CREATE INDEX IF NOT EXISTS sessions_newest ON sessions (created_at DESC, id DESC)')
+  }
+
+  async upsert(summary: SessionSummary): Promise<void> {
+    this.sql.exec(
+      'INSERT OR REPLACE INTO sessions (id, created_at, summary) VALUES (?, ?, ?)',
+      summary.id,
+      summary.createdAt,
+      JSON.stringify(summary),
+    )
+  }
+
+  async list(limit: number, cursor?: string): Promise<SessionPage> {
+    const [createdAt, id] = cursor ? decodeCursor(cursor) : [undefined, undefined]
+    const rows = this.sql
+      .exec<{ id: string; created_at: string; summary: string }>(
+        createdAt === undefined
+          ? 'SELECT * FROM sessions ORDER BY created_at DESC, id DESC LIMIT ?'
+          : 'SELECT * FROM sessions WHERE (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?',
+        ...(createdAt === undefined ? [limit + 1] : [createdAt, id, limit + 1]),
+      )
+      .toArray()
+    const items = rows.slice(0, limit)
+    const last = items[items.length - 1]
+    return {
+      items: items.map((r) => JSON.parse(r.summary) as SessionSummary),
+      nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
+    }
+  }
+}
