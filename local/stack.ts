@@ -65,6 +65,8 @@ export type StackOptions = {
   sandboxRoot: string
   /** where the Worker's output goes; default: this process's stdout */
   onLog?: (line: string) => void
+  /** read .dev.vars.example and .dev.vars under the given settings (default); tests turn this off */
+  devVars?: boolean
 }
 
 export type Stack = {
@@ -123,7 +125,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await mkdir(opts.stateDir, { recursive: true })
     const envFile = join(opts.stateDir, 'stack.env')
     await writeFile(envFile, Object.entries(settings).map(([k, v]) => dotenvLine(k, v)).join('\n') + '\n', { mode: 0o600 })
-    const envFiles = ['.dev.vars.example', '.dev.vars']
+    const envFiles = (opts.devVars === false ? [] : ['.dev.vars.example', '.dev.vars'])
       .map((f) => join(PROJECT_ROOT, f))
       .filter(existsSync)
       .concat(envFile)

@@ -1,0 +1,37 @@
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TestProject } from 'vitest/node'
+import { startStack } from '../../local/stack'
+import { TEST_KEYS } from './helpers'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    workerUrl: string
+    sandboxHostUrl: string
+    sandboxHostToken: string
+    workerLogFile: string
+  }
+}
+
+
+/** One stack for the whole e2e run: starting wrangler dev takes seconds, a session's sandbox is its own. */
+export default async function setup(project: TestProject) {
+  const dir = mkdtempSync(join(tmpdir(), 'osw-e2e-'))
+  const workerLogFile = join(dir, 'worker.log')
+  const stack = await startStack({
+    settings: { API_KEYS: TEST_KEYS.join(','), SESSION_IDLE_SECONDS: '900' },
+    stateDir: join(dir, 'state'),
+    sandboxRoot: join(dir, 'sandboxes'),
+    devVars: false,
+    onLog: (line) => appendFileSync(workerLogFile, line),
+  })
+  project.provide('workerUrl', stack.url)
+  project.provide('sandboxHostUrl', stack.sandboxHostUrl)
+  project.provide('sandboxHostToken', stack.sandboxHostToken)
+  project.provide('workerLogFile', workerLogFile)
+  return async () => {
+    await stack.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

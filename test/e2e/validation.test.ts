@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { api, baseUrl, createSession, scripted, TEST_KEYS, waitForStatus } from './helpers'
+
+describe('bad requests get the right status and error, and change nothing', () => {
+  let id: string
+
+  beforeAll(async () => {
+    id = await createSession({ title: 'target' })
+    await waitForStatus(id, 'idle')
+  })
+
+  afterAll(async () => {
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+
+  const raw = (path: string, init: RequestInit & { key?: string | null } = {}) =>
+    fetch(`${baseUrl()}${path}`, {
+      ...init,
+      headers: {
+        ...(init.key !== null && { authorization: `Bearer ${init.key ?? TEST_KEYS[0]}` }),
+        ...(init.headers as Record<string, string>),
+      },
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: { code: string; message: string; details?: unknown } } }))
+
+  it.each([
+    ['an unknown session', () => api('/v1/sessions/ses_00000000000000000000'), 404, 'not_found'],
+    ['a malformed session id', () => api('/v1/sessions/not-an-id'), 400, 'validation_failed'],
+    ['another tenant’s session', () => api(`/v1/sessions/${id}`, { key: TEST_KEYS[1] }), 404, 'not_found'],
+    ['another tenant’s events', () => api(`/v1/sessions/${id}/events`, { key: TEST_KEYS[1] }), 404, 'not_found'],
+    [
+      'a message to another tenant’s session',
+      () => api(`/v1/sessions/${id}/messages`, { key: TEST_KEYS[1], body: { text: 'hi' } }),
+      404,
+      'not_found',
+    ],
+    ['no API key', () => api('/v1/sessions', { key: null }), 401, 'unauthorized'],
+    ['an unknown API key', () => api('/v1/sessions', { key: 'nope' }), 401, 'unauthorized'],
+    ['an unknown route', () => api('/v1/nothing'), 404, 'not_found'],
+  ])('%s', async (_name, call, status, code) => {
+    const res = await call()
+    expect(res.status).toBe(status)
+    expect(res.body.error).toMatchObject({ code, message: expect.any(String) })
+  })
+
+  it('refuses malformed JSON', async () => {
+    const res = await raw(`/v1/sessions/${id}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"text": ',
+    })
+    expect(res.status).toBe(400)
+    expect(res.body.error.code).toBe('invalid_json')
+  })
+
+  it('refuses a body that is not JSON', async () => {
+    const res = await raw(`/v1/sessions/${id}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'hello',
+    })
+    expect(res.status).toBe(415)
+    expect(res.body.error.code).toBe('unsupported_media_type')
+  })
+
+  it('names each wrong field', async () => {
+    const res = await api(`/v1/sessions/${id}/messages`, { body: { text: 42, surprise: true } })
+    expect(res.status).toBe(400)
+    expect(res.body.error.code).toBe('validation_failed')
+    const paths = (res.body.error.details as { path: string }[]).map((d) => d.path)
+    expect(paths).toContain('json.text')
+    expect(paths.some((p) => p.startsWith('json'))).toBe(true)
+  })
+
+  it.each([
+    [{ repo: { url: '--upload-pack=touch /tmp/x' } }, 'json.repo.url'],
+    [{ repo: { url: 'https://example.com/r.git', ref: '-b' } }, 'json.repo.ref'],
+    [{ model: 'no-slash' }, 'json.model'],
+    [{ permissions: { bash: 'sometimes' } }, 'json.permissions.bash'],
+  ])('refuses a bad session body %j', async (body, path) => {
+    const res = await api('/v1/sessions', { body })
+    expect(res.status).toBe(400)
+    expect((res.body.error.details as { path: string }[]).map((d) => d.path)).toContain(path)
+  })
+
+  it('refuses an oversized body', async () => {
+    const res = await api(`/v1/sessions/${id}/messages`, { body: { text: 'x'.repeat(600 * 1024) } })
+    expect(res.status).toBe(413)
+    expect(res.body.error.code).toBe('payload_too_large')
+  })
+
+  it('refuses bad query values', async () => {
+    const res = await api(`/v1/sessions?limit=0`)
+    expect(res.status).toBe(400)
+    const cursor = await api(`/v1/sessions?cursor=garbage!`)
+    expect(cursor.status).toBe(400)
+  })
+
+  it('still works after all of that', async () => {
+    const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=60`, { body: { text: scripted({ reply: 'still here' }) } })
+    expect(res.status).toBe(200)
+    expect(res.body.reply.text).toBe('still here')
+    const conversation = await api(`/v1/sessions/${id}/messages`)
+    expect(conversation.body).toHaveLength(2)
+  })
+})
+
+describe('listing and service routes', () => {
+  it('lists only the tenant’s sessions, newest first, a page at a time', async () => {
+    const own = [await createSession({ title: 'one' }, TEST_KEYS[1]), await createSession({ title: 'two' }, TEST_KEYS[1])]
+    const page1 = await api('/v1/sessions?limit=1', { key: TEST_KEYS[1] })
+    expect(page1.status).toBe(200)
+    expect(page1.body.items).toHaveLength(1)
+    expect(page1.body.items[0].id).toBe(own[1])
+    const page2 = await api(`/v1/sessions?limit=1&cursor=${page1.body.nextCursor}`, { key: TEST_KEYS[1] })
+    expect(page2.body.items[0].id).toBe(own[0])
+    const other = await api('/v1/sessions?limit=100')
+    expect(other.body.items.map((s: { id: string }) => s.id)).not.toContain(own[0])
+    for (const sid of own) await api(`/v1/sessions/${sid}`, { method: 'DELETE', key: TEST_KEYS[1] })
+    const after = await api('/v1/sessions?limit=2', { key: TEST_KEYS[1] })
+    expect(after.body.items.map((s: { status: string }) => s.status)).toEqual(['ended', 'ended'])
+  })
+
+  it('answers /health without a key', async () => {
+    const res = await api('/health', { key: null })
+    expect(res.status).toBe(200)
+    expect(res.body.ok).toBe(true)
+  })
+
+  it('serves an OpenAPI document of the session routes', async () => {
+    const res = await api('/openapi.json', { key: null })
+    expect(res.status).toBe(200)
+    expect(res.body.openapi).toBe('3.1.0')
+    expect(Object.keys(res.body.paths)).toEqual(
+      expect.arrayContaining(['/v1/sessions', '/v1/sessions/{id}', '/v1/sessions/{id}/messages', '/v1/sessions/{id}/events']),
+    )
+  })
+})
