@@ -1,0 +1,132 @@
+import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
+import { describe, expect, it } from 'vitest'
+import { AgentEventTranslator, capText, MAX_TOOL_TEXT } from './translate'
+
+const ROOT = 'ses_root'
+const ev = (type: string, properties: Record<string, unknown>) => ({ id: 'evt', type, properties }) as unknown as AgentEvent
+
+const assistant = (id: string, extra: Record<string, unknown> = {}) =>
+  ev('message.updated', {
+    sessionID: ROOT,
+    info: {
+      id,
+      sessionID: ROOT,
+      role: 'assistant',
+      parentID: 'oc_user',
+      time: { created: 1 },
+      tokens: { input: 10, output: 5, reasoning: 0, cache: { read: 0, write: 0 } },
+      cost: 0.25,
+      ...extra,
+    },
+  })
+const user = (id: string) => ev('message.updated', { sessionID: ROOT, info: { id, sessionID: ROOT, role: 'user', time: { created: 1 } } })
+const textPart = (messageID: string, id: string, text: string, type = 'text') =>
+  ev('message.part.updated', { sessionID: ROOT, part: { id, messageID, sessionID: ROOT, type, text } })
+const delta = (messageID: string, partID: string, d: string) =>
+  ev('message.part.delta', { sessionID: ROOT, messageID, partID, field: 'text', delta: d })
+
+function translator() {
+  const t = new AgentEventTranslator(ROOT, '/work/space')
+  t.pendingUserMessageId = 'msg_public'
+  return t
+}
+
+describe('AgentEventTranslator', () => {
+  it('streams a reply and completes it once, under the public id of the user message', () => {
+    const t = translator()
+    const out = [
+      user('oc_user'),
+      assistant('a1'),
+      textPart('a1', 'p1', ''),
+      delta('a1', 'p1', 'Hel'),
+      delta('a1', 'p1', 'lo'),
+      textPart('a1', 'p1', 'Hello'),
+      assistant('a1', { time: { created: 1, completed: 2 } }),
+      assistant('a1', { time: { created: 1, completed: 2 } }),
+    ].flatMap((e) => t.translate(e))
+    expect(out).toEqual([
+      { type: 'message.created', data: { messageId: 'a1', role: 'assistant', parentId: 'msg_public' } },
+      { type: 'message.delta', data: { messageId: 'a1', partId: 'p1', kind: 'text', text: 'Hel' } },
+      { type: 'message.delta', data: { messageId: 'a1', partId: 'p1', kind: 'text', text: 'lo' } },
+      {
+        type: 'message.completed',
+        data: {
+          messageId: 'a1',
+          role: 'assistant',
+          text: 'Hello',
+          parentId: 'msg_public',
+          usage: { inputTokens: 10, outputTokens: 5, cost: 0.25 },
+        },
+      },
+    ])
+  })
+
+  it('streams the missing tail of a part written without deltas', () => {
+    const t = translator()
+    t.translate(assistant('a1'))
+    t.translate(delta('a1', 'p1', 'abc'))
+    expect(t.translate(textPart('a1', 'p1', 'abcdef'))).toEqual([
+      { type: 'message.delta', data: { messageId: 'a1', partId: 'p1', kind: 'text', text: 'def' } },
+    ])
+    expect(t.translate(textPart('a1', 'p1', 'abcdef'))).toEqual([])
+  })
+
+  it('labels reasoning deltas and leaves reasoning out of the completed text', () => {
+    const t = translator()
+    t.translate(assistant('a1'))
+    t.translate(textPart('a1', 'r1', '', 'reasoning'))
+    expect(t.translate(delta('a1', 'r1', 'thinking'))[0]).toMatchObject({ data: { kind: 'reasoning' } })
+    t.translate(textPart('a1', 't1', 'answer'))
+    const done = t.translate(assistant('a1', { time: { created: 1, completed: 2 } }))
+    expect(done[0]).toMatchObject({ type: 'message.completed', data: { text: 'answer' } })
+  })
+
+  it('reports tool calls on each change of state, with capped output', () => {
+    const t = translator()
+    t.translate(assistant('a1'))
+    const tool = (state: Record<string, unknown>) =>
+      ev('message.part.updated', {
+        sessionID: ROOT,
+        part: { id: 't1', messageID: 'a1', sessionID: ROOT, type: 'tool', callID: 'c1', tool: 'bash', state },
+      })
+    expect(t.translate(tool({ status: 'pending', input: {}, raw: '' }))).toHaveLength(1)
+    expect(t.translate(tool({ status: 'pending', input: {}, raw: '' }))).toHaveLength(0)
+    expect(t.translate(tool({ status: 'running', input: { command: 'ls' }, title: 'ls', time: { start: 1 } }))[0]).toEqual({
+      type: 'tool.updated',
+      data: { messageId: 'a1', callId: 'c1', tool: 'bash', state: 'running', title: 'ls', input: { command: 'ls' } },
+    })
+    const big = 'x'.repeat(MAX_TOOL_TEXT + 10)
+    const [done] = t.translate(
+      tool({ status: 'completed', input: { command: 'ls' }, output: big, title: 'ls', metadata: {}, time: { start: 1, end: 2 } }),
+    )
+    expect(done).toMatchObject({ data: { state: 'completed', output: capText(big) } })
+    expect(t.partsOf('a1')).toEqual([{ type: 'tool', tool: 'bash', callId: 'c1', state: 'completed', title: 'ls' }])
+  })
+
+  it('ignores other sessions but follows sub-sessions for permissions and questions', () => {
+    const t = translator()
+    const other = ev('permission.asked', { id: 'per1', sessionID: 'ses_other', permission: 'bash', patterns: [], metadata: {}, always: [] })
+    expect(t.concerns(other)).toBe(false)
+    expect(t.translate(other)).toEqual([])
+    t.translate(ev('session.created', { sessionID: 'ses_child', info: { id: 'ses_child', parentID: ROOT } }))
+    const child = ev('permission.asked', { id: 'per2', sessionID: 'ses_child', permission: 'bash', patterns: ['ls'], metadata: {}, always: [] })
+    expect(t.translate(child)).toEqual([
+      { type: 'permission.requested', data: { permissionId: 'per2', permission: 'bash', patterns: ['ls'], metadata: {} } },
+    ])
+    // A sub-agent's own text is not part of this conversation.
+    expect(t.translate(ev('message.part.delta', { sessionID: 'ses_child', messageID: 'x', partID: 'y', field: 'text', delta: 'z' }))).toEqual([])
+  })
+
+  it('turns agent errors and file edits into public events', () => {
+    const t = translator()
+    expect(t.translate(ev('session.error', { sessionID: ROOT, error: { name: 'ProviderAuthError', data: { message: 'bad key' } } }))).toEqual([
+      { type: 'error', data: { code: 'provider_auth', message: 'bad key' } },
+    ])
+    expect(t.translate(ev('session.error', { sessionID: ROOT, error: { name: 'MessageAbortedError', data: {} } }))[0]).toMatchObject({
+      data: { code: 'aborted' },
+    })
+    expect(t.translate(ev('file.edited', { file: '/work/space/src/a.ts' }))).toEqual([
+      { type: 'file.changed', data: { path: 'src/a.ts', change: 'edited' } },
+    ])
+  })
+})

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest'
+import { buildOpencodeConfig, ConfigError, deepMerge } from './config'
+
+describe('buildOpencodeConfig', () => {
+  it('lays the default model and the session over the deployment config', () => {
+    const deployment = JSON.stringify({ provider: { a: { options: { x: 1 } } }, model: 'a/one', permission: { edit: 'allow', bash: 'allow' } })
+    expect(buildOpencodeConfig(deployment, 'a/two', { permissions: { bash: 'ask' } })).toEqual({
+      provider: { a: { options: { x: 1 } } },
+      model: 'a/two',
+      permission: { edit: 'allow', bash: 'ask' },
+      autoupdate: false,
+      share: 'disabled',
+    })
+    expect(buildOpencodeConfig(deployment, 'a/two', { model: 'b/three' }).model).toBe('b/three')
+    expect(buildOpencodeConfig(deployment, undefined, {}).model).toBe('a/one')
+  })
+
+  it('says clearly when OPENCODE_CONFIG is not a JSON object', () => {
+    expect(() => buildOpencodeConfig('{nope', undefined, {})).toThrow(ConfigError)
+    expect(() => buildOpencodeConfig('[1]', undefined, {})).toThrow('must be a JSON object')
+  })
+
+  it('merges objects key by key and replaces everything else', () => {
+    expect(deepMerge({ a: { b: 1, c: [1] }, d: 1 }, { a: { c: [2] }, d: undefined })).toEqual({ a: { b: 1, c: [2] }, d: 1 })
+  })
+})

@@ -1,0 +1,94 @@
+import { env, runInDurableObject } from 'cloudflare:test'
+import { describe, expect, it } from 'vitest'
+import { event } from '../../src/events/types'
+import { EventLog } from '../../src/session/event-log'
+import { Fanout, MAX_PENDING_FRAMES } from '../../src/session/fanout'
+
+/** Inside workerd, on a real SQLite-backed Durable Object: the log and fan-out every session relies on. */
+
+const stub = (name: string) => env.SESSIONS.get(env.SESSIONS.idFromName(name))
+
+async function readFrames(stream: ReadableStream<Uint8Array>, until: (ids: number[]) => boolean): Promise<number[]> {
+  const reader = stream.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  for (;;) {
+    const { value, done } = await reader.read()
+    if (value) text += decoder.decode(value, { stream: true })
+    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))
+    if (done || until(ids)) {
+      reader.releaseLock()
+      return ids
+    }
+  }
+}
+
+describe('the event log', () => {
+  it('numbers events from 1 without gaps and pages them in order', async () => {
+    await runInDurableObject(stub('log-numbering'), async (_instance, state) => {
+      const log = new EventLog(state.storage.sql, () => 'ses_x')
+      for (let i = 0; i < 25; i++) log.append(event('message.delta', { messageId: 'm', partId: 'p', kind: 'text', text: `${i}` }))
+      expect(log.lastSeq).toBe(25)
+      expect(log.after(0, 10).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+      expect(log.after(20, 10).map((e) => e.seq)).toEqual([21, 22, 23, 24, 25])
+      expect(JSON.parse(log.after(24, 1)[0]!.data)).toMatchObject({ sessionId: 'ses_x', text: '24', at: expect.any(String) })
+      // A new log over the same storage (a restarted object) continues the sequence.
+      expect(new EventLog(state.storage.sql, () => 'ses_x').append(event('error', { code: 'x', message: 'y' })).seq).toBe(26)
+    })
+  })
+})
+
+describe('fan-out', () => {
+  it('catches a client up from its cursor, then sends live events exactly once', async () => {
+    await runInDurableObject(stub('fanout-replay'), async (_instance, state) => {
+      const log = new EventLog(state.storage.sql, () => 'ses_x')
+      const fanout = new Fanout(log)
+      const append = () => fanout.publish(log.append(event('error', { code: 'c', message: 'm' })))
+      for (let i = 0; i < 1200; i++) append()
+      const stream = fanout.subscribe(1000, { raw: false })
+      for (let i = 0; i < 5; i++) append()
+      const ids = await readFrames(stream, (seen) => seen.at(-1) === 1205)
+      expect(ids).toEqual(Array.from({ length: 205 }, (_, i) => 1001 + i))
+      fanout.end()
+    })
+  })
+
+  it('drops a stalled client without holding back the others, and ends streams when the session ends', async () => {
+    await runInDurableObject(stub('fanout-stalled'), async (_instance, state) => {
+      const log = new EventLog(state.storage.sql, () => 'ses_x')
+      const fanout = new Fanout(log)
+      const stalled = fanout.subscribe(0, { raw: false })
+      const healthy = fanout.subscribe(0, { raw: false })
+      const healthyIds = readFrames(healthy, (seen) => seen.at(-1) === MAX_PENDING_FRAMES + 50)
+      await new Promise((r) => setTimeout(r, 10))
+      expect(fanout.size).toBe(2)
+      for (let i = 0; i < MAX_PENDING_FRAMES + 50; i++) {
+        fanout.publish(log.append(event('error', { code: 'c', message: 'm' })))
+        if (i % 500 === 0) await new Promise((r) => setTimeout(r, 0))
+      }
+      expect((await healthyIds).length).toBe(MAX_PENDING_FRAMES + 50)
+      expect(fanout.size).toBe(1)
+      // The stalled client's stream is cut; it would resume from its Last-Event-ID.
+      const stalledReader = stalled.getReader()
+      let stalledFrames = 0
+      const cut = await (async () => {
+        for (;;) {
+          try {
+            const { done } = await stalledReader.read()
+            if (done) return 'closed'
+            stalledFrames++
+          } catch {
+            return 'errored'
+          }
+        }
+      })()
+      expect(cut).toBe('errored')
+      expect(stalledFrames).toBeLessThan(MAX_PENDING_FRAMES + 50)
+
+      fanout.end()
+      const reader = healthy.getReader()
+      for (;;) if ((await reader.read()).done) break
+      expect(fanout.size).toBe(0)
+    })
+  })
+})
