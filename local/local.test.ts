@@ -11,7 +11,7 @@ describe('the scripted model', () => {
 
   it('follows a script step by step across tool calls', () => {
     const script = '<<script {"steps":[{"tool":{"name":"bash","args":{"command":"ls"}}},{"text":"done"}]}>>'
-    expect(decide({ messages: [user(script)] }).tool).toEqual({ name: 'bash', args: { command: 'ls' } })
+    expect(decide({ messages: [user(script)] }).tools).toEqual([{ name: 'bash', args: { command: 'ls' } }])
     expect(decide({ messages: [user(script), { role: 'assistant' }, { role: 'tool' }] }).text).toBe('done')
   })
 

@@ -11,7 +11,10 @@ import type { AddressInfo } from 'node:net'
 export const DEMO_MODEL_ID = 'offline-demo'
 export const DEMO_LABEL = '[offline demo model]'
 
-export type ScriptStep = { text?: string; tool?: { name: string; args: Record<string, unknown> } }
+/** `{{tool_result}}` in a text is replaced by what the last tool call returned, so tests can see what the model saw. */
+export type ToolCall = { name: string; args: Record<string, unknown> }
+/** `tools` makes several calls at once, which the agent runs in parallel. */
+export type ScriptStep = { text?: string; tool?: ToolCall; tools?: ToolCall[] }
 export type Script = {
   /** one step per model call after the user's message; a step with a tool ends in a tool call */
   steps?: ScriptStep[]
@@ -58,7 +61,7 @@ function isTitleRequest(messages: ChatMessage[]): boolean {
 }
 
 /** What the model answers to this request: text to stream, or one tool call. */
-export function decide(req: ChatRequest): { text?: string; tool?: ScriptStep['tool']; script?: Script } {
+export function decide(req: ChatRequest): { text?: string; tools?: ToolCall[]; script?: Script } {
   const messages = req.messages ?? []
   if (isTitleRequest(messages)) return { text: 'Scripted session' }
   const script = findScript(messages)
@@ -72,7 +75,10 @@ export function decide(req: ChatRequest): { text?: string; tool?: ScriptStep['to
   const steps = script.steps ?? [{ text: script.reply ?? '' }]
   const stepIndex = messages.slice(userIndex + 1).filter((m) => m.role === 'assistant').length
   const step = steps[stepIndex] ?? { text: 'Done.' }
-  return { ...step, script }
+  const lastTool = messages.findLast((m) => m.role === 'tool')
+  const text = step.text?.replaceAll('{{tool_result}}', lastTool ? contentText(lastTool.content) : '')
+  const tools = step.tools ?? (step.tool ? [step.tool] : undefined)
+  return { ...(text !== undefined && { text }), ...(tools && { tools }), script }
 }
 
 export function splitText(text: string, chunks?: number): string[] {
@@ -102,19 +108,19 @@ async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[])
   const created = Math.floor(Date.now() / 1000)
   const promptTokens = estimateTokens(JSON.stringify(req.messages ?? []))
   const text = decision.text ?? ''
-  const toolCall = decision.tool && {
-    index: 0,
+  const toolCalls = decision.tools?.map((tool, index) => ({
+    index,
     id: `call_${Math.random().toString(36).slice(2, 10)}`,
     type: 'function',
-    function: { name: decision.tool.name, arguments: JSON.stringify(decision.tool.args) },
-  }
+    function: { name: tool.name, arguments: JSON.stringify(tool.args) },
+  }))
   const usage = {
     prompt_tokens: promptTokens,
-    completion_tokens: estimateTokens(text || JSON.stringify(decision.tool ?? '')),
+    completion_tokens: estimateTokens(text || JSON.stringify(decision.tools ?? '')),
     total_tokens: 0,
   }
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
-  const finish = toolCall ? 'tool_calls' : 'stop'
+  const finish = toolCalls ? 'tool_calls' : 'stop'
 
   if (!req.stream) {
     res.writeHead(200, { 'content-type': 'application/json' })
@@ -127,7 +133,7 @@ async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[])
         choices: [
           {
             index: 0,
-            message: { role: 'assistant', content: text || null, ...(toolCall && { tool_calls: [toolCall] }) },
+            message: { role: 'assistant', content: text || null, ...(toolCalls && { tool_calls: toolCalls }) },
             finish_reason: finish,
           },
         ],
@@ -149,7 +155,7 @@ async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[])
     send({ content: piece })
     if (delayMs) await sleep(delayMs)
   }
-  if (toolCall) send({ tool_calls: [toolCall] })
+  if (toolCalls) send({ tool_calls: toolCalls })
   send({}, finish)
   res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`)
   res.end('data: [DONE]\n\n')

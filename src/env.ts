@@ -12,6 +12,7 @@ export type Bindings = {
   OPENCODE_CONFIG?: string
   DEFAULT_MODEL?: string
   SESSION_IDLE_SECONDS?: string
+  PENDING_TIMEOUT_SECONDS?: string
 }
 
 export type AppEnv = { Bindings: Bindings; Variables: { tenant: string } }

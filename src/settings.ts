@@ -9,6 +9,8 @@ export type Settings = {
   opencodeConfig: string | undefined
   defaultModel: string | undefined
   idleSeconds: number
+  /** How long a request waits for a human before it is rejected (PENDING_TIMEOUT_SECONDS). */
+  pendingTimeoutSeconds: number
   /** Model provider keys (every `*_API_KEY` but E2B's), handed to sandboxes as environment. */
   providerEnv: Record<string, string>
 }
@@ -23,6 +25,7 @@ export function readSettings(env: Bindings): Settings {
     }
   }
   const idle = Number(env.SESSION_IDLE_SECONDS)
+  const pending = Number(env.PENDING_TIMEOUT_SECONDS)
   return {
     provider: env.SANDBOX_PROVIDER === 'e2b' ? 'e2b' : 'local',
     localSandboxUrl: env.LOCAL_SANDBOX_URL || 'http://127.0.0.1:8790',
@@ -30,6 +33,7 @@ export function readSettings(env: Bindings): Settings {
     opencodeConfig: env.OPENCODE_CONFIG || undefined,
     defaultModel: env.DEFAULT_MODEL || undefined,
     idleSeconds: Number.isFinite(idle) && idle > 0 ? idle : 900,
+    pendingTimeoutSeconds: Number.isFinite(pending) && pending > 0 ? pending : 600,
     providerEnv,
   }
 }

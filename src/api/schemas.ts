@@ -56,6 +56,13 @@ export const CreateSessionBody = z
     permissions: Permissions.optional(),
     setup: z.string().min(1).max(8000).optional(),
     prompt: z.string().min(1).max(100_000).optional(),
+    pendingTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .optional()
+      .openapi({ description: 'How long a permission request or question waits for an answer before it is rejected' }),
   })
   .strict()
   .openapi('CreateSession')
@@ -76,6 +83,41 @@ export const SessionParams = z.object({
     .regex(ID_PATTERN, 'not a session id')
     .openapi({ param: { name: 'id', in: 'path' }, example: 'ses_0123456789abcdefghjk' }),
 })
+
+const RequestId = z.string().min(1).max(200).regex(/^[\w-]+$/, 'not a request id')
+
+export const PermissionParams = SessionParams.extend({
+  permissionId: RequestId.openapi({ param: { name: 'permissionId', in: 'path' } }),
+})
+
+export const QuestionParams = SessionParams.extend({
+  questionId: RequestId.openapi({ param: { name: 'questionId', in: 'path' } }),
+})
+
+export const PermissionAnswer = z
+  .object({
+    reply: z.enum(['once', 'always', 'reject']),
+    message: z.string().min(1).max(10_000).optional().openapi({ description: 'Fed back to the model with a reject' }),
+  })
+  .strict()
+  .openapi('PermissionAnswer')
+
+export const QuestionAnswer = z
+  .union([
+    z.object({ answers: z.array(z.array(z.string().max(1000)).max(50)).min(1).max(50) }).strict(),
+    z.object({ reject: z.literal(true) }).strict(),
+  ])
+  .openapi('QuestionAnswer', { description: 'The chosen labels for each question, in order; or a rejection' })
+
+export const AbortBody = z.object({ clearQueue: z.boolean().optional() }).strict().openapi('Abort')
+
+export const PermissionResolved = z.object({ permissionId: z.string(), reply: z.string() }).openapi('PermissionResolved')
+
+export const QuestionResolved = z
+  .object({ questionId: z.string(), answers: z.array(z.array(z.string())).optional(), rejected: z.boolean().optional() })
+  .openapi('QuestionResolved')
+
+export const Aborted = z.object({ aborted: z.boolean(), dropped: z.number() }).openapi('Aborted')
 
 export const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),

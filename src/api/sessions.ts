@@ -5,6 +5,8 @@ import { unwrap } from '../lib/errors'
 import { newId } from '../lib/ids'
 import { validationError } from './errors'
 import {
+  AbortBody,
+  Aborted,
   ConversationMessage,
   CreateSessionBody,
   ErrorBody,
@@ -13,6 +15,12 @@ import {
   ListQuery,
   MessageAccepted,
   MessageReplied,
+  PermissionAnswer,
+  PermissionParams,
+  PermissionResolved,
+  QuestionAnswer,
+  QuestionParams,
+  QuestionResolved,
   SendMessageBody,
   SendQuery,
   Session,
@@ -188,5 +196,53 @@ sessions.openapi(
   async (c) => {
     const { id } = c.req.valid('param')
     return c.json(unwrap(await stub(c, id).end(c.get('tenant'))), 200)
+  },
+)
+
+sessions.openapi(
+  createRoute({
+    method: 'post',
+    path: '/{id}/permissions/{permissionId}',
+    summary: 'Answer a permission request',
+    description: '`once` or `always` lets the agent go on; `reject` stops it, or with `message` tells the model why.',
+    security,
+    request: { params: PermissionParams, body: { ...json(PermissionAnswer, 'The answer'), required: true } },
+    responses: { 200: json(PermissionResolved, 'Answered'), ...errors, 404: json(ErrorBody, 'Unknown or already answered') },
+  }),
+  async (c) => {
+    const { id, permissionId } = c.req.valid('param')
+    return c.json(unwrap(await stub(c, id).answerPermission(c.get('tenant'), permissionId, c.req.valid('json'))), 200)
+  },
+)
+
+sessions.openapi(
+  createRoute({
+    method: 'post',
+    path: '/{id}/questions/{questionId}',
+    summary: 'Answer a question from the agent',
+    security,
+    request: { params: QuestionParams, body: { ...json(QuestionAnswer, 'The answers, or a rejection'), required: true } },
+    responses: { 200: json(QuestionResolved, 'Answered'), ...errors, 404: json(ErrorBody, 'Unknown or already answered') },
+  }),
+  async (c) => {
+    const { id, questionId } = c.req.valid('param')
+    return c.json(unwrap(await stub(c, id).answerQuestion(c.get('tenant'), questionId, c.req.valid('json'))), 200)
+  },
+)
+
+sessions.openapi(
+  createRoute({
+    method: 'post',
+    path: '/{id}/abort',
+    summary: 'Stop the running turn',
+    description: 'What is queued behind it stays queued unless `clearQueue` is true.',
+    security,
+    request: { params: SessionParams, body: { ...json(AbortBody, 'Options'), required: false } },
+    responses: { 200: json(Aborted, 'Whether a turn was stopped, and how many queued messages were dropped'), ...errors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid('param')
+    const body = c.req.valid('json') ?? {}
+    return c.json(unwrap(await stub(c, id).abort(c.get('tenant'), body.clearQueue ?? false)), 200)
   },
 )

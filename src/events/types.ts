@@ -31,9 +31,10 @@ export type PublicEventMap = {
   }
   'file.changed': { path: string; change?: string }
   'permission.requested': { permissionId: string; permission: string; patterns: string[]; metadata: unknown }
-  'permission.resolved': { permissionId: string; reply: string }
+  /** `reason` says why it ended without a human's answer: `timeout`, `lost`, ... */
+  'permission.resolved': { permissionId: string; reply: string; reason?: string }
   'question.asked': { questionId: string; questions: unknown }
-  'question.resolved': { questionId: string; answers?: unknown; rejected?: boolean }
+  'question.resolved': { questionId: string; answers?: unknown; rejected?: boolean; reason?: string }
   error: { code: string; message: string }
   'session.ended': { reason: string }
 }

@@ -16,9 +16,13 @@ export class ConfigError extends Error {}
 
 export type SessionAgentOptions = { model?: string; permissions?: Json }
 
+/** Someone watches an interactive session, so the agent asks before it edits or runs anything. */
+export const INTERACTIVE_PERMISSIONS: Json = { edit: 'ask', bash: 'ask' }
+
 /**
- * The opencode configuration one sandbox runs with: the deployment's OPENCODE_CONFIG, then the
- * default model, then what the session asked for. Sandboxes never update or share themselves.
+ * The opencode configuration one sandbox runs with: the interactive permission defaults, the
+ * deployment's OPENCODE_CONFIG, the default model, then what the session asked for. Sandboxes
+ * never update or share themselves.
  */
 export function buildOpencodeConfig(
   deploymentJson: string | undefined,
@@ -34,7 +38,7 @@ export function buildOpencodeConfig(
     }
     if (!isObject(deployment)) throw new ConfigError('OPENCODE_CONFIG must be a JSON object')
   }
-  return deepMerge(deployment as Json, {
+  return deepMerge(deepMerge({ permission: INTERACTIVE_PERMISSIONS }, deployment as Json), {
     autoupdate: false,
     share: 'disabled',
     model: session.model ?? defaultModel,

@@ -8,6 +8,8 @@ export type SessionSpec = {
   agent?: string
   permissions?: Record<string, unknown>
   setup?: string
+  /** how long a permission request or question may wait for an answer before it is rejected */
+  pendingTimeoutSeconds?: number
 }
 
 export type CreateSessionInput = {

@@ -25,6 +25,7 @@ import type {
 import { EventLog } from './event-log'
 import { Fanout } from './fanout'
 import { idleDecision, nextWakeAt } from './lifecycle'
+import { PendingRequests, type PendingKind } from './pending'
 import { migrate } from './schema'
 
 /** Messages waiting behind the running one; past this a send is refused with 429. */
@@ -51,7 +52,7 @@ type SessionRow = {
 
 type QueueRow = { pos: number; id: string; text: string; model: string | null; agent: string | null; state: string }
 
-type Turn = { messageId: string; pos: number; seenBusy: boolean; reply?: Reply; usage: Usage }
+type Turn = { messageId: string; pos: number; seenBusy: boolean; aborted: boolean; reply?: Reply; usage: Usage }
 
 type Waiter = (outcome: Outcome<Reply>) => void
 
@@ -79,8 +80,7 @@ export class SessionDO extends DurableObject<Bindings> {
   private starting: Promise<void> | undefined
   private turn: Turn | undefined
   private readonly waiters = new Map<string, Waiter[]>()
-  private readonly pendingPermissions = new Map<string, unknown>()
-  private readonly pendingQuestions = new Map<string, unknown>()
+  private readonly pending: PendingRequests
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
@@ -88,6 +88,7 @@ export class SessionDO extends DurableObject<Bindings> {
     migrate(this.sql)
     this.log = new EventLog(this.sql, () => this.row?.id ?? '')
     this.fanout = new Fanout(this.log)
+    this.pending = new PendingRequests(this.sql)
     this.row = this.sql.exec<SessionRow>('SELECT * FROM session').toArray()[0]
     if (this.row && this.isOver()) this.fanout.end()
   }
@@ -175,8 +176,68 @@ export class SessionDO extends DurableObject<Bindings> {
     return ok(this.view())
   }
 
+  async answerPermission(
+    tenant: string,
+    permissionId: string,
+    answer: { reply: 'once' | 'always' | 'reject'; message?: string },
+  ): Promise<Outcome<{ permissionId: string; reply: string }>> {
+    if (!this.owns(tenant)) return this.notFound()
+    if (!this.pending.has('permission', permissionId)) return fail('not_found', 'no such pending permission request')
+    const client = this.agent()
+    if (!client) return fail('sandbox_unavailable', 'the agent is not running')
+    const res = await client.permission.reply({ requestID: permissionId, reply: answer.reply, message: answer.message })
+    if (res.response.status === 404) {
+      this.resolvePending('permission', permissionId, { reply: 'reject', reason: 'lost' })
+      return fail('not_found', 'the agent no longer waits for this request')
+    }
+    if (!res.response.ok) return fail('agent_unreachable', `opencode answered ${res.response.status}`)
+    if (!this.resolvePending('permission', permissionId, { reply: answer.reply })) {
+      return fail('not_found', 'the request was already answered')
+    }
+    // A bare reject makes opencode reject the session's other requests too.
+    if (answer.reply === 'reject') await this.syncPending('rejected with another request')
+    return ok({ permissionId, reply: answer.reply })
+  }
+
+  async answerQuestion(
+    tenant: string,
+    questionId: string,
+    answer: { answers: string[][] } | { reject: true },
+  ): Promise<Outcome<{ questionId: string; answers?: string[][]; rejected?: boolean }>> {
+    if (!this.owns(tenant)) return this.notFound()
+    if (!this.pending.has('question', questionId)) return fail('not_found', 'no such pending question')
+    const client = this.agent()
+    if (!client) return fail('sandbox_unavailable', 'the agent is not running')
+    const res =
+      'reject' in answer
+        ? await client.question.reject({ requestID: questionId })
+        : await client.question.reply({ requestID: questionId, answers: answer.answers })
+    if (res.response.status === 404) {
+      this.resolvePending('question', questionId, { rejected: true, reason: 'lost' })
+      return fail('not_found', 'the agent no longer waits for this question')
+    }
+    if (!res.response.ok) return fail('agent_unreachable', `opencode answered ${res.response.status}`)
+    const resolution = 'reject' in answer ? { rejected: true } : { answers: answer.answers }
+    if (!this.resolvePending('question', questionId, resolution)) return fail('not_found', 'the question was already answered')
+    return ok({ questionId, ...resolution })
+  }
+
+  async abort(tenant: string, clearQueue: boolean): Promise<Outcome<{ aborted: boolean; dropped: number }>> {
+    if (!this.owns(tenant)) return this.notFound()
+    if (this.isOver()) return fail('conflict', `the session is ${this.row!.status}`)
+    const dropped = clearQueue ? this.dropQueued('the queue was cleared by an abort') : 0
+    const turn = this.turn
+    if (!turn) return ok({ aborted: false, dropped })
+    turn.aborted = true
+    const client = this.agent()
+    const res = await client?.session.abort({ sessionID: this.row!.agent_session_id! }).catch(() => undefined)
+    if (!res?.response.ok) this.endTurn(turn.messageId)
+    return ok({ aborted: true, dropped })
+  }
+
   override async alarm(): Promise<void> {
     if (!this.row || this.isOver()) return
+    await this.expirePending()
     const decision = idleDecision({
       now: Date.now(),
       expiresAt: Date.parse(this.row.expires_at),
@@ -242,7 +303,10 @@ export class SessionDO extends DurableObject<Bindings> {
       lastEventId: this.log.lastSeq,
       queued: this.queuedCount(),
       usage: { inputTokens: row.input_tokens, outputTokens: row.output_tokens, cost: row.cost },
-      pending: { permissions: [...this.pendingPermissions.values()], questions: [...this.pendingQuestions.values()] },
+      pending: {
+        permissions: this.pending.list('permission').map((p) => p.data),
+        questions: this.pending.list('question').map((p) => p.data),
+      },
       ...(row.failure && { error: JSON.parse(row.failure) as { code: string; message: string } }),
     }
   }
@@ -280,10 +344,80 @@ export class SessionDO extends DurableObject<Bindings> {
 
   private async scheduleWake() {
     if (!this.row || this.isOver()) return this.ctx.storage.deleteAlarm()
-    await this.ctx.storage.setAlarm(nextWakeAt(Date.now(), Date.parse(this.row.expires_at)))
+    await this.ctx.storage.setAlarm(nextWakeAt(Date.now(), Date.parse(this.row.expires_at), this.pending.nextDeadline()))
+  }
+
+  /** A client for the running agent, or nothing when there is none. */
+  private agent(): OpencodeClient | undefined {
+    const record = this.sandbox()
+    if (!record || !this.upstream) return undefined
+    return agentClient(record.endpoint, record.password, record.workdir)
+  }
+
+  // ---- requests waiting on a human ----
+
+  private pendingDeadline(): number {
+    const spec = this.spec()
+    const seconds = spec.pendingTimeoutSeconds ?? readSettings(this.env).pendingTimeoutSeconds
+    return Date.now() + seconds * 1000
+  }
+
+  /** Announces the end of a request exactly once, whoever ends it; false when it was already over. */
+  private resolvePending(kind: PendingKind, id: string, resolution: Record<string, unknown>): boolean {
+    if (!this.pending.take(kind, id)) return false
+    if (kind === 'permission') {
+      const { reply, ...rest } = resolution as { reply: string }
+      this.emit(event('permission.resolved', { permissionId: id, reply, ...rest }))
+    } else {
+      this.emit(event('question.resolved', { questionId: id, ...resolution }))
+    }
+    return true
+  }
+
+  private resolveAllPending(reason: string) {
+    for (const p of this.pending.list()) {
+      this.resolvePending(p.kind, p.id, p.kind === 'permission' ? { reply: 'reject', reason } : { rejected: true, reason })
+    }
+  }
+
+  /** Clears what we think is pending but opencode no longer waits for. */
+  private async syncPending(reason: string) {
+    const client = this.agent()
+    if (!client) return
+    const [permissions, questions] = await Promise.all([client.permission.list(), client.question.list()])
+    if (!permissions.data || !questions.data) return
+    const open = new Set([...permissions.data.map((p) => p.id), ...questions.data.map((q) => q.id)])
+    for (const p of this.pending.list()) {
+      if (open.has(p.id)) continue
+      this.resolvePending(p.kind, p.id, p.kind === 'permission' ? { reply: 'reject', reason } : { rejected: true, reason })
+    }
+  }
+
+  /** Nobody answered in time: reject, so that no session waits forever. */
+  private async expirePending() {
+    const expired = this.pending.expired(Date.now())
+    if (expired.length === 0) return
+    const client = this.agent()
+    for (const p of expired) {
+      const message = 'No one answered in time, so the request was rejected automatically.'
+      if (client) {
+        if (p.kind === 'permission') await client.permission.reply({ requestID: p.id, reply: 'reject', message }).catch(() => {})
+        else await client.question.reject({ requestID: p.id }).catch(() => {})
+      }
+      this.resolvePending(p.kind, p.id, p.kind === 'permission' ? { reply: 'reject', reason: 'timeout' } : { rejected: true, reason: 'timeout' })
+    }
   }
 
   // ---- the queue ----
+
+  /** Drops every waiting message, answering whoever waits for one. */
+  private dropQueued(reason: string): number {
+    const dropped = this.sql.exec<{ id: string }>(`SELECT id FROM queue WHERE state = 'queued'`).toArray()
+    this.sql.exec(`UPDATE queue SET state = 'dropped' WHERE state = 'queued'`)
+    for (const { id } of dropped) this.resolveWaiters(id, fail('conflict', reason))
+    return dropped.length
+  }
+
 
   private enqueue(input: SendMessageInput): Outcome<SendMessageResult> {
     if (input.idempotencyKey) {
@@ -330,7 +464,7 @@ export class SessionDO extends DurableObject<Bindings> {
     if (!next) return
     const sandbox = this.sandbox()!
     this.sql.exec(`UPDATE queue SET state = 'running' WHERE id = ?`, next.id)
-    this.turn = { messageId: next.id, pos: next.pos, seenBusy: false, usage: zeroUsage() }
+    this.turn = { messageId: next.id, pos: next.pos, seenBusy: false, aborted: false, usage: zeroUsage() }
     this.translator.pendingUserMessageId = next.id
     this.setStatus('busy')
     const spec = this.spec()
@@ -355,7 +489,7 @@ export class SessionDO extends DurableObject<Bindings> {
     const turn = this.turn
     if (!turn || turn.messageId !== messageId) return
     this.turn = undefined
-    this.sql.exec(`UPDATE queue SET state = ? WHERE id = ?`, errorCode ? 'failed' : 'done', messageId)
+    this.sql.exec(`UPDATE queue SET state = ? WHERE id = ?`, turn.aborted ? 'aborted' : errorCode ? 'failed' : 'done', messageId)
     if (errorCode) this.emit(event('error', { code: errorCode, message: errorText ?? 'the turn failed' }))
     const reply: Reply = turn.reply ?? { messageId: null, text: '', usage: turn.usage }
     this.resolveWaiters(
@@ -363,7 +497,8 @@ export class SessionDO extends DurableObject<Bindings> {
       errorCode ? fail(errorCode, errorText ?? 'the turn failed') : ok({ ...reply, usage: turn.usage }),
     )
     if (this.row && !this.isOver()) {
-      this.setStatus('idle')
+      this.setStatus('idle', turn.aborted ? 'aborted' : undefined)
+      if (turn.aborted) void this.syncPending('turn aborted')
       this.pump()
     }
   }
@@ -415,6 +550,8 @@ export class SessionDO extends DurableObject<Bindings> {
             ...settings.providerEnv,
             OPENCODE_SERVER_PASSWORD: password,
             OPENCODE_CONFIG_CONTENT: JSON.stringify(config),
+            // Our sandboxes always have a client that can answer the agent's questions.
+            OPENCODE_ENABLE_QUESTION_TOOL: '1',
           },
           metadata: { sessionId: row.id },
           repo: spec.repo,
@@ -445,6 +582,7 @@ export class SessionDO extends DurableObject<Bindings> {
     try {
       await waitForOpencode(record.endpoint, record.password, { timeoutMs: 5_000 })
       await this.subscribe(record, agentClient(record.endpoint, record.password, record.workdir))
+      await this.syncPending('lost')
       if (this.row!.status === 'busy' && !this.turn) this.interruptStaleTurn()
       if (this.row!.status === 'starting') this.setStatus('idle')
       this.pump()
@@ -496,8 +634,12 @@ export class SessionDO extends DurableObject<Bindings> {
     if (!translator || !translator.concerns(ev)) return
     if (this.fanout.size > 0) this.fanout.publishRaw(JSON.stringify(ev))
     for (const pub of translator.translate(ev)) {
-      this.emit(pub)
-      this.track(pub)
+      if (pub.type === 'permission.resolved') this.resolvePending('permission', pub.data.permissionId, { reply: pub.data.reply })
+      else if (pub.type === 'question.resolved') this.resolvePending('question', pub.data.questionId, pub.data)
+      else {
+        this.emit(pub)
+        this.track(pub)
+      }
     }
     const root = AgentEventTranslator.sessionOf(ev) === translator.rootSessionId
     if (!root || !this.turn) return
@@ -521,35 +663,37 @@ export class SessionDO extends DurableObject<Bindings> {
           output_tokens: this.row!.output_tokens + usage.outputTokens,
           cost: this.row!.cost + usage.cost,
         })
+        // opencode can finish an aborted message after the next turn began: file it under its own turn.
+        const parent = pub.data.parentId
+        const turnPos = parent
+          ? this.sql.exec<{ pos: number }>('SELECT pos FROM queue WHERE id = ?', parent).toArray()[0]?.pos
+          : undefined
         this.sql.exec(
           `INSERT OR REPLACE INTO messages (id, turn, role, text, parts, created_at) VALUES (?, ?, 'assistant', ?, ?, ?)`,
           pub.data.messageId,
-          this.turn?.pos ?? Number.MAX_SAFE_INTEGER,
+          turnPos ?? Number.MAX_SAFE_INTEGER,
           pub.data.text,
           JSON.stringify(this.translator?.partsOf(pub.data.messageId) ?? []),
           new Date().toISOString(),
         )
-        if (this.turn) {
-          this.turn.usage = {
-            inputTokens: this.turn.usage.inputTokens + usage.inputTokens,
-            outputTokens: this.turn.usage.outputTokens + usage.outputTokens,
-            cost: this.turn.usage.cost + usage.cost,
+        const turn = this.turn
+        if (turn && parent === turn.messageId) {
+          turn.usage = {
+            inputTokens: turn.usage.inputTokens + usage.inputTokens,
+            outputTokens: turn.usage.outputTokens + usage.outputTokens,
+            cost: turn.usage.cost + usage.cost,
           }
-          if (pub.data.text) this.turn.reply = { messageId: pub.data.messageId, text: pub.data.text, usage }
+          if (pub.data.text) turn.reply = { messageId: pub.data.messageId, text: pub.data.text, usage }
         }
         return
       }
       case 'permission.requested':
-        this.pendingPermissions.set(pub.data.permissionId, pub.data)
-        return
-      case 'permission.resolved':
-        this.pendingPermissions.delete(pub.data.permissionId)
+        this.pending.add('permission', pub.data.permissionId, pub.data, this.pendingDeadline())
+        void this.scheduleWake()
         return
       case 'question.asked':
-        this.pendingQuestions.set(pub.data.questionId, pub.data)
-        return
-      case 'question.resolved':
-        this.pendingQuestions.delete(pub.data.questionId)
+        this.pending.add('question', pub.data.questionId, pub.data, this.pendingDeadline())
+        void this.scheduleWake()
         return
     }
   }
@@ -561,8 +705,7 @@ export class SessionDO extends DurableObject<Bindings> {
     this.upstream = undefined
     this.translator = undefined
     this.update({ sandbox: null, agent_session_id: null })
-    this.pendingPermissions.clear()
-    this.pendingQuestions.clear()
+    this.resolveAllPending('lost')
     this.sandboxState('lost', reason)
     if (record) await sandboxProvider(readSettings(this.env)).kill(record.sandboxId).catch(() => {})
     if (this.turn) this.endTurn(this.turn.messageId, 'agent_unreachable', `the turn was lost: ${reason}`)
@@ -597,9 +740,8 @@ export class SessionDO extends DurableObject<Bindings> {
     this.setStatus(status, reason)
     await this.stopSandbox('stopped', status === 'ended' ? 'session ended' : 'session failed')
     if (this.turn) this.endTurn(this.turn.messageId, 'conflict', `the session ${status}`)
-    const dropped = this.sql.exec<{ id: string }>(`SELECT id FROM queue WHERE state = 'queued'`).toArray()
-    this.sql.exec(`UPDATE queue SET state = 'dropped' WHERE state = 'queued'`)
-    for (const { id } of dropped) this.resolveWaiters(id, fail('conflict', `the session ${status} before this message ran`))
+    this.dropQueued(`the session ${status} before this message ran`)
+    this.resolveAllPending(`session ${status}`)
     this.emit(event('session.ended', { reason }))
     this.fanout.end()
     await this.ctx.storage.deleteAlarm()

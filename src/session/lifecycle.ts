@@ -30,7 +30,7 @@ export function idleDecision(s: IdleInput): IdleDecision {
   return { action: 'stop', reason: 'idle' }
 }
 
-/** The next alarm: the idle deadline or the next periodic check, whichever comes first. */
-export function nextWakeAt(now: number, expiresAt: number): number {
-  return Math.max(now + 1_000, Math.min(expiresAt, now + WAKE_INTERVAL_MS))
+/** The next alarm: the idle deadline, a pending request's deadline or the periodic check, whichever comes first. */
+export function nextWakeAt(now: number, expiresAt: number, pendingDeadline?: number): number {
+  return Math.max(now + 1_000, Math.min(expiresAt, pendingDeadline ?? Infinity, now + WAKE_INTERVAL_MS))
 }

@@ -46,6 +46,11 @@ export const MIGRATIONS: { id: number; description: string; sql: string }[] = [
       CREATE INDEX messages_order ON messages (turn, role DESC, created_at);
     `,
   },
+  {
+    id: 2,
+    description: 'requests waiting on a human',
+    sql: `CREATE TABLE pending (id TEXT PRIMARY KEY, kind TEXT NOT NULL, data TEXT NOT NULL, deadline INTEGER NOT NULL);`,
+  },
 ]
 
 export function migrate(sql: SqlStorage) {

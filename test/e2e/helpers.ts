@@ -158,8 +158,12 @@ export class EventStream {
   }
 }
 
+/** The answer to a user message: its first assistant message with text (tool calls come in text-less ones). */
 export const isReplyTo = (messageId: string) => (e: SseEvent) =>
-  e.event === 'message.completed' && e.data.role === 'assistant' && e.data.parentId === messageId
+  e.event === 'message.completed' &&
+  e.data.role === 'assistant' &&
+  e.data.parentId === messageId &&
+  (e.data.text !== '' || e.data.error !== undefined)
 
 export async function sendMessage(id: string, text: string, extra: Json = {}): Promise<string> {
   const res = await api(`/v1/sessions/${id}/messages`, { body: { text, ...extra } })

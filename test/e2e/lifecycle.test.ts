@@ -39,6 +39,7 @@ describe('a session on a cloned repository', () => {
     const id = await createSession({
       repo: { url: repo, ref: 'feature' },
       setup: 'cat FEATURE.md README.md > setup-output.txt',
+      permissions: { bash: 'allow' },
     })
     const stream = new EventStream(id)
     await waitForStatus(id, 'idle')

@@ -1,0 +1,287 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  api,
+  createSession,
+  EventStream,
+  isReplyTo,
+  sandboxesOf,
+  scripted,
+  sendMessage,
+  streamFromNow,
+  waitFor,
+  waitForStatus,
+  type SseEvent,
+} from './helpers'
+
+const bash = (command: string) => ({ tool: { name: 'bash', args: { command, description: `Run ${command}` } } })
+const isAsk = (e: SseEvent) => e.event === 'permission.requested'
+const idleAfter = (seq: number) => (e: SseEvent) => e.event === 'session.status' && e.data.status === 'idle' && e.id! > seq
+
+describe('permissions', () => {
+  let id: string
+  let workdir: string
+
+  beforeAll(async () => {
+    id = await createSession()
+    await waitForStatus(id, 'idle')
+    workdir = (await sandboxesOf(id))[0]!.workdir
+  })
+
+  afterAll(async () => {
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+
+  it('asks before running a command, and runs it once allowed', async () => {
+    const stream = await streamFromNow(id)
+    const messageId = await sendMessage(id, scripted({ steps: [bash('touch allowed.txt'), { text: 'made it' }] }))
+    const ask = await stream.until(isAsk)
+    expect(ask.data).toMatchObject({ permission: 'bash', patterns: ['touch allowed.txt'], permissionId: expect.any(String) })
+    expect(existsSync(join(workdir, 'allowed.txt'))).toBe(false)
+
+    const session = await api(`/v1/sessions/${id}`)
+    expect(session.body.pending.permissions).toEqual([expect.objectContaining({ permissionId: ask.data.permissionId })])
+
+    const answer = await api(`/v1/sessions/${id}/permissions/${ask.data.permissionId}`, { body: { reply: 'once' } })
+    expect(answer.status).toBe(200)
+    await stream.until(isReplyTo(messageId))
+    await stream.close()
+    expect(existsSync(join(workdir, 'allowed.txt'))).toBe(true)
+    const resolved = stream.events.filter((e) => e.event === 'permission.resolved')
+    expect(resolved.map((e) => e.data)).toEqual([expect.objectContaining({ permissionId: ask.data.permissionId, reply: 'once' })])
+    expect((await api(`/v1/sessions/${id}`)).body.pending.permissions).toEqual([])
+
+    const again = await api(`/v1/sessions/${id}/permissions/${ask.data.permissionId}`, { body: { reply: 'once' } })
+    expect(again.status).toBe(404)
+    expect(again.body.error.code).toBe('not_found')
+    const unknown = await api(`/v1/sessions/${id}/permissions/per_unknown`, { body: { reply: 'once' } })
+    expect(unknown.status).toBe(404)
+  })
+
+  it('feeds a rejection message back to the model', async () => {
+    const stream = await streamFromNow(id)
+    const messageId = await sendMessage(
+      id,
+      scripted({ steps: [bash('touch rejected.txt'), { text: 'the tool said: {{tool_result}}' }] }),
+    )
+    const ask = await stream.until(isAsk)
+    const answer = await api(`/v1/sessions/${id}/permissions/${ask.data.permissionId}`, {
+      body: { reply: 'reject', message: 'not in this folder, please' },
+    })
+    expect(answer.status).toBe(200)
+    const reply = await stream.until(isReplyTo(messageId))
+    await stream.close()
+    expect(reply.data.text).toContain('not in this folder, please')
+    expect(existsSync(join(workdir, 'rejected.txt'))).toBe(false)
+  })
+
+  it('approves the next matching request by itself after `always`', async () => {
+    const stream = await streamFromNow(id)
+    const messageId = await sendMessage(id, scripted({ steps: [bash('echo one'), bash('echo two'), { text: 'both ran' }] }))
+    const ask = await stream.until(isAsk)
+    await api(`/v1/sessions/${id}/permissions/${ask.data.permissionId}`, { body: { reply: 'always' } })
+    await stream.until(isReplyTo(messageId))
+    await stream.close()
+    expect(stream.events.filter(isAsk)).toHaveLength(1)
+    const outputs = stream.events.filter((e) => e.event === 'tool.updated' && e.data.state === 'completed').map((e) => e.data.output)
+    expect(outputs).toEqual([expect.stringContaining('one'), expect.stringContaining('two')])
+  })
+
+  it('clears every request that a bare reject ends, not only the one answered', async () => {
+    const stream = await streamFromNow(id)
+    await sendMessage(id, scripted({ steps: [{ tools: [bash('touch a.txt').tool, bash('touch b.txt').tool] }, { text: 'stopped' }] }))
+    const first = await stream.until(isAsk)
+    const second = await stream.until((e) => isAsk(e) && e.id !== first.id)
+    expect((await api(`/v1/sessions/${id}`)).body.pending.permissions).toHaveLength(2)
+    const res = await api(`/v1/sessions/${id}/permissions/${first.data.permissionId}`, { body: { reply: 'reject' } })
+    expect(res.status).toBe(200)
+    await waitFor('no request to be pending', async () => (await api(`/v1/sessions/${id}`)).body.pending.permissions.length === 0)
+    const resolved = await stream.until((e) => e.event === 'permission.resolved' && e.data.permissionId === second.data.permissionId)
+    expect(resolved.data.reply).toBe('reject')
+    await stream.until((e) => idleAfter(first.id!)(e))
+    await stream.close()
+    const other = await api(`/v1/sessions/${id}/permissions/${second.data.permissionId}`, { body: { reply: 'once' } })
+    expect(other.status).toBe(404)
+    expect(existsSync(join(workdir, 'a.txt')) || existsSync(join(workdir, 'b.txt'))).toBe(false)
+    expect(stream.events.filter((e) => e.event === 'permission.resolved')).toHaveLength(2)
+  })
+
+  it('shows a reconnecting client the open request in its replay and in GET', async () => {
+    const live = await streamFromNow(id)
+    const from = live.events.length
+    const messageId = await sendMessage(id, scripted({ steps: [bash('touch later.txt'), { text: 'ok' }] }))
+    const ask = await live.until(isAsk)
+    await live.close()
+    expect(from).toBe(0)
+
+    const replay = new EventStream(id, { after: ask.id! - 1 })
+    const replayed = await replay.until(isAsk)
+    expect(replayed).toEqual(ask)
+    const session = await api(`/v1/sessions/${id}`)
+    expect(session.body.status).toBe('busy')
+    expect(session.body.pending.permissions.map((p: { permissionId: string }) => p.permissionId)).toEqual([ask.data.permissionId])
+
+    await api(`/v1/sessions/${id}/permissions/${ask.data.permissionId}`, { body: { reply: 'once' } })
+    await replay.until(isReplyTo(messageId))
+    await replay.close()
+  })
+})
+
+describe('unattended safety', () => {
+  it('rejects a request nobody answers once its time is up, and the turn ends', async () => {
+    const id = await createSession({ pendingTimeoutSeconds: 2 })
+    await waitForStatus(id, 'idle')
+    const stream = await streamFromNow(id)
+    const messageId = await sendMessage(id, scripted({ steps: [bash('touch never.txt'), { text: 'told: {{tool_result}}' }] }))
+    const ask = await stream.until(isAsk)
+    const resolved = await stream.until((e) => e.event === 'permission.resolved')
+    expect(resolved.data).toMatchObject({ permissionId: ask.data.permissionId, reply: 'reject', reason: 'timeout' })
+    const reply = await stream.until(isReplyTo(messageId))
+    expect(reply.data.text).toContain('No one answered in time')
+    await stream.until(idleAfter(reply.id!))
+    await stream.close()
+    expect(stream.events.filter((e) => e.event === 'permission.resolved')).toHaveLength(1)
+    const late = await api(`/v1/sessions/${id}/permissions/${ask.data.permissionId}`, { body: { reply: 'once' } })
+    expect(late.status).toBe(404)
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+})
+
+describe('questions', () => {
+  let id: string
+
+  beforeAll(async () => {
+    id = await createSession()
+    await waitForStatus(id, 'idle')
+  })
+
+  afterAll(async () => {
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+
+  const ask = {
+    tool: {
+      name: 'question',
+      args: {
+        questions: [
+          {
+            question: 'Which colour should the button be?',
+            header: 'Colour',
+            options: [
+              { label: 'Red', description: 'warm' },
+              { label: 'Blue', description: 'cool' },
+            ],
+          },
+        ],
+      },
+    },
+  }
+
+  it('asks the client and hands the chosen labels back to the model', async () => {
+    const stream = await streamFromNow(id)
+    const messageId = await sendMessage(id, scripted({ steps: [ask, { text: 'answer was {{tool_result}}' }] }))
+    const asked = await stream.until((e) => e.event === 'question.asked')
+    expect(asked.data.questions).toEqual([expect.objectContaining({ question: 'Which colour should the button be?' })])
+    expect((await api(`/v1/sessions/${id}`)).body.pending.questions).toHaveLength(1)
+
+    const bad = await api(`/v1/sessions/${id}/questions/${asked.data.questionId}`, { body: { answers: 'Blue' } })
+    expect(bad.status).toBe(400)
+    const res = await api(`/v1/sessions/${id}/questions/${asked.data.questionId}`, { body: { answers: [['Blue']] } })
+    expect(res.status).toBe(200)
+    const reply = await stream.until(isReplyTo(messageId))
+    await stream.close()
+    expect(reply.data.text).toContain('Blue')
+    expect(stream.events.find((e) => e.event === 'question.resolved')?.data).toMatchObject({
+      questionId: asked.data.questionId,
+      answers: [['Blue']],
+    })
+    const twice = await api(`/v1/sessions/${id}/questions/${asked.data.questionId}`, { body: { answers: [['Red']] } })
+    expect(twice.status).toBe(404)
+  })
+
+  it('lets the client decline a question', async () => {
+    const stream = await streamFromNow(id)
+    const messageId = await sendMessage(id, scripted({ steps: [ask, { text: 'fine' }] }))
+    const asked = await stream.until((e) => e.event === 'question.asked')
+    const res = await api(`/v1/sessions/${id}/questions/${asked.data.questionId}`, { body: { reject: true } })
+    expect(res.status).toBe(200)
+    const resolved = await stream.until((e) => e.event === 'question.resolved')
+    expect(resolved.data).toMatchObject({ questionId: asked.data.questionId, rejected: true })
+    await stream.until((e) => idleAfter(resolved.id!)(e) || isReplyTo(messageId)(e))
+    await stream.close()
+    expect((await api(`/v1/sessions/${id}`)).body.pending.questions).toEqual([])
+  })
+})
+
+describe('abort and the queue', () => {
+  let id: string
+
+  beforeAll(async () => {
+    id = await createSession()
+    await waitForStatus(id, 'idle')
+  })
+
+  afterAll(async () => {
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+
+  const slow = (tag: string) => scripted({ reply: Array.from({ length: 200 }, (_, i) => `${tag}${i}`).join(' '), delayMs: 50 })
+
+  it('stops the running turn and keeps what was queued behind it', async () => {
+    const stream = await streamFromNow(id)
+    const running = await sendMessage(id, slow('s'))
+    const queued = await sendMessage(id, scripted({ reply: 'after the abort' }))
+    await stream.until((e) => e.event === 'message.delta')
+    const res = await api(`/v1/sessions/${id}/abort`, { method: 'POST' })
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual({ aborted: true, dropped: 0 })
+    const idle = await stream.until((e) => e.event === 'session.status' && e.data.status === 'idle')
+    expect(idle.data.reason).toBe('aborted')
+    expect(stream.events.some((e) => e.event === 'error' && e.data.code === 'aborted')).toBe(true)
+    const next = await stream.until(isReplyTo(queued))
+    await stream.close()
+    expect(next.data.text).toBe('after the abort')
+    const abortedReply = stream.events.find(isReplyTo(running))
+    expect(abortedReply?.data.text.length ?? 0).toBeLessThan(1000)
+  })
+
+  it('drops the queue too with clearQueue', async () => {
+    const stream = await streamFromNow(id)
+    await sendMessage(id, slow('c'))
+    const dropped = await sendMessage(id, scripted({ reply: 'never sent' }))
+    await stream.until((e) => e.event === 'message.delta')
+    const res = await api(`/v1/sessions/${id}/abort`, { body: { clearQueue: true } })
+    expect(res.body).toEqual({ aborted: true, dropped: 1 })
+    await stream.until((e) => e.event === 'session.status' && e.data.status === 'idle')
+    const session = await waitForStatus(id, 'idle')
+    expect(session.queued).toBe(0)
+    await new Promise((r) => setTimeout(r, 500))
+    await stream.close()
+    expect(stream.events.some(isReplyTo(dropped))).toBe(false)
+  })
+
+  it('refuses messages past the queue bound with 429, and takes them again once there is room', async () => {
+    await sendMessage(id, slow('q'))
+    await waitFor('the turn to start', async () => (await api(`/v1/sessions/${id}`)).body.status === 'busy')
+    let status = 202
+    let sent = 0
+    while (status === 202 && sent < 200) {
+      status = (await api(`/v1/sessions/${id}/messages`, { body: { text: `filler ${sent}` } })).status
+      sent++
+    }
+    expect(status).toBe(429)
+    expect(sent).toBe(101)
+    const refused = await api(`/v1/sessions/${id}/messages`, { body: { text: 'one more' } })
+    expect(refused.body.error.code).toBe('too_many_requests')
+    await api(`/v1/sessions/${id}/abort`, { body: { clearQueue: true } })
+    await waitForStatus(id, 'idle')
+    const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=60`, { body: { text: scripted({ reply: 'room again' }) } })
+    expect(res.body.reply.text).toBe('room again')
+  })
+
+  it('answers abort on an idle session without stopping anything', async () => {
+    const res = await api(`/v1/sessions/${id}/abort`, { method: 'POST' })
+    expect(res.body).toEqual({ aborted: false, dropped: 0 })
+  })
+})
