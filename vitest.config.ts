@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config'
 /**
  * Three kinds of tests, one command:
  * - unit: pure decisions, in Node, next to the code they test;
+ * - standin: the E2B stand-in against the real e2b SDK, in Node;
  * - worker: storage modules inside workerd, against real Durable Object SQLite;
  * - e2e: HTTP against the whole local stack (wrangler dev, sandbox host, real opencode,
  *   scripted model), started once by test/e2e/global-setup.ts.
@@ -17,6 +18,16 @@ export default defineConfig({
           include: ['src/**/*.test.ts', 'local/**/*.test.ts'],
           environment: 'node',
           sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          name: 'standin',
+          include: ['test/standin/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 1 },
         },
       },
       {

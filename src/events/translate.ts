@@ -53,12 +53,45 @@ export class AgentEventTranslator {
   private readonly publicUserIds = new Map<string, string>()
   /** The public id the next new user message of the root session is known by. */
   pendingUserMessageId: string | undefined
+  /** Told when opencode's id for one of our user messages becomes known. */
+  onUserMessage: ((agentId: string, publicId: string) => void) | undefined
 
   constructor(
     readonly rootSessionId: string,
     private readonly workdir: string,
   ) {
     this.family.add(rootSessionId)
+  }
+
+  /**
+   * Picks up where a previous translator of this session stopped (after a restart of the
+   * session object): messages it completed stay completed, text it streamed is not streamed
+   * again, and user messages keep their public ids.
+   */
+  restore(state: {
+    completed: Iterable<string>
+    streamed: Iterable<{ messageId: string; partId: string; kind: 'text' | 'reasoning'; length: number }>
+    userIds: Map<string, string>
+  }) {
+    for (const id of state.completed) this.messages.set(id, { role: 'assistant', parts: new Map(), completed: true })
+    for (const p of state.streamed) {
+      let msg = this.messages.get(p.messageId)
+      if (!msg) {
+        msg = { role: 'assistant', parts: new Map(), completed: false }
+        this.messages.set(p.messageId, msg)
+      }
+      msg.parts.set(p.partId, { kind: p.kind, text: '', streamed: p.length })
+    }
+    for (const [agentId, publicId] of state.userIds) {
+      this.publicUserIds.set(agentId, publicId)
+      if (!this.messages.has(agentId)) this.messages.set(agentId, { role: 'user', parts: new Map(), completed: true })
+    }
+  }
+
+  /** opencode's id for the user message behind a public id, once it is known. */
+  agentIdOf(publicId: string): string | undefined {
+    for (const [agentId, id] of this.publicUserIds) if (id === publicId) return agentId
+    return undefined
   }
 
   /** The session an event is about, if it names one. */
@@ -131,6 +164,7 @@ export class AgentEventTranslator {
         // User messages are announced when the API accepts them; here we only learn opencode's id.
         this.publicUserIds.set(id, this.pendingUserMessageId ?? id)
         this.pendingUserMessageId = undefined
+        this.onUserMessage?.(id, this.publicUserIds.get(id)!)
       } else {
         out.push(event('message.created', { messageId: id, role }))
       }
@@ -246,4 +280,23 @@ export class AgentEventTranslator {
     out.push(event('message.delta', { messageId, partId, kind: info.kind, text: delta }))
     return out
   }
+}
+
+type SnapshotMessage = { info: Extract<AgentEvent, { type: 'message.updated' }>['properties']['info']; parts: Part[] }
+
+/**
+ * opencode's own record of a session, as the events that would have produced it. Fed to a
+ * translator after a gap in the stream, it yields exactly the public events clients missed.
+ */
+export function snapshotEvents(sessionID: string, messages: SnapshotMessage[]): AgentEvent[] {
+  return messages.flatMap(({ info, parts }) => {
+    const partEvents = parts.map((part) => ({ id: 'snapshot', type: 'message.part.updated', properties: { sessionID, part, time: 0 } }))
+    const created = { ...info, time: { ...info.time, completed: undefined } }
+    const events: unknown[] = [
+      { id: 'snapshot', type: 'message.updated', properties: { sessionID, info: created } },
+      ...partEvents,
+      { id: 'snapshot', type: 'message.updated', properties: { sessionID, info } },
+    ]
+    return events as AgentEvent[]
+  })
 }

@@ -7,6 +7,7 @@ import {
   type SandboxEndpoint,
   type SandboxErrorCode,
   type SandboxProvider,
+  type SandboxStatus,
 } from './provider'
 
 /**
@@ -53,6 +54,16 @@ export class LocalSandboxProvider implements SandboxProvider {
   async startOpencode(sandboxId: string, opts: { cwd: string }): Promise<SandboxEndpoint> {
     const { url } = await this.call<{ url: string }>('POST', `/sandboxes/${encodeURIComponent(sandboxId)}/opencode`, opts)
     return { url, headers: {} }
+  }
+
+  async status(sandboxId: string): Promise<SandboxStatus> {
+    try {
+      const { opencode } = await this.call<{ opencode: string }>('GET', `/sandboxes/${encodeURIComponent(sandboxId)}`)
+      return opencode === 'running' ? 'running' : 'agent_exited'
+    } catch (err) {
+      if (err instanceof SandboxError && err.code === 'not_found') return 'gone'
+      throw err
+    }
   }
 
   async kill(sandboxId: string): Promise<void> {

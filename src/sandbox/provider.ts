@@ -27,8 +27,12 @@ export interface SandboxProvider {
   exec(sandboxId: string, command: string, opts?: { cwd?: string; timeoutMs?: number }): Promise<ExecResult>
   /** Starts `opencode serve` in the sandbox (if it is not already running) and says where it listens. */
   startOpencode(sandboxId: string, opts: { cwd: string }): Promise<SandboxEndpoint>
+  /** Whether the sandbox is there and its opencode process alive; throws SandboxError when it cannot tell. */
+  status(sandboxId: string): Promise<SandboxStatus>
   kill(sandboxId: string): Promise<void>
 }
+
+export type SandboxStatus = 'running' | 'agent_exited' | 'gone'
 
 export type SandboxErrorCode = 'not_found' | 'unauthorized' | 'unavailable' | 'failed'
 

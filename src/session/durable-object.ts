@@ -1,17 +1,18 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { Event as AgentEvent, OpencodeClient } from '@opencode-ai/sdk/v2/client'
 import type { Bindings } from '../env'
-import { AgentEventTranslator, describeAgentError } from '../events/translate'
+import { AgentEventTranslator, describeAgentError, snapshotEvents } from '../events/translate'
 import { event, type PublicEvent, type SandboxState, type SessionStatus, type Usage } from '../events/types'
 import { fail, ok, type ErrorCode, type Outcome } from '../lib/errors'
 import { randomSecret } from '../lib/ids'
 import { errorMessage, log } from '../lib/log'
 import { agentClient, AgentUnreachableError, waitForOpencode } from '../opencode/client'
 import { buildOpencodeConfig, ConfigError } from '../opencode/config'
-import { SandboxError, type SandboxEndpoint } from '../sandbox/provider'
+import { SandboxError, type SandboxEndpoint, type SandboxProvider } from '../sandbox/provider'
 import { ProvisionError, provisionSandbox } from '../sandbox/provision'
 import { sandboxProvider } from '../sandbox/select'
 import { readSettings } from '../settings'
+import { AgentLink, AgentStreamError, type LinkEnd } from './agent-link'
 import type {
   ConversationMessage,
   CreateSessionInput,
@@ -22,14 +23,20 @@ import type {
   SessionSummary,
   SessionView,
 } from './contracts'
+import { Conversation } from './conversation'
 import { EventLog } from './event-log'
 import { Fanout } from './fanout'
-import { idleDecision, nextWakeAt } from './lifecycle'
+import { idleDecision, nextWakeAt, provisionRetry, recoveryDecision, type SandboxProbe } from './lifecycle'
 import { PendingRequests, type PendingKind } from './pending'
+import { MessageQueue, type QueuedMessage } from './queue'
 import { migrate } from './schema'
 
 /** Messages waiting behind the running one; past this a send is refused with 429. */
 export const MAX_QUEUED = 100
+/** After a restart, text already streamed is looked up this far back in the log. */
+const RESTORE_WINDOW = 20_000
+/** How many of opencode's latest messages a resync compares with what clients have seen. */
+const RESYNC_MESSAGES = 20
 
 type SandboxRecord = { sandboxId: string; workdir: string; endpoint: SandboxEndpoint; password: string }
 
@@ -50,13 +57,17 @@ type SessionRow = {
   failure: string | null
 }
 
-type QueueRow = { pos: number; id: string; text: string; model: string | null; agent: string | null; state: string }
-
 type Turn = { messageId: string; pos: number; seenBusy: boolean; aborted: boolean; reply?: Reply; usage: Usage }
 
 type Waiter = (outcome: Outcome<Reply>) => void
 
 const zeroUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, cost: 0 })
+const addUsage = (a: Usage, b: Usage): Usage => ({
+  inputTokens: a.inputTokens + b.inputTokens,
+  outputTokens: a.outputTokens + b.outputTokens,
+  cost: a.cost + b.cost,
+})
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 function splitModel(model: string | null | undefined) {
   if (!model) return undefined
@@ -65,22 +76,25 @@ function splitModel(model: string | null | undefined) {
 }
 
 /**
- * One session: its row, its event log and its message queue in SQLite, its sandbox, and the one
- * upstream subscription to the opencode inside it. Decisions about the stream live in the
- * translator and about the sandbox's life in ./lifecycle; this class wires them to storage,
- * alarms and the network.
+ * One session: its row, event log, message queue and conversation in SQLite, its sandbox, and
+ * the one upstream link to the opencode inside it. Decisions live elsewhere (the translator for
+ * the stream, ./lifecycle for the sandbox's life); this class wires them to storage, alarms and
+ * the network.
  */
 export class SessionDO extends DurableObject<Bindings> {
   private readonly sql: SqlStorage
   private readonly log: EventLog
   private readonly fanout: Fanout
+  private readonly pending: PendingRequests
+  private readonly queue: MessageQueue
+  private readonly conversation: Conversation
   private row: SessionRow | undefined
   private translator: AgentEventTranslator | undefined
-  private upstream: AbortController | undefined
-  private starting: Promise<void> | undefined
+  private link: AgentLink | undefined
+  /** provisioning or recovery under way; one at a time */
+  private working: Promise<void> | undefined
   private turn: Turn | undefined
   private readonly waiters = new Map<string, Waiter[]>()
-  private readonly pending: PendingRequests
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
@@ -89,6 +103,8 @@ export class SessionDO extends DurableObject<Bindings> {
     this.log = new EventLog(this.sql, () => this.row?.id ?? '')
     this.fanout = new Fanout(this.log)
     this.pending = new PendingRequests(this.sql)
+    this.queue = new MessageQueue(this.sql)
+    this.conversation = new Conversation(this.sql)
     this.row = this.sql.exec<SessionRow>('SELECT * FROM session').toArray()[0]
     if (this.row && this.isOver()) this.fanout.end()
   }
@@ -140,20 +156,7 @@ export class SessionDO extends DurableObject<Bindings> {
 
   async messages(tenant: string): Promise<Outcome<ConversationMessage[]>> {
     if (!this.owns(tenant)) return this.notFound()
-    const rows = this.sql
-      .exec<{ id: string; role: string; text: string; parts: string; created_at: string }>(
-        'SELECT id, role, text, parts, created_at FROM messages ORDER BY turn, role DESC, created_at',
-      )
-      .toArray()
-    return ok(
-      rows.map((r) => ({
-        id: r.id,
-        role: r.role as ConversationMessage['role'],
-        text: r.text,
-        parts: JSON.parse(r.parts) as unknown[],
-        createdAt: r.created_at,
-      })),
-    )
+    return ok(this.conversation.list())
   }
 
   async events(tenant: string, after: number, raw: boolean): Promise<Outcome<ReadableStream<Uint8Array>>> {
@@ -229,8 +232,9 @@ export class SessionDO extends DurableObject<Bindings> {
     const turn = this.turn
     if (!turn) return ok({ aborted: false, dropped })
     turn.aborted = true
-    const client = this.agent()
-    const res = await client?.session.abort({ sessionID: this.row!.agent_session_id! }).catch(() => undefined)
+    const res = await this.agent()
+      ?.session.abort({ sessionID: this.row!.agent_session_id! })
+      .catch(() => undefined)
     if (!res?.response.ok) this.endTurn(turn.messageId)
     return ok({ aborted: true, dropped })
   }
@@ -241,11 +245,12 @@ export class SessionDO extends DurableObject<Bindings> {
     const decision = idleDecision({
       now: Date.now(),
       expiresAt: Date.parse(this.row.expires_at),
-      busy: this.turn !== undefined || this.queuedCount() > 0,
+      busy: this.turn !== undefined || this.queue.waiting() > 0,
       hasSandbox: this.row.sandbox !== null,
       clients: this.fanout.size,
     })
     if (decision.action === 'stop') await this.stopSandbox('stopped', decision.reason)
+    else if (this.link && !(await this.agentAnswers())) this.onLinkEnd(this.link, { reason: 'failed', detail: 'health check failed' })
     else this.ensureRunning()
     await this.scheduleWake()
   }
@@ -272,6 +277,10 @@ export class SessionDO extends DurableObject<Bindings> {
     return this.row?.sandbox ? (JSON.parse(this.row.sandbox) as SandboxRecord) : undefined
   }
 
+  private provider(): SandboxProvider {
+    return sandboxProvider(readSettings(this.env))
+  }
+
   private update(fields: Partial<SessionRow>) {
     const next = { ...this.row!, ...fields, updated_at: new Date().toISOString() }
     const cols = Object.keys(fields)
@@ -281,10 +290,6 @@ export class SessionDO extends DurableObject<Bindings> {
       next.updated_at,
     )
     this.row = next
-  }
-
-  private queuedCount(): number {
-    return Number(this.sql.exec(`SELECT COUNT(*) AS n FROM queue WHERE state = 'queued'`).one().n)
   }
 
   private view(): SessionView {
@@ -301,7 +306,7 @@ export class SessionDO extends DurableObject<Bindings> {
       updatedAt: row.updated_at,
       expiresAt: row.expires_at,
       lastEventId: this.log.lastSeq,
-      queued: this.queuedCount(),
+      queued: this.queue.waiting(),
       usage: { inputTokens: row.input_tokens, outputTokens: row.output_tokens, cost: row.cost },
       pending: {
         permissions: this.pending.list('permission').map((p) => p.data),
@@ -322,8 +327,7 @@ export class SessionDO extends DurableObject<Bindings> {
   }
 
   private emit(ev: PublicEvent) {
-    const logged = this.log.append(ev)
-    this.fanout.publish(logged)
+    this.fanout.publish(this.log.append(ev))
   }
 
   private setStatus(status: SessionStatus, reason?: string) {
@@ -347,18 +351,10 @@ export class SessionDO extends DurableObject<Bindings> {
     await this.ctx.storage.setAlarm(nextWakeAt(Date.now(), Date.parse(this.row.expires_at), this.pending.nextDeadline()))
   }
 
-  /** A client for the running agent, or nothing when there is none. */
-  private agent(): OpencodeClient | undefined {
-    const record = this.sandbox()
-    if (!record || !this.upstream) return undefined
-    return agentClient(record.endpoint, record.password, record.workdir)
-  }
-
   // ---- requests waiting on a human ----
 
   private pendingDeadline(): number {
-    const spec = this.spec()
-    const seconds = spec.pendingTimeoutSeconds ?? readSettings(this.env).pendingTimeoutSeconds
+    const seconds = this.spec().pendingTimeoutSeconds ?? readSettings(this.env).pendingTimeoutSeconds
     return Date.now() + seconds * 1000
   }
 
@@ -374,22 +370,37 @@ export class SessionDO extends DurableObject<Bindings> {
     return true
   }
 
-  private resolveAllPending(reason: string) {
-    for (const p of this.pending.list()) {
-      this.resolvePending(p.kind, p.id, p.kind === 'permission' ? { reply: 'reject', reason } : { rejected: true, reason })
-    }
+  private lostResolution(kind: PendingKind, reason: string) {
+    return kind === 'permission' ? { reply: 'reject', reason } : { rejected: true, reason }
   }
 
-  /** Clears what we think is pending but opencode no longer waits for. */
+  private resolveAllPending(reason: string) {
+    for (const p of this.pending.list()) this.resolvePending(p.kind, p.id, this.lostResolution(p.kind, reason))
+  }
+
+  /**
+   * Makes our pending list match opencode's: requests it no longer has are resolved with
+   * `reason`, requests we missed (during a gap in the stream) are announced.
+   */
   private async syncPending(reason: string) {
     const client = this.agent()
-    if (!client) return
+    const translator = this.translator
+    if (!client || !translator) return
     const [permissions, questions] = await Promise.all([client.permission.list(), client.question.list()])
     if (!permissions.data || !questions.data) return
-    const open = new Set([...permissions.data.map((p) => p.id), ...questions.data.map((q) => q.id)])
+    const open = new Set<string>()
+    for (const p of permissions.data) {
+      if (!translator.concerns({ type: 'permission.asked', properties: p } as AgentEvent)) continue
+      open.add(p.id)
+      if (!this.pending.has('permission', p.id)) this.onAgentEvent({ id: 'sync', type: 'permission.asked', properties: p } as AgentEvent)
+    }
+    for (const q of questions.data) {
+      if (!translator.concerns({ type: 'question.asked', properties: q } as AgentEvent)) continue
+      open.add(q.id)
+      if (!this.pending.has('question', q.id)) this.onAgentEvent({ id: 'sync', type: 'question.asked', properties: q } as AgentEvent)
+    }
     for (const p of this.pending.list()) {
-      if (open.has(p.id)) continue
-      this.resolvePending(p.kind, p.id, p.kind === 'permission' ? { reply: 'reject', reason } : { rejected: true, reason })
+      if (!open.has(p.id)) this.resolvePending(p.kind, p.id, this.lostResolution(p.kind, reason))
     }
   }
 
@@ -398,57 +409,30 @@ export class SessionDO extends DurableObject<Bindings> {
     const expired = this.pending.expired(Date.now())
     if (expired.length === 0) return
     const client = this.agent()
+    const message = 'No one answered in time, so the request was rejected automatically.'
     for (const p of expired) {
-      const message = 'No one answered in time, so the request was rejected automatically.'
       if (client) {
         if (p.kind === 'permission') await client.permission.reply({ requestID: p.id, reply: 'reject', message }).catch(() => {})
         else await client.question.reject({ requestID: p.id }).catch(() => {})
       }
-      this.resolvePending(p.kind, p.id, p.kind === 'permission' ? { reply: 'reject', reason: 'timeout' } : { rejected: true, reason: 'timeout' })
+      this.resolvePending(p.kind, p.id, this.lostResolution(p.kind, 'timeout'))
     }
   }
 
-  // ---- the queue ----
-
-  /** Drops every waiting message, answering whoever waits for one. */
-  private dropQueued(reason: string): number {
-    const dropped = this.sql.exec<{ id: string }>(`SELECT id FROM queue WHERE state = 'queued'`).toArray()
-    this.sql.exec(`UPDATE queue SET state = 'dropped' WHERE state = 'queued'`)
-    for (const { id } of dropped) this.resolveWaiters(id, fail('conflict', reason))
-    return dropped.length
-  }
-
+  // ---- the queue and turns ----
 
   private enqueue(input: SendMessageInput): Outcome<SendMessageResult> {
     if (input.idempotencyKey) {
-      const seen = this.sql
-        .exec<QueueRow>('SELECT * FROM queue WHERE idempotency_key = ?', input.idempotencyKey)
-        .toArray()[0]
+      const seen = this.queue.byIdempotencyKey(input.idempotencyKey)
       if (seen) return ok({ messageId: seen.id, queued: seen.state === 'queued', duplicate: true })
     }
-    if (this.queuedCount() >= MAX_QUEUED) {
+    if (this.queue.waiting() >= MAX_QUEUED) {
       return fail('too_many_requests', `the session already has ${MAX_QUEUED} messages waiting`)
     }
     const id = `msg_${randomSecret(10)}`
     const now = new Date().toISOString()
-    this.sql.exec(
-      `INSERT INTO queue (id, text, model, agent, idempotency_key, state, created_at) VALUES (?, ?, ?, ?, ?, 'queued', ?)`,
-      id,
-      input.text,
-      input.model ?? null,
-      input.agent ?? null,
-      input.idempotencyKey ?? null,
-      now,
-    )
-    const pos = Number(this.sql.exec('SELECT pos FROM queue WHERE id = ?', id).one().pos)
-    this.sql.exec(
-      `INSERT INTO messages (id, turn, role, text, parts, created_at) VALUES (?, ?, 'user', ?, ?, ?)`,
-      id,
-      pos,
-      input.text,
-      JSON.stringify([{ type: 'text', text: input.text }]),
-      now,
-    )
+    const pos = this.queue.add(id, input, now)
+    this.conversation.addUser(id, pos, input.text, now)
     const queued = this.row!.status !== 'idle' || this.turn !== undefined
     this.emit(event('message.created', { messageId: id, role: 'user', text: input.text }))
     this.emit(event('message.completed', { messageId: id, role: 'user', text: input.text }))
@@ -457,20 +441,25 @@ export class SessionDO extends DurableObject<Bindings> {
     return ok({ messageId: id, queued, duplicate: false })
   }
 
+  /** Drops every waiting message, answering whoever waits for one. */
+  private dropQueued(reason: string): number {
+    const dropped = this.queue.dropWaiting()
+    for (const id of dropped) this.resolveWaiters(id, fail('conflict', reason))
+    return dropped.length
+  }
+
   /** Sends the next queued message when the agent is free; one turn at a time, in order. */
   private pump() {
-    if (this.row?.status !== 'idle' || this.turn || !this.upstream || !this.translator) return
-    const next = this.sql.exec<QueueRow>(`SELECT * FROM queue WHERE state = 'queued' ORDER BY pos LIMIT 1`).toArray()[0]
+    if (this.row?.status !== 'idle' || this.turn || !this.link || !this.translator) return
+    const next = this.queue.next()
     if (!next) return
-    const sandbox = this.sandbox()!
-    this.sql.exec(`UPDATE queue SET state = 'running' WHERE id = ?`, next.id)
-    this.turn = { messageId: next.id, pos: next.pos, seenBusy: false, aborted: false, usage: zeroUsage() }
+    this.queue.setState(next.id, 'running')
+    this.startTurn(next, false)
     this.translator.pendingUserMessageId = next.id
     this.setStatus('busy')
     const spec = this.spec()
-    const client = agentClient(sandbox.endpoint, sandbox.password, sandbox.workdir)
-    client.session
-      .promptAsync({
+    this.agent()!
+      .session.promptAsync({
         sessionID: this.row.agent_session_id!,
         parts: [{ type: 'text', text: next.text }],
         model: splitModel(next.model ?? spec.model),
@@ -484,17 +473,22 @@ export class SessionDO extends DurableObject<Bindings> {
       .catch((err: unknown) => this.endTurn(next.id, 'agent_unreachable', `could not reach opencode: ${errorMessage(err)}`))
   }
 
+  private startTurn(message: QueuedMessage, seenBusy: boolean) {
+    this.turn = { messageId: message.id, pos: message.pos, seenBusy, aborted: false, usage: zeroUsage() }
+  }
+
   /** Closes the running turn: records its outcome, answers whoever waits, and moves the queue on. */
-  private endTurn(messageId: string, errorCode?: ErrorCode, errorText?: string) {
+  private endTurn(messageId: string, errorCode?: ErrorCode | 'interrupted', errorText?: string) {
     const turn = this.turn
     if (!turn || turn.messageId !== messageId) return
     this.turn = undefined
-    this.sql.exec(`UPDATE queue SET state = ? WHERE id = ?`, turn.aborted ? 'aborted' : errorCode ? 'failed' : 'done', messageId)
+    this.queue.setState(messageId, turn.aborted ? 'aborted' : errorCode ? 'failed' : 'done')
     if (errorCode) this.emit(event('error', { code: errorCode, message: errorText ?? 'the turn failed' }))
     const reply: Reply = turn.reply ?? { messageId: null, text: '', usage: turn.usage }
+    const failure = errorCode === 'interrupted' ? 'agent_unreachable' : errorCode
     this.resolveWaiters(
       messageId,
-      errorCode ? fail(errorCode, errorText ?? 'the turn failed') : ok({ ...reply, usage: turn.usage }),
+      failure ? fail(failure, errorText ?? 'the turn failed') : ok({ ...reply, usage: turn.usage }),
     )
     if (this.row && !this.isOver()) {
       this.setStatus('idle', turn.aborted ? 'aborted' : undefined)
@@ -522,117 +516,12 @@ export class SessionDO extends DurableObject<Bindings> {
     this.waiters.delete(messageId)
   }
 
-  // ---- the sandbox and the upstream subscription ----
-
-  /** Brings the session to where it should be: a sandbox, an agent, a live subscription. Idempotent. */
-  private ensureRunning() {
-    if (!this.row || this.isOver() || this.starting) return
-    if (this.row.sandbox && this.upstream) return
-    this.starting = (this.row.sandbox ? this.reconnect() : this.provision()).finally(() => {
-      this.starting = undefined
-    })
-    void this.scheduleWake()
-  }
-
-  private async provision() {
-    const row = this.row!
-    const spec = this.spec()
-    const settings = readSettings(this.env)
-    this.sandboxState('starting')
-    try {
-      const provider = sandboxProvider(settings)
-      const config = buildOpencodeConfig(settings.opencodeConfig, settings.defaultModel, spec)
-      const password = randomSecret()
-      const provisioned = await provisionSandbox(
-        provider,
-        {
-          envs: {
-            ...settings.providerEnv,
-            OPENCODE_SERVER_PASSWORD: password,
-            OPENCODE_CONFIG_CONTENT: JSON.stringify(config),
-            // Our sandboxes always have a client that can answer the agent's questions.
-            OPENCODE_ENABLE_QUESTION_TOOL: '1',
-          },
-          metadata: { sessionId: row.id },
-          repo: spec.repo,
-          setup: spec.setup,
-        },
-        (step) => this.sandboxState('starting', step),
-      )
-      const record: SandboxRecord = { ...provisioned, password }
-      this.update({ sandbox: JSON.stringify(record) })
-      if (this.isOver()) return void (await provider.kill(record.sandboxId).catch(() => {}))
-      await waitForOpencode(record.endpoint, password)
-      const client = agentClient(record.endpoint, password, record.workdir)
-      const created = await client.session.create({ title: row.title ?? undefined })
-      if (!created.data) throw new AgentUnreachableError('opencode did not create a session')
-      this.update({ agent_session_id: created.data.id })
-      await this.subscribe(record, client)
-      this.sandboxState('ready')
-      this.setStatus('idle')
-      this.pump()
-    } catch (err) {
-      await this.failSession(err)
-    }
-  }
-
-  /** After a restart of this object: the sandbox may still be there; pick up its stream again. */
-  private async reconnect() {
-    const record = this.sandbox()!
-    try {
-      await waitForOpencode(record.endpoint, record.password, { timeoutMs: 5_000 })
-      await this.subscribe(record, agentClient(record.endpoint, record.password, record.workdir))
-      await this.syncPending('lost')
-      if (this.row!.status === 'busy' && !this.turn) this.interruptStaleTurn()
-      if (this.row!.status === 'starting') this.setStatus('idle')
-      this.pump()
-    } catch {
-      await this.loseSandbox('opencode is not answering')
-    }
-  }
-
-  /** A turn this object was running before it restarted cannot be followed any more. */
-  private interruptStaleTurn() {
-    const running = this.sql.exec<QueueRow>(`SELECT * FROM queue WHERE state = 'running'`).toArray()
-    for (const r of running) {
-      this.sql.exec(`UPDATE queue SET state = 'failed' WHERE id = ?`, r.id)
-      this.emit(event('error', { code: 'interrupted', message: 'the turn was interrupted by a restart of the service' }))
-    }
-    this.setStatus('idle')
-  }
-
-  private async subscribe(record: SandboxRecord, client: OpencodeClient) {
-    const controller = new AbortController()
-    this.translator = new AgentEventTranslator(this.row!.agent_session_id!, record.workdir)
-    const sub = await client.event.subscribe({}, { signal: controller.signal, sseMaxRetryAttempts: 1 })
-    const stream = sub.stream[Symbol.asyncIterator]()
-    // opencode has no replay: prompting before the stream is open would lose the first events.
-    const first = await stream.next()
-    if (first.done) throw new AgentUnreachableError('opencode closed its event stream at once')
-    this.upstream = controller
-    void this.consume(stream, controller)
-  }
-
-  private async consume(stream: AsyncIterator<unknown>, controller: AbortController) {
-    try {
-      for (;;) {
-        const next = await stream.next()
-        if (next.done) break
-        this.onAgentEvent(next.value as AgentEvent)
-      }
-    } catch (err) {
-      if (!controller.signal.aborted) log('warn', 'upstream stream failed', { sessionId: this.row?.id, err: errorMessage(err) })
-    }
-    if (this.upstream !== controller) return
-    this.upstream = undefined
-    if (controller.signal.aborted || this.isOver()) return
-    await this.loseSandbox('the agent event stream ended')
-  }
+  // ---- the agent's events ----
 
   private onAgentEvent(ev: AgentEvent) {
     const translator = this.translator
     if (!translator || !translator.concerns(ev)) return
-    if (this.fanout.size > 0) this.fanout.publishRaw(JSON.stringify(ev))
+    if (this.fanout.size > 0 && ev.id !== 'snapshot' && ev.id !== 'sync') this.fanout.publishRaw(JSON.stringify(ev))
     for (const pub of translator.translate(ev)) {
       if (pub.type === 'permission.resolved') this.resolvePending('permission', pub.data.permissionId, { reply: pub.data.reply })
       else if (pub.type === 'question.resolved') this.resolvePending('question', pub.data.questionId, pub.data)
@@ -641,14 +530,14 @@ export class SessionDO extends DurableObject<Bindings> {
         this.track(pub)
       }
     }
-    const root = AgentEventTranslator.sessionOf(ev) === translator.rootSessionId
-    if (!root || !this.turn) return
+    const turn = this.turn
+    if (!turn || AgentEventTranslator.sessionOf(ev) !== translator.rootSessionId) return
     if (ev.type === 'session.status') {
-      if (ev.properties.status.type === 'busy') this.turn.seenBusy = true
-      else if (ev.properties.status.type === 'idle' && this.turn.seenBusy) this.endTurn(this.turn.messageId)
-    } else if (ev.type === 'session.error' && !this.turn.seenBusy) {
+      if (ev.properties.status.type === 'busy') turn.seenBusy = true
+      else if (ev.properties.status.type === 'idle' && turn.seenBusy) this.endTurn(turn.messageId)
+    } else if (ev.type === 'session.error' && !turn.seenBusy) {
       const { code, message } = describeAgentError(ev.properties.error as never)
-      this.endTurn(this.turn.messageId, 'agent_unreachable', `${code}: ${message}`)
+      this.endTurn(turn.messageId, 'agent_unreachable', `${code}: ${message}`)
     }
   }
 
@@ -658,31 +547,15 @@ export class SessionDO extends DurableObject<Bindings> {
       case 'message.completed': {
         if (pub.data.role !== 'assistant') return
         const usage = pub.data.usage ?? zeroUsage()
-        this.update({
-          input_tokens: this.row!.input_tokens + usage.inputTokens,
-          output_tokens: this.row!.output_tokens + usage.outputTokens,
-          cost: this.row!.cost + usage.cost,
-        })
+        const total = addUsage({ inputTokens: this.row!.input_tokens, outputTokens: this.row!.output_tokens, cost: this.row!.cost }, usage)
+        this.update({ input_tokens: total.inputTokens, output_tokens: total.outputTokens, cost: total.cost })
         // opencode can finish an aborted message after the next turn began: file it under its own turn.
         const parent = pub.data.parentId
-        const turnPos = parent
-          ? this.sql.exec<{ pos: number }>('SELECT pos FROM queue WHERE id = ?', parent).toArray()[0]?.pos
-          : undefined
-        this.sql.exec(
-          `INSERT OR REPLACE INTO messages (id, turn, role, text, parts, created_at) VALUES (?, ?, 'assistant', ?, ?, ?)`,
-          pub.data.messageId,
-          turnPos ?? Number.MAX_SAFE_INTEGER,
-          pub.data.text,
-          JSON.stringify(this.translator?.partsOf(pub.data.messageId) ?? []),
-          new Date().toISOString(),
-        )
+        const parts = this.translator?.partsOf(pub.data.messageId) ?? []
+        this.conversation.recordAssistant(pub.data.messageId, parent ? this.queue.posOf(parent) : undefined, pub.data.text, parts)
         const turn = this.turn
         if (turn && parent === turn.messageId) {
-          turn.usage = {
-            inputTokens: turn.usage.inputTokens + usage.inputTokens,
-            outputTokens: turn.usage.outputTokens + usage.outputTokens,
-            cost: turn.usage.cost + usage.cost,
-          }
+          turn.usage = addUsage(turn.usage, usage)
           if (pub.data.text) turn.reply = { messageId: pub.data.messageId, text: pub.data.text, usage }
         }
         return
@@ -698,29 +571,241 @@ export class SessionDO extends DurableObject<Bindings> {
     }
   }
 
-  /** The sandbox or its agent is gone: say so, fail the running turn, and start afresh on the next message. */
+  // ---- the sandbox and the link to its agent ----
+
+  /** A client for the running agent, or nothing when there is none. */
+  private agent(): OpencodeClient | undefined {
+    const record = this.sandbox()
+    if (!record || !this.link) return undefined
+    return agentClient(record.endpoint, record.password, record.workdir)
+  }
+
+  private async agentAnswers(): Promise<boolean> {
+    const record = this.sandbox()
+    if (!record) return false
+    return waitForOpencode(record.endpoint, record.password, { timeoutMs: 3_000 }).then(
+      () => true,
+      () => false,
+    )
+  }
+
+  /** Brings the session to where it should be: a sandbox, an agent, a live link. Idempotent. */
+  private ensureRunning() {
+    if (!this.row || this.isOver() || this.working) return
+    if (this.row.sandbox && this.link) return
+    this.runWork(() => (this.row!.sandbox ? this.recover('reconnecting') : this.provision()))
+    void this.scheduleWake()
+  }
+
+  /** Provisioning and recovery run one at a time; messages still waiting afterwards get a sandbox. */
+  private runWork(work: () => Promise<void>) {
+    if (this.working) return
+    this.working = work().finally(() => {
+      this.working = undefined
+      if (this.row && !this.isOver() && !this.row.sandbox && this.queue.waiting() > 0) this.ensureRunning()
+    })
+  }
+
+  private async provision() {
+    const row = this.row!
+    const spec = this.spec()
+    const settings = readSettings(this.env)
+    if (row.status !== 'starting') this.setStatus('starting', 'starting a new sandbox')
+    this.sandboxState('starting')
+    try {
+      const provider = sandboxProvider(settings)
+      const config = buildOpencodeConfig(settings.opencodeConfig, settings.defaultModel, spec)
+      const password = randomSecret()
+      const plan = {
+        envs: {
+          ...settings.providerEnv,
+          OPENCODE_SERVER_PASSWORD: password,
+          OPENCODE_CONFIG_CONTENT: JSON.stringify(config),
+          // Our sandboxes always have a client that can answer the agent's questions.
+          OPENCODE_ENABLE_QUESTION_TOOL: '1',
+        },
+        metadata: { sessionId: row.id },
+        repo: spec.repo,
+        setup: spec.setup,
+      }
+      let provisioned: Awaited<ReturnType<typeof provisionSandbox>>
+      for (let attempt = 1; ; attempt++) {
+        try {
+          provisioned = await provisionSandbox(provider, plan, (step) => this.sandboxState('starting', step))
+          break
+        } catch (err) {
+          const next = provisionRetry(err instanceof SandboxError && err.transient, attempt)
+          if (!next.retry) throw err
+          this.sandboxState('starting', `retrying after: ${errorMessage(err)}`)
+          await sleep(next.delayMs)
+        }
+      }
+      const record: SandboxRecord = { ...provisioned, password }
+      this.update({ sandbox: JSON.stringify(record) })
+      if (this.isOver()) return void (await provider.kill(record.sandboxId).catch(() => {}))
+      await waitForOpencode(record.endpoint, password)
+      const client = agentClient(record.endpoint, password, record.workdir)
+      const created = await client.session.create({ title: row.title ?? undefined })
+      if (!created.data) throw new AgentUnreachableError('opencode did not create a session')
+      this.update({ agent_session_id: created.data.id })
+      this.translator = this.newTranslator(created.data.id, record.workdir)
+      await this.openLink(record)
+      this.sandboxState('ready')
+      this.setStatus('idle')
+      this.pump()
+    } catch (err) {
+      await this.failSession(err)
+    }
+  }
+
+  private newTranslator(agentSessionId: string, workdir: string): AgentEventTranslator {
+    const translator = new AgentEventTranslator(agentSessionId, workdir)
+    translator.onUserMessage = (agentId, publicId) => this.queue.setAgentMessageId(publicId, agentId)
+    return translator
+  }
+
+  /**
+   * A translator for an agent session this object followed before it restarted: it must not
+   * complete again what clients saw completed, nor stream again text they already have.
+   */
+  private restoredTranslator(agentSessionId: string, workdir: string): AgentEventTranslator {
+    const translator = this.newTranslator(agentSessionId, workdir)
+    const streamed = this.sql
+      .exec<{ messageId: string; partId: string; kind: 'text' | 'reasoning'; length: number }>(
+        `SELECT json_extract(data, '$.messageId') AS messageId, json_extract(data, '$.partId') AS partId,
+                json_extract(data, '$.kind') AS kind, SUM(length(json_extract(data, '$.text'))) AS length
+         FROM events WHERE type = 'message.delta' AND seq > ? GROUP BY partId`,
+        this.log.lastSeq - RESTORE_WINDOW,
+      )
+      .toArray()
+    translator.restore({ completed: this.conversation.assistantIds(), streamed, userIds: this.queue.agentMessageIds() })
+    return translator
+  }
+
+  private async openLink(record: SandboxRecord) {
+    const link: AgentLink = new AgentLink(
+      agentClient(record.endpoint, record.password, record.workdir),
+      (ev) => this.onAgentEvent(ev),
+      (end) => this.onLinkEnd(link, end),
+    )
+    await link.open()
+    this.link = link
+  }
+
+  private onLinkEnd(link: AgentLink, end: LinkEnd) {
+    if (this.link !== link) return
+    this.link = undefined
+    link.close()
+    if (this.isOver()) return
+    log('warn', 'agent stream ended', { sessionId: this.row?.id, reason: end.reason })
+    this.runWork(() => this.recover(`the agent event stream ${end.reason === 'silent' ? 'went silent' : 'ended'}`))
+  }
+
+  private async probe(record: SandboxRecord): Promise<SandboxProbe> {
+    const agentHealthy = await waitForOpencode(record.endpoint, record.password, { timeoutMs: 2_000 }).then(
+      () => true,
+      () => false,
+    )
+    if (agentHealthy) return { agentHealthy, sandbox: 'running' }
+    const sandbox = await this.provider()
+      .status(record.sandboxId)
+      .catch(() => 'unknown' as const)
+    return { agentHealthy, sandbox }
+  }
+
+  /**
+   * The link to the agent is gone (its stream ended, a health check failed, or this object
+   * restarted): find out why, and reconnect, restart the agent, or give the sandbox up.
+   */
+  private async recover(reason: string) {
+    const record = this.sandbox()
+    if (!record) return
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const decision = recoveryDecision(await this.probe(record), attempt)
+        if (decision.action === 'retry') {
+          await sleep(decision.delayMs)
+          continue
+        }
+        if (decision.action === 'replace_sandbox') return await this.loseSandbox(reason)
+        if (decision.action === 'restart_agent') return await this.restartAgent(record, reason)
+        return await this.reattach(record, false)
+      }
+    } catch (err) {
+      await this.loseSandbox(`${reason}; recovery failed: ${errorMessage(err)}`)
+    }
+  }
+
+  /** opencode died in a live sandbox: start it again on the same workspace and carry on. */
+  private async restartAgent(record: SandboxRecord, reason: string) {
+    this.sandboxState('restarting', reason)
+    const endpoint = await this.provider().startOpencode(record.sandboxId, { cwd: record.workdir })
+    const restarted = { ...record, endpoint }
+    this.update({ sandbox: JSON.stringify(restarted) })
+    await waitForOpencode(endpoint, record.password)
+    await this.reattach(restarted, true)
+    this.sandboxState('ready', 'agent restarted')
+  }
+
+  /**
+   * Opens a new link to an agent and brings the session back in line with it: what clients
+   * missed during the gap is emitted from opencode's own record, requests it forgot are
+   * resolved as lost, and a turn it is no longer running is closed.
+   */
+  private async reattach(record: SandboxRecord, agentRestarted: boolean) {
+    const client = agentClient(record.endpoint, record.password, record.workdir)
+    let agentSessionId = this.row!.agent_session_id!
+    if (!(await client.session.get({ sessionID: agentSessionId })).data) {
+      const created = await client.session.create({ title: this.row!.title ?? undefined })
+      if (!created.data) throw new AgentUnreachableError('opencode did not create a session')
+      agentSessionId = created.data.id
+      this.update({ agent_session_id: agentSessionId })
+    }
+    if (this.translator?.rootSessionId !== agentSessionId) this.translator = this.restoredTranslator(agentSessionId, record.workdir)
+    await this.openLink(record)
+    const [messages, statuses] = await Promise.all([
+      client.session.messages({ sessionID: agentSessionId, limit: RESYNC_MESSAGES }),
+      client.session.status(),
+    ])
+    for (const ev of snapshotEvents(agentSessionId, messages.data ?? [])) this.onAgentEvent(ev)
+    await this.syncPending('lost')
+    const running = this.queue.running()
+    if (running && !this.turn) this.startTurn(running, true)
+    const busy = statuses.data?.[agentSessionId]?.type === 'busy'
+    if (this.turn) {
+      if (agentRestarted) this.endTurn(this.turn.messageId, 'interrupted', 'the agent stopped in the middle of this turn')
+      else if (!busy) this.endTurn(this.turn.messageId)
+      else this.turn.seenBusy = true
+    } else if (this.row!.status !== 'idle') {
+      this.setStatus('idle')
+    }
+    this.pump()
+  }
+
+  /** The sandbox is gone: say so, fail the running turn, and start afresh on the next message. */
   private async loseSandbox(reason: string) {
     const record = this.sandbox()
-    this.upstream?.abort()
-    this.upstream = undefined
+    this.link?.close()
+    this.link = undefined
     this.translator = undefined
     this.update({ sandbox: null, agent_session_id: null })
     this.resolveAllPending('lost')
     this.sandboxState('lost', reason)
-    if (record) await sandboxProvider(readSettings(this.env)).kill(record.sandboxId).catch(() => {})
-    if (this.turn) this.endTurn(this.turn.messageId, 'agent_unreachable', `the turn was lost: ${reason}`)
+    if (record) await this.provider().kill(record.sandboxId).catch(() => {})
+    const running = this.queue.running()
+    if (running && !this.turn) this.startTurn(running, true)
+    if (this.turn) this.endTurn(this.turn.messageId, 'interrupted', `the turn was lost: ${reason}`)
     else if (this.row!.status !== 'idle') this.setStatus('idle')
-    if (this.queuedCount() > 0) this.ensureRunning()
   }
 
   private async stopSandbox(state: SandboxState, reason: string) {
     const record = this.sandbox()
-    this.upstream?.abort()
-    this.upstream = undefined
+    this.link?.close()
+    this.link = undefined
     this.translator = undefined
     if (!record) return
     this.update({ sandbox: null, agent_session_id: null })
-    await sandboxProvider(readSettings(this.env))
+    await this.provider()
       .kill(record.sandboxId)
       .catch((err: unknown) => log('warn', 'sandbox kill failed', { sessionId: this.row?.id, err: errorMessage(err) }))
     this.sandboxState(state, reason)
@@ -753,6 +838,6 @@ function describeFailure(err: unknown): { code: string; message: string } {
   if (err instanceof ProvisionError) return { code: err.code, message: err.message }
   if (err instanceof SandboxError) return { code: `sandbox_${err.code}`, message: err.message }
   if (err instanceof ConfigError) return { code: 'bad_configuration', message: err.message }
-  if (err instanceof AgentUnreachableError) return { code: 'agent_unreachable', message: err.message }
+  if (err instanceof AgentUnreachableError || err instanceof AgentStreamError) return { code: 'agent_unreachable', message: err.message }
   return { code: 'internal_error', message: errorMessage(err) }
 }

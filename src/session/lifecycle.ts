@@ -4,7 +4,7 @@
  */
 
 /** How often an active session wakes up to look after its sandbox, even with nobody connected. */
-export const WAKE_INTERVAL_MS = 60_000
+export const WAKE_INTERVAL_MS = 30_000
 
 export type IdleInput = {
   now: number
@@ -33,4 +33,43 @@ export function idleDecision(s: IdleInput): IdleDecision {
 /** The next alarm: the idle deadline, a pending request's deadline or the periodic check, whichever comes first. */
 export function nextWakeAt(now: number, expiresAt: number, pendingDeadline?: number): number {
   return Math.max(now + 1_000, Math.min(expiresAt, pendingDeadline ?? Infinity, now + WAKE_INTERVAL_MS))
+}
+
+/** What a probe of a sandbox whose event stream ended found. */
+export type SandboxProbe = {
+  /** opencode answered its health route */
+  agentHealthy: boolean
+  /** what the provider says of the sandbox */
+  sandbox: 'running' | 'agent_exited' | 'gone' | 'unknown'
+}
+
+export type RecoveryAction =
+  | { action: 'resubscribe' }
+  | { action: 'restart_agent' }
+  | { action: 'replace_sandbox' }
+  | { action: 'retry'; delayMs: number }
+
+/** Probes before an unresponsive agent is restarted, or an unreachable sandbox given up. */
+export const MAX_RECOVERY_ATTEMPTS = 5
+
+/**
+ * After the event stream ends: a healthy agent only lost its connection; an agent that exited
+ * is restarted where it was; a gone sandbox is replaced on the next message. Anything unclear
+ * is probed again with backoff, then treated as the worse case.
+ */
+export function recoveryDecision(probe: SandboxProbe, attempt: number): RecoveryAction {
+  if (probe.agentHealthy) return { action: 'resubscribe' }
+  if (probe.sandbox === 'gone') return { action: 'replace_sandbox' }
+  if (probe.sandbox === 'agent_exited') return { action: 'restart_agent' }
+  if (attempt >= MAX_RECOVERY_ATTEMPTS) return { action: probe.sandbox === 'running' ? 'restart_agent' : 'replace_sandbox' }
+  return { action: 'retry', delayMs: Math.min(250 * 2 ** (attempt - 1), 4_000) }
+}
+
+/** Attempts at creating a sandbox before the session is failed. */
+export const MAX_PROVISION_ATTEMPTS = 3
+
+/** A sandbox that could not be created is tried again only when the failure was transient. */
+export function provisionRetry(transient: boolean, attempt: number): { retry: true; delayMs: number } | { retry: false } {
+  if (!transient || attempt >= MAX_PROVISION_ATTEMPTS) return { retry: false }
+  return { retry: true, delayMs: 1_000 * 2 ** (attempt - 1) }
 }

@@ -51,6 +51,11 @@ export const MIGRATIONS: { id: number; description: string; sql: string }[] = [
     description: 'requests waiting on a human',
     sql: `CREATE TABLE pending (id TEXT PRIMARY KEY, kind TEXT NOT NULL, data TEXT NOT NULL, deadline INTEGER NOT NULL);`,
   },
+  {
+    id: 3,
+    description: "opencode's id for each of our user messages",
+    sql: `ALTER TABLE queue ADD COLUMN agent_message_id TEXT;`,
+  },
 ]
 
 export function migrate(sql: SqlStorage) {

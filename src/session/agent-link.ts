@@ -1,0 +1,75 @@
+import type { Event as AgentEvent, OpencodeClient } from '@opencode-ai/sdk/v2/client'
+
+/** opencode sends a heartbeat every 10 s; three missed ones mean the stream is dead, whatever TCP says. */
+export const SILENCE_LIMIT_MS = 30_000
+const WATCH_INTERVAL_MS = 5_000
+
+export type LinkEnd = { reason: 'closed' | 'silent' | 'failed'; detail?: string }
+
+export class AgentStreamError extends Error {}
+
+/**
+ * The one upstream subscription to opencode's event stream. It reports every event, and once,
+ * how the stream ended unless we closed it ourselves: the session decides what to do about it.
+ */
+export class AgentLink {
+  private readonly controller = new AbortController()
+  private lastHeard = Date.now()
+  private watchdog: ReturnType<typeof setInterval> | undefined
+  private ended = false
+
+  constructor(
+    private readonly client: OpencodeClient,
+    private readonly onEvent: (ev: AgentEvent) => void,
+    private readonly onEnd: (end: LinkEnd) => void,
+  ) {}
+
+  get closed(): boolean {
+    return this.controller.signal.aborted || this.ended
+  }
+
+  /** Opens the stream and returns once opencode has said it is connected. */
+  async open(): Promise<void> {
+    const sub = await this.client.event.subscribe({}, { signal: this.controller.signal, sseMaxRetryAttempts: 1 })
+    const stream = sub.stream[Symbol.asyncIterator]()
+    // opencode has no replay: anything prompted before the stream is open would be lost.
+    const first = await stream.next()
+    if (first.done) throw new AgentStreamError('opencode closed its event stream at once')
+    this.lastHeard = Date.now()
+    this.watchdog = setInterval(() => {
+      if (Date.now() - this.lastHeard > SILENCE_LIMIT_MS) this.finish({ reason: 'silent' })
+    }, WATCH_INTERVAL_MS)
+    void this.pump(stream)
+  }
+
+  close() {
+    this.ended = true
+    this.stop()
+  }
+
+  private stop() {
+    clearInterval(this.watchdog)
+    this.controller.abort()
+  }
+
+  private finish(end: LinkEnd) {
+    if (this.ended) return
+    this.ended = true
+    this.stop()
+    this.onEnd(end)
+  }
+
+  private async pump(stream: AsyncIterator<unknown>) {
+    try {
+      for (;;) {
+        const next = await stream.next()
+        if (next.done) break
+        this.lastHeard = Date.now()
+        this.onEvent(next.value as AgentEvent)
+      }
+      this.finish({ reason: 'closed' })
+    } catch (err) {
+      this.finish({ reason: 'failed', detail: err instanceof Error ? err.message : String(err) })
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import type { ConversationMessage } from './contracts'
+
+/**
+ * The conversation as `GET /messages` shows it: user messages as accepted, assistant messages
+ * as completed, each filed under the turn (queue position) of the user message it answers.
+ */
+export class Conversation {
+  constructor(private readonly sql: SqlStorage) {}
+
+  addUser(id: string, turn: number, text: string, createdAt: string) {
+    this.sql.exec(
+      `INSERT INTO messages (id, turn, role, text, parts, created_at) VALUES (?, ?, 'user', ?, ?, ?)`,
+      id,
+      turn,
+      text,
+      JSON.stringify([{ type: 'text', text }]),
+      createdAt,
+    )
+  }
+
+  /** Files an assistant message; a message with no known turn sorts last. */
+  recordAssistant(id: string, turn: number | undefined, text: string, parts: unknown[]) {
+    this.sql.exec(
+      `INSERT OR REPLACE INTO messages (id, turn, role, text, parts, created_at) VALUES (?, ?, 'assistant', ?, ?, ?)`,
+      id,
+      turn ?? Number.MAX_SAFE_INTEGER,
+      text,
+      JSON.stringify(parts),
+      new Date().toISOString(),
+    )
+  }
+
+  assistantIds(): string[] {
+    return this.sql.exec<{ id: string }>(`SELECT id FROM messages WHERE role = 'assistant'`).toArray().map((r) => r.id)
+  }
+
+  list(): ConversationMessage[] {
+    return this.sql
+      .exec<{ id: string; role: string; text: string; parts: string; created_at: string }>(
+        'SELECT id, role, text, parts, created_at FROM messages ORDER BY turn, role DESC, created_at',
+      )
+      .toArray()
+      .map((r) => ({
+        id: r.id,
+        role: r.role as ConversationMessage['role'],
+        text: r.text,
+        parts: JSON.parse(r.parts) as unknown[],
+        createdAt: r.created_at,
+      }))
+  }
+}
