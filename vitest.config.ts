@@ -7,7 +7,9 @@ import { defineConfig } from 'vitest/config'
  * - standin: the E2B stand-in against the real e2b SDK, in Node;
  * - worker: storage modules inside workerd, against real Durable Object SQLite;
  * - e2e: HTTP against the whole local stack (wrangler dev, sandbox host, real opencode,
- *   scripted model), started once by test/e2e/global-setup.ts.
+ *   scripted model), started once by test/e2e/global-setup.ts;
+ * - faults: the same stack with faults injected (processes killed, connections cut, the
+ *   Worker restarted); each file starts its own stack (`npm run test:faults`).
  */
 export default defineConfig({
   test: {
@@ -36,6 +38,17 @@ export default defineConfig({
           name: 'worker',
           include: ['test/worker/**/*.test.ts'],
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          maxWorkers: 1,
+          sequence: { groupOrder: 3 },
         },
       },
       {

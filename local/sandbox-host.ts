@@ -7,6 +7,7 @@ import { serve, type ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
 import { bearerAuth } from 'hono/bearer-auth'
 import { HTTPException } from 'hono/http-exception'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import { freePort } from './ports'
 
 /**
@@ -28,11 +29,47 @@ type Sandbox = {
   home: string
   envs: Record<string, string>
   metadata: Record<string, string>
-  opencode?: { proc: ChildProcess; url: string; exitCode?: number | null }
+  opencode?: { proc: ChildProcess; url: string; exitCode?: number | null; relay?: Relay }
   running: Set<ChildProcess>
 }
 
-export type SandboxHostOptions = { root: string; port?: number; token?: string }
+type Relay = { server: Server; sockets: Set<Socket>; port: number }
+
+/** A TCP relay to `target` whose connections can be cut at will. */
+async function startRelay(target: number): Promise<Relay> {
+  const sockets = new Set<Socket>()
+  const server = createServer((client) => {
+    const upstream = connect(target, '127.0.0.1')
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.on('close', () => sockets.delete(s))
+      s.on('error', () => {
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { server, sockets, port: (server.address() as { port: number }).port }
+}
+
+function stopRelay(relay: Relay | undefined) {
+  if (!relay) return
+  for (const s of relay.sockets) s.destroy()
+  relay.server.close()
+}
+
+export type SandboxHostOptions = {
+  root: string
+  port?: number
+  token?: string
+  /**
+   * For fault tests: put a TCP relay in front of each opencode, so that
+   * `POST /sandboxes/:id/faults/cut` can sever every connection to it, as a network would.
+   */
+  faultInjection?: boolean
+}
 
 export type SandboxListing = { sandboxId: string; metadata: Record<string, string>; workdir: string; opencodePid?: number }
 
@@ -161,7 +198,9 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
       detached: true,
       stdio: 'ignore',
     })
-    const record: NonNullable<Sandbox['opencode']> = { proc, url: `http://127.0.0.1:${port}` }
+    const relay = opts.faultInjection ? await startRelay(port) : undefined
+    const record: NonNullable<Sandbox['opencode']> = { proc, url: `http://127.0.0.1:${relay?.port ?? port}`, relay }
+    stopRelay(sb.opencode?.relay)
     proc.on('exit', (code) => {
       record.exitCode = code
     })
@@ -172,8 +211,17 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     return c.json({ url: record.url })
   })
 
+  app.post('/sandboxes/:id/faults/cut', (c) => {
+    const relay = find(c.req.param('id')).opencode?.relay
+    if (!relay) throw new HTTPException(404, { message: 'fault injection is off, or opencode is not running' })
+    const cut = relay.sockets.size
+    for (const s of relay.sockets) s.destroy()
+    return c.json({ cut })
+  })
+
   const destroy = async (sb: Sandbox) => {
     sandboxes.delete(sb.id)
+    stopRelay(sb.opencode?.relay)
     await Promise.all([...(sb.opencode ? [sb.opencode.proc] : []), ...sb.running].map(stopTree))
     await rm(sb.dir, { recursive: true, force: true })
   }

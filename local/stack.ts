@@ -67,6 +67,8 @@ export type StackOptions = {
   onLog?: (line: string) => void
   /** read .dev.vars.example and .dev.vars under the given settings (default); tests turn this off */
   devVars?: boolean
+  /** let tests cut connections to sandboxes (see SandboxHostOptions) */
+  faultInjection?: boolean
 }
 
 export type Stack = {
@@ -117,7 +119,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       settings.OPENCODE_CONFIG = JSON.stringify(modelProviderConfig(model.url))
     }
     const sandboxHostToken = randomBytes(16).toString('hex')
-    host = await startSandboxHost({ root: opts.sandboxRoot, port: opts.sandboxHostPort, token: sandboxHostToken })
+    host = await startSandboxHost({
+      root: opts.sandboxRoot,
+      port: opts.sandboxHostPort,
+      token: sandboxHostToken,
+      faultInjection: opts.faultInjection,
+    })
     settings.SANDBOX_PROVIDER ??= 'local'
     settings.LOCAL_SANDBOX_URL = host.url
     settings.LOCAL_SANDBOX_TOKEN = sandboxHostToken

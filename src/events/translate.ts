@@ -3,11 +3,18 @@ import { event, type PublicEvent, type ToolState, type Usage } from './types'
 
 /** Tool inputs and outputs can be whole files; events carry at most this much of each. */
 export const MAX_TOOL_TEXT = 32 * 1024
+/**
+ * A completed message repeats its whole text; past this it is cut, as a stored event must stay
+ * under the 2 MB row limit. The deltas still carry every character.
+ */
+export const MAX_MESSAGE_TEXT = 512 * 1024
 
 type PartInfo = {
   kind: Part['type']
   text: string
   streamed: number
+  /** seen in a snapshot after a gap: its deltas can no longer be placed, only its full text */
+  stale?: boolean
   tool?: { tool: string; callId: string; state: string; title?: string }
 }
 type MessageInfo = {
@@ -86,6 +93,21 @@ export class AgentEventTranslator {
       this.publicUserIds.set(agentId, publicId)
       if (!this.messages.has(agentId)) this.messages.set(agentId, { role: 'user', parts: new Map(), completed: true })
     }
+  }
+
+  /**
+   * Translates opencode's record of the session after a gap in the stream. Text parts in it
+   * are streamed up to where the record has them and then only from their full text: a delta
+   * arriving afterwards may or may not already be in the record, so it cannot be placed.
+   */
+  applySnapshot(events: AgentEvent[]): PublicEvent[] {
+    const out = events.flatMap((ev) => this.translate(ev))
+    for (const ev of events) {
+      if (ev.type !== 'message.part.updated') continue
+      const info = this.messages.get(ev.properties.part.messageID)?.parts.get(ev.properties.part.id)
+      if (info) info.stale = true
+    }
+    return out
   }
 
   /** opencode's id for the user message behind a public id, once it is known. */
@@ -180,10 +202,9 @@ export class AgentEventTranslator {
     }
     const isNew = !this.messages.has(info.id)
     const msg = this.message(info.id, 'assistant', out)
-    if (isNew) {
-      msg.parentId = this.publicUserIds.get(info.parentID) ?? info.parentID
-      out[0] = event('message.created', { messageId: info.id, role: 'assistant', parentId: msg.parentId })
-    }
+    // A message known only from a restore learns its parent here, without being announced again.
+    msg.parentId ??= this.publicUserIds.get(info.parentID) ?? info.parentID
+    if (isNew) out[0] = event('message.created', { messageId: info.id, role: 'assistant', parentId: msg.parentId })
     if (info.time.completed && !msg.completed) {
       msg.completed = true
       const usage: Usage = { inputTokens: info.tokens.input, outputTokens: info.tokens.output, cost: info.cost }
@@ -191,10 +212,32 @@ export class AgentEventTranslator {
         event('message.completed', {
           messageId: info.id,
           role: 'assistant',
-          text: this.textOf(msg),
+          text: capText(this.textOf(msg), MAX_MESSAGE_TEXT),
           ...(msg.parentId && { parentId: msg.parentId }),
           usage,
           ...(info.error && { error: describeAgentError(info.error as AgentError) }),
+        }),
+      )
+    }
+    return out
+  }
+
+  /**
+   * Completes, with `error`, every assistant message that was still being written: after the
+   * agent died, nothing else will complete them, and clients must not wait for it.
+   */
+  interruptOpen(error: { code: string; message: string }): PublicEvent[] {
+    const out: PublicEvent[] = []
+    for (const [id, msg] of this.messages) {
+      if (msg.role !== 'assistant' || msg.completed) continue
+      msg.completed = true
+      out.push(
+        event('message.completed', {
+          messageId: id,
+          role: 'assistant',
+          text: capText(this.textOf(msg), MAX_MESSAGE_TEXT),
+          ...(msg.parentId && { parentId: msg.parentId }),
+          error,
         }),
       )
     }
@@ -274,7 +317,7 @@ export class AgentEventTranslator {
       info = { kind: 'text', text: '', streamed: 0 }
       msg.parts.set(partId, info)
     }
-    if (info.kind !== 'text' && info.kind !== 'reasoning') return out
+    if ((info.kind !== 'text' && info.kind !== 'reasoning') || info.stale) return out
     info.text += delta
     info.streamed += delta.length
     out.push(event('message.delta', { messageId, partId, kind: info.kind, text: delta }))

@@ -17,6 +17,8 @@ export class AgentLink {
   private lastHeard = Date.now()
   private watchdog: ReturnType<typeof setInterval> | undefined
   private ended = false
+  /** Events held back until the session has caught up from opencode's record; see release(). */
+  private held: AgentEvent[] | undefined = []
 
   constructor(
     private readonly client: OpencodeClient,
@@ -28,7 +30,10 @@ export class AgentLink {
     return this.controller.signal.aborted || this.ended
   }
 
-  /** Opens the stream and returns once opencode has said it is connected. */
+  /**
+   * Opens the stream and returns once opencode has said it is connected. Events are held until
+   * release(), so that a session can first apply a snapshot taken after the stream opened.
+   */
   async open(): Promise<void> {
     const sub = await this.client.event.subscribe({}, { signal: this.controller.signal, sseMaxRetryAttempts: 1 })
     const stream = sub.stream[Symbol.asyncIterator]()
@@ -40,6 +45,12 @@ export class AgentLink {
       if (Date.now() - this.lastHeard > SILENCE_LIMIT_MS) this.finish({ reason: 'silent' })
     }, WATCH_INTERVAL_MS)
     void this.pump(stream)
+  }
+
+  release() {
+    const held = this.held ?? []
+    this.held = undefined
+    for (const ev of held) this.onEvent(ev)
   }
 
   close() {
@@ -65,7 +76,8 @@ export class AgentLink {
         const next = await stream.next()
         if (next.done) break
         this.lastHeard = Date.now()
-        this.onEvent(next.value as AgentEvent)
+        if (this.held) this.held.push(next.value as AgentEvent)
+        else this.onEvent(next.value as AgentEvent)
       }
       this.finish({ reason: 'closed' })
     } catch (err) {

@@ -249,8 +249,8 @@ export class SessionDO extends DurableObject<Bindings> {
       hasSandbox: this.row.sandbox !== null,
       clients: this.fanout.size,
     })
+    // A live link watches the agent itself (heartbeats); without one, ensureRunning probes and recovers.
     if (decision.action === 'stop') await this.stopSandbox('stopped', decision.reason)
-    else if (this.link && !(await this.agentAnswers())) this.onLinkEnd(this.link, { reason: 'failed', detail: 'health check failed' })
     else this.ensureRunning()
     await this.scheduleWake()
   }
@@ -481,6 +481,9 @@ export class SessionDO extends DurableObject<Bindings> {
   private endTurn(messageId: string, errorCode?: ErrorCode | 'interrupted', errorText?: string) {
     const turn = this.turn
     if (!turn || turn.messageId !== messageId) return
+    if (errorCode === 'interrupted' && this.translator) {
+      this.publish(this.translator.interruptOpen({ code: 'interrupted', message: errorText ?? 'interrupted' }))
+    }
     this.turn = undefined
     this.queue.setState(messageId, turn.aborted ? 'aborted' : errorCode ? 'failed' : 'done')
     if (errorCode) this.emit(event('error', { code: errorCode, message: errorText ?? 'the turn failed' }))
@@ -521,15 +524,8 @@ export class SessionDO extends DurableObject<Bindings> {
   private onAgentEvent(ev: AgentEvent) {
     const translator = this.translator
     if (!translator || !translator.concerns(ev)) return
-    if (this.fanout.size > 0 && ev.id !== 'snapshot' && ev.id !== 'sync') this.fanout.publishRaw(JSON.stringify(ev))
-    for (const pub of translator.translate(ev)) {
-      if (pub.type === 'permission.resolved') this.resolvePending('permission', pub.data.permissionId, { reply: pub.data.reply })
-      else if (pub.type === 'question.resolved') this.resolvePending('question', pub.data.questionId, pub.data)
-      else {
-        this.emit(pub)
-        this.track(pub)
-      }
-    }
+    if (this.fanout.size > 0 && ev.id !== 'sync') this.fanout.publishRaw(JSON.stringify(ev))
+    this.publish(translator.translate(ev))
     const turn = this.turn
     if (!turn || AgentEventTranslator.sessionOf(ev) !== translator.rootSessionId) return
     if (ev.type === 'session.status') {
@@ -538,6 +534,17 @@ export class SessionDO extends DurableObject<Bindings> {
     } else if (ev.type === 'session.error' && !turn.seenBusy) {
       const { code, message } = describeAgentError(ev.properties.error as never)
       this.endTurn(turn.messageId, 'agent_unreachable', `${code}: ${message}`)
+    }
+  }
+
+  private publish(events: PublicEvent[]) {
+    for (const pub of events) {
+      if (pub.type === 'permission.resolved') this.resolvePending('permission', pub.data.permissionId, { reply: pub.data.reply })
+      else if (pub.type === 'question.resolved') this.resolvePending('question', pub.data.questionId, pub.data)
+      else {
+        this.emit(pub)
+        this.track(pub)
+      }
     }
   }
 
@@ -578,15 +585,6 @@ export class SessionDO extends DurableObject<Bindings> {
     const record = this.sandbox()
     if (!record || !this.link) return undefined
     return agentClient(record.endpoint, record.password, record.workdir)
-  }
-
-  private async agentAnswers(): Promise<boolean> {
-    const record = this.sandbox()
-    if (!record) return false
-    return waitForOpencode(record.endpoint, record.password, { timeoutMs: 3_000 }).then(
-      () => true,
-      () => false,
-    )
   }
 
   /** Brings the session to where it should be: a sandbox, an agent, a live link. Idempotent. */
@@ -650,6 +648,7 @@ export class SessionDO extends DurableObject<Bindings> {
       this.update({ agent_session_id: created.data.id })
       this.translator = this.newTranslator(created.data.id, record.workdir)
       await this.openLink(record)
+      this.link?.release()
       this.sandboxState('ready')
       this.setStatus('idle')
       this.pump()
@@ -767,18 +766,20 @@ export class SessionDO extends DurableObject<Bindings> {
       client.session.messages({ sessionID: agentSessionId, limit: RESYNC_MESSAGES }),
       client.session.status(),
     ])
-    for (const ev of snapshotEvents(agentSessionId, messages.data ?? [])) this.onAgentEvent(ev)
+    this.publish(this.translator.applySnapshot(snapshotEvents(agentSessionId, messages.data ?? [])))
     await this.syncPending('lost')
     const running = this.queue.running()
     if (running && !this.turn) this.startTurn(running, true)
-    const busy = statuses.data?.[agentSessionId]?.type === 'busy'
-    if (this.turn) {
-      if (agentRestarted) this.endTurn(this.turn.messageId, 'interrupted', 'the agent stopped in the middle of this turn')
-      else if (!busy) this.endTurn(this.turn.messageId)
-      else this.turn.seenBusy = true
-    } else if (this.row!.status !== 'idle') {
-      this.setStatus('idle')
+    const turn = this.turn
+    if (turn && agentRestarted) this.endTurn(turn.messageId, 'interrupted', 'the agent stopped in the middle of this turn')
+    this.link?.release()
+    // Held events may have ended the turn already (and started the next): only a turn still ours is settled here.
+    if (turn && this.turn === turn) {
+      if (statuses.data?.[agentSessionId]?.type === 'busy') turn.seenBusy = true
+      // A turn not yet seen running may simply not have reached opencode: its own events will settle it.
+      else if (turn.seenBusy || turn.reply) this.endTurn(turn.messageId)
     }
+    if (!this.turn && this.row!.status !== 'idle') this.setStatus('idle')
     this.pump()
   }
 
@@ -787,7 +788,6 @@ export class SessionDO extends DurableObject<Bindings> {
     const record = this.sandbox()
     this.link?.close()
     this.link = undefined
-    this.translator = undefined
     this.update({ sandbox: null, agent_session_id: null })
     this.resolveAllPending('lost')
     this.sandboxState('lost', reason)
@@ -796,6 +796,7 @@ export class SessionDO extends DurableObject<Bindings> {
     if (running && !this.turn) this.startTurn(running, true)
     if (this.turn) this.endTurn(this.turn.messageId, 'interrupted', `the turn was lost: ${reason}`)
     else if (this.row!.status !== 'idle') this.setStatus('idle')
+    this.translator = undefined
   }
 
   private async stopSandbox(state: SandboxState, reason: string) {

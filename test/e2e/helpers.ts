@@ -3,7 +3,18 @@ import type { Script } from '../../local/model-server'
 
 export const TEST_KEYS = ['test-key-alpha', 'test-key-beta'] as const
 
-export const baseUrl = () => inject('workerUrl')
+type Target = { workerUrl: string; sandboxHostUrl: string; sandboxHostToken: string }
+let target: Target | undefined
+
+/** Points the helpers at a stack a test file started itself, instead of the shared one. */
+export function useStack(t: Target) {
+  target = t
+}
+
+const current = (): Target =>
+  target ?? { workerUrl: inject('workerUrl'), sandboxHostUrl: inject('sandboxHostUrl'), sandboxHostToken: inject('sandboxHostToken') }
+
+export const baseUrl = () => current().workerUrl
 
 export type Json = Record<string, any>
 
@@ -174,11 +185,15 @@ export async function sendMessage(id: string, text: string, extra: Json = {}): P
 export type SandboxListing = { sandboxId: string; metadata: Record<string, string>; workdir: string; opencodePid?: number }
 
 export async function sandboxesOf(sessionId: string): Promise<SandboxListing[]> {
-  const res = await fetch(`${inject('sandboxHostUrl')}/sandboxes`, {
-    headers: { authorization: `Bearer ${inject('sandboxHostToken')}` },
-  })
+  const res = await sandboxHost('/sandboxes')
   const all = (await res.json()) as SandboxListing[]
   return all.filter((s) => s.metadata.sessionId === sessionId)
+}
+
+/** A call to the local sandbox host, as the Worker makes them (and as faults are injected). */
+export function sandboxHost(path: string, method = 'GET'): Promise<Response> {
+  const { sandboxHostUrl, sandboxHostToken } = current()
+  return fetch(`${sandboxHostUrl}${path}`, { method, headers: { authorization: `Bearer ${sandboxHostToken}` } })
 }
 
 export function processAlive(pid: number): boolean {

@@ -1,0 +1,273 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startStack, type Stack } from '../../local/stack'
+import {
+  api,
+  createSession,
+  EventStream,
+  isReplyTo,
+  sandboxesOf,
+  sandboxHost,
+  scripted,
+  sendMessage,
+  TEST_KEYS,
+  useStack,
+  waitFor,
+  waitForStatus,
+  type SseEvent,
+} from '../e2e/helpers'
+
+/**
+ * Faults injected into the real stack. For each, what a client reads across reconnects must be
+ * the session's log without a hole or a repeat, every accepted message must get an answer or an
+ * explicit error, and the session must end up in a truthful status.
+ */
+
+let stack: Stack
+let dir: string
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'osw-faults-'))
+  stack = await startStack({
+    settings: { API_KEYS: TEST_KEYS.join(',') },
+    stateDir: join(dir, 'state'),
+    sandboxRoot: join(dir, 'sandboxes'),
+    devVars: false,
+    faultInjection: true,
+    onLog: (line) => appendFileSync(join(dir, 'worker.log'), line),
+  })
+  useStack({ workerUrl: stack.url, sandboxHostUrl: stack.sandboxHostUrl, sandboxHostToken: stack.sandboxHostToken })
+})
+
+afterAll(async () => {
+  await stack?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const words = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i}`).join(' ')
+
+/** Every id once, in order, from the first one read: what "no hole, no repeat" means. */
+function expectGapless(events: SseEvent[]) {
+  const ids = events.map((e) => e.id!)
+  expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => ids[0]! + i))
+}
+
+const deltasOf = (events: SseEvent[], messageId: string) =>
+  events
+    .filter((e) => e.event === 'message.delta' && e.data.messageId === messageId)
+    .map((e) => e.data.text as string)
+    .join('')
+
+const statusIs = (status: string) => (e: SseEvent) => e.event === 'session.status' && e.data.status === status
+
+async function newIdleSession(): Promise<string> {
+  const id = await createSession()
+  await waitForStatus(id, 'idle')
+  return id
+}
+
+async function expectWorking(id: string, text: string) {
+  const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: text }) } })
+  expect(res.status).toBe(200)
+  expect(res.body.reply.text).toBe(text)
+}
+
+describe('the agent dies in the middle of a reply', () => {
+  it('says so, restarts it on the same workspace, and the next message works', async () => {
+    const id = await newIdleSession()
+    const [before] = await sandboxesOf(id)
+    const stream = new EventStream(id)
+    const messageId = await sendMessage(id, scripted({ reply: words(400, 'k'), delayMs: 20 }))
+    await stream.until((e) => e.event === 'message.delta')
+    process.kill(before!.opencodePid!, 'SIGKILL')
+
+    await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'restarting')
+    const error = await stream.until((e) => e.event === 'error' && e.data.code === 'interrupted')
+    const ready = await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'ready' && e.id! > error.id!)
+    await stream.until((e) => statusIs('idle')(e) && e.id! > error.id!)
+    expect(ready.data.reason).toBe('agent restarted')
+    const cut = stream.events.find(isReplyTo(messageId))
+    expect(cut?.data.error?.code).toBe('interrupted')
+
+    const [after] = await sandboxesOf(id)
+    expect(after!.sandboxId).toBe(before!.sandboxId)
+    expect(after!.opencodePid).not.toBe(before!.opencodePid)
+    await expectWorking(id, 'alive again')
+    await stream.close()
+    expectGapless(stream.events)
+    expect((await api(`/v1/sessions/${id}`)).body.status).toBe('idle')
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+})
+
+describe('the whole sandbox disappears', () => {
+  it('is noticed with no client connected, and the next message gets a new sandbox on a fresh clone', async () => {
+    const id = await createSession({ repo: { url: process.cwd() }, permissions: { bash: 'allow' } })
+    await waitForStatus(id, 'idle')
+    await expectWorking(id, 'first')
+    const before = (await api(`/v1/sessions/${id}`)).body.lastEventId as number
+    const [sandbox] = await sandboxesOf(id)
+    await sandboxHost(`/sandboxes/${sandbox!.sandboxId}`, 'DELETE')
+
+    const lost = await waitFor('the loss to be noticed', async () => {
+      const log = new EventStream(id, { after: before })
+      await waitFor('the replay', async () => log.events.length > 0 || log.ended, 2_000).catch(() => undefined)
+      await log.close()
+      return log.events.find((e) => e.event === 'sandbox.status' && e.data.state === 'lost')
+    })
+    expect(lost.data.reason).toEqual(expect.any(String))
+
+    const stream = new EventStream(id, { after: lost.id })
+    const messageId = await sendMessage(
+      id,
+      scripted({ steps: [{ tool: { name: 'bash', args: { command: 'ls package.json', description: 'check the clone' } } }, { text: 'cloned again' }] }),
+    )
+    const reply = await stream.until(isReplyTo(messageId))
+    expect(reply.data.text).toBe('cloned again')
+    const steps = stream.events.filter((e) => e.event === 'sandbox.status').map((e) => e.data.reason ?? e.data.state)
+    expect(steps).toEqual(expect.arrayContaining(['cloning', 'ready']))
+    const tool = stream.events.find((e) => e.event === 'tool.updated' && e.data.state === 'completed')
+    expect(tool?.data.output).toContain('package.json')
+    const [replacement] = await sandboxesOf(id)
+    expect(replacement!.sandboxId).not.toBe(sandbox!.sandboxId)
+    await stream.close()
+    expectGapless(stream.events)
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+})
+
+describe('the connection to the agent is cut', () => {
+  it('reconnects and fills the gap, so the client still gets the whole reply exactly once', async () => {
+    const id = await newIdleSession()
+    const [sandbox] = await sandboxesOf(id)
+    const stream = new EventStream(id)
+    const text = words(300, 'c')
+    const messageId = await sendMessage(id, scripted({ reply: text, delayMs: 15 }))
+    await stream.until((e) => e.event === 'message.delta' && (e.data.text as string).startsWith('c20 '))
+    const res = await sandboxHost(`/sandboxes/${sandbox!.sandboxId}/faults/cut`, 'POST')
+    expect((await res.json()) as { cut: number }).toMatchObject({ cut: expect.any(Number) })
+
+    const reply = await stream.until(isReplyTo(messageId))
+    await stream.until((e) => statusIs('idle')(e) && e.id! > reply.id!)
+    await stream.close()
+    expect(reply.data.text).toBe(text)
+    expect(deltasOf(stream.events, reply.data.messageId as string)).toBe(text)
+    expect(stream.events.filter((e) => e.event === 'message.completed' && e.data.messageId === reply.data.messageId)).toHaveLength(1)
+    expect(stream.events.filter((e) => e.event === 'error')).toEqual([])
+    expectGapless(stream.events)
+    await expectWorking(id, 'still fine')
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+})
+
+describe('clients come and go', () => {
+  it('loses nothing for a client that disconnects and reconnects at random points of a long reply', async () => {
+    const id = await newIdleSession()
+    const text = words(500, 'r')
+    const seen: SseEvent[] = []
+    let stream = new EventStream(id)
+    const messageId = await sendMessage(id, scripted({ reply: text, delayMs: 5 }))
+    let done: SseEvent | undefined
+    let reconnects = 0
+    while (!done) {
+      const stopAt = seen.length + stream.events.length + 1 + Math.floor(Math.random() * 60)
+      await stream.until((e) => isReplyTo(messageId)(e) || seen.length + stream.events.indexOf(e) + 1 >= stopAt)
+      await stream.close()
+      seen.push(...stream.events)
+      done = seen.find(isReplyTo(messageId))
+      if (!done) {
+        reconnects++
+        stream = new EventStream(id, { lastEventId: seen.at(-1)!.id })
+      }
+    }
+    expect(reconnects).toBeGreaterThan(3)
+    expectGapless(seen)
+    expect(deltasOf(seen, done.data.messageId as string)).toBe(text)
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+
+  // That the session drops a client with too much unread (MAX_PENDING_FRAMES) is tested in
+  // test/worker/event-log.test.ts: over loopback, the kernel's socket buffers take megabytes first.
+  it('does not slow a healthy client for a stalled one, and the stalled one resumes exactly', async () => {
+    const id = await newIdleSession()
+    const { lastEventId } = (await api(`/v1/sessions/${id}`)).body as { lastEventId: number }
+    const stalled = await fetch(`${stack.url}/v1/sessions/${id}/events?after=${lastEventId}`, {
+      headers: { authorization: `Bearer ${TEST_KEYS[0]}` },
+    })
+    expect(stalled.status).toBe(200)
+    const healthy = new EventStream(id, { after: lastEventId })
+    const text = words(3000, 'h')
+    const messageId = await sendMessage(id, scripted({ reply: text }))
+    const reply = await healthy.until(isReplyTo(messageId))
+    await healthy.close()
+    expect(deltasOf(healthy.events, reply.data.messageId as string)).toBe(text)
+
+    // The stalled client reads at last: whatever reached it, plus a resume from its last id, is the whole log.
+    const reader = stalled.body!.getReader()
+    let buffered = ''
+    const decoder = new TextDecoder()
+    while (!buffered.includes(`id: ${lastEventId + 100}\n`)) {
+      const chunk = await reader.read()
+      if (chunk.done) break
+      buffered += decoder.decode(chunk.value, { stream: true })
+    }
+    await reader.cancel().catch(() => {})
+    const ids = [...buffered.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))
+    const resumed = new EventStream(id, { lastEventId: ids.at(-1) ?? lastEventId })
+    await resumed.until((e) => e.id === reply.id)
+    await resumed.close()
+    const all = [...ids, ...resumed.ids.filter((i) => i <= reply.id!)]
+    expect(all).toEqual(Array.from({ length: reply.id! - lastEventId }, (_, i) => lastEventId + 1 + i))
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+})
+
+describe('the Worker restarts', () => {
+  it('keeps the log and the queue: clients resume where they were and queued messages still run', async () => {
+    const id = await newIdleSession()
+    const stream = new EventStream(id)
+    const running = await sendMessage(id, scripted({ reply: words(200, 'w'), delayMs: 20 }))
+    const queued = [await sendMessage(id, scripted({ reply: 'second' })), await sendMessage(id, scripted({ reply: 'third' }))]
+    await stream.until((e) => e.event === 'message.delta')
+    await stream.close()
+
+    await stack.restartWorker()
+
+    const resumed = new EventStream(id, { lastEventId: stream.events.at(-1)!.id })
+    const last = await resumed.until(isReplyTo(queued[1]!))
+    await resumed.until((e) => statusIs('idle')(e) && e.id! > last.id!)
+    await resumed.close()
+    const all = [...stream.events, ...resumed.events]
+    expectGapless(all)
+    const replies = all.filter((e) => e.event === 'message.completed' && e.data.role === 'assistant')
+    expect(replies.map((e) => e.data.parentId)).toEqual([running, ...queued])
+    expect(replies[0]!.data.text).toBe(words(200, 'w'))
+    expect(deltasOf(all, replies[0]!.data.messageId as string)).toBe(words(200, 'w'))
+    expect(replies.slice(1).map((e) => e.data.text)).toEqual(['second', 'third'])
+    expect((await api(`/v1/sessions/${id}`)).body).toMatchObject({ status: 'idle', queued: 0 })
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+
+  it('lets a message sent after the restart run, with the conversation intact', async () => {
+    const id = await newIdleSession()
+    await expectWorking(id, 'before')
+    await stack.restartWorker()
+    await expectWorking(id, 'after')
+    const conversation = await api(`/v1/sessions/${id}/messages`)
+    expect(conversation.body.filter((m: { role: string }) => m.role === 'assistant').map((m: { text: string }) => m.text)).toEqual([
+      'before',
+      'after',
+    ])
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+})
+
+describe('secrets', () => {
+  it('never puts the sandbox URL or password in a log line', () => {
+    const log = readFileSync(join(dir, 'worker.log'), 'utf8')
+    expect(log).not.toMatch(/127\.0\.0\.1:\d+\/(global|event|session)/)
+    expect(log).not.toContain(stack.sandboxHostToken)
+  })
+})
