@@ -1,6 +1,6 @@
 import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
 import { describe, expect, it } from 'vitest'
-import { AgentEventTranslator, capText, MAX_TOOL_TEXT } from './translate'
+import { AgentEventTranslator, capText, MAX_TOOL_TEXT, snapshotEvents } from './translate'
 
 const ROOT = 'ses_root'
 const ev = (type: string, properties: Record<string, unknown>) => ({ id: 'evt', type, properties }) as unknown as AgentEvent
@@ -128,5 +128,59 @@ describe('AgentEventTranslator', () => {
     expect(t.translate(ev('file.edited', { file: '/work/space/src/a.ts' }))).toEqual([
       { type: 'file.changed', data: { path: 'src/a.ts', change: 'edited' } },
     ])
+  })
+})
+
+describe('after a gap in the stream', () => {
+  it('streams what the record adds, then only what a part’s full text adds, never twice', () => {
+    const t = translator()
+    t.translate(assistant('a1'))
+    t.translate(delta('a1', 'p1', 'one '))
+    // The gap: opencode wrote "two " and "three " meanwhile; its record has "one two ".
+    const snapshot = snapshotEvents(ROOT, [
+      {
+        info: { id: 'a1', sessionID: ROOT, role: 'assistant', parentID: 'oc_user', time: { created: 1 }, tokens: { input: 1, output: 1, reasoning: 0, cache: { read: 0, write: 0 } }, cost: 0 } as never,
+        parts: [{ id: 'p1', messageID: 'a1', sessionID: ROOT, type: 'text', text: 'one two ' }] as never,
+      },
+    ])
+    expect(t.applySnapshot(snapshot).filter((e) => e.type === 'message.delta').map((e) => e.data)).toEqual([
+      expect.objectContaining({ text: 'two ' }),
+    ])
+    // A held delta that may or may not be in the record cannot be placed: skipped.
+    expect(t.translate(delta('a1', 'p1', 'three '))).toEqual([])
+    expect(t.translate(textPart('a1', 'p1', 'one two three four'))).toEqual([
+      { type: 'message.delta', data: { messageId: 'a1', partId: 'p1', kind: 'text', text: 'three four' } },
+    ])
+    const done = t.translate(assistant('a1', { time: { created: 1, completed: 2 } }))
+    expect(done[0]).toMatchObject({ data: { text: 'one two three four' } })
+    expect(t.applySnapshot(snapshot.concat(assistant('a1', { time: { created: 1, completed: 2 } })))).toEqual([])
+  })
+
+  it('picks up after a restart without completing or streaming anything twice', () => {
+    const t = new AgentEventTranslator(ROOT, '/work/space')
+    t.restore({
+      completed: ['old'],
+      streamed: [{ messageId: 'a2', partId: 'p2', kind: 'text', length: 3 }],
+      userIds: new Map([['oc_user', 'msg_public']]),
+    })
+    expect(t.translate(assistant('old', { time: { created: 1, completed: 2 } }))).toEqual([])
+    const out = t.translate(textPart('a2', 'p2', 'abcdef'))
+    expect(out).toEqual([{ type: 'message.delta', data: { messageId: 'a2', partId: 'p2', kind: 'text', text: 'def' } }])
+    expect(t.translate(assistant('a2', { time: { created: 1, completed: 2 } }))[0]).toMatchObject({
+      data: { parentId: 'msg_public', text: 'abcdef' },
+    })
+  })
+
+  it('completes every open message with an error when the agent died', () => {
+    const t = translator()
+    t.translate(assistant('a1'))
+    t.translate(delta('a1', 'p1', 'half'))
+    expect(t.interruptOpen({ code: 'interrupted', message: 'gone' })).toEqual([
+      {
+        type: 'message.completed',
+        data: { messageId: 'a1', role: 'assistant', text: 'half', parentId: 'oc_user', error: { code: 'interrupted', message: 'gone' } },
+      },
+    ])
+    expect(t.interruptOpen({ code: 'interrupted', message: 'gone' })).toEqual([])
   })
 })

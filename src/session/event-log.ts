@@ -1,6 +1,15 @@
 import type { LoggedEvent, PublicEvent, PublicEventType } from '../events/types'
 
 /**
+ * Events always kept, counting back from the newest: a client resuming from any of these ids
+ * gets every event after it. Older deltas of completed messages are removed (their
+ * `message.completed` carries the whole text), which keeps long sessions' logs bounded.
+ */
+export const RETAINED_EVENTS = 10_000
+/** Compaction runs once per this many appends, so its cost is spread thin. */
+const COMPACT_EVERY = 1_000
+
+/**
  * The session's append-only event log. Sequence numbers start at 1, never repeat and never go
  * back; the highest one is kept in memory so an append is a single INSERT.
  */
@@ -23,7 +32,17 @@ export class EventLog {
     const data = JSON.stringify({ sessionId: this.sessionId(), at: now.toISOString(), ...ev.data })
     this.sql.exec('INSERT INTO events (seq, type, data) VALUES (?, ?, ?)', seq, ev.type, data)
     this.last = seq
+    if (seq % COMPACT_EVERY === 0) this.compact()
     return { seq, type: ev.type, data }
+  }
+
+  /** Removes deltas older than the retained window whose message has completed. */
+  compact(retained = RETAINED_EVENTS) {
+    this.sql.exec(
+      `DELETE FROM events WHERE type = 'message.delta' AND seq <= ?
+         AND json_extract(data, '$.messageId') IN (SELECT id FROM messages WHERE role = 'assistant')`,
+      this.last - retained,
+    )
   }
 
   /** Events after `seq`, oldest first, at most `limit`. */

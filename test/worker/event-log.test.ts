@@ -92,3 +92,26 @@ describe('fan-out', () => {
     })
   })
 })
+
+describe('log retention', () => {
+  it('drops old deltas of completed messages only, and replays the retained window exactly', async () => {
+    await runInDurableObject(stub('log-retention'), async (_instance, state) => {
+      const log = new EventLog(state.storage.sql, () => 'ses_x')
+      const delta = (messageId: string) => event('message.delta', { messageId, partId: 'p', kind: 'text', text: 'x' })
+      for (let i = 0; i < 50; i++) log.append(delta('done'))
+      log.append(event('message.completed', { messageId: 'done', role: 'assistant', text: 'x'.repeat(50) }))
+      state.storage.sql.exec(`INSERT INTO messages (id, turn, role, text, parts, created_at) VALUES ('done', 1, 'assistant', '', '[]', '')`)
+      for (let i = 0; i < 50; i++) log.append(delta('open'))
+      for (let i = 0; i < 30; i++) log.append(event('error', { code: 'c', message: 'm' }))
+
+      log.compact(40)
+
+      const kept = log.after(0, 1000)
+      expect(kept.filter((e) => e.type === 'message.delta' && JSON.parse(e.data).messageId === 'done')).toEqual([])
+      expect(kept.filter((e) => e.type === 'message.delta' && JSON.parse(e.data).messageId === 'open')).toHaveLength(50)
+      expect(kept.find((e) => e.type === 'message.completed')?.seq).toBe(51)
+      // Within the retained window every id is still there.
+      expect(log.after(log.lastSeq - 40, 1000).map((e) => e.seq)).toEqual(Array.from({ length: 40 }, (_, i) => log.lastSeq - 39 + i))
+    })
+  })
+})
