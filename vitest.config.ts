@@ -9,7 +9,8 @@ import { defineConfig } from 'vitest/config'
  * - e2e: HTTP against the whole local stack (wrangler dev, sandbox host, real opencode,
  *   scripted model), started once by test/e2e/global-setup.ts;
  * - faults: the same stack with faults injected (processes killed, connections cut, the
- *   Worker restarted); each file starts its own stack (`npm run test:faults`).
+ *   Worker restarted); each file starts its own stack (`npm run test:faults`);
+ * - browser: the playground in Debian's Chromium through Playwright, against its own stack.
  */
 export default defineConfig({
   test: {
@@ -49,6 +50,17 @@ export default defineConfig({
           hookTimeout: 180_000,
           maxWorkers: 1,
           sequence: { groupOrder: 3 },
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          maxWorkers: 1,
+          sequence: { groupOrder: 4 },
         },
       },
       {

@@ -15,4 +15,5 @@ export type Bindings = {
   PENDING_TIMEOUT_SECONDS?: string
 }
 
-export type AppEnv = { Bindings: Bindings; Variables: { tenant: string } }
+/** `apiKey` is set only when the request came with one (not with a session token). */
+export type AppEnv = { Bindings: Bindings; Variables: { tenant: string; apiKey?: string } }

@@ -4,6 +4,7 @@ import type { AppEnv } from '../env'
 import { ApiError } from '../lib/errors'
 import { sha256Hex } from '../lib/ids'
 import { apiKeys } from '../settings'
+import { verifyToken } from './session-tokens'
 
 /** Bodies above this are refused before they are read; the largest field is a 100k-character message. */
 export const MAX_BODY_BYTES = 512 * 1024
@@ -32,18 +33,36 @@ function sameText(a: string, b: string): boolean {
   return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y)
 }
 
+export const tenantOf = async (apiKey: string) => `t_${(await sha256Hex(apiKey)).slice(0, 32)}`
+
+/** The session a path is about, for session tokens: `/v1/sessions/<id>/...`. */
+const SESSION_PATH = /^\/v1\/sessions\/([^/]+)(\/|$)/
+
 /**
  * Bearer auth from API_KEYS. A key is a tenant; the tenant id is a digest of the key, so keys
- * are never stored and rotating one starts a new tenant.
+ * are never stored and rotating one starts a new tenant. Without a header, `?token=` (from
+ * POST /v1/sessions/:id/tokens) opens the one session it was issued for.
  */
 export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
-  const header = c.req.header('authorization') ?? ''
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+  const keys = apiKeys(c.env)
+  const header = c.req.header('authorization')
+  const token = c.req.query('token')
+  if (header === undefined && token !== undefined) {
+    const claims = await verifyToken(token, keys)
+    if (!claims) throw new ApiError('unauthorized', 'the session token is not valid or has expired')
+    if (SESSION_PATH.exec(c.req.path)?.[1] !== claims.sessionId) {
+      throw new ApiError('unauthorized', 'this session token is for another session')
+    }
+    c.set('tenant', claims.tenant)
+    return next()
+  }
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')
   if (!match) throw new ApiError('unauthorized', 'send an API key as "Authorization: Bearer <key>"')
-  const token = match[1]!
+  const apiKey = match[1]!
   let found = false
-  for (const key of apiKeys(c.env)) found = sameText(key, token) || found
+  for (const key of keys) found = sameText(key, apiKey) || found
   if (!found) throw new ApiError('unauthorized', 'the API key is not valid')
-  c.set('tenant', `t_${(await sha256Hex(token)).slice(0, 32)}`)
+  c.set('tenant', await tenantOf(apiKey))
+  c.set('apiKey', apiKey)
   await next()
 })

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi'
 import { ERROR_STATUS } from '../lib/errors'
 import { ID_PATTERN } from '../lib/ids'
 import { decodeCursor } from '../tenant/cursor'
+import { MAX_TOKEN_TTL_SECONDS } from './session-tokens'
 
 /**
  * The API's one definition of every body, parameter and response: validation, the OpenAPI
@@ -188,6 +189,13 @@ export const ConversationMessage = z
     createdAt: z.string(),
   })
   .openapi('Message')
+
+export const TokenRequest = z
+  .object({ ttlSeconds: z.number().int().min(10).max(MAX_TOKEN_TTL_SECONDS).optional() })
+  .strict()
+  .openapi('TokenRequest')
+
+export const SessionToken = z.object({ token: z.string(), expiresAt: z.string() }).openapi('SessionToken')
 
 export const Keepalive = z.object({ expiresAt: z.string() }).openapi('Keepalive')
 

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { AppEnv } from '../env'
 import { SSE_HEADERS, resumeCursor } from '../events/sse'
-import { unwrap } from '../lib/errors'
+import { ApiError, unwrap } from '../lib/errors'
 import { newId } from '../lib/ids'
 import { validationError } from './errors'
 import {
@@ -26,7 +26,10 @@ import {
   Session,
   SessionList,
   SessionParams,
+  SessionToken,
+  TokenRequest,
 } from './schemas'
+import { DEFAULT_TOKEN_TTL_SECONDS, signToken } from './session-tokens'
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { 'application/json': { schema } },
@@ -244,5 +247,28 @@ sessions.openapi(
     const { id } = c.req.valid('param')
     const body = c.req.valid('json') ?? {}
     return c.json(unwrap(await stub(c, id).abort(c.get('tenant'), body.clearQueue ?? false)), 200)
+  },
+)
+
+sessions.openapi(
+  createRoute({
+    method: 'post',
+    path: '/{id}/tokens',
+    summary: 'Issue a short-lived token for this session',
+    description:
+      'For browsers that cannot send headers (EventSource): `?token=` then opens this session, and only this one, until it expires. Needs the API key itself.',
+    security,
+    request: { params: SessionParams, body: { ...json(TokenRequest, 'Options'), required: false } },
+    responses: { 201: json(SessionToken, 'The token'), ...errors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid('param')
+    const apiKey = c.get('apiKey')
+    if (!apiKey) throw new ApiError('unauthorized', 'a session token cannot issue tokens; use the API key')
+    unwrap(await stub(c, id).get(c.get('tenant')))
+    const ttl = (c.req.valid('json') ?? {}).ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS
+    const exp = Math.floor(Date.now() / 1000) + ttl
+    const token = await signToken({ sessionId: id, tenant: c.get('tenant'), exp }, apiKey)
+    return c.json({ token, expiresAt: new Date(exp * 1000).toISOString() }, 201)
   },
 )

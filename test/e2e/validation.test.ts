@@ -135,3 +135,34 @@ describe('listing and service routes', () => {
     )
   })
 })
+
+describe('session tokens', () => {
+  it('open one session, and only it, to a client that cannot send headers', async () => {
+    const id = await createSession({ title: 'token' })
+    const other = await createSession({ title: 'other' })
+    const issued = await api(`/v1/sessions/${id}/tokens`, { body: { ttlSeconds: 60 } })
+    expect(issued.status).toBe(201)
+    const { token, expiresAt } = issued.body as { token: string; expiresAt: string }
+    expect(Date.parse(expiresAt)).toBeGreaterThan(Date.now())
+
+    const viaToken = await api(`/v1/sessions/${id}?token=${encodeURIComponent(token)}`, { key: null })
+    expect(viaToken.status).toBe(200)
+    expect(viaToken.body.id).toBe(id)
+    const events = await fetch(`${baseUrl()}/v1/sessions/${id}/events?token=${encodeURIComponent(token)}`)
+    expect(events.status).toBe(200)
+    expect(events.headers.get('content-type')).toContain('text/event-stream')
+    await events.body?.cancel()
+
+    const elsewhere = await api(`/v1/sessions/${other}?token=${encodeURIComponent(token)}`, { key: null })
+    expect(elsewhere.status).toBe(401)
+    const list = await api(`/v1/sessions?token=${encodeURIComponent(token)}`, { key: null })
+    expect(list.status).toBe(401)
+    const tampered = await api(`/v1/sessions/${id}?token=${encodeURIComponent(token.slice(0, -2) + 'xx')}`, { key: null })
+    expect(tampered.status).toBe(401)
+    const chained = await api(`/v1/sessions/${id}/tokens?token=${encodeURIComponent(token)}`, { key: null, body: {} })
+    expect(chained.status).toBe(401)
+    const foreign = await api(`/v1/sessions/${id}/tokens`, { key: TEST_KEYS[1], body: {} })
+    expect(foreign.status).toBe(404)
+    for (const sid of [id, other]) await api(`/v1/sessions/${sid}`, { method: 'DELETE' })
+  })
+})
