@@ -167,6 +167,12 @@ export async function startModelServer(port = 0): Promise<ModelServer> {
   const requests: ChatRequest[] = []
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0]
+    // What the model was sent, for tests that check what reached it (system prompt, tools, model).
+    if (req.method === 'GET' && path === '/_requests') {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(requests))
+      return
+    }
     if (req.method === 'GET' && path?.endsWith('/models')) {
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ object: 'list', data: [{ id: DEMO_MODEL_ID, object: 'model', owned_by: 'local' }] }))
@@ -204,7 +210,10 @@ export function modelProviderConfig(baseURL: string) {
         npm: '@ai-sdk/openai-compatible',
         name: 'Offline demo (scripted, not an LLM)',
         options: { baseURL, apiKey: 'offline' },
-        models: { [DEMO_MODEL_ID]: { name: `Offline demo model ${DEMO_LABEL}` } },
+        models: {
+          [DEMO_MODEL_ID]: { name: `Offline demo model ${DEMO_LABEL}` },
+          [`${DEMO_MODEL_ID}-large`]: { name: `Offline demo model, large ${DEMO_LABEL}` },
+        },
       },
     },
     model: `local/${DEMO_MODEL_ID}`,

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, rm } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { serve, type ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
@@ -74,6 +74,16 @@ export type SandboxHostOptions = {
 export type SandboxListing = { sandboxId: string; metadata: Record<string, string>; workdir: string; opencodePid?: number }
 
 export type SandboxHost = { url: string; close(): Promise<void> }
+
+/** A file's text, or nothing when it is not UTF-8 text. */
+function asText(bytes: Buffer): string | undefined {
+  if (bytes.includes(0)) return undefined
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes)
+  } catch {
+    return undefined
+  }
+}
 
 function sandboxEnv(sb: Sandbox): NodeJS.ProcessEnv {
   return {
@@ -169,7 +179,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     await mkdir(sb.workdir, { recursive: true })
     await mkdir(sb.home, { recursive: true })
     sandboxes.set(id, sb)
-    return c.json({ sandboxId: id, workdir: sb.workdir }, 201)
+    return c.json({ sandboxId: id, workdir: sb.workdir, home: sb.home }, 201)
   })
 
   app.get('/sandboxes', (c) => c.json(list()))
@@ -185,6 +195,36 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     const sb = find(c.req.param('id'))
     const body = await c.req.json<{ command: string; cwd?: string; timeoutMs?: number }>()
     return c.json(await exec(sb, body.command, body.cwd ?? sb.workdir, body.timeoutMs ?? 60_000))
+  })
+
+  app.get('/sandboxes/:id/files', async (c) => {
+    const sb = find(c.req.param('id'))
+    let path: string
+    try {
+      path = await realpath(resolve(c.req.query('path') ?? ''))
+    } catch {
+      throw new HTTPException(404, { message: 'no such file' })
+    }
+    // Links are followed first, so none can point a read outside the sandbox.
+    if (!path.startsWith(`${sb.dir}/`)) throw new HTTPException(400, { message: 'the path is outside the sandbox' })
+    const bytes = await readFile(path).catch(() => {
+      throw new HTTPException(404, { message: 'no such file' })
+    })
+    const text = asText(bytes)
+    return c.json(text === undefined ? { type: 'binary', content: bytes.toString('base64') } : { type: 'text', content: text })
+  })
+
+  app.post('/sandboxes/:id/files', async (c) => {
+    const sb = find(c.req.param('id'))
+    const { files } = await c.req.json<{ files: { path: string; content: string }[] }>()
+    for (const file of files) {
+      const path = resolve(file.path)
+      // A sandbox writes only inside its own folder, as it could only write inside its own VM.
+      if (!path.startsWith(`${sb.dir}/`)) throw new HTTPException(400, { message: `${file.path} is outside the sandbox` })
+      await mkdir(dirname(path), { recursive: true })
+      await writeFile(path, file.content)
+    }
+    return c.body(null, 204)
   })
 
   app.post('/sandboxes/:id/opencode', async (c) => {

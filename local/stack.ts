@@ -69,6 +69,8 @@ export type StackOptions = {
   devVars?: boolean
   /** let tests cut connections to sandboxes (see SandboxHostOptions) */
   faultInjection?: boolean
+  /** run the scripted model even when provider keys are set (tests that pass fake keys) */
+  scriptedModel?: boolean
 }
 
 export type Stack = {
@@ -114,7 +116,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   }
 
   try {
-    if (needsDemoModel(settings)) {
+    if (opts.scriptedModel || needsDemoModel(settings)) {
       model = await startModelServer()
       settings.OPENCODE_CONFIG = JSON.stringify(modelProviderConfig(model.url))
     }

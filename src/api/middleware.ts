@@ -6,8 +6,8 @@ import { sha256Hex } from '../lib/ids'
 import { apiKeys } from '../settings'
 import { verifyToken } from './session-tokens'
 
-/** Bodies above this are refused before they are read; the largest field is a 100k-character message. */
-export const MAX_BODY_BYTES = 512 * 1024
+/** Bodies above this are refused before they are read; a session's files and skills are the largest. */
+export const MAX_BODY_BYTES = 1024 * 1024
 
 export const limitBody = bodyLimit({
   maxSize: MAX_BODY_BYTES,

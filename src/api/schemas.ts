@@ -48,6 +48,58 @@ export const Permissions = z
     example: { edit: 'ask', bash: { 'git status': 'allow', '*': 'ask' } },
   })
 
+/** A path inside the workspace: relative, no `..`, so nothing can be written or read outside it. */
+export const WorkspacePath = z
+  .string()
+  .min(1)
+  .max(300)
+  .refine((p) => !p.startsWith('/') && !p.includes('\0') && !p.split(/[\\/]/).includes('..'), 'must be a relative path inside the workspace')
+
+const EnvName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'not an environment variable name')
+  .refine((n) => !/^(OPENCODE_|E2B_)/.test(n) && !['HOME', 'PATH', 'PWD', 'SHELL', 'USER'].includes(n), 'reserved name')
+
+const EnvMap = z.record(EnvName, z.string().max(8_192)).refine((m) => Object.keys(m).length <= 50, 'at most 50 variables')
+
+export const Skill = z
+  .object({
+    name: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'lowercase words joined by single hyphens').max(64),
+    description: z.string().min(1).max(1_024),
+    instructions: z.string().min(1).max(100_000).openapi({ description: 'The body of SKILL.md' }),
+    files: z
+      .record(WorkspacePath, z.string().max(100_000))
+      .refine((m) => Object.keys(m).length <= 20, 'at most 20 files')
+      .optional()
+      .openapi({ description: 'Supporting files, by path relative to the skill folder' }),
+  })
+  .strict()
+  .openapi('Skill')
+
+export const McpServer = z
+  .discriminatedUnion('type', [
+    z
+      .object({
+        type: z.literal('remote'),
+        url: z.string().url().max(2_000),
+        headers: z.record(z.string().max(200), z.string().max(4_000)).optional(),
+      })
+      .strict(),
+    z
+      .object({
+        type: z.literal('local'),
+        command: z.array(z.string().max(1_000)).min(1).max(50),
+        environment: z.record(EnvName, z.string().max(8_192)).optional(),
+      })
+      .strict(),
+  ])
+  .openapi('McpServer')
+
+export const WorkspaceFile = z
+  .object({ path: WorkspacePath, content: z.string().max(256 * 1024) })
+  .strict()
+  .openapi('WorkspaceFile')
+
 export const CreateSessionBody = z
   .object({
     repo: Repo.optional(),
@@ -57,6 +109,22 @@ export const CreateSessionBody = z
     permissions: Permissions.optional(),
     setup: z.string().min(1).max(8000).optional(),
     prompt: z.string().min(1).max(100_000).optional(),
+    instructions: z
+      .string()
+      .min(1)
+      .max(20_000)
+      .optional()
+      .openapi({ description: 'Extra system instructions for every turn' }),
+    skills: z.array(Skill).max(20).optional(),
+    mcp: z
+      .record(z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'a short name'), McpServer)
+      .refine((m) => Object.keys(m).length <= 10, 'at most 10 servers')
+      .optional(),
+    files: z.array(WorkspaceFile).max(50).optional().openapi({ description: 'Written into the workspace before the agent starts' }),
+    env: EnvMap.optional().openapi({ description: "Non-secret environment for the agent's commands" }),
+    secrets: EnvMap.optional().openapi({
+      description: 'Environment for the sandbox that is never stored in the event log nor returned',
+    }),
     pendingTimeoutSeconds: z
       .number()
       .int()
@@ -119,6 +187,26 @@ export const QuestionResolved = z
   .openapi('QuestionResolved')
 
 export const Aborted = z.object({ aborted: z.boolean(), dropped: z.number() }).openapi('Aborted')
+
+export const RenameBody = z.object({ title: z.string().min(1).max(200) }).strict().openapi('Rename')
+
+export const FileQuery = z.object({ path: WorkspacePath })
+
+export const FileBody = z.object({ path: z.string(), type: z.enum(['text', 'binary']), content: z.string() }).openapi('File')
+
+export const Diff = z
+  .object({
+    files: z.array(
+      z.object({
+        path: z.string(),
+        status: z.string().optional(),
+        additions: z.number(),
+        deletions: z.number(),
+        patch: z.string().optional(),
+      }),
+    ),
+  })
+  .openapi('Diff')
 
 export const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),

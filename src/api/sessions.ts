@@ -25,6 +25,10 @@ import {
   SendQuery,
   Session,
   SessionList,
+  Diff,
+  FileBody,
+  FileQuery,
+  RenameBody,
   SessionParams,
   SessionToken,
   TokenRequest,
@@ -65,8 +69,8 @@ sessions.openapi(
   async (c) => {
     const body = c.req.valid('json') ?? {}
     const id = newId('ses')
-    const { prompt, title, ...spec } = body
-    const view = await stub(c, id).create({ id, tenant: c.get('tenant'), title, prompt, spec })
+    const { prompt, title, secrets, ...spec } = body
+    const view = await stub(c, id).create({ id, tenant: c.get('tenant'), title, prompt, spec, secrets })
     return c.json(view, 201)
   },
 )
@@ -270,5 +274,51 @@ sessions.openapi(
     const exp = Math.floor(Date.now() / 1000) + ttl
     const token = await signToken({ sessionId: id, tenant: c.get('tenant'), exp }, apiKey)
     return c.json({ token, expiresAt: new Date(exp * 1000).toISOString() }, 201)
+  },
+)
+
+sessions.openapi(
+  createRoute({
+    method: 'patch',
+    path: '/{id}',
+    summary: 'Rename a session',
+    security,
+    request: { params: SessionParams, body: { ...json(RenameBody, 'The new title'), required: true } },
+    responses: { 200: json(Session, 'The session'), ...errors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid('param')
+    return c.json(unwrap(await stub(c, id).rename(c.get('tenant'), c.req.valid('json').title)), 200)
+  },
+)
+
+sessions.openapi(
+  createRoute({
+    method: 'get',
+    path: '/{id}/diff',
+    summary: 'What the agent changed in the workspace',
+    security,
+    request: { params: SessionParams },
+    responses: { 200: json(Diff, 'Changed files with their patches'), 503: json(ErrorBody, 'No running sandbox'), ...errors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid('param')
+    return c.json(unwrap(await stub(c, id).diff(c.get('tenant'))), 200)
+  },
+)
+
+sessions.openapi(
+  createRoute({
+    method: 'get',
+    path: '/{id}/files',
+    summary: 'Read a file of the workspace',
+    description: '`path` is relative to the workspace; anything reaching outside it is refused.',
+    security,
+    request: { params: SessionParams, query: FileQuery },
+    responses: { 200: json(FileBody, 'The file'), 503: json(ErrorBody, 'No running sandbox'), ...errors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid('param')
+    return c.json(unwrap(await stub(c, id).readFile(c.get('tenant'), c.req.valid('query').path)), 200)
   },
 )

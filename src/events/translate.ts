@@ -58,6 +58,7 @@ export class AgentEventTranslator {
   private readonly family = new Set<string>()
   private readonly messages = new Map<string, MessageInfo>()
   private readonly publicUserIds = new Map<string, string>()
+  private title: string | undefined
   /** The public id the next new user message of the root session is known by. */
   pendingUserMessageId: string | undefined
   /** Told when opencode's id for one of our user messages becomes known. */
@@ -159,6 +160,8 @@ export class AgentEventTranslator {
     }
     if (!root) return []
     switch (ev.type) {
+      case 'session.updated':
+        return this.onTitle(ev.properties.info.title)
       case 'message.updated':
         return this.onMessage(ev.properties.info)
       case 'message.part.updated':
@@ -170,6 +173,18 @@ export class AgentEventTranslator {
       default:
         return []
     }
+  }
+
+  /** opencode names new sessions "New session - <date>" until its title agent has run. */
+  private onTitle(title: string): PublicEvent[] {
+    if (!title || title === this.title || title.startsWith('New session - ')) return []
+    this.title = title
+    return [event('session.updated', { title })]
+  }
+
+  /** A title already known (set by the user or seen before), so it is not announced again. */
+  knowTitle(title: string | null) {
+    this.title = title ?? undefined
   }
 
   private relative(file: string): string {

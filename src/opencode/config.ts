@@ -14,7 +14,7 @@ export function deepMerge(base: Json, over: Json): Json {
 
 export class ConfigError extends Error {}
 
-export type SessionAgentOptions = { model?: string; permissions?: Json }
+export type SessionAgentOptions = { model?: string; permissions?: Json; mcp?: Json }
 
 /** Someone watches an interactive session, so the agent asks before it edits or runs anything. */
 export const INTERACTIVE_PERMISSIONS: Json = { edit: 'ask', bash: 'ask' }
@@ -43,5 +43,6 @@ export function buildOpencodeConfig(
     share: 'disabled',
     model: session.model ?? defaultModel,
     permission: session.permissions,
+    mcp: session.mcp,
   })
 }

@@ -6,6 +6,8 @@ import {
   type ExecResult,
   type SandboxEndpoint,
   type SandboxErrorCode,
+  type SandboxFile,
+  type SandboxFileContent,
   type SandboxProvider,
   type SandboxStatus,
 } from './provider'
@@ -49,6 +51,14 @@ export class LocalSandboxProvider implements SandboxProvider {
 
   exec(sandboxId: string, command: string, opts: { cwd?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
     return this.call('POST', `/sandboxes/${encodeURIComponent(sandboxId)}/exec`, { command, ...opts })
+  }
+
+  readFile(sandboxId: string, path: string): Promise<SandboxFileContent> {
+    return this.call('GET', `/sandboxes/${encodeURIComponent(sandboxId)}/files?path=${encodeURIComponent(path)}`)
+  }
+
+  async writeFiles(sandboxId: string, files: SandboxFile[]): Promise<void> {
+    await this.call('POST', `/sandboxes/${encodeURIComponent(sandboxId)}/files`, { files })
   }
 
   async startOpencode(sandboxId: string, opts: { cwd: string }): Promise<SandboxEndpoint> {

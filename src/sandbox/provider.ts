@@ -17,7 +17,12 @@ export type CreateSandboxInput = {
   metadata: Record<string, string>
 }
 
-export type CreatedSandbox = { sandboxId: string; workdir: string }
+/** `workdir` is where the repository and the agent work; `home` is the sandbox user's home. */
+export type CreatedSandbox = { sandboxId: string; workdir: string; home: string }
+
+export type SandboxFile = { path: string; content: string }
+
+export type SandboxFileContent = { type: 'text' | 'binary'; content: string }
 
 export type ExecResult = { exitCode: number; stdout: string; stderr: string }
 
@@ -25,6 +30,10 @@ export interface SandboxProvider {
   readonly kind: 'local' | 'e2b'
   create(input: CreateSandboxInput): Promise<CreatedSandbox>
   exec(sandboxId: string, command: string, opts?: { cwd?: string; timeoutMs?: number }): Promise<ExecResult>
+  /** Reads a file (absolute path); text as is, anything else base64. Throws SandboxError not_found. */
+  readFile(sandboxId: string, path: string): Promise<SandboxFileContent>
+  /** Writes text files (absolute paths), creating their folders. */
+  writeFiles(sandboxId: string, files: SandboxFile[]): Promise<void>
   /** Starts `opencode serve` in the sandbox (if it is not already running) and says where it listens. */
   startOpencode(sandboxId: string, opts: { cwd: string }): Promise<SandboxEndpoint>
   /** Whether the sandbox is there and its opencode process alive; throws SandboxError when it cannot tell. */

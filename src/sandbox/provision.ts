@@ -1,4 +1,4 @@
-import { SandboxError, shellQuote, type SandboxEndpoint, type SandboxProvider } from './provider'
+import { SandboxError, shellQuote, type SandboxEndpoint, type SandboxFile, type SandboxProvider } from './provider'
 
 export type RepoSpec = { url: string; ref?: string }
 
@@ -7,15 +7,23 @@ export type ProvisionPlan = {
   metadata: Record<string, string>
   repo?: RepoSpec
   setup?: string
+  /** written into the workspace after the clone, before setup (paths relative to it) */
+  workspaceFiles?: SandboxFile[]
+  /** written into the sandbox user's home (paths relative to it), e.g. skills */
+  homeFiles?: SandboxFile[]
 }
 
-export type Provisioned = { sandboxId: string; workdir: string; endpoint: SandboxEndpoint }
+export type Provisioned = { sandboxId: string; workdir: string; home: string; endpoint: SandboxEndpoint }
 
-export type ProvisionStep = 'creating' | 'cloning' | 'setup' | 'starting_agent'
+export type ProvisionStep = 'creating' | 'cloning' | 'writing_files' | 'setup' | 'starting_agent'
 
 /** Clone and setup may legitimately take minutes; beyond these they count as failed. */
 const CLONE_TIMEOUT_MS = 10 * 60_000
 const SETUP_TIMEOUT_MS = 20 * 60_000
+
+/** The workspace as it was before the agent: the base its changes are measured from. */
+const BASELINE_COMMIT =
+  'git init --quiet && git add --all && git -c user.name=sandbox -c user.email=sandbox@localhost commit --quiet --allow-empty -m "workspace before the agent"'
 
 export class ProvisionError extends Error {
   constructor(
@@ -32,6 +40,9 @@ export function cloneCommand(repo: RepoSpec, workdir: string): string {
   return repo.ref ? `${clone} && git -C ${into} checkout --quiet ${shellQuote(repo.ref)} --` : clone
 }
 
+const under = (dir: string, files: SandboxFile[] = []): SandboxFile[] =>
+  files.map((f) => ({ path: `${dir.replace(/\/$/, '')}/${f.path}`, content: f.content }))
+
 /**
  * Makes a sandbox ready for opencode: create it, clone the repository into its workspace, run
  * the setup command, start `opencode serve`. Readiness is the caller's to check, with the
@@ -43,7 +54,7 @@ export async function provisionSandbox(
   onStep: (step: ProvisionStep) => void,
 ): Promise<Provisioned> {
   onStep('creating')
-  const { sandboxId, workdir } = await provider.create({ envs: plan.envs, metadata: plan.metadata })
+  const { sandboxId, workdir, home } = await provider.create({ envs: plan.envs, metadata: plan.metadata })
   try {
     if (plan.repo) {
       onStep('cloning')
@@ -52,14 +63,24 @@ export async function provisionSandbox(
         throw new ProvisionError('clone_failed', `cloning ${plan.repo.url} failed (git exited with ${r.exitCode})`)
       }
     }
+    const files = [...under(workdir, plan.workspaceFiles), ...under(home, plan.homeFiles)]
+    if (files.length > 0) {
+      onStep('writing_files')
+      await provider.writeFiles(sandboxId, files)
+    }
     if (plan.setup) {
       onStep('setup')
       const r = await provider.exec(sandboxId, plan.setup, { cwd: workdir, timeoutMs: SETUP_TIMEOUT_MS })
       if (r.exitCode !== 0) throw new ProvisionError('setup_failed', `the setup command exited with ${r.exitCode}`)
     }
+    if (!plan.repo) {
+      // opencode tracks what the agent changes with git snapshots, so every workspace is a repository.
+      const r = await provider.exec(sandboxId, BASELINE_COMMIT, { cwd: workdir, timeoutMs: CLONE_TIMEOUT_MS })
+      if (r.exitCode !== 0) throw new ProvisionError('sandbox_failed', `could not prepare the workspace (git exited with ${r.exitCode})`)
+    }
     onStep('starting_agent')
     const endpoint = await provider.startOpencode(sandboxId, { cwd: workdir })
-    return { sandboxId, workdir, endpoint }
+    return { sandboxId, workdir, home, endpoint }
   } catch (err) {
     await provider.kill(sandboxId).catch(() => {})
     if (err instanceof SandboxError || err instanceof ProvisionError) throw err

@@ -1,13 +1,24 @@
 import type { SessionStatus, Usage } from '../events/types'
 import type { RepoSpec } from '../sandbox/provision'
 
-/** What the API hands a session when creating it; the session keeps it as its spec. */
+export type SkillSpec = { name: string; description: string; instructions: string; files?: Record<string, string> }
+
+export type McpSpec =
+  | { type: 'remote'; url: string; headers?: Record<string, string> }
+  | { type: 'local'; command: string[]; environment?: Record<string, string> }
+
+/** What the API hands a session when creating it; the session keeps it as its spec. Secrets are kept apart. */
 export type SessionSpec = {
   repo?: RepoSpec
   model?: string
   agent?: string
   permissions?: Record<string, unknown>
   setup?: string
+  instructions?: string
+  skills?: SkillSpec[]
+  mcp?: Record<string, McpSpec>
+  files?: { path: string; content: string }[]
+  env?: Record<string, string>
   /** how long a permission request or question may wait for an answer before it is rejected */
   pendingTimeoutSeconds?: number
 }
@@ -18,6 +29,7 @@ export type CreateSessionInput = {
   title?: string
   prompt?: string
   spec: SessionSpec
+  secrets?: Record<string, string>
 }
 
 export type SessionView = {

@@ -8,6 +8,7 @@ import { randomSecret } from '../lib/ids'
 import { errorMessage, log } from '../lib/log'
 import { agentClient, AgentUnreachableError, waitForOpencode } from '../opencode/client'
 import { buildOpencodeConfig, ConfigError } from '../opencode/config'
+import { skillFiles } from '../opencode/skills'
 import { SandboxError, type SandboxEndpoint, type SandboxProvider } from '../sandbox/provider'
 import { ProvisionError, provisionSandbox } from '../sandbox/provision'
 import { sandboxProvider } from '../sandbox/select'
@@ -55,6 +56,7 @@ type SessionRow = {
   sandbox: string | null
   agent_session_id: string | null
   failure: string | null
+  secrets: string | null
 }
 
 type Turn = { messageId: string; pos: number; seenBusy: boolean; aborted: boolean; reply?: Reply; usage: Usage }
@@ -117,8 +119,8 @@ export class SessionDO extends DurableObject<Bindings> {
     const settings = readSettings(this.env)
     const spec: SessionSpec = { ...input.spec, model: input.spec.model ?? settings.defaultModel }
     this.sql.exec(
-      `INSERT INTO session (id, tenant, status, title, spec, created_at, updated_at, expires_at)
-       VALUES (?, ?, 'starting', ?, ?, ?, ?, ?)`,
+      `INSERT INTO session (id, tenant, status, title, spec, created_at, updated_at, expires_at, secrets)
+       VALUES (?, ?, 'starting', ?, ?, ?, ?, ?, ?)`,
       input.id,
       input.tenant,
       input.title ?? null,
@@ -126,6 +128,7 @@ export class SessionDO extends DurableObject<Bindings> {
       now.toISOString(),
       now.toISOString(),
       new Date(now.getTime() + settings.idleSeconds * 1000).toISOString(),
+      input.secrets ? JSON.stringify(input.secrets) : null,
     )
     this.row = this.sql.exec<SessionRow>('SELECT * FROM session').one()
     this.emit(event('session.status', { status: 'starting' }))
@@ -237,6 +240,50 @@ export class SessionDO extends DurableObject<Bindings> {
       .catch(() => undefined)
     if (!res?.response.ok) this.endTurn(turn.messageId)
     return ok({ aborted: true, dropped })
+  }
+
+  async rename(tenant: string, title: string): Promise<Outcome<SessionView>> {
+    if (!this.owns(tenant)) return this.notFound()
+    if (title !== this.row!.title) {
+      this.translator?.knowTitle(title)
+      this.update({ title })
+      this.emit(event('session.updated', { title }))
+      await this.syncIndex()
+      await this.agent()
+        ?.session.update({ sessionID: this.row!.agent_session_id!, title })
+        .catch(() => undefined)
+    }
+    return ok(this.view())
+  }
+
+  /**
+   * What changed in the workspace, file by file: the working tree against the commit it started
+   * from (the cloned ref, or the baseline commit of a workspace without a repository).
+   */
+  async diff(tenant: string): Promise<Outcome<{ files: { path: string; status?: string; additions: number; deletions: number; patch?: string }[] }>> {
+    if (!this.owns(tenant)) return this.notFound()
+    const client = this.agent()
+    if (!client) return fail('sandbox_unavailable', 'the session has no running sandbox')
+    const res = await client.vcs.diff({ mode: 'git' })
+    if (!res.data) return fail('agent_unreachable', `opencode answered ${res.response.status}`)
+    return ok({
+      files: res.data.map((d) => ({ path: d.file ?? '', status: d.status, additions: d.additions, deletions: d.deletions, patch: d.patch })),
+    })
+  }
+
+  /** A workspace file, read through the provider; `path` was checked to stay inside the workspace. */
+  async readFile(tenant: string, path: string): Promise<Outcome<{ path: string; type: 'text' | 'binary'; content: string }>> {
+    if (!this.owns(tenant)) return this.notFound()
+    const record = this.sandbox()
+    if (!record) return fail('sandbox_unavailable', 'the session has no running sandbox')
+    try {
+      const file = await this.provider().readFile(record.sandboxId, `${record.workdir}/${path}`)
+      return ok({ path, ...file })
+    } catch (err) {
+      if (err instanceof SandboxError && err.code === 'not_found') return fail('not_found', `no file ${path} in the workspace`)
+      if (err instanceof SandboxError && err.code === 'failed') return fail('bad_request', err.message)
+      return fail('sandbox_unavailable', errorMessage(err))
+    }
   }
 
   override async alarm(): Promise<void> {
@@ -464,6 +511,7 @@ export class SessionDO extends DurableObject<Bindings> {
         parts: [{ type: 'text', text: next.text }],
         model: splitModel(next.model ?? spec.model),
         agent: next.agent ?? spec.agent,
+        system: spec.instructions,
       })
       .then((res) => {
         if (res.error || !res.response.ok) {
@@ -567,6 +615,10 @@ export class SessionDO extends DurableObject<Bindings> {
         }
         return
       }
+      case 'session.updated':
+        this.update({ title: pub.data.title })
+        void this.syncIndex()
+        return
       case 'permission.requested':
         this.pending.add('permission', pub.data.permissionId, pub.data, this.pendingDeadline())
         void this.scheduleWake()
@@ -616,6 +668,8 @@ export class SessionDO extends DurableObject<Bindings> {
       const password = randomSecret()
       const plan = {
         envs: {
+          ...spec.env,
+          ...(row.secrets && (JSON.parse(row.secrets) as Record<string, string>)),
           ...settings.providerEnv,
           OPENCODE_SERVER_PASSWORD: password,
           OPENCODE_CONFIG_CONTENT: JSON.stringify(config),
@@ -625,6 +679,8 @@ export class SessionDO extends DurableObject<Bindings> {
         metadata: { sessionId: row.id },
         repo: spec.repo,
         setup: spec.setup,
+        workspaceFiles: spec.files,
+        homeFiles: skillFiles(spec.skills ?? []),
       }
       let provisioned: Awaited<ReturnType<typeof provisionSandbox>>
       for (let attempt = 1; ; attempt++) {
@@ -659,6 +715,7 @@ export class SessionDO extends DurableObject<Bindings> {
 
   private newTranslator(agentSessionId: string, workdir: string): AgentEventTranslator {
     const translator = new AgentEventTranslator(agentSessionId, workdir)
+    translator.knowTitle(this.row!.title)
     translator.onUserMessage = (agentId, publicId) => this.queue.setAgentMessageId(publicId, agentId)
     return translator
   }

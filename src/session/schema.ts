@@ -56,6 +56,11 @@ export const MIGRATIONS: { id: number; description: string; sql: string }[] = [
     description: "opencode's id for each of our user messages",
     sql: `ALTER TABLE queue ADD COLUMN agent_message_id TEXT;`,
   },
+  {
+    id: 4,
+    description: 'secrets apart from the spec, so no view of the session can include them',
+    sql: `ALTER TABLE session ADD COLUMN secrets TEXT;`,
+  },
 ]
 
 export function migrate(sql: SqlStorage) {

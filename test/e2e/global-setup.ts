@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { startStack } from '../../local/stack'
-import { TEST_KEYS } from './helpers'
+import { CANARY_PROVIDER_KEY, TEST_KEYS } from './helpers'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -11,6 +11,7 @@ declare module 'vitest' {
     sandboxHostUrl: string
     sandboxHostToken: string
     workerLogFile: string
+    modelUrl: string
   }
 }
 
@@ -20,16 +21,19 @@ export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), 'osw-e2e-'))
   const workerLogFile = join(dir, 'worker.log')
   const stack = await startStack({
-    settings: { API_KEYS: TEST_KEYS.join(','), SESSION_IDLE_SECONDS: '900' },
+    // CANARY_API_KEY stands for a provider key: handed to every sandbox, and never to be seen again.
+    settings: { API_KEYS: TEST_KEYS.join(','), SESSION_IDLE_SECONDS: '900', CANARY_API_KEY: CANARY_PROVIDER_KEY },
     stateDir: join(dir, 'state'),
     sandboxRoot: join(dir, 'sandboxes'),
     devVars: false,
+    scriptedModel: true,
     onLog: (line) => appendFileSync(workerLogFile, line),
   })
   project.provide('workerUrl', stack.url)
   project.provide('sandboxHostUrl', stack.sandboxHostUrl)
   project.provide('sandboxHostToken', stack.sandboxHostToken)
   project.provide('workerLogFile', workerLogFile)
+  project.provide('modelUrl', stack.model!.url)
   return async () => {
     await stack.close()
     rmSync(dir, { recursive: true, force: true })

@@ -2,6 +2,7 @@ import { inject } from 'vitest'
 import type { Script } from '../../local/model-server'
 
 export const TEST_KEYS = ['test-key-alpha', 'test-key-beta'] as const
+export const CANARY_PROVIDER_KEY = 'sk-canary-provider-key-0123456789'
 
 type Target = { workerUrl: string; sandboxHostUrl: string; sandboxHostToken: string }
 let target: Target | undefined

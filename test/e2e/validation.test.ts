@@ -83,7 +83,7 @@ describe('bad requests get the right status and error, and change nothing', () =
   })
 
   it('refuses an oversized body', async () => {
-    const res = await api(`/v1/sessions/${id}/messages`, { body: { text: 'x'.repeat(600 * 1024) } })
+    const res = await api(`/v1/sessions/${id}/messages`, { body: { text: 'x'.repeat(1100 * 1024) } })
     expect(res.status).toBe(413)
     expect(res.body.error.code).toBe('payload_too_large')
   })
