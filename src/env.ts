@@ -1,10 +1,12 @@
 import type { SessionDO } from './session/durable-object'
+import type { SandboxPool } from './sandbox/pool'
 import type { TenantIndex } from './tenant/durable-object'
 
 /** Worker bindings: wrangler.toml vars, secrets and Durable Object namespaces. */
 export type Bindings = {
   SESSIONS: DurableObjectNamespace<SessionDO>
   TENANTS: DurableObjectNamespace<TenantIndex>
+  POOL: DurableObjectNamespace<SandboxPool>
   API_KEYS?: string
   SANDBOX_PROVIDER?: string
   LOCAL_SANDBOX_URL?: string
@@ -13,6 +15,7 @@ export type Bindings = {
   DEFAULT_MODEL?: string
   SESSION_IDLE_SECONDS?: string
   PENDING_TIMEOUT_SECONDS?: string
+  WARM_POOL_SIZE?: string
 }
 
 /** `apiKey` is set only when the request came with one (not with a session token). */

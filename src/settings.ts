@@ -11,6 +11,8 @@ export type Settings = {
   idleSeconds: number
   /** How long a request waits for a human before it is rejected (PENDING_TIMEOUT_SECONDS). */
   pendingTimeoutSeconds: number
+  /** Ready sandboxes kept for new sessions (WARM_POOL_SIZE, default 0). */
+  warmPoolSize: number
   /** Model provider keys (every `*_API_KEY` but E2B's), handed to sandboxes as environment. */
   providerEnv: Record<string, string>
 }
@@ -26,6 +28,7 @@ export function readSettings(env: Bindings): Settings {
   }
   const idle = Number(env.SESSION_IDLE_SECONDS)
   const pending = Number(env.PENDING_TIMEOUT_SECONDS)
+  const pool = Number(env.WARM_POOL_SIZE)
   return {
     provider: env.SANDBOX_PROVIDER === 'e2b' ? 'e2b' : 'local',
     localSandboxUrl: env.LOCAL_SANDBOX_URL || 'http://127.0.0.1:8790',
@@ -34,6 +37,7 @@ export function readSettings(env: Bindings): Settings {
     defaultModel: env.DEFAULT_MODEL || undefined,
     idleSeconds: Number.isFinite(idle) && idle > 0 ? idle : 900,
     pendingTimeoutSeconds: Number.isFinite(pending) && pending > 0 ? pending : 600,
+    warmPoolSize: Number.isInteger(pool) && pool > 0 ? Math.min(pool, 20) : 0,
     providerEnv,
   }
 }

@@ -1,5 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import type { AppEnv } from '../env'
+import { POOL_NAME } from '../sandbox/pool'
+import { readSettings } from '../settings'
 import { notFound, onError } from './errors'
 import { limitBody, requireApiKey, requireJson } from './middleware'
 import { sessions } from './sessions'
@@ -9,7 +11,22 @@ export const app = new OpenAPIHono<AppEnv>()
 app.onError(onError)
 app.notFound(notFound)
 
-app.get('/health', (c) => c.json({ ok: true }))
+/** Set once this isolate has asked the warm pool to fill, so it asks once, not on every request. */
+let poolPrimed = false
+app.use('*', async (c, next) => {
+  if (!poolPrimed && readSettings(c.env).warmPoolSize > 0) {
+    poolPrimed = true
+    c.executionCtx.waitUntil(c.env.POOL.get(c.env.POOL.idFromName(POOL_NAME)).ensure())
+  }
+  await next()
+})
+
+app.get('/health', async (c) => {
+  const target = readSettings(c.env).warmPoolSize
+  if (target === 0) return c.json({ ok: true })
+  const ready = await c.env.POOL.get(c.env.POOL.idFromName(POOL_NAME)).size()
+  return c.json({ ok: true, warmPool: { target, ready } })
+})
 
 app.use('/v1/*', requireApiKey, limitBody, requireJson)
 app.route('/v1/sessions', sessions)

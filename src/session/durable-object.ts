@@ -7,9 +7,10 @@ import { fail, ok, type ErrorCode, type Outcome } from '../lib/errors'
 import { randomSecret } from '../lib/ids'
 import { errorMessage, log } from '../lib/log'
 import { agentClient, AgentUnreachableError, waitForOpencode } from '../opencode/client'
-import { buildOpencodeConfig, ConfigError } from '../opencode/config'
-import { skillFiles } from '../opencode/skills'
-import { SandboxError, type SandboxEndpoint, type SandboxProvider } from '../sandbox/provider'
+import { ConfigError } from '../opencode/config'
+import { canUseWarmSandbox, sandboxPlan, settingsFingerprint } from '../sandbox/plan'
+import { POOL_NAME, type WarmSandbox } from '../sandbox/pool'
+import { SandboxError, type SandboxProvider } from '../sandbox/provider'
 import { ProvisionError, provisionSandbox } from '../sandbox/provision'
 import { sandboxProvider } from '../sandbox/select'
 import { readSettings } from '../settings'
@@ -39,7 +40,7 @@ const RESTORE_WINDOW = 20_000
 /** How many of opencode's latest messages a resync compares with what clients have seen. */
 const RESYNC_MESSAGES = 20
 
-type SandboxRecord = { sandboxId: string; workdir: string; endpoint: SandboxEndpoint; password: string }
+type SandboxRecord = WarmSandbox
 
 type SessionRow = {
   id: string
@@ -659,46 +660,16 @@ export class SessionDO extends DurableObject<Bindings> {
   private async provision() {
     const row = this.row!
     const spec = this.spec()
-    const settings = readSettings(this.env)
     if (row.status !== 'starting') this.setStatus('starting', 'starting a new sandbox')
     this.sandboxState('starting')
     try {
-      const provider = sandboxProvider(settings)
-      const config = buildOpencodeConfig(settings.opencodeConfig, settings.defaultModel, spec)
-      const password = randomSecret()
-      const plan = {
-        envs: {
-          ...spec.env,
-          ...(row.secrets && (JSON.parse(row.secrets) as Record<string, string>)),
-          ...settings.providerEnv,
-          OPENCODE_SERVER_PASSWORD: password,
-          OPENCODE_CONFIG_CONTENT: JSON.stringify(config),
-          // Our sandboxes always have a client that can answer the agent's questions.
-          OPENCODE_ENABLE_QUESTION_TOOL: '1',
-        },
-        metadata: { sessionId: row.id },
-        repo: spec.repo,
-        setup: spec.setup,
-        workspaceFiles: spec.files,
-        homeFiles: skillFiles(spec.skills ?? []),
-      }
-      let provisioned: Awaited<ReturnType<typeof provisionSandbox>>
-      for (let attempt = 1; ; attempt++) {
-        try {
-          provisioned = await provisionSandbox(provider, plan, (step) => this.sandboxState('starting', step))
-          break
-        } catch (err) {
-          const next = provisionRetry(err instanceof SandboxError && err.transient, attempt)
-          if (!next.retry) throw err
-          this.sandboxState('starting', `retrying after: ${errorMessage(err)}`)
-          await sleep(next.delayMs)
-        }
-      }
-      const record: SandboxRecord = { ...provisioned, password }
+      const provider = this.provider()
+      const secrets = row.secrets ? (JSON.parse(row.secrets) as Record<string, string>) : undefined
+      const record = (await this.takeWarmSandbox(spec, secrets)) ?? (await this.newSandbox(spec, secrets))
       this.update({ sandbox: JSON.stringify(record) })
       if (this.isOver()) return void (await provider.kill(record.sandboxId).catch(() => {}))
-      await waitForOpencode(record.endpoint, password)
-      const client = agentClient(record.endpoint, password, record.workdir)
+      await waitForOpencode(record.endpoint, record.password)
+      const client = agentClient(record.endpoint, record.password, record.workdir)
       const created = await client.session.create({ title: row.title ?? undefined })
       if (!created.data) throw new AgentUnreachableError('opencode did not create a session')
       this.update({ agent_session_id: created.data.id })
@@ -710,6 +681,36 @@ export class SessionDO extends DurableObject<Bindings> {
       this.pump()
     } catch (err) {
       await this.failSession(err)
+    }
+  }
+
+  /** A ready sandbox from the warm pool, when the session needs nothing of its own in it. */
+  private async takeWarmSandbox(spec: SessionSpec, secrets: Record<string, string> | undefined): Promise<SandboxRecord | null> {
+    const settings = readSettings(this.env)
+    if (settings.warmPoolSize === 0 || !canUseWarmSandbox(spec, secrets, settings.defaultModel)) return null
+    const pool = this.env.POOL.get(this.env.POOL.idFromName(POOL_NAME))
+    const warm = await pool.take(settingsFingerprint(settings)).catch((err: unknown) => {
+      log('warn', 'warm pool unavailable', { err: errorMessage(err) })
+      return null
+    })
+    if (warm) this.sandboxState('starting', 'warm')
+    return warm
+  }
+
+  private async newSandbox(spec: SessionSpec, secrets: Record<string, string> | undefined): Promise<SandboxRecord> {
+    const settings = readSettings(this.env)
+    const password = randomSecret()
+    const plan = sandboxPlan(settings, spec, secrets, password, { sessionId: this.row!.id })
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const provisioned = await provisionSandbox(this.provider(), plan, (step) => this.sandboxState('starting', step))
+        return { ...provisioned, password }
+      } catch (err) {
+        const next = provisionRetry(err instanceof SandboxError && err.transient, attempt)
+        if (!next.retry) throw err
+        this.sandboxState('starting', `retrying after: ${errorMessage(err)}`)
+        await sleep(next.delayMs)
+      }
     }
   }
 

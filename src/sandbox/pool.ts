@@ -1,0 +1,106 @@
+import { DurableObject } from 'cloudflare:workers'
+import type { Bindings } from '../env'
+import { randomSecret } from '../lib/ids'
+import { errorMessage, log } from '../lib/log'
+import { waitForOpencode } from '../opencode/client'
+import { readSettings } from '../settings'
+import { sandboxPlan, settingsFingerprint } from './plan'
+import type { SandboxEndpoint } from './provider'
+import { provisionSandbox } from './provision'
+import { sandboxProvider } from './select'
+
+/** A sandbox with opencode already answering, waiting for its one session. */
+export type WarmSandbox = { sandboxId: string; workdir: string; home: string; endpoint: SandboxEndpoint; password: string }
+
+/** A warm sandbox older than this is replaced: it costs money and its template may have moved on. */
+const MAX_AGE_MS = 60 * 60_000
+const RETRY_MS = 30_000
+
+export const POOL_NAME = 'default'
+
+/**
+ * The warm pool: WARM_POOL_SIZE ready sandboxes, so a plain new session takes one instead of
+ * booting. Each is handed out once and never comes back; refilling happens in the background,
+ * through this object's alarm.
+ */
+export class SandboxPool extends DurableObject<Bindings> {
+  private readonly sql: SqlStorage
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env)
+    this.sql = ctx.storage.sql
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS warm (
+      sandbox_id TEXT PRIMARY KEY, record TEXT NOT NULL, fingerprint TEXT NOT NULL, created_at INTEGER NOT NULL)`)
+  }
+
+  /** Hands out the oldest ready sandbox made under these settings, if there is one. */
+  async take(fingerprint: string): Promise<WarmSandbox | null> {
+    const row = this.sql
+      .exec<{ sandbox_id: string; record: string }>(
+        'SELECT sandbox_id, record FROM warm WHERE fingerprint = ? ORDER BY created_at LIMIT 1',
+        fingerprint,
+      )
+      .toArray()[0]
+    if (row) this.sql.exec('DELETE FROM warm WHERE sandbox_id = ?', row.sandbox_id)
+    await this.refillSoon()
+    return row ? (JSON.parse(row.record) as WarmSandbox) : null
+  }
+
+  /** Starts filling the pool if it is short. */
+  async ensure(): Promise<void> {
+    await this.refillSoon()
+  }
+
+  async size(): Promise<number> {
+    return this.count()
+  }
+
+  private count(): number {
+    return Number(this.sql.exec('SELECT COUNT(*) AS n FROM warm').one().n)
+  }
+
+  override async alarm(): Promise<void> {
+    const settings = readSettings(this.env)
+    const fingerprint = settingsFingerprint(settings)
+    const provider = sandboxProvider(settings)
+    const stale = this.sql
+      .exec<{ sandbox_id: string }>('SELECT sandbox_id FROM warm WHERE fingerprint != ? OR created_at < ?', fingerprint, Date.now() - MAX_AGE_MS)
+      .toArray()
+    for (const { sandbox_id } of stale) {
+      this.sql.exec('DELETE FROM warm WHERE sandbox_id = ?', sandbox_id)
+      await provider.kill(sandbox_id).catch(() => {})
+    }
+    try {
+      while (this.count() < settings.warmPoolSize) {
+        const password = randomSecret()
+        const plan = sandboxPlan(settings, {}, undefined, password, { pool: POOL_NAME })
+        const made = await provisionSandbox(provider, plan, () => {})
+        await waitForOpencode(made.endpoint, password).catch(async (err: unknown) => {
+          await provider.kill(made.sandboxId).catch(() => {})
+          throw err
+        })
+        const warm: WarmSandbox = { ...made, password }
+        this.sql.exec(
+          'INSERT INTO warm (sandbox_id, record, fingerprint, created_at) VALUES (?, ?, ?, ?)',
+          made.sandboxId,
+          JSON.stringify(warm),
+          fingerprint,
+          Date.now(),
+        )
+      }
+    } catch (err) {
+      log('warn', 'warm pool refill failed', { err: errorMessage(err) })
+      await this.ctx.storage.setAlarm(Date.now() + RETRY_MS)
+      return
+    }
+    const oldest = this.sql.exec<{ t: number | null }>('SELECT MIN(created_at) AS t FROM warm').one().t
+    if (oldest !== null) await this.ctx.storage.setAlarm(Number(oldest) + MAX_AGE_MS)
+  }
+
+  private async refillSoon() {
+    const settings = readSettings(this.env)
+    if (settings.warmPoolSize === 0 && this.count() === 0) return
+    const current = await this.ctx.storage.getAlarm()
+    if (current === null || current > Date.now() + 1_000) await this.ctx.storage.setAlarm(Date.now())
+  }
+}

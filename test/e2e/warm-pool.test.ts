@@ -1,0 +1,70 @@
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startStack, type Stack } from '../../local/stack'
+import { api, createSession, EventStream, processAlive, sandboxHost, TEST_KEYS, useStack, waitFor, waitForStatus, type SandboxListing } from './helpers'
+
+/** A stack of its own, with a warm pool of two. */
+let stack: Stack
+let dir: string
+
+const listing = async () => (await (await sandboxHost('/sandboxes')).json()) as SandboxListing[]
+const warm = async () => (await listing()).filter((s) => s.metadata.pool === 'default' && s.opencodePid)
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'osw-pool-'))
+  stack = await startStack({
+    settings: { API_KEYS: TEST_KEYS.join(','), WARM_POOL_SIZE: '2' },
+    stateDir: join(dir, 'state'),
+    sandboxRoot: join(dir, 'sandboxes'),
+    devVars: false,
+    onLog: (line) => appendFileSync(join(dir, 'worker.log'), line),
+  })
+  useStack({ workerUrl: stack.url, sandboxHostUrl: stack.sandboxHostUrl, sandboxHostToken: stack.sandboxHostToken })
+})
+
+afterAll(async () => {
+  await stack?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('the warm pool', () => {
+  it('fills up, hands each ready sandbox to one session only, and refills', async () => {
+    const ready = async () => (await api('/health', { key: null })).body.warmPool as { target: number; ready: number }
+    await waitFor('the pool to fill', async () => (await ready()).ready === 2, 90_000)
+    const filled = await warm()
+    expect(filled).toHaveLength(2)
+    const a = await createSession()
+    const b = await createSession()
+    for (const id of [a, b]) {
+      const stream = new EventStream(id)
+      await stream.until((e) => e.event === 'session.status' && e.data.status === 'idle')
+      await stream.close()
+      const steps = stream.events.filter((e) => e.event === 'sandbox.status').map((e) => e.data.reason ?? e.data.state)
+      expect(steps).toEqual(['starting', 'warm', 'ready'])
+    }
+    const res = await api(`/v1/sessions/${a}/messages?wait=true&timeout=60`, { body: { text: 'hello from a warm sandbox' } })
+    expect(res.body.reply.text).toContain('hello from a warm sandbox')
+
+    await waitFor('the pool to refill', async () => (await ready()).ready === 2, 90_000)
+    expect((await warm()).filter((s) => !filled.some((f) => f.sandboxId === s.sandboxId))).toHaveLength(2)
+    // Deleting a session destroys its sandbox; it never returns to the pool.
+    await api(`/v1/sessions/${a}`, { method: 'DELETE' })
+    await api(`/v1/sessions/${b}`, { method: 'DELETE' })
+    await waitFor('the taken sandboxes to be gone', async () => filled.every((f) => !processAlive(f.opencodePid!)))
+    const after = await warm()
+    expect(after.map((s) => s.sandboxId).some((id) => filled.some((f) => f.sandboxId === id))).toBe(false)
+  })
+
+  it('starts a session that needs its own setup cold', async () => {
+    const id = await createSession({ files: [{ path: 'a.txt', content: 'mine' }] })
+    const stream = new EventStream(id)
+    await waitForStatus(id, 'idle')
+    await stream.close()
+    const steps = stream.events.filter((e) => e.event === 'sandbox.status').map((e) => e.data.reason ?? e.data.state)
+    expect(steps).toContain('creating')
+    expect(steps).not.toContain('warm')
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+})
