@@ -263,7 +263,8 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     sandboxes.delete(sb.id)
     stopRelay(sb.opencode?.relay)
     await Promise.all([...(sb.opencode ? [sb.opencode.proc] : []), ...sb.running].map(stopTree))
-    await rm(sb.dir, { recursive: true, force: true })
+    // Processes that were just killed may still be flushing files; rm retries through that.
+    await rm(sb.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })
   }
 
   app.delete('/sandboxes/:id', async (c) => {

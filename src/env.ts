@@ -1,4 +1,5 @@
 import type { SessionDO } from './session/durable-object'
+import type { RunDO } from './runs/durable-object'
 import type { SandboxPool } from './sandbox/pool'
 import type { TenantIndex } from './tenant/durable-object'
 
@@ -16,6 +17,15 @@ export type Bindings = {
   SESSION_IDLE_SECONDS?: string
   PENDING_TIMEOUT_SECONDS?: string
   WARM_POOL_SIZE?: string
+  RUNS: DurableObjectNamespace<RunDO>
+  WEBHOOK_SECRET?: string
+  /** the API key whose tenant owns webhook-started runs (default: the first of API_KEYS) */
+  WEBHOOK_TENANT_KEY?: string
+  GITHUB_WEBHOOK_SECRET?: string
+  GITHUB_TOKEN?: string
+  GITHUB_API_URL?: string
+  /** the phrase in an issue or comment that starts a run (default /opencode) */
+  GITHUB_TRIGGER?: string
 }
 
 /** `apiKey` is set only when the request came with one (not with a session token). */

@@ -1,5 +1,6 @@
 import { app } from './api/app'
 
+export { RunDO } from './runs/durable-object'
 export { SandboxPool } from './sandbox/pool'
 export { SessionDO } from './session/durable-object'
 export { TenantIndex } from './tenant/durable-object'

@@ -4,6 +4,7 @@ import { POOL_NAME } from '../sandbox/pool'
 import { readSettings } from '../settings'
 import { notFound, onError } from './errors'
 import { limitBody, requireApiKey, requireJson } from './middleware'
+import { runs, webhooks } from './runs'
 import { sessions } from './sessions'
 
 export const app = new OpenAPIHono<AppEnv>()
@@ -28,8 +29,12 @@ app.get('/health', async (c) => {
   return c.json({ ok: true, warmPool: { target, ready } })
 })
 
-app.use('/v1/*', requireApiKey, limitBody, requireJson)
+app.use('/v1/*', limitBody, requireJson)
+app.use('/v1/sessions/*', requireApiKey)
+app.use('/v1/runs/*', requireApiKey)
 app.route('/v1/sessions', sessions)
+app.route('/v1/runs', runs)
+app.route('/v1/webhooks', webhooks)
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' })
 app.doc31('/openapi.json', {

@@ -296,3 +296,46 @@ export const ErrorBody = z
     }),
   })
   .openapi('Error')
+
+export const RunBody = z
+  .object({
+    prompt: z.string().min(1).max(100_000),
+    repo: Repo.optional(),
+    model: ModelName.optional(),
+    permissions: Permissions.optional().openapi({ description: 'Asks become denials: nobody is there to answer' }),
+    callback: z.object({ url: z.string().url().max(2_000) }).strict().optional(),
+    idempotencyKey: z.string().min(1).max(200).optional(),
+    timeoutSeconds: z.number().int().min(10).max(24 * 60 * 60).optional(),
+  })
+  .strict()
+  .openapi('CreateRun')
+
+export const RunParams = z.object({
+  id: z
+    .string()
+    .regex(ID_PATTERN, 'not a run id')
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'run_0123456789abcdefghjk' }),
+})
+
+export const RunStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out'])
+
+export const Run = z
+  .object({
+    id: z.string(),
+    sessionId: z.string(),
+    status: RunStatus,
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    result: z.object({ text: z.string(), diff: z.string().optional(), usage: Usage }).optional(),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+    callback: z
+      .object({
+        url: z.string(),
+        state: z.enum(['pending', 'delivered', 'failed']),
+        attempts: z.array(z.object({ at: z.string(), status: z.number().optional(), error: z.string().optional() })),
+      })
+      .optional(),
+  })
+  .openapi('Run')
+
+export const RunAccepted = Run.pick({ id: true, sessionId: true, status: true }).openapi('RunAccepted')

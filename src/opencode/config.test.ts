@@ -24,3 +24,18 @@ describe('buildOpencodeConfig', () => {
     expect(deepMerge({ a: { b: 1, c: [1] }, d: 1 }, { a: { c: [2] }, d: undefined })).toEqual({ a: { b: 1, c: [2] }, d: 1 })
   })
 })
+
+describe('unattended runs', () => {
+  it('allow edits and commands, deny what would ask, and turn every ask into a denial', () => {
+    const deployment = JSON.stringify({ permission: { webfetch: 'ask', bash: { 'git push *': 'ask' } } })
+    const config = buildOpencodeConfig(deployment, undefined, { unattended: true, permissions: { edit: 'ask' } })
+    expect(config.permission).toEqual({
+      edit: 'deny',
+      bash: { 'git push *': 'deny' },
+      webfetch: 'deny',
+      external_directory: 'deny',
+      doom_loop: 'deny',
+    })
+    expect(buildOpencodeConfig(undefined, undefined, { unattended: true }).permission).toMatchObject({ edit: 'allow', bash: 'allow' })
+  })
+})

@@ -14,14 +14,27 @@ export function deepMerge(base: Json, over: Json): Json {
 
 export class ConfigError extends Error {}
 
-export type SessionAgentOptions = { model?: string; permissions?: Json; mcp?: Json }
+export type SessionAgentOptions = { model?: string; permissions?: Json; mcp?: Json; unattended?: boolean }
 
 /** Someone watches an interactive session, so the agent asks before it edits or runs anything. */
 export const INTERACTIVE_PERMISSIONS: Json = { edit: 'ask', bash: 'ask' }
 
 /**
- * The opencode configuration one sandbox runs with: the interactive permission defaults, the
- * deployment's OPENCODE_CONFIG, the default model, then what the session asked for. Sandboxes
+ * Nobody watches a background run: edits and commands are allowed, what opencode asks about by
+ * default (leaving the workspace, loops) is denied, and every `ask` left becomes `deny`.
+ */
+export const UNATTENDED_PERMISSIONS: Json = { edit: 'allow', bash: 'allow', webfetch: 'allow', external_directory: 'deny', doom_loop: 'deny' }
+
+export function denyAsks(rules: Json): Json {
+  return Object.fromEntries(
+    Object.entries(rules).map(([k, v]) => [k, v === 'ask' ? 'deny' : isObject(v) ? denyAsks(v) : v]),
+  )
+}
+
+/**
+ * The opencode configuration one sandbox runs with: the permission defaults (interactive or
+ * unattended), the deployment's OPENCODE_CONFIG, the default model, then what the session asked
+ * for. Sandboxes
  * never update or share themselves.
  */
 export function buildOpencodeConfig(
@@ -38,11 +51,14 @@ export function buildOpencodeConfig(
     }
     if (!isObject(deployment)) throw new ConfigError('OPENCODE_CONFIG must be a JSON object')
   }
-  return deepMerge(deepMerge({ permission: INTERACTIVE_PERMISSIONS }, deployment as Json), {
+  const base = { permission: session.unattended ? UNATTENDED_PERMISSIONS : INTERACTIVE_PERMISSIONS }
+  const config = deepMerge(deepMerge(base, deployment as Json), {
     autoupdate: false,
     share: 'disabled',
     model: session.model ?? defaultModel,
     permission: session.permissions,
     mcp: session.mcp,
   })
+  if (session.unattended) config.permission = denyAsks(config.permission as Json)
+  return config
 }

@@ -15,7 +15,8 @@ export function sandboxPlan(
   password: string,
   metadata: Record<string, string>,
 ): ProvisionPlan {
-  const config = buildOpencodeConfig(settings.opencodeConfig, settings.defaultModel, spec)
+  const unattended = spec.runId !== undefined
+  const config = buildOpencodeConfig(settings.opencodeConfig, settings.defaultModel, { ...spec, unattended })
   return {
     envs: {
       ...spec.env,
@@ -23,8 +24,8 @@ export function sandboxPlan(
       ...settings.providerEnv,
       OPENCODE_SERVER_PASSWORD: password,
       OPENCODE_CONFIG_CONTENT: JSON.stringify(config),
-      // Our sandboxes always have a client that can answer the agent's questions.
-      OPENCODE_ENABLE_QUESTION_TOOL: '1',
+      // An interactive session has a client to answer the agent's questions; a run has nobody.
+      ...(!unattended && { OPENCODE_ENABLE_QUESTION_TOOL: '1' }),
     },
     metadata,
     repo: spec.repo,
@@ -51,6 +52,7 @@ export function canUseWarmSandbox(spec: SessionSpec, secrets: Record<string, str
     empty(spec.env) &&
     empty(secrets) &&
     empty(spec.permissions) &&
+    spec.runId === undefined &&
     (spec.model === undefined || spec.model === defaultModel)
   )
 }

@@ -19,6 +19,8 @@ export type SessionSpec = {
   mcp?: Record<string, McpSpec>
   files?: { path: string; content: string }[]
   env?: Record<string, string>
+  /** set for the session of a background run: nobody is there to answer, and the run is told how it went */
+  runId?: string
   /** how long a permission request or question may wait for an answer before it is rejected */
   pendingTimeoutSeconds?: number
 }

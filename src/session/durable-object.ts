@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { Event as AgentEvent, OpencodeClient } from '@opencode-ai/sdk/v2/client'
 import type { Bindings } from '../env'
-import { AgentEventTranslator, describeAgentError, snapshotEvents } from '../events/translate'
+import { AgentEventTranslator, capText, describeAgentError, MAX_MESSAGE_TEXT, snapshotEvents } from '../events/translate'
 import { event, type PublicEvent, type SandboxState, type SessionStatus, type Usage } from '../events/types'
 import { fail, ok, type ErrorCode, type Outcome } from '../lib/errors'
 import { randomSecret } from '../lib/ids'
@@ -14,6 +14,8 @@ import { SandboxError, type SandboxProvider } from '../sandbox/provider'
 import { ProvisionError, provisionSandbox } from '../sandbox/provision'
 import { sandboxProvider } from '../sandbox/select'
 import { readSettings } from '../settings'
+import type { RunSignal } from '../runs/contracts'
+import type { RunDO } from '../runs/durable-object'
 import { AgentLink, AgentStreamError, type LinkEnd } from './agent-link'
 import type {
   ConversationMessage,
@@ -35,6 +37,8 @@ import { migrate } from './schema'
 
 /** Messages waiting behind the running one; past this a send is refused with 429. */
 export const MAX_QUEUED = 100
+/** How long a request of a background run waits before it is rejected: nobody will answer. */
+const UNATTENDED_PENDING_SECONDS = 2
 /** After a restart, text already streamed is looked up this far back in the log. */
 const RESTORE_WINDOW = 20_000
 /** How many of opencode's latest messages a resync compares with what clients have seen. */
@@ -272,6 +276,22 @@ export class SessionDO extends DurableObject<Bindings> {
     })
   }
 
+  /**
+   * The workspace's changes as one unified diff, new files included. It marks untracked files
+   * intent-to-add in the index, so it is meant for a run's result, just before its sandbox goes.
+   */
+  async workspacePatch(tenant: string): Promise<Outcome<string>> {
+    if (!this.owns(tenant)) return this.notFound()
+    const record = this.sandbox()
+    if (!record) return fail('sandbox_unavailable', 'the session has no running sandbox')
+    const r = await this.provider().exec(record.sandboxId, 'git add --all --intent-to-add && git diff --no-color --no-ext-diff', {
+      cwd: record.workdir,
+      timeoutMs: 60_000,
+    })
+    if (r.exitCode !== 0) return fail('sandbox_unavailable', `git diff exited with ${r.exitCode}`)
+    return ok(capText(r.stdout, MAX_MESSAGE_TEXT))
+  }
+
   /** A workspace file, read through the provider; `path` was checked to stay inside the workspace. */
   async readFile(tenant: string, path: string): Promise<Outcome<{ path: string; type: 'text' | 'binary'; content: string }>> {
     if (!this.owns(tenant)) return this.notFound()
@@ -376,6 +396,15 @@ export class SessionDO extends DurableObject<Bindings> {
 
   private emit(ev: PublicEvent) {
     this.fanout.publish(this.log.append(ev))
+    if (ev.type === 'error') this.tellRun({ kind: 'error', code: ev.data.code, message: ev.data.message })
+  }
+
+  /** A background run's session reports to its run; an interactive one has no run to tell. */
+  private tellRun(sig: RunSignal) {
+    const runId = this.row && this.spec().runId
+    if (!runId) return
+    const run = this.env.RUNS.get(this.env.RUNS.idFromName(runId)) as unknown as Pick<RunDO, 'signal'>
+    run.signal(sig).catch((err: unknown) => log('warn', 'run signal failed', { runId, err: errorMessage(err) }))
   }
 
   private setStatus(status: SessionStatus, reason?: string) {
@@ -402,7 +431,9 @@ export class SessionDO extends DurableObject<Bindings> {
   // ---- requests waiting on a human ----
 
   private pendingDeadline(): number {
-    const seconds = this.spec().pendingTimeoutSeconds ?? readSettings(this.env).pendingTimeoutSeconds
+    const spec = this.spec()
+    // Policy answers a run's requests up front; one that still asks is rejected almost at once.
+    const seconds = spec.runId ? UNATTENDED_PENDING_SECONDS : (spec.pendingTimeoutSeconds ?? readSettings(this.env).pendingTimeoutSeconds)
     return Date.now() + seconds * 1000
   }
 
@@ -537,6 +568,7 @@ export class SessionDO extends DurableObject<Bindings> {
     this.queue.setState(messageId, turn.aborted ? 'aborted' : errorCode ? 'failed' : 'done')
     if (errorCode) this.emit(event('error', { code: errorCode, message: errorText ?? 'the turn failed' }))
     const reply: Reply = turn.reply ?? { messageId: null, text: '', usage: turn.usage }
+    this.tellRun({ kind: 'turn_done', text: reply.text })
     const failure = errorCode === 'interrupted' ? 'agent_unreachable' : errorCode
     this.resolveWaiters(
       messageId,
@@ -876,6 +908,7 @@ export class SessionDO extends DurableObject<Bindings> {
     log('warn', 'session failed', { sessionId: this.row?.id, code })
     this.update({ failure: JSON.stringify({ code, message }) })
     this.emit(event('error', { code, message }))
+    this.tellRun({ kind: 'session_failed', code, message })
     await this.finish('failed', message)
   }
 

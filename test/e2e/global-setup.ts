@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { startStack } from '../../local/stack'
-import { CANARY_PROVIDER_KEY, TEST_KEYS } from './helpers'
+import { CANARY_PROVIDER_KEY, GITHUB_WEBHOOK_SECRET, TEST_KEYS, WEBHOOK_SECRET } from './helpers'
+import { startReceiver } from './receivers'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,6 +13,7 @@ declare module 'vitest' {
     sandboxHostToken: string
     workerLogFile: string
     modelUrl: string
+    githubUrl: string
   }
 }
 
@@ -20,9 +22,18 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), 'osw-e2e-'))
   const workerLogFile = join(dir, 'worker.log')
+  const github = await startReceiver()
   const stack = await startStack({
     // CANARY_API_KEY stands for a provider key: handed to every sandbox, and never to be seen again.
-    settings: { API_KEYS: TEST_KEYS.join(','), SESSION_IDLE_SECONDS: '900', CANARY_API_KEY: CANARY_PROVIDER_KEY },
+    settings: {
+      API_KEYS: TEST_KEYS.join(','),
+      SESSION_IDLE_SECONDS: '900',
+      CANARY_API_KEY: CANARY_PROVIDER_KEY,
+      WEBHOOK_SECRET,
+      GITHUB_WEBHOOK_SECRET,
+      GITHUB_TOKEN: 'ghp_test_token',
+      GITHUB_API_URL: github.url,
+    },
     stateDir: join(dir, 'state'),
     sandboxRoot: join(dir, 'sandboxes'),
     devVars: false,
@@ -34,8 +45,10 @@ export default async function setup(project: TestProject) {
   project.provide('sandboxHostToken', stack.sandboxHostToken)
   project.provide('workerLogFile', workerLogFile)
   project.provide('modelUrl', stack.model!.url)
+  project.provide('githubUrl', github.url)
   return async () => {
     await stack.close()
+    await github.close()
     rmSync(dir, { recursive: true, force: true })
   }
 }

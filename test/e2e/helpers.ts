@@ -3,6 +3,8 @@ import type { Script } from '../../local/model-server'
 
 export const TEST_KEYS = ['test-key-alpha', 'test-key-beta'] as const
 export const CANARY_PROVIDER_KEY = 'sk-canary-provider-key-0123456789'
+export const WEBHOOK_SECRET = 'whsec-test-secret'
+export const GITHUB_WEBHOOK_SECRET = 'gh-hook-test-secret'
 
 type Target = { workerUrl: string; sandboxHostUrl: string; sandboxHostToken: string }
 let target: Target | undefined

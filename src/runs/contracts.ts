@@ -1,0 +1,38 @@
+import type { Usage } from '../events/types'
+import type { RepoSpec } from '../sandbox/provision'
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out'
+
+export type RunRequest = {
+  prompt: string
+  repo?: RepoSpec
+  model?: string
+  permissions?: Record<string, unknown>
+  callback?: { url: string }
+  idempotencyKey?: string
+  timeoutSeconds?: number
+}
+
+/** Where a GitHub-started run reports back. */
+export type GitHubTarget = { owner: string; repo: string; issue: number }
+
+export type CreateRunInput = { id: string; tenant: string; request: RunRequest; github?: GitHubTarget }
+
+export type CallbackAttempt = { at: string; status?: number; error?: string }
+
+export type RunView = {
+  id: string
+  sessionId: string
+  status: RunStatus
+  createdAt: string
+  updatedAt: string
+  result?: { text: string; diff?: string; usage: Usage }
+  error?: { code: string; message: string }
+  callback?: { url: string; state: 'pending' | 'delivered' | 'failed'; attempts: CallbackAttempt[] }
+}
+
+/** What a background session tells its run. */
+export type RunSignal =
+  | { kind: 'turn_done'; text: string }
+  | { kind: 'error'; code: string; message: string }
+  | { kind: 'session_failed'; code: string; message: string }

@@ -1,0 +1,234 @@
+import { DurableObject } from 'cloudflare:workers'
+import type { Bindings } from '../env'
+import { fail, ok, type Outcome } from '../lib/errors'
+import type { SessionDO } from '../session/durable-object'
+import { newId } from '../lib/ids'
+import { errorMessage, log } from '../lib/log'
+import { githubComment } from './github'
+import type { CallbackAttempt, CreateRunInput, GitHubTarget, RunRequest, RunSignal, RunStatus, RunView } from './contracts'
+import { nextCallbackDelay, SETTLE_MS } from './policy'
+import { signature } from './signing'
+
+/** How long a run may take when it does not say. */
+const DEFAULT_TIMEOUT_SECONDS = 30 * 60
+
+type RunRow = {
+  id: string
+  tenant: string
+  session_id: string
+  status: RunStatus
+  request: string
+  github: string | null
+  result: string | null
+  error: string | null
+  reply: string | null
+  created_at: string
+  updated_at: string
+  deadline: number
+  settle_at: number | null
+  callback_state: 'none' | 'pending' | 'delivered' | 'failed'
+  callback_attempts: string
+  next_callback_at: number | null
+}
+
+const FINAL: RunStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
+
+/**
+ * One background run: a session in background mode with a single prompt, watched until its
+ * turn settles, its deadline passes, or it is cancelled; then its result is collected, its
+ * sandbox stopped, and the run delivered to its callback (or GitHub issue) with retries.
+ * Every wait is an alarm, so a restart loses nothing.
+ */
+export class RunDO extends DurableObject<Bindings> {
+  private readonly sql: SqlStorage
+  private row: RunRow | undefined
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env)
+    this.sql = ctx.storage.sql
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS run (
+      id TEXT PRIMARY KEY, tenant TEXT NOT NULL, session_id TEXT NOT NULL, status TEXT NOT NULL,
+      request TEXT NOT NULL, github TEXT, result TEXT, error TEXT, reply TEXT,
+      created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deadline INTEGER NOT NULL, settle_at INTEGER,
+      callback_state TEXT NOT NULL, callback_attempts TEXT NOT NULL, next_callback_at INTEGER)`)
+    this.row = this.sql.exec<RunRow>('SELECT * FROM run').toArray()[0]
+  }
+
+  /** Starts the run, or returns it as it is when it was started before (idempotency). */
+  async start(input: CreateRunInput): Promise<RunView> {
+    if (this.row) return this.view()
+    const now = Date.now()
+    const sessionId = newId('ses')
+    const timeout = input.request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS
+    this.sql.exec(
+      `INSERT INTO run (id, tenant, session_id, status, request, github, created_at, updated_at, deadline, callback_state, callback_attempts)
+       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, 'none', '[]')`,
+      input.id,
+      input.tenant,
+      sessionId,
+      JSON.stringify(input.request),
+      input.github ? JSON.stringify(input.github) : null,
+      new Date(now).toISOString(),
+      new Date(now).toISOString(),
+      now + timeout * 1000,
+    )
+    this.row = this.sql.exec<RunRow>('SELECT * FROM run').one()
+    const { prompt, repo, model, permissions } = input.request
+    await this.session().create({ id: sessionId, tenant: input.tenant, prompt, spec: { repo, model, permissions, runId: input.id } })
+    this.update({ status: 'running' })
+    await this.schedule()
+    return this.view()
+  }
+
+  async get(tenant: string): Promise<Outcome<RunView>> {
+    if (this.row?.tenant !== tenant) return fail('not_found', 'no such run')
+    return ok(this.view())
+  }
+
+  async cancel(tenant: string): Promise<Outcome<RunView>> {
+    if (this.row?.tenant !== tenant) return fail('not_found', 'no such run')
+    if (!this.isFinal()) await this.finish('cancelled')
+    return ok(this.view())
+  }
+
+  /** Told by the run's session as its turn goes. */
+  async signal(sig: RunSignal): Promise<void> {
+    if (!this.row || this.isFinal()) return
+    if (sig.kind === 'turn_done') {
+      this.update({ reply: sig.text, settle_at: Date.now() + SETTLE_MS })
+      await this.schedule()
+    } else if (sig.kind === 'error') {
+      this.update({ error: JSON.stringify({ code: sig.code, message: sig.message }) })
+      if (this.row.settle_at !== null) await this.schedule()
+    } else {
+      this.update({ error: JSON.stringify({ code: sig.code, message: sig.message }) })
+      await this.finish('failed')
+    }
+  }
+
+  override async alarm(): Promise<void> {
+    if (!this.row) return
+    const now = Date.now()
+    if (!this.isFinal()) {
+      if (now >= this.row.deadline) await this.finish('timed_out')
+      else if (this.row.settle_at !== null && now >= this.row.settle_at) await this.finish(this.row.error ? 'failed' : 'succeeded')
+    }
+    if (this.row.callback_state === 'pending' && this.row.next_callback_at !== null && now >= this.row.next_callback_at) {
+      await this.deliver()
+    }
+    await this.schedule()
+  }
+
+  /** The run's session; typed by hand, as the generated RPC types give up on these mutually referring objects. */
+  private session(): Pick<SessionDO, 'create' | 'get' | 'workspacePatch' | 'end'> {
+    return this.env.SESSIONS.get(this.env.SESSIONS.idFromName(this.row!.session_id)) as unknown as Pick<SessionDO, 'create' | 'get' | 'workspacePatch' | 'end'>
+  }
+
+  private isFinal(): boolean {
+    return FINAL.includes(this.row!.status)
+  }
+
+  private update(fields: Partial<RunRow>) {
+    const next = { ...this.row!, ...fields, updated_at: new Date().toISOString() }
+    const cols = Object.keys(fields)
+    this.sql.exec(
+      `UPDATE run SET ${[...cols, 'updated_at'].map((c) => `${c} = ?`).join(', ')}`,
+      ...cols.map((c) => next[c as keyof RunRow]),
+      next.updated_at,
+    )
+    this.row = next
+  }
+
+  private async schedule() {
+    const row = this.row!
+    const times = [
+      ...(this.isFinal() ? [] : [row.deadline, row.settle_at]),
+      row.callback_state === 'pending' ? row.next_callback_at : null,
+    ].filter((t): t is number => t !== null)
+    if (times.length === 0) await this.ctx.storage.deleteAlarm()
+    else await this.ctx.storage.setAlarm(Math.min(...times))
+  }
+
+  /** Collects the result, settles the run, stops the sandbox, and queues the delivery. */
+  private async finish(status: RunStatus) {
+    const row = this.row!
+    const session = this.session()
+    const fields: Partial<RunRow> = { status }
+    if (status === 'succeeded' || status === 'failed') {
+      const [view, diff] = await Promise.all([session.get(row.tenant), session.workspacePatch(row.tenant)])
+      const patch = diff.ok ? diff.value : undefined
+      if (!diff.ok) log('warn', 'run diff unavailable', { runId: row.id, err: diff.error.message })
+      const usage = view.ok ? view.value.usage : { inputTokens: 0, outputTokens: 0, cost: 0 }
+      fields.result = JSON.stringify({ text: row.reply ?? '', ...(patch && { diff: patch }), usage })
+    }
+    if (status === 'timed_out') fields.error = JSON.stringify({ code: 'timed_out', message: 'the run took longer than its timeoutSeconds' })
+    if (status === 'cancelled') fields.error = JSON.stringify({ code: 'cancelled', message: 'the run was cancelled' })
+    const request = JSON.parse(row.request) as RunRequest
+    if (request.callback !== undefined || row.github !== null) Object.assign(fields, { callback_state: 'pending', next_callback_at: Date.now() })
+    // Settled first: what the session reports while it is being stopped no longer changes the run.
+    this.update(fields)
+    await session.end(row.tenant).catch((err: unknown) => log('warn', 'run session end failed', { runId: row.id, err: errorMessage(err) }))
+    await this.schedule()
+  }
+
+  /** One delivery attempt, recorded; retried with backoff through the alarm until the budget is spent. */
+  private async deliver() {
+    const row = this.row!
+    const attempts = JSON.parse(row.callback_attempts) as CallbackAttempt[]
+    const attempt: CallbackAttempt = { at: new Date().toISOString() }
+    try {
+      const res = row.github
+        ? await githubComment(this.env, JSON.parse(row.github) as GitHubTarget, this.view())
+        : await this.postCallback((JSON.parse(row.request) as RunRequest).callback!.url)
+      attempt.status = res.status
+    } catch (err) {
+      attempt.error = errorMessage(err)
+    }
+    attempts.push(attempt)
+    const delivered = attempt.status !== undefined && attempt.status >= 200 && attempt.status < 300
+    const delay = delivered ? undefined : nextCallbackDelay(attempts.length)
+    this.update({
+      callback_attempts: JSON.stringify(attempts),
+      callback_state: delivered ? 'delivered' : delay === undefined ? 'failed' : 'pending',
+      next_callback_at: delay === undefined ? null : Date.now() + delay,
+    })
+  }
+
+  private async postCallback(url: string): Promise<Response> {
+    const body = JSON.stringify(this.view())
+    const secret = this.env.WEBHOOK_SECRET
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-timestamp': String(Math.floor(Date.now() / 1000)),
+        ...(secret && { 'x-signature-256': await signature(secret, body) }),
+      },
+      body,
+      signal: AbortSignal.timeout(10_000),
+    })
+    await res.body?.cancel()
+    return res
+  }
+
+  private view(): RunView {
+    const row = this.row!
+    const request = JSON.parse(row.request) as RunRequest
+    return {
+      id: row.id,
+      sessionId: row.session_id,
+      status: row.status,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      ...(row.result && { result: JSON.parse(row.result) as RunView['result'] }),
+      ...(row.error && this.row!.status !== 'succeeded' && { error: JSON.parse(row.error) as RunView['error'] }),
+      ...(request.callback && {
+        callback: {
+          url: request.callback.url,
+          state: row.callback_state === 'none' ? 'pending' : row.callback_state,
+          attempts: JSON.parse(row.callback_attempts) as CallbackAttempt[],
+        },
+      }),
+    }
+  }
+}

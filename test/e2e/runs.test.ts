@@ -1,0 +1,219 @@
+import { createHmac } from 'node:crypto'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { inject } from 'vitest'
+import { api, baseUrl, GITHUB_WEBHOOK_SECRET, sandboxesOf, scripted, waitFor, WEBHOOK_SECRET, type Json } from './helpers'
+import { startReceiver, type Received, type Receiver } from './receivers'
+
+const sign = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
+const now = () => String(Math.floor(Date.now() / 1000))
+
+async function finished(id: string): Promise<Json> {
+  return waitFor(
+    `run ${id} to finish`,
+    async () => {
+      const res = await api(`/v1/runs/${id}`)
+      return ['succeeded', 'failed', 'cancelled', 'timed_out'].includes(res.body.status as string) ? res.body : undefined
+    },
+    120_000,
+  )
+}
+
+function webhook(path: string, body: string, headers: Record<string, string>) {
+  return fetch(`${baseUrl()}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then(
+    async (r) => ({ status: r.status, body: (await r.json()) as Json }),
+  )
+}
+
+describe('background runs', () => {
+  let repo: string
+  let receiver: Receiver
+
+  beforeAll(async () => {
+    repo = mkdtempSync(join(tmpdir(), 'osw-run-repo-'))
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: repo })
+    git('init', '--quiet', '--initial-branch=main')
+    writeFileSync(join(repo, 'README.md'), '# fixture\n')
+    git('add', '.')
+    git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'first')
+    // The first two callbacks fail; the third is taken.
+    receiver = await startReceiver((n) => (n < 2 ? 503 : 200))
+  })
+
+  afterAll(async () => {
+    await receiver.close()
+    rmSync(repo, { recursive: true, force: true })
+  })
+
+  it('edits a file in a cloned repo, succeeds with the diff, stops its sandbox, and calls back until delivered', async () => {
+    const started = await api('/v1/runs', {
+      body: {
+        prompt: scripted({
+          steps: [{ tool: { name: 'write', args: { filePath: 'CHANGELOG.md', content: 'first change\n' } } }, { text: 'Added a changelog.' }],
+        }),
+        repo: { url: repo },
+        callback: { url: `${receiver.url}/hook` },
+      },
+    })
+    expect(started.status).toBe(202)
+    expect(started.body).toMatchObject({ id: expect.stringMatching(/^run_/), sessionId: expect.stringMatching(/^ses_/), status: 'running' })
+    const run = await finished(started.body.id as string)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.text).toBe('Added a changelog.')
+    expect(run.result.diff).toContain('CHANGELOG.md')
+    expect(run.result.diff).toContain('+first change')
+    expect(run.result.usage.outputTokens).toBeGreaterThan(0)
+    await waitFor('the sandbox to stop', async () => (await sandboxesOf(run.sessionId as string)).length === 0)
+
+    const delivered = await waitFor('the callback to be delivered', async () => {
+      const r = await api(`/v1/runs/${run.id}`)
+      return r.body.callback?.state === 'delivered' ? r.body : undefined
+    })
+    expect(delivered.callback.attempts.map((a: { status: number }) => a.status)).toEqual([503, 503, 200])
+    const calls = receiver.received.filter((r: Received) => JSON.parse(r.body).id === run.id)
+    expect(calls).toHaveLength(3)
+    for (const call of calls) {
+      expect(call.headers['x-signature-256']).toBe(sign(WEBHOOK_SECRET, call.body))
+      expect(Math.abs(Number(call.headers['x-timestamp']) - Date.now() / 1000)).toBeLessThan(600)
+      expect(JSON.parse(call.body)).toMatchObject({ id: run.id, status: 'succeeded' })
+    }
+  })
+
+  it('never waits on a human: a denied command still lets the run end', async () => {
+    const started = await api('/v1/runs', {
+      body: {
+        prompt: scripted({ steps: [{ tool: { name: 'bash', args: { command: 'rm -rf /tmp/nothing', description: 'x' } } }, { text: 'could not' }] }),
+        permissions: { bash: 'ask' },
+      },
+    })
+    const run = await finished(started.body.id as string)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.text).toBe('could not')
+  })
+
+  it('times out, and its sandbox is gone', async () => {
+    const started = await api('/v1/runs', {
+      body: { prompt: scripted({ reply: Array.from({ length: 400 }, (_, i) => `t${i}`).join(' '), delayMs: 100 }), timeoutSeconds: 10 },
+    })
+    const run = await finished(started.body.id as string)
+    expect(run.status).toBe('timed_out')
+    expect(run.error.code).toBe('timed_out')
+    await waitFor('the sandbox to stop', async () => (await sandboxesOf(run.sessionId as string)).length === 0)
+  })
+
+  it('can be cancelled', async () => {
+    const started = await api('/v1/runs', { body: { prompt: scripted({ reply: 'slow '.repeat(300), delayMs: 100 }) } })
+    const res = await api(`/v1/runs/${started.body.id}`, { method: 'DELETE' })
+    expect(res.status).toBe(200)
+    expect(res.body.status).toBe('cancelled')
+    await waitFor('the sandbox to stop', async () => (await sandboxesOf(started.body.sessionId as string)).length === 0)
+  })
+
+  it('starts one run for one idempotency key', async () => {
+    const body = { prompt: scripted({ reply: 'once' }), idempotencyKey: `key-${Date.now()}` }
+    const a = await api('/v1/runs', { body })
+    const b = await api('/v1/runs', { body })
+    expect(b.body.id).toBe(a.body.id)
+    expect(b.body.sessionId).toBe(a.body.sessionId)
+    const other = await api('/v1/runs', { body: { ...body, idempotencyKey: `${body.idempotencyKey}-2` } })
+    expect(other.body.id).not.toBe(a.body.id)
+    await finished(a.body.id as string)
+    await finished(other.body.id as string)
+  })
+
+  it('validates runs and keeps them to their tenant', async () => {
+    const bad = await api('/v1/runs', { body: { prompt: '' } })
+    expect(bad.status).toBe(400)
+    const unknown = await api('/v1/runs/run_00000000000000000000')
+    expect(unknown.status).toBe(404)
+  })
+})
+
+describe('signed webhooks', () => {
+  const body = () => JSON.stringify({ prompt: scripted({ reply: 'from a webhook' }), idempotencyKey: `hook-${Date.now()}-${Math.random()}` })
+
+  it('start a run when the signature and timestamp are right, once per idempotency key', async () => {
+    const raw = body()
+    const first = await webhook('/v1/webhooks/runs', raw, { 'x-signature-256': sign(WEBHOOK_SECRET, raw), 'x-timestamp': now() })
+    expect(first.status).toBe(202)
+    const again = await webhook('/v1/webhooks/runs', raw, { 'x-signature-256': sign(WEBHOOK_SECRET, raw), 'x-timestamp': now() })
+    expect(again.body.id).toBe(first.body.id)
+    const run = await finished(first.body.id as string)
+    expect(run.result.text).toBe('from a webhook')
+  })
+
+  it('refuse a wrong signature, a missing one, and a stale timestamp', async () => {
+    const raw = body()
+    const wrong = await webhook('/v1/webhooks/runs', raw, { 'x-signature-256': sign('not-the-secret', raw), 'x-timestamp': now() })
+    expect(wrong.status).toBe(401)
+    const missing = await webhook('/v1/webhooks/runs', raw, { 'x-timestamp': now() })
+    expect(missing.status).toBe(401)
+    const stale = await webhook('/v1/webhooks/runs', raw, {
+      'x-signature-256': sign(WEBHOOK_SECRET, raw),
+      'x-timestamp': String(Math.floor(Date.now() / 1000) - 600),
+    })
+    expect(stale.status).toBe(401)
+    expect(stale.body.error.code).toBe('unauthorized')
+  })
+})
+
+describe('the GitHub trigger', () => {
+  let repo: string
+
+  beforeAll(() => {
+    repo = mkdtempSync(join(tmpdir(), 'osw-gh-repo-'))
+    execFileSync('git', ['init', '--quiet', '--initial-branch=main'], { cwd: repo })
+    writeFileSync(join(repo, 'a.txt'), 'a\n')
+    execFileSync('git', ['add', '.'], { cwd: repo })
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'a'], { cwd: repo })
+  })
+
+  afterAll(() => rmSync(repo, { recursive: true, force: true }))
+
+  const delivery = (event: string, payload: Json, id: string) => {
+    const raw = JSON.stringify(payload)
+    return webhook('/v1/webhooks/github', raw, {
+      'x-hub-signature-256': sign(GITHUB_WEBHOOK_SECRET, raw),
+      'x-github-event': event,
+      'x-github-delivery': id,
+    })
+  }
+  const issue = (body: string) => ({
+    action: 'opened',
+    issue: { number: 7, title: 'Fix the thing', body },
+    repository: { name: 'widgets', owner: { login: 'acme' }, clone_url: repo },
+  })
+
+  it('runs on an issue that asks for it, posts the result as a comment, once per delivery', async () => {
+    const id = `delivery-${Date.now()}`
+    const res = await delivery('issues', issue(`/opencode please ${scripted({ reply: 'Fixed, I think.' }, '')}`), id)
+    expect(res.status).toBe(202)
+    expect(res.body.ignored).toBe(false)
+    const again = await delivery('issues', issue(`/opencode please ${scripted({ reply: 'Fixed, I think.' }, '')}`), id)
+    expect(again.body.run.id).toBe(res.body.run.id)
+    const run = await finished(res.body.run.id as string)
+    expect(run.status).toBe('succeeded')
+    const comments = await waitFor('the comment', async () => {
+      const all = (await (await fetch(`${inject('githubUrl')}/_received`)).json()) as Received[]
+      const mine = all.filter((r) => r.body.includes(run.id as string))
+      return mine.length > 0 ? mine : undefined
+    })
+    expect(comments).toHaveLength(1)
+    expect(comments[0]!.path).toBe('/repos/acme/widgets/issues/7/comments')
+    expect(comments[0]!.headers.authorization).toBe('Bearer ghp_test_token')
+    expect(JSON.parse(comments[0]!.body).body).toContain('Fixed, I think.')
+  })
+
+  it('acknowledges and ignores other deliveries, and refuses bad signatures', async () => {
+    const quiet = await delivery('issues', issue('no trigger here'), `d-${Date.now()}`)
+    expect(quiet.body).toEqual({ ignored: true })
+    const push = await delivery('push', { ref: 'refs/heads/main' }, `d2-${Date.now()}`)
+    expect(push.body).toEqual({ ignored: true })
+    const raw = JSON.stringify(issue('/opencode'))
+    const forged = await webhook('/v1/webhooks/github', raw, { 'x-hub-signature-256': sign('wrong', raw), 'x-github-event': 'issues' })
+    expect(forged.status).toBe(401)
+  })
+})
