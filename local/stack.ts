@@ -27,10 +27,14 @@ const SETTING_NAMES = [
   'OPENCODE_CONFIG',
   'DEFAULT_MODEL',
   'WEBHOOK_SECRET',
+  'WEBHOOK_TENANT_KEY',
   'GITHUB_WEBHOOK_SECRET',
   'GITHUB_TOKEN',
   'GITHUB_API_URL',
+  'GITHUB_TRIGGER',
   'SESSION_IDLE_SECONDS',
+  'PENDING_TIMEOUT_SECONDS',
+  'WARM_POOL_SIZE',
 ]
 
 export function settingsFromEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
