@@ -12,6 +12,10 @@ export type Bindings = {
   SANDBOX_PROVIDER?: string
   LOCAL_SANDBOX_URL?: string
   LOCAL_SANDBOX_TOKEN?: string
+  E2B_API_KEY?: string
+  E2B_TEMPLATE?: string
+  E2B_API_URL?: string
+  E2B_SANDBOX_URL?: string
   OPENCODE_CONFIG?: string
   DEFAULT_MODEL?: string
   SESSION_IDLE_SECONDS?: string

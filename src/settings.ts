@@ -1,4 +1,8 @@
 import type { Bindings } from './env'
+import type { E2BOptions } from './sandbox/e2b'
+
+/** The template's name, as e2b.toml gives it (`npm run template:build` builds it under this name). */
+export const E2B_TEMPLATE = 'opencode-sandbox-worker'
 
 /** Deployment settings read from the Worker's variables, with the defaults the README documents. */
 export type Settings = {
@@ -11,6 +15,7 @@ export type Settings = {
   idleSeconds: number
   /** How long a request waits for a human before it is rejected (PENDING_TIMEOUT_SECONDS). */
   pendingTimeoutSeconds: number
+  e2b: E2BOptions
   /** Ready sandboxes kept for new sessions (WARM_POOL_SIZE, default 0). */
   warmPoolSize: number
   /** Model provider keys (every `*_API_KEY` but E2B's), handed to sandboxes as environment. */
@@ -38,6 +43,14 @@ export function readSettings(env: Bindings): Settings {
     idleSeconds: Number.isFinite(idle) && idle > 0 ? idle : 900,
     pendingTimeoutSeconds: Number.isFinite(pending) && pending > 0 ? pending : 600,
     warmPoolSize: Number.isInteger(pool) && pool > 0 ? Math.min(pool, 20) : 0,
+    e2b: {
+      apiKey: env.E2B_API_KEY || undefined,
+      template: env.E2B_TEMPLATE || E2B_TEMPLATE,
+      apiUrl: env.E2B_API_URL || undefined,
+      sandboxUrl: env.E2B_SANDBOX_URL || undefined,
+      // E2B ends a sandbox we lost track of a while after it would have gone idle anyway.
+      timeoutMs: ((Number.isFinite(idle) && idle > 0 ? idle : 900) + 600) * 1000,
+    },
     providerEnv,
   }
 }

@@ -1,8 +1,9 @@
 import type { Settings } from '../settings'
+import { E2BSandboxProvider } from './e2b'
 import { LocalSandboxProvider } from './local'
-import { SandboxError, type SandboxProvider } from './provider'
+import type { SandboxProvider } from './provider'
 
 export function sandboxProvider(settings: Settings): SandboxProvider {
   if (settings.provider === 'local') return new LocalSandboxProvider(settings.localSandboxUrl, settings.localSandboxToken)
-  throw new SandboxError('failed', 'SANDBOX_PROVIDER=e2b is not available in this build yet; use local')
+  return new E2BSandboxProvider(settings.e2b)
 }

@@ -1,0 +1,169 @@
+import { AuthenticationError, CommandExitError, NotFoundError, Sandbox, type ConnectionOpts } from 'e2b'
+import {
+  SandboxError,
+  type CreateSandboxInput,
+  type CreatedSandbox,
+  type ExecResult,
+  type SandboxEndpoint,
+  type SandboxFile,
+  type SandboxFileContent,
+  type SandboxProvider,
+  type SandboxStatus,
+} from './provider'
+
+/** Where opencode listens inside an E2B sandbox; the template's start and our traffic agree on it. */
+export const OPENCODE_PORT = 4096
+
+export type E2BOptions = {
+  apiKey: string | undefined
+  template: string
+  apiUrl?: string
+  sandboxUrl?: string
+  /** how long E2B keeps a sandbox without a sign of life from us; kept ahead of the idle deadline */
+  timeoutMs: number
+}
+
+/** Connected sandboxes of this isolate, so each call does not pay a connect round trip. */
+const connected = new Map<string, Sandbox>()
+
+function toSandboxError(err: unknown): SandboxError {
+  if (err instanceof SandboxError) return err
+  if (err instanceof NotFoundError) return new SandboxError('not_found', 'the E2B sandbox does not exist any more')
+  if (err instanceof AuthenticationError) return new SandboxError('unauthorized', 'E2B refused the API key (E2B_API_KEY)')
+  const message = err instanceof Error ? err.message : String(err)
+  // Anything that did not come back as E2B's answer (network, 5xx, timeouts) may pass.
+  const transient = /fetch failed|network|timed? ?out|5\d\d|unavailable|ECONN/i.test(message)
+  return new SandboxError(transient ? 'unavailable' : 'failed', `E2B: ${message}`)
+}
+
+async function attempt<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (err) {
+    throw toSandboxError(err)
+  }
+}
+
+/**
+ * Sessions' sandboxes in E2B's cloud, through the `e2b` SDK. Secrets reach sandboxes only as
+ * create-time environment; opencode's traffic needs the sandbox's traffic token, as sandboxes
+ * are created without public traffic.
+ */
+export class E2BSandboxProvider implements SandboxProvider {
+  readonly kind = 'e2b' as const
+
+  constructor(private readonly opts: E2BOptions) {}
+
+  private connection(): ConnectionOpts {
+    return { apiKey: this.opts.apiKey, apiUrl: this.opts.apiUrl, sandboxUrl: this.opts.sandboxUrl }
+  }
+
+  private async sandbox(sandboxId: string): Promise<Sandbox> {
+    const known = connected.get(sandboxId)
+    if (known) return known
+    const sbx = await Sandbox.connect(sandboxId, { ...this.connection(), timeoutMs: this.opts.timeoutMs })
+    connected.set(sandboxId, sbx)
+    return sbx
+  }
+
+  create(input: CreateSandboxInput): Promise<CreatedSandbox> {
+    return attempt(async () => {
+      const sbx = await Sandbox.create(this.opts.template, {
+        ...this.connection(),
+        envs: input.envs,
+        metadata: input.metadata,
+        timeoutMs: this.opts.timeoutMs,
+        network: { allowPublicTraffic: false },
+      })
+      connected.set(sbx.sandboxId, sbx)
+      const where = await sbx.commands.run('mkdir -p "$HOME/workspace" && printf "%s\\n%s" "$HOME" "$HOME/workspace"')
+      const [home, workdir] = where.stdout.trim().split('\n')
+      return { sandboxId: sbx.sandboxId, home: home!, workdir: workdir! }
+    })
+  }
+
+  exec(sandboxId: string, command: string, opts: { cwd?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+    return attempt(async () => {
+      const sbx = await this.sandbox(sandboxId)
+      try {
+        const r = await sbx.commands.run(command, { cwd: opts.cwd, timeoutMs: opts.timeoutMs ?? 60_000 })
+        return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }
+      } catch (err) {
+        if (err instanceof CommandExitError) return { exitCode: err.exitCode, stdout: err.stdout, stderr: err.stderr }
+        throw err
+      }
+    })
+  }
+
+  writeFiles(sandboxId: string, files: SandboxFile[]): Promise<void> {
+    return attempt(async () => {
+      const sbx = await this.sandbox(sandboxId)
+      await sbx.files.write(files.map((f) => ({ path: f.path, data: f.content })))
+    })
+  }
+
+  readFile(sandboxId: string, path: string): Promise<SandboxFileContent> {
+    return attempt(async () => {
+      const sbx = await this.sandbox(sandboxId)
+      const bytes = await sbx.files.read(path, { format: 'bytes' })
+      try {
+        if (bytes.includes(0)) throw new Error('binary')
+        return { type: 'text' as const, content: new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes) }
+      } catch {
+        return { type: 'binary' as const, content: btoa(String.fromCharCode(...bytes)) }
+      }
+    })
+  }
+
+  startOpencode(sandboxId: string, opts: { cwd: string }): Promise<SandboxEndpoint> {
+    return attempt(async () => {
+      const sbx = await this.sandbox(sandboxId)
+      // A long-lived server: in the background, and with no command timeout to end it.
+      await sbx.commands.run(`opencode serve --hostname 0.0.0.0 --port ${OPENCODE_PORT}`, {
+        background: true,
+        timeoutMs: 0,
+        cwd: opts.cwd,
+      })
+      return this.endpoint(sbx)
+    })
+  }
+
+  /**
+   * Where opencode answers. When the sandbox URL is overridden (a stand-in), traffic goes there
+   * and is routed by headers, as the SDK itself does for envd; otherwise to the port's own host.
+   */
+  private endpoint(sbx: Sandbox): SandboxEndpoint {
+    const headers: Record<string, string> = sbx.trafficAccessToken ? { 'e2b-traffic-access-token': sbx.trafficAccessToken } : {}
+    if (this.opts.sandboxUrl) {
+      return {
+        url: this.opts.sandboxUrl.replace(/\/$/, ''),
+        headers: { ...headers, 'E2b-Sandbox-Id': sbx.sandboxId, 'E2b-Sandbox-Port': String(OPENCODE_PORT) },
+      }
+    }
+    return { url: `https://${sbx.getHost(OPENCODE_PORT)}`, headers }
+  }
+
+  async status(sandboxId: string): Promise<SandboxStatus> {
+    try {
+      const info = await Sandbox.getInfo(sandboxId, this.connection())
+      if (info.state !== 'running') return 'agent_exited'
+      const sbx = await this.sandbox(sandboxId)
+      const processes = await sbx.commands.list()
+      return processes.some((p) => /opencode serve/.test([p.cmd, ...p.args].join(' '))) ? 'running' : 'agent_exited'
+    } catch (err) {
+      const e = toSandboxError(err)
+      if (e.code === 'not_found') {
+        connected.delete(sandboxId)
+        return 'gone'
+      }
+      throw e
+    }
+  }
+
+  async kill(sandboxId: string): Promise<void> {
+    connected.delete(sandboxId)
+    await attempt(() => Sandbox.kill(sandboxId, this.connection())).catch((err: SandboxError) => {
+      if (err.code !== 'not_found') throw err
+    })
+  }
+}
