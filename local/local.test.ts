@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decide, splitText } from './model-server'
+import { decide, splitText, startModelServer } from './model-server'
 import { dotenvLine, needsDemoModel, settingsFromEnvironment } from './stack'
 
 describe('the scripted model', () => {
@@ -13,6 +13,21 @@ describe('the scripted model', () => {
     const script = '<<script {"steps":[{"tool":{"name":"bash","args":{"command":"ls"}}},{"text":"done"}]}>>'
     expect(decide({ messages: [user(script)] }).tools).toEqual([{ name: 'bash', args: { command: 'ls' } }])
     expect(decide({ messages: [user(script), { role: 'assistant' }, { role: 'tool' }] }).text).toBe('done')
+  })
+
+  it('streams send times for benchmarks', async () => {
+    const model = await startModelServer()
+    try {
+      const res = await fetch(`${model.url}/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ stream: true, messages: [{ role: 'user', content: '<<script {"stamp":3}>>' }] }),
+      })
+      const pieces = [...(await res.text()).matchAll(/"content":"(\d+\.\d+) "/g)].map((m) => Number(m[1]))
+      expect(pieces).toHaveLength(3)
+      expect(pieces[2]!).toBeGreaterThanOrEqual(pieces[0]!)
+    } finally {
+      await model.close()
+    }
   })
 
   it('splits text into pieces that join back to it', () => {

@@ -24,6 +24,11 @@ export type Script = {
   chunks?: number
   /** pause between pieces, so a test can act mid-stream */
   delayMs?: number
+  /**
+   * For benchmarks: stream this many pieces, each the time it was sent (ms since the epoch,
+   * sub-millisecond), so a reader can tell how long each piece took to reach it.
+   */
+  stamp?: number
 }
 
 type ChatMessage = { role: string; content?: unknown; tool_calls?: unknown[] }
@@ -150,9 +155,11 @@ async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[])
     )
   send({ role: 'assistant', content: '' })
   const delayMs = decision.script?.delayMs ?? 0
-  for (const piece of splitText(text, decision.script?.chunks)) {
+  const stamps = decision.script?.stamp
+  const pieces = stamps ? Array.from({ length: stamps }, () => '') : splitText(text, decision.script?.chunks)
+  for (const piece of pieces) {
     if (res.destroyed) return
-    send({ content: piece })
+    send({ content: stamps ? `${(performance.timeOrigin + performance.now()).toFixed(3)} ` : piece })
     if (delayMs) await sleep(delayMs)
   }
   if (toolCalls) send({ tool_calls: toolCalls })

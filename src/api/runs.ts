@@ -10,18 +10,10 @@ import { freshTimestamp, signatureMatches } from '../runs/signing'
 import { apiKeys } from '../settings'
 import { validationError } from './errors'
 import { tenantOf } from './middleware'
-import { ErrorBody, Run, RunAccepted, RunBody, RunParams } from './schemas'
+import { commonErrors, json, router, security } from './openapi'
+import { Run, RunAccepted, RunBody, RunParams } from './schemas'
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-})
-
-const errors = {
-  400: json(ErrorBody, 'Bad input; zod issues in `details`'),
-  401: json(ErrorBody, 'Missing or unknown credentials'),
-  404: json(ErrorBody, 'No such run, or not yours'),
-}
+const errors = commonErrors('run')
 
 /** RPC types give up on the mutually referring objects; the surface used here is typed by hand. */
 const runStub = (env: Bindings, id: string) =>
@@ -44,11 +36,7 @@ async function startRun(env: Bindings, tenant: string, request: RunRequest, key?
   return { id: run.id, sessionId: run.sessionId, status: run.status }
 }
 
-export const runs = new OpenAPIHono<AppEnv>({
-  defaultHook: (result) => {
-    if (!result.success) throw validationError(result.error, result.target)
-  },
-})
+export const runs = router()
 
 runs.openapi(
   createRoute({
@@ -57,7 +45,7 @@ runs.openapi(
     summary: 'Start a background run',
     description:
       'A session in background mode with one prompt and a policy that never waits on a human. The run ends `succeeded`, `failed`, `timed_out` or `cancelled`; then its sandbox is stopped and the run is POSTed to `callback.url`, signed.',
-    security: [{ bearer: [] }],
+    security,
     request: { body: { ...json(RunBody, 'The run'), required: true } },
     responses: { 202: json(RunAccepted, 'Started (or already started with this idempotency key)'), ...errors },
   }),
@@ -69,7 +57,7 @@ runs.openapi(
     method: 'get',
     path: '/{id}',
     summary: 'Get a run',
-    security: [{ bearer: [] }],
+    security,
     request: { params: RunParams },
     responses: { 200: json(Run, 'The run'), ...errors },
   }),
@@ -81,7 +69,7 @@ runs.openapi(
     method: 'delete',
     path: '/{id}',
     summary: 'Cancel a run',
-    security: [{ bearer: [] }],
+    security,
     request: { params: RunParams },
     responses: { 200: json(Run, 'The cancelled run'), ...errors },
   }),

@@ -1,9 +1,9 @@
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import { createRoute, z } from '@hono/zod-openapi'
 import type { AppEnv } from '../env'
 import { SSE_HEADERS, resumeCursor } from '../events/sse'
 import { ApiError, unwrap } from '../lib/errors'
 import { newId } from '../lib/ids'
-import { validationError } from './errors'
+import { commonErrors, json, router, security } from './openapi'
 import {
   AbortBody,
   Aborted,
@@ -35,24 +35,10 @@ import {
 } from './schemas'
 import { DEFAULT_TOKEN_TTL_SECONDS, signToken } from './session-tokens'
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-})
+const errors = commonErrors('session')
 
-const errors = {
-  400: json(ErrorBody, 'Bad input; zod issues in `details`'),
-  401: json(ErrorBody, 'Missing or unknown API key'),
-  404: json(ErrorBody, 'No such session, or not yours'),
-}
 
-const security = [{ bearer: [] }]
-
-export const sessions = new OpenAPIHono<AppEnv>({
-  defaultHook: (result) => {
-    if (!result.success) throw validationError(result.error, result.target)
-  },
-})
+export const sessions = router()
 
 const stub = (c: { env: AppEnv['Bindings'] }, id: string) => c.env.SESSIONS.get(c.env.SESSIONS.idFromName(id))
 

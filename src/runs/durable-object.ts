@@ -3,6 +3,7 @@ import type { Bindings } from '../env'
 import { fail, ok, type Outcome } from '../lib/errors'
 import type { SessionDO } from '../session/durable-object'
 import { newId } from '../lib/ids'
+import { updateRow } from '../lib/row'
 import { errorMessage, log } from '../lib/log'
 import { githubComment } from './github'
 import type { CallbackAttempt, CreateRunInput, GitHubTarget, RunRequest, RunSignal, RunStatus, RunView } from './contracts'
@@ -129,14 +130,7 @@ export class RunDO extends DurableObject<Bindings> {
   }
 
   private update(fields: Partial<RunRow>) {
-    const next = { ...this.row!, ...fields, updated_at: new Date().toISOString() }
-    const cols = Object.keys(fields)
-    this.sql.exec(
-      `UPDATE run SET ${[...cols, 'updated_at'].map((c) => `${c} = ?`).join(', ')}`,
-      ...cols.map((c) => next[c as keyof RunRow]),
-      next.updated_at,
-    )
-    this.row = next
+    this.row = updateRow(this.sql, 'run', this.row!, fields)
   }
 
   private async schedule() {

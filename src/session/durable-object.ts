@@ -5,6 +5,7 @@ import { AgentEventTranslator, capText, describeAgentError, MAX_MESSAGE_TEXT, sn
 import { event, type PublicEvent, type SandboxState, type SessionStatus, type Usage } from '../events/types'
 import { fail, ok, type ErrorCode, type Outcome } from '../lib/errors'
 import { randomSecret } from '../lib/ids'
+import { updateRow } from '../lib/row'
 import { errorMessage, log } from '../lib/log'
 import { agentClient, AgentUnreachableError, waitForOpencode } from '../opencode/client'
 import { ConfigError } from '../opencode/config'
@@ -202,9 +203,8 @@ export class SessionDO extends DurableObject<Bindings> {
       return fail('not_found', 'the agent no longer waits for this request')
     }
     if (!res.response.ok) return fail('agent_unreachable', `opencode answered ${res.response.status}`)
-    if (!this.resolvePending('permission', permissionId, { reply: answer.reply })) {
-      return fail('not_found', 'the request was already answered')
-    }
+    // opencode's own echo of this answer may have resolved it already; either way it is answered once.
+    this.resolvePending('permission', permissionId, { reply: answer.reply })
     // A bare reject makes opencode reject the session's other requests too.
     if (answer.reply === 'reject') await this.syncPending('rejected with another request')
     return ok({ permissionId, reply: answer.reply })
@@ -229,7 +229,7 @@ export class SessionDO extends DurableObject<Bindings> {
     }
     if (!res.response.ok) return fail('agent_unreachable', `opencode answered ${res.response.status}`)
     const resolution = 'reject' in answer ? { rejected: true } : { answers: answer.answers }
-    if (!this.resolvePending('question', questionId, resolution)) return fail('not_found', 'the question was already answered')
+    this.resolvePending('question', questionId, resolution)
     return ok({ questionId, ...resolution })
   }
 
@@ -350,14 +350,7 @@ export class SessionDO extends DurableObject<Bindings> {
   }
 
   private update(fields: Partial<SessionRow>) {
-    const next = { ...this.row!, ...fields, updated_at: new Date().toISOString() }
-    const cols = Object.keys(fields)
-    this.sql.exec(
-      `UPDATE session SET ${[...cols, 'updated_at'].map((c) => `${c} = ?`).join(', ')}`,
-      ...cols.map((c) => next[c as keyof SessionRow]),
-      next.updated_at,
-    )
-    this.row = next
+    this.row = updateRow(this.sql, 'session', this.row!, fields)
   }
 
   private view(): SessionView {
@@ -490,11 +483,11 @@ export class SessionDO extends DurableObject<Bindings> {
     const client = this.agent()
     const message = 'No one answered in time, so the request was rejected automatically.'
     for (const p of expired) {
-      if (client) {
-        if (p.kind === 'permission') await client.permission.reply({ requestID: p.id, reply: 'reject', message }).catch(() => {})
-        else await client.question.reject({ requestID: p.id }).catch(() => {})
-      }
+      // Resolved first, so that opencode's echo of the rejection does not announce it without its reason.
       this.resolvePending(p.kind, p.id, this.lostResolution(p.kind, 'timeout'))
+      if (!client) continue
+      if (p.kind === 'permission') await client.permission.reply({ requestID: p.id, reply: 'reject', message }).catch(() => {})
+      else await client.question.reject({ requestID: p.id }).catch(() => {})
     }
   }
 

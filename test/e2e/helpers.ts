@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { inject } from 'vitest'
 import type { Script } from '../../local/model-server'
 
@@ -34,7 +38,11 @@ export async function api(
   }
   const res = await fetch(`${baseUrl()}${path}`, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body })
   const text = await res.text()
-  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} }
+  try {
+    return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} }
+  } catch {
+    throw new Error(`${init.method ?? 'GET'} ${path} answered ${res.status} with something that is not JSON: ${text.slice(0, 300)}`)
+  }
 }
 
 /** A user message that makes the scripted model follow `script`. */
@@ -212,4 +220,22 @@ export function processAlive(pid: number): boolean {
 export async function streamFromNow(id: string): Promise<EventStream> {
   const res = await api(`/v1/sessions/${id}`)
   return new EventStream(id, { after: res.body.lastEventId as number })
+}
+
+/** A throwaway git repository with one commit of `files` on `main`; `git(repo, ...)` adds more. */
+export function fixtureRepo(name: string, files: Record<string, string>): string {
+  const repo = mkdtempSync(join(tmpdir(), `osw-${name}-`))
+  git(repo, 'init', '--quiet', '--initial-branch=main')
+  commitFiles(repo, files, 'first')
+  return repo
+}
+
+export function git(repo: string, ...args: string[]) {
+  execFileSync('git', args, { cwd: repo })
+}
+
+export function commitFiles(repo: string, files: Record<string, string>, message: string) {
+  for (const [path, content] of Object.entries(files)) writeFileSync(join(repo, path), content)
+  git(repo, 'add', '.')
+  git(repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', message)
 }

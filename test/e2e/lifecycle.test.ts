@@ -1,11 +1,12 @@
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   api,
+  commitFiles,
   createSession,
+  fixtureRepo,
+  git,
   EventStream,
   isReplyTo,
   processAlive,
@@ -20,17 +21,10 @@ describe('a session on a cloned repository', () => {
   let repo: string
 
   beforeAll(() => {
-    repo = mkdtempSync(join(tmpdir(), 'osw-repo-'))
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: repo })
-    git('init', '--quiet', '--initial-branch=main')
-    writeFileSync(join(repo, 'README.md'), 'hello from the fixture repo\n')
-    git('add', '.')
-    git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'first')
-    git('checkout', '--quiet', '-b', 'feature')
-    writeFileSync(join(repo, 'FEATURE.md'), 'only on the feature branch\n')
-    git('add', '.')
-    git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'feature')
-    git('checkout', '--quiet', 'main')
+    repo = fixtureRepo('repo', { 'README.md': 'hello from the fixture repo\n' })
+    git(repo, 'checkout', '--quiet', '-b', 'feature')
+    commitFiles(repo, { 'FEATURE.md': 'only on the feature branch\n' }, 'feature')
+    git(repo, 'checkout', '--quiet', 'main')
   })
 
   afterAll(() => rmSync(repo, { recursive: true, force: true }))

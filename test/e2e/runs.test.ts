@@ -1,11 +1,8 @@
 import { createHmac } from 'node:crypto'
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
-import { api, baseUrl, GITHUB_WEBHOOK_SECRET, sandboxesOf, scripted, waitFor, WEBHOOK_SECRET, type Json } from './helpers'
+import { api, baseUrl, fixtureRepo, GITHUB_WEBHOOK_SECRET, sandboxesOf, scripted, waitFor, WEBHOOK_SECRET, type Json } from './helpers'
 import { startReceiver, type Received, type Receiver } from './receivers'
 
 const sign = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
@@ -33,12 +30,7 @@ describe('background runs', () => {
   let receiver: Receiver
 
   beforeAll(async () => {
-    repo = mkdtempSync(join(tmpdir(), 'osw-run-repo-'))
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: repo })
-    git('init', '--quiet', '--initial-branch=main')
-    writeFileSync(join(repo, 'README.md'), '# fixture\n')
-    git('add', '.')
-    git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'first')
+    repo = fixtureRepo('run-repo', { 'README.md': '# fixture\n' })
     // The first two callbacks fail; the third is taken.
     receiver = await startReceiver((n) => (n < 2 ? 503 : 200))
   })
@@ -164,11 +156,7 @@ describe('the GitHub trigger', () => {
   let repo: string
 
   beforeAll(() => {
-    repo = mkdtempSync(join(tmpdir(), 'osw-gh-repo-'))
-    execFileSync('git', ['init', '--quiet', '--initial-branch=main'], { cwd: repo })
-    writeFileSync(join(repo, 'a.txt'), 'a\n')
-    execFileSync('git', ['add', '.'], { cwd: repo })
-    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'a'], { cwd: repo })
+    repo = fixtureRepo('gh-repo', { 'a.txt': 'a\n' })
   })
 
   afterAll(() => rmSync(repo, { recursive: true, force: true }))

@@ -1,32 +1,19 @@
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startStack, type Stack } from '../../local/stack'
-import { api, createSession, EventStream, processAlive, sandboxHost, TEST_KEYS, useStack, waitFor, waitForStatus, type SandboxListing } from './helpers'
+import { startOwnStack, type OwnStack } from '../own-stack'
+import { api, createSession, EventStream, processAlive, sandboxHost, waitFor, waitForStatus, type SandboxListing } from './helpers'
 
 /** A stack of its own, with a warm pool of two. */
-let stack: Stack
-let dir: string
+let own: OwnStack
 
 const listing = async () => (await (await sandboxHost('/sandboxes')).json()) as SandboxListing[]
 const warm = async () => (await listing()).filter((s) => s.metadata.pool === 'default' && s.opencodePid)
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'osw-pool-'))
-  stack = await startStack({
-    settings: { API_KEYS: TEST_KEYS.join(','), WARM_POOL_SIZE: '2' },
-    stateDir: join(dir, 'state'),
-    sandboxRoot: join(dir, 'sandboxes'),
-    devVars: false,
-    onLog: (line) => appendFileSync(join(dir, 'worker.log'), line),
-  })
-  useStack({ workerUrl: stack.url, sandboxHostUrl: stack.sandboxHostUrl, sandboxHostToken: stack.sandboxHostToken })
+  own = await startOwnStack('pool', { WARM_POOL_SIZE: '2' })
 })
 
 afterAll(async () => {
-  await stack?.close()
-  rmSync(dir, { recursive: true, force: true })
+  await own?.close()
 })
 
 describe('the warm pool', () => {

@@ -1,8 +1,6 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startStack, type Stack } from '../../local/stack'
+import { startOwnStack, type OwnStack } from '../own-stack'
 import {
   api,
   createSession,
@@ -13,7 +11,6 @@ import {
   scripted,
   sendMessage,
   TEST_KEYS,
-  useStack,
   waitFor,
   waitForStatus,
   type SseEvent,
@@ -25,25 +22,14 @@ import {
  * explicit error, and the session must end up in a truthful status.
  */
 
-let stack: Stack
-let dir: string
+let own: OwnStack
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'osw-faults-'))
-  stack = await startStack({
-    settings: { API_KEYS: TEST_KEYS.join(',') },
-    stateDir: join(dir, 'state'),
-    sandboxRoot: join(dir, 'sandboxes'),
-    devVars: false,
-    faultInjection: true,
-    onLog: (line) => appendFileSync(join(dir, 'worker.log'), line),
-  })
-  useStack({ workerUrl: stack.url, sandboxHostUrl: stack.sandboxHostUrl, sandboxHostToken: stack.sandboxHostToken })
+  own = await startOwnStack('faults', {}, { faultInjection: true })
 })
 
 afterAll(async () => {
-  await stack?.close()
-  rmSync(dir, { recursive: true, force: true })
+  await own?.close()
 })
 
 const words = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i}`).join(' ')
@@ -196,7 +182,7 @@ describe('clients come and go', () => {
   it('does not slow a healthy client for a stalled one, and the stalled one resumes exactly', async () => {
     const id = await newIdleSession()
     const { lastEventId } = (await api(`/v1/sessions/${id}`)).body as { lastEventId: number }
-    const stalled = await fetch(`${stack.url}/v1/sessions/${id}/events?after=${lastEventId}`, {
+    const stalled = await fetch(`${own.stack.url}/v1/sessions/${id}/events?after=${lastEventId}`, {
       headers: { authorization: `Bearer ${TEST_KEYS[0]}` },
     })
     expect(stalled.status).toBe(200)
@@ -236,7 +222,7 @@ describe('the Worker restarts', () => {
     await stream.until((e) => e.event === 'message.delta')
     await stream.close()
 
-    await stack.restartWorker()
+    await own.stack.restartWorker()
 
     const resumed = new EventStream(id, { lastEventId: stream.events.at(-1)!.id })
     const last = await resumed.until(isReplyTo(queued[1]!))
@@ -256,7 +242,7 @@ describe('the Worker restarts', () => {
   it('lets a message sent after the restart run, with the conversation intact', async () => {
     const id = await newIdleSession()
     await expectWorking(id, 'before')
-    await stack.restartWorker()
+    await own.stack.restartWorker()
     await expectWorking(id, 'after')
     const conversation = await api(`/v1/sessions/${id}/messages`)
     expect(conversation.body.filter((m: { role: string }) => m.role === 'assistant').map((m: { text: string }) => m.text)).toEqual([
@@ -269,8 +255,8 @@ describe('the Worker restarts', () => {
 
 describe('secrets', () => {
   it('never puts the sandbox URL or password in a log line', () => {
-    const log = readFileSync(join(dir, 'worker.log'), 'utf8')
+    const log = readFileSync(own.logFile, 'utf8')
     expect(log).not.toMatch(/127\.0\.0\.1:\d+\/(global|event|session)/)
-    expect(log).not.toContain(stack.sandboxHostToken)
+    expect(log).not.toContain(own.stack.sandboxHostToken)
   })
 })

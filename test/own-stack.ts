@@ -1,0 +1,38 @@
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startStack, type Stack, type StackOptions } from '../local/stack'
+import { TEST_KEYS, useStack } from './e2e/helpers'
+
+export type OwnStack = { stack: Stack; dir: string; logFile: string; close(): Promise<void> }
+
+/**
+ * A whole local stack for one test file (when it restarts the Worker, injects faults or needs
+ * other settings), in temp folders, with the e2e helpers pointed at it.
+ */
+export async function startOwnStack(
+  name: string,
+  settings: Record<string, string> = {},
+  opts: Pick<StackOptions, 'faultInjection'> = {},
+): Promise<OwnStack> {
+  const dir = mkdtempSync(join(tmpdir(), `osw-${name}-`))
+  const logFile = join(dir, 'worker.log')
+  const stack = await startStack({
+    settings: { API_KEYS: TEST_KEYS.join(','), ...settings },
+    stateDir: join(dir, 'state'),
+    sandboxRoot: join(dir, 'sandboxes'),
+    devVars: false,
+    onLog: (line) => appendFileSync(logFile, line),
+    ...opts,
+  })
+  useStack({ workerUrl: stack.url, sandboxHostUrl: stack.sandboxHostUrl, sandboxHostToken: stack.sandboxHostToken })
+  return {
+    stack,
+    dir,
+    logFile,
+    close: async () => {
+      await stack.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
