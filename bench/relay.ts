@@ -6,10 +6,13 @@ import { createOpencodeClient } from '@opencode-ai/sdk/v2/client'
 import { modelProviderConfig } from '../local/model-server'
 import { freePort } from '../local/ports'
 import { PROJECT_ROOT } from '../local/stack'
+import { waitForOpencode } from '../src/opencode/client'
 import { call, idleSession, readEvents, script, type BenchStack } from './lib/stack'
 import { now, quantile, sleep } from './lib/stats'
 
-const DELTAS = 2000
+const DELTAS = 1000
+/** Paced, so that the figures show the pipeline's latency rather than a backlog's. */
+const PACE_MS = 2
 const ROUNDS = 3
 
 export type RelayResult = {
@@ -41,11 +44,7 @@ async function directOpencode(modelUrl: string) {
     headers: { authorization: `Basic ${btoa('opencode:bench')}` },
     directory: workdir,
   })
-  for (;;) {
-    const ok = await client.global.health({ signal: AbortSignal.timeout(1000) } as never).then((r) => r.response.ok, () => false)
-    if (ok) break
-    await sleep(200)
-  }
+  await waitForOpencode({ url: `http://127.0.0.1:${port}`, headers: {} }, 'bench')
   const session = (await client.session.create({})).data!
   return {
     client,
@@ -70,7 +69,7 @@ async function runDirect(oc: Awaited<ReturnType<typeof directOpencode>>) {
   await stream.next()
   const stamps: { sent: number; at: number }[] = []
   const start = now()
-  await oc.client.session.promptAsync({ sessionID: oc.sessionId, parts: [{ type: 'text', text: script({ stamp: DELTAS }) }] })
+  await oc.client.session.promptAsync({ sessionID: oc.sessionId, parts: [{ type: 'text', text: script({ stamp: DELTAS, delayMs: PACE_MS }) }] })
   for (;;) {
     const { value } = await stream.next()
     const at = now()
@@ -90,7 +89,7 @@ async function runRelay(stack: BenchStack, sessionId: string) {
   })
   await sleep(100)
   const start = now()
-  await call(stack, `/v1/sessions/${sessionId}/messages`, { text: script({ stamp: DELTAS }) })
+  await call(stack, `/v1/sessions/${sessionId}/messages`, { text: script({ stamp: DELTAS, delayMs: PACE_MS }) })
   const events = await reading
   const stamps = events.filter((e) => e.event === 'message.delta').map((e) => ({ sent: Number(e.data.text), at: e.at }))
   return measure(start, stamps)

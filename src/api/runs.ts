@@ -104,7 +104,7 @@ export const webhooks = new OpenAPIHono<AppEnv>()
 // their documentation is registered apart from their handlers.
 webhooks.openAPIRegistry.registerPath({
   method: 'post',
-  path: '/v1/webhooks/runs',
+  path: '/runs',
   summary: 'Start a run from a signed webhook',
   description:
     'The body of `POST /v1/runs`, authenticated by `X-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with WEBHOOK_SECRET>` and `X-Timestamp` (Unix seconds, within five minutes).',
@@ -122,7 +122,7 @@ webhooks.post('/runs', async (c) => {
 
 webhooks.openAPIRegistry.registerPath({
   method: 'post',
-  path: '/v1/webhooks/github',
+  path: '/github',
   summary: 'GitHub webhook deliveries',
   description:
     'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or commented on, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) starts a run on that repository; its result is posted back as a comment. Other deliveries are acknowledged and ignored; a delivery id starts one run at most.',

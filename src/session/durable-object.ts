@@ -108,7 +108,7 @@ export class SessionDO extends DurableObject<Bindings> {
     super(ctx, env)
     this.sql = ctx.storage.sql
     migrate(this.sql)
-    this.log = new EventLog(this.sql, () => this.row?.id ?? '')
+    this.log = new EventLog(ctx.storage, () => this.row?.id ?? '', (events) => this.fanout.publishAll(events))
     this.fanout = new Fanout(this.log)
     this.pending = new PendingRequests(this.sql)
     this.queue = new MessageQueue(this.sql)
@@ -388,7 +388,7 @@ export class SessionDO extends DurableObject<Bindings> {
   }
 
   private emit(ev: PublicEvent) {
-    this.fanout.publish(this.log.append(ev))
+    this.log.append(ev)
     if (ev.type === 'error') this.tellRun({ kind: 'error', code: ev.data.code, message: ev.data.message })
   }
 
@@ -598,7 +598,7 @@ export class SessionDO extends DurableObject<Bindings> {
   private onAgentEvent(ev: AgentEvent) {
     const translator = this.translator
     if (!translator || !translator.concerns(ev)) return
-    if (this.fanout.size > 0 && ev.id !== 'sync') this.fanout.publishRaw(JSON.stringify(ev))
+    if (this.fanout.wantsRaw && ev.id !== 'sync') this.fanout.publishRaw(JSON.stringify(ev))
     this.publish(translator.translate(ev))
     const turn = this.turn
     if (!turn || AgentEventTranslator.sessionOf(ev) !== translator.rootSessionId) return

@@ -11,16 +11,26 @@ const COMPACT_EVERY = 1_000
 
 /**
  * The session's append-only event log. Sequence numbers start at 1, never repeat and never go
- * back; the highest one is kept in memory so an append is a single INSERT.
+ * back. Appends are written in batches, one transaction per turn of the event loop: a commit
+ * per event would cap a session at a few hundred events a second. An event is handed to
+ * `onWritten` (and so to clients) only once it is stored, so no client ever sees an event a
+ * restart could take back.
  */
 export class EventLog {
   private last: number
+  private unwritten: LoggedEvent[] = []
+  private flushing: ReturnType<typeof setTimeout> | undefined
 
   constructor(
-    private readonly sql: SqlStorage,
+    private readonly storage: DurableObjectStorage,
     private readonly sessionId: () => string,
+    private readonly onWritten: (events: LoggedEvent[]) => void = () => {},
   ) {
-    this.last = Number(sql.exec('SELECT COALESCE(MAX(seq), 0) AS last FROM events').one().last)
+    this.last = Number(storage.sql.exec('SELECT COALESCE(MAX(seq), 0) AS last FROM events').one().last)
+  }
+
+  private get sql(): SqlStorage {
+    return this.storage.sql
   }
 
   get lastSeq(): number {
@@ -30,10 +40,26 @@ export class EventLog {
   append(ev: PublicEvent, now = new Date()): LoggedEvent {
     const seq = this.last + 1
     const data = JSON.stringify({ sessionId: this.sessionId(), at: now.toISOString(), ...ev.data })
-    this.sql.exec('INSERT INTO events (seq, type, data) VALUES (?, ?, ?)', seq, ev.type, data)
+    const logged = { seq, type: ev.type, data }
     this.last = seq
-    if (seq % COMPACT_EVERY === 0) this.compact()
-    return { seq, type: ev.type, data }
+    this.unwritten.push(logged)
+    this.flushing ??= setTimeout(() => this.flush(), 0)
+    return logged
+  }
+
+  /** Stores what was appended and not yet stored, in one transaction, then hands it on. */
+  flush() {
+    clearTimeout(this.flushing)
+    this.flushing = undefined
+    const batch = this.unwritten
+    if (batch.length === 0) return
+    this.unwritten = []
+    const compactDue = Math.floor(batch[0]!.seq / COMPACT_EVERY) !== Math.floor(this.last / COMPACT_EVERY)
+    this.storage.transactionSync(() => {
+      for (const e of batch) this.sql.exec('INSERT INTO events (seq, type, data) VALUES (?, ?, ?)', e.seq, e.type, e.data)
+      if (compactDue) this.compact()
+    })
+    this.onWritten(batch)
   }
 
   /** Removes deltas older than the retained window whose message has completed. */
@@ -45,8 +71,9 @@ export class EventLog {
     )
   }
 
-  /** Events after `seq`, oldest first, at most `limit`. */
+  /** Events after `seq`, oldest first, at most `limit`; appended ones are stored first. */
   after(seq: number, limit: number): LoggedEvent[] {
+    this.flush()
     return this.sql
       .exec<{ seq: number; type: string; data: string }>(
         'SELECT seq, type, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?',

@@ -67,9 +67,16 @@ export class Fanout {
     else client.live = true
   }
 
-  publish(ev: LoggedEvent) {
+  /** Live events, in one write per client for the whole batch. */
+  publishAll(events: LoggedEvent[]) {
     if (this.clients.size === 0) return
-    this.broadcast(encoder.encode(frame(ev)), () => true)
+    this.broadcast(encoder.encode(events.map(frame).join('')), () => true, events.length)
+  }
+
+  /** Whether anyone asked for opencode's own events, so nobody pays for serializing them otherwise. */
+  get wantsRaw(): boolean {
+    for (const c of this.clients) if (c.raw) return true
+    return false
   }
 
   publishRaw(json: string) {
@@ -79,27 +86,29 @@ export class Fanout {
 
   /** Ends every stream once its client has been sent what is already in the log. */
   end() {
+    // What was just appended (session.ended, say) goes out before the streams close.
+    this.log.flush()
     this.ended = true
     for (const client of this.clients) {
       if (client.live) this.drop(client, true)
     }
   }
 
-  private broadcast(bytes: Uint8Array, wants: (c: Client) => boolean) {
+  private broadcast(bytes: Uint8Array, wants: (c: Client) => boolean, frames = 1) {
     for (const client of this.clients) {
       if (!client.live || !wants(client)) continue
-      this.write(client, bytes)
+      this.write(client, bytes, frames)
     }
   }
 
-  private write(client: Client, bytes: Uint8Array) {
-    if (client.pending >= MAX_PENDING_FRAMES) {
+  private write(client: Client, bytes: Uint8Array, frames: number) {
+    if (client.pending + frames > MAX_PENDING_FRAMES) {
       this.drop(client)
       return
     }
-    client.pending++
+    client.pending += frames
     client.writer.write(bytes).then(
-      () => client.pending--,
+      () => (client.pending -= frames),
       () => this.drop(client),
     )
   }

@@ -130,9 +130,36 @@ describe('listing and service routes', () => {
     const res = await api('/openapi.json', { key: null })
     expect(res.status).toBe(200)
     expect(res.body.openapi).toBe('3.1.0')
-    expect(Object.keys(res.body.paths)).toEqual(
-      expect.arrayContaining(['/v1/sessions', '/v1/sessions/{id}', '/v1/sessions/{id}/messages', '/v1/sessions/{id}/events']),
+    const routes = Object.entries(res.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+      Object.keys(ops).map((method) => `${method.toUpperCase()} ${path.replace(/\/$/, '')}`),
     )
+    expect(routes.sort()).toEqual(
+      [
+        'POST /v1/sessions',
+        'GET /v1/sessions',
+        'GET /v1/sessions/{id}',
+        'PATCH /v1/sessions/{id}',
+        'DELETE /v1/sessions/{id}',
+        'POST /v1/sessions/{id}/messages',
+        'GET /v1/sessions/{id}/messages',
+        'GET /v1/sessions/{id}/events',
+        'POST /v1/sessions/{id}/permissions/{permissionId}',
+        'POST /v1/sessions/{id}/questions/{questionId}',
+        'POST /v1/sessions/{id}/abort',
+        'POST /v1/sessions/{id}/keepalive',
+        'POST /v1/sessions/{id}/tokens',
+        'GET /v1/sessions/{id}/diff',
+        'GET /v1/sessions/{id}/files',
+        'POST /v1/runs',
+        'GET /v1/runs/{id}',
+        'DELETE /v1/runs/{id}',
+        'POST /v1/webhooks/runs',
+        'POST /v1/webhooks/github',
+      ].sort(),
+    )
+    for (const ops of Object.values(res.body.paths as Record<string, Record<string, { responses?: object }>>)) {
+      for (const op of Object.values(ops)) expect(Object.keys(op.responses ?? {}).length).toBeGreaterThan(0)
+    }
   })
 })
 

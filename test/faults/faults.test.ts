@@ -88,6 +88,29 @@ describe('the agent dies in the middle of a reply', () => {
   })
 })
 
+describe('the agent dies while a human is being asked', () => {
+  it('resolves the forgotten request as lost, so no ghost stays pending', async () => {
+    const id = await newIdleSession()
+    const [sandbox] = await sandboxesOf(id)
+    const stream = new EventStream(id)
+    await sendMessage(
+      id,
+      scripted({ steps: [{ tool: { name: 'bash', args: { command: 'touch asked.txt', description: 'ask first' } } }, { text: 'never' }] }),
+    )
+    const ask = await stream.until((e) => e.event === 'permission.requested')
+    process.kill(sandbox!.opencodePid!, 'SIGKILL')
+    const resolved = await stream.until((e) => e.event === 'permission.resolved')
+    expect(resolved.data).toMatchObject({ permissionId: ask.data.permissionId, reply: 'reject', reason: 'lost' })
+    await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'ready' && e.id! > resolved.id!)
+    await stream.close()
+    expect((await api(`/v1/sessions/${id}`)).body.pending.permissions).toEqual([])
+    const late = await api(`/v1/sessions/${id}/permissions/${ask.data.permissionId}`, { body: { reply: 'once' } })
+    expect(late.status).toBe(404)
+    expectGapless(stream.events)
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+})
+
 describe('the whole sandbox disappears', () => {
   it('is noticed with no client connected, and the next message gets a new sandbox on a fresh clone', async () => {
     const id = await createSession({ repo: { url: process.cwd() }, permissions: { bash: 'allow' } })

@@ -8,6 +8,15 @@ import { Fanout, MAX_PENDING_FRAMES } from '../../src/session/fanout'
 
 const stub = (name: string) => env.SESSIONS.get(env.SESSIONS.idFromName(name))
 
+/** The log and fan-out wired as a session wires them: stored events go out to clients. */
+function logWithFanout(storage: DurableObjectStorage) {
+  const out: { fanout?: Fanout } = {}
+  const log = new EventLog(storage, () => 'ses_x', (events) => out.fanout!.publishAll(events))
+  const fanout = new Fanout(log)
+  out.fanout = fanout
+  return { log, fanout }
+}
+
 async function readFrames(stream: ReadableStream<Uint8Array>, until: (ids: number[]) => boolean): Promise<number[]> {
   const reader = stream.getReader()
   const decoder = new TextDecoder()
@@ -26,14 +35,14 @@ async function readFrames(stream: ReadableStream<Uint8Array>, until: (ids: numbe
 describe('the event log', () => {
   it('numbers events from 1 without gaps and pages them in order', async () => {
     await runInDurableObject(stub('log-numbering'), async (_instance, state) => {
-      const log = new EventLog(state.storage.sql, () => 'ses_x')
+      const log = new EventLog(state.storage, () => 'ses_x')
       for (let i = 0; i < 25; i++) log.append(event('message.delta', { messageId: 'm', partId: 'p', kind: 'text', text: `${i}` }))
       expect(log.lastSeq).toBe(25)
       expect(log.after(0, 10).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
       expect(log.after(20, 10).map((e) => e.seq)).toEqual([21, 22, 23, 24, 25])
       expect(JSON.parse(log.after(24, 1)[0]!.data)).toMatchObject({ sessionId: 'ses_x', text: '24', at: expect.any(String) })
       // A new log over the same storage (a restarted object) continues the sequence.
-      expect(new EventLog(state.storage.sql, () => 'ses_x').append(event('error', { code: 'x', message: 'y' })).seq).toBe(26)
+      expect(new EventLog(state.storage, () => 'ses_x').append(event('error', { code: 'x', message: 'y' })).seq).toBe(26)
     })
   })
 })
@@ -41,29 +50,26 @@ describe('the event log', () => {
 describe('fan-out', () => {
   it('catches a client up from its cursor, then sends live events exactly once', async () => {
     await runInDurableObject(stub('fanout-replay'), async (_instance, state) => {
-      const log = new EventLog(state.storage.sql, () => 'ses_x')
-      const fanout = new Fanout(log)
-      const append = () => fanout.publish(log.append(event('error', { code: 'c', message: 'm' })))
+      const { log, fanout } = logWithFanout(state.storage)
+      const append = () => log.append(event('error', { code: 'c', message: 'm' }))
       for (let i = 0; i < 1200; i++) append()
       const stream = fanout.subscribe(1000, { raw: false })
       for (let i = 0; i < 5; i++) append()
       const ids = await readFrames(stream, (seen) => seen.at(-1) === 1205)
       expect(ids).toEqual(Array.from({ length: 205 }, (_, i) => 1001 + i))
-      fanout.end()
     })
   })
 
   it('drops a stalled client without holding back the others, and ends streams when the session ends', async () => {
     await runInDurableObject(stub('fanout-stalled'), async (_instance, state) => {
-      const log = new EventLog(state.storage.sql, () => 'ses_x')
-      const fanout = new Fanout(log)
+      const { log, fanout } = logWithFanout(state.storage)
       const stalled = fanout.subscribe(0, { raw: false })
       const healthy = fanout.subscribe(0, { raw: false })
       const healthyIds = readFrames(healthy, (seen) => seen.at(-1) === MAX_PENDING_FRAMES + 50)
       await new Promise((r) => setTimeout(r, 10))
       expect(fanout.size).toBe(2)
       for (let i = 0; i < MAX_PENDING_FRAMES + 50; i++) {
-        fanout.publish(log.append(event('error', { code: 'c', message: 'm' })))
+        log.append(event('error', { code: 'c', message: 'm' }))
         if (i % 500 === 0) await new Promise((r) => setTimeout(r, 0))
       }
       expect((await healthyIds).length).toBe(MAX_PENDING_FRAMES + 50)
@@ -96,7 +102,7 @@ describe('fan-out', () => {
 describe('log retention', () => {
   it('drops old deltas of completed messages only, and replays the retained window exactly', async () => {
     await runInDurableObject(stub('log-retention'), async (_instance, state) => {
-      const log = new EventLog(state.storage.sql, () => 'ses_x')
+      const log = new EventLog(state.storage, () => 'ses_x')
       const delta = (messageId: string) => event('message.delta', { messageId, partId: 'p', kind: 'text', text: 'x' })
       for (let i = 0; i < 50; i++) log.append(delta('done'))
       log.append(event('message.completed', { messageId: 'done', role: 'assistant', text: 'x'.repeat(50) }))
@@ -104,6 +110,7 @@ describe('log retention', () => {
       for (let i = 0; i < 50; i++) log.append(delta('open'))
       for (let i = 0; i < 30; i++) log.append(event('error', { code: 'c', message: 'm' }))
 
+      log.flush()
       log.compact(40)
 
       const kept = log.after(0, 1000)
