@@ -15,7 +15,10 @@ import { poolReady, startBenchmark } from './start'
  * a table of figures and ratios on stdout and in bench/RESULTS.md. No figure here is a test.
  */
 const rows: string[] = []
-const row = (...cells: string[]) => rows.push(`| ${cells.join(' | ')} |`)
+const row = (...cells: string[]) => {
+  rows.push(`| ${cells.join(' | ')} |`)
+  console.log(rows.at(-1))
+}
 
 const cold = await benchStack({ WARM_POOL_SIZE: '0' })
 try {
