@@ -1,123 +1,123 @@
-import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createOpencodeClient } from '@opencode-ai/sdk/v2/client'
-import { modelProviderConfig } from '../local/model-server'
-import { freePort } from '../local/ports'
-import { PROJECT_ROOT } from '../local/stack'
-import { waitForOpencode } from '../src/opencode/client'
-import { call, idleSession, readEvents, script, type BenchStack } from './lib/stack'
-import { now, quantile, sleep } from './lib/stats'
+import { isIdle, readEvents, stampOf } from './lib/sse'
+import { startDirectOpencode, type DirectOpencode } from './lib/opencode'
+import { call, endSession, idleSession, lastEventId, script, type BenchStack } from './lib/stack'
+import { median, now, quantile, sleep } from './lib/stats'
 
-const DELTAS = 1000
-/** Paced, so that the figures show the pipeline's latency rather than a backlog's. */
-const PACE_MS = 2
+/** Thousands of deltas, paced by the model at about one a millisecond, so the figures show the pipeline's latency rather than a backlog. */
+export const DELTAS = 3000
+const DELAY_MS = 1
 const ROUNDS = 3
+const PROMPT = script({ reply: 'x'.repeat(DELTAS), chunks: DELTAS, delayMs: DELAY_MS, stamp: true })
 
+type Run = { lastDeltaMs: number; latencies: number[]; deltas: number }
+export type Side = { lastDeltaMs: number; p50: number; p99: number; deltas: number }
 export type RelayResult = {
   deltas: number
-  direct: { lastDeltaMs: number; p50: number; p99: number }
-  relay: { lastDeltaMs: number; p50: number; p99: number }
+  rounds: number
+  direct: Side
+  relay: Side
+  /** a relay run with `?raw=1`: opencode's events as forwarded before any storage, and the stored deltas of the same run */
+  raw: Side
+  rawStored: Side
 }
 
-/** An opencode of our own, beside the stack's, to read its event stream directly. */
-async function directOpencode(modelUrl: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'osw-bench-direct-'))
-  const home = join(dir, 'home')
-  const workdir = join(dir, 'workspace')
-  mkdirSync(home)
-  mkdirSync(workdir)
-  const port = await freePort()
-  const proc = spawn(join(PROJECT_ROOT, 'node_modules', '.bin', 'opencode'), ['serve', '--hostname', '127.0.0.1', '--port', String(port)], {
-    cwd: workdir,
-    env: {
-      PATH: process.env.PATH,
-      HOME: home,
-      OPENCODE_SERVER_PASSWORD: 'bench',
-      OPENCODE_CONFIG_CONTENT: JSON.stringify({ ...modelProviderConfig(modelUrl), autoupdate: false }),
-    },
-    stdio: 'ignore',
-  })
-  const client = createOpencodeClient({
-    baseUrl: `http://127.0.0.1:${port}`,
-    headers: { authorization: `Basic ${btoa('opencode:bench')}` },
-    directory: workdir,
-  })
-  await waitForOpencode({ url: `http://127.0.0.1:${port}`, headers: {} }, 'bench')
-  const session = (await client.session.create({})).data!
+/** Arrival minus send time of each stamped delta, and the time from the prompt to the last one. */
+function measure(start: number, stamped: { text: unknown; at: number }[]): Run {
+  const pairs = stamped.map((s) => ({ sent: stampOf(s.text), at: s.at })).filter((p) => Number.isFinite(p.sent))
   return {
-    client,
-    sessionId: session.id,
-    close: () => {
-      proc.kill('SIGKILL')
-      rmSync(dir, { recursive: true, force: true })
-    },
+    lastDeltaMs: Math.max(...pairs.map((p) => p.at)) - start,
+    latencies: pairs.map((p) => p.at - p.sent),
+    deltas: pairs.length,
   }
 }
 
-/** Latencies (arrival - send time) of stamped deltas, and the time from prompt to the last one. */
-function measure(start: number, stamps: { sent: number; at: number }[]) {
-  const latencies = stamps.map((s) => s.at - s.sent)
-  return { lastDeltaMs: Math.max(...stamps.map((s) => s.at)) - start, latencies }
-}
-
-async function runDirect(oc: Awaited<ReturnType<typeof directOpencode>>) {
+/** The prompt sent to our own opencode, its event stream read through the SDK. */
+async function runDirect(oc: DirectOpencode): Promise<Run> {
   const controller = new AbortController()
   const sub = await oc.client.event.subscribe({}, { signal: controller.signal })
   const stream = sub.stream[Symbol.asyncIterator]()
-  await stream.next()
-  const stamps: { sent: number; at: number }[] = []
+  await stream.next() // server.connected: the subscription is live
+  const stamped: { text: unknown; at: number }[] = []
   const start = now()
-  await oc.client.session.promptAsync({ sessionID: oc.sessionId, parts: [{ type: 'text', text: script({ stamp: DELTAS, delayMs: PACE_MS }) }] })
-  for (;;) {
-    const { value } = await stream.next()
-    const at = now()
-    const ev = value as { type: string; properties: { sessionID?: string; delta?: string; status?: { type: string } } }
-    if (ev.type === 'message.part.delta' && ev.properties.delta) stamps.push({ sent: Number(ev.properties.delta), at })
-    if (ev.type === 'session.status' && ev.properties.status?.type === 'idle' && ev.properties.sessionID === oc.sessionId) break
-  }
-  controller.abort()
-  return measure(start, stamps)
-}
-
-async function runRelay(stack: BenchStack, sessionId: string) {
-  const { lastEventId } = await call(stack, `/v1/sessions/${sessionId}`)
-  const reading = readEvents(stack, sessionId, {
-    after: lastEventId as number,
-    done: (e) => e.event === 'session.status' && e.data.status === 'idle',
-  })
-  await sleep(100)
-  const start = now()
-  await call(stack, `/v1/sessions/${sessionId}/messages`, { text: script({ stamp: DELTAS, delayMs: PACE_MS }) })
-  const events = await reading
-  const stamps = events.filter((e) => e.event === 'message.delta').map((e) => ({ sent: Number(e.data.text), at: e.at }))
-  return measure(start, stamps)
-}
-
-/** The same long streamed reply read from opencode directly and through the Worker, alternating. */
-export async function relayBenchmark(stack: BenchStack): Promise<RelayResult> {
-  const oc = await directOpencode(stack.model!.url)
-  const sessionId = await idleSession(stack)
-  const direct = { last: [] as number[], lat: [] as number[] }
-  const relay = { last: [] as number[], lat: [] as number[] }
+  await oc.client.session.promptAsync({ sessionID: oc.sessionId, parts: [{ type: 'text', text: PROMPT }] })
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      const d = await runDirect(oc)
-      direct.last.push(d.lastDeltaMs)
-      direct.lat.push(...d.latencies)
-      const r = await runRelay(stack, sessionId)
-      relay.last.push(r.lastDeltaMs)
-      relay.lat.push(...r.latencies)
+    for (;;) {
+      const { value, done } = await stream.next()
+      if (done) throw new Error('the direct event stream ended mid-reply')
+      const at = now()
+      const ev = value as { type: string; properties: { sessionID?: string; delta?: string; status?: { type: string } } }
+      if (ev.type === 'message.part.delta') stamped.push({ text: ev.properties.delta, at })
+      else if (ev.type === 'session.status' && ev.properties.sessionID === oc.sessionId && ev.properties.status?.type === 'idle') break
     }
   } finally {
-    oc.close()
-    await call(stack, `/v1/sessions/${sessionId}`, undefined, 'DELETE')
+    controller.abort()
   }
-  const summary = (x: { last: number[]; lat: number[] }) => ({
-    lastDeltaMs: quantile(x.last, 0.5),
-    p50: quantile(x.lat, 0.5),
-    p99: quantile(x.lat, 0.99),
+  return measure(start, stamped)
+}
+
+/** The same prompt through the Worker; with `raw`, opencode's own forwarded events are measured too. */
+async function runRelay(stack: BenchStack, sessionId: string, raw = false): Promise<{ stored: Run; raw?: Run }> {
+  const after = await lastEventId(stack, sessionId)
+  const reading = readEvents(stack.url, sessionId, {
+    after,
+    raw,
+    done: isIdle,
+    keep: (e) => e.event === 'message.delta' || (e.event === 'agent.event' && e.data.type === 'message.part.delta'),
   })
-  return { deltas: DELTAS, direct: summary(direct), relay: summary(relay) }
+  reading.catch(() => {}) // awaited below; this only keeps an early failure from counting as unhandled
+  await sleep(200) // the stream is open and caught up
+  const start = now()
+  await call(stack, `/v1/sessions/${sessionId}/messages`, { text: PROMPT })
+  const events = await reading
+  const stored = measure(start, events.filter((e) => e.event === 'message.delta').map((e) => ({ text: e.data.text, at: e.at })))
+  if (!raw) return { stored }
+  const forwarded = events.filter((e) => e.event === 'agent.event').map((e) => ({ text: e.data.properties?.delta, at: e.at }))
+  return { stored, raw: measure(start, forwarded) }
+}
+
+function summarize(runs: Run[]): Side {
+  const latencies = runs.flatMap((r) => r.latencies)
+  return {
+    lastDeltaMs: median(runs.map((r) => r.lastDeltaMs)),
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    deltas: median(runs.map((r) => r.deltas)),
+  }
+}
+
+/**
+ * Relay overhead: the same long streamed reply read straight from an opencode of our own and
+ * through the Worker's SSE, both opencodes on the stack's scripted model, rounds alternating.
+ */
+export async function relayBenchmark(stack: BenchStack): Promise<RelayResult> {
+  const oc = await startDirectOpencode(stack.model!.url)
+  let sessionId: string | undefined
+  const direct: Run[] = []
+  const relay: Run[] = []
+  const raw: Run[] = []
+  const rawStored: Run[] = []
+  try {
+    sessionId = await idleSession(stack)
+    // One unmeasured turn each way, so first-turn costs (title generation, caches) stay out.
+    await runDirect(oc)
+    await runRelay(stack, sessionId)
+    for (let round = 0; round < ROUNDS; round++) {
+        direct.push(await runDirect(oc))
+      relay.push((await runRelay(stack, sessionId)).stored)
+      const withRaw = await runRelay(stack, sessionId, true)
+      rawStored.push(withRaw.stored)
+      raw.push(withRaw.raw!)
+    }
+  } finally {
+    await oc.close()
+    if (sessionId) await endSession(stack, sessionId)
+  }
+  return {
+    deltas: DELTAS,
+    rounds: ROUNDS,
+    direct: summarize(direct),
+    relay: summarize(relay),
+    raw: summarize(raw),
+    rawStored: summarize(rawStored),
+  }
 }

@@ -1,31 +1,56 @@
-import { call, type BenchStack } from './lib/stack'
+import { isIdle, readEvents } from './lib/sse'
+import { call, endSession, type BenchStack } from './lib/stack'
 import { now, quantile, sleep } from './lib/stats'
 
-export type StartResult = { samples: number; p50: number; p95: number }
+export const START_SAMPLES = 5
 
-/** POST /v1/sessions to the first `session.status` idle, one session after another. */
-export async function startBenchmark(stack: BenchStack, samples: number, beforeEach?: () => Promise<void>): Promise<StartResult> {
-  const times: number[] = []
-  for (let i = 0; i < samples; i++) {
-    await beforeEach?.()
-    const t0 = now()
-    const { id } = await call(stack, '/v1/sessions', {})
-    for (;;) {
-      const s = await call(stack, `/v1/sessions/${id}`)
-      if (s.status === 'idle') break
-      await sleep(5)
-    }
-    times.push(now() - t0)
-    await call(stack, `/v1/sessions/${id}`, undefined, 'DELETE')
-  }
-  return { samples, p50: quantile(times, 0.5), p95: quantile(times, 0.95) }
+export type StartResult = {
+  warmPoolSize: string
+  samples: number
+  p50: number
+  p95: number
+  /** sessions whose sandbox came from the warm pool (`sandbox.status` starting, reason `warm`) */
+  fromPool: number
 }
 
-/** Waits until the warm pool reports `n` ready sandboxes. */
-export async function poolReady(stack: BenchStack, n: number) {
-  for (;;) {
-    const health = (await (await fetch(`${stack.url}/health`)).json()) as { warmPool?: { ready: number } }
-    if ((health.warmPool?.ready ?? 0) >= n) return
-    await sleep(100)
+/** What GET /health says of the warm pool, if it says anything. */
+async function poolReady(stack: BenchStack): Promise<number | undefined> {
+  const health = (await (await fetch(`${stack.url}/health`)).json()) as { warmPool?: { ready: number } }
+  return health.warmPool?.ready
+}
+
+/** Before a warm sample: wait (up to a minute) for the pool to hold a ready sandbox again, if the stack has a pool at all. */
+async function waitForPool(stack: BenchStack) {
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    const ready = await poolReady(stack)
+    if (ready === undefined || ready >= 1) return
+    await sleep(200)
   }
+}
+
+/**
+ * Session start: POST /v1/sessions to its first `session.status` idle, one session after
+ * another, each ended before the next. The row shows the stack's WARM_POOL_SIZE.
+ */
+export async function startBenchmark(stack: BenchStack, samples = START_SAMPLES): Promise<StartResult> {
+  const warmPoolSize = stack.settings.WARM_POOL_SIZE ?? '(unset)'
+  const warm = Number(warmPoolSize) > 0
+  const times: number[] = []
+  let fromPool = 0
+  for (let i = 0; i < samples; i++) {
+    if (warm) await waitForPool(stack)
+    const t0 = now()
+    const { id } = await call(stack, '/v1/sessions', {})
+    const events = await readEvents(stack.url, id as string, {
+      after: 0,
+      done: isIdle,
+      keep: (e) => e.event === 'sandbox.status',
+      timeoutMs: 180_000,
+    })
+    times.push(events.at(-1)!.at - t0)
+    if (events.some((e) => e.data.reason === 'warm')) fromPool++
+    await endSession(stack, id as string)
+  }
+  return { warmPoolSize, samples, p50: quantile(times, 0.5), p95: quantile(times, 0.95), fromPool }
 }

@@ -1,92 +1,89 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Script } from '../../local/model-server'
 import { startStack, type Stack } from '../../local/stack'
-import { sleep } from './stats'
+import { isIdle, KEY, readEvents } from './sse'
 
-export const KEY = 'bench-key'
+export { KEY }
 const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }
 
-export type BenchStack = Stack & { dispose(): Promise<void> }
+/**
+ * What must be stopped however the run ends: stacks, and opencode processes of our own.
+ * Ctrl-C and SIGTERM run them too, so a run never leaves `wrangler dev` or sandboxes behind.
+ */
+const cleanups = new Set<() => Promise<void> | void>()
 
-/** The local stack with the scripted model, in temp folders; dispose() stops it and cleans up. */
+export function onCleanup(fn: () => Promise<void> | void): () => Promise<void> {
+  cleanups.add(fn)
+  return async () => {
+    if (!cleanups.delete(fn)) return
+    await fn()
+  }
+}
+
+export async function cleanupAll() {
+  const all = [...cleanups]
+  cleanups.clear()
+  await Promise.allSettled(all.map(async (fn) => fn()))
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping stacks`)
+    void cleanupAll().finally(() => process.exit(130))
+  })
+}
+
+export type BenchStack = Stack & { settings: Record<string, string>; dispose(): Promise<void> }
+
+/** The local stack with the scripted model, in temp folders; dispose() stops it and removes them. */
 export async function benchStack(settings: Record<string, string> = {}): Promise<BenchStack> {
   const dir = mkdtempSync(join(tmpdir(), 'osw-bench-'))
-  const stack = await startStack({
-    settings: { API_KEYS: KEY, ...settings },
-    stateDir: join(dir, 'state'),
-    sandboxRoot: join(dir, 'sandboxes'),
-    devVars: false,
-    onLog: () => {},
+  const removeDir = () => rmSync(dir, { recursive: true, force: true })
+  let stack: Stack
+  try {
+    stack = await startStack({
+      settings: { API_KEYS: KEY, ...settings },
+      stateDir: join(dir, 'state'),
+      sandboxRoot: join(dir, 'sandboxes'),
+      devVars: false,
+      onLog: () => {},
+    })
+  } catch (err) {
+    removeDir()
+    throw err
+  }
+  const dispose = onCleanup(async () => {
+    await stack.close()
+    removeDir()
   })
-  return Object.assign(stack, {
-    dispose: async () => {
-      await stack.close()
-      rmSync(dir, { recursive: true, force: true })
-    },
-  })
+  return Object.assign(stack, { settings, dispose })
 }
 
-export async function call(stack: Stack, path: string, body?: unknown, method?: string) {
-  const res = await fetch(`${stack.url}${path}`, {
-    method: method ?? (body === undefined ? 'GET' : 'POST'),
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  return (await res.json()) as Record<string, any>
+/** One API call; throws on an error status. */
+export async function call(stack: Stack, path: string, body?: unknown, method?: string): Promise<Record<string, any>> {
+  const m = method ?? (body === undefined ? 'GET' : 'POST')
+  const res = await fetch(`${stack.url}${path}`, { method: m, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await res.text()
+  if (res.status >= 400) throw new Error(`${m} ${path} answered ${res.status}: ${text.slice(0, 300)}`)
+  return text ? (JSON.parse(text) as Record<string, any>) : {}
 }
 
+export const script = (s: Script) => `bench <<script ${JSON.stringify(s)}>>`
+
+/** Creates a session and waits for its first `session.status` idle. */
 export async function idleSession(stack: Stack): Promise<string> {
   const { id } = await call(stack, '/v1/sessions', {})
-  for (;;) {
-    const s = await call(stack, `/v1/sessions/${id}`)
-    if (s.status === 'idle') return id as string
-    if (s.status === 'failed') throw new Error(`session failed: ${JSON.stringify(s.error)}`)
-    await sleep(50)
-  }
+  await readEvents(stack.url, id as string, { after: 0, done: isIdle, keep: () => false, timeoutMs: 180_000 })
+  return id as string
 }
 
-export const script = (s: object) => `bench <<script ${JSON.stringify(s)}>>`
+export async function endSession(stack: Stack, id: string) {
+  await call(stack, `/v1/sessions/${id}`, undefined, 'DELETE').catch(() => {})
+}
 
-export type Arrival = { id: number; event: string; data: Record<string, any>; at: number }
-
-/**
- * Reads a session's SSE stream, noting when each event arrived, until `done` says so. Parsing
- * is kept to the lines that matter, so the reader costs as little as it can.
- */
-export async function readEvents(
-  stack: Stack,
-  sessionId: string,
-  opts: { after?: number; done: (e: Arrival) => boolean; parse?: (e: Arrival) => boolean },
-): Promise<Arrival[]> {
-  const res = await fetch(`${stack.url}/v1/sessions/${sessionId}/events?after=${opts.after ?? 0}`, { headers })
-  const reader = res.body!.getReader()
-  const decoder = new TextDecoder()
-  const out: Arrival[] = []
-  let buffer = ''
-  for (;;) {
-    const { value, done } = await reader.read()
-    if (done) break
-    const at = performance.timeOrigin + performance.now()
-    buffer += decoder.decode(value, { stream: true })
-    let cut: number
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const frame = buffer.slice(0, cut)
-      buffer = buffer.slice(cut + 2)
-      const id = /^id: (\d+)$/m.exec(frame)
-      if (!id) continue
-      const e: Arrival = {
-        id: Number(id[1]),
-        event: /^event: (.+)$/m.exec(frame)![1]!,
-        data: JSON.parse(/^data: (.*)$/m.exec(frame)![1]!),
-        at,
-      }
-      out.push(e)
-      if (opts.done(e)) {
-        await reader.cancel()
-        return out
-      }
-    }
-  }
-  return out
+/** The id of the newest event of the session, to read from there on. */
+export async function lastEventId(stack: Stack, id: string): Promise<number> {
+  return (await call(stack, `/v1/sessions/${id}`)).lastEventId as number
 }

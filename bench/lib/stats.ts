@@ -5,7 +5,15 @@ export function quantile(values: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
 }
 
-export const ms = (n: number) => (Number.isFinite(n) ? `${n.toFixed(n < 10 ? 2 : 0)} ms` : 'n/a')
-export const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : 'n/a')
+export const median = (values: number[]) => quantile(values, 0.5)
+
+/** Milliseconds, with two decimals below 10 ms. */
+export const ms = (n: number) => (Number.isFinite(n) ? `${n.toFixed(Math.abs(n) < 10 ? 2 : 0)} ms` : 'n/a')
+/** A difference in milliseconds, signed. */
+export const plusMs = (n: number) => (Number.isFinite(n) ? `${n >= 0 ? '+' : ''}${ms(n)}` : 'n/a')
+export const ratio = (a: number, b: number) => (b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}x` : 'n/a')
+export const perSecond = (n: number) => (Number.isFinite(n) ? `${Math.round(n).toLocaleString('en-US')}/s` : 'n/a')
+
+/** Wall-clock milliseconds since the epoch with sub-millisecond precision: the scripted model's stamps use the same. */
 export const now = () => performance.timeOrigin + performance.now()
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
