@@ -101,21 +101,21 @@
   }
 
   const log = () => $('log')
-  function nearBottom() {
+  // The log follows new content while the reader is at its bottom; scrolling up stops that,
+  // scrolling back down resumes it.
+  let follow = true
+  const nearBottom = () => {
     const l = log()
-    return l.scrollHeight - l.scrollTop - l.clientHeight < 80
+    return l.scrollHeight - l.scrollTop - l.clientHeight < 40
+  }
+  log().addEventListener('scroll', () => { follow = nearBottom() })
+  function stickToBottom() {
+    if (follow) log().scrollTop = log().scrollHeight
   }
   function append(node) {
-    const stick = nearBottom()
     $('empty')?.remove()
     log().append(node)
-    if (stick) log().scrollTop = log().scrollHeight
     return node
-  }
-  function keepScrolled(fn) {
-    const stick = nearBottom()
-    fn()
-    if (stick) log().scrollTop = log().scrollHeight
   }
 
   function resetView() {
@@ -124,6 +124,7 @@
     asks.clear()
     steps = new Map()
     log().replaceChildren()
+    follow = true
     renderSteps()
     lastSeq = 0
     ended = false
@@ -218,25 +219,21 @@
   function onDelta(data) {
     const m = messageView(data.messageId, 'assistant')
     if (m.done) return
-    keepScrolled(() => {
-      m.node.classList.add('streaming')
-      partView(m, data.partId, data.kind).node.append(data.text)
-    })
+    m.node.classList.add('streaming')
+    partView(m, data.partId, data.kind).node.append(data.text)
   }
   function onCompleted(data) {
     const m = messageView(data.messageId, data.role)
     m.done = true
     m.node.classList.remove('streaming')
     m.node.dataset.completed = 'true'
-    keepScrolled(() => {
-      // The completed text is the whole reply: it also fills in deltas the log compacted away.
-      if (data.text && textOf(m) !== data.text) {
-        for (const [id, p] of m.parts) if (p.kind === 'text') { p.node.remove(); m.parts.delete(id) }
-        partView(m, 'final', 'text').node.textContent = data.text
-        m.node.dataset.filled = 'true'
-      }
-      if (data.error) m.node.append(el('span', { class: 'msg-error', text: `${data.error.code}: ${data.error.message}` }))
-    })
+    // The completed text is the whole reply: it also fills in deltas the log compacted away.
+    if (data.text && textOf(m) !== data.text) {
+      for (const [id, p] of m.parts) if (p.kind === 'text') { p.node.remove(); m.parts.delete(id) }
+      partView(m, 'final', 'text').node.textContent = data.text
+      m.node.dataset.filled = 'true'
+    }
+    if (data.error) m.node.append(el('span', { class: 'msg-error', text: `${data.error.code}: ${data.error.message}` }))
   }
 
   function onTool(data) {
@@ -249,27 +246,25 @@
         el('span', { class: 'tool-title' }))
       node.append(header, el('pre', { class: 'tool-input', hidden: true }), el('pre', { class: 'tool-output', hidden: true }))
       const m = messageView(data.messageId, 'assistant')
-      keepScrolled(() => m.node.append(node))
+      m.node.append(node)
       t = { node }
       tools.set(data.callId, t)
     }
-    keepScrolled(() => {
-      const badge = t.node.querySelector('.tool-state')
-      badge.textContent = data.state
-      badge.dataset.v = data.state
-      t.node.dataset.state = data.state
-      if (data.title) t.node.querySelector('.tool-title').textContent = data.title
-      if (data.input !== undefined && data.input !== null && Object.keys(data.input).length) {
-        const pre = t.node.querySelector('.tool-input')
-        pre.hidden = false
-        pre.textContent = data.input.command !== undefined ? `$ ${data.input.command}` : JSON.stringify(data.input, null, 2)
-      }
-      if (data.output !== undefined) {
-        const pre = t.node.querySelector('.tool-output')
-        pre.hidden = false
-        pre.textContent = data.output
-      }
-    })
+    const badge = t.node.querySelector('.tool-state')
+    badge.textContent = data.state
+    badge.dataset.v = data.state
+    t.node.dataset.state = data.state
+    if (data.title) t.node.querySelector('.tool-title').textContent = data.title
+    if (data.input !== undefined && data.input !== null && Object.keys(data.input).length) {
+      const pre = t.node.querySelector('.tool-input')
+      pre.hidden = false
+      pre.textContent = data.input.command !== undefined ? `$ ${data.input.command}` : JSON.stringify(data.input, null, 2)
+    }
+    if (data.output !== undefined) {
+      const pre = t.node.querySelector('.tool-output')
+      pre.hidden = false
+      pre.textContent = data.output
+    }
   }
 
   function onFileChanged(data) {
@@ -291,7 +286,7 @@
     a.node.classList.add('resolved')
     a.node.dataset.outcome = outcome
     for (const b of a.node.querySelectorAll('button')) b.disabled = true
-    keepScrolled(() => a.node.append(el('div', { class: 'outcome', text: outcome })))
+    a.node.append(el('div', { class: 'outcome', text: outcome }))
   }
 
   function onPermission(data) {
@@ -403,6 +398,7 @@
     let data
     try { data = JSON.parse(e.data) } catch { return }
     apply(e.type, data)
+    stickToBottom()
   }
 
   function closeStream(state = 'closed') {
