@@ -35,6 +35,8 @@ export type Sandbox = {
   startedAt: Date
   endAt: Date
   timer?: NodeJS.Timeout
+  /** set once the sandbox is being killed */
+  ending?: Promise<void>
   ns: Namespace
   processes: ProcessTable
 }
@@ -113,6 +115,7 @@ export class Sandboxes {
 
   /** The sandbox ends (or pauses, when created so) `seconds` from now. */
   setTimeout(sb: Sandbox, seconds: number) {
+    if (sb.ending) return
     clearTimeout(sb.timer)
     sb.endAt = new Date(Date.now() + seconds * 1000)
     sb.timer = setTimeout(() => (sb.autoPause ? this.pause(sb) : void this.kill(sb)), seconds * 1000)
@@ -130,9 +133,13 @@ export class Sandboxes {
     return isAbsolute(path) ? path : join(sb.home, path)
   }
 
-  /** The sandbox's processes, its anchor aside. */
+  /**
+   * The sandbox's processes, its anchor aside: all in its namespace, and those envd just started
+   * (nsenter may not have joined the namespace yet).
+   */
   pids(sb: Sandbox): number[] {
-    return pidsInNamespace(sb.ns.netns).filter((pid) => pid !== sb.ns.pid)
+    const inside = pidsInNamespace(sb.ns.netns).filter((pid) => pid !== sb.ns.pid)
+    return [...new Set([...sb.processes.list().map((p) => p.pid), ...inside])]
   }
 
   /** Stops every process of the sandbox where it stands; their memory stays as it is. */
@@ -148,14 +155,18 @@ export class Sandboxes {
     this.setTimeout(sb, timeoutS ?? DEFAULT_TIMEOUT_S)
   }
 
-  async kill(sb: Sandbox) {
-    if (this.all.get(sb.id) !== sb) return
-    this.all.delete(sb.id)
+  /** Ends the sandbox; it stays known until nothing of it is left, so a 404 means gone for good. */
+  kill(sb: Sandbox): Promise<void> {
+    sb.ending ??= this.end(sb)
+    return sb.ending
+  }
+
+  private async end(sb: Sandbox) {
     clearTimeout(sb.timer)
     // A process may fork while we look: look again until the namespace is empty.
     for (let round = 0; round < 10; round++) {
       for (const p of sb.processes.list()) p.signal('SIGKILL')
-      const pids = this.pids(sb)
+      const pids = pidsInNamespace(sb.ns.netns).filter((pid) => pid !== sb.ns.pid)
       if (pids.length === 0) break
       for (const pid of pids) signal(pid, 'SIGKILL')
       await new Promise((r) => setTimeout(r, 20))
@@ -163,6 +174,7 @@ export class Sandboxes {
     sb.ns.close()
     // Killed processes may still be flushing files; rm retries through that.
     await rm(sb.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })
+    this.all.delete(sb.id)
   }
 
   async closeAll() {
