@@ -57,3 +57,21 @@ describe('dev stack settings', () => {
     expect(() => dotenvLine('A', 'a\nb')).toThrow()
   })
 })
+
+describe('the scripted model, stamped', () => {
+  it('starts each piece of a reply with its send time when stamp is true', async () => {
+    const model = await startModelServer()
+    try {
+      const script = '<<script {"reply":"abcdef","chunks":3,"stamp":true}>>'
+      const res = await fetch(`${model.url}/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ stream: true, messages: [{ role: 'user', content: script }] }),
+      })
+      const pieces = [...(await res.text()).matchAll(/"content":"(\d+\.\d{3}) ([a-z]*)"/g)]
+      expect(pieces.map((m) => m[2])).toEqual(['ab', 'cd', 'ef'])
+      expect(pieces.every((m) => Number.isFinite(Number(m[1])))).toBe(true)
+    } finally {
+      await model.close()
+    }
+  })
+})

@@ -25,10 +25,11 @@ export type Script = {
   /** pause between pieces, so a test can act mid-stream */
   delayMs?: number
   /**
-   * For benchmarks: stream this many pieces, each the time it was sent (ms since the epoch,
-   * sub-millisecond), so a reader can tell how long each piece took to reach it.
+   * For benchmarks: `true` starts each streamed piece with the time it was sent (ms since the
+   * epoch, sub-millisecond) and a space, so a reader can tell how long each piece took to reach
+   * it; a number streams that many pieces holding only the time.
    */
-  stamp?: number
+  stamp?: boolean | number
 }
 
 type ChatMessage = { role: string; content?: unknown; tool_calls?: unknown[] }
@@ -156,10 +157,10 @@ async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[])
   send({ role: 'assistant', content: '' })
   const delayMs = decision.script?.delayMs ?? 0
   const stamps = decision.script?.stamp
-  const pieces = stamps ? Array.from({ length: stamps }, () => '') : splitText(text, decision.script?.chunks)
+  const pieces = typeof stamps === 'number' ? Array.from({ length: stamps }, () => '') : splitText(text, decision.script?.chunks)
   for (const piece of pieces) {
     if (res.destroyed) return
-    send({ content: stamps ? `${(performance.timeOrigin + performance.now()).toFixed(3)} ` : piece })
+    send({ content: stamps ? `${(performance.timeOrigin + performance.now()).toFixed(3)} ${piece}` : piece })
     if (delayMs) await sleep(delayMs)
   }
   if (toolCalls) send({ tool_calls: toolCalls })
