@@ -97,7 +97,6 @@ export type MessageStream = {
   send(message: unknown): void
   /** Ends the stream, with an error when given; later calls do nothing. */
   end(err?: ConnectError): void
-  readonly ended: boolean
 }
 
 /** Opens a server-streaming response; each message is flushed as its own frame at once. */
@@ -114,9 +113,6 @@ export function openStream(res: ServerResponse): MessageStream {
       ended = true
       if (res.destroyed) return
       res.end(envelope(END_STREAM_FLAG, err ? { error: { code: err.code, message: err.message } } : {}))
-    },
-    get ended() {
-      return ended || res.destroyed
     },
   }
 }

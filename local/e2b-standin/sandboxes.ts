@@ -78,7 +78,7 @@ export class Sandboxes {
     await mkdir(home, { recursive: true })
     await mkdir(runDir, { recursive: true })
     // Commands run as `bash -l`, whose /etc/profile resets PATH; the template's profile sets it back.
-    await writeFile(join(home, '.bash_profile'), `export PATH=${JSON.stringify(this.path)}\n[ -f ~/.bashrc ] && . ~/.bashrc\n`)
+    await writeFile(join(home, '.bash_profile'), `export PATH='${this.path.replaceAll("'", `'\\''`)}'\n[ -f ~/.bashrc ] && . ~/.bashrc\n`)
     let ns: Namespace
     try {
       ns = await startNamespace(runDir, this.opts.egressPorts)

@@ -121,3 +121,27 @@ describe('files', () => {
     await expect(sbx.files.read('nope.txt')).rejects.toThrow(/does not exist/)
   })
 })
+
+describe('envd access', () => {
+  const envd = (path: string, headers: Record<string, string>, init: RequestInit = {}) =>
+    fetch(`${fx.standIn.sandboxUrl}${path}`, { ...init, headers: { 'E2b-Sandbox-Id': sbx.sandboxId, 'E2b-Sandbox-Port': '49983', ...headers } })
+
+  it('answers health without the access token, and nothing else', async () => {
+    expect((await envd('/health', {})).status).toBe(204)
+    const list = { method: 'POST', body: '{}' }
+    expect((await envd('/process.Process/List', { 'content-type': 'application/json', 'X-Access-Token': 'wrong' }, list)).status).toBe(401)
+    // The SDK keeps the token to itself; E2B's REST API hands it out, as the stand-in does.
+    const detail = await fetch(`${fx.standIn.apiUrl}/sandboxes/${sbx.sandboxId}`, { headers: { 'X-API-KEY': fx.conn.apiKey } })
+    const { envdAccessToken } = (await detail.json()) as { envdAccessToken: string }
+    const ok = await envd('/process.Process/List', { 'content-type': 'application/json', 'X-Access-Token': envdAccessToken }, list)
+    expect(ok.status).toBe(200)
+    expect((await envd('/files?path=notes/a.txt', {})).status).toBe(401)
+  })
+
+  it('serves signed file URLs without the token', async () => {
+    await sbx.files.write('signed.txt', 'by signature')
+    const url = await sbx.downloadUrl('signed.txt', { useSignatureExpiration: 60 })
+    const res = await fetch(url, { headers: { 'E2b-Sandbox-Id': sbx.sandboxId, 'E2b-Sandbox-Port': '49983' } })
+    expect(await res.text()).toBe('by signature')
+  })
+})
