@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { api, sandboxesOf, scripted } from '../e2e/helpers'
+import { api, sandboxesOf, scripted, waitFor } from '../e2e/helpers'
 import { BROWSER_KEY, openTab, startHarness, type Harness, type Tab } from './harness'
 
 // Functions given to page.evaluate run in the page; the project compiles without the DOM lib.
@@ -260,6 +260,31 @@ describe('the playground', () => {
       expect((await replyText(tab.page, 'turn-one'))?.text).toBe(first)
       expect(await tab.page.textContent('#session-id')).toBe(id)
       expect(Number(await tab.page.textContent('#last-event-id'))).toBe((await api(`/v1/sessions/${id}`, { key: BROWSER_KEY })).body.lastEventId)
+      expectKeyOnlyInHeaders(tab)
+    } finally {
+      await tab.close()
+      if (id) await endSession(id)
+    }
+  })
+
+  it('renews the stream token before it expires and keeps streaming on the new one', async () => {
+    // ?tokenTtl=10 makes the page ask for 10-second tokens, so it renews one within the test
+    const tab = await openTab(h.browser, `${h.stack.url}/?tokenTtl=10`)
+    let id: string | undefined
+    try {
+      id = await startFromPage(tab)
+      const streams = () => tab.requests.filter((r) => new URL(r.url()).pathname.endsWith('/events'))
+      const tokens = () => new Set(streams().map((r) => new URL(r.url()).searchParams.get('token')))
+      await waitFor('a second stream on a new token', async () => tokens().size >= 2, 60_000)
+      await tab.page.locator('#stream-state[data-v=open]').waitFor()
+
+      const reply = words(12, 'renewed')
+      await say(tab.page, scripted({ reply, chunks: 4, delayMs: 100 }, 'renew-test'))
+      await tab.page.waitForFunction(() => document.querySelectorAll('#log .msg.assistant[data-completed=true]').length === 1, undefined, { timeout: 60_000 })
+      expect(await replyText(tab.page, 'renew-test')).toMatchObject({ text: reply, completed: true, filled: false })
+      // each new stream started after the last event the page had applied, and nothing showed twice
+      expect(streams().slice(1).every((r) => Number(new URL(r.url()).searchParams.get('after')) > 0)).toBe(true)
+      expect(await tab.page.$$eval('#log .msg', (ms) => ms.length)).toBe(2)
       expectKeyOnlyInHeaders(tab)
     } finally {
       await tab.close()
