@@ -1,0 +1,78 @@
+import { mkdir } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { resolve } from 'node:path'
+import { getRequestListener } from '@hono/node-server'
+import { createGateway } from './gateway'
+import { createRestApi } from './rest'
+import { Sandboxes } from './sandboxes'
+
+/**
+ * A local stand-in for E2B: its REST API and each sandbox's envd and ports, spoken well enough
+ * that the real `e2b` SDK, given `apiUrl` and `sandboxUrl`, cannot tell. Sandboxes are folders
+ * with their own network namespace and real processes. Linux only, as root (network namespaces).
+ */
+
+export type E2BStandInOptions = {
+  /** the only key accepted (X-API-KEY); others get E2B's 401 */
+  apiKey: string
+  /** folder under which each sandbox gets its own directory (its HOME among others) */
+  root: string
+  /** for the REST API; the sandbox URL takes a free port. Default 0 (free). Listens on 127.0.0.1 only. */
+  port?: number
+  /** host 127.0.0.1 ports that processes inside sandboxes may reach; nothing else on the host is reachable */
+  egressPorts?: number[]
+  /** extra PATH entries for sandbox processes, as a template would have them */
+  pathPrepend?: string[]
+}
+
+export type E2BStandInSandbox = {
+  sandboxId: string
+  state: 'running' | 'paused'
+  pids: number[]
+  home: string
+  metadata: Record<string, string>
+}
+
+export type E2BStandIn = {
+  apiUrl: string
+  sandboxUrl: string
+  /** what runs now; `pids` are every process in the sandbox's network namespace */
+  list(): E2BStandInSandbox[]
+  /** kills every sandbox (removing their folders, nothing else) and stops serving */
+  close(): Promise<void>
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((done, fail) => {
+    server.once('error', fail)
+    server.listen(port, '127.0.0.1', () => done((server.address() as AddressInfo).port))
+  })
+}
+
+export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStandIn> {
+  const root = resolve(opts.root)
+  await mkdir(root, { recursive: true })
+  const sandboxes = new Sandboxes({ root, egressPorts: opts.egressPorts ?? [], pathPrepend: opts.pathPrepend ?? [] })
+  const api = createServer(getRequestListener(createRestApi(sandboxes, opts.apiKey).fetch))
+  const gateway = createGateway(sandboxes)
+  const apiPort = await listen(api, opts.port ?? 0)
+  const gatewayPort = await listen(gateway, 0)
+  return {
+    apiUrl: `http://127.0.0.1:${apiPort}`,
+    sandboxUrl: `http://127.0.0.1:${gatewayPort}`,
+    list: () =>
+      sandboxes.list().map((sb) => ({
+        sandboxId: sb.id,
+        state: sb.state,
+        pids: sandboxes.pids(sb),
+        home: sb.home,
+        metadata: sb.metadata,
+      })),
+    close: async () => {
+      await sandboxes.closeAll()
+      for (const server of [api, gateway]) server.closeAllConnections()
+      await Promise.all([api, gateway].map((server) => new Promise((done) => server.close(done))))
+    },
+  }
+}

@@ -1,0 +1,577 @@
+// The playground: plain JS against the API of this same origin.
+// - The API key lives in memory and this tab's sessionStorage, and goes only into Authorization headers.
+// - The event stream is an EventSource on ?token= (a short-lived session token from POST /tokens),
+//   refreshed before it expires; every event is applied once, by its id.
+// - After a reload, the session id comes back from sessionStorage and the conversation is rebuilt
+//   by replaying the session's events from the start, then following live ones.
+;(() => {
+  'use strict'
+
+  const STORE = { key: 'osw.apiKey', session: 'osw.sessionId', last: 'osw.lastEventId' }
+  const EVENT_TYPES = [
+    'session.status', 'session.updated', 'sandbox.status', 'message.created', 'message.delta', 'message.completed',
+    'tool.updated', 'file.changed', 'permission.requested', 'permission.resolved', 'question.asked',
+    'question.resolved', 'error', 'session.ended',
+  ]
+  const START_STEPS = ['creating', 'cloning', 'writing_files', 'setup', 'starting_agent', 'ready']
+  const STEP_LABELS = {
+    creating: 'creating the sandbox', cloning: 'cloning the repository', writing_files: 'writing files',
+    setup: 'running setup', starting_agent: 'starting the agent', ready: 'ready', warm: 'taken from the warm pool',
+  }
+  // ?tokenTtl=<seconds> on the page's URL asks for shorter-lived stream tokens (to watch a refresh).
+  const pageParams = new URLSearchParams(location.search)
+  const TOKEN_TTL = Math.max(10, Math.min(86400, Number(pageParams.get('tokenTtl')) || 600))
+
+  const $ = (id) => document.getElementById(id)
+  const el = (tag, attrs = {}, ...children) => {
+    const node = document.createElement(tag)
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null || v === false) continue
+      if (k === 'class') node.className = v
+      else if (k === 'text') node.textContent = v
+      else if (k.startsWith('on')) node.addEventListener(k.slice(2), v)
+      else node.setAttribute(k, v === true ? '' : String(v))
+    }
+    for (const c of children) if (c !== null && c !== undefined) node.append(c)
+    return node
+  }
+  const store = {
+    get: (k) => { try { return sessionStorage.getItem(k) } catch { return null } },
+    set: (k, v) => { try { sessionStorage.setItem(k, v) } catch { /* private mode: memory only */ } },
+    del: (k) => { try { sessionStorage.removeItem(k) } catch { /* ignore */ } },
+  }
+
+  // ---- state ----
+  let apiKey = store.get(STORE.key) || ''
+  let sessionId = null
+  let lastSeq = 0
+  let sessionStatus = 'none'
+  let ended = false
+  let source = null // the EventSource
+  let streamGen = 0 // bumps on every (re)open, so stale callbacks do nothing
+  let refreshTimer = null
+  let retryTimer = null
+  let retryDelay = 1000
+  /** per message: its bubble and parts */
+  const messages = new Map()
+  const tools = new Map()
+  const asks = new Map()
+  let steps = new Map() // step -> {at, state}
+
+  // ---- HTTP, always with the key in the header ----
+  async function call(method, path, body) {
+    if (!apiKey) throw new Error('paste an API key first')
+    const headers = { authorization: `Bearer ${apiKey}` }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    const text = await res.text()
+    let json = null
+    try { json = text ? JSON.parse(text) : null } catch { /* not JSON */ }
+    if (!res.ok) {
+      const err = new Error(json && json.error ? `${json.error.code}: ${json.error.message}` : `${res.status} ${text.slice(0, 200)}`)
+      err.status = res.status
+      throw err
+    }
+    return json
+  }
+  const sessionPath = (suffix = '') => `/v1/sessions/${encodeURIComponent(sessionId)}${suffix}`
+
+  function notice(text) { $('notice').textContent = text || '' }
+  function fail(err) { notice(err && err.message ? err.message : String(err)) }
+
+  // ---- UI state ----
+  function setBadge(id, value) {
+    const b = $(id)
+    b.textContent = value
+    b.dataset.v = value
+  }
+  function refreshControls() {
+    const hasKey = Boolean(apiKey)
+    const live = Boolean(sessionId) && !ended
+    $('start').disabled = !hasKey
+    $('message').disabled = !live || !hasKey
+    $('send').disabled = !live || !hasKey
+    $('abort').disabled = !live || sessionStatus !== 'busy'
+    $('end').disabled = !live
+    $('leave').disabled = !sessionId
+    $('forget-key').hidden = !hasKey
+    $('key-state').textContent = hasKey
+      ? 'Key set for this tab (sessionStorage); sent only in the Authorization header.'
+      : 'Kept in this tab only (sessionStorage) and sent only in the Authorization header.'
+  }
+
+  const log = () => $('log')
+  // The log follows new content while the reader is at its bottom; scrolling up stops that,
+  // scrolling back down resumes it.
+  let follow = true
+  const nearBottom = () => {
+    const l = log()
+    return l.scrollHeight - l.scrollTop - l.clientHeight < 40
+  }
+  log().addEventListener('scroll', () => { follow = nearBottom() })
+  function stickToBottom() {
+    if (follow) log().scrollTop = log().scrollHeight
+  }
+  function append(node) {
+    $('empty')?.remove()
+    log().append(node)
+    return node
+  }
+
+  function resetView() {
+    messages.clear()
+    tools.clear()
+    asks.clear()
+    steps = new Map()
+    log().replaceChildren()
+    follow = true
+    renderSteps()
+    lastSeq = 0
+    ended = false
+    sessionStatus = 'none'
+    $('last-event-id').textContent = '0'
+    $('session-title').textContent = '–'
+    setBadge('session-status', 'none')
+    setBadge('sandbox-state', 'none')
+  }
+
+  // ---- sandbox progress: only what sandbox.status said, nothing invented ----
+  function renderSteps() {
+    const list = $('progress')
+    list.replaceChildren()
+    if (steps.size === 0) return
+    const names = steps.has('warm') ? ['warm', 'ready'] : START_STEPS
+    for (const name of names) {
+      const s = steps.get(name)
+      const state = s ? s.state : 'todo'
+      const li = el('li', { 'data-step': name, 'data-state': state }, STEP_LABELS[name] || name)
+      if (s && s.took !== undefined) li.append(el('span', { class: 'took', text: `${(s.took / 1000).toFixed(1)} s` }))
+      list.append(li)
+    }
+    for (const [name, s] of steps) {
+      if (!names.includes(name)) list.append(el('li', { 'data-step': name, 'data-state': s.state }, name))
+    }
+  }
+  function onSandbox(data) {
+    setBadge('sandbox-state', data.state)
+    const at = Date.parse(data.at)
+    const finishCurrent = () => {
+      for (const s of steps.values()) {
+        if (s.state === 'current') {
+          s.state = 'done'
+          s.took = at - s.at
+        }
+      }
+    }
+    if (data.state === 'starting') {
+      const step = data.reason || 'creating'
+      if (step === 'creating' || step === 'warm') steps = new Map()
+      finishCurrent()
+      // earlier steps that never came were skipped (no repository, no setup, ...)
+      const idx = START_STEPS.indexOf(step)
+      for (const name of START_STEPS.slice(0, Math.max(0, idx))) if (!steps.has(name)) steps.set(name, { state: 'skipped' })
+      steps.set(step, { state: 'current', at })
+    } else if (data.state === 'ready') {
+      finishCurrent()
+      const order = steps.has('warm') ? ['warm'] : START_STEPS
+      for (const name of order) if (!steps.has(name) && name !== 'ready') steps.set(name, { state: 'skipped' })
+      steps.set('ready', { state: 'done' })
+    } else if (data.state === 'lost' || data.state === 'stopped' || data.state === 'restarting') {
+      for (const s of steps.values()) if (s.state === 'current') s.state = 'skipped'
+      append(el('div', { class: 'file-change', text: `sandbox ${data.state}${data.reason ? `: ${data.reason}` : ''}` }))
+    }
+    renderSteps()
+  }
+
+  // ---- the conversation ----
+  function messageView(messageId, role) {
+    let m = messages.get(messageId)
+    if (m) return m
+    const node = el('div', { class: `msg ${role}`, 'data-message-id': messageId, 'data-role': role })
+    node.append(el('span', { class: 'who', text: role === 'user' ? 'you' : 'agent' }))
+    m = { node, role, parts: new Map(), text: null, done: false }
+    messages.set(messageId, m)
+    append(node)
+    return m
+  }
+  function partView(m, partId, kind) {
+    let p = m.parts.get(partId)
+    if (p) return p
+    const node = el('span', { class: kind === 'reasoning' ? 'reasoning' : 'text', 'data-part-id': partId })
+    p = { node, kind }
+    m.parts.set(partId, p)
+    // text parts go before any tool cards of the message, reasoning before the text
+    const firstTool = m.node.querySelector('.tool')
+    m.node.insertBefore(node, kind === 'reasoning' ? m.node.querySelector('.text') || firstTool : firstTool)
+    return p
+  }
+  function textOf(m) {
+    let t = ''
+    for (const p of m.parts.values()) if (p.kind === 'text') t += p.node.textContent
+    return t
+  }
+
+  function onMessageCreated(data) {
+    const m = messageView(data.messageId, data.role)
+    if (data.role === 'user' && data.text !== undefined && !m.parts.size) partView(m, 'user', 'text').node.textContent = data.text
+    if (data.role === 'assistant' && !m.done) m.node.classList.add('streaming')
+  }
+  function onDelta(data) {
+    const m = messageView(data.messageId, 'assistant')
+    if (m.done) return
+    m.node.classList.add('streaming')
+    partView(m, data.partId, data.kind).node.append(data.text)
+  }
+  function onCompleted(data) {
+    const m = messageView(data.messageId, data.role)
+    m.done = true
+    m.node.classList.remove('streaming')
+    m.node.dataset.completed = 'true'
+    // The completed text is the whole reply: it also fills in deltas the log compacted away.
+    if (data.text && textOf(m) !== data.text) {
+      for (const [id, p] of m.parts) if (p.kind === 'text') { p.node.remove(); m.parts.delete(id) }
+      partView(m, 'final', 'text').node.textContent = data.text
+      m.node.dataset.filled = 'true'
+    }
+    if (data.error) m.node.append(el('span', { class: 'msg-error', text: `${data.error.code}: ${data.error.message}` }))
+  }
+
+  function onTool(data) {
+    let t = tools.get(data.callId)
+    if (!t) {
+      const node = el('div', { class: 'tool', 'data-call-id': data.callId, 'data-tool': data.tool })
+      const header = el('header', {},
+        el('span', { class: 'tool-name', text: data.tool }),
+        el('span', { class: 'badge tool-state' }),
+        el('span', { class: 'tool-title' }))
+      node.append(header, el('pre', { class: 'tool-input', hidden: true }), el('pre', { class: 'tool-output', hidden: true }))
+      const m = messageView(data.messageId, 'assistant')
+      m.node.append(node)
+      t = { node }
+      tools.set(data.callId, t)
+    }
+    const badge = t.node.querySelector('.tool-state')
+    badge.textContent = data.state
+    badge.dataset.v = data.state
+    t.node.dataset.state = data.state
+    if (data.title) t.node.querySelector('.tool-title').textContent = data.title
+    if (data.input !== undefined && data.input !== null && Object.keys(data.input).length) {
+      const pre = t.node.querySelector('.tool-input')
+      pre.hidden = false
+      pre.textContent = data.input.command !== undefined ? `$ ${data.input.command}` : JSON.stringify(data.input, null, 2)
+    }
+    if (data.output !== undefined) {
+      const pre = t.node.querySelector('.tool-output')
+      pre.hidden = false
+      pre.textContent = data.output
+    }
+  }
+
+  function onFileChanged(data) {
+    append(el('div', { class: 'file-change', 'data-path': data.path, text: `✎ ${data.path}${data.change ? ` (${data.change})` : ''}` }))
+  }
+
+  function askCard(kind, id, title) {
+    const node = el('div', { class: `ask ${kind}`, [`data-${kind}-id`]: id })
+    node.append(el('header', {}, el('strong', { text: title })))
+    append(node)
+    const a = { node, resolved: false }
+    asks.set(`${kind}:${id}`, a)
+    return a
+  }
+  function resolveAsk(kind, id, outcome) {
+    const a = asks.get(`${kind}:${id}`)
+    if (!a || a.resolved) return
+    a.resolved = true
+    a.node.classList.add('resolved')
+    a.node.dataset.outcome = outcome
+    for (const b of a.node.querySelectorAll('button')) b.disabled = true
+    a.node.append(el('div', { class: 'outcome', text: outcome }))
+  }
+
+  function onPermission(data) {
+    const a = askCard('permission', data.permissionId, `The agent asks to use ${data.permission}`)
+    const meta = data.metadata || {}
+    const detail = meta.command || (data.patterns || []).join('\n') || JSON.stringify(meta)
+    if (detail) a.node.append(el('pre', { text: detail }))
+    const answer = (reply) => async () => {
+      for (const b of a.node.querySelectorAll('button')) b.disabled = true
+      try {
+        await call('POST', sessionPath(`/permissions/${encodeURIComponent(data.permissionId)}`), { reply })
+      } catch (err) {
+        if (err.status === 404) resolveAsk('permission', data.permissionId, 'already answered')
+        else { fail(err); for (const b of a.node.querySelectorAll('button')) b.disabled = a.resolved }
+      }
+    }
+    a.node.append(el('div', { class: 'buttons' },
+      el('button', { type: 'button', class: 'primary', 'data-reply': 'once', onclick: answer('once'), text: 'Allow once' }),
+      el('button', { type: 'button', 'data-reply': 'always', onclick: answer('always'), text: 'Always allow' }),
+      el('button', { type: 'button', 'data-reply': 'reject', onclick: answer('reject'), text: 'Reject' })))
+  }
+
+  function onQuestion(data) {
+    const questions = Array.isArray(data.questions) ? data.questions : []
+    const a = askCard('question', data.questionId, questions.length > 1 ? 'The agent has questions' : 'The agent asks')
+    const chosen = questions.map(() => new Set())
+    const send = async (body) => {
+      for (const b of a.node.querySelectorAll('button')) b.disabled = true
+      try {
+        await call('POST', sessionPath(`/questions/${encodeURIComponent(data.questionId)}`), body)
+      } catch (err) {
+        if (err.status === 404) resolveAsk('question', data.questionId, 'already answered')
+        else { fail(err); for (const b of a.node.querySelectorAll('button')) b.disabled = a.resolved }
+      }
+    }
+    // One single-choice question: a click on an option is the answer. Otherwise pick, then send.
+    const oneClick = questions.length === 1 && !questions[0].multiple
+    questions.forEach((q, i) => {
+      a.node.append(el('p', { class: 'question-text' }, q.header ? el('strong', { text: `${q.header}: ` }) : null, q.question || ''))
+      const buttons = el('div', { class: 'buttons' })
+      for (const opt of q.options || []) {
+        const label = typeof opt === 'string' ? opt : opt.label
+        const button = el('button', { type: 'button', 'data-label': label, title: opt.description || undefined, 'aria-pressed': 'false', text: label })
+        button.addEventListener('click', () => {
+          if (oneClick) return send({ answers: [[label]] })
+          if (!q.multiple) chosen[i].clear()
+          if (chosen[i].has(label)) chosen[i].delete(label)
+          else chosen[i].add(label)
+          for (const b of buttons.querySelectorAll('button')) b.setAttribute('aria-pressed', String(chosen[i].has(b.dataset.label)))
+        })
+        buttons.append(button)
+      }
+      a.node.append(buttons)
+    })
+    const actions = el('div', { class: 'buttons' })
+    if (!oneClick) {
+      actions.append(el('button', { type: 'button', class: 'primary', 'data-action': 'answer', text: 'Send answers',
+        onclick: () => send({ answers: chosen.map((s) => [...s]) }) }))
+    }
+    actions.append(el('button', { type: 'button', 'data-action': 'reject', text: 'Dismiss', onclick: () => send({ reject: true }) }))
+    a.node.append(actions)
+  }
+
+  function apply(type, data) {
+    switch (type) {
+      case 'session.status':
+        sessionStatus = data.status
+        setBadge('session-status', data.status)
+        if (data.status === 'failed') append(el('div', { class: 'event-error', text: `session failed${data.reason ? `: ${data.reason}` : ''}` }))
+        break
+      case 'session.updated': $('session-title').textContent = data.title; break
+      case 'sandbox.status': onSandbox(data); break
+      case 'message.created': onMessageCreated(data); break
+      case 'message.delta': onDelta(data); break
+      case 'message.completed': onCompleted(data); break
+      case 'tool.updated': onTool(data); break
+      case 'file.changed': onFileChanged(data); break
+      case 'permission.requested': onPermission(data); break
+      case 'permission.resolved':
+        resolveAsk('permission', data.permissionId, `answered: ${data.reply}${data.reason ? ` (${data.reason})` : ''}`)
+        break
+      case 'question.asked': onQuestion(data); break
+      case 'question.resolved':
+        resolveAsk('question', data.questionId, data.rejected
+          ? `dismissed${data.reason ? ` (${data.reason})` : ''}`
+          : `answered: ${(data.answers || []).map((a) => a.join(', ')).join(' / ')}`)
+        break
+      case 'error':
+        append(el('div', { class: 'event-error', text: `${data.code}: ${data.message}` }))
+        break
+      case 'session.ended':
+        ended = true
+        sessionStatus = 'ended'
+        setBadge('session-status', 'ended')
+        append(el('div', { class: 'file-change', text: `session ended (${data.reason})` }))
+        closeStream('ended')
+        break
+    }
+    refreshControls()
+  }
+
+  // ---- the stream ----
+  function onFrame(e) {
+    const seq = Number(e.lastEventId)
+    if (!Number.isInteger(seq) || seq <= lastSeq) return // seen already
+    lastSeq = seq
+    store.set(STORE.last, String(seq))
+    $('last-event-id').textContent = String(seq)
+    let data
+    try { data = JSON.parse(e.data) } catch { return }
+    apply(e.type, data)
+    stickToBottom()
+  }
+
+  function closeStream(state = 'closed') {
+    streamGen++
+    clearTimeout(refreshTimer)
+    clearTimeout(retryTimer)
+    if (source) source.close()
+    source = null
+    setBadge('stream-state', state)
+  }
+
+  /** Opens (or reopens, with a fresh token) the stream after the last event applied. */
+  async function openStream() {
+    closeStream('connecting')
+    const gen = streamGen
+    let issued
+    try {
+      issued = await call('POST', sessionPath('/tokens'), { ttlSeconds: TOKEN_TTL })
+    } catch (err) {
+      if (gen !== streamGen) return
+      if (err.status === 404 || err.status === 401) {
+        fail(err)
+        setBadge('stream-state', 'closed')
+        return
+      }
+      retryLater(gen)
+      return
+    }
+    if (gen !== streamGen) return
+    const url = `${sessionPath('/events')}?token=${encodeURIComponent(issued.token)}&after=${lastSeq}`
+    const es = new EventSource(url)
+    source = es
+    for (const type of EVENT_TYPES) es.addEventListener(type, onFrame)
+    es.onopen = () => {
+      if (gen !== streamGen) return
+      retryDelay = 1000
+      setBadge('stream-state', 'open')
+    }
+    es.onerror = () => {
+      if (gen !== streamGen || ended) return
+      // CONNECTING: the browser reconnects by itself, with Last-Event-ID. CLOSED: it gave up
+      // (an expired token answers 401), so ask for a new token and open again.
+      if (es.readyState === EventSource.CLOSED) retryLater(gen)
+      else setBadge('stream-state', 'connecting')
+    }
+    // A new token, and a new stream from the last event, well before this one expires.
+    const ttlMs = Date.parse(issued.expiresAt) - Date.now()
+    const early = Math.min(60_000, ttlMs / 3)
+    refreshTimer = setTimeout(() => { if (gen === streamGen && !ended) openStream() }, Math.max(1000, ttlMs - early))
+  }
+
+  function retryLater(gen) {
+    if (gen !== streamGen) return
+    if (source) source.close()
+    source = null
+    setBadge('stream-state', 'connecting')
+    clearTimeout(retryTimer)
+    retryTimer = setTimeout(() => { if (gen === streamGen && !ended) openStream() }, retryDelay)
+    retryDelay = Math.min(retryDelay * 2, 30_000)
+  }
+
+  // ---- actions ----
+  function useSession(id) {
+    sessionId = id
+    store.set(STORE.session, id)
+    $('session-id').textContent = id
+    refreshControls()
+    openStream()
+  }
+
+  function leave() {
+    closeStream()
+    sessionId = null
+    store.del(STORE.session)
+    store.del(STORE.last)
+    resetView()
+    $('session-id').textContent = '–'
+    refreshControls()
+  }
+
+  $('key-form').addEventListener('submit', (e) => {
+    e.preventDefault()
+    const value = $('api-key').value.trim()
+    if (!value) return
+    apiKey = value
+    store.set(STORE.key, value)
+    $('api-key').value = ''
+    notice('')
+    refreshControls()
+    if (sessionId && !source && !ended) openStream()
+  })
+  $('forget-key').addEventListener('click', () => {
+    apiKey = ''
+    store.del(STORE.key)
+    refreshControls()
+  })
+
+  $('start-form').addEventListener('submit', async (e) => {
+    e.preventDefault()
+    notice('')
+    const url = $('repo-url').value.trim()
+    const ref = $('repo-ref').value.trim()
+    const body = {}
+    if (url) body.repo = ref ? { url, ref } : { url }
+    $('start').disabled = true
+    try {
+      const session = await call('POST', '/v1/sessions', body)
+      closeStream()
+      resetView()
+      setBadge('session-status', session.status)
+      sessionStatus = session.status
+      useSession(session.id)
+      $('message').focus()
+    } catch (err) {
+      fail(err)
+    } finally {
+      refreshControls()
+    }
+  })
+
+  async function send() {
+    const text = $('message').value
+    if (!text.trim() || !sessionId) return
+    $('send').disabled = true
+    try {
+      const res = await call('POST', sessionPath('/messages'), { text })
+      $('message').value = ''
+      notice(res.queued ? 'Queued: it goes to the agent once the sandbox is ready and earlier turns are done.' : '')
+    } catch (err) {
+      fail(err)
+    } finally {
+      refreshControls()
+    }
+  }
+  $('composer').addEventListener('submit', (e) => {
+    e.preventDefault()
+    send()
+  })
+  $('message').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault()
+      send()
+    }
+  })
+
+  $('abort').addEventListener('click', async () => {
+    try {
+      const res = await call('POST', sessionPath('/abort'), {})
+      notice(res.aborted ? 'Aborted the running turn.' : 'Nothing was running.')
+    } catch (err) {
+      fail(err)
+    }
+  })
+
+  $('end').addEventListener('click', async () => {
+    try {
+      await call('DELETE', sessionPath())
+    } catch (err) {
+      fail(err)
+    }
+  })
+  $('leave').addEventListener('click', leave)
+
+  // ---- start: pick up where this tab left off ----
+  resetView()
+  const saved = store.get(STORE.session)
+  refreshControls()
+  if (saved) {
+    // Replaying from 0 rebuilds the whole conversation; live events follow without a gap.
+    $('session-id').textContent = saved
+    sessionId = saved
+    refreshControls()
+    if (apiKey) openStream()
+    else notice('Paste the API key again to reconnect to the session of this tab.')
+  }
+})()

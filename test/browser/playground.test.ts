@@ -1,0 +1,316 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { api, sandboxesOf, scripted, waitFor } from '../e2e/helpers'
+import { BROWSER_KEY, openTab, startHarness, type Harness, type Tab } from './harness'
+
+// Functions given to page.evaluate run in the page; the project compiles without the DOM lib.
+declare const document: any
+declare const window: any
+declare const MutationObserver: any
+
+/**
+ * The playground (public/index.html) in Chromium against a whole local stack: a session
+ * started from the page, a reply streamed into it, a permission and a question answered with
+ * its buttons, a reload mid-stream, and the API key kept out of every URL.
+ */
+
+let h: Harness
+
+beforeAll(async () => {
+  h = await startHarness('playground')
+})
+
+afterAll(async () => {
+  await h?.close()
+})
+
+const words = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i}`).join(' ')
+
+/** The text of the assistant message that answers the user message whose text contains `marker`. */
+const replyText = (page: Page, marker: string) =>
+  page.evaluate((m) => {
+    const bubbles = [...document.querySelectorAll('#log .msg')]
+    const at = bubbles.findIndex((b) => b.dataset.role === 'user' && (b.textContent ?? '').includes(m))
+    const reply = bubbles.slice(at + 1).find((b) => b.dataset.role === 'assistant' && b.querySelector('.text'))
+    if (at < 0 || !reply) return undefined
+    const text = [...reply.querySelectorAll('.text')].map((t) => t.textContent).join('')
+    return { text, completed: reply.dataset.completed === 'true', filled: reply.dataset.filled === 'true', id: reply.dataset.messageId! }
+  }, marker)
+
+/** Pastes the key, starts a session and waits until the page shows it idle with its sandbox ready. */
+async function startFromPage(tab: Tab): Promise<string> {
+  const { page } = tab
+  await page.fill('#api-key', BROWSER_KEY)
+  await page.click('#save-key')
+  await page.click('#start')
+  await page.locator('#session-status[data-v=idle]').waitFor({ timeout: 120_000 })
+  await page.locator('#sandbox-state[data-v=ready]').waitFor()
+  const id = (await page.textContent('#session-id'))!
+  expect(id).toMatch(/^ses_/)
+  return id
+}
+
+async function say(page: Page, text: string) {
+  await page.fill('#message', text)
+  await page.click('#send')
+}
+
+/** No request the page made carries the key in its URL; the key travels in Authorization headers only. */
+function expectKeyOnlyInHeaders(tab: Tab) {
+  const urls = tab.requests.map((r) => r.url())
+  expect(urls.filter((u) => u.includes(BROWSER_KEY) || decodeURIComponent(u).includes(BROWSER_KEY))).toEqual([])
+  const apiCalls = tab.requests.filter((r) => new URL(r.url()).pathname.startsWith('/v1/'))
+  expect(apiCalls.length).toBeGreaterThan(0)
+  for (const r of apiCalls) {
+    const path = new URL(r.url()).pathname
+    if (path.endsWith('/events')) {
+      // EventSource cannot send headers: it opens the stream with a session token
+      expect(new URL(r.url()).searchParams.get('token')).toBeTruthy()
+      expect(r.headers().authorization).toBeUndefined()
+    } else {
+      expect(r.headers().authorization).toBe(`Bearer ${BROWSER_KEY}`)
+    }
+  }
+  expect(tab.problems).toEqual([])
+}
+
+async function endSession(id: string) {
+  await api(`/v1/sessions/${id}`, { method: 'DELETE', key: BROWSER_KEY })
+}
+
+describe('the playground', () => {
+  it('starts a session with honest progress and streams a reply as it is written', async () => {
+    const tab = await openTab(h.browser, h.stack.url)
+    let id: string | undefined
+    try {
+      expect(await tab.page.title()).toContain('Playground')
+      id = await startFromPage(tab)
+
+      // the start steps the sandbox reported: creating and starting the agent happened, cloning did not (no repository)
+      const steps = await tab.page.$$eval('#progress li', (lis) => lis.map((li) => [li.getAttribute('data-step'), li.getAttribute('data-state')]))
+      expect(steps).toEqual(
+        expect.arrayContaining([
+          ['creating', 'done'],
+          ['cloning', 'skipped'],
+          ['starting_agent', 'done'],
+          ['ready', 'done'],
+        ]),
+      )
+
+      const reply = words(24, 'grow')
+      await say(tab.page, scripted({ reply, chunks: 8, delayMs: 400 }, 'stream-test'))
+      // a part of the reply shows while the message is still being written...
+      const partial = await tab.page.waitForFunction(
+        (full) => {
+          const m = document.querySelector('#log .msg.assistant.streaming')
+          const text = m ? [...m.querySelectorAll('.text')].map((t) => t.textContent).join('') : ''
+          return text.length > 0 && text.length < full.length && m?.dataset.completed !== 'true' ? text : false
+        },
+        reply,
+        { timeout: 60_000, polling: 20 },
+      )
+      const partialText = (await partial.jsonValue()) as string
+      expect(reply.startsWith(partialText)).toBe(true)
+      // ...and grows to the whole reply
+      await tab.page.locator('#log .msg.assistant[data-completed=true]').first().waitFor()
+      const done = await replyText(tab.page, 'stream-test')
+      expect(done).toMatchObject({ text: reply, completed: true, filled: false })
+      expect(partialText.length).toBeLessThan(done!.text.length)
+      expectKeyOnlyInHeaders(tab)
+    } finally {
+      await tab.close()
+      if (id) await endSession(id)
+    }
+  })
+
+  it('asks before running a command, runs it once approved with the button, and shows its output', async () => {
+    const tab = await openTab(h.browser, h.stack.url)
+    let id: string | undefined
+    try {
+      id = await startFromPage(tab)
+      const workdir = (await sandboxesOf(id))[0]!.workdir
+      const command = 'touch from-browser.txt && echo created-from-the-browser'
+      await say(tab.page, scripted({ steps: [{ tool: { name: 'bash', args: { command, description: 'Make a file' } } }, { text: 'the tool said: {{tool_result}}' }] }, 'perm-test'))
+
+      const ask = tab.page.locator('#log .ask.permission')
+      await ask.waitFor()
+      expect(await ask.textContent()).toContain(command)
+      expect(existsSync(join(workdir, 'from-browser.txt'))).toBe(false)
+      await ask.locator('button[data-reply=once]').click()
+
+      const tool = tab.page.locator('#log .tool[data-tool=bash][data-state=completed]')
+      await tool.waitFor()
+      expect(await tool.locator('.tool-input').textContent()).toContain(command)
+      expect(await tool.locator('.tool-output').textContent()).toContain('created-from-the-browser')
+      await tab.page.locator('#log .ask.permission.resolved').waitFor()
+      expect(await ask.getAttribute('data-outcome')).toBe('answered: once')
+      expect(await ask.locator('button').evaluateAll((bs) => bs.every((b) => b.disabled))).toBe(true)
+
+      await tab.page.waitForFunction(() => document.querySelectorAll('#log .msg.assistant[data-completed=true] .text').length > 0)
+      expect((await replyText(tab.page, 'perm-test'))?.text).toContain('created-from-the-browser')
+      const listing = await sandboxesOf(id)
+      expect(listing).toHaveLength(1)
+      expect(existsSync(join(listing[0]!.workdir, 'from-browser.txt'))).toBe(true)
+      expectKeyOnlyInHeaders(tab)
+    } finally {
+      await tab.close()
+      if (id) await endSession(id)
+    }
+  })
+
+  it('answers a question from the agent with a button', async () => {
+    const tab = await openTab(h.browser, h.stack.url)
+    let id: string | undefined
+    try {
+      id = await startFromPage(tab)
+      const question = {
+        tool: {
+          name: 'question',
+          args: {
+            questions: [
+              {
+                question: 'Which colour should the button be?',
+                header: 'Colour',
+                options: [
+                  { label: 'Red', description: 'warm' },
+                  { label: 'Blue', description: 'cool' },
+                ],
+              },
+            ],
+          },
+        },
+      }
+      await say(tab.page, scripted({ steps: [question, { text: 'the answer was {{tool_result}}' }] }, 'question-test'))
+      const card = tab.page.locator('#log .ask.question')
+      await card.waitFor()
+      expect(await card.textContent()).toContain('Which colour should the button be?')
+      await card.locator('button[data-label=Blue]').click()
+      await tab.page.locator('#log .ask.question.resolved').waitFor()
+      expect(await card.getAttribute('data-outcome')).toBe('answered: Blue')
+      await tab.page.waitForFunction(() =>
+        [...document.querySelectorAll('#log .msg.assistant[data-completed=true] .text')].some((t) => (t.textContent ?? '').includes('the answer was')),
+      )
+      expect((await replyText(tab.page, 'question-test'))?.text).toContain('Blue')
+      const session = await api(`/v1/sessions/${id}`, { key: BROWSER_KEY })
+      expect(session.body.pending.questions).toEqual([])
+      expectKeyOnlyInHeaders(tab)
+    } finally {
+      await tab.close()
+      if (id) await endSession(id)
+    }
+  })
+
+  it('continues the conversation after a reload mid-stream, without gaps or duplicates', async () => {
+    const tab = await openTab(h.browser, h.stack.url)
+    let id: string | undefined
+    try {
+      id = await startFromPage(tab)
+      const first = words(6, 'before')
+      await say(tab.page, scripted({ reply: first }, 'turn-one'))
+      await tab.page.waitForFunction(() => document.querySelectorAll('#log .msg.assistant[data-completed=true]').length === 1)
+
+      const reply = words(60, 'mid')
+      await say(tab.page, scripted({ reply, chunks: 60, delayMs: 150 }, 'turn-two'))
+      await tab.page.waitForFunction(
+        () => {
+          const m = document.querySelector('#log .msg.assistant.streaming')
+          return m !== null && (m.textContent ?? '').includes('mid5 ')
+        },
+        undefined,
+        { polling: 20, timeout: 60_000 },
+      )
+      const before = await replyText(tab.page, 'turn-two')
+      expect(before?.completed).toBe(false)
+
+      // After the reload, watch every state the reply goes through: each must be a prefix of the
+      // reply (a gap or a repeated piece would not be), and it must still be streaming at first.
+      await tab.page.addInitScript(() => {
+        const seen: { text: string; completed: boolean }[] = []
+        ;window.__seen = seen
+        const look = () => {
+          const bubbles = [...document.querySelectorAll('#log .msg.assistant')]
+          const last = bubbles[1]
+          if (!last) return
+          const text = [...last.querySelectorAll('.text')].map((t) => t.textContent).join('')
+          const prev = seen[seen.length - 1]
+          const completed = last.dataset.completed === 'true'
+          if (!prev || prev.text !== text || prev.completed !== completed) seen.push({ text, completed })
+        }
+        new MutationObserver(look).observe(document, { subtree: true, childList: true, characterData: true, attributes: true })
+      })
+      await tab.page.reload()
+      await tab.page.waitForFunction(
+        () => document.querySelectorAll('#log .msg.assistant[data-completed=true]').length === 2,
+        undefined,
+        { timeout: 60_000 },
+      )
+
+      const seen: { text: string; completed: boolean }[] = await tab.page.evaluate(() => window.__seen)
+      for (const s of seen) expect(reply.startsWith(s.text), `"${s.text}" is not a prefix of the reply`).toBe(true)
+      expect(seen.some((s) => !s.completed && s.text.length > 0 && s.text.length < reply.length)).toBe(true)
+      const after = await replyText(tab.page, 'turn-two')
+      expect(after).toMatchObject({ text: reply, completed: true, filled: false, id: before!.id })
+
+      // the whole conversation, once: two user messages, two replies, in order
+      const transcript = await tab.page.$$eval('#log .msg', (ms) => ms.map((m) => [m.dataset.role, m.dataset.messageId]))
+      expect(transcript.map((t) => t[0])).toEqual(['user', 'assistant', 'user', 'assistant'])
+      expect(new Set(transcript.map((t) => t[1])).size).toBe(4)
+      expect((await replyText(tab.page, 'turn-one'))?.text).toBe(first)
+      expect(await tab.page.textContent('#session-id')).toBe(id)
+      expect(Number(await tab.page.textContent('#last-event-id'))).toBe((await api(`/v1/sessions/${id}`, { key: BROWSER_KEY })).body.lastEventId)
+      expectKeyOnlyInHeaders(tab)
+    } finally {
+      await tab.close()
+      if (id) await endSession(id)
+    }
+  })
+
+  it('renews the stream token before it expires and keeps streaming on the new one', async () => {
+    // ?tokenTtl=10 makes the page ask for 10-second tokens, so it renews one within the test
+    const tab = await openTab(h.browser, `${h.stack.url}/?tokenTtl=10`)
+    let id: string | undefined
+    try {
+      id = await startFromPage(tab)
+      const streams = () => tab.requests.filter((r) => new URL(r.url()).pathname.endsWith('/events'))
+      const tokens = () => new Set(streams().map((r) => new URL(r.url()).searchParams.get('token')))
+      await waitFor('a second stream on a new token', async () => tokens().size >= 2, 60_000)
+      await tab.page.locator('#stream-state[data-v=open]').waitFor()
+
+      const reply = words(12, 'renewed')
+      await say(tab.page, scripted({ reply, chunks: 4, delayMs: 100 }, 'renew-test'))
+      await tab.page.waitForFunction(() => document.querySelectorAll('#log .msg.assistant[data-completed=true]').length === 1, undefined, { timeout: 60_000 })
+      expect(await replyText(tab.page, 'renew-test')).toMatchObject({ text: reply, completed: true, filled: false })
+      // each new stream started after the last event the page had applied, and nothing showed twice
+      expect(streams().slice(1).every((r) => Number(new URL(r.url()).searchParams.get('after')) > 0)).toBe(true)
+      expect(await tab.page.$$eval('#log .msg', (ms) => ms.length)).toBe(2)
+      expectKeyOnlyInHeaders(tab)
+    } finally {
+      await tab.close()
+      if (id) await endSession(id)
+    }
+  })
+
+  it('stops a running turn with the abort button', async () => {
+    const tab = await openTab(h.browser, h.stack.url)
+    let id: string | undefined
+    try {
+      id = await startFromPage(tab)
+      const reply = words(200, 'long')
+      await say(tab.page, scripted({ reply, chunks: 200, delayMs: 100 }, 'abort-test'))
+      await tab.page.locator('#session-status[data-v=busy]').waitFor()
+      await tab.page.waitForFunction(() => (document.querySelector('#log .msg.assistant.streaming')?.textContent ?? '').includes('long3 '))
+      await tab.page.click('#abort')
+      await tab.page.locator('#session-status[data-v=idle]').waitFor()
+      const text = (await replyText(tab.page, 'abort-test'))?.text ?? ''
+      expect(reply.startsWith(text)).toBe(true)
+      expect(text.length).toBeLessThan(reply.length)
+      expect(await tab.page.isDisabled('#abort')).toBe(true)
+      expectKeyOnlyInHeaders(tab)
+    } finally {
+      await tab.close()
+      if (id) await endSession(id)
+    }
+  })
+})

@@ -1,0 +1,135 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { AuthenticationError, NotFoundError, Sandbox } from 'e2b'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventually, portFetch, startFixture, WHO_SERVER, type StandInFixture } from './helpers'
+
+/** Sandboxes' lives through the real SDK: keys, connect, info, list, kill, pause and resume, timeouts. */
+
+let fx: StandInFixture
+
+beforeAll(async () => {
+  fx = await startFixture()
+})
+
+afterAll(async () => {
+  await fx?.close()
+})
+
+/** Whether a process still runs; a zombie (ended, not yet reaped by init) does not. */
+const alive = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+describe('API keys', () => {
+  it('refuses a wrong key with the SDK’s authentication error', async () => {
+    await expect(Sandbox.create('base', { ...fx.conn, apiKey: 'e2b_wrong' })).rejects.toBeInstanceOf(AuthenticationError)
+  })
+
+  it('answers E2B’s error shape', async () => {
+    const res = await fetch(`${fx.standIn.apiUrl}/sandboxes/anything`)
+    expect(res.status).toBe(401)
+    expect(await res.json()).toMatchObject({ code: 401, message: expect.any(String) })
+  })
+})
+
+describe('connect, info, list', () => {
+  it('reports an unknown sandbox as not found', async () => {
+    await expect(Sandbox.connect('inosuchsandbox', fx.conn)).rejects.toBeInstanceOf(NotFoundError)
+    await expect(Sandbox.getInfo('inosuchsandbox', fx.conn)).rejects.toBeInstanceOf(NotFoundError)
+  })
+
+  it('connects to a running sandbox and describes it', async () => {
+    const sbx = await Sandbox.create('base', { ...fx.conn, metadata: { session: 's-1' }, timeoutMs: 120_000 })
+    const again = await Sandbox.connect(sbx.sandboxId, fx.conn)
+    expect((await again.commands.run('echo connected')).stdout).toBe('connected\n')
+    const info = await Sandbox.getInfo(sbx.sandboxId, fx.conn)
+    expect(info).toMatchObject({ sandboxId: sbx.sandboxId, templateId: 'base', state: 'running', metadata: { session: 's-1' } })
+    const listed = await Sandbox.list({ ...fx.conn, query: { metadata: { session: 's-1' } } }).nextItems()
+    expect(listed.map((s) => s.sandboxId)).toEqual([sbx.sandboxId])
+    await sbx.kill()
+  })
+
+  it('moves the end of a sandbox with setTimeout', async () => {
+    const sbx = await Sandbox.create('base', { ...fx.conn, timeoutMs: 60_000 })
+    const before = (await sbx.getInfo()).endAt.getTime()
+    await sbx.setTimeout(600_000)
+    expect((await sbx.getInfo()).endAt.getTime()).toBeGreaterThan(before)
+    await Sandbox.setTimeout(sbx.sandboxId, 30_000, fx.conn)
+    expect((await sbx.getInfo()).endAt.getTime()).toBeLessThan(before)
+    await Sandbox.kill(sbx.sandboxId, fx.conn)
+  })
+})
+
+describe('kill', () => {
+  it('ends every process and the folder; the sandbox is then not found', async () => {
+    const sbx = await Sandbox.create('base', { ...fx.conn, timeoutMs: 120_000 })
+    // A daemon that leaves its process group must end too.
+    await sbx.commands.run('setsid sleep 300 > /dev/null 2>&1 < /dev/null &')
+    const listed = fx.standIn.list().find((s) => s.sandboxId === sbx.sandboxId)!
+    expect(listed.pids.length).toBeGreaterThan(0)
+    expect(await sbx.kill()).toBe(true)
+    expect(listed.pids.filter(alive)).toEqual([])
+    expect(existsSync(listed.home)).toBe(false)
+    await expect(Sandbox.getInfo(sbx.sandboxId, fx.conn)).rejects.toBeInstanceOf(NotFoundError)
+    await expect(Sandbox.connect(sbx.sandboxId, fx.conn)).rejects.toBeInstanceOf(NotFoundError)
+    expect(await Sandbox.kill(sbx.sandboxId, fx.conn)).toBe(false)
+    await expect(sbx.commands.run('true')).rejects.toThrow()
+  })
+})
+
+describe('pause and resume', () => {
+  it('stops processes where they stand and resumes them with their memory', async () => {
+    const sbx = await Sandbox.create('base', { ...fx.conn, timeoutMs: 120_000, network: { allowPublicTraffic: false } })
+    // The count lives in the process's memory; the file only shows it.
+    const counter = await sbx.commands.run('i=0; while true; do i=$((i+1)); echo $i > count; sleep 0.05; done', { background: true, timeoutMs: 0 })
+    await sbx.commands.run(WHO_SERVER, { background: true, timeoutMs: 0, envs: { WHO: 'paused-one' } })
+    await eventually(async () => ((await portFetch(fx, sbx, 4096, '/')).ok ? true : undefined), 'the server inside')
+    const countFile = join(fx.standIn.list().find((s) => s.sandboxId === sbx.sandboxId)!.home, 'count')
+    const readCount = async () => Number(await readFile(countFile, 'utf8')) || undefined
+    await eventually(async () => (((await readCount()) ?? 0) > 3 ? true : undefined), 'some counting')
+
+    expect(await sbx.pause()).toBe(true)
+    expect(await Sandbox.pause(sbx.sandboxId, fx.conn)).toBe(false)
+    expect((await Sandbox.getInfo(sbx.sandboxId, fx.conn)).state).toBe('paused')
+    expect(fx.standIn.list().find((s) => s.sandboxId === sbx.sandboxId)?.state).toBe('paused')
+    const atPause = await eventually(readCount, 'the count at pause')
+    const paused = await portFetch(fx, sbx, 4096, '/')
+    expect(paused.status).toBe(409)
+    expect(await readCount()).toBe(atPause)
+
+    const resumed = await Sandbox.connect(sbx.sandboxId, { ...fx.conn, timeoutMs: 120_000 })
+    expect((await Sandbox.getInfo(sbx.sandboxId, fx.conn)).state).toBe('running')
+    const after = await eventually(async () => {
+      const n = await readCount()
+      return n !== undefined && n > atPause ? n : undefined
+    }, 'counting again')
+    // Counting went on from where it stood (a restart would have begun again at 1).
+    expect(after).toBeGreaterThan(atPause)
+    expect((await resumed.commands.list()).map((p) => p.pid)).toContain(counter.pid)
+    expect(await (await portFetch(fx, resumed, 4096, '/')).text()).toBe('paused-one')
+    await resumed.kill()
+  })
+})
+
+describe('timeout', () => {
+  it('kills a sandbox whose timeout passes; it is then not found', async () => {
+    const sbx = await Sandbox.create('base', { ...fx.conn, timeoutMs: 2_000 })
+    await sbx.commands.run('sleep 300', { background: true, timeoutMs: 0 })
+    const listed = fx.standIn.list().find((s) => s.sandboxId === sbx.sandboxId)!
+    const pids = listed.pids
+    expect(pids.length).toBeGreaterThan(0)
+    await eventually(
+      () => Sandbox.getInfo(sbx.sandboxId, fx.conn).then(() => undefined, (err: unknown) => (err instanceof NotFoundError ? true : undefined)),
+      'the timeout',
+    )
+    expect(pids.filter(alive)).toEqual([])
+    expect(existsSync(listed.home)).toBe(false)
+    expect(fx.standIn.list().some((s) => s.sandboxId === sbx.sandboxId)).toBe(false)
+  })
+})
