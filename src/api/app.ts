@@ -1,9 +1,10 @@
-import { OpenAPIHono } from '@hono/zod-openapi'
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
 import type { AppEnv } from '../env'
 import { POOL_NAME } from '../sandbox/pool'
 import { readSettings } from '../settings'
 import { notFound, onError } from './errors'
 import { limitBody, requireApiKey, requireJson } from './middleware'
+import { json } from './openapi'
 import { runs, webhooks } from './runs'
 import { sessions } from './sessions'
 
@@ -22,19 +23,33 @@ app.use('*', async (c, next) => {
   await next()
 })
 
-app.get('/health', async (c) => {
-  const target = readSettings(c.env).warmPoolSize
-  if (target === 0) return c.json({ ok: true })
-  const ready = await c.env.POOL.get(c.env.POOL.idFromName(POOL_NAME)).size()
-  return c.json({ ok: true, warmPool: { target, ready } })
-})
+const Health = z
+  .object({ ok: z.boolean(), warmPool: z.object({ target: z.number(), ready: z.number() }).optional() })
+  .openapi('Health')
+
+const withHealth = app.openapi(
+  createRoute({
+    method: 'get',
+    path: '/health',
+    summary: 'Liveness, and the warm pool when there is one',
+    description: 'Needs no key.',
+    responses: { 200: json(Health, 'Up; `warmPool` when WARM_POOL_SIZE > 0') },
+  }),
+  async (c) => {
+    const target = readSettings(c.env).warmPoolSize
+    if (target === 0) return c.json({ ok: true }, 200)
+    const ready = await c.env.POOL.get(c.env.POOL.idFromName(POOL_NAME)).size()
+    return c.json({ ok: true, warmPool: { target, ready } }, 200)
+  },
+)
 
 app.use('/v1/*', limitBody, requireJson)
 app.use('/v1/sessions/*', requireApiKey)
 app.use('/v1/runs/*', requireApiKey)
-app.route('/v1/sessions', sessions)
-app.route('/v1/runs', runs)
-app.route('/v1/webhooks', webhooks)
+const routes = withHealth.route('/v1/sessions', sessions).route('/v1/runs', runs).route('/v1/webhooks', webhooks)
+
+/** The API's routes as a type, for `hc` from hono/client (src/client). */
+export type AppType = typeof routes
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' })
 app.doc31('/openapi.json', {

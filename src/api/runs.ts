@@ -30,51 +30,57 @@ async function runId(tenant: string, key: string | undefined): Promise<string> {
   return `run_${[...digest.slice(0, 20)].map((ch) => alphabet[parseInt(ch, 16)]).join('')}`
 }
 
-async function startRun(env: Bindings, tenant: string, request: RunRequest, key?: string, github?: CreateRunInput['github']) {
+async function startRun(
+  env: Bindings,
+  tenant: string,
+  request: RunRequest,
+  key?: string,
+  github?: CreateRunInput['github'],
+) {
   const id = await runId(tenant, key ?? request.idempotencyKey)
   const run = await runStub(env, id).start({ id, tenant, request, github })
   return { id: run.id, sessionId: run.sessionId, status: run.status }
 }
 
+/** Chained, so that its type carries every route for the typed client (`AppType`). */
 export const runs = router()
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/',
+      summary: 'Start a background run',
+      description:
+        'A session in background mode with one prompt and a policy that never waits on a human. The run ends `succeeded`, `failed`, `timed_out` or `cancelled`; then its sandbox is stopped and the run is POSTed to `callback.url`, signed.',
+      security,
+      request: { body: { ...json(RunBody, 'The run'), required: true } },
+      responses: { 202: json(RunAccepted, 'Started (or already started with this idempotency key)'), ...errors },
+    }),
+    async (c) => c.json(await startRun(c.env, c.get('tenant'), c.req.valid('json')), 202),
+  )
 
-runs.openapi(
-  createRoute({
-    method: 'post',
-    path: '/',
-    summary: 'Start a background run',
-    description:
-      'A session in background mode with one prompt and a policy that never waits on a human. The run ends `succeeded`, `failed`, `timed_out` or `cancelled`; then its sandbox is stopped and the run is POSTed to `callback.url`, signed.',
-    security,
-    request: { body: { ...json(RunBody, 'The run'), required: true } },
-    responses: { 202: json(RunAccepted, 'Started (or already started with this idempotency key)'), ...errors },
-  }),
-  async (c) => c.json(await startRun(c.env, c.get('tenant'), c.req.valid('json')), 202),
-)
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}',
+      summary: 'Get a run',
+      security,
+      request: { params: RunParams },
+      responses: { 200: json(Run, 'The run'), ...errors },
+    }),
+    async (c) => c.json(unwrap(await runStub(c.env, c.req.valid('param').id).get(c.get('tenant'))), 200),
+  )
 
-runs.openapi(
-  createRoute({
-    method: 'get',
-    path: '/{id}',
-    summary: 'Get a run',
-    security,
-    request: { params: RunParams },
-    responses: { 200: json(Run, 'The run'), ...errors },
-  }),
-  async (c) => c.json(unwrap(await runStub(c.env, c.req.valid('param').id).get(c.get('tenant'))), 200),
-)
-
-runs.openapi(
-  createRoute({
-    method: 'delete',
-    path: '/{id}',
-    summary: 'Cancel a run',
-    security,
-    request: { params: RunParams },
-    responses: { 200: json(Run, 'The cancelled run'), ...errors },
-  }),
-  async (c) => c.json(unwrap(await runStub(c.env, c.req.valid('param').id).cancel(c.get('tenant'))), 200),
-)
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/{id}',
+      summary: 'Cancel a run',
+      security,
+      request: { params: RunParams },
+      responses: { 200: json(Run, 'The cancelled run'), ...errors },
+    }),
+    async (c) => c.json(unwrap(await runStub(c.env, c.req.valid('param').id).cancel(c.get('tenant'))), 200),
+  )
 
 /** The tenant that owns runs started by webhooks: WEBHOOK_TENANT_KEY's, else the first API key's. */
 async function webhookTenant(env: Bindings): Promise<string> {
@@ -94,7 +100,8 @@ function parseJson(raw: string): unknown {
 async function verified(c: Context<AppEnv>, secret: string | undefined, header: string): Promise<string> {
   if (!secret) throw new ApiError('unauthorized', 'this webhook is not configured')
   const raw = await c.req.text()
-  if (!(await signatureMatches(secret, raw, c.req.header(header)))) throw new ApiError('unauthorized', `bad or missing ${header}`)
+  if (!(await signatureMatches(secret, raw, c.req.header(header))))
+    throw new ApiError('unauthorized', `bad or missing ${header}`)
   return raw
 }
 
@@ -114,7 +121,8 @@ webhooks.openAPIRegistry.registerPath({
 
 webhooks.post('/runs', async (c) => {
   const raw = await verified(c, c.env.WEBHOOK_SECRET, 'x-signature-256')
-  if (!freshTimestamp(c.req.header('x-timestamp'))) throw new ApiError('unauthorized', 'X-Timestamp is missing or older than five minutes')
+  if (!freshTimestamp(c.req.header('x-timestamp')))
+    throw new ApiError('unauthorized', 'X-Timestamp is missing or older than five minutes')
   const parsed = RunBody.safeParse(parseJson(raw))
   if (!parsed.success) throw validationError(parsed.error, 'json')
   return c.json(await startRun(c.env, await webhookTenant(c.env), parsed.data), 202)
@@ -132,9 +140,19 @@ webhooks.openAPIRegistry.registerPath({
 
 webhooks.post('/github', async (c) => {
   const raw = await verified(c, c.env.GITHUB_WEBHOOK_SECRET, 'x-hub-signature-256')
-  const task = taskFromDelivery(c.req.header('x-github-event'), parseJson(raw) as never, c.env.GITHUB_TRIGGER || DEFAULT_TRIGGER)
+  const task = taskFromDelivery(
+    c.req.header('x-github-event'),
+    parseJson(raw) as never,
+    c.env.GITHUB_TRIGGER || DEFAULT_TRIGGER,
+  )
   if (!task) return c.json({ ignored: true }, 202)
   const delivery = c.req.header('x-github-delivery') ?? crypto.randomUUID()
-  const run = await startRun(c.env, await webhookTenant(c.env), { prompt: task.prompt, repo: { url: task.repoUrl } }, `github:${delivery}`, task.target)
+  const run = await startRun(
+    c.env,
+    await webhookTenant(c.env),
+    { prompt: task.prompt, repo: { url: task.repoUrl } },
+    `github:${delivery}`,
+    task.target,
+  )
   return c.json({ ignored: false, run }, 202)
 })

@@ -37,274 +37,295 @@ import { DEFAULT_TOKEN_TTL_SECONDS, signToken } from './session-tokens'
 
 const errors = commonErrors('session')
 
-
-export const sessions = router()
-
 const stub = (c: { env: AppEnv['Bindings'] }, id: string) => c.env.SESSIONS.get(c.env.SESSIONS.idFromName(id))
 
-sessions.openapi(
-  createRoute({
-    method: 'post',
-    path: '/',
-    summary: 'Create a session',
-    description: 'Answers at once; the sandbox starts in the background and `prompt` is sent once it is ready.',
-    security,
-    request: { body: { ...json(CreateSessionBody, 'What the session starts with'), required: false } },
-    responses: { 201: json(Session, 'The new session, status `starting`'), ...errors },
-  }),
-  async (c) => {
-    const body = c.req.valid('json') ?? {}
-    const id = newId('ses')
-    const { prompt, title, secrets, ...spec } = body
-    const view = await stub(c, id).create({ id, tenant: c.get('tenant'), title, prompt, spec, secrets })
-    return c.json(view, 201)
-  },
-)
-
-sessions.openapi(
-  createRoute({
-    method: 'get',
-    path: '/',
-    summary: "List the tenant's sessions, newest first",
-    security,
-    request: { query: ListQuery },
-    responses: { 200: json(SessionList, 'A page of sessions'), ...errors },
-  }),
-  async (c) => {
-    const { limit, cursor } = c.req.valid('query')
-    const index = c.env.TENANTS.get(c.env.TENANTS.idFromName(c.get('tenant')))
-    return c.json(await index.list(limit, cursor), 200)
-  },
-)
-
-sessions.openapi(
-  createRoute({
-    method: 'get',
-    path: '/{id}',
-    summary: 'Get a session',
-    security,
-    request: { params: SessionParams },
-    responses: { 200: json(Session, 'The session'), ...errors },
-  }),
-  async (c) => {
-    const { id } = c.req.valid('param')
-    return c.json(unwrap(await stub(c, id).get(c.get('tenant'))), 200)
-  },
-)
-
-sessions.openapi(
-  createRoute({
-    method: 'post',
-    path: '/{id}/messages',
-    summary: 'Send a message',
-    description:
-      'Queued behind the running turn, if any, and sent in order. With `?wait=true` the answer waits for the reply (or 504 after `?timeout=` seconds, the turn still running).',
-    security,
-    request: { params: SessionParams, query: SendQuery, body: { ...json(SendMessageBody, 'The message'), required: true } },
-    responses: {
-      200: json(MessageReplied, 'With ?wait=true: the reply'),
-      202: json(MessageAccepted, 'Accepted'),
-      409: json(ErrorBody, 'The session has ended'),
-      429: json(ErrorBody, 'Too many messages waiting'),
-      504: json(ErrorBody, 'With ?wait=true: no reply in time'),
-      ...errors,
+/** Chained, so that its type carries every route for the typed client (`AppType`). */
+export const sessions = router()
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/',
+      summary: 'Create a session',
+      description: 'Answers at once; the sandbox starts in the background and `prompt` is sent once it is ready.',
+      security,
+      request: { body: { ...json(CreateSessionBody, 'What the session starts with'), required: false } },
+      responses: { 201: json(Session, 'The new session, status `starting`'), ...errors },
+    }),
+    async (c) => {
+      const body = c.req.valid('json') ?? {}
+      const id = newId('ses')
+      const { prompt, title, secrets, ...spec } = body
+      const view = await stub(c, id).create({ id, tenant: c.get('tenant'), title, prompt, spec, secrets })
+      return c.json(view, 201)
     },
-  }),
-  async (c) => {
-    const { id } = c.req.valid('param')
-    const { wait, timeout } = c.req.valid('query')
-    const waiting = wait === 'true' || wait === '1'
-    const result = unwrap(
-      await stub(c, id).send(c.get('tenant'), c.req.valid('json'), waiting ? timeout * 1000 : undefined),
-    )
-    if (waiting) return c.json(result as z.infer<typeof MessageReplied>, 200)
-    const { messageId, queued, duplicate } = result
-    return c.json({ messageId, queued, duplicate }, 202)
-  },
-)
+  )
 
-sessions.openapi(
-  createRoute({
-    method: 'get',
-    path: '/{id}/messages',
-    summary: 'The conversation so far',
-    security,
-    request: { params: SessionParams },
-    responses: { 200: json(z.array(ConversationMessage), 'Messages, oldest first'), ...errors },
-  }),
-  async (c) => {
-    const { id } = c.req.valid('param')
-    return c.json(unwrap(await stub(c, id).messages(c.get('tenant'))), 200)
-  },
-)
-
-sessions.openapi(
-  createRoute({
-    method: 'get',
-    path: '/{id}/events',
-    summary: 'Stream the session as Server-Sent Events',
-    description:
-      'Every event after `Last-Event-ID` (or `?after=`) exactly once, then live ones; `: ping` at least every 15 s. `?raw=1` adds opencode’s own events, live only, as `agent.event`.',
-    security,
-    request: { params: SessionParams, query: EventsQuery },
-    responses: {
-      200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'The event stream' },
-      ...errors,
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      summary: "List the tenant's sessions, newest first",
+      security,
+      request: { query: ListQuery },
+      responses: { 200: json(SessionList, 'A page of sessions'), ...errors },
+    }),
+    async (c) => {
+      const { limit, cursor } = c.req.valid('query')
+      const index = c.env.TENANTS.get(c.env.TENANTS.idFromName(c.get('tenant')))
+      return c.json(await index.list(limit, cursor), 200)
     },
-  }),
-  async (c) => {
-    const { id } = c.req.valid('param')
-    const { after, raw } = c.req.valid('query')
-    const cursor = resumeCursor(c.req.header('last-event-id'), after)
-    const body = unwrap(await stub(c, id).events(c.get('tenant'), cursor, raw === '1' || raw === 'true'))
-    // Frames are made once in the session for all its clients; this route only passes bytes on.
-    return new Response(body, { headers: SSE_HEADERS }) as never
-  },
-)
+  )
 
-sessions.openapi(
-  createRoute({
-    method: 'post',
-    path: '/{id}/keepalive',
-    summary: 'Push the idle deadline out',
-    security,
-    request: { params: SessionParams },
-    responses: { 200: json(Keepalive, 'The new deadline'), 409: json(ErrorBody, 'The session has ended'), ...errors },
-  }),
-  async (c) => {
-    const { id } = c.req.valid('param')
-    return c.json(unwrap(await stub(c, id).keepalive(c.get('tenant'))), 200)
-  },
-)
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}',
+      summary: 'Get a session',
+      security,
+      request: { params: SessionParams },
+      responses: { 200: json(Session, 'The session'), ...errors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      return c.json(unwrap(await stub(c, id).get(c.get('tenant'))), 200)
+    },
+  )
 
-sessions.openapi(
-  createRoute({
-    method: 'delete',
-    path: '/{id}',
-    summary: 'End the session and destroy its sandbox',
-    security,
-    request: { params: SessionParams },
-    responses: { 200: json(Session, 'The ended session'), ...errors },
-  }),
-  async (c) => {
-    const { id } = c.req.valid('param')
-    return c.json(unwrap(await stub(c, id).end(c.get('tenant'))), 200)
-  },
-)
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/messages',
+      summary: 'Send a message',
+      description:
+        'Queued behind the running turn, if any, and sent in order. With `?wait=true` the answer waits for the reply (or 504 after `?timeout=` seconds, the turn still running).',
+      security,
+      request: {
+        params: SessionParams,
+        query: SendQuery,
+        body: { ...json(SendMessageBody, 'The message'), required: true },
+      },
+      responses: {
+        200: json(MessageReplied, 'With ?wait=true: the reply'),
+        202: json(MessageAccepted, 'Accepted'),
+        409: json(ErrorBody, 'The session has ended'),
+        429: json(ErrorBody, 'Too many messages waiting'),
+        504: json(ErrorBody, 'With ?wait=true: no reply in time'),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      const { wait, timeout } = c.req.valid('query')
+      const waiting = wait === 'true' || wait === '1'
+      const result = unwrap(
+        await stub(c, id).send(c.get('tenant'), c.req.valid('json'), waiting ? timeout * 1000 : undefined),
+      )
+      if (waiting) return c.json(result as z.infer<typeof MessageReplied>, 200)
+      const { messageId, queued, duplicate } = result
+      return c.json({ messageId, queued, duplicate }, 202)
+    },
+  )
 
-sessions.openapi(
-  createRoute({
-    method: 'post',
-    path: '/{id}/permissions/{permissionId}',
-    summary: 'Answer a permission request',
-    description: '`once` or `always` lets the agent go on; `reject` stops it, or with `message` tells the model why.',
-    security,
-    request: { params: PermissionParams, body: { ...json(PermissionAnswer, 'The answer'), required: true } },
-    responses: { 200: json(PermissionResolved, 'Answered'), ...errors, 404: json(ErrorBody, 'Unknown or already answered') },
-  }),
-  async (c) => {
-    const { id, permissionId } = c.req.valid('param')
-    return c.json(unwrap(await stub(c, id).answerPermission(c.get('tenant'), permissionId, c.req.valid('json'))), 200)
-  },
-)
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/messages',
+      summary: 'The conversation so far',
+      security,
+      request: { params: SessionParams },
+      responses: { 200: json(z.array(ConversationMessage), 'Messages, oldest first'), ...errors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      return c.json(unwrap(await stub(c, id).messages(c.get('tenant'))), 200)
+    },
+  )
 
-sessions.openapi(
-  createRoute({
-    method: 'post',
-    path: '/{id}/questions/{questionId}',
-    summary: 'Answer a question from the agent',
-    security,
-    request: { params: QuestionParams, body: { ...json(QuestionAnswer, 'The answers, or a rejection'), required: true } },
-    responses: { 200: json(QuestionResolved, 'Answered'), ...errors, 404: json(ErrorBody, 'Unknown or already answered') },
-  }),
-  async (c) => {
-    const { id, questionId } = c.req.valid('param')
-    return c.json(unwrap(await stub(c, id).answerQuestion(c.get('tenant'), questionId, c.req.valid('json'))), 200)
-  },
-)
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/events',
+      summary: 'Stream the session as Server-Sent Events',
+      description:
+        'Every event after `Last-Event-ID` (or `?after=`) exactly once, then live ones; `: ping` at least every 15 s. `?raw=1` adds opencode’s own events, live only, as `agent.event`.',
+      security,
+      request: { params: SessionParams, query: EventsQuery },
+      responses: {
+        200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'The event stream' },
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      const { after, raw } = c.req.valid('query')
+      const cursor = resumeCursor(c.req.header('last-event-id'), after)
+      const body = unwrap(await stub(c, id).events(c.get('tenant'), cursor, raw === '1' || raw === 'true'))
+      // Frames are made once in the session for all its clients; this route only passes bytes on.
+      return new Response(body, { headers: SSE_HEADERS }) as never
+    },
+  )
 
-sessions.openapi(
-  createRoute({
-    method: 'post',
-    path: '/{id}/abort',
-    summary: 'Stop the running turn',
-    description: 'What is queued behind it stays queued unless `clearQueue` is true.',
-    security,
-    request: { params: SessionParams, body: { ...json(AbortBody, 'Options'), required: false } },
-    responses: { 200: json(Aborted, 'Whether a turn was stopped, and how many queued messages were dropped'), ...errors },
-  }),
-  async (c) => {
-    const { id } = c.req.valid('param')
-    const body = c.req.valid('json') ?? {}
-    return c.json(unwrap(await stub(c, id).abort(c.get('tenant'), body.clearQueue ?? false)), 200)
-  },
-)
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/keepalive',
+      summary: 'Push the idle deadline out',
+      security,
+      request: { params: SessionParams },
+      responses: { 200: json(Keepalive, 'The new deadline'), 409: json(ErrorBody, 'The session has ended'), ...errors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      return c.json(unwrap(await stub(c, id).keepalive(c.get('tenant'))), 200)
+    },
+  )
 
-sessions.openapi(
-  createRoute({
-    method: 'post',
-    path: '/{id}/tokens',
-    summary: 'Issue a short-lived token for this session',
-    description:
-      'For browsers that cannot send headers (EventSource): `?token=` then opens this session, and only this one, until it expires. Needs the API key itself.',
-    security,
-    request: { params: SessionParams, body: { ...json(TokenRequest, 'Options'), required: false } },
-    responses: { 201: json(SessionToken, 'The token'), ...errors },
-  }),
-  async (c) => {
-    const { id } = c.req.valid('param')
-    const apiKey = c.get('apiKey')
-    if (!apiKey) throw new ApiError('unauthorized', 'a session token cannot issue tokens; use the API key')
-    unwrap(await stub(c, id).get(c.get('tenant')))
-    const ttl = (c.req.valid('json') ?? {}).ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS
-    const exp = Math.floor(Date.now() / 1000) + ttl
-    const token = await signToken({ sessionId: id, tenant: c.get('tenant'), exp }, apiKey)
-    return c.json({ token, expiresAt: new Date(exp * 1000).toISOString() }, 201)
-  },
-)
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/{id}',
+      summary: 'End the session and destroy its sandbox',
+      security,
+      request: { params: SessionParams },
+      responses: { 200: json(Session, 'The ended session'), ...errors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      return c.json(unwrap(await stub(c, id).end(c.get('tenant'))), 200)
+    },
+  )
 
-sessions.openapi(
-  createRoute({
-    method: 'patch',
-    path: '/{id}',
-    summary: 'Rename a session',
-    security,
-    request: { params: SessionParams, body: { ...json(RenameBody, 'The new title'), required: true } },
-    responses: { 200: json(Session, 'The session'), ...errors },
-  }),
-  async (c) => {
-    const { id } = c.req.valid('param')
-    return c.json(unwrap(await stub(c, id).rename(c.get('tenant'), c.req.valid('json').title)), 200)
-  },
-)
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/permissions/{permissionId}',
+      summary: 'Answer a permission request',
+      description: '`once` or `always` lets the agent go on; `reject` stops it, or with `message` tells the model why.',
+      security,
+      request: { params: PermissionParams, body: { ...json(PermissionAnswer, 'The answer'), required: true } },
+      responses: {
+        200: json(PermissionResolved, 'Answered'),
+        ...errors,
+        404: json(ErrorBody, 'Unknown or already answered'),
+      },
+    }),
+    async (c) => {
+      const { id, permissionId } = c.req.valid('param')
+      return c.json(unwrap(await stub(c, id).answerPermission(c.get('tenant'), permissionId, c.req.valid('json'))), 200)
+    },
+  )
 
-sessions.openapi(
-  createRoute({
-    method: 'get',
-    path: '/{id}/diff',
-    summary: 'What the agent changed in the workspace',
-    security,
-    request: { params: SessionParams },
-    responses: { 200: json(Diff, 'Changed files with their patches'), 503: json(ErrorBody, 'No running sandbox'), ...errors },
-  }),
-  async (c) => {
-    const { id } = c.req.valid('param')
-    return c.json(unwrap(await stub(c, id).diff(c.get('tenant'))), 200)
-  },
-)
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/questions/{questionId}',
+      summary: 'Answer a question from the agent',
+      security,
+      request: {
+        params: QuestionParams,
+        body: { ...json(QuestionAnswer, 'The answers, or a rejection'), required: true },
+      },
+      responses: {
+        200: json(QuestionResolved, 'Answered'),
+        ...errors,
+        404: json(ErrorBody, 'Unknown or already answered'),
+      },
+    }),
+    async (c) => {
+      const { id, questionId } = c.req.valid('param')
+      return c.json(unwrap(await stub(c, id).answerQuestion(c.get('tenant'), questionId, c.req.valid('json'))), 200)
+    },
+  )
 
-sessions.openapi(
-  createRoute({
-    method: 'get',
-    path: '/{id}/files',
-    summary: 'Read a file of the workspace',
-    description: '`path` is relative to the workspace; anything reaching outside it is refused.',
-    security,
-    request: { params: SessionParams, query: FileQuery },
-    responses: { 200: json(FileBody, 'The file'), 503: json(ErrorBody, 'No running sandbox'), ...errors },
-  }),
-  async (c) => {
-    const { id } = c.req.valid('param')
-    return c.json(unwrap(await stub(c, id).readFile(c.get('tenant'), c.req.valid('query').path)), 200)
-  },
-)
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/abort',
+      summary: 'Stop the running turn',
+      description: 'What is queued behind it stays queued unless `clearQueue` is true.',
+      security,
+      request: { params: SessionParams, body: { ...json(AbortBody, 'Options'), required: false } },
+      responses: {
+        200: json(Aborted, 'Whether a turn was stopped, and how many queued messages were dropped'),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      const body = c.req.valid('json') ?? {}
+      return c.json(unwrap(await stub(c, id).abort(c.get('tenant'), body.clearQueue ?? false)), 200)
+    },
+  )
+
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/tokens',
+      summary: 'Issue a short-lived token for this session',
+      description:
+        'For browsers that cannot send headers (EventSource): `?token=` then opens this session, and only this one, until it expires. Needs the API key itself.',
+      security,
+      request: { params: SessionParams, body: { ...json(TokenRequest, 'Options'), required: false } },
+      responses: { 201: json(SessionToken, 'The token'), ...errors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      const apiKey = c.get('apiKey')
+      if (!apiKey) throw new ApiError('unauthorized', 'a session token cannot issue tokens; use the API key')
+      unwrap(await stub(c, id).get(c.get('tenant')))
+      const ttl = (c.req.valid('json') ?? {}).ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS
+      const exp = Math.floor(Date.now() / 1000) + ttl
+      const token = await signToken({ sessionId: id, tenant: c.get('tenant'), exp }, apiKey)
+      return c.json({ token, expiresAt: new Date(exp * 1000).toISOString() }, 201)
+    },
+  )
+
+  .openapi(
+    createRoute({
+      method: 'patch',
+      path: '/{id}',
+      summary: 'Rename a session',
+      security,
+      request: { params: SessionParams, body: { ...json(RenameBody, 'The new title'), required: true } },
+      responses: { 200: json(Session, 'The session'), ...errors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      return c.json(unwrap(await stub(c, id).rename(c.get('tenant'), c.req.valid('json').title)), 200)
+    },
+  )
+
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/diff',
+      summary: 'What the agent changed in the workspace',
+      security,
+      request: { params: SessionParams },
+      responses: {
+        200: json(Diff, 'Changed files with their patches'),
+        503: json(ErrorBody, 'No running sandbox'),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      return c.json(unwrap(await stub(c, id).diff(c.get('tenant'))), 200)
+    },
+  )
+
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/files',
+      summary: 'Read a file of the workspace',
+      description: '`path` is relative to the workspace; anything reaching outside it is refused.',
+      security,
+      request: { params: SessionParams, query: FileQuery },
+      responses: { 200: json(FileBody, 'The file'), 503: json(ErrorBody, 'No running sandbox'), ...errors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      return c.json(unwrap(await stub(c, id).readFile(c.get('tenant'), c.req.valid('query').path)), 200)
+    },
+  )
