@@ -2,7 +2,7 @@ import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
 
 /**
- * Three kinds of tests, one command:
+ * Kinds of tests, one command:
  * - unit: pure decisions, in Node, next to the code they test;
  * - standin: the E2B stand-in against the real e2b SDK, in Node;
  * - worker: storage modules inside workerd, against real Durable Object SQLite;
@@ -10,6 +10,7 @@ import { defineConfig } from 'vitest/config'
  *   scripted model), started once by test/e2e/global-setup.ts;
  * - faults: the same stack with faults injected (processes killed, connections cut, the
  *   Worker restarted); each file starts its own stack (`npm run test:faults`);
+ * - e2b: the same flows with SANDBOX_PROVIDER=e2b, the real SDK against the E2B stand-in;
  * - browser: the playground in Debian's Chromium through Playwright, against its own stack.
  */
 export default defineConfig({
@@ -45,6 +46,17 @@ export default defineConfig({
         test: {
           name: 'faults',
           include: ['test/faults/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          maxWorkers: 1,
+          sequence: { groupOrder: 3 },
+        },
+      },
+      {
+        test: {
+          name: 'e2b',
+          include: ['test/e2b/**/*.test.ts'],
           environment: 'node',
           testTimeout: 180_000,
           hookTimeout: 180_000,

@@ -31,6 +31,8 @@ type Sandbox = {
   metadata: Record<string, string>
   opencode?: { proc: ChildProcess; url: string; exitCode?: number | null; relay?: Relay }
   running: Set<ChildProcess>
+  /** stopped where it stands (SIGSTOP), as E2B pauses a sandbox with its memory */
+  paused: boolean
 }
 
 type Relay = { server: Server; sockets: Set<Socket>; port: number }
@@ -109,6 +111,11 @@ function killTree(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') {
   }
 }
 
+/** Every process of a sandbox, for signals that concern them all. */
+function processesOf(sb: Sandbox): ChildProcess[] {
+  return [...(sb.opencode ? [sb.opencode.proc] : []), ...sb.running]
+}
+
 async function stopTree(proc: ChildProcess) {
   if (proc.exitCode !== null || proc.signalCode !== null) return
   const exited = new Promise<void>((r) => proc.once('exit', () => r()))
@@ -163,6 +170,13 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     return sb
   }
 
+  /** A sandbox that can run something now; a paused one must be resumed first, as in E2B. */
+  const findRunning = (id: string) => {
+    const sb = find(id)
+    if (sb.paused) throw new HTTPException(409, { message: `sandbox ${id} is paused` })
+    return sb
+  }
+
   app.post('/sandboxes', async (c) => {
     const body = await c.req.json<{ envs?: Record<string, string>; metadata?: Record<string, string> }>()
     const id = `sbx_${randomBytes(8).toString('hex')}`
@@ -175,6 +189,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
       envs: body.envs ?? {},
       metadata: body.metadata ?? {},
       running: new Set(),
+      paused: false,
     }
     await mkdir(sb.workdir, { recursive: true })
     await mkdir(sb.home, { recursive: true })
@@ -188,11 +203,25 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     const sb = find(c.req.param('id'))
     const oc = sb.opencode
     const opencode = !oc ? 'not_started' : oc.exitCode === undefined ? 'running' : 'exited'
-    return c.json({ sandboxId: sb.id, opencode })
+    return c.json({ sandboxId: sb.id, opencode, paused: sb.paused })
+  })
+
+  app.post('/sandboxes/:id/pause', (c) => {
+    const sb = find(c.req.param('id'))
+    if (!sb.paused) for (const proc of processesOf(sb)) killTree(proc, 'SIGSTOP')
+    sb.paused = true
+    return c.body(null, 204)
+  })
+
+  app.post('/sandboxes/:id/resume', (c) => {
+    const sb = find(c.req.param('id'))
+    if (sb.paused) for (const proc of processesOf(sb)) killTree(proc, 'SIGCONT')
+    sb.paused = false
+    return c.body(null, 204)
   })
 
   app.post('/sandboxes/:id/exec', async (c) => {
-    const sb = find(c.req.param('id'))
+    const sb = findRunning(c.req.param('id'))
     const body = await c.req.json<{ command: string; cwd?: string; timeoutMs?: number }>()
     return c.json(await exec(sb, body.command, body.cwd ?? sb.workdir, body.timeoutMs ?? 60_000))
   })
@@ -215,7 +244,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
   })
 
   app.post('/sandboxes/:id/files', async (c) => {
-    const sb = find(c.req.param('id'))
+    const sb = findRunning(c.req.param('id'))
     const { files } = await c.req.json<{ files: { path: string; content: string }[] }>()
     for (const file of files) {
       const path = resolve(file.path)
@@ -228,7 +257,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
   })
 
   app.post('/sandboxes/:id/opencode', async (c) => {
-    const sb = find(c.req.param('id'))
+    const sb = findRunning(c.req.param('id'))
     const body = await c.req.json<{ cwd?: string }>()
     if (sb.opencode && sb.opencode.exitCode === undefined) return c.json({ url: sb.opencode.url })
     const port = await freePort()
@@ -262,7 +291,9 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
   const destroy = async (sb: Sandbox) => {
     sandboxes.delete(sb.id)
     stopRelay(sb.opencode?.relay)
-    await Promise.all([...(sb.opencode ? [sb.opencode.proc] : []), ...sb.running].map(stopTree))
+    // A stopped process acts on SIGTERM only once it runs again.
+    if (sb.paused) for (const proc of processesOf(sb)) killTree(proc, 'SIGCONT')
+    await Promise.all(processesOf(sb).map(stopTree))
     // Processes that were just killed may still be flushing files; rm retries through that.
     await rm(sb.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })
   }

@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { startE2BStandIn, type E2BStandIn } from './e2b-standin'
 import { modelProviderConfig, startModelServer, type ModelServer } from './model-server'
 import { freePort } from './ports'
 import { startSandboxHost, type SandboxHost } from './sandbox-host'
@@ -75,6 +77,11 @@ export type StackOptions = {
   faultInjection?: boolean
   /** run the scripted model even when provider keys are set (tests that pass fake keys) */
   scriptedModel?: boolean
+  /**
+   * Sessions' sandboxes through the E2B provider, against a local E2B stand-in that accepts
+   * `apiKey` (the Worker uses settings.E2B_API_KEY when given, else this key).
+   */
+  e2bStandIn?: { apiKey: string }
 }
 
 export type Stack = {
@@ -82,6 +89,7 @@ export type Stack = {
   sandboxHostUrl: string
   sandboxHostToken: string
   model: ModelServer | undefined
+  e2b: E2BStandIn | undefined
   /** restarts only the Worker, keeping sandboxes, as a deploy would */
   restartWorker(): Promise<void>
   close(): Promise<void>
@@ -106,6 +114,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const settings = { ...opts.settings }
   let model: ModelServer | undefined
   let host: SandboxHost | undefined
+  let e2b: { standIn: E2BStandIn; root: string } | undefined
   let worker: ChildProcess | undefined
   const log = opts.onLog ?? ((line: string) => process.stdout.write(line))
 
@@ -116,6 +125,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await exited
     }
     await host?.close()
+    if (e2b) {
+      await e2b.standIn.close()
+      await rm(e2b.root, { recursive: true, force: true })
+    }
     await model?.close()
   }
 
@@ -134,6 +147,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     settings.SANDBOX_PROVIDER ??= 'local'
     settings.LOCAL_SANDBOX_URL = host.url
     settings.LOCAL_SANDBOX_TOKEN = sandboxHostToken
+    if (opts.e2bStandIn) {
+      // Short: the stand-in's Unix socket paths live under it, and Linux limits their length.
+      const root = await mkdtemp(join(tmpdir(), 'e2b-'))
+      const standIn = await startE2BStandIn({
+        apiKey: opts.e2bStandIn.apiKey,
+        root,
+        egressPorts: model ? [Number(new URL(model.url).port)] : [],
+        pathPrepend: [join(PROJECT_ROOT, 'node_modules', '.bin')],
+      })
+      e2b = { standIn, root }
+      settings.SANDBOX_PROVIDER = 'e2b'
+      settings.E2B_API_KEY ??= opts.e2bStandIn.apiKey
+      settings.E2B_API_URL = standIn.apiUrl
+      settings.E2B_SANDBOX_URL = standIn.sandboxUrl
+    }
 
     await mkdir(opts.stateDir, { recursive: true })
     const envFile = join(opts.stateDir, 'stack.env')
@@ -179,6 +207,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       sandboxHostUrl: host.url,
       sandboxHostToken,
       model,
+      e2b: e2b?.standIn,
       restartWorker: async () => {
         const exited = new Promise((r) => worker!.once('exit', r))
         worker!.kill('SIGTERM')

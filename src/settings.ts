@@ -1,5 +1,6 @@
 import type { Bindings } from './env'
 import type { E2BOptions } from './sandbox/e2b'
+import { SANDBOX_GRACE_MS } from './session/lifecycle'
 
 /** The template's name, as e2b.toml gives it (`npm run template:build` builds it under this name). */
 export const E2B_TEMPLATE = 'opencode-sandbox-worker'
@@ -32,6 +33,7 @@ export function readSettings(env: Bindings): Settings {
     }
   }
   const idle = Number(env.SESSION_IDLE_SECONDS)
+  const idleSeconds = Number.isFinite(idle) && idle > 0 ? idle : 900
   const pending = Number(env.PENDING_TIMEOUT_SECONDS)
   const pool = Number(env.WARM_POOL_SIZE)
   return {
@@ -40,7 +42,7 @@ export function readSettings(env: Bindings): Settings {
     localSandboxToken: env.LOCAL_SANDBOX_TOKEN || undefined,
     opencodeConfig: env.OPENCODE_CONFIG || undefined,
     defaultModel: env.DEFAULT_MODEL || undefined,
-    idleSeconds: Number.isFinite(idle) && idle > 0 ? idle : 900,
+    idleSeconds,
     pendingTimeoutSeconds: Number.isFinite(pending) && pending > 0 ? pending : 600,
     warmPoolSize: Number.isInteger(pool) && pool > 0 ? Math.min(pool, 20) : 0,
     e2b: {
@@ -49,7 +51,7 @@ export function readSettings(env: Bindings): Settings {
       apiUrl: env.E2B_API_URL || undefined,
       sandboxUrl: env.E2B_SANDBOX_URL || undefined,
       // E2B ends a sandbox we lost track of a while after it would have gone idle anyway.
-      timeoutMs: ((Number.isFinite(idle) && idle > 0 ? idle : 900) + 600) * 1000,
+      timeoutMs: idleSeconds * 1000 + SANDBOX_GRACE_MS,
     },
     providerEnv,
   }

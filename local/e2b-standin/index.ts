@@ -32,6 +32,12 @@ export type E2BStandInSandbox = {
   pids: number[]
   home: string
   metadata: Record<string, string>
+  /** create-time environment, secrets included: tests look for them where they must not be */
+  envs: Record<string, string>
+  trafficAccessToken: string | undefined
+  envdAccessToken: string
+  /** when the sandbox's timeout ends it */
+  endAt: Date
 }
 
 export type E2BStandIn = {
@@ -68,6 +74,10 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
         pids: sandboxes.pids(sb),
         home: sb.home,
         metadata: sb.metadata,
+        envs: sb.envs,
+        trafficAccessToken: sb.trafficAccessToken,
+        envdAccessToken: sb.envdAccessToken,
+        endAt: sb.endAt,
       })),
     close: async () => {
       await sandboxes.closeAll()

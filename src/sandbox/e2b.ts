@@ -143,10 +143,28 @@ export class E2BSandboxProvider implements SandboxProvider {
     return { url: `https://${sbx.getHost(OPENCODE_PORT)}`, headers }
   }
 
+  pause(sandboxId: string): Promise<void> {
+    connected.delete(sandboxId)
+    return attempt(async () => {
+      await Sandbox.pause(sandboxId, this.connection())
+    })
+  }
+
+  /** `Sandbox.connect` resumes a paused sandbox; its host, and so the endpoint, stay the same. */
+  resume(sandboxId: string, timeoutMs: number): Promise<void> {
+    return attempt(async () => {
+      connected.set(sandboxId, await Sandbox.connect(sandboxId, { ...this.connection(), timeoutMs }))
+    })
+  }
+
+  keepAlive(sandboxId: string, timeoutMs: number): Promise<void> {
+    return attempt(() => Sandbox.setTimeout(sandboxId, timeoutMs, this.connection()))
+  }
+
   async status(sandboxId: string): Promise<SandboxStatus> {
     try {
       const info = await Sandbox.getInfo(sandboxId, this.connection())
-      if (info.state !== 'running') return 'agent_exited'
+      if (info.state === 'paused') return 'paused'
       const sbx = await this.sandbox(sandboxId)
       const processes = await sbx.commands.list()
       return processes.some((p) => /opencode serve/.test([p.cmd, ...p.args].join(' '))) ? 'running' : 'agent_exited'

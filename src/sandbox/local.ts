@@ -68,13 +68,25 @@ export class LocalSandboxProvider implements SandboxProvider {
 
   async status(sandboxId: string): Promise<SandboxStatus> {
     try {
-      const { opencode } = await this.call<{ opencode: string }>('GET', `/sandboxes/${encodeURIComponent(sandboxId)}`)
+      const { opencode, paused } = await this.call<{ opencode: string; paused: boolean }>('GET', `/sandboxes/${encodeURIComponent(sandboxId)}`)
+      if (paused) return 'paused'
       return opencode === 'running' ? 'running' : 'agent_exited'
     } catch (err) {
       if (err instanceof SandboxError && err.code === 'not_found') return 'gone'
       throw err
     }
   }
+
+  async pause(sandboxId: string): Promise<void> {
+    await this.call('POST', `/sandboxes/${encodeURIComponent(sandboxId)}/pause`)
+  }
+
+  async resume(sandboxId: string): Promise<void> {
+    await this.call('POST', `/sandboxes/${encodeURIComponent(sandboxId)}/resume`)
+  }
+
+  /** Local sandboxes have no timeout: they live until killed. */
+  async keepAlive(): Promise<void> {}
 
   async kill(sandboxId: string): Promise<void> {
     try {

@@ -3,6 +3,7 @@ import type { Bindings } from '../env'
 import { randomSecret } from '../lib/ids'
 import { errorMessage, log } from '../lib/log'
 import { waitForOpencode } from '../opencode/client'
+import { SANDBOX_GRACE_MS } from '../session/lifecycle'
 import { readSettings } from '../settings'
 import { sandboxPlan, settingsFingerprint } from './plan'
 import type { SandboxEndpoint } from './provider'
@@ -14,6 +15,14 @@ export type WarmSandbox = { sandboxId: string; workdir: string; home: string; en
 
 /** A warm sandbox older than this is replaced: it costs money and its template may have moved on. */
 const MAX_AGE_MS = 60 * 60_000
+
+/**
+ * A warm sandbox is also replaced well before its provider would end it on its own (it was
+ * created with the provider timeout of a new session), so a session never takes one about to go.
+ */
+function maxAgeMs(providerTimeoutMs: number): number {
+  return Math.min(MAX_AGE_MS, providerTimeoutMs - SANDBOX_GRACE_MS / 2)
+}
 const RETRY_MS = 30_000
 
 export const POOL_NAME = 'default'
@@ -63,8 +72,9 @@ export class SandboxPool extends DurableObject<Bindings> {
     const settings = readSettings(this.env)
     const fingerprint = settingsFingerprint(settings)
     const provider = sandboxProvider(settings)
+    const maxAge = maxAgeMs(settings.e2b.timeoutMs)
     const stale = this.sql
-      .exec<{ sandbox_id: string }>('SELECT sandbox_id FROM warm WHERE fingerprint != ? OR created_at < ?', fingerprint, Date.now() - MAX_AGE_MS)
+      .exec<{ sandbox_id: string }>('SELECT sandbox_id FROM warm WHERE fingerprint != ? OR created_at < ?', fingerprint, Date.now() - maxAge)
       .toArray()
     for (const { sandbox_id } of stale) {
       this.sql.exec('DELETE FROM warm WHERE sandbox_id = ?', sandbox_id)
@@ -94,7 +104,7 @@ export class SandboxPool extends DurableObject<Bindings> {
       return
     }
     const oldest = this.sql.exec<{ t: number | null }>('SELECT MIN(created_at) AS t FROM warm').one().t
-    if (oldest !== null) await this.ctx.storage.setAlarm(Number(oldest) + MAX_AGE_MS)
+    if (oldest !== null) await this.ctx.storage.setAlarm(Number(oldest) + maxAge)
   }
 
   private async refillSoon() {

@@ -38,10 +38,19 @@ export interface SandboxProvider {
   startOpencode(sandboxId: string, opts: { cwd: string }): Promise<SandboxEndpoint>
   /** Whether the sandbox is there and its opencode process alive; throws SandboxError when it cannot tell. */
   status(sandboxId: string): Promise<SandboxStatus>
+  /**
+   * Stops the sandbox where it stands, memory and disk kept, so that an idle session costs
+   * nothing but storage. Throws SandboxError not_found when it is gone.
+   */
+  pause(sandboxId: string): Promise<void>
+  /** Brings a paused sandbox back (a running one is left as it is) for at least `timeoutMs`. */
+  resume(sandboxId: string, timeoutMs: number): Promise<void>
+  /** The sandbox is still wanted: the provider must not end it for `timeoutMs` from now. */
+  keepAlive(sandboxId: string, timeoutMs: number): Promise<void>
   kill(sandboxId: string): Promise<void>
 }
 
-export type SandboxStatus = 'running' | 'agent_exited' | 'gone'
+export type SandboxStatus = 'running' | 'agent_exited' | 'paused' | 'gone'
 
 export type SandboxErrorCode = 'not_found' | 'unauthorized' | 'unavailable' | 'failed'
 

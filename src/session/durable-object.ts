@@ -31,7 +31,17 @@ import type {
 import { Conversation } from './conversation'
 import { EventLog } from './event-log'
 import { Fanout } from './fanout'
-import { idleDecision, nextWakeAt, provisionRetry, recoveryDecision, type SandboxProbe } from './lifecycle'
+import {
+  idleDecision,
+  needsKeepAlive,
+  nextWakeAt,
+  provisionRetry,
+  recoveryDecision,
+  sandboxTimeoutMs,
+  wantsSandbox,
+  type RecoveryAction,
+  type SandboxProbe,
+} from './lifecycle'
 import { PendingRequests, type PendingKind } from './pending'
 import { MessageQueue, type QueuedMessage } from './queue'
 import { migrate } from './schema'
@@ -45,7 +55,11 @@ const RESTORE_WINDOW = 20_000
 /** How many of opencode's latest messages a resync compares with what clients have seen. */
 const RESYNC_MESSAGES = 20
 
-type SandboxRecord = WarmSandbox
+/**
+ * The session's sandbox as stored: where its agent answers, whether it is paused, and until when
+ * the provider keeps it on its own (unknown for one from the warm pool).
+ */
+type SandboxRecord = WarmSandbox & { paused?: boolean; deadline?: number }
 
 type SessionRow = {
   id: string
@@ -100,7 +114,7 @@ export class SessionDO extends DurableObject<Bindings> {
   private translator: AgentEventTranslator | undefined
   private link: AgentLink | undefined
   /** provisioning or recovery under way; one at a time */
-  private working: Promise<void> | undefined
+  private working: Promise<unknown> | undefined
   private turn: Turn | undefined
   private readonly waiters = new Map<string, Waiter[]>()
 
@@ -178,6 +192,8 @@ export class SessionDO extends DurableObject<Bindings> {
     if (!this.owns(tenant)) return this.notFound()
     if (this.isOver()) return fail('conflict', `the session is ${this.row!.status}`)
     this.touch()
+    const record = this.sandbox()
+    if (record && !record.paused) await this.keepSandboxAlive(record, Date.now(), Date.parse(this.row!.expires_at))
     this.ensureRunning()
     return ok({ expiresAt: this.row!.expires_at })
   }
@@ -310,16 +326,24 @@ export class SessionDO extends DurableObject<Bindings> {
   override async alarm(): Promise<void> {
     if (!this.row || this.isOver()) return
     await this.expirePending()
+    const now = Date.now()
+    const expiresAt = Date.parse(this.row.expires_at)
+    const record = this.sandbox()
     const decision = idleDecision({
-      now: Date.now(),
-      expiresAt: Date.parse(this.row.expires_at),
-      busy: this.turn !== undefined || this.queue.waiting() > 0,
-      hasSandbox: this.row.sandbox !== null,
+      now,
+      expiresAt,
+      busy: this.turn !== undefined || this.queue.waiting() > 0 || this.working !== undefined,
+      hasSandbox: record !== undefined && !record.paused,
       clients: this.fanout.size,
     })
-    // A live link watches the agent itself (heartbeats); without one, ensureRunning probes and recovers.
-    if (decision.action === 'stop') await this.stopSandbox('stopped', decision.reason)
-    else this.ensureRunning()
+    if (decision.action === 'pause') await this.pauseSandbox(decision.reason)
+    else {
+      if (record && !record.paused && needsKeepAlive({ now, expiresAt, deadline: record.deadline })) {
+        await this.keepSandboxAlive(record, now, expiresAt)
+      }
+      // A live link watches the agent itself (heartbeats); without one, ensureRunning probes and recovers.
+      this.ensureRunning()
+    }
     await this.scheduleWake()
   }
 
@@ -347,6 +371,10 @@ export class SessionDO extends DurableObject<Bindings> {
 
   private provider(): SandboxProvider {
     return sandboxProvider(readSettings(this.env))
+  }
+
+  private saveSandbox(record: SandboxRecord | null) {
+    this.update({ sandbox: record && JSON.stringify(record) })
   }
 
   private update(fields: Partial<SessionRow>) {
@@ -414,10 +442,13 @@ export class SessionDO extends DurableObject<Bindings> {
   private touch() {
     const settings = readSettings(this.env)
     this.update({ expires_at: new Date(Date.now() + settings.idleSeconds * 1000).toISOString() })
+    // The alarm may be set for a periodic check past the new deadline.
+    void this.scheduleWake()
   }
 
   private async scheduleWake() {
-    if (!this.row || this.isOver()) return this.ctx.storage.deleteAlarm()
+    // A paused sandbox needs no looking after; a message or a keepalive resumes it.
+    if (!this.row || this.isOver() || this.sandbox()?.paused) return this.ctx.storage.deleteAlarm()
     await this.ctx.storage.setAlarm(nextWakeAt(Date.now(), Date.parse(this.row.expires_at), this.pending.nextDeadline()))
   }
 
@@ -568,6 +599,8 @@ export class SessionDO extends DurableObject<Bindings> {
       failure ? fail(failure, errorText ?? 'the turn failed') : ok({ ...reply, usage: turn.usage }),
     )
     if (this.row && !this.isOver()) {
+      // The agent's work counts as activity: a long turn's reply is not paused away the moment it ends.
+      this.touch()
       this.setStatus('idle', turn.aborted ? 'aborted' : undefined)
       if (turn.aborted) void this.syncPending('turn aborted')
       this.pump()
@@ -668,13 +701,15 @@ export class SessionDO extends DurableObject<Bindings> {
   /** Brings the session to where it should be: a sandbox, an agent, a live link. Idempotent. */
   private ensureRunning() {
     if (!this.row || this.isOver() || this.working) return
-    if (this.row.sandbox && this.link) return
-    this.runWork(() => (this.row!.sandbox ? this.recover('reconnecting') : this.provision()))
+    const record = this.sandbox()
+    if (record && this.link) return
+    if ((!record || record.paused) && !wantsSandbox({ now: Date.now(), expiresAt: Date.parse(this.row.expires_at), hasWork: this.queue.waiting() > 0 })) return
+    this.runWork(() => (!record ? this.provision() : record.paused ? this.resumeSandbox(record) : this.recover('reconnecting')))
     void this.scheduleWake()
   }
 
   /** Provisioning and recovery run one at a time; messages still waiting afterwards get a sandbox. */
-  private runWork(work: () => Promise<void>) {
+  private runWork(work: () => Promise<unknown>) {
     if (this.working) return
     this.working = work().finally(() => {
       this.working = undefined
@@ -691,7 +726,7 @@ export class SessionDO extends DurableObject<Bindings> {
       const provider = this.provider()
       const secrets = row.secrets ? (JSON.parse(row.secrets) as Record<string, string>) : undefined
       const record = (await this.takeWarmSandbox(spec, secrets)) ?? (await this.newSandbox(spec, secrets))
-      this.update({ sandbox: JSON.stringify(record) })
+      this.saveSandbox(record)
       if (this.isOver()) return void (await provider.kill(record.sandboxId).catch(() => {}))
       await waitForOpencode(record.endpoint, record.password)
       const client = agentClient(record.endpoint, record.password, record.workdir)
@@ -702,6 +737,8 @@ export class SessionDO extends DurableObject<Bindings> {
       await this.openLink(record)
       this.link?.release()
       this.sandboxState('ready')
+      // The idle clock starts once the session can take a message, not while its sandbox boots.
+      this.touch()
       this.setStatus('idle')
       this.pump()
     } catch (err) {
@@ -728,8 +765,9 @@ export class SessionDO extends DurableObject<Bindings> {
     const plan = sandboxPlan(settings, spec, secrets, password, { sessionId: this.row!.id })
     for (let attempt = 1; ; attempt++) {
       try {
+        const createdAt = Date.now()
         const provisioned = await provisionSandbox(this.provider(), plan, (step) => this.sandboxState('starting', step))
-        return { ...provisioned, password }
+        return { ...provisioned, password, deadline: createdAt + settings.e2b.timeoutMs }
       } catch (err) {
         const next = provisionRetry(err instanceof SandboxError && err.transient, attempt)
         if (!next.retry) throw err
@@ -799,23 +837,72 @@ export class SessionDO extends DurableObject<Bindings> {
    * The link to the agent is gone (its stream ended, a health check failed, or this object
    * restarted): find out why, and reconnect, restart the agent, or give the sandbox up.
    */
-  private async recover(reason: string) {
+  private async recover(reason: string): Promise<RecoveryAction['action']> {
     const record = this.sandbox()
-    if (!record) return
+    if (!record) return 'replace_sandbox'
     try {
       for (let attempt = 1; ; attempt++) {
         const decision = recoveryDecision(await this.probe(record), attempt)
-        if (decision.action === 'retry') {
-          await sleep(decision.delayMs)
-          continue
-        }
-        if (decision.action === 'replace_sandbox') return await this.loseSandbox(reason)
-        if (decision.action === 'restart_agent') return await this.restartAgent(record, reason)
-        return await this.reattach(record, false)
+        if (decision.action === 'retry') await sleep(decision.delayMs)
+        else if (decision.action === 'resume') await this.provider().resume(record.sandboxId, this.sandboxTimeout())
+        else if (decision.action === 'replace_sandbox') await this.loseSandbox(reason)
+        else if (decision.action === 'restart_agent') await this.restartAgent(record, reason)
+        else await this.reattach(record, false)
+        if (decision.action !== 'retry' && decision.action !== 'resume') return decision.action
       }
     } catch (err) {
       await this.loseSandbox(`${reason}; recovery failed: ${errorMessage(err)}`)
+      return 'replace_sandbox'
     }
+  }
+
+  private sandboxTimeout(): number {
+    return sandboxTimeoutMs(Date.now(), Date.parse(this.row!.expires_at))
+  }
+
+  /** Idle: the sandbox stops where it stands, for the next message to resume it as it was. */
+  private async pauseSandbox(reason: string) {
+    const record = this.sandbox()
+    if (!record || record.paused) return
+    this.link?.close()
+    this.link = undefined
+    // Recorded first: a pause cut short leaves a sandbox that the resume finds running, which is fine.
+    this.saveSandbox({ ...record, paused: true })
+    try {
+      await this.provider().pause(record.sandboxId)
+    } catch (err) {
+      if (err instanceof SandboxError && err.code === 'not_found') return this.loseSandbox('the sandbox was gone when it was to be paused')
+      log('warn', 'sandbox pause failed', { sessionId: this.row?.id, err: errorMessage(err) })
+    }
+    this.sandboxState('paused', reason)
+  }
+
+  /** Brings a paused sandbox back, then checks its agent as after any gap: reconnect, restart, or replace. */
+  private async resumeSandbox(record: SandboxRecord) {
+    this.sandboxState('starting', 'resuming')
+    const timeoutMs = this.sandboxTimeout()
+    try {
+      await this.provider().resume(record.sandboxId, timeoutMs)
+    } catch (err) {
+      const gone = err instanceof SandboxError && err.code === 'not_found'
+      return this.loseSandbox(gone ? 'the paused sandbox is gone' : `the paused sandbox could not be resumed: ${errorMessage(err)}`)
+    }
+    this.saveSandbox({ ...record, paused: false, deadline: Date.now() + timeoutMs })
+    await this.scheduleWake()
+    if ((await this.recover('resumed')) === 'resubscribe') this.sandboxState('ready', 'resumed')
+  }
+
+  /** Keeps the provider from ending a sandbox the session still wants (E2B ends it at its timeout). */
+  private async keepSandboxAlive(record: SandboxRecord, now: number, expiresAt: number) {
+    const timeoutMs = sandboxTimeoutMs(now, expiresAt)
+    try {
+      await this.provider().keepAlive(record.sandboxId, timeoutMs)
+    } catch (err) {
+      // A sandbox that is gone shows when its agent stops answering; recovery handles it there.
+      return log('warn', 'sandbox keepalive failed', { sessionId: this.row?.id, err: errorMessage(err) })
+    }
+    const current = this.sandbox()
+    if (current?.sandboxId === record.sandboxId) this.saveSandbox({ ...current, deadline: now + timeoutMs })
   }
 
   /** opencode died in a live sandbox: start it again on the same workspace and carry on. */
@@ -823,7 +910,7 @@ export class SessionDO extends DurableObject<Bindings> {
     this.sandboxState('restarting', reason)
     const endpoint = await this.provider().startOpencode(record.sandboxId, { cwd: record.workdir })
     const restarted = { ...record, endpoint }
-    this.update({ sandbox: JSON.stringify(restarted) })
+    this.saveSandbox(restarted)
     await waitForOpencode(endpoint, record.password)
     await this.reattach(restarted, true)
     this.sandboxState('ready', 'agent restarted')
@@ -871,7 +958,8 @@ export class SessionDO extends DurableObject<Bindings> {
     const record = this.sandbox()
     this.link?.close()
     this.link = undefined
-    this.update({ sandbox: null, agent_session_id: null })
+    this.saveSandbox(null)
+    this.update({ agent_session_id: null })
     this.resolveAllPending('lost')
     this.sandboxState('lost', reason)
     if (record) await this.provider().kill(record.sandboxId).catch(() => {})
@@ -888,7 +976,8 @@ export class SessionDO extends DurableObject<Bindings> {
     this.link = undefined
     this.translator = undefined
     if (!record) return
-    this.update({ sandbox: null, agent_session_id: null })
+    this.saveSandbox(null)
+    this.update({ agent_session_id: null })
     await this.provider()
       .kill(record.sandboxId)
       .catch((err: unknown) => log('warn', 'sandbox kill failed', { sessionId: this.row?.id, err: errorMessage(err) }))

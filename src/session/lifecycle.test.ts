@@ -3,17 +3,21 @@ import {
   idleDecision,
   MAX_PROVISION_ATTEMPTS,
   MAX_RECOVERY_ATTEMPTS,
+  needsKeepAlive,
   nextWakeAt,
   provisionRetry,
   recoveryDecision,
+  SANDBOX_GRACE_MS,
+  sandboxTimeoutMs,
   WAKE_INTERVAL_MS,
+  wantsSandbox,
 } from './lifecycle'
 
 describe('idleDecision', () => {
   const base = { now: 1_000_000, expiresAt: 999_000, busy: false, hasSandbox: true, clients: 0 }
   it.each([
-    [{}, 'stop'],
-    [{ clients: 3 }, 'stop'],
+    [{}, 'pause'],
+    [{ clients: 3 }, 'pause'],
     [{ busy: true }, 'keep'],
     [{ hasSandbox: false }, 'keep'],
     [{ expiresAt: 1_000_001 }, 'keep'],
@@ -22,11 +26,40 @@ describe('idleDecision', () => {
   })
 })
 
+describe('wantsSandbox', () => {
+  const idle = { now: 1_000_000, expiresAt: 999_000, hasWork: false }
+  it('wants one for work, or while the session is in use; not for an idle session with watchers', () => {
+    expect(wantsSandbox(idle)).toBe(false)
+    expect(wantsSandbox({ ...idle, hasWork: true })).toBe(true)
+    expect(wantsSandbox({ ...idle, expiresAt: 1_000_001 })).toBe(true)
+  })
+})
+
+describe('provider timeouts', () => {
+  const minute = 60_000
+  it('keeps a sandbox through the idle deadline plus a grace, and at least the grace while working past it', () => {
+    expect(sandboxTimeoutMs(0, 15 * minute)).toBe(15 * minute + SANDBOX_GRACE_MS)
+    expect(sandboxTimeoutMs(20 * minute, 15 * minute)).toBe(SANDBOX_GRACE_MS)
+  })
+
+  it.each([
+    ['a sandbox whose deadline is unknown (from the warm pool)', { now: 0, expiresAt: 15 * minute, deadline: undefined }, true],
+    ['a fresh sandbox', { now: 0, expiresAt: 15 * minute, deadline: 15 * minute + SANDBOX_GRACE_MS }, false],
+    ['a session kept alive a little', { now: minute, expiresAt: 16 * minute, deadline: 15 * minute + SANDBOX_GRACE_MS }, false],
+    ['a session kept alive for long', { now: 10 * minute, expiresAt: 25 * minute, deadline: 15 * minute + SANDBOX_GRACE_MS }, true],
+    ['a long turn nearing the deadline', { now: 23 * minute, expiresAt: 15 * minute, deadline: 25 * minute }, true],
+  ])('extends for %s: %s', (_, input, expected) => {
+    expect(needsKeepAlive(input)).toBe(expected)
+  })
+})
+
 describe('nextWakeAt', () => {
   it('wakes at the deadline when it is near, else at the periodic check, never in the past', () => {
     expect(nextWakeAt(0, 5_000)).toBe(5_000)
     expect(nextWakeAt(0, 10 * WAKE_INTERVAL_MS)).toBe(WAKE_INTERVAL_MS)
-    expect(nextWakeAt(10_000, 0)).toBe(11_000)
+    expect(nextWakeAt(10_000, 10_500)).toBe(11_000)
+    expect(nextWakeAt(10_000, 0)).toBe(10_000 + WAKE_INTERVAL_MS)
+    expect(nextWakeAt(10_000, 0, 5_000)).toBe(11_000)
   })
 })
 
@@ -39,6 +72,8 @@ describe('recoveryDecision', () => {
     [{ agentHealthy: false, sandbox: 'running' }, MAX_RECOVERY_ATTEMPTS, 'restart_agent'],
     [{ agentHealthy: false, sandbox: 'unknown' }, 2, 'retry'],
     [{ agentHealthy: false, sandbox: 'unknown' }, MAX_RECOVERY_ATTEMPTS, 'replace_sandbox'],
+    [{ agentHealthy: false, sandbox: 'paused' }, 1, 'resume'],
+    [{ agentHealthy: false, sandbox: 'paused' }, MAX_RECOVERY_ATTEMPTS, 'replace_sandbox'],
   ] as const)('%j on attempt %i -> %s', (probe, attempt, action) => {
     expect(recoveryDecision(probe, attempt).action).toBe(action)
   })

@@ -16,23 +16,61 @@ export type IdleInput = {
   clients: number
 }
 
-export type IdleDecision = { action: 'stop'; reason: string } | { action: 'keep'; reason: string }
+export type IdleDecision = { action: 'pause'; reason: string } | { action: 'keep'; reason: string }
 
 /**
- * A sandbox costs money while it runs. It is stopped once the idle deadline has passed with no
- * work to do; a connected client alone does not hold it (keepalive does), so a forgotten tab
- * cannot keep a sandbox forever.
+ * A sandbox costs money while it runs. It is paused (memory and disk kept) once the idle
+ * deadline has passed with no work to do; a connected client alone does not hold it (keepalive
+ * does), so a forgotten tab cannot keep a sandbox running forever.
  */
 export function idleDecision(s: IdleInput): IdleDecision {
   if (!s.hasSandbox) return { action: 'keep', reason: 'no sandbox' }
   if (s.busy) return { action: 'keep', reason: 'working' }
   if (s.now < s.expiresAt) return { action: 'keep', reason: 'not idle long enough' }
-  return { action: 'stop', reason: 'idle' }
+  return { action: 'pause', reason: 'idle' }
 }
 
-/** The next alarm: the idle deadline, a pending request's deadline or the periodic check, whichever comes first. */
+/**
+ * Whether a session without a running sandbox (none yet, lost, or paused) should get one now:
+ * for work (a message waiting), or because it is in use (created or kept alive since its last
+ * idle deadline). A client merely watching the stream does not count, or a tab left open would
+ * bring a sandbox back only for the next alarm to pause it again.
+ */
+export function wantsSandbox(s: { now: number; expiresAt: number; hasWork: boolean }): boolean {
+  return s.hasWork || s.now < s.expiresAt
+}
+
+/**
+ * How long past the idle deadline the provider keeps a sandbox on its own. The session pauses it
+ * at the deadline; the grace only matters when the session cannot (its object was evicted, or
+ * a deploy is under way), and then the sandbox ends rather than bill forever.
+ */
+export const SANDBOX_GRACE_MS = 10 * 60_000
+
+/** The provider timeout a sandbox should have now: through the idle deadline, plus the grace. */
+export function sandboxTimeoutMs(now: number, expiresAt: number): number {
+  return Math.max(expiresAt - now, 0) + SANDBOX_GRACE_MS
+}
+
+/**
+ * Whether to extend the provider's timeout now. `deadline` is when the provider will end the
+ * sandbox as far as we know (unknown for a sandbox from the warm pool). Extending only once the
+ * deadline falls half a grace short of what it should be keeps a long turn alive with one call
+ * every few minutes instead of one per alarm.
+ */
+export function needsKeepAlive(s: { now: number; expiresAt: number; deadline: number | undefined }): boolean {
+  if (s.deadline === undefined) return true
+  return s.deadline - s.now < sandboxTimeoutMs(s.now, s.expiresAt) - SANDBOX_GRACE_MS / 2
+}
+
+/**
+ * The next alarm: the idle deadline, a pending request's deadline or the periodic check, whichever
+ * comes first. A deadline already passed (a turn running past it) leaves only the periodic check,
+ * and the end of that turn counts as activity anyway.
+ */
 export function nextWakeAt(now: number, expiresAt: number, pendingDeadline?: number): number {
-  return Math.max(now + 1_000, Math.min(expiresAt, pendingDeadline ?? Infinity, now + WAKE_INTERVAL_MS))
+  const idleDeadline = expiresAt > now ? expiresAt : Infinity
+  return Math.max(now + 1_000, Math.min(idleDeadline, pendingDeadline ?? Infinity, now + WAKE_INTERVAL_MS))
 }
 
 /** What a probe of a sandbox whose event stream ended found. */
@@ -40,13 +78,14 @@ export type SandboxProbe = {
   /** opencode answered its health route */
   agentHealthy: boolean
   /** what the provider says of the sandbox */
-  sandbox: 'running' | 'agent_exited' | 'gone' | 'unknown'
+  sandbox: 'running' | 'agent_exited' | 'paused' | 'gone' | 'unknown'
 }
 
 export type RecoveryAction =
   | { action: 'resubscribe' }
   | { action: 'restart_agent' }
   | { action: 'replace_sandbox' }
+  | { action: 'resume' }
   | { action: 'retry'; delayMs: number }
 
 /** Probes before an unresponsive agent is restarted, or an unreachable sandbox given up. */
@@ -54,12 +93,14 @@ export const MAX_RECOVERY_ATTEMPTS = 5
 
 /**
  * After the event stream ends: a healthy agent only lost its connection; an agent that exited
- * is restarted where it was; a gone sandbox is replaced on the next message. Anything unclear
+ * is restarted where it was; a paused sandbox is resumed (someone else paused it, or our pause
+ * was cut short); a gone sandbox is replaced on the next message. Anything unclear
  * is probed again with backoff, then treated as the worse case.
  */
 export function recoveryDecision(probe: SandboxProbe, attempt: number): RecoveryAction {
   if (probe.agentHealthy) return { action: 'resubscribe' }
   if (probe.sandbox === 'gone') return { action: 'replace_sandbox' }
+  if (probe.sandbox === 'paused') return attempt >= MAX_RECOVERY_ATTEMPTS ? { action: 'replace_sandbox' } : { action: 'resume' }
   if (probe.sandbox === 'agent_exited') return { action: 'restart_agent' }
   if (attempt >= MAX_RECOVERY_ATTEMPTS) return { action: probe.sandbox === 'running' ? 'restart_agent' : 'replace_sandbox' }
   return { action: 'retry', delayMs: Math.min(250 * 2 ** (attempt - 1), 4_000) }

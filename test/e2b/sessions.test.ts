@@ -1,0 +1,248 @@
+import { readFileSync } from 'node:fs'
+import { Sandbox, type ConnectionOpts } from 'e2b'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { E2BStandInSandbox } from '../../local/e2b-standin'
+import { startOwnStack, type OwnStack } from '../own-stack'
+import {
+  api,
+  CANARY_PROVIDER_KEY,
+  createSession,
+  EventStream,
+  isReplyTo,
+  scripted,
+  sendMessage,
+  waitFor,
+  waitForStatus,
+  type Json,
+  type SseEvent,
+} from '../e2e/helpers'
+
+/**
+ * The whole session flow with SANDBOX_PROVIDER=e2b: the Worker drives the real `e2b` SDK
+ * against the E2B stand-in, whose sandboxes run the real opencode in their own network
+ * namespaces. Sessions go idle after a few seconds here, so pausing is seen within a test.
+ */
+
+const E2B_KEY = 'e2b_test_key_0123456789abcdef'
+const IDLE_SECONDS = 4
+
+let own: OwnStack
+/** every body this file received from the API, for the secrets check at the end */
+const seen: string[] = []
+/** what must never show: every sandbox's password and tokens, gathered as sandboxes appear */
+const secrets = new Set<string>()
+
+beforeAll(async () => {
+  own = await startOwnStack(
+    'e2b',
+    { SESSION_IDLE_SECONDS: String(IDLE_SECONDS), CANARY_API_KEY: CANARY_PROVIDER_KEY },
+    { e2bStandIn: { apiKey: E2B_KEY }, scriptedModel: true },
+  )
+})
+
+afterAll(async () => {
+  await own?.close()
+})
+
+const standIn = () => own.stack.e2b!
+
+function sandboxesOf(sessionId: string): E2BStandInSandbox[] {
+  return standIn()
+    .list()
+    .filter((s) => s.metadata.sessionId === sessionId)
+}
+
+async function onlySandbox(sessionId: string): Promise<E2BStandInSandbox> {
+  return waitFor(`one sandbox for ${sessionId}`, async () => {
+    const mine = sandboxesOf(sessionId)
+    for (const sb of mine) {
+      for (const secret of [sb.envs.OPENCODE_SERVER_PASSWORD, sb.trafficAccessToken, sb.envdAccessToken]) {
+        if (secret) secrets.add(secret)
+      }
+    }
+    return mine.length === 1 ? mine[0] : undefined
+  })
+}
+
+/** Every process of the sandbox is stopped (state T in /proc), as a paused VM's would be. */
+function allStopped(sb: E2BStandInSandbox): boolean {
+  return sb.pids.every((pid) => {
+    try {
+      return /^\d+ \(.*\) T /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+    } catch {
+      return true
+    }
+  })
+}
+
+/** The pid of the sandbox's opencode server (the binary, under the npm wrapper). */
+function opencodePids(sb: E2BStandInSandbox): number[] {
+  return sb.pids.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('serve')
+    } catch {
+      return false
+    }
+  })
+}
+
+async function reply(stream: EventStream, id: string, text: string): Promise<SseEvent> {
+  const messageId = await sendMessage(id, scripted({ reply: text }))
+  const done = await stream.until(isReplyTo(messageId))
+  expect(done.data.text).toBe(text)
+  return done
+}
+
+const sandboxEvents = (stream: EventStream) => stream.events.filter((e) => e.event === 'sandbox.status').map((e) => e.data as Json)
+
+async function keep(res: Promise<{ status: number; body: Json }>) {
+  const r = await res
+  seen.push(JSON.stringify(r.body))
+  return r
+}
+
+describe('sessions on E2B (through the stand-in)', () => {
+  it('creates a sandbox from the template with secrets only in its environment, and streams a reply', async () => {
+    const id = await createSession({ title: 'e2b' })
+    const stream = new EventStream(id, { after: 0 })
+    try {
+      await waitForStatus(id, 'idle')
+      const sb = await onlySandbox(id)
+      expect(sb.state).toBe('running')
+      expect(sb.envs.CANARY_API_KEY).toBe(CANARY_PROVIDER_KEY)
+      expect(sb.envs.OPENCODE_SERVER_PASSWORD).toMatch(/.{16,}/)
+      // Created without public traffic: every request to opencode needs the traffic token.
+      expect(sb.trafficAccessToken).toBeTruthy()
+      const cmdlines = sb.pids.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8'))
+      expect(cmdlines.some((c) => c.includes('serve') && c.includes('4096'))).toBe(true)
+      for (const c of cmdlines) expect(c).not.toContain(sb.envs.OPENCODE_SERVER_PASSWORD)
+
+      await reply(stream, id, 'Hello from a sandbox in the stand-in.')
+      expect(sandboxEvents(stream).map((e) => e.state)).toContain('ready')
+      await keep(api(`/v1/sessions/${id}`))
+      await keep(api(`/v1/sessions/${id}/messages`))
+    } finally {
+      await stream.close()
+      seen.push(JSON.stringify(stream.events))
+    }
+  })
+
+  it('pauses an idle sandbox with its memory, and resumes the same one on the next message', async () => {
+    const id = await createSession()
+    const stream = new EventStream(id, { after: 0 })
+    try {
+      await reply(stream, id, 'first, before the pause')
+      const before = await onlySandbox(id)
+      const paused = await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'paused', 60_000)
+      expect(paused.data.reason).toBe('idle')
+      const asleep = await onlySandbox(id)
+      expect(asleep.state).toBe('paused')
+      expect(allStopped(asleep)).toBe(true)
+
+      await reply(stream, id, 'second, after the resume')
+      const after = await onlySandbox(id)
+      expect(after.sandboxId).toBe(before.sandboxId)
+      expect(after.state).toBe('running')
+      // The same opencode process served both turns: the pause kept it, nothing was restarted.
+      expect(opencodePids(after)).toEqual(opencodePids(before))
+      const states = sandboxEvents(stream).filter((e) => e.state !== 'starting' || e.reason === 'resuming')
+      expect(states.slice(-3)).toMatchObject([
+        { state: 'paused', reason: 'idle' },
+        { state: 'starting', reason: 'resuming' },
+        { state: 'ready', reason: 'resumed' },
+      ])
+      const history = await keep(api(`/v1/sessions/${id}/messages`))
+      expect(history.body).toHaveLength(4)
+    } finally {
+      await stream.close()
+      seen.push(JSON.stringify(stream.events))
+    }
+  })
+
+  it('restarts opencode on resume when the paused sandbox lost it', async () => {
+    const id = await createSession()
+    const stream = new EventStream(id, { after: 0 })
+    try {
+      await reply(stream, id, 'before')
+      await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'paused', 60_000)
+      const sb = await onlySandbox(id)
+      for (const pid of opencodePids(sb)) process.kill(pid, 'SIGKILL')
+      await waitFor('opencode to be gone', async () => opencodePids((await onlySandbox(id))).length === 0)
+
+      await reply(stream, id, 'after a restart')
+      expect(sandboxEvents(stream).some((e) => e.state === 'restarting')).toBe(true)
+      expect((await onlySandbox(id)).sandboxId).toBe(sb.sandboxId)
+    } finally {
+      await stream.close()
+      seen.push(JSON.stringify(stream.events))
+    }
+  })
+
+  it('replaces a sandbox that E2B no longer has, and says so on the stream', async () => {
+    const id = await createSession()
+    const stream = new EventStream(id, { after: 0 })
+    try {
+      await reply(stream, id, 'in the first sandbox')
+      const first = await onlySandbox(id)
+      const connection: ConnectionOpts = { apiKey: E2B_KEY, apiUrl: standIn().apiUrl, sandboxUrl: standIn().sandboxUrl }
+      await Sandbox.kill(first.sandboxId, connection)
+      await waitFor('the sandbox to be gone', async () => sandboxesOf(id).length === 0)
+
+      // Whether the session noticed at once (its stream dropped) or only on resuming, it says so.
+      await reply(stream, id, 'in a new sandbox')
+      const lost = await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'lost')
+      expect(lost.data.reason).toBeTruthy()
+      const second = await onlySandbox(id)
+      expect(second.sandboxId).not.toBe(first.sandboxId)
+      expect(stream.events.indexOf(lost)).toBeLessThan(stream.events.length - 1)
+    } finally {
+      await stream.close()
+      seen.push(JSON.stringify(stream.events))
+    }
+  })
+
+  it('extends the E2B timeout past the new idle deadline on keepalive', async () => {
+    const id = await createSession()
+    await waitForStatus(id, 'idle')
+    const sb = await onlySandbox(id)
+    const res = await keep(api(`/v1/sessions/${id}/keepalive`, { method: 'POST', body: {} }))
+    expect(res.status).toBe(200)
+    const now = await onlySandbox(id)
+    expect(now.endAt.getTime()).toBeGreaterThan(sb.endAt.getTime())
+    expect(now.endAt.getTime()).toBeGreaterThan(Date.parse(res.body.expiresAt))
+  })
+
+  it('resumes a paused sandbox on keepalive', async () => {
+    const id = await createSession()
+    const stream = new EventStream(id, { after: 0 })
+    try {
+      await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'paused', 60_000)
+      expect((await keep(api(`/v1/sessions/${id}/keepalive`, { method: 'POST', body: {} }))).status).toBe(200)
+      await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'ready' && e.data.reason === 'resumed')
+      expect((await onlySandbox(id)).state).toBe('running')
+    } finally {
+      await stream.close()
+      seen.push(JSON.stringify(stream.events))
+    }
+  })
+
+  it('kills the sandbox when the session is deleted', async () => {
+    const id = await createSession()
+    await waitForStatus(id, 'idle')
+    await onlySandbox(id)
+    const res = await keep(api(`/v1/sessions/${id}`, { method: 'DELETE' }))
+    expect(res.body.status).toBe('ended')
+    await waitFor('the sandbox to be killed', async () => sandboxesOf(id).length === 0)
+  })
+
+  it('never shows the sandbox password, the traffic token, the E2B key or a provider key', async () => {
+    // three per sandbox, of the six or more sandboxes above
+    expect(secrets.size).toBeGreaterThanOrEqual(18)
+    const list = await keep(api('/v1/sessions'))
+    expect(list.status).toBe(200)
+    const everything = seen.join('\n') + readFileSync(own.logFile, 'utf8')
+    for (const secret of [...secrets, E2B_KEY, CANARY_PROVIDER_KEY, standIn().sandboxUrl, standIn().apiUrl]) {
+      expect(everything).not.toContain(secret)
+    }
+  })
+})
