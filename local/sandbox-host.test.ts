@@ -23,7 +23,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true })
 })
 
-const stateOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0]
+const stateOf = (pid: number): string => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.charAt(0)
 
 /** A signal takes effect a moment after it is sent. */
 async function settledState(pid: number, want: string): Promise<string> {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
 import { getRequestListener } from '@hono/node-server'
 import { createGateway } from './gateway'
-import { createRestApi } from './rest'
+import { createRestApi, type RestFaults } from './rest'
 import { Sandboxes } from './sandboxes'
 
 /**
@@ -45,6 +45,8 @@ export type E2BStandIn = {
   sandboxUrl: string
   /** what runs now; `pids` are every process in the sandbox's network namespace */
   list(): E2BStandInSandbox[]
+  /** the next `count` create calls fail with 503, as in an E2B outage */
+  failNextCreates(count: number): void
   /** kills every sandbox (removing their folders, nothing else) and stops serving */
   close(): Promise<void>
 }
@@ -60,7 +62,8 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
   const root = resolve(opts.root)
   await mkdir(root, { recursive: true })
   const sandboxes = new Sandboxes({ root, egressPorts: opts.egressPorts ?? [], pathPrepend: opts.pathPrepend ?? [] })
-  const api = createServer(getRequestListener(createRestApi(sandboxes, opts.apiKey).fetch))
+  const faults: RestFaults = { creates: 0 }
+  const api = createServer(getRequestListener(createRestApi(sandboxes, opts.apiKey, faults).fetch))
   const gateway = createGateway(sandboxes)
   const apiPort = await listen(api, opts.port ?? 0)
   const gatewayPort = await listen(gateway, 0)
@@ -79,6 +82,9 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
         envdAccessToken: sb.envdAccessToken,
         endAt: sb.endAt,
       })),
+    failNextCreates: (count) => {
+      faults.creates = count
+    },
     close: async () => {
       await sandboxes.closeAll()
       for (const server of [api, gateway]) server.closeAllConnections()

@@ -20,7 +20,7 @@ type NewSandbox = {
   autoPause?: boolean
 }
 
-function fail(c: Context, code: 400 | 401 | 404 | 409, message: string) {
+function fail(c: Context, code: 400 | 401 | 404 | 409 | 503, message: string) {
   return c.json({ code, message }, code)
 }
 
@@ -73,7 +73,10 @@ function matchesMetadata(sb: Sandbox, filter: string | undefined) {
   return true
 }
 
-export function createRestApi(sandboxes: Sandboxes, apiKey: string): Hono {
+/** Outages a test orders: the next `creates` create calls answer 503, as E2B does when it has no capacity. */
+export type RestFaults = { creates: number }
+
+export function createRestApi(sandboxes: Sandboxes, apiKey: string, faults: RestFaults = { creates: 0 }): Hono {
   const app = new Hono()
 
   app.use('*', async (c, next) => {
@@ -87,6 +90,10 @@ export function createRestApi(sandboxes: Sandboxes, apiKey: string): Hono {
   const notFound = (c: Context) => fail(c, 404, `sandbox "${c.req.param('id')}" doesn't exist or you don't have access to it`)
 
   const create = async (c: Context) => {
+    if (faults.creates > 0) {
+      faults.creates--
+      return fail(c, 503, 'no capacity to create sandboxes right now, try again')
+    }
     const body = await c.req.json<NewSandbox>().catch(() => undefined)
     if (!body?.templateID) return fail(c, 400, 'templateID is required')
     const sb = await sandboxes.create({

@@ -226,6 +226,33 @@ describe('sessions on E2B (through the stand-in)', () => {
     }
   })
 
+  it('retries creating a sandbox through a short E2B outage, saying so on the stream', async () => {
+    standIn().failNextCreates(1)
+    const id = await createSession()
+    const stream = new EventStream(id, { after: 0 })
+    try {
+      await waitForStatus(id, 'idle')
+      const retry = stream.events.find((e) => e.event === 'sandbox.status' && String(e.data.reason).startsWith('retrying'))
+      expect(retry?.data.reason).toMatch(/503|capacity/)
+      await onlySandbox(id)
+    } finally {
+      await stream.close()
+      seen.push(JSON.stringify(stream.events))
+    }
+  })
+
+  it('fails the session with a clear error when E2B stays down', async () => {
+    standIn().failNextCreates(10)
+    const id = await createSession()
+    try {
+      const failed = await waitForStatus(id, 'failed')
+      expect(failed.error.code).toBe('sandbox_unavailable')
+      expect(sandboxesOf(id)).toEqual([])
+    } finally {
+      standIn().failNextCreates(0)
+    }
+  })
+
   it('kills the sandbox when the session is deleted', async () => {
     const id = await createSession()
     await waitForStatus(id, 'idle')
