@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { PublicEventSchemas, SessionStatus, Usage, type PublicEventType } from '../events/types'
 import { ERROR_STATUS } from '../lib/errors'
 import { ID_PATTERN } from '../lib/ids'
 import { decodeCursor } from '../tenant/cursor'
@@ -227,11 +228,24 @@ export const EventsQuery = z.object({
   raw: z.enum(['1', 'true', '0', 'false']).optional(),
 })
 
-export const Usage = z
-  .object({ inputTokens: z.number(), outputTokens: z.number(), cost: z.number() })
-  .openapi('Usage')
+/** One frame of a session's event stream, per event type: `id:`, `event:` and `data:` lines. */
+function eventFrame<K extends PublicEventType>(type: K) {
+  return z
+    .object({
+      id: z.number().int().openapi({ description: 'the sequence number; send it back as Last-Event-ID' }),
+      event: z.literal(type),
+      data: PublicEventSchemas[type].extend({ sessionId: z.string(), at: z.string() }),
+    })
+    .openapi(`Event.${type}`)
+}
 
-export const SessionStatus = z.enum(['starting', 'idle', 'busy', 'ended', 'failed'])
+const eventTypes = Object.keys(PublicEventSchemas) as PublicEventType[]
+
+export const SessionEvent = z
+  .union(eventTypes.map(eventFrame) as unknown as [ReturnType<typeof eventFrame>, ReturnType<typeof eventFrame>])
+  .openapi('SessionEvent', {
+    description: 'A Server-Sent Event of a session: `id: <seq>`, `event: <type>`, `data: <json>`, separated by a blank line',
+  })
 
 export const Session = z
   .object({
@@ -247,7 +261,10 @@ export const Session = z
     lastEventId: z.number(),
     queued: z.number(),
     usage: Usage,
-    pending: z.object({ permissions: z.array(z.unknown()), questions: z.array(z.unknown()) }),
+    pending: z.object({
+      permissions: z.array(PublicEventSchemas['permission.requested']),
+      questions: z.array(PublicEventSchemas['question.asked']),
+    }),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
   })
   .openapi('Session')

@@ -24,6 +24,7 @@ import {
   SendMessageBody,
   SendQuery,
   Session,
+  SessionEvent,
   SessionList,
   Diff,
   FileBody,
@@ -151,7 +152,7 @@ export const sessions = router()
       security,
       request: { params: SessionParams, query: EventsQuery },
       responses: {
-        200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'The event stream' },
+        200: { content: { 'text/event-stream': { schema: SessionEvent } }, description: 'The event stream: one frame per event' },
         ...errors,
       },
     }),

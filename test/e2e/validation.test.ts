@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { PublicEventSchemas } from '../../src/events/types'
 import { api, baseUrl, createSession, scripted, TEST_KEYS, waitForStatus } from './helpers'
 
 describe('bad requests get the right status and error, and change nothing', () => {
@@ -135,6 +136,7 @@ describe('listing and service routes', () => {
     )
     expect(routes.sort()).toEqual(
       [
+        'GET /health',
         'POST /v1/sessions',
         'GET /v1/sessions',
         'GET /v1/sessions/{id}',
@@ -160,6 +162,16 @@ describe('listing and service routes', () => {
     for (const ops of Object.values(res.body.paths as Record<string, Record<string, { responses?: object }>>)) {
       for (const op of Object.values(ops)) expect(Object.keys(op.responses ?? {}).length).toBeGreaterThan(0)
     }
+  })
+
+  it('describes every event type of the stream in the OpenAPI document', async () => {
+    const doc = (await api('/openapi.json', { key: null })).body
+    const stream = doc.paths['/v1/sessions/{id}/events'].get.responses['200'].content['text/event-stream'].schema
+    expect(stream.$ref).toBe('#/components/schemas/SessionEvent')
+    const frames = (doc.components.schemas.SessionEvent.anyOf as { $ref: string }[]).map((r) => doc.components.schemas[r.$ref.split('/').pop()!])
+    const described = frames.map((f) => f.properties.event.const ?? f.properties.event.enum?.[0])
+    expect(described.sort()).toEqual(Object.keys(PublicEventSchemas).sort())
+    for (const frame of frames) expect(frame.properties.data.required).toEqual(expect.arrayContaining(['sessionId', 'at']))
   })
 })
 
