@@ -16,7 +16,7 @@
   const START_STEPS = ['creating', 'cloning', 'writing_files', 'setup', 'starting_agent', 'ready']
   const STEP_LABELS = {
     creating: 'creating the sandbox', cloning: 'cloning the repository', writing_files: 'writing files',
-    setup: 'running setup', starting_agent: 'starting the agent', ready: 'ready', warm: 'taken from the warm pool',
+    setup: 'running setup', starting_agent: 'starting the agent', ready: 'ready', warm: 'taken from the warm pool', resuming: 'resuming the paused sandbox',
   }
   // ?tokenTtl=<seconds> on the page's URL asks for shorter-lived stream tokens (to watch a refresh).
   const pageParams = new URLSearchParams(location.search)
@@ -140,7 +140,7 @@
     const list = $('progress')
     list.replaceChildren()
     if (steps.size === 0) return
-    const names = steps.has('warm') ? ['warm', 'ready'] : START_STEPS
+    const names = stepOrder()
     for (const name of names) {
       const s = steps.get(name)
       const state = s ? s.state : 'todo'
@@ -151,6 +151,11 @@
     for (const [name, s] of steps) {
       if (!names.includes(name)) list.append(el('li', { 'data-step': name, 'data-state': s.state }, name))
     }
+  }
+  /** A warm or resumed sandbox skips the boot steps: its list is that one step, then ready. */
+  function stepOrder() {
+    for (const shortcut of ['warm', 'resuming']) if (steps.has(shortcut)) return [shortcut, 'ready']
+    return START_STEPS
   }
   function onSandbox(data) {
     setBadge('sandbox-state', data.state)
@@ -165,7 +170,7 @@
     }
     if (data.state === 'starting') {
       const step = data.reason || 'creating'
-      if (step === 'creating' || step === 'warm') steps = new Map()
+      if (step === 'creating' || step === 'warm' || step === 'resuming') steps = new Map()
       finishCurrent()
       // earlier steps that never came were skipped (no repository, no setup, ...)
       const idx = START_STEPS.indexOf(step)
@@ -173,10 +178,9 @@
       steps.set(step, { state: 'current', at })
     } else if (data.state === 'ready') {
       finishCurrent()
-      const order = steps.has('warm') ? ['warm'] : START_STEPS
-      for (const name of order) if (!steps.has(name) && name !== 'ready') steps.set(name, { state: 'skipped' })
+      for (const name of stepOrder()) if (!steps.has(name) && name !== 'ready') steps.set(name, { state: 'skipped' })
       steps.set('ready', { state: 'done' })
-    } else if (data.state === 'lost' || data.state === 'stopped' || data.state === 'restarting') {
+    } else if (['lost', 'stopped', 'restarting', 'paused'].includes(data.state)) {
       for (const s of steps.values()) if (s.state === 'current') s.state = 'skipped'
       append(el('div', { class: 'file-change', text: `sandbox ${data.state}${data.reason ? `: ${data.reason}` : ''}` }))
     }
