@@ -7,19 +7,7 @@
   let spec = null
   let apiKey = '' // memory only; sent only in the Authorization header
 
-  const $ = (id) => document.getElementById(id)
-  const el = (tag, attrs = {}, ...children) => {
-    const node = document.createElement(tag)
-    for (const [k, v] of Object.entries(attrs)) {
-      if (v === undefined || v === null || v === false) continue
-      if (k === 'class') node.className = v
-      else if (k === 'text') node.textContent = v
-      else if (k.startsWith('on')) node.addEventListener(k.slice(2), v)
-      else node.setAttribute(k, v === true ? '' : String(v))
-    }
-    for (const c of children) if (c !== null && c !== undefined && c !== false) node.append(c)
-    return node
-  }
+  const { $, el } = window.dom
   const opId = (method, path) => `op-${method}-${path.replace(/[^\w]+/g, '-').replace(/^-|-$/g, '')}`
 
   // ---- schemas ----

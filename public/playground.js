@@ -22,19 +22,7 @@
   const pageParams = new URLSearchParams(location.search)
   const TOKEN_TTL = Math.max(10, Math.min(86400, Number(pageParams.get('tokenTtl')) || 600))
 
-  const $ = (id) => document.getElementById(id)
-  const el = (tag, attrs = {}, ...children) => {
-    const node = document.createElement(tag)
-    for (const [k, v] of Object.entries(attrs)) {
-      if (v === undefined || v === null || v === false) continue
-      if (k === 'class') node.className = v
-      else if (k === 'text') node.textContent = v
-      else if (k.startsWith('on')) node.addEventListener(k.slice(2), v)
-      else node.setAttribute(k, v === true ? '' : String(v))
-    }
-    for (const c of children) if (c !== null && c !== undefined) node.append(c)
-    return node
-  }
+  const { $, el } = window.dom
   const store = {
     get: (k) => { try { return sessionStorage.getItem(k) } catch { return null } },
     set: (k, v) => { try { sessionStorage.setItem(k, v) } catch { /* private mode: memory only */ } },

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { api, sandboxesOf, scripted, waitFor } from '../e2e/helpers'
+import { api, COLOUR_QUESTION, sandboxesOf, scripted, waitFor } from '../e2e/helpers'
 import { BROWSER_KEY, openTab, startHarness, type Harness, type Tab } from './harness'
 
 // Functions given to page.evaluate run in the page; the project compiles without the DOM lib.
@@ -165,24 +165,7 @@ describe('the playground', () => {
     let id: string | undefined
     try {
       id = await startFromPage(tab)
-      const question = {
-        tool: {
-          name: 'question',
-          args: {
-            questions: [
-              {
-                question: 'Which colour should the button be?',
-                header: 'Colour',
-                options: [
-                  { label: 'Red', description: 'warm' },
-                  { label: 'Blue', description: 'cool' },
-                ],
-              },
-            ],
-          },
-        },
-      }
-      await say(tab.page, scripted({ steps: [question, { text: 'the answer was {{tool_result}}' }] }, 'question-test'))
+      await say(tab.page, scripted({ steps: [COLOUR_QUESTION, { text: 'the answer was {{tool_result}}' }] }, 'question-test'))
       const card = tab.page.locator('#log .ask.question')
       await card.waitFor()
       expect(await card.textContent()).toContain('Which colour should the button be?')

@@ -9,7 +9,11 @@ const WRONG_KEY = 'e2b_wrong_key_fedcba9876543210'
 let own: OwnStack
 
 beforeAll(async () => {
-  own = await startOwnStack('e2b-bad-key', { E2B_API_KEY: WRONG_KEY }, { e2bStandIn: { apiKey: 'e2b_the_right_key_0123456789' }, scriptedModel: true })
+  own = await startOwnStack(
+    'e2b-bad-key',
+    { E2B_API_KEY: WRONG_KEY },
+    { e2bStandIn: { apiKey: 'e2b_the_right_key_0123456789' }, scriptedModel: true },
+  )
 })
 
 afterAll(async () => {
@@ -26,7 +30,9 @@ it('fails the session with a clear error when E2B refuses the API key', async ()
     const error = stream.events.find((e) => e.event === 'error')
     expect(error?.data).toMatchObject({ code: 'sandbox_unauthorized' })
     // One refusal is enough: a refused key is not retried.
-    expect(stream.events.filter((e) => e.event === 'sandbox.status' && String(e.data.reason).startsWith('retrying'))).toEqual([])
+    expect(
+      stream.events.filter((e) => e.event === 'sandbox.status' && String(e.data.reason).startsWith('retrying')),
+    ).toEqual([])
     expect(own.stack.e2b!.list()).toEqual([])
     const send = await api(`/v1/sessions/${id}/messages`, { body: { text: 'too late' } })
     expect(send.status).toBe(409)

@@ -93,7 +93,19 @@ async function reply(stream: EventStream, id: string, text: string): Promise<Sse
   return done
 }
 
-const sandboxEvents = (stream: EventStream) => stream.events.filter((e) => e.event === 'sandbox.status').map((e) => e.data as Json)
+const sandboxEvents = (stream: EventStream) =>
+  stream.events.filter((e) => e.event === 'sandbox.status').map((e) => e.data as Json)
+
+/** Runs `steps` with a stream of the session from its start, kept for the secrets check. */
+async function watching(id: string, steps: (stream: EventStream) => Promise<void>) {
+  const stream = new EventStream(id, { after: 0 })
+  try {
+    await steps(stream)
+  } finally {
+    await stream.close()
+    seen.push(JSON.stringify(stream.events))
+  }
+}
 
 async function keep(res: Promise<{ status: number; body: Json }>) {
   const r = await res
@@ -104,8 +116,7 @@ async function keep(res: Promise<{ status: number; body: Json }>) {
 describe('sessions on E2B (through the stand-in)', () => {
   it('creates a sandbox from the template with secrets only in its environment, and streams a reply', async () => {
     const id = await createSession({ title: 'e2b' })
-    const stream = new EventStream(id, { after: 0 })
-    try {
+    await watching(id, async (stream) => {
       await waitForStatus(id, 'idle')
       const sb = await onlySandbox(id)
       expect(sb.state).toBe('running')
@@ -121,16 +132,12 @@ describe('sessions on E2B (through the stand-in)', () => {
       expect(sandboxEvents(stream).map((e) => e.state)).toContain('ready')
       await keep(api(`/v1/sessions/${id}`))
       await keep(api(`/v1/sessions/${id}/messages`))
-    } finally {
-      await stream.close()
-      seen.push(JSON.stringify(stream.events))
-    }
+    })
   })
 
   it('pauses an idle sandbox with its memory, and resumes the same one on the next message', async () => {
     const id = await createSession()
-    const stream = new EventStream(id, { after: 0 })
-    try {
+    await watching(id, async (stream) => {
       await reply(stream, id, 'first, before the pause')
       const before = await onlySandbox(id)
       const paused = await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'paused', 60_000)
@@ -154,35 +161,27 @@ describe('sessions on E2B (through the stand-in)', () => {
       ])
       const history = await keep(api(`/v1/sessions/${id}/messages`))
       expect(history.body).toHaveLength(4)
-    } finally {
-      await stream.close()
-      seen.push(JSON.stringify(stream.events))
-    }
+    })
   })
 
   it('restarts opencode on resume when the paused sandbox lost it', async () => {
     const id = await createSession()
-    const stream = new EventStream(id, { after: 0 })
-    try {
+    await watching(id, async (stream) => {
       await reply(stream, id, 'before')
       await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'paused', 60_000)
       const sb = await onlySandbox(id)
       for (const pid of opencodePids(sb)) process.kill(pid, 'SIGKILL')
-      await waitFor('opencode to be gone', async () => opencodePids((await onlySandbox(id))).length === 0)
+      await waitFor('opencode to be gone', async () => opencodePids(await onlySandbox(id)).length === 0)
 
       await reply(stream, id, 'after a restart')
       expect(sandboxEvents(stream).some((e) => e.state === 'restarting')).toBe(true)
       expect((await onlySandbox(id)).sandboxId).toBe(sb.sandboxId)
-    } finally {
-      await stream.close()
-      seen.push(JSON.stringify(stream.events))
-    }
+    })
   })
 
   it('replaces a sandbox that E2B no longer has, and says so on the stream', async () => {
     const id = await createSession()
-    const stream = new EventStream(id, { after: 0 })
-    try {
+    await watching(id, async (stream) => {
       await reply(stream, id, 'in the first sandbox')
       const first = await onlySandbox(id)
       const connection: ConnectionOpts = { apiKey: E2B_KEY, apiUrl: standIn().apiUrl, sandboxUrl: standIn().sandboxUrl }
@@ -196,10 +195,7 @@ describe('sessions on E2B (through the stand-in)', () => {
       const second = await onlySandbox(id)
       expect(second.sandboxId).not.toBe(first.sandboxId)
       expect(stream.events.indexOf(lost)).toBeLessThan(stream.events.length - 1)
-    } finally {
-      await stream.close()
-      seen.push(JSON.stringify(stream.events))
-    }
+    })
   })
 
   it('extends the E2B timeout past the new idle deadline on keepalive', async () => {
@@ -215,31 +211,25 @@ describe('sessions on E2B (through the stand-in)', () => {
 
   it('resumes a paused sandbox on keepalive', async () => {
     const id = await createSession()
-    const stream = new EventStream(id, { after: 0 })
-    try {
+    await watching(id, async (stream) => {
       await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'paused', 60_000)
       expect((await keep(api(`/v1/sessions/${id}/keepalive`, { method: 'POST', body: {} }))).status).toBe(200)
       await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'ready' && e.data.reason === 'resumed')
       expect((await onlySandbox(id)).state).toBe('running')
-    } finally {
-      await stream.close()
-      seen.push(JSON.stringify(stream.events))
-    }
+    })
   })
 
   it('retries creating a sandbox through a short E2B outage, saying so on the stream', async () => {
     standIn().failNextCreates(1)
     const id = await createSession()
-    const stream = new EventStream(id, { after: 0 })
-    try {
+    await watching(id, async (stream) => {
       await waitForStatus(id, 'idle')
-      const retry = stream.events.find((e) => e.event === 'sandbox.status' && String(e.data.reason).startsWith('retrying'))
+      const retry = stream.events.find(
+        (e) => e.event === 'sandbox.status' && String(e.data.reason).startsWith('retrying'),
+      )
       expect(retry?.data.reason).toMatch(/503|capacity/)
       await onlySandbox(id)
-    } finally {
-      await stream.close()
-      seen.push(JSON.stringify(stream.events))
-    }
+    })
   })
 
   it('fails the session with a clear error when E2B stays down', async () => {

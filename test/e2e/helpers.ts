@@ -50,6 +50,25 @@ export function scripted(script: Script, prefix = 'scripted turn'): string {
   return `${prefix} <<script ${JSON.stringify(script)}>>`
 }
 
+/** A script step: the agent asks the client one question, Red or Blue. */
+export const COLOUR_QUESTION = {
+  tool: {
+    name: 'question',
+    args: {
+      questions: [
+        {
+          question: 'Which colour should the button be?',
+          header: 'Colour',
+          options: [
+            { label: 'Red', description: 'warm' },
+            { label: 'Blue', description: 'cool' },
+          ],
+        },
+      ],
+    },
+  },
+}
+
 export async function createSession(body: Json = {}, key?: string): Promise<string> {
   const res = await api('/v1/sessions', { method: 'POST', body, key })
   if (res.status !== 201) throw new Error(`create failed: ${res.status} ${JSON.stringify(res.body)}`)

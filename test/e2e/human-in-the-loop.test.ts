@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   api,
+  COLOUR_QUESTION,
   createSession,
   EventStream,
   isReplyTo,
@@ -160,27 +161,10 @@ describe('questions', () => {
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 
-  const ask = {
-    tool: {
-      name: 'question',
-      args: {
-        questions: [
-          {
-            question: 'Which colour should the button be?',
-            header: 'Colour',
-            options: [
-              { label: 'Red', description: 'warm' },
-              { label: 'Blue', description: 'cool' },
-            ],
-          },
-        ],
-      },
-    },
-  }
 
   it('asks the client and hands the chosen labels back to the model', async () => {
     const stream = await streamFromNow(id)
-    const messageId = await sendMessage(id, scripted({ steps: [ask, { text: 'answer was {{tool_result}}' }] }))
+    const messageId = await sendMessage(id, scripted({ steps: [COLOUR_QUESTION, { text: 'answer was {{tool_result}}' }] }))
     const asked = await stream.until((e) => e.event === 'question.asked')
     expect(asked.data.questions).toEqual([expect.objectContaining({ question: 'Which colour should the button be?' })])
     expect((await api(`/v1/sessions/${id}`)).body.pending.questions).toHaveLength(1)
@@ -202,7 +186,7 @@ describe('questions', () => {
 
   it('lets the client decline a question', async () => {
     const stream = await streamFromNow(id)
-    const messageId = await sendMessage(id, scripted({ steps: [ask, { text: 'fine' }] }))
+    const messageId = await sendMessage(id, scripted({ steps: [COLOUR_QUESTION, { text: 'fine' }] }))
     const asked = await stream.until((e) => e.event === 'question.asked')
     const res = await api(`/v1/sessions/${id}/questions/${asked.data.questionId}`, { body: { reject: true } })
     expect(res.status).toBe(200)
