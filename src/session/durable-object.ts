@@ -336,8 +336,11 @@ export class SessionDO extends DurableObject<Bindings> {
       hasSandbox: record !== undefined && !record.paused,
       clients: this.fanout.size,
     })
-    if (decision.action === 'pause') await this.pauseSandbox(decision.reason)
-    else {
+    if (decision.action === 'pause') {
+      // One at a time with provisioning and recovery: a message arriving mid-pause resumes after it.
+      this.runWork(() => this.pauseSandbox(decision.reason))
+      await this.working
+    } else {
       if (record && !record.paused && needsKeepAlive({ now, expiresAt, deadline: record.deadline })) {
         await this.keepSandboxAlive(record, now, expiresAt)
       }
@@ -708,12 +711,12 @@ export class SessionDO extends DurableObject<Bindings> {
     void this.scheduleWake()
   }
 
-  /** Provisioning and recovery run one at a time; messages still waiting afterwards get a sandbox. */
+  /** Provisioning, pausing and recovery run one at a time; messages still waiting afterwards get a sandbox. */
   private runWork(work: () => Promise<unknown>) {
     if (this.working) return
     this.working = work().finally(() => {
       this.working = undefined
-      if (this.row && !this.isOver() && !this.row.sandbox && this.queue.waiting() > 0) this.ensureRunning()
+      if (this.row && !this.isOver() && this.queue.waiting() > 0) this.ensureRunning()
     })
   }
 
