@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { Sandbox, type ConnectionOpts } from 'e2b'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { E2BStandInSandbox } from '../../local/e2b-standin'
@@ -8,6 +8,7 @@ import {
   CANARY_PROVIDER_KEY,
   createSession,
   EventStream,
+  fixtureRepo,
   isReplyTo,
   scripted,
   sendMessage,
@@ -133,6 +134,27 @@ describe('sessions on E2B (through the stand-in)', () => {
       await keep(api(`/v1/sessions/${id}`))
       await keep(api(`/v1/sessions/${id}/messages`))
     })
+  })
+
+  it('clones a repository, writes files and runs setup in the sandbox, and reads the workspace back', async () => {
+    const repo = fixtureRepo('e2b-repo', { 'README.md': 'from the fixture repo\n' })
+    try {
+      const id = await createSession({
+        repo: { url: `file://${repo}` },
+        files: [{ path: 'notes/todo.txt', content: 'written at start\n' }],
+        setup: 'cat README.md notes/todo.txt > setup-output.txt',
+      })
+      await watching(id, async (stream) => {
+        await waitForStatus(id, 'idle')
+        const steps = sandboxEvents(stream).map((e) => e.reason ?? e.state)
+        expect(steps).toEqual(['starting', 'creating', 'cloning', 'writing_files', 'setup', 'starting_agent', 'ready'])
+        const file = await keep(api(`/v1/sessions/${id}/files?path=setup-output.txt`))
+        expect(file.body).toEqual({ path: 'setup-output.txt', type: 'text', content: 'from the fixture repo\nwritten at start\n' })
+        await keep(api(`/v1/sessions/${id}`, { method: 'DELETE' }))
+      })
+    } finally {
+      rmSync(repo, { recursive: true, force: true })
+    }
   })
 
   it('pauses an idle sandbox with its memory, and resumes the same one on the next message', async () => {
