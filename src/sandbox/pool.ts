@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers'
 import type { Bindings } from '../env'
 import { randomSecret } from '../lib/ids'
 import { errorMessage, log } from '../lib/log'
-import { waitForOpencode } from '../opencode/client'
+import { agentClient, AgentUnreachableError, waitForOpencode } from '../opencode/client'
 import { SANDBOX_GRACE_MS } from '../session/lifecycle'
 import { readSettings } from '../settings'
 import { sandboxPlan, settingsFingerprint } from './plan'
@@ -10,8 +10,18 @@ import type { SandboxEndpoint } from './provider'
 import { provisionSandbox } from './provision'
 import { sandboxProvider } from './select'
 
-/** A sandbox with opencode already answering, waiting for its one session. */
-export type WarmSandbox = { sandboxId: string; workdir: string; home: string; endpoint: SandboxEndpoint; password: string }
+/**
+ * A sandbox with opencode already answering, waiting for its one session. `agentSessionId` is an
+ * opencode session made ahead too: creating one is most of what a warm start would still wait for.
+ */
+export type WarmSandbox = {
+  sandboxId: string
+  workdir: string
+  home: string
+  endpoint: SandboxEndpoint
+  password: string
+  agentSessionId?: string
+}
 
 /** A warm sandbox older than this is replaced: it costs money and its template may have moved on. */
 const MAX_AGE_MS = 60 * 60_000
@@ -26,6 +36,14 @@ function maxAgeMs(providerTimeoutMs: number): number {
 const RETRY_MS = 30_000
 
 export const POOL_NAME = 'default'
+
+/** Waits for opencode, then makes the session the sandbox's one user will talk to. */
+async function readyAgentSession(endpoint: SandboxEndpoint, password: string, workdir: string): Promise<string> {
+  await waitForOpencode(endpoint, password)
+  const created = await agentClient(endpoint, password, workdir).session.create({})
+  if (!created.data) throw new AgentUnreachableError('opencode did not create a session')
+  return created.data.id
+}
 
 /**
  * The warm pool: WARM_POOL_SIZE ready sandboxes, so a plain new session takes one instead of
@@ -85,11 +103,11 @@ export class SandboxPool extends DurableObject<Bindings> {
         const password = randomSecret()
         const plan = sandboxPlan(settings, {}, undefined, password, { pool: POOL_NAME })
         const made = await provisionSandbox(provider, plan, () => {})
-        await waitForOpencode(made.endpoint, password).catch(async (err: unknown) => {
+        const agentSessionId = await readyAgentSession(made.endpoint, password, made.workdir).catch(async (err: unknown) => {
           await provider.kill(made.sandboxId).catch(() => {})
           throw err
         })
-        const warm: WarmSandbox = { ...made, password }
+        const warm: WarmSandbox = { ...made, password, agentSessionId }
         this.sql.exec(
           'INSERT INTO warm (sandbox_id, record, fingerprint, created_at) VALUES (?, ?, ?, ?)',
           made.sandboxId,

@@ -732,12 +732,10 @@ export class SessionDO extends DurableObject<Bindings> {
       this.saveSandbox(record)
       if (this.isOver()) return void (await provider.kill(record.sandboxId).catch(() => {}))
       await waitForOpencode(record.endpoint, record.password)
-      const client = agentClient(record.endpoint, record.password, record.workdir)
-      const created = await client.session.create({ title: row.title ?? undefined })
-      if (!created.data) throw new AgentUnreachableError('opencode did not create a session')
-      this.update({ agent_session_id: created.data.id })
-      this.translator = this.newTranslator(created.data.id, record.workdir)
-      await this.openLink(record)
+      // The link holds events until release(), so it opens while the agent session is made.
+      const [agentSessionId] = await Promise.all([this.agentSession(record, row.title), this.openLink(record)])
+      this.update({ agent_session_id: agentSessionId })
+      this.translator = this.newTranslator(agentSessionId, record.workdir)
       this.link?.release()
       this.sandboxState('ready')
       // The idle clock starts once the session can take a message, not while its sandbox boots.
@@ -747,6 +745,18 @@ export class SessionDO extends DurableObject<Bindings> {
     } catch (err) {
       await this.failSession(err)
     }
+  }
+
+  /** The opencode session this session talks to: the warm sandbox's own, or a new one. */
+  private async agentSession(record: SandboxRecord, title: string | null): Promise<string> {
+    const client = agentClient(record.endpoint, record.password, record.workdir)
+    if (record.agentSessionId) {
+      if (title) await client.session.update({ sessionID: record.agentSessionId, title })
+      return record.agentSessionId
+    }
+    const created = await client.session.create({ title: title ?? undefined })
+    if (!created.data) throw new AgentUnreachableError('opencode did not create a session')
+    return created.data.id
   }
 
   /** A ready sandbox from the warm pool, when the session needs nothing of its own in it. */
