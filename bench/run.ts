@@ -8,7 +8,7 @@ import { benchStack, cleanupAll, type BenchStack } from './lib/stack'
 import { ms, now, perSecond, plusMs, ratio } from './lib/stats'
 import { relayBenchmark, type RelayResult } from './relay'
 import { replayBenchmark, type ReplayResult } from './replay'
-import { startBenchmark, type StartResult } from './start'
+import { opencodeBootBenchmark, startBenchmark, type BootResult, type StartResult } from './start'
 
 /**
  * `npm run bench`: five benchmarks side by side against the local stack (wrangler dev, local
@@ -54,6 +54,7 @@ async function withStack<T>(settings: Record<string, string>, run: (stack: Bench
 let relay: RelayResult | undefined
 let startCold: StartResult | undefined
 let startWarm: StartResult | undefined
+let boot: BootResult | undefined
 let fanout: FanoutLevel[] | undefined
 let replay: ReplayResult | undefined
 let concurrency: ConcurrencyLevel[] | undefined
@@ -65,6 +66,7 @@ try {
   await withStack({ WARM_POOL_SIZE: '0' }, async (stack) => {
     relay = await attempt('relay', () => relayBenchmark(stack))
     startCold = await attempt('session start, cold', () => startBenchmark(stack))
+    boot = await attempt("opencode's own boot", () => opencodeBootBenchmark(stack))
     fanout = await attempt('fan-out', () => fanoutBenchmark(stack))
     replay = await attempt('replay', () => replayBenchmark(stack))
     concurrency = await attempt('concurrency', () => concurrencyBenchmark(stack))
@@ -100,6 +102,12 @@ for (const start of [startCold, startWarm]) {
     `p95 ${ms(start.p95)}`,
     '',
   )
+}
+if (boot) {
+  row("opencode's own boot, no Worker", COLD, `${boot.samples} sandboxes`, `p50 ${ms(boot.p50)}`, `p95 ${ms(boot.p95)}`, '')
+}
+if (startCold && boot) {
+  row('session start, cold / opencode boot', '', '', '', '', `p50 ${ratio(startCold.p50, boot.p50)}`)
 }
 if (startCold && startWarm) {
   row('session start, warm / cold', '', '', '', '', `p50 ${ratio(startWarm.p50, startCold.p50)}`)
@@ -153,7 +161,9 @@ const notes = `What the rows measure:
   forwarded as \`agent.event\` before the event log stores anything, beside the stored \`message.delta\`s.
 - **session start**: \`POST /v1/sessions\` to the first \`session.status\` idle on the stream, one
   session at a time; with a pool, each sample waits (up to a minute) for a ready sandbox first.
-  "from the pool" counts sessions whose \`sandbox.status\` said reason \`warm\`.
+  "from the pool" counts sessions whose \`sandbox.status\` said reason \`warm\`. **opencode's own boot**
+  is the floor of a cold start, measured without the Worker: a sandbox made through the sandbox host,
+  a baseline commit, \`opencode serve\` started with a session's configuration, up to its first session.
 - **fan-out**: one session, one unpaced reply read by 1, then by 50 clients, two rounds each;
   a client's rate is its deltas over the time from the prompt to its last delta (median over clients and rounds).
 - **replay**: one reply (paced at about 1 ms a piece) logs about 10,000 events; a client then reads the log from the start until its last

@@ -1,3 +1,6 @@
+import { modelProviderConfig } from '../local/model-server'
+import { agentClient, waitForOpencode } from '../src/opencode/client'
+import { LocalSandboxProvider } from '../src/sandbox/local'
 import { isIdle, readEvents } from './lib/sse'
 import { call, endSession, type BenchStack } from './lib/stack'
 import { now, quantile, sleep } from './lib/stats'
@@ -53,4 +56,37 @@ export async function startBenchmark(stack: BenchStack, samples = START_SAMPLES)
     await endSession(stack, id as string)
   }
   return { warmPoolSize, samples, p50: quantile(times, 0.5), p95: quantile(times, 0.95), fromPool }
+}
+
+export type BootResult = { samples: number; p50: number; p95: number }
+
+/**
+ * opencode's own boot, without the Worker: straight through the local sandbox host, a sandbox
+ * made, a baseline commit, `opencode serve` started with a session's configuration, its health
+ * answered and its first session created. What a cold session start cannot do without.
+ */
+export async function opencodeBootBenchmark(stack: BenchStack, samples = START_SAMPLES): Promise<BootResult> {
+  const provider = new LocalSandboxProvider(stack.sandboxHostUrl, stack.sandboxHostToken)
+  const password = 'bench-password'
+  const envs = {
+    OPENCODE_SERVER_PASSWORD: password,
+    OPENCODE_CONFIG_CONTENT: JSON.stringify(modelProviderConfig(stack.model!.url)),
+    OPENCODE_ENABLE_QUESTION_TOOL: '1',
+  }
+  const times: number[] = []
+  for (let i = 0; i < samples; i++) {
+    const t0 = now()
+    const sb = await provider.create({ envs, metadata: { bench: 'boot' } })
+    try {
+      await provider.exec(sb.sandboxId, 'git init -q && git -c user.name=b -c user.email=b@b commit -q --allow-empty -m base', { cwd: sb.workdir })
+      const endpoint = await provider.startOpencode(sb.sandboxId, { cwd: sb.workdir })
+      await waitForOpencode(endpoint, password)
+      const created = await agentClient(endpoint, password, sb.workdir).session.create({})
+      if (!created.data) throw new Error('opencode did not create a session')
+      times.push(now() - t0)
+    } finally {
+      await provider.kill(sb.sandboxId)
+    }
+  }
+  return { samples, p50: quantile(times, 0.5), p95: quantile(times, 0.95) }
 }
