@@ -3,16 +3,23 @@ import { startDirectOpencode, type DirectOpencode } from './lib/opencode'
 import { call, endSession, idleSession, lastEventId, script, type BenchStack } from './lib/stack'
 import { median, now, quantile, sleep } from './lib/stats'
 
-/** Thousands of deltas, paced by the model at about one a millisecond, so the figures show the pipeline's latency rather than a backlog. */
-export const DELTAS = 3000
-const DELAY_MS = 1
 const ROUNDS = 3
-const PROMPT = script({ reply: 'x'.repeat(DELTAS), chunks: DELTAS, delayMs: DELAY_MS, stamp: true })
+
+/**
+ * How fast the model writes: thousands of deltas about a millisecond apart (a stress: faster than
+ * any model streams), or fewer about 5 ms apart (200 a second, a fast model's pace).
+ */
+export type Pace = { deltas: number; delayMs: number }
+export const STRESS: Pace = { deltas: 3000, delayMs: 1 }
+export const MODEL_PACE: Pace = { deltas: 1000, delayMs: 5 }
+
+const prompt = (pace: Pace) => script({ reply: 'x'.repeat(pace.deltas), chunks: pace.deltas, delayMs: pace.delayMs, stamp: true })
 
 type Run = { lastDeltaMs: number; latencies: number[]; deltas: number }
 export type Side = { lastDeltaMs: number; p50: number; p99: number; deltas: number }
 export type RelayResult = {
   deltas: number
+  delayMs: number
   rounds: number
   direct: Side
   relay: Side
@@ -32,14 +39,14 @@ function measure(start: number, stamped: { text: unknown; at: number }[]): Run {
 }
 
 /** The prompt sent to our own opencode, its event stream read through the SDK. */
-async function runDirect(oc: DirectOpencode): Promise<Run> {
+async function runDirect(oc: DirectOpencode, text: string): Promise<Run> {
   const controller = new AbortController()
   const sub = await oc.client.event.subscribe({}, { signal: controller.signal })
   const stream = sub.stream[Symbol.asyncIterator]()
   await stream.next() // server.connected: the subscription is live
   const stamped: { text: unknown; at: number }[] = []
   const start = now()
-  await oc.client.session.promptAsync({ sessionID: oc.sessionId, parts: [{ type: 'text', text: PROMPT }] })
+  await oc.client.session.promptAsync({ sessionID: oc.sessionId, parts: [{ type: 'text', text }] })
   try {
     for (;;) {
       const { value, done } = await stream.next()
@@ -56,7 +63,7 @@ async function runDirect(oc: DirectOpencode): Promise<Run> {
 }
 
 /** The same prompt through the Worker; with `raw`, opencode's own forwarded events are measured too. */
-async function runRelay(stack: BenchStack, sessionId: string, raw = false): Promise<{ stored: Run; raw?: Run }> {
+async function runRelay(stack: BenchStack, sessionId: string, text: string, raw = false): Promise<{ stored: Run; raw?: Run }> {
   const after = await lastEventId(stack, sessionId)
   const reading = readEvents(stack.url, sessionId, {
     after,
@@ -67,7 +74,7 @@ async function runRelay(stack: BenchStack, sessionId: string, raw = false): Prom
   reading.catch(() => {}) // awaited below; this only keeps an early failure from counting as unhandled
   await sleep(200) // the stream is open and caught up
   const start = now()
-  await call(stack, `/v1/sessions/${sessionId}/messages`, { text: PROMPT })
+  await call(stack, `/v1/sessions/${sessionId}/messages`, { text })
   const events = await reading
   const stored = measure(start, events.filter((e) => e.event === 'message.delta').map((e) => ({ text: e.data.text, at: e.at })))
   if (!raw) return { stored }
@@ -89,7 +96,8 @@ function summarize(runs: Run[]): Side {
  * Relay overhead: the same long streamed reply read straight from an opencode of our own and
  * through the Worker's SSE, both opencodes on the stack's scripted model, rounds alternating.
  */
-export async function relayBenchmark(stack: BenchStack): Promise<RelayResult> {
+export async function relayBenchmark(stack: BenchStack, pace: Pace): Promise<RelayResult> {
+  const text = prompt(pace)
   const oc = await startDirectOpencode(stack.model!.url)
   let sessionId: string | undefined
   const direct: Run[] = []
@@ -99,12 +107,12 @@ export async function relayBenchmark(stack: BenchStack): Promise<RelayResult> {
   try {
     sessionId = await idleSession(stack)
     // One unmeasured turn each way, so first-turn costs (title generation, caches) stay out.
-    await runDirect(oc)
-    await runRelay(stack, sessionId)
+    await runDirect(oc, text)
+    await runRelay(stack, sessionId, text)
     for (let round = 0; round < ROUNDS; round++) {
-        direct.push(await runDirect(oc))
-      relay.push((await runRelay(stack, sessionId)).stored)
-      const withRaw = await runRelay(stack, sessionId, true)
+      direct.push(await runDirect(oc, text))
+      relay.push((await runRelay(stack, sessionId, text)).stored)
+      const withRaw = await runRelay(stack, sessionId, text, true)
       rawStored.push(withRaw.stored)
       raw.push(withRaw.raw!)
     }
@@ -113,7 +121,8 @@ export async function relayBenchmark(stack: BenchStack): Promise<RelayResult> {
     if (sessionId) await endSession(stack, sessionId)
   }
   return {
-    deltas: DELTAS,
+    deltas: pace.deltas,
+    delayMs: pace.delayMs,
     rounds: ROUNDS,
     direct: summarize(direct),
     relay: summarize(relay),

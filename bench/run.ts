@@ -6,7 +6,7 @@ import { concurrencyBenchmark, type ConcurrencyLevel } from './concurrency'
 import { FANOUT_DELTAS, fanoutBenchmark, type FanoutLevel } from './fanout'
 import { benchStack, cleanupAll, type BenchStack } from './lib/stack'
 import { ms, now, perSecond, plusMs, ratio } from './lib/stats'
-import { relayBenchmark, type RelayResult } from './relay'
+import { MODEL_PACE, relayBenchmark, STRESS, type RelayResult } from './relay'
 import { replayBenchmark, type ReplayResult } from './replay'
 import { opencodeBootBenchmark, startBenchmark, type BootResult, type StartResult } from './start'
 
@@ -51,7 +51,7 @@ async function withStack<T>(settings: Record<string, string>, run: (stack: Bench
   }
 }
 
-let relay: RelayResult | undefined
+const relays: RelayResult[] = []
 let startCold: StartResult | undefined
 let startWarm: StartResult | undefined
 let boot: BootResult | undefined
@@ -64,7 +64,10 @@ const loadAtStart = loadavg().map((l) => l.toFixed(2)).join(' ')
 
 try {
   await withStack({ WARM_POOL_SIZE: '0' }, async (stack) => {
-    relay = await attempt('relay', () => relayBenchmark(stack))
+    for (const pace of [STRESS, MODEL_PACE]) {
+      const result = await attempt(`relay, a delta every ${pace.delayMs} ms`, () => relayBenchmark(stack, pace))
+      if (result) relays.push(result)
+    }
     startCold = await attempt('session start, cold', () => startBenchmark(stack))
     boot = await attempt("opencode's own boot", () => opencodeBootBenchmark(stack))
     fanout = await attempt('fan-out', () => fanoutBenchmark(stack))
@@ -82,9 +85,9 @@ const rows: string[][] = []
 const row = (...cells: string[]) => rows.push(cells)
 const COLD = 'WARM_POOL_SIZE=0'
 
-if (relay) {
+for (const relay of relays) {
   const { direct, relay: through, raw, rawStored } = relay
-  const load = `${relay.deltas} deltas, ${relay.rounds} rounds`
+  const load = `${relay.deltas} deltas ${relay.delayMs} ms apart, ${relay.rounds} rounds`
   row('relay: time to last delta', COLD, load, `direct ${ms(direct.lastDeltaMs)}`, `relay ${ms(through.lastDeltaMs)}`, ratio(through.lastDeltaMs, direct.lastDeltaMs))
   row('relay: latency per delta, p50', COLD, load, `direct ${ms(direct.p50)}`, `relay ${ms(through.p50)}`, `added ${plusMs(through.p50 - direct.p50)}`)
   row('relay: latency per delta, p99', COLD, load, `direct ${ms(direct.p99)}`, `relay ${ms(through.p99)}`, `added ${plusMs(through.p99 - direct.p99)}`)
@@ -153,8 +156,8 @@ const table = [header, header.map(() => '---'), ...rows].map((cells) => `| ${cel
 const date = new Date().toISOString().replace('T', ' ').slice(0, 16)
 const notes = `What the rows measure:
 
-- **relay**: the same reply of ${relay?.deltas ?? 3000} deltas (the scripted model paced at about 1 ms a piece, each piece
-  stamped with its send time) read from an \`opencode serve\` of the benchmark's own (through the SDK's
+- **relay**: the same reply (${STRESS.deltas} deltas paced at about ${STRESS.delayMs} ms a piece, a stress faster than any model
+  writes; then ${MODEL_PACE.deltas} at about ${MODEL_PACE.delayMs} ms, a fast model's pace; each piece stamped with its send time) read from an \`opencode serve\` of the benchmark's own (through the SDK's
   event subscription) and through the Worker's SSE, rounds alternating, after one unmeasured turn each.
   Latency per delta is arrival minus send time; time to last delta counts from sending the prompt.
   The \`?raw=1\` rows come from a third kind of round: the same stream with opencode's own events
