@@ -9,6 +9,7 @@ import {
   createSession,
   EventStream,
   fixtureRepo,
+  isIdleEvent,
   isReplyTo,
   scripted,
   sendMessage,
@@ -145,7 +146,7 @@ describe('sessions on E2B (through the stand-in)', () => {
         setup: 'cat README.md notes/todo.txt > setup-output.txt',
       })
       await watching(id, async (stream) => {
-        await waitForStatus(id, 'idle')
+        await stream.until(isIdleEvent)
         const steps = sandboxEvents(stream).map((e) => e.reason ?? e.state)
         expect(steps).toEqual(['starting', 'creating', 'cloning', 'writing_files', 'setup', 'starting_agent', 'ready'])
         const file = await keep(api(`/v1/sessions/${id}/files?path=setup-output.txt`))
@@ -245,7 +246,7 @@ describe('sessions on E2B (through the stand-in)', () => {
     standIn().failNextCreates(1)
     const id = await createSession()
     await watching(id, async (stream) => {
-      await waitForStatus(id, 'idle')
+      await stream.until(isIdleEvent)
       const retry = stream.events.find(
         (e) => e.event === 'sandbox.status' && String(e.data.reason).startsWith('retrying'),
       )

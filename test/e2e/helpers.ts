@@ -199,6 +199,9 @@ export class EventStream {
   }
 }
 
+/** The session went idle, as the stream says it (a GET may say so before the stream has). */
+export const isIdleEvent = (e: SseEvent) => e.event === 'session.status' && e.data.status === 'idle'
+
 /** The answer to a user message: its first assistant message with text (tool calls come in text-less ones). */
 export const isReplyTo = (messageId: string) => (e: SseEvent) =>
   e.event === 'message.completed' &&

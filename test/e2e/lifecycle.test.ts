@@ -8,6 +8,7 @@ import {
   fixtureRepo,
   git,
   EventStream,
+  isIdleEvent,
   isReplyTo,
   processAlive,
   sandboxesOf,
@@ -36,7 +37,8 @@ describe('a session on a cloned repository', () => {
       permissions: { bash: 'allow' },
     })
     const stream = new EventStream(id)
-    await waitForStatus(id, 'idle')
+    // On the stream itself: a GET can show the session idle before the stream has carried it there.
+    await stream.until(isIdleEvent)
     const steps = stream.events.filter((e) => e.event === 'sandbox.status').map((e) => e.data.reason ?? e.data.state)
     expect(steps).toEqual(['starting', 'creating', 'cloning', 'setup', 'starting_agent', 'ready'])
 

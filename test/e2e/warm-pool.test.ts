@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOwnStack, type OwnStack } from '../own-stack'
-import { api, createSession, EventStream, processAlive, sandboxHost, waitFor, waitForStatus, type SandboxListing } from './helpers'
+import { api, createSession, EventStream, processAlive, sandboxHost, waitFor, isIdleEvent, type SandboxListing } from './helpers'
 
 /** A stack of its own, with a warm pool of two. */
 let own: OwnStack
@@ -47,7 +47,7 @@ describe('the warm pool', () => {
   it('starts a session that needs its own setup cold', async () => {
     const id = await createSession({ files: [{ path: 'a.txt', content: 'mine' }] })
     const stream = new EventStream(id)
-    await waitForStatus(id, 'idle')
+    await stream.until(isIdleEvent)
     await stream.close()
     const steps = stream.events.filter((e) => e.event === 'sandbox.status').map((e) => e.data.reason ?? e.data.state)
     expect(steps).toContain('creating')
