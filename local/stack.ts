@@ -174,22 +174,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const url = `http://127.0.0.1:${port}`
 
     const startWorker = async () => {
-      const inspectorPort = await freePort()
       worker = spawn(
-        join(PROJECT_ROOT, 'node_modules', '.bin', 'wrangler'),
-        [
-          'dev',
-          '--ip',
-          '127.0.0.1',
-          '--port',
-          String(port),
-          '--inspector-port',
-          String(inspectorPort),
-          '--persist-to',
-          opts.stateDir,
-          '--show-interactive-dev-session=false',
-          ...envFiles.flatMap((f) => ['--env-file', f]),
-        ],
+        join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'),
+        [join(PROJECT_ROOT, 'local', 'wrangler-dev.ts'), String(port), opts.stateDir, ...envFiles],
         {
           cwd: PROJECT_ROOT,
           env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' },
