@@ -37,6 +37,10 @@ const SETTING_NAMES = [
   'SESSION_IDLE_SECONDS',
   'PENDING_TIMEOUT_SECONDS',
   'WARM_POOL_SIZE',
+  'PUBLIC_URL',
+  'MAX_ACTIVE_SESSIONS_PER_TENANT',
+  'MAX_SESSION_CREATES_PER_MINUTE',
+  'TENANT_MAX_COST_USD_PER_DAY',
 ]
 
 export function settingsFromEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -86,6 +90,8 @@ export type StackOptions = {
 
 export type Stack = {
   url: string
+  /** the key the scripted model answers to: held by the Worker's gateway, never by a sandbox */
+  modelKey: string | undefined
   sandboxHostUrl: string
   sandboxHostToken: string
   model: ModelServer | undefined
@@ -132,11 +138,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await model?.close()
   }
 
+  let modelKey: string | undefined
   try {
     if (opts.scriptedModel || needsDemoModel(settings)) {
-      model = await startModelServer()
-      settings.OPENCODE_CONFIG = JSON.stringify(modelProviderConfig(model.url))
+      modelKey = `sk-local-demo-${randomBytes(12).toString('hex')}`
+      model = await startModelServer({ apiKey: modelKey })
+      settings.OPENCODE_CONFIG = JSON.stringify(modelProviderConfig(model.url, modelKey))
     }
+    const port = opts.port ?? (await freePort())
+    const url = `http://127.0.0.1:${port}`
+    // Sandboxes call their models through the Worker's gateway, at the Worker's own address.
+    settings.PUBLIC_URL ??= url
     const sandboxHostToken = randomBytes(16).toString('hex')
     host = await startSandboxHost({
       root: opts.sandboxRoot,
@@ -153,7 +165,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const standIn = await startE2BStandIn({
         apiKey: opts.e2bStandIn.apiKey,
         root,
-        egressPorts: model ? [Number(new URL(model.url).port)] : [],
+        // The Worker for the model gateway; the scripted model too, for tests that call it directly.
+        egressPorts: [port, ...(model ? [Number(new URL(model.url).port)] : [])],
         pathPrepend: [join(PROJECT_ROOT, 'node_modules', '.bin')],
       })
       e2b = { standIn, root }
@@ -170,9 +183,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       .map((f) => join(PROJECT_ROOT, f))
       .filter(existsSync)
       .concat(envFile)
-    const port = opts.port ?? (await freePort())
-    const url = `http://127.0.0.1:${port}`
-
     const startWorker = async () => {
       worker = spawn(
         join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'),
@@ -191,6 +201,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await startWorker()
     return {
       url,
+      modelKey,
       sandboxHostUrl: host.url,
       sandboxHostToken,
       model,

@@ -30,6 +30,11 @@ export type Bindings = {
   GITHUB_API_URL?: string
   /** the phrase in an issue or comment that starts a run (default /opencode) */
   GITHUB_TRIGGER?: string
+  /** how sandboxes reach this Worker's model gateway, e.g. https://agents.example.com */
+  PUBLIC_URL?: string
+  MAX_ACTIVE_SESSIONS_PER_TENANT?: string
+  MAX_SESSION_CREATES_PER_MINUTE?: string
+  TENANT_MAX_COST_USD_PER_DAY?: string
 }
 
 /** `apiKey` is set only when the request came with one (not with a session token). */

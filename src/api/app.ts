@@ -3,6 +3,8 @@ import type { AppEnv } from '../env'
 import { POOL_NAME } from '../sandbox/pool'
 import { readSettings } from '../settings'
 import { notFound, onError } from './errors'
+import { except } from 'hono/combine'
+import { gateway } from './gateway'
 import { limitBody, requireApiKey, requireJson } from './middleware'
 import { json } from './openapi'
 import { runs, webhooks } from './runs'
@@ -18,7 +20,7 @@ let poolPrimed = false
 app.use('*', async (c, next) => {
   if (!poolPrimed && readSettings(c.env).warmPoolSize > 0) {
     poolPrimed = true
-    c.executionCtx.waitUntil(c.env.POOL.get(c.env.POOL.idFromName(POOL_NAME)).ensure())
+    c.executionCtx.waitUntil(c.env.POOL.get(c.env.POOL.idFromName(POOL_NAME)).ensure(new URL(c.req.url).origin))
   }
   await next()
 })
@@ -43,7 +45,9 @@ const withHealth = app.openapi(
   },
 )
 
-app.use('/v1/*', limitBody, requireJson)
+// Sandboxes' model calls are not the API's: they carry their own credentials, sizes and types.
+app.use('/v1/*', except('/v1/gateway/*', limitBody, requireJson))
+app.route('/v1/gateway', gateway)
 app.use('/v1/sessions/*', requireApiKey)
 app.use('/v1/runs/*', requireApiKey)
 const routes = withHealth.route('/v1/sessions', sessions).route('/v1/runs', runs).route('/v1/webhooks', webhooks)

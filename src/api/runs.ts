@@ -10,6 +10,7 @@ import { freshTimestamp, signatureMatches } from '../runs/signing'
 import { apiKeys } from '../settings'
 import { validationError } from './errors'
 import { tenantOf } from './middleware'
+import { checkModelKeys, gatewayBase } from './gateway'
 import { commonErrors, json, router, security } from './openapi'
 import { Run, RunAccepted, RunBody, RunParams } from './schemas'
 
@@ -32,13 +33,16 @@ async function runId(tenant: string, key: string | undefined): Promise<string> {
 
 async function startRun(
   env: Bindings,
+  requestUrl: string,
   tenant: string,
-  request: RunRequest,
+  body: RunRequest & { modelKeys?: Record<string, string> },
   key?: string,
   github?: CreateRunInput['github'],
 ) {
+  const { modelKeys, ...request } = body
+  checkModelKeys(env, modelKeys)
   const id = await runId(tenant, key ?? request.idempotencyKey)
-  const run = await runStub(env, id).start({ id, tenant, request, github })
+  const run = unwrap(await runStub(env, id).start({ id, tenant, request, github, gatewayUrl: gatewayBase(env, requestUrl), modelKeys }))
   return { id: run.id, sessionId: run.sessionId, status: run.status }
 }
 
@@ -55,7 +59,7 @@ export const runs = router()
       request: { body: { ...json(RunBody, 'The run'), required: true } },
       responses: { 202: json(RunAccepted, 'Started (or already started with this idempotency key)'), ...errors },
     }),
-    async (c) => c.json(await startRun(c.env, c.get('tenant'), c.req.valid('json')), 202),
+    async (c) => c.json(await startRun(c.env, c.req.url, c.get('tenant'), c.req.valid('json')), 202),
   )
 
   .openapi(
@@ -125,7 +129,7 @@ webhooks.post('/runs', async (c) => {
     throw new ApiError('unauthorized', 'X-Timestamp is missing or older than five minutes')
   const parsed = RunBody.safeParse(parseJson(raw))
   if (!parsed.success) throw validationError(parsed.error, 'json')
-  return c.json(await startRun(c.env, await webhookTenant(c.env), parsed.data), 202)
+  return c.json(await startRun(c.env, c.req.url, await webhookTenant(c.env), parsed.data), 202)
 })
 
 webhooks.openAPIRegistry.registerPath({
@@ -149,6 +153,7 @@ webhooks.post('/github', async (c) => {
   const delivery = c.req.header('x-github-delivery') ?? crypto.randomUUID()
   const run = await startRun(
     c.env,
+    c.req.url,
     await webhookTenant(c.env),
     { prompt: task.prompt, repo: { url: task.repoUrl } },
     `github:${delivery}`,

@@ -96,6 +96,23 @@ export const McpServer = z
   ])
   .openapi('McpServer')
 
+export const ModelKeys = z
+  .record(z.string().regex(/^[\w.-]{1,64}$/, 'a provider id'), z.string().min(1).max(4_096))
+  .refine((m) => Object.keys(m).length <= 10, 'at most 10 providers')
+  .openapi('ModelKeys', {
+    description:
+      'Your own model provider keys by opencode provider id (e.g. `anthropic`), used by the model gateway for this session only; never returned and never in the sandbox',
+    example: { anthropic: 'sk-ant-...' },
+  })
+
+export const Limits = z
+  .object({
+    maxCostUsd: z.number().positive().max(100_000).optional(),
+    maxOutputTokens: z.number().int().positive().max(1_000_000_000).optional(),
+  })
+  .strict()
+  .openapi('Limits', { description: 'Spend caps the model gateway holds the session to; past one, calls are refused with `budget_exceeded`' })
+
 export const WorkspaceFile = z
   .object({ path: WorkspacePath, content: z.string().max(256 * 1024) })
   .strict()
@@ -126,6 +143,8 @@ export const CreateSessionBody = z
     secrets: EnvMap.optional().openapi({
       description: 'Environment for the sandbox that is never stored in the event log nor returned',
     }),
+    modelKeys: ModelKeys.optional(),
+    limits: Limits.optional(),
     pendingTimeoutSeconds: z
       .number()
       .int()
@@ -323,6 +342,8 @@ export const RunBody = z
     callback: z.object({ url: z.string().url().max(2_000) }).strict().optional(),
     idempotencyKey: z.string().min(1).max(200).optional(),
     timeoutSeconds: z.number().int().min(10).max(24 * 60 * 60).optional(),
+    modelKeys: ModelKeys.optional(),
+    limits: Limits.optional(),
   })
   .strict()
   .openapi('CreateRun')

@@ -3,6 +3,7 @@ import type { AppEnv } from '../env'
 import { SSE_HEADERS, resumeCursor } from '../events/sse'
 import { ApiError, unwrap } from '../lib/errors'
 import { newId } from '../lib/ids'
+import { checkModelKeys, gatewayBase } from './gateway'
 import { commonErrors, json, router, security } from './openapi'
 import {
   AbortBody,
@@ -50,13 +51,28 @@ export const sessions = router()
       description: 'Answers at once; the sandbox starts in the background and `prompt` is sent once it is ready.',
       security,
       request: { body: { ...json(CreateSessionBody, 'What the session starts with'), required: false } },
-      responses: { 201: json(Session, 'The new session, status `starting`'), ...errors },
+      responses: {
+        201: json(Session, 'The new session, status `starting`'),
+        429: json(ErrorBody, 'Too many active sessions, or created too fast, for this tenant'),
+        ...errors,
+      },
     }),
     async (c) => {
       const body = c.req.valid('json') ?? {}
       const id = newId('ses')
-      const { prompt, title, secrets, ...spec } = body
-      const view = await stub(c, id).create({ id, tenant: c.get('tenant'), title, prompt, spec, secrets })
+      const { prompt, title, secrets, modelKeys, ...spec } = body
+      checkModelKeys(c.env, modelKeys)
+      const view = unwrap(
+        await stub(c, id).create({
+          id,
+          tenant: c.get('tenant'),
+          title,
+          prompt,
+          spec: { ...spec, gatewayUrl: gatewayBase(c.env, c.req.url) },
+          secrets,
+          modelKeys,
+        }),
+      )
       return c.json(view, 201)
     },
   )

@@ -56,8 +56,8 @@ export class RunDO extends DurableObject<Bindings> {
   }
 
   /** Starts the run, or returns it as it is when it was started before (idempotency). */
-  async start(input: CreateRunInput): Promise<RunView> {
-    if (this.row) return this.view()
+  async start(input: CreateRunInput): Promise<Outcome<RunView>> {
+    if (this.row) return ok(this.view())
     const now = Date.now()
     const sessionId = newId('ses')
     const timeout = input.request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS
@@ -74,11 +74,23 @@ export class RunDO extends DurableObject<Bindings> {
       now + timeout * 1000,
     )
     this.row = this.sql.exec<RunRow>('SELECT * FROM run').one()
-    const { prompt, repo, model, permissions } = input.request
-    await this.session().create({ id: sessionId, tenant: input.tenant, prompt, spec: { repo, model, permissions, runId: input.id } })
+    const { prompt, repo, model, permissions, limits } = input.request
+    const created = await this.session().create({
+      id: sessionId,
+      tenant: input.tenant,
+      prompt,
+      spec: { repo, model, permissions, limits, runId: input.id, gatewayUrl: input.gatewayUrl },
+      modelKeys: input.modelKeys,
+    })
+    if (!created.ok) {
+      // Refused before it began (the tenant's limits): no run is left behind to be found by its key.
+      this.sql.exec('DELETE FROM run')
+      this.row = undefined
+      return created
+    }
     this.update({ status: 'running' })
     await this.schedule()
-    return this.view()
+    return ok(this.view())
   }
 
   async get(tenant: string): Promise<Outcome<RunView>> {

@@ -13,6 +13,7 @@ declare module 'vitest' {
     sandboxHostToken: string
     workerLogFile: string
     modelUrl: string
+    modelKey: string
     githubUrl: string
   }
 }
@@ -28,6 +29,9 @@ export default async function setup(project: TestProject) {
     settings: {
       API_KEYS: TEST_KEYS.join(','),
       SESSION_IDLE_SECONDS: '900',
+      // Every e2e file shares these tenants; the limits themselves are tested on a stack of their own.
+      MAX_ACTIVE_SESSIONS_PER_TENANT: '1000',
+      MAX_SESSION_CREATES_PER_MINUTE: '1000',
       CANARY_API_KEY: CANARY_PROVIDER_KEY,
       WEBHOOK_SECRET,
       GITHUB_WEBHOOK_SECRET,
@@ -45,6 +49,7 @@ export default async function setup(project: TestProject) {
   project.provide('sandboxHostToken', stack.sandboxHostToken)
   project.provide('workerLogFile', workerLogFile)
   project.provide('modelUrl', stack.model!.url)
+  project.provide('modelKey', stack.modelKey!)
   project.provide('githubUrl', github.url)
   return async () => {
     await stack.close()
