@@ -35,7 +35,8 @@ describe('sandbox environment names', () => {
       const res = await api('/v1/sessions', { body })
       expect(res.status, JSON.stringify(body)).toBe(400)
       expect(res.body.error.code).toBe('validation_failed')
-      expect(JSON.stringify(res.body.error.details)).toContain('redirects or takes over tools')
+      const paths = (res.body.error.details as { path: string }[]).map((d) => d.path)
+      expect(paths.some((p) => p.endsWith(`.${name}`)), JSON.stringify(paths)).toBe(true)
     }
   })
 
