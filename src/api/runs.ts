@@ -163,7 +163,7 @@ webhooks.openAPIRegistry.registerPath({
 
 webhooks.post('/github', async (c) => {
   const raw = await verified(c, c.env.GITHUB_WEBHOOK_SECRET, 'x-hub-signature-256')
-  const decided = taskFromDelivery(c.req.header('x-github-event'), parseJson(raw) as never, githubRules(c.env))
+  const decided = taskFromDelivery(c.req.header('x-github-event'), parseJson(raw), githubRules(c.env))
   if ('ignored' in decided) return c.json({ ignored: true, reason: decided.ignored }, 202)
   const { task } = decided
   const repository = `github:${task.target.owner}/${task.target.repo}`

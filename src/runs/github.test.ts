@@ -58,6 +58,14 @@ describe('taskFromDelivery', () => {
     expect(taskFromDelivery('issues', opened('nothing'), rules)).toEqual({ ignored: 'no trigger phrase' })
   })
 
+  it('ignores bodies that are not deliveries of the event they claim', () => {
+    for (const body of [null, 7, 'text', [], { issue: { number: 'seven', title: 1 }, repository }]) {
+      expect(taskFromDelivery('issues', body, rules)).toEqual({ ignored: 'not an issues delivery' })
+    }
+    const wrongTypes = { ...commented('/opencode'), comment: { id: 1, body: 42, author_association: 'OWNER' } }
+    expect(taskFromDelivery('issue_comment', wrongTypes, rules)).toEqual({ ignored: 'not an issue_comment delivery' })
+  })
+
   it('takes the trusted associations and the trigger from settings', () => {
     const custom = githubRules({ GITHUB_ALLOWED_ASSOCIATIONS: 'owner, contributor', GITHUB_TRIGGER: '@bot' })
     expect(custom).toEqual({ trigger: '@bot', allowedAssociations: ['OWNER', 'CONTRIBUTOR'] })

@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import type { Bindings } from '../env'
 import type { GitHubTarget, RunView } from './contracts'
 
@@ -8,15 +9,19 @@ export const DEFAULT_MAX_RUNS_PER_HOUR = 10
 /** How every comment we post begins; a comment that begins so is ours and never a request. */
 export const COMMENT_PREFIX = 'opencode run `'
 
-type Actor = { login?: string; type?: string }
-type Issue = { id?: number; number: number; title: string; body?: string | null; author_association?: string; user?: Actor }
-type Delivery = {
-  action?: string
-  issue?: Issue
-  comment?: { id?: number; body?: string | null; author_association?: string; user?: Actor }
-  sender?: Actor
-  repository?: { name: string; owner: { login: string }; clone_url: string; default_branch?: string }
-}
+const Actor = z.object({ login: z.string().optional(), type: z.string().optional() })
+const Text = z.string().nullish()
+
+/** The part of an `issues` or `issue_comment` delivery we read; anything else is not one. */
+const Delivery = z.object({
+  action: z.string().optional(),
+  issue: z
+    .object({ id: z.number().optional(), number: z.number().int(), title: z.string(), body: Text, author_association: z.string().optional(), user: Actor.optional() })
+    .optional(),
+  comment: z.object({ id: z.number().optional(), body: Text, author_association: z.string().optional(), user: Actor.optional() }).optional(),
+  sender: Actor.optional(),
+  repository: z.object({ name: z.string(), owner: z.object({ login: z.string() }), clone_url: z.string() }).optional(),
+})
 
 /** `key` names the one run a request may start, from the signed body: its comment, or its issue. */
 export type GitHubTask = { target: GitHubTarget; repoUrl: string; prompt: string; key: string }
@@ -44,11 +49,14 @@ export function maxRunsPerHour(env: Pick<Bindings, 'GITHUB_MAX_RUNS_PER_HOUR'>):
  */
 export function taskFromDelivery(
   event: string | undefined,
-  payload: Delivery,
+  body: unknown,
   rules: GitHubRules,
 ): { task: GitHubTask } | { ignored: string } {
-  const { issue, repository, comment } = payload
   if (event !== 'issues' && event !== 'issue_comment') return { ignored: `event ${event ?? '(none)'} starts nothing` }
+  const parsed = Delivery.safeParse(body)
+  if (!parsed.success) return { ignored: `not an ${event} delivery` }
+  const payload = parsed.data
+  const { issue, repository, comment } = payload
   if (!issue || !repository) return { ignored: 'no issue or repository in the delivery' }
   const wanted = event === 'issues' ? 'opened' : 'created'
   if (payload.action !== wanted) return { ignored: `action ${payload.action ?? '(none)'} starts nothing` }

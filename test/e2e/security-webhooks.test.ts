@@ -155,6 +155,12 @@ describe('POST /v1/webhooks/github', () => {
     }
     const opened = await deliver('issues', issue)
     expect(opened.body).toMatchObject({ ignored: true, reason: expect.stringMatching(/NONE/) })
+    // Signed, yet not a delivery of the event it claims: acknowledged, not a 500.
+    for (const odd of [null, [], { issue: 'x', repository: 1 }]) {
+      const res = await deliver('issues', odd as Json)
+      expect(res.status).toBe(202)
+      expect(res.body).toEqual({ ignored: true, reason: 'not an issues delivery' })
+    }
   })
 
   it('starts one run per comment whatever the delivery id, and at most the hourly allowance per repository', async () => {
