@@ -18,7 +18,8 @@ export type GitHubTarget = { owner: string; repo: string; issue: number }
 
 export type CreateRunInput = { id: string; tenant: string; request: RunRequest; github?: GitHubTarget }
 
-export type CallbackAttempt = { at: string; status?: number; error?: string }
+/** An attempt's outcome: the status answered, or, coarsely, why there was none. */
+export type CallbackAttempt = { at: string; status?: number; error?: 'unreachable' | 'refused' }
 
 export type RunView = {
   id: string

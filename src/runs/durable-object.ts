@@ -197,7 +197,7 @@ export class RunDO extends DurableObject<Bindings> {
    * not set), to a URL checked again now, as the rules may have changed since the run started.
    * A redirect is an answer, not a new destination. Gives the reason when it may not go out.
    */
-  private async postCallback(url: string): Promise<Response | string> {
+  private async postCallback(url: string): Promise<Response | 'refused'> {
     if (callbackUrlProblem(url, localCallbacksAllowed(this.env.ALLOW_LOCAL_CALLBACKS))) return 'refused'
     const body = JSON.stringify(this.view())
     const timestamp = String(Math.floor(Date.now() / 1000))
