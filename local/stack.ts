@@ -30,10 +30,14 @@ const SETTING_NAMES = [
   'DEFAULT_MODEL',
   'WEBHOOK_SECRET',
   'WEBHOOK_TENANT_KEY',
+  'CALLBACK_SECRET',
+  'ALLOW_LOCAL_CALLBACKS',
   'GITHUB_WEBHOOK_SECRET',
   'GITHUB_TOKEN',
   'GITHUB_API_URL',
   'GITHUB_TRIGGER',
+  'GITHUB_ALLOWED_ASSOCIATIONS',
+  'GITHUB_MAX_RUNS_PER_HOUR',
   'SESSION_IDLE_SECONDS',
   'PENDING_TIMEOUT_SECONDS',
   'WARM_POOL_SIZE',
@@ -156,6 +160,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       token: sandboxHostToken,
       faultInjection: opts.faultInjection,
     })
+    // Callbacks to a receiver on this machine (tests, a developer's listener) over http.
+    settings.ALLOW_LOCAL_CALLBACKS ??= '1'
     settings.SANDBOX_PROVIDER ??= 'local'
     settings.LOCAL_SANDBOX_URL = host.url
     settings.LOCAL_SANDBOX_TOKEN = sandboxHostToken

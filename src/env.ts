@@ -2,6 +2,7 @@ import type { SessionDO } from './session/durable-object'
 import type { RunDO } from './runs/durable-object'
 import type { SandboxPool } from './sandbox/pool'
 import type { TenantIndex } from './tenant/durable-object'
+import type { WebhookGuard } from './runs/guard'
 
 /** Worker bindings: wrangler.toml vars, secrets and Durable Object namespaces. */
 export type Bindings = {
@@ -23,6 +24,12 @@ export type Bindings = {
   WARM_POOL_SIZE?: string
   RUNS: DurableObjectNamespace<RunDO>
   WEBHOOK_SECRET?: string
+  /** signs run callbacks; without it callbacks go out unsigned */
+  CALLBACK_SECRET?: string
+  /** "1" lets callbacks go to loopback over http and to private addresses (local stack and tests) */
+  ALLOW_LOCAL_CALLBACKS?: string
+  /** replayed signatures and per-repository run counts */
+  WEBHOOK_GUARD: DurableObjectNamespace<WebhookGuard>
   /** the API key whose tenant owns webhook-started runs (default: the first of API_KEYS) */
   WEBHOOK_TENANT_KEY?: string
   GITHUB_WEBHOOK_SECRET?: string
@@ -35,6 +42,10 @@ export type Bindings = {
   MAX_ACTIVE_SESSIONS_PER_TENANT?: string
   MAX_SESSION_CREATES_PER_MINUTE?: string
   TENANT_MAX_COST_USD_PER_DAY?: string
+  /** comma-separated author_association values whose issues and comments start runs */
+  GITHUB_ALLOWED_ASSOCIATIONS?: string
+  /** runs GitHub may start per repository per hour (default 10) */
+  GITHUB_MAX_RUNS_PER_HOUR?: string
 }
 
 /** `apiKey` is set only when the request came with one (not with a session token). */

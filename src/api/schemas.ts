@@ -3,6 +3,7 @@ import { PublicEventSchemas, SessionStatus, Usage, type PublicEventType } from '
 import { ERROR_STATUS } from '../lib/errors'
 import { ID_PATTERN } from '../lib/ids'
 import { decodeCursor } from '../tenant/cursor'
+import { callbackUrlProblem } from '../runs/callback-url'
 import { MAX_TOKEN_TTL_SECONDS } from './session-tokens'
 
 /**
@@ -56,10 +57,19 @@ export const WorkspacePath = z
   .max(300)
   .refine((p) => !p.startsWith('/') && !p.includes('\0') && !p.split(/[\\/]/).includes('..'), 'must be a relative path inside the workspace')
 
+/**
+ * Names that would point the sandbox's tools somewhere else (proxies, model endpoints, CA
+ * bundles) or run code of the caller's choosing inside them (preloads, startup files, git hooks
+ * and config): a session brings data, not a different toolchain.
+ */
+const TOOL_HIJACKING =
+  /^(.*_PROXY|.*_BASE_URL|LD_.*|DYLD_.*|NODE_OPTIONS|NODE_EXTRA_CA_CERTS|SSL_CERT_.*|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|BASH_ENV|ENV|GIT_.*|PYTHONSTARTUP|PYTHONPATH)$/i
+
 const EnvName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'not an environment variable name')
   .refine((n) => !/^(OPENCODE_|E2B_)/.test(n) && !['HOME', 'PATH', 'PWD', 'SHELL', 'USER'].includes(n), 'reserved name')
+  .refine((n) => !TOOL_HIJACKING.test(n), 'redirects or takes over tools in the sandbox')
 
 const EnvMap = z.record(EnvName, z.string().max(8_192)).refine((m) => Object.keys(m).length <= 50, 'at most 50 variables')
 
@@ -339,7 +349,23 @@ export const RunBody = z
     repo: Repo.optional(),
     model: ModelName.optional(),
     permissions: Permissions.optional().openapi({ description: 'Asks become denials: nobody is there to answer' }),
-    callback: z.object({ url: z.string().url().max(2_000) }).strict().optional(),
+    callback: z
+      .object({
+        url: z
+          .string()
+          .max(2_000)
+          .superRefine((u, ctx) => {
+            // The loosest form here; the route checks again under ALLOW_LOCAL_CALLBACKS.
+            const problem = callbackUrlProblem(u, true)
+            if (problem) ctx.addIssue({ code: 'custom', message: problem })
+          })
+          .openapi({
+            description:
+              'https, no credentials, not a loopback, private or link-local address (http to loopback only when ALLOW_LOCAL_CALLBACKS=1)',
+          }),
+      })
+      .strict()
+      .optional(),
     idempotencyKey: z.string().min(1).max(200).optional(),
     timeoutSeconds: z.number().int().min(10).max(24 * 60 * 60).optional(),
     modelKeys: ModelKeys.optional(),

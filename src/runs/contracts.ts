@@ -29,7 +29,8 @@ export type CreateRunInput = {
   modelKeys?: Record<string, string>
 }
 
-export type CallbackAttempt = { at: string; status?: number; error?: string }
+/** An attempt's outcome: the status answered, or, coarsely, why there was none. */
+export type CallbackAttempt = { at: string; status?: number; error?: 'unreachable' | 'refused' }
 
 export type RunView = {
   id: string

@@ -8,7 +8,8 @@ import { errorMessage, log } from '../lib/log'
 import { githubComment } from './github'
 import type { CallbackAttempt, CreateRunInput, GitHubTarget, RunRequest, RunSignal, RunStatus, RunView } from './contracts'
 import { nextCallbackDelay, SETTLE_MS } from './policy'
-import { signature } from './signing'
+import { callbackUrlProblem, localCallbacksAllowed } from './callback-url'
+import { signature, timestamped } from './signing'
 
 /** How long a run may take when it does not say. */
 const DEFAULT_TIMEOUT_SECONDS = 30 * 60
@@ -186,9 +187,12 @@ export class RunDO extends DurableObject<Bindings> {
       const res = row.github
         ? await githubComment(this.env, JSON.parse(row.github) as GitHubTarget, this.view())
         : await this.postCallback((JSON.parse(row.request) as RunRequest).callback!.url)
-      attempt.status = res.status
+      if (typeof res === 'string') attempt.error = res
+      else attempt.status = res.status
     } catch (err) {
-      attempt.error = errorMessage(err)
+      // The run is shown to its tenant: what a network error says about the far side stays in the log.
+      log('warn', 'run delivery failed', { runId: row.id, err: errorMessage(err) })
+      attempt.error = 'unreachable'
     }
     attempts.push(attempt)
     const delivered = attempt.status !== undefined && attempt.status >= 200 && attempt.status < 300
@@ -200,17 +204,25 @@ export class RunDO extends DurableObject<Bindings> {
     })
   }
 
-  private async postCallback(url: string): Promise<Response> {
+  /**
+   * POSTs the run, signed with CALLBACK_SECRET over `<X-Timestamp>.<body>` (unsigned when it is
+   * not set), to a URL checked again now, as the rules may have changed since the run started.
+   * A redirect is an answer, not a new destination. Gives the reason when it may not go out.
+   */
+  private async postCallback(url: string): Promise<Response | 'refused'> {
+    if (callbackUrlProblem(url, localCallbacksAllowed(this.env.ALLOW_LOCAL_CALLBACKS))) return 'refused'
     const body = JSON.stringify(this.view())
-    const secret = this.env.WEBHOOK_SECRET
+    const timestamp = String(Math.floor(Date.now() / 1000))
+    const secret = this.env.CALLBACK_SECRET
     const res = await fetch(url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        'x-timestamp': String(Math.floor(Date.now() / 1000)),
-        ...(secret && { 'x-signature-256': await signature(secret, body) }),
+        'x-timestamp': timestamp,
+        ...(secret && { 'x-signature-256': await signature(secret, timestamped(timestamp, body)) }),
       },
       body,
+      redirect: 'manual',
       signal: AbortSignal.timeout(10_000),
     })
     await res.body?.cancel()

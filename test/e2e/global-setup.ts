@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { startStack } from '../../local/stack'
-import { CANARY_PROVIDER_KEY, GITHUB_WEBHOOK_SECRET, TEST_KEYS, WEBHOOK_SECRET } from './helpers'
+import { CALLBACK_SECRET, CANARY_PROVIDER_KEY, GITHUB_MAX_RUNS_PER_HOUR, GITHUB_WEBHOOK_SECRET, TEST_KEYS, WEBHOOK_SECRET } from './helpers'
 import { startReceiver } from './receivers'
 
 declare module 'vitest' {
@@ -34,7 +34,9 @@ export default async function setup(project: TestProject) {
       MAX_SESSION_CREATES_PER_MINUTE: '1000',
       CANARY_API_KEY: CANARY_PROVIDER_KEY,
       WEBHOOK_SECRET,
+      CALLBACK_SECRET,
       GITHUB_WEBHOOK_SECRET,
+      GITHUB_MAX_RUNS_PER_HOUR: String(GITHUB_MAX_RUNS_PER_HOUR),
       GITHUB_TOKEN: 'ghp_test_token',
       GITHUB_API_URL: github.url,
     },

@@ -8,6 +8,9 @@ import type { Script } from '../../local/model-server'
 export const TEST_KEYS = ['test-key-alpha', 'test-key-beta'] as const
 export const CANARY_PROVIDER_KEY = 'sk-canary-provider-key-0123456789'
 export const WEBHOOK_SECRET = 'whsec-test-secret'
+export const CALLBACK_SECRET = 'cbsec-test-secret'
+/** Low, so that a test reaches it with few runs; each test uses a repository of its own. */
+export const GITHUB_MAX_RUNS_PER_HOUR = 2
 export const GITHUB_WEBHOOK_SECRET = 'gh-hook-test-secret'
 
 type Target = { workerUrl: string; sandboxHostUrl: string; sandboxHostToken: string }

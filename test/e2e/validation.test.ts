@@ -199,7 +199,7 @@ describe('session tokens', () => {
     const tampered = await api(`/v1/sessions/${id}?token=${encodeURIComponent(token.slice(0, -2) + 'xx')}`, { key: null })
     expect(tampered.status).toBe(401)
     const chained = await api(`/v1/sessions/${id}/tokens?token=${encodeURIComponent(token)}`, { key: null, body: {} })
-    expect(chained.status).toBe(401)
+    expect(chained.status).toBe(403)
     const foreign = await api(`/v1/sessions/${id}/tokens`, { key: TEST_KEYS[1], body: {} })
     expect(foreign.status).toBe(404)
     for (const sid of [id, other]) await api(`/v1/sessions/${sid}`, { method: 'DELETE' })
