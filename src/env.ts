@@ -30,6 +30,10 @@ export type Bindings = {
   GITHUB_API_URL?: string
   /** the phrase in an issue or comment that starts a run (default /opencode) */
   GITHUB_TRIGGER?: string
+  /** seals session secrets and repository tokens at rest (src/lib/sealed.ts): at least 32 random characters */
+  SECRETS_KEY?: string
+  /** comma-separated host names the Worker answers (the Host header); unset answers any (npm run dev sets it) */
+  ALLOWED_HOSTS?: string
 }
 
 /** `apiKey` is set only when the request came with one (not with a session token). */

@@ -12,6 +12,20 @@ import { MAX_TOKEN_TTL_SECONDS } from './session-tokens'
 
 const noLeadingDash = (s: string) => !s.startsWith('-')
 
+/**
+ * Whether a repository URL carries credentials, which would end up in the session's record and
+ * the clone's `.git/config`: any user info for http(s), git and file URLs (`https://token@host`
+ * is a token too), a password for ssh (whose `git@` is only a user name). Read from the raw text,
+ * as git and URL parsers disagree on odd input.
+ */
+export function urlHasCredentials(url: string): boolean {
+  const [, scheme, authority] = /^([a-z]+):\/\/([^/?#]*)/.exec(url) ?? []
+  if (authority === undefined) return false
+  if (scheme !== 'ssh') return authority.includes('@')
+  const at = authority.lastIndexOf('@')
+  return at >= 0 && authority.slice(0, at).includes(':')
+}
+
 export const ModelName = z
   .string()
   .regex(/^[\w.@-]+\/[\w.:@/-]+$/, 'expected "provider/model"')
@@ -29,6 +43,7 @@ export const Repo = z
         (u) => /^(https?|git|ssh|file):\/\//.test(u) || /^[\w.-]+@[\w.-]+:/.test(u) || u.startsWith('/'),
         'expected an http(s), git, ssh or file URL, or an absolute path',
       )
+      .refine((u) => !urlHasCredentials(u), 'must not hold credentials: give a private repository\'s token as `token`')
       .openapi({ example: 'https://github.com/honojs/hono' }),
     ref: z
       .string()
@@ -40,6 +55,23 @@ export const Repo = z
   })
   .strict()
   .openapi('Repo')
+
+/** The repository a session is created on: a Repo, and for a private one over http(s), a token. */
+export const SessionRepo = Repo.extend({
+  token: z
+    .string()
+    .min(1)
+    .max(1_000)
+    .regex(/^[\x21-\x7e]+$/, 'printable characters without spaces')
+    .optional()
+    .openapi({
+      writeOnly: true,
+      description:
+        'For a private repository: the password of user `x-access-token`, used only to clone it (again if its sandbox is replaced) through a git credential helper. Stored sealed until the session ends; never returned, and left nowhere in the sandbox',
+    }),
+})
+  .refine((r) => r.token === undefined || /^https?:\/\//.test(r.url), { message: 'a token is for http(s) URLs', path: ['token'] })
+  .openapi('SessionRepo')
 
 const Action = z.enum(['allow', 'ask', 'deny'])
 
@@ -103,7 +135,7 @@ export const WorkspaceFile = z
 
 export const CreateSessionBody = z
   .object({
-    repo: Repo.optional(),
+    repo: SessionRepo.optional(),
     title: z.string().min(1).max(200).optional(),
     model: ModelName.optional(),
     agent: z.string().min(1).max(64).optional(),

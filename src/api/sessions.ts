@@ -3,6 +3,9 @@ import type { AppEnv } from '../env'
 import { SSE_HEADERS, resumeCursor } from '../events/sse'
 import { ApiError, unwrap } from '../lib/errors'
 import { newId } from '../lib/ids'
+import { errorMessage } from '../lib/log'
+import { secretsKey } from '../lib/sealed'
+import { hasSecrets } from '../session/secrets'
 import { commonErrors, json, router, security } from './openapi'
 import {
   AbortBody,
@@ -50,13 +53,25 @@ export const sessions = router()
       description: 'Answers at once; the sandbox starts in the background and `prompt` is sent once it is ready.',
       security,
       request: { body: { ...json(CreateSessionBody, 'What the session starts with'), required: false } },
-      responses: { 201: json(Session, 'The new session, status `starting`'), ...errors },
+      responses: {
+        201: json(Session, 'The new session, status `starting`'),
+        503: json(ErrorBody, '`misconfigured`: the session brings secrets or a repository token, and SECRETS_KEY is not set'),
+        ...errors,
+      },
     }),
     async (c) => {
       const body = c.req.valid('json') ?? {}
       const id = newId('ses')
-      const { prompt, title, secrets, ...spec } = body
-      const view = await stub(c, id).create({ id, tenant: c.get('tenant'), title, prompt, spec, secrets })
+      const { prompt, title, secrets, repo, ...rest } = body
+      // The token is kept with the secrets, sealed; the spec (stored in plain, shown in views) never has it.
+      const repoToken = repo?.token
+      const spec = { ...rest, ...(repo && { repo: { url: repo.url, ref: repo.ref } }) }
+      if (hasSecrets({ env: secrets, repoToken })) {
+        await secretsKey(c.env.SECRETS_KEY).catch((err: unknown) => {
+          throw new ApiError('misconfigured', `this deployment cannot keep secrets or repository tokens: ${errorMessage(err)}`)
+        })
+      }
+      const view = await stub(c, id).create({ id, tenant: c.get('tenant'), title, prompt, spec, secrets, repoToken })
       return c.json(view, 201)
     },
   )

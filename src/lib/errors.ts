@@ -7,6 +7,7 @@ export const ERROR_STATUS = {
   invalid_json: 400,
   validation_failed: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
@@ -16,6 +17,7 @@ export const ERROR_STATUS = {
   internal_error: 500,
   agent_unreachable: 502,
   sandbox_unavailable: 503,
+  misconfigured: 503,
   timeout: 504,
 } as const
 

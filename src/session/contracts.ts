@@ -32,6 +32,8 @@ export type CreateSessionInput = {
   prompt?: string
   spec: SessionSpec
   secrets?: Record<string, string>
+  /** the private repository's token, kept sealed with the secrets */
+  repoToken?: string
 }
 
 export type SessionView = {

@@ -45,6 +45,7 @@ import {
 import { PendingRequests, type PendingKind } from './pending'
 import { MessageQueue, type QueuedMessage } from './queue'
 import { migrate } from './schema'
+import { openSecrets, sealSecrets, type SessionSecrets } from './secrets'
 
 /** Messages waiting behind the running one; past this a send is refused with 429. */
 export const MAX_QUEUED = 100
@@ -135,6 +136,7 @@ export class SessionDO extends DurableObject<Bindings> {
 
   async create(input: CreateSessionInput): Promise<SessionView> {
     if (this.row) return this.view()
+    const secrets = await sealSecrets(this.env.SECRETS_KEY, { env: input.secrets, repoToken: input.repoToken })
     const now = new Date()
     const settings = readSettings(this.env)
     const spec: SessionSpec = { ...input.spec, model: input.spec.model ?? settings.defaultModel }
@@ -148,7 +150,7 @@ export class SessionDO extends DurableObject<Bindings> {
       now.toISOString(),
       now.toISOString(),
       new Date(now.getTime() + settings.idleSeconds * 1000).toISOString(),
-      input.secrets ? JSON.stringify(input.secrets) : null,
+      secrets,
     )
     this.row = this.sql.exec<SessionRow>('SELECT * FROM session').one()
     this.emit(event('session.status', { status: 'starting' }))
@@ -727,8 +729,8 @@ export class SessionDO extends DurableObject<Bindings> {
     this.sandboxState('starting')
     try {
       const provider = this.provider()
-      const secrets = row.secrets ? (JSON.parse(row.secrets) as Record<string, string>) : undefined
-      const record = (await this.takeWarmSandbox(spec, secrets)) ?? (await this.newSandbox(spec, secrets))
+      const secrets = await openSecrets(this.env.SECRETS_KEY, row.secrets)
+      const record = (await this.takeWarmSandbox(spec, secrets.env)) ?? (await this.newSandbox(spec, secrets))
       this.saveSandbox(record)
       if (this.isOver()) return void (await provider.kill(record.sandboxId).catch(() => {}))
       await waitForOpencode(record.endpoint, record.password)
@@ -772,10 +774,10 @@ export class SessionDO extends DurableObject<Bindings> {
     return warm
   }
 
-  private async newSandbox(spec: SessionSpec, secrets: Record<string, string> | undefined): Promise<SandboxRecord> {
+  private async newSandbox(spec: SessionSpec, secrets: SessionSecrets): Promise<SandboxRecord> {
     const settings = readSettings(this.env)
     const password = randomSecret()
-    const plan = sandboxPlan(settings, spec, secrets, password, { sessionId: this.row!.id })
+    const plan = { ...sandboxPlan(settings, spec, secrets.env, password, { sessionId: this.row!.id }), repoToken: secrets.repoToken }
     for (let attempt = 1; ; attempt++) {
       try {
         const createdAt = Date.now()
@@ -1010,6 +1012,8 @@ export class SessionDO extends DurableObject<Bindings> {
   /** Ends the session for good: the sandbox goes, queued messages are dropped, streams close. */
   private async finish(status: 'ended' | 'failed', reason: string) {
     this.setStatus(status, reason)
+    // Nothing will need them again: an ended session keeps no secrets, not even sealed.
+    this.update({ secrets: null })
     await this.stopSandbox('stopped', status === 'ended' ? 'session ended' : 'session failed')
     if (this.turn) this.endTurn(this.turn.messageId, 'conflict', `the session ${status}`)
     this.dropQueued(`the session ${status} before this message ran`)
