@@ -3,7 +3,7 @@ import type { AppEnv } from '../env'
 import { POOL_NAME } from '../sandbox/pool'
 import { readSettings } from '../settings'
 import { notFound, onError } from './errors'
-import { limitBody, requireApiKey, requireJson } from './middleware'
+import { limitBody, requireAllowedHost, requireApiKey, requireJson } from './middleware'
 import { json } from './openapi'
 import { runs, webhooks } from './runs'
 import { sessions } from './sessions'
@@ -12,6 +12,7 @@ export const app = new OpenAPIHono<AppEnv>()
 
 app.onError(onError)
 app.notFound(notFound)
+app.use('*', requireAllowedHost)
 
 /** Set once this isolate has asked the warm pool to fill, so it asks once, not on every request. */
 let poolPrimed = false
