@@ -32,44 +32,46 @@ export const ModelName = z
   .max(200)
   .openapi({ example: 'anthropic/claude-sonnet-4-5' })
 
-export const Repo = z
-  .object({
-    url: z
-      .string()
-      .min(1)
-      .max(2000)
-      .refine(noLeadingDash, 'must not start with "-"')
-      .refine(
-        (u) => /^(https?|git|ssh|file):\/\//.test(u) || /^[\w.-]+@[\w.-]+:/.test(u) || u.startsWith('/'),
-        'expected an http(s), git, ssh or file URL, or an absolute path',
-      )
-      .refine((u) => !urlHasCredentials(u), 'must not hold credentials: give a private repository\'s token as `token`')
-      .openapi({ example: 'https://github.com/honojs/hono' }),
-    ref: z
-      .string()
-      .min(1)
-      .max(250)
-      .regex(/^[\w./-]+$/, 'expected a branch, tag or commit')
-      .refine(noLeadingDash, 'must not start with "-"')
-      .optional(),
-  })
-  .strict()
-  .openapi('Repo')
-
-/** The repository a session is created on: a Repo, and for a private one over http(s), a token. */
-export const SessionRepo = Repo.extend({
-  token: z
+const repoFields = {
+  url: z
     .string()
     .min(1)
-    .max(1_000)
-    .regex(/^[\x21-\x7e]+$/, 'printable characters without spaces')
-    .optional()
-    .openapi({
-      writeOnly: true,
-      description:
-        'For a private repository: the password of user `x-access-token`, used only to clone it (again if its sandbox is replaced) through a git credential helper. Stored sealed until the session ends; never returned, and left nowhere in the sandbox',
-    }),
-})
+    .max(2000)
+    .refine(noLeadingDash, 'must not start with "-"')
+    .refine(
+      (u) => /^(https?|git|ssh|file):\/\//.test(u) || /^[\w.-]+@[\w.-]+:/.test(u) || u.startsWith('/'),
+      'expected an http(s), git, ssh or file URL, or an absolute path',
+    )
+    .refine((u) => !urlHasCredentials(u), "must not hold credentials (a session takes a private repository's token as `repo.token`)")
+    .openapi({ example: 'https://github.com/honojs/hono' }),
+  ref: z
+    .string()
+    .min(1)
+    .max(250)
+    .regex(/^[\w./-]+$/, 'expected a branch, tag or commit')
+    .refine(noLeadingDash, 'must not start with "-"')
+    .optional(),
+}
+
+export const Repo = z.object(repoFields).strict().openapi('Repo')
+
+/** The repository a session is created on: a Repo, and for a private one over http(s), a token. */
+export const SessionRepo = z
+  .object({
+    ...repoFields,
+    token: z
+      .string()
+      .min(1)
+      .max(1_000)
+      .regex(/^[\x21-\x7e]+$/, 'printable characters without spaces')
+      .optional()
+      .openapi({
+        writeOnly: true,
+        description:
+          'For a private repository: the password of user `x-access-token`, used only to clone it (again if its sandbox is replaced) through a git credential helper. Stored sealed until the session ends; never returned, and left nowhere in the sandbox',
+      }),
+  })
+  .strict()
   .refine((r) => r.token === undefined || /^https?:\/\//.test(r.url), { message: 'a token is for http(s) URLs', path: ['token'] })
   .openapi('SessionRepo')
 
