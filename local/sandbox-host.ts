@@ -94,8 +94,8 @@ const isInside = (root: string, path: string) => path.startsWith(`${root}/`)
 
 const errnoOf = (err: unknown) => (err as NodeJS.ErrnoException).code
 
-/** Refused because a link (or a file where a folder should be) leads the path elsewhere. */
-const escapes = (path: string) => new HTTPException(403, { message: `${path} leads outside the sandbox` })
+/** Refused because a link leads the path elsewhere; the message names no path of this machine. */
+const escapes = () => new HTTPException(403, { message: 'the path leads outside the sandbox through a link' })
 
 /**
  * Where a write to `path` really lands, with its missing folders made: every existing part of
@@ -111,22 +111,22 @@ async function writablePath(root: string, path: string): Promise<string> {
       dir = await realpath(dir)
       break
     } catch (err) {
-      if (errnoOf(err) !== 'ENOENT') throw escapes(path)
+      if (errnoOf(err) !== 'ENOENT') throw new HTTPException(400, { message: `the path cannot be written (${errnoOf(err)})` })
       missing.unshift(basename(dir))
       dir = dirname(dir)
     }
   }
-  if (!isInside(root, dir)) throw escapes(path)
+  if (!isInside(root, dir)) throw escapes()
   for (const name of missing) {
     dir = join(dir, name)
     // A name that exists after all is a dangling link, or a folder another write just made.
     await mkdir(dir).catch(async (err: unknown) => {
-      if (errnoOf(err) !== 'EEXIST' || !(await lstat(dir)).isDirectory()) throw escapes(path)
+      if (errnoOf(err) !== 'EEXIST' || !(await lstat(dir).catch(() => undefined))?.isDirectory()) throw escapes()
     })
   }
   const file = join(dir, basename(path))
   const real = await realpath(file).catch(() => file)
-  if (!isInside(root, real)) throw escapes(path)
+  if (!isInside(root, real)) throw escapes()
   return real
 }
 
@@ -135,9 +135,9 @@ async function openNoFollow(path: string, flags: number) {
   try {
     return await open(path, flags | constants.O_NOFOLLOW, 0o644)
   } catch (err) {
-    if (errnoOf(err) === 'ELOOP') throw escapes(path)
+    if (errnoOf(err) === 'ELOOP') throw escapes()
     if (errnoOf(err) === 'ENOENT') throw new HTTPException(404, { message: 'no such file' })
-    throw new HTTPException(400, { message: `${path}: ${errnoOf(err) ?? 'cannot be opened'}` })
+    throw new HTTPException(400, { message: `the file cannot be opened (${errnoOf(err)})` })
   }
 }
 
@@ -300,7 +300,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
       throw new HTTPException(404, { message: 'no such file' })
     }
     // Links are followed first, so none can point a read outside the sandbox.
-    if (!isInside(sb.dir, path)) throw escapes(asked)
+    if (!isInside(sb.dir, path)) throw escapes()
     const handle = await openNoFollow(path, constants.O_RDONLY)
     const bytes = await handle.readFile().finally(() => handle.close())
     const text = asText(bytes)

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -106,6 +106,37 @@ describe('a private repository', () => {
       const asked = server.requests.slice(before)
       expect(asked.length).toBeGreaterThan(0)
       expect(asked.every((r) => !r.authorized)).toBe(true)
+    }
+  })
+})
+
+describe('a cloned repository with links in it', () => {
+  it('cannot have files written, nor read, through them outside the sandbox', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'osw-outside-'))
+    writeFileSync(join(outside, 'victim.txt'), 'victim-canary-content')
+    const repo = fixtureRepo('links', { 'README.md': 'links\n' })
+    try {
+      symlinkSync(outside, join(repo, 'escape'))
+      symlinkSync(join(outside, 'victim.txt'), join(repo, 'victim'))
+      git(repo, 'add', '.')
+      git(repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'links')
+
+      const reader = await api('/v1/sessions', { body: { repo: { url: repo } } })
+      const id = reader.body.id as string
+      await waitForStatus(id, 'idle')
+      const read = await api(`/v1/sessions/${id}/files?path=victim`)
+      expect(read.status).toBe(400)
+      expect(JSON.stringify(read.body)).not.toContain('victim-canary-content')
+      await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+
+      const writer = await api('/v1/sessions', { body: { repo: { url: repo }, files: [{ path: 'escape/pwned.txt', content: 'pwned' }] } })
+      const failed = await waitForStatus(writer.body.id as string, 'failed')
+      expect(failed.error.code).toBe('sandbox_failed')
+      expect(failed.error.message).toMatch(/leads outside the sandbox/)
+      expect(readdirSync(outside)).toEqual(['victim.txt'])
+    } finally {
+      rmSync(outside, { recursive: true, force: true })
+      rmSync(repo, { recursive: true, force: true })
     }
   })
 })
