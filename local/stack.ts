@@ -45,6 +45,8 @@ const SETTING_NAMES = [
   'MAX_ACTIVE_SESSIONS_PER_TENANT',
   'MAX_SESSION_CREATES_PER_MINUTE',
   'TENANT_MAX_COST_USD_PER_DAY',
+  'SECRETS_KEY',
+  'ALLOWED_HOSTS',
 ]
 
 export function settingsFromEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -66,6 +68,20 @@ export function dotenvLine(name: string, value: string): string {
   const quote = ["'", '`', '"'].find((q) => !value.includes(q) && !value.includes('\n'))
   if (!quote) throw new Error(`${name} holds every quote character or a newline; set it in .dev.vars instead`)
   return `${name}=${quote}${value}${quote}`
+}
+
+/**
+ * The stack's own SECRETS_KEY as a dotenv file, made on first start and kept in the state folder
+ * beside the sessions it seals, so that a restart on the same state still opens their secrets.
+ * It comes first among the Worker's env files: one set in .dev.vars or the environment wins.
+ */
+export async function secretsKeyFile(stateDir: string): Promise<string> {
+  const file = join(stateDir, 'secrets-key.env')
+  const line = dotenvLine('SECRETS_KEY', randomBytes(32).toString('base64'))
+  await writeFile(file, `${line}\n`, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err
+  })
+  return file
 }
 
 export type StackOptions = {
@@ -182,13 +198,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       settings.E2B_SANDBOX_URL = standIn.sandboxUrl
     }
 
+    // A dev server on a laptop answers only to its own names, so no web page can reach it by DNS rebinding.
+    settings.ALLOWED_HOSTS ??= 'localhost,127.0.0.1'
     await mkdir(opts.stateDir, { recursive: true })
+    const keyFile = await secretsKeyFile(opts.stateDir)
     const envFile = join(opts.stateDir, 'stack.env')
     await writeFile(envFile, Object.entries(settings).map(([k, v]) => dotenvLine(k, v)).join('\n') + '\n', { mode: 0o600 })
-    const envFiles = (opts.devVars === false ? [] : ['.dev.vars.example', '.dev.vars'])
-      .map((f) => join(PROJECT_ROOT, f))
-      .filter(existsSync)
-      .concat(envFile)
+    const envFiles = [keyFile].concat(
+      (opts.devVars === false ? [] : ['.dev.vars.example', '.dev.vars']).map((f) => join(PROJECT_ROOT, f)).filter(existsSync),
+      envFile,
+    )
     const startWorker = async () => {
       worker = spawn(
         join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'),

@@ -46,6 +46,10 @@ export type Bindings = {
   GITHUB_ALLOWED_ASSOCIATIONS?: string
   /** runs GitHub may start per repository per hour (default 10) */
   GITHUB_MAX_RUNS_PER_HOUR?: string
+  /** seals session secrets and repository tokens at rest (src/lib/sealed.ts): at least 32 random characters */
+  SECRETS_KEY?: string
+  /** comma-separated host names the Worker answers (the Host header); unset answers any (npm run dev sets it) */
+  ALLOWED_HOSTS?: string
 }
 
 /** `apiKey` is set only when the request came with one (not with a session token). */

@@ -5,7 +5,7 @@ import { readSettings } from '../settings'
 import { notFound, onError } from './errors'
 import { except } from 'hono/combine'
 import { gateway } from './gateway'
-import { limitBody, requireApiKey, requireJson } from './middleware'
+import { limitBody, requireAllowedHost, requireApiKey, requireJson } from './middleware'
 import { json } from './openapi'
 import { runs, webhooks } from './runs'
 import { sessions } from './sessions'
@@ -14,6 +14,7 @@ export const app = new OpenAPIHono<AppEnv>()
 
 app.onError(onError)
 app.notFound(notFound)
+app.use('*', requireAllowedHost)
 
 /** Set once this isolate has asked the warm pool to fill, so it asks once, not on every request. */
 let poolPrimed = false

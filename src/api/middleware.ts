@@ -2,9 +2,22 @@ import { createMiddleware } from 'hono/factory'
 import { bodyLimit } from 'hono/body-limit'
 import type { AppEnv } from '../env'
 import { ApiError } from '../lib/errors'
+import { isAllowedHost } from '../lib/host'
 import { sha256Hex } from '../lib/ids'
 import { apiKeys } from '../settings'
 import { verifyToken } from './session-tokens'
+
+/**
+ * With ALLOWED_HOSTS set (npm run dev sets `localhost,127.0.0.1`), requests naming another host
+ * are refused: a web page that rebinds its own domain to this machine must not reach the API.
+ */
+export const requireAllowedHost = createMiddleware<AppEnv>(async (c, next) => {
+  const allowed = c.env.ALLOWED_HOSTS
+  if (allowed && !isAllowedHost(c.req.header('host'), allowed)) {
+    throw new ApiError('forbidden', 'this server does not answer to that host name (ALLOWED_HOSTS)')
+  }
+  await next()
+})
 
 /** Bodies above this are refused before they are read; a session's files and skills are the largest. */
 export const MAX_BODY_BYTES = 1024 * 1024

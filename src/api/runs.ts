@@ -13,6 +13,7 @@ import { apiKeys } from '../settings'
 import { validationError } from './errors'
 import { tenantOf } from './middleware'
 import { checkModelKeys, gatewayBase } from './gateway'
+import { requireSecretsKey } from './sessions'
 import { commonErrors, json, router, security } from './openapi'
 import { ErrorBody, Run, RunAccepted, RunBody, RunParams } from './schemas'
 
@@ -43,6 +44,7 @@ async function startRun(
 ) {
   const { modelKeys, ...request } = body
   checkModelKeys(env, modelKeys)
+  await requireSecretsKey(env, { modelKeys })
   const problem = request.callback && callbackUrlProblem(request.callback.url, localCallbacksAllowed(env.ALLOW_LOCAL_CALLBACKS))
   if (problem) {
     throw new ApiError('validation_failed', `json.callback.url: ${problem}`, [{ path: 'json.callback.url', message: problem, code: 'custom' }])

@@ -13,34 +13,68 @@ import { MAX_TOKEN_TTL_SECONDS } from './session-tokens'
 
 const noLeadingDash = (s: string) => !s.startsWith('-')
 
+/**
+ * Whether a repository URL carries credentials, which would end up in the session's record and
+ * the clone's `.git/config`: any user info for http(s), git and file URLs (`https://token@host`
+ * is a token too), a password for ssh (whose `git@` is only a user name). Read from the raw text,
+ * as git and URL parsers disagree on odd input.
+ */
+export function urlHasCredentials(url: string): boolean {
+  const [, scheme, authority] = /^([a-z]+):\/\/([^/?#]*)/.exec(url) ?? []
+  if (authority === undefined) return false
+  if (scheme !== 'ssh') return authority.includes('@')
+  const at = authority.lastIndexOf('@')
+  return at >= 0 && authority.slice(0, at).includes(':')
+}
+
 export const ModelName = z
   .string()
   .regex(/^[\w.@-]+\/[\w.:@/-]+$/, 'expected "provider/model"')
   .max(200)
   .openapi({ example: 'anthropic/claude-sonnet-4-5' })
 
-export const Repo = z
+const repoFields = {
+  url: z
+    .string()
+    .min(1)
+    .max(2000)
+    .refine(noLeadingDash, 'must not start with "-"')
+    .refine(
+      (u) => /^(https?|git|ssh|file):\/\//.test(u) || /^[\w.-]+@[\w.-]+:/.test(u) || u.startsWith('/'),
+      'expected an http(s), git, ssh or file URL, or an absolute path',
+    )
+    .refine((u) => !urlHasCredentials(u), "must not hold credentials (a session takes a private repository's token as `repo.token`)")
+    .openapi({ example: 'https://github.com/honojs/hono' }),
+  ref: z
+    .string()
+    .min(1)
+    .max(250)
+    .regex(/^[\w./-]+$/, 'expected a branch, tag or commit')
+    .refine(noLeadingDash, 'must not start with "-"')
+    .optional(),
+}
+
+export const Repo = z.object(repoFields).strict().openapi('Repo')
+
+/** The repository a session is created on: a Repo, and for a private one over http(s), a token. */
+export const SessionRepo = z
   .object({
-    url: z
+    ...repoFields,
+    token: z
       .string()
       .min(1)
-      .max(2000)
-      .refine(noLeadingDash, 'must not start with "-"')
-      .refine(
-        (u) => /^(https?|git|ssh|file):\/\//.test(u) || /^[\w.-]+@[\w.-]+:/.test(u) || u.startsWith('/'),
-        'expected an http(s), git, ssh or file URL, or an absolute path',
-      )
-      .openapi({ example: 'https://github.com/honojs/hono' }),
-    ref: z
-      .string()
-      .min(1)
-      .max(250)
-      .regex(/^[\w./-]+$/, 'expected a branch, tag or commit')
-      .refine(noLeadingDash, 'must not start with "-"')
-      .optional(),
+      .max(1_000)
+      .regex(/^[\x21-\x7e]+$/, 'printable characters without spaces')
+      .optional()
+      .openapi({
+        writeOnly: true,
+        description:
+          'For a private repository: the password of user `x-access-token`, used only to clone it (again if its sandbox is replaced) through a git credential helper. Stored sealed until the session ends; never returned, and left nowhere in the sandbox',
+      }),
   })
   .strict()
-  .openapi('Repo')
+  .refine((r) => r.token === undefined || /^https?:\/\//.test(r.url), { message: 'a token is for http(s) URLs', path: ['token'] })
+  .openapi('SessionRepo')
 
 const Action = z.enum(['allow', 'ask', 'deny'])
 
@@ -130,7 +164,7 @@ export const WorkspaceFile = z
 
 export const CreateSessionBody = z
   .object({
-    repo: Repo.optional(),
+    repo: SessionRepo.optional(),
     title: z.string().min(1).max(200).optional(),
     model: ModelName.optional(),
     agent: z.string().min(1).max(64).optional(),

@@ -39,6 +39,8 @@ export type CreateSessionInput = {
   secrets?: Record<string, string>
   /** the session's own model provider keys, used by the gateway for it alone */
   modelKeys?: Record<string, string>
+  /** the private repository's token, kept sealed with the secrets */
+  repoToken?: string
 }
 
 export type SessionView = {

@@ -50,6 +50,7 @@ import {
 import { PendingRequests, type PendingKind } from './pending'
 import { MessageQueue, type QueuedMessage } from './queue'
 import { migrate } from './schema'
+import { openSecrets, sealSecrets, type SessionSecrets } from './secrets'
 
 /** Messages waiting behind the running one; past this a send is refused with 429. */
 export const MAX_QUEUED = 100
@@ -83,7 +84,6 @@ type SessionRow = {
   failure: string | null
   secrets: string | null
   gateway_digest: string | null
-  model_keys: string | null
   gw_input_tokens: number
   gw_output_tokens: number
   gw_cost: number
@@ -158,9 +158,10 @@ export class SessionDO extends DurableObject<Bindings> {
       { maxActive: settings.maxActiveSessions, perMinute: settings.sessionCreatesPerMinute },
     )
     if (!admission.ok) return fail('too_many_requests', admission.reason)
+    const secrets = await sealSecrets(this.env.SECRETS_KEY, { env: input.secrets, repoToken: input.repoToken, modelKeys: input.modelKeys })
     this.sql.exec(
-      `INSERT INTO session (id, tenant, status, title, spec, created_at, updated_at, expires_at, secrets, model_keys)
-       VALUES (?, ?, 'starting', ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO session (id, tenant, status, title, spec, created_at, updated_at, expires_at, secrets)
+       VALUES (?, ?, 'starting', ?, ?, ?, ?, ?, ?)`,
       input.id,
       input.tenant,
       input.title ?? null,
@@ -168,8 +169,7 @@ export class SessionDO extends DurableObject<Bindings> {
       now.toISOString(),
       now.toISOString(),
       new Date(now.getTime() + settings.idleSeconds * 1000).toISOString(),
-      input.secrets ? JSON.stringify(input.secrets) : null,
-      input.modelKeys ? JSON.stringify(input.modelKeys) : null,
+      secrets,
     )
     this.row = this.sql.exec<SessionRow>('SELECT * FROM session').one()
     this.emit(event('session.status', { status: 'starting' }))
@@ -364,7 +364,7 @@ export class SessionDO extends DurableObject<Bindings> {
       return fail('budget_exceeded', budget.reason)
     }
     if (row.budget_exceeded) this.update({ budget_exceeded: null })
-    return ok({ route, key: this.modelKeys()[provider] ?? route.key })
+    return ok({ route, key: (await this.modelKeys())[provider] ?? route.key })
   }
 
   /** What one granted call used, as the provider's answer said; it counts even if the session ended since. */
@@ -478,8 +478,8 @@ export class SessionDO extends DurableObject<Bindings> {
     return this.env.TENANTS.get(this.env.TENANTS.idFromName(tenant))
   }
 
-  private modelKeys(): Record<string, string> {
-    return this.row?.model_keys ? (JSON.parse(this.row.model_keys) as Record<string, string>) : {}
+  private async modelKeys(): Promise<Record<string, string>> {
+    return (await openSecrets(this.env.SECRETS_KEY, this.row!.secrets)).modelKeys ?? {}
   }
 
   /** What the session has spent: the gateway's own count, or opencode's where it knows more (prices). */
@@ -825,7 +825,7 @@ export class SessionDO extends DurableObject<Bindings> {
     this.sandboxState('starting')
     try {
       const provider = this.provider()
-      const secrets = row.secrets ? (JSON.parse(row.secrets) as Record<string, string>) : undefined
+      const secrets = await openSecrets(this.env.SECRETS_KEY, row.secrets)
       const record = (await this.takeWarmSandbox(spec, secrets)) ?? (await this.newSandbox(spec, secrets))
       this.saveSandbox(record)
       if (this.isOver()) return void (await provider.kill(record.sandboxId).catch(() => {}))
@@ -858,9 +858,9 @@ export class SessionDO extends DurableObject<Bindings> {
   }
 
   /** A ready sandbox from the warm pool, when the session needs nothing of its own in it. */
-  private async takeWarmSandbox(spec: SessionSpec, secrets: Record<string, string> | undefined): Promise<SandboxRecord | null> {
+  private async takeWarmSandbox(spec: SessionSpec, secrets: SessionSecrets): Promise<SandboxRecord | null> {
     const settings = readSettings(this.env)
-    if (settings.warmPoolSize === 0 || !canUseWarmSandbox(spec, secrets, settings.defaultModel, this.modelKeys())) return null
+    if (settings.warmPoolSize === 0 || !canUseWarmSandbox(spec, secrets.env, settings.defaultModel, secrets.modelKeys)) return null
     const pool = this.env.POOL.get(this.env.POOL.idFromName(POOL_NAME))
     const warm = await pool.take(settingsFingerprint(settings), this.row!.id).catch((err: unknown) => {
       log('warn', 'warm pool unavailable', { err: errorMessage(err) })
@@ -873,21 +873,24 @@ export class SessionDO extends DurableObject<Bindings> {
     return warm
   }
 
-  private async newSandbox(spec: SessionSpec, secrets: Record<string, string> | undefined): Promise<SandboxRecord> {
+  private async newSandbox(spec: SessionSpec, secrets: SessionSecrets): Promise<SandboxRecord> {
     const settings = readSettings(this.env)
     const password = randomSecret()
     const gateway = await newGatewayToken(this.row!.id)
     // A new sandbox's token replaces the last one's: a lost sandbox can no longer spend.
     this.update({ gateway_digest: gateway.digest })
-    const plan = sandboxPlan(
-      settings,
-      spec,
-      secrets,
-      password,
-      { sessionId: this.row!.id },
-      { url: spec.gatewayUrl ?? `${settings.publicUrl}/v1/gateway`, token: gateway.token },
-      Object.keys(this.modelKeys()),
-    )
+    const plan = {
+      ...sandboxPlan(
+        settings,
+        spec,
+        secrets.env,
+        password,
+        { sessionId: this.row!.id },
+        { url: spec.gatewayUrl ?? `${settings.publicUrl}/v1/gateway`, token: gateway.token },
+        Object.keys(secrets.modelKeys ?? {}),
+      ),
+      repoToken: secrets.repoToken,
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         const createdAt = Date.now()
@@ -1122,8 +1125,9 @@ export class SessionDO extends DurableObject<Bindings> {
   /** Ends the session for good: the sandbox goes, queued messages are dropped, streams close. */
   private async finish(status: 'ended' | 'failed', reason: string) {
     this.setStatus(status, reason)
-    // The sandbox's gateway token dies with the session, and the session's own keys are not kept.
-    this.update({ gateway_digest: null, model_keys: null })
+    // Nothing will need them again: an ended session keeps no secrets, not even sealed, and its
+    // sandbox's gateway token dies with it.
+    this.update({ secrets: null, gateway_digest: null })
     await this.stopSandbox('stopped', status === 'ended' ? 'session ended' : 'session failed')
     if (this.turn) this.endTurn(this.turn.messageId, 'conflict', `the session ${status}`)
     this.dropQueued(`the session ${status} before this message ran`)

@@ -63,10 +63,9 @@ export const MIGRATIONS: { id: number; description: string; sql: string }[] = [
   },
   {
     id: 5,
-    description: "the model gateway: the sandbox's token digest, the session's own keys, what its calls used",
+    description: "the model gateway: the sandbox's token digest, what its calls used, whether the budget is spent",
     sql: `
       ALTER TABLE session ADD COLUMN gateway_digest TEXT;
-      ALTER TABLE session ADD COLUMN model_keys TEXT;
       ALTER TABLE session ADD COLUMN gw_input_tokens INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE session ADD COLUMN gw_output_tokens INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE session ADD COLUMN gw_cost REAL NOT NULL DEFAULT 0;
