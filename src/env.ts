@@ -30,6 +30,8 @@ export type Bindings = {
   GITHUB_API_URL?: string
   /** the phrase in an issue or comment that starts a run (default /opencode) */
   GITHUB_TRIGGER?: string
+  /** Workers Analytics Engine dataset for usage points (optional; README, "Usage") */
+  USAGE?: AnalyticsEngineDataset
 }
 
 /** `apiKey` is set only when the request came with one (not with a session token). */
