@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { inject } from 'vitest'
 import type { Script } from '../../local/model-server'
 
-export const TEST_KEYS = ['test-key-alpha', 'test-key-beta'] as const
+/** The third and fourth are test/e2e/usage.test.ts's alone, so that it can count its tenants' usage exactly. */
+export const TEST_KEYS = ['test-key-alpha', 'test-key-beta', 'test-key-gamma', 'test-key-delta'] as const
 export const CANARY_PROVIDER_KEY = 'sk-canary-provider-key-0123456789'
 export const WEBHOOK_SECRET = 'whsec-test-secret'
 export const GITHUB_WEBHOOK_SECRET = 'gh-hook-test-secret'
