@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { describe, expect, inject, it } from 'vitest'
+import { createClient } from '../../src/client'
 import { api, baseUrl, CANARY_PROVIDER_KEY, createSession, scripted, TEST_KEYS, waitFor, type Json } from './helpers'
 
 // Keys no other test file uses: gamma's usage is only what this file does, delta's stays empty.
@@ -108,11 +109,20 @@ describe('usage per tenant', () => {
     })
   })
 
-  it('defaults to the last 30 days', async () => {
-    const res = await api('/v1/usage', { key: DELTA })
+  it('defaults to the last 30 days, through the typed client too', async () => {
+    const res = await createClient(baseUrl(), { apiKey: DELTA }).v1.usage.$get({ query: {} })
     expect(res.status).toBe(200)
-    expect(res.body.to).toBe(dayOf(Date.now()))
-    expect(res.body.days).toHaveLength(30)
+    const body = await res.json()
+    if (!('totals' in body)) throw new Error(`not a usage report: ${JSON.stringify(body)}`)
+    expect(body.to).toBe(dayOf(Date.now()))
+    expect(body.days).toHaveLength(30)
+    expect(body.totals.sessions).toBe(0)
+  })
+
+  it('is in the OpenAPI document', async () => {
+    const doc = (await api('/openapi.json', { key: null })).body
+    expect(Object.keys(doc.paths['/v1/usage'].get.responses)).toEqual(['200', '400', '401'])
+    expect(doc.paths['/v1/usage'].get.parameters.map((p: Json) => p.name)).toEqual(['from', 'to'])
   })
 
   it.each([
