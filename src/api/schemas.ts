@@ -373,7 +373,7 @@ export const UsageQuery = z
   })
 
 const UsageCounts = z.object({
-  sessions: z.number().int().describe('sessions started, a run\'s own included'),
+  sessions: z.number().int().describe("sessions started, a run's own included"),
   runs: z.number().int().describe('background runs started'),
   turns: z.number().int().describe('turns ended (replied, failed or aborted)'),
   runningSeconds: z.number().describe('sandbox seconds running'),
@@ -383,11 +383,11 @@ const UsageCounts = z.object({
   cost: z.number().describe("the model provider's cost as opencode reports it"),
 })
 
-export const UsageReport = z
+export const TenantUsage = z
   .object({
     from: z.string(),
     to: z.string(),
     days: z.array(UsageCounts.extend({ date: z.string() }).openapi('UsageDay')).describe(`every day of the range, at most ${MAX_RANGE_DAYS}`),
     totals: UsageCounts.openapi('UsageTotals'),
   })
-  .openapi('UsageReport')
+  .openapi('TenantUsage')

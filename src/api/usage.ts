@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi'
 import { ApiError } from '../lib/errors'
 import { usageRange } from '../tenant/usage'
 import { commonErrors, json, router, security } from './openapi'
-import { UsageQuery, UsageReport } from './schemas'
+import { TenantUsage, UsageQuery } from './schemas'
 
 const { 400: badInput, 401: unauthorized } = commonErrors('usage')
 
@@ -16,7 +16,7 @@ export const usage = router().openapi(
       'Sessions, runs, turns, tokens, cost and sandbox seconds (running and paused apart), by UTC day, as sessions and runs report them. Needs the API key: a session token cannot read it.',
     security,
     request: { query: UsageQuery },
-    responses: { 200: json(UsageReport, 'Every day of the range and the totals'), 400: badInput, 401: unauthorized },
+    responses: { 200: json(TenantUsage, 'Every day of the range and the totals'), 400: badInput, 401: unauthorized },
   }),
   async (c) => {
     if (c.get('apiKey') === undefined) throw new ApiError('unauthorized', 'usage needs the API key, not a session token')
