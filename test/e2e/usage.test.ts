@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { describe, expect, inject, it } from 'vitest'
 import { createClient } from '../../src/client'
-import { api, baseUrl, CANARY_PROVIDER_KEY, createSession, scripted, TEST_KEYS, waitFor, type Json } from './helpers'
+import { api, baseUrl, CANARY_PROVIDER_KEY, createSession, logEvents, scripted, TEST_KEYS, waitFor, type Json } from './helpers'
 
 // Keys no other test file uses: gamma's usage is only what this file does, delta's stays empty.
 const GAMMA = TEST_KEYS[2]
@@ -20,21 +20,7 @@ const usageOf = async (key: string): Promise<Json> => {
   return res.body
 }
 
-/** The worker's log lines that are ours: one JSON object per line (wrangler dev colours the warnings). */
-function logLines(): Json[] {
-  return readFileSync(inject('workerLogFile'), 'utf8')
-    .split('\n')
-    .flatMap((raw) => {
-      const line = raw.replace(/\u001b\[[\d;]*m/g, '')
-      const start = line.indexOf('{"level"')
-      if (start < 0) return []
-      try {
-        return [JSON.parse(line.slice(start)) as Json]
-      } catch {
-        return []
-      }
-    })
-}
+const logLines = () => logEvents(inject('workerLogFile'))
 
 // Never to be seen in a log line.
 const marker = `prompt-text-${randomUUID()}`
