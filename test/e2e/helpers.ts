@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { inject } from 'vitest'
 import type { Script } from '../../local/model-server'
 
-/** The third and fourth are test/e2e/usage.test.ts's alone, so that it can count its tenants' usage exactly. */
+/** The third and fourth are the usage tests' alone (test/e2e/usage*.test.ts), so that they can count their tenants' usage exactly. */
 export const TEST_KEYS = ['test-key-alpha', 'test-key-beta', 'test-key-gamma', 'test-key-delta'] as const
 export const CANARY_PROVIDER_KEY = 'sk-canary-provider-key-0123456789'
 export const WEBHOOK_SECRET = 'whsec-test-secret'
