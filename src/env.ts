@@ -50,6 +50,8 @@ export type Bindings = {
   SECRETS_KEY?: string
   /** comma-separated host names the Worker answers (the Host header); unset answers any (npm run dev sets it) */
   ALLOWED_HOSTS?: string
+  /** Workers Analytics Engine dataset for usage points (optional; README, "Usage") */
+  USAGE?: AnalyticsEngineDataset
 }
 
 /** `apiKey` is set only when the request came with one (not with a session token). */

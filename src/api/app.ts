@@ -1,5 +1,7 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
+import { requestId } from 'hono/request-id'
 import type { AppEnv } from '../env'
+import { requestIdFrom } from '../lib/log'
 import { POOL_NAME } from '../sandbox/pool'
 import { readSettings } from '../settings'
 import { notFound, onError } from './errors'
@@ -9,12 +11,16 @@ import { limitBody, requireAllowedHost, requireApiKey, requireJson } from './mid
 import { json } from './openapi'
 import { runs, webhooks } from './runs'
 import { sessions } from './sessions'
+import { usage } from './usage'
 
 export const app = new OpenAPIHono<AppEnv>()
 
 app.onError(onError)
 app.notFound(notFound)
 app.use('*', requireAllowedHost)
+// Cloudflare's ray id, so a log line leads to the request in Cloudflare's own logs; a client's
+// X-Request-Id is not taken. Error answers carry the id back (./errors).
+app.use('*', requestId({ headerName: '', generator: (c) => requestIdFrom(c.req.header('cf-ray')) }))
 
 /** Set once this isolate has asked the warm pool to fill, so it asks once, not on every request. */
 let poolPrimed = false
@@ -51,7 +57,12 @@ app.use('/v1/*', except('/v1/gateway/*', limitBody, requireJson))
 app.route('/v1/gateway', gateway)
 app.use('/v1/sessions/*', requireApiKey)
 app.use('/v1/runs/*', requireApiKey)
-const routes = withHealth.route('/v1/sessions', sessions).route('/v1/runs', runs).route('/v1/webhooks', webhooks)
+app.use('/v1/usage/*', requireApiKey)
+const routes = withHealth
+  .route('/v1/sessions', sessions)
+  .route('/v1/runs', runs)
+  .route('/v1/webhooks', webhooks)
+  .route('/v1/usage', usage)
 
 /** The API's routes as a type, for `hc` from hono/client (src/client). */
 export type AppType = typeof routes

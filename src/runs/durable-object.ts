@@ -4,7 +4,9 @@ import { fail, ok, type Outcome } from '../lib/errors'
 import type { SessionDO } from '../session/durable-object'
 import { newId } from '../lib/ids'
 import { updateRow } from '../lib/row'
-import { errorMessage, log } from '../lib/log'
+import { errorMessage, log, logEvent } from '../lib/log'
+import { dayOf } from '../tenant/usage'
+import { reportUsage } from '../tenant/usage-report'
 import { githubComment } from './github'
 import type { CallbackAttempt, CreateRunInput, GitHubTarget, RunRequest, RunSignal, RunStatus, RunView } from './contracts'
 import { nextCallbackDelay, SETTLE_MS } from './policy'
@@ -89,6 +91,7 @@ export class RunDO extends DurableObject<Bindings> {
       this.row = undefined
       return created
     }
+    reportUsage(this.env, input.tenant, [{ id: `${input.id}:start`, kind: 'run', day: dayOf(now), counts: { runs: 1 } }])
     this.update({ status: 'running' })
     await this.schedule()
     return ok(this.view())
@@ -143,6 +146,9 @@ export class RunDO extends DurableObject<Bindings> {
   }
 
   private update(fields: Partial<RunRow>) {
+    if (fields.status && fields.status !== this.row!.status) {
+      logEvent('run.status', { tenant: this.row!.tenant, runId: this.row!.id, sessionId: this.row!.session_id, status: fields.status })
+    }
     this.row = updateRow(this.sql, 'run', this.row!, fields)
   }
 

@@ -14,6 +14,7 @@ import { POOL_NAME, type WarmSandbox } from '../sandbox/pool'
 import { SandboxError, type SandboxProvider } from '../sandbox/provider'
 import { ProvisionError, provisionSandbox } from '../sandbox/provision'
 import { sandboxProvider } from '../sandbox/select'
+import { SessionUsage } from '../tenant/usage-report'
 import { readSettings } from '../settings'
 import { checkBudget, type BudgetCheck } from '../gateway/budget'
 import { costOf, type Metered } from '../gateway/meter'
@@ -125,6 +126,7 @@ export class SessionDO extends DurableObject<Bindings> {
   private readonly pending: PendingRequests
   private readonly queue: MessageQueue
   private readonly conversation: Conversation
+  private readonly usage: SessionUsage
   private row: SessionRow | undefined
   private translator: AgentEventTranslator | undefined
   private link: AgentLink | undefined
@@ -142,6 +144,7 @@ export class SessionDO extends DurableObject<Bindings> {
     this.pending = new PendingRequests(this.sql)
     this.queue = new MessageQueue(this.sql)
     this.conversation = new Conversation(this.sql)
+    this.usage = new SessionUsage(this.sql, env, () => this.row)
     this.row = this.sql.exec<SessionRow>('SELECT * FROM session').toArray()[0]
     if (this.row && this.isOver()) this.fanout.end()
   }
@@ -172,6 +175,7 @@ export class SessionDO extends DurableObject<Bindings> {
       secrets,
     )
     this.row = this.sql.exec<SessionRow>('SELECT * FROM session').one()
+    this.usage.started()
     this.emit(event('session.status', { status: 'starting' }))
     if (input.prompt) this.enqueue({ text: input.prompt })
     await this.syncIndex()
@@ -386,6 +390,7 @@ export class SessionDO extends DurableObject<Bindings> {
 
   override async alarm(): Promise<void> {
     if (!this.row || this.isOver()) return
+    this.usage.flush()
     await this.expirePending()
     const now = Date.now()
     const expiresAt = Date.parse(this.row.expires_at)
@@ -517,6 +522,7 @@ export class SessionDO extends DurableObject<Bindings> {
 
   private emit(ev: PublicEvent) {
     this.log.append(ev)
+    this.usage.observe(ev)
     if (ev.type === 'error') this.tellRun({ kind: 'error', code: ev.data.code, message: ev.data.message })
   }
 
@@ -692,6 +698,7 @@ export class SessionDO extends DurableObject<Bindings> {
     this.queue.setState(messageId, turn.aborted ? 'aborted' : errorCode ? 'failed' : 'done')
     if (errorCode) this.emit(event('error', { code: errorCode, message: errorText ?? 'the turn failed' }))
     const reply: Reply = turn.reply ?? { messageId: null, text: '', usage: turn.usage }
+    this.usage.turnEnded(messageId, turn.usage)
     this.tellRun({ kind: 'turn_done', text: reply.text })
     const failure = errorCode === 'interrupted' ? 'agent_unreachable' : errorCode
     this.resolveWaiters(

@@ -157,6 +157,7 @@ describe('listing and service routes', () => {
         'DELETE /v1/runs/{id}',
         'POST /v1/webhooks/runs',
         'POST /v1/webhooks/github',
+        'GET /v1/usage',
       ].sort(),
     )
     for (const ops of Object.values(res.body.paths as Record<string, Record<string, { responses?: object }>>)) {
