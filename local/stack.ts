@@ -75,7 +75,11 @@ export type StackOptions = {
   devVars?: boolean
   /** let tests cut connections to sandboxes (see SandboxHostOptions) */
   faultInjection?: boolean
-  /** run the scripted model even when provider keys are set (tests that pass fake keys) */
+  /**
+   * true: the scripted model even when provider keys are set (tests that pass fake keys);
+   * false: no model at all, as a deployment nobody gave a provider; default: the scripted
+   * model when no provider is configured
+   */
   scriptedModel?: boolean
   /**
    * Sessions' sandboxes through the E2B provider, against a local E2B stand-in that accepts
@@ -92,6 +96,8 @@ export type Stack = {
   e2b: E2BStandIn | undefined
   /** restarts only the Worker, keeping sandboxes, as a deploy would */
   restartWorker(): Promise<void>
+  /** stops the sandbox host, as when the machine that runs sandboxes goes away */
+  stopSandboxHost(): Promise<void>
   close(): Promise<void>
 }
 
@@ -118,13 +124,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   let worker: ChildProcess | undefined
   const log = opts.onLog ?? ((line: string) => process.stdout.write(line))
 
+  const stopSandboxHost = async () => {
+    const stopping = host
+    host = undefined
+    await stopping?.close()
+  }
   const close = async () => {
     if (worker && worker.exitCode === null) {
       const exited = new Promise((r) => worker!.once('exit', r))
       worker.kill('SIGTERM')
       await exited
     }
-    await host?.close()
+    await stopSandboxHost()
     if (e2b) {
       await e2b.standIn.close()
       await rm(e2b.root, { recursive: true, force: true })
@@ -133,19 +144,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   }
 
   try {
-    if (opts.scriptedModel || needsDemoModel(settings)) {
+    if (opts.scriptedModel ?? needsDemoModel(settings)) {
       model = await startModelServer()
       settings.OPENCODE_CONFIG = JSON.stringify(modelProviderConfig(model.url))
     }
     const sandboxHostToken = randomBytes(16).toString('hex')
-    host = await startSandboxHost({
+    const started = await startSandboxHost({
       root: opts.sandboxRoot,
       port: opts.sandboxHostPort,
       token: sandboxHostToken,
       faultInjection: opts.faultInjection,
     })
+    host = started
+    // wrangler.toml describes the deployed Worker (E2B); this file's settings override it.
     settings.SANDBOX_PROVIDER ??= 'local'
-    settings.LOCAL_SANDBOX_URL = host.url
+    settings.LOCAL_SANDBOX_URL = started.url
     settings.LOCAL_SANDBOX_TOKEN = sandboxHostToken
     if (opts.e2bStandIn) {
       // Short: the stand-in's Unix socket paths live under it, and Linux limits their length.
@@ -191,7 +204,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await startWorker()
     return {
       url,
-      sandboxHostUrl: host.url,
+      sandboxHostUrl: started.url,
       sandboxHostToken,
       model,
       e2b: e2b?.standIn,
@@ -201,6 +214,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         await exited
         await startWorker()
       },
+      stopSandboxHost,
       close,
     }
   } catch (err) {

@@ -1,7 +1,9 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
 import type { AppEnv } from '../env'
 import { POOL_NAME } from '../sandbox/pool'
+import { recentReadiness } from '../readiness'
 import { readSettings } from '../settings'
+import { requireCompleteSettings } from './complete-settings'
 import { notFound, onError } from './errors'
 import { limitBody, requireApiKey, requireJson } from './middleware'
 import { json } from './openapi'
@@ -43,10 +45,38 @@ const withHealth = app.openapi(
   },
 )
 
+const Readiness = z
+  .object({
+    ready: z.boolean(),
+    provider: z.enum(['local', 'e2b']).optional(),
+    missing: z.array(z.string()).openapi({ description: 'Settings the deployment lacks, by name' }),
+    reasons: z.array(z.string()).openapi({ description: 'Why it is not ready; names settings, never values' }),
+  })
+  .openapi('Readiness')
+
+const withReady = withHealth.openapi(
+  createRoute({
+    method: 'get',
+    path: '/ready',
+    summary: 'Readiness: settings complete and the sandbox provider answering',
+    description:
+      'Needs no key. Checks that the settings a session needs are set, then asks the sandbox provider (E2B’s API with the key, or the local sandbox host) with a short timeout. `/health` stays liveness only.',
+    responses: {
+      200: json(Readiness, 'Ready to start sessions'),
+      503: json(Readiness, 'Not ready; `reasons` says why'),
+    },
+  }),
+  async (c) => {
+    const answer = await recentReadiness(c.env)
+    return answer.ready ? c.json(answer, 200) : c.json(answer, 503)
+  },
+)
+
 app.use('/v1/*', limitBody, requireJson)
 app.use('/v1/sessions/*', requireApiKey)
 app.use('/v1/runs/*', requireApiKey)
-const routes = withHealth.route('/v1/sessions', sessions).route('/v1/runs', runs).route('/v1/webhooks', webhooks)
+app.on('POST', ['/v1/sessions', '/v1/runs'], requireCompleteSettings)
+const routes = withReady.route('/v1/sessions', sessions).route('/v1/runs', runs).route('/v1/webhooks', webhooks)
 
 /** The API's routes as a type, for `hc` from hono/client (src/client). */
 export type AppType = typeof routes

@@ -3,6 +3,7 @@ import type { AppEnv } from '../env'
 import { SSE_HEADERS, resumeCursor } from '../events/sse'
 import { ApiError, unwrap } from '../lib/errors'
 import { newId } from '../lib/ids'
+import { misconfiguredResponse } from './complete-settings'
 import { commonErrors, json, router, security } from './openapi'
 import {
   AbortBody,
@@ -50,7 +51,7 @@ export const sessions = router()
       description: 'Answers at once; the sandbox starts in the background and `prompt` is sent once it is ready.',
       security,
       request: { body: { ...json(CreateSessionBody, 'What the session starts with'), required: false } },
-      responses: { 201: json(Session, 'The new session, status `starting`'), ...errors },
+      responses: { 201: json(Session, 'The new session, status `starting`'), ...errors, ...misconfiguredResponse },
     }),
     async (c) => {
       const body = c.req.valid('json') ?? {}

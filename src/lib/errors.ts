@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   internal_error: 500,
   agent_unreachable: 502,
   sandbox_unavailable: 503,
+  misconfigured: 503,
   timeout: 504,
 } as const
 
