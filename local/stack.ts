@@ -106,7 +106,9 @@ async function waitForHealth(url: string, proc: ChildProcess, timeoutMs: number)
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`wrangler dev exited with ${proc.exitCode}`)
     try {
-      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) })
+      // The first request waits for the bundle to load, seconds on a busy machine; giving up
+      // on it sooner only makes workerd log a broken pipe with a stack trace.
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(30_000) })
       if (res.ok) return
     } catch {
       // not up yet

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseEnv } from 'node:util'
 import { DEMO_LABEL } from '../local/model-server'
-import { portIsFree } from '../local/ports'
+import { freePort, portIsFree } from '../local/ports'
 import { PROJECT_ROOT, settingsFromEnvironment, startStack } from '../local/stack'
 
 /** `npm run dev`: the whole stack on this machine, settings from the environment over .dev.vars. */
@@ -12,7 +12,7 @@ const sandboxHostPort = Number(process.env.SANDBOX_HOST_PORT ?? 8790)
 
 for (const [name, value] of [['PORT', port], ['SANDBOX_HOST_PORT', sandboxHostPort]] as const) {
   if (!(await portIsFree(value))) {
-    console.error(`Port ${value} is already in use (another npm run dev?): set ${name} to a free port, e.g. ${name}=${value + 1} npm run dev`)
+    console.error(`Port ${value} is already in use (another npm run dev?): set ${name} to a free port, e.g. ${name}=${await freePort()} npm run dev`)
     process.exit(1)
   }
 }
