@@ -98,7 +98,7 @@ function summarize(runs: Run[]): Side {
  */
 export async function relayBenchmark(stack: BenchStack, pace: Pace): Promise<RelayResult> {
   const text = prompt(pace)
-  const oc = await startDirectOpencode(stack.model!.url)
+  const oc = await startDirectOpencode(stack.model!.url, stack.modelKey)
   let sessionId: string | undefined
   const direct: Run[] = []
   const relay: Run[] = []

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { PROJECT_ROOT } from '../local/stack'
 import { concurrencyBenchmark, type ConcurrencyLevel } from './concurrency'
 import { FANOUT_DELTAS, fanoutBenchmark, type FanoutLevel } from './fanout'
+import { GATEWAY_DELAY_MS, GATEWAY_PIECES, gatewayBenchmark, type GatewayResult } from './gateway'
 import { benchStack, cleanupAll, type BenchStack } from './lib/stack'
 import { ms, now, perSecond, plusMs, ratio } from './lib/stats'
 import { MODEL_PACE, relayBenchmark, STRESS, type RelayResult } from './relay'
@@ -58,6 +59,7 @@ let boot: BootResult | undefined
 let fanout: FanoutLevel[] | undefined
 let replay: ReplayResult | undefined
 let concurrency: ConcurrencyLevel[] | undefined
+let gateway: GatewayResult | undefined
 
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`
 const loadAtStart = loadavg().map((l) => l.toFixed(2)).join(' ')
@@ -73,6 +75,7 @@ try {
     fanout = await attempt('fan-out', () => fanoutBenchmark(stack))
     replay = await attempt('replay', () => replayBenchmark(stack))
     concurrency = await attempt('concurrency', () => concurrencyBenchmark(stack))
+    gateway = await attempt('model gateway', () => gatewayBenchmark(stack))
   })
   await withStack({ WARM_POOL_SIZE: '2' }, async (stack) => {
     startWarm = await attempt('session start, warm', () => startBenchmark(stack))
@@ -151,6 +154,13 @@ if (concurrency) {
   }
 }
 
+if (gateway) {
+  const { direct, gateway: through, rounds } = gateway
+  const load = `${GATEWAY_PIECES} pieces ${GATEWAY_DELAY_MS} ms apart, ${rounds} rounds`
+  row('model gateway: time to first token, p50', COLD, load, `direct ${ms(direct.firstMs)}`, `gateway ${ms(through.firstMs)}`, ratio(through.firstMs, direct.firstMs))
+  row('model gateway: time to last token, p50', COLD, load, `direct ${ms(direct.lastMs)}`, `gateway ${ms(through.lastMs)}`, ratio(through.lastMs, direct.lastMs))
+}
+
 const header = ['benchmark', 'stack', 'load', 'figure', 'figure', 'ratio or difference']
 const table = [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n')
 const date = new Date().toISOString().replace('T', ' ').slice(0, 16)
@@ -171,6 +181,9 @@ const notes = `What the rows measure:
   a client's rate is its deltas over the time from the prompt to its last delta (median over clients and rounds).
 - **replay**: one reply (paced at about 1 ms a piece) logs about 10,000 events; a client then reads the log from the start until its last
   event (median of 3 reads each way).
+- **model gateway**: one streamed chat completion of ${GATEWAY_PIECES} pieces read straight from the scripted model with
+  its key, and through \`/v1/gateway/local\` with a session's gateway token (the Worker checks the token and the
+  budget with the session, swaps in the key, streams the answer through and meters it), rounds alternating.
 - **concurrency**: 6 sessions (an opencode each) started up front; N of them send a turn (500 pieces, paced
   at about 1 ms) at the same moment, at least two rounds and four turns per level; latency is \`?wait=true\` from send to reply.
 `

@@ -70,7 +70,7 @@ export async function opencodeBootBenchmark(stack: BenchStack, samples = START_S
   const password = 'bench-password'
   const envs = {
     OPENCODE_SERVER_PASSWORD: password,
-    OPENCODE_CONFIG_CONTENT: JSON.stringify(modelProviderConfig(stack.model!.url)),
+    OPENCODE_CONFIG_CONTENT: JSON.stringify(modelProviderConfig(stack.model!.url, stack.modelKey)),
     OPENCODE_ENABLE_QUESTION_TOOL: '1',
   }
   const times: number[] = []

@@ -171,14 +171,29 @@ async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[])
 
 export type ModelServer = { url: string; requests: ChatRequest[]; close(): Promise<void> }
 
-export async function startModelServer(port = 0): Promise<ModelServer> {
+/** Paths for tests that look at what reached the model; they need no key. */
+const INSPECTION = ['/_requests', '/_keys']
+
+/**
+ * `apiKey`: when given, the server answers model calls only with `Authorization: Bearer <apiKey>`,
+ * as a real provider would; the local stack gives it one that only the Worker's gateway holds.
+ */
+export async function startModelServer(opts: { port?: number; apiKey?: string } = {}): Promise<ModelServer> {
   const requests: ChatRequest[] = []
+  /** every Authorization header a model call came with, accepted or not */
+  const keys: string[] = []
   const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0]
+    const path = (req.url ?? '').split('?')[0] ?? ''
+    if (!INSPECTION.includes(path)) keys.push(req.headers.authorization ?? '')
+    if (opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}` && !INSPECTION.includes(path)) {
+      res.writeHead(401, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ error: { message: 'invalid API key', type: 'invalid_request_error' } }))
+      return
+    }
     // What the model was sent, for tests that check what reached it (system prompt, tools, model).
-    if (req.method === 'GET' && path === '/_requests') {
+    if (req.method === 'GET' && INSPECTION.includes(path)) {
       res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify(requests))
+      res.end(JSON.stringify(path === '/_keys' ? keys : requests))
       return
     }
     if (req.method === 'GET' && path?.endsWith('/models')) {
@@ -197,7 +212,7 @@ export async function startModelServer(port = 0): Promise<ModelServer> {
     }
     res.writeHead(404).end()
   })
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve))
   const { port: actual } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${actual}/v1`,
@@ -210,17 +225,23 @@ export async function startModelServer(port = 0): Promise<ModelServer> {
   }
 }
 
+/**
+ * What the demo models cost, USD per million tokens: made up, so that spend and its caps can be
+ * seen working offline.
+ */
+export const DEMO_PRICE = { input: 1, output: 2 }
+
 /** The opencode provider entry that points at a model server. */
-export function modelProviderConfig(baseURL: string) {
+export function modelProviderConfig(baseURL: string, apiKey = 'offline') {
   return {
     provider: {
       local: {
         npm: '@ai-sdk/openai-compatible',
         name: 'Offline demo (scripted, not an LLM)',
-        options: { baseURL, apiKey: 'offline' },
+        options: { baseURL, apiKey },
         models: {
-          [DEMO_MODEL_ID]: { name: `Offline demo model ${DEMO_LABEL}` },
-          [`${DEMO_MODEL_ID}-large`]: { name: `Offline demo model, large ${DEMO_LABEL}` },
+          [DEMO_MODEL_ID]: { name: `Offline demo model ${DEMO_LABEL}`, cost: DEMO_PRICE },
+          [`${DEMO_MODEL_ID}-large`]: { name: `Offline demo model, large ${DEMO_LABEL}`, cost: DEMO_PRICE },
         },
       },
     },

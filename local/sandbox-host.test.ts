@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -60,5 +61,85 @@ describe('local sandboxes', () => {
     await provider.kill(sandboxId)
     expect((await running).exitCode).not.toBe(0)
     expect(await provider.status(sandboxId)).toBe('gone')
+  })
+})
+
+describe('files of a local sandbox', () => {
+  let outside: string
+  let sandboxId: string
+  let workdir: string
+  let home: string
+
+  beforeAll(async () => {
+    outside = await mkdtemp(join(tmpdir(), 'osw-outside-'))
+    await writeFile(join(outside, 'victim.txt'), 'untouched')
+    ;({ sandboxId, workdir, home } = await provider.create({ envs: {}, metadata: {} }))
+    // Links as a cloned repository, or the agent, could leave them.
+    const links = [
+      `ln -s ${outside} out`,
+      `ln -s ${outside}/victim.txt victim`,
+      `ln -s ${outside}/new.txt dangling`,
+      'mkdir -p real && ln -s real inner',
+    ]
+    expect((await provider.exec(sandboxId, links.join(' && '))).exitCode).toBe(0)
+  })
+
+  afterAll(async () => {
+    await provider.kill(sandboxId)
+    await rm(outside, { recursive: true, force: true })
+  })
+
+  it('cannot be written through a link leading outside the sandbox', async () => {
+    for (const path of ['out/x.txt', 'out/a/b/x.txt', 'victim', 'dangling']) {
+      await expect(provider.writeFiles(sandboxId, [{ path: `${workdir}/${path}`, content: 'pwned' }]), path).rejects.toThrow(
+        /leads outside the sandbox/,
+      )
+    }
+    expect(readFileSync(join(outside, 'victim.txt'), 'utf8')).toBe('untouched')
+    expect((await readdir(outside)).sort()).toEqual(['victim.txt'])
+  })
+
+  it('cannot be read through a link leading outside the sandbox', async () => {
+    await expect(provider.readFile(sandboxId, `${workdir}/victim`)).rejects.toThrow(/leads outside the sandbox/)
+    await expect(provider.readFile(sandboxId, `${workdir}/out/victim.txt`)).rejects.toThrow(/leads outside the sandbox/)
+    await expect(provider.readFile(sandboxId, `${workdir}/../../victim.txt`)).rejects.toThrow(/outside the sandbox/)
+  })
+
+  it('are written and read through links that stay inside, new folders included', async () => {
+    await provider.writeFiles(sandboxId, [
+      { path: `${workdir}/inner/a/b/note.txt`, content: 'inside' },
+      { path: `${home}/.config/x/y.txt`, content: 'home' },
+    ])
+    expect(readFileSync(join(workdir, 'real', 'a', 'b', 'note.txt'), 'utf8')).toBe('inside')
+    expect(await provider.readFile(sandboxId, `${workdir}/inner/a/b/note.txt`)).toEqual({ type: 'text', content: 'inside' })
+    expect(await provider.readFile(sandboxId, `${home}/.config/x/y.txt`)).toEqual({ type: 'text', content: 'home' })
+    await provider.writeFiles(sandboxId, [{ path: `${workdir}/inner/a/b/note.txt`, content: 'again' }])
+    expect(readFileSync(join(workdir, 'real', 'a', 'b', 'note.txt'), 'utf8')).toBe('again')
+    expect(existsSync(join(outside, 'a'))).toBe(false)
+  })
+})
+
+describe('the sandbox host', () => {
+  /** Node's fetch will not send another Host header; a raw request does, as a rebound page's browser would. */
+  const withHost = (hostHeader: string) =>
+    new Promise<number>((resolve, reject) => {
+      const url = new URL(`${host.url}/sandboxes`)
+      const req = request(
+        { hostname: url.hostname, port: url.port, path: url.pathname, headers: { host: hostHeader, authorization: 'Bearer host-token' } },
+        (res) => {
+          res.resume()
+          resolve(res.statusCode!)
+        },
+      )
+      req.on('error', reject)
+      req.end()
+    })
+
+  it('answers only requests addressed to 127.0.0.1 or localhost', async () => {
+    const port = new URL(host.url).port
+    expect(await withHost(`127.0.0.1:${port}`)).toBe(200)
+    expect(await withHost(`localhost:${port}`)).toBe(200)
+    expect(await withHost(`attacker.example:${port}`)).toBe(403)
+    expect(await withHost('localhost.attacker.example')).toBe(403)
   })
 })

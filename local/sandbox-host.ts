@@ -1,13 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { constants } from 'node:fs'
+import { lstat, mkdir, open, realpath, rm } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { serve, type ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
 import { bearerAuth } from 'hono/bearer-auth'
 import { HTTPException } from 'hono/http-exception'
 import { connect, createServer, type Server, type Socket } from 'node:net'
+import { isAllowedHost } from '../src/lib/host'
 import { freePort } from './ports'
 
 /**
@@ -19,6 +21,7 @@ import { freePort } from './ports'
 
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const BIN_DIR = join(PROJECT_ROOT, 'node_modules', '.bin')
+const LOCAL_HOSTS = '127.0.0.1,localhost'
 /** Output kept from a command; more is cut, as a runaway build log must not fill memory. */
 const MAX_OUTPUT = 1024 * 1024
 
@@ -87,6 +90,57 @@ function asText(bytes: Buffer): string | undefined {
   }
 }
 
+const isInside = (root: string, path: string) => path.startsWith(`${root}/`)
+
+const errnoOf = (err: unknown) => (err as NodeJS.ErrnoException).code
+
+/** Refused because a link leads the path elsewhere; the message names no path of this machine. */
+const escapes = () => new HTTPException(403, { message: 'the path leads outside the sandbox through a link' })
+
+/**
+ * Where a write to `path` really lands, with its missing folders made: every existing part of
+ * the path is resolved through its links, so a link in a cloned repository, or one the agent
+ * made, cannot carry the write outside `root` (the sandbox's real folder). Folders are made one
+ * at a time under the resolved part, never through a link.
+ */
+async function writablePath(root: string, path: string): Promise<string> {
+  const missing: string[] = []
+  let dir = dirname(path)
+  for (;;) {
+    try {
+      dir = await realpath(dir)
+      break
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') throw new HTTPException(400, { message: `the path cannot be written (${errnoOf(err)})` })
+      missing.unshift(basename(dir))
+      dir = dirname(dir)
+    }
+  }
+  if (!isInside(root, dir)) throw escapes()
+  for (const name of missing) {
+    dir = join(dir, name)
+    // A name that exists after all is a dangling link, or a folder another write just made.
+    await mkdir(dir).catch(async (err: unknown) => {
+      if (errnoOf(err) !== 'EEXIST' || !(await lstat(dir).catch(() => undefined))?.isDirectory()) throw escapes()
+    })
+  }
+  const file = join(dir, basename(path))
+  const real = await realpath(file).catch(() => file)
+  if (!isInside(root, real)) throw escapes()
+  return real
+}
+
+/** Opens without following a link at the last step: one swapped in since the path was resolved fails here. */
+async function openNoFollow(path: string, flags: number) {
+  try {
+    return await open(path, flags | constants.O_NOFOLLOW, 0o644)
+  } catch (err) {
+    if (errnoOf(err) === 'ELOOP') throw escapes()
+    if (errnoOf(err) === 'ENOENT') throw new HTTPException(404, { message: 'no such file' })
+    throw new HTTPException(400, { message: `the file cannot be opened (${errnoOf(err)})` })
+  }
+}
+
 function sandboxEnv(sb: Sandbox): NodeJS.ProcessEnv {
   return {
     PATH: `${BIN_DIR}:${process.env.PATH ?? '/usr/bin:/bin'}`,
@@ -149,9 +203,17 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
   const sandboxes = new Map<string, Sandbox>()
   const app = new Hono()
 
+  await mkdir(opts.root, { recursive: true })
+  const root = await realpath(opts.root)
+
   app.onError((err, c) => {
     const status = err instanceof HTTPException ? err.status : 500
     return c.json({ error: { code: status === 404 ? 'not_found' : 'failed', message: err.message } }, status)
+  })
+  // Only the Worker on this machine calls; a page rebinding its own name to 127.0.0.1 gets nothing.
+  app.use('*', async (c, next) => {
+    if (!isAllowedHost(c.req.header('host'), LOCAL_HOSTS)) throw new HTTPException(403, { message: 'this host answers to 127.0.0.1 and localhost only' })
+    await next()
   })
   if (opts.token) app.use('*', bearerAuth({ token: opts.token }))
 
@@ -180,7 +242,8 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
   app.post('/sandboxes', async (c) => {
     const body = await c.req.json<{ envs?: Record<string, string>; metadata?: Record<string, string> }>()
     const id = `sbx_${randomBytes(8).toString('hex')}`
-    const dir = join(opts.root, id)
+    // Real, as every path it is compared with is resolved through links.
+    const dir = join(root, id)
     const sb: Sandbox = {
       id,
       dir,
@@ -228,17 +291,18 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
 
   app.get('/sandboxes/:id/files', async (c) => {
     const sb = find(c.req.param('id'))
+    const asked = resolve(c.req.query('path') ?? '')
+    if (!isInside(sb.dir, asked)) throw new HTTPException(400, { message: 'the path is outside the sandbox' })
     let path: string
     try {
-      path = await realpath(resolve(c.req.query('path') ?? ''))
+      path = await realpath(asked)
     } catch {
       throw new HTTPException(404, { message: 'no such file' })
     }
     // Links are followed first, so none can point a read outside the sandbox.
-    if (!path.startsWith(`${sb.dir}/`)) throw new HTTPException(400, { message: 'the path is outside the sandbox' })
-    const bytes = await readFile(path).catch(() => {
-      throw new HTTPException(404, { message: 'no such file' })
-    })
+    if (!isInside(sb.dir, path)) throw escapes()
+    const handle = await openNoFollow(path, constants.O_RDONLY)
+    const bytes = await handle.readFile().finally(() => handle.close())
     const text = asText(bytes)
     return c.json(text === undefined ? { type: 'binary', content: bytes.toString('base64') } : { type: 'text', content: text })
   })
@@ -249,9 +313,9 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     for (const file of files) {
       const path = resolve(file.path)
       // A sandbox writes only inside its own folder, as it could only write inside its own VM.
-      if (!path.startsWith(`${sb.dir}/`)) throw new HTTPException(400, { message: `${file.path} is outside the sandbox` })
-      await mkdir(dirname(path), { recursive: true })
-      await writeFile(path, file.content)
+      if (!isInside(sb.dir, path)) throw new HTTPException(400, { message: `${file.path} is outside the sandbox` })
+      const handle = await openNoFollow(await writablePath(sb.dir, path), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC)
+      await handle.writeFile(file.content).finally(() => handle.close())
     }
     return c.body(null, 204)
   })
@@ -307,7 +371,6 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: opts.port ?? 0 }, () => resolve(s))
   })
   const { port } = server.address() as { port: number }
-  await mkdir(opts.root, { recursive: true })
 
   return {
     url: `http://127.0.0.1:${port}`,

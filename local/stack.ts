@@ -30,13 +30,23 @@ const SETTING_NAMES = [
   'DEFAULT_MODEL',
   'WEBHOOK_SECRET',
   'WEBHOOK_TENANT_KEY',
+  'CALLBACK_SECRET',
+  'ALLOW_LOCAL_CALLBACKS',
   'GITHUB_WEBHOOK_SECRET',
   'GITHUB_TOKEN',
   'GITHUB_API_URL',
   'GITHUB_TRIGGER',
+  'GITHUB_ALLOWED_ASSOCIATIONS',
+  'GITHUB_MAX_RUNS_PER_HOUR',
   'SESSION_IDLE_SECONDS',
   'PENDING_TIMEOUT_SECONDS',
   'WARM_POOL_SIZE',
+  'PUBLIC_URL',
+  'MAX_ACTIVE_SESSIONS_PER_TENANT',
+  'MAX_SESSION_CREATES_PER_MINUTE',
+  'TENANT_MAX_COST_USD_PER_DAY',
+  'SECRETS_KEY',
+  'ALLOWED_HOSTS',
 ]
 
 export function settingsFromEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -58,6 +68,20 @@ export function dotenvLine(name: string, value: string): string {
   const quote = ["'", '`', '"'].find((q) => !value.includes(q) && !value.includes('\n'))
   if (!quote) throw new Error(`${name} holds every quote character or a newline; set it in .dev.vars instead`)
   return `${name}=${quote}${value}${quote}`
+}
+
+/**
+ * The stack's own SECRETS_KEY as a dotenv file, made on first start and kept in the state folder
+ * beside the sessions it seals, so that a restart on the same state still opens their secrets.
+ * It comes first among the Worker's env files: one set in .dev.vars or the environment wins.
+ */
+export async function secretsKeyFile(stateDir: string): Promise<string> {
+  const file = join(stateDir, 'secrets-key.env')
+  const line = dotenvLine('SECRETS_KEY', randomBytes(32).toString('base64'))
+  await writeFile(file, `${line}\n`, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err
+  })
+  return file
 }
 
 export type StackOptions = {
@@ -90,6 +114,8 @@ export type StackOptions = {
 
 export type Stack = {
   url: string
+  /** the key the scripted model answers to: held by the Worker's gateway, never by a sandbox */
+  modelKey: string | undefined
   sandboxHostUrl: string
   sandboxHostToken: string
   model: ModelServer | undefined
@@ -145,11 +171,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await model?.close()
   }
 
+  let modelKey: string | undefined
   try {
     if (opts.scriptedModel ?? needsDemoModel(settings)) {
-      model = await startModelServer()
-      settings.OPENCODE_CONFIG = JSON.stringify(modelProviderConfig(model.url))
+      modelKey = `sk-local-demo-${randomBytes(12).toString('hex')}`
+      model = await startModelServer({ apiKey: modelKey })
+      settings.OPENCODE_CONFIG = JSON.stringify(modelProviderConfig(model.url, modelKey))
     }
+    const port = opts.port ?? (await freePort())
+    const url = `http://127.0.0.1:${port}`
+    // Sandboxes call their models through the Worker's gateway, at the Worker's own address.
+    settings.PUBLIC_URL ??= url
     const sandboxHostToken = randomBytes(16).toString('hex')
     const started = await startSandboxHost({
       root: opts.sandboxRoot,
@@ -158,6 +190,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       faultInjection: opts.faultInjection,
     })
     host = started
+    // Callbacks to a receiver on this machine (tests, a developer's listener) over http.
+    settings.ALLOW_LOCAL_CALLBACKS ??= '1'
     // wrangler.toml describes the deployed Worker (E2B); this file's settings override it.
     settings.SANDBOX_PROVIDER ??= 'local'
     settings.LOCAL_SANDBOX_URL = started.url
@@ -168,7 +202,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const standIn = await startE2BStandIn({
         apiKey: opts.e2bStandIn.apiKey,
         root,
-        egressPorts: model ? [Number(new URL(model.url).port)] : [],
+        // The Worker for the model gateway; the scripted model too, for tests that call it directly.
+        egressPorts: [port, ...(model ? [Number(new URL(model.url).port)] : [])],
         pathPrepend: [join(PROJECT_ROOT, 'node_modules', '.bin')],
       })
       e2b = { standIn, root }
@@ -178,16 +213,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       settings.E2B_SANDBOX_URL = standIn.sandboxUrl
     }
 
+    // A dev server on a laptop answers only to its own names, so no web page can reach it by DNS rebinding.
+    settings.ALLOWED_HOSTS ??= 'localhost,127.0.0.1'
     await mkdir(opts.stateDir, { recursive: true })
+    const keyFile = await secretsKeyFile(opts.stateDir)
     const envFile = join(opts.stateDir, 'stack.env')
     await writeFile(envFile, Object.entries(settings).map(([k, v]) => dotenvLine(k, v)).join('\n') + '\n', { mode: 0o600 })
-    const envFiles = (opts.devVars === false ? [] : ['.dev.vars.example', '.dev.vars'])
-      .map((f) => join(PROJECT_ROOT, f))
-      .filter(existsSync)
-      .concat(envFile)
-    const port = opts.port ?? (await freePort())
-    const url = `http://127.0.0.1:${port}`
-
+    const envFiles = [keyFile].concat(
+      (opts.devVars === false ? [] : ['.dev.vars.example', '.dev.vars']).map((f) => join(PROJECT_ROOT, f)).filter(existsSync),
+      envFile,
+    )
     const startWorker = async () => {
       worker = spawn(
         join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'),
@@ -206,6 +241,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await startWorker()
     return {
       url,
+      modelKey,
       sandboxHostUrl: started.url,
       sandboxHostToken,
       model,

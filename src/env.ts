@@ -2,6 +2,7 @@ import type { SessionDO } from './session/durable-object'
 import type { RunDO } from './runs/durable-object'
 import type { SandboxPool } from './sandbox/pool'
 import type { TenantIndex } from './tenant/durable-object'
+import type { WebhookGuard } from './runs/guard'
 
 /** Worker bindings: wrangler.toml vars, secrets and Durable Object namespaces. */
 export type Bindings = {
@@ -23,6 +24,12 @@ export type Bindings = {
   WARM_POOL_SIZE?: string
   RUNS: DurableObjectNamespace<RunDO>
   WEBHOOK_SECRET?: string
+  /** signs run callbacks; without it callbacks go out unsigned */
+  CALLBACK_SECRET?: string
+  /** "1" lets callbacks go to loopback over http and to private addresses (local stack and tests) */
+  ALLOW_LOCAL_CALLBACKS?: string
+  /** replayed signatures and per-repository run counts */
+  WEBHOOK_GUARD: DurableObjectNamespace<WebhookGuard>
   /** the API key whose tenant owns webhook-started runs (default: the first of API_KEYS) */
   WEBHOOK_TENANT_KEY?: string
   GITHUB_WEBHOOK_SECRET?: string
@@ -30,6 +37,21 @@ export type Bindings = {
   GITHUB_API_URL?: string
   /** the phrase in an issue or comment that starts a run (default /opencode) */
   GITHUB_TRIGGER?: string
+  /** how sandboxes reach this Worker's model gateway, e.g. https://agents.example.com */
+  PUBLIC_URL?: string
+  MAX_ACTIVE_SESSIONS_PER_TENANT?: string
+  MAX_SESSION_CREATES_PER_MINUTE?: string
+  TENANT_MAX_COST_USD_PER_DAY?: string
+  /** comma-separated author_association values whose issues and comments start runs */
+  GITHUB_ALLOWED_ASSOCIATIONS?: string
+  /** runs GitHub may start per repository per hour (default 10) */
+  GITHUB_MAX_RUNS_PER_HOUR?: string
+  /** seals session secrets and repository tokens at rest (src/lib/sealed.ts): at least 32 random characters */
+  SECRETS_KEY?: string
+  /** comma-separated host names the Worker answers (the Host header); unset answers any (npm run dev sets it) */
+  ALLOWED_HOSTS?: string
+  /** Workers Analytics Engine dataset for usage points (optional; README, "Usage") */
+  USAGE?: AnalyticsEngineDataset
 }
 
 /** `apiKey` is set only when the request came with one (not with a session token). */

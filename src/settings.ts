@@ -19,18 +19,29 @@ export type Settings = {
   e2b: E2BOptions
   /** Ready sandboxes kept for new sessions (WARM_POOL_SIZE, default 0). */
   warmPoolSize: number
-  /** Model provider keys (every `*_API_KEY` but E2B's), handed to sandboxes as environment. */
-  providerEnv: Record<string, string>
+  /** Model provider keys (every `*_API_KEY` but E2B's), held by the model gateway and never handed to a sandbox. */
+  providerKeys: Record<string, string>
+  /** How sandboxes reach the Worker's model gateway (PUBLIC_URL); else the origin a session was created at. */
+  publicUrl: string | undefined
+  /** Sessions a tenant may have open at once (MAX_ACTIVE_SESSIONS_PER_TENANT, default 20). */
+  maxActiveSessions: number
+  /** Sessions a tenant may create per minute (MAX_SESSION_CREATES_PER_MINUTE, default 60). */
+  sessionCreatesPerMinute: number
+  /** What a tenant's model calls may cost per UTC day (TENANT_MAX_COST_USD_PER_DAY); none by default. */
+  tenantMaxCostPerDay: number | undefined
 }
 
-const NOT_FOR_SANDBOXES = new Set(['E2B_API_KEY'])
+function positive(value: string | undefined, fallback: number): number {
+  const n = Number(value)
+  return value !== undefined && value !== '' && Number.isFinite(n) && n > 0 ? n : fallback
+}
+
+const NOT_PROVIDER_KEYS = new Set(['E2B_API_KEY'])
 
 export function readSettings(env: Bindings): Settings {
-  const providerEnv: Record<string, string> = {}
+  const providerKeys: Record<string, string> = {}
   for (const [name, value] of Object.entries(env as Record<string, unknown>)) {
-    if (typeof value === 'string' && value && /_API_KEY$/.test(name) && !NOT_FOR_SANDBOXES.has(name)) {
-      providerEnv[name] = value
-    }
+    if (typeof value === 'string' && value && /_API_KEY$/.test(name) && !NOT_PROVIDER_KEYS.has(name)) providerKeys[name] = value
   }
   const idle = Number(env.SESSION_IDLE_SECONDS)
   const idleSeconds = Number.isFinite(idle) && idle > 0 ? idle : 900
@@ -53,7 +64,11 @@ export function readSettings(env: Bindings): Settings {
       // E2B ends a sandbox we lost track of a while after it would have gone idle anyway.
       timeoutMs: idleSeconds * 1000 + SANDBOX_GRACE_MS,
     },
-    providerEnv,
+    providerKeys,
+    publicUrl: env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, '') : undefined,
+    maxActiveSessions: Math.floor(positive(env.MAX_ACTIVE_SESSIONS_PER_TENANT, 20)),
+    sessionCreatesPerMinute: Math.floor(positive(env.MAX_SESSION_CREATES_PER_MINUTE, 60)),
+    tenantMaxCostPerDay: env.TENANT_MAX_COST_USD_PER_DAY ? positive(env.TENANT_MAX_COST_USD_PER_DAY, Infinity) : undefined,
   }
 }
 

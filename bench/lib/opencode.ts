@@ -17,7 +17,7 @@ export type DirectOpencode = { client: OpencodeClient; sessionId: string; close(
  * home and XDG folders, a random password, the scripted model as provider), so the benchmark
  * can read opencode's event stream directly: the stack never reveals its opencode's URL.
  */
-export async function startDirectOpencode(modelUrl: string): Promise<DirectOpencode> {
+export async function startDirectOpencode(modelUrl: string, modelKey?: string): Promise<DirectOpencode> {
   const dir = mkdtempSync(join(tmpdir(), 'osw-bench-opencode-'))
   const home = join(dir, 'home')
   const workdir = join(dir, 'workspace')
@@ -38,7 +38,7 @@ export async function startDirectOpencode(modelUrl: string): Promise<DirectOpenc
       XDG_STATE_HOME: join(home, '.local', 'state'),
       XDG_CACHE_HOME: join(home, '.cache'),
       OPENCODE_SERVER_PASSWORD: password,
-      OPENCODE_CONFIG_CONTENT: JSON.stringify(modelProviderConfig(modelUrl)),
+      OPENCODE_CONFIG_CONTENT: JSON.stringify(modelProviderConfig(modelUrl, modelKey)),
     },
     detached: true,
     stdio: 'ignore',

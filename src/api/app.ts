@@ -1,26 +1,35 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
+import { requestId } from 'hono/request-id'
 import type { AppEnv } from '../env'
+import { requestIdFrom } from '../lib/log'
 import { POOL_NAME } from '../sandbox/pool'
 import { recentReadiness } from '../readiness'
 import { readSettings } from '../settings'
 import { requireCompleteSettings } from './complete-settings'
 import { notFound, onError } from './errors'
-import { limitBody, requireApiKey, requireJson } from './middleware'
+import { except } from 'hono/combine'
+import { gateway } from './gateway'
+import { limitBody, requireAllowedHost, requireApiKey, requireJson } from './middleware'
 import { json } from './openapi'
 import { runs, webhooks } from './runs'
 import { sessions } from './sessions'
+import { usage } from './usage'
 
 export const app = new OpenAPIHono<AppEnv>()
 
 app.onError(onError)
 app.notFound(notFound)
+app.use('*', requireAllowedHost)
+// Cloudflare's ray id, so a log line leads to the request in Cloudflare's own logs; a client's
+// X-Request-Id is not taken. Error answers carry the id back (./errors).
+app.use('*', requestId({ headerName: '', generator: (c) => requestIdFrom(c.req.header('cf-ray')) }))
 
 /** Set once this isolate has asked the warm pool to fill, so it asks once, not on every request. */
 let poolPrimed = false
 app.use('*', async (c, next) => {
   if (!poolPrimed && readSettings(c.env).warmPoolSize > 0) {
     poolPrimed = true
-    c.executionCtx.waitUntil(c.env.POOL.get(c.env.POOL.idFromName(POOL_NAME)).ensure())
+    c.executionCtx.waitUntil(c.env.POOL.get(c.env.POOL.idFromName(POOL_NAME)).ensure(new URL(c.req.url).origin))
   }
   await next()
 })
@@ -72,11 +81,18 @@ const withReady = withHealth.openapi(
   },
 )
 
-app.use('/v1/*', limitBody, requireJson)
+// Sandboxes' model calls are not the API's: they carry their own credentials, sizes and types.
+app.use('/v1/*', except('/v1/gateway/*', limitBody, requireJson))
+app.route('/v1/gateway', gateway)
 app.use('/v1/sessions/*', requireApiKey)
 app.use('/v1/runs/*', requireApiKey)
+app.use('/v1/usage/*', requireApiKey)
 app.on('POST', ['/v1/sessions', '/v1/runs'], requireCompleteSettings)
-const routes = withReady.route('/v1/sessions', sessions).route('/v1/runs', runs).route('/v1/webhooks', webhooks)
+const routes = withReady
+  .route('/v1/sessions', sessions)
+  .route('/v1/runs', runs)
+  .route('/v1/webhooks', webhooks)
+  .route('/v1/usage', usage)
 
 /** The API's routes as a type, for `hc` from hono/client (src/client). */
 export type AppType = typeof routes

@@ -1,8 +1,9 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ZodError } from 'zod'
+import type { AppEnv } from '../env'
 import { ApiError, type ErrorCode } from '../lib/errors'
-import { log } from '../lib/log'
+import { logEvent } from '../lib/log'
 
 const CODE_FOR_STATUS: Record<number, ErrorCode> = {
   400: 'bad_request',
@@ -14,7 +15,32 @@ const CODE_FOR_STATUS: Record<number, ErrorCode> = {
   429: 'too_many_requests',
 }
 
-export function errorResponse(c: Context, err: ApiError) {
+/** The session or run a path is about, for the log line. */
+const SUBJECT_PATH = /^\/v1\/(sessions|runs)\/([\w-]{1,64})(\/|$)/
+
+/**
+ * Every error answer leaves one `request.error` line: the request id (also sent back as
+ * X-Request-Id), the tenant's prefix once known, and the session or run. The query is left
+ * out, as it may hold a session token.
+ */
+export function errorResponse(c: Context<AppEnv>, err: ApiError, cause?: string) {
+  const requestId = c.get('requestId')
+  const subject = SUBJECT_PATH.exec(c.req.path)
+  logEvent(
+    'request.error',
+    {
+      requestId,
+      tenant: c.get('tenant'),
+      ...(subject && { [subject[1] === 'runs' ? 'runId' : 'sessionId']: subject[2] }),
+      method: c.req.method,
+      path: c.req.path.slice(0, 200),
+      status: err.status,
+      code: err.code,
+      ...(cause !== undefined && { err: cause }),
+    },
+    err.status >= 500 ? 'error' : 'warn',
+  )
+  if (requestId) c.header('x-request-id', requestId)
   return c.json(err.toJSON(), err.status)
 }
 
@@ -26,16 +52,15 @@ export function validationError(error: ZodError, target: string): ApiError {
 }
 
 /** Every error leaves in the contract's format; an unexpected one is logged and told apart as 500. */
-export function onError(err: Error, c: Context) {
+export function onError(err: Error, c: Context<AppEnv>) {
   if (err instanceof ApiError) return errorResponse(c, err)
   if (err instanceof HTTPException) {
     const code = /malformed json/i.test(err.message) ? 'invalid_json' : (CODE_FOR_STATUS[err.status] ?? 'bad_request')
     return errorResponse(c, new ApiError(code, err.message || code.replaceAll('_', ' ')))
   }
-  log('error', 'unhandled error', { path: c.req.path, err: err.message })
-  return errorResponse(c, new ApiError('internal_error', 'something went wrong on our side'))
+  return errorResponse(c, new ApiError('internal_error', 'something went wrong on our side'), err.message)
 }
 
-export function notFound(c: Context) {
+export function notFound(c: Context<AppEnv>) {
   return errorResponse(c, new ApiError('not_found', `no route for ${c.req.method} ${c.req.path}`))
 }

@@ -2,9 +2,22 @@ import { createMiddleware } from 'hono/factory'
 import { bodyLimit } from 'hono/body-limit'
 import type { AppEnv } from '../env'
 import { ApiError } from '../lib/errors'
+import { isAllowedHost } from '../lib/host'
 import { sha256Hex } from '../lib/ids'
 import { apiKeys } from '../settings'
 import { verifyToken } from './session-tokens'
+
+/**
+ * With ALLOWED_HOSTS set (npm run dev sets `localhost,127.0.0.1`), requests naming another host
+ * are refused: a web page that rebinds its own domain to this machine must not reach the API.
+ */
+export const requireAllowedHost = createMiddleware<AppEnv>(async (c, next) => {
+  const allowed = c.env.ALLOWED_HOSTS
+  if (allowed && !isAllowedHost(c.req.header('host'), allowed)) {
+    throw new ApiError('forbidden', 'this server does not answer to that host name (ALLOWED_HOSTS)')
+  }
+  await next()
+})
 
 /** Bodies above this are refused before they are read; a session's files and skills are the largest. */
 export const MAX_BODY_BYTES = 1024 * 1024
@@ -35,23 +48,36 @@ function sameText(a: string, b: string): boolean {
 
 export const tenantOf = async (apiKey: string) => `t_${(await sha256Hex(apiKey)).slice(0, 32)}`
 
-/** The session a path is about, for session tokens: `/v1/sessions/<id>/...`. */
+/**
+ * What a session token opens: `GET` of its session, its events and its messages. The first
+ * group is the session a path is about.
+ */
 const SESSION_PATH = /^\/v1\/sessions\/([^/]+)(\/|$)/
+const TOKEN_READABLE = /^\/v1\/sessions\/[^/]+(\/events|\/messages)?\/?$/
+
+/** The API key whose tenant is `tenant`, among the configured ones. */
+async function keyOfTenant(keys: string[], tenant: string): Promise<string | undefined> {
+  for (const key of keys) if ((await tenantOf(key)) === tenant) return key
+  return undefined
+}
 
 /**
  * Bearer auth from API_KEYS. A key is a tenant; the tenant id is a digest of the key, so keys
  * are never stored and rotating one starts a new tenant. Without a header, `?token=` (from
- * POST /v1/sessions/:id/tokens) opens the one session it was issued for.
+ * POST /v1/sessions/:id/tokens) reads the one session it was issued for, and does nothing else.
  */
 export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   const keys = apiKeys(c.env)
   const header = c.req.header('authorization')
   const token = c.req.query('token')
   if (header === undefined && token !== undefined) {
-    const claims = await verifyToken(token, keys)
+    const claims = await verifyToken(token, (tenant) => keyOfTenant(keys, tenant))
     if (!claims) throw new ApiError('unauthorized', 'the session token is not valid or has expired')
     if (SESSION_PATH.exec(c.req.path)?.[1] !== claims.sessionId) {
       throw new ApiError('unauthorized', 'this session token is for another session')
+    }
+    if (c.req.method !== 'GET' || !TOKEN_READABLE.test(c.req.path)) {
+      throw new ApiError('forbidden', 'a session token only reads its session, its events and its messages; use the API key')
     }
     c.set('tenant', claims.tenant)
     return next()

@@ -13,6 +13,7 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
 export const commonErrors = (what: string) => ({
   400: json(ErrorBody, 'Bad input; zod issues in `details`'),
   401: json(ErrorBody, 'Missing or unknown credentials'),
+  403: json(ErrorBody, 'A session token used for anything but reading its session, its events and its messages'),
   404: json(ErrorBody, `No such ${what}, or not yours`),
 })
 

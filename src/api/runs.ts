@@ -5,14 +5,18 @@ import { ApiError, unwrap } from '../lib/errors'
 import { newId, sha256Hex } from '../lib/ids'
 import type { CreateRunInput, RunRequest } from '../runs/contracts'
 import type { RunDO } from '../runs/durable-object'
-import { DEFAULT_TRIGGER, taskFromDelivery } from '../runs/github'
-import { freshTimestamp, signatureMatches } from '../runs/signing'
+import { callbackUrlProblem, localCallbacksAllowed } from '../runs/callback-url'
+import { githubRules, maxRunsPerHour, taskFromDelivery } from '../runs/github'
+import { guardStub } from '../runs/guard'
+import { freshTimestamp, MAX_SKEW_SECONDS, signatureMatches, timestamped } from '../runs/signing'
 import { apiKeys } from '../settings'
 import { misconfiguredResponse } from './complete-settings'
 import { validationError } from './errors'
 import { tenantOf } from './middleware'
+import { checkModelKeys, gatewayBase } from './gateway'
+import { requireSecretsKey } from './sessions'
 import { commonErrors, json, router, security } from './openapi'
-import { Run, RunAccepted, RunBody, RunParams } from './schemas'
+import { ErrorBody, Run, RunAccepted, RunBody, RunParams } from './schemas'
 
 const errors = commonErrors('run')
 
@@ -21,7 +25,7 @@ const runStub = (env: Bindings, id: string) =>
   env.RUNS.get(env.RUNS.idFromName(id)) as unknown as Pick<RunDO, 'start' | 'get' | 'cancel'>
 
 /**
- * A run's id: random, or derived from the idempotency key (or GitHub's delivery id), so that
+ * A run's id: random, or derived from the idempotency key (or GitHub's issue or comment), so that
  * the same key twice reaches the same run object and starts one run only.
  */
 async function runId(tenant: string, key: string | undefined): Promise<string> {
@@ -33,13 +37,21 @@ async function runId(tenant: string, key: string | undefined): Promise<string> {
 
 async function startRun(
   env: Bindings,
+  requestUrl: string,
   tenant: string,
-  request: RunRequest,
+  body: RunRequest & { modelKeys?: Record<string, string> },
   key?: string,
   github?: CreateRunInput['github'],
 ) {
+  const { modelKeys, ...request } = body
+  checkModelKeys(env, modelKeys)
+  await requireSecretsKey(env, { modelKeys })
+  const problem = request.callback && callbackUrlProblem(request.callback.url, localCallbacksAllowed(env.ALLOW_LOCAL_CALLBACKS))
+  if (problem) {
+    throw new ApiError('validation_failed', `json.callback.url: ${problem}`, [{ path: 'json.callback.url', message: problem, code: 'custom' }])
+  }
   const id = await runId(tenant, key ?? request.idempotencyKey)
-  const run = await runStub(env, id).start({ id, tenant, request, github })
+  const run = unwrap(await runStub(env, id).start({ id, tenant, request, github, gatewayUrl: gatewayBase(env, requestUrl), modelKeys }))
   return { id: run.id, sessionId: run.sessionId, status: run.status }
 }
 
@@ -60,7 +72,7 @@ export const runs = router()
         ...misconfiguredResponse,
       },
     }),
-    async (c) => c.json(await startRun(c.env, c.get('tenant'), c.req.valid('json')), 202),
+    async (c) => c.json(await startRun(c.env, c.req.url, c.get('tenant'), c.req.valid('json')), 202),
   )
 
   .openapi(
@@ -102,13 +114,22 @@ function parseJson(raw: string): unknown {
   }
 }
 
-async function verified(c: Context<AppEnv>, secret: string | undefined, header: string): Promise<string> {
+/** The raw body, when `header` carries its signature under `secret` over what `signed` makes of it. */
+async function verified(
+  c: Context<AppEnv>,
+  secret: string | undefined,
+  header: string,
+  signed: (raw: string) => string = (raw) => raw,
+): Promise<string> {
   if (!secret) throw new ApiError('unauthorized', 'this webhook is not configured')
   const raw = await c.req.text()
-  if (!(await signatureMatches(secret, raw, c.req.header(header))))
+  if (!(await signatureMatches(secret, signed(raw), c.req.header(header))))
     throw new ApiError('unauthorized', `bad or missing ${header}`)
   return raw
 }
+
+const REPLAY_SCOPE = 'webhook-signatures'
+const HOUR_MS = 60 * 60 * 1000
 
 export const webhooks = new OpenAPIHono<AppEnv>()
 
@@ -119,18 +140,22 @@ webhooks.openAPIRegistry.registerPath({
   path: '/runs',
   summary: 'Start a run from a signed webhook',
   description:
-    'The body of `POST /v1/runs`, authenticated by `X-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with WEBHOOK_SECRET>` and `X-Timestamp` (Unix seconds, within five minutes).',
+    'The body of `POST /v1/runs`, authenticated by `X-Timestamp` (Unix seconds, within five minutes) and `X-Signature-256: sha256=<hex HMAC-SHA256 of "<X-Timestamp>.<raw body>" with WEBHOOK_SECRET>`. A signature is accepted once.',
   request: { body: { ...json(RunBody, 'The run'), required: true } },
   responses: { 202: json(RunAccepted, 'Started (or already started with this idempotency key)'), ...errors },
 })
 
 webhooks.post('/runs', async (c) => {
-  const raw = await verified(c, c.env.WEBHOOK_SECRET, 'x-signature-256')
-  if (!freshTimestamp(c.req.header('x-timestamp')))
-    throw new ApiError('unauthorized', 'X-Timestamp is missing or older than five minutes')
+  const timestamp = c.req.header('x-timestamp')
+  if (!freshTimestamp(timestamp)) throw new ApiError('unauthorized', 'X-Timestamp is missing or older than five minutes')
+  const raw = await verified(c, c.env.WEBHOOK_SECRET, 'x-signature-256', (body) => timestamped(timestamp!, body))
+  // Stale timestamps are refused above, so a signature needs remembering only while it is fresh.
+  const signature = c.req.header('x-signature-256')!.trim().toLowerCase()
+  if (!(await guardStub(c.env, REPLAY_SCOPE).firstSighting(signature, 2 * MAX_SKEW_SECONDS * 1000)))
+    throw new ApiError('unauthorized', 'this signature was used before; sign each request anew')
   const parsed = RunBody.safeParse(parseJson(raw))
   if (!parsed.success) throw validationError(parsed.error, 'json')
-  return c.json(await startRun(c.env, await webhookTenant(c.env), parsed.data), 202)
+  return c.json(await startRun(c.env, c.req.url, await webhookTenant(c.env), parsed.data), 202)
 })
 
 webhooks.openAPIRegistry.registerPath({
@@ -138,25 +163,30 @@ webhooks.openAPIRegistry.registerPath({
   path: '/github',
   summary: 'GitHub webhook deliveries',
   description:
-    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or commented on, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) starts a run on that repository; its result is posted back as a comment. Other deliveries are acknowledged and ignored; a delivery id starts one run at most.',
+    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository; its result is posted back as a comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. Other deliveries are acknowledged and ignored, with the reason.',
   request: { body: { ...json(z.record(z.string(), z.unknown()), 'A GitHub delivery'), required: true } },
-  responses: { 202: json(z.object({ ignored: z.boolean(), run: RunAccepted.optional() }), 'Acknowledged'), ...errors },
+  responses: {
+    202: json(z.object({ ignored: z.boolean(), reason: z.string().optional(), run: RunAccepted.optional() }), 'Acknowledged'),
+    ...errors,
+    429: json(ErrorBody, 'Too many runs for this repository in the last hour'),
+  },
 })
 
 webhooks.post('/github', async (c) => {
   const raw = await verified(c, c.env.GITHUB_WEBHOOK_SECRET, 'x-hub-signature-256')
-  const task = taskFromDelivery(
-    c.req.header('x-github-event'),
-    parseJson(raw) as never,
-    c.env.GITHUB_TRIGGER || DEFAULT_TRIGGER,
-  )
-  if (!task) return c.json({ ignored: true }, 202)
-  const delivery = c.req.header('x-github-delivery') ?? crypto.randomUUID()
+  const decided = taskFromDelivery(c.req.header('x-github-event'), parseJson(raw), githubRules(c.env))
+  if ('ignored' in decided) return c.json({ ignored: true, reason: decided.ignored }, 202)
+  const { task } = decided
+  const repository = `github:${task.target.owner}/${task.target.repo}`
+  if (!(await guardStub(c.env, repository).admit(task.key, maxRunsPerHour(c.env), HOUR_MS))) {
+    throw new ApiError('too_many_requests', `${task.target.owner}/${task.target.repo} has started as many runs as it may this hour`)
+  }
   const run = await startRun(
     c.env,
+    c.req.url,
     await webhookTenant(c.env),
     { prompt: task.prompt, repo: { url: task.repoUrl } },
-    `github:${delivery}`,
+    `github:${task.key}`,
     task.target,
   )
   return c.json({ ignored: false, run }, 202)

@@ -3,6 +3,8 @@ import { PublicEventSchemas, SessionStatus, Usage, type PublicEventType } from '
 import { ERROR_STATUS } from '../lib/errors'
 import { ID_PATTERN } from '../lib/ids'
 import { decodeCursor } from '../tenant/cursor'
+import { callbackUrlProblem } from '../runs/callback-url'
+import { DEFAULT_RANGE_DAYS, isDay, MAX_RANGE_DAYS, usageRange } from '../tenant/usage'
 import { MAX_TOKEN_TTL_SECONDS } from './session-tokens'
 
 /**
@@ -12,34 +14,68 @@ import { MAX_TOKEN_TTL_SECONDS } from './session-tokens'
 
 const noLeadingDash = (s: string) => !s.startsWith('-')
 
+/**
+ * Whether a repository URL carries credentials, which would end up in the session's record and
+ * the clone's `.git/config`: any user info for http(s), git and file URLs (`https://token@host`
+ * is a token too), a password for ssh (whose `git@` is only a user name). Read from the raw text,
+ * as git and URL parsers disagree on odd input.
+ */
+export function urlHasCredentials(url: string): boolean {
+  const [, scheme, authority] = /^([a-z]+):\/\/([^/?#]*)/.exec(url) ?? []
+  if (authority === undefined) return false
+  if (scheme !== 'ssh') return authority.includes('@')
+  const at = authority.lastIndexOf('@')
+  return at >= 0 && authority.slice(0, at).includes(':')
+}
+
 export const ModelName = z
   .string()
   .regex(/^[\w.@-]+\/[\w.:@/-]+$/, 'expected "provider/model"')
   .max(200)
   .openapi({ example: 'anthropic/claude-sonnet-4-5' })
 
-export const Repo = z
+const repoFields = {
+  url: z
+    .string()
+    .min(1)
+    .max(2000)
+    .refine(noLeadingDash, 'must not start with "-"')
+    .refine(
+      (u) => /^(https?|git|ssh|file):\/\//.test(u) || /^[\w.-]+@[\w.-]+:/.test(u) || u.startsWith('/'),
+      'expected an http(s), git, ssh or file URL, or an absolute path',
+    )
+    .refine((u) => !urlHasCredentials(u), "must not hold credentials (a session takes a private repository's token as `repo.token`)")
+    .openapi({ example: 'https://github.com/honojs/hono' }),
+  ref: z
+    .string()
+    .min(1)
+    .max(250)
+    .regex(/^[\w./-]+$/, 'expected a branch, tag or commit')
+    .refine(noLeadingDash, 'must not start with "-"')
+    .optional(),
+}
+
+export const Repo = z.object(repoFields).strict().openapi('Repo')
+
+/** The repository a session is created on: a Repo, and for a private one over http(s), a token. */
+export const SessionRepo = z
   .object({
-    url: z
+    ...repoFields,
+    token: z
       .string()
       .min(1)
-      .max(2000)
-      .refine(noLeadingDash, 'must not start with "-"')
-      .refine(
-        (u) => /^(https?|git|ssh|file):\/\//.test(u) || /^[\w.-]+@[\w.-]+:/.test(u) || u.startsWith('/'),
-        'expected an http(s), git, ssh or file URL, or an absolute path',
-      )
-      .openapi({ example: 'https://github.com/honojs/hono' }),
-    ref: z
-      .string()
-      .min(1)
-      .max(250)
-      .regex(/^[\w./-]+$/, 'expected a branch, tag or commit')
-      .refine(noLeadingDash, 'must not start with "-"')
-      .optional(),
+      .max(1_000)
+      .regex(/^[\x21-\x7e]+$/, 'printable characters without spaces')
+      .optional()
+      .openapi({
+        writeOnly: true,
+        description:
+          'For a private repository: the password of user `x-access-token`, used only to clone it (again if its sandbox is replaced) through a git credential helper. Stored sealed until the session ends; never returned, and left nowhere in the sandbox',
+      }),
   })
   .strict()
-  .openapi('Repo')
+  .refine((r) => r.token === undefined || /^https?:\/\//.test(r.url), { message: 'a token is for http(s) URLs', path: ['token'] })
+  .openapi('SessionRepo')
 
 const Action = z.enum(['allow', 'ask', 'deny'])
 
@@ -56,10 +92,19 @@ export const WorkspacePath = z
   .max(300)
   .refine((p) => !p.startsWith('/') && !p.includes('\0') && !p.split(/[\\/]/).includes('..'), 'must be a relative path inside the workspace')
 
+/**
+ * Names that would point the sandbox's tools somewhere else (proxies, model endpoints, CA
+ * bundles) or run code of the caller's choosing inside them (preloads, startup files, git hooks
+ * and config): a session brings data, not a different toolchain.
+ */
+const TOOL_HIJACKING =
+  /^(.*_PROXY|.*_BASE_URL|LD_.*|DYLD_.*|NODE_OPTIONS|NODE_EXTRA_CA_CERTS|SSL_CERT_.*|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|BASH_ENV|ENV|GIT_.*|PYTHONSTARTUP|PYTHONPATH)$/i
+
 const EnvName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'not an environment variable name')
   .refine((n) => !/^(OPENCODE_|E2B_)/.test(n) && !['HOME', 'PATH', 'PWD', 'SHELL', 'USER'].includes(n), 'reserved name')
+  .refine((n) => !TOOL_HIJACKING.test(n), 'redirects or takes over tools in the sandbox')
 
 const EnvMap = z.record(EnvName, z.string().max(8_192)).refine((m) => Object.keys(m).length <= 50, 'at most 50 variables')
 
@@ -96,6 +141,23 @@ export const McpServer = z
   ])
   .openapi('McpServer')
 
+export const ModelKeys = z
+  .record(z.string().regex(/^[\w.-]{1,64}$/, 'a provider id'), z.string().min(1).max(4_096))
+  .refine((m) => Object.keys(m).length <= 10, 'at most 10 providers')
+  .openapi('ModelKeys', {
+    description:
+      'Your own model provider keys by opencode provider id (e.g. `anthropic`), used by the model gateway for this session only; never returned and never in the sandbox',
+    example: { anthropic: 'sk-ant-...' },
+  })
+
+export const Limits = z
+  .object({
+    maxCostUsd: z.number().positive().max(100_000).optional(),
+    maxOutputTokens: z.number().int().positive().max(1_000_000_000).optional(),
+  })
+  .strict()
+  .openapi('Limits', { description: 'Spend caps the model gateway holds the session to; past one, calls are refused with `budget_exceeded`' })
+
 export const WorkspaceFile = z
   .object({ path: WorkspacePath, content: z.string().max(256 * 1024) })
   .strict()
@@ -103,7 +165,7 @@ export const WorkspaceFile = z
 
 export const CreateSessionBody = z
   .object({
-    repo: Repo.optional(),
+    repo: SessionRepo.optional(),
     title: z.string().min(1).max(200).optional(),
     model: ModelName.optional(),
     agent: z.string().min(1).max(64).optional(),
@@ -126,6 +188,8 @@ export const CreateSessionBody = z
     secrets: EnvMap.optional().openapi({
       description: 'Environment for the sandbox that is never stored in the event log nor returned',
     }),
+    modelKeys: ModelKeys.optional(),
+    limits: Limits.optional(),
     pendingTimeoutSeconds: z
       .number()
       .int()
@@ -320,9 +384,27 @@ export const RunBody = z
     repo: Repo.optional(),
     model: ModelName.optional(),
     permissions: Permissions.optional().openapi({ description: 'Asks become denials: nobody is there to answer' }),
-    callback: z.object({ url: z.string().url().max(2_000) }).strict().optional(),
+    callback: z
+      .object({
+        url: z
+          .string()
+          .max(2_000)
+          .superRefine((u, ctx) => {
+            // The loosest form here; the route checks again under ALLOW_LOCAL_CALLBACKS.
+            const problem = callbackUrlProblem(u, true)
+            if (problem) ctx.addIssue({ code: 'custom', message: problem })
+          })
+          .openapi({
+            description:
+              'https, no credentials, not a loopback, private or link-local address (http to loopback only when ALLOW_LOCAL_CALLBACKS=1)',
+          }),
+      })
+      .strict()
+      .optional(),
     idempotencyKey: z.string().min(1).max(200).optional(),
     timeoutSeconds: z.number().int().min(10).max(24 * 60 * 60).optional(),
+    modelKeys: ModelKeys.optional(),
+    limits: Limits.optional(),
   })
   .strict()
   .openapi('CreateRun')
@@ -356,3 +438,37 @@ export const Run = z
   .openapi('Run')
 
 export const RunAccepted = Run.pick({ id: true, sessionId: true, status: true }).openapi('RunAccepted')
+
+const UsageDate = z.string().refine(isDay, 'expected a date YYYY-MM-DD')
+
+export const UsageQuery = z
+  .object({
+    from: UsageDate.optional().openapi({ example: '2026-01-01', description: `first day, UTC (default: ${DEFAULT_RANGE_DAYS - 1} days before \`to\`)` }),
+    to: UsageDate.optional().openapi({ example: '2026-01-31', description: 'last day, UTC, included (default: today)' }),
+  })
+  .superRefine((q, ctx) => {
+    if (q.from !== undefined && !isDay(q.from)) return
+    if (q.to !== undefined && !isDay(q.to)) return
+    const range = usageRange(q, Date.now())
+    if (!range.ok) ctx.addIssue({ code: 'custom', path: [range.path], message: range.message })
+  })
+
+const UsageCounts = z.object({
+  sessions: z.number().int().describe("sessions started, a run's own included"),
+  runs: z.number().int().describe('background runs started'),
+  turns: z.number().int().describe('turns ended (replied, failed or aborted)'),
+  runningSeconds: z.number().describe('sandbox seconds running'),
+  pausedSeconds: z.number().describe('sandbox seconds paused'),
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  cost: z.number().describe("the model provider's cost as opencode reports it"),
+})
+
+export const TenantUsage = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    days: z.array(UsageCounts.extend({ date: z.string() }).openapi('UsageDay')).describe(`every day of the range, at most ${MAX_RANGE_DAYS}`),
+    totals: UsageCounts.openapi('UsageTotals'),
+  })
+  .openapi('TenantUsage')

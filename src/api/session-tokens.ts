@@ -1,3 +1,6 @@
+import { z } from 'zod'
+import { ID_PATTERN } from '../lib/ids'
+
 /**
  * Short-lived tokens that open one session to a browser that cannot send headers (EventSource).
  * A token is `<payload>.<signature>`: the payload names the session, its tenant and an expiry,
@@ -5,7 +8,15 @@
  * needed, and removing a key from API_KEYS revokes its tokens.
  */
 
-export type TokenClaims = { sessionId: string; tenant: string; exp: number }
+export const TokenClaims = z
+  .object({
+    sessionId: z.string().regex(ID_PATTERN),
+    tenant: z.string().min(1).max(100),
+    exp: z.number().int().positive(),
+  })
+  .strict()
+
+export type TokenClaims = z.infer<typeof TokenClaims>
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60
 export const MAX_TOKEN_TTL_SECONDS = 24 * 60 * 60
@@ -17,6 +28,7 @@ function base64url(bytes: Uint8Array): string {
 }
 
 function fromBase64url(text: string): Uint8Array {
+  if (!/^[A-Za-z0-9_-]+$/.test(text)) throw new Error('not base64url')
   const b64 = text.replaceAll('-', '+').replaceAll('_', '/')
   return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0))
 }
@@ -31,22 +43,40 @@ export async function signToken(claims: TokenClaims, apiKey: string): Promise<st
   return `${payload}.${base64url(await hmac(apiKey, payload))}`
 }
 
-/** The claims of a token signed by one of `apiKeys` and not yet expired, or nothing. */
-export async function verifyToken(token: string, apiKeys: string[], now = Date.now()): Promise<TokenClaims | undefined> {
-  const [payload, signature] = token.split('.')
-  if (!payload || !signature) return undefined
-  let given: Uint8Array
-  let claims: TokenClaims
+function readClaims(payload: string): TokenClaims | undefined {
   try {
-    given = fromBase64url(signature)
-    claims = JSON.parse(new TextDecoder().decode(fromBase64url(payload))) as TokenClaims
+    const parsed = TokenClaims.safeParse(JSON.parse(new TextDecoder().decode(fromBase64url(payload))))
+    return parsed.success ? parsed.data : undefined
   } catch {
     return undefined
   }
-  if (typeof claims.exp !== 'number' || claims.exp * 1000 <= now) return undefined
-  for (const key of apiKeys) {
-    const expected = await hmac(key, payload)
-    if (expected.byteLength === given.byteLength && crypto.subtle.timingSafeEqual(expected, given)) return claims
+}
+
+/**
+ * The claims of a token signed by the key of the tenant it names, not expired, and expiring no
+ * later than a token could have been issued for; or nothing. Only that tenant's key is tried:
+ * any other key in API_KEYS signing it proves nothing about the tenant it names.
+ */
+export async function verifyToken(
+  token: string,
+  keyOfTenant: (tenant: string) => Promise<string | undefined>,
+  now = Date.now(),
+): Promise<TokenClaims | undefined> {
+  const parts = token.split('.')
+  if (parts.length !== 2) return undefined
+  const [payload, signature] = parts as [string, string]
+  const claims = readClaims(payload)
+  if (!claims) return undefined
+  const nowSeconds = now / 1000
+  if (claims.exp <= nowSeconds || claims.exp > nowSeconds + MAX_TOKEN_TTL_SECONDS) return undefined
+  const key = await keyOfTenant(claims.tenant)
+  if (key === undefined) return undefined
+  let given: Uint8Array
+  try {
+    given = fromBase64url(signature)
+  } catch {
+    return undefined
   }
-  return undefined
+  const expected = await hmac(key, payload)
+  return expected.byteLength === given.byteLength && crypto.subtle.timingSafeEqual(expected, given) ? claims : undefined
 }

@@ -3,7 +3,10 @@ import type { AppEnv } from '../env'
 import { SSE_HEADERS, resumeCursor } from '../events/sse'
 import { ApiError, unwrap } from '../lib/errors'
 import { newId } from '../lib/ids'
-import { misconfiguredResponse } from './complete-settings'
+import { checkModelKeys, gatewayBase } from './gateway'
+import { errorMessage } from '../lib/log'
+import { secretsKey } from '../lib/sealed'
+import { hasSecrets, type SessionSecrets } from '../session/secrets'
 import { commonErrors, json, router, security } from './openapi'
 import {
   AbortBody,
@@ -39,6 +42,14 @@ import { DEFAULT_TOKEN_TTL_SECONDS, signToken } from './session-tokens'
 
 const errors = commonErrors('session')
 
+/** A session or run that brings secrets, a repository token or model keys needs SECRETS_KEY to keep them. */
+export async function requireSecretsKey(env: AppEnv['Bindings'], secrets: SessionSecrets) {
+  if (!hasSecrets(secrets)) return
+  await secretsKey(env.SECRETS_KEY).catch((err: unknown) => {
+    throw new ApiError('misconfigured', `this deployment cannot keep secrets, repository tokens or model keys: ${errorMessage(err)}`)
+  })
+}
+
 const stub = (c: { env: AppEnv['Bindings'] }, id: string) => c.env.SESSIONS.get(c.env.SESSIONS.idFromName(id))
 
 /** Chained, so that its type carries every route for the typed client (`AppType`). */
@@ -51,13 +62,28 @@ export const sessions = router()
       description: 'Answers at once; the sandbox starts in the background and `prompt` is sent once it is ready.',
       security,
       request: { body: { ...json(CreateSessionBody, 'What the session starts with'), required: false } },
-      responses: { 201: json(Session, 'The new session, status `starting`'), ...errors, ...misconfiguredResponse },
+      responses: {
+        201: json(Session, 'The new session, status `starting`'),
+        429: json(ErrorBody, 'Too many active sessions, or created too fast, for this tenant'),
+        503: json(
+          ErrorBody,
+          '`misconfigured`: the deployment lacks settings (named in `details.missing`), or the session brings secrets, a repository token or model keys and SECRETS_KEY is not set',
+        ),
+        ...errors,
+      },
     }),
     async (c) => {
       const body = c.req.valid('json') ?? {}
       const id = newId('ses')
-      const { prompt, title, secrets, ...spec } = body
-      const view = await stub(c, id).create({ id, tenant: c.get('tenant'), title, prompt, spec, secrets })
+      const { prompt, title, secrets, modelKeys, repo, ...rest } = body
+      checkModelKeys(c.env, modelKeys)
+      // The token is kept with the secrets, sealed; the spec (stored in plain, shown in views) never has it.
+      const repoToken = repo?.token
+      const spec = { ...rest, ...(repo && { repo: { url: repo.url, ref: repo.ref } }), gatewayUrl: gatewayBase(c.env, c.req.url) }
+      await requireSecretsKey(c.env, { env: secrets, repoToken, modelKeys })
+      const view = unwrap(
+        await stub(c, id).create({ id, tenant: c.get('tenant'), title, prompt, spec, secrets, repoToken, modelKeys }),
+      )
       return c.json(view, 201)
     },
   )

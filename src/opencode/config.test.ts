@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { buildOpencodeConfig, ConfigError, deepMerge } from './config'
+import { buildOpencodeConfig as build, ConfigError, deepMerge, parseDeploymentConfig } from './config'
+
+const gatewayProviders = { a: { options: { baseURL: 'https://worker/v1/gateway/a', apiKey: 'gw-token' } } }
+const buildOpencodeConfig = (json: string | undefined, model: string | undefined, session: Parameters<typeof build>[2]) =>
+  build(parseDeploymentConfig(json), model, session, gatewayProviders)
 
 describe('buildOpencodeConfig', () => {
-  it('lays the default model and the session over the deployment config', () => {
-    const deployment = JSON.stringify({ provider: { a: { options: { x: 1 } } }, model: 'a/one', permission: { edit: 'allow', bash: 'allow' } })
+  it('lays the default model and the session over the deployment config, with the gateway in place of its providers', () => {
+    const deployment = JSON.stringify({ provider: { a: { options: { apiKey: 'real-key' } } }, model: 'a/one', permission: { edit: 'allow', bash: 'allow' } })
     expect(buildOpencodeConfig(deployment, 'a/two', { permissions: { bash: 'ask' } })).toEqual({
-      provider: { a: { options: { x: 1 } } },
+      provider: gatewayProviders,
       model: 'a/two',
       permission: { edit: 'allow', bash: 'ask' },
       autoupdate: false,

@@ -16,6 +16,19 @@ export class ConfigError extends Error {}
 
 export type SessionAgentOptions = { model?: string; permissions?: Json; mcp?: Json; unattended?: boolean }
 
+/** The deployment's OPENCODE_CONFIG, parsed; a bad value fails the sessions that need it, clearly. */
+export function parseDeploymentConfig(deploymentJson: string | undefined): Json {
+  if (!deploymentJson) return {}
+  let deployment: unknown
+  try {
+    deployment = JSON.parse(deploymentJson)
+  } catch {
+    throw new ConfigError('OPENCODE_CONFIG is not valid JSON')
+  }
+  if (!isObject(deployment)) throw new ConfigError('OPENCODE_CONFIG must be a JSON object')
+  return deployment
+}
+
 /** Someone watches an interactive session, so the agent asks before it edits or runs anything. */
 export const INTERACTIVE_PERMISSIONS: Json = { edit: 'ask', bash: 'ask' }
 
@@ -34,25 +47,18 @@ export function denyAsks(rules: Json): Json {
 /**
  * The opencode configuration one sandbox runs with: the permission defaults (interactive or
  * unattended), the deployment's OPENCODE_CONFIG, the default model, then what the session asked
- * for. Sandboxes
- * never update or share themselves.
+ * for, with `providers` (every model provider pointed at the gateway) in place of the deployment's
+ * own provider section, whose keys stay in the Worker. Sandboxes never update or share themselves.
  */
 export function buildOpencodeConfig(
-  deploymentJson: string | undefined,
+  deployment: Json,
   defaultModel: string | undefined,
   session: SessionAgentOptions,
+  providers: Json,
 ): Json {
-  let deployment: unknown = {}
-  if (deploymentJson) {
-    try {
-      deployment = JSON.parse(deploymentJson)
-    } catch {
-      throw new ConfigError('OPENCODE_CONFIG is not valid JSON')
-    }
-    if (!isObject(deployment)) throw new ConfigError('OPENCODE_CONFIG must be a JSON object')
-  }
   const base = { permission: session.unattended ? UNATTENDED_PERMISSIONS : INTERACTIVE_PERMISSIONS }
-  const config = deepMerge(deepMerge(base, deployment as Json), {
+  const config = deepMerge(deepMerge(base, { ...deployment, provider: undefined }), {
+    provider: providers,
     autoupdate: false,
     share: 'disabled',
     model: session.model ?? defaultModel,

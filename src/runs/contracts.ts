@@ -1,4 +1,5 @@
 import type { Usage } from '../events/types'
+import type { Limits } from '../gateway/budget'
 import type { RepoSpec } from '../sandbox/provision'
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out'
@@ -11,14 +12,25 @@ export type RunRequest = {
   callback?: { url: string }
   idempotencyKey?: string
   timeoutSeconds?: number
+  limits?: Limits
 }
 
 /** Where a GitHub-started run reports back. */
 export type GitHubTarget = { owner: string; repo: string; issue: number }
 
-export type CreateRunInput = { id: string; tenant: string; request: RunRequest; github?: GitHubTarget }
+export type CreateRunInput = {
+  id: string
+  tenant: string
+  request: RunRequest
+  github?: GitHubTarget
+  /** where the run's sandbox reaches the model gateway */
+  gatewayUrl: string
+  /** the run's own model keys: handed to its session, never stored with the run */
+  modelKeys?: Record<string, string>
+}
 
-export type CallbackAttempt = { at: string; status?: number; error?: string }
+/** An attempt's outcome: the status answered, or, coarsely, why there was none. */
+export type CallbackAttempt = { at: string; status?: number; error?: 'unreachable' | 'refused' }
 
 export type RunView = {
   id: string

@@ -4,11 +4,14 @@ import { fail, ok, type Outcome } from '../lib/errors'
 import type { SessionDO } from '../session/durable-object'
 import { newId } from '../lib/ids'
 import { updateRow } from '../lib/row'
-import { errorMessage, log } from '../lib/log'
+import { errorMessage, log, logEvent } from '../lib/log'
+import { dayOf } from '../tenant/usage'
+import { reportUsage } from '../tenant/usage-report'
 import { githubComment } from './github'
 import type { CallbackAttempt, CreateRunInput, GitHubTarget, RunRequest, RunSignal, RunStatus, RunView } from './contracts'
 import { nextCallbackDelay, SETTLE_MS } from './policy'
-import { signature } from './signing'
+import { callbackUrlProblem, localCallbacksAllowed } from './callback-url'
+import { signature, timestamped } from './signing'
 
 /** How long a run may take when it does not say. */
 const DEFAULT_TIMEOUT_SECONDS = 30 * 60
@@ -56,8 +59,8 @@ export class RunDO extends DurableObject<Bindings> {
   }
 
   /** Starts the run, or returns it as it is when it was started before (idempotency). */
-  async start(input: CreateRunInput): Promise<RunView> {
-    if (this.row) return this.view()
+  async start(input: CreateRunInput): Promise<Outcome<RunView>> {
+    if (this.row) return ok(this.view())
     const now = Date.now()
     const sessionId = newId('ses')
     const timeout = input.request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS
@@ -74,11 +77,24 @@ export class RunDO extends DurableObject<Bindings> {
       now + timeout * 1000,
     )
     this.row = this.sql.exec<RunRow>('SELECT * FROM run').one()
-    const { prompt, repo, model, permissions } = input.request
-    await this.session().create({ id: sessionId, tenant: input.tenant, prompt, spec: { repo, model, permissions, runId: input.id } })
+    const { prompt, repo, model, permissions, limits } = input.request
+    const created = await this.session().create({
+      id: sessionId,
+      tenant: input.tenant,
+      prompt,
+      spec: { repo, model, permissions, limits, runId: input.id, gatewayUrl: input.gatewayUrl },
+      modelKeys: input.modelKeys,
+    })
+    if (!created.ok) {
+      // Refused before it began (the tenant's limits): no run is left behind to be found by its key.
+      this.sql.exec('DELETE FROM run')
+      this.row = undefined
+      return created
+    }
+    reportUsage(this.env, input.tenant, [{ id: `${input.id}:start`, kind: 'run', day: dayOf(now), counts: { runs: 1 } }])
     this.update({ status: 'running' })
     await this.schedule()
-    return this.view()
+    return ok(this.view())
   }
 
   async get(tenant: string): Promise<Outcome<RunView>> {
@@ -130,6 +146,9 @@ export class RunDO extends DurableObject<Bindings> {
   }
 
   private update(fields: Partial<RunRow>) {
+    if (fields.status && fields.status !== this.row!.status) {
+      logEvent('run.status', { tenant: this.row!.tenant, runId: this.row!.id, sessionId: this.row!.session_id, status: fields.status })
+    }
     this.row = updateRow(this.sql, 'run', this.row!, fields)
   }
 
@@ -174,9 +193,12 @@ export class RunDO extends DurableObject<Bindings> {
       const res = row.github
         ? await githubComment(this.env, JSON.parse(row.github) as GitHubTarget, this.view())
         : await this.postCallback((JSON.parse(row.request) as RunRequest).callback!.url)
-      attempt.status = res.status
+      if (typeof res === 'string') attempt.error = res
+      else attempt.status = res.status
     } catch (err) {
-      attempt.error = errorMessage(err)
+      // The run is shown to its tenant: what a network error says about the far side stays in the log.
+      log('warn', 'run delivery failed', { runId: row.id, err: errorMessage(err) })
+      attempt.error = 'unreachable'
     }
     attempts.push(attempt)
     const delivered = attempt.status !== undefined && attempt.status >= 200 && attempt.status < 300
@@ -188,17 +210,25 @@ export class RunDO extends DurableObject<Bindings> {
     })
   }
 
-  private async postCallback(url: string): Promise<Response> {
+  /**
+   * POSTs the run, signed with CALLBACK_SECRET over `<X-Timestamp>.<body>` (unsigned when it is
+   * not set), to a URL checked again now, as the rules may have changed since the run started.
+   * A redirect is an answer, not a new destination. Gives the reason when it may not go out.
+   */
+  private async postCallback(url: string): Promise<Response | 'refused'> {
+    if (callbackUrlProblem(url, localCallbacksAllowed(this.env.ALLOW_LOCAL_CALLBACKS))) return 'refused'
     const body = JSON.stringify(this.view())
-    const secret = this.env.WEBHOOK_SECRET
+    const timestamp = String(Math.floor(Date.now() / 1000))
+    const secret = this.env.CALLBACK_SECRET
     const res = await fetch(url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        'x-timestamp': String(Math.floor(Date.now() / 1000)),
-        ...(secret && { 'x-signature-256': await signature(secret, body) }),
+        'x-timestamp': timestamp,
+        ...(secret && { 'x-signature-256': await signature(secret, timestamped(timestamp, body)) }),
       },
       body,
+      redirect: 'manual',
       signal: AbortSignal.timeout(10_000),
     })
     await res.body?.cancel()

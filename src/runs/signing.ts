@@ -1,31 +1,35 @@
 /**
- * HMAC-SHA256 signatures as GitHub sends them and as our callbacks and webhooks carry them:
- * `sha256=<hex>` over the raw body.
+ * HMAC-SHA256 signatures, `sha256=<hex>`. GitHub signs the raw body; our webhooks and callbacks
+ * sign `<X-Timestamp>.<raw body>`, so a captured request cannot be sent again under a fresh
+ * timestamp.
  */
 const encoder = new TextEncoder()
 
 /** Deliveries older (or further in the future) than this are refused as replays. */
 export const MAX_SKEW_SECONDS = 5 * 60
 
-async function hmacBytes(secret: string, body: string): Promise<Uint8Array> {
+async function hmacBytes(secret: string, data: string): Promise<Uint8Array> {
   const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
-  return new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(body)))
+  return new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(data)))
 }
 
-export async function signature(secret: string, body: string): Promise<string> {
-  const bytes = await hmacBytes(secret, body)
+export async function signature(secret: string, data: string): Promise<string> {
+  const bytes = await hmacBytes(secret, data)
   return `sha256=${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`
 }
 
-export async function signatureMatches(secret: string, body: string, header: string | undefined): Promise<boolean> {
+/** What a timestamped signature covers. */
+export const timestamped = (timestamp: string, body: string) => `${timestamp}.${body}`
+
+export async function signatureMatches(secret: string, data: string, header: string | undefined): Promise<boolean> {
   if (!header) return false
-  const expected = encoder.encode(await signature(secret, body))
+  const expected = encoder.encode(await signature(secret, data))
   const given = encoder.encode(header.trim().toLowerCase())
   return expected.byteLength === given.byteLength && crypto.subtle.timingSafeEqual(expected, given)
 }
 
 /** A timestamp header (Unix seconds) within MAX_SKEW_SECONDS of now. */
 export function freshTimestamp(header: string | undefined, nowMs = Date.now()): boolean {
-  if (!header || !/^\d{1,12}$/.test(header.trim())) return false
+  if (!header || !/^\d{1,12}$/.test(header)) return false
   return Math.abs(nowMs / 1000 - Number(header)) <= MAX_SKEW_SECONDS
 }

@@ -3,12 +3,27 @@ import { readSettings } from '../settings'
 import { canUseWarmSandbox, sandboxPlan, settingsFingerprint } from './plan'
 
 const settings = readSettings({ OPENAI_API_KEY: 'sk-x', DEFAULT_MODEL: 'a/b' } as never)
+const gateway = { url: 'https://worker.example/v1/gateway', token: 'ses_0123456789abcdefghjk.gw' }
 
 describe('sandboxPlan', () => {
-  it('puts secrets and keys only in the environment, and lets no session override the password', () => {
-    const plan = sandboxPlan(settings, { env: { OPENCODE_SERVER_PASSWORD: 'mine', A: '1' } }, { TOKEN: 't' }, 'pw', { sessionId: 's' })
-    expect(plan.envs).toMatchObject({ A: '1', TOKEN: 't', OPENAI_API_KEY: 'sk-x', OPENCODE_SERVER_PASSWORD: 'pw' })
+  it('puts secrets only in the environment, and lets no session override the password', () => {
+    const plan = sandboxPlan(settings, { env: { OPENCODE_SERVER_PASSWORD: 'mine', A: '1' } }, { TOKEN: 't' }, 'pw', { sessionId: 's' }, gateway)
+    expect(plan.envs).toMatchObject({ A: '1', TOKEN: 't', OPENCODE_SERVER_PASSWORD: 'pw' })
     expect(JSON.parse(plan.envs.OPENCODE_CONFIG_CONTENT!)).toMatchObject({ model: 'a/b' })
+  })
+
+  it('hands the sandbox no provider key: every provider points at the gateway with the session token', () => {
+    const withConfig = readSettings({
+      ANTHROPIC_API_KEY: 'sk-ant-real',
+      OPENCODE_CONFIG: JSON.stringify({ provider: { local: { npm: '@ai-sdk/openai-compatible', options: { baseURL: 'http://m/v1', apiKey: 'sk-local-real', headers: { 'X-Auth': 'h-real' } } } } }),
+    } as never)
+    const plan = sandboxPlan(withConfig, {}, undefined, 'pw', {}, gateway, ['openai'])
+    const everything = JSON.stringify(plan)
+    for (const secret of ['sk-ant-real', 'sk-local-real', 'h-real', 'http://m/v1']) expect(everything).not.toContain(secret)
+    const providers = JSON.parse(plan.envs.OPENCODE_CONFIG_CONTENT!).provider
+    expect(Object.keys(providers).sort()).toEqual(['anthropic', 'local', 'openai'])
+    expect(providers.local).toEqual({ npm: '@ai-sdk/openai-compatible', options: { baseURL: `${gateway.url}/local`, apiKey: gateway.token } })
+    expect(providers.anthropic.options).toEqual({ baseURL: `${gateway.url}/anthropic`, apiKey: gateway.token })
   })
 })
 

@@ -1,12 +1,28 @@
-import { buildOpencodeConfig } from '../opencode/config'
+import { buildOpencodeConfig, parseDeploymentConfig } from '../opencode/config'
 import { skillFiles } from '../opencode/skills'
+import { modelRoutes, sandboxProviders } from '../gateway/routes'
 import type { SessionSpec } from '../session/contracts'
 import type { Settings } from '../settings'
 import type { ProvisionPlan } from './provision'
 
+/** How a sandbox reaches the model gateway: its base URL and the sandbox's own token. */
+export type GatewayAccess = { url: string; token: string }
+
+/**
+ * The model providers a sandbox is configured with: every one the deployment can route, and
+ * those the session brought its own keys for. All of them point at the gateway.
+ */
+export function sandboxModelProviders(settings: Settings, ownKeyProviders: string[], gateway: GatewayAccess) {
+  const deployment = parseDeploymentConfig(settings.opencodeConfig)
+  const routable = [...new Set([...modelRoutes(deployment, settings.providerKeys).keys(), ...ownKeyProviders])]
+  return { deployment, providers: sandboxProviders(deployment, routable, gateway.url, gateway.token) }
+}
+
 /**
  * What a sandbox for a session is made of: environment (secrets only here, never on a command
- * line), opencode's configuration, and the repository, files and setup to prepare.
+ * line), opencode's configuration, and the repository, files and setup to prepare. No model
+ * provider key is among them: opencode reaches every provider through the Worker's gateway,
+ * with a token that is good for this one session only.
  */
 export function sandboxPlan(
   settings: Settings,
@@ -14,14 +30,16 @@ export function sandboxPlan(
   secrets: Record<string, string> | undefined,
   password: string,
   metadata: Record<string, string>,
+  gateway: GatewayAccess,
+  ownKeyProviders: string[] = [],
 ): ProvisionPlan {
   const unattended = spec.runId !== undefined
-  const config = buildOpencodeConfig(settings.opencodeConfig, settings.defaultModel, { ...spec, unattended })
+  const { deployment, providers } = sandboxModelProviders(settings, ownKeyProviders, gateway)
+  const config = buildOpencodeConfig(deployment, settings.defaultModel, { ...spec, unattended }, providers)
   return {
     envs: {
       ...spec.env,
       ...secrets,
-      ...settings.providerEnv,
       OPENCODE_SERVER_PASSWORD: password,
       OPENCODE_CONFIG_CONTENT: JSON.stringify(config),
       // An interactive session has a client to answer the agent's questions; a run has nobody.
@@ -37,11 +55,16 @@ export function sandboxPlan(
 
 /**
  * A warm sandbox is started before anyone asks for it, so it can only serve sessions that need
- * nothing of their own in it: no repository, files, setup, environment, skills, MCP servers, or
- * opencode configuration beyond the deployment's. Instructions, agent and per-message models
- * travel with each prompt, so they do not matter here.
+ * nothing of their own in it: no repository, files, setup, environment, skills, MCP servers, model
+ * keys, or opencode configuration beyond the deployment's. Instructions, agent and per-message
+ * models travel with each prompt, so they do not matter here.
  */
-export function canUseWarmSandbox(spec: SessionSpec, secrets: Record<string, string> | undefined, defaultModel: string | undefined): boolean {
+export function canUseWarmSandbox(
+  spec: SessionSpec,
+  secrets: Record<string, string> | undefined,
+  defaultModel: string | undefined,
+  modelKeys?: Record<string, string>,
+): boolean {
   const empty = (v: unknown) => v === undefined || (typeof v === 'object' && v !== null && Object.keys(v).length === 0)
   return (
     !spec.repo &&
@@ -51,6 +74,7 @@ export function canUseWarmSandbox(spec: SessionSpec, secrets: Record<string, str
     empty(spec.mcp) &&
     empty(spec.env) &&
     empty(secrets) &&
+    empty(modelKeys) &&
     empty(spec.permissions) &&
     spec.runId === undefined &&
     (spec.model === undefined || spec.model === defaultModel)
@@ -59,5 +83,11 @@ export function canUseWarmSandbox(spec: SessionSpec, secrets: Record<string, str
 
 /** Sandboxes made under other settings (a redeploy with another OPENCODE_CONFIG) must not be handed out. */
 export function settingsFingerprint(settings: Settings): string {
-  return JSON.stringify([settings.provider, settings.opencodeConfig ?? '', settings.defaultModel ?? '', Object.keys(settings.providerEnv).sort()])
+  return JSON.stringify([
+    settings.provider,
+    settings.opencodeConfig ?? '',
+    settings.defaultModel ?? '',
+    Object.keys(settings.providerKeys).sort(),
+    settings.publicUrl ?? '',
+  ])
 }

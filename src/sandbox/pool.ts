@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { Bindings } from '../env'
-import { randomSecret } from '../lib/ids'
+import { newGatewayToken } from '../gateway/token'
+import { newId, randomSecret } from '../lib/ids'
 import { errorMessage, log } from '../lib/log'
 import { agentClient, AgentUnreachableError, waitForOpencode } from '../opencode/client'
 import { SANDBOX_GRACE_MS } from '../session/lifecycle'
@@ -21,6 +22,9 @@ export type WarmSandbox = {
   endpoint: SandboxEndpoint
   password: string
   agentSessionId?: string
+  /** the digest of the sandbox's gateway token, which names the warm sandbox until a session takes it */
+  gatewayDigest: string
+  gatewayOwner: string
 }
 
 /** A warm sandbox older than this is replaced: it costs money and its template may have moved on. */
@@ -58,23 +62,38 @@ export class SandboxPool extends DurableObject<Bindings> {
     this.sql = ctx.storage.sql
     this.sql.exec(`CREATE TABLE IF NOT EXISTS warm (
       sandbox_id TEXT PRIMARY KEY, record TEXT NOT NULL, fingerprint TEXT NOT NULL, created_at INTEGER NOT NULL)`)
+    // Which session took each warm sandbox: its gateway token names the warm sandbox, not the session.
+    this.sql.exec('CREATE TABLE IF NOT EXISTS taken (owner TEXT PRIMARY KEY, session_id TEXT NOT NULL)')
+    this.sql.exec('CREATE TABLE IF NOT EXISTS origin (id INTEGER PRIMARY KEY CHECK (id = 1), url TEXT NOT NULL)')
   }
 
   /** Hands out the oldest ready sandbox made under these settings, if there is one. */
-  async take(fingerprint: string): Promise<WarmSandbox | null> {
+  async take(fingerprint: string, sessionId: string): Promise<WarmSandbox | null> {
     const row = this.sql
       .exec<{ sandbox_id: string; record: string }>(
         'SELECT sandbox_id, record FROM warm WHERE fingerprint = ? ORDER BY created_at LIMIT 1',
         fingerprint,
       )
       .toArray()[0]
-    if (row) this.sql.exec('DELETE FROM warm WHERE sandbox_id = ?', row.sandbox_id)
+    if (!row) {
+      await this.refillSoon()
+      return null
+    }
+    const warm = JSON.parse(row.record) as WarmSandbox
+    this.sql.exec('DELETE FROM warm WHERE sandbox_id = ?', row.sandbox_id)
+    this.sql.exec('INSERT OR REPLACE INTO taken (owner, session_id) VALUES (?, ?)', warm.gatewayOwner, sessionId)
     await this.refillSoon()
-    return row ? (JSON.parse(row.record) as WarmSandbox) : null
+    return warm
   }
 
-  /** Starts filling the pool if it is short. */
-  async ensure(): Promise<void> {
+  /** The session a warm sandbox's gateway token now speaks for, if one took it. */
+  async ownerOf(owner: string): Promise<string | null> {
+    return this.sql.exec<{ session_id: string }>('SELECT session_id FROM taken WHERE owner = ?', owner).toArray()[0]?.session_id ?? null
+  }
+
+  /** Starts filling the pool if it is short; `origin` is where its sandboxes reach the gateway when PUBLIC_URL is not set. */
+  async ensure(origin: string): Promise<void> {
+    this.sql.exec('INSERT OR REPLACE INTO origin (id, url) VALUES (1, ?)', origin)
     await this.refillSoon()
   }
 
@@ -98,16 +117,18 @@ export class SandboxPool extends DurableObject<Bindings> {
       this.sql.exec('DELETE FROM warm WHERE sandbox_id = ?', sandbox_id)
       await provider.kill(sandbox_id).catch(() => {})
     }
+    const origin = settings.publicUrl ?? this.sql.exec<{ url: string }>('SELECT url FROM origin').toArray()[0]?.url
     try {
-      while (this.count() < settings.warmPoolSize) {
+      while (origin && this.count() < settings.warmPoolSize) {
         const password = randomSecret()
-        const plan = sandboxPlan(settings, {}, undefined, password, { pool: POOL_NAME })
+        const gateway = await newGatewayToken(newId('wrm'))
+        const plan = sandboxPlan(settings, {}, undefined, password, { pool: POOL_NAME }, { url: `${origin}/v1/gateway`, token: gateway.token })
         const made = await provisionSandbox(provider, plan, () => {})
         const agentSessionId = await readyAgentSession(made.endpoint, password, made.workdir).catch(async (err: unknown) => {
           await provider.kill(made.sandboxId).catch(() => {})
           throw err
         })
-        const warm: WarmSandbox = { ...made, password, agentSessionId }
+        const warm: WarmSandbox = { ...made, password, agentSessionId, gatewayDigest: gateway.digest, gatewayOwner: gateway.owner }
         this.sql.exec(
           'INSERT INTO warm (sandbox_id, record, fingerprint, created_at) VALUES (?, ?, ?, ?)',
           made.sandboxId,

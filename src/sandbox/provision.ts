@@ -6,6 +6,8 @@ export type ProvisionPlan = {
   envs: Record<string, string>
   metadata: Record<string, string>
   repo?: RepoSpec
+  /** a private repository's token: in the sandbox for the clone only, never in its environment */
+  repoToken?: string
   setup?: string
   /** written into the workspace after the clone, before setup (paths relative to it) */
   workspaceFiles?: SandboxFile[]
@@ -34,11 +36,28 @@ export class ProvisionError extends Error {
   }
 }
 
-export function cloneCommand(repo: RepoSpec, workdir: string): string {
+/**
+ * The clone, and with `credentials` (a file in git-credential-store's format) the clone through
+ * that file alone: the command line names only the file, `credential.helper=` first drops any
+ * helper the machine's git config has (which could keep the token), `-c` before the subcommand
+ * leaves the clone's own .git/config without it, and the file is removed whatever git did.
+ */
+export function cloneCommand(repo: RepoSpec, workdir: string, credentials?: string): string {
   const into = shellQuote(workdir)
-  const clone = `git clone --quiet ${repo.ref ? '--no-checkout ' : ''}-- ${shellQuote(repo.url)} ${into}`
-  return repo.ref ? `${clone} && git -C ${into} checkout --quiet ${shellQuote(repo.ref)} --` : clone
+  const auth = credentials ? `-c credential.helper= -c ${shellQuote(`credential.helper=store --file=${shellQuote(credentials)}`)} ` : ''
+  const clone = `git ${auth}clone --quiet ${repo.ref ? '--no-checkout ' : ''}-- ${shellQuote(repo.url)} ${into}`
+  const command = repo.ref ? `${clone} && git -C ${into} checkout --quiet ${shellQuote(repo.ref)} --` : clone
+  return credentials ? `{ ${command}; }; status=$?; rm -f ${shellQuote(credentials)}; exit $status` : command
 }
+
+/** git-credential-store's line giving `token` for the repository's host, and no other. */
+export function credentialLine(url: string, token: string): string {
+  const { protocol, host } = new URL(url)
+  return `${protocol}//x-access-token:${encodeURIComponent(token)}@${host}\n`
+}
+
+/** Where a clone's credentials wait for git: the sandbox user's home, outside the workspace the agent is shown. */
+const credentialsPath = (home: string) => `${home.replace(/\/$/, '')}/.clone-credentials`
 
 const under = (dir: string, files: SandboxFile[] = []): SandboxFile[] =>
   files.map((f) => ({ path: `${dir.replace(/\/$/, '')}/${f.path}`, content: f.content }))
@@ -58,7 +77,10 @@ export async function provisionSandbox(
   try {
     if (plan.repo) {
       onStep('cloning')
-      const r = await provider.exec(sandboxId, cloneCommand(plan.repo, workdir), { timeoutMs: CLONE_TIMEOUT_MS })
+      const credentials = plan.repoToken ? credentialsPath(home) : undefined
+      // Through the provider's file API: a command line (which E2B records) never holds the token.
+      if (credentials) await provider.writeFiles(sandboxId, [{ path: credentials, content: credentialLine(plan.repo.url, plan.repoToken!) }])
+      const r = await provider.exec(sandboxId, cloneCommand(plan.repo, workdir, credentials), { timeoutMs: CLONE_TIMEOUT_MS })
       if (r.exitCode !== 0) {
         throw new ProvisionError('clone_failed', `cloning ${plan.repo.url} failed (git exited with ${r.exitCode})`)
       }

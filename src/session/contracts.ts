@@ -1,4 +1,5 @@
 import type { SessionStatus, Usage } from '../events/types'
+import type { Limits } from '../gateway/budget'
 import type { RepoSpec } from '../sandbox/provision'
 
 export type SkillSpec = { name: string; description: string; instructions: string; files?: Record<string, string> }
@@ -23,6 +24,10 @@ export type SessionSpec = {
   runId?: string
   /** how long a permission request or question may wait for an answer before it is rejected */
   pendingTimeoutSeconds?: number
+  /** spend caps the model gateway holds the session to */
+  limits?: Limits
+  /** where the session's sandbox reaches the model gateway (`<public URL>/v1/gateway`) */
+  gatewayUrl?: string
 }
 
 export type CreateSessionInput = {
@@ -32,6 +37,10 @@ export type CreateSessionInput = {
   prompt?: string
   spec: SessionSpec
   secrets?: Record<string, string>
+  /** the session's own model provider keys, used by the gateway for it alone */
+  modelKeys?: Record<string, string>
+  /** the private repository's token, kept sealed with the secrets */
+  repoToken?: string
 }
 
 export type SessionView = {

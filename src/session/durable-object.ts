@@ -14,7 +14,13 @@ import { POOL_NAME, type WarmSandbox } from '../sandbox/pool'
 import { SandboxError, type SandboxProvider } from '../sandbox/provider'
 import { ProvisionError, provisionSandbox } from '../sandbox/provision'
 import { sandboxProvider } from '../sandbox/select'
+import { SessionUsage } from '../tenant/usage-report'
 import { readSettings } from '../settings'
+import { checkBudget, type BudgetCheck } from '../gateway/budget'
+import { costOf, type Metered } from '../gateway/meter'
+import { modelRoutes, routeFor, type ModelRoute } from '../gateway/routes'
+import { newGatewayToken } from '../gateway/token'
+import { parseDeploymentConfig } from '../opencode/config'
 import type { RunSignal } from '../runs/contracts'
 import type { RunDO } from '../runs/durable-object'
 import { AgentLink, AgentStreamError, type LinkEnd } from './agent-link'
@@ -45,6 +51,7 @@ import {
 import { PendingRequests, type PendingKind } from './pending'
 import { MessageQueue, type QueuedMessage } from './queue'
 import { migrate } from './schema'
+import { openSecrets, sealSecrets, type SessionSecrets } from './secrets'
 
 /** Messages waiting behind the running one; past this a send is refused with 429. */
 export const MAX_QUEUED = 100
@@ -59,7 +66,7 @@ const RESYNC_MESSAGES = 20
  * The session's sandbox as stored: where its agent answers, whether it is paused, and until when
  * the provider keeps it on its own (unknown for one from the warm pool).
  */
-type SandboxRecord = WarmSandbox & { paused?: boolean; deadline?: number }
+type SandboxRecord = Omit<WarmSandbox, 'gatewayDigest' | 'gatewayOwner'> & { paused?: boolean; deadline?: number }
 
 type SessionRow = {
   id: string
@@ -77,7 +84,16 @@ type SessionRow = {
   agent_session_id: string | null
   failure: string | null
   secrets: string | null
+  gateway_digest: string | null
+  gw_input_tokens: number
+  gw_output_tokens: number
+  gw_cost: number
+  spend_reported: number
+  budget_exceeded: string | null
 }
+
+/** What the gateway needs to forward one call: where to, and with which key. */
+export type GatewayGrant = { route: ModelRoute; key: string | undefined }
 
 type Turn = { messageId: string; pos: number; seenBusy: boolean; aborted: boolean; reply?: Reply; usage: Usage }
 
@@ -110,6 +126,7 @@ export class SessionDO extends DurableObject<Bindings> {
   private readonly pending: PendingRequests
   private readonly queue: MessageQueue
   private readonly conversation: Conversation
+  private readonly usage: SessionUsage
   private row: SessionRow | undefined
   private translator: AgentEventTranslator | undefined
   private link: AgentLink | undefined
@@ -127,17 +144,24 @@ export class SessionDO extends DurableObject<Bindings> {
     this.pending = new PendingRequests(this.sql)
     this.queue = new MessageQueue(this.sql)
     this.conversation = new Conversation(this.sql)
+    this.usage = new SessionUsage(this.sql, env, () => this.row)
     this.row = this.sql.exec<SessionRow>('SELECT * FROM session').toArray()[0]
     if (this.row && this.isOver()) this.fanout.end()
   }
 
   // ---- RPC surface (called by the Worker's routes) ----
 
-  async create(input: CreateSessionInput): Promise<SessionView> {
-    if (this.row) return this.view()
+  async create(input: CreateSessionInput): Promise<Outcome<SessionView>> {
+    if (this.row) return ok(this.view())
     const now = new Date()
     const settings = readSettings(this.env)
     const spec: SessionSpec = { ...input.spec, model: input.spec.model ?? settings.defaultModel }
+    const admission = await this.tenantIndex(input.tenant).admit(
+      { id: input.id, status: 'starting', title: input.title ?? null, createdAt: now.toISOString(), updatedAt: now.toISOString() },
+      { maxActive: settings.maxActiveSessions, perMinute: settings.sessionCreatesPerMinute },
+    )
+    if (!admission.ok) return fail('too_many_requests', admission.reason)
+    const secrets = await sealSecrets(this.env.SECRETS_KEY, { env: input.secrets, repoToken: input.repoToken, modelKeys: input.modelKeys })
     this.sql.exec(
       `INSERT INTO session (id, tenant, status, title, spec, created_at, updated_at, expires_at, secrets)
        VALUES (?, ?, 'starting', ?, ?, ?, ?, ?, ?)`,
@@ -148,14 +172,15 @@ export class SessionDO extends DurableObject<Bindings> {
       now.toISOString(),
       now.toISOString(),
       new Date(now.getTime() + settings.idleSeconds * 1000).toISOString(),
-      input.secrets ? JSON.stringify(input.secrets) : null,
+      secrets,
     )
     this.row = this.sql.exec<SessionRow>('SELECT * FROM session').one()
+    this.usage.started()
     this.emit(event('session.status', { status: 'starting' }))
     if (input.prompt) this.enqueue({ text: input.prompt })
     await this.syncIndex()
     this.ensureRunning()
-    return this.view()
+    return ok(this.view())
   }
 
   async get(tenant: string): Promise<Outcome<SessionView>> {
@@ -167,6 +192,8 @@ export class SessionDO extends DurableObject<Bindings> {
   async send(tenant: string, input: SendMessageInput, waitMs?: number): Promise<Outcome<SendMessageResult>> {
     if (!this.owns(tenant)) return this.notFound()
     if (this.isOver()) return fail('conflict', `the session is ${this.row!.status} and takes no more messages`)
+    const budget = await this.budget()
+    if (!budget.ok) return fail('budget_exceeded', budget.reason)
     const accepted = this.enqueue(input)
     if (!accepted.ok) return accepted
     this.ensureRunning()
@@ -323,8 +350,47 @@ export class SessionDO extends DurableObject<Bindings> {
     }
   }
 
+  // ---- the model gateway (called by the Worker's gateway route, never by a client) ----
+
+  /**
+   * Whether a call from this session's sandbox may go on to `provider`, and with which key: the
+   * token must be the current sandbox's, the session open, and the budget not spent.
+   */
+  async gatewayGrant(digest: string, provider: string): Promise<Outcome<GatewayGrant>> {
+    const row = this.row
+    if (!row?.gateway_digest || row.gateway_digest !== digest || this.isOver()) return fail('unauthorized', 'not a valid gateway token')
+    const settings = readSettings(this.env)
+    const route = routeFor(modelRoutes(parseDeploymentConfig(settings.opencodeConfig), settings.providerKeys), provider)
+    if (!route) return fail('not_found', `this deployment has no model provider "${provider}"`)
+    const budget = await this.budget()
+    if (!budget.ok) {
+      this.noteBudgetExceeded(budget.reason)
+      return fail('budget_exceeded', budget.reason)
+    }
+    if (row.budget_exceeded) this.update({ budget_exceeded: null })
+    return ok({ route, key: (await this.modelKeys())[provider] ?? route.key })
+  }
+
+  /** What one granted call used, as the provider's answer said; it counts even if the session ended since. */
+  async gatewayReport(provider: string, metered: Metered): Promise<void> {
+    const row = this.row
+    if (!row) return
+    const settings = readSettings(this.env)
+    const route = routeFor(modelRoutes(parseDeploymentConfig(settings.opencodeConfig), settings.providerKeys), provider)
+    const cost = costOf(metered, metered.model ? route?.prices[metered.model] : undefined)
+    this.update({
+      gw_input_tokens: row.gw_input_tokens + metered.inputTokens,
+      gw_output_tokens: row.gw_output_tokens + metered.outputTokens,
+      gw_cost: row.gw_cost + cost,
+    })
+    await this.reportSpend()
+    const budget = await this.budget()
+    if (!budget.ok) this.noteBudgetExceeded(budget.reason)
+  }
+
   override async alarm(): Promise<void> {
     if (!this.row || this.isOver()) return
+    this.usage.flush()
     await this.expirePending()
     const now = Date.now()
     const expiresAt = Date.parse(this.row.expires_at)
@@ -413,13 +479,50 @@ export class SessionDO extends DurableObject<Bindings> {
     return { id: v.id, status: v.status, title: v.title, createdAt: v.createdAt, updatedAt: v.updatedAt }
   }
 
+  private tenantIndex(tenant = this.row!.tenant) {
+    return this.env.TENANTS.get(this.env.TENANTS.idFromName(tenant))
+  }
+
+  private async modelKeys(): Promise<Record<string, string>> {
+    return (await openSecrets(this.env.SECRETS_KEY, this.row!.secrets)).modelKeys ?? {}
+  }
+
+  /** What the session has spent: the gateway's own count, or opencode's where it knows more (prices). */
+  private async budget(): Promise<BudgetCheck> {
+    const row = this.row!
+    const cap = readSettings(this.env).tenantMaxCostPerDay
+    const tenant = cap === undefined ? undefined : { spentToday: await this.tenantIndex().spentToday(), capPerDay: cap }
+    const spent = { cost: Math.max(row.gw_cost, row.cost), outputTokens: Math.max(row.gw_output_tokens, row.output_tokens) }
+    return checkBudget(this.spec().limits, spent, tenant)
+  }
+
+  /** Adds what the session spent since it last said so to its tenant's day. */
+  private async reportSpend() {
+    const row = this.row!
+    const delta = Math.max(row.gw_cost, row.cost) - row.spend_reported
+    if (delta <= 0) return
+    this.update({ spend_reported: row.spend_reported + delta })
+    await this.tenantIndex()
+      .addSpend(delta)
+      .catch((err: unknown) => log('warn', 'tenant spend update failed', { sessionId: row.id, err: errorMessage(err) }))
+  }
+
+  /** Tells clients (and a run) once that the budget is spent; the gateway refuses every call from now on. */
+  private noteBudgetExceeded(reason: string) {
+    if (this.row!.budget_exceeded || this.isOver()) return
+    this.update({ budget_exceeded: reason })
+    this.emit(event('error', { code: 'budget_exceeded', message: reason }))
+    this.tellRun({ kind: 'session_failed', code: 'budget_exceeded', message: reason })
+  }
+
   private async syncIndex() {
-    const index = this.env.TENANTS.get(this.env.TENANTS.idFromName(this.row!.tenant))
+    const index = this.tenantIndex()
     await index.upsert(this.summary()).catch((err: unknown) => log('warn', 'tenant index update failed', { err: errorMessage(err) }))
   }
 
   private emit(ev: PublicEvent) {
     this.log.append(ev)
+    this.usage.observe(ev)
     if (ev.type === 'error') this.tellRun({ kind: 'error', code: ev.data.code, message: ev.data.message })
   }
 
@@ -595,6 +698,7 @@ export class SessionDO extends DurableObject<Bindings> {
     this.queue.setState(messageId, turn.aborted ? 'aborted' : errorCode ? 'failed' : 'done')
     if (errorCode) this.emit(event('error', { code: errorCode, message: errorText ?? 'the turn failed' }))
     const reply: Reply = turn.reply ?? { messageId: null, text: '', usage: turn.usage }
+    this.usage.turnEnded(messageId, turn.usage)
     this.tellRun({ kind: 'turn_done', text: reply.text })
     const failure = errorCode === 'interrupted' ? 'agent_unreachable' : errorCode
     this.resolveWaiters(
@@ -666,6 +770,7 @@ export class SessionDO extends DurableObject<Bindings> {
         const usage = pub.data.usage ?? zeroUsage()
         const total = addUsage({ inputTokens: this.row!.input_tokens, outputTokens: this.row!.output_tokens, cost: this.row!.cost }, usage)
         this.update({ input_tokens: total.inputTokens, output_tokens: total.outputTokens, cost: total.cost })
+        void this.reportSpend()
         // opencode can finish an aborted message after the next turn began: file it under its own turn.
         const parent = pub.data.parentId
         const parts = this.translator?.partsOf(pub.data.messageId) ?? []
@@ -727,7 +832,7 @@ export class SessionDO extends DurableObject<Bindings> {
     this.sandboxState('starting')
     try {
       const provider = this.provider()
-      const secrets = row.secrets ? (JSON.parse(row.secrets) as Record<string, string>) : undefined
+      const secrets = await openSecrets(this.env.SECRETS_KEY, row.secrets)
       const record = (await this.takeWarmSandbox(spec, secrets)) ?? (await this.newSandbox(spec, secrets))
       this.saveSandbox(record)
       if (this.isOver()) return void (await provider.kill(record.sandboxId).catch(() => {}))
@@ -760,22 +865,39 @@ export class SessionDO extends DurableObject<Bindings> {
   }
 
   /** A ready sandbox from the warm pool, when the session needs nothing of its own in it. */
-  private async takeWarmSandbox(spec: SessionSpec, secrets: Record<string, string> | undefined): Promise<SandboxRecord | null> {
+  private async takeWarmSandbox(spec: SessionSpec, secrets: SessionSecrets): Promise<SandboxRecord | null> {
     const settings = readSettings(this.env)
-    if (settings.warmPoolSize === 0 || !canUseWarmSandbox(spec, secrets, settings.defaultModel)) return null
+    if (settings.warmPoolSize === 0 || !canUseWarmSandbox(spec, secrets.env, settings.defaultModel, secrets.modelKeys)) return null
     const pool = this.env.POOL.get(this.env.POOL.idFromName(POOL_NAME))
-    const warm = await pool.take(settingsFingerprint(settings)).catch((err: unknown) => {
+    const warm = await pool.take(settingsFingerprint(settings), this.row!.id).catch((err: unknown) => {
       log('warn', 'warm pool unavailable', { err: errorMessage(err) })
       return null
     })
-    if (warm) this.sandboxState('starting', 'warm')
+    if (!warm) return null
+    // From now on the warm sandbox's gateway token speaks for this session.
+    this.update({ gateway_digest: warm.gatewayDigest })
+    this.sandboxState('starting', 'warm')
     return warm
   }
 
-  private async newSandbox(spec: SessionSpec, secrets: Record<string, string> | undefined): Promise<SandboxRecord> {
+  private async newSandbox(spec: SessionSpec, secrets: SessionSecrets): Promise<SandboxRecord> {
     const settings = readSettings(this.env)
     const password = randomSecret()
-    const plan = sandboxPlan(settings, spec, secrets, password, { sessionId: this.row!.id })
+    const gateway = await newGatewayToken(this.row!.id)
+    // A new sandbox's token replaces the last one's: a lost sandbox can no longer spend.
+    this.update({ gateway_digest: gateway.digest })
+    const plan = {
+      ...sandboxPlan(
+        settings,
+        spec,
+        secrets.env,
+        password,
+        { sessionId: this.row!.id },
+        { url: spec.gatewayUrl ?? `${settings.publicUrl}/v1/gateway`, token: gateway.token },
+        Object.keys(secrets.modelKeys ?? {}),
+      ),
+      repoToken: secrets.repoToken,
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         const createdAt = Date.now()
@@ -1010,6 +1132,9 @@ export class SessionDO extends DurableObject<Bindings> {
   /** Ends the session for good: the sandbox goes, queued messages are dropped, streams close. */
   private async finish(status: 'ended' | 'failed', reason: string) {
     this.setStatus(status, reason)
+    // Nothing will need them again: an ended session keeps no secrets, not even sealed, and its
+    // sandbox's gateway token dies with it.
+    this.update({ secrets: null, gateway_digest: null })
     await this.stopSandbox('stopped', status === 'ended' ? 'session ended' : 'session failed')
     if (this.turn) this.endTurn(this.turn.messageId, 'conflict', `the session ${status}`)
     this.dropQueued(`the session ${status} before this message ran`)

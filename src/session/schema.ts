@@ -61,6 +61,18 @@ export const MIGRATIONS: { id: number; description: string; sql: string }[] = [
     description: 'secrets apart from the spec, so no view of the session can include them',
     sql: `ALTER TABLE session ADD COLUMN secrets TEXT;`,
   },
+  {
+    id: 5,
+    description: "the model gateway: the sandbox's token digest, what its calls used, whether the budget is spent",
+    sql: `
+      ALTER TABLE session ADD COLUMN gateway_digest TEXT;
+      ALTER TABLE session ADD COLUMN gw_input_tokens INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE session ADD COLUMN gw_output_tokens INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE session ADD COLUMN gw_cost REAL NOT NULL DEFAULT 0;
+      ALTER TABLE session ADD COLUMN spend_reported REAL NOT NULL DEFAULT 0;
+      ALTER TABLE session ADD COLUMN budget_exceeded TEXT;
+    `,
+  },
 ]
 
 export function migrate(sql: SqlStorage) {

@@ -2,15 +2,20 @@ import { DurableObject } from 'cloudflare:workers'
 import type { Bindings } from '../env'
 import type { SessionSummary } from '../session/contracts'
 import { decodeCursor, encodeCursor } from './cursor'
+import { TenantLimits, type Admission } from './limits'
+import { usageSummary, type UsageReport, type UsageSummary } from './usage'
+import { UsageStore } from './usage-store'
 
 export type SessionPage = { items: SessionSummary[]; nextCursor: string | null }
 
 /**
- * One per tenant: the list of its sessions, newest first. Sessions push their summary here when
- * it changes, so listing reads one table instead of asking every session.
+ * One per tenant: the list of its sessions, newest first, and its usage by day. Sessions push
+ * their summary and usage here as they change, so reading either asks one object, not every session.
  */
 export class TenantIndex extends DurableObject<Bindings> {
   private readonly sql: SqlStorage
+  private readonly limits: TenantLimits
+  private readonly usageStore: UsageStore
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
@@ -18,6 +23,37 @@ export class TenantIndex extends DurableObject<Bindings> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS sessions (
       id TEXT PRIMARY KEY, created_at TEXT NOT NULL, summary TEXT NOT NULL)`)
     this.sql.exec('CREATE INDEX IF NOT EXISTS sessions_newest ON sessions (created_at DESC, id DESC)')
+    this.limits = new TenantLimits(this.sql)
+    this.usageStore = new UsageStore(this.sql, env.USAGE)
+  }
+
+  /**
+   * Lets a new session in, or says why not. An admitted session is listed at once as starting,
+   * so that creations racing each other count each other.
+   */
+  async admit(summary: SessionSummary, limits: { maxActive: number; perMinute: number }): Promise<Admission> {
+    const active = Number(
+      this.sql.exec(`SELECT COUNT(*) AS n FROM sessions WHERE json_extract(summary, '$.status') IN ('starting', 'idle', 'busy')`).one().n,
+    )
+    const decision = this.limits.admit(summary.id, Date.now(), active, limits)
+    if (decision.ok) await this.upsert(summary)
+    return decision
+  }
+
+  async addSpend(cost: number): Promise<void> {
+    this.limits.addSpend(cost, Date.now())
+  }
+
+  async spentToday(): Promise<number> {
+    return this.limits.spentOn(Date.now())
+  }
+
+  async recordUsage(tenant: string, reports: UsageReport[]): Promise<void> {
+    this.usageStore.record(tenant, reports, Date.now())
+  }
+
+  async usage(from: string, to: string): Promise<UsageSummary> {
+    return usageSummary(from, to, this.usageStore.days(from, to))
   }
 
   async upsert(summary: SessionSummary): Promise<void> {

@@ -128,7 +128,9 @@ describe('sessions on E2B (through the stand-in)', () => {
       await waitForStatus(id, 'idle')
       const sb = await onlySandbox(id)
       expect(sb.state).toBe('running')
-      expect(sb.envs.CANARY_API_KEY).toBe(CANARY_PROVIDER_KEY)
+      // Provider keys stay in the Worker: opencode reaches its model through the gateway.
+      expect(JSON.stringify(sb.envs)).not.toContain(CANARY_PROVIDER_KEY)
+      expect(JSON.parse(sb.envs.OPENCODE_CONFIG_CONTENT!).provider.local.options.baseURL).toMatch(/\/v1\/gateway\/local$/)
       expect(sb.envs.OPENCODE_SERVER_PASSWORD).toMatch(/.{16,}/)
       // Created without public traffic: every request to opencode needs the traffic token.
       expect(sb.trafficAccessToken).toBeTruthy()

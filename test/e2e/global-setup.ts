@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { startStack } from '../../local/stack'
-import { CANARY_PROVIDER_KEY, GITHUB_WEBHOOK_SECRET, TEST_KEYS, WEBHOOK_SECRET } from './helpers'
+import { CALLBACK_SECRET, CANARY_PROVIDER_KEY, GITHUB_MAX_RUNS_PER_HOUR, GITHUB_WEBHOOK_SECRET, TEST_KEYS, WEBHOOK_SECRET } from './helpers'
 import { startReceiver } from './receivers'
 
 declare module 'vitest' {
@@ -13,6 +13,7 @@ declare module 'vitest' {
     sandboxHostToken: string
     workerLogFile: string
     modelUrl: string
+    modelKey: string
     githubUrl: string
   }
 }
@@ -28,9 +29,14 @@ export default async function setup(project: TestProject) {
     settings: {
       API_KEYS: TEST_KEYS.join(','),
       SESSION_IDLE_SECONDS: '900',
+      // Every e2e file shares these tenants; the limits themselves are tested on a stack of their own.
+      MAX_ACTIVE_SESSIONS_PER_TENANT: '1000',
+      MAX_SESSION_CREATES_PER_MINUTE: '1000',
       CANARY_API_KEY: CANARY_PROVIDER_KEY,
       WEBHOOK_SECRET,
+      CALLBACK_SECRET,
       GITHUB_WEBHOOK_SECRET,
+      GITHUB_MAX_RUNS_PER_HOUR: String(GITHUB_MAX_RUNS_PER_HOUR),
       GITHUB_TOKEN: 'ghp_test_token',
       GITHUB_API_URL: github.url,
     },
@@ -45,6 +51,7 @@ export default async function setup(project: TestProject) {
   project.provide('sandboxHostToken', stack.sandboxHostToken)
   project.provide('workerLogFile', workerLogFile)
   project.provide('modelUrl', stack.model!.url)
+  project.provide('modelKey', stack.modelKey!)
   project.provide('githubUrl', github.url)
   return async () => {
     await stack.close()

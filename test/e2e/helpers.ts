@@ -1,13 +1,17 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inject } from 'vitest'
 import type { Script } from '../../local/model-server'
 
-export const TEST_KEYS = ['test-key-alpha', 'test-key-beta'] as const
+/** The third and fourth are the usage tests' alone (test/e2e/usage*.test.ts), so that they can count their tenants' usage exactly. */
+export const TEST_KEYS = ['test-key-alpha', 'test-key-beta', 'test-key-gamma', 'test-key-delta'] as const
 export const CANARY_PROVIDER_KEY = 'sk-canary-provider-key-0123456789'
 export const WEBHOOK_SECRET = 'whsec-test-secret'
+export const CALLBACK_SECRET = 'cbsec-test-secret'
+/** Low, so that a test reaches it with few runs; each test uses a repository of its own. */
+export const GITHUB_MAX_RUNS_PER_HOUR = 2
 export const GITHUB_WEBHOOK_SECRET = 'gh-hook-test-secret'
 
 type Target = { workerUrl: string; sandboxHostUrl: string; sandboxHostToken: string }
@@ -260,4 +264,20 @@ export function commitFiles(repo: string, files: Record<string, string>, message
   for (const [path, content] of Object.entries(files)) writeFileSync(join(repo, path), content)
   git(repo, 'add', '.')
   git(repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', message)
+}
+
+/** The Worker's own JSON log lines in a stack's log file (wrangler dev colours the warnings). */
+export function logEvents(file: string): Json[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .flatMap((raw) => {
+      const line = raw.replace(/\u001b\[[\d;]*m/g, '')
+      const start = line.indexOf('{"level"')
+      if (start < 0) return []
+      try {
+        return [JSON.parse(line.slice(start)) as Json]
+      } catch {
+        return []
+      }
+    })
 }

@@ -2,11 +2,16 @@ import { createHmac } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
-import { api, baseUrl, fixtureRepo, GITHUB_WEBHOOK_SECRET, sandboxesOf, scripted, waitFor, WEBHOOK_SECRET, type Json } from './helpers'
+import { api, baseUrl, CALLBACK_SECRET, fixtureRepo, GITHUB_WEBHOOK_SECRET, sandboxesOf, scripted, waitFor, WEBHOOK_SECRET, type Json } from './helpers'
 import { startReceiver, type Received, type Receiver } from './receivers'
 
 const sign = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
 const now = () => String(Math.floor(Date.now() / 1000))
+/** Our webhooks and callbacks sign `<X-Timestamp>.<raw body>`. */
+const signed = (secret: string, body: string, timestamp = now()) => ({
+  'x-timestamp': timestamp,
+  'x-signature-256': sign(secret, `${timestamp}.${body}`),
+})
 
 async function finished(id: string): Promise<Json> {
   return waitFor(
@@ -68,7 +73,9 @@ describe('background runs', () => {
     const calls = receiver.received.filter((r: Received) => JSON.parse(r.body).id === run.id)
     expect(calls).toHaveLength(3)
     for (const call of calls) {
-      expect(call.headers['x-signature-256']).toBe(sign(WEBHOOK_SECRET, call.body))
+      const timestamp = call.headers['x-timestamp'] as string
+      expect(call.headers['x-signature-256']).toBe(sign(CALLBACK_SECRET, `${timestamp}.${call.body}`))
+      expect(call.headers['x-signature-256']).not.toBe(sign(WEBHOOK_SECRET, `${timestamp}.${call.body}`))
       expect(Math.abs(Number(call.headers['x-timestamp']) - Date.now() / 1000)).toBeLessThan(600)
       expect(JSON.parse(call.body)).toMatchObject({ id: run.id, status: 'succeeded' })
     }
@@ -129,9 +136,11 @@ describe('signed webhooks', () => {
 
   it('start a run when the signature and timestamp are right, once per idempotency key', async () => {
     const raw = body()
-    const first = await webhook('/v1/webhooks/runs', raw, { 'x-signature-256': sign(WEBHOOK_SECRET, raw), 'x-timestamp': now() })
+    const first = await webhook('/v1/webhooks/runs', raw, signed(WEBHOOK_SECRET, raw))
     expect(first.status).toBe(202)
-    const again = await webhook('/v1/webhooks/runs', raw, { 'x-signature-256': sign(WEBHOOK_SECRET, raw), 'x-timestamp': now() })
+    // Signed anew (a signature is accepted once): the idempotency key finds the same run.
+    const again = await webhook('/v1/webhooks/runs', raw, signed(WEBHOOK_SECRET, raw, String(Number(now()) - 1)))
+    expect(again.status).toBe(202)
     expect(again.body.id).toBe(first.body.id)
     const run = await finished(first.body.id as string)
     expect(run.result.text).toBe('from a webhook')
@@ -139,14 +148,11 @@ describe('signed webhooks', () => {
 
   it('refuse a wrong signature, a missing one, and a stale timestamp', async () => {
     const raw = body()
-    const wrong = await webhook('/v1/webhooks/runs', raw, { 'x-signature-256': sign('not-the-secret', raw), 'x-timestamp': now() })
+    const wrong = await webhook('/v1/webhooks/runs', raw, signed('not-the-secret', raw))
     expect(wrong.status).toBe(401)
     const missing = await webhook('/v1/webhooks/runs', raw, { 'x-timestamp': now() })
     expect(missing.status).toBe(401)
-    const stale = await webhook('/v1/webhooks/runs', raw, {
-      'x-signature-256': sign(WEBHOOK_SECRET, raw),
-      'x-timestamp': String(Math.floor(Date.now() / 1000) - 600),
-    })
+    const stale = await webhook('/v1/webhooks/runs', raw, signed(WEBHOOK_SECRET, raw, String(Math.floor(Date.now() / 1000) - 600)))
     expect(stale.status).toBe(401)
     expect(stale.body.error.code).toBe('unauthorized')
   })
@@ -171,16 +177,18 @@ describe('the GitHub trigger', () => {
   }
   const issue = (body: string) => ({
     action: 'opened',
-    issue: { number: 7, title: 'Fix the thing', body },
+    issue: { id: Date.now(), number: 7, title: 'Fix the thing', body, author_association: 'OWNER', user: { login: 'ann', type: 'User' } },
     repository: { name: 'widgets', owner: { login: 'acme' }, clone_url: repo },
+    sender: { login: 'ann', type: 'User' },
   })
 
-  it('runs on an issue that asks for it, posts the result as a comment, once per delivery', async () => {
+  it('runs on an issue that asks for it, posts the result as a comment, once per issue', async () => {
     const id = `delivery-${Date.now()}`
-    const res = await delivery('issues', issue(`/opencode please ${scripted({ reply: 'Fixed, I think.' }, '')}`), id)
+    const payload = issue(`/opencode please ${scripted({ reply: 'Fixed, I think.' }, '')}`)
+    const res = await delivery('issues', payload, id)
     expect(res.status).toBe(202)
     expect(res.body.ignored).toBe(false)
-    const again = await delivery('issues', issue(`/opencode please ${scripted({ reply: 'Fixed, I think.' }, '')}`), id)
+    const again = await delivery('issues', payload, id)
     expect(again.body.run.id).toBe(res.body.run.id)
     const run = await finished(res.body.run.id as string)
     expect(run.status).toBe('succeeded')
@@ -197,9 +205,10 @@ describe('the GitHub trigger', () => {
 
   it('acknowledges and ignores other deliveries, and refuses bad signatures', async () => {
     const quiet = await delivery('issues', issue('no trigger here'), `d-${Date.now()}`)
-    expect(quiet.body).toEqual({ ignored: true })
+    expect(quiet.status).toBe(202)
+    expect(quiet.body).toEqual({ ignored: true, reason: 'no trigger phrase' })
     const push = await delivery('push', { ref: 'refs/heads/main' }, `d2-${Date.now()}`)
-    expect(push.body).toEqual({ ignored: true })
+    expect(push.body).toEqual({ ignored: true, reason: 'event push starts nothing' })
     const raw = JSON.stringify(issue('/opencode'))
     const forged = await webhook('/v1/webhooks/github', raw, { 'x-hub-signature-256': sign('wrong', raw), 'x-github-event': 'issues' })
     expect(forged.status).toBe(401)

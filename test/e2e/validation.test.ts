@@ -158,6 +158,7 @@ describe('listing and service routes', () => {
         'DELETE /v1/runs/{id}',
         'POST /v1/webhooks/runs',
         'POST /v1/webhooks/github',
+        'GET /v1/usage',
       ].sort(),
     )
     for (const ops of Object.values(res.body.paths as Record<string, Record<string, { responses?: object }>>)) {
@@ -200,7 +201,7 @@ describe('session tokens', () => {
     const tampered = await api(`/v1/sessions/${id}?token=${encodeURIComponent(token.slice(0, -2) + 'xx')}`, { key: null })
     expect(tampered.status).toBe(401)
     const chained = await api(`/v1/sessions/${id}/tokens?token=${encodeURIComponent(token)}`, { key: null, body: {} })
-    expect(chained.status).toBe(401)
+    expect(chained.status).toBe(403)
     const foreign = await api(`/v1/sessions/${id}/tokens`, { key: TEST_KEYS[1], body: {} })
     expect(foreign.status).toBe(404)
     for (const sid of [id, other]) await api(`/v1/sessions/${sid}`, { method: 'DELETE' })

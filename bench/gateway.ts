@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs'
+import { endSession, idleSession, type BenchStack } from './lib/stack'
+import { median, now } from './lib/stats'
+
+/**
+ * The model gateway's cost: the same streamed model answer read straight from the scripted model
+ * (with the real key) and through the Worker's gateway (with a session's gateway token), rounds
+ * alternating. Time to first token and to the last one, from sending the request.
+ */
+
+export const GATEWAY_PIECES = 500
+export const GATEWAY_DELAY_MS = 2
+const ROUNDS = 8
+
+export type GatewayResult = {
+  rounds: number
+  direct: { firstMs: number; lastMs: number }
+  gateway: { firstMs: number; lastMs: number }
+}
+
+/** The gateway token a session's sandbox holds, read from its opencode's environment as the agent could. */
+async function gatewayToken(stack: BenchStack, sessionId: string): Promise<string> {
+  const res = await fetch(`${stack.sandboxHostUrl}/sandboxes`, { headers: { authorization: `Bearer ${stack.sandboxHostToken}` } })
+  const sandbox = ((await res.json()) as { metadata: Record<string, string>; opencodePid?: number }[]).find((s) => s.metadata.sessionId === sessionId)
+  const environ = readFileSync(`/proc/${sandbox!.opencodePid}/environ`, 'utf8')
+  const token = /"apiKey":"(ses_[0-9a-z]{20}\.[0-9a-f]{48})"/.exec(environ)?.[1]
+  if (!token) throw new Error('no gateway token in the sandbox')
+  return token
+}
+
+async function timedCompletion(url: string, key: string, round: number): Promise<{ firstMs: number; lastMs: number }> {
+  const script = { reply: Array.from({ length: GATEWAY_PIECES }, (_, i) => `w${i}`).join(' '), delayMs: GATEWAY_DELAY_MS }
+  const t0 = now()
+  const res = await fetch(`${url}/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model: 'offline-demo',
+      stream: true,
+      messages: [{ role: 'user', content: `round ${round} <<script ${JSON.stringify(script)}>>` }],
+    }),
+  })
+  if (res.status !== 200 || !res.body) throw new Error(`${url} answered ${res.status}`)
+  let firstMs = NaN
+  let text = ''
+  const decoder = new TextDecoder()
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    text += decoder.decode(chunk, { stream: true })
+    if (Number.isNaN(firstMs) && text.includes('"content":"w0')) firstMs = now() - t0
+  }
+  if (!text.includes('[DONE]')) throw new Error('the answer ended early')
+  return { firstMs, lastMs: now() - t0 }
+}
+
+export async function gatewayBenchmark(stack: BenchStack): Promise<GatewayResult> {
+  const sessionId = await idleSession(stack)
+  try {
+    const token = await gatewayToken(stack, sessionId)
+    const directUrl = stack.model!.url
+    const gatewayUrl = `${stack.url}/v1/gateway/local`
+    await timedCompletion(directUrl, stack.modelKey!, -1)
+    await timedCompletion(gatewayUrl, token, -2)
+    const direct: { firstMs: number; lastMs: number }[] = []
+    const through: { firstMs: number; lastMs: number }[] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      direct.push(await timedCompletion(directUrl, stack.modelKey!, round))
+      through.push(await timedCompletion(gatewayUrl, token, round))
+    }
+    const summary = (xs: { firstMs: number; lastMs: number }[]) => ({ firstMs: median(xs.map((x) => x.firstMs)), lastMs: median(xs.map((x) => x.lastMs)) })
+    return { rounds: ROUNDS, direct: summary(direct), gateway: summary(through) }
+  } finally {
+    await endSession(stack, sessionId)
+  }
+}

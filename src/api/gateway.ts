@@ -1,0 +1,114 @@
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import type { AppEnv, Bindings } from '../env'
+import { UsageMeter } from '../gateway/meter'
+import { canRoute, modelRoutes, tokenOf, upstreamHeaders, upstreamUrl } from '../gateway/routes'
+import { parseDeploymentConfig } from '../opencode/config'
+import { readGatewayToken } from '../gateway/token'
+import { ApiError, unwrap } from '../lib/errors'
+import { errorMessage, log } from '../lib/log'
+import { POOL_NAME } from '../sandbox/pool'
+import { readSettings } from '../settings'
+
+/**
+ * The model gateway: sandboxes call their model providers here, with their session's gateway
+ * token as the key. The Worker checks the token and the session's budget, puts the real key in,
+ * forwards to the provider's real URL, and streams the answer back as it comes, counting the
+ * tokens it reports on the way. No provider key ever enters a sandbox.
+ */
+
+/** Model requests carry whole conversations; larger than the API's other bodies. */
+export const MAX_GATEWAY_BODY_BYTES = 32 * 1024 * 1024
+
+/** Which session a warm sandbox's token now speaks for; once set it never changes, so it is kept per isolate. */
+const warmOwners = new Map<string, string>()
+
+async function sessionOf(env: Bindings, owner: string): Promise<string | undefined> {
+  if (owner.startsWith('ses_')) return owner
+  const known = warmOwners.get(owner)
+  if (known) return known
+  const session = await env.POOL.get(env.POOL.idFromName(POOL_NAME)).ownerOf(owner)
+  if (session) warmOwners.set(owner, session)
+  return session ?? undefined
+}
+
+const limitGatewayBody = bodyLimit({
+  maxSize: MAX_GATEWAY_BODY_BYTES,
+  onError: () => {
+    throw new ApiError('payload_too_large', `model requests are limited to ${MAX_GATEWAY_BODY_BYTES} bytes`)
+  },
+})
+
+export const gateway = new Hono<AppEnv>().all('/:provider/:rest{.+}', limitGatewayBody, async (c) => {
+  const url = new URL(c.req.url)
+  const claimed = await readGatewayToken(tokenOf(c.req.raw.headers, url.searchParams))
+  const sessionId = claimed && (await sessionOf(c.env, claimed.owner))
+  if (!claimed || !sessionId) throw new ApiError('unauthorized', 'send the sandbox’s gateway token as the provider key')
+  const provider = c.req.param('provider')
+  const session = c.env.SESSIONS.get(c.env.SESSIONS.idFromName(sessionId))
+  const { route, key } = unwrap(await session.gatewayGrant(claimed.digest, provider))
+  const target = upstreamUrl(route, c.req.param('rest'), url.searchParams)
+  if (!target) throw new ApiError('bad_request', 'the path leaves the provider’s API')
+
+  const body = ['GET', 'HEAD'].includes(c.req.method) ? undefined : await c.req.arrayBuffer()
+  let upstream: Response
+  try {
+    upstream = await fetch(target, {
+      method: c.req.method,
+      headers: upstreamHeaders(c.req.raw.headers, route, key),
+      body,
+      redirect: 'manual',
+    })
+  } catch (err) {
+    log('warn', 'model provider unreachable', { sessionId, provider, err: errorMessage(err) })
+    throw new ApiError('agent_unreachable', `the model provider "${provider}" could not be reached`)
+  }
+
+  const headers = new Headers(upstream.headers)
+  headers.delete('set-cookie')
+  if (!upstream.body) return new Response(null, { status: upstream.status, headers })
+  const meter = new UsageMeter((upstream.headers.get('content-type') ?? '').includes('event-stream'))
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
+  const source = upstream.body
+  // Chunks pass on as they come and the meter reads them on the way; when the sandbox goes away
+  // the provider's answer is dropped, and what it had used by then still counts.
+  const relay = async () => {
+    const reader = source.getReader()
+    const writer = writable.getWriter()
+    try {
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) break
+        meter.push(value)
+        await writer.write(value)
+      }
+      await writer.close()
+    } catch {
+      await reader.cancel().catch(() => {})
+      await writer.abort().catch(() => {})
+    }
+    await session
+      .gatewayReport(provider, meter.finish())
+      .catch((err: unknown) => log('warn', 'gateway usage report failed', { sessionId, err: errorMessage(err) }))
+  }
+  c.executionCtx.waitUntil(relay())
+  return new Response(readable, { status: upstream.status, headers })
+})
+
+/** Where sandboxes of sessions created through `requestUrl` reach the gateway. */
+export function gatewayBase(env: Bindings, requestUrl: string): string {
+  return `${readSettings(env).publicUrl ?? new URL(requestUrl).origin}/v1/gateway`
+}
+
+/** A session's own keys must be for providers the gateway knows how to reach. */
+export function checkModelKeys(env: Bindings, modelKeys: Record<string, string> | undefined) {
+  if (!modelKeys) return
+  const settings = readSettings(env)
+  const routes = modelRoutes(parseDeploymentConfig(settings.opencodeConfig), settings.providerKeys)
+  const unknown = Object.keys(modelKeys).filter((p) => !canRoute(routes, p))
+  if (unknown.length > 0) {
+    throw new ApiError('validation_failed', `no model provider ${unknown.map((p) => `"${p}"`).join(', ')} is known to this deployment`, [
+      ...unknown.map((p) => ({ path: `json.modelKeys.${p}`, message: 'unknown provider', code: 'custom' })),
+    ])
+  }
+}

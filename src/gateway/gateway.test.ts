@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest'
+import { checkBudget } from './budget'
+import { costOf, UsageMeter, usageIn } from './meter'
+import { modelRoutes, routeFor, tokenOf, upstreamHeaders, upstreamUrl } from './routes'
+import { newGatewayToken, readGatewayToken } from './token'
+
+const enc = new TextEncoder()
+
+describe('modelRoutes', () => {
+  it('routes providers with a deployment key and every configured provider with a URL, keeping their keys in the Worker', () => {
+    const routes = modelRoutes(
+      {
+        provider: {
+          local: { npm: '@ai-sdk/openai-compatible', options: { baseURL: 'http://m/v1/', apiKey: 'k-local' }, models: { a: { cost: { input: 1, output: 2 } } } },
+          claude: { npm: '@ai-sdk/anthropic', options: { baseURL: 'https://proxy/anthropic' } },
+          nowhere: { options: {} },
+        },
+      },
+      { ANTHROPIC_API_KEY: 'k-ant', GEMINI_API_KEY: 'k-gem' },
+    )
+    expect([...routes.keys()].sort()).toEqual(['anthropic', 'claude', 'google', 'local'])
+    expect(routes.get('local')).toMatchObject({ baseURL: 'http://m/v1', keyStyle: 'bearer', key: 'k-local', prices: { a: { input: 1, output: 2 } } })
+    expect(routes.get('claude')).toMatchObject({ keyStyle: 'anthropic', key: undefined })
+    expect(routes.get('google')).toMatchObject({ keyStyle: 'google', key: 'k-gem' })
+    expect(routeFor(routes, 'openai')).toEqual({ id: 'openai', baseURL: 'https://api.openai.com/v1', keyStyle: 'bearer', prices: {} })
+    expect(routeFor(routes, 'made-up')).toBeUndefined()
+  })
+})
+
+describe('forwarding', () => {
+  const route = { id: 'anthropic', baseURL: 'https://api.anthropic.com/v1', keyStyle: 'anthropic' as const, key: 'real', prices: {} }
+
+  it.each([
+    [{ authorization: 'Bearer tok' }, '', 'tok'],
+    [{ 'x-api-key': 'tok' }, '', 'tok'],
+    [{ 'x-goog-api-key': 'tok' }, '', 'tok'],
+    [{}, 'key=tok', 'tok'],
+    [{}, '', undefined],
+  ])('finds the token in %j %s', (headers, query, expected) => {
+    expect(tokenOf(new Headers(headers), new URLSearchParams(query))).toBe(expected)
+  })
+
+  it("swaps the sandbox's token for the real key in the provider's own header", () => {
+    const incoming = new Headers({ authorization: 'Bearer tok', 'x-api-key': 'tok', 'anthropic-version': '2023-06-01', host: 'worker', 'cf-ray': '1' })
+    const out = upstreamHeaders(incoming, route, 'real')
+    expect([...out]).toEqual([
+      ['anthropic-version', '2023-06-01'],
+      ['x-api-key', 'real'],
+    ])
+    expect(upstreamHeaders(new Headers(), { ...route, keyStyle: 'bearer', headers: { 'X-Org': 'o' } }, 'k').get('authorization')).toBe('Bearer k')
+    expect(upstreamHeaders(new Headers(), { ...route, keyStyle: 'google' }, 'k').get('x-goog-api-key')).toBe('k')
+  })
+
+  it('keeps calls inside the provider’s API', () => {
+    expect(upstreamUrl(route, 'messages', new URLSearchParams('beta=true&key=tok'))).toBe('https://api.anthropic.com/v1/messages?beta=true')
+    for (const rest of ['../admin', 'a/../../b', '%2e%2e/admin', 'a/%2E%2E/b', '%zz']) expect(upstreamUrl(route, rest, new URLSearchParams())).toBeUndefined()
+  })
+})
+
+describe('metering', () => {
+  it.each([
+    ['OpenAI chat', { model: 'gpt', usage: { prompt_tokens: 10, completion_tokens: 5 } }, { model: 'gpt', inputTokens: 10, outputTokens: 5 }],
+    ['Anthropic start', { type: 'message_start', message: { model: 'claude', usage: { input_tokens: 7, cache_read_input_tokens: 3, output_tokens: 1 } } }, { model: 'claude', inputTokens: 10, outputTokens: 1 }],
+    ['Anthropic delta', { type: 'message_delta', usage: { output_tokens: 40 } }, { outputTokens: 40 }],
+    ['Google', { usageMetadata: { promptTokenCount: 4, candidatesTokenCount: 6, thoughtsTokenCount: 2 }, modelVersion: 'gemini' }, { model: 'gemini', inputTokens: 4, outputTokens: 8 }],
+    ['no usage', { choices: [] }, {}],
+  ])('reads %s', (_name, message, expected) => {
+    expect(usageIn(message)).toEqual(expected)
+  })
+
+  it('reads a stream split anywhere, keeping the largest cumulative counts', () => {
+    const stream =
+      'event: message_start\ndata: {"type":"message_start","message":{"model":"claude","usage":{"input_tokens":12,"output_tokens":1}}}\n\n' +
+      'data: {"type":"message_delta","usage":{"output_tokens":30}}\n\n' +
+      'data: {"type":"message_delta","usage":{"output_tokens":55}}\n\ndata: [DONE]'
+    const meter = new UsageMeter(true)
+    for (let i = 0; i < stream.length; i += 7) meter.push(enc.encode(stream.slice(i, i + 7)))
+    expect(meter.finish()).toEqual({ model: 'claude', inputTokens: 12, outputTokens: 55 })
+  })
+
+  it('reads a whole JSON answer', () => {
+    const meter = new UsageMeter(false)
+    meter.push(enc.encode('{"model":"gpt","usage":{"prompt_tokens":3,'))
+    meter.push(enc.encode('"completion_tokens":4}}'))
+    expect(meter.finish()).toEqual({ model: 'gpt', inputTokens: 3, outputTokens: 4 })
+  })
+
+  it('prices by the million, and not at all without a price', () => {
+    expect(costOf({ inputTokens: 1_000_000, outputTokens: 500_000 }, { input: 3, output: 15 })).toBe(10.5)
+    expect(costOf({ inputTokens: 1_000_000, outputTokens: 1 }, undefined)).toBe(0)
+  })
+})
+
+describe('checkBudget', () => {
+  it.each([
+    [undefined, { cost: 99, outputTokens: 99 }, undefined, true],
+    [{ maxCostUsd: 1 }, { cost: 0.99, outputTokens: 0 }, undefined, true],
+    [{ maxCostUsd: 1 }, { cost: 1, outputTokens: 0 }, undefined, false],
+    [{ maxOutputTokens: 10 }, { cost: 0, outputTokens: 10 }, undefined, false],
+    [{}, { cost: 0, outputTokens: 0 }, { spentToday: 5, capPerDay: 5 }, false],
+    [{}, { cost: 0, outputTokens: 0 }, { spentToday: 4, capPerDay: 5 }, true],
+  ])('limits %j, spent %j, tenant %j -> %s', (limits, spent, tenant, expected) => {
+    expect(checkBudget(limits, spent, tenant).ok).toBe(expected)
+  })
+})
+
+describe('gateway tokens', () => {
+  it('name their owner and keep only a digest of their secret', async () => {
+    const t = await newGatewayToken('ses_0123456789abcdefghjk')
+    expect(await readGatewayToken(t.token)).toEqual({ owner: 'ses_0123456789abcdefghjk', digest: t.digest })
+    expect(t.token).not.toContain(t.digest)
+    for (const bad of [undefined, '', 'ses_0123456789abcdefghjk', `run_0123456789abcdefghjk.${'a'.repeat(48)}`, `${t.token}x`]) {
+      expect(await readGatewayToken(bad)).toBeUndefined()
+    }
+  })
+})

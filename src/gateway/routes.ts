@@ -1,0 +1,169 @@
+/**
+ * Where each model provider really is and how it wants its key: the table the model gateway
+ * forwards by. Sandboxes never see it; their opencode configuration points every provider at
+ * the gateway instead (see `sandboxProviders`).
+ */
+
+type Json = Record<string, unknown>
+
+/** How a provider takes its key: Anthropic's header, Google's header, or a bearer token. */
+export type KeyStyle = 'anthropic' | 'google' | 'bearer'
+
+export type ModelRoute = {
+  /** opencode's provider id, also the gateway path segment */
+  id: string
+  /** the provider's real base URL; the gateway appends what follows `/v1/gateway/<id>` */
+  baseURL: string
+  keyStyle: KeyStyle
+  /** the deployment's key for it, if it has one (a session may bring its own) */
+  key?: string
+  /** extra headers the deployment configured for the provider (they may carry credentials) */
+  headers?: Record<string, string>
+  /** USD per million tokens, by model id, where the deployment's configuration says */
+  prices: Record<string, { input: number; output: number }>
+}
+
+/** Providers opencode knows by name, their public endpoints and the settings that hold their keys. */
+const KNOWN: Record<string, { baseURL: string; keyStyle: KeyStyle; envKeys: string[] }> = {
+  anthropic: { baseURL: 'https://api.anthropic.com/v1', keyStyle: 'anthropic', envKeys: ['ANTHROPIC_API_KEY'] },
+  openai: { baseURL: 'https://api.openai.com/v1', keyStyle: 'bearer', envKeys: ['OPENAI_API_KEY'] },
+  google: {
+    baseURL: 'https://generativelanguage.googleapis.com/v1beta',
+    keyStyle: 'google',
+    envKeys: ['GOOGLE_GENERATIVE_AI_API_KEY', 'GEMINI_API_KEY'],
+  },
+  openrouter: { baseURL: 'https://openrouter.ai/api/v1', keyStyle: 'bearer', envKeys: ['OPENROUTER_API_KEY'] },
+  groq: { baseURL: 'https://api.groq.com/openai/v1', keyStyle: 'bearer', envKeys: ['GROQ_API_KEY'] },
+  mistral: { baseURL: 'https://api.mistral.ai/v1', keyStyle: 'bearer', envKeys: ['MISTRAL_API_KEY'] },
+  deepseek: { baseURL: 'https://api.deepseek.com/v1', keyStyle: 'bearer', envKeys: ['DEEPSEEK_API_KEY'] },
+  xai: { baseURL: 'https://api.x.ai/v1', keyStyle: 'bearer', envKeys: ['XAI_API_KEY'] },
+}
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+function keyStyleOf(npm: unknown, fallback: KeyStyle): KeyStyle {
+  if (npm === '@ai-sdk/anthropic') return 'anthropic'
+  if (npm === '@ai-sdk/google') return 'google'
+  if (typeof npm === 'string') return 'bearer'
+  return fallback
+}
+
+function pricesOf(models: unknown): ModelRoute['prices'] {
+  const prices: ModelRoute['prices'] = {}
+  if (!isObject(models)) return prices
+  for (const [id, model] of Object.entries(models)) {
+    const cost = isObject(model) ? model.cost : undefined
+    if (isObject(cost) && typeof cost.input === 'number' && typeof cost.output === 'number') {
+      prices[id] = { input: cost.input, output: cost.output }
+    }
+  }
+  return prices
+}
+
+/**
+ * Every provider the deployment can route: those whose key is in the Worker's settings, and
+ * every provider of OPENCODE_CONFIG with a base URL or a key of its own. `config` is the parsed
+ * OPENCODE_CONFIG; `env` the Worker's variables.
+ */
+export function modelRoutes(config: Json, env: Record<string, unknown>): Map<string, ModelRoute> {
+  const routes = new Map<string, ModelRoute>()
+  for (const [id, known] of Object.entries(KNOWN)) {
+    const key = known.envKeys.map((name) => env[name]).find((v): v is string => typeof v === 'string' && v !== '')
+    if (key) routes.set(id, { id, baseURL: known.baseURL, keyStyle: known.keyStyle, key, prices: {} })
+  }
+  const providers = isObject(config.provider) ? config.provider : {}
+  for (const [id, entry] of Object.entries(providers)) {
+    if (!isObject(entry)) continue
+    const options = isObject(entry.options) ? entry.options : {}
+    const known = KNOWN[id]
+    const baseURL = typeof options.baseURL === 'string' ? options.baseURL : known?.baseURL
+    if (!baseURL) continue
+    const headers = isObject(options.headers)
+      ? Object.fromEntries(Object.entries(options.headers).filter((e): e is [string, string] => typeof e[1] === 'string'))
+      : undefined
+    routes.set(id, {
+      id,
+      baseURL: baseURL.replace(/\/+$/, ''),
+      keyStyle: keyStyleOf(entry.npm, known?.keyStyle ?? 'bearer'),
+      key: typeof options.apiKey === 'string' ? options.apiKey : routes.get(id)?.key,
+      ...(headers && { headers }),
+      prices: pricesOf(entry.models),
+    })
+  }
+  return routes
+}
+
+/** Whether the gateway can reach `provider` at all: configured, or known to opencode by name. */
+export function canRoute(routes: Map<string, ModelRoute>, provider: string): boolean {
+  return routes.has(provider) || provider in KNOWN
+}
+
+/** The route for a provider a session brought its own key for, known to opencode but not configured. */
+export function routeFor(routes: Map<string, ModelRoute>, provider: string): ModelRoute | undefined {
+  const route = routes.get(provider)
+  if (route) return route
+  const known = KNOWN[provider]
+  return known && { id: provider, baseURL: known.baseURL, keyStyle: known.keyStyle, prices: {} }
+}
+
+/**
+ * The `provider` section of a sandbox's opencode configuration: each routable provider points at
+ * the gateway with the session's gateway token as its key. What the deployment configured for a
+ * provider stays, except its key, its headers and its real URL.
+ */
+export function sandboxProviders(config: Json, routable: string[], gatewayUrl: string, token: string): Json {
+  const configured = isObject(config.provider) ? config.provider : {}
+  const out: Json = {}
+  for (const id of routable) {
+    const entry = isObject(configured[id]) ? configured[id] : {}
+    const { apiKey: _key, headers: _headers, baseURL: _url, ...options } = isObject(entry.options) ? entry.options : {}
+    out[id] = { ...entry, options: { ...options, baseURL: `${gatewayUrl}/${id}`, apiKey: token } }
+  }
+  return out
+}
+
+/** Headers that carry the sandbox's gateway token in; none of them may go on to the provider. */
+const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'x-goog-api-key', 'api-key']
+
+/** The gateway token a request from a sandbox carries, in whichever header its provider's SDK uses. */
+export function tokenOf(headers: Headers, query: URLSearchParams): string | undefined {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(headers.get('authorization') ?? '')?.[1]
+  return bearer ?? headers.get('x-api-key') ?? headers.get('x-goog-api-key') ?? query.get('key') ?? undefined
+}
+
+/** The request headers to send on: the sandbox's own minus its credentials and hop headers, plus the real key. */
+export function upstreamHeaders(incoming: Headers, route: ModelRoute, key: string | undefined): Headers {
+  const out = new Headers()
+  for (const [name, value] of incoming) {
+    const lower = name.toLowerCase()
+    if (CREDENTIAL_HEADERS.includes(lower) || lower === 'host' || lower === 'content-length' || lower.startsWith('cf-') || lower.startsWith('x-forwarded-')) {
+      continue
+    }
+    out.set(name, value)
+  }
+  for (const [name, value] of Object.entries(route.headers ?? {})) out.set(name, value)
+  if (key) {
+    if (route.keyStyle === 'anthropic') out.set('x-api-key', key)
+    else if (route.keyStyle === 'google') out.set('x-goog-api-key', key)
+    else out.set('authorization', `Bearer ${key}`)
+  }
+  return out
+}
+
+/**
+ * The provider URL for a gateway path: the route's base plus the rest of the path, refused when
+ * the rest tries to climb out of the base (`..`, encoded or not). The query goes on without `key`.
+ */
+export function upstreamUrl(route: ModelRoute, rest: string, query: URLSearchParams): string | undefined {
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(rest)
+  } catch {
+    return undefined
+  }
+  if (decoded.split(/[\\/]/).some((segment) => segment === '..' || segment === '.') || decoded.includes('\0')) return undefined
+  const params = new URLSearchParams(query)
+  params.delete('key')
+  const search = params.toString()
+  return `${route.baseURL}/${rest.replace(/^\/+/, '')}${search ? `?${search}` : ''}`
+}

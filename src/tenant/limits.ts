@@ -1,0 +1,44 @@
+/**
+ * A tenant's limits as its index keeps them: how many sessions it has open, how fast it creates
+ * them, and what its model calls cost per UTC day. Decisions are pure; `TenantLimits` keeps the
+ * two small tables they read.
+ */
+
+export type Admission = { ok: true } | { ok: false; reason: string }
+
+export function admitSession(active: number, createdLastMinute: number, limits: { maxActive: number; perMinute: number }): Admission {
+  if (active >= limits.maxActive) return { ok: false, reason: `the tenant already has ${active} active sessions (at most ${limits.maxActive})` }
+  if (createdLastMinute >= limits.perMinute) {
+    return { ok: false, reason: `the tenant created ${createdLastMinute} sessions in the last minute (at most ${limits.perMinute})` }
+  }
+  return { ok: true }
+}
+
+export const utcDay = (now: number) => new Date(now).toISOString().slice(0, 10)
+
+const MINUTE = 60_000
+
+export class TenantLimits {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec('CREATE TABLE IF NOT EXISTS creations (id TEXT PRIMARY KEY, at INTEGER NOT NULL)')
+    sql.exec('CREATE INDEX IF NOT EXISTS creations_at ON creations (at)')
+    sql.exec('CREATE TABLE IF NOT EXISTS spend (day TEXT PRIMARY KEY, cost REAL NOT NULL)')
+  }
+
+  /** Counts a creation against the rate, unless `decide` refuses it; old creations are forgotten. */
+  admit(id: string, now: number, active: number, limits: { maxActive: number; perMinute: number }): Admission {
+    this.sql.exec('DELETE FROM creations WHERE at < ?', now - MINUTE)
+    const recent = Number(this.sql.exec('SELECT COUNT(*) AS n FROM creations').one().n)
+    const decision = admitSession(active, recent, limits)
+    if (decision.ok) this.sql.exec('INSERT OR IGNORE INTO creations (id, at) VALUES (?, ?)', id, now)
+    return decision
+  }
+
+  addSpend(cost: number, now: number) {
+    this.sql.exec('INSERT INTO spend (day, cost) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET cost = cost + excluded.cost', utcDay(now), cost)
+  }
+
+  spentOn(now: number): number {
+    return Number(this.sql.exec<{ cost: number }>('SELECT cost FROM spend WHERE day = ?', utcDay(now)).toArray()[0]?.cost ?? 0)
+  }
+}

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest'
+import { daysIn, isDay, meterMode, sandboxReports, usageRange, usageSummary, zeroCounts } from './usage'
+
+const at = (iso: string) => Date.parse(iso)
+
+describe('usageRange', () => {
+  const now = at('2026-03-10T15:00:00Z')
+
+  it('defaults to the last 30 days, today included', () => {
+    expect(usageRange({}, now)).toEqual({ ok: true, from: '2026-02-09', to: '2026-03-10' })
+  })
+
+  it('counts 30 days back from a given end', () => {
+    expect(usageRange({ to: '2026-01-30' }, now)).toEqual({ ok: true, from: '2026-01-01', to: '2026-01-30' })
+  })
+
+  it('takes a one-day range', () => {
+    expect(usageRange({ from: '2026-03-01', to: '2026-03-01' }, now)).toEqual({ ok: true, from: '2026-03-01', to: '2026-03-01' })
+  })
+
+  it('refuses an end before the start', () => {
+    expect(usageRange({ from: '2026-03-02', to: '2026-03-01' }, now)).toMatchObject({ ok: false, path: 'to' })
+  })
+
+  it('takes 366 days and refuses 367', () => {
+    expect(usageRange({ from: '2024-01-01', to: '2024-12-31' }, now)).toMatchObject({ ok: true })
+    expect(usageRange({ from: '2024-01-01', to: '2025-01-01' }, now)).toMatchObject({ ok: false, path: 'from' })
+  })
+
+  it('refuses what is not a calendar day', () => {
+    expect(usageRange({ from: '2026-02-30' }, now)).toMatchObject({ ok: false, path: 'from' })
+    expect(usageRange({ to: 'yesterday' }, now)).toMatchObject({ ok: false, path: 'to' })
+  })
+})
+
+describe('isDay', () => {
+  it('takes real days only, written YYYY-MM-DD', () => {
+    expect(isDay('2024-02-29')).toBe(true)
+    expect(isDay('2025-02-29')).toBe(false)
+    expect(isDay('2026-1-05')).toBe(false)
+    expect(isDay('2026-01-05T00:00:00Z')).toBe(false)
+  })
+})
+
+describe('daysIn', () => {
+  it('lists every day across a month end, both ends included', () => {
+    expect(daysIn('2026-01-30', '2026-02-02')).toEqual(['2026-01-30', '2026-01-31', '2026-02-01', '2026-02-02'])
+  })
+})
+
+describe('usageSummary', () => {
+  it('fills days without usage with zeros and adds up the totals', () => {
+    const stored = [
+      { date: '2026-03-01', ...zeroCounts(), sessions: 2, turns: 3, inputTokens: 100, cost: 0.1 },
+      { date: '2026-03-03', ...zeroCounts(), runs: 1, runningSeconds: 12.5, pausedSeconds: 4, cost: 0.2 },
+    ]
+    const summary = usageSummary('2026-03-01', '2026-03-03', stored)
+    expect(summary.days.map((d) => d.date)).toEqual(['2026-03-01', '2026-03-02', '2026-03-03'])
+    expect(summary.days[1]).toEqual({ date: '2026-03-02', ...zeroCounts() })
+    expect(summary.totals).toEqual({
+      sessions: 2,
+      runs: 1,
+      turns: 3,
+      runningSeconds: 12.5,
+      pausedSeconds: 4,
+      inputTokens: 100,
+      outputTokens: 0,
+      cost: 0.3,
+    })
+  })
+})
+
+describe('meterMode', () => {
+  it('runs from ready until paused, stopped or lost', () => {
+    expect(meterMode(null, 'starting')).toBe(null)
+    expect(meterMode(null, 'ready')).toBe('running')
+    expect(meterMode('running', 'restarting')).toBe('running')
+    expect(meterMode('running', 'paused')).toBe('paused')
+    expect(meterMode('running', 'lost')).toBe(null)
+    expect(meterMode('running', 'stopped')).toBe(null)
+  })
+
+  it('stays paused while a resume is starting, until ready or stopped', () => {
+    expect(meterMode('paused', 'starting')).toBe('paused')
+    expect(meterMode('paused', 'ready')).toBe('running')
+    expect(meterMode('paused', 'stopped')).toBe(null)
+  })
+})
+
+describe('sandboxReports', () => {
+  it('reports an interval within one day as one report', () => {
+    const from = at('2026-03-01T10:00:00Z')
+    expect(sandboxReports('ses_1:sandbox', 'running', from, from + 90_500)).toEqual([
+      { id: `ses_1:sandbox:${from}`, kind: 'sandbox', day: '2026-03-01', counts: { runningSeconds: 90.5 } },
+    ])
+  })
+
+  it('splits an interval across midnights into the days its seconds fall in', () => {
+    const reports = sandboxReports('s', 'paused', at('2026-03-01T23:59:00Z'), at('2026-03-03T00:00:30Z'))
+    expect(reports.map((r) => [r.day, r.counts.pausedSeconds])).toEqual([
+      ['2026-03-01', 60],
+      ['2026-03-02', 86_400],
+      ['2026-03-03', 30],
+    ])
+    expect(new Set(reports.map((r) => r.id)).size).toBe(3)
+  })
+
+  it('reports nothing for an empty interval', () => {
+    expect(sandboxReports('s', 'running', 1000, 1000)).toEqual([])
+  })
+})

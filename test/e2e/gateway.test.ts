@@ -1,0 +1,148 @@
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import {
+  api,
+  baseUrl,
+  CANARY_PROVIDER_KEY,
+  createSession,
+  EventStream,
+  isReplyTo,
+  sandboxesOf,
+  scripted,
+  sendMessage,
+  waitFor,
+  waitForStatus,
+  type Json,
+} from './helpers'
+
+/**
+ * The model gateway, attacked from inside a sandbox: the agent runs any command and prints what
+ * it sees. The scripted model answers only to the key the Worker holds (`modelKey`), so every
+ * reply in this suite is also proof that the gateway put the real key in.
+ */
+
+const modelBase = () => inject('modelUrl').replace(/\/v1$/, '')
+const keysSeenByModel = async () => (await (await fetch(`${modelBase()}/_keys`)).json()) as string[]
+
+const PRINT_EVERYTHING = 'env; cat "$HOME"/.config/opencode/*.json* 2>/dev/null; cat "$HOME"/.local/share/opencode/auth.json 2>/dev/null; true'
+
+describe('provider keys stay in the Worker', () => {
+  let id: string
+  let stream: EventStream
+  let printed: string
+
+  beforeAll(async () => {
+    id = await createSession({ permissions: { bash: 'allow' } })
+    stream = new EventStream(id)
+    const messageId = await sendMessage(
+      id,
+      scripted({ steps: [{ tool: { name: 'bash', args: { command: PRINT_EVERYTHING, description: 'look around' } } }, { text: 'seen' }] }),
+    )
+    await stream.until(isReplyTo(messageId))
+    printed = stream.events.filter((e) => e.event === 'tool.updated' && e.data.state === 'completed').at(-1)?.data.output as string
+  })
+
+  afterAll(async () => {
+    await stream.close()
+  })
+
+  it('lets the agent see no provider key, in its environment, its files or its processes, while the model gets the real one', async () => {
+    expect(printed).toContain('OPENCODE_CONFIG_CONTENT')
+    expect(printed).toContain(`${baseUrl()}/v1/gateway/local`)
+    for (const secret of [inject('modelKey'), CANARY_PROVIDER_KEY]) {
+      expect(printed).not.toContain(secret)
+      const [sandbox] = await sandboxesOf(id)
+      const environ = readFileSync(`/proc/${sandbox!.opencodePid}/environ`, 'utf8')
+      expect(environ).toContain('OPENCODE_CONFIG_CONTENT')
+      expect(environ).not.toContain(secret)
+      // grep exits 1 when nothing matches: no file of the sandbox holds the key
+      expect(() => execFileSync('grep', ['-rqF', secret, dirname(sandbox!.workdir)])).toThrow()
+    }
+    expect(await keysSeenByModel()).toContain(`Bearer ${inject('modelKey')}`)
+  })
+
+  it("opens nothing with the sandbox's gateway token but its own session's model calls", async () => {
+    const token = /"apiKey":"(ses_[0-9a-z]{20}\.[0-9a-f]{48})"/.exec(printed)?.[1]
+    expect(token?.startsWith(`${id}.`)).toBe(true)
+    const gw = (path: string, key: string, init: RequestInit = {}) =>
+      fetch(`${baseUrl()}/v1/gateway/${path}`, { ...init, headers: { authorization: `Bearer ${key}`, ...init.headers } })
+
+    const models = await gw('local/models', token!)
+    expect(models.status).toBe(200)
+    expect(((await models.json()) as Json).data[0].id).toBe('offline-demo')
+
+    expect((await api(`/v1/sessions/${id}`, { key: token! })).status).toBe(401)
+    expect((await gw('local/models', `${id}.${'0'.repeat(48)}`)).status).toBe(401)
+    expect((await gw('local/models', 'sk-anything')).status).toBe(401)
+    expect((await gw('nosuch/models', token!)).status).toBe(404)
+    expect((await gw('local/..%2F..%2F_keys', token!)).status).toBe(400)
+    // what the gateway answers a sandbox is the contract's error format, not the provider's key
+    const refused = await gw('local/models', 'sk-anything')
+    expect(((await refused.json()) as Json).error.code).toBe('unauthorized')
+
+    expect((await api(`/v1/sessions/${id}`, { method: 'DELETE' })).status).toBe(200)
+    expect((await gw('local/models', token!)).status).toBe(401)
+  })
+})
+
+describe('bring your own key', () => {
+  it("calls the model with the session's own key, for that session only, and shows it nowhere", async () => {
+    const own = `sk-own-${Date.now().toString(36)}-key`
+    const id = await createSession({ modelKeys: { local: own } })
+    const stream = new EventStream(id)
+    const messageId = await sendMessage(id, 'hello with my own key')
+    // The scripted model knows only the deployment's key, so the session's own is refused there.
+    const busy = await stream.until((e) => e.event === 'session.status' && e.data.status === 'busy')
+    await stream.until((e) => e.event === 'session.status' && e.data.status === 'idle' && e.id! > busy.id!)
+    expect(await keysSeenByModel()).toContain(`Bearer ${own}`)
+    const seen = JSON.stringify([
+      stream.events,
+      (await api(`/v1/sessions/${id}`)).body,
+      (await api(`/v1/sessions/${id}/messages`)).body,
+      messageId,
+    ])
+    expect(seen).not.toContain(own)
+    const [sandbox] = await sandboxesOf(id)
+    expect(readFileSync(`/proc/${sandbox!.opencodePid}/environ`, 'utf8')).not.toContain(own)
+    await stream.close()
+
+    const other = await createSession({})
+    await waitForStatus(other, 'idle')
+    const reply = await api(`/v1/sessions/${other}/messages?wait=true&timeout=120`, { body: { text: 'and mine uses the deployment key' } })
+    expect(reply.status).toBe(200)
+  })
+
+  it('refuses keys for providers the deployment cannot reach', async () => {
+    const res = await api('/v1/sessions', { body: { modelKeys: { 'no-such-provider': 'k' } } })
+    expect(res.status).toBe(400)
+    expect(JSON.stringify(res.body)).not.toContain('"k"')
+  })
+})
+
+describe('spend caps', () => {
+  it('ends the turn with budget_exceeded once a session reaches its limit, and refuses further messages', async () => {
+    const id = await createSession({ limits: { maxOutputTokens: 1 } })
+    const stream = new EventStream(id)
+    await sendMessage(id, 'spend a little')
+    const exceeded = await stream.until((e) => e.event === 'error' && e.data.code === 'budget_exceeded')
+    expect(exceeded.data.message).toContain('output tokens')
+    await waitForStatus(id, 'idle')
+    const again = await api(`/v1/sessions/${id}/messages`, { body: { text: 'more' } })
+    expect(again.status).toBe(402)
+    expect(again.body.error.code).toBe('budget_exceeded')
+    await stream.close()
+  })
+
+  it('fails a run that reaches its cost limit, with that code', async () => {
+    const res = await api('/v1/runs', { body: { prompt: 'write a long essay', limits: { maxCostUsd: 0.000001 } } })
+    expect(res.status).toBe(202)
+    const run = await waitFor('the run to end', async () => {
+      const r = await api(`/v1/runs/${res.body.id}`)
+      return ['queued', 'running'].includes(r.body.status) ? undefined : r.body
+    }, 120_000)
+    expect(run.status).toBe('failed')
+    expect(run.error.code).toBe('budget_exceeded')
+  })
+})

@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startOwnStack, type OwnStack } from '../own-stack'
+import { api, createSession, EventStream, TEST_KEYS, waitForStatus } from './helpers'
+
+/** A tenant's limits, on a stack of their own: the shared one's tenants are shared by every file. */
+
+let own: OwnStack
+
+beforeAll(async () => {
+  own = await startOwnStack('limits', {
+    MAX_ACTIVE_SESSIONS_PER_TENANT: '2',
+    MAX_SESSION_CREATES_PER_MINUTE: '3',
+    TENANT_MAX_COST_USD_PER_DAY: '0.000001',
+  })
+})
+
+afterAll(async () => {
+  await own?.close()
+})
+
+const create = () => api('/v1/sessions', { body: {} })
+const end = (id: string) => api(`/v1/sessions/${id}`, { method: 'DELETE' })
+
+describe('per-tenant limits', () => {
+  it('refuses a session past the active limit and past the create rate, with 429', async () => {
+    const a = await create()
+    const b = await create()
+    expect([a.status, b.status]).toEqual([201, 201])
+    const third = await create()
+    expect(third.status).toBe(429)
+    expect(third.body.error).toMatchObject({ code: 'too_many_requests' })
+    expect(third.body.error.message).toContain('active sessions')
+    // another tenant is not held to this one's count
+    const other = await api('/v1/sessions', { body: {}, key: TEST_KEYS[1] })
+    expect(other.status).toBe(201)
+    await api(`/v1/sessions/${other.body.id}`, { method: 'DELETE', key: TEST_KEYS[1] })
+
+    await end(a.body.id)
+    expect((await create()).status).toBe(201)
+    await end(b.body.id)
+    const fast = await create()
+    expect(fast.status).toBe(429)
+    expect(fast.body.error.message).toContain('last minute')
+  })
+
+  it("stops a tenant's model calls once its daily cost cap is spent, in every session", async () => {
+    const key = TEST_KEYS[1]
+    const id = await createSession({}, key)
+    const stream = new EventStream(id, { key })
+    await waitForStatus(id, 'idle', key)
+    expect((await api(`/v1/sessions/${id}/messages`, { body: { text: 'spend the day' }, key })).status).toBe(202)
+    const exceeded = await stream.until((e) => e.event === 'error' && e.data.code === 'budget_exceeded')
+    expect(exceeded.data.message).toContain('daily limit')
+    await stream.close()
+    await api(`/v1/sessions/${id}`, { method: 'DELETE', key })
+
+    const next = await createSession({}, key)
+    await waitForStatus(next, 'idle', key)
+    const refused = await api(`/v1/sessions/${next}/messages`, { body: { text: 'anything' }, key })
+    expect(refused.status).toBe(402)
+    expect(refused.body.error.code).toBe('budget_exceeded')
+  })
+})

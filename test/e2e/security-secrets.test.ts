@@ -1,0 +1,203 @@
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { startGitServer, type GitServer } from './git-server'
+import { api, baseUrl, EventStream, fixtureRepo, git, sandboxesOf, waitForStatus } from './helpers'
+
+const REPO_TOKEN = 'ghp_canaryRepoToken7f3a9c0d'
+const SECRET = 'canary-secret-at-rest-51b8'
+
+/** A command in a session's sandbox, through the sandbox host as the Worker runs them: what the agent could see. */
+async function execIn(sandboxId: string, command: string): Promise<{ exitCode: number; stdout: string }> {
+  const res = await fetch(`${inject('sandboxHostUrl')}/sandboxes/${sandboxId}/exec`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${inject('sandboxHostToken')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ command }),
+  })
+  return (await res.json()) as { exitCode: number; stdout: string }
+}
+
+/** The files under `dir` that contain `text` (grep's exit status 1 means none). */
+function filesContaining(dir: string, text: string): string {
+  const r = spawnSync('grep', ['-rlF', '--', text, dir], { encoding: 'utf8' })
+  if (r.status !== 0 && r.status !== 1) throw new Error(`grep failed: ${r.stderr}`)
+  return r.stdout
+}
+
+describe('a private repository', () => {
+  let root: string
+  let server: GitServer
+  let repoUrl: string
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'osw-private-git-'))
+    const source = fixtureRepo('private-source', { 'README.md': 'from a private repository\n' })
+    git(root, 'clone', '--quiet', '--bare', source, 'private.git')
+    rmSync(source, { recursive: true, force: true })
+    server = await startGitServer(root, REPO_TOKEN)
+    repoUrl = `${server.url}/private.git`
+  })
+
+  afterAll(async () => {
+    await server.close()
+    rmSync(root, { recursive: true, force: true })
+  })
+
+  it('is cloned with its token, which is left nowhere: not in the sandbox, its git config, the API, the events, the logs or the stored state', async () => {
+    const created = await api('/v1/sessions', { body: { repo: { url: repoUrl, token: REPO_TOKEN }, secrets: { API_TOKEN: SECRET } } })
+    expect(created.status).toBe(201)
+    const id = created.body.id as string
+    const stream = new EventStream(id)
+    try {
+      const view = await waitForStatus(id, 'idle')
+      expect(view.repo).toEqual({ url: repoUrl })
+      const readme = await api(`/v1/sessions/${id}/files?path=README.md`)
+      expect(readme.body.content).toBe('from a private repository\n')
+      expect(server.requests.filter((r) => r.authorized).length).toBeGreaterThan(0)
+
+      const [sandbox] = await sandboxesOf(id)
+      const env = await execIn(sandbox!.sandboxId, 'env; git config --list')
+      // The secret is there for the agent as environment; the repository token is not.
+      expect(env.stdout).toContain(`API_TOKEN=${SECRET}`)
+      expect(env.stdout).not.toContain(REPO_TOKEN)
+      const clone = await execIn(sandbox!.sandboxId, 'cat .git/config; git config --local --list; ls -A "$HOME"')
+      expect(clone.exitCode).toBe(0)
+      expect(clone.stdout).toContain(`url = ${repoUrl}`)
+      expect(clone.stdout).not.toContain(REPO_TOKEN)
+      expect(clone.stdout).not.toContain('credential')
+      expect(clone.stdout).not.toContain('.clone-credentials')
+      expect(filesContaining(dirname(sandbox!.workdir), REPO_TOKEN)).toBe('')
+
+      const answers = [created.body, view, (await api(`/v1/sessions/${id}`)).body, (await api('/v1/sessions')).body]
+      for (const body of answers) {
+        expect(JSON.stringify(body)).not.toContain(REPO_TOKEN)
+        expect(JSON.stringify(body)).not.toContain(SECRET)
+      }
+      const ended = await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+      expect(ended.body.status).toBe('ended')
+      await stream.until((e) => e.event === 'session.ended')
+      expect(stream.events.length).toBeGreaterThan(3)
+      expect(JSON.stringify(stream.events)).not.toContain(REPO_TOKEN)
+      expect(JSON.stringify(stream.events)).not.toContain(SECRET)
+
+      const workerLog = inject('workerLogFile')
+      expect(readFileSync(workerLog, 'utf8')).not.toContain(REPO_TOKEN)
+      expect(readFileSync(workerLog, 'utf8')).not.toContain(SECRET)
+      // Durable Object storage on disk holds them sealed, never as they are (the spec's URL shows what it holds in plain).
+      const state = join(dirname(workerLog), 'state')
+      expect(filesContaining(state, repoUrl)).not.toBe('')
+      expect(filesContaining(state, REPO_TOKEN)).toBe('')
+      expect(filesContaining(state, SECRET)).toBe('')
+    } finally {
+      await stream.close()
+    }
+  })
+
+  it('is not cloned without its token, nor with a wrong one', async () => {
+    for (const repo of [{ url: repoUrl }, { url: repoUrl, token: 'ghp_wrong' }]) {
+      const before = server.requests.length
+      const created = await api('/v1/sessions', { body: { repo } })
+      expect(created.status).toBe(201)
+      const failed = await waitForStatus(created.body.id as string, 'failed')
+      expect(failed.error.code).toBe('clone_failed')
+      const asked = server.requests.slice(before)
+      expect(asked.length).toBeGreaterThan(0)
+      expect(asked.every((r) => !r.authorized)).toBe(true)
+    }
+  })
+})
+
+describe('a cloned repository with links in it', () => {
+  it('cannot have files written, nor read, through them outside the sandbox', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'osw-outside-'))
+    writeFileSync(join(outside, 'victim.txt'), 'victim-canary-content')
+    const repo = fixtureRepo('links', { 'README.md': 'links\n' })
+    try {
+      symlinkSync(outside, join(repo, 'escape'))
+      symlinkSync(join(outside, 'victim.txt'), join(repo, 'victim'))
+      git(repo, 'add', '.')
+      git(repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'links')
+
+      const reader = await api('/v1/sessions', { body: { repo: { url: repo } } })
+      const id = reader.body.id as string
+      await waitForStatus(id, 'idle')
+      const read = await api(`/v1/sessions/${id}/files?path=victim`)
+      expect(read.status).toBe(400)
+      expect(JSON.stringify(read.body)).not.toContain('victim-canary-content')
+      await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+
+      const writer = await api('/v1/sessions', { body: { repo: { url: repo }, files: [{ path: 'escape/pwned.txt', content: 'pwned' }] } })
+      const failed = await waitForStatus(writer.body.id as string, 'failed')
+      expect(failed.error.code).toBe('sandbox_failed')
+      expect(failed.error.message).toMatch(/leads outside the sandbox/)
+      expect(readdirSync(outside)).toEqual(['victim.txt'])
+    } finally {
+      rmSync(outside, { recursive: true, force: true })
+      rmSync(repo, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('repository URLs', () => {
+  it('with credentials in them are refused, for sessions and runs', async () => {
+    const urls = [
+      'https://user:password@github.com/o/r.git',
+      `https://${REPO_TOKEN}@github.com/o/r.git`,
+      `http://x-access-token:${REPO_TOKEN}@127.0.0.1:1/r.git`,
+      'git://user@example.com/r.git',
+      'ssh://git:password@github.com/o/r.git',
+    ]
+    for (const url of urls) {
+      for (const [path, body] of [
+        ['/v1/sessions', { repo: { url } }],
+        ['/v1/runs', { prompt: 'p', repo: { url } }],
+      ] as const) {
+        const res = await api(path, { body })
+        expect(res.status, `${path} ${url}`).toBe(400)
+        expect(res.body.error.details[0].path).toBe('json.repo.url')
+        expect(JSON.stringify(res.body)).not.toContain(REPO_TOKEN)
+      }
+    }
+  })
+
+  it('take a token only for http(s), and only when creating a session', async () => {
+    const ssh = await api('/v1/sessions', { body: { repo: { url: 'ssh://git@github.com/o/r.git', token: 't' } } })
+    expect(ssh.status).toBe(400)
+    expect(ssh.body.error.details[0].path).toBe('json.repo.token')
+    const spaced = await api('/v1/sessions', { body: { repo: { url: 'https://github.com/o/r.git', token: 'a b' } } })
+    expect(spaced.status).toBe(400)
+    const run = await api('/v1/runs', { body: { prompt: 'p', repo: { url: 'https://github.com/o/r.git', token: 't' } } })
+    expect(run.status).toBe(400)
+  })
+})
+
+describe('the dev server', () => {
+  /** Node's fetch will not send another Host header; a raw request does, as a rebound page's browser would. */
+  const withHost = (path: string, host: string, headers: Record<string, string> = {}) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const url = new URL(path, baseUrl())
+      const req = request({ hostname: url.hostname, port: url.port, path: url.pathname, headers: { ...headers, host } }, (res) => {
+        let body = ''
+        res.on('data', (d: Buffer) => (body += d.toString()))
+        res.on('end', () => resolve({ status: res.statusCode!, body }))
+      })
+      req.on('error', reject)
+      req.end()
+    })
+
+  it('answers only requests addressed to localhost or 127.0.0.1 (DNS rebinding)', async () => {
+    const port = new URL(baseUrl()).port
+    expect((await withHost('/health', `127.0.0.1:${port}`)).status).toBe(200)
+    expect((await withHost('/health', `localhost:${port}`)).status).toBe(200)
+    expect((await withHost('/health', 'LOCALHOST')).status).toBe(200)
+    for (const host of [`attacker.example:${port}`, 'localhost.attacker.example', `127.0.0.1.nip.io:${port}`]) {
+      const res = await withHost('/v1/sessions', host, { authorization: 'Bearer test-key-alpha' })
+      expect(res.status, host).toBe(403)
+      expect(JSON.parse(res.body).error.code).toBe('forbidden')
+      expect((await withHost('/openapi.json', host)).status).toBe(403)
+    }
+  })
+})
