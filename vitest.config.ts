@@ -11,7 +11,8 @@ import { defineConfig } from 'vitest/config'
  * - faults: the same stack with faults injected (processes killed, connections cut, the
  *   Worker restarted); each file starts its own stack (`npm run test:faults`);
  * - e2b: the same flows with SANDBOX_PROVIDER=e2b, the real SDK against the E2B stand-in;
- * - browser: the playground in Debian's Chromium through Playwright, against its own stack.
+ * - browser: the playground and docs in Chromium through Playwright, against its own stack (a
+ *   system Chromium, else the one in the @sparticuz/chromium dev dependency).
  */
 export default defineConfig({
   test: {

@@ -12,3 +12,13 @@ export function freePort(): Promise<number> {
     })
   })
 }
+
+/** Whether nothing listens on `port` of 127.0.0.1 now. */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer()
+    srv.unref()
+    srv.once('error', () => resolve(false))
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
+  })
+}

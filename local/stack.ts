@@ -99,7 +99,11 @@ export type StackOptions = {
   devVars?: boolean
   /** let tests cut connections to sandboxes (see SandboxHostOptions) */
   faultInjection?: boolean
-  /** run the scripted model even when provider keys are set (tests that pass fake keys) */
+  /**
+   * true: the scripted model even when provider keys are set (tests that pass fake keys);
+   * false: no model at all, as a deployment nobody gave a provider; default: the scripted
+   * model when no provider is configured
+   */
   scriptedModel?: boolean
   /**
    * Sessions' sandboxes through the E2B provider, against a local E2B stand-in that accepts
@@ -118,6 +122,8 @@ export type Stack = {
   e2b: E2BStandIn | undefined
   /** restarts only the Worker, keeping sandboxes, as a deploy would */
   restartWorker(): Promise<void>
+  /** stops the sandbox host, as when the machine that runs sandboxes goes away */
+  stopSandboxHost(): Promise<void>
   close(): Promise<void>
 }
 
@@ -126,7 +132,9 @@ async function waitForHealth(url: string, proc: ChildProcess, timeoutMs: number)
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`wrangler dev exited with ${proc.exitCode}`)
     try {
-      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) })
+      // The first request waits for the bundle to load, seconds on a busy machine; giving up
+      // on it sooner only makes workerd log a broken pipe with a stack trace.
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(30_000) })
       if (res.ok) return
     } catch {
       // not up yet
@@ -144,13 +152,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   let worker: ChildProcess | undefined
   const log = opts.onLog ?? ((line: string) => process.stdout.write(line))
 
+  const stopSandboxHost = async () => {
+    const stopping = host
+    host = undefined
+    await stopping?.close()
+  }
   const close = async () => {
     if (worker && worker.exitCode === null) {
       const exited = new Promise((r) => worker!.once('exit', r))
       worker.kill('SIGTERM')
       await exited
     }
-    await host?.close()
+    await stopSandboxHost()
     if (e2b) {
       await e2b.standIn.close()
       await rm(e2b.root, { recursive: true, force: true })
@@ -160,7 +173,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   let modelKey: string | undefined
   try {
-    if (opts.scriptedModel || needsDemoModel(settings)) {
+    if (opts.scriptedModel ?? needsDemoModel(settings)) {
       modelKey = `sk-local-demo-${randomBytes(12).toString('hex')}`
       model = await startModelServer({ apiKey: modelKey })
       settings.OPENCODE_CONFIG = JSON.stringify(modelProviderConfig(model.url, modelKey))
@@ -170,16 +183,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     // Sandboxes call their models through the Worker's gateway, at the Worker's own address.
     settings.PUBLIC_URL ??= url
     const sandboxHostToken = randomBytes(16).toString('hex')
-    host = await startSandboxHost({
+    const started = await startSandboxHost({
       root: opts.sandboxRoot,
       port: opts.sandboxHostPort,
       token: sandboxHostToken,
       faultInjection: opts.faultInjection,
     })
+    host = started
     // Callbacks to a receiver on this machine (tests, a developer's listener) over http.
     settings.ALLOW_LOCAL_CALLBACKS ??= '1'
+    // wrangler.toml describes the deployed Worker (E2B); this file's settings override it.
     settings.SANDBOX_PROVIDER ??= 'local'
-    settings.LOCAL_SANDBOX_URL = host.url
+    settings.LOCAL_SANDBOX_URL = started.url
     settings.LOCAL_SANDBOX_TOKEN = sandboxHostToken
     if (opts.e2bStandIn) {
       // Short: the stand-in's Unix socket paths live under it, and Linux limits their length.
@@ -227,7 +242,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     return {
       url,
       modelKey,
-      sandboxHostUrl: host.url,
+      sandboxHostUrl: started.url,
       sandboxHostToken,
       model,
       e2b: e2b?.standIn,
@@ -237,6 +252,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         await exited
         await startWorker()
       },
+      stopSandboxHost,
       close,
     }
   } catch (err) {

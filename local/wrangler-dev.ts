@@ -1,18 +1,34 @@
 import { unstable_startWorker } from 'wrangler'
+import { portIsFree } from './ports'
 
 /**
- * `wrangler dev` for the local stack, through wrangler's own programmatic API, with one
- * difference from the CLI: no DevTools inspector. With the inspector on, wrangler's inspector
- * proxy turns every chunk the Worker reads from a fetch (every event of opencode's stream) into
- * a debug message POSTed to wrangler's Node process on a connection of its own: thousands of
- * connections and most of the CPU during a long reply. Attach a debugger with `wrangler dev`.
+ * `wrangler dev` for the local stack, through wrangler's own programmatic API, with these
+ * differences from the CLI:
+ * - no DevTools inspector. With the inspector on, wrangler's inspector proxy turns every chunk
+ *   the Worker reads from a fetch (every event of opencode's stream) into a debug message POSTed
+ *   to wrangler's Node process on a connection of its own: thousands of connections and most of
+ *   the CPU during a long reply. Attach a debugger with `wrangler dev`.
+ * - the bundle is built as `wrangler deploy` builds it. The CLI derives the Node.js
+ *   compatibility mode from the flags; the API takes it as an option and without one bundles as
+ *   if `nodejs_compat` were off, warning about every `node:` import (the e2b SDK's).
+ *   `nodejs_compat` with our compatibility date is mode "v2".
+ * - no fetch of the `Request.cf` placeholder from workers.cloudflare.com (the Worker does not
+ *   read `request.cf`; offline, the fetch fails with a stack trace).
+ * - a port already taken ends it at once with exit code 2, rather than a workerd crash trace
+ *   and a server that never answers.
  *
  *   tsx local/wrangler-dev.ts <port> <persist dir> [env file ...]
  */
 const [port, persist, ...envFiles] = process.argv.slice(2)
+if (!(await portIsFree(Number(port)))) {
+  console.error(`port ${port} is already in use`)
+  process.exit(2)
+}
+process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false'
 const worker = await unstable_startWorker({
   config: 'wrangler.toml',
   envFiles,
+  build: { nodejsCompatMode: 'v2' },
   dev: {
     inspector: false,
     server: { hostname: '127.0.0.1', port: Number(port) },

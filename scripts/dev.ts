@@ -1,31 +1,87 @@
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { parseEnv } from 'node:util'
 import { DEMO_LABEL } from '../local/model-server'
+import { freePort, portIsFree } from '../local/ports'
 import { PROJECT_ROOT, settingsFromEnvironment, startStack } from '../local/stack'
 
 /** `npm run dev`: the whole stack on this machine, settings from the environment over .dev.vars. */
+
 const port = Number(process.env.PORT ?? 8787)
-const stack = await startStack({
-  settings: settingsFromEnvironment(process.env),
-  port,
-  sandboxHostPort: Number(process.env.SANDBOX_HOST_PORT ?? 8790),
-  stateDir: join(PROJECT_ROOT, '.wrangler', 'state'),
-  sandboxRoot: join(PROJECT_ROOT, '.sandboxes'),
-  // E2B_STANDIN=1: the production provider, offline, against the local E2B stand-in.
-  ...(process.env.E2B_STANDIN === '1' && { e2bStandIn: { apiKey: 'e2b_local_standin_key' } }),
-})
+const sandboxHostPort = Number(process.env.SANDBOX_HOST_PORT ?? 8790)
+
+for (const [name, value] of [['PORT', port], ['SANDBOX_HOST_PORT', sandboxHostPort]] as const) {
+  if (!(await portIsFree(value))) {
+    console.error(`Port ${value} is already in use (another npm run dev?): set ${name} to a free port, e.g. ${name}=${await freePort()} npm run dev`)
+    process.exit(1)
+  }
+}
+
+const devVarsFile = (name: string): Record<string, string> => {
+  const path = join(PROJECT_ROOT, name)
+  return existsSync(path) ? (parseEnv(readFileSync(path, 'utf8')) as Record<string, string>) : {}
+}
+const example = devVarsFile('.dev.vars.example')
+const devVars = devVarsFile('.dev.vars')
+const fromEnvironment = settingsFromEnvironment(process.env)
+// The stack decides on the demo model from these, so a provider key in .dev.vars counts too.
+const settings = { ...settingsFromEnvironment({ ...example, ...devVars }), ...fromEnvironment }
+
+/** The key to try with; shown only when it is the documented example, never one of the operator's. */
+function keyLine(): string {
+  if (fromEnvironment.API_KEYS) return 'a key from API_KEYS (from the environment)'
+  if (devVars.API_KEYS) return 'a key from API_KEYS in .dev.vars'
+  const first = example.API_KEYS?.split(',')[0]
+  return first ? `${first} (from .dev.vars.example; set API_KEYS to change)` : 'none: set API_KEYS'
+}
+
+/** What agents talk to, by setting names and model ids only. */
+function modelLine(demo: boolean): string {
+  if (demo) return `${DEMO_LABEL} a local scripted stand-in, not an LLM (set e.g. ANTHROPIC_API_KEY and DEFAULT_MODEL)`
+  if (settings.DEFAULT_MODEL) return `${settings.DEFAULT_MODEL} (DEFAULT_MODEL)`
+  try {
+    const model = (JSON.parse(settings.OPENCODE_CONFIG ?? '{}') as { model?: unknown }).model
+    if (typeof model === 'string') return `${model} (OPENCODE_CONFIG)`
+  } catch {
+    // a broken OPENCODE_CONFIG fails each session with its own clear error
+  }
+  const keys = Object.keys(settings).filter((k) => /_API_KEY$/.test(k) && k !== 'E2B_API_KEY')
+  return `opencode's default for ${keys.join(', ') || 'OPENCODE_CONFIG'}`
+}
+
+// wrangler's start-up chatter (binding table, "Ready on") is shown only if the start fails;
+// once up, everything the Worker logs passes through.
+let up = false
+const startup: string[] = []
+let stack: Awaited<ReturnType<typeof startStack>>
+try {
+  stack = await startStack({
+    settings,
+    port,
+    sandboxHostPort,
+    stateDir: join(PROJECT_ROOT, '.wrangler', 'state'),
+    sandboxRoot: join(PROJECT_ROOT, '.sandboxes'),
+    onLog: (line) => (up ? process.stdout.write(line) : startup.push(line)),
+    // E2B_STANDIN=1: the production provider, offline, against the local E2B stand-in.
+    ...(process.env.E2B_STANDIN === '1' && { e2bStandIn: { apiKey: 'e2b_local_standin_key' } }),
+  })
+} catch (err) {
+  process.stderr.write(startup.join(''))
+  console.error(`npm run dev could not start: ${err instanceof Error ? err.message : String(err)}`)
+  process.exit(1)
+}
+up = true
 
 console.log(`
-  opencode-sandbox-worker is up at ${stack.url}`)
-console.log(
-  stack.e2b
-    ? `  sandboxes run through the E2B provider, against the local E2B stand-in (${stack.e2b.apiUrl})`
-    : `  sandboxes run as local processes (host ${stack.sandboxHostUrl})`,
-)
-if (stack.model) {
-  console.log(`  model: ${DEMO_LABEL} no provider key is set, so agents talk to a local scripted
-         stand-in, not an LLM. Set e.g. ANTHROPIC_API_KEY and DEFAULT_MODEL to use a real one.`)
-}
-console.log(`  try: curl -s ${stack.url}/health\n`)
+  opencode-sandbox-worker is up at ${stack.url}
+
+  API key     ${keyLine()}
+  sandboxes   ${stack.e2b ? `the E2B provider, against the local E2B stand-in (${stack.e2b.apiUrl})` : `local processes (sandbox host ${stack.sandboxHostUrl})`}
+  model       ${modelLine(stack.model !== undefined)}
+  playground  ${stack.url}/
+  API docs    ${stack.url}/docs
+  try         curl -s ${stack.url}/ready
+`)
 
 let stopping = false
 const stop = async () => {

@@ -5,8 +5,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { chromium } from 'playwright-core'
 import { PROJECT_ROOT, startStack } from '../local/stack'
+import { launchBrowser } from '../test/browser/launch'
 
 // Functions given to page.evaluate run in the page; the project compiles without the DOM lib.
 declare const document: any
@@ -25,10 +25,7 @@ const stack = await startStack({
   devVars: false,
   onLog: (line) => logs.push(line),
 })
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-})
+const browser = await launchBrowser()
 try {
   const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, deviceScaleFactor: 1 })
   await page.goto(stack.url)

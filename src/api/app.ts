@@ -3,7 +3,9 @@ import { requestId } from 'hono/request-id'
 import type { AppEnv } from '../env'
 import { requestIdFrom } from '../lib/log'
 import { POOL_NAME } from '../sandbox/pool'
+import { recentReadiness } from '../readiness'
 import { readSettings } from '../settings'
+import { requireCompleteSettings } from './complete-settings'
 import { notFound, onError } from './errors'
 import { except } from 'hono/combine'
 import { gateway } from './gateway'
@@ -52,13 +54,41 @@ const withHealth = app.openapi(
   },
 )
 
+const Readiness = z
+  .object({
+    ready: z.boolean(),
+    provider: z.enum(['local', 'e2b']).optional(),
+    missing: z.array(z.string()).openapi({ description: 'Settings the deployment lacks, by name' }),
+    reasons: z.array(z.string()).openapi({ description: 'Why it is not ready; names settings, never values' }),
+  })
+  .openapi('Readiness')
+
+const withReady = withHealth.openapi(
+  createRoute({
+    method: 'get',
+    path: '/ready',
+    summary: 'Readiness: settings complete and the sandbox provider answering',
+    description:
+      'Needs no key. Checks that the settings a session needs are set, then asks the sandbox provider (E2B’s API with the key, or the local sandbox host) with a short timeout. `/health` stays liveness only.',
+    responses: {
+      200: json(Readiness, 'Ready to start sessions'),
+      503: json(Readiness, 'Not ready; `reasons` says why'),
+    },
+  }),
+  async (c) => {
+    const answer = await recentReadiness(c.env)
+    return answer.ready ? c.json(answer, 200) : c.json(answer, 503)
+  },
+)
+
 // Sandboxes' model calls are not the API's: they carry their own credentials, sizes and types.
 app.use('/v1/*', except('/v1/gateway/*', limitBody, requireJson))
 app.route('/v1/gateway', gateway)
 app.use('/v1/sessions/*', requireApiKey)
 app.use('/v1/runs/*', requireApiKey)
 app.use('/v1/usage/*', requireApiKey)
-const routes = withHealth
+app.on('POST', ['/v1/sessions', '/v1/runs'], requireCompleteSettings)
+const routes = withReady
   .route('/v1/sessions', sessions)
   .route('/v1/runs', runs)
   .route('/v1/webhooks', webhooks)

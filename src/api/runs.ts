@@ -10,6 +10,7 @@ import { githubRules, maxRunsPerHour, taskFromDelivery } from '../runs/github'
 import { guardStub } from '../runs/guard'
 import { freshTimestamp, MAX_SKEW_SECONDS, signatureMatches, timestamped } from '../runs/signing'
 import { apiKeys } from '../settings'
+import { misconfiguredResponse } from './complete-settings'
 import { validationError } from './errors'
 import { tenantOf } from './middleware'
 import { checkModelKeys, gatewayBase } from './gateway'
@@ -65,7 +66,11 @@ export const runs = router()
         'A session in background mode with one prompt and a policy that never waits on a human. The run ends `succeeded`, `failed`, `timed_out` or `cancelled`; then its sandbox is stopped and the run is POSTed to `callback.url`, signed.',
       security,
       request: { body: { ...json(RunBody, 'The run'), required: true } },
-      responses: { 202: json(RunAccepted, 'Started (or already started with this idempotency key)'), ...errors },
+      responses: {
+        202: json(RunAccepted, 'Started (or already started with this idempotency key)'),
+        ...errors,
+        ...misconfiguredResponse,
+      },
     }),
     async (c) => c.json(await startRun(c.env, c.req.url, c.get('tenant'), c.req.valid('json')), 202),
   )

@@ -65,7 +65,10 @@ export const sessions = router()
       responses: {
         201: json(Session, 'The new session, status `starting`'),
         429: json(ErrorBody, 'Too many active sessions, or created too fast, for this tenant'),
-        503: json(ErrorBody, '`misconfigured`: the session brings secrets, a repository token or model keys, and SECRETS_KEY is not set'),
+        503: json(
+          ErrorBody,
+          '`misconfigured`: the deployment lacks settings (named in `details.missing`), or the session brings secrets, a repository token or model keys and SECRETS_KEY is not set',
+        ),
         ...errors,
       },
     }),

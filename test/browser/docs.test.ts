@@ -125,6 +125,8 @@ describe('/docs', () => {
       await create.locator('textarea[name=body]').fill('{"title":"from the docs page"}')
       await create.locator('button[type=submit]').click()
       await create.locator('.try-status[data-status="201"]').waitFor()
+      // the status shows as soon as it arrives, the body once read
+      await create.locator('.try-out:not(:empty)').waitFor()
       const created = JSON.parse((await create.locator('.try-out').textContent())!) as Json
       expect(created).toMatchObject({ title: 'from the docs page', status: 'starting' })
 
@@ -134,6 +136,7 @@ describe('/docs', () => {
       await end.locator('input[name=id]').fill(created.id)
       await end.locator('button[type=submit]').click()
       await end.locator('.try-status[data-status="200"]').waitFor()
+      await end.locator('.try-out:not(:empty)').waitFor()
       expect(JSON.parse((await end.locator('.try-out').textContent())!)).toMatchObject({ id: created.id, status: 'ended' })
 
       for (const r of tab.requests) expect(r.url()).not.toContain(BROWSER_KEY)

@@ -1,22 +1,12 @@
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core'
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
 import { startStack, type Stack } from '../../local/stack'
 import { useStack } from '../e2e/helpers'
+import { launchBrowser } from './launch'
 
 export const BROWSER_KEY = 'browser-key'
-
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 /** A local stack of its own (temp folders) and a headless Chromium, for one test file. */
 export type Harness = {
@@ -39,7 +29,7 @@ export async function startHarness(name: string): Promise<Harness> {
   })
   let browser: Browser
   try {
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+    browser = await launchBrowser()
   } catch (err) {
     await stack.close()
     throw err

@@ -42,3 +42,10 @@ it('fails the session with a clear error when E2B refuses the API key', async ()
     await stream.close()
   }
 })
+
+it('is not ready, and /ready says E2B refused the key without showing it', async () => {
+  const res = await api('/ready', { key: null })
+  expect(res.status).toBe(503)
+  expect(res.body).toEqual({ ready: false, provider: 'e2b', missing: [], reasons: ['E2B refused the API key (E2B_API_KEY)'] })
+  expect(JSON.stringify(res.body)).not.toContain(WRONG_KEY)
+})

@@ -116,6 +116,12 @@ async function keep(res: Promise<{ status: number; body: Json }>) {
 }
 
 describe('sessions on E2B (through the stand-in)', () => {
+  it('is ready: E2B answers the key', async () => {
+    const res = await api('/ready', { key: null })
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual({ ready: true, provider: 'e2b', missing: [], reasons: [] })
+  })
+
   it('creates a sandbox from the template with secrets only in its environment, and streams a reply', async () => {
     const id = await createSession({ title: 'e2b' })
     await watching(id, async (stream) => {

@@ -137,6 +137,7 @@ describe('listing and service routes', () => {
     expect(routes.sort()).toEqual(
       [
         'GET /health',
+        'GET /ready',
         'POST /v1/sessions',
         'GET /v1/sessions',
         'GET /v1/sessions/{id}',
