@@ -8,7 +8,7 @@ import { PROJECT_ROOT } from '../local/stack'
 
 /**
  * What `wrangler deploy` would ship, built offline with `--dry-run`: the bundle builds, binds
- * the four Durable Objects and carries the production settings, not the local ones.
+ * the five Durable Objects and carries the production settings, not the local ones.
  */
 
 const outdir = mkdtempSync(join(tmpdir(), 'osw-deploy-'))
@@ -37,13 +37,15 @@ describe('wrangler deploy --dry-run', () => {
     expect(statSync(join(outdir, 'index.js')).size).toBeGreaterThan(100_000)
   })
 
-  it('binds the four Durable Objects', () => {
+  it('binds the five Durable Objects, and the usage dataset', () => {
     expect(bindings().filter((b) => b.kind === 'Durable Object')).toEqual([
       { name: 'SESSIONS', detail: 'SessionDO', kind: 'Durable Object' },
       { name: 'TENANTS', detail: 'TenantIndex', kind: 'Durable Object' },
       { name: 'POOL', detail: 'SandboxPool', kind: 'Durable Object' },
       { name: 'RUNS', detail: 'RunDO', kind: 'Durable Object' },
+      { name: 'WEBHOOK_GUARD', detail: 'WebhookGuard', kind: 'Durable Object' },
     ])
+    expect(bindings().filter((b) => b.kind !== 'Durable Object' && b.kind !== 'Environment Variable').map((b) => b.name)).toEqual(['USAGE'])
   })
 
   it('carries the production settings: E2B, no local sandbox host, no secrets', () => {
