@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOwnStack, type OwnStack } from '../own-stack'
 import {
@@ -238,14 +239,23 @@ describe('clients come and go', () => {
 
 describe('the Worker restarts', () => {
   it('keeps the log and the queue: clients resume where they were and queued messages still run', async () => {
-    const id = await newIdleSession()
+    const id = await createSession({ permissions: { bash: 'allow' } })
+    await waitForStatus(id, 'idle')
     const stream = new EventStream(id)
-    const running = await sendMessage(id, scripted({ reply: words(200, 'w'), delayMs: 20 }))
+    // The restart lands while the agent's command runs, so no model call is in flight through the
+    // gateway (a crash cuts those: see the next test). The command waits for the test's go.
+    const wait = 'while [ ! -f go ]; do sleep 0.1; done; echo went'
+    const running = await sendMessage(
+      id,
+      scripted({ steps: [{ tool: { name: 'bash', args: { command: wait, description: 'wait for go' } } }, { text: words(200, 'w') }], delayMs: 20 }),
+    )
     const queued = [await sendMessage(id, scripted({ reply: 'second' })), await sendMessage(id, scripted({ reply: 'third' }))]
-    await stream.until((e) => e.event === 'message.delta')
+    await stream.until((e) => e.event === 'tool.updated' && e.data.state === 'running')
     await stream.close()
 
     await own.stack.restartWorker()
+    const [sandbox] = await sandboxesOf(id)
+    writeFileSync(join(sandbox!.workdir, 'go'), '')
 
     const resumed = new EventStream(id, { lastEventId: stream.events.at(-1)!.id })
     const last = await resumed.until(isReplyTo(queued[1]!))
@@ -253,12 +263,39 @@ describe('the Worker restarts', () => {
     await resumed.close()
     const all = [...stream.events, ...resumed.events]
     expectGapless(all)
-    const replies = all.filter((e) => e.event === 'message.completed' && e.data.role === 'assistant')
+    const replies = all.filter((e) => e.event === 'message.completed' && e.data.role === 'assistant' && e.data.text !== '')
     expect(replies.map((e) => e.data.parentId)).toEqual([running, ...queued])
     expect(replies[0]!.data.text).toBe(words(200, 'w'))
     expect(deltasOf(all, replies[0]!.data.messageId as string)).toBe(words(200, 'w'))
     expect(replies.slice(1).map((e) => e.data.text)).toEqual(['second', 'third'])
     expect((await api(`/v1/sessions/${id}`)).body).toMatchObject({ status: 'idle', queued: 0 })
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+
+  it('retries a model call the restart cut off: the reply completes whole, the queue runs, and the log has no hole', async () => {
+    const id = await newIdleSession()
+    const stream = new EventStream(id)
+    const running = await sendMessage(id, scripted({ reply: words(200, 'w'), delayMs: 20 }))
+    const queued = await sendMessage(id, scripted({ reply: 'second' }))
+    await stream.until((e) => e.event === 'message.delta')
+    await stream.close()
+
+    await own.stack.restartWorker()
+
+    const resumed = new EventStream(id, { lastEventId: stream.events.at(-1)!.id })
+    const last = await resumed.until(isReplyTo(queued))
+    await resumed.until((e) => statusIs('idle')(e) && e.id! > last.id!)
+    await resumed.close()
+    const all = [...stream.events, ...resumed.events]
+    expectGapless(all)
+    const replies = all.filter((e) => e.event === 'message.completed' && e.data.role === 'assistant' && e.data.text !== '')
+    expect(replies.map((e) => e.data.parentId)).toEqual([running, queued])
+    expect(replies.map((e) => e.data.text)).toEqual([words(200, 'w'), 'second'])
+    // The cut attempt's pieces were streamed as they came; the attempt after it streams the whole
+    // reply again, and message.completed carries the reply as it stands.
+    const pieces = deltasOf(all, replies[0]!.data.messageId as string)
+    expect(pieces.endsWith(words(200, 'w'))).toBe(true)
+    expect(words(200, 'w').startsWith(pieces.slice(0, pieces.length - words(200, 'w').length).trim())).toBe(true)
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 
