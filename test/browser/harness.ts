@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
 import { startStack, type Stack } from '../../local/stack'
-import { useStack } from '../e2e/helpers'
+import { useStack } from '../helpers'
 import { launchBrowser } from './launch'
 
 export const BROWSER_KEY = 'browser-key'

@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs'
 import { Sandbox, type ConnectionOpts } from 'e2b'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { E2BStandInSandbox } from '../../local/e2b-standin'
-import { startOwnStack, type OwnStack } from '../own-stack'
+import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import {
   api,
   CANARY_PROVIDER_KEY,
@@ -17,7 +17,7 @@ import {
   waitForStatus,
   type Json,
   type SseEvent,
-} from '../e2e/helpers'
+} from '../helpers'
 
 /**
  * The whole session flow with SANDBOX_PROVIDER=e2b: the Worker drives the real `e2b` SDK

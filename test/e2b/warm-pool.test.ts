@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { startOwnStack, type OwnStack } from '../own-stack'
-import { api, createSession, EventStream, waitFor } from '../e2e/helpers'
+import { startOwnStack, type OwnStack } from '../helpers/own-stack'
+import { api, createSession, EventStream, waitFor } from '../helpers'
 
 /** The warm pool on E2B: sandboxes made ahead through the SDK, each handed to one session, then killed with it. */
 

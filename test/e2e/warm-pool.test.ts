@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startOwnStack, type OwnStack } from '../own-stack'
+import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import { api, createSession, EventStream, processAlive, sandboxHost, waitFor, isIdleEvent, type SandboxListing } from './helpers'
 
 /** A stack of its own, with a warm pool of two. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startOwnStack, type OwnStack } from '../own-stack'
+import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import {
   api,
   createSession,
@@ -14,7 +14,7 @@ import {
   waitFor,
   waitForStatus,
   type SseEvent,
-} from '../e2e/helpers'
+} from '../helpers'
 
 /**
  * Faults injected into the real stack. For each, what a client reads across reconnects must be
