@@ -8,6 +8,7 @@ import {
   CANARY_PROVIDER_KEY,
   createSession,
   EventStream,
+  idleAfter,
   isReplyTo,
   sandboxesOf,
   scripted,
@@ -95,7 +96,7 @@ describe('bring your own key', () => {
     const messageId = await sendMessage(id, 'hello with my own key')
     // The scripted model knows only the deployment's key, so the session's own is refused there.
     const busy = await stream.until((e) => e.event === 'session.status' && e.data.status === 'busy')
-    await stream.until((e) => e.event === 'session.status' && e.data.status === 'idle' && e.id! > busy.id!)
+    await stream.until(idleAfter(busy.id!))
     expect(await keysSeenByModel()).toContain(`Bearer ${own}`)
     const seen = JSON.stringify([
       stream.events,

@@ -48,7 +48,9 @@ export async function waitForStatus(id: string, status: string, key?: string): P
 }
 
 /** A call to the local sandbox host, as the Worker makes them (and as faults are injected). */
-export function sandboxHost(path: string, method = 'GET'): Promise<Response> {
+export function sandboxHost(path: string, method = 'GET', body?: Json): Promise<Response> {
   const { sandboxHostUrl, sandboxHostToken } = currentStack()
-  return fetch(`${sandboxHostUrl}${path}`, { method, headers: { authorization: `Bearer ${sandboxHostToken}` } })
+  const headers: Record<string, string> = { authorization: `Bearer ${sandboxHostToken}` }
+  if (body) headers['content-type'] = 'application/json'
+  return fetch(`${sandboxHostUrl}${path}`, { method, headers, body: body && JSON.stringify(body) })
 }
