@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { E2BStandIn, E2BStandInSandbox } from '../../local/e2b-standin'
 import { sandboxHost } from './http'
+import { waitFor } from './wait'
 
 /** A process's state letter from /proc (R, S, T, Z, ...), or undefined once it is gone. */
 export function processState(pid: number): string | undefined {
@@ -35,4 +36,17 @@ export async function sandboxesOf(sessionId: string): Promise<SandboxListing[]> 
 /** The session's sandboxes in an E2B stand-in (the stack's SANDBOX_PROVIDER=e2b). */
 export function standInSandboxesOf(standIn: E2BStandIn, sessionId: string): E2BStandInSandbox[] {
   return standIn.list().filter((s) => s.metadata.sessionId === sessionId)
+}
+
+/** Waits until process `pid` is in `state`: a signal takes effect a moment after it is sent. */
+export function waitForProcessState(pid: number, state: string, timeoutMs?: number): Promise<string> {
+  return waitFor(
+    `process ${pid} to be in state ${state}`,
+    () => {
+      const now = processState(pid)
+      if (now !== state) throw new Error(`process ${pid} is in state ${now ?? 'none (gone)'}`)
+      return now
+    },
+    timeoutMs,
+  )
 }
