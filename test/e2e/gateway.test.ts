@@ -10,6 +10,7 @@ import {
   EventStream,
   idleAfter,
   isReplyTo,
+  modelBase,
   sandboxesOf,
   scripted,
   sendMessage,
@@ -24,7 +25,6 @@ import {
  * reply in this suite is also proof that the gateway put the real key in.
  */
 
-const modelBase = () => inject('modelUrl').replace(/\/v1$/, '')
 const keysSeenByModel = async () => (await (await fetch(`${modelBase()}/_keys`)).json()) as string[]
 
 const PRINT_EVERYTHING = 'env; cat "$HOME"/.config/opencode/*.json* 2>/dev/null; cat "$HOME"/.local/share/opencode/auth.json 2>/dev/null; true'

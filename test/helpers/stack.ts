@@ -22,3 +22,6 @@ export const currentStack = (): Target =>
   target ?? { workerUrl: inject('workerUrl'), sandboxHostUrl: inject('sandboxHostUrl'), sandboxHostToken: inject('sandboxHostToken') }
 
 export const baseUrl = () => currentStack().workerUrl
+
+/** The shared stack's scripted model, without its /v1, where its test routes (/_requests, /_keys) are. */
+export const modelBase = () => inject('modelUrl').replace(/\/v1$/, '')
