@@ -244,7 +244,8 @@ describe('abort and the queue', () => {
     expect(session.queued).toBe(0)
     // Turns run in order: once a message sent after the abort is answered, the dropped one never will be.
     const after = await sendMessage(id, scripted({ reply: 'after the clear' }))
-    await stream.until(isReplyTo(after))
+    const answered = await stream.until(isReplyTo(after))
+    await stream.until(idleAfter(answered.id!))
     await stream.close()
     expect(stream.events.some(isReplyTo(dropped))).toBe(false)
   })
