@@ -1,49 +1,27 @@
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
-import { startStack, type Stack } from '../../local/stack'
-import { useStack } from '../e2e/helpers'
+import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import { launchBrowser } from './launch'
 
 export const BROWSER_KEY = 'browser-key'
 
 /** A local stack of its own (temp folders) and a headless Chromium, for one test file. */
-export type Harness = {
-  stack: Stack
-  browser: Browser
-  dir: string
-  logFile: string
-  close(): Promise<void>
-}
+export type Harness = OwnStack & { browser: Browser }
 
 export async function startHarness(name: string): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), `osw-browser-${name}-`))
-  const logFile = join(dir, 'worker.log')
-  const stack = await startStack({
-    settings: { API_KEYS: BROWSER_KEY },
-    stateDir: join(dir, 'state'),
-    sandboxRoot: join(dir, 'sandboxes'),
-    devVars: false,
-    onLog: (line) => appendFileSync(logFile, line),
-  })
+  const own = await startOwnStack(`browser-${name}`, { API_KEYS: BROWSER_KEY })
   let browser: Browser
   try {
     browser = await launchBrowser()
   } catch (err) {
-    await stack.close()
+    await own.close()
     throw err
   }
-  useStack({ workerUrl: stack.url, sandboxHostUrl: stack.sandboxHostUrl, sandboxHostToken: stack.sandboxHostToken })
   return {
-    stack,
+    ...own,
     browser,
-    dir,
-    logFile,
     close: async () => {
       await browser.close()
-      await stack.close()
-      rmSync(dir, { recursive: true, force: true })
+      await own.close()
     },
   }
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { api, COLOUR_QUESTION, sandboxesOf, scripted, waitFor } from '../e2e/helpers'
+import { api, COLOUR_QUESTION, sandboxesOf, scripted, waitFor, words } from '../helpers'
 import { BROWSER_KEY, openTab, startHarness, type Harness, type Tab } from './harness'
 
 // Functions given to page.evaluate run in the page; the project compiles without the DOM lib.
@@ -25,8 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close()
 })
-
-const words = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i}`).join(' ')
 
 /** The text of the assistant message that answers the user message whose text contains `marker`. */
 const replyText = (page: Page, marker: string) =>

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { startOwnStack, type OwnStack } from '../own-stack'
-import { api, createSession, EventStream, waitForStatus } from '../e2e/helpers'
+import { startOwnStack, type OwnStack } from '../helpers/own-stack'
+import { api, createSession, EventStream, waitForStatus } from '../helpers'
 
 /** A deployment whose E2B key E2B refuses: sessions fail at once and say why, nothing retried forever. */
 

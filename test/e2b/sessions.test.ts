@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs'
 import { Sandbox, type ConnectionOpts } from 'e2b'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { E2BStandInSandbox } from '../../local/e2b-standin'
-import { startOwnStack, type OwnStack } from '../own-stack'
+import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import {
   api,
   CANARY_PROVIDER_KEY,
@@ -11,13 +11,15 @@ import {
   fixtureRepo,
   isIdleEvent,
   isReplyTo,
+  processState,
   scripted,
   sendMessage,
+  standInSandboxesOf,
   waitFor,
   waitForStatus,
   type Json,
   type SseEvent,
-} from '../e2e/helpers'
+} from '../helpers'
 
 /**
  * The whole session flow with SANDBOX_PROVIDER=e2b: the Worker drives the real `e2b` SDK
@@ -48,15 +50,9 @@ afterAll(async () => {
 
 const standIn = () => own.stack.e2b!
 
-function sandboxesOf(sessionId: string): E2BStandInSandbox[] {
-  return standIn()
-    .list()
-    .filter((s) => s.metadata.sessionId === sessionId)
-}
-
 async function onlySandbox(sessionId: string): Promise<E2BStandInSandbox> {
   return waitFor(`one sandbox for ${sessionId}`, async () => {
-    const mine = sandboxesOf(sessionId)
+    const mine = standInSandboxesOf(standIn(), sessionId)
     for (const sb of mine) {
       for (const secret of [sb.envs.OPENCODE_SERVER_PASSWORD, sb.trafficAccessToken, sb.envdAccessToken]) {
         if (secret) secrets.add(secret)
@@ -68,13 +64,7 @@ async function onlySandbox(sessionId: string): Promise<E2BStandInSandbox> {
 
 /** Every process of the sandbox is stopped (state T in /proc), as a paused VM's would be. */
 function allStopped(sb: E2BStandInSandbox): boolean {
-  return sb.pids.every((pid) => {
-    try {
-      return /^\d+ \(.*\) T /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
-    } catch {
-      return true
-    }
-  })
+  return sb.pids.every((pid) => [undefined, 'T'].includes(processState(pid)))
 }
 
 /** The pid of the sandbox's opencode server (the binary, under the npm wrapper). */
@@ -217,7 +207,7 @@ describe('sessions on E2B (through the stand-in)', () => {
       const first = await onlySandbox(id)
       const connection: ConnectionOpts = { apiKey: E2B_KEY, apiUrl: standIn().apiUrl, sandboxUrl: standIn().sandboxUrl }
       await Sandbox.kill(first.sandboxId, connection)
-      await waitFor('the sandbox to be gone', async () => sandboxesOf(id).length === 0)
+      await waitFor('the sandbox to be gone', async () => standInSandboxesOf(standIn(), id).length === 0)
 
       // Whether the session noticed at once (its stream dropped) or only on resuming, it says so.
       await reply(stream, id, 'in a new sandbox')
@@ -269,7 +259,7 @@ describe('sessions on E2B (through the stand-in)', () => {
     try {
       const failed = await waitForStatus(id, 'failed')
       expect(failed.error.code).toBe('sandbox_unavailable')
-      expect(sandboxesOf(id)).toEqual([])
+      expect(standInSandboxesOf(standIn(), id)).toEqual([])
     } finally {
       standIn().failNextCreates(0)
     }
@@ -281,7 +271,7 @@ describe('sessions on E2B (through the stand-in)', () => {
     await onlySandbox(id)
     const res = await keep(api(`/v1/sessions/${id}`, { method: 'DELETE' }))
     expect(res.body.status).toBe('ended')
-    await waitFor('the sandbox to be killed', async () => sandboxesOf(id).length === 0)
+    await waitFor('the sandbox to be killed', async () => standInSandboxesOf(standIn(), id).length === 0)
   })
 
   it('never shows the sandbox password, the traffic token, the E2B key or a provider key', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { startOwnStack, type OwnStack } from '../own-stack'
-import { api, createSession, EventStream, waitFor } from '../e2e/helpers'
+import { startOwnStack, type OwnStack } from '../helpers/own-stack'
+import { api, createSession, EventStream, isIdleEvent, waitFor } from '../helpers'
 
 /** The warm pool on E2B: sandboxes made ahead through the SDK, each handed to one session, then killed with it. */
 
@@ -26,7 +26,7 @@ it('hands a ready E2B sandbox to a new session, refills, and kills the taken one
   const id = await createSession()
   const stream = new EventStream(id)
   try {
-    await stream.until((e) => e.event === 'session.status' && e.data.status === 'idle')
+    await stream.until(isIdleEvent)
     const steps = stream.events.filter((e) => e.event === 'sandbox.status').map((e) => e.data.reason ?? e.data.state)
     expect(steps).toEqual(['starting', 'warm', 'ready'])
     const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=60`, { body: { text: 'hello from a warm E2B sandbox' } })

@@ -8,6 +8,7 @@ import {
   createSession,
   EventStream,
   isReplyTo,
+  modelBase,
   scripted,
   sendMessage,
   streamFromNow,
@@ -20,7 +21,7 @@ type ModelRequest = { model?: string; messages?: { role: string; content?: unkno
 
 /** The requests the scripted model received for the turn carrying `marker`. */
 async function requestsWith(marker: string): Promise<ModelRequest[]> {
-  const all = (await (await fetch(`${inject('modelUrl').replace(/\/v1$/, '')}/_requests`)).json()) as ModelRequest[]
+  const all = (await (await fetch(`${modelBase()}/_requests`)).json()) as ModelRequest[]
   // The agent's own requests carry tools; the title generator's do not.
   return all.filter((r) => r.tools?.length && JSON.stringify(r.messages ?? []).includes(marker))
 }

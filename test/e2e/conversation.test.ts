@@ -2,23 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   api,
   createSession,
+  deltasOf,
   EventStream,
+  idleAfter,
   isReplyTo,
   scripted,
   sendMessage,
   streamFromNow,
+  waitFor,
   waitForStatus,
-  type SseEvent,
+  words,
 } from './helpers'
-
-const words = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i}`).join(' ')
-
-/** The text a client rebuilds from the deltas of one message. */
-const deltasOf = (events: SseEvent[], messageId: string) =>
-  events
-    .filter((e) => e.event === 'message.delta' && e.data.messageId === messageId && e.data.kind === 'text')
-    .map((e) => e.data.text as string)
-    .join('')
 
 describe('a conversation through the Worker with real opencode', () => {
   let id: string
@@ -106,7 +100,7 @@ describe('a conversation through the Worker with real opencode', () => {
     expect(third.body.queued).toBe(true)
     const ids = [first, second, third].map((r) => r.body.messageId as string)
     const lastReply = await stream.until(isReplyTo(ids[2]!))
-    await stream.until((e) => e.event === 'session.status' && e.data.status === 'idle' && e.id! > lastReply.id!)
+    await stream.until(idleAfter(lastReply.id!))
     await stream.close()
 
     const replies = stream.events.filter((e) => e.event === 'message.completed' && e.data.role === 'assistant')
@@ -151,7 +145,9 @@ describe('a conversation through the Worker with real opencode', () => {
 
   it('pushes the idle deadline out on keepalive', async () => {
     const before = await api(`/v1/sessions/${id}`)
-    await new Promise((r) => setTimeout(r, 20))
+    // The deadline moves with the clock: keepalive must come a millisecond after `before`'s last activity.
+    const readAt = Date.now()
+    await waitFor('the clock to pass the last activity', () => Date.now() > readAt)
     const res = await api(`/v1/sessions/${id}/keepalive`, { method: 'POST' })
     expect(res.status).toBe(200)
     expect(Date.parse(res.body.expiresAt)).toBeGreaterThan(Date.parse(before.body.expiresAt))

@@ -8,7 +8,9 @@ import {
   CANARY_PROVIDER_KEY,
   createSession,
   EventStream,
+  idleAfter,
   isReplyTo,
+  modelBase,
   sandboxesOf,
   scripted,
   sendMessage,
@@ -23,7 +25,6 @@ import {
  * reply in this suite is also proof that the gateway put the real key in.
  */
 
-const modelBase = () => inject('modelUrl').replace(/\/v1$/, '')
 const keysSeenByModel = async () => (await (await fetch(`${modelBase()}/_keys`)).json()) as string[]
 
 const PRINT_EVERYTHING = 'env; cat "$HOME"/.config/opencode/*.json* 2>/dev/null; cat "$HOME"/.local/share/opencode/auth.json 2>/dev/null; true'
@@ -95,7 +96,7 @@ describe('bring your own key', () => {
     const messageId = await sendMessage(id, 'hello with my own key')
     // The scripted model knows only the deployment's key, so the session's own is refused there.
     const busy = await stream.until((e) => e.event === 'session.status' && e.data.status === 'busy')
-    await stream.until((e) => e.event === 'session.status' && e.data.status === 'idle' && e.id! > busy.id!)
+    await stream.until(idleAfter(busy.id!))
     expect(await keysSeenByModel()).toContain(`Bearer ${own}`)
     const seen = JSON.stringify([
       stream.events,

@@ -6,6 +6,8 @@ import {
   COLOUR_QUESTION,
   createSession,
   EventStream,
+  idleAfter,
+  isIdleEvent,
   isReplyTo,
   sandboxesOf,
   scripted,
@@ -13,12 +15,12 @@ import {
   streamFromNow,
   waitFor,
   waitForStatus,
+  words,
   type SseEvent,
 } from './helpers'
 
 const bash = (command: string) => ({ tool: { name: 'bash', args: { command, description: `Run ${command}` } } })
 const isAsk = (e: SseEvent) => e.event === 'permission.requested'
-const idleAfter = (seq: number) => (e: SseEvent) => e.event === 'session.status' && e.data.status === 'idle' && e.id! > seq
 
 describe('permissions', () => {
   let id: string
@@ -210,7 +212,7 @@ describe('abort and the queue', () => {
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 
-  const slow = (tag: string) => scripted({ reply: Array.from({ length: 200 }, (_, i) => `${tag}${i}`).join(' '), delayMs: 50 })
+  const slow = (tag: string) => scripted({ reply: words(200, tag), delayMs: 50 })
 
   it('stops the running turn and keeps what was queued behind it', async () => {
     const stream = await streamFromNow(id)
@@ -220,7 +222,7 @@ describe('abort and the queue', () => {
     const res = await api(`/v1/sessions/${id}/abort`, { method: 'POST' })
     expect(res.status).toBe(200)
     expect(res.body).toEqual({ aborted: true, dropped: 0 })
-    const idle = await stream.until((e) => e.event === 'session.status' && e.data.status === 'idle')
+    const idle = await stream.until(isIdleEvent)
     expect(idle.data.reason).toBe('aborted')
     expect(stream.events.some((e) => e.event === 'error' && e.data.code === 'aborted')).toBe(true)
     const next = await stream.until(isReplyTo(queued))
@@ -237,10 +239,13 @@ describe('abort and the queue', () => {
     await stream.until((e) => e.event === 'message.delta')
     const res = await api(`/v1/sessions/${id}/abort`, { body: { clearQueue: true } })
     expect(res.body).toEqual({ aborted: true, dropped: 1 })
-    await stream.until((e) => e.event === 'session.status' && e.data.status === 'idle')
+    await stream.until(isIdleEvent)
     const session = await waitForStatus(id, 'idle')
     expect(session.queued).toBe(0)
-    await new Promise((r) => setTimeout(r, 500))
+    // Turns run in order: once a message sent after the abort is answered, the dropped one never will be.
+    const after = await sendMessage(id, scripted({ reply: 'after the clear' }))
+    const answered = await stream.until(isReplyTo(after))
+    await stream.until(idleAfter(answered.id!))
     await stream.close()
     expect(stream.events.some(isReplyTo(dropped))).toBe(false)
   })

@@ -90,7 +90,7 @@ describe('ending a session', () => {
     expect(sandbox?.opencodePid).toBeTypeOf('number')
     expect(processAlive(sandbox!.opencodePid!)).toBe(true)
     const stream = new EventStream(id)
-    await stream.until((e) => e.event === 'session.status' && e.data.status === 'idle')
+    await stream.until(isIdleEvent)
 
     const res = await api(`/v1/sessions/${id}`, { method: 'DELETE' })
     expect(res.status).toBe(200)

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startOwnStack, type OwnStack } from '../own-stack'
+import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import { api, createSession, EventStream, TEST_KEYS, waitForStatus } from './helpers'
 
 /** A tenant's limits, on a stack of their own: the shared one's tenants are shared by every file. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { MODEL_SETTINGS } from '../../src/missing-settings'
-import { startOwnStack, type OwnStack } from '../own-stack'
+import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import { TEST_KEYS, waitFor, type Json } from './helpers'
 
 /**

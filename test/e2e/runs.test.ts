@@ -1,34 +1,15 @@
-import { createHmac } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
-import { api, baseUrl, CALLBACK_SECRET, fixtureRepo, GITHUB_WEBHOOK_SECRET, sandboxesOf, scripted, waitFor, WEBHOOK_SECRET, type Json } from './helpers'
+import { api, CALLBACK_SECRET, finished, fixtureRepo, GITHUB_WEBHOOK_SECRET, sandboxesOf, scripted, sign, waitFor, webhook, WEBHOOK_SECRET, words, type Json } from './helpers'
 import { startReceiver, type Received, type Receiver } from './receivers'
 
-const sign = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
 const now = () => String(Math.floor(Date.now() / 1000))
 /** Our webhooks and callbacks sign `<X-Timestamp>.<raw body>`. */
 const signed = (secret: string, body: string, timestamp = now()) => ({
   'x-timestamp': timestamp,
   'x-signature-256': sign(secret, `${timestamp}.${body}`),
 })
-
-async function finished(id: string): Promise<Json> {
-  return waitFor(
-    `run ${id} to finish`,
-    async () => {
-      const res = await api(`/v1/runs/${id}`)
-      return ['succeeded', 'failed', 'cancelled', 'timed_out'].includes(res.body.status as string) ? res.body : undefined
-    },
-    120_000,
-  )
-}
-
-function webhook(path: string, body: string, headers: Record<string, string>) {
-  return fetch(`${baseUrl()}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then(
-    async (r) => ({ status: r.status, body: (await r.json()) as Json }),
-  )
-}
 
 describe('background runs', () => {
   let repo: string
@@ -95,7 +76,7 @@ describe('background runs', () => {
 
   it('times out, and its sandbox is gone', async () => {
     const started = await api('/v1/runs', {
-      body: { prompt: scripted({ reply: Array.from({ length: 400 }, (_, i) => `t${i}`).join(' '), delayMs: 100 }), timeoutSeconds: 10 },
+      body: { prompt: scripted({ reply: words(400, 't'), delayMs: 100 }), timeoutSeconds: 10 },
     })
     const run = await finished(started.body.id as string)
     expect(run.status).toBe('timed_out')
@@ -136,10 +117,11 @@ describe('signed webhooks', () => {
 
   it('start a run when the signature and timestamp are right, once per idempotency key', async () => {
     const raw = body()
-    const first = await webhook('/v1/webhooks/runs', raw, signed(WEBHOOK_SECRET, raw))
+    const timestamp = now()
+    const first = await webhook('/v1/webhooks/runs', raw, signed(WEBHOOK_SECRET, raw, timestamp))
     expect(first.status).toBe(202)
-    // Signed anew (a signature is accepted once): the idempotency key finds the same run.
-    const again = await webhook('/v1/webhooks/runs', raw, signed(WEBHOOK_SECRET, raw, String(Number(now()) - 1)))
+    // Signed anew (a signature is accepted once), with a timestamp other than the first's even when a second has passed since: the idempotency key finds the same run.
+    const again = await webhook('/v1/webhooks/runs', raw, signed(WEBHOOK_SECRET, raw, String(Number(timestamp) - 1)))
     expect(again.status).toBe(202)
     expect(again.body.id).toBe(first.body.id)
     const run = await finished(first.body.id as string)

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startOwnStack, type OwnStack } from '../own-stack'
+import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import { api } from './helpers'
 
 /** A deployment without SECRETS_KEY: it cannot keep secrets, so it must not take them. */

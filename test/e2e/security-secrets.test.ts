@@ -5,18 +5,14 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startGitServer, type GitServer } from './git-server'
-import { api, baseUrl, EventStream, fixtureRepo, git, sandboxesOf, waitForStatus } from './helpers'
+import { api, baseUrl, EventStream, fixtureRepo, git, sandboxesOf, sandboxHost, waitForStatus } from './helpers'
 
 const REPO_TOKEN = 'ghp_canaryRepoToken7f3a9c0d'
 const SECRET = 'canary-secret-at-rest-51b8'
 
 /** A command in a session's sandbox, through the sandbox host as the Worker runs them: what the agent could see. */
 async function execIn(sandboxId: string, command: string): Promise<{ exitCode: number; stdout: string }> {
-  const res = await fetch(`${inject('sandboxHostUrl')}/sandboxes/${sandboxId}/exec`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${inject('sandboxHostToken')}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ command }),
-  })
+  const res = await sandboxHost(`/sandboxes/${sandboxId}/exec`, 'POST', { command })
   return (await res.json()) as { exitCode: number; stdout: string }
 }
 

@@ -1,55 +1,37 @@
-import { createHmac } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { api, baseUrl, fixtureRepo, GITHUB_MAX_RUNS_PER_HOUR, GITHUB_WEBHOOK_SECRET, scripted, waitFor, WEBHOOK_SECRET, type Json } from './helpers'
+import { api, finished, fixtureRepo, GITHUB_MAX_RUNS_PER_HOUR, GITHUB_WEBHOOK_SECRET, scripted, sign, waitFor, webhook, WEBHOOK_SECRET, type Json } from './helpers'
 import { startReceiver } from './receivers'
 
 /** Signed webhooks, GitHub deliveries and callbacks, attacked from outside. */
 
-const sign = (secret: string, data: string) => `sha256=${createHmac('sha256', secret).update(data).digest('hex')}`
 const now = () => Math.floor(Date.now() / 1000)
-
-function post(path: string, body: string, headers: Record<string, string>) {
-  return fetch(`${baseUrl()}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then(
-    async (r) => ({ status: r.status, body: (await r.json()) as Json }),
-  )
-}
-
-const settled = (id: string) =>
-  waitFor(
-    `run ${id} to finish`,
-    async () => {
-      const res = await api(`/v1/runs/${id}`)
-      return ['succeeded', 'failed', 'cancelled', 'timed_out'].includes(res.body.status as string) ? res.body : undefined
-    },
-    120_000,
-  )
 
 describe('POST /v1/webhooks/runs', () => {
   it('refuses a captured request sent again, verbatim or under a fresh timestamp', async () => {
     const raw = JSON.stringify({ prompt: scripted({ reply: 'once only' }) })
     const timestamp = String(now())
     const captured = { 'x-timestamp': timestamp, 'x-signature-256': sign(WEBHOOK_SECRET, `${timestamp}.${raw}`) }
-    const first = await post('/v1/webhooks/runs', raw, captured)
+    const first = await webhook('/v1/webhooks/runs', raw, captured)
     expect(first.status).toBe(202)
 
-    const verbatim = await post('/v1/webhooks/runs', raw, captured)
+    const verbatim = await webhook('/v1/webhooks/runs', raw, captured)
     expect(verbatim.status).toBe(401)
     expect(verbatim.body.error.code).toBe('unauthorized')
-    const refreshed = await post('/v1/webhooks/runs', raw, { ...captured, 'x-timestamp': String(now() + 1) })
+    const refreshed = await webhook('/v1/webhooks/runs', raw, { ...captured, 'x-timestamp': String(now() + 1) })
     expect(refreshed.status).toBe(401)
     // The body alone, signed as before this change, is no longer a signature.
-    const bodyOnly = await post('/v1/webhooks/runs', raw, { 'x-timestamp': String(now()), 'x-signature-256': sign(WEBHOOK_SECRET, raw) })
+    const bodyOnly = await webhook('/v1/webhooks/runs', raw, { 'x-timestamp': String(now()), 'x-signature-256': sign(WEBHOOK_SECRET, raw) })
     expect(bodyOnly.status).toBe(401)
-    await settled(first.body.id as string)
+    await finished(first.body.id as string)
   })
 
   it('checks the callback URL of a signed run too', async () => {
     const raw = JSON.stringify({ prompt: 'x', callback: { url: 'file:///etc/passwd' } })
     const timestamp = String(now())
-    const res = await post('/v1/webhooks/runs', raw, { 'x-timestamp': timestamp, 'x-signature-256': sign(WEBHOOK_SECRET, `${timestamp}.${raw}`) })
+    const res = await webhook('/v1/webhooks/runs', raw, { 'x-timestamp': timestamp, 'x-signature-256': sign(WEBHOOK_SECRET, `${timestamp}.${raw}`) })
     expect(res.status).toBe(400)
   })
 })
@@ -110,7 +92,7 @@ describe('POST /v1/webhooks/github', () => {
   let seq = 0
   const deliver = (event: string, payload: Json, deliveryId = `d-${Date.now()}-${seq++}`) => {
     const raw = JSON.stringify(payload)
-    return post('/v1/webhooks/github', raw, {
+    return webhook('/v1/webhooks/github', raw, {
       'x-hub-signature-256': sign(GITHUB_WEBHOOK_SECRET, raw),
       'x-github-event': event,
       'x-github-delivery': deliveryId,
@@ -185,6 +167,6 @@ describe('POST /v1/webhooks/github', () => {
     const elsewhere = await deliver('issue_comment', comment(`${name}-other`, { id: 99 }))
     expect(elsewhere.status).toBe(202)
     started.push(elsewhere.body.run.id as string)
-    for (const id of started) await settled(id)
+    for (const id of started) await finished(id)
   })
 })

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startOwnStack, type OwnStack } from '../own-stack'
+import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import { api, createSession, logEvents, TEST_KEYS, waitFor, type Json } from './helpers'
 
 // Its own stack: a sandbox pauses after this many idle seconds, which the shared stack keeps long.

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startOwnStack, type OwnStack } from '../own-stack'
-import { api, createSession, EventStream, processAlive, sandboxHost, waitFor, isIdleEvent, type SandboxListing } from './helpers'
+import { startOwnStack, type OwnStack } from '../helpers/own-stack'
+import { api, createSession, EventStream, hostSandboxes, processAlive, waitFor, isIdleEvent } from './helpers'
 
 /** A stack of its own, with a warm pool of two. */
 let own: OwnStack
 
-const listing = async () => (await (await sandboxHost('/sandboxes')).json()) as SandboxListing[]
-const warm = async () => (await listing()).filter((s) => s.metadata.pool === 'default' && s.opencodePid)
+const warm = async () => (await hostSandboxes()).filter((s) => s.metadata.pool === 'default' && s.opencodePid)
 
 beforeAll(async () => {
   own = await startOwnStack('pool', { WARM_POOL_SIZE: '2' })
@@ -26,7 +25,7 @@ describe('the warm pool', () => {
     const b = await createSession()
     for (const id of [a, b]) {
       const stream = new EventStream(id)
-      await stream.until((e) => e.event === 'session.status' && e.data.status === 'idle')
+      await stream.until(isIdleEvent)
       await stream.close()
       const steps = stream.events.filter((e) => e.event === 'sandbox.status').map((e) => e.data.reason ?? e.data.state)
       expect(steps).toEqual(['starting', 'warm', 'ready'])

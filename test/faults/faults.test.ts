@@ -1,11 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startOwnStack, type OwnStack } from '../own-stack'
+import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import {
   api,
   createSession,
+  deltasOf,
   EventStream,
+  idleAfter,
   isReplyTo,
   sandboxesOf,
   sandboxHost,
@@ -14,8 +16,9 @@ import {
   TEST_KEYS,
   waitFor,
   waitForStatus,
+  words,
   type SseEvent,
-} from '../e2e/helpers'
+} from '../helpers'
 
 /**
  * Faults injected into the real stack. For each, what a client reads across reconnects must be
@@ -33,21 +36,11 @@ afterAll(async () => {
   await own?.close()
 })
 
-const words = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i}`).join(' ')
-
 /** Every id once, in order, from the first one read: what "no hole, no repeat" means. */
 function expectGapless(events: SseEvent[]) {
   const ids = events.map((e) => e.id!)
   expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => ids[0]! + i))
 }
-
-const deltasOf = (events: SseEvent[], messageId: string) =>
-  events
-    .filter((e) => e.event === 'message.delta' && e.data.messageId === messageId)
-    .map((e) => e.data.text as string)
-    .join('')
-
-const statusIs = (status: string) => (e: SseEvent) => e.event === 'session.status' && e.data.status === status
 
 async function newIdleSession(): Promise<string> {
   const id = await createSession()
@@ -73,7 +66,7 @@ describe('the agent dies in the middle of a reply', () => {
     await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'restarting')
     const error = await stream.until((e) => e.event === 'error' && e.data.code === 'interrupted')
     const ready = await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'ready' && e.id! > error.id!)
-    await stream.until((e) => statusIs('idle')(e) && e.id! > error.id!)
+    await stream.until(idleAfter(error.id!))
     expect(ready.data.reason).toBe('agent restarted')
     const cut = stream.events.find(isReplyTo(messageId))
     expect(cut?.data.error?.code).toBe('interrupted')
@@ -160,7 +153,7 @@ describe('the connection to the agent is cut', () => {
     expect((await res.json()) as { cut: number }).toMatchObject({ cut: expect.any(Number) })
 
     const reply = await stream.until(isReplyTo(messageId))
-    await stream.until((e) => statusIs('idle')(e) && e.id! > reply.id!)
+    await stream.until(idleAfter(reply.id!))
     await stream.close()
     expect(reply.data.text).toBe(text)
     expect(deltasOf(stream.events, reply.data.messageId as string)).toBe(text)
@@ -259,7 +252,7 @@ describe('the Worker restarts', () => {
 
     const resumed = new EventStream(id, { lastEventId: stream.events.at(-1)!.id })
     const last = await resumed.until(isReplyTo(queued[1]!))
-    await resumed.until((e) => statusIs('idle')(e) && e.id! > last.id!)
+    await resumed.until(idleAfter(last.id!))
     await resumed.close()
     const all = [...stream.events, ...resumed.events]
     expectGapless(all)

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CommandExitError, Sandbox, TimeoutError } from 'e2b'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, startFixture, type StandInFixture } from './helpers'
+import { waitFor } from '../helpers'
+import { startFixture, type StandInFixture } from '../helpers/standin'
 
 /** envd through the real SDK: commands (foreground and background) and files. */
 
@@ -68,7 +69,7 @@ describe('commands.run', () => {
   it('kills a foreground command at its timeout', async () => {
     const err = await sbx.commands.run('sleep 30', { timeoutMs: 1_000 }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(TimeoutError)
-    await eventually(async () => ((await sbx.commands.list()).some((p) => p.args.includes('sleep 30')) ? undefined : true), 'the kill')
+    await waitFor('the kill', async () => !(await sbx.commands.list()).some((p) => p.args.includes('sleep 30')))
   })
 
   it('keeps a background command with timeoutMs 0 running after the call returns', async () => {
@@ -77,13 +78,13 @@ describe('commands.run', () => {
       timeoutMs: 0,
     })
     const ticksFile = join(fx.standIn.list()[0]!.home, 'ticks')
-    const first = await eventually(async () => Number(await readFile(ticksFile, 'utf8')) || undefined, 'first tick')
-    await eventually(async () => (Number(await readFile(ticksFile, 'utf8')) > first ? true : undefined), 'later ticks')
+    const first = await waitFor('first tick', async () => Number(await readFile(ticksFile, 'utf8')))
+    await waitFor('later ticks', async () => Number(await readFile(ticksFile, 'utf8')) > first)
     const running = await sbx.commands.list()
     expect(running.map((p) => p.pid)).toContain(handle.pid)
     expect(fx.standIn.list()[0]!.pids).toContain(handle.pid)
     expect(await sbx.commands.kill(handle.pid)).toBe(true)
-    await eventually(async () => ((await sbx.commands.list()).some((p) => p.pid === handle.pid) ? undefined : true), 'the kill')
+    await waitFor('the kill', async () => !(await sbx.commands.list()).some((p) => p.pid === handle.pid))
   })
 
   it('feeds stdin to a command started with it', async () => {

@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { AuthenticationError, NotFoundError, Sandbox } from 'e2b'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, portFetch, startFixture, WHO_SERVER, type StandInFixture } from './helpers'
+import { processAlive, waitFor } from '../helpers'
+import { portFetch, startFixture, WHO_SERVER, type StandInFixture } from '../helpers/standin'
 
 /** Sandboxes' lives through the real SDK: keys, connect, info, list, kill, pause and resume, timeouts. */
 
@@ -16,15 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fx?.close()
 })
-
-/** Whether a process still runs; a zombie (ended, not yet reaped by init) does not. */
-const alive = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z'
-  } catch {
-    return false
-  }
-}
 
 describe('API keys', () => {
   it('refuses a wrong key with the SDK’s authentication error', async () => {
@@ -74,7 +66,7 @@ describe('kill', () => {
     const listed = fx.standIn.list().find((s) => s.sandboxId === sbx.sandboxId)!
     expect(listed.pids.length).toBeGreaterThan(0)
     expect(await sbx.kill()).toBe(true)
-    expect(listed.pids.filter(alive)).toEqual([])
+    expect(listed.pids.filter(processAlive)).toEqual([])
     expect(existsSync(listed.home)).toBe(false)
     await expect(Sandbox.getInfo(sbx.sandboxId, fx.conn)).rejects.toBeInstanceOf(NotFoundError)
     await expect(Sandbox.connect(sbx.sandboxId, fx.conn)).rejects.toBeInstanceOf(NotFoundError)
@@ -89,26 +81,26 @@ describe('pause and resume', () => {
     // The count lives in the process's memory; the file only shows it.
     const counter = await sbx.commands.run('i=0; while true; do i=$((i+1)); echo $i > count; sleep 0.05; done', { background: true, timeoutMs: 0 })
     await sbx.commands.run(WHO_SERVER, { background: true, timeoutMs: 0, envs: { WHO: 'paused-one' } })
-    await eventually(async () => ((await portFetch(fx, sbx, 4096, '/')).ok ? true : undefined), 'the server inside')
+    await waitFor('the server inside', async () => (await portFetch(fx, sbx, 4096, '/')).ok)
     const countFile = join(fx.standIn.list().find((s) => s.sandboxId === sbx.sandboxId)!.home, 'count')
     const readCount = async () => Number(await readFile(countFile, 'utf8')) || undefined
-    await eventually(async () => (((await readCount()) ?? 0) > 3 ? true : undefined), 'some counting')
+    await waitFor('some counting', async () => ((await readCount()) ?? 0) > 3)
 
     expect(await sbx.pause()).toBe(true)
     expect(await Sandbox.pause(sbx.sandboxId, fx.conn)).toBe(false)
     expect((await Sandbox.getInfo(sbx.sandboxId, fx.conn)).state).toBe('paused')
     expect(fx.standIn.list().find((s) => s.sandboxId === sbx.sandboxId)?.state).toBe('paused')
-    const atPause = await eventually(readCount, 'the count at pause')
+    const atPause = await waitFor('the count at pause', readCount)
     const paused = await portFetch(fx, sbx, 4096, '/')
     expect(paused.status).toBe(409)
     expect(await readCount()).toBe(atPause)
 
     const resumed = await Sandbox.connect(sbx.sandboxId, { ...fx.conn, timeoutMs: 120_000 })
     expect((await Sandbox.getInfo(sbx.sandboxId, fx.conn)).state).toBe('running')
-    const after = await eventually(async () => {
+    const after = await waitFor('counting again', async () => {
       const n = await readCount()
       return n !== undefined && n > atPause ? n : undefined
-    }, 'counting again')
+    })
     // Counting went on from where it stood (a restart would have begun again at 1).
     expect(after).toBeGreaterThan(atPause)
     expect((await resumed.commands.list()).map((p) => p.pid)).toContain(counter.pid)
@@ -124,11 +116,10 @@ describe('timeout', () => {
     const listed = fx.standIn.list().find((s) => s.sandboxId === sbx.sandboxId)!
     const pids = listed.pids
     expect(pids.length).toBeGreaterThan(0)
-    await eventually(
-      () => Sandbox.getInfo(sbx.sandboxId, fx.conn).then(() => undefined, (err: unknown) => (err instanceof NotFoundError ? true : undefined)),
-      'the timeout',
+    await waitFor('the timeout', () =>
+      Sandbox.getInfo(sbx.sandboxId, fx.conn).then(() => false, (err: unknown) => err instanceof NotFoundError || Promise.reject(err)),
     )
-    expect(pids.filter(alive)).toEqual([])
+    expect(pids.filter(processAlive)).toEqual([])
     expect(existsSync(listed.home)).toBe(false)
     expect(fx.standIn.list().some((s) => s.sandboxId === sbx.sandboxId)).toBe(false)
   })

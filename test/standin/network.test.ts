@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import { CommandExitError, Sandbox } from 'e2b'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, portFetch, startFixture, WHO_SERVER, type StandInFixture } from './helpers'
+import { waitFor } from '../helpers'
+import { portFetch, startFixture, WHO_SERVER, type StandInFixture } from '../helpers/standin'
 
 /** Each sandbox's own port space, port traffic through the sandbox URL, and egress to allowed host ports only. */
 
@@ -28,7 +29,7 @@ beforeAll(async () => {
     sandboxes.push(sbx)
   }
   for (const sbx of sandboxes) {
-    await eventually(async () => ((await portFetch(fx, sbx, 4096, '/')).ok ? true : undefined), 'the servers inside')
+    await waitFor('the servers inside', async () => (await portFetch(fx, sbx, 4096, '/')).ok)
   }
 })
 
@@ -71,10 +72,10 @@ describe('port traffic', () => {
         stream.write('data: ' + (++n) + '\\n\\n'); res.end('sent')
       }).listen(4100)"`
     await sbx.commands.run(server, { background: true, timeoutMs: 0 })
-    const events = await eventually(async () => {
+    const events = await waitFor('the event server', async () => {
       const res = await portFetch(fx, sbx, 4100, '/events')
       return res.ok ? res : undefined
-    }, 'the event server')
+    })
     expect(events.headers.get('content-type')).toBe('text/event-stream')
     const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader()
     expect((await reader.read()).value).toBe('data: 1\n\n')
@@ -90,18 +91,18 @@ describe('port traffic', () => {
       server.on('upgrade', (req, socket) => { socket.write('HTTP/1.1 101 Switching Protocols\\r\\nupgrade: echo\\r\\nconnection: upgrade\\r\\n\\r\\n'); socket.pipe(socket) })
       server.listen(4200)"`
     await sbx.commands.run(echo, { background: true, timeoutMs: 0 })
-    await eventually(async () => ((await portFetch(fx, sbx, 4200, '/')).ok ? true : undefined), 'the echo server')
+    await waitFor('the echo server', async () => (await portFetch(fx, sbx, 4200, '/')).ok)
     const socket = connect(Number(new URL(fx.standIn.sandboxUrl).port), '127.0.0.1')
     const received: string[] = []
     socket.on('data', (d: Buffer) => received.push(d.toString()))
     socket.write(
       ['GET /ws HTTP/1.1', 'host: sandbox', 'connection: upgrade', 'upgrade: echo', `e2b-sandbox-id: ${sbx.sandboxId}`, 'e2b-sandbox-port: 4200', `e2b-traffic-access-token: ${sbx.trafficAccessToken}`, '', ''].join('\r\n'),
     )
-    await eventually(async () => (received.join('').includes('\r\n\r\n') ? true : undefined), 'the 101')
+    await waitFor('the 101', () => received.join('').includes('\r\n\r\n'))
     expect(received.join('')).toMatch(/^HTTP\/1.1 101/)
     received.length = 0
     socket.write('ping')
-    await eventually(async () => (received.join('') === 'ping' ? true : undefined), 'the echo')
+    await waitFor('the echo', () => received.join('') === 'ping')
     socket.destroy()
   })
 })

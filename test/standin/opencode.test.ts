@@ -1,10 +1,11 @@
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Sandbox } from 'e2b'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { eventually, portFetch, startFixture, type StandInFixture } from './helpers'
+import { E2BSandboxProvider } from '../../src/sandbox/e2b'
+import { waitFor } from '../helpers'
+import { startFixture, type StandInFixture } from '../helpers/standin'
 
-/** The production path end to end: `opencode serve` started as src/sandbox/e2b.ts starts it, reached through the sandbox URL. */
+/** The production path end to end: `opencode serve` started by src/sandbox/e2b.ts itself, reached where it says opencode answers. */
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'node_modules', '.bin')
 
@@ -19,19 +20,21 @@ afterAll(async () => {
 })
 
 it('runs opencode serve on 0.0.0.0:4096 in a sandbox and streams its events through the proxy', async () => {
-  const sbx = await Sandbox.create('opencode', { ...fx.conn, timeoutMs: 120_000, network: { allowPublicTraffic: false } })
-  const where = await sbx.commands.run('mkdir -p "$HOME/workspace" && printf "%s" "$HOME/workspace"')
-  await sbx.commands.run('opencode serve --hostname 0.0.0.0 --port 4096', { background: true, timeoutMs: 0, cwd: where.stdout })
-  const health = await eventually(async () => {
+  const provider = new E2BSandboxProvider({ ...fx.conn, template: 'opencode', timeoutMs: 120_000 })
+  const { sandboxId, workdir } = await provider.create({ envs: {}, metadata: {} })
+  const endpoint = await provider.startOpencode(sandboxId, { cwd: workdir })
+  const health = await waitFor('opencode to answer', async () => {
     // A request that arrives while opencode boots can hang unanswered (seen inside a sandbox
     // without the proxy too): each probe gets its own deadline.
-    const res = await portFetch(fx, sbx, 4096, '/global/health', { init: { signal: AbortSignal.timeout(2_000) } })
+    const res = await fetch(`${endpoint.url}/global/health`, { headers: endpoint.headers, signal: AbortSignal.timeout(2_000) })
     return res.ok ? ((await res.json()) as { healthy?: boolean }) : undefined
-  }, 'opencode to answer')
+  })
   expect(health.healthy).toBe(true)
-  const events = await portFetch(fx, sbx, 4096, '/event')
+  expect(await provider.status(sandboxId)).toBe('running')
+  const events = await fetch(`${endpoint.url}/event`, { headers: endpoint.headers })
   const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader()
   const first = await reader.read()
   expect(first.value).toContain('server.connected')
   await reader.cancel()
+  await provider.kill(sandboxId)
 })

@@ -1,8 +1,8 @@
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startStack, type Stack, type StackOptions } from '../local/stack'
-import { TEST_KEYS, useStack } from './e2e/helpers'
+import { startStack, type Stack, type StackOptions } from '../../local/stack'
+import { TEST_KEYS, useStack } from './stack'
 
 export type OwnStack = { stack: Stack; dir: string; logFile: string; close(): Promise<void> }
 

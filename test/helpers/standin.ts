@@ -47,15 +47,5 @@ export function portFetch(
   })
 }
 
-/** Polls `probe` until it returns something other than undefined. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, tries = 200, pauseMs = 100): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const value = await probe().catch(() => undefined)
-    if (value !== undefined) return value
-    await new Promise((r) => setTimeout(r, pauseMs))
-  }
-  throw new Error(`gave up waiting for ${what}`)
-}
-
 /** A one-line HTTP server for inside a sandbox: answers every request with $WHO. */
 export const WHO_SERVER = `node -e "require('http').createServer((q, s) => s.end(process.env.WHO)).listen(4096, '0.0.0.0')"`

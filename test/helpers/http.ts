@@ -1,0 +1,56 @@
+import { baseUrl, currentStack, TEST_KEYS } from './stack'
+import { GiveUp, waitFor } from './wait'
+
+export type Json = Record<string, any>
+
+/** A call to the Worker's API as a client makes it: JSON in and out, a tenant's key unless `key: null`. */
+export async function api(
+  path: string,
+  init: { method?: string; body?: unknown; key?: string | null; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: Json }> {
+  const headers: Record<string, string> = { ...init.headers }
+  if (init.key !== null) headers.authorization = `Bearer ${init.key ?? TEST_KEYS[0]}`
+  let body: string | undefined
+  if (init.body !== undefined) {
+    body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body)
+    headers['content-type'] ??= 'application/json'
+  }
+  const res = await fetch(`${baseUrl()}${path}`, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body })
+  const text = await res.text()
+  try {
+    return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} }
+  } catch {
+    throw new Error(`${init.method ?? 'GET'} ${path} answered ${res.status} with something that is not JSON: ${text.slice(0, 300)}`)
+  }
+}
+
+export async function createSession(body: Json = {}, key?: string): Promise<string> {
+  const res = await api('/v1/sessions', { method: 'POST', body, key })
+  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${JSON.stringify(res.body)}`)
+  return res.body.id as string
+}
+
+export async function sendMessage(id: string, text: string, extra: Json = {}): Promise<string> {
+  const res = await api(`/v1/sessions/${id}/messages`, { body: { text, ...extra } })
+  if (res.status !== 202) throw new Error(`send failed: ${res.status} ${JSON.stringify(res.body)}`)
+  return res.body.messageId as string
+}
+
+/** The session's status as GET says it; a session that failed on the way stops the wait at once. */
+export async function waitForStatus(id: string, status: string, key?: string): Promise<Json> {
+  return waitFor(`session ${id} to be ${status}`, async () => {
+    const res = await api(`/v1/sessions/${id}`, { key })
+    if (res.body.status === 'failed' && status !== 'failed') {
+      throw new GiveUp(`session failed: ${JSON.stringify(res.body.error)}`)
+    }
+    return res.body.status === status ? res.body : undefined
+  })
+}
+
+/** A call to the local sandbox host, as the Worker makes them (and as faults are injected). */
+export function sandboxHost(path: string, method = 'GET', body?: Json): Promise<Response> {
+  const { sandboxHostUrl, sandboxHostToken } = currentStack()
+  const headers: Record<string, string> = { authorization: `Bearer ${sandboxHostToken}` }
+  if (body) headers['content-type'] = 'application/json'
+  return fetch(`${sandboxHostUrl}${path}`, { method, headers, body: body && JSON.stringify(body) })
+}

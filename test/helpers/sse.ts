@@ -1,0 +1,128 @@
+import { api, type Json } from './http'
+import { baseUrl, TEST_KEYS } from './stack'
+
+export type SseEvent = { id?: number; event: string; data: Json }
+
+/**
+ * A test's SSE client: reads frames as they arrive and keeps them, so a test can wait for
+ * the event it needs and then look at everything that came before it.
+ */
+export class EventStream {
+  readonly events: SseEvent[] = []
+  readonly comments: string[] = []
+  private readonly controller = new AbortController()
+  private waiters: (() => void)[] = []
+  private done: Promise<void>
+  ended = false
+
+  constructor(
+    readonly sessionId: string,
+    opts: { after?: number; lastEventId?: number; raw?: boolean; key?: string } = {},
+  ) {
+    const query = new URLSearchParams()
+    if (opts.after !== undefined) query.set('after', String(opts.after))
+    if (opts.raw) query.set('raw', '1')
+    const headers: Record<string, string> = { authorization: `Bearer ${opts.key ?? TEST_KEYS[0]}` }
+    if (opts.lastEventId !== undefined) headers['last-event-id'] = String(opts.lastEventId)
+    this.done = this.read(`${baseUrl()}/v1/sessions/${sessionId}/events?${query}`, headers)
+  }
+
+  private async read(url: string, headers: Record<string, string>) {
+    try {
+      const res = await fetch(url, { headers, signal: this.controller.signal })
+      if (res.status !== 200 || !res.body) throw new Error(`events answered ${res.status}`)
+      const decoder = new TextDecoder()
+      let buffer = ''
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true })
+        let cut: number
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          this.parse(buffer.slice(0, cut))
+          buffer = buffer.slice(cut + 2)
+        }
+        this.wake()
+      }
+    } catch (err) {
+      if (!this.controller.signal.aborted) throw err
+    } finally {
+      this.ended = true
+      this.wake()
+    }
+  }
+
+  private parse(frame: string) {
+    let id: number | undefined
+    let event = 'message'
+    const data: string[] = []
+    for (const line of frame.split('\n')) {
+      if (line.startsWith(':')) this.comments.push(line.slice(1).trim())
+      else if (line.startsWith('id: ')) id = Number(line.slice(4))
+      else if (line.startsWith('event: ')) event = line.slice(7)
+      else if (line.startsWith('data: ')) data.push(line.slice(6))
+    }
+    if (data.length) this.events.push({ id, event, data: JSON.parse(data.join('\n')) as Json })
+  }
+
+  private wake() {
+    const waiters = this.waiters
+    this.waiters = []
+    for (const w of waiters) w()
+  }
+
+  /** Waits until an event matching `match` has arrived and returns it. */
+  async until(match: (e: SseEvent) => boolean, timeoutMs = 60_000): Promise<SseEvent> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const found = this.events.find(match)
+      if (found) return found
+      if (this.ended) throw new Error(`stream ended before the awaited event; got ${this.summary()}`)
+      if (Date.now() > deadline) throw new Error(`timed out; got ${this.summary()}`)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 250)
+        this.waiters.push(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    }
+  }
+
+  summary(): string {
+    return this.events.map((e) => `${e.id}:${e.event}`).join(' ')
+  }
+
+  get ids(): number[] {
+    return this.events.flatMap((e) => (e.id === undefined ? [] : [e.id]))
+  }
+
+  async close() {
+    this.controller.abort()
+    await this.done.catch(() => {})
+  }
+}
+
+/** A stream that starts after everything the session has logged so far. */
+export async function streamFromNow(id: string): Promise<EventStream> {
+  const res = await api(`/v1/sessions/${id}`)
+  return new EventStream(id, { after: res.body.lastEventId as number })
+}
+
+/** The session went idle, as the stream says it (a GET may say so before the stream has). */
+export const isIdleEvent = (e: SseEvent) => e.event === 'session.status' && e.data.status === 'idle'
+
+/** The session went idle after event `seq`: the end of work that began after it. */
+export const idleAfter = (seq: number) => (e: SseEvent) => isIdleEvent(e) && e.id! > seq
+
+/** The answer to a user message: its first assistant message with text (tool calls come in text-less ones). */
+export const isReplyTo = (messageId: string) => (e: SseEvent) =>
+  e.event === 'message.completed' &&
+  e.data.role === 'assistant' &&
+  e.data.parentId === messageId &&
+  (e.data.text !== '' || e.data.error !== undefined)
+
+/** The text a client rebuilds from the deltas of one message (reasoning deltas are not its text). */
+export const deltasOf = (events: SseEvent[], messageId: string) =>
+  events
+    .filter((e) => e.event === 'message.delta' && e.data.messageId === messageId && e.data.kind === 'text')
+    .map((e) => e.data.text as string)
+    .join('')
