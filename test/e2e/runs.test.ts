@@ -1,8 +1,23 @@
 import { createHmac } from 'node:crypto'
-import { rmSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
-import { api, baseUrl, CALLBACK_SECRET, fixtureRepo, GITHUB_WEBHOOK_SECRET, sandboxesOf, scripted, waitFor, WEBHOOK_SECRET, type Json } from './helpers'
+import {
+  api,
+  baseUrl,
+  CALLBACK_SECRET,
+  EventStream,
+  fixtureRepo,
+  GITHUB_WEBHOOK_SECRET,
+  sandboxesOf,
+  scripted,
+  TEST_KEYS,
+  waitFor,
+  WEBHOOK_SECRET,
+  type Json,
+} from './helpers'
 import { startReceiver, type Received, type Receiver } from './receivers'
 
 const sign = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
@@ -82,15 +97,23 @@ describe('background runs', () => {
   })
 
   it('never waits on a human: a denied command still lets the run end', async () => {
+    // Local sandboxes are processes on this machine, so a command that ran would leave this file.
+    const marker = join(tmpdir(), `osw-denied-${Date.now()}`)
     const started = await api('/v1/runs', {
       body: {
-        prompt: scripted({ steps: [{ tool: { name: 'bash', args: { command: 'rm -rf /tmp/nothing', description: 'x' } } }, { text: 'could not' }] }),
+        prompt: scripted({ steps: [{ tool: { name: 'bash', args: { command: `touch ${marker}`, description: 'x' } } }, { text: 'could not' }] }),
         permissions: { bash: 'ask' },
       },
     })
     const run = await finished(started.body.id as string)
     expect(run.status).toBe('succeeded')
     expect(run.result.text).toBe('could not')
+    expect(existsSync(marker)).toBe(false)
+    const log = new EventStream(run.sessionId as string)
+    await waitFor('the ended session to replay its log', async () => log.ended)
+    expect(log.events.some((e) => e.event === 'permission.requested')).toBe(false)
+    const bashCalls = log.events.filter((e) => e.event === 'tool.updated' && e.data.tool === 'bash')
+    expect(bashCalls.at(-1)?.data.state).toBe('error')
   })
 
   it('times out, and its sandbox is gone', async () => {
@@ -105,6 +128,11 @@ describe('background runs', () => {
 
   it('can be cancelled', async () => {
     const started = await api('/v1/runs', { body: { prompt: scripted({ reply: 'slow '.repeat(300), delayMs: 100 }) } })
+    // Cancelled mid-turn, so that stopping the sandbox is something the cancel has to do.
+    const live = new EventStream(started.body.sessionId as string)
+    await live.until((e) => e.event === 'message.delta')
+    await live.close()
+    expect(await sandboxesOf(started.body.sessionId as string)).toHaveLength(1)
     const res = await api(`/v1/runs/${started.body.id}`, { method: 'DELETE' })
     expect(res.status).toBe(200)
     expect(res.body.status).toBe('cancelled')
@@ -128,6 +156,22 @@ describe('background runs', () => {
     expect(bad.status).toBe(400)
     const unknown = await api('/v1/runs/run_00000000000000000000')
     expect(unknown.status).toBe(404)
+
+    const started = await api('/v1/runs', { body: { prompt: scripted({ reply: 'mine alone' }) } })
+    const runId = started.body.id as string
+    const peek = await api(`/v1/runs/${runId}`, { key: TEST_KEYS[1] })
+    expect(peek.status).toBe(404)
+    expect(peek.body.error.code).toBe('not_found')
+    const cancel = await api(`/v1/runs/${runId}`, { method: 'DELETE', key: TEST_KEYS[1] })
+    expect(cancel.status).toBe(404)
+    const events = await fetch(`${baseUrl()}/v1/sessions/${started.body.sessionId}/events`, {
+      headers: { authorization: `Bearer ${TEST_KEYS[1]}` },
+    })
+    expect(events.status).toBe(404)
+    await events.body?.cancel()
+    const run = await finished(runId)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.text).toBe('mine alone')
   })
 })
 
