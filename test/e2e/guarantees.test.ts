@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createClient, streamEvents, type SessionEvent, type SseFrame } from '../../src/client'
 import {
@@ -90,7 +91,8 @@ describe('the event stream', () => {
     for (const e of agent) {
       expect(e.id).toBeUndefined()
       // opencode's own shape, untouched: `{type, properties}`, not one of ours (`sessionId`, `at`).
-      expect(e.data).toEqual({ type: expect.any(String), properties: expect.any(Object) })
+      expect(e.data).toMatchObject({ type: expect.any(String), properties: expect.any(Object) })
+      expect(e.data).not.toHaveProperty('at')
     }
     expect(JSON.stringify(agent)).toContain('raw and cooked')
     expect(agent.map((e) => e.data.type)).toContain('message.part.updated')
@@ -125,13 +127,12 @@ describe('unattended questions', () => {
     const id = await createSession({ pendingTimeoutSeconds: 2 })
     await waitForStatus(id, 'idle')
     const stream = await streamFromNow(id)
-    const messageId = await sendMessage(id, scripted({ steps: [COLOUR_QUESTION, { text: 'went on' }] }))
+    await sendMessage(id, scripted({ steps: [COLOUR_QUESTION, { text: 'went on' }] }))
     const asked = await stream.until((e) => e.event === 'question.asked')
     const resolved = await stream.until((e) => e.event === 'question.resolved')
     expect(resolved.data).toMatchObject({ questionId: asked.data.questionId, rejected: true, reason: 'timeout' })
     await stream.until((e) => isIdleEvent(e) && e.id! > resolved.id!)
     await stream.close()
-    expect(stream.events.some(isReplyTo(messageId)) || stream.events.some((e) => e.event === 'error')).toBe(true)
     expect((await api(`/v1/sessions/${id}`)).body.pending.questions).toEqual([])
     const late = await api(`/v1/sessions/${id}/questions/${asked.data.questionId}`, { body: { answers: [['Red']] } })
     expect(late.status).toBe(404)
@@ -144,12 +145,12 @@ describe('unattended questions', () => {
     expect(started.status).toBe(202)
     const run = await finishedRun(started.body.id as string)
     expect(run.status).toBe('succeeded')
-    const log = await logOf(run.sessionId as string)
-    expect(log.events.some((e) => e.event === 'question.asked')).toBe(false)
     const requests = (await (await fetch(`${inject('modelUrl').replace(/\/v1$/, '')}/_requests`)).json()) as Json[]
     const agentRequests = requests.filter((r) => r.tools?.length && JSON.stringify(r.messages ?? []).includes(marker))
     expect(agentRequests.length).toBeGreaterThan(0)
     for (const r of agentRequests) expect(r.tools.map((t: Json) => t.function?.name)).not.toContain('question')
+    const log = await logOf(run.sessionId as string)
+    expect(log.events.filter((e) => e.event.startsWith('question.'))).toEqual([])
   })
 })
 
@@ -239,42 +240,44 @@ describe('the typed client', () => {
 })
 
 describe('provider keys', () => {
-  /** The process and every descendant of it, read from /proc. */
-  function processTree(root: number): number[] {
+  /** The command lines of the sandbox's processes: opencode, everything it started, and whatever runs in its folder. */
+  function sandboxCommandLines(opencodePid: number, folder: string): string[] {
     const children = new Map<number, number[]>()
+    const inFolder: number[] = []
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue
       try {
         const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
         const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
         children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)])
+        if (readlinkSync(`/proc/${entry}/cwd`).startsWith(`${folder}/`)) inFolder.push(Number(entry))
       } catch {
-        // the process ended while we looked
+        // the process ended while we looked, or is not ours to read
       }
     }
-    const tree = [root]
+    const tree = [opencodePid]
     for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!) ?? []))
-    return tree
-  }
-
-  it('are never on a command line of the sandbox’s processes', async () => {
-    const id = await createSession()
-    await waitForStatus(id, 'idle')
-    const stream = await streamFromNow(id)
-    // A turn that is running a command while we look, so the agent's children are there too.
-    const messageId = await sendMessage(id, scripted({ steps: [{ tool: { name: 'bash', args: { command: 'sleep 3', description: 'wait' } } }, { text: 'slept' }] }))
-    await stream.until((e) => e.event === 'tool.updated' && e.data.tool === 'bash' && e.data.state === 'running')
-    const [sandbox] = await sandboxesOf(id)
-    expect(sandbox?.opencodePid).toEqual(expect.any(Number))
-    const pids = processTree(sandbox!.opencodePid!)
-    const cmdlines = pids.flatMap((pid) => {
+    return [...new Set([...tree, ...inFolder])].flatMap((pid) => {
       try {
         return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')]
       } catch {
         return []
       }
     })
-    expect(cmdlines.some((c) => c.includes('sleep 3'))).toBe(true)
+  }
+
+  it('are never on a command line of the sandbox’s processes', async () => {
+    const id = await createSession({ permissions: { bash: 'allow' } })
+    await waitForStatus(id, 'idle')
+    const stream = await streamFromNow(id)
+    // A turn that is running a command while we look, so the agent's children are there too.
+    const messageId = await sendMessage(id, scripted({ steps: [{ tool: { name: 'bash', args: { command: 'sleep 8', description: 'wait' } } }, { text: 'slept' }] }))
+    const [sandbox] = await sandboxesOf(id)
+    expect(sandbox?.opencodePid).toEqual(expect.any(Number))
+    const cmdlines = await waitFor('the command to be running', async () => {
+      const all = sandboxCommandLines(sandbox!.opencodePid!, dirname(sandbox!.workdir))
+      return all.some((c) => c.includes('sleep 8')) && all
+    })
     for (const c of cmdlines) expect(c).not.toContain(CANARY_PROVIDER_KEY)
     // The key did reach the agent (so the check above looked where it could have been).
     const environ = readFileSync(`/proc/${sandbox!.opencodePid}/environ`, 'utf8')
