@@ -278,10 +278,21 @@ describe('provider keys', () => {
       const all = sandboxCommandLines(sandbox!.opencodePid!, dirname(sandbox!.workdir))
       return all.some((c) => c.includes('sleep 8')) && all
     })
-    for (const c of cmdlines) expect(c).not.toContain(CANARY_PROVIDER_KEY)
-    // The key did reach the agent (so the check above looked where it could have been).
-    const environ = readFileSync(`/proc/${sandbox!.opencodePid}/environ`, 'utf8')
-    expect(environ).toContain(CANARY_PROVIDER_KEY)
+    // What opencode holds instead of the provider key: its password and the gateway token, both as environment only.
+    const environ = Object.fromEntries(
+      readFileSync(`/proc/${sandbox!.opencodePid}/environ`, 'utf8')
+        .split('\0')
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    ) as Record<string, string>
+    const password = environ.OPENCODE_SERVER_PASSWORD ?? ''
+    const gatewayToken = (JSON.parse(environ.OPENCODE_CONFIG_CONTENT ?? '{}') as Json).provider?.local?.options?.apiKey ?? ''
+    expect(password.length).toBeGreaterThan(16)
+    expect(gatewayToken.length).toBeGreaterThan(16)
+    // Counted, not printed: a failure must not put the secrets in the test output either.
+    for (const secret of [CANARY_PROVIDER_KEY, password, gatewayToken]) {
+      expect(cmdlines.filter((c) => c.includes(secret)).length).toBe(0)
+    }
+    expect(Object.values(environ).filter((v) => v.includes(CANARY_PROVIDER_KEY)).length).toBe(0)
     await stream.until(isReplyTo(messageId))
     await stream.close()
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })

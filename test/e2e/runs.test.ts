@@ -113,7 +113,8 @@ describe('background runs', () => {
     await waitFor('the ended session to replay its log', async () => log.ended)
     expect(log.events.some((e) => e.event === 'permission.requested')).toBe(false)
     const bashCalls = log.events.filter((e) => e.event === 'tool.updated' && e.data.tool === 'bash')
-    expect(bashCalls.at(-1)?.data.state).toBe('error')
+    expect(bashCalls.length).toBeGreaterThan(0)
+    expect(bashCalls.some((e) => e.data.state === 'completed')).toBe(false)
   })
 
   it('times out, and its sandbox is gone', async () => {
