@@ -177,6 +177,9 @@ describe('session tokens', () => {
     const id = await createSession()
     const tooShort = await api(`/v1/sessions/${id}/tokens`, { body: { ttlSeconds: MIN_TOKEN_TTL_SECONDS - 1 } })
     expect(tooShort.status).toBe(400)
+    // README, API: at most a day.
+    expect((await api(`/v1/sessions/${id}/tokens`, { body: { ttlSeconds: 86_400 + 1 } })).status).toBe(400)
+    expect((await api(`/v1/sessions/${id}/tokens`, { body: { ttlSeconds: 86_400 } })).status).toBe(201)
     const issued = await api(`/v1/sessions/${id}/tokens`, { body: { ttlSeconds: MIN_TOKEN_TTL_SECONDS } })
     expect(issued.status).toBe(201)
     const { token, expiresAt } = issued.body as { token: string; expiresAt: string }
