@@ -1,7 +1,5 @@
 import { createHmac } from 'node:crypto'
-import { existsSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
 import {
@@ -97,18 +95,17 @@ describe('background runs', () => {
   })
 
   it('never waits on a human: a denied command still lets the run end', async () => {
-    // Local sandboxes are processes on this machine, so a command that ran would leave this file.
-    const marker = join(tmpdir(), `osw-denied-${Date.now()}`)
     const started = await api('/v1/runs', {
       body: {
-        prompt: scripted({ steps: [{ tool: { name: 'bash', args: { command: `touch ${marker}`, description: 'x' } } }, { text: 'could not' }] }),
+        prompt: scripted({ steps: [{ tool: { name: 'bash', args: { command: 'touch denied.txt', description: 'x' } } }, { text: 'could not' }] }),
         permissions: { bash: 'ask' },
       },
     })
     const run = await finished(started.body.id as string)
     expect(run.status).toBe('succeeded')
     expect(run.result.text).toBe('could not')
-    expect(existsSync(marker)).toBe(false)
+    // A command that ran would have left its file in the workspace, and so in the run's diff (new files included).
+    expect(run.result.diff ?? '').not.toContain('denied.txt')
     const log = new EventStream(run.sessionId as string)
     await waitFor('the ended session to replay its log', async () => log.ended)
     expect(log.events.some((e) => e.event === 'permission.requested')).toBe(false)
