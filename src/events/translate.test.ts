@@ -95,6 +95,10 @@ describe('AgentEventTranslator', () => {
       type: 'tool.updated',
       data: { messageId: 'a1', callId: 'c1', tool: 'bash', state: 'running', title: 'ls', input: { command: 'ls' } },
     })
+    // README, Events: tool inputs and outputs are capped at 32 KiB.
+    expect(MAX_TOOL_TEXT).toBe(32 * 1024)
+    expect(capText('x'.repeat(32 * 1024))).toBe('x'.repeat(32 * 1024))
+    expect(capText('x'.repeat(32 * 1024 + 1))).not.toBe('x'.repeat(32 * 1024 + 1))
     const big = 'x'.repeat(MAX_TOOL_TEXT + 10)
     const [done] = t.translate(
       tool({ status: 'completed', input: { command: 'ls' }, output: big, title: 'ls', metadata: {}, time: { start: 1, end: 2 } }),

@@ -59,6 +59,8 @@ describe('nextWakeAt', () => {
     expect(nextWakeAt(0, 10 * WAKE_INTERVAL_MS)).toBe(WAKE_INTERVAL_MS)
     expect(nextWakeAt(10_000, 10_500)).toBe(11_000)
     expect(nextWakeAt(10_000, 0)).toBe(10_000 + WAKE_INTERVAL_MS)
+    // README, "When things break": a sandbox nobody follows is checked at the next alarm, every 30 s.
+    expect(nextWakeAt(0, 10 * 60_000)).toBe(30_000)
     expect(nextWakeAt(10_000, 0, 5_000)).toBe(11_000)
   })
 })
@@ -89,5 +91,8 @@ describe('provisionRetry', () => {
     expect(provisionRetry(false, 1)).toEqual({ retry: false })
     expect(provisionRetry(true, 1)).toEqual({ retry: true, delayMs: 1000 })
     expect(provisionRetry(true, MAX_PROVISION_ATTEMPTS)).toEqual({ retry: false })
+    // README, "When things break": transient create failures are tried 3 times.
+    expect(provisionRetry(true, 2)).toEqual({ retry: true, delayMs: expect.any(Number) })
+    expect(provisionRetry(true, 3)).toEqual({ retry: false })
   })
 })

@@ -132,6 +132,8 @@ describe('a session configured for its product', () => {
   })
 
   it('hands env and secrets to the sandbox, and never shows the secret', async () => {
+    // opencode's own events are live only, so the raw stream has to be open before the turn.
+    const raw = new EventStream(id, { after: (await api(`/v1/sessions/${id}`)).body.lastEventId as number, raw: true })
     const messageId = await sendMessage(
       id,
       scripted({
@@ -142,16 +144,21 @@ describe('a session configured for its product', () => {
       }),
     )
     await stream.until(isReplyTo(messageId))
+    await raw.until(isReplyTo(messageId))
+    await raw.close()
     const tool = stream.events.filter((e) => e.event === 'tool.updated' && e.data.state === 'completed').at(-1)
     expect(tool?.data.output).toContain('ahoy')
     expect(tool?.data.output).toContain(sha256(SECRET))
+    // The raw frames carried the tool's output too, so the check below reads what opencode said.
+    const agentEvents = raw.events.filter((e) => e.event === 'agent.event')
+    expect(JSON.stringify(agentEvents)).toContain(sha256(SECRET))
 
     await record(api(`/v1/sessions/${id}`))
     await record(api(`/v1/sessions/${id}/messages`))
     const everything = new EventStream(id, { raw: true })
     await waitFor('the replay', async () => everything.events.length >= stream.events.length)
     await everything.close()
-    const seen = JSON.stringify([responses, everything.events])
+    const seen = JSON.stringify([responses, everything.events, raw.events])
     const log = readFileSync(inject('workerLogFile'), 'utf8')
     for (const secret of [SECRET, CANARY_PROVIDER_KEY]) {
       expect(seen).not.toContain(secret)

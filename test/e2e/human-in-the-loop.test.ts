@@ -111,12 +111,14 @@ describe('permissions', () => {
   })
 
   it('shows a reconnecting client the open request in its replay and in GET', async () => {
-    const live = await streamFromNow(id)
-    const from = live.events.length
+    const before = (await api(`/v1/sessions/${id}`)).body.lastEventId as number
+    const live = new EventStream(id, { after: before })
     const messageId = await sendMessage(id, scripted({ steps: [bash('touch later.txt'), { text: 'ok' }] }))
     const ask = await live.until(isAsk)
     await live.close()
-    expect(from).toBe(0)
+    // The live stream started right after what was logged before it, and saw the request in order.
+    expect(live.ids[0]).toBe(before + 1)
+    expect(live.ids.slice(0, live.ids.indexOf(ask.id!) + 1)).toEqual(Array.from({ length: ask.id! - before }, (_, i) => before + 1 + i))
 
     const replay = new EventStream(id, { after: ask.id! - 1 })
     const replayed = await replay.until(isAsk)
@@ -212,7 +214,8 @@ describe('abort and the queue', () => {
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 
-  const slow = (tag: string) => scripted({ reply: words(200, tag), delayMs: 50 })
+  const slowReply = (tag: string) => words(200, tag)
+  const slow = (tag: string) => scripted({ reply: slowReply(tag), delayMs: 50 })
 
   it('stops the running turn and keeps what was queued behind it', async () => {
     const stream = await streamFromNow(id)
@@ -228,8 +231,15 @@ describe('abort and the queue', () => {
     const next = await stream.until(isReplyTo(queued))
     await stream.close()
     expect(next.data.text).toBe('after the abort')
-    const abortedReply = stream.events.find(isReplyTo(running))
-    expect(abortedReply?.data.text.length ?? 0).toBeLessThan(1000)
+    // The aborted turn's answer was completed with what had streamed, cut short of the whole reply.
+    const abortedReply = stream.events.find(
+      (e) => e.event === 'message.completed' && e.data.role === 'assistant' && e.data.parentId === running,
+    )
+    expect(abortedReply).toBeDefined()
+    const full = slowReply('s')
+    expect(full.startsWith(abortedReply!.data.text as string)).toBe(true)
+    expect((abortedReply!.data.text as string).length).toBeLessThan(full.length)
+    expect(abortedReply!.data.text).not.toContain('s199')
   })
 
   it('drops the queue too with clearQueue', async () => {

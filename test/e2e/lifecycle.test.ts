@@ -120,8 +120,11 @@ describe('ending a session', () => {
     expect(reply.data.text).toBe('first words')
     const created = stream.events.findIndex((e) => e.event === 'message.created' && e.data.role === 'user')
     const ready = stream.events.findIndex((e) => e.event === 'sandbox.status' && e.data.state === 'ready')
+    const answering = stream.events.findIndex((e) => e.event === 'message.created' && e.data.role === 'assistant')
+    // The prompt is announced when accepted, with the session; the agent gets it once the sandbox is ready.
     expect(created).toBeGreaterThan(-1)
-    expect(ready).toBeGreaterThan(-1)
+    expect(created).toBeLessThan(ready)
+    expect(answering).toBeGreaterThan(ready)
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 })

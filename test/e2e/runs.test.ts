@@ -1,7 +1,24 @@
 import { rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
-import { api, CALLBACK_SECRET, finished, fixtureRepo, GITHUB_WEBHOOK_SECRET, sandboxesOf, scripted, sign, waitFor, webhook, WEBHOOK_SECRET, words, type Json } from './helpers'
+import {
+  api,
+  baseUrl,
+  CALLBACK_SECRET,
+  EventStream,
+  finished,
+  fixtureRepo,
+  GITHUB_WEBHOOK_SECRET,
+  sandboxesOf,
+  scripted,
+  sign,
+  TEST_KEYS,
+  waitFor,
+  webhook,
+  WEBHOOK_SECRET,
+  words,
+  type Json,
+} from './helpers'
 import { startReceiver, type Received, type Receiver } from './receivers'
 
 const now = () => String(Math.floor(Date.now() / 1000))
@@ -65,13 +82,21 @@ describe('background runs', () => {
   it('never waits on a human: a denied command still lets the run end', async () => {
     const started = await api('/v1/runs', {
       body: {
-        prompt: scripted({ steps: [{ tool: { name: 'bash', args: { command: 'rm -rf /tmp/nothing', description: 'x' } } }, { text: 'could not' }] }),
+        prompt: scripted({ steps: [{ tool: { name: 'bash', args: { command: 'touch denied.txt', description: 'x' } } }, { text: 'could not' }] }),
         permissions: { bash: 'ask' },
       },
     })
     const run = await finished(started.body.id as string)
     expect(run.status).toBe('succeeded')
     expect(run.result.text).toBe('could not')
+    // A command that ran would have left its file in the workspace, and so in the run's diff (new files included).
+    expect(run.result.diff ?? '').not.toContain('denied.txt')
+    const log = new EventStream(run.sessionId as string)
+    await waitFor('the ended session to replay its log', async () => log.ended)
+    expect(log.events.some((e) => e.event === 'permission.requested')).toBe(false)
+    const bashCalls = log.events.filter((e) => e.event === 'tool.updated' && e.data.tool === 'bash')
+    expect(bashCalls.length).toBeGreaterThan(0)
+    expect(bashCalls.some((e) => e.data.state === 'completed')).toBe(false)
   })
 
   it('times out, and its sandbox is gone', async () => {
@@ -86,6 +111,11 @@ describe('background runs', () => {
 
   it('can be cancelled', async () => {
     const started = await api('/v1/runs', { body: { prompt: scripted({ reply: 'slow '.repeat(300), delayMs: 100 }) } })
+    // Cancelled mid-turn, so that stopping the sandbox is something the cancel has to do.
+    const live = new EventStream(started.body.sessionId as string)
+    await live.until((e) => e.event === 'message.delta')
+    await live.close()
+    expect(await sandboxesOf(started.body.sessionId as string)).toHaveLength(1)
     const res = await api(`/v1/runs/${started.body.id}`, { method: 'DELETE' })
     expect(res.status).toBe(200)
     expect(res.body.status).toBe('cancelled')
@@ -109,6 +139,22 @@ describe('background runs', () => {
     expect(bad.status).toBe(400)
     const unknown = await api('/v1/runs/run_00000000000000000000')
     expect(unknown.status).toBe(404)
+
+    const started = await api('/v1/runs', { body: { prompt: scripted({ reply: 'mine alone' }) } })
+    const runId = started.body.id as string
+    const peek = await api(`/v1/runs/${runId}`, { key: TEST_KEYS[1] })
+    expect(peek.status).toBe(404)
+    expect(peek.body.error.code).toBe('not_found')
+    const cancel = await api(`/v1/runs/${runId}`, { method: 'DELETE', key: TEST_KEYS[1] })
+    expect(cancel.status).toBe(404)
+    const events = await fetch(`${baseUrl()}/v1/sessions/${started.body.sessionId}/events`, {
+      headers: { authorization: `Bearer ${TEST_KEYS[1]}` },
+    })
+    expect(events.status).toBe(404)
+    await events.body?.cancel()
+    const run = await finished(runId)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.text).toBe('mine alone')
   })
 })
 

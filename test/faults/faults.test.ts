@@ -277,7 +277,7 @@ describe('the Worker restarts', () => {
 
     const resumed = new EventStream(id, { lastEventId: stream.events.at(-1)!.id })
     const last = await resumed.until(isReplyTo(queued))
-    await resumed.until((e) => statusIs('idle')(e) && e.id! > last.id!)
+    await resumed.until(idleAfter(last.id!))
     await resumed.close()
     const all = [...stream.events, ...resumed.events]
     expectGapless(all)

@@ -62,6 +62,8 @@ describe('fan-out', () => {
 
   it('drops a stalled client without holding back the others, and ends streams when the session ends', async () => {
     await runInDurableObject(stub('fanout-stalled'), async (_instance, state) => {
+      // README, "When things break": a client is cut when 4096 frames wait for it.
+      expect(MAX_PENDING_FRAMES).toBe(4096)
       const { log, fanout } = logWithFanout(state.storage)
       const stalled = fanout.subscribe(0, { raw: false })
       const healthy = fanout.subscribe(0, { raw: false })
