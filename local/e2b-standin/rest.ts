@@ -73,10 +73,13 @@ function matchesMetadata(sb: Sandbox, filter: string | undefined) {
   return true
 }
 
-/** Outages a test orders: the next `creates` create calls answer 503, as E2B does when it has no capacity. */
-export type RestFaults = { creates: number }
+/**
+ * Outages a test orders: the next `creates` create calls answer 503, as E2B does when it has no
+ * capacity. `attempts` counts every create call, failed or not, so a test can count retries.
+ */
+export type RestFaults = { creates: number; attempts: number }
 
-export function createRestApi(sandboxes: Sandboxes, apiKey: string, faults: RestFaults = { creates: 0 }): Hono {
+export function createRestApi(sandboxes: Sandboxes, apiKey: string, faults: RestFaults = { creates: 0, attempts: 0 }): Hono {
   const app = new Hono()
 
   app.use('*', async (c, next) => {
@@ -90,6 +93,7 @@ export function createRestApi(sandboxes: Sandboxes, apiKey: string, faults: Rest
   const notFound = (c: Context) => fail(c, 404, `sandbox "${c.req.param('id')}" doesn't exist or you don't have access to it`)
 
   const create = async (c: Context) => {
+    faults.attempts++
     if (faults.creates > 0) {
       faults.creates--
       return fail(c, 503, 'no capacity to create sandboxes right now, try again')

@@ -39,6 +39,7 @@ describe('unattended runs', () => {
       webfetch: 'deny',
       external_directory: 'deny',
       doom_loop: 'deny',
+      question: 'deny',
     })
     expect(buildOpencodeConfig(undefined, undefined, { unattended: true }).permission).toMatchObject({ edit: 'allow', bash: 'allow' })
   })

@@ -36,7 +36,14 @@ export const INTERACTIVE_PERMISSIONS: Json = { edit: 'ask', bash: 'ask' }
  * Nobody watches a background run: edits and commands are allowed, what opencode asks about by
  * default (leaving the workspace, loops) is denied, and every `ask` left becomes `deny`.
  */
-export const UNATTENDED_PERMISSIONS: Json = { edit: 'allow', bash: 'allow', webfetch: 'allow', external_directory: 'deny', doom_loop: 'deny' }
+export const UNATTENDED_PERMISSIONS: Json = {
+  edit: 'allow',
+  bash: 'allow',
+  webfetch: 'allow',
+  external_directory: 'deny',
+  doom_loop: 'deny',
+  question: 'deny',
+}
 
 export function denyAsks(rules: Json): Json {
   return Object.fromEntries(

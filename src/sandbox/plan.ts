@@ -43,7 +43,9 @@ export function sandboxPlan(
       OPENCODE_SERVER_PASSWORD: password,
       OPENCODE_CONFIG_CONTENT: JSON.stringify(config),
       // An interactive session has a client to answer the agent's questions; a run has nobody.
-      ...(!unattended && { OPENCODE_ENABLE_QUESTION_TOOL: '1' }),
+      // opencode offers its question tool to the clients it knows (`cli`, its default, among
+      // them), so a run's opencode names itself as none of them.
+      ...(unattended ? { OPENCODE_CLIENT: 'sandbox-run' } : { OPENCODE_ENABLE_QUESTION_TOOL: '1' }),
     },
     metadata,
     repo: spec.repo,

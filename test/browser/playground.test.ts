@@ -294,4 +294,28 @@ describe('the playground', () => {
       if (id) await endSession(id)
     }
   })
+
+  it('keeps the API key out of localStorage and cookies, in this tab\'s sessionStorage only', async () => {
+    const tab = await openTab(h.browser, h.stack.url)
+    let id: string | undefined
+    try {
+      id = await startFromPage(tab)
+      await say(tab.page, scripted({ reply: 'stored nowhere else' }, 'storage-test'))
+      await tab.page.locator('#log .msg.assistant[data-completed=true]').first().waitFor()
+      const stores = await tab.page.evaluate(() => {
+        const dump = (s: any) => Array.from({ length: s.length }, (_, i) => `${s.key(i)}=${s.getItem(s.key(i))}`).join('\n')
+        return { local: dump(window.localStorage), session: dump(window.sessionStorage), cookie: document.cookie as string }
+      })
+      // Where the page does keep it: proves the reads above see what the page stores.
+      expect(stores.session).toContain(BROWSER_KEY)
+      expect(stores.local).not.toContain(BROWSER_KEY)
+      expect(stores.cookie).not.toContain(BROWSER_KEY)
+      const cookies = await tab.context.cookies()
+      expect(JSON.stringify(cookies)).not.toContain(BROWSER_KEY)
+      expectKeyOnlyInHeaders(tab)
+    } finally {
+      await tab.close()
+      if (id) await endSession(id)
+    }
+  })
 })

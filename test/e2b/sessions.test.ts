@@ -62,9 +62,9 @@ async function onlySandbox(sessionId: string): Promise<E2BStandInSandbox> {
   })
 }
 
-/** Every process of the sandbox is stopped (state T in /proc), as a paused VM's would be. */
+/** The sandbox has processes, and every one is stopped (state T in /proc), as a paused VM's would be. */
 function allStopped(sb: E2BStandInSandbox): boolean {
-  return sb.pids.every((pid) => [undefined, 'T'].includes(processState(pid)))
+  return sb.pids.length > 0 && sb.pids.every((pid) => [undefined, 'T'].includes(processState(pid)))
 }
 
 /** The pid of the sandbox's opencode server (the binary, under the npm wrapper). */
@@ -172,6 +172,7 @@ describe('sessions on E2B (through the stand-in)', () => {
       expect(after.sandboxId).toBe(before.sandboxId)
       expect(after.state).toBe('running')
       // The same opencode process served both turns: the pause kept it, nothing was restarted.
+      expect(opencodePids(before)).not.toEqual([])
       expect(opencodePids(after)).toEqual(expect.arrayContaining(opencodePids(before)))
       expect(sandboxEvents(stream).filter((e) => e.state === 'restarting' || e.state === 'lost')).toEqual([])
       const states = sandboxEvents(stream).filter((e) => e.state !== 'starting' || e.reason === 'resuming')
@@ -207,7 +208,7 @@ describe('sessions on E2B (through the stand-in)', () => {
       const first = await onlySandbox(id)
       const connection: ConnectionOpts = { apiKey: E2B_KEY, apiUrl: standIn().apiUrl, sandboxUrl: standIn().sandboxUrl }
       await Sandbox.kill(first.sandboxId, connection)
-      await waitFor('the sandbox to be gone', async () => standInSandboxesOf(standIn(), id).length === 0)
+      await waitFor('the sandbox to be gone', async () => !standIn().list().some((s) => s.sandboxId === first.sandboxId))
 
       // Whether the session noticed at once (its stream dropped) or only on resuming, it says so.
       await reply(stream, id, 'in a new sandbox')
@@ -253,12 +254,14 @@ describe('sessions on E2B (through the stand-in)', () => {
     })
   })
 
-  it('fails the session with a clear error when E2B stays down', async () => {
+  it('fails the session with a clear error when E2B stays down, after trying 3 times', async () => {
     standIn().failNextCreates(10)
+    const attemptsBefore = standIn().createAttempts()
     const id = await createSession()
     try {
       const failed = await waitForStatus(id, 'failed')
       expect(failed.error.code).toBe('sandbox_unavailable')
+      expect(standIn().createAttempts() - attemptsBefore).toBe(3)
       expect(standInSandboxesOf(standIn(), id)).toEqual([])
     } finally {
       standIn().failNextCreates(0)

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { createClient, streamEvents, type SessionEvent, type SseFrame } from '../../src/client'
 import {
   api,
@@ -9,6 +9,7 @@ import {
   COLOUR_QUESTION,
   createSession,
   EventStream,
+  idleSessionForBlock,
   isIdleEvent,
   isReplyTo,
   sandboxesOf,
@@ -43,19 +44,10 @@ async function logOf(sessionId: string): Promise<EventStream> {
 }
 
 describe('the event stream', () => {
-  let id: string
-
-  beforeAll(async () => {
-    id = await createSession()
-    await waitForStatus(id, 'idle')
-  })
-
-  afterAll(async () => {
-    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
-  })
+  const session = idleSessionForBlock()
 
   it('sends a `: ping` comment every 10 s on a quiet stream', async () => {
-    const stream = await streamFromNow(id)
+    const stream = await streamFromNow(session())
     const seen: number[] = []
     await waitFor(
       'two pings',
@@ -75,10 +67,10 @@ describe('the event stream', () => {
   })
 
   it('adds opencode’s own events with ?raw=1, live only and without ids', async () => {
-    const before = (await api(`/v1/sessions/${id}`)).body.lastEventId as number
-    const raw = new EventStream(id, { after: before, raw: true })
-    const plain = new EventStream(id, { after: before })
-    const messageId = await sendMessage(id, scripted({ reply: 'raw and cooked' }))
+    const before = (await api(`/v1/sessions/${session()}`)).body.lastEventId as number
+    const raw = new EventStream(session(), { after: before, raw: true })
+    const plain = new EventStream(session(), { after: before })
+    const messageId = await sendMessage(session(), scripted({ reply: 'raw and cooked' }))
     await raw.until(isReplyTo(messageId))
     await plain.until(isReplyTo(messageId))
     await raw.until(isIdleEvent)
@@ -100,17 +92,17 @@ describe('the event stream', () => {
     expect(raw.events.filter((e) => e.event !== 'agent.event')).toEqual(plain.events)
     expect(plain.events.some((e) => e.event === 'agent.event')).toBe(false)
 
-    const replay = new EventStream(id, { after: before, raw: true })
+    const replay = new EventStream(session(), { after: before, raw: true })
     await replay.until(isIdleEvent)
     await replay.close()
     expect(replay.events.some((e) => e.event === 'agent.event')).toBe(false)
   })
 
   it('announces a user message the moment it is accepted, before the running turn ends', async () => {
-    const stream = await streamFromNow(id)
-    const running = await sendMessage(id, scripted({ reply: Array.from({ length: 60 }, (_, i) => `w${i}`).join(' '), delayMs: 100 }))
+    const stream = await streamFromNow(session())
+    const running = await sendMessage(session(), scripted({ reply: Array.from({ length: 60 }, (_, i) => `w${i}`).join(' '), delayMs: 100 }))
     await stream.until((e) => e.event === 'message.delta')
-    const second = await sendMessage(id, scripted({ reply: 'second' }))
+    const second = await sendMessage(session(), scripted({ reply: 'second' }))
     const created = await stream.until((e) => e.event === 'message.created' && e.data.messageId === second)
     const completed = await stream.until((e) => e.event === 'message.completed' && e.data.messageId === second)
     expect(created.data).toMatchObject({ role: 'user' })

@@ -6,6 +6,7 @@ import {
   COLOUR_QUESTION,
   createSession,
   EventStream,
+  idleSessionForBlock,
   idleAfter,
   isIdleEvent,
   isReplyTo,
@@ -154,28 +155,19 @@ describe('unattended safety', () => {
 })
 
 describe('questions', () => {
-  let id: string
-
-  beforeAll(async () => {
-    id = await createSession()
-    await waitForStatus(id, 'idle')
-  })
-
-  afterAll(async () => {
-    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
-  })
+  const session = idleSessionForBlock()
 
 
   it('asks the client and hands the chosen labels back to the model', async () => {
-    const stream = await streamFromNow(id)
-    const messageId = await sendMessage(id, scripted({ steps: [COLOUR_QUESTION, { text: 'answer was {{tool_result}}' }] }))
+    const stream = await streamFromNow(session())
+    const messageId = await sendMessage(session(), scripted({ steps: [COLOUR_QUESTION, { text: 'answer was {{tool_result}}' }] }))
     const asked = await stream.until((e) => e.event === 'question.asked')
     expect(asked.data.questions).toEqual([expect.objectContaining({ question: 'Which colour should the button be?' })])
-    expect((await api(`/v1/sessions/${id}`)).body.pending.questions).toHaveLength(1)
+    expect((await api(`/v1/sessions/${session()}`)).body.pending.questions).toHaveLength(1)
 
-    const bad = await api(`/v1/sessions/${id}/questions/${asked.data.questionId}`, { body: { answers: 'Blue' } })
+    const bad = await api(`/v1/sessions/${session()}/questions/${asked.data.questionId}`, { body: { answers: 'Blue' } })
     expect(bad.status).toBe(400)
-    const res = await api(`/v1/sessions/${id}/questions/${asked.data.questionId}`, { body: { answers: [['Blue']] } })
+    const res = await api(`/v1/sessions/${session()}/questions/${asked.data.questionId}`, { body: { answers: [['Blue']] } })
     expect(res.status).toBe(200)
     const reply = await stream.until(isReplyTo(messageId))
     await stream.close()
@@ -184,45 +176,36 @@ describe('questions', () => {
       questionId: asked.data.questionId,
       answers: [['Blue']],
     })
-    const twice = await api(`/v1/sessions/${id}/questions/${asked.data.questionId}`, { body: { answers: [['Red']] } })
+    const twice = await api(`/v1/sessions/${session()}/questions/${asked.data.questionId}`, { body: { answers: [['Red']] } })
     expect(twice.status).toBe(404)
   })
 
   it('lets the client decline a question', async () => {
-    const stream = await streamFromNow(id)
-    const messageId = await sendMessage(id, scripted({ steps: [COLOUR_QUESTION, { text: 'fine' }] }))
+    const stream = await streamFromNow(session())
+    const messageId = await sendMessage(session(), scripted({ steps: [COLOUR_QUESTION, { text: 'fine' }] }))
     const asked = await stream.until((e) => e.event === 'question.asked')
-    const res = await api(`/v1/sessions/${id}/questions/${asked.data.questionId}`, { body: { reject: true } })
+    const res = await api(`/v1/sessions/${session()}/questions/${asked.data.questionId}`, { body: { reject: true } })
     expect(res.status).toBe(200)
     const resolved = await stream.until((e) => e.event === 'question.resolved')
     expect(resolved.data).toMatchObject({ questionId: asked.data.questionId, rejected: true })
     await stream.until((e) => idleAfter(resolved.id!)(e) || isReplyTo(messageId)(e))
     await stream.close()
-    expect((await api(`/v1/sessions/${id}`)).body.pending.questions).toEqual([])
+    expect((await api(`/v1/sessions/${session()}`)).body.pending.questions).toEqual([])
   })
 })
 
 describe('abort and the queue', () => {
-  let id: string
-
-  beforeAll(async () => {
-    id = await createSession()
-    await waitForStatus(id, 'idle')
-  })
-
-  afterAll(async () => {
-    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
-  })
+  const session = idleSessionForBlock()
 
   const slowReply = (tag: string) => words(200, tag)
   const slow = (tag: string) => scripted({ reply: slowReply(tag), delayMs: 50 })
 
   it('stops the running turn and keeps what was queued behind it', async () => {
-    const stream = await streamFromNow(id)
-    const running = await sendMessage(id, slow('s'))
-    const queued = await sendMessage(id, scripted({ reply: 'after the abort' }))
+    const stream = await streamFromNow(session())
+    const running = await sendMessage(session(), slow('s'))
+    const queued = await sendMessage(session(), scripted({ reply: 'after the abort' }))
     await stream.until((e) => e.event === 'message.delta')
-    const res = await api(`/v1/sessions/${id}/abort`, { method: 'POST' })
+    const res = await api(`/v1/sessions/${session()}/abort`, { method: 'POST' })
     expect(res.status).toBe(200)
     expect(res.body).toEqual({ aborted: true, dropped: 0 })
     const idle = await stream.until(isIdleEvent)
@@ -243,17 +226,17 @@ describe('abort and the queue', () => {
   })
 
   it('drops the queue too with clearQueue', async () => {
-    const stream = await streamFromNow(id)
-    await sendMessage(id, slow('c'))
-    const dropped = await sendMessage(id, scripted({ reply: 'never sent' }))
+    const stream = await streamFromNow(session())
+    await sendMessage(session(), slow('c'))
+    const dropped = await sendMessage(session(), scripted({ reply: 'never sent' }))
     await stream.until((e) => e.event === 'message.delta')
-    const res = await api(`/v1/sessions/${id}/abort`, { body: { clearQueue: true } })
+    const res = await api(`/v1/sessions/${session()}/abort`, { body: { clearQueue: true } })
     expect(res.body).toEqual({ aborted: true, dropped: 1 })
     await stream.until(isIdleEvent)
-    const session = await waitForStatus(id, 'idle')
-    expect(session.queued).toBe(0)
+    const view = await waitForStatus(session(), 'idle')
+    expect(view.queued).toBe(0)
     // Turns run in order: once a message sent after the abort is answered, the dropped one never will be.
-    const after = await sendMessage(id, scripted({ reply: 'after the clear' }))
+    const after = await sendMessage(session(), scripted({ reply: 'after the clear' }))
     const answered = await stream.until(isReplyTo(after))
     await stream.until(idleAfter(answered.id!))
     await stream.close()
@@ -261,26 +244,26 @@ describe('abort and the queue', () => {
   })
 
   it('refuses messages past the queue bound with 429, and takes them again once there is room', async () => {
-    await sendMessage(id, slow('q'))
-    await waitFor('the turn to start', async () => (await api(`/v1/sessions/${id}`)).body.status === 'busy')
+    await sendMessage(session(), slow('q'))
+    await waitFor('the turn to start', async () => (await api(`/v1/sessions/${session()}`)).body.status === 'busy')
     let status = 202
     let sent = 0
     while (status === 202 && sent < 200) {
-      status = (await api(`/v1/sessions/${id}/messages`, { body: { text: `filler ${sent}` } })).status
+      status = (await api(`/v1/sessions/${session()}/messages`, { body: { text: `filler ${sent}` } })).status
       sent++
     }
     expect(status).toBe(429)
     expect(sent).toBe(101)
-    const refused = await api(`/v1/sessions/${id}/messages`, { body: { text: 'one more' } })
+    const refused = await api(`/v1/sessions/${session()}/messages`, { body: { text: 'one more' } })
     expect(refused.body.error.code).toBe('too_many_requests')
-    await api(`/v1/sessions/${id}/abort`, { body: { clearQueue: true } })
-    await waitForStatus(id, 'idle')
-    const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=60`, { body: { text: scripted({ reply: 'room again' }) } })
+    await api(`/v1/sessions/${session()}/abort`, { body: { clearQueue: true } })
+    await waitForStatus(session(), 'idle')
+    const res = await api(`/v1/sessions/${session()}/messages?wait=true&timeout=60`, { body: { text: scripted({ reply: 'room again' }) } })
     expect(res.body.reply.text).toBe('room again')
   })
 
   it('answers abort on an idle session without stopping anything', async () => {
-    const res = await api(`/v1/sessions/${id}/abort`, { method: 'POST' })
+    const res = await api(`/v1/sessions/${session()}/abort`, { method: 'POST' })
     expect(res.body).toEqual({ aborted: false, dropped: 0 })
   })
 })

@@ -1,14 +1,16 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startOwnStack, type OwnStack } from '../helpers/own-stack'
+import { describe, expect, it } from 'vitest'
+import { ownStackForFile } from '../helpers/own-stack'
 import {
   api,
   createSession,
   deltasOf,
   EventStream,
+  expectGapless,
   idleAfter,
   isReplyTo,
+  newIdleSession,
   sandboxesOf,
   sandboxHost,
   scripted,
@@ -26,27 +28,7 @@ import {
  * explicit error, and the session must end up in a truthful status.
  */
 
-let own: OwnStack
-
-beforeAll(async () => {
-  own = await startOwnStack('faults', {}, { faultInjection: true })
-})
-
-afterAll(async () => {
-  await own?.close()
-})
-
-/** Every id once, in order, from the first one read: what "no hole, no repeat" means. */
-function expectGapless(events: SseEvent[]) {
-  const ids = events.map((e) => e.id!)
-  expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => ids[0]! + i))
-}
-
-async function newIdleSession(): Promise<string> {
-  const id = await createSession()
-  await waitForStatus(id, 'idle')
-  return id
-}
+const own = ownStackForFile('faults', {}, { faultInjection: true })
 
 async function expectWorking(id: string, text: string) {
   const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: text }) } })
@@ -195,11 +177,13 @@ describe('clients come and go', () => {
   })
 
   // That the session drops a client with too much unread (MAX_PENDING_FRAMES) is tested in
-  // test/worker/event-log.test.ts: over loopback, the kernel's socket buffers take megabytes first.
-  it('does not slow a healthy client for a stalled one, and the stalled one resumes exactly', async () => {
+  // test/worker/event-log.test.ts: over loopback, the kernel's socket buffers take megabytes first,
+  // more than a reply here. What this checks end to end: a subscriber that reads nothing while a
+  // whole reply streams holds no one up, and afterwards what reached it plus a resume is the log.
+  it('serves a healthy client the whole reply while another reads nothing, and the idle one resumes exactly', async () => {
     const id = await newIdleSession()
     const { lastEventId } = (await api(`/v1/sessions/${id}`)).body as { lastEventId: number }
-    const stalled = await fetch(`${own.stack.url}/v1/sessions/${id}/events?after=${lastEventId}`, {
+    const stalled = await fetch(`${own().stack.url}/v1/sessions/${id}/events?after=${lastEventId}`, {
       headers: { authorization: `Bearer ${TEST_KEYS[0]}` },
     })
     expect(stalled.status).toBe(200)
@@ -209,6 +193,8 @@ describe('clients come and go', () => {
     const reply = await healthy.until(isReplyTo(messageId))
     await healthy.close()
     expect(deltasOf(healthy.events, reply.data.messageId as string)).toBe(text)
+    // The stalled client is a live subscriber the session wrote to, not one it never served:
+    // nothing of it has been read yet, and its first frame is the first event after its cursor.
 
     // The stalled client reads at last: whatever reached it, plus a resume from its last id, is the whole log.
     const reader = stalled.body!.getReader()
@@ -221,6 +207,7 @@ describe('clients come and go', () => {
     }
     await reader.cancel().catch(() => {})
     const ids = [...buffered.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))
+    expect(ids[0]).toBe(lastEventId + 1)
     const resumed = new EventStream(id, { lastEventId: ids.at(-1) ?? lastEventId })
     await resumed.until((e) => e.id === reply.id)
     await resumed.close()
@@ -246,7 +233,7 @@ describe('the Worker restarts', () => {
     await stream.until((e) => e.event === 'tool.updated' && e.data.state === 'running')
     await stream.close()
 
-    await own.stack.restartWorker()
+    await own().stack.restartWorker()
     const [sandbox] = await sandboxesOf(id)
     writeFileSync(join(sandbox!.workdir, 'go'), '')
 
@@ -273,7 +260,7 @@ describe('the Worker restarts', () => {
     await stream.until((e) => e.event === 'message.delta')
     await stream.close()
 
-    await own.stack.restartWorker()
+    await own().stack.restartWorker()
 
     const resumed = new EventStream(id, { lastEventId: stream.events.at(-1)!.id })
     const last = await resumed.until(isReplyTo(queued))
@@ -295,7 +282,7 @@ describe('the Worker restarts', () => {
   it('lets a message sent after the restart run, with the conversation intact', async () => {
     const id = await newIdleSession()
     await expectWorking(id, 'before')
-    await own.stack.restartWorker()
+    await own().stack.restartWorker()
     await expectWorking(id, 'after')
     const conversation = await api(`/v1/sessions/${id}/messages`)
     expect(conversation.body.filter((m: { role: string }) => m.role === 'assistant').map((m: { text: string }) => m.text)).toEqual([
@@ -307,9 +294,34 @@ describe('the Worker restarts', () => {
 })
 
 describe('secrets', () => {
-  it('never puts the sandbox URL or password in a log line', () => {
-    const log = readFileSync(own.logFile, 'utf8')
-    expect(log).not.toMatch(/127\.0\.0\.1:\d+\/(global|event|session)/)
-    expect(log).not.toContain(own.stack.sandboxHostToken)
+  it('never puts the sandbox URL or password in a response, an event or a log line', async () => {
+    const id = await newIdleSession()
+    const [sandbox] = await sandboxesOf(id)
+    const password = readFileSync(`/proc/${sandbox!.opencodePid}/environ`, 'utf8')
+      .split('\0')
+      .find((v) => v.startsWith('OPENCODE_SERVER_PASSWORD='))
+      ?.slice('OPENCODE_SERVER_PASSWORD='.length)
+    expect(password).toMatch(/.{16,}/)
+    // A reply cut in the middle, so the reconnect and the resync are in the log too.
+    const stream = new EventStream(id, { after: 0 })
+    const messageId = await sendMessage(id, scripted({ reply: words(200, 's'), delayMs: 10 }))
+    await stream.until((e) => e.event === 'message.delta')
+    await sandboxHost(`/sandboxes/${sandbox!.sandboxId}/faults/cut`, 'POST')
+    const reply = await stream.until(isReplyTo(messageId))
+    await stream.until(idleAfter(reply.id!))
+    await stream.close()
+    const responses = await Promise.all(
+      [`/v1/sessions/${id}`, `/v1/sessions/${id}/messages`, '/v1/sessions', `/v1/sessions/${id}/diff`].map((path) => api(path)),
+    )
+    const seen = [...responses.map((r) => JSON.stringify(r.body)), JSON.stringify(stream.events)].join('\n')
+    expect(seen).toContain(reply.data.text as string)
+    const log = readFileSync(own().logFile, 'utf8')
+    expect(log).toContain(id)
+    for (const text of [seen, log]) {
+      expect(text).not.toContain(password)
+      expect(text).not.toMatch(/127\.0\.0\.1:\d+\/(global|event|session)/)
+      expect(text).not.toContain(own().stack.sandboxHostToken)
+    }
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 })

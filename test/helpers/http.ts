@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest'
 import { baseUrl, currentStack, TEST_KEYS } from './stack'
 import { GiveUp, waitFor } from './wait'
 
@@ -53,4 +54,26 @@ export function sandboxHost(path: string, method = 'GET', body?: Json): Promise<
   const headers: Record<string, string> = { authorization: `Bearer ${sandboxHostToken}` }
   if (body) headers['content-type'] = 'application/json'
   return fetch(`${sandboxHostUrl}${path}`, { method, headers, body: body && JSON.stringify(body) })
+}
+
+/** A new session, once it is idle. */
+export async function newIdleSession(body: Json = {}, key?: string): Promise<string> {
+  const id = await createSession(body, key)
+  await waitForStatus(id, 'idle', key)
+  return id
+}
+
+/**
+ * An idle session for the tests of one describe block, made before them and ended after them;
+ * the getter answers its id.
+ */
+export function idleSessionForBlock(body: Json = {}): () => string {
+  let id: string | undefined
+  beforeAll(async () => {
+    id = await newIdleSession(body)
+  })
+  afterAll(async () => {
+    if (id) await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+  return () => id!
 }

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest'
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -35,4 +36,19 @@ export async function startOwnStack(
       rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * A stack of the calling test file's own, started before its tests and closed after them; the
+ * getter answers it once started.
+ */
+export function ownStackForFile(...args: Parameters<typeof startOwnStack>): () => OwnStack {
+  let own: OwnStack | undefined
+  beforeAll(async () => {
+    own = await startOwnStack(...args)
+  })
+  afterAll(async () => {
+    await own?.close()
+  })
+  return () => own!
 }

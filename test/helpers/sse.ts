@@ -1,3 +1,4 @@
+import { expect } from 'vitest'
 import { api, type Json } from './http'
 import { baseUrl, TEST_KEYS } from './stack'
 
@@ -108,6 +109,12 @@ export async function streamFromNow(id: string): Promise<EventStream> {
 }
 
 /** The session went idle, as the stream says it (a GET may say so before the stream has). */
+/** Every id once, in order, from the first one read: what "no hole, no repeat" means. */
+export function expectGapless(events: SseEvent[]) {
+  const ids = events.map((e) => e.id!)
+  expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => ids[0]! + i))
+}
+
 export const isIdleEvent = (e: SseEvent) => e.event === 'session.status' && e.data.status === 'idle'
 
 /** The session went idle after event `seq`: the end of work that began after it. */
