@@ -123,4 +123,26 @@ describe('log retention', () => {
       expect(log.after(log.lastSeq - 40, 1000).map((e) => e.seq)).toEqual(Array.from({ length: 40 }, (_, i) => log.lastSeq - 39 + i))
     })
   })
+
+  it('keeps the newest 10,000 events whole as the log grows, compacting on its own', async () => {
+    await runInDurableObject(stub('log-retention-window'), async (_instance, state) => {
+      const log = new EventLog(state.storage, () => 'ses_x')
+      state.storage.sql.exec(`INSERT INTO messages (id, turn, role, text, parts, created_at) VALUES ('long', 1, 'assistant', '', '[]', '')`)
+      // A long reply, stored a turn of the event loop at a time as a session stores it.
+      for (let i = 1; i <= 13_000; i++) {
+        log.append(event('message.delta', { messageId: 'long', partId: 'p', kind: 'text', text: 'x' }))
+        if (i % 500 === 0) log.flush()
+      }
+      log.append(event('message.completed', { messageId: 'long', role: 'assistant', text: 'x' }))
+      log.flush()
+      const window = log.lastSeq - 10_000
+      const stored = log.after(0, 20_000)
+      // Deltas before the window went at the last compaction (every 1,000 appends); none inside it.
+      expect(stored[0]!.seq).toBeGreaterThan(1)
+      expect(stored[0]!.seq).toBeLessThanOrEqual(window + 1)
+      expect(stored.filter((e) => e.seq > window)).toHaveLength(10_000)
+      // A client resuming inside the window gets every later event exactly once.
+      expect(log.after(window, 20_000).map((e) => e.seq)).toEqual(Array.from({ length: 10_000 }, (_, i) => window + 1 + i))
+    })
+  })
 })
