@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { urlHasCredentials } from './schemas'
+import { urlHasCredentials } from '.'
 
 describe('repository URLs with credentials', () => {
   it.each([

@@ -1,0 +1,213 @@
+import { z } from '@hono/zod-openapi'
+import { PublicEventSchemas, SessionStatus, Usage, type PublicEventType } from '../../events/types'
+import { ID_PATTERN } from '../../lib/ids'
+import { decodeCursor } from '../../tenant/cursor'
+import { MAX_TOKEN_TTL_SECONDS } from '../session-tokens'
+import { EnvMap, Limits, McpServer, ModelKeys, ModelName, Permissions, Repo, SessionRepo, Skill, WorkspaceFile, WorkspacePath } from './fields'
+
+/** Sessions: their bodies, parameters, queries, views and event frames. */
+
+export const CreateSessionBody = z
+  .object({
+    repo: SessionRepo.optional(),
+    title: z.string().min(1).max(200).optional(),
+    model: ModelName.optional(),
+    agent: z.string().min(1).max(64).optional(),
+    permissions: Permissions.optional(),
+    setup: z.string().min(1).max(8000).optional(),
+    prompt: z.string().min(1).max(100_000).optional(),
+    instructions: z
+      .string()
+      .min(1)
+      .max(20_000)
+      .optional()
+      .openapi({ description: 'Extra system instructions for every turn' }),
+    skills: z.array(Skill).max(20).optional(),
+    mcp: z
+      .record(z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'a short name'), McpServer)
+      .refine((m) => Object.keys(m).length <= 10, 'at most 10 servers')
+      .optional(),
+    files: z.array(WorkspaceFile).max(50).optional().openapi({ description: 'Written into the workspace before the agent starts' }),
+    env: EnvMap.optional().openapi({ description: "Non-secret environment for the agent's commands" }),
+    secrets: EnvMap.optional().openapi({
+      description: 'Environment for the sandbox that is never stored in the event log nor returned',
+    }),
+    modelKeys: ModelKeys.optional(),
+    limits: Limits.optional(),
+    pendingTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .optional()
+      .openapi({ description: 'How long a permission request or question waits for an answer before it is rejected' }),
+  })
+  .strict()
+  .openapi('CreateSession')
+
+export const SendMessageBody = z
+  .object({
+    text: z.string().min(1).max(100_000),
+    idempotencyKey: z.string().min(1).max(200).optional(),
+    model: ModelName.optional(),
+    agent: z.string().min(1).max(64).optional(),
+  })
+  .strict()
+  .openapi('SendMessage')
+
+export const SessionParams = z.object({
+  id: z
+    .string()
+    .regex(ID_PATTERN, 'not a session id')
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'ses_0123456789abcdefghjk' }),
+})
+
+const RequestId = z.string().min(1).max(200).regex(/^[\w-]+$/, 'not a request id')
+
+export const PermissionParams = SessionParams.extend({
+  permissionId: RequestId.openapi({ param: { name: 'permissionId', in: 'path' } }),
+})
+
+export const QuestionParams = SessionParams.extend({
+  questionId: RequestId.openapi({ param: { name: 'questionId', in: 'path' } }),
+})
+
+export const PermissionAnswer = z
+  .object({
+    reply: z.enum(['once', 'always', 'reject']),
+    message: z.string().min(1).max(10_000).optional().openapi({ description: 'Fed back to the model with a reject' }),
+  })
+  .strict()
+  .openapi('PermissionAnswer')
+
+export const QuestionAnswer = z
+  .union([
+    z.object({ answers: z.array(z.array(z.string().max(1000)).max(50)).min(1).max(50) }).strict(),
+    z.object({ reject: z.literal(true) }).strict(),
+  ])
+  .openapi('QuestionAnswer', { description: 'The chosen labels for each question, in order; or a rejection' })
+
+export const AbortBody = z.object({ clearQueue: z.boolean().optional() }).strict().openapi('Abort')
+
+export const PermissionResolved = z.object({ permissionId: z.string(), reply: z.string() }).openapi('PermissionResolved')
+
+export const QuestionResolved = z
+  .object({ questionId: z.string(), answers: z.array(z.array(z.string())).optional(), rejected: z.boolean().optional() })
+  .openapi('QuestionResolved')
+
+export const Aborted = z.object({ aborted: z.boolean(), dropped: z.number() }).openapi('Aborted')
+
+export const RenameBody = z.object({ title: z.string().min(1).max(200) }).strict().openapi('Rename')
+
+export const FileQuery = z.object({ path: WorkspacePath })
+
+export const FileBody = z.object({ path: z.string(), type: z.enum(['text', 'binary']), content: z.string() }).openapi('File')
+
+export const Diff = z
+  .object({
+    files: z.array(
+      z.object({
+        path: z.string(),
+        status: z.string().optional(),
+        additions: z.number(),
+        deletions: z.number(),
+        patch: z.string().optional(),
+      }),
+    ),
+  })
+  .openapi('Diff')
+
+export const ListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z
+    .string()
+    .max(500)
+    .refine((c) => decodeCursor(c)[0] !== undefined, 'not a cursor from a previous page')
+    .optional(),
+})
+
+export const SendQuery = z.object({
+  wait: z.enum(['true', 'false', '1', '0']).optional(),
+  timeout: z.coerce.number().int().min(1).max(3600).default(300),
+})
+
+export const EventsQuery = z.object({
+  after: z.coerce.number().int().min(0).optional(),
+  raw: z.enum(['1', 'true', '0', 'false']).optional(),
+})
+
+/** One frame of a session's event stream, per event type: `id:`, `event:` and `data:` lines. */
+function eventFrame<K extends PublicEventType>(type: K) {
+  return z
+    .object({
+      id: z.number().int().openapi({ description: 'the sequence number; send it back as Last-Event-ID' }),
+      event: z.literal(type),
+      data: PublicEventSchemas[type].extend({ sessionId: z.string(), at: z.string() }),
+    })
+    .openapi(`Event.${type}`)
+}
+
+const eventTypes = Object.keys(PublicEventSchemas) as PublicEventType[]
+
+export const SessionEvent = z
+  .union(eventTypes.map(eventFrame) as unknown as [ReturnType<typeof eventFrame>, ReturnType<typeof eventFrame>])
+  .openapi('SessionEvent', {
+    description: 'A Server-Sent Event of a session: `id: <seq>`, `event: <type>`, `data: <json>`, separated by a blank line',
+  })
+
+export const Session = z
+  .object({
+    id: z.string(),
+    status: SessionStatus,
+    title: z.string().nullable(),
+    repo: Repo.nullable(),
+    model: z.string().nullable(),
+    agent: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    expiresAt: z.string(),
+    lastEventId: z.number(),
+    queued: z.number(),
+    usage: Usage,
+    pending: z.object({
+      permissions: z.array(PublicEventSchemas['permission.requested']),
+      questions: z.array(PublicEventSchemas['question.asked']),
+    }),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+  })
+  .openapi('Session')
+
+export const SessionSummary = Session.pick({ id: true, status: true, title: true, createdAt: true, updatedAt: true })
+
+export const SessionList = z
+  .object({ items: z.array(SessionSummary), nextCursor: z.string().nullable() })
+  .openapi('SessionList')
+
+export const Reply = z
+  .object({ messageId: z.string().nullable(), text: z.string(), usage: Usage })
+  .openapi('Reply')
+
+export const MessageAccepted = z
+  .object({ messageId: z.string(), queued: z.boolean(), duplicate: z.boolean() })
+  .openapi('MessageAccepted')
+
+export const MessageReplied = MessageAccepted.extend({ reply: Reply }).openapi('MessageReplied')
+
+export const ConversationMessage = z
+  .object({
+    id: z.string(),
+    role: z.enum(['user', 'assistant']),
+    text: z.string(),
+    parts: z.array(z.unknown()),
+    createdAt: z.string(),
+  })
+  .openapi('Message')
+
+export const TokenRequest = z
+  .object({ ttlSeconds: z.number().int().min(10).max(MAX_TOKEN_TTL_SECONDS).optional() })
+  .strict()
+  .openapi('TokenRequest')
+
+export const SessionToken = z.object({ token: z.string(), expiresAt: z.string() }).openapi('SessionToken')
+
+export const Keepalive = z.object({ expiresAt: z.string() }).openapi('Keepalive')
