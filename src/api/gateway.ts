@@ -2,8 +2,7 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { AppEnv, Bindings } from '../env'
 import { UsageMeter } from '../gateway/meter'
-import { canRoute, modelRoutes, tokenOf, upstreamHeaders, upstreamUrl } from '../gateway/routes'
-import { parseDeploymentConfig } from '../opencode/config'
+import { canRoute, deploymentRoutes, tokenOf, upstreamHeaders, upstreamUrl } from '../gateway/routes'
 import { readGatewayToken } from '../gateway/token'
 import { ApiError, unwrap } from '../lib/errors'
 import { errorMessage, log } from '../lib/log'
@@ -103,8 +102,7 @@ export function gatewayBase(env: Bindings, requestUrl: string): string {
 /** A session's own keys must be for providers the gateway knows how to reach. */
 export function checkModelKeys(env: Bindings, modelKeys: Record<string, string> | undefined) {
   if (!modelKeys) return
-  const settings = readSettings(env)
-  const routes = modelRoutes(parseDeploymentConfig(settings.opencodeConfig), settings.providerKeys)
+  const routes = deploymentRoutes(readSettings(env))
   const unknown = Object.keys(modelKeys).filter((p) => !canRoute(routes, p))
   if (unknown.length > 0) {
     throw new ApiError('validation_failed', `no model provider ${unknown.map((p) => `"${p}"`).join(', ')} is known to this deployment`, [

@@ -1,3 +1,5 @@
+import { parseDeploymentConfig } from '../opencode/config'
+
 /**
  * Where each model provider really is and how it wants its key: the table the model gateway
  * forwards by. Sandboxes never see it; their opencode configuration points every provider at
@@ -91,6 +93,21 @@ export function modelRoutes(config: Json, env: Record<string, unknown>): Map<str
     })
   }
   return routes
+}
+
+let memo: { config: string | undefined; keys: Record<string, string>; routes: Map<string, ModelRoute> } | undefined
+
+/**
+ * The deployment's routes, read once per settings: every model call asks, and OPENCODE_CONFIG
+ * only changes with a deploy.
+ */
+export function deploymentRoutes(settings: { opencodeConfig: string | undefined; providerKeys: Record<string, string> }): Map<string, ModelRoute> {
+  const sameKeys = (a: Record<string, string>, b: Record<string, string>) =>
+    Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v)
+  if (!memo || memo.config !== settings.opencodeConfig || !sameKeys(memo.keys, settings.providerKeys)) {
+    memo = { config: settings.opencodeConfig, keys: settings.providerKeys, routes: modelRoutes(parseDeploymentConfig(settings.opencodeConfig), settings.providerKeys) }
+  }
+  return memo.routes
 }
 
 /** Whether the gateway can reach `provider` at all: configured, or known to opencode by name. */

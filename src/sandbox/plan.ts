@@ -1,6 +1,6 @@
 import { buildOpencodeConfig, parseDeploymentConfig } from '../opencode/config'
 import { skillFiles } from '../opencode/skills'
-import { modelRoutes, sandboxProviders } from '../gateway/routes'
+import { deploymentRoutes, sandboxProviders } from '../gateway/routes'
 import type { SessionSpec } from '../session/contracts'
 import type { Settings } from '../settings'
 import type { ProvisionPlan } from './provision'
@@ -14,7 +14,7 @@ export type GatewayAccess = { url: string; token: string }
  */
 export function sandboxModelProviders(settings: Settings, ownKeyProviders: string[], gateway: GatewayAccess) {
   const deployment = parseDeploymentConfig(settings.opencodeConfig)
-  const routable = [...new Set([...modelRoutes(deployment, settings.providerKeys).keys(), ...ownKeyProviders])]
+  const routable = [...new Set([...deploymentRoutes(settings).keys(), ...ownKeyProviders])]
   return { deployment, providers: sandboxProviders(deployment, routable, gateway.url, gateway.token) }
 }
 

@@ -15,12 +15,10 @@ import { SandboxError, type SandboxProvider } from '../sandbox/provider'
 import { ProvisionError, provisionSandbox } from '../sandbox/provision'
 import { sandboxProvider } from '../sandbox/select'
 import { SessionUsage } from '../tenant/usage-report'
+import { GatewayAccount, type GatewayGrant } from './gateway-account'
 import { readSettings } from '../settings'
-import { checkBudget, type BudgetCheck } from '../gateway/budget'
-import { costOf, type Metered } from '../gateway/meter'
-import { modelRoutes, routeFor, type ModelRoute } from '../gateway/routes'
+import type { Metered } from '../gateway/meter'
 import { newGatewayToken } from '../gateway/token'
-import { parseDeploymentConfig } from '../opencode/config'
 import type { RunSignal } from '../runs/contracts'
 import type { RunDO } from '../runs/durable-object'
 import { AgentLink, AgentStreamError, type LinkEnd } from './agent-link'
@@ -92,8 +90,6 @@ type SessionRow = {
   budget_exceeded: string | null
 }
 
-/** What the gateway needs to forward one call: where to, and with which key. */
-export type GatewayGrant = { route: ModelRoute; key: string | undefined }
 
 type Turn = { messageId: string; pos: number; seenBusy: boolean; aborted: boolean; reply?: Reply; usage: Usage }
 
@@ -127,6 +123,7 @@ export class SessionDO extends DurableObject<Bindings> {
   private readonly queue: MessageQueue
   private readonly conversation: Conversation
   private readonly usage: SessionUsage
+  private readonly account: GatewayAccount
   private row: SessionRow | undefined
   private translator: AgentEventTranslator | undefined
   private link: AgentLink | undefined
@@ -145,6 +142,17 @@ export class SessionDO extends DurableObject<Bindings> {
     this.queue = new MessageQueue(this.sql)
     this.conversation = new Conversation(this.sql)
     this.usage = new SessionUsage(this.sql, env, () => this.row)
+    this.account = new GatewayAccount({
+      env,
+      row: () => this.row!,
+      update: (fields) => this.update(fields),
+      limits: () => this.spec().limits,
+      isOver: () => this.isOver(),
+      budgetExceeded: (reason) => {
+        this.emit(event('error', { code: 'budget_exceeded', message: reason }))
+        this.tellRun({ kind: 'session_failed', code: 'budget_exceeded', message: reason })
+      },
+    })
     this.row = this.sql.exec<SessionRow>('SELECT * FROM session').toArray()[0]
     if (this.row && this.isOver()) this.fanout.end()
   }
@@ -192,7 +200,7 @@ export class SessionDO extends DurableObject<Bindings> {
   async send(tenant: string, input: SendMessageInput, waitMs?: number): Promise<Outcome<SendMessageResult>> {
     if (!this.owns(tenant)) return this.notFound()
     if (this.isOver()) return fail('conflict', `the session is ${this.row!.status} and takes no more messages`)
-    const budget = await this.budget()
+    const budget = await this.account.budget()
     if (!budget.ok) return fail('budget_exceeded', budget.reason)
     const accepted = this.enqueue(input)
     if (!accepted.ok) return accepted
@@ -357,35 +365,12 @@ export class SessionDO extends DurableObject<Bindings> {
    * token must be the current sandbox's, the session open, and the budget not spent.
    */
   async gatewayGrant(digest: string, provider: string): Promise<Outcome<GatewayGrant>> {
-    const row = this.row
-    if (!row?.gateway_digest || row.gateway_digest !== digest || this.isOver()) return fail('unauthorized', 'not a valid gateway token')
-    const settings = readSettings(this.env)
-    const route = routeFor(modelRoutes(parseDeploymentConfig(settings.opencodeConfig), settings.providerKeys), provider)
-    if (!route) return fail('not_found', `this deployment has no model provider "${provider}"`)
-    const budget = await this.budget()
-    if (!budget.ok) {
-      this.noteBudgetExceeded(budget.reason)
-      return fail('budget_exceeded', budget.reason)
-    }
-    if (row.budget_exceeded) this.update({ budget_exceeded: null })
-    return ok({ route, key: (await this.modelKeys())[provider] ?? route.key })
+    return this.row ? this.account.grant(digest, provider) : fail('unauthorized', 'not a valid gateway token')
   }
 
   /** What one granted call used, as the provider's answer said; it counts even if the session ended since. */
   async gatewayReport(provider: string, metered: Metered): Promise<void> {
-    const row = this.row
-    if (!row) return
-    const settings = readSettings(this.env)
-    const route = routeFor(modelRoutes(parseDeploymentConfig(settings.opencodeConfig), settings.providerKeys), provider)
-    const cost = costOf(metered, metered.model ? route?.prices[metered.model] : undefined)
-    this.update({
-      gw_input_tokens: row.gw_input_tokens + metered.inputTokens,
-      gw_output_tokens: row.gw_output_tokens + metered.outputTokens,
-      gw_cost: row.gw_cost + cost,
-    })
-    await this.reportSpend()
-    const budget = await this.budget()
-    if (!budget.ok) this.noteBudgetExceeded(budget.reason)
+    if (this.row) await this.account.report(provider, metered)
   }
 
   override async alarm(): Promise<void> {
@@ -481,38 +466,6 @@ export class SessionDO extends DurableObject<Bindings> {
 
   private tenantIndex(tenant = this.row!.tenant) {
     return this.env.TENANTS.get(this.env.TENANTS.idFromName(tenant))
-  }
-
-  private async modelKeys(): Promise<Record<string, string>> {
-    return (await openSecrets(this.env.SECRETS_KEY, this.row!.secrets)).modelKeys ?? {}
-  }
-
-  /** What the session has spent: the gateway's own count, or opencode's where it knows more (prices). */
-  private async budget(): Promise<BudgetCheck> {
-    const row = this.row!
-    const cap = readSettings(this.env).tenantMaxCostPerDay
-    const tenant = cap === undefined ? undefined : { spentToday: await this.tenantIndex().spentToday(), capPerDay: cap }
-    const spent = { cost: Math.max(row.gw_cost, row.cost), outputTokens: Math.max(row.gw_output_tokens, row.output_tokens) }
-    return checkBudget(this.spec().limits, spent, tenant)
-  }
-
-  /** Adds what the session spent since it last said so to its tenant's day. */
-  private async reportSpend() {
-    const row = this.row!
-    const delta = Math.max(row.gw_cost, row.cost) - row.spend_reported
-    if (delta <= 0) return
-    this.update({ spend_reported: row.spend_reported + delta })
-    await this.tenantIndex()
-      .addSpend(delta)
-      .catch((err: unknown) => log('warn', 'tenant spend update failed', { sessionId: row.id, err: errorMessage(err) }))
-  }
-
-  /** Tells clients (and a run) once that the budget is spent; the gateway refuses every call from now on. */
-  private noteBudgetExceeded(reason: string) {
-    if (this.row!.budget_exceeded || this.isOver()) return
-    this.update({ budget_exceeded: reason })
-    this.emit(event('error', { code: 'budget_exceeded', message: reason }))
-    this.tellRun({ kind: 'session_failed', code: 'budget_exceeded', message: reason })
   }
 
   private async syncIndex() {
@@ -770,7 +723,7 @@ export class SessionDO extends DurableObject<Bindings> {
         const usage = pub.data.usage ?? zeroUsage()
         const total = addUsage({ inputTokens: this.row!.input_tokens, outputTokens: this.row!.output_tokens, cost: this.row!.cost }, usage)
         this.update({ input_tokens: total.inputTokens, output_tokens: total.outputTokens, cost: total.cost })
-        void this.reportSpend()
+        void this.account.reportSpend()
         // opencode can finish an aborted message after the next turn began: file it under its own turn.
         const parent = pub.data.parentId
         const parts = this.translator?.partsOf(pub.data.messageId) ?? []
