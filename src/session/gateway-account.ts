@@ -6,24 +6,26 @@ import { fail, ok, type Outcome } from '../lib/errors'
 import { errorMessage, log } from '../lib/log'
 import { readSettings } from '../settings'
 import { openSecrets } from './secrets'
+import type { SessionRow } from './session-store'
 
 /** What the gateway needs to forward one call: where to, and with which key. */
 export type GatewayGrant = { route: ModelRoute; key: string | undefined }
 
 /** The session row's columns this account reads and writes. */
-export type SpendRow = {
-  id: string
-  tenant: string
-  secrets: string | null
-  cost: number
-  output_tokens: number
-  gateway_digest: string | null
-  gw_input_tokens: number
-  gw_output_tokens: number
-  gw_cost: number
-  spend_reported: number
-  budget_exceeded: string | null
-}
+export type SpendRow = Pick<
+  SessionRow,
+  | 'id'
+  | 'tenant'
+  | 'secrets'
+  | 'cost'
+  | 'output_tokens'
+  | 'gateway_digest'
+  | 'gw_input_tokens'
+  | 'gw_output_tokens'
+  | 'gw_cost'
+  | 'spend_reported'
+  | 'budget_exceeded'
+>
 
 /** The session around the account: its row, its limits, whether it is over, and how it tells. */
 export type AccountPorts = {

@@ -1,0 +1,59 @@
+import type { OpencodeClient, PermissionRequest, QuestionRequest } from '@opencode-ai/sdk/v2/client'
+
+/** A human's answer as the session hands it on; see AgentPort in src/session/ports.ts. */
+type Answer =
+  | { kind: 'permission'; id: string; reply: 'once' | 'always' | 'reject'; message?: string }
+  | { kind: 'question'; id: string; answers: string[][] }
+  | { kind: 'question'; id: string; reject: true }
+
+function splitModel(model: string | undefined) {
+  if (!model) return undefined
+  const slash = model.indexOf('/')
+  return { providerID: model.slice(0, slash), modelID: model.slice(slash + 1) }
+}
+
+/**
+ * One opencode session in a sandbox, through the SDK's client: the calls a session's turns and
+ * human requests make, each answering opencode's HTTP status.
+ */
+export class OpencodeAgent {
+  constructor(
+    readonly client: OpencodeClient,
+    readonly sessionId: string,
+  ) {}
+
+  async prompt(input: { text: string; model?: string; agent?: string; system?: string }): Promise<number> {
+    const res = await this.client.session.promptAsync({
+      sessionID: this.sessionId,
+      parts: [{ type: 'text', text: input.text }],
+      model: splitModel(input.model),
+      agent: input.agent,
+      system: input.system,
+    })
+    return res.error ? Math.max(res.response.status, 400) : res.response.status
+  }
+
+  async abort(): Promise<number> {
+    return (await this.client.session.abort({ sessionID: this.sessionId })).response.status
+  }
+
+  async answer(a: Answer): Promise<number> {
+    const res =
+      a.kind === 'permission'
+        ? await this.client.permission.reply({ requestID: a.id, reply: a.reply, message: a.message })
+        : 'reject' in a
+          ? await this.client.question.reject({ requestID: a.id })
+          : await this.client.question.reply({ requestID: a.id, answers: a.answers })
+    return res.response.status
+  }
+
+  async openRequests(): Promise<{ permission: PermissionRequest[]; question: QuestionRequest[] } | undefined> {
+    const [permissions, questions] = await Promise.all([this.client.permission.list(), this.client.question.list()])
+    if (!permissions.data || !questions.data) return undefined
+    return { permission: permissions.data, question: questions.data }
+  }
+
+  async rename(title: string): Promise<number> {
+    return (await this.client.session.update({ sessionID: this.sessionId, title })).response.status
+  }
+}

@@ -1,0 +1,129 @@
+import type { OpencodeClient } from '@opencode-ai/sdk/v2/client'
+import { snapshotEvents } from '../events/translate'
+import { OpencodeAgent } from '../opencode/agent'
+import { agentClient, AgentUnreachableError } from '../opencode/client'
+import type { SandboxRecord } from '../sandbox/record'
+import { AgentLink, type LinkEnd } from './agent-link'
+import type { AgentEvents } from './agent-events'
+import type { HumanRequests } from './human-requests'
+import type { SessionSignals } from './ports'
+import type { SessionStore } from './session-store'
+import type { Turns } from './turns'
+
+/** How many of opencode's latest messages a resync compares with what clients have seen. */
+const RESYNC_MESSAGES = 20
+
+export type ConnectionParts = {
+  store: SessionStore
+  signals: SessionSignals
+  events: AgentEvents
+  turns: Turns
+  human: HumanRequests
+  /** the link ended without our closing it: the sandbox's lifecycle finds out why */
+  dropped(end: LinkEnd): void
+}
+
+/** The opencode session to follow: `id` while opencode still has it, else a new one. */
+async function agentSessionIn(client: OpencodeClient, id: string | null | undefined, title: string | null): Promise<{ id: string; created: boolean }> {
+  if (id && (await client.session.get({ sessionID: id })).data) return { id, created: false }
+  const created = await client.session.create({ title: title ?? undefined })
+  if (!created.data) throw new AgentUnreachableError('opencode did not create a session')
+  return { id: created.data.id, created: true }
+}
+
+function sameAgent(a: SandboxRecord, b: SandboxRecord): boolean {
+  return JSON.stringify(a.endpoint) === JSON.stringify(b.endpoint) && a.password === b.password && a.workdir === b.workdir
+}
+
+/**
+ * The session's one connection to the agent in its sandbox: a client built once per sandbox,
+ * the event stream (AgentLink) that feeds the session, and catching up after a gap.
+ */
+export class AgentConnection {
+  private link: AgentLink | undefined
+  private client: { record: SandboxRecord; client: OpencodeClient } | undefined
+  private port: OpencodeAgent | undefined
+
+  constructor(private readonly p: ConnectionParts) {}
+
+  get linked(): boolean {
+    return this.link !== undefined
+  }
+
+  /** The agent, while the session is linked to it and follows its session. */
+  agent(): OpencodeAgent | undefined {
+    const following = this.p.events.following
+    if (!this.link || !this.client || !following) return undefined
+    if (this.port?.sessionId !== following || this.port.client !== this.client.client) this.port = new OpencodeAgent(this.client.client, following)
+    return this.port
+  }
+
+  /** A client for the agent in `record`'s sandbox, reused while the sandbox answers at the same place. */
+  clientFor(record: SandboxRecord): OpencodeClient {
+    const known = this.client
+    if (known && sameAgent(known.record, record)) return known.client
+    const client = agentClient(record.endpoint, record.password, record.workdir)
+    this.client = { record, client }
+    return client
+  }
+
+  /** A new sandbox's agent: its session (the warm sandbox's own, or a new one) is followed from the start. */
+  async attach(record: SandboxRecord) {
+    const client = this.clientFor(record)
+    const title = this.p.store.row.title
+    // The link holds events until release(), so it opens while the agent session is made.
+    const [session] = await Promise.all([agentSessionIn(client, record.agentSessionId, title), this.open(record)])
+    if (!session.created && title) await client.session.update({ sessionID: session.id, title })
+    this.p.store.update({ agent_session_id: session.id })
+    this.p.events.follow(session.id, record.workdir, false)
+    this.link?.release()
+  }
+
+  /**
+   * Opens a new link to an agent and brings the session back in line with it: what clients
+   * missed during the gap is emitted from opencode's own record, requests it forgot are
+   * resolved as lost, and a turn it is no longer running is closed.
+   */
+  async reattach(record: SandboxRecord, agentRestarted: boolean) {
+    const { store, events, turns, signals } = this.p
+    const client = this.clientFor(record)
+    const session = await agentSessionIn(client, store.row.agent_session_id, store.row.title)
+    if (session.created) store.update({ agent_session_id: session.id })
+    if (events.following !== session.id) events.follow(session.id, record.workdir, true)
+    await this.open(record)
+    const [messages, statuses] = await Promise.all([
+      client.session.messages({ sessionID: session.id, limit: RESYNC_MESSAGES }),
+      client.session.status(),
+    ])
+    events.applySnapshot(snapshotEvents(session.id, messages.data ?? []))
+    await this.p.human.sync('lost')
+    turns.adoptRunning()
+    const turn = turns.currentMessageId
+    if (turn && agentRestarted) turns.step(turn, { kind: 'agent_restarted' })
+    this.link?.release()
+    // Held events may have ended the turn already (and started the next): only a turn still ours is settled here.
+    if (turn) turns.step(turn, { kind: 'resynced', agentBusy: statuses.data?.[session.id]?.type === 'busy' })
+    if (!turns.running && store.row.status !== 'idle') signals.setStatus('idle')
+    turns.pump()
+  }
+
+  close() {
+    this.link?.close()
+    this.link = undefined
+  }
+
+  private async open(record: SandboxRecord) {
+    const link: AgentLink = new AgentLink(
+      this.clientFor(record),
+      (ev) => this.p.events.onAgentEvent(ev),
+      (end) => {
+        if (this.link !== link) return
+        this.link = undefined
+        link.close()
+        this.p.dropped(end)
+      },
+    )
+    await link.open()
+    this.link = link
+  }
+}

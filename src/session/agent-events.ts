@@ -1,0 +1,153 @@
+import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
+import { AgentEventTranslator, describeAgentError, type snapshotEvents } from '../events/translate'
+import type { PublicEvent } from '../events/types'
+import type { Conversation } from './conversation'
+import type { EventLog } from './event-log'
+import type { Fanout } from './fanout'
+import type { HumanRequests } from './human-requests'
+import type { SessionSignals } from './ports'
+import type { MessageQueue } from './queue'
+import type { SessionStore } from './session-store'
+import type { TurnError } from './turn-rules'
+import type { Turns } from './turns'
+
+/** After a restart, text already streamed is looked up this far back in the log. */
+const RESTORE_WINDOW = 20_000
+
+export type AgentEventParts = {
+  sql: SqlStorage
+  log: EventLog
+  fanout: Fanout
+  store: SessionStore
+  signals: SessionSignals
+  queue: MessageQueue
+  conversation: Conversation
+  human: HumanRequests
+  turns: Turns
+  /** an assistant message's usage was added to the session's: the gateway account reports the spend */
+  spent(): void
+}
+
+/**
+ * The agent's raw events on their way to clients: each is translated into public events, which
+ * are logged and then kept track of (the conversation, usage, the running turn, open requests).
+ */
+export class AgentEvents {
+  private translator: AgentEventTranslator | undefined
+
+  constructor(private readonly p: AgentEventParts) {}
+
+  /** The agent session this session follows, once there is one. */
+  get following(): string | undefined {
+    return this.translator?.rootSessionId
+  }
+
+  /**
+   * Starts following an agent session. A session object that followed it before it restarted
+   * must not complete again what clients saw completed, nor stream again text they already have.
+   */
+  follow(agentSessionId: string, workdir: string, restored: boolean) {
+    const translator = new AgentEventTranslator(agentSessionId, workdir)
+    translator.knowTitle(this.p.store.row.title)
+    translator.onUserMessage = (agentId, publicId) => this.p.queue.setAgentMessageId(publicId, agentId)
+    if (restored) translator.restore({ completed: this.p.conversation.assistantIds(), streamed: this.streamed(), userIds: this.p.queue.agentMessageIds() })
+    this.translator = translator
+  }
+
+  forget() {
+    this.translator = undefined
+  }
+
+  knowTitle(title: string) {
+    this.translator?.knowTitle(title)
+  }
+
+  /** The next user message of the agent session is this public one. */
+  prompting(messageId: string) {
+    if (this.translator) this.translator.pendingUserMessageId = messageId
+  }
+
+  concerns(ev: AgentEvent): boolean {
+    return this.translator?.concerns(ev) ?? false
+  }
+
+  /** Whatever was still streaming is completed with `error`: nothing else will complete it. */
+  interruptOpen(error: TurnError) {
+    if (this.translator) this.publish(this.translator.interruptOpen(error))
+  }
+
+  /** opencode's record after a gap, in place of what the stream would have said. */
+  applySnapshot(events: ReturnType<typeof snapshotEvents>) {
+    if (this.translator) this.publish(this.translator.applySnapshot(events))
+  }
+
+  onAgentEvent(ev: AgentEvent) {
+    const translator = this.translator
+    if (!translator || !translator.concerns(ev)) return
+    if (this.p.fanout.wantsRaw && ev.id !== 'sync') this.p.fanout.publishRaw(JSON.stringify(ev))
+    this.publish(translator.translate(ev))
+    if (AgentEventTranslator.sessionOf(ev) !== translator.rootSessionId) return
+    const { turns } = this.p
+    if (ev.type === 'session.status') {
+      const status = ev.properties.status.type
+      if (status === 'busy') turns.step(undefined, { kind: 'agent_busy' })
+      else if (status === 'idle') turns.step(undefined, { kind: 'agent_idle' })
+    } else if (ev.type === 'session.error') {
+      const { code, message } = describeAgentError(ev.properties.error as never)
+      turns.step(undefined, { kind: 'agent_error', message: `${code}: ${message}` })
+    }
+  }
+
+  private publish(events: PublicEvent[]) {
+    const { human, signals } = this.p
+    for (const pub of events) {
+      if (pub.type === 'permission.resolved') human.resolve('permission', pub.data.permissionId, { reply: pub.data.reply })
+      else if (pub.type === 'question.resolved') human.resolve('question', pub.data.questionId, pub.data)
+      else {
+        signals.emit(pub)
+        this.track(pub)
+      }
+    }
+  }
+
+  /** Bookkeeping that follows from public events: conversation, usage, the turn, open requests. */
+  private track(pub: PublicEvent) {
+    const { store, conversation, queue, turns, human } = this.p
+    switch (pub.type) {
+      case 'message.completed': {
+        if (pub.data.role !== 'assistant') return
+        const usage = pub.data.usage ?? { inputTokens: 0, outputTokens: 0, cost: 0 }
+        store.addUsage(usage)
+        this.p.spent()
+        // opencode can finish an aborted message after the next turn began: file it under its own turn.
+        const parent = pub.data.parentId
+        const parts = this.translator?.partsOf(pub.data.messageId) ?? []
+        conversation.recordAssistant(pub.data.messageId, parent ? queue.posOf(parent) : undefined, pub.data.text, parts)
+        turns.assistantCompleted(parent, pub.data.messageId, pub.data.text, usage)
+        return
+      }
+      case 'session.updated':
+        store.update({ title: pub.data.title })
+        void this.p.signals.syncIndex()
+        return
+      case 'permission.requested':
+        human.asked('permission', pub.data.permissionId, pub.data)
+        return
+      case 'question.asked':
+        human.asked('question', pub.data.questionId, pub.data)
+        return
+    }
+  }
+
+  /** How much of each part clients already have, from the log. */
+  private streamed() {
+    return this.p.sql
+      .exec<{ messageId: string; partId: string; kind: 'text' | 'reasoning'; length: number }>(
+        `SELECT json_extract(data, '$.messageId') AS messageId, json_extract(data, '$.partId') AS partId,
+                json_extract(data, '$.kind') AS kind, SUM(length(json_extract(data, '$.text'))) AS length
+         FROM events WHERE type = 'message.delta' AND seq > ? GROUP BY partId`,
+        this.p.log.lastSeq - RESTORE_WINDOW,
+      )
+      .toArray()
+  }
+}

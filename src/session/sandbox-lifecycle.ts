@@ -1,0 +1,255 @@
+import { errorMessage, log } from '../lib/log'
+import { waitForOpencode } from '../opencode/client'
+import { SandboxError, type SandboxProvider } from '../sandbox/provider'
+import type { SandboxRecord } from '../sandbox/record'
+import type { SandboxState } from '../events/types'
+import type { AgentConnection } from './agent-connection'
+import type { AgentEvents } from './agent-events'
+import type { LinkEnd } from './agent-link'
+import type { HumanRequests } from './human-requests'
+import { idleDecision, needsKeepAlive, recoveryDecision, sandboxTimeoutMs, wantsSandbox, type RecoveryAction, type SandboxProbe } from './lifecycle'
+import type { SessionSignals } from './ports'
+import type { MessageQueue } from './queue'
+import type { SandboxSource } from './sandbox-source'
+import { openSecrets } from './secrets'
+import type { SessionStore } from './session-store'
+import type { Turns } from './turns'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export type LifecycleParts = {
+  secretsKey: string | undefined
+  provider: SandboxProvider
+  store: SessionStore
+  signals: SessionSignals
+  queue: MessageQueue
+  turns: Turns
+  human: HumanRequests
+  events: AgentEvents
+  connection: AgentConnection
+  source: SandboxSource
+  /** clients watching the session's stream: a watched session is not paused */
+  watchers(): number
+  /** the session cannot go on (its sandbox could not be made): it fails with this */
+  fail(err: unknown): Promise<void>
+}
+
+/**
+ * The session's sandbox through its life: made (or taken warm), watched, recovered after a gap,
+ * paused when idle and resumed for the next message, kept alive at the provider, and given up
+ * when gone. Work on it runs one at a time; what to do when is decided in ./lifecycle.
+ */
+export class SandboxLifecycle {
+  /** provisioning, pausing or recovery under way; one at a time */
+  private working: Promise<unknown> | undefined
+
+  constructor(private readonly p: LifecycleParts) {}
+
+  get busy(): boolean {
+    return this.working !== undefined
+  }
+
+  /** Brings the session to where it should be: a sandbox, an agent, a live link. Idempotent. */
+  ensureRunning() {
+    const { store, connection } = this.p
+    if (!store.exists || store.isOver() || this.working) return
+    const record = store.sandbox()
+    if (record && connection.linked) return
+    if ((!record || record.paused) && !wantsSandbox({ now: Date.now(), expiresAt: Date.parse(store.row.expires_at), hasWork: this.p.queue.waiting() > 0 })) return
+    this.runWork(() => (!record ? this.provision() : record.paused ? this.resume(record) : this.recover('reconnecting')))
+    void this.p.signals.scheduleWake()
+  }
+
+  /** On the session's alarm: pause an idle sandbox, keep a wanted one alive at the provider, or check on it. */
+  async wake() {
+    const { store, turns, queue } = this.p
+    const now = Date.now()
+    const expiresAt = Date.parse(store.row.expires_at)
+    const record = store.sandbox()
+    const decision = idleDecision({
+      now,
+      expiresAt,
+      busy: turns.running || queue.waiting() > 0 || this.working !== undefined,
+      hasSandbox: record !== undefined && !record.paused,
+      clients: this.p.watchers(),
+    })
+    if (decision.action === 'pause') {
+      // One at a time with provisioning and recovery: a message arriving mid-pause resumes after it.
+      this.runWork(() => this.pause(decision.reason))
+      await this.working
+      return
+    }
+    if (record && !record.paused && needsKeepAlive({ now, expiresAt, deadline: record.deadline })) await this.keepAlive(record, now, expiresAt)
+    // A live link watches the agent itself (heartbeats); without one, ensureRunning probes and recovers.
+    this.ensureRunning()
+  }
+
+  /** A client asked to keep the session: its sandbox's provider timeout moves with the deadline. */
+  async keepalive() {
+    const record = this.p.store.sandbox()
+    if (record && !record.paused) await this.keepAlive(record, Date.now(), Date.parse(this.p.store.row.expires_at))
+    this.ensureRunning()
+  }
+
+  /** The link to the agent ended without our closing it. */
+  dropped(end: LinkEnd) {
+    if (this.p.store.isOver()) return
+    log('warn', 'agent stream ended', { sessionId: this.p.store.maybe?.id, reason: end.reason })
+    this.runWork(() => this.recover(`the agent event stream ${end.reason === 'silent' ? 'went silent' : 'ended'}`))
+  }
+
+  /** The session is over: its sandbox goes, and with it the link. */
+  async stop(state: SandboxState, reason: string) {
+    const { store, connection, events } = this.p
+    const record = store.sandbox()
+    connection.close()
+    events.forget()
+    if (!record) return
+    store.saveSandbox(null)
+    store.update({ agent_session_id: null })
+    await this.p.provider
+      .kill(record.sandboxId)
+      .catch((err: unknown) => log('warn', 'sandbox kill failed', { sessionId: store.maybe?.id, err: errorMessage(err) }))
+    this.p.signals.sandboxState(state, reason)
+  }
+
+  /** Provisioning, pausing and recovery run one at a time; messages still waiting afterwards get a sandbox. */
+  private runWork(work: () => Promise<unknown>) {
+    if (this.working) return
+    this.working = work().finally(() => {
+      this.working = undefined
+      if (this.p.store.exists && !this.p.store.isOver() && this.p.queue.waiting() > 0) this.ensureRunning()
+    })
+  }
+
+  private async provision() {
+    const { store, signals, provider, connection } = this.p
+    const spec = store.spec()
+    if (store.row.status !== 'starting') signals.setStatus('starting', 'starting a new sandbox')
+    signals.sandboxState('starting')
+    try {
+      const secrets = await openSecrets(this.p.secretsKey, store.row.secrets)
+      const record = await this.p.source.sandboxFor(spec, secrets)
+      store.saveSandbox(record)
+      if (store.isOver()) return void (await provider.kill(record.sandboxId).catch(() => {}))
+      await waitForOpencode(record.endpoint, record.password)
+      await connection.attach(record)
+      signals.sandboxState('ready')
+      // The idle clock starts once the session can take a message, not while its sandbox boots.
+      signals.touch()
+      signals.setStatus('idle')
+      this.p.turns.pump()
+    } catch (err) {
+      await this.p.fail(err)
+    }
+  }
+
+  private async probe(record: SandboxRecord): Promise<SandboxProbe> {
+    const agentHealthy = await waitForOpencode(record.endpoint, record.password, { timeoutMs: 2_000 }).then(
+      () => true,
+      () => false,
+    )
+    if (agentHealthy) return { agentHealthy, sandbox: 'running' }
+    const sandbox = await this.p.provider.status(record.sandboxId).catch(() => 'unknown' as const)
+    return { agentHealthy, sandbox }
+  }
+
+  /**
+   * The link to the agent is gone (its stream ended, a health check failed, or this object
+   * restarted): find out why, and reconnect, restart the agent, or give the sandbox up.
+   */
+  private async recover(reason: string): Promise<RecoveryAction['action']> {
+    const record = this.p.store.sandbox()
+    if (!record) return 'replace_sandbox'
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const decision = recoveryDecision(await this.probe(record), attempt)
+        if (decision.action === 'retry') await sleep(decision.delayMs)
+        else if (decision.action === 'resume') await this.p.provider.resume(record.sandboxId, this.timeout())
+        else if (decision.action === 'replace_sandbox') await this.lose(reason)
+        else if (decision.action === 'restart_agent') await this.restartAgent(record, reason)
+        else await this.p.connection.reattach(record, false)
+        if (decision.action !== 'retry' && decision.action !== 'resume') return decision.action
+      }
+    } catch (err) {
+      await this.lose(`${reason}; recovery failed: ${errorMessage(err)}`)
+      return 'replace_sandbox'
+    }
+  }
+
+  private timeout(): number {
+    return sandboxTimeoutMs(Date.now(), Date.parse(this.p.store.row.expires_at))
+  }
+
+  /** Idle: the sandbox stops where it stands, for the next message to resume it as it was. */
+  private async pause(reason: string) {
+    const { store, connection } = this.p
+    const record = store.sandbox()
+    if (!record || record.paused) return
+    connection.close()
+    // Recorded first: a pause cut short leaves a sandbox that the resume finds running, which is fine.
+    store.saveSandbox({ ...record, paused: true })
+    try {
+      await this.p.provider.pause(record.sandboxId)
+    } catch (err) {
+      if (err instanceof SandboxError && err.code === 'not_found') return this.lose('the sandbox was gone when it was to be paused')
+      log('warn', 'sandbox pause failed', { sessionId: store.maybe?.id, err: errorMessage(err) })
+    }
+    this.p.signals.sandboxState('paused', reason)
+  }
+
+  /** Brings a paused sandbox back, then checks its agent as after any gap: reconnect, restart, or replace. */
+  private async resume(record: SandboxRecord) {
+    const { signals, store } = this.p
+    signals.sandboxState('starting', 'resuming')
+    const timeoutMs = this.timeout()
+    try {
+      await this.p.provider.resume(record.sandboxId, timeoutMs)
+    } catch (err) {
+      const gone = err instanceof SandboxError && err.code === 'not_found'
+      return this.lose(gone ? 'the paused sandbox is gone' : `the paused sandbox could not be resumed: ${errorMessage(err)}`)
+    }
+    store.saveSandbox({ ...record, paused: false, deadline: Date.now() + timeoutMs })
+    await signals.scheduleWake()
+    if ((await this.recover('resumed')) === 'resubscribe') signals.sandboxState('ready', 'resumed')
+  }
+
+  /** Keeps the provider from ending a sandbox the session still wants (E2B ends it at its timeout). */
+  private async keepAlive(record: SandboxRecord, now: number, expiresAt: number) {
+    const timeoutMs = sandboxTimeoutMs(now, expiresAt)
+    try {
+      await this.p.provider.keepAlive(record.sandboxId, timeoutMs)
+    } catch (err) {
+      // A sandbox that is gone shows when its agent stops answering; recovery handles it there.
+      return log('warn', 'sandbox keepalive failed', { sessionId: this.p.store.maybe?.id, err: errorMessage(err) })
+    }
+    const current = this.p.store.sandbox()
+    if (current?.sandboxId === record.sandboxId) this.p.store.saveSandbox({ ...current, deadline: now + timeoutMs })
+  }
+
+  /** opencode died in a live sandbox: start it again on the same workspace and carry on. */
+  private async restartAgent(record: SandboxRecord, reason: string) {
+    this.p.signals.sandboxState('restarting', reason)
+    const endpoint = await this.p.provider.startOpencode(record.sandboxId, { cwd: record.workdir })
+    const restarted = { ...record, endpoint }
+    this.p.store.saveSandbox(restarted)
+    await waitForOpencode(endpoint, record.password)
+    await this.p.connection.reattach(restarted, true)
+    this.p.signals.sandboxState('ready', 'agent restarted')
+  }
+
+  /** The sandbox is gone: say so, fail the running turn, and start afresh on the next message. */
+  private async lose(reason: string) {
+    const { store, connection, human, signals, turns, events } = this.p
+    const record = store.sandbox()
+    connection.close()
+    store.saveSandbox(null)
+    store.update({ agent_session_id: null })
+    human.resolveAll('lost')
+    signals.sandboxState('lost', reason)
+    if (record) await this.p.provider.kill(record.sandboxId).catch(() => {})
+    turns.adoptRunning()
+    if (!turns.step(undefined, { kind: 'sandbox_lost', reason }) && store.row.status !== 'idle') signals.setStatus('idle')
+    events.forget()
+  }
+}

@@ -1,0 +1,85 @@
+import type { Bindings } from '../env'
+import { newGatewayToken } from '../gateway/token'
+import { randomSecret } from '../lib/ids'
+import { errorMessage, log } from '../lib/log'
+import { canUseWarmSandbox, sandboxPlan, settingsFingerprint } from '../sandbox/plan'
+import { POOL_NAME } from '../sandbox/pool'
+import { SandboxError, type SandboxProvider } from '../sandbox/provider'
+import { provisionSandbox } from '../sandbox/provision'
+import type { SandboxRecord } from '../sandbox/record'
+import type { Settings } from '../settings'
+import type { SessionSpec } from './contracts'
+import { provisionRetry } from './lifecycle'
+import type { SessionSignals } from './ports'
+import type { SessionSecrets } from './secrets'
+import type { SessionStore } from './session-store'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export type SourceParts = {
+  env: Bindings
+  settings: Settings
+  provider: SandboxProvider
+  store: SessionStore
+  signals: SessionSignals
+}
+
+/**
+ * Where a session's new sandbox comes from: a ready one from the warm pool when the session
+ * needs nothing of its own in it, else one made for it (retried while the provider's failure
+ * is transient). Either way the sandbox's gateway token is the session's from then on.
+ */
+export class SandboxSource {
+  constructor(private readonly p: SourceParts) {}
+
+  async sandboxFor(spec: SessionSpec, secrets: SessionSecrets): Promise<SandboxRecord> {
+    return (await this.warm(spec, secrets)) ?? (await this.create(spec, secrets))
+  }
+
+  private async warm(spec: SessionSpec, secrets: SessionSecrets): Promise<SandboxRecord | null> {
+    const { settings, env, store } = this.p
+    if (settings.warmPoolSize === 0 || !canUseWarmSandbox(spec, secrets.env, settings.defaultModel, secrets.modelKeys)) return null
+    const pool = env.POOL.get(env.POOL.idFromName(POOL_NAME))
+    const warm = await pool.take(settingsFingerprint(settings), store.row.id).catch((err: unknown) => {
+      log('warn', 'warm pool unavailable', { err: errorMessage(err) })
+      return null
+    })
+    if (!warm) return null
+    // From now on the warm sandbox's gateway token speaks for this session.
+    store.update({ gateway_digest: warm.gatewayDigest })
+    this.p.signals.sandboxState('starting', 'warm')
+    return warm
+  }
+
+  private async create(spec: SessionSpec, secrets: SessionSecrets): Promise<SandboxRecord> {
+    const { settings, store, signals } = this.p
+    const password = randomSecret()
+    const gateway = await newGatewayToken(store.row.id)
+    // A new sandbox's token replaces the last one's: a lost sandbox can no longer spend.
+    store.update({ gateway_digest: gateway.digest })
+    const plan = {
+      ...sandboxPlan(
+        settings,
+        spec,
+        secrets.env,
+        password,
+        { sessionId: store.row.id },
+        { url: spec.gatewayUrl ?? `${settings.publicUrl}/v1/gateway`, token: gateway.token },
+        Object.keys(secrets.modelKeys ?? {}),
+      ),
+      repoToken: secrets.repoToken,
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const createdAt = Date.now()
+        const provisioned = await provisionSandbox(this.p.provider, plan, (step) => signals.sandboxState('starting', step))
+        return { ...provisioned, password, deadline: createdAt + settings.e2b.timeoutMs }
+      } catch (err) {
+        const next = provisionRetry(err instanceof SandboxError && err.transient, attempt)
+        if (!next.retry) throw err
+        signals.sandboxState('starting', `retrying after: ${errorMessage(err)}`)
+        await sleep(next.delayMs)
+      }
+    }
+  }
+}

@@ -1,0 +1,193 @@
+import { event, type SessionStatus, type Usage } from '../events/types'
+import { fail, ok, type Outcome } from '../lib/errors'
+import { randomSecret } from '../lib/ids'
+import { errorMessage } from '../lib/log'
+import type { Reply, SendMessageInput, SendMessageResult } from './contracts'
+import type { Conversation } from './conversation'
+import type { AgentPort, PromptInput, SessionSignals } from './ports'
+import type { MessageQueue, QueuedMessage } from './queue'
+import { turnOutcome, turnStep, type TurnError, type TurnInput } from './turn-rules'
+
+/** Messages waiting behind the running one; past this a send is refused with 429. */
+export const MAX_QUEUED = 100
+
+type Turn = { messageId: string; pos: number; seenBusy: boolean; aborted: boolean; reply?: Reply; usage: Usage }
+
+type Waiter = (outcome: Outcome<Reply>) => void
+
+const zeroUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, cost: 0 })
+export const addUsage = (a: Usage, b: Usage): Usage => ({
+  inputTokens: a.inputTokens + b.inputTokens,
+  outputTokens: a.outputTokens + b.outputTokens,
+  cost: a.cost + b.cost,
+})
+
+export type TurnParts = {
+  queue: MessageQueue
+  conversation: Conversation
+  signals: SessionSignals
+  status(): SessionStatus
+  isOver(): boolean
+  /** the agent, when the session is linked to one and can prompt it */
+  agent(): AgentPort | undefined
+  /** the model, agent and instructions a message runs with */
+  promptFor(message: QueuedMessage): PromptInput
+  /** a message goes to the agent: its echo must be known as this message */
+  prompting(messageId: string): void
+  /** a turn was cut off: whatever it left streaming is closed with this error */
+  interrupted(error: TurnError): void
+  /** a turn ended, with what it answered and used (the usage meter and the run hear of it) */
+  ended(messageId: string, reply: Reply): void
+  /** after an abort opencode may have dropped requests it asked: the session checks */
+  aborted(): void
+}
+
+/**
+ * The session's turns: messages queue in order, run one at a time, and each turn ends exactly
+ * once, answering whoever waits for its reply. How a turn moves is ./turn-rules; this wires it to
+ * the queue, the agent and the session's signals.
+ */
+export class Turns {
+  private turn: Turn | undefined
+  private readonly waiters = new Map<string, Waiter[]>()
+
+  constructor(private readonly p: TurnParts) {}
+
+  get running(): boolean {
+    return this.turn !== undefined
+  }
+
+  enqueue(input: SendMessageInput): Outcome<SendMessageResult> {
+    const { queue, conversation, signals } = this.p
+    if (input.idempotencyKey) {
+      const seen = queue.byIdempotencyKey(input.idempotencyKey)
+      if (seen) return ok({ messageId: seen.id, queued: seen.state === 'queued', duplicate: true })
+    }
+    if (queue.waiting() >= MAX_QUEUED) return fail('too_many_requests', `the session already has ${MAX_QUEUED} messages waiting`)
+    const id = `msg_${randomSecret(10)}`
+    const now = new Date().toISOString()
+    const pos = queue.add(id, input, now)
+    conversation.addUser(id, pos, input.text, now)
+    const queued = this.p.status() !== 'idle' || this.turn !== undefined
+    signals.emit(event('message.created', { messageId: id, role: 'user', text: input.text }))
+    signals.emit(event('message.completed', { messageId: id, role: 'user', text: input.text }))
+    signals.touch()
+    this.pump()
+    return ok({ messageId: id, queued, duplicate: false })
+  }
+
+  /** Drops every waiting message, answering whoever waits for one. */
+  dropQueued(reason: string): number {
+    const dropped = this.p.queue.dropWaiting()
+    for (const id of dropped) this.resolveWaiters(id, fail('conflict', reason))
+    return dropped.length
+  }
+
+  /** Sends the next queued message when the agent is free; one turn at a time, in order. */
+  pump() {
+    if (this.p.status() !== 'idle' || this.turn) return
+    const agent = this.p.agent()
+    if (!agent) return
+    const next = this.p.queue.next()
+    if (!next) return
+    this.p.queue.setState(next.id, 'running')
+    this.start(next, false)
+    this.p.prompting(next.id)
+    this.p.signals.setStatus('busy')
+    agent
+      .prompt(this.p.promptFor(next))
+      .then((status) => {
+        if (status >= 400) this.step(next.id, { kind: 'prompt_refused', message: `opencode refused the message (${status})` })
+      })
+      .catch((err: unknown) => this.step(next.id, { kind: 'prompt_refused', message: `could not reach opencode: ${errorMessage(err)}` }))
+  }
+
+  /** A message opencode was working on when the session lost sight of it is its running turn again. */
+  adoptRunning() {
+    const running = this.p.queue.running()
+    if (running && !this.turn) this.start(running, true)
+  }
+
+  /**
+   * What the session learned moves the running turn (or the one for `messageId`): see
+   * ./turn-rules. Answers whether the turn ended.
+   */
+  step(messageId: string | undefined, input: TurnInput): boolean {
+    const turn = this.turn
+    if (!turn || (messageId !== undefined && turn.messageId !== messageId)) return false
+    const next = turnStep({ seenBusy: turn.seenBusy, aborted: turn.aborted, hasReply: turn.reply !== undefined }, input)
+    turn.seenBusy = next.seenBusy
+    if (!next.end) return false
+    this.end(turn, next.end.error)
+    return true
+  }
+
+  /** The running turn's message, if any. */
+  get currentMessageId(): string | undefined {
+    return this.turn?.messageId
+  }
+
+  /** An assistant message completed: it counts toward the turn it answers, and its text is the reply. */
+  assistantCompleted(parentId: string | undefined, messageId: string, text: string, usage: Usage) {
+    const turn = this.turn
+    if (!turn || parentId !== turn.messageId) return
+    turn.usage = addUsage(turn.usage, usage)
+    if (text) turn.reply = { messageId, text, usage }
+  }
+
+  /** Asks the agent to stop the running turn; when it cannot be told, the turn ends here. */
+  async abort(clearQueue: boolean): Promise<{ aborted: boolean; dropped: number }> {
+    const dropped = clearQueue ? this.dropQueued('the queue was cleared by an abort') : 0
+    const turn = this.turn
+    if (!turn) return { aborted: false, dropped }
+    turn.aborted = true
+    const status = await this.p
+      .agent()
+      ?.abort()
+      .catch(() => undefined)
+    if (status === undefined || status >= 400) this.step(turn.messageId, { kind: 'abort_unheard' })
+    return { aborted: true, dropped }
+  }
+
+  waitForReply(messageId: string, waitMs: number): Promise<Outcome<Reply>> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters.set(messageId, (this.waiters.get(messageId) ?? []).filter((w) => w !== done))
+        resolve(fail('timeout', `no reply within ${Math.round(waitMs / 1000)} s; the turn goes on`, { messageId }))
+      }, waitMs)
+      const done: Waiter = (outcome) => {
+        clearTimeout(timer)
+        resolve(outcome)
+      }
+      this.waiters.set(messageId, [...(this.waiters.get(messageId) ?? []), done])
+    })
+  }
+
+  private start(message: QueuedMessage, seenBusy: boolean) {
+    this.turn = { messageId: message.id, pos: message.pos, seenBusy, aborted: false, usage: zeroUsage() }
+  }
+
+  /** Closes the turn: records its outcome, answers whoever waits, and moves the queue on. */
+  private end(turn: Turn, error: TurnError | undefined) {
+    if (error?.code === 'interrupted') this.p.interrupted(error)
+    this.turn = undefined
+    const outcome = turnOutcome(turn.aborted, error)
+    this.p.queue.setState(turn.messageId, outcome.state)
+    if (error) this.p.signals.emit(event('error', { code: error.code, message: error.message }))
+    // The reply is the turn's last answer with text; its usage is the whole turn's.
+    const reply: Reply = { ...(turn.reply ?? { messageId: null, text: '' }), usage: turn.usage }
+    this.p.ended(turn.messageId, reply)
+    this.resolveWaiters(turn.messageId, outcome.failure ? fail(outcome.failure, error?.message ?? 'the turn failed') : ok(reply))
+    if (this.p.isOver()) return
+    // The agent's work counts as activity: a long turn's reply is not paused away the moment it ends.
+    this.p.signals.touch()
+    this.p.signals.setStatus('idle', turn.aborted ? 'aborted' : undefined)
+    if (turn.aborted) this.p.aborted()
+    this.pump()
+  }
+
+  private resolveWaiters(messageId: string, outcome: Outcome<Reply>) {
+    for (const w of this.waiters.get(messageId) ?? []) w(outcome)
+    this.waiters.delete(messageId)
+  }
+}

@@ -1,0 +1,62 @@
+import { capText, MAX_MESSAGE_TEXT } from '../events/translate'
+import { fail, ok, type Outcome } from '../lib/errors'
+import { errorMessage } from '../lib/log'
+import { SandboxError, type SandboxProvider } from '../sandbox/provider'
+import type { AgentConnection } from './agent-connection'
+import type { SessionStore } from './session-store'
+
+export type FileChange = { path: string; status?: string; additions: number; deletions: number; patch?: string }
+
+const noSandbox = () => fail('sandbox_unavailable', 'the session has no running sandbox')
+
+/** The session's workspace as clients and runs read it: its changes and its files. */
+export class Workspace {
+  constructor(
+    private readonly store: SessionStore,
+    private readonly provider: SandboxProvider,
+    private readonly connection: AgentConnection,
+  ) {}
+
+  /**
+   * What changed, file by file: the working tree against the commit it started from (the cloned
+   * ref, or the baseline commit of a workspace without a repository).
+   */
+  async diff(): Promise<Outcome<{ files: FileChange[] }>> {
+    const record = this.store.sandbox()
+    if (!record || !this.connection.linked) return noSandbox()
+    const res = await this.connection.clientFor(record).vcs.diff({ mode: 'git' })
+    if (!res.data) return fail('agent_unreachable', `opencode answered ${res.response.status}`)
+    return ok({
+      files: res.data.map((d) => ({ path: d.file ?? '', status: d.status, additions: d.additions, deletions: d.deletions, patch: d.patch })),
+    })
+  }
+
+  /**
+   * The changes as one unified diff, new files included. It marks untracked files
+   * intent-to-add in the index, so it is meant for a run's result, just before its sandbox goes.
+   */
+  async patch(): Promise<Outcome<string>> {
+    const record = this.store.sandbox()
+    if (!record) return noSandbox()
+    const r = await this.provider.exec(record.sandboxId, 'git add --all --intent-to-add && git diff --no-color --no-ext-diff', {
+      cwd: record.workdir,
+      timeoutMs: 60_000,
+    })
+    if (r.exitCode !== 0) return fail('sandbox_unavailable', `git diff exited with ${r.exitCode}`)
+    return ok(capText(r.stdout, MAX_MESSAGE_TEXT))
+  }
+
+  /** A file, read through the provider; `path` was checked to stay inside the workspace. */
+  async readFile(path: string): Promise<Outcome<{ path: string; type: 'text' | 'binary'; content: string }>> {
+    const record = this.store.sandbox()
+    if (!record) return noSandbox()
+    try {
+      const file = await this.provider.readFile(record.sandboxId, `${record.workdir}/${path}`)
+      return ok({ path, ...file })
+    } catch (err) {
+      if (err instanceof SandboxError && err.code === 'not_found') return fail('not_found', `no file ${path} in the workspace`)
+      if (err instanceof SandboxError && err.code === 'failed') return fail('bad_request', err.message)
+      return fail('sandbox_unavailable', errorMessage(err))
+    }
+  }
+}

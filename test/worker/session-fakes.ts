@@ -1,0 +1,69 @@
+import type { PermissionRequest, QuestionRequest } from '@opencode-ai/sdk/v2/client'
+import type { PublicEvent, SandboxState, SessionStatus } from '../../src/events/types'
+import type { AgentPort, HumanAnswer, PromptInput, SessionSignals } from '../../src/session/ports'
+
+/**
+ * Fakes for the session's ports, so its turns and human requests can be driven inside workerd
+ * on a real session's SQLite: what they say is recorded, and the agent answers as told.
+ */
+
+export class RecordedSignals implements SessionSignals {
+  readonly events: PublicEvent[] = []
+  status: SessionStatus = 'idle'
+  touches = 0
+
+  emit(ev: PublicEvent) {
+    this.events.push(ev)
+  }
+  setStatus(status: SessionStatus, reason?: string) {
+    this.status = status
+    this.events.push({ type: 'session.status', data: { status, ...(reason && { reason }) } })
+  }
+  sandboxState(state: SandboxState, reason?: string) {
+    this.events.push({ type: 'sandbox.status', data: { state, ...(reason && { reason }) } })
+  }
+  touch() {
+    this.touches++
+  }
+  async scheduleWake() {}
+  async syncIndex() {}
+
+  /** The data of every event of one type, in order. */
+  of(type: PublicEvent['type']): unknown[] {
+    return this.events.filter((e) => e.type === type).map((e) => e.data)
+  }
+}
+
+/** An agent that records what it was asked and answers each call with the status set for it. */
+export class ScriptedAgent implements AgentPort {
+  readonly prompts: PromptInput[] = []
+  readonly answers: HumanAnswer[] = []
+  aborts = 0
+  promptStatus = 204
+  abortStatus = 200
+  answerStatus = 200
+  open: { permission: PermissionRequest[]; question: QuestionRequest[] } = { permission: [], question: [] }
+
+  async prompt(input: PromptInput) {
+    this.prompts.push(input)
+    return this.promptStatus
+  }
+  async abort() {
+    this.aborts++
+    return this.abortStatus
+  }
+  async answer(answer: HumanAnswer) {
+    this.answers.push(answer)
+    return this.answerStatus
+  }
+  async openRequests() {
+    return this.open
+  }
+  async rename() {
+    return 200
+  }
+}
+
+export function permissionRequest(id: string, sessionID = 'ses_agent'): PermissionRequest {
+  return { id, sessionID, permission: 'bash', patterns: ['ls'], metadata: {}, always: [] }
+}
