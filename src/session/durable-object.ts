@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers'
 import type { Event as AgentEvent, OpencodeClient } from '@opencode-ai/sdk/v2/client'
 import type { Bindings } from '../env'
 import { AgentEventTranslator, capText, describeAgentError, MAX_MESSAGE_TEXT, snapshotEvents } from '../events/translate'
-import { event, type PublicEvent, type SandboxState, type SessionStatus, type Usage } from '../events/types'
+import { event, type PublicEvent, type SandboxState, type SessionStatus, type Usage } from '../contracts'
 import { fail, ok, type ErrorCode, type Outcome } from '../lib/errors'
 import { randomSecret } from '../lib/ids'
 import { updateRow } from '../lib/row'
@@ -10,28 +10,29 @@ import { errorMessage, log } from '../lib/log'
 import { agentClient, AgentUnreachableError, waitForOpencode } from '../opencode/client'
 import { ConfigError } from '../opencode/config'
 import { canUseWarmSandbox, sandboxPlan, settingsFingerprint } from '../sandbox/plan'
-import { POOL_NAME, type WarmSandbox } from '../sandbox/pool'
+import { POOL_NAME, runStub } from '../durable-objects'
+import type { WarmSandbox } from '../sandbox/record'
 import { SandboxError, type SandboxProvider } from '../sandbox/provider'
 import { ProvisionError, provisionSandbox } from '../sandbox/provision'
 import { sandboxProvider } from '../sandbox/select'
 import { SessionUsage } from '../tenant/usage-report'
-import { GatewayAccount, type GatewayGrant } from './gateway-account'
+import { GatewayAccount } from './gateway-account'
+import type { GatewayGrant } from '../gateway/routes'
 import { readSettings } from '../settings'
 import type { Metered } from '../gateway/meter'
 import { newGatewayToken } from '../gateway/token'
-import type { RunSignal } from '../runs/contracts'
-import type { RunDO } from '../runs/durable-object'
 import { AgentLink, AgentStreamError, type LinkEnd } from './agent-link'
 import type {
   ConversationMessage,
   CreateSessionInput,
   Reply,
+  RunSignal,
   SendMessageInput,
   SendMessageResult,
   SessionSpec,
   SessionSummary,
   SessionView,
-} from './contracts'
+} from '../contracts'
 import { Conversation } from './conversation'
 import { EventLog } from './event-log'
 import { Fanout } from './fanout'
@@ -483,8 +484,7 @@ export class SessionDO extends DurableObject<Bindings> {
   private tellRun(sig: RunSignal) {
     const runId = this.row && this.spec().runId
     if (!runId) return
-    const run = this.env.RUNS.get(this.env.RUNS.idFromName(runId)) as unknown as Pick<RunDO, 'signal'>
-    run.signal(sig).catch((err: unknown) => log('warn', 'run signal failed', { runId, err: errorMessage(err) }))
+    runStub(this.env, runId).signal(sig).catch((err: unknown) => log('warn', 'run signal failed', { runId, err: errorMessage(err) }))
   }
 
   private setStatus(status: SessionStatus, reason?: string) {
