@@ -1,14 +1,7 @@
-import type { SessionDO } from './session/durable-object'
-import type { RunDO } from './runs/durable-object'
-import type { SandboxPool } from './sandbox/pool'
-import type { TenantIndex } from './tenant/durable-object'
-import type { WebhookGuard } from './runs/guard'
+import type { DurableObjectBindings } from './durable-objects'
 
-/** Worker bindings: wrangler.toml vars, secrets and Durable Object namespaces. */
-export type Bindings = {
-  SESSIONS: DurableObjectNamespace<SessionDO>
-  TENANTS: DurableObjectNamespace<TenantIndex>
-  POOL: DurableObjectNamespace<SandboxPool>
+/** Worker bindings: wrangler.toml vars, secrets and the Durable Object namespaces (typed by their RPC interfaces). */
+export type Bindings = DurableObjectBindings & {
   API_KEYS?: string
   SANDBOX_PROVIDER?: string
   LOCAL_SANDBOX_URL?: string
@@ -22,14 +15,11 @@ export type Bindings = {
   SESSION_IDLE_SECONDS?: string
   PENDING_TIMEOUT_SECONDS?: string
   WARM_POOL_SIZE?: string
-  RUNS: DurableObjectNamespace<RunDO>
   WEBHOOK_SECRET?: string
   /** signs run callbacks; without it callbacks go out unsigned */
   CALLBACK_SECRET?: string
   /** "1" lets callbacks go to loopback over http and to private addresses (local stack and tests) */
   ALLOW_LOCAL_CALLBACKS?: string
-  /** replayed signatures and per-repository run counts */
-  WEBHOOK_GUARD: DurableObjectNamespace<WebhookGuard>
   /** the API key whose tenant owns webhook-started runs (default: the first of API_KEYS) */
   WEBHOOK_TENANT_KEY?: string
   GITHUB_WEBHOOK_SECRET?: string

@@ -1,6 +1,6 @@
 import type { Bindings } from './env'
 import type { E2BOptions } from './sandbox/e2b'
-import { SANDBOX_GRACE_MS } from './session/lifecycle'
+import { SANDBOX_GRACE_MS } from './sandbox/timeouts'
 
 /** The template's name, as e2b.toml gives it (`npm run template:build` builds it under this name). */
 export const E2B_TEMPLATE = 'opencode-sandbox-worker'

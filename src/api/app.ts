@@ -1,8 +1,8 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
 import { requestId } from 'hono/request-id'
+import { poolStub } from '../durable-objects'
 import type { AppEnv } from '../env'
 import { requestIdFrom } from '../lib/log'
-import { POOL_NAME } from '../sandbox/pool'
 import { recentReadiness } from '../readiness'
 import { readSettings } from '../settings'
 import { requireCompleteSettings } from './complete-settings'
@@ -29,7 +29,7 @@ let poolPrimed = false
 app.use('*', async (c, next) => {
   if (!poolPrimed && readSettings(c.env).warmPoolSize > 0) {
     poolPrimed = true
-    c.executionCtx.waitUntil(c.env.POOL.get(c.env.POOL.idFromName(POOL_NAME)).ensure(new URL(c.req.url).origin))
+    c.executionCtx.waitUntil(poolStub(c.env).ensure(new URL(c.req.url).origin))
   }
   await next()
 })
@@ -49,7 +49,7 @@ const withHealth = app.openapi(
   async (c) => {
     const target = readSettings(c.env).warmPoolSize
     if (target === 0) return c.json({ ok: true }, 200)
-    const ready = await c.env.POOL.get(c.env.POOL.idFromName(POOL_NAME)).size()
+    const ready = await poolStub(c.env).size()
     return c.json({ ok: true, warmPool: { target, ready } }, 200)
   },
 )

@@ -3,7 +3,7 @@ import type { AppEnv } from '../env'
 import { ApiError } from '../lib/errors'
 import { missingSettings } from '../missing-settings'
 import { json } from './openapi'
-import { ErrorBody } from './schemas'
+import { ErrorBody } from '../contracts'
 
 /** The answer documented on the routes this guards. */
 export const misconfiguredResponse = {

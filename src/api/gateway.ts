@@ -1,12 +1,12 @@
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { poolStub, sessionStub } from '../durable-objects'
 import type { AppEnv, Bindings } from '../env'
 import { UsageMeter } from '../gateway/meter'
 import { canRoute, deploymentRoutes, tokenOf, upstreamHeaders, upstreamUrl } from '../gateway/routes'
 import { readGatewayToken } from '../gateway/token'
 import { ApiError, unwrap } from '../lib/errors'
 import { errorMessage, log } from '../lib/log'
-import { POOL_NAME } from '../sandbox/pool'
 import { readSettings } from '../settings'
 
 /**
@@ -26,7 +26,7 @@ async function sessionOf(env: Bindings, owner: string): Promise<string | undefin
   if (owner.startsWith('ses_')) return owner
   const known = warmOwners.get(owner)
   if (known) return known
-  const session = await env.POOL.get(env.POOL.idFromName(POOL_NAME)).ownerOf(owner)
+  const session = await poolStub(env).ownerOf(owner)
   if (session) warmOwners.set(owner, session)
   return session ?? undefined
 }
@@ -44,7 +44,7 @@ export const gateway = new Hono<AppEnv>().all('/:provider/:rest{.+}', limitGatew
   const sessionId = claimed && (await sessionOf(c.env, claimed.owner))
   if (!claimed || !sessionId) throw new ApiError('unauthorized', 'send the sandbox’s gateway token as the provider key')
   const provider = c.req.param('provider')
-  const session = c.env.SESSIONS.get(c.env.SESSIONS.idFromName(sessionId))
+  const session = sessionStub(c.env, sessionId)
   const { route, key } = unwrap(await session.gatewayGrant(claimed.digest, provider))
   const target = upstreamUrl(route, c.req.param('rest'), url.searchParams)
   if (!target) throw new ApiError('bad_request', 'the path leaves the provider’s API')

@@ -1,7 +1,7 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi'
 import type { AppEnv } from '../env'
 import { validationError } from './errors'
-import { ErrorBody } from './schemas'
+import { ErrorBody } from '../contracts'
 
 /** A JSON body or response in a route definition. */
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({

@@ -3,11 +3,8 @@ import type { Context } from 'hono'
 import type { AppEnv, Bindings } from '../env'
 import { ApiError, unwrap } from '../lib/errors'
 import { newId, sha256Hex } from '../lib/ids'
-import type { CreateRunInput, RunRequest } from '../runs/contracts'
-import type { RunDO } from '../runs/durable-object'
-import { callbackUrlProblem, localCallbacksAllowed } from '../runs/callback-url'
+import { guardStub, runStub } from '../durable-objects'
 import { githubRules, maxRunsPerHour, taskFromDelivery } from '../runs/github'
-import { guardStub } from '../runs/guard'
 import { freshTimestamp, MAX_SKEW_SECONDS, signatureMatches, timestamped } from '../runs/signing'
 import { apiKeys } from '../settings'
 import { misconfiguredResponse } from './complete-settings'
@@ -16,13 +13,19 @@ import { tenantOf } from './middleware'
 import { checkModelKeys, gatewayBase } from './gateway'
 import { requireSecretsKey } from './sessions'
 import { commonErrors, json, router, security } from './openapi'
-import { ErrorBody, Run, RunAccepted, RunBody, RunParams } from './schemas'
+import {
+  callbackUrlProblem,
+  ErrorBody,
+  localCallbacksAllowed,
+  Run,
+  RunAccepted,
+  RunBody,
+  RunParams,
+  type CreateRunInput,
+  type RunRequest,
+} from '../contracts'
 
 const errors = commonErrors('run')
-
-/** RPC types give up on the mutually referring objects; the surface used here is typed by hand. */
-const runStub = (env: Bindings, id: string) =>
-  env.RUNS.get(env.RUNS.idFromName(id)) as unknown as Pick<RunDO, 'start' | 'get' | 'cancel'>
 
 /**
  * A run's id: random, or derived from the idempotency key (or GitHub's issue or comment), so that

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { MAX_TOKEN_TTL_SECONDS } from '../contracts'
 import { ID_PATTERN } from '../lib/ids'
 
 /**
@@ -19,7 +20,6 @@ export const TokenClaims = z
 export type TokenClaims = z.infer<typeof TokenClaims>
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60
-export const MAX_TOKEN_TTL_SECONDS = 24 * 60 * 60
 
 const encoder = new TextEncoder()
 

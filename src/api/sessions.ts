@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
+import { sessionStub, tenantStub } from '../durable-objects'
 import type { AppEnv } from '../env'
 import { SSE_HEADERS, resumeCursor } from '../events/sse'
 import { ApiError, unwrap } from '../lib/errors'
@@ -37,7 +38,7 @@ import {
   SessionParams,
   SessionToken,
   TokenRequest,
-} from './schemas'
+} from '../contracts'
 import { DEFAULT_TOKEN_TTL_SECONDS, signToken } from './session-tokens'
 
 const errors = commonErrors('session')
@@ -49,8 +50,6 @@ export async function requireSecretsKey(env: AppEnv['Bindings'], secrets: Sessio
     throw new ApiError('misconfigured', `this deployment cannot keep secrets, repository tokens or model keys: ${errorMessage(err)}`)
   })
 }
-
-const stub = (c: { env: AppEnv['Bindings'] }, id: string) => c.env.SESSIONS.get(c.env.SESSIONS.idFromName(id))
 
 /** Chained, so that its type carries every route for the typed client (`AppType`). */
 export const sessions = router()
@@ -82,7 +81,7 @@ export const sessions = router()
       const spec = { ...rest, ...(repo && { repo: { url: repo.url, ref: repo.ref } }), gatewayUrl: gatewayBase(c.env, c.req.url) }
       await requireSecretsKey(c.env, { env: secrets, repoToken, modelKeys })
       const view = unwrap(
-        await stub(c, id).create({ id, tenant: c.get('tenant'), title, prompt, spec, secrets, repoToken, modelKeys }),
+        await sessionStub(c.env, id).create({ id, tenant: c.get('tenant'), title, prompt, spec, secrets, repoToken, modelKeys }),
       )
       return c.json(view, 201)
     },
@@ -99,8 +98,7 @@ export const sessions = router()
     }),
     async (c) => {
       const { limit, cursor } = c.req.valid('query')
-      const index = c.env.TENANTS.get(c.env.TENANTS.idFromName(c.get('tenant')))
-      return c.json(await index.list(limit, cursor), 200)
+      return c.json(await tenantStub(c.env, c.get('tenant')).list(limit, cursor), 200)
     },
   )
 
@@ -115,7 +113,7 @@ export const sessions = router()
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      return c.json(unwrap(await stub(c, id).get(c.get('tenant'))), 200)
+      return c.json(unwrap(await sessionStub(c.env, id).get(c.get('tenant'))), 200)
     },
   )
 
@@ -146,7 +144,7 @@ export const sessions = router()
       const { wait, timeout } = c.req.valid('query')
       const waiting = wait === 'true' || wait === '1'
       const result = unwrap(
-        await stub(c, id).send(c.get('tenant'), c.req.valid('json'), waiting ? timeout * 1000 : undefined),
+        await sessionStub(c.env, id).send(c.get('tenant'), c.req.valid('json'), waiting ? timeout * 1000 : undefined),
       )
       if (waiting) return c.json(result as z.infer<typeof MessageReplied>, 200)
       const { messageId, queued, duplicate } = result
@@ -165,7 +163,7 @@ export const sessions = router()
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      return c.json(unwrap(await stub(c, id).messages(c.get('tenant'))), 200)
+      return c.json(unwrap(await sessionStub(c.env, id).messages(c.get('tenant'))), 200)
     },
   )
 
@@ -187,7 +185,7 @@ export const sessions = router()
       const { id } = c.req.valid('param')
       const { after, raw } = c.req.valid('query')
       const cursor = resumeCursor(c.req.header('last-event-id'), after)
-      const body = unwrap(await stub(c, id).events(c.get('tenant'), cursor, raw === '1' || raw === 'true'))
+      const body = unwrap(await sessionStub(c.env, id).events(c.get('tenant'), cursor, raw === '1' || raw === 'true'))
       // Frames are made once in the session for all its clients; this route only passes bytes on.
       return new Response(body, { headers: SSE_HEADERS }) as never
     },
@@ -204,7 +202,7 @@ export const sessions = router()
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      return c.json(unwrap(await stub(c, id).keepalive(c.get('tenant'))), 200)
+      return c.json(unwrap(await sessionStub(c.env, id).keepalive(c.get('tenant'))), 200)
     },
   )
 
@@ -219,7 +217,7 @@ export const sessions = router()
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      return c.json(unwrap(await stub(c, id).end(c.get('tenant'))), 200)
+      return c.json(unwrap(await sessionStub(c.env, id).end(c.get('tenant'))), 200)
     },
   )
 
@@ -239,7 +237,7 @@ export const sessions = router()
     }),
     async (c) => {
       const { id, permissionId } = c.req.valid('param')
-      return c.json(unwrap(await stub(c, id).answerPermission(c.get('tenant'), permissionId, c.req.valid('json'))), 200)
+      return c.json(unwrap(await sessionStub(c.env, id).answerPermission(c.get('tenant'), permissionId, c.req.valid('json'))), 200)
     },
   )
 
@@ -261,7 +259,7 @@ export const sessions = router()
     }),
     async (c) => {
       const { id, questionId } = c.req.valid('param')
-      return c.json(unwrap(await stub(c, id).answerQuestion(c.get('tenant'), questionId, c.req.valid('json'))), 200)
+      return c.json(unwrap(await sessionStub(c.env, id).answerQuestion(c.get('tenant'), questionId, c.req.valid('json'))), 200)
     },
   )
 
@@ -281,7 +279,7 @@ export const sessions = router()
     async (c) => {
       const { id } = c.req.valid('param')
       const body = c.req.valid('json') ?? {}
-      return c.json(unwrap(await stub(c, id).abort(c.get('tenant'), body.clearQueue ?? false)), 200)
+      return c.json(unwrap(await sessionStub(c.env, id).abort(c.get('tenant'), body.clearQueue ?? false)), 200)
     },
   )
 
@@ -300,7 +298,7 @@ export const sessions = router()
       const { id } = c.req.valid('param')
       const apiKey = c.get('apiKey')
       if (!apiKey) throw new ApiError('unauthorized', 'a session token cannot issue tokens; use the API key')
-      unwrap(await stub(c, id).get(c.get('tenant')))
+      unwrap(await sessionStub(c.env, id).get(c.get('tenant')))
       const ttl = (c.req.valid('json') ?? {}).ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS
       const exp = Math.floor(Date.now() / 1000) + ttl
       const token = await signToken({ sessionId: id, tenant: c.get('tenant'), exp }, apiKey)
@@ -319,7 +317,7 @@ export const sessions = router()
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      return c.json(unwrap(await stub(c, id).rename(c.get('tenant'), c.req.valid('json').title)), 200)
+      return c.json(unwrap(await sessionStub(c.env, id).rename(c.get('tenant'), c.req.valid('json').title)), 200)
     },
   )
 
@@ -338,7 +336,7 @@ export const sessions = router()
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      return c.json(unwrap(await stub(c, id).diff(c.get('tenant'))), 200)
+      return c.json(unwrap(await sessionStub(c.env, id).diff(c.get('tenant'))), 200)
     },
   )
 
@@ -354,6 +352,6 @@ export const sessions = router()
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      return c.json(unwrap(await stub(c, id).readFile(c.get('tenant'), c.req.valid('query').path)), 200)
+      return c.json(unwrap(await sessionStub(c.env, id).readFile(c.get('tenant'), c.req.valid('query').path)), 200)
     },
   )

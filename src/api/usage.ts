@@ -1,8 +1,8 @@
 import { createRoute } from '@hono/zod-openapi'
+import { TenantUsage, usageRange, UsageQuery } from '../contracts'
+import { tenantStub } from '../durable-objects'
 import { ApiError } from '../lib/errors'
-import { usageRange } from '../tenant/usage'
 import { commonErrors, json, router, security } from './openapi'
-import { TenantUsage, UsageQuery } from './schemas'
 
 const { 400: badInput, 401: unauthorized } = commonErrors('usage')
 
@@ -23,7 +23,6 @@ export const usage = router().openapi(
     const range = usageRange(c.req.valid('query'), Date.now())
     // The schema has checked the range already; this only narrows its type.
     if (!range.ok) throw new ApiError('validation_failed', range.message)
-    const index = c.env.TENANTS.get(c.env.TENANTS.idFromName(c.get('tenant')))
-    return c.json(await index.usage(range.from, range.to), 200)
+    return c.json(await tenantStub(c.env, c.get('tenant')).usage(range.from, range.to), 200)
   },
 )

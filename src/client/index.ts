@@ -14,7 +14,7 @@ import type { AppType } from '../api/app'
  */
 
 export type { AppType }
-export type { PublicEventMap, PublicEventType } from '../events/types'
+export type { PublicEventMap, PublicEventType } from '../contracts'
 export { SseParser, StreamError, streamEvents } from './sse'
 export type { SessionEvent, SseFrame, StreamEnd, StreamEventsOptions } from './sse'
 

@@ -1,4 +1,4 @@
-import type { PublicEventMap, PublicEventType } from '../events/types'
+import type { PublicEventMap, PublicEventType } from '../contracts'
 
 /**
  * Reading a session's event stream with fetch (so it can send the Authorization header), with

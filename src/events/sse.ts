@@ -1,4 +1,4 @@
-import type { LoggedEvent } from './types'
+import type { LoggedEvent } from '../contracts'
 
 /**
  * SSE framing, done once per event so that fan-out to many clients writes the same bytes.

@@ -1,5 +1,5 @@
 import type { Event as AgentEvent, Part } from '@opencode-ai/sdk/v2/client'
-import { event, type PublicEvent, type ToolState, type Usage } from './types'
+import { event, type PublicEvent, type ToolState, type Usage } from '../contracts'
 
 /** Tool inputs and outputs can be whole files; events carry at most this much of each. */
 export const MAX_TOOL_TEXT = 32 * 1024

@@ -4,7 +4,7 @@
  * a reply cut mid-stream helps nobody and costs the same.
  */
 
-export type Limits = { maxCostUsd?: number; maxOutputTokens?: number }
+import type { Limits } from '../contracts'
 
 export type Spent = { cost: number; outputTokens: number }
 

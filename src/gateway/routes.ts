@@ -25,6 +25,9 @@ export type ModelRoute = {
   prices: Record<string, { input: number; output: number }>
 }
 
+/** What the gateway needs to forward one call: where to, and with which key. */
+export type GatewayGrant = { route: ModelRoute; key: string | undefined }
+
 /** Providers opencode knows by name, their public endpoints and the settings that hold their keys. */
 const KNOWN: Record<string, { baseURL: string; keyStyle: KeyStyle; envKeys: string[] }> = {
   anthropic: { baseURL: 'https://api.anthropic.com/v1', keyStyle: 'anthropic', envKeys: ['ANTHROPIC_API_KEY'] },

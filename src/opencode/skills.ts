@@ -1,4 +1,4 @@
-import type { SkillSpec } from '../session/contracts'
+import type { SkillSpec } from '../contracts'
 import type { SandboxFile } from '../sandbox/provider'
 
 /** Where opencode looks for the sandbox user's own skills, relative to their home. */

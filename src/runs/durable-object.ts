@@ -1,16 +1,25 @@
 import { DurableObject } from 'cloudflare:workers'
+import {
+  callbackUrlProblem,
+  localCallbacksAllowed,
+  type CallbackAttempt,
+  type CreateRunInput,
+  type GitHubTarget,
+  type RunRequest,
+  type RunSignal,
+  type RunStatus,
+  type RunView,
+} from '../contracts'
+import { sessionStub, type RunRpc } from '../durable-objects'
 import type { Bindings } from '../env'
+import { dayOf } from '../lib/days'
 import { fail, ok, type Outcome } from '../lib/errors'
-import type { SessionDO } from '../session/durable-object'
 import { newId } from '../lib/ids'
 import { updateRow } from '../lib/row'
 import { errorMessage, log, logEvent } from '../lib/log'
-import { dayOf } from '../tenant/usage'
 import { reportUsage } from '../tenant/usage-report'
 import { githubComment } from './github'
-import type { CallbackAttempt, CreateRunInput, GitHubTarget, RunRequest, RunSignal, RunStatus, RunView } from './contracts'
 import { nextCallbackDelay, SETTLE_MS } from './policy'
-import { callbackUrlProblem, localCallbacksAllowed } from './callback-url'
 import { signature, timestamped } from './signing'
 
 /** How long a run may take when it does not say. */
@@ -43,7 +52,7 @@ const FINAL: RunStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
  * sandbox stopped, and the run delivered to its callback (or GitHub issue) with retries.
  * Every wait is an alarm, so a restart loses nothing.
  */
-export class RunDO extends DurableObject<Bindings> {
+export class RunDO extends DurableObject<Bindings> implements RunRpc {
   private readonly sql: SqlStorage
   private row: RunRow | undefined
 
@@ -136,9 +145,8 @@ export class RunDO extends DurableObject<Bindings> {
     await this.schedule()
   }
 
-  /** The run's session; typed by hand, as the generated RPC types give up on these mutually referring objects. */
-  private session(): Pick<SessionDO, 'create' | 'get' | 'workspacePatch' | 'end'> {
-    return this.env.SESSIONS.get(this.env.SESSIONS.idFromName(this.row!.session_id)) as unknown as Pick<SessionDO, 'create' | 'get' | 'workspacePatch' | 'end'>
+  private session() {
+    return sessionStub(this.env, this.row!.session_id)
   }
 
   private isFinal(): boolean {

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import type { Bindings } from '../env'
-import type { GitHubTarget, RunView } from './contracts'
+import type { GitHubTarget, RunView } from '../contracts'
 
 export const DEFAULT_TRIGGER = '/opencode'
 export const DEFAULT_ALLOWED_ASSOCIATIONS = ['OWNER', 'MEMBER', 'COLLABORATOR']

@@ -1,12 +1,13 @@
 import { DurableObject } from 'cloudflare:workers'
+import type { GuardRpc } from '../durable-objects'
 import type { Bindings } from '../env'
 
 /**
  * What webhook routes must remember between requests: signatures already used (replays), and
  * runs started per key within a window (rate limits). One object per named scope, see
- * `guardStub`; rows outlive their window only until the next call prunes them.
+ * `guardStub` (src/durable-objects.ts); rows outlive their window only until the next call prunes them.
  */
-export class WebhookGuard extends DurableObject<Bindings> {
+export class WebhookGuard extends DurableObject<Bindings> implements GuardRpc {
   private readonly sql: SqlStorage
 
   constructor(ctx: DurableObjectState, env: Bindings) {
@@ -39,6 +40,3 @@ export class WebhookGuard extends DurableObject<Bindings> {
     return true
   }
 }
-
-export const guardStub = (env: Bindings, scope: string) =>
-  env.WEBHOOK_GUARD.get(env.WEBHOOK_GUARD.idFromName(scope)) as unknown as Pick<WebhookGuard, 'firstSighting' | 'admit'>

@@ -1,7 +1,7 @@
 import { buildOpencodeConfig, parseDeploymentConfig } from '../opencode/config'
 import { skillFiles } from '../opencode/skills'
 import { deploymentRoutes, sandboxProviders } from '../gateway/routes'
-import type { SessionSpec } from '../session/contracts'
+import type { SessionSpec } from '../contracts'
 import type { Settings } from '../settings'
 import type { ProvisionPlan } from './provision'
 

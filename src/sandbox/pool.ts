@@ -1,31 +1,17 @@
 import { DurableObject } from 'cloudflare:workers'
+import { POOL_NAME, type PoolRpc } from '../durable-objects'
 import type { Bindings } from '../env'
 import { newGatewayToken } from '../gateway/token'
 import { newId, randomSecret } from '../lib/ids'
 import { errorMessage, log } from '../lib/log'
 import { agentClient, AgentUnreachableError, waitForOpencode } from '../opencode/client'
-import { SANDBOX_GRACE_MS } from '../session/lifecycle'
 import { readSettings } from '../settings'
 import { sandboxPlan, settingsFingerprint } from './plan'
 import type { SandboxEndpoint } from './provider'
 import { provisionSandbox } from './provision'
+import type { WarmSandbox } from './record'
 import { sandboxProvider } from './select'
-
-/**
- * A sandbox with opencode already answering, waiting for its one session. `agentSessionId` is an
- * opencode session made ahead too: creating one is most of what a warm start would still wait for.
- */
-export type WarmSandbox = {
-  sandboxId: string
-  workdir: string
-  home: string
-  endpoint: SandboxEndpoint
-  password: string
-  agentSessionId?: string
-  /** the digest of the sandbox's gateway token, which names the warm sandbox until a session takes it */
-  gatewayDigest: string
-  gatewayOwner: string
-}
+import { SANDBOX_GRACE_MS } from './timeouts'
 
 /** A warm sandbox older than this is replaced: it costs money and its template may have moved on. */
 const MAX_AGE_MS = 60 * 60_000
@@ -38,8 +24,6 @@ function maxAgeMs(providerTimeoutMs: number): number {
   return Math.min(MAX_AGE_MS, providerTimeoutMs - SANDBOX_GRACE_MS / 2)
 }
 const RETRY_MS = 30_000
-
-export const POOL_NAME = 'default'
 
 /** Waits for opencode, then makes the session the sandbox's one user will talk to. */
 async function readyAgentSession(endpoint: SandboxEndpoint, password: string, workdir: string): Promise<string> {
@@ -54,7 +38,7 @@ async function readyAgentSession(endpoint: SandboxEndpoint, password: string, wo
  * booting. Each is handed out once and never comes back; refilling happens in the background,
  * through this object's alarm.
  */
-export class SandboxPool extends DurableObject<Bindings> {
+export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
   private readonly sql: SqlStorage
 
   constructor(ctx: DurableObjectState, env: Bindings) {

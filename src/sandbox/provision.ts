@@ -1,11 +1,10 @@
+import type { Repo } from '../contracts'
 import { SandboxError, shellQuote, type SandboxEndpoint, type SandboxFile, type SandboxProvider } from './provider'
-
-export type RepoSpec = { url: string; ref?: string }
 
 export type ProvisionPlan = {
   envs: Record<string, string>
   metadata: Record<string, string>
-  repo?: RepoSpec
+  repo?: Repo
   /** a private repository's token: in the sandbox for the clone only, never in its environment */
   repoToken?: string
   setup?: string
@@ -42,7 +41,7 @@ export class ProvisionError extends Error {
  * helper the machine's git config has (which could keep the token), `-c` before the subcommand
  * leaves the clone's own .git/config without it, and the file is removed whatever git did.
  */
-export function cloneCommand(repo: RepoSpec, workdir: string, credentials?: string): string {
+export function cloneCommand(repo: Repo, workdir: string, credentials?: string): string {
   const into = shellQuote(workdir)
   const auth = credentials ? `-c credential.helper= -c ${shellQuote(`credential.helper=store --file=${shellQuote(credentials)}`)} ` : ''
   const clone = `git ${auth}clone --quiet ${repo.ref ? '--no-checkout ' : ''}-- ${shellQuote(repo.url)} ${into}`

@@ -1,4 +1,20 @@
-import type { WarmSandbox } from './pool'
+import type { SandboxEndpoint } from './provider'
+
+/**
+ * A sandbox with opencode already answering, waiting for its one session. `agentSessionId` is an
+ * opencode session made ahead too: creating one is most of what a warm start would still wait for.
+ */
+export type WarmSandbox = {
+  sandboxId: string
+  workdir: string
+  home: string
+  endpoint: SandboxEndpoint
+  password: string
+  agentSessionId?: string
+  /** the digest of the sandbox's gateway token, which names the warm sandbox until a session takes it */
+  gatewayDigest: string
+  gatewayOwner: string
+}
 
 /**
  * A session's sandbox as stored: where its agent answers, whether it is paused, and until when

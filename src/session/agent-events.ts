@@ -1,6 +1,6 @@
 import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
 import { AgentEventTranslator, describeAgentError, type snapshotEvents } from '../events/translate'
-import type { PublicEvent } from '../events/types'
+import type { PublicEvent } from '../contracts'
 import type { Conversation } from './conversation'
 import type { EventLog } from './event-log'
 import type { Fanout } from './fanout'

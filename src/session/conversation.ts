@@ -1,4 +1,4 @@
-import type { ConversationMessage } from './contracts'
+import type { ConversationMessage } from '../contracts'
 
 /**
  * The conversation as `GET /messages` shows it: user messages as accepted, assistant messages

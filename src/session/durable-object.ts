@@ -1,7 +1,8 @@
 import { DurableObject } from 'cloudflare:workers'
+import type { SessionRpc } from '../durable-objects'
 import type { Bindings } from '../env'
 import { describeFailure } from './failure'
-import { event } from '../events/types'
+import { event } from '../contracts'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { log } from '../lib/log'
 import type { Metered } from '../gateway/meter'
@@ -11,11 +12,12 @@ import { readSettings, type Settings } from '../settings'
 import { SessionUsage } from '../tenant/usage-report'
 import { AgentConnection } from './agent-connection'
 import { AgentEvents } from './agent-events'
-import type { ConversationMessage, CreateSessionInput, SendMessageInput, SendMessageResult, SessionSpec, SessionView } from './contracts'
+import type { ConversationMessage, CreateSessionInput, SendMessageInput, SendMessageResult, SessionSpec, SessionView } from '../contracts'
 import { Conversation } from './conversation'
 import { EventLog } from './event-log'
 import { Fanout } from './fanout'
-import { GatewayAccount, type GatewayGrant } from './gateway-account'
+import { GatewayAccount } from './gateway-account'
+import type { GatewayGrant } from '../gateway/routes'
 import { HumanRequests } from './human-requests'
 import { PendingRequests } from './pending'
 import type { PermissionReply } from './ports'
@@ -39,7 +41,7 @@ const UNATTENDED_PENDING_SECONDS = 2
  * (./agent-connection) and the sandbox's life (./sandbox-lifecycle). Each RPC checks the caller's
  * tenant and hands the call to one of them.
  */
-export class SessionDO extends DurableObject<Bindings> {
+export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   private readonly settings: Settings
   private readonly provider: SandboxProvider
   private readonly store: SessionStore

@@ -1,4 +1,4 @@
-import type { LoggedEvent, PublicEvent, PublicEventType } from '../events/types'
+import type { LoggedEvent, PublicEvent, PublicEventType } from '../contracts'
 
 /**
  * Events always kept, counting back from the newest: a client resuming from any of these ids

@@ -1,5 +1,5 @@
 import { frame, PING_FRAME, rawFrame } from '../events/sse'
-import type { LoggedEvent } from '../events/types'
+import type { LoggedEvent } from '../contracts'
 import type { EventLog } from './event-log'
 
 /** How many events a replay reads and writes at a time. */

@@ -1,15 +1,14 @@
+import { tenantStub } from '../durable-objects'
 import type { Bindings } from '../env'
-import { checkBudget, type BudgetCheck, type Limits } from '../gateway/budget'
+import type { Limits } from '../contracts'
+import { checkBudget, type BudgetCheck } from '../gateway/budget'
 import { costOf, type Metered } from '../gateway/meter'
-import { deploymentRoutes, routeFor, type ModelRoute } from '../gateway/routes'
+import { deploymentRoutes, routeFor, type GatewayGrant } from '../gateway/routes'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { errorMessage, log } from '../lib/log'
 import { readSettings } from '../settings'
 import { openSecrets } from './secrets'
 import type { SessionRow } from './session-store'
-
-/** What the gateway needs to forward one call: where to, and with which key. */
-export type GatewayGrant = { route: ModelRoute; key: string | undefined }
 
 /** The session row's columns this account reads and writes. */
 export type SpendRow = Pick<
@@ -46,7 +45,7 @@ export class GatewayAccount {
   constructor(private readonly s: AccountPorts) {}
 
   private tenantIndex() {
-    return this.s.env.TENANTS.get(this.s.env.TENANTS.idFromName(this.s.row().tenant))
+    return tenantStub(this.s.env, this.s.row().tenant)
   }
 
   async grant(digest: string, provider: string): Promise<Outcome<GatewayGrant>> {

@@ -1,7 +1,7 @@
 import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
-import { event, type PublicEvent } from '../events/types'
+import { event, type PublicEvent } from '../contracts'
 import { fail, ok, type Outcome } from '../lib/errors'
-import type { PendingKind, PendingRequests } from './pending'
+import type { PendingData, PendingKind, PendingRequests } from './pending'
 import type { AgentPort, EventSink, HumanAnswer } from './ports'
 
 /** What a request's end says: how it was answered, or that it was not and why. */
@@ -54,14 +54,14 @@ export class HumanRequests {
   constructor(private readonly p: HumanRequestParts) {}
 
   /** The open requests of each kind, as a session view lists them. */
-  view(): { permissions: unknown[]; questions: unknown[] } {
+  view(): { permissions: PendingData['permission'][]; questions: PendingData['question'][] } {
     return {
       permissions: this.p.pending.list('permission').map((r) => r.data),
       questions: this.p.pending.list('question').map((r) => r.data),
     }
   }
 
-  asked(kind: PendingKind, id: string, data: unknown) {
+  asked<K extends PendingKind>(kind: K, id: string, data: PendingData[K]) {
     this.p.pending.add(kind, id, data, this.p.deadline())
     void this.p.scheduleWake()
   }

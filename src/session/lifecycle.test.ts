@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { SANDBOX_GRACE_MS } from '../sandbox/timeouts'
 import {
   idleDecision,
   MAX_PROVISION_ATTEMPTS,
@@ -7,7 +8,6 @@ import {
   nextWakeAt,
   provisionRetry,
   recoveryDecision,
-  SANDBOX_GRACE_MS,
   sandboxTimeoutMs,
   WAKE_INTERVAL_MS,
   wantsSandbox,

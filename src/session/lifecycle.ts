@@ -3,6 +3,8 @@
  * `now` is passed in so each rule is a table in its tests.
  */
 
+import { SANDBOX_GRACE_MS } from '../sandbox/timeouts'
+
 /** How often an active session wakes up to look after its sandbox, even with nobody connected. */
 export const WAKE_INTERVAL_MS = 30_000
 
@@ -39,13 +41,6 @@ export function idleDecision(s: IdleInput): IdleDecision {
 export function wantsSandbox(s: { now: number; expiresAt: number; hasWork: boolean }): boolean {
   return s.hasWork || s.now < s.expiresAt
 }
-
-/**
- * How long past the idle deadline the provider keeps a sandbox on its own. The session pauses it
- * at the deadline; the grace only matters when the session cannot (its object was evicted, or
- * a deploy is under way), and then the sandbox ends rather than bill forever.
- */
-export const SANDBOX_GRACE_MS = 10 * 60_000
 
 /** The provider timeout a sandbox should have now: through the idle deadline, plus the grace. */
 export function sandboxTimeoutMs(now: number, expiresAt: number): number {

@@ -1,16 +1,24 @@
+import type { PublicEventMap } from '../contracts'
+
 /**
  * Requests the agent is waiting on a human for (permissions and questions), kept in SQLite so
  * that a restarted session still knows what is open, when each times out, and never answers
  * or announces the end of one twice.
  */
-export type PendingKind = 'permission' | 'question'
 
-export type PendingRequest = { id: string; kind: PendingKind; data: unknown; deadline: number }
+/** What is kept of each kind: the public event that announced it, as views list it. */
+export type PendingData = { permission: PublicEventMap['permission.requested']; question: PublicEventMap['question.asked'] }
+
+export type PendingKind = keyof PendingData
+
+export type PendingRequest<K extends PendingKind = PendingKind> = {
+  [P in K]: { id: string; kind: P; data: PendingData[P]; deadline: number }
+}[K]
 
 export class PendingRequests {
   constructor(private readonly sql: SqlStorage) {}
 
-  add(kind: PendingKind, id: string, data: unknown, deadline: number) {
+  add<K extends PendingKind>(kind: K, id: string, data: PendingData[K], deadline: number) {
     this.sql.exec(
       'INSERT OR REPLACE INTO pending (id, kind, data, deadline) VALUES (?, ?, ?, ?)',
       id,
@@ -29,14 +37,14 @@ export class PendingRequests {
     return this.sql.exec('SELECT 1 FROM pending WHERE id = ? AND kind = ?', id, kind).toArray().length > 0
   }
 
-  list(kind?: PendingKind): PendingRequest[] {
+  list<K extends PendingKind = PendingKind>(kind?: K): PendingRequest<K>[] {
     const rows = this.sql
       .exec<{ id: string; kind: string; data: string; deadline: number }>(
         kind ? 'SELECT * FROM pending WHERE kind = ? ORDER BY deadline' : 'SELECT * FROM pending ORDER BY deadline',
         ...(kind ? [kind] : []),
       )
       .toArray()
-    return rows.map((r) => ({ id: r.id, kind: r.kind as PendingKind, data: JSON.parse(r.data), deadline: Number(r.deadline) }))
+    return rows.map((r) => ({ id: r.id, kind: r.kind, data: JSON.parse(r.data), deadline: Number(r.deadline) }) as PendingRequest<K>)
   }
 
   expired(now: number): PendingRequest[] {

@@ -1,5 +1,5 @@
 import type { PermissionRequest, QuestionRequest } from '@opencode-ai/sdk/v2/client'
-import type { PublicEvent, SandboxState, SessionStatus } from '../events/types'
+import type { PublicEvent, SandboxState, SessionStatus } from '../contracts'
 
 /**
  * What the session's parts need of each other and of the world, as narrow interfaces: the parts

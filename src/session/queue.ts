@@ -1,4 +1,4 @@
-import type { SendMessageInput } from './contracts'
+import type { SendMessageInput } from '../contracts'
 
 export type QueueState = 'queued' | 'running' | 'done' | 'failed' | 'aborted' | 'dropped'
 

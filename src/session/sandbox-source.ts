@@ -3,12 +3,12 @@ import { newGatewayToken } from '../gateway/token'
 import { randomSecret } from '../lib/ids'
 import { errorMessage, log } from '../lib/log'
 import { canUseWarmSandbox, sandboxPlan, settingsFingerprint } from '../sandbox/plan'
-import { POOL_NAME } from '../sandbox/pool'
+import { poolStub } from '../durable-objects'
 import { SandboxError, type SandboxProvider } from '../sandbox/provider'
 import { provisionSandbox } from '../sandbox/provision'
 import type { SandboxRecord } from '../sandbox/record'
 import type { Settings } from '../settings'
-import type { SessionSpec } from './contracts'
+import type { SessionSpec } from '../contracts'
 import { provisionRetry } from './lifecycle'
 import type { SessionSignals } from './ports'
 import type { SessionSecrets } from './secrets'
@@ -39,8 +39,7 @@ export class SandboxSource {
   private async warm(spec: SessionSpec, secrets: SessionSecrets): Promise<SandboxRecord | null> {
     const { settings, env, store } = this.p
     if (settings.warmPoolSize === 0 || !canUseWarmSandbox(spec, secrets.env, settings.defaultModel, secrets.modelKeys)) return null
-    const pool = env.POOL.get(env.POOL.idFromName(POOL_NAME))
-    const warm = await pool.take(settingsFingerprint(settings), store.row.id).catch((err: unknown) => {
+    const warm = await poolStub(env).take(settingsFingerprint(settings), store.row.id).catch((err: unknown) => {
       log('warn', 'warm pool unavailable', { err: errorMessage(err) })
       return null
     })

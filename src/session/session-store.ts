@@ -1,7 +1,7 @@
-import type { SessionStatus, Usage } from '../events/types'
+import type { SessionStatus, Usage } from '../contracts'
 import { updateRow } from '../lib/row'
 import type { SandboxRecord } from '../sandbox/record'
-import type { SessionSpec, SessionSummary, SessionView } from './contracts'
+import type { SessionSpec, SessionSummary, SessionView } from '../contracts'
 
 export type SessionRow = {
   id: string

@@ -1,8 +1,8 @@
 import type { Bindings } from '../env'
-import { event, type PublicEvent, type SandboxState, type SessionStatus } from '../events/types'
+import { event, type PublicEvent, type SandboxState, type SessionStatus } from '../contracts'
 import { errorMessage, log } from '../lib/log'
-import type { RunSignal } from '../runs/contracts'
-import type { RunDO } from '../runs/durable-object'
+import type { RunSignal } from '../contracts'
+import { runStub, tenantStub } from '../durable-objects'
 import type { Settings } from '../settings'
 import type { SessionUsage } from '../tenant/usage-report'
 import type { EventLog } from './event-log'
@@ -66,14 +66,14 @@ export class Signals implements SessionSignals {
   }
 
   tenantIndex(tenant = this.p.store.row.tenant) {
-    return this.p.env.TENANTS.get(this.p.env.TENANTS.idFromName(tenant))
+    return tenantStub(this.p.env, tenant)
   }
 
   /** A background run's session reports to its run; an interactive one has no run to tell. */
   tellRun(sig: RunSignal) {
     const runId = this.p.store.exists ? this.p.store.spec().runId : undefined
     if (!runId) return
-    const run = this.p.env.RUNS.get(this.p.env.RUNS.idFromName(runId)) as unknown as Pick<RunDO, 'signal'>
-    run.signal(sig).catch((err: unknown) => log('warn', 'run signal failed', { runId, err: errorMessage(err) }))
+    runStub(this.p.env, runId)
+      .signal(sig).catch((err: unknown) => log('warn', 'run signal failed', { runId, err: errorMessage(err) }))
   }
 }

@@ -1,18 +1,17 @@
 import { DurableObject } from 'cloudflare:workers'
+import type { SessionPage, SessionSummary, TenantUsage } from '../contracts'
+import type { TenantRpc } from '../durable-objects'
 import type { Bindings } from '../env'
-import type { SessionSummary } from '../session/contracts'
-import { decodeCursor, encodeCursor } from './cursor'
+import { decodeCursor, encodeCursor } from '../lib/cursor'
 import { TenantLimits, type Admission } from './limits'
-import { usageSummary, type UsageReport, type UsageSummary } from './usage'
+import { usageSummary, type UsageReport } from './usage'
 import { UsageStore } from './usage-store'
-
-export type SessionPage = { items: SessionSummary[]; nextCursor: string | null }
 
 /**
  * One per tenant: the list of its sessions, newest first, and its usage by day. Sessions push
  * their summary and usage here as they change, so reading either asks one object, not every session.
  */
-export class TenantIndex extends DurableObject<Bindings> {
+export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
   private readonly sql: SqlStorage
   private readonly limits: TenantLimits
   private readonly usageStore: UsageStore
@@ -52,7 +51,7 @@ export class TenantIndex extends DurableObject<Bindings> {
     this.usageStore.record(tenant, reports, Date.now())
   }
 
-  async usage(from: string, to: string): Promise<UsageSummary> {
+  async usage(from: string, to: string): Promise<TenantUsage> {
     return usageSummary(from, to, this.usageStore.days(from, to))
   }
 

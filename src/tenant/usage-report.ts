@@ -1,7 +1,9 @@
+import type { PublicEvent, Usage } from '../contracts'
+import { tenantStub } from '../durable-objects'
 import type { Bindings } from '../env'
-import type { PublicEvent, Usage } from '../events/types'
+import { dayOf } from '../lib/days'
 import { errorMessage, log, logEvent, tenantPrefix } from '../lib/log'
-import { dayOf, meterMode, sandboxReports, type MeterMode, type UsageReport } from './usage'
+import { meterMode, sandboxReports, type MeterMode, type UsageReport } from './usage'
 
 /** A sandbox's time is reported on the session's alarm once this much has gathered, so a long one shows up. */
 const FLUSH_AFTER_MS = 60_000
@@ -9,7 +11,7 @@ const FLUSH_AFTER_MS = 60_000
 /** Sends reports to the tenant's index without waiting: usage must never hold up a session or a run. */
 export function reportUsage(env: Bindings, tenant: string, reports: UsageReport[]) {
   if (reports.length === 0) return
-  env.TENANTS.get(env.TENANTS.idFromName(tenant))
+  tenantStub(env, tenant)
     .recordUsage(tenant, reports)
     .catch((err: unknown) => log('warn', 'usage report failed', { tenant: tenantPrefix(tenant), err: errorMessage(err) }))
 }

@@ -1,52 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { daysIn, isDay, meterMode, sandboxReports, usageRange, usageSummary, zeroCounts } from './usage'
+import { meterMode, sandboxReports, usageSummary, zeroCounts } from './usage'
 
 const at = (iso: string) => Date.parse(iso)
-
-describe('usageRange', () => {
-  const now = at('2026-03-10T15:00:00Z')
-
-  it('defaults to the last 30 days, today included', () => {
-    expect(usageRange({}, now)).toEqual({ ok: true, from: '2026-02-09', to: '2026-03-10' })
-  })
-
-  it('counts 30 days back from a given end', () => {
-    expect(usageRange({ to: '2026-01-30' }, now)).toEqual({ ok: true, from: '2026-01-01', to: '2026-01-30' })
-  })
-
-  it('takes a one-day range', () => {
-    expect(usageRange({ from: '2026-03-01', to: '2026-03-01' }, now)).toEqual({ ok: true, from: '2026-03-01', to: '2026-03-01' })
-  })
-
-  it('refuses an end before the start', () => {
-    expect(usageRange({ from: '2026-03-02', to: '2026-03-01' }, now)).toMatchObject({ ok: false, path: 'to' })
-  })
-
-  it('takes 366 days and refuses 367', () => {
-    expect(usageRange({ from: '2024-01-01', to: '2024-12-31' }, now)).toMatchObject({ ok: true })
-    expect(usageRange({ from: '2024-01-01', to: '2025-01-01' }, now)).toMatchObject({ ok: false, path: 'from' })
-  })
-
-  it('refuses what is not a calendar day', () => {
-    expect(usageRange({ from: '2026-02-30' }, now)).toMatchObject({ ok: false, path: 'from' })
-    expect(usageRange({ to: 'yesterday' }, now)).toMatchObject({ ok: false, path: 'to' })
-  })
-})
-
-describe('isDay', () => {
-  it('takes real days only, written YYYY-MM-DD', () => {
-    expect(isDay('2024-02-29')).toBe(true)
-    expect(isDay('2025-02-29')).toBe(false)
-    expect(isDay('2026-1-05')).toBe(false)
-    expect(isDay('2026-01-05T00:00:00Z')).toBe(false)
-  })
-})
-
-describe('daysIn', () => {
-  it('lists every day across a month end, both ends included', () => {
-    expect(daysIn('2026-01-30', '2026-02-02')).toEqual(['2026-01-30', '2026-01-31', '2026-02-01', '2026-02-02'])
-  })
-})
 
 describe('usageSummary', () => {
   it('fills days without usage with zeros and adds up the totals', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PublicEventSchemas } from '../../src/events/types'
+import { PublicEventSchemas } from '../../src/contracts'
 import { api, baseUrl, createSession, scripted, TEST_KEYS, waitForStatus } from './helpers'
 
 describe('bad requests get the right status and error, and change nothing', () => {

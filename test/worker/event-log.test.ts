@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { event } from '../../src/events/types'
+import { event } from '../../src/contracts'
 import { EventLog } from '../../src/session/event-log'
 import { Fanout, MAX_PENDING_FRAMES } from '../../src/session/fanout'
 

@@ -1,5 +1,5 @@
 import type { PermissionRequest, QuestionRequest } from '@opencode-ai/sdk/v2/client'
-import type { PublicEvent, SandboxState, SessionStatus } from '../../src/events/types'
+import type { PublicEvent, SandboxState, SessionStatus } from '../../src/contracts'
 import type { AgentPort, HumanAnswer, PromptInput, SessionSignals } from '../../src/session/ports'
 
 /**

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { guardStub } from '../../src/runs/guard'
+import { guardStub } from '../../src/durable-objects'
 
 /** Inside workerd, on a real SQLite-backed Durable Object: what the webhook routes remember. */
 

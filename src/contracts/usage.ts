@@ -1,7 +1,31 @@
 import { z } from '@hono/zod-openapi'
-import { DEFAULT_RANGE_DAYS, isDay, MAX_RANGE_DAYS, usageRange } from '../../tenant/usage'
+import { DAY_MS, dayOf, isDay, startOf } from '../lib/days'
 
-/** A tenant's usage by day: the query and the answer. */
+/** A tenant's usage by day: the query, its range rules, and the answer. */
+
+/** The longest range one request may ask for: a leap year, both ends included. */
+export const MAX_RANGE_DAYS = 366
+/** The range when none is given: the last 30 days, today included. */
+export const DEFAULT_RANGE_DAYS = 30
+
+/**
+ * The range a request asks for, with the defaults filled in: `to` is today, `from` the 30 days
+ * up to `to`. Wrong ranges are told apart so the error can say which end is wrong.
+ */
+export function usageRange(
+  query: { from?: string; to?: string },
+  now: number,
+): { ok: true; from: string; to: string } | { ok: false; path: 'from' | 'to'; message: string } {
+  const to = query.to ?? dayOf(now)
+  if (!isDay(to)) return { ok: false, path: 'to', message: 'expected a date YYYY-MM-DD' }
+  const from = query.from ?? dayOf(startOf(to) - (DEFAULT_RANGE_DAYS - 1) * DAY_MS)
+  if (!isDay(from)) return { ok: false, path: 'from', message: 'expected a date YYYY-MM-DD' }
+  if (to < from) return { ok: false, path: 'to', message: '`to` is before `from`' }
+  if ((startOf(to) - startOf(from)) / DAY_MS + 1 > MAX_RANGE_DAYS) {
+    return { ok: false, path: 'from', message: `a range covers at most ${MAX_RANGE_DAYS} days` }
+  }
+  return { ok: true, from, to }
+}
 
 const UsageDate = z.string().refine(isDay, 'expected a date YYYY-MM-DD')
 
@@ -17,7 +41,7 @@ export const UsageQuery = z
     if (!range.ok) ctx.addIssue({ code: 'custom', path: [range.path], message: range.message })
   })
 
-const UsageCounts = z.object({
+export const UsageCounts = z.object({
   sessions: z.number().int().describe("sessions started, a run's own included"),
   runs: z.number().int().describe('background runs started'),
   turns: z.number().int().describe('turns ended (replied, failed or aborted)'),
@@ -36,3 +60,6 @@ export const TenantUsage = z
     totals: UsageCounts.openapi('UsageTotals'),
   })
   .openapi('TenantUsage')
+
+export type UsageCounts = z.infer<typeof UsageCounts>
+export type TenantUsage = z.infer<typeof TenantUsage>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { urlHasCredentials } from '.'
+import { urlHasCredentials } from './fields'
 
 describe('repository URLs with credentials', () => {
   it.each([

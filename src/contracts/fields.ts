@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { ERROR_STATUS } from '../../lib/errors'
+import { ERROR_STATUS } from '../lib/errors'
 
 /** Field schemas shared by sessions and runs: repositories, models, permissions, environment, skills, MCP servers, keys and limits; and the error body. */
 
@@ -47,6 +47,7 @@ const repoFields = {
 }
 
 export const Repo = z.object(repoFields).strict().openapi('Repo')
+export type Repo = z.infer<typeof Repo>
 
 /** The repository a session is created on: a Repo, and for a private one over http(s), a token. */
 export const SessionRepo = z
@@ -148,6 +149,7 @@ export const Limits = z
   })
   .strict()
   .openapi('Limits', { description: 'Spend caps the model gateway holds the session to; past one, calls are refused with `budget_exceeded`' })
+export type Limits = z.infer<typeof Limits>
 
 export const WorkspaceFile = z
   .object({ path: WorkspacePath, content: z.string().max(256 * 1024) })

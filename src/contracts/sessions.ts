@@ -1,11 +1,13 @@
 import { z } from '@hono/zod-openapi'
-import { PublicEventSchemas, SessionStatus, Usage, type PublicEventType } from '../../events/types'
-import { ID_PATTERN } from '../../lib/ids'
-import { decodeCursor } from '../../tenant/cursor'
-import { MAX_TOKEN_TTL_SECONDS } from '../session-tokens'
+import { decodeCursor } from '../lib/cursor'
+import { ID_PATTERN } from '../lib/ids'
+import { PublicEventSchemas, SessionStatus, Usage, type PublicEventType } from './events'
 import { EnvMap, Limits, McpServer, ModelKeys, ModelName, Permissions, Repo, SessionRepo, Skill, WorkspaceFile, WorkspacePath } from './fields'
 
-/** Sessions: their bodies, parameters, queries, views and event frames. */
+/** Sessions: their bodies, parameters, queries, views and event frames; and what a session's Durable Object is handed and answers. */
+
+/** The longest a session token may live. */
+export const MAX_TOKEN_TTL_SECONDS = 24 * 60 * 60
 
 export const CreateSessionBody = z
   .object({
@@ -211,3 +213,46 @@ export const TokenRequest = z
 export const SessionToken = z.object({ token: z.string(), expiresAt: z.string() }).openapi('SessionToken')
 
 export const Keepalive = z.object({ expiresAt: z.string() }).openapi('Keepalive')
+
+export type SessionView = z.infer<typeof Session>
+/** The summary a tenant's index keeps for listing. */
+export type SessionSummary = z.infer<typeof SessionSummary>
+export type SessionPage = z.infer<typeof SessionList>
+export type SendMessageInput = z.infer<typeof SendMessageBody>
+export type Reply = z.infer<typeof Reply>
+export type SendMessageResult = z.infer<typeof MessageAccepted> & { reply?: Reply }
+export type ConversationMessage = z.infer<typeof ConversationMessage>
+export type SkillSpec = z.infer<typeof Skill>
+export type McpSpec = z.infer<typeof McpServer>
+export type PermissionAnswer = z.infer<typeof PermissionAnswer>
+export type PermissionResolved = z.infer<typeof PermissionResolved>
+export type QuestionAnswer = z.infer<typeof QuestionAnswer>
+export type QuestionResolved = z.infer<typeof QuestionResolved>
+export type Aborted = z.infer<typeof Aborted>
+export type Diff = z.infer<typeof Diff>
+export type FileBody = z.infer<typeof FileBody>
+export type Keepalive = z.infer<typeof Keepalive>
+
+type CreateSessionBody = z.infer<typeof CreateSessionBody>
+
+/**
+ * What a session keeps as its spec (stored in plain, shown in views): what it was created with,
+ * less what is kept sealed apart (secrets, model keys, the repository's token) or used once
+ * (title, prompt); plus what the Worker adds.
+ */
+export type SessionSpec = Omit<CreateSessionBody, 'repo' | 'title' | 'prompt' | 'secrets' | 'modelKeys'> & {
+  repo?: Repo
+  /** set for the session of a background run: nobody is there to answer, and the run is told how it went */
+  runId?: string
+  /** where the session's sandbox reaches the model gateway (`<public URL>/v1/gateway`) */
+  gatewayUrl?: string
+}
+
+/** What the API (or a run) hands a new session: the body taken apart into its spec and what is sealed. */
+export type CreateSessionInput = Pick<CreateSessionBody, 'title' | 'prompt' | 'secrets' | 'modelKeys'> & {
+  id: string
+  tenant: string
+  spec: SessionSpec
+  /** the private repository's token, kept sealed with the secrets */
+  repoToken?: string
+}

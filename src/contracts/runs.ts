@@ -1,10 +1,10 @@
 import { z } from '@hono/zod-openapi'
-import { Usage } from '../../events/types'
-import { ID_PATTERN } from '../../lib/ids'
-import { callbackUrlProblem } from '../../runs/callback-url'
+import { ID_PATTERN } from '../lib/ids'
+import { callbackUrlProblem } from './callback-url'
+import { Usage } from './events'
 import { Limits, ModelKeys, ModelName, Permissions, Repo } from './fields'
 
-/** Background runs: the body that starts one, and the run as it is shown. */
+/** Background runs: the body that starts one, the run as it is shown, and what a run's Durable Object is handed and told. */
 
 export const RunBody = z
   .object({
@@ -66,3 +66,31 @@ export const Run = z
   .openapi('Run')
 
 export const RunAccepted = Run.pick({ id: true, sessionId: true, status: true }).openapi('RunAccepted')
+
+export type RunStatus = z.infer<typeof RunStatus>
+export type RunView = z.infer<typeof Run>
+/** An attempt's outcome: the status answered, or, coarsely, why there was none. */
+export type CallbackAttempt = NonNullable<RunView['callback']>['attempts'][number]
+
+type RunBody = z.infer<typeof RunBody>
+
+/** A run's request as the run keeps it: the body less the model keys, which only its session keeps (sealed). */
+export type RunRequest = Omit<RunBody, 'modelKeys'>
+
+/** Where a GitHub-started run reports back. */
+export type GitHubTarget = { owner: string; repo: string; issue: number }
+
+export type CreateRunInput = Pick<RunBody, 'modelKeys'> & {
+  id: string
+  tenant: string
+  request: RunRequest
+  github?: GitHubTarget
+  /** where the run's sandbox reaches the model gateway */
+  gatewayUrl: string
+}
+
+/** What a background session tells its run. */
+export type RunSignal =
+  | { kind: 'turn_done'; text: string }
+  | { kind: 'error'; code: string; message: string }
+  | { kind: 'session_failed'; code: string; message: string }

@@ -1,0 +1,12 @@
+/**
+ * The contract, one definition of each: every body, parameter, response and event of the API as
+ * zod schemas (validation, the OpenAPI document and the code's types all come from them), and
+ * the types the Durable Objects are called with, composed from them. One file per concern; the
+ * lowest layer with src/lib, so it imports nothing else of ours.
+ */
+export * from './fields'
+export * from './events'
+export * from './sessions'
+export * from './runs'
+export * from './usage'
+export * from './callback-url'

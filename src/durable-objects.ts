@@ -1,0 +1,125 @@
+import type {
+  Aborted,
+  ConversationMessage,
+  CreateRunInput,
+  CreateSessionInput,
+  Diff,
+  FileBody,
+  Keepalive,
+  PermissionAnswer,
+  PermissionResolved,
+  QuestionAnswer,
+  QuestionResolved,
+  RunSignal,
+  RunView,
+  SendMessageInput,
+  SendMessageResult,
+  SessionPage,
+  SessionSummary,
+  SessionView,
+  TenantUsage,
+} from './contracts'
+import type { Metered } from './gateway/meter'
+import type { GatewayGrant } from './gateway/routes'
+import type { Outcome } from './lib/errors'
+import type { WarmSandbox } from './sandbox/record'
+import type { Admission } from './tenant/limits'
+import type { UsageReport } from './tenant/usage'
+
+/**
+ * The Durable Objects as their callers see them: each one's RPC methods, the bindings that reach
+ * them, and typed stubs. Callers (and env.ts) depend on these interfaces, never on the classes,
+ * so no module imports another's Durable Object and the classes import nothing back; each class
+ * `implements` its interface, so a drift is a type error.
+ */
+
+/** One per session (`SessionDO`): named by the session id. */
+export interface SessionRpc extends Rpc.DurableObjectBranded {
+  create(input: CreateSessionInput): Promise<Outcome<SessionView>>
+  get(tenant: string): Promise<Outcome<SessionView>>
+  /** with `waitMs`, the reply too, or a timeout after that long */
+  send(tenant: string, input: SendMessageInput, waitMs?: number): Promise<Outcome<SendMessageResult>>
+  messages(tenant: string): Promise<Outcome<ConversationMessage[]>>
+  events(tenant: string, after: number, raw: boolean): Promise<Outcome<ReadableStream<Uint8Array>>>
+  keepalive(tenant: string): Promise<Outcome<Keepalive>>
+  end(tenant: string): Promise<Outcome<SessionView>>
+  answerPermission(tenant: string, permissionId: string, answer: PermissionAnswer): Promise<Outcome<PermissionResolved>>
+  answerQuestion(tenant: string, questionId: string, answer: QuestionAnswer): Promise<Outcome<QuestionResolved>>
+  abort(tenant: string, clearQueue: boolean): Promise<Outcome<Aborted>>
+  rename(tenant: string, title: string): Promise<Outcome<SessionView>>
+  diff(tenant: string): Promise<Outcome<Diff>>
+  /** the workspace's changes as one unified diff, for a run's result */
+  workspacePatch(tenant: string): Promise<Outcome<string>>
+  readFile(tenant: string, path: string): Promise<Outcome<FileBody>>
+  /** the model gateway's questions: may this call go on, and what it used */
+  gatewayGrant(digest: string, provider: string): Promise<Outcome<GatewayGrant>>
+  gatewayReport(provider: string, metered: Metered): Promise<void>
+}
+
+/** One per background run (`RunDO`): named by the run id. */
+export interface RunRpc extends Rpc.DurableObjectBranded {
+  start(input: CreateRunInput): Promise<Outcome<RunView>>
+  get(tenant: string): Promise<Outcome<RunView>>
+  cancel(tenant: string): Promise<Outcome<RunView>>
+  /** told by the run's session as its turn goes */
+  signal(sig: RunSignal): Promise<void>
+}
+
+/** One per tenant (`TenantIndex`): its sessions' list, limits, spend and usage. */
+export interface TenantRpc extends Rpc.DurableObjectBranded {
+  admit(summary: SessionSummary, limits: { maxActive: number; perMinute: number }): Promise<Admission>
+  addSpend(cost: number): Promise<void>
+  spentToday(): Promise<number>
+  recordUsage(tenant: string, reports: UsageReport[]): Promise<void>
+  usage(from: string, to: string): Promise<TenantUsage>
+  upsert(summary: SessionSummary): Promise<void>
+  list(limit: number, cursor?: string): Promise<SessionPage>
+}
+
+/** The one warm pool (`SandboxPool`), named `POOL_NAME`. */
+export interface PoolRpc extends Rpc.DurableObjectBranded {
+  take(fingerprint: string, sessionId: string): Promise<WarmSandbox | null>
+  ownerOf(owner: string): Promise<string | null>
+  ensure(origin: string): Promise<void>
+  size(): Promise<number>
+}
+
+/** One per named scope of webhook memory (`WebhookGuard`). */
+export interface GuardRpc extends Rpc.DurableObjectBranded {
+  firstSighting(key: string, ttlMs: number): Promise<boolean>
+  admit(key: string, limit: number, windowMs: number): Promise<boolean>
+}
+
+/** The Worker's Durable Object bindings (wrangler.toml), each typed by its interface. */
+export type DurableObjectBindings = {
+  SESSIONS: DurableObjectNamespace<SessionRpc>
+  RUNS: DurableObjectNamespace<RunRpc>
+  TENANTS: DurableObjectNamespace<TenantRpc>
+  POOL: DurableObjectNamespace<PoolRpc>
+  /** replayed signatures and per-repository run counts */
+  WEBHOOK_GUARD: DurableObjectNamespace<GuardRpc>
+}
+
+export const POOL_NAME = 'default'
+
+/**
+ * A stub typed by the interface as declared, not by workers-types' `DurableObjectStub<T>`. That
+ * type runs every result through `Rpc.Provider`, which keeps a result only if it matches
+ * `Rpc.Serializable`; `unknown` never does. Our results carry opencode's free-form fields as
+ * `unknown` (a permission's metadata, a question, a message's parts: `z.unknown()` in the
+ * schemas), and `Outcome`'s error may carry `details: unknown`, so the derived types dropped
+ * every error branch and turned the session's views into `never`, which type-checks anything.
+ * What these interfaces pass is plain data that RPC structured-clones as it is (and streams), so
+ * the declared types are the true ones; this is the one place that says so.
+ */
+export type Stub<T extends Rpc.DurableObjectBranded> = Omit<T, keyof Rpc.DurableObjectBranded>
+
+function stub<T extends Rpc.DurableObjectBranded>(namespace: DurableObjectNamespace<T>, name: string): Stub<T> {
+  return namespace.get(namespace.idFromName(name)) as unknown as Stub<T>
+}
+
+export const sessionStub = (env: Pick<DurableObjectBindings, 'SESSIONS'>, sessionId: string) => stub(env.SESSIONS, sessionId)
+export const runStub = (env: Pick<DurableObjectBindings, 'RUNS'>, runId: string) => stub(env.RUNS, runId)
+export const tenantStub = (env: Pick<DurableObjectBindings, 'TENANTS'>, tenant: string) => stub(env.TENANTS, tenant)
+export const poolStub = (env: Pick<DurableObjectBindings, 'POOL'>) => stub(env.POOL, POOL_NAME)
+export const guardStub = (env: Pick<DurableObjectBindings, 'WEBHOOK_GUARD'>, scope: string) => stub(env.WEBHOOK_GUARD, scope)
