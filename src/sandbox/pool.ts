@@ -6,7 +6,9 @@ import { errorMessage, log } from '../lib/log'
 import { agentClient, AgentUnreachableError, waitForOpencode } from '../opencode/client'
 import { SANDBOX_GRACE_MS } from '../session/lifecycle'
 import { readSettings } from '../settings'
+import { migrate } from '../lib/migrations'
 import { sandboxPlan, settingsFingerprint } from './plan'
+import { POOL_MIGRATIONS } from './pool-schema'
 import type { SandboxEndpoint } from './provider'
 import { provisionSandbox } from './provision'
 import { sandboxProvider } from './select'
@@ -60,11 +62,7 @@ export class SandboxPool extends DurableObject<Bindings> {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
     this.sql = ctx.storage.sql
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS warm (
-      sandbox_id TEXT PRIMARY KEY, record TEXT NOT NULL, fingerprint TEXT NOT NULL, created_at INTEGER NOT NULL)`)
-    // Which session took each warm sandbox: its gateway token names the warm sandbox, not the session.
-    this.sql.exec('CREATE TABLE IF NOT EXISTS taken (owner TEXT PRIMARY KEY, session_id TEXT NOT NULL)')
-    this.sql.exec('CREATE TABLE IF NOT EXISTS origin (id INTEGER PRIMARY KEY CHECK (id = 1), url TEXT NOT NULL)')
+    migrate(this.sql, POOL_MIGRATIONS)
   }
 
   /** Hands out the oldest ready sandbox made under these settings, if there is one. */
