@@ -3,7 +3,8 @@ import type { Bindings } from '../env'
 import { newGatewayToken } from '../gateway/token'
 import { newId, randomSecret } from '../lib/ids'
 import { errorMessage, log } from '../lib/log'
-import { agentClient, AgentUnreachableError, waitForOpencode } from '../opencode/client'
+import { agentClient, waitForOpencode } from '../opencode/client'
+import { ensureAgentSession } from '../opencode/session'
 import { SANDBOX_GRACE_MS } from '../session/lifecycle'
 import { readSettings } from '../settings'
 import { migrate } from '../lib/migrations'
@@ -46,9 +47,7 @@ export const POOL_NAME = 'default'
 /** Waits for opencode, then makes the session the sandbox's one user will talk to. */
 async function readyAgentSession(endpoint: SandboxEndpoint, password: string, workdir: string): Promise<string> {
   await waitForOpencode(endpoint, password)
-  const created = await agentClient(endpoint, password, workdir).session.create({})
-  if (!created.data) throw new AgentUnreachableError('opencode did not create a session')
-  return created.data.id
+  return ensureAgentSession(agentClient(endpoint, password, workdir))
 }
 
 /**
