@@ -10,7 +10,7 @@ import { readSettings } from '../settings'
 import { migrate } from '../lib/migrations'
 import { sandboxPlan, settingsFingerprint } from './plan'
 import { POOL_MIGRATIONS } from './pool-schema'
-import type { SandboxEndpoint } from './provider'
+import type { SandboxEndpoint, SandboxProvider } from './provider'
 import { provisionSandbox } from './provision'
 import { sandboxProvider } from './select'
 
@@ -57,10 +57,13 @@ async function readyAgentSession(endpoint: SandboxEndpoint, password: string, wo
  */
 export class SandboxPool extends DurableObject<Bindings> {
   private readonly sql: SqlStorage
+  /** Built once: an object's settings are its deployment's, fixed for its life. */
+  private readonly provider: SandboxProvider
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
     this.sql = ctx.storage.sql
+    this.provider = sandboxProvider(readSettings(env))
     migrate(this.sql, POOL_MIGRATIONS)
   }
 
@@ -105,14 +108,13 @@ export class SandboxPool extends DurableObject<Bindings> {
   override async alarm(): Promise<void> {
     const settings = readSettings(this.env)
     const fingerprint = settingsFingerprint(settings)
-    const provider = sandboxProvider(settings)
     const maxAge = maxAgeMs(settings.e2b.timeoutMs)
     const stale = this.sql
       .exec<{ sandbox_id: string }>('SELECT sandbox_id FROM warm WHERE fingerprint != ? OR created_at < ?', fingerprint, Date.now() - maxAge)
       .toArray()
     for (const { sandbox_id } of stale) {
       this.sql.exec('DELETE FROM warm WHERE sandbox_id = ?', sandbox_id)
-      await provider.kill(sandbox_id).catch(() => {})
+      await this.provider.kill(sandbox_id).catch(() => {})
     }
     const origin = settings.publicUrl ?? this.sql.exec<{ url: string }>('SELECT url FROM origin').toArray()[0]?.url
     try {
@@ -120,9 +122,9 @@ export class SandboxPool extends DurableObject<Bindings> {
         const password = randomSecret()
         const gateway = await newGatewayToken(newId('wrm'))
         const plan = sandboxPlan(settings, {}, undefined, password, { pool: POOL_NAME }, { url: `${origin}/v1/gateway`, token: gateway.token })
-        const made = await provisionSandbox(provider, plan, () => {})
+        const made = await provisionSandbox(this.provider, plan, () => {})
         const agentSessionId = await readyAgentSession(made.endpoint, password, made.workdir).catch(async (err: unknown) => {
-          await provider.kill(made.sandboxId).catch(() => {})
+          await this.provider.kill(made.sandboxId).catch(() => {})
           throw err
         })
         const warm: WarmSandbox = { ...made, password, agentSessionId, gatewayDigest: gateway.digest, gatewayOwner: gateway.owner }
