@@ -10,6 +10,7 @@ import { bearerAuth } from 'hono/bearer-auth'
 import { HTTPException } from 'hono/http-exception'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { isAllowedHost } from '../src/lib/host'
+import { fileContent, fileTooLarge } from '../src/sandbox/file-content'
 import { freePort } from './ports'
 
 /**
@@ -79,16 +80,6 @@ export type SandboxHostOptions = {
 export type SandboxListing = { sandboxId: string; metadata: Record<string, string>; workdir: string; opencodePid?: number }
 
 export type SandboxHost = { url: string; close(): Promise<void> }
-
-/** A file's text, or nothing when it is not UTF-8 text. */
-function asText(bytes: Buffer): string | undefined {
-  if (bytes.includes(0)) return undefined
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes)
-  } catch {
-    return undefined
-  }
-}
 
 const isInside = (root: string, path: string) => path.startsWith(`${root}/`)
 
@@ -302,9 +293,14 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     // Links are followed first, so none can point a read outside the sandbox.
     if (!isInside(sb.dir, path)) throw escapes()
     const handle = await openNoFollow(path, constants.O_RDONLY)
-    const bytes = await handle.readFile().finally(() => handle.close())
-    const text = asText(bytes)
-    return c.json(text === undefined ? { type: 'binary', content: bytes.toString('base64') } : { type: 'text', content: text })
+    try {
+      // The open file itself is measured, so the size checked is the size of what is read.
+      const tooLarge = fileTooLarge((await handle.stat()).size)
+      if (tooLarge) throw new HTTPException(413, { message: tooLarge })
+      return c.json(fileContent(await handle.readFile()))
+    } finally {
+      await handle.close()
+    }
   })
 
   app.post('/sandboxes/:id/files', async (c) => {

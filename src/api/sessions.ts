@@ -345,10 +345,16 @@ export const sessions = router()
       method: 'get',
       path: '/{id}/files',
       summary: 'Read a file of the workspace',
-      description: '`path` is relative to the workspace; anything reaching outside it is refused.',
+      description:
+        '`path` is relative to the workspace; anything reaching outside it is refused. A paused session is resumed to read it. Files over 10 MiB are refused with 413.',
       security,
       request: { params: SessionParams, query: FileQuery },
-      responses: { 200: json(FileBody, 'The file'), 503: json(ErrorBody, 'No running sandbox'), ...errors },
+      responses: {
+        200: json(FileBody, 'The file'),
+        413: json(ErrorBody, 'The file is over 10 MiB'),
+        503: json(ErrorBody, 'No running sandbox'),
+        ...errors,
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param')

@@ -21,6 +21,8 @@ import { reportUsage } from '../tenant/usage-report'
 import { githubComment } from './github'
 import { nextCallbackDelay, SETTLE_MS } from './policy'
 import { signature, timestamped } from './signing'
+import { migrate } from '../lib/migrations'
+import { RUN_MIGRATIONS } from './schema'
 
 /** How long a run may take when it does not say. */
 const DEFAULT_TIMEOUT_SECONDS = 30 * 60
@@ -59,11 +61,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
     this.sql = ctx.storage.sql
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS run (
-      id TEXT PRIMARY KEY, tenant TEXT NOT NULL, session_id TEXT NOT NULL, status TEXT NOT NULL,
-      request TEXT NOT NULL, github TEXT, result TEXT, error TEXT, reply TEXT,
-      created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deadline INTEGER NOT NULL, settle_at INTEGER,
-      callback_state TEXT NOT NULL, callback_attempts TEXT NOT NULL, next_callback_at INTEGER)`)
+    migrate(this.sql, RUN_MIGRATIONS)
     this.row = this.sql.exec<RunRow>('SELECT * FROM run').toArray()[0]
   }
 

@@ -1,6 +1,8 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { GuardRpc } from '../durable-objects'
 import type { Bindings } from '../env'
+import { migrate } from '../lib/migrations'
+import { GUARD_MIGRATIONS } from './guard-schema'
 
 /**
  * What webhook routes must remember between requests: signatures already used (replays), and
@@ -13,8 +15,7 @@ export class WebhookGuard extends DurableObject<Bindings> implements GuardRpc {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
     this.sql = ctx.storage.sql
-    this.sql.exec('CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)')
-    this.sql.exec('CREATE TABLE IF NOT EXISTS admitted (key TEXT PRIMARY KEY, at INTEGER NOT NULL)')
+    migrate(this.sql, GUARD_MIGRATIONS)
   }
 
   /** True the first time `key` is offered within `ttlMs`; false for every later offer. */

@@ -10,6 +10,7 @@ import {
   type SandboxProvider,
   type SandboxStatus,
 } from './provider'
+import { fileContent, fileTooLarge } from './file-content'
 
 /** Where opencode listens inside an E2B sandbox; the template's start and our traffic agree on it. */
 export const OPENCODE_PORT = 4096
@@ -105,13 +106,9 @@ export class E2BSandboxProvider implements SandboxProvider {
   readFile(sandboxId: string, path: string): Promise<SandboxFileContent> {
     return attempt(async () => {
       const sbx = await this.sandbox(sandboxId)
-      const bytes = await sbx.files.read(path, { format: 'bytes' })
-      try {
-        if (bytes.includes(0)) throw new Error('binary')
-        return { type: 'text' as const, content: new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes) }
-      } catch {
-        return { type: 'binary' as const, content: btoa(String.fromCharCode(...bytes)) }
-      }
+      const tooLarge = fileTooLarge((await sbx.files.getInfo(path)).size)
+      if (tooLarge) throw new SandboxError('too_large', tooLarge)
+      return fileContent(await sbx.files.read(path, { format: 'bytes' }))
     })
   }
 

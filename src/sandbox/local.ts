@@ -12,6 +12,8 @@ import {
   type SandboxStatus,
 } from './provider'
 
+const CODE_OF_STATUS: Record<number, SandboxErrorCode> = { 401: 'unauthorized', 404: 'not_found', 413: 'too_large' }
+
 /**
  * Sandboxes as local processes, through the sandbox host that `npm run dev` starts beside
  * `wrangler dev` (a Worker cannot spawn processes). See local/sandbox-host.ts for the other side.
@@ -40,8 +42,7 @@ export class LocalSandboxProvider implements SandboxProvider {
     }
     if (res.ok) return (res.status === 204 ? undefined : await res.json()) as T
     const info = (await res.json().catch(() => ({}))) as { error?: { message?: string } }
-    const code: SandboxErrorCode =
-      res.status === 404 ? 'not_found' : res.status === 401 ? 'unauthorized' : res.status >= 500 ? 'unavailable' : 'failed'
+    const code = CODE_OF_STATUS[res.status] ?? (res.status >= 500 ? 'unavailable' : 'failed')
     throw new SandboxError(code, info.error?.message ?? `the local sandbox host answered ${res.status}`)
   }
 

@@ -4,10 +4,13 @@ import type { Bindings } from '../env'
 import { newGatewayToken } from '../gateway/token'
 import { newId, randomSecret } from '../lib/ids'
 import { errorMessage, log } from '../lib/log'
-import { agentClient, AgentUnreachableError, waitForOpencode } from '../opencode/client'
+import { agentClient, waitForOpencode } from '../opencode/client'
+import { ensureAgentSession } from '../opencode/session'
 import { readSettings } from '../settings'
+import { migrate } from '../lib/migrations'
 import { sandboxPlan, settingsFingerprint } from './plan'
-import type { SandboxEndpoint } from './provider'
+import { POOL_MIGRATIONS } from './pool-schema'
+import type { SandboxEndpoint, SandboxProvider } from './provider'
 import { provisionSandbox } from './provision'
 import type { WarmSandbox } from './record'
 import { sandboxProvider } from './select'
@@ -28,9 +31,7 @@ const RETRY_MS = 30_000
 /** Waits for opencode, then makes the session the sandbox's one user will talk to. */
 async function readyAgentSession(endpoint: SandboxEndpoint, password: string, workdir: string): Promise<string> {
   await waitForOpencode(endpoint, password)
-  const created = await agentClient(endpoint, password, workdir).session.create({})
-  if (!created.data) throw new AgentUnreachableError('opencode did not create a session')
-  return created.data.id
+  return ensureAgentSession(agentClient(endpoint, password, workdir))
 }
 
 /**
@@ -40,15 +41,14 @@ async function readyAgentSession(endpoint: SandboxEndpoint, password: string, wo
  */
 export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
   private readonly sql: SqlStorage
+  /** Built once: an object's settings are its deployment's, fixed for its life. */
+  private readonly provider: SandboxProvider
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
     this.sql = ctx.storage.sql
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS warm (
-      sandbox_id TEXT PRIMARY KEY, record TEXT NOT NULL, fingerprint TEXT NOT NULL, created_at INTEGER NOT NULL)`)
-    // Which session took each warm sandbox: its gateway token names the warm sandbox, not the session.
-    this.sql.exec('CREATE TABLE IF NOT EXISTS taken (owner TEXT PRIMARY KEY, session_id TEXT NOT NULL)')
-    this.sql.exec('CREATE TABLE IF NOT EXISTS origin (id INTEGER PRIMARY KEY CHECK (id = 1), url TEXT NOT NULL)')
+    this.provider = sandboxProvider(readSettings(env))
+    migrate(this.sql, POOL_MIGRATIONS)
   }
 
   /** Hands out the oldest ready sandbox made under these settings, if there is one. */
@@ -92,14 +92,13 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
   override async alarm(): Promise<void> {
     const settings = readSettings(this.env)
     const fingerprint = settingsFingerprint(settings)
-    const provider = sandboxProvider(settings)
     const maxAge = maxAgeMs(settings.e2b.timeoutMs)
     const stale = this.sql
       .exec<{ sandbox_id: string }>('SELECT sandbox_id FROM warm WHERE fingerprint != ? OR created_at < ?', fingerprint, Date.now() - maxAge)
       .toArray()
     for (const { sandbox_id } of stale) {
       this.sql.exec('DELETE FROM warm WHERE sandbox_id = ?', sandbox_id)
-      await provider.kill(sandbox_id).catch(() => {})
+      await this.provider.kill(sandbox_id).catch(() => {})
     }
     const origin = settings.publicUrl ?? this.sql.exec<{ url: string }>('SELECT url FROM origin').toArray()[0]?.url
     try {
@@ -107,9 +106,9 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
         const password = randomSecret()
         const gateway = await newGatewayToken(newId('wrm'))
         const plan = sandboxPlan(settings, {}, undefined, password, { pool: POOL_NAME }, { url: `${origin}/v1/gateway`, token: gateway.token })
-        const made = await provisionSandbox(provider, plan, () => {})
+        const made = await provisionSandbox(this.provider, plan, () => {})
         const agentSessionId = await readyAgentSession(made.endpoint, password, made.workdir).catch(async (err: unknown) => {
-          await provider.kill(made.sandboxId).catch(() => {})
+          await this.provider.kill(made.sandboxId).catch(() => {})
           throw err
         })
         const warm: WarmSandbox = { ...made, password, agentSessionId, gatewayDigest: gateway.digest, gatewayOwner: gateway.owner }

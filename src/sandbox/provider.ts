@@ -30,7 +30,10 @@ export interface SandboxProvider {
   readonly kind: 'local' | 'e2b'
   create(input: CreateSandboxInput): Promise<CreatedSandbox>
   exec(sandboxId: string, command: string, opts?: { cwd?: string; timeoutMs?: number }): Promise<ExecResult>
-  /** Reads a file (absolute path); text as is, anything else base64. Throws SandboxError not_found. */
+  /**
+   * Reads a file (absolute path); text as is, anything else base64 (see file-content.ts).
+   * Throws SandboxError not_found, or too_large past MAX_FILE_BYTES.
+   */
   readFile(sandboxId: string, path: string): Promise<SandboxFileContent>
   /** Writes text files (absolute paths), creating their folders. */
   writeFiles(sandboxId: string, files: SandboxFile[]): Promise<void>
@@ -52,7 +55,7 @@ export interface SandboxProvider {
 
 export type SandboxStatus = 'running' | 'agent_exited' | 'paused' | 'gone'
 
-export type SandboxErrorCode = 'not_found' | 'unauthorized' | 'unavailable' | 'failed'
+export type SandboxErrorCode = 'not_found' | 'unauthorized' | 'unavailable' | 'failed' | 'too_large'
 
 export class SandboxError extends Error {
   constructor(

@@ -1,7 +1,8 @@
 import type { OpencodeClient } from '@opencode-ai/sdk/v2/client'
 import { snapshotEvents } from '../events/translate'
 import { OpencodeAgent } from '../opencode/agent'
-import { agentClient, AgentUnreachableError } from '../opencode/client'
+import { agentClient } from '../opencode/client'
+import { ensureAgentSession } from '../opencode/session'
 import type { SandboxRecord } from '../sandbox/record'
 import { AgentLink, type LinkEnd } from './agent-link'
 import type { AgentEvents } from './agent-events'
@@ -21,14 +22,6 @@ export type ConnectionParts = {
   human: HumanRequests
   /** the link ended without our closing it: the sandbox's lifecycle finds out why */
   dropped(end: LinkEnd): void
-}
-
-/** The opencode session to follow: `id` while opencode still has it, else a new one. */
-async function agentSessionIn(client: OpencodeClient, id: string | null | undefined, title: string | null): Promise<{ id: string; created: boolean }> {
-  if (id && (await client.session.get({ sessionID: id })).data) return { id, created: false }
-  const created = await client.session.create({ title: title ?? undefined })
-  if (!created.data) throw new AgentUnreachableError('opencode did not create a session')
-  return { id: created.data.id, created: true }
 }
 
 function sameAgent(a: SandboxRecord, b: SandboxRecord): boolean {
@@ -72,10 +65,9 @@ export class AgentConnection {
     const client = this.clientFor(record)
     const title = this.p.store.row.title
     // The link holds events until release(), so it opens while the agent session is made.
-    const [session] = await Promise.all([agentSessionIn(client, record.agentSessionId, title), this.open(record)])
-    if (!session.created && title) await client.session.update({ sessionID: session.id, title })
-    this.p.store.update({ agent_session_id: session.id })
-    this.p.events.follow(session.id, record.workdir, false)
+    const [sessionId] = await Promise.all([ensureAgentSession(client, { id: record.agentSessionId, title }), this.open(record)])
+    this.p.store.update({ agent_session_id: sessionId })
+    this.p.events.follow(sessionId, record.workdir, false)
     this.link?.release()
   }
 
@@ -87,22 +79,22 @@ export class AgentConnection {
   async reattach(record: SandboxRecord, agentRestarted: boolean) {
     const { store, events, turns, signals } = this.p
     const client = this.clientFor(record)
-    const session = await agentSessionIn(client, store.row.agent_session_id, store.row.title)
-    if (session.created) store.update({ agent_session_id: session.id })
-    if (events.following !== session.id) events.follow(session.id, record.workdir, true)
+    const sessionId = await ensureAgentSession(client, { id: store.row.agent_session_id, title: store.row.title })
+    if (sessionId !== store.row.agent_session_id) store.update({ agent_session_id: sessionId })
+    if (events.following !== sessionId) events.follow(sessionId, record.workdir, true)
     await this.open(record)
     const [messages, statuses] = await Promise.all([
-      client.session.messages({ sessionID: session.id, limit: RESYNC_MESSAGES }),
+      client.session.messages({ sessionID: sessionId, limit: RESYNC_MESSAGES }),
       client.session.status(),
     ])
-    events.applySnapshot(snapshotEvents(session.id, messages.data ?? []))
+    events.applySnapshot(snapshotEvents(sessionId, messages.data ?? []))
     await this.p.human.sync('lost')
     turns.adoptRunning()
     const turn = turns.currentMessageId
     if (turn && agentRestarted) turns.step(turn, { kind: 'agent_restarted' })
     this.link?.release()
     // Held events may have ended the turn already (and started the next): only a turn still ours is settled here.
-    if (turn) turns.step(turn, { kind: 'resynced', agentBusy: statuses.data?.[session.id]?.type === 'busy' })
+    if (turn) turns.step(turn, { kind: 'resynced', agentBusy: statuses.data?.[sessionId]?.type === 'busy' })
     if (!turns.running && store.row.status !== 'idle') signals.setStatus('idle')
     turns.pump()
   }

@@ -1,8 +1,7 @@
-/**
- * The Durable Object's SQLite schema as an ordered list of migrations. Each runs once, in order,
- * and is recorded in `_migrations`, so a change is one new entry at the end.
- */
-export const MIGRATIONS: { id: number; description: string; sql: string }[] = [
+import { migrate as runMigrations, type Migration } from '../lib/migrations'
+
+/** A session's SQLite schema (see src/lib/migrations.ts). */
+export const MIGRATIONS: Migration[] = [
   {
     id: 1,
     description: 'session row, event log, message queue, conversation',
@@ -73,14 +72,15 @@ export const MIGRATIONS: { id: number; description: string; sql: string }[] = [
       ALTER TABLE session ADD COLUMN budget_exceeded TEXT;
     `,
   },
+  {
+    id: 6,
+    // Made inline by src/tenant/usage-report.ts before it was listed here: sessions may have it.
+    description: "the usage meter: the sandbox's mode and since when",
+    sql: `CREATE TABLE IF NOT EXISTS usage_meter (one INTEGER PRIMARY KEY CHECK (one = 0), mode TEXT, since INTEGER NOT NULL);`,
+  },
 ]
 
+/** The session object's own runner, called first thing in its constructor. */
 export function migrate(sql: SqlStorage) {
-  sql.exec('CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY, description TEXT NOT NULL)')
-  const done = new Set(sql.exec<{ id: number }>('SELECT id FROM _migrations').toArray().map((r) => Number(r.id)))
-  for (const m of MIGRATIONS) {
-    if (done.has(m.id)) continue
-    sql.exec(m.sql)
-    sql.exec('INSERT INTO _migrations (id, description) VALUES (?, ?)', m.id, m.description)
-  }
+  runMigrations(sql, MIGRATIONS)
 }

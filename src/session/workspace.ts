@@ -56,6 +56,7 @@ export class Workspace {
     } catch (err) {
       if (err instanceof SandboxError && err.code === 'not_found') return fail('not_found', `no file ${path} in the workspace`)
       if (err instanceof SandboxError && err.code === 'failed') return fail('bad_request', err.message)
+      if (err instanceof SandboxError && err.code === 'too_large') return fail('payload_too_large', err.message)
       return fail('sandbox_unavailable', errorMessage(err))
     }
   }

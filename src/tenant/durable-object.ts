@@ -3,7 +3,9 @@ import type { SessionPage, SessionSummary, TenantUsage } from '../contracts'
 import type { TenantRpc } from '../durable-objects'
 import type { Bindings } from '../env'
 import { decodeCursor, encodeCursor } from '../lib/cursor'
+import { migrate } from '../lib/migrations'
 import { TenantLimits, type Admission } from './limits'
+import { TENANT_MIGRATIONS } from './schema'
 import { usageSummary, type UsageReport } from './usage'
 import { UsageStore } from './usage-store'
 
@@ -19,9 +21,7 @@ export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
     this.sql = ctx.storage.sql
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS sessions (
-      id TEXT PRIMARY KEY, created_at TEXT NOT NULL, summary TEXT NOT NULL)`)
-    this.sql.exec('CREATE INDEX IF NOT EXISTS sessions_newest ON sessions (created_at DESC, id DESC)')
+    migrate(this.sql, TENANT_MIGRATIONS)
     this.limits = new TenantLimits(this.sql)
     this.usageStore = new UsageStore(this.sql, env.USAGE)
   }

@@ -19,11 +19,8 @@ export const utcDay = (now: number) => new Date(now).toISOString().slice(0, 10)
 const MINUTE = 60_000
 
 export class TenantLimits {
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec('CREATE TABLE IF NOT EXISTS creations (id TEXT PRIMARY KEY, at INTEGER NOT NULL)')
-    sql.exec('CREATE INDEX IF NOT EXISTS creations_at ON creations (at)')
-    sql.exec('CREATE TABLE IF NOT EXISTS spend (day TEXT PRIMARY KEY, cost REAL NOT NULL)')
-  }
+  /** `sql` holds the tables of the index's schema (schema.ts). */
+  constructor(private readonly sql: SqlStorage) {}
 
   /** Counts a creation against the rate, unless `decide` refuses it; old creations are forgotten. */
   admit(id: string, now: number, active: number, limits: { maxActive: number; perMinute: number }): Admission {

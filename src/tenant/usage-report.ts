@@ -24,13 +24,12 @@ type Owner = { id: string; tenant: string }
  * it emits. The meter is kept in the session's own SQLite, so a restart loses no time.
  */
 export class SessionUsage {
+  /** `sql` holds the session's `usage_meter` (src/session/schema.ts). */
   constructor(
     private readonly sql: SqlStorage,
     private readonly env: Bindings,
     private readonly owner: () => Owner | undefined,
-  ) {
-    sql.exec('CREATE TABLE IF NOT EXISTS usage_meter (one INTEGER PRIMARY KEY CHECK (one = 0), mode TEXT, since INTEGER NOT NULL)')
-  }
+  ) {}
 
   started() {
     this.report((s) => [{ id: `${s.id}:start`, kind: 'session', day: dayOf(Date.now()), counts: { sessions: 1 } }])

@@ -21,14 +21,11 @@ const columns = USAGE_FIELDS.map((f) => COLUMN[f])
  * to Analytics Engine when the `USAGE` binding is there.
  */
 export class UsageStore {
+  /** `sql` holds the tables of the index's schema (schema.ts). */
   constructor(
     private readonly sql: SqlStorage,
     private readonly analytics: AnalyticsEngineDataset | undefined,
-  ) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS usage_days (day TEXT PRIMARY KEY, ${columns.map((c) => `${c} REAL NOT NULL DEFAULT 0`).join(', ')})`)
-    sql.exec('CREATE TABLE IF NOT EXISTS usage_seen (id TEXT PRIMARY KEY, at INTEGER NOT NULL)')
-    sql.exec('CREATE INDEX IF NOT EXISTS usage_seen_at ON usage_seen (at)')
-  }
+  ) {}
 
   record(tenant: string, reports: UsageReport[], now: number) {
     this.sql.exec('DELETE FROM usage_seen WHERE at < ?', now - SEEN_FOR_MS)

@@ -115,22 +115,6 @@ describe('the event stream', () => {
 })
 
 describe('unattended questions', () => {
-  it('rejects a question nobody answers once pendingTimeoutSeconds have passed, and the turn ends', async () => {
-    const id = await createSession({ pendingTimeoutSeconds: 2 })
-    await waitForStatus(id, 'idle')
-    const stream = await streamFromNow(id)
-    await sendMessage(id, scripted({ steps: [COLOUR_QUESTION, { text: 'went on' }] }))
-    const asked = await stream.until((e) => e.event === 'question.asked')
-    const resolved = await stream.until((e) => e.event === 'question.resolved')
-    expect(resolved.data).toMatchObject({ questionId: asked.data.questionId, rejected: true, reason: 'timeout' })
-    await stream.until((e) => isIdleEvent(e) && e.id! > resolved.id!)
-    await stream.close()
-    expect((await api(`/v1/sessions/${id}`)).body.pending.questions).toEqual([])
-    const late = await api(`/v1/sessions/${id}/questions/${asked.data.questionId}`, { body: { answers: [['Red']] } })
-    expect(late.status).toBe(404)
-    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
-  })
-
   it('gives a background run no question tool', async () => {
     const marker = `no-questions-${Date.now()}`
     const started = await api('/v1/runs', { body: { prompt: scripted({ steps: [COLOUR_QUESTION, { text: 'answered alone' }] }, marker) } })

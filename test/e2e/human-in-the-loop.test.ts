@@ -17,6 +17,7 @@ import {
   waitFor,
   waitForStatus,
   words,
+  type Json,
   type SseEvent,
 } from './helpers'
 
@@ -134,21 +135,64 @@ describe('permissions', () => {
   })
 })
 
+/** A kind of request the agent can wait on: how it is asked, named, resolved and answered. */
+type RequestKind = {
+  kind: string
+  step: Json
+  asked: string
+  resolved: string
+  idField: string
+  timedOut: Json
+  pending: string
+  answer: (sessionId: string, requestId: string) => ReturnType<typeof api>
+  /** What must follow the resolution before the turn ends, if anything; returns its event. */
+  reply?: (stream: EventStream, messageId: string) => Promise<SseEvent>
+}
+
+const UNANSWERED: RequestKind[] = [
+  {
+    kind: 'permission request',
+    step: bash('touch never.txt'),
+    asked: 'permission.requested',
+    resolved: 'permission.resolved',
+    idField: 'permissionId',
+    timedOut: { reply: 'reject', reason: 'timeout' },
+    pending: 'permissions',
+    answer: (id, requestId) => api(`/v1/sessions/${id}/permissions/${requestId}`, { body: { reply: 'once' } }),
+    // The rejection tells the model why, and the model answers with what it was told.
+    reply: async (stream, messageId) => {
+      const reply = await stream.until(isReplyTo(messageId))
+      expect(reply.data.text).toContain('No one answered in time')
+      return reply
+    },
+  },
+  {
+    kind: 'question',
+    step: COLOUR_QUESTION,
+    asked: 'question.asked',
+    resolved: 'question.resolved',
+    idField: 'questionId',
+    timedOut: { rejected: true, reason: 'timeout' },
+    pending: 'questions',
+    answer: (id, requestId) => api(`/v1/sessions/${id}/questions/${requestId}`, { body: { answers: [['Red']] } }),
+  },
+]
+
 describe('unattended safety', () => {
-  it('rejects a request nobody answers once its time is up, and the turn ends', async () => {
+  it.each(UNANSWERED)('rejects a $kind nobody answers once pendingTimeoutSeconds have passed, and the turn ends', async (k) => {
     const id = await createSession({ pendingTimeoutSeconds: 2 })
     await waitForStatus(id, 'idle')
     const stream = await streamFromNow(id)
-    const messageId = await sendMessage(id, scripted({ steps: [bash('touch never.txt'), { text: 'told: {{tool_result}}' }] }))
-    const ask = await stream.until(isAsk)
-    const resolved = await stream.until((e) => e.event === 'permission.resolved')
-    expect(resolved.data).toMatchObject({ permissionId: ask.data.permissionId, reply: 'reject', reason: 'timeout' })
-    const reply = await stream.until(isReplyTo(messageId))
-    expect(reply.data.text).toContain('No one answered in time')
-    await stream.until(idleAfter(reply.id!))
+    const messageId = await sendMessage(id, scripted({ steps: [k.step, { text: 'told: {{tool_result}}' }] }))
+    const asked = await stream.until((e) => e.event === k.asked)
+    const resolved = await stream.until((e) => e.event === k.resolved)
+    expect(resolved.data).toMatchObject({ [k.idField]: asked.data[k.idField], ...k.timedOut })
+    const last = (await k.reply?.(stream, messageId)) ?? resolved
+    await stream.until(idleAfter(last.id!))
     await stream.close()
-    expect(stream.events.filter((e) => e.event === 'permission.resolved')).toHaveLength(1)
-    const late = await api(`/v1/sessions/${id}/permissions/${ask.data.permissionId}`, { body: { reply: 'once' } })
+    expect(stream.events.filter((e) => e.event === k.resolved)).toHaveLength(1)
+    expect((await api(`/v1/sessions/${id}`)).body.pending[k.pending]).toEqual([])
+    const late = await k.answer(id, asked.data[k.idField])
     expect(late.status).toBe(404)
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })

@@ -1,0 +1,17 @@
+import type { Migration } from '../lib/migrations'
+
+/**
+ * A run's SQLite schema (see src/lib/migrations.ts). The first entry is what the object made
+ * inline before migrations were recorded, unchanged since; IF NOT EXISTS lets runs made then pass.
+ */
+export const RUN_MIGRATIONS: Migration[] = [
+  {
+    id: 1,
+    description: 'the run row',
+    sql: `CREATE TABLE IF NOT EXISTS run (
+      id TEXT PRIMARY KEY, tenant TEXT NOT NULL, session_id TEXT NOT NULL, status TEXT NOT NULL,
+      request TEXT NOT NULL, github TEXT, result TEXT, error TEXT, reply TEXT,
+      created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deadline INTEGER NOT NULL, settle_at INTEGER,
+      callback_state TEXT NOT NULL, callback_attempts TEXT NOT NULL, next_callback_at INTEGER)`,
+  },
+]

@@ -1,0 +1,19 @@
+import type { Migration } from '../lib/migrations'
+
+/**
+ * The warm pool's SQLite schema (see src/lib/migrations.ts). The first entry is what the object
+ * made inline before migrations were recorded (`taken` and `origin` came later as tables of their
+ * own, never as columns); IF NOT EXISTS lets a pool made then pass.
+ */
+export const POOL_MIGRATIONS: Migration[] = [
+  {
+    id: 1,
+    description: 'warm sandboxes, who took them, where sandboxes reach the gateway',
+    sql: `
+      CREATE TABLE IF NOT EXISTS warm (
+        sandbox_id TEXT PRIMARY KEY, record TEXT NOT NULL, fingerprint TEXT NOT NULL, created_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS taken (owner TEXT PRIMARY KEY, session_id TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS origin (id INTEGER PRIMARY KEY CHECK (id = 1), url TEXT NOT NULL);
+    `,
+  },
+]

@@ -1,0 +1,29 @@
+import type { Migration } from '../lib/migrations'
+
+/**
+ * A tenant index's SQLite schema (see src/lib/migrations.ts): its sessions, its limits
+ * (limits.ts) and its usage (usage-store.ts). The first entry is what the object and those
+ * modules made inline before migrations were recorded, unchanged since; IF NOT EXISTS lets an
+ * index made then pass. `usage_days` has a column per usage field, written out as the fields
+ * were then: a new field is a new migration.
+ */
+export const TENANT_MIGRATIONS: Migration[] = [
+  {
+    id: 1,
+    description: 'sessions, creations and spend, usage by day and reports seen',
+    sql: `
+      CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, summary TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS sessions_newest ON sessions (created_at DESC, id DESC);
+      CREATE TABLE IF NOT EXISTS creations (id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS creations_at ON creations (at);
+      CREATE TABLE IF NOT EXISTS spend (day TEXT PRIMARY KEY, cost REAL NOT NULL);
+      CREATE TABLE IF NOT EXISTS usage_days (
+        day TEXT PRIMARY KEY,
+        sessions REAL NOT NULL DEFAULT 0, runs REAL NOT NULL DEFAULT 0, turns REAL NOT NULL DEFAULT 0,
+        running_seconds REAL NOT NULL DEFAULT 0, paused_seconds REAL NOT NULL DEFAULT 0,
+        input_tokens REAL NOT NULL DEFAULT 0, output_tokens REAL NOT NULL DEFAULT 0, cost REAL NOT NULL DEFAULT 0);
+      CREATE TABLE IF NOT EXISTS usage_seen (id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS usage_seen_at ON usage_seen (at);
+    `,
+  },
+]
