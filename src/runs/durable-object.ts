@@ -77,24 +77,39 @@ export class RunDO extends DurableObject<Bindings> {
       now + timeout * 1000,
     )
     this.row = this.sql.exec<RunRow>('SELECT * FROM run').one()
-    const { prompt, repo, model, permissions, limits } = input.request
-    const created = await this.session().create({
-      id: sessionId,
-      tenant: input.tenant,
-      prompt,
-      spec: { repo, model, permissions, limits, runId: input.id, gatewayUrl: input.gatewayUrl },
-      modelKeys: input.modelKeys,
-    })
+    // The deadline holds from here on, whatever happens to the session's creation or to this object.
+    await this.schedule()
+    const created = await this.createSession(input)
     if (!created.ok) {
-      // Refused before it began (the tenant's limits): no run is left behind to be found by its key.
-      this.sql.exec('DELETE FROM run')
-      this.row = undefined
-      return created
+      // Refused or broken before it began: the run ends failed with the reason, told like any other
+      // end, and its key keeps naming this failed run.
+      if (!this.isFinal()) {
+        this.update({ error: JSON.stringify({ code: created.error.code, message: created.error.message }) })
+        await this.finish('failed')
+      }
+      return ok(this.view())
     }
     reportUsage(this.env, input.tenant, [{ id: `${input.id}:start`, kind: 'run', day: dayOf(now), counts: { runs: 1 } }])
     this.update({ status: 'running' })
     await this.schedule()
     return ok(this.view())
+  }
+
+  /** The run's session, created; a throw (the session object broke) is an outcome like a refusal. */
+  private async createSession(input: CreateRunInput): Promise<Outcome<unknown>> {
+    const { prompt, repo, model, permissions, limits } = input.request
+    try {
+      return await this.session().create({
+        id: this.row!.session_id,
+        tenant: input.tenant,
+        prompt,
+        spec: { repo, model, permissions, limits, runId: input.id, gatewayUrl: input.gatewayUrl },
+        modelKeys: input.modelKeys,
+      })
+    } catch (err) {
+      log('error', 'run session create failed', { runId: input.id, err: errorMessage(err) })
+      return fail('internal_error', "the run's session could not be created")
+    }
   }
 
   async get(tenant: string): Promise<Outcome<RunView>> {
@@ -167,7 +182,8 @@ export class RunDO extends DurableObject<Bindings> {
     const row = this.row!
     const session = this.session()
     const fields: Partial<RunRow> = { status }
-    if (status === 'succeeded' || status === 'failed') {
+    // A run still queued never got its session: there is nothing to collect.
+    if ((status === 'succeeded' || status === 'failed') && row.status !== 'queued') {
       const [view, diff] = await Promise.all([session.get(row.tenant), session.workspacePatch(row.tenant)])
       const patch = diff.ok ? diff.value : undefined
       if (!diff.ok) log('warn', 'run diff unavailable', { runId: row.id, err: diff.error.message })

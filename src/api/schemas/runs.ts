@@ -65,4 +65,5 @@ export const Run = z
   })
   .openapi('Run')
 
-export const RunAccepted = Run.pick({ id: true, sessionId: true, status: true }).openapi('RunAccepted')
+/** `error` when the run's session could not be created: the run has already ended `failed`. */
+export const RunAccepted = Run.pick({ id: true, sessionId: true, status: true, error: true }).openapi('RunAccepted')
