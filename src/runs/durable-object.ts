@@ -9,7 +9,7 @@ import { dayOf } from '../tenant/usage'
 import { reportUsage } from '../tenant/usage-report'
 import { githubComment } from './github'
 import type { CallbackAttempt, CreateRunInput, GitHubTarget, RunRequest, RunSignal, RunStatus, RunView } from './contracts'
-import { nextCallbackDelay, SETTLE_MS } from './policy'
+import { callbackRetryDelay, SETTLE_MS } from './policy'
 import { callbackUrlProblem, localCallbacksAllowed } from './callback-url'
 import { signature, timestamped } from './signing'
 
@@ -200,7 +200,7 @@ export class RunDO extends DurableObject<Bindings> {
     await this.schedule()
   }
 
-  /** One delivery attempt, recorded; retried with backoff through the alarm until the budget is spent. */
+  /** One delivery attempt, recorded; retried through the alarm (so across restarts) until the schedule is spent. */
   private async deliver() {
     const row = this.row!
     const attempts = JSON.parse(row.callback_attempts) as CallbackAttempt[]
@@ -218,7 +218,7 @@ export class RunDO extends DurableObject<Bindings> {
     }
     attempts.push(attempt)
     const delivered = attempt.status !== undefined && attempt.status >= 200 && attempt.status < 300
-    const delay = delivered ? undefined : nextCallbackDelay(attempts.length)
+    const delay = delivered ? undefined : callbackRetryDelay(attempts.length, Math.random())
     this.update({
       callback_attempts: JSON.stringify(attempts),
       callback_state: delivered ? 'delivered' : delay === undefined ? 'failed' : 'pending',
