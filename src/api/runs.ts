@@ -55,7 +55,7 @@ async function startRun(
   }
   const id = await runId(tenant, key ?? request.idempotencyKey)
   const run = unwrap(await runStub(env, id).start({ id, tenant, request, github, gatewayUrl: gatewayBase(env, requestUrl), modelKeys }))
-  return { id: run.id, sessionId: run.sessionId, status: run.status }
+  return { id: run.id, sessionId: run.sessionId, status: run.status, ...(run.error && { error: run.error }) }
 }
 
 /** Chained, so that its type carries every route for the typed client (`AppType`). */
@@ -66,7 +66,7 @@ export const runs = router()
       path: '/',
       summary: 'Start a background run',
       description:
-        'A session in background mode with one prompt and a policy that never waits on a human. The run ends `succeeded`, `failed`, `timed_out` or `cancelled`; then its sandbox is stopped and the run is POSTed to `callback.url`, signed.',
+        'A session in background mode with one prompt and a policy that never waits on a human. The run ends `succeeded`, `failed`, `timed_out` or `cancelled`; then its sandbox is stopped and the run is POSTed to `callback.url`, signed. A run whose session cannot be created (the tenant\'s limits, a broken sandbox) has ended `failed` with that `error` already, and its idempotency key keeps naming it.',
       security,
       request: { body: { ...json(RunBody, 'The run'), required: true } },
       responses: {

@@ -65,7 +65,8 @@ export const Run = z
   })
   .openapi('Run')
 
-export const RunAccepted = Run.pick({ id: true, sessionId: true, status: true }).openapi('RunAccepted')
+/** `error` when the run's session could not be created: the run has already ended `failed`. */
+export const RunAccepted = Run.pick({ id: true, sessionId: true, status: true, error: true }).openapi('RunAccepted')
 
 export type RunStatus = z.infer<typeof RunStatus>
 export type RunView = z.infer<typeof Run>

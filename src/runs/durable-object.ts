@@ -19,7 +19,7 @@ import { updateRow } from '../lib/row'
 import { errorMessage, log, logEvent } from '../lib/log'
 import { reportUsage } from '../tenant/usage-report'
 import { githubComment } from './github'
-import { nextCallbackDelay, SETTLE_MS } from './policy'
+import { callbackRetryDelay, SETTLE_MS } from './policy'
 import { signature, timestamped } from './signing'
 import { migrate } from '../lib/migrations'
 import { RUN_MIGRATIONS } from './schema'
@@ -84,24 +84,39 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
       now + timeout * 1000,
     )
     this.row = this.sql.exec<RunRow>('SELECT * FROM run').one()
-    const { prompt, repo, model, permissions, limits } = input.request
-    const created = await this.session().create({
-      id: sessionId,
-      tenant: input.tenant,
-      prompt,
-      spec: { repo, model, permissions, limits, runId: input.id, gatewayUrl: input.gatewayUrl },
-      modelKeys: input.modelKeys,
-    })
+    // The deadline holds from here on, whatever happens to the session's creation or to this object.
+    await this.schedule()
+    const created = await this.createSession(input)
     if (!created.ok) {
-      // Refused before it began (the tenant's limits): no run is left behind to be found by its key.
-      this.sql.exec('DELETE FROM run')
-      this.row = undefined
-      return created
+      // Refused or broken before it began: the run ends failed with the reason, told like any other
+      // end, and its key keeps naming this failed run.
+      if (!this.isFinal()) {
+        this.update({ error: JSON.stringify({ code: created.error.code, message: created.error.message }) })
+        await this.finish('failed')
+      }
+      return ok(this.view())
     }
     reportUsage(this.env, input.tenant, [{ id: `${input.id}:start`, kind: 'run', day: dayOf(now), counts: { runs: 1 } }])
     this.update({ status: 'running' })
     await this.schedule()
     return ok(this.view())
+  }
+
+  /** The run's session, created; a throw (the session object broke) is an outcome like a refusal. */
+  private async createSession(input: CreateRunInput): Promise<Outcome<unknown>> {
+    const { prompt, repo, model, permissions, limits } = input.request
+    try {
+      return await this.session().create({
+        id: this.row!.session_id,
+        tenant: input.tenant,
+        prompt,
+        spec: { repo, model, permissions, limits, runId: input.id, gatewayUrl: input.gatewayUrl },
+        modelKeys: input.modelKeys,
+      })
+    } catch (err) {
+      log('error', 'run session create failed', { runId: input.id, err: errorMessage(err) })
+      return fail('internal_error', "the run's session could not be created")
+    }
   }
 
   async get(tenant: string): Promise<Outcome<RunView>> {
@@ -173,7 +188,8 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     const row = this.row!
     const session = this.session()
     const fields: Partial<RunRow> = { status }
-    if (status === 'succeeded' || status === 'failed') {
+    // A run still queued never got its session: there is nothing to collect.
+    if ((status === 'succeeded' || status === 'failed') && row.status !== 'queued') {
       const [view, diff] = await Promise.all([session.get(row.tenant), session.workspacePatch(row.tenant)])
       const patch = diff.ok ? diff.value : undefined
       if (!diff.ok) log('warn', 'run diff unavailable', { runId: row.id, err: diff.error.message })
@@ -190,7 +206,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     await this.schedule()
   }
 
-  /** One delivery attempt, recorded; retried with backoff through the alarm until the budget is spent. */
+  /** One delivery attempt, recorded; retried through the alarm (so across restarts) until the schedule is spent. */
   private async deliver() {
     const row = this.row!
     const attempts = JSON.parse(row.callback_attempts) as CallbackAttempt[]
@@ -208,7 +224,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     }
     attempts.push(attempt)
     const delivered = attempt.status !== undefined && attempt.status >= 200 && attempt.status < 300
-    const delay = delivered ? undefined : nextCallbackDelay(attempts.length)
+    const delay = delivered ? undefined : callbackRetryDelay(attempts.length, Math.random())
     this.update({
       callback_attempts: JSON.stringify(attempts),
       callback_state: delivered ? 'delivered' : delay === undefined ? 'failed' : 'pending',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { commentBody, githubRules, maxRunsPerHour, taskFromDelivery } from './github'
+import type { RunView } from '../contracts'
+import { commentBody, cutToBytes, githubRules, MAX_COMMENT_BYTES, maxRunsPerHour, taskFromDelivery } from './github'
 
 const rules = githubRules({})
 const repository = { name: 'widgets', owner: { login: 'acme' }, clone_url: 'https://github.com/acme/widgets.git' }
@@ -77,5 +78,56 @@ describe('taskFromDelivery', () => {
     expect(maxRunsPerHour({})).toBe(10)
     expect(maxRunsPerHour({ GITHUB_MAX_RUNS_PER_HOUR: '3' })).toBe(3)
     expect(maxRunsPerHour({ GITHUB_MAX_RUNS_PER_HOUR: 'x' })).toBe(10)
+  })
+})
+
+describe('commentBody', () => {
+  const usage = { inputTokens: 0, outputTokens: 0, cost: 0 }
+  const run = (result: RunView['result'], error?: RunView['error']): RunView => ({
+    id: 'run_long',
+    sessionId: 's',
+    status: error ? 'failed' : 'succeeded',
+    createdAt: '',
+    updatedAt: '',
+    result,
+    ...(error && { error }),
+  })
+  const bytes = (s: string) => new TextEncoder().encode(s).length
+  const note = 'The full result is at `GET /v1/runs/run_long`.'
+
+  it('keeps a comment that fits whole, with no note', () => {
+    const body = commentBody(run({ text: 'Done.', diff: '+a\n', usage }))
+    expect(body).toBe('opencode run `run_long`: **succeeded**\n\nDone.\n\n<details><summary>Changes</summary>\n\n```diff\n+a\n\n```\n</details>')
+  })
+
+  it('cuts a long diff at a whole line, keeps the text and the error, and says where the rest is', () => {
+    const line = (n: number) => `+line ${n} ${'x'.repeat(90)}\n`
+    const diff = Array.from({ length: 1_000 }, (_, n) => line(n)).join('')
+    const body = commentBody(run({ text: 'Changed many files.', diff, usage }, { code: 'budget_exceeded', message: 'spent' }))
+    expect(bytes(body)).toBeLessThanOrEqual(MAX_COMMENT_BYTES)
+    expect(body).toContain('\n\nChanged many files.')
+    expect(body).toContain('> budget_exceeded: spent')
+    expect(body).toContain(line(0))
+    expect(body).not.toContain(line(999))
+    expect(body).toMatch(/\n\+line \d+ x{90}\n\n```\n<\/details>/)
+    expect(body.endsWith(note + '*')).toBe(true)
+  })
+
+  it('counts multi-byte characters by their bytes and never splits one', () => {
+    const text = '€😀'.repeat(20_000)
+    const body = commentBody(run({ text, usage }))
+    expect(bytes(body)).toBeLessThanOrEqual(MAX_COMMENT_BYTES)
+    expect(bytes(body)).toBeGreaterThan(MAX_COMMENT_BYTES - 100)
+    expect(body).not.toMatch(/\uFFFD/)
+    expect(body).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/)
+    expect(body).toContain(note)
+  })
+
+  it('cutToBytes stops before a character that would not fit', () => {
+    expect(cutToBytes('a€b', 3)).toBe('a')
+    expect(cutToBytes('a€b', 4)).toBe('a€')
+    expect(cutToBytes('😀😀', 7)).toBe('😀')
+    expect(cutToBytes('abc', 5)).toBe('abc')
+    expect(cutToBytes('abc', -1)).toBe('')
   })
 })

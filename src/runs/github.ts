@@ -84,13 +84,47 @@ export function taskFromDelivery(
   }
 }
 
-/** The run's outcome as a comment on its issue. */
+/**
+ * GitHub refuses a comment body over 65536 characters. We count UTF-8 bytes, never fewer than
+ * characters however they are counted, and keep a margin.
+ */
+export const MAX_COMMENT_BYTES = 60_000
+
+const utf8 = new TextEncoder()
+const byteLength = (s: string) => utf8.encode(s).length
+
+/** The longest start of `s` within `max` UTF-8 bytes, never splitting a character. */
+export function cutToBytes(s: string, max: number): string {
+  const encoded = utf8.encode(s)
+  if (encoded.length <= max) return s
+  let end = Math.max(0, max)
+  // A continuation byte at the cut belongs to a character that began before it: cut before that one.
+  while (end > 0 && (encoded[end]! & 0xc0) === 0x80) end--
+  return new TextDecoder().decode(encoded.subarray(0, end))
+}
+
+const textPart = (text: string) => (text ? `\n\n${text}` : '')
+const diffPart = (diff: string) => (diff ? `\n\n<details><summary>Changes</summary>\n\n\`\`\`diff\n${diff}\n\`\`\`\n</details>` : '')
+
+/**
+ * The run's outcome as a comment on its issue. One too long for GitHub keeps its head and error,
+ * then as much of the text and then of the diff (whole lines) as fits, and says where the whole
+ * result is: the run keeps it.
+ */
 export function commentBody(run: RunView): string {
   const head = `${COMMENT_PREFIX}${run.id}\`: **${run.status}**`
-  const text = run.result?.text ? `\n\n${run.result.text}` : ''
   const error = run.error ? `\n\n> ${run.error.code}: ${run.error.message}` : ''
-  const diff = run.result?.diff ? `\n\n<details><summary>Changes</summary>\n\n\`\`\`diff\n${run.result.diff}\n\`\`\`\n</details>` : ''
-  return head + text + error + diff
+  const text = run.result?.text ?? ''
+  const diff = run.result?.diff ?? ''
+  const whole = head + textPart(text) + error + diffPart(diff)
+  if (byteLength(whole) <= MAX_COMMENT_BYTES) return whole
+  const note = `\n\n---\n*Shortened to fit a GitHub comment. The full result is at \`GET /v1/runs/${run.id}\`.*`
+  const wrappers = byteLength(textPart('.') + diffPart('.')) - 2
+  const room = MAX_COMMENT_BYTES - byteLength(head + error + note) - wrappers
+  const keptText = cutToBytes(text, room)
+  const cutDiff = cutToBytes(diff, room - byteLength(keptText))
+  const keptDiff = cutDiff === diff ? diff : cutDiff.slice(0, cutDiff.lastIndexOf('\n') + 1)
+  return head + textPart(keptText) + error + diffPart(keptDiff) + note
 }
 
 export async function githubComment(env: Bindings, target: GitHubTarget, run: RunView): Promise<Response> {

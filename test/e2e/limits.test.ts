@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOwnStack, type OwnStack } from '../helpers/own-stack'
-import { api, createSession, EventStream, TEST_KEYS, waitForStatus } from './helpers'
+import { api, createSession, EventStream, TEST_KEYS, waitFor, waitForStatus } from './helpers'
+import { startReceiver } from './receivers'
 
 /** A tenant's limits, on a stack of their own: the shared one's tenants are shared by every file. */
 
@@ -41,6 +42,33 @@ describe('per-tenant limits', () => {
     const fast = await create()
     expect(fast.status).toBe(429)
     expect(fast.body.error.message).toContain('last minute')
+  })
+
+  it('ends a run whose session may not be created failed, with the refusal, tells its callback, and keeps its key on it', async () => {
+    const key = TEST_KEYS[2]
+    const receiver = await startReceiver(() => 200)
+    try {
+      const held = [await createSession({}, key), await createSession({}, key)]
+      const body = { prompt: 'never starts', idempotencyKey: 'over-the-limit', callback: { url: `${receiver.url}/hook` } }
+      const started = await api('/v1/runs', { body, key })
+      expect(started.status).toBe(202)
+      expect(started.body).toMatchObject({ status: 'failed', error: { code: 'too_many_requests' } })
+      const id = started.body.id as string
+
+      const run = await api(`/v1/runs/${id}`, { key })
+      expect(run.body).toMatchObject({ status: 'failed', error: { code: 'too_many_requests', message: expect.stringContaining('active sessions') } })
+      expect(run.body.result).toBeUndefined()
+      await waitFor('the callback to be delivered', async () => (await api(`/v1/runs/${id}`, { key })).body.callback?.state === 'delivered')
+      expect(receiver.received.map((r) => JSON.parse(r.body))).toEqual([expect.objectContaining({ id, status: 'failed', error: run.body.error })])
+
+      // With room again, the same key still names the failed run rather than starting another.
+      for (const session of held) await api(`/v1/sessions/${session}`, { method: 'DELETE', key })
+      const again = await api('/v1/runs', { body, key })
+      expect(again.status).toBe(202)
+      expect(again.body).toEqual(started.body)
+    } finally {
+      await receiver.close()
+    }
   })
 
   it("stops a tenant's model calls once its daily cost cap is spent, in every session", async () => {
