@@ -35,7 +35,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
-export type BenchStack = Stack & { settings: Record<string, string>; dispose(): Promise<void> }
+export type BenchStack = Stack & {
+  settings: Record<string, string>
+  /** the temp folder holding the stack's state and its sandboxes' folders */
+  dir: string
+  dispose(): Promise<void>
+}
 
 /** The local stack with the scripted model, in temp folders; dispose() stops it and removes them. */
 export async function benchStack(settings: Record<string, string> = {}): Promise<BenchStack> {
@@ -58,7 +63,7 @@ export async function benchStack(settings: Record<string, string> = {}): Promise
     await stack.close()
     removeDir()
   })
-  return Object.assign(stack, { settings, dispose })
+  return Object.assign(stack, { settings, dir, dispose })
 }
 
 /** One API call; throws on an error status. */
