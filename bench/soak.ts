@@ -175,10 +175,18 @@ let memoryPeak = memoryAtStart.rssBytes
 const runStart = now()
 const deadline = Date.now() + MINUTES * 60_000
 progress(`stack up; workerd ${mib(memoryAtStart.rssBytes)} in ${memoryAtStart.processes} process(es); soaking for ${MINUTES} min`)
+/** The most sandboxes and opencode processes seen at once: the left-over checks see what they count. */
+const running = { sandboxes: 0, opencode: 0 }
 const sampler = setInterval(() => {
   const m = workerdMemory()
   memoryPeak = Math.max(memoryPeak, m.rssBytes)
-  progress(`${turnsDone} turns, ${results.length} sessions done; workerd ${mib(m.rssBytes)}; load ${load()}`)
+  leftovers(stack)
+    .then((seen) => {
+      running.sandboxes = Math.max(running.sandboxes, seen.sandboxes.length)
+      running.opencode = Math.max(running.opencode, seen.opencode.length)
+      progress(`${turnsDone} turns, ${results.length} sessions done; ${seen.sandboxes.length} sandboxes, ${seen.opencode.length} opencode; workerd ${mib(m.rssBytes)}; load ${load()}`)
+    })
+    .catch(() => {}) // a sample taken as the stack stops
 }, 30_000)
 
 let memoryAtEnd: ReturnType<typeof workerdMemory>
@@ -212,7 +220,7 @@ const unfinished = clients.filter((c) => c.end !== 'ended')
 const turns = results.flatMap((r) => r.turns)
 const latencies = turns.flatMap((t) => (t.ms === undefined ? [] : [t.ms]))
 const failedTurns = results.flatMap((r) => r.turns.filter((t) => t.error).map((t) => ({ session: r, turn: t })))
-const wrongReplies = results.flatMap((r) => r.turns.filter((t) => t.messageId && t.replyText !== t.expected).map((t) => ({ session: r, turn: t })))
+const wrongReplies = results.flatMap((r) => r.turns.filter((t) => !t.error && t.replyText !== t.expected).map((t) => ({ session: r, turn: t })))
 const textMismatches = clients.flatMap((c) => c.textMismatches.map((m) => ({ client: c, what: m })))
 const sessionErrors = results.filter((r) => r.error)
 const fullSessions = results.filter((r) => r.turns.length === TURNS && r.turns.every((t) => !t.error)).length
@@ -236,15 +244,15 @@ const leftCount = left.sandboxes.length + left.opencode.length
 const failed = lost + duplicated + outOfOrder + leftCount + unfinished.length + failedTurns.length + wrongReplies.length + textMismatches.length + sessionErrors.length > 0
 const ok = (n: number) => (n === 0 ? '0' : `**${n}**`)
 const rows: [string, string][] = [
-  ['sessions', `${results.length} (${SESSIONS} at a time; ${fullSessions} ran all ${TURNS} turns, then deleted and replaced)`],
-  ['turns completed', `${latencies.length} (${failedTurns.length} failed)`],
+  ['sessions created and deleted', `${results.length}, ${SESSIONS} at a time; ${fullSessions} of them ran all ${TURNS} turns`],
+  ['turns completed', `${latencies.length} (${failedTurns.length} failed; one round of sessions is ${SESSIONS} × ${TURNS} = ${SESSIONS * TURNS})`],
   ['events lost', ok(lost)],
   ['events duplicated', ok(duplicated)],
   ['events out of order', ok(outOfOrder)],
   ['replies whose text differed (deltas, message.completed or ?wait=true)', ok(textMismatches.length + wrongReplies.length)],
   ['clients whose stream did not end with session.ended', ok(unfinished.length)],
-  ['sandboxes left after the last delete', ok(left.sandboxes.length)],
-  ['`opencode serve` processes left after the last delete', ok(left.opencode.length)],
+  ['sandboxes left after the last delete', `${ok(left.sandboxes.length)} (${running.sandboxes} at most while it ran)`],
+  ['`opencode serve` processes left after the last delete', `${ok(left.opencode.length)} (${running.opencode} at most while it ran)`],
   ['workerd RSS, start → end (peak)', `${mib(memoryAtStart.rssBytes)} → ${mib(memoryAtEnd.rssBytes)} (${mib(memoryPeak)}), ${memoryAtEnd.processes} process(es)`],
   ['turn latency, send → reply complete', `p50 ${ms(quantile(latencies, 0.5))}, p99 ${ms(quantile(latencies, 0.99))}, max ${ms(Math.max(...latencies))}`],
   ['clients, connections, events received', `${clients.length} clients, ${clients.reduce((n, c) => n + c.connections, 0)} connections, ${clients.reduce((n, c) => n + c.audit.received, 0)} events`],
@@ -268,7 +276,8 @@ client took off the wire, beneath the client's own guard against repeats, must r
 or a repeat from 1 to the session's last event; the deltas and \`message.completed\` text of every
 reply must be the text the scripted model was given, as must \`?wait=true\`'s. Left-overs: the
 sandbox host's list and \`opencode serve\` processes under the stack's temp folder in /proc,
-checked ${(leftCheckedAfterMs / 1000).toFixed(1)} s after the last delete answered. workerd's memory: the RSS of the workerd
+checked ${(leftCheckedAfterMs / 1000).toFixed(1)} s after the last delete answered (the most seen while it ran, sampled
+every 30 s, shows the checks see what they count). workerd's memory: the RSS of the workerd
 processes under this process, sampled every 30 s for the peak.
 `
 

@@ -77,10 +77,15 @@ export async function call(stack: Stack, path: string, body?: unknown, method?: 
 
 export const script = (s: Script) => `bench <<script ${JSON.stringify(s)}>>`
 
-/** Creates a session and waits for its first `session.status` idle. */
+/** Creates a session and waits for its first `session.status` idle; one that never gets there is ended. */
 export async function idleSession(stack: Stack): Promise<string> {
   const { id } = await call(stack, '/v1/sessions', {})
-  await readEvents(stack.url, id as string, { after: 0, done: isIdle, keep: () => false, timeoutMs: 180_000 })
+  try {
+    await readEvents(stack.url, id as string, { after: 0, done: isIdle, keep: () => false, timeoutMs: 180_000 })
+  } catch (err) {
+    await endSession(stack, id as string)
+    throw err
+  }
   return id as string
 }
 
