@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs'
-import { cpus, loadavg, totalmem } from 'node:os'
+import { appendFileSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { PROJECT_ROOT } from '../local/stack'
@@ -120,7 +120,7 @@ async function soakSession(stack: BenchStack, label: string, seed: number, deadl
     }
   }
   try {
-    await call(stack, `/v1/sessions/${id}`, undefined, 'DELETE')
+    await deleteSession(stack, id)
   } catch (err) {
     result.error = `delete: ${err instanceof Error ? err.message : String(err)}`
   }
@@ -138,6 +138,35 @@ async function soakSession(stack: BenchStack, label: string, seed: number, deadl
     return checkClient(r, end instanceof Error ? `error: ${end.message}` : end, result.turns, result.lastEventId!)
   })
   return result
+}
+
+/** DELETE, asked again after a 5xx as a client would (a Worker restart answers 503 mid-request). */
+async function deleteSession(stack: BenchStack, id: string) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call(stack, `/v1/sessions/${id}`, undefined, 'DELETE')
+    } catch (err) {
+      if (attempt >= 5 || !/answered 5\d\d/.test(String(err))) throw err
+      await sleep(1_000 * attempt)
+    }
+  }
+}
+
+/**
+ * The tenant's sessions that are still open once every slot is done: ones the soak lost track
+ * of (a create whose answer was lost) or failed to delete. Each is deleted, so that the
+ * left-over counts speak of what a delete leaves behind.
+ */
+async function sweep(stack: BenchStack): Promise<string[]> {
+  const open: string[] = []
+  let cursor: string | null = null
+  do {
+    const page = await call(stack, `/v1/sessions?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
+    for (const s of page.items as { id: string; status: string }[]) if (s.status !== 'ended' && s.status !== 'failed') open.push(s.id)
+    cursor = page.nextCursor as string | null
+  } while (cursor)
+  for (const id of open) await deleteSession(stack, id).catch((err: unknown) => progress(`sweep: ${String(err)}`))
+  return open
 }
 
 /** One of the SESSIONS places: a session after another, each deleted after its turns, until the deadline. */
@@ -161,9 +190,15 @@ const loadAtStart = load()
 const command = `npm run soak -- --sessions ${SESSIONS} --turns ${TURNS} --clients ${CLIENTS} --minutes ${MINUTES} --seed ${SEED}`
 progress(command)
 
+/** The Worker's output, kept out of the way but at hand when something went wrong. */
+const workerLog = join(tmpdir(), `soak-worker-${SEED}.log`)
+writeFileSync(workerLog, '')
 let stack: BenchStack
 try {
-  stack = await benchStack({ WARM_POOL_SIZE: '0', MAX_ACTIVE_SESSIONS_PER_TENANT: String(SESSIONS * 2 + 10), MAX_SESSION_CREATES_PER_MINUTE: '600' })
+  stack = await benchStack(
+    { WARM_POOL_SIZE: '0', MAX_ACTIVE_SESSIONS_PER_TENANT: String(SESSIONS * 2 + 10), MAX_SESSION_CREATES_PER_MINUTE: '600' },
+    (line) => appendFileSync(workerLog, line),
+  )
 } catch (err) {
   console.error(`the stack did not start: ${err instanceof Error ? err.message : String(err)}`)
   await cleanupAll()
@@ -192,9 +227,11 @@ const sampler = setInterval(() => {
 let memoryAtEnd: ReturnType<typeof workerdMemory>
 let left: Awaited<ReturnType<typeof leftovers>>
 let leftCheckedAfterMs = 0
+let swept: string[] = []
 try {
   await Promise.all(Array.from({ length: SESSIONS }, (_, i) => slot(stack, i, deadline)))
   clearInterval(sampler)
+  swept = await sweep(stack)
   const lastDelete = now()
   // The sandbox host ends a sandbox's processes before it answers the delete: anything still
   // there is counted; the check is repeated for a few seconds only to tell slow from never.
@@ -237,11 +274,12 @@ for (const { client, what } of textMismatches) problems.push(`session ${client.s
 for (const { session, turn } of wrongReplies) problems.push(`session ${session.id} (${session.label}): ?wait=true reply ${turn.messageId} text differs: ${JSON.stringify(turn.replyText)}`)
 for (const { session, turn } of failedTurns) problems.push(`session ${session.id ?? '-'} (${session.label}): a turn failed: ${turn.error}`)
 for (const s of sessionErrors) problems.push(`session ${s.id ?? '-'} (${s.label}): ${s.error}`)
+for (const id of swept) problems.push(`session ${id} was still open after the soak's own deletes (a create or delete answered 5xx); deleted by the final sweep`)
 for (const s of left.sandboxes) problems.push(`left after the last delete: sandbox ${s.sandboxId} of session ${s.metadata.sessionId ?? '(none)'}`)
 for (const pid of left.opencode) problems.push(`left after the last delete: opencode serve, pid ${pid}`)
 
 const leftCount = left.sandboxes.length + left.opencode.length
-const failed = lost + duplicated + outOfOrder + leftCount + unfinished.length + failedTurns.length + wrongReplies.length + textMismatches.length + sessionErrors.length > 0
+const failed = lost + duplicated + outOfOrder + leftCount + swept.length + unfinished.length + failedTurns.length + wrongReplies.length + textMismatches.length + sessionErrors.length > 0
 const ok = (n: number) => (n === 0 ? '0' : `**${n}**`)
 const rows: [string, string][] = [
   ['sessions created and deleted', `${results.length}, ${SESSIONS} at a time; ${fullSessions} of them ran all ${TURNS} turns`],
@@ -251,6 +289,7 @@ const rows: [string, string][] = [
   ['events out of order', ok(outOfOrder)],
   ['replies whose text differed (deltas, message.completed or ?wait=true)', ok(textMismatches.length + wrongReplies.length)],
   ['clients whose stream did not end with session.ended', ok(unfinished.length)],
+  ['sessions still open after the soak\'s own deletes (then deleted)', ok(swept.length)],
   ['sandboxes left after the last delete', `${ok(left.sandboxes.length)} (${running.sandboxes} at most while it ran)`],
   ['`opencode serve` processes left after the last delete', `${ok(left.opencode.length)} (${running.opencode} at most while it ran)`],
   ['workerd RSS, start → end (peak)', `${mib(memoryAtStart.rssBytes)} → ${mib(memoryAtEnd.rssBytes)} (${mib(memoryPeak)}), ${memoryAtEnd.processes} process(es)`],
@@ -265,7 +304,7 @@ Run ${date} UTC with \`${command}\` on ${machine}; load average ${loadAtStart} a
 ${(soakMs / 1000).toFixed(0)} s of soak, ${elapsed()} in all. ${failed ? '**Failed**: see below.' : 'Passed.'}
 
 ${table}
-${problems.length ? `\nWhat went wrong:\n\n${problems.map((p) => `- ${p}`).join('\n')}\n` : ''}
+${problems.length ? `\nWhat went wrong (the Worker's log of the run was ${workerLog}):\n\n${problems.map((p) => `- ${p}`).join('\n')}\n` : ''}
 What it does: ${SESSIONS} sessions at a time on the local stack (\`WARM_POOL_SIZE=0\`, the scripted
 model). Each session, once idle, is sent ${TURNS} turns one after another with \`?wait=true\` (a
 reply of ${WORDS} words with accents and symbols, streamed in ${PIECES} pieces ${PIECE_DELAY_MS} ms apart), then deleted, and a new
@@ -281,7 +320,7 @@ every 30 s, shows the checks see what they count). workerd's memory: the RSS of 
 processes under this process, sampled every 30 s for the peak.
 `
 
-console.log(`\n${machine}\n\n${table}\n`)
+console.log(`\n${machine}\n\n${table}\n\nThe Worker's log: ${workerLog}\n`)
 if (problems.length) console.log(`What went wrong:\n${problems.join('\n')}\n`)
 writeFileSync(join(PROJECT_ROOT, 'bench', 'SOAK.md'), report)
 progress(`wrote bench/SOAK.md; ${failed ? 'FAILED' : 'passed'}`)

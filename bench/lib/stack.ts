@@ -43,7 +43,7 @@ export type BenchStack = Stack & {
 }
 
 /** The local stack with the scripted model, in temp folders; dispose() stops it and removes them. */
-export async function benchStack(settings: Record<string, string> = {}): Promise<BenchStack> {
+export async function benchStack(settings: Record<string, string> = {}, onLog: (line: string) => void = () => {}): Promise<BenchStack> {
   const dir = mkdtempSync(join(tmpdir(), 'osw-bench-'))
   const removeDir = () => rmSync(dir, { recursive: true, force: true })
   let stack: Stack
@@ -53,7 +53,7 @@ export async function benchStack(settings: Record<string, string> = {}): Promise
       stateDir: join(dir, 'state'),
       sandboxRoot: join(dir, 'sandboxes'),
       devVars: false,
-      onLog: () => {},
+      onLog,
     })
   } catch (err) {
     removeDir()
