@@ -35,10 +35,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
-export type BenchStack = Stack & { settings: Record<string, string>; dispose(): Promise<void> }
+export type BenchStack = Stack & {
+  settings: Record<string, string>
+  /** the temp folder holding the stack's state and its sandboxes' folders */
+  dir: string
+  dispose(): Promise<void>
+}
 
 /** The local stack with the scripted model, in temp folders; dispose() stops it and removes them. */
-export async function benchStack(settings: Record<string, string> = {}): Promise<BenchStack> {
+export async function benchStack(settings: Record<string, string> = {}, onLog: (line: string) => void = () => {}): Promise<BenchStack> {
   const dir = mkdtempSync(join(tmpdir(), 'osw-bench-'))
   const removeDir = () => rmSync(dir, { recursive: true, force: true })
   let stack: Stack
@@ -48,7 +53,7 @@ export async function benchStack(settings: Record<string, string> = {}): Promise
       stateDir: join(dir, 'state'),
       sandboxRoot: join(dir, 'sandboxes'),
       devVars: false,
-      onLog: () => {},
+      onLog,
     })
   } catch (err) {
     removeDir()
@@ -58,7 +63,7 @@ export async function benchStack(settings: Record<string, string> = {}): Promise
     await stack.close()
     removeDir()
   })
-  return Object.assign(stack, { settings, dispose })
+  return Object.assign(stack, { settings, dir, dispose })
 }
 
 /** One API call; throws on an error status. */
@@ -72,10 +77,15 @@ export async function call(stack: Stack, path: string, body?: unknown, method?: 
 
 export const script = (s: Script) => `bench <<script ${JSON.stringify(s)}>>`
 
-/** Creates a session and waits for its first `session.status` idle. */
+/** Creates a session and waits for its first `session.status` idle; one that never gets there is ended. */
 export async function idleSession(stack: Stack): Promise<string> {
   const { id } = await call(stack, '/v1/sessions', {})
-  await readEvents(stack.url, id as string, { after: 0, done: isIdle, keep: () => false, timeoutMs: 180_000 })
+  try {
+    await readEvents(stack.url, id as string, { after: 0, done: isIdle, keep: () => false, timeoutMs: 180_000 })
+  } catch (err) {
+    await endSession(stack, id as string)
+    throw err
+  }
   return id as string
 }
 

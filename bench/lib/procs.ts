@@ -1,0 +1,68 @@
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
+
+/**
+ * What /proc says of the processes a benchmark started, so that a soak can weigh the Worker and
+ * count what outlived its sessions. Other stacks may run on the same machine: processes are
+ * told apart by ancestry (workerd) or by where they live (opencode), never by name alone.
+ */
+
+type Proc = { pid: number; ppid: number; name: string; rssBytes: number }
+
+function read(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined // gone since the listing, or not ours to read
+  }
+}
+
+function proc(pid: number): Proc | undefined {
+  const stat = read(`/proc/${pid}/stat`)
+  const status = read(`/proc/${pid}/status`)
+  if (!stat || !status) return undefined
+  // The name in parentheses may hold spaces and parentheses itself: the fields follow the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const rssKiB = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]
+  return { pid, ppid: Number(fields[1]), name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), rssBytes: Number(rssKiB ?? 0) * 1024 }
+}
+
+const pids = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number)
+
+function descendants(root: number): Proc[] {
+  const all = pids().flatMap((pid) => proc(pid) ?? [])
+  const children = new Map<number, Proc[]>()
+  for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p])
+  const out: Proc[] = []
+  const queue = [root]
+  while (queue.length) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      out.push(child)
+      queue.push(child.pid)
+    }
+  }
+  return out
+}
+
+/** The resident memory of the workerd processes this process started (through wrangler dev). */
+export function workerdMemory(root = process.pid): { processes: number; rssBytes: number } {
+  const workerd = descendants(root).filter((p) => p.name === 'workerd')
+  return { processes: workerd.length, rssBytes: workerd.reduce((sum, p) => sum + p.rssBytes, 0) }
+}
+
+/** `opencode serve` processes whose working folder or home lies under `dir` (a stack's temp folder). */
+export function opencodeProcessesUnder(dir: string): number[] {
+  return pids().filter((pid) => {
+    const cmdline = read(`/proc/${pid}/cmdline`)?.split('\0') ?? []
+    if (!cmdline.some((arg) => /opencode/.test(arg)) || !cmdline.includes('serve')) return false
+    let cwd = ''
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`)
+    } catch {
+      // a zombie has no working folder
+    }
+    const home = read(`/proc/${pid}/environ`)?.split('\0').find((v) => v.startsWith('HOME=')) ?? ''
+    return cwd.startsWith(`${dir}/`) || home.startsWith(`HOME=${dir}/`)
+  })
+}
+
+export const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`
