@@ -81,8 +81,6 @@ export type SandboxListing = { sandboxId: string; metadata: Record<string, strin
 
 export type SandboxHost = {
   url: string
-  /** processes of an earlier host on the same root, killed at start because it died without doing so */
-  reaped: number
   /** refuses new sandboxes and processes from now on (503), as the stack begins to stop */
   stopAccepting(): void
   close(): Promise<void>
@@ -228,7 +226,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
   const root = await realpath(opts.root)
   const owner = claimRoot(root)
   // What a host on this root left running when it died (SIGKILL, a crash, its watchdog killed too).
-  const reaped = reapSandboxes(root)
+  reapSandboxes(root)
   const watchdog = startWatchdog(root)
   writeOwner(root, { ...owner, watchdogPid: watchdog.pid })
   // A host that ends without close() (process.exit, an uncaught exception) kills its sandboxes
@@ -427,7 +425,6 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
 
   return {
     url: `http://127.0.0.1:${port}`,
-    reaped,
     stopAccepting: () => {
       closing = true
     },
@@ -453,6 +450,6 @@ function startWatchdog(root: string): ChildProcess {
   })
   // Neither it nor its pipe keeps this process alive: its end is what the watchdog waits for.
   watchdog.unref()
-  ;(watchdog.stdin as unknown as { unref(): void }).unref()
+  ;(watchdog.stdin as Socket).unref()
   return watchdog
 }
