@@ -122,11 +122,11 @@ async function startSandboxes(dev: Dev): Promise<number[]> {
 async function expectNothingLeft(dev: Dev, pids: number[], watchdogPid: number | undefined) {
   await waitFor('npm run dev and its whole process group to end', () => groupMembers(dev.group).length === 0)
   const left = await waitFor('every sandbox process to be gone', () => {
-    const alive = pids.filter(processAlive)
-    const found = sandboxProcesses(dev.stateDir)
-    return alive.length === 0 && found.length === 0 ? { alive, found } : undefined
+    const left = { recorded: pids.filter(processAlive), found: sandboxProcesses(dev.stateDir) }
+    if (left.recorded.length || left.found.length) throw new Error(`still running: ${JSON.stringify(left)}`)
+    return left
   })
-  expect(left).toEqual({ alive: [], found: [] })
+  expect(left).toEqual({ recorded: [], found: [] })
   expect(recordedProcesses(dev.root).filter((r) => processAlive(r.pid))).toEqual([])
   if (watchdogPid !== undefined) await waitFor('the watchdog to end', () => !processAlive(watchdogPid))
 }
