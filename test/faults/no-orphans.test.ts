@@ -8,10 +8,10 @@ import { freePort } from '../../local/ports'
 import { PROJECT_ROOT } from '../../local/stack'
 import { reapSandboxes, recordedProcesses, rootOwner, sandboxOfEnviron, type RootOwner } from '../../local/sandbox-processes'
 import {
+  api,
   createSession,
   EventStream,
   GiveUp,
-  newIdleSession,
   processAlive,
   processState,
   scripted,
@@ -105,7 +105,11 @@ const owner = (dev: Dev): RootOwner => rootOwner(dev.root)!
  * them, by the host's record and by /proc.
  */
 async function startSandboxes(dev: Dev): Promise<number[]> {
-  const [idle, busy] = await Promise.all([newIdleSession(), newIdleSession()])
+  const [idle, busy] = await Promise.all([createSession(), createSession()])
+  // Two opencode processes starting at once on a busy machine may take longer than the helpers' usual minute.
+  for (const id of [idle, busy]) {
+    await waitFor(`session ${id} to be idle`, async () => (await api(`/v1/sessions/${id}`)).body.status === 'idle', 180_000)
+  }
   const stream = new EventStream(busy)
   await sendMessage(busy, scripted({ reply: words(3000, 'w'), delayMs: 30 }))
   await stream.until((e) => e.event === 'message.delta')
@@ -177,13 +181,14 @@ describe('stopping npm run dev leaves no sandbox running', () => {
       process.kill(watchdogPid!, 'SIGKILL')
       process.kill(pid, 'SIGKILL')
       await waitFor('npm run dev and its whole process group to end', () => groupMembers(dev!.group).length === 0)
-      // Nobody was left to kill them: they run on, the paused one still stopped.
-      expect(pids.filter(processAlive)).toEqual(pids)
-      expect(sandboxProcesses(stateDir).some((p) => p.state === 'T')).toBe(true)
+      // Nobody was left to kill them: they run on (a short command may have ended by itself), the paused one still stopped.
+      const survivors = pids.filter(processAlive)
+      expect(survivors.length).toBeGreaterThanOrEqual(2)
+      expect(sandboxProcesses(stateDir).some((p) => p.state === 'T' && survivors.includes(p.pid))).toBe(true)
       dev.parent.stdin!.write('exit\n')
 
       dev = await startDev(stateDir)
-      expect(pids.filter(processAlive)).toEqual([])
+      expect(survivors.filter(processAlive)).toEqual([])
 
       // As the issue measured it: the group told to stop, and nobody left to read its output.
       const more = await startSandboxes(dev)
