@@ -112,7 +112,8 @@ async function startSandboxes(dev: Dev): Promise<number[]> {
   }
   const stream = new EventStream(busy)
   await sendMessage(busy, scripted({ reply: words(3000, 'w'), delayMs: 30 }))
-  await stream.until((e) => e.event === 'message.delta')
+  // The first words of the reply: a busy machine may take minutes to get there.
+  await stream.until((e) => e.event === 'message.delta', 180_000)
   await stream.close()
   await waitFor(`session ${idle}'s sandbox to pause`, () => sandboxProcesses(dev.stateDir).some((p) => p.state === 'T'))
   await createSession()
@@ -156,7 +157,7 @@ describe('stopping npm run dev leaves no sandbox running', () => {
     ['its parent exiting, no signal sent', (dev) => dev.parent.stdin!.write('exit\n')],
     ['SIGKILL of the dev process (its watchdog kills the sandboxes)', (dev) => process.kill(owner(dev).pid, 'SIGKILL')],
   ]
-  it.each(ends)('%s', { timeout: 400_000 }, async (_, end) => {
+  it.each(ends)('%s', { timeout: 600_000 }, async (_, end) => {
     const stateDir = newStateDir()
     let dev: Dev | undefined
     try {
@@ -171,7 +172,7 @@ describe('stopping npm run dev leaves no sandbox running', () => {
   })
 
   // The next start stands in for SIGTERM's own: one start of `npm run dev` fewer.
-  it('a dev process and its watchdog killed together: the next start on the same state kills what they left; SIGTERM to its group, its parent exiting at once, ends that one', { timeout: 600_000 }, async () => {
+  it('a dev process and its watchdog killed together: the next start on the same state kills what they left; SIGTERM to its group, its parent exiting at once, ends that one', { timeout: 900_000 }, async () => {
     const stateDir = newStateDir()
     let dev: Dev | undefined
     try {
