@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LocalSandboxProvider } from '../src/sandbox/local'
-import { waitFor, waitForProcessState } from '../test/helpers'
+import { processAlive, waitFor, waitForProcessState } from '../test/helpers'
 import { startSandboxHost, type SandboxHost } from './sandbox-host'
+import { recordedProcesses } from './sandbox-processes'
 
 /** The local provider and its host together: the seam a session uses in development. */
 
@@ -137,5 +138,33 @@ describe('the sandbox host', () => {
     expect(await withHost(`localhost:${port}`)).toBe(200)
     expect(await withHost(`attacker.example:${port}`)).toBe(403)
     expect(await withHost('localhost.attacker.example')).toBe(403)
+  })
+})
+
+describe('a sandbox host stopping', () => {
+  it('refuses new sandboxes, then kills every process it started, a paused one too, and forgets them', async () => {
+    const ownRoot = await mkdtemp(join(tmpdir(), 'osw-stop-'))
+    const own = await startSandboxHost({ root: ownRoot, token: 'own-token' })
+    const local = new LocalSandboxProvider(own.url, 'own-token')
+    let closed = false
+    try {
+      const { sandboxId } = await local.create({ envs: {}, metadata: {} })
+      const running = local.exec(sandboxId, 'echo $$ > pid; exec sleep 300', { timeoutMs: 0 })
+      const pid = await waitFor('the command to start', async () => Number((await local.exec(sandboxId, 'cat pid')).stdout.trim()))
+      expect(recordedProcesses(ownRoot).map((r) => r.pid)).toContain(pid)
+      await local.pause(sandboxId)
+      await waitForProcessState(pid, 'T')
+
+      own.stopAccepting()
+      await expect(local.create({ envs: {}, metadata: {} })).rejects.toMatchObject({ code: 'unavailable' })
+      await own.close()
+      closed = true
+      expect((await running).exitCode).not.toBe(0)
+      expect(processAlive(pid)).toBe(false)
+      expect(recordedProcesses(ownRoot)).toEqual([])
+    } finally {
+      if (!closed) await own.close()
+      await rm(ownRoot, { recursive: true, force: true })
+    }
   })
 })

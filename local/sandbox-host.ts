@@ -12,6 +12,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import { isAllowedHost } from '../src/lib/host'
 import { fileContent, fileTooLarge } from '../src/sandbox/file-content'
 import { freePort } from './ports'
+import { claimRoot, forgetProcess, killGroup, reapSandboxes, recordProcess, releaseRoot, writeOwner } from './sandbox-processes'
 
 /**
  * The local sandbox host: sandboxes as local processes, for development and tests. Each sandbox
@@ -79,7 +80,12 @@ export type SandboxHostOptions = {
 
 export type SandboxListing = { sandboxId: string; metadata: Record<string, string>; workdir: string; opencodePid?: number }
 
-export type SandboxHost = { url: string; close(): Promise<void> }
+export type SandboxHost = {
+  url: string
+  /** refuses new sandboxes and processes from now on (503), as the stack begins to stop */
+  stopAccepting(): void
+  close(): Promise<void>
+}
 
 const isInside = (root: string, path: string) => path.startsWith(`${root}/`)
 
@@ -161,6 +167,18 @@ function processesOf(sb: Sandbox): ChildProcess[] {
   return [...(sb.opencode ? [sb.opencode.proc] : []), ...sb.running]
 }
 
+/**
+ * Records a process the moment it is spawned, and forgets it once it has exited. Every sandbox
+ * process leads its own process group (detached), so that killing the group takes whatever it
+ * started: opencode's tools, LSPs and shells.
+ */
+function track(sb: Sandbox, proc: ChildProcess) {
+  if (proc.pid === undefined) return
+  const pid = proc.pid
+  recordProcess(dirname(sb.dir), sb.id, pid)
+  proc.once('exit', () => forgetProcess(dirname(sb.dir), pid))
+}
+
 async function stopTree(proc: ChildProcess) {
   if (proc.exitCode !== null || proc.signalCode !== null) return
   const exited = new Promise<void>((r) => proc.once('exit', () => r()))
@@ -173,6 +191,7 @@ async function stopTree(proc: ChildProcess) {
 function exec(sb: Sandbox, command: string, cwd: string, timeoutMs: number) {
   return new Promise<{ exitCode: number; stdout: string; stderr: string }>((resolve) => {
     const proc = spawn('bash', ['-c', command], { cwd, env: sandboxEnv(sb), detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    track(sb, proc)
     sb.running.add(proc)
     let stdout = ''
     let stderr = ''
@@ -196,10 +215,25 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
 
   await mkdir(opts.root, { recursive: true })
   const root = await realpath(opts.root)
+  const owner = claimRoot(root)
+  // What a host on this root left running when it died (SIGKILL, a crash, its watchdog killed too).
+  reapSandboxes(root)
+  const watchdog = startWatchdog(root)
+  writeOwner(root, { ...owner, watchdogPid: watchdog.pid })
+  // A host that ends without close() (process.exit, an uncaught exception) kills its sandboxes
+  // on its way out; signals that end it unhandled, and SIGKILL, are the watchdog's.
+  const onExit = () => reapSandboxes(root)
+  process.on('exit', onExit)
+  /** Once set, nothing new starts: what would start now would outlive the host, or be killed at once. */
+  let closing = false
+  const refuseWhenClosing = () => {
+    if (closing) throw new HTTPException(503, { message: 'the sandbox host is shutting down' })
+  }
 
   app.onError((err, c) => {
     const status = err instanceof HTTPException ? err.status : 500
-    return c.json({ error: { code: status === 404 ? 'not_found' : 'failed', message: err.message } }, status)
+    const code = status === 404 ? 'not_found' : status === 503 ? 'unavailable' : 'failed'
+    return c.json({ error: { code, message: err.message } }, status)
   })
   // Only the Worker on this machine calls; a page rebinding its own name to 127.0.0.1 gets nothing.
   app.use('*', async (c, next) => {
@@ -231,6 +265,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
   }
 
   app.post('/sandboxes', async (c) => {
+    refuseWhenClosing()
     const body = await c.req.json<{ envs?: Record<string, string>; metadata?: Record<string, string> }>()
     const id = `sbx_${randomBytes(8).toString('hex')}`
     // Real, as every path it is compared with is resolved through links.
@@ -247,6 +282,10 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     }
     await mkdir(sb.workdir, { recursive: true })
     await mkdir(sb.home, { recursive: true })
+    if (closing) {
+      await rm(dir, { recursive: true, force: true })
+      refuseWhenClosing()
+    }
     sandboxes.set(id, sb)
     return c.json({ sandboxId: id, workdir: sb.workdir, home: sb.home }, 201)
   })
@@ -277,6 +316,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
   app.post('/sandboxes/:id/exec', async (c) => {
     const sb = findRunning(c.req.param('id'))
     const body = await c.req.json<{ command: string; cwd?: string; timeoutMs?: number }>()
+    refuseWhenClosing()
     return c.json(await exec(sb, body.command, body.cwd ?? sb.workdir, body.timeoutMs ?? 60_000))
   })
 
@@ -321,12 +361,14 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     const body = await c.req.json<{ cwd?: string }>()
     if (sb.opencode && sb.opencode.exitCode === undefined) return c.json({ url: sb.opencode.url })
     const port = await freePort()
+    refuseWhenClosing()
     const proc = spawn(join(BIN_DIR, 'opencode'), ['serve', '--hostname', '127.0.0.1', '--port', String(port)], {
       cwd: body.cwd ?? sb.workdir,
       env: sandboxEnv(sb),
       detached: true,
       stdio: 'ignore',
     })
+    track(sb, proc)
     const relay = opts.faultInjection ? await startRelay(port) : undefined
     const record: NonNullable<Sandbox['opencode']> = { proc, url: `http://127.0.0.1:${relay?.port ?? port}`, relay }
     stopRelay(sb.opencode?.relay)
@@ -348,12 +390,21 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     return c.json({ cut })
   })
 
-  const destroy = async (sb: Sandbox) => {
+  /** Ends a sandbox: asked to stop with SIGTERM when deleted, killed outright when the host shuts down. */
+  const destroy = async (sb: Sandbox, now = false) => {
     sandboxes.delete(sb.id)
     stopRelay(sb.opencode?.relay)
-    // A stopped process acts on SIGTERM only once it runs again.
-    if (sb.paused) for (const proc of processesOf(sb)) killTree(proc, 'SIGCONT')
-    await Promise.all(processesOf(sb).map(stopTree))
+    const procs = processesOf(sb)
+    if (now) {
+      const live = procs.filter((proc) => proc.pid !== undefined && proc.exitCode === null && proc.signalCode === null)
+      const exited = Promise.all(live.map((proc) => new Promise((r) => proc.once('exit', r))))
+      for (const proc of live) killGroup(proc.pid!)
+      await exited
+    } else {
+      // A stopped process acts on SIGTERM only once it runs again.
+      if (sb.paused) for (const proc of procs) killTree(proc, 'SIGCONT')
+      await Promise.all(procs.map(stopTree))
+    }
     // Processes that were just killed may still be flushing files; rm retries through that.
     await rm(sb.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })
   }
@@ -370,9 +421,31 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
 
   return {
     url: `http://127.0.0.1:${port}`,
+    stopAccepting: () => {
+      closing = true
+    },
     close: async () => {
-      await Promise.all([...sandboxes.values()].map(destroy))
+      closing = true
+      await Promise.all([...sandboxes.values()].map((sb) => destroy(sb, true)))
+      // What escaped its group (a tool that called setsid) and outlived its sandbox's processes.
+      reapSandboxes(root)
+      process.off('exit', onExit)
+      releaseRoot(root)
+      watchdog.stdin!.end()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
+}
+
+/** The host's watchdog (local/sandbox-watchdog.ts), in a session and process group of its own, holding the only pipe from this process. */
+function startWatchdog(root: string): ChildProcess {
+  const watchdog = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'local', 'sandbox-watchdog.ts'), root, String(process.pid)], {
+    cwd: PROJECT_ROOT,
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  })
+  // Neither it nor its pipe keeps this process alive: its end is what the watchdog waits for.
+  watchdog.unref()
+  ;(watchdog.stdin as Socket).unref()
+  return watchdog
 }

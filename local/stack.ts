@@ -158,6 +158,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await stopping?.close()
   }
   const close = async () => {
+    // Sessions' alarms may still ask for sandboxes while the Worker stops; they are refused, and tried again at the next start.
+    host?.stopAccepting()
     if (worker && worker.exitCode === null) {
       const exited = new Promise((r) => worker!.once('exit', r))
       worker.kill('SIGTERM')
@@ -230,7 +232,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         {
           cwd: PROJECT_ROOT,
           env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' },
-          stdio: ['ignore', 'pipe', 'pipe'],
+          // Its stdin is a pipe only this process holds: when this process ends, however it ends, the Worker stops too.
+          stdio: ['pipe', 'pipe', 'pipe'],
         },
       )
       worker.stdout!.on('data', (d: Buffer) => log(d.toString()))

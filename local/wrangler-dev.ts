@@ -1,4 +1,5 @@
 import { unstable_startWorker } from 'wrangler'
+import { whenStdinCloses } from './lifeline'
 import { portIsFree } from './ports'
 
 /**
@@ -16,6 +17,7 @@ import { portIsFree } from './ports'
  *   read `request.cf`; offline, the fetch fails with a stack trace).
  * - a port already taken ends it at once with exit code 2, rather than a workerd crash trace
  *   and a server that never answers.
+ * - it stops when its stdin closes: the stack that started it has ended.
  *
  *   tsx local/wrangler-dev.ts <port> <persist dir> [env file ...]
  */
@@ -39,9 +41,14 @@ const worker = await unstable_startWorker({
 await worker.ready
 console.log(`Ready on ${(await worker.url).href}`)
 
+let stopping = false
 const stop = async () => {
+  if (stopping) return
+  stopping = true
   await worker.dispose()
   process.exit(0)
 }
 process.on('SIGTERM', stop)
 process.on('SIGINT', stop)
+// The stack holds the other end of stdin: it closes when the stack's process ends, even by SIGKILL.
+whenStdinCloses(stop)

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseEnv } from 'node:util'
+import { whenOrphaned, whenStdinCloses } from '../local/lifeline'
 import { DEMO_LABEL } from '../local/model-server'
 import { freePort, portIsFree } from '../local/ports'
 import { PROJECT_ROOT, settingsFromEnvironment, startStack } from '../local/stack'
@@ -9,6 +10,9 @@ import { PROJECT_ROOT, settingsFromEnvironment, startStack } from '../local/stac
 
 const port = Number(process.env.PORT ?? 8787)
 const sandboxHostPort = Number(process.env.SANDBOX_HOST_PORT ?? 8790)
+/** STATE_DIR: where sessions (wrangler's state) and sandboxes' folders go; default: in the project. */
+const stateDir = process.env.STATE_DIR ? join(process.env.STATE_DIR, 'wrangler') : join(PROJECT_ROOT, '.wrangler', 'state')
+const sandboxRoot = process.env.STATE_DIR ? join(process.env.STATE_DIR, 'sandboxes') : join(PROJECT_ROOT, '.sandboxes')
 
 for (const [name, value] of [['PORT', port], ['SANDBOX_HOST_PORT', sandboxHostPort]] as const) {
   if (!(await portIsFree(value))) {
@@ -59,8 +63,8 @@ try {
     settings,
     port,
     sandboxHostPort,
-    stateDir: join(PROJECT_ROOT, '.wrangler', 'state'),
-    sandboxRoot: join(PROJECT_ROOT, '.sandboxes'),
+    stateDir,
+    sandboxRoot,
     onLog: (line) => (up ? process.stdout.write(line) : startup.push(line)),
     // E2B_STANDIN=1: the production provider, offline, against the local E2B stand-in.
     ...(process.env.E2B_STANDIN === '1' && { e2bStandIn: { apiKey: 'e2b_local_standin_key' } }),
@@ -83,12 +87,31 @@ console.log(`
   try         curl -s ${stack.url}/ready
 `)
 
+/**
+ * However this ends, no sandbox outlives it: a stop closes the stack (sandboxes killed, their
+ * folders removed); process.exit and a crash kill them in the sandbox host's exit handler; a
+ * SIGKILL leaves it to the host's watchdog, and to the next start on the same state folder.
+ */
 let stopping = false
-const stop = async () => {
+const stop = async (why: string) => {
   if (stopping) return
   stopping = true
-  await stack.close()
+  // A stack that cannot close in time is left to the exit handler, which kills every sandbox at once.
+  setTimeout(() => process.exit(1), 20_000).unref()
+  try {
+    await stack.close()
+  } catch (err) {
+    console.error(`stopping after ${why}: ${err instanceof Error ? err.message : String(err)}`)
+    process.exit(1)
+  }
   process.exit(0)
 }
-process.on('SIGINT', stop)
-process.on('SIGTERM', stop)
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal))
+// Whoever started this has gone: its pipe to our stdin closed, or our output has nowhere to go.
+whenStdinCloses(() => void stop('stdin closed'))
+whenOrphaned(() => void stop('parent gone'))
+for (const out of [process.stdout, process.stderr]) {
+  out.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') void stop('output closed')
+  })
+}
