@@ -73,6 +73,14 @@ export const MIGRATIONS: { id: number; description: string; sql: string }[] = [
       ALTER TABLE session ADD COLUMN budget_exceeded TEXT;
     `,
   },
+  {
+    id: 6,
+    description: "each message's outcome, for a repeated send to answer at once; when the session ended, for its retention",
+    sql: `
+      ALTER TABLE queue ADD COLUMN outcome TEXT;
+      ALTER TABLE session ADD COLUMN ended_at TEXT;
+    `,
+  },
 ]
 
 export function migrate(sql: SqlStorage) {
