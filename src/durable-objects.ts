@@ -73,6 +73,8 @@ export interface TenantRpc extends Rpc.DurableObjectBranded {
   recordUsage(tenant: string, reports: UsageReport[]): Promise<void>
   usage(from: string, to: string): Promise<TenantUsage>
   upsert(summary: SessionSummary): Promise<void>
+  /** an ended session's storage was deleted: it leaves the listing */
+  remove(id: string): Promise<void>
   list(limit: number, cursor?: string): Promise<SessionPage>
 }
 

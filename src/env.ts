@@ -29,6 +29,8 @@ export type Bindings = DurableObjectBindings & {
   GITHUB_TRIGGER?: string
   /** how sandboxes reach this Worker's model gateway, e.g. https://agents.example.com */
   PUBLIC_URL?: string
+  PAUSED_RETENTION_SECONDS?: string
+  ENDED_RETENTION_SECONDS?: string
   MAX_ACTIVE_SESSIONS_PER_TENANT?: string
   MAX_SESSION_CREATES_PER_MINUTE?: string
   TENANT_MAX_COST_USD_PER_DAY?: string

@@ -29,6 +29,10 @@ export type Settings = {
   sessionCreatesPerMinute: number
   /** What a tenant's model calls may cost per UTC day (TENANT_MAX_COST_USD_PER_DAY); none by default. */
   tenantMaxCostPerDay: number | undefined
+  /** How long a paused session is kept before it ends and its sandbox goes (PAUSED_RETENTION_SECONDS, default 7 days). */
+  pausedRetentionSeconds: number
+  /** How long an ended session's storage is kept before it is deleted (ENDED_RETENTION_SECONDS, default 30 days). */
+  endedRetentionSeconds: number
 }
 
 function positive(value: string | undefined, fallback: number): number {
@@ -69,6 +73,8 @@ export function readSettings(env: Bindings): Settings {
     maxActiveSessions: Math.floor(positive(env.MAX_ACTIVE_SESSIONS_PER_TENANT, 20)),
     sessionCreatesPerMinute: Math.floor(positive(env.MAX_SESSION_CREATES_PER_MINUTE, 60)),
     tenantMaxCostPerDay: env.TENANT_MAX_COST_USD_PER_DAY ? positive(env.TENANT_MAX_COST_USD_PER_DAY, Infinity) : undefined,
+    pausedRetentionSeconds: positive(env.PAUSED_RETENTION_SECONDS, 7 * 86_400),
+    endedRetentionSeconds: positive(env.ENDED_RETENTION_SECONDS, 30 * 86_400),
   }
 }
 

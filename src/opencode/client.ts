@@ -8,8 +8,25 @@ export function authHeaders(endpoint: SandboxEndpoint, password: string): Record
   return { ...endpoint.headers, authorization: `Basic ${btoa(`${USER}:${password}`)}` }
 }
 
-export function agentClient(endpoint: SandboxEndpoint, password: string, directory: string): OpencodeClient {
-  return createOpencodeClient({ baseUrl: endpoint.url, headers: authHeaders(endpoint, password), directory })
+/** How long opencode may take to answer a request (not its event stream, which stays open). */
+export const AGENT_REQUEST_TIMEOUT_MS = 30_000
+
+/** fetch with a deadline: a request to an agent that hangs fails instead of holding the session. */
+function fetchWithin(timeoutMs: number): typeof fetch {
+  return (input, init) => {
+    const request = new Request(input, init)
+    return fetch(request, { signal: AbortSignal.any([request.signal, AbortSignal.timeout(timeoutMs)]) })
+  }
+}
+
+/** A client for opencode's requests, each with a deadline unless `stream` (for its event stream). */
+export function agentClient(endpoint: SandboxEndpoint, password: string, directory: string, opts: { stream?: boolean } = {}): OpencodeClient {
+  return createOpencodeClient({
+    baseUrl: endpoint.url,
+    headers: authHeaders(endpoint, password),
+    directory,
+    ...(!opts.stream && { fetch: fetchWithin(AGENT_REQUEST_TIMEOUT_MS) }),
+  })
 }
 
 export class AgentUnreachableError extends Error {}

@@ -77,9 +77,16 @@ export class E2BSandboxProvider implements SandboxProvider {
         network: { allowPublicTraffic: false },
       })
       connected.set(sbx.sandboxId, sbx)
-      const where = await sbx.commands.run('mkdir -p "$HOME/workspace" && printf "%s\\n%s" "$HOME" "$HOME/workspace"')
-      const [home, workdir] = where.stdout.trim().split('\n')
-      return { sandboxId: sbx.sandboxId, home: home!, workdir: workdir! }
+      try {
+        const where = await sbx.commands.run('mkdir -p "$HOME/workspace" && printf "%s\\n%s" "$HOME" "$HOME/workspace"')
+        const [home, workdir] = where.stdout.trim().split('\n')
+        return { sandboxId: sbx.sandboxId, home: home!, workdir: workdir! }
+      } catch (err) {
+        // The sandbox exists and bills, but nobody will know its id: it goes now.
+        connected.delete(sbx.sandboxId)
+        await sbx.kill().catch(() => {})
+        throw err
+      }
     })
   }
 

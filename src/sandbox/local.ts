@@ -14,6 +14,9 @@ import {
 
 const CODE_OF_STATUS: Record<number, SandboxErrorCode> = { 401: 'unauthorized', 404: 'not_found', 413: 'too_large' }
 
+/** How long a call to the sandbox host may take (an exec: its own timeout plus this). */
+const CALL_TIMEOUT_MS = 60_000
+
 /**
  * Sandboxes as local processes, through the sandbox host that `npm run dev` starts beside
  * `wrangler dev` (a Worker cannot spawn processes). See local/sandbox-host.ts for the other side.
@@ -26,7 +29,8 @@ export class LocalSandboxProvider implements SandboxProvider {
     private readonly token: string | undefined,
   ) {}
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** Every call has a deadline: a host that hangs must not hold a session's work forever. */
+  private async call<T>(method: string, path: string, body?: unknown, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
     let res: Response
     try {
       res = await fetch(`${this.baseUrl.replace(/\/$/, '')}${path}`, {
@@ -36,8 +40,12 @@ export class LocalSandboxProvider implements SandboxProvider {
           ...(this.token && { authorization: `Bearer ${this.token}` }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
       })
     } catch (err) {
+      if (err instanceof Error && err.name === 'TimeoutError') {
+        throw new SandboxError('unavailable', `the local sandbox host did not answer within ${Math.round(timeoutMs / 1000)} s`)
+      }
       throw new SandboxError('unavailable', `the local sandbox host is not reachable: ${errorMessage(err)}`)
     }
     if (res.ok) return (res.status === 204 ? undefined : await res.json()) as T
@@ -51,7 +59,9 @@ export class LocalSandboxProvider implements SandboxProvider {
   }
 
   exec(sandboxId: string, command: string, opts: { cwd?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
-    return this.call('POST', `/sandboxes/${encodeURIComponent(sandboxId)}/exec`, { command, ...opts })
+    // The host ends the command at its own timeout; the call waits a little longer for that answer.
+    const timeoutMs = (opts.timeoutMs ?? CALL_TIMEOUT_MS) + CALL_TIMEOUT_MS
+    return this.call('POST', `/sandboxes/${encodeURIComponent(sandboxId)}/exec`, { command, ...opts }, timeoutMs)
   }
 
   readFile(sandboxId: string, path: string): Promise<SandboxFileContent> {

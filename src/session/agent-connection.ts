@@ -106,7 +106,7 @@ export class AgentConnection {
 
   private async open(record: SandboxRecord) {
     const link: AgentLink = new AgentLink(
-      this.clientFor(record),
+      agentClient(record.endpoint, record.password, record.workdir, { stream: true }),
       (ev) => this.p.events.onAgentEvent(ev),
       (end) => {
         if (this.link !== link) return

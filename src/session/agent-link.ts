@@ -2,6 +2,8 @@ import type { Event as AgentEvent, OpencodeClient } from '@opencode-ai/sdk/v2/cl
 
 /** opencode sends a heartbeat every 10 s; three missed ones mean the stream is dead, whatever TCP says. */
 export const SILENCE_LIMIT_MS = 30_000
+/** opencode says it is connected at once; a stream that stays silent this long from the start never opened. */
+const OPEN_TIMEOUT_MS = 30_000
 const WATCH_INTERVAL_MS = 5_000
 
 export type LinkEnd = { reason: 'closed' | 'silent' | 'failed'; detail?: string }
@@ -35,11 +37,20 @@ export class AgentLink {
    * release(), so that a session can first apply a snapshot taken after the stream opened.
    */
   async open(): Promise<void> {
-    const sub = await this.client.event.subscribe({}, { signal: this.controller.signal, sseMaxRetryAttempts: 1 })
-    const stream = sub.stream[Symbol.asyncIterator]()
-    // opencode has no replay: anything prompted before the stream is open would be lost.
-    const first = await stream.next()
-    if (first.done) throw new AgentStreamError('opencode closed its event stream at once')
+    const opening = setTimeout(() => this.controller.abort(), OPEN_TIMEOUT_MS)
+    let stream: AsyncIterator<unknown>
+    try {
+      const sub = await this.client.event.subscribe({}, { signal: this.controller.signal, sseMaxRetryAttempts: 1 })
+      stream = sub.stream[Symbol.asyncIterator]()
+      // opencode has no replay: anything prompted before the stream is open would be lost.
+      const first = await stream.next()
+      if (first.done) throw new AgentStreamError('opencode closed its event stream at once')
+    } catch (err) {
+      if (this.controller.signal.aborted && !this.ended) throw new AgentStreamError(`opencode did not open its event stream within ${OPEN_TIMEOUT_MS / 1000} s`)
+      throw err
+    } finally {
+      clearTimeout(opening)
+    }
     this.lastHeard = Date.now()
     this.watchdog = setInterval(() => {
       if (Date.now() - this.lastHeard > SILENCE_LIMIT_MS) this.finish({ reason: 'silent' })

@@ -4,7 +4,7 @@ import type { Bindings } from '../env'
 import { describeFailure } from './failure'
 import { event } from '../contracts'
 import { fail, ok, type Outcome } from '../lib/errors'
-import { log } from '../lib/log'
+import { errorMessage, log } from '../lib/log'
 import type { Metered } from '../gateway/meter'
 import type { SandboxProvider } from '../sandbox/provider'
 import { sandboxProvider } from '../sandbox/select'
@@ -72,7 +72,16 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     this.queue = new MessageQueue(sql)
     this.conversation = new Conversation(sql)
     this.usage = new SessionUsage(sql, env, () => store.maybe)
-    const signals = (this.signals = new Signals({ env, settings: this.settings, storage: ctx.storage, store, log: this.log, usage: this.usage, pending }))
+    const signals = (this.signals = new Signals({
+      env,
+      settings: this.settings,
+      storage: ctx.storage,
+      store,
+      log: this.log,
+      usage: this.usage,
+      pending,
+      busy: () => this.turns.running || this.queue.waiting() > 0 || this.lifecycle.busy,
+    }))
     this.account = new GatewayAccount({
       env,
       row: () => store.row,
@@ -110,7 +119,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
         this.usage.turnEnded(messageId, reply.usage)
         signals.tellRun({ kind: 'turn_done', text: reply.text })
       },
-      aborted: () => void this.human.sync('turn aborted'),
+      aborted: () => void this.human.sync('turn aborted').catch((err: unknown) => log('warn', 'pending sync failed', { err: errorMessage(err) })),
     })
     this.agentEvents = new AgentEvents({
       sql,
@@ -258,15 +267,21 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   }
 
   async diff(tenant: string) {
-    return this.store.owns(tenant) ? this.workspace.diff() : notFound()
+    if (!this.store.owns(tenant)) return notFound()
+    await this.lifecycle.awake()
+    return this.workspace.diff()
   }
 
   async workspacePatch(tenant: string): Promise<Outcome<string>> {
-    return this.store.owns(tenant) ? this.workspace.patch() : notFound()
+    if (!this.store.owns(tenant)) return notFound()
+    await this.lifecycle.awake()
+    return this.workspace.patch()
   }
 
   async readFile(tenant: string, path: string) {
-    return this.store.owns(tenant) ? this.workspace.readFile(path) : notFound()
+    if (!this.store.owns(tenant)) return notFound()
+    await this.lifecycle.awake()
+    return this.workspace.readFile(path)
   }
 
   // ---- the model gateway (called by the Worker's gateway route, never by a client) ----
@@ -285,7 +300,10 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   }
 
   override async alarm(): Promise<void> {
-    if (!this.store.exists || this.store.isOver()) return
+    const due = this.signals.nextWake()
+    if (due && due.at <= Date.now() && due.why === 'forget') return this.forget()
+    if (due && due.at <= Date.now() && due.why === 'expire') return this.finish('ended', 'expired')
+    if (!this.store.exists || this.store.isOver()) return this.signals.scheduleWake()
     this.usage.flush()
     await this.human.expire(Date.now())
     await this.lifecycle.wake()
@@ -326,9 +344,19 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     this.turns.dropQueued(`the session ${status} before this message ran`)
     this.human.resolveAll(`session ${status}`)
     this.signals.emit(event('session.ended', { reason }))
+    this.store.update({ ended_at: new Date().toISOString() })
     this.fanout.end()
-    await this.ctx.storage.deleteAlarm()
+    await this.signals.scheduleWake()
     await this.signals.syncIndex()
+  }
+
+  /** The ended session's retention is up: its storage goes, and it leaves its tenant's listing. */
+  private async forget() {
+    const { id, tenant } = this.store.row
+    await this.signals.tenantIndex(tenant).remove(id)
+    await this.ctx.storage.deleteAll()
+    migrate(this.ctx.storage.sql)
+    this.store.reload()
   }
 }
 

@@ -5,12 +5,15 @@ import {
   MAX_PROVISION_ATTEMPTS,
   MAX_RECOVERY_ATTEMPTS,
   needsKeepAlive,
+  nextWake,
   nextWakeAt,
+  pauseRetryDelayMs,
   provisionRetry,
   recoveryDecision,
   sandboxTimeoutMs,
   WAKE_INTERVAL_MS,
   wantsSandbox,
+  type WakeInput,
 } from './lifecycle'
 
 describe('idleDecision', () => {
@@ -94,5 +97,32 @@ describe('provisionRetry', () => {
     // README, "When things break": transient create failures are tried 3 times.
     expect(provisionRetry(true, 2)).toEqual({ retry: true, delayMs: expect.any(Number) })
     expect(provisionRetry(true, 3)).toEqual({ retry: false })
+  })
+})
+
+describe('when the session wakes next', () => {
+  const now = 1_000_000
+  const base: WakeInput = { now, expiresAt: now + 60_000, active: false, paused: false, pausedRetentionMs: 7_000_000, endedRetentionMs: 30_000_000 }
+  it.each<[string, Partial<WakeInput>, ReturnType<typeof nextWake>]>([
+    ['a running sandbox is looked after periodically', { active: true }, { at: now + WAKE_INTERVAL_MS, why: 'look_after' }],
+    ['a session in use without a sandbox yet is looked after until its idle deadline', {}, { at: now + WAKE_INTERVAL_MS, why: 'look_after' }],
+    ['a pending request wakes it at its deadline', { expiresAt: now - 1, pendingDeadline: now + 5_000 }, { at: now + 5_000, why: 'look_after' }],
+    ['a paused sandbox wakes it only when its retention is up', { paused: true, pausedAt: now - 10, expiresAt: now - 20 }, { at: now - 10 + 7_000_000, why: 'expire' }],
+    ['no sandbox and nothing to do: no alarm at all', { expiresAt: now - 1 }, undefined],
+    ['an ended session wakes to be deleted when its retention is up', { endedAt: now - 5, active: true }, { at: now - 5 + 30_000_000, why: 'forget' }],
+  ])('%s', (_name, input, wake) => {
+    expect(nextWake({ ...base, ...input })).toEqual(wake)
+  })
+})
+
+describe('a failed pause', () => {
+  it.each([
+    [1, 30_000],
+    [2, 60_000],
+    [4, 240_000],
+    [6, 600_000],
+    [20, 600_000],
+  ])('after %i failures in a row is tried again in %i ms', (failures, delay) => {
+    expect(pauseRetryDelayMs(failures)).toBe(delay)
   })
 })

@@ -68,6 +68,38 @@ export function nextWakeAt(now: number, expiresAt: number, pendingDeadline?: num
   return Math.max(now + 1_000, Math.min(idleDeadline, pendingDeadline ?? Infinity, now + WAKE_INTERVAL_MS))
 }
 
+export type WakeInput = {
+  now: number
+  expiresAt: number
+  pendingDeadline?: number
+  /** a running sandbox, a turn, a queued message, or work on the sandbox under way */
+  active: boolean
+  paused: boolean
+  pausedAt?: number
+  /** when the session ended or failed */
+  endedAt?: number
+  pausedRetentionMs: number
+  endedRetentionMs: number
+}
+
+/** Why the session wakes: to look after its sandbox, to end a paused session kept too long, to delete an ended one. */
+export type Wake = { at: number; why: 'look_after' | 'expire' | 'forget' }
+
+/**
+ * When the session's alarm should next go off, if at all. A session with something to look
+ * after wakes as nextWakeAt says; a paused one only when its retention is up; an ended one when
+ * its storage is to go; one with no sandbox and nothing to do not at all: the next request
+ * wakes it.
+ */
+export function nextWake(s: WakeInput): Wake | undefined {
+  if (s.endedAt !== undefined) return { at: s.endedAt + s.endedRetentionMs, why: 'forget' }
+  if (s.active || s.pendingDeadline !== undefined || (!s.paused && s.now < s.expiresAt)) {
+    return { at: nextWakeAt(s.now, s.expiresAt, s.pendingDeadline), why: 'look_after' }
+  }
+  if (s.paused) return { at: (s.pausedAt ?? s.expiresAt) + s.pausedRetentionMs, why: 'expire' }
+  return undefined
+}
+
 /** What a probe of a sandbox whose event stream ended found. */
 export type SandboxProbe = {
   /** opencode answered its health route */
@@ -99,6 +131,11 @@ export function recoveryDecision(probe: SandboxProbe, attempt: number): Recovery
   if (probe.sandbox === 'agent_exited') return { action: 'restart_agent' }
   if (attempt >= MAX_RECOVERY_ATTEMPTS) return { action: probe.sandbox === 'running' ? 'restart_agent' : 'replace_sandbox' }
   return { action: 'retry', delayMs: Math.min(250 * 2 ** (attempt - 1), 4_000) }
+}
+
+/** A pause that failed is tried again later, later each time it fails again, at most every 10 minutes. */
+export function pauseRetryDelayMs(failures: number): number {
+  return Math.min(30_000 * 2 ** (failures - 1), 10 * 60_000)
 }
 
 /** Attempts at creating a sandbox before the session is failed. */

@@ -57,6 +57,16 @@ export class MessageQueue {
     this.sql.exec('UPDATE queue SET state = ? WHERE id = ?', state, id)
   }
 
+  /** Keeps how a message's turn ended (its reply, or why there is none) for a repeated send. */
+  setOutcome(id: string, outcome: unknown) {
+    this.sql.exec('UPDATE queue SET outcome = ? WHERE id = ?', JSON.stringify(outcome), id)
+  }
+
+  outcomeOf(id: string): unknown {
+    const row = this.sql.exec<{ outcome: string | null }>('SELECT outcome FROM queue WHERE id = ?', id).toArray()[0]
+    return row?.outcome ? JSON.parse(row.outcome) : undefined
+  }
+
   /** Remembers opencode's id for one of our messages, so a restarted session can still tell them apart. */
   setAgentMessageId(id: string, agentMessageId: string) {
     this.sql.exec('UPDATE queue SET agent_message_id = ? WHERE id = ?', agentMessageId, id)

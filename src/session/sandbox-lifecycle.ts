@@ -2,12 +2,12 @@ import { errorMessage, log } from '../lib/log'
 import { waitForOpencode } from '../opencode/client'
 import { SandboxError, type SandboxProvider } from '../sandbox/provider'
 import type { SandboxRecord } from '../sandbox/record'
-import type { SandboxState } from '../contracts'
+import { event, type SandboxState } from '../contracts'
 import type { AgentConnection } from './agent-connection'
 import type { AgentEvents } from './agent-events'
 import type { LinkEnd } from './agent-link'
 import type { HumanRequests } from './human-requests'
-import { idleDecision, needsKeepAlive, recoveryDecision, sandboxTimeoutMs, wantsSandbox, type RecoveryAction, type SandboxProbe } from './lifecycle'
+import { idleDecision, needsKeepAlive, pauseRetryDelayMs, recoveryDecision, sandboxTimeoutMs, wantsSandbox, type RecoveryAction, type SandboxProbe } from './lifecycle'
 import type { SessionSignals } from './ports'
 import type { MessageQueue } from './queue'
 import type { SandboxSource } from './sandbox-source'
@@ -42,6 +42,9 @@ export type LifecycleParts = {
 export class SandboxLifecycle {
   /** provisioning, pausing or recovery under way; one at a time */
   private working: Promise<unknown> | undefined
+  /** pauses that failed in a row, and when the next may be tried */
+  private pauseFailures = 0
+  private pauseRetryAt = 0
 
   constructor(private readonly p: LifecycleParts) {}
 
@@ -73,7 +76,7 @@ export class SandboxLifecycle {
       hasSandbox: record !== undefined && !record.paused,
       clients: this.p.watchers(),
     })
-    if (decision.action === 'pause') {
+    if (decision.action === 'pause' && now >= this.pauseRetryAt) {
       // One at a time with provisioning and recovery: a message arriving mid-pause resumes after it.
       this.runWork(() => this.pause(decision.reason))
       await this.working
@@ -89,6 +92,14 @@ export class SandboxLifecycle {
     const record = this.p.store.sandbox()
     if (record && !record.paused) await this.keepAlive(record, Date.now(), Date.parse(this.p.store.row.expires_at))
     this.ensureRunning()
+  }
+
+  /** A read of a paused sandbox's workspace brings it back first, as a keepalive does, so the session's state stays true. */
+  async awake() {
+    if (!this.p.store.sandbox()?.paused) return
+    this.p.signals.touch()
+    this.ensureRunning()
+    await this.working
   }
 
   /** The link to the agent ended without our closing it. */
@@ -123,17 +134,19 @@ export class SandboxLifecycle {
   }
 
   private async provision() {
-    const { store, signals, provider, connection } = this.p
+    const { store, signals, connection } = this.p
     const spec = store.spec()
     if (store.row.status !== 'starting') signals.setStatus('starting', 'starting a new sandbox')
     signals.sandboxState('starting')
     try {
       const secrets = await openSecrets(this.p.secretsKey, store.row.secrets)
       const record = await this.p.source.sandboxFor(spec, secrets)
+      if (store.isOver()) return this.abandon(record)
       store.saveSandbox(record)
-      if (store.isOver()) return void (await provider.kill(record.sandboxId).catch(() => {}))
       await waitForOpencode(record.endpoint, record.password)
+      if (store.isOver()) return this.abandon(record)
       await connection.attach(record)
+      if (store.isOver()) return this.abandon(record)
       signals.sandboxState('ready')
       // The idle clock starts once the session can take a message, not while its sandbox boots.
       signals.touch()
@@ -163,7 +176,12 @@ export class SandboxLifecycle {
     if (!record) return 'replace_sandbox'
     try {
       for (let attempt = 1; ; attempt++) {
-        const decision = recoveryDecision(await this.probe(record), attempt)
+        const probe = await this.probe(record)
+        if (this.p.store.isOver()) {
+          await this.abandon(record)
+          return 'replace_sandbox'
+        }
+        const decision = recoveryDecision(probe, attempt)
         if (decision.action === 'retry') await sleep(decision.delayMs)
         else if (decision.action === 'resume') await this.p.provider.resume(record.sandboxId, this.timeout())
         else if (decision.action === 'replace_sandbox') await this.lose(reason)
@@ -188,13 +206,21 @@ export class SandboxLifecycle {
     if (!record || record.paused) return
     connection.close()
     // Recorded first: a pause cut short leaves a sandbox that the resume finds running, which is fine.
-    store.saveSandbox({ ...record, paused: true })
+    store.saveSandbox({ ...record, paused: true, pausedAt: Date.now() })
     try {
       await this.p.provider.pause(record.sandboxId)
     } catch (err) {
       if (err instanceof SandboxError && err.code === 'not_found') return this.lose('the sandbox was gone when it was to be paused')
+      // Not paused is not said to be: the sandbox stays ready and the pause is tried again later.
+      this.pauseFailures++
+      this.pauseRetryAt = Date.now() + pauseRetryDelayMs(this.pauseFailures)
       log('warn', 'sandbox pause failed', { sessionId: store.maybe?.id, err: errorMessage(err) })
+      store.saveSandbox({ ...record, paused: false })
+      this.p.signals.emit(event('error', { code: 'sandbox_pause_failed', message: `the idle sandbox could not be paused: ${errorMessage(err)}` }))
+      await this.recover('a pause failed')
+      return
     }
+    this.pauseFailures = 0
     this.p.signals.sandboxState('paused', reason)
   }
 
@@ -209,6 +235,7 @@ export class SandboxLifecycle {
       const gone = err instanceof SandboxError && err.code === 'not_found'
       return this.lose(gone ? 'the paused sandbox is gone' : `the paused sandbox could not be resumed: ${errorMessage(err)}`)
     }
+    if (store.isOver()) return this.abandon(record)
     store.saveSandbox({ ...record, paused: false, deadline: Date.now() + timeoutMs })
     await signals.scheduleWake()
     if ((await this.recover('resumed')) === 'resubscribe') signals.sandboxState('ready', 'resumed')
@@ -232,10 +259,23 @@ export class SandboxLifecycle {
     this.p.signals.sandboxState('restarting', reason)
     const endpoint = await this.p.provider.startOpencode(record.sandboxId, { cwd: record.workdir })
     const restarted = { ...record, endpoint }
+    if (this.p.store.isOver()) return this.abandon(restarted)
     this.p.store.saveSandbox(restarted)
     await waitForOpencode(endpoint, record.password)
+    if (this.p.store.isOver()) return this.abandon(restarted)
     await this.p.connection.reattach(restarted, true)
+    if (this.p.store.isOver()) return this.abandon(restarted)
     this.p.signals.sandboxState('ready', 'agent restarted')
+  }
+
+  /**
+   * The session ended while this work awaited something: what the work made or brought back is
+   * killed (the end's own stop may have run before it was recorded), and nothing is said.
+   */
+  private async abandon(record: SandboxRecord) {
+    this.p.connection.close()
+    if (this.p.store.sandbox()?.sandboxId === record.sandboxId) this.p.store.saveSandbox(null)
+    await this.p.provider.kill(record.sandboxId).catch(() => {})
   }
 
   /** The sandbox is gone: say so, fail the running turn, and start afresh on the next message. */

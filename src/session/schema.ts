@@ -78,6 +78,14 @@ export const MIGRATIONS: Migration[] = [
     description: "the usage meter: the sandbox's mode and since when",
     sql: `CREATE TABLE IF NOT EXISTS usage_meter (one INTEGER PRIMARY KEY CHECK (one = 0), mode TEXT, since INTEGER NOT NULL);`,
   },
+  {
+    id: 7,
+    description: "each message's outcome, for a repeated send to answer at once; when the session ended, for its retention",
+    sql: `
+      ALTER TABLE queue ADD COLUMN outcome TEXT;
+      ALTER TABLE session ADD COLUMN ended_at TEXT;
+    `,
+  },
 ]
 
 /** The session object's own runner, called first thing in its constructor. */

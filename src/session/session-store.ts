@@ -25,6 +25,7 @@ export type SessionRow = {
   gw_cost: number
   spend_reported: number
   budget_exceeded: string | null
+  ended_at: string | null
 }
 
 export type NewSession = { id: string; tenant: string; title: string | null; spec: SessionSpec; secrets: string | null; expiresAt: Date }
@@ -40,7 +41,12 @@ export class SessionStore {
   private current: SessionRow | undefined
 
   constructor(private readonly sql: SqlStorage) {
-    this.current = sql.exec<SessionRow>('SELECT * FROM session').toArray()[0]
+    this.reload()
+  }
+
+  /** Reads the row again: after the session's storage was deleted there is none. */
+  reload() {
+    this.current = this.sql.exec<SessionRow>('SELECT * FROM session').toArray()[0]
   }
 
   get exists(): boolean {

@@ -6,7 +6,7 @@ import { runStub, tenantStub } from '../durable-objects'
 import type { Settings } from '../settings'
 import type { SessionUsage } from '../tenant/usage-report'
 import type { EventLog } from './event-log'
-import { nextWakeAt } from './lifecycle'
+import { nextWake, type Wake } from './lifecycle'
 import type { PendingRequests } from './pending'
 import type { SessionSignals } from './ports'
 import type { SessionStore } from './session-store'
@@ -19,6 +19,8 @@ type Parts = {
   log: EventLog
   usage: SessionUsage
   pending: PendingRequests
+  /** a turn runs, a message waits, or work on the sandbox is under way */
+  busy(): boolean
 }
 
 /**
@@ -36,7 +38,8 @@ export class Signals implements SessionSignals {
   }
 
   setStatus(status: SessionStatus, reason?: string) {
-    if (this.p.store.row.status === status) return
+    // Ended and failed are final: work that finishes after a delete cannot bring a session back.
+    if (this.p.store.row.status === status || this.p.store.isOver()) return
     this.p.store.update({ status })
     this.emit(event('session.status', { status, ...(reason && { reason }) }))
     void this.syncIndex()
@@ -52,11 +55,28 @@ export class Signals implements SessionSignals {
     void this.scheduleWake()
   }
 
+  /** When the session should next wake, and why (./lifecycle decides). */
+  nextWake(): Wake | undefined {
+    const { store, settings } = this.p
+    if (!store.exists) return undefined
+    const row = store.row
+    const record = store.sandbox()
+    return nextWake({
+      now: Date.now(),
+      expiresAt: Date.parse(row.expires_at),
+      pendingDeadline: this.p.pending.nextDeadline(),
+      active: (record !== undefined && !record.paused) || this.p.busy(),
+      paused: record?.paused === true,
+      pausedAt: record?.pausedAt,
+      endedAt: store.isOver() ? Date.parse(row.ended_at ?? row.updated_at) : undefined,
+      pausedRetentionMs: settings.pausedRetentionSeconds * 1000,
+      endedRetentionMs: settings.endedRetentionSeconds * 1000,
+    })
+  }
+
   async scheduleWake() {
-    const { store, storage } = this.p
-    // A paused sandbox needs no looking after; a message or a keepalive resumes it.
-    if (!store.exists || store.isOver() || store.sandbox()?.paused) return storage.deleteAlarm()
-    await storage.setAlarm(nextWakeAt(Date.now(), Date.parse(store.row.expires_at), this.p.pending.nextDeadline()))
+    const wake = this.nextWake()
+    await (wake ? this.p.storage.setAlarm(wake.at) : this.p.storage.deleteAlarm())
   }
 
   async syncIndex() {

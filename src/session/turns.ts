@@ -79,7 +79,7 @@ export class Turns {
   /** Drops every waiting message, answering whoever waits for one. */
   dropQueued(reason: string): number {
     const dropped = this.p.queue.dropWaiting()
-    for (const id of dropped) this.resolveWaiters(id, fail('conflict', reason))
+    for (const id of dropped) this.settle(id, fail('conflict', reason))
     return dropped.length
   }
 
@@ -149,7 +149,10 @@ export class Turns {
     return { aborted: true, dropped }
   }
 
+  /** The reply to a message: at once when its turn is over, else when it ends or `waitMs` passes. */
   waitForReply(messageId: string, waitMs: number): Promise<Outcome<Reply>> {
+    const settled = this.p.queue.outcomeOf(messageId) as Outcome<Reply> | undefined
+    if (settled) return Promise.resolve(settled)
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiters.set(messageId, (this.waiters.get(messageId) ?? []).filter((w) => w !== done))
@@ -177,7 +180,7 @@ export class Turns {
     // The reply is the turn's last answer with text; its usage is the whole turn's.
     const reply: Reply = { ...(turn.reply ?? { messageId: null, text: '' }), usage: turn.usage }
     this.p.ended(turn.messageId, reply)
-    this.resolveWaiters(turn.messageId, outcome.failure ? fail(outcome.failure, error?.message ?? 'the turn failed') : ok(reply))
+    this.settle(turn.messageId, outcome.failure ? fail(outcome.failure, error?.message ?? 'the turn failed') : ok(reply))
     if (this.p.isOver()) return
     // The agent's work counts as activity: a long turn's reply is not paused away the moment it ends.
     this.p.signals.touch()
@@ -186,7 +189,9 @@ export class Turns {
     this.pump()
   }
 
-  private resolveWaiters(messageId: string, outcome: Outcome<Reply>) {
+  /** A message's turn is over: the outcome is kept for a repeated send and given to whoever waits. */
+  private settle(messageId: string, outcome: Outcome<Reply>) {
+    this.p.queue.setOutcome(messageId, outcome)
     for (const w of this.waiters.get(messageId) ?? []) w(outcome)
     this.waiters.delete(messageId)
   }

@@ -64,6 +64,11 @@ export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
     )
   }
 
+  /** An ended session's storage was deleted: it leaves the listing too. */
+  async remove(id: string): Promise<void> {
+    this.sql.exec('DELETE FROM sessions WHERE id = ?', id)
+  }
+
   async list(limit: number, cursor?: string): Promise<SessionPage> {
     const [createdAt, id] = cursor ? decodeCursor(cursor) : [undefined, undefined]
     const rows = this.sql
