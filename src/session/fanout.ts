@@ -27,10 +27,17 @@ type Client = {
   live: boolean
   pending: number
   pendingBytes: number
+  /** writes made and taken by the client; they are taken in order */
+  sent: number
+  taken: number
+  /** `sent` and `taken` at the last ping */
+  atPing: { sent: number; taken: number }
   closed: boolean
 }
 
+
 const encoder = new TextEncoder()
+const PING = encoder.encode(PING_FRAME)
 
 /**
  * Fans the session's events out to every connected SSE client. A new client is first caught up
@@ -56,7 +63,17 @@ export class Fanout {
   subscribe(after: number, opts: { raw: boolean }): ReadableStream<Uint8Array> | undefined {
     if (this.clients.size >= MAX_STREAMS) return undefined
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
-    const client: Client = { writer: writable.getWriter(), raw: opts.raw, live: false, pending: 0, pendingBytes: 0, closed: false }
+    const client: Client = {
+      writer: writable.getWriter(),
+      raw: opts.raw,
+      live: false,
+      pending: 0,
+      pendingBytes: 0,
+      sent: 0,
+      taken: 0,
+      atPing: { sent: 0, taken: 0 },
+      closed: false,
+    }
     client.writer.closed.catch(() => this.drop(client))
     this.clients.add(client)
     this.startPinging()
@@ -131,10 +148,12 @@ export class Fanout {
     }
     client.pending += frames
     client.pendingBytes += bytes.byteLength
+    client.sent++
     client.writer.write(bytes).then(
       () => {
         client.pending -= frames
         client.pendingBytes -= bytes.byteLength
+        client.taken++
       },
       () => this.drop(client),
     )
@@ -149,10 +168,27 @@ export class Fanout {
     if (this.clients.size === 0) this.stopPinging()
   }
 
+  /**
+   * Every PING_INTERVAL_MS. A client that has taken nothing since the last ping although it was
+   * sent something before it is gone: a client that hangs up is not always told to the session
+   * (a stream handed over RPC stalls rather than fails), and its place must come free. It is cut
+   * as a stalled client is, so one that is still there resumes from its Last-Event-ID.
+   */
+  ping() {
+    for (const client of this.clients) {
+      if (!client.live) continue
+      const { sent, taken } = client.atPing
+      if (client.taken === taken && taken < sent) {
+        this.drop(client)
+        continue
+      }
+      this.write(client, PING, 1)
+      client.atPing = { sent: client.sent, taken: client.taken }
+    }
+  }
+
   private startPinging() {
-    if (this.pinger) return
-    const ping = encoder.encode(PING_FRAME)
-    this.pinger = setInterval(() => this.broadcast(ping, () => true), PING_INTERVAL_MS)
+    this.pinger ??= setInterval(() => this.ping(), PING_INTERVAL_MS)
   }
 
   private stopPinging() {

@@ -174,6 +174,24 @@ describe('fan-out bounds', () => {
     })
   })
 
+  it('cuts a client that takes nothing from one ping to the next, freeing its place; one that reads stays', async () => {
+    await runInDurableObject(stub('fanout-gone'), async (_instance, state) => {
+      // A client that hung up, where the hang-up never reaches the session: its stream just stops being read.
+      const { fanout } = logWithFanout(state.storage)
+      const gone = open(fanout)
+      const reading = readToEnd(open(fanout))
+      fanout.ping()
+      // Not a sleep: a turn of the event loop in which a client that reads can read.
+      await new Promise((r) => setTimeout(r, 0))
+      expect(fanout.size).toBe(2)
+      fanout.ping()
+      expect(fanout.size).toBe(1)
+      expect((await readToEnd(gone)).end).toBe('errored')
+      fanout.end()
+      expect(await reading).toEqual({ end: 'closed', text: ': ping\n\n: ping\n\n' })
+    })
+  })
+
   it('serves at most 100 streams; a cancelled, cut or ended stream frees its place', async () => {
     await runInDurableObject(stub('fanout-cap'), async (_instance, state) => {
       // README, Events: at most 100 streams per session.
