@@ -135,6 +135,43 @@ describe('AgentEventTranslator', () => {
   })
 })
 
+describe('memory', () => {
+  const completed = (id: string) => assistant(id, { time: { created: 1, completed: 2 } })
+
+  it('holds no text of completed messages, however many there are', () => {
+    const t = translator()
+    const reply = 'w'.repeat(10_000)
+    for (let i = 0; i < 50; i++) {
+      const id = `a${i}`
+      t.translate(assistant(id))
+      t.translate(delta(id, 'p', reply))
+      expect(t.heldText).toBe(reply.length)
+      expect(t.translate(completed(id))[0]).toMatchObject({ type: 'message.completed', data: { text: reply } })
+      // What the session files in the conversation right at message.completed.
+      expect(t.partsOf(id)).toEqual([{ type: 'text', text: reply }])
+      // A late piece is not sent after the completed message, nor kept.
+      expect(t.translate(delta(id, 'p', 'late'))).toEqual([])
+      expect(t.translate(textPart(id, 'p', `${reply} and more`))).toEqual([])
+      expect(t.heldText).toBe(0)
+      expect(t.partsOf(id)).toEqual([])
+    }
+    // Still completed once only.
+    expect(t.translate(completed('a0'))).toEqual([])
+  })
+
+  it('lets go of messages completed because the agent died, too', () => {
+    const t = translator()
+    for (const id of ['a1', 'a2']) {
+      t.translate(assistant(id))
+      t.translate(delta(id, 'p', 'half'))
+    }
+    expect(t.interruptOpen({ code: 'interrupted', message: 'gone' }).map((e) => e.data)).toMatchObject([{ text: 'half' }, { text: 'half' }])
+    expect(t.partsOf('a2')).toEqual([{ type: 'text', text: 'half' }])
+    t.translate(user('oc_next'))
+    expect(t.heldText).toBe(0)
+  })
+})
+
 describe('after a gap in the stream', () => {
   it('streams what the record adds, then only what a part’s full text adds, never twice', () => {
     const t = translator()

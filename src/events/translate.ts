@@ -17,6 +17,8 @@ type PartInfo = {
   stale?: boolean
   tool?: { tool: string; callId: string; state: string; title?: string }
 }
+/** A part as the conversation listing shows it. */
+type ListedPart = { type: 'text' | 'reasoning'; text: string } | ({ type: 'tool' } & NonNullable<PartInfo['tool']>)
 type MessageInfo = {
   role: 'user' | 'assistant'
   parentId?: string
@@ -52,12 +54,18 @@ export function describeAgentError(err: AgentError | undefined): { code: string;
  * Turns the events of one opencode instance into the public events of one session. It keeps
  * just enough state to know which part a delta belongs to, to stream a part's text exactly once
  * and to complete each message once, so every decision about the public stream is made here,
- * away from storage and network.
+ * away from storage and network. It holds the text of messages being written only: a session
+ * can run for days, and a completed message's text lives on in the log and the conversation.
  */
 export class AgentEventTranslator {
   private readonly family = new Set<string>()
   private readonly messages = new Map<string, MessageInfo>()
   private readonly publicUserIds = new Map<string, string>()
+  /**
+   * The parts of the messages the latest call completed, for `partsOf`: their caller files them
+   * as it handles that call's events, so they are let go at the next call.
+   */
+  private readonly settled = new Map<string, ListedPart[]>()
   private title: string | undefined
   /** The public id the next new user message of the root session is known by. */
   pendingUserMessageId: string | undefined
@@ -102,7 +110,8 @@ export class AgentEventTranslator {
    * arriving afterwards may or may not already be in the record, so it cannot be placed.
    */
   applySnapshot(events: AgentEvent[]): PublicEvent[] {
-    const out = events.flatMap((ev) => this.translate(ev))
+    this.settled.clear()
+    const out = events.flatMap((ev) => this.translateOne(ev))
     for (const ev of events) {
       if (ev.type !== 'message.part.updated') continue
       const info = this.messages.get(ev.properties.part.messageID)?.parts.get(ev.properties.part.id)
@@ -130,6 +139,11 @@ export class AgentEventTranslator {
   }
 
   translate(ev: AgentEvent): PublicEvent[] {
+    this.settled.clear()
+    return this.translateOne(ev)
+  }
+
+  private translateOne(ev: AgentEvent): PublicEvent[] {
     if (ev.type === 'session.created' && ev.properties.info.parentID && this.family.has(ev.properties.info.parentID)) {
       this.family.add(ev.properties.info.id)
       return []
@@ -221,13 +235,12 @@ export class AgentEventTranslator {
     msg.parentId ??= this.publicUserIds.get(info.parentID) ?? info.parentID
     if (isNew) out[0] = event('message.created', { messageId: info.id, role: 'assistant', parentId: msg.parentId })
     if (info.time.completed && !msg.completed) {
-      msg.completed = true
       const usage: Usage = { inputTokens: info.tokens.input, outputTokens: info.tokens.output, cost: info.cost }
       out.push(
         event('message.completed', {
           messageId: info.id,
           role: 'assistant',
-          text: capText(this.textOf(msg), MAX_MESSAGE_TEXT),
+          text: this.complete(info.id, msg),
           ...(msg.parentId && { parentId: msg.parentId }),
           usage,
           ...(info.error && { error: describeAgentError(info.error as AgentError) }),
@@ -242,15 +255,15 @@ export class AgentEventTranslator {
    * agent died, nothing else will complete them, and clients must not wait for it.
    */
   interruptOpen(error: { code: string; message: string }): PublicEvent[] {
+    this.settled.clear()
     const out: PublicEvent[] = []
     for (const [id, msg] of this.messages) {
       if (msg.role !== 'assistant' || msg.completed) continue
-      msg.completed = true
       out.push(
         event('message.completed', {
           messageId: id,
           role: 'assistant',
-          text: capText(this.textOf(msg), MAX_MESSAGE_TEXT),
+          text: this.complete(id, msg),
           ...(msg.parentId && { parentId: msg.parentId }),
           error,
         }),
@@ -259,11 +272,39 @@ export class AgentEventTranslator {
     return out
   }
 
-  /** The parts of a message as the conversation listing shows them. */
-  partsOf(messageId: string): unknown[] {
+  /**
+   * The parts of a message as the conversation listing shows them: while it is written, and
+   * right after the call that completed it (none later: its text is no longer held).
+   */
+  partsOf(messageId: string): ListedPart[] {
+    const settled = this.settled.get(messageId)
+    if (settled) return settled
     const msg = this.messages.get(messageId)
-    if (!msg) return []
-    return [...msg.parts.values()].flatMap<unknown>((p) => {
+    return msg && !msg.completed ? this.describeParts(msg) : []
+  }
+
+  /** Characters of message text held, for the test that it stays bounded. */
+  get heldText(): number {
+    let chars = 0
+    for (const msg of this.messages.values()) for (const p of msg.parts.values()) chars += p.text.length
+    for (const parts of this.settled.values()) for (const p of parts) chars += p.type === 'tool' ? 0 : p.text.length
+    return chars
+  }
+
+  /**
+   * Marks a message completed and lets go of its text, which the returned completed text and
+   * `partsOf` (until the next call) carry on. Only what later events are checked against stays.
+   */
+  private complete(id: string, msg: MessageInfo): string {
+    msg.completed = true
+    const text = capText(this.textOf(msg), MAX_MESSAGE_TEXT)
+    this.settled.set(id, this.describeParts(msg))
+    for (const p of msg.parts.values()) p.text = ''
+    return text
+  }
+
+  private describeParts(msg: MessageInfo): ListedPart[] {
+    return [...msg.parts.values()].flatMap<ListedPart>((p) => {
       if ((p.kind === 'text' || p.kind === 'reasoning') && p.text) return [{ type: p.kind, text: p.text }]
       if (p.tool) return [{ type: 'tool', ...p.tool }]
       return []
@@ -287,7 +328,8 @@ export class AgentEventTranslator {
     }
     if (msg.role !== 'assistant') return out
     if (part.type === 'text' || part.type === 'reasoning') {
-      if (part.type === 'text' && part.synthetic) return out
+      // A completed message's text went out whole; a piece after it would break the promised order.
+      if ((part.type === 'text' && part.synthetic) || msg.completed) return out
       info.text = part.text
       if (part.text.length > info.streamed) {
         // A part can be written whole without deltas; stream what the client has not seen.
@@ -326,7 +368,7 @@ export class AgentEventTranslator {
     if (field !== 'text' || !delta) return []
     const out: PublicEvent[] = []
     const msg = this.message(messageId, 'assistant', out)
-    if (msg.role !== 'assistant') return out
+    if (msg.role !== 'assistant' || msg.completed) return out
     let info = msg.parts.get(partId)
     if (!info) {
       info = { kind: 'text', text: '', streamed: 0 }

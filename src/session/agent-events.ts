@@ -84,7 +84,7 @@ export class AgentEvents {
   onAgentEvent(ev: AgentEvent) {
     const translator = this.translator
     if (!translator || !translator.concerns(ev)) return
-    if (this.p.fanout.wantsRaw && ev.id !== 'sync') this.p.fanout.publishRaw(JSON.stringify(ev))
+    if (this.p.fanout.wantsRaw && ev.id !== 'sync') this.p.fanout.publishRaw(ev)
     this.publish(translator.translate(ev))
     if (AgentEventTranslator.sessionOf(ev) !== translator.rootSessionId) return
     const { turns } = this.p

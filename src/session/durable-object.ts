@@ -15,7 +15,7 @@ import { AgentEvents } from './agent-events'
 import type { ConversationMessage, CreateSessionInput, SendMessageInput, SendMessageResult, SessionSpec, SessionView } from '../contracts'
 import { Conversation } from './conversation'
 import { EventLog } from './event-log'
-import { Fanout } from './fanout'
+import { Fanout, MAX_STREAMS } from './fanout'
 import { GatewayAccount } from './gateway-account'
 import type { GatewayGrant } from '../gateway/routes'
 import { HumanRequests } from './human-requests'
@@ -207,8 +207,10 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   async events(tenant: string, after: number, raw: boolean): Promise<Outcome<ReadableStream<Uint8Array>>> {
     if (!this.store.owns(tenant)) return notFound()
+    const stream = this.fanout.subscribe(after, { raw })
+    if (!stream) return fail('too_many_requests', `this session already serves ${MAX_STREAMS} event streams; close one first`)
     this.lifecycle.ensureRunning()
-    return ok(this.fanout.subscribe(after, { raw }))
+    return ok(stream)
   }
 
   async keepalive(tenant: string): Promise<Outcome<{ expiresAt: string }>> {

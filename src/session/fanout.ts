@@ -9,6 +9,15 @@ const REPLAY_PAGE = 500
  * safe: the client resumes from its Last-Event-ID and loses nothing, while the others never wait.
  */
 export const MAX_PENDING_FRAMES = 4096
+/** The same bound in bytes: a few frames of whole files weigh more than thousands of deltas. */
+export const MAX_PENDING_BYTES = 8 * 1024 * 1024
+/**
+ * The largest `?raw=1` frame sent as it is: a part of a reply as long as the longest completed
+ * message (MAX_MESSAGE_TEXT) fits; larger ones carry whole files or outputs, capped elsewhere.
+ */
+export const MAX_RAW_FRAME_BYTES = 1024 * 1024
+/** Streams one session serves at once; each holds a writer and up to MAX_PENDING_BYTES. */
+export const MAX_STREAMS = 100
 /** The contract promises a ping at least every 15 s. */
 export const PING_INTERVAL_MS = 10_000
 
@@ -17,10 +26,18 @@ type Client = {
   raw: boolean
   live: boolean
   pending: number
+  pendingBytes: number
+  /** writes made and taken by the client; they are taken in order */
+  sent: number
+  taken: number
+  /** `sent` and `taken` at the last ping */
+  atPing: { sent: number; taken: number }
   closed: boolean
 }
 
+
 const encoder = new TextEncoder()
+const PING = encoder.encode(PING_FRAME)
 
 /**
  * Fans the session's events out to every connected SSE client. A new client is first caught up
@@ -39,10 +56,24 @@ export class Fanout {
     return this.clients.size
   }
 
-  /** A byte stream of SSE frames: every event after `after`, then live ones. */
-  subscribe(after: number, opts: { raw: boolean }): ReadableStream<Uint8Array> {
+  /**
+   * A byte stream of SSE frames: every event after `after`, then live ones; none when MAX_STREAMS
+   * are open. A stream frees its place when it closes, is cancelled or is cut.
+   */
+  subscribe(after: number, opts: { raw: boolean }): ReadableStream<Uint8Array> | undefined {
+    if (this.clients.size >= MAX_STREAMS) return undefined
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
-    const client: Client = { writer: writable.getWriter(), raw: opts.raw, live: false, pending: 0, closed: false }
+    const client: Client = {
+      writer: writable.getWriter(),
+      raw: opts.raw,
+      live: false,
+      pending: 0,
+      pendingBytes: 0,
+      sent: 0,
+      taken: 0,
+      atPing: { sent: 0, taken: 0 },
+      closed: false,
+    }
     client.writer.closed.catch(() => this.drop(client))
     this.clients.add(client)
     this.startPinging()
@@ -79,9 +110,18 @@ export class Fanout {
     return false
   }
 
-  publishRaw(json: string) {
+  /**
+   * One of opencode's own events, as it is. One too large to send goes out as a short frame of
+   * its `id` and `type` marked `omitted` instead of being dropped: a raw client can tell that
+   * something went by and what, and the public events carry its content, capped.
+   */
+  publishRaw(ev: { id?: string; type: string }) {
     if (this.clients.size === 0) return
-    this.broadcast(encoder.encode(rawFrame(json)), (c) => c.raw)
+    let bytes = encoder.encode(rawFrame(JSON.stringify(ev)))
+    if (bytes.byteLength > MAX_RAW_FRAME_BYTES) {
+      bytes = encoder.encode(rawFrame(JSON.stringify({ id: ev.id, type: ev.type, omitted: { reason: 'too large', bytes: bytes.byteLength } })))
+    }
+    this.broadcast(bytes, (c) => c.raw)
   }
 
   /** Ends every stream once its client has been sent what is already in the log. */
@@ -102,13 +142,19 @@ export class Fanout {
   }
 
   private write(client: Client, bytes: Uint8Array, frames: number) {
-    if (client.pending + frames > MAX_PENDING_FRAMES) {
+    if (client.pending + frames > MAX_PENDING_FRAMES || client.pendingBytes + bytes.byteLength > MAX_PENDING_BYTES) {
       this.drop(client)
       return
     }
     client.pending += frames
+    client.pendingBytes += bytes.byteLength
+    client.sent++
     client.writer.write(bytes).then(
-      () => (client.pending -= frames),
+      () => {
+        client.pending -= frames
+        client.pendingBytes -= bytes.byteLength
+        client.taken++
+      },
       () => this.drop(client),
     )
   }
@@ -122,10 +168,27 @@ export class Fanout {
     if (this.clients.size === 0) this.stopPinging()
   }
 
+  /**
+   * Every PING_INTERVAL_MS. A client that has taken nothing since the last ping although it was
+   * sent something before it is gone: a client that hangs up is not always told to the session
+   * (a stream handed over RPC stalls rather than fails), and its place must come free. It is cut
+   * as a stalled client is, so one that is still there resumes from its Last-Event-ID.
+   */
+  ping() {
+    for (const client of this.clients) {
+      if (!client.live) continue
+      const { sent, taken } = client.atPing
+      if (client.taken === taken && taken < sent) {
+        this.drop(client)
+        continue
+      }
+      this.write(client, PING, 1)
+      client.atPing = { sent: client.sent, taken: client.taken }
+    }
+  }
+
   private startPinging() {
-    if (this.pinger) return
-    const ping = encoder.encode(PING_FRAME)
-    this.pinger = setInterval(() => this.broadcast(ping, () => true), PING_INTERVAL_MS)
+    this.pinger ??= setInterval(() => this.ping(), PING_INTERVAL_MS)
   }
 
   private stopPinging() {

@@ -2,7 +2,7 @@ import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { event } from '../../src/contracts'
 import { EventLog } from '../../src/session/event-log'
-import { Fanout, MAX_PENDING_FRAMES } from '../../src/session/fanout'
+import { Fanout, MAX_PENDING_BYTES, MAX_PENDING_FRAMES, MAX_RAW_FRAME_BYTES, MAX_STREAMS } from '../../src/session/fanout'
 
 /** Inside workerd, on a real SQLite-backed Durable Object: the log and fan-out every session relies on. */
 
@@ -15,6 +15,29 @@ function logWithFanout(storage: DurableObjectStorage) {
   const fanout = new Fanout(log)
   out.fanout = fanout
   return { log, fanout }
+}
+
+/** A stream of the fan-out, which must have had room for it. */
+function open(fanout: Fanout, after = 0, raw = false): ReadableStream<Uint8Array> {
+  const stream = fanout.subscribe(after, { raw })
+  if (!stream) throw new Error('the fan-out refused a stream')
+  return stream
+}
+
+/** Reads a stream to its end: 'closed' when it ended, 'errored' when it was cut. */
+async function readToEnd(stream: ReadableStream<Uint8Array>): Promise<{ end: 'closed' | 'errored'; text: string }> {
+  const reader = stream.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  for (;;) {
+    try {
+      const { value, done } = await reader.read()
+      if (value) text += decoder.decode(value, { stream: true })
+      if (done) return { end: 'closed', text }
+    } catch {
+      return { end: 'errored', text }
+    }
+  }
 }
 
 async function readFrames(stream: ReadableStream<Uint8Array>, until: (ids: number[]) => boolean): Promise<number[]> {
@@ -53,7 +76,7 @@ describe('fan-out', () => {
       const { log, fanout } = logWithFanout(state.storage)
       const append = () => log.append(event('error', { code: 'c', message: 'm' }))
       for (let i = 0; i < 1200; i++) append()
-      const stream = fanout.subscribe(1000, { raw: false })
+      const stream = open(fanout, 1000)
       for (let i = 0; i < 5; i++) append()
       const ids = await readFrames(stream, (seen) => seen.at(-1) === 1205)
       expect(ids).toEqual(Array.from({ length: 205 }, (_, i) => 1001 + i))
@@ -65,8 +88,8 @@ describe('fan-out', () => {
       // README, "When things break": a client is cut when 4096 frames wait for it.
       expect(MAX_PENDING_FRAMES).toBe(4096)
       const { log, fanout } = logWithFanout(state.storage)
-      const stalled = fanout.subscribe(0, { raw: false })
-      const healthy = fanout.subscribe(0, { raw: false })
+      const stalled = open(fanout)
+      const healthy = open(fanout)
       const healthyIds = readFrames(healthy, (seen) => seen.at(-1) === MAX_PENDING_FRAMES + 50)
       expect(fanout.size).toBe(2)
       for (let i = 0; i < MAX_PENDING_FRAMES + 50; i++) {
@@ -77,25 +100,126 @@ describe('fan-out', () => {
       expect((await healthyIds).length).toBe(MAX_PENDING_FRAMES + 50)
       expect(fanout.size).toBe(1)
       // The stalled client's stream is cut; it would resume from its Last-Event-ID.
-      const stalledReader = stalled.getReader()
-      let stalledFrames = 0
-      const cut = await (async () => {
-        for (;;) {
-          try {
-            const { done } = await stalledReader.read()
-            if (done) return 'closed'
-            stalledFrames++
-          } catch {
-            return 'errored'
-          }
-        }
-      })()
-      expect(cut).toBe('errored')
-      expect(stalledFrames).toBeLessThan(MAX_PENDING_FRAMES + 50)
+      const cut = await readToEnd(stalled)
+      expect(cut.end).toBe('errored')
+      expect(cut.text.match(/^id: /gm)?.length ?? 0).toBeLessThan(MAX_PENDING_FRAMES + 50)
 
       fanout.end()
       const reader = healthy.getReader()
       for (;;) if ((await reader.read()).done) break
+      expect(fanout.size).toBe(0)
+    })
+  })
+})
+
+describe('fan-out bounds', () => {
+  /** A frame of about `kib` KiB, as a tool's whole output would make one. */
+  const heavy = (kib: number) => event('error', { code: 'c', message: 'x'.repeat(kib * 1024) })
+
+  it('cuts a client that leaves 8 MiB unread, long before 4096 frames, and keeps the reading one', async () => {
+    await runInDurableObject(stub('fanout-bytes'), async (_instance, state) => {
+      // README, "When things break": a client is cut when 8 MiB wait for it.
+      expect(MAX_PENDING_BYTES).toBe(8 * 1024 * 1024)
+      const { log, fanout } = logWithFanout(state.storage)
+      const stalled = open(fanout)
+      const healthy = open(fanout)
+      const count = 40 // 40 x 256 KiB: 10 MiB in 40 frames
+      const healthyIds = readFrames(healthy, (seen) => seen.at(-1) === count)
+      for (let i = 0; i < count; i++) {
+        log.append(heavy(256))
+        log.flush()
+        // Not a sleep: a turn of the event loop in which a client that reads can read.
+        await new Promise((r) => setTimeout(r, 0))
+      }
+      expect(await healthyIds).toEqual(Array.from({ length: count }, (_, i) => i + 1))
+      expect(fanout.size).toBe(1)
+      const cut = await readToEnd(stalled)
+      expect(cut.end).toBe('errored')
+      // The cut client resumes from its last id and gets the rest from the log.
+      const lastSeen = Math.max(0, ...[...cut.text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])))
+      expect(lastSeen).toBeLessThan(count)
+      expect(await readFrames(open(fanout, lastSeen), (seen) => seen.at(-1) === count)).toEqual(
+        Array.from({ length: count - lastSeen }, (_, i) => lastSeen + i + 1),
+      )
+    })
+  })
+
+  it('counts raw frames against the same bound, only for the clients that asked for them', async () => {
+    await runInDurableObject(stub('fanout-raw-bytes'), async (_instance, state) => {
+      const { fanout } = logWithFanout(state.storage)
+      const rawStalled = open(fanout, 0, true)
+      open(fanout) // stalled as well, but it does not take raw frames
+      // Just under the raw cap, so each goes out whole: ten of them are over 8 MiB.
+      const body = 'y'.repeat(MAX_RAW_FRAME_BYTES - 1024)
+      for (let i = 0; i < 10; i++) fanout.publishRaw({ id: `e${i}`, type: 'message.part.updated', properties: { body } } as never)
+      expect(fanout.size).toBe(1)
+      expect(fanout.wantsRaw).toBe(false)
+      expect((await readToEnd(rawStalled)).end).toBe('errored')
+    })
+  })
+
+  it('sends a raw event too large for a frame as a short frame naming it', async () => {
+    await runInDurableObject(stub('fanout-raw-cap'), async (_instance, state) => {
+      const { fanout } = logWithFanout(state.storage)
+      const raw = open(fanout, 0, true)
+      const small = { id: 'e1', type: 'session.idle', properties: { sessionID: 's' } }
+      fanout.publishRaw(small as never)
+      fanout.publishRaw({ id: 'e2', type: 'message.part.updated', properties: { text: 'z'.repeat(MAX_RAW_FRAME_BYTES) } } as never)
+      fanout.end()
+      const { end, text } = await readToEnd(raw)
+      expect(end).toBe('closed')
+      const frames = [...text.matchAll(/^event: agent\.event\ndata: (.*)$/gm)].map((m) => JSON.parse(m[1]!))
+      expect(frames).toEqual([small, { id: 'e2', type: 'message.part.updated', omitted: { reason: 'too large', bytes: expect.any(Number) } }])
+      expect(frames[1].omitted.bytes).toBeGreaterThan(MAX_RAW_FRAME_BYTES)
+    })
+  })
+
+  it('cuts a client that takes nothing from one ping to the next, freeing its place; one that reads stays', async () => {
+    await runInDurableObject(stub('fanout-gone'), async (_instance, state) => {
+      // A client that hung up, where the hang-up never reaches the session: its stream just stops being read.
+      const { fanout } = logWithFanout(state.storage)
+      const gone = open(fanout)
+      const reading = readToEnd(open(fanout))
+      fanout.ping()
+      // Not a sleep: a turn of the event loop in which a client that reads can read.
+      await new Promise((r) => setTimeout(r, 0))
+      expect(fanout.size).toBe(2)
+      fanout.ping()
+      expect(fanout.size).toBe(1)
+      expect((await readToEnd(gone)).end).toBe('errored')
+      fanout.end()
+      expect(await reading).toEqual({ end: 'closed', text: ': ping\n\n: ping\n\n' })
+    })
+  })
+
+  it('serves at most 100 streams; a cancelled, cut or ended stream frees its place', async () => {
+    await runInDurableObject(stub('fanout-cap'), async (_instance, state) => {
+      // README, Events: at most 100 streams per session.
+      expect(MAX_STREAMS).toBe(100)
+      const { log, fanout } = logWithFanout(state.storage)
+      const streams = Array.from({ length: MAX_STREAMS }, () => open(fanout))
+      expect(fanout.size).toBe(MAX_STREAMS)
+      expect(fanout.subscribe(0, { raw: false })).toBeUndefined()
+      expect(fanout.size).toBe(MAX_STREAMS)
+
+      // A client that goes away: its stream is cancelled.
+      await streams[0]!.cancel()
+      expect(fanout.size).toBe(MAX_STREAMS - 1)
+      streams[0] = open(fanout)
+      expect(fanout.subscribe(0, { raw: false })).toBeUndefined()
+
+      // A client that stops reading: cut at the byte bound, here with every other one (nobody reads).
+      for (let i = 0; i < 40; i++) {
+        log.append(heavy(256))
+        log.flush()
+      }
+      expect(fanout.size).toBe(0)
+      const again = Array.from({ length: MAX_STREAMS }, () => open(fanout, log.lastSeq))
+      expect(fanout.subscribe(0, { raw: false })).toBeUndefined()
+
+      // The session ends: every stream closes and frees its place.
+      fanout.end()
+      for (const s of again) expect((await readToEnd(s)).end).toBe('closed')
       expect(fanout.size).toBe(0)
     })
   })
