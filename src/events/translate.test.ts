@@ -1,6 +1,7 @@
 import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
 import { describe, expect, it } from 'vitest'
-import { AgentEventTranslator, capText, MAX_TOOL_TEXT, snapshotEvents } from './translate'
+import { snapshotEvents } from './snapshot'
+import { AgentEventTranslator, capText, MAX_TOOL_TEXT } from './translate'
 
 const ROOT = 'ses_root'
 const ev = (type: string, properties: Record<string, unknown>) => ({ id: 'evt', type, properties }) as unknown as AgentEvent

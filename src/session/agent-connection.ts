@@ -1,5 +1,5 @@
 import type { OpencodeClient } from '@opencode-ai/sdk/v2/client'
-import { snapshotEvents } from '../events/translate'
+import { snapshotEvents } from '../events/snapshot'
 import { OpencodeAgent } from '../opencode/agent'
 import { agentClient } from '../opencode/client'
 import { ensureAgentSession } from '../opencode/session'

@@ -1,5 +1,5 @@
 import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
-import { AgentEventTranslator, describeAgentError, type snapshotEvents } from '../events/translate'
+import { AgentEventTranslator, describeAgentError } from '../events/translate'
 import type { PublicEvent } from '../contracts'
 import type { Conversation } from './conversation'
 import type { EventLog } from './event-log'
@@ -77,7 +77,7 @@ export class AgentEvents {
   }
 
   /** opencode's record after a gap, in place of what the stream would have said. */
-  applySnapshot(events: ReturnType<typeof snapshotEvents>) {
+  applySnapshot(events: AgentEvent[]) {
     if (this.translator) this.publish(this.translator.applySnapshot(events))
   }
 
