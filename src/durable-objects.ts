@@ -83,7 +83,7 @@ export interface PoolRpc extends Rpc.DurableObjectBranded {
   take(fingerprint: string, sessionId: string): Promise<WarmSandbox | null>
   ownerOf(owner: string): Promise<string | null>
   ensure(origin: string): Promise<void>
-  size(): Promise<number>
+  status(): Promise<{ ready: number; refillPausedUntil: number | null }>
 }
 
 /** One per named scope of webhook memory (`WebhookGuard`). */

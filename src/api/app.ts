@@ -35,7 +35,16 @@ app.use('*', async (c, next) => {
 })
 
 const Health = z
-  .object({ ok: z.boolean(), warmPool: z.object({ target: z.number(), ready: z.number() }).optional() })
+  .object({
+    ok: z.boolean(),
+    warmPool: z
+      .object({
+        target: z.number(),
+        ready: z.number(),
+        refillPausedUntil: z.string().optional().openapi({ description: 'refills failed three times in five minutes: paused until then' }),
+      })
+      .optional(),
+  })
   .openapi('Health')
 
 const withHealth = app.openapi(
@@ -49,8 +58,8 @@ const withHealth = app.openapi(
   async (c) => {
     const target = readSettings(c.env).warmPoolSize
     if (target === 0) return c.json({ ok: true }, 200)
-    const ready = await poolStub(c.env).size()
-    return c.json({ ok: true, warmPool: { target, ready } }, 200)
+    const { ready, refillPausedUntil } = await poolStub(c.env).status()
+    return c.json({ ok: true, warmPool: { target, ready, ...(refillPausedUntil && { refillPausedUntil: new Date(refillPausedUntil).toISOString() }) } }, 200)
   },
 )
 

@@ -9,12 +9,16 @@ import { ensureAgentSession } from '../opencode/session'
 import { readSettings } from '../settings'
 import { migrate } from '../lib/migrations'
 import { sandboxPlan, settingsFingerprint } from './plan'
+import { afterRefillFailure, type RefillState } from './pool-backoff'
 import { POOL_MIGRATIONS } from './pool-schema'
 import type { SandboxEndpoint, SandboxProvider } from './provider'
 import { provisionSandbox } from './provision'
 import type { WarmSandbox } from './record'
 import { sandboxProvider } from './select'
 import { SANDBOX_GRACE_MS } from './timeouts'
+
+/** Where the refill failures and any pause of refills are kept. */
+const REFILL_STATE = 'refill'
 
 /** A warm sandbox older than this is replaced: it costs money and its template may have moved on. */
 const MAX_AGE_MS = 60 * 60_000
@@ -26,7 +30,6 @@ const MAX_AGE_MS = 60 * 60_000
 function maxAgeMs(providerTimeoutMs: number): number {
   return Math.min(MAX_AGE_MS, providerTimeoutMs - SANDBOX_GRACE_MS / 2)
 }
-const RETRY_MS = 30_000
 
 /** Waits for opencode, then makes the session the sandbox's one user will talk to. */
 async function readyAgentSession(endpoint: SandboxEndpoint, password: string, workdir: string): Promise<string> {
@@ -81,8 +84,14 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
     await this.refillSoon()
   }
 
-  async size(): Promise<number> {
-    return this.count()
+  /** How many sandboxes are ready, and until when refills are paused after failing again and again. */
+  async status(): Promise<{ ready: number; refillPausedUntil: number | null }> {
+    const { pausedUntil } = await this.refillState()
+    return { ready: this.count(), refillPausedUntil: pausedUntil !== null && pausedUntil > Date.now() ? pausedUntil : null }
+  }
+
+  private async refillState(): Promise<RefillState> {
+    return (await this.ctx.storage.get<RefillState>(REFILL_STATE)) ?? { failures: [], pausedUntil: null }
   }
 
   private count(): number {
@@ -121,10 +130,13 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
         )
       }
     } catch (err) {
-      log('warn', 'warm pool refill failed', { err: errorMessage(err) })
-      await this.ctx.storage.setAlarm(Date.now() + RETRY_MS)
+      const next = afterRefillFailure(await this.refillState(), Date.now())
+      log('warn', 'warm pool refill failed', { err: errorMessage(err), ...(next.pausedUntil && { pausedUntil: new Date(next.pausedUntil).toISOString() }) })
+      await this.ctx.storage.put(REFILL_STATE, { failures: next.failures, pausedUntil: next.pausedUntil })
+      await this.ctx.storage.setAlarm(next.retryAt)
       return
     }
+    await this.ctx.storage.delete(REFILL_STATE)
     const oldest = this.sql.exec<{ t: number | null }>('SELECT MIN(created_at) AS t FROM warm').one().t
     if (oldest !== null) await this.ctx.storage.setAlarm(Number(oldest) + maxAge)
   }
@@ -132,6 +144,9 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
   private async refillSoon() {
     const settings = readSettings(this.env)
     if (settings.warmPoolSize === 0 && this.count() === 0) return
+    // While refills are paused after failing, the alarm already waits for the pause to end.
+    const { pausedUntil } = await this.refillState()
+    if (pausedUntil !== null && pausedUntil > Date.now()) return
     const current = await this.ctx.storage.getAlarm()
     if (current === null || current > Date.now() + 1_000) await this.ctx.storage.setAlarm(Date.now())
   }

@@ -305,6 +305,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     const due = this.signals.nextWake()
     if (due && due.at <= Date.now() && due.why === 'forget') return this.forget()
     if (due && due.at <= Date.now() && due.why === 'expire') return this.finish('ended', 'expired')
+    if (due?.why === 'kill_leftover') await this.lifecycle.killLeftover()
     if (!this.store.exists || this.store.isOver()) return this.signals.scheduleWake()
     this.usage.flush()
     await this.human.expire(Date.now())

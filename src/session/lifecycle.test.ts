@@ -110,6 +110,7 @@ describe('when the session wakes next', () => {
     ['a paused sandbox wakes it only when its retention is up', { paused: true, pausedAt: now - 10, expiresAt: now - 20 }, { at: now - 10 + 7_000_000, why: 'expire' }],
     ['no sandbox and nothing to do: no alarm at all', { expiresAt: now - 1 }, undefined],
     ['an ended session wakes to be deleted when its retention is up', { endedAt: now - 5, active: true }, { at: now - 5 + 30_000_000, why: 'forget' }],
+    ['an ended session whose sandbox kill failed tries again periodically', { endedAt: now - 5, leftover: true }, { at: now + WAKE_INTERVAL_MS, why: 'kill_leftover' }],
   ])('%s', (_name, input, wake) => {
     expect(nextWake({ ...base, ...input })).toEqual(wake)
   })

@@ -78,21 +78,25 @@ export type WakeInput = {
   pausedAt?: number
   /** when the session ended or failed */
   endedAt?: number
+  /** an ended session's sandbox whose kill has not been confirmed yet */
+  leftover?: boolean
   pausedRetentionMs: number
   endedRetentionMs: number
 }
 
 /** Why the session wakes: to look after its sandbox, to end a paused session kept too long, to delete an ended one. */
-export type Wake = { at: number; why: 'look_after' | 'expire' | 'forget' }
+export type Wake = { at: number; why: 'look_after' | 'expire' | 'forget' | 'kill_leftover' }
 
 /**
  * When the session's alarm should next go off, if at all. A session with something to look
  * after wakes as nextWakeAt says; a paused one only when its retention is up; an ended one when
- * its storage is to go; one with no sandbox and nothing to do not at all: the next request
+ * its storage is to go, or every 30 s while its sandbox's kill is unconfirmed; one with no sandbox and nothing to do not at all: the next request
  * wakes it.
  */
 export function nextWake(s: WakeInput): Wake | undefined {
-  if (s.endedAt !== undefined) return { at: s.endedAt + s.endedRetentionMs, why: 'forget' }
+  if (s.endedAt !== undefined) {
+    return s.leftover ? { at: s.now + WAKE_INTERVAL_MS, why: 'kill_leftover' } : { at: s.endedAt + s.endedRetentionMs, why: 'forget' }
+  }
   if (s.active || s.pendingDeadline !== undefined || (!s.paused && s.now < s.expiresAt)) {
     return { at: nextWakeAt(s.now, s.expiresAt, s.pendingDeadline), why: 'look_after' }
   }

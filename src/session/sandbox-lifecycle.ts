@@ -116,12 +116,26 @@ export class SandboxLifecycle {
     connection.close()
     events.forget()
     if (!record) return
-    store.saveSandbox(null)
     store.update({ agent_session_id: null })
-    await this.p.provider
-      .kill(record.sandboxId)
-      .catch((err: unknown) => log('warn', 'sandbox kill failed', { sessionId: store.maybe?.id, err: errorMessage(err) }))
+    await this.killLeftover()
     this.p.signals.sandboxState(state, reason)
+  }
+
+  /**
+   * Kills the ended session's sandbox. Its record stays until the provider confirms, so a kill
+   * that failed (the provider unreachable for a moment) is tried again at the session's next wake
+   * instead of leaving a sandbox running with nobody to end it.
+   */
+  async killLeftover() {
+    const record = this.p.store.sandbox()
+    if (!record) return
+    try {
+      await this.p.provider.kill(record.sandboxId)
+      this.p.store.saveSandbox(null)
+    } catch (err) {
+      if (err instanceof SandboxError && err.code === 'not_found') return this.p.store.saveSandbox(null)
+      log('warn', 'sandbox kill failed', { sessionId: this.p.store.maybe?.id, err: errorMessage(err) })
+    }
   }
 
   /** Provisioning, pausing and recovery run one at a time; messages still waiting afterwards get a sandbox. */

@@ -69,6 +69,7 @@ export class Signals implements SessionSignals {
       paused: record?.paused === true,
       pausedAt: record?.pausedAt,
       endedAt: store.isOver() ? Date.parse(row.ended_at ?? row.updated_at) : undefined,
+      leftover: store.isOver() && record !== undefined,
       pausedRetentionMs: settings.pausedRetentionSeconds * 1000,
       endedRetentionMs: settings.endedRetentionSeconds * 1000,
     })

@@ -17,12 +17,17 @@ export class Workspace {
     private readonly connection: AgentConnection,
   ) {}
 
+  /** The sandbox, while the session is open: an ended session's record only waits for its kill. */
+  private running() {
+    return this.store.isOver() ? undefined : this.store.sandbox()
+  }
+
   /**
    * What changed, file by file: the working tree against the commit it started from (the cloned
    * ref, or the baseline commit of a workspace without a repository).
    */
   async diff(): Promise<Outcome<{ files: FileChange[] }>> {
-    const record = this.store.sandbox()
+    const record = this.running()
     if (!record || !this.connection.linked) return noSandbox()
     const res = await this.connection.clientFor(record).vcs.diff({ mode: 'git' })
     if (!res.data) return fail('agent_unreachable', `opencode answered ${res.response.status}`)
@@ -36,7 +41,7 @@ export class Workspace {
    * intent-to-add in the index, so it is meant for a run's result, just before its sandbox goes.
    */
   async patch(): Promise<Outcome<string>> {
-    const record = this.store.sandbox()
+    const record = this.running()
     if (!record) return noSandbox()
     const r = await this.provider.exec(record.sandboxId, 'git add --all --intent-to-add && git diff --no-color --no-ext-diff', {
       cwd: record.workdir,
@@ -48,7 +53,7 @@ export class Workspace {
 
   /** A file, read through the provider; `path` was checked to stay inside the workspace. */
   async readFile(path: string): Promise<Outcome<{ path: string; type: 'text' | 'binary'; content: string }>> {
-    const record = this.store.sandbox()
+    const record = this.running()
     if (!record) return noSandbox()
     try {
       const file = await this.provider.readFile(record.sandboxId, `${record.workdir}/${path}`)
