@@ -82,6 +82,15 @@ export type SessionStatus = z.infer<typeof SessionStatus>
 export type SandboxState = z.infer<typeof SandboxState>
 export type ToolState = z.infer<typeof ToolState>
 export type Usage = z.infer<typeof Usage>
+
+/** Nothing used yet: what a turn, or a message that reports no usage, starts from. */
+export const zeroUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, cost: 0 })
+
+export const addUsage = (a: Usage, b: Usage): Usage => ({
+  inputTokens: a.inputTokens + b.inputTokens,
+  outputTokens: a.outputTokens + b.outputTokens,
+  cost: a.cost + b.cost,
+})
 export type PublicEventMap = { [K in keyof typeof PublicEventSchemas]: z.infer<(typeof PublicEventSchemas)[K]> }
 
 export type PublicEventType = keyof PublicEventMap

@@ -9,6 +9,7 @@ import {
   type RunSignal,
   type RunStatus,
   type RunView,
+  zeroUsage,
 } from '../contracts'
 import { sessionStub, type RunRpc } from '../durable-objects'
 import type { Bindings } from '../env'
@@ -193,7 +194,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
       const [view, diff] = await Promise.all([session.get(row.tenant), session.workspacePatch(row.tenant)])
       const patch = diff.ok ? diff.value : undefined
       if (!diff.ok) log('warn', 'run diff unavailable', { runId: row.id, err: diff.error.message })
-      const usage = view.ok ? view.value.usage : { inputTokens: 0, outputTokens: 0, cost: 0 }
+      const usage = view.ok ? view.value.usage : zeroUsage()
       fields.result = JSON.stringify({ text: row.reply ?? '', ...(patch && { diff: patch }), usage })
     }
     if (status === 'timed_out') fields.error = JSON.stringify({ code: 'timed_out', message: 'the run took longer than its timeoutSeconds' })

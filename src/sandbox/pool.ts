@@ -46,6 +46,7 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
   private readonly sql: SqlStorage
   /** Built once: an object's settings are its deployment's, fixed for its life. */
   private readonly provider: SandboxProvider
+  private refill: RefillState | undefined
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
@@ -90,8 +91,15 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
     return { ready: this.count(), refillPausedUntil: pausedUntil !== null && pausedUntil > Date.now() ? pausedUntil : null }
   }
 
+  /** Read from storage once per object life: every take asks whether refills are paused. */
   private async refillState(): Promise<RefillState> {
-    return (await this.ctx.storage.get<RefillState>(REFILL_STATE)) ?? { failures: [], pausedUntil: null }
+    this.refill ??= (await this.ctx.storage.get<RefillState>(REFILL_STATE)) ?? { failures: [], pausedUntil: null }
+    return this.refill
+  }
+
+  private async saveRefillState(state: RefillState | undefined) {
+    this.refill = state ?? { failures: [], pausedUntil: null }
+    await (state ? this.ctx.storage.put(REFILL_STATE, state) : this.ctx.storage.delete(REFILL_STATE))
   }
 
   private count(): number {
@@ -132,11 +140,11 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
     } catch (err) {
       const next = afterRefillFailure(await this.refillState(), Date.now())
       log('warn', 'warm pool refill failed', { err: errorMessage(err), ...(next.pausedUntil && { pausedUntil: new Date(next.pausedUntil).toISOString() }) })
-      await this.ctx.storage.put(REFILL_STATE, { failures: next.failures, pausedUntil: next.pausedUntil })
+      await this.saveRefillState({ failures: next.failures, pausedUntil: next.pausedUntil })
       await this.ctx.storage.setAlarm(next.retryAt)
       return
     }
-    await this.ctx.storage.delete(REFILL_STATE)
+    await this.saveRefillState(undefined)
     const oldest = this.sql.exec<{ t: number | null }>('SELECT MIN(created_at) AS t FROM warm').one().t
     if (oldest !== null) await this.ctx.storage.setAlarm(Number(oldest) + maxAge)
   }

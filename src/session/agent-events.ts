@@ -1,6 +1,6 @@
 import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
 import { AgentEventTranslator, describeAgentError } from '../events/translate'
-import type { PublicEvent } from '../contracts'
+import { zeroUsage, type PublicEvent } from '../contracts'
 import type { Conversation } from './conversation'
 import type { EventLog } from './event-log'
 import type { Fanout } from './fanout'
@@ -116,7 +116,7 @@ export class AgentEvents {
     switch (pub.type) {
       case 'message.completed': {
         if (pub.data.role !== 'assistant') return
-        const usage = pub.data.usage ?? { inputTokens: 0, outputTokens: 0, cost: 0 }
+        const usage = pub.data.usage ?? zeroUsage()
         store.addUsage(usage)
         this.p.spent()
         // opencode can finish an aborted message after the next turn began: file it under its own turn.

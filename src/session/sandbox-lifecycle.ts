@@ -1,4 +1,5 @@
 import { errorMessage, log } from '../lib/log'
+import { sleep } from '../lib/sleep'
 import { waitForOpencode } from '../opencode/client'
 import { SandboxError, type SandboxProvider } from '../sandbox/provider'
 import type { SandboxRecord } from '../sandbox/record'
@@ -14,8 +15,6 @@ import type { SandboxSource } from './sandbox-source'
 import { openSecrets } from './secrets'
 import type { SessionStore } from './session-store'
 import type { Turns } from './turns'
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export type LifecycleParts = {
   secretsKey: string | undefined

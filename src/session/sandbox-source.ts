@@ -2,6 +2,7 @@ import type { Bindings } from '../env'
 import { newGatewayToken } from '../gateway/token'
 import { randomSecret } from '../lib/ids'
 import { errorMessage, log } from '../lib/log'
+import { sleep } from '../lib/sleep'
 import { canUseWarmSandbox, sandboxPlan, settingsFingerprint } from '../sandbox/plan'
 import { poolStub } from '../durable-objects'
 import { SandboxError, type SandboxProvider } from '../sandbox/provider'
@@ -13,8 +14,6 @@ import { provisionRetry } from './lifecycle'
 import type { SessionSignals } from './ports'
 import type { SessionSecrets } from './secrets'
 import type { SessionStore } from './session-store'
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export type SourceParts = {
   env: Bindings

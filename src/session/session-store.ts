@@ -1,4 +1,4 @@
-import type { SessionStatus, Usage } from '../contracts'
+import { addUsage, type SessionStatus, type Usage } from '../contracts'
 import { updateRow } from '../lib/row'
 import type { SandboxRecord } from '../sandbox/record'
 import type { SessionSpec, SessionSummary, SessionView } from '../contracts'
@@ -106,12 +106,13 @@ export class SessionStore {
 
   /** Adds one assistant message's usage to the session's totals. */
   addUsage(usage: Usage) {
+    const total = addUsage(this.usage(), usage)
+    this.update({ input_tokens: total.inputTokens, output_tokens: total.outputTokens, cost: total.cost })
+  }
+
+  usage(): Usage {
     const row = this.row
-    this.update({
-      input_tokens: row.input_tokens + usage.inputTokens,
-      output_tokens: row.output_tokens + usage.outputTokens,
-      cost: row.cost + usage.cost,
-    })
+    return { inputTokens: row.input_tokens, outputTokens: row.output_tokens, cost: row.cost }
   }
 
   view(parts: ViewParts): SessionView {
@@ -128,7 +129,7 @@ export class SessionStore {
       updatedAt: row.updated_at,
       expiresAt: row.expires_at,
       ...parts,
-      usage: { inputTokens: row.input_tokens, outputTokens: row.output_tokens, cost: row.cost },
+      usage: this.usage(),
       ...(row.failure && { error: JSON.parse(row.failure) as { code: string; message: string } }),
     }
   }

@@ -1,4 +1,4 @@
-import { event, type SessionStatus, type Usage } from '../contracts'
+import { addUsage, event, zeroUsage, type SessionStatus, type Usage } from '../contracts'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { randomSecret } from '../lib/ids'
 import { errorMessage } from '../lib/log'
@@ -15,12 +15,6 @@ type Turn = { messageId: string; pos: number; seenBusy: boolean; aborted: boolea
 
 type Waiter = (outcome: Outcome<Reply>) => void
 
-const zeroUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, cost: 0 })
-export const addUsage = (a: Usage, b: Usage): Usage => ({
-  inputTokens: a.inputTokens + b.inputTokens,
-  outputTokens: a.outputTokens + b.outputTokens,
-  cost: a.cost + b.cost,
-})
 
 export type TurnParts = {
   queue: MessageQueue
