@@ -75,6 +75,7 @@ type SessionResult = { label: string; id?: string; error?: string; turns: Turn[]
 
 const results: SessionResult[] = []
 let turnsDone = 0
+let repeated = 0
 
 function checkClient(reader: CuttingReader, end: string, turns: Turn[], lastEventId: number): ClientResult {
   const textMismatches: string[] = []
@@ -94,7 +95,7 @@ async function soakSession(stack: BenchStack, label: string, seed: number, deadl
   const result: SessionResult = { label, turns: [], clients: [] }
   let id: string
   try {
-    id = await idleSession(stack)
+    id = await again(() => idleSession(stack))
   } catch (err) {
     return { ...result, error: `start: ${err instanceof Error ? err.message : String(err)}` }
   }
@@ -107,9 +108,8 @@ async function soakSession(stack: BenchStack, label: string, seed: number, deadl
     result.turns.push(turn)
     const sent = now()
     try {
-      const res = await call(stack, `/v1/sessions/${id}/messages?wait=true&timeout=300`, {
-        text: script({ reply: expected, chunks: PIECES, delayMs: PIECE_DELAY_MS }),
-      })
+      const body = { text: script({ reply: expected, chunks: PIECES, delayMs: PIECE_DELAY_MS }), idempotencyKey: `${label}-${t}` }
+      const res = await again(() => call(stack, `/v1/sessions/${id}/messages?wait=true&timeout=300`, body))
       turn.ms = now() - sent
       turn.messageId = res.reply?.messageId as string | undefined
       turn.replyText = res.reply?.text as string | undefined
@@ -140,17 +140,26 @@ async function soakSession(stack: BenchStack, label: string, seed: number, deadl
   return result
 }
 
-/** DELETE, asked again after a 5xx as a client would (a Worker restart answers 503 mid-request). */
-async function deleteSession(stack: BenchStack, id: string) {
+/**
+ * A request asked again after a 503 or a lost connection, as a client would. wrangler dev's proxy
+ * answers 503 "Your worker restarted mid-request" to a POST whose connection to the Worker it lost
+ * to a keep-alive race (cloudflare/workers-sdk#14641; the Worker did not restart): under load it
+ * happens every few minutes. Turns carry an idempotency key, so asking again is safe; a create
+ * asked again twice would leave a session the final sweep reports.
+ */
+async function again<T>(request: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await call(stack, `/v1/sessions/${id}`, undefined, 'DELETE')
+      return await request()
     } catch (err) {
-      if (attempt >= 5 || !/answered 5\d\d/.test(String(err))) throw err
-      await sleep(1_000 * attempt)
+      if (attempt >= 5 || !/answered 503|fetch failed/.test(String(err))) throw err
+      repeated++
+      await sleep(500 * attempt)
     }
   }
 }
+
+const deleteSession = (stack: BenchStack, id: string) => again(() => call(stack, `/v1/sessions/${id}`, undefined, 'DELETE'))
 
 /**
  * The tenant's sessions that are still open once every slot is done: ones the soak lost track
@@ -294,6 +303,7 @@ const rows: [string, string][] = [
   ['`opencode serve` processes left after the last delete', `${ok(left.opencode.length)} (${running.opencode} at most while it ran)`],
   ['workerd RSS, start → end (peak)', `${mib(memoryAtStart.rssBytes)} → ${mib(memoryAtEnd.rssBytes)} (${mib(memoryPeak)}), ${memoryAtEnd.processes} process(es)`],
   ['turn latency, send → reply complete', `p50 ${ms(quantile(latencies, 0.5))}, p99 ${ms(quantile(latencies, 0.99))}, max ${ms(Math.max(...latencies))}`],
+  ['requests asked again after a 503 or a lost connection', String(repeated)],
   ['clients, connections, events received', `${clients.length} clients, ${clients.reduce((n, c) => n + c.connections, 0)} connections, ${clients.reduce((n, c) => n + c.audit.received, 0)} events`],
 ]
 const table = ['| figure | value |', '| --- | --- |', ...rows.map(([a, b]) => `| ${a} | ${b} |`)].join('\n')

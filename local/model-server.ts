@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { outlastWorkerdKeepAlive } from './keep-alive'
 
 /**
  * A scripted OpenAI-compatible chat completions server: the offline demo model of
@@ -182,7 +183,7 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
   const requests: ChatRequest[] = []
   /** every Authorization header a model call came with, accepted or not */
   const keys: string[] = []
-  const server: Server = createServer((req, res) => {
+  const server: Server = outlastWorkerdKeepAlive(createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? ''
     if (!INSPECTION.includes(path)) keys.push(req.headers.authorization ?? '')
     if (opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}` && !INSPECTION.includes(path)) {
@@ -211,7 +212,7 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
       return
     }
     res.writeHead(404).end()
-  })
+  }))
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve))
   const { port: actual } = server.address() as AddressInfo
   return {

@@ -13,6 +13,8 @@ import { isAllowedHost } from '../src/lib/host'
 import { fileContent, fileTooLarge } from '../src/sandbox/file-content'
 import { freePort } from './ports'
 import { claimRoot, forgetProcess, killGroup, reapSandboxes, recordProcess, releaseRoot, writeOwner } from './sandbox-processes'
+import type { Server as HttpServer } from 'node:http'
+import { outlastWorkerdKeepAlive } from './keep-alive'
 
 /**
  * The local sandbox host: sandboxes as local processes, for development and tests. Each sandbox
@@ -416,6 +418,8 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
 
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: opts.port ?? 0 }, () => resolve(s))
+    // serve() without TLS or HTTP/2 options makes a plain http.Server.
+    outlastWorkerdKeepAlive(s as HttpServer)
   })
   const { port } = server.address() as { port: number }
 

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream'
 import { handleEnvd } from './envd'
 import { proxyRequest, proxyUpgrade } from './proxy'
 import type { Sandbox, Sandboxes } from './sandboxes'
+import { outlastWorkerdKeepAlive } from '../keep-alive'
 
 /**
  * The sandbox URL: every request names its sandbox and port in `E2b-Sandbox-Id` and
@@ -43,7 +44,7 @@ function refuse(res: ServerResponse, status: number, body: Record<string, unknow
 }
 
 export function createGateway(sandboxes: Sandboxes): Server {
-  const server = createServer((req, res) => {
+  const server = outlastWorkerdKeepAlive(createServer((req, res) => {
     const routed = route(sandboxes, req)
     if ('status' in routed) return refuse(res, routed.status, routed.body)
     const work =
@@ -54,7 +55,7 @@ export function createGateway(sandboxes: Sandboxes): Server {
       if (res.headersSent) return void res.destroy()
       refuse(res, 500, { message: err instanceof Error ? err.message : String(err) })
     })
-  })
+  }))
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const routed = route(sandboxes, req)
     if ('status' in routed || routed.port === ENVD_PORT) {

@@ -6,6 +6,7 @@ import { getRequestListener } from '@hono/node-server'
 import { createGateway } from './gateway'
 import { createRestApi, type RestFaults } from './rest'
 import { Sandboxes } from './sandboxes'
+import { outlastWorkerdKeepAlive } from '../keep-alive'
 
 /**
  * A local stand-in for E2B: its REST API and each sandbox's envd and ports, spoken well enough
@@ -65,7 +66,7 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
   await mkdir(root, { recursive: true })
   const sandboxes = new Sandboxes({ root, egressPorts: opts.egressPorts ?? [], pathPrepend: opts.pathPrepend ?? [] })
   const faults: RestFaults = { creates: 0, attempts: 0 }
-  const api = createServer(getRequestListener(createRestApi(sandboxes, opts.apiKey, faults).fetch))
+  const api = outlastWorkerdKeepAlive(createServer(getRequestListener(createRestApi(sandboxes, opts.apiKey, faults).fetch)))
   const gateway = createGateway(sandboxes)
   const apiPort = await listen(api, opts.port ?? 0)
   const gatewayPort = await listen(gateway, 0)

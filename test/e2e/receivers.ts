@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { outlastWorkerdKeepAlive } from '../../local/keep-alive'
 
 export type Received = { path: string; headers: IncomingMessage['headers']; body: string }
 
@@ -11,7 +12,7 @@ export type Receiver = { url: string; received: Received[]; close(): Promise<voi
  */
 export async function startReceiver(answer: (n: number, req: Received) => number = () => 201): Promise<Receiver> {
   const received: Received[] = []
-  const server: Server = createServer((req, res) => {
+  const server: Server = outlastWorkerdKeepAlive(createServer((req, res) => {
     // What arrived so far, for tests in another process than the receiver.
     if (req.method === 'GET' && req.url === '/_received') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(received))
@@ -25,7 +26,7 @@ export async function startReceiver(answer: (n: number, req: Received) => number
       received.push(entry)
       res.writeHead(status, { 'content-type': 'application/json' }).end('{}')
     })
-  })
+  }))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

@@ -4,6 +4,8 @@ import { GiveUp, waitFor } from './wait'
 
 export type Json = Record<string, any>
 
+const DEV_PROXY_LOST_CONNECTION = 'Your worker restarted mid-request'
+
 /** A call to the Worker's API as a client makes it: JSON in and out, a tenant's key unless `key: null`. */
 export async function api(
   path: string,
@@ -16,8 +18,16 @@ export async function api(
     body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body)
     headers['content-type'] ??= 'application/json'
   }
-  const res = await fetch(`${baseUrl()}${path}`, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body })
-  const text = await res.text()
+  const request = () => fetch(`${baseUrl()}${path}`, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body })
+  let res = await request()
+  let text = await res.text()
+  // Under load wrangler dev's proxy sends a request on a connection the Worker's server is closing
+  // as idle (kj's 5 s keep-alive, cloudflare/workers-sdk#14641), and answers a POST that met it with
+  // this 503; GETs it repeats itself. Not an answer of the Worker's: ask again.
+  for (let attempt = 1; attempt < 3 && res.status === 503 && text.startsWith(DEV_PROXY_LOST_CONNECTION); attempt++) {
+    res = await request()
+    text = await res.text()
+  }
   try {
     return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} }
   } catch {
