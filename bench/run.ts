@@ -1,13 +1,15 @@
 import { writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
+import { parseArgs } from 'node:util'
 import { PROJECT_ROOT } from '../local/stack'
 import { concurrencyBenchmark, type ConcurrencyLevel } from './concurrency'
 import { FANOUT_DELTAS, fanoutBenchmark, type FanoutLevel } from './fanout'
 import { GATEWAY_DELAY_MS, GATEWAY_PIECES, gatewayBenchmark, type GatewayResult } from './gateway'
 import { benchStack, cleanupAll, type BenchStack } from './lib/stack'
-import { ms, now, perSecond, plusMs, ratio } from './lib/stats'
-import { MODEL_PACE, relayBenchmark, STRESS, type RelayResult } from './relay'
+import { ms, now, perSecond, plusMs, ratio, us } from './lib/stats'
+import { BURST, MODEL_PACE, relayBenchmark, STRESS, type RelayResult } from './relay'
+import { relayStagesBenchmark, type StageResult } from './relay-stages'
 import { replayBenchmark, type ReplayResult } from './replay'
 import { opencodeBootBenchmark, startBenchmark, type BootResult, type StartResult } from './start'
 
@@ -16,6 +18,18 @@ import { opencodeBootBenchmark, startBenchmark, type BootResult, type StartResul
  * sandboxes, the scripted model), a table of figures and ratios on stdout and in
  * bench/RESULTS.md. Nothing here is a test: no figure passes or fails.
  */
+
+const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'warm'] as const
+type Benchmark = (typeof BENCHMARKS)[number]
+/** `npm run bench -- --only relay,stages`: some benchmarks only, printed; RESULTS.md keeps whole runs. */
+const { values: flags } = parseArgs({ options: { only: { type: 'string' } } })
+const only = flags.only?.split(',').map((name) => name.trim())
+const unknown = only?.filter((name) => !(BENCHMARKS as readonly string[]).includes(name)) ?? []
+if (unknown.length) {
+  console.error(`--only takes ${BENCHMARKS.join(', ')}; not ${unknown.join(', ')}`)
+  process.exit(2)
+}
+const wanted = (name: Benchmark) => !only || only.includes(name)
 
 const t0 = now()
 const elapsed = () => `${((now() - t0) / 1000).toFixed(0)} s`
@@ -53,6 +67,7 @@ async function withStack<T>(settings: Record<string, string>, run: (stack: Bench
 }
 
 const relays: RelayResult[] = []
+let stages: StageResult | undefined
 let startCold: StartResult | undefined
 let startWarm: StartResult | undefined
 let boot: BootResult | undefined
@@ -66,20 +81,25 @@ const loadAtStart = loadavg().map((l) => l.toFixed(2)).join(' ')
 
 try {
   await withStack({ WARM_POOL_SIZE: '0' }, async (stack) => {
-    for (const pace of [STRESS, MODEL_PACE]) {
-      const result = await attempt(`relay, a delta every ${pace.delayMs} ms`, () => relayBenchmark(stack, pace))
-      if (result) relays.push(result)
+    if (wanted('relay')) {
+      for (const pace of [BURST, STRESS, MODEL_PACE]) {
+        const result = await attempt(`relay, a delta every ${pace.delayMs} ms`, () => relayBenchmark(stack, pace))
+        if (result) relays.push(result)
+      }
     }
-    startCold = await attempt('session start, cold', () => startBenchmark(stack))
-    boot = await attempt("opencode's own boot", () => opencodeBootBenchmark(stack))
-    fanout = await attempt('fan-out', () => fanoutBenchmark(stack))
-    replay = await attempt('replay', () => replayBenchmark(stack))
-    concurrency = await attempt('concurrency', () => concurrencyBenchmark(stack))
-    gateway = await attempt('model gateway', () => gatewayBenchmark(stack))
+    if (wanted('stages')) stages = await attempt('relay stages', () => relayStagesBenchmark(stack, BURST))
+    if (wanted('start')) startCold = await attempt('session start, cold', () => startBenchmark(stack))
+    if (wanted('boot')) boot = await attempt("opencode's own boot", () => opencodeBootBenchmark(stack))
+    if (wanted('fanout')) fanout = await attempt('fan-out', () => fanoutBenchmark(stack))
+    if (wanted('replay')) replay = await attempt('replay', () => replayBenchmark(stack))
+    if (wanted('concurrency')) concurrency = await attempt('concurrency', () => concurrencyBenchmark(stack))
+    if (wanted('gateway')) gateway = await attempt('model gateway', () => gatewayBenchmark(stack))
   })
-  await withStack({ WARM_POOL_SIZE: '2' }, async (stack) => {
-    startWarm = await attempt('session start, warm', () => startBenchmark(stack))
-  })
+  if (wanted('warm')) {
+    await withStack({ WARM_POOL_SIZE: '2' }, async (stack) => {
+      startWarm = await attempt('session start, warm', () => startBenchmark(stack))
+    })
+  }
 } finally {
   await cleanupAll()
 }
@@ -89,9 +109,13 @@ const row = (...cells: string[]) => rows.push(cells)
 const COLD = 'WARM_POOL_SIZE=0'
 
 for (const relay of relays) {
-  const { direct, relay: through, raw, rawStored } = relay
+  const { direct, relay: through, noProxy, raw, rawStored } = relay
   const load = `${relay.deltas} deltas ${relay.delayMs} ms apart, ${relay.rounds} rounds`
   row('relay: time to last delta', COLD, load, `direct ${ms(direct.lastDeltaMs)}`, `relay ${ms(through.lastDeltaMs)}`, ratio(through.lastDeltaMs, direct.lastDeltaMs))
+  row('relay: time to the reply complete (idle)', COLD, load, `direct ${ms(direct.idleMs)}`, `relay ${ms(through.idleMs)}`, ratio(through.idleMs, direct.idleMs))
+  row('relay behind the proxy: time to last delta', COLD, load, `direct ${ms(direct.lastDeltaMs)}`, `behind ${ms(noProxy.lastDeltaMs)}`, ratio(noProxy.lastDeltaMs, direct.lastDeltaMs))
+  row('relay behind the proxy: time to the reply complete', COLD, load, `direct ${ms(direct.idleMs)}`, `behind ${ms(noProxy.idleMs)}`, ratio(noProxy.idleMs, direct.idleMs))
+  row('relay: workerd CPU per 1,000 events', COLD, load, `behind the proxy ${ms(noProxy.cpuMsPer1000 ?? NaN)}`, `through it ${ms(through.cpuMsPer1000 ?? NaN)}`, `proxy ${plusMs((through.cpuMsPer1000 ?? NaN) - (noProxy.cpuMsPer1000 ?? NaN))}`)
   row('relay: latency per delta, p50', COLD, load, `direct ${ms(direct.p50)}`, `relay ${ms(through.p50)}`, `added ${plusMs(through.p50 - direct.p50)}`)
   row('relay: latency per delta, p99', COLD, load, `direct ${ms(direct.p99)}`, `relay ${ms(through.p99)}`, `added ${plusMs(through.p99 - direct.p99)}`)
   row('relay with ?raw=1: forwarded vs stored, p50', COLD, load, `forwarded ${ms(raw.p50)}`, `stored ${ms(rawStored.p50)}`, `storage ${plusMs(rawStored.p50 - raw.p50)}`)
@@ -112,6 +136,19 @@ for (const start of [startCold, startWarm]) {
 if (boot) {
   row("opencode's own boot, no Worker", COLD, `${boot.samples} sandboxes`, `p50 ${ms(boot.p50)}`, `p95 ${ms(boot.p95)}`, '')
 }
+if (stages) {
+  const behind = relays.find((r) => r.deltas === BURST.deltas && r.delayMs === BURST.delayMs)?.noProxy.cpuMsPer1000
+  // per public event, as the Worker's CPU is counted per event it logged
+  const pure = ((stages.parseUs + stages.translateUs) * stages.agentEvents) / stages.publicEvents + stages.frameUs
+  const load = `${stages.agentEvents} opencode events → ${stages.publicEvents} public`
+  row('relay, pure stages (Node)', COLD, load, `per opencode event: parse ${us(stages.parseUs)}, translate ${us(stages.translateUs)}`, `per public event: frame ${us(stages.frameUs)}`, `${us(pure)} per public event; gateway ${us(stages.gatewayUs)} per piece`)
+  // CPU milliseconds per 1,000 events are microseconds per event.
+  if (behind !== undefined) {
+    const rest = behind - stages.gatewayUs - pure
+    row('relay per public event: workerd CPU split', COLD, load, `workerd ${us(behind)}: gateway ${us(stages.gatewayUs)}, pure stages ${us(pure)}`, `storage, RPC, streams ${us(rest)}`, `rest ${((rest / behind) * 100).toFixed(0)}% of it`)
+  }
+}
+
 if (startCold && boot) {
   row('session start, cold / opencode boot', '', '', '', '', `p50 ${ratio(startCold.p50, boot.p50)}`)
 }
@@ -159,6 +196,7 @@ if (gateway) {
   const load = `${GATEWAY_PIECES} pieces ${GATEWAY_DELAY_MS} ms apart, ${rounds} rounds`
   row('model gateway: time to first token, p50', COLD, load, `direct ${ms(direct.firstMs)}`, `gateway ${ms(through.firstMs)}`, ratio(through.firstMs, direct.firstMs))
   row('model gateway: time to last token, p50', COLD, load, `direct ${ms(direct.lastMs)}`, `gateway ${ms(through.lastMs)}`, ratio(through.lastMs, direct.lastMs))
+  row('model gateway: workerd CPU per 1,000 pieces', COLD, load, ms(gateway.cpuMsPer1000), '', '')
 }
 
 const header = ['benchmark', 'stack', 'load', 'figure', 'figure', 'ratio or difference']
@@ -172,6 +210,17 @@ const notes = `What the rows measure:
   Latency per delta is arrival minus send time; time to last delta counts from sending the prompt.
   The \`?raw=1\` rows come from a third kind of round: the same stream with opencode's own events
   forwarded as \`agent.event\` before the event log stores anything, beside the stored \`message.delta\`s.
+  "Behind the proxy" rounds read the same stream from the Worker's own address behind wrangler dev's
+  proxy (which only the local stack has; the prompt still goes through it), to tell the proxy's hop
+  from the relay's cost. Time to the reply complete is to the \`session.status\` idle that follows it.
+  **workerd CPU per 1,000 events**: user and system time of the stack's workerd processes (from
+  /proc) over a round, over the events the session logged in it: what a deployment pays for.
+- **relay stages**: workerd's clock stands still while a Worker computes, so the pure stages are
+  timed in Node's V8 on the events of one recorded burst (opencode's own, parsed off the wire,
+  translated, framed). The CPU split takes workerd's CPU per event in the burst's rounds behind the
+  proxy, less the gateway's CPU per model piece measured at the same pace (each delta passed the
+  gateway first) and the pure stages; the rest is storage, RPC between the Durable Object and the
+  Worker, and streams.
 - **session start**: \`POST /v1/sessions\` to the first \`session.status\` idle on the stream, one
   session at a time; with a pool, each sample waits (up to a minute) for a ready sandbox first.
   "from the pool" counts sessions whose \`sandbox.status\` said reason \`warm\`. **opencode's own boot**
@@ -183,7 +232,8 @@ const notes = `What the rows measure:
   event (median of 3 reads each way).
 - **model gateway**: one streamed chat completion of ${GATEWAY_PIECES} pieces read straight from the scripted model with
   its key, and through \`/v1/gateway/local\` with a session's gateway token (the Worker checks the token and the
-  budget with the session, swaps in the key, streams the answer through and meters it), rounds alternating.
+  budget with the session, swaps in the key, streams the answer through and meters it), rounds alternating;
+  and workerd's CPU per 1,000 pieces through the gateway.
 - **concurrency**: 6 sessions (an opencode each) started up front; N of them send a turn (500 pieces, paced
   at about 1 ms) at the same moment, at least two rounds and four turns per level; latency is \`?wait=true\` from send to reply.
 `
@@ -199,6 +249,9 @@ ${notes}`
 
 console.log(`\n${machine}\n\n${table}\n`)
 if (failures.length) console.log(`failed:\n${failures.join('\n')}`)
-writeFileSync(join(PROJECT_ROOT, 'bench', 'RESULTS.md'), report)
-progress('wrote bench/RESULTS.md')
+if (only) progress('a partial run (--only): bench/RESULTS.md left as it was')
+else {
+  writeFileSync(join(PROJECT_ROOT, 'bench', 'RESULTS.md'), report)
+  progress('wrote bench/RESULTS.md')
+}
 process.exit(failures.length ? 1 : 0)

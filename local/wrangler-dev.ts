@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { unstable_startWorker } from 'wrangler'
 import { whenStdinCloses } from './lifeline'
 import { portIsFree } from './ports'
@@ -38,6 +40,16 @@ const worker = await unstable_startWorker({
     watch: true,
   },
 })
+// Where the Worker answers behind wrangler's proxy, for benchmarks that weigh the proxy's hop:
+// written on every reload, readable only by this user (the headers hold the proxy's secret).
+const proxy = worker.raw.proxy
+const onReloadComplete = proxy.onReloadComplete.bind(proxy)
+proxy.onReloadComplete = (event) => {
+  const { userWorkerUrl, userWorkerInnerUrlOverrides, headers } = event.proxyData
+  const direct = { url: `${userWorkerUrl.protocol}//${userWorkerUrl.hostname}:${userWorkerUrl.port}`, innerUrl: userWorkerInnerUrlOverrides, headers }
+  writeFileSync(join(persist!, 'direct.json'), JSON.stringify(direct), { mode: 0o600 })
+  onReloadComplete(event)
+}
 await worker.ready
 console.log(`Ready on ${(await worker.url).href}`)
 

@@ -6,7 +6,10 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
  * told apart by ancestry (workerd) or by where they live (opencode), never by name alone.
  */
 
-type Proc = { pid: number; ppid: number; name: string; rssBytes: number }
+type Proc = { pid: number; ppid: number; name: string; rssBytes: number; cpuTicks: number }
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100
 
 function read(path: string): string | undefined {
   try {
@@ -23,7 +26,9 @@ function proc(pid: number): Proc | undefined {
   // The name in parentheses may hold spaces and parentheses itself: the fields follow the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   const rssKiB = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]
-  return { pid, ppid: Number(fields[1]), name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), rssBytes: Number(rssKiB ?? 0) * 1024 }
+  // utime and stime, fields 14 and 15 of stat, the 12th and 13th after the name.
+  const cpuTicks = Number(fields[11]) + Number(fields[12])
+  return { pid, ppid: Number(fields[1]), name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), rssBytes: Number(rssKiB ?? 0) * 1024, cpuTicks }
 }
 
 const pids = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number)
@@ -47,6 +52,12 @@ function descendants(root: number): Proc[] {
 export function workerdMemory(root = process.pid): { processes: number; rssBytes: number } {
   const workerd = descendants(root).filter((p) => p.name === 'workerd')
   return { processes: workerd.length, rssBytes: workerd.reduce((sum, p) => sum + p.rssBytes, 0) }
+}
+
+/** The CPU time (user and system) the workerd processes this process started have used so far. */
+export function workerdCpuMs(root = process.pid): number {
+  const ticks = descendants(root).filter((p) => p.name === 'workerd').reduce((sum, p) => sum + p.cpuTicks, 0)
+  return (ticks * 1000) / TICKS_PER_SECOND
 }
 
 /** `opencode serve` processes whose working folder or home lies under `dir` (a stack's temp folder). */

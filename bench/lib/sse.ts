@@ -23,6 +23,8 @@ export type ReadOptions = {
   keep?: (e: Arrival) => boolean
   /** give up (and throw) after this long; default 120 s */
   timeoutMs?: number
+  /** more request headers (the proxy's secret, when reading the Worker behind wrangler's proxy) */
+  headers?: Record<string, string>
 }
 
 /**
@@ -33,7 +35,7 @@ export async function readEvents(baseUrl: string, sessionId: string, opts: ReadO
   const query = new URLSearchParams()
   if (opts.after !== undefined) query.set('after', String(opts.after))
   if (opts.raw) query.set('raw', '1')
-  const headers: Record<string, string> = { authorization: `Bearer ${KEY}` }
+  const headers: Record<string, string> = { ...opts.headers, authorization: `Bearer ${KEY}` }
   if (opts.lastEventId !== undefined) headers['last-event-id'] = String(opts.lastEventId)
   const timeoutMs = opts.timeoutMs ?? 120_000
   const signal = AbortSignal.timeout(timeoutMs)

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Script } from '../../local/model-server'
@@ -64,6 +64,15 @@ export async function benchStack(settings: Record<string, string> = {}, onLog: (
     removeDir()
   })
   return Object.assign(stack, { settings, dir, dispose })
+}
+
+/**
+ * The Worker behind wrangler dev's proxy, as local/wrangler-dev.ts wrote it at the last reload:
+ * reading it there leaves out the proxy's hop, which only the local stack has.
+ */
+export function behindProxy(stack: BenchStack): { url: string; headers: Record<string, string> } {
+  const { url, headers } = JSON.parse(readFileSync(join(stack.dir, 'state', 'direct.json'), 'utf8')) as { url: string; headers: Record<string, string> }
+  return { url, headers }
 }
 
 /** One API call; throws on an error status. */
