@@ -210,12 +210,12 @@ export class SandboxLifecycle {
     job.abandoned = true
     log('warn', 'sandbox work abandoned', { sessionId: store.maybe?.id, work: job.work })
     try {
+      for (const sandboxId of job.made) await provider.kill(sandboxId).catch(() => {})
       if (store.exists && !store.isOver()) {
         this.held = verdict.hold
         signals.emit(event('error', { code: verdict.code, message: verdict.message }))
         await this.lose(verdict.message)
       }
-      for (const sandboxId of job.made) await provider.kill(sandboxId).catch(() => {})
     } finally {
       job.release()
     }
