@@ -66,7 +66,6 @@ type Job = {
 export class SandboxLifecycle {
   /** provisioning, pausing or recovery under way; one at a time */
   private working: Promise<unknown> | undefined
-  private job: Job | undefined
   /** the last provisioning was abandoned by the watchdog: only a new message tries again */
   private held = false
   /** pauses that failed in a row, and when the next may be tried */
@@ -180,12 +179,11 @@ export class SandboxLifecycle {
     let release = () => {}
     const abandoned = new Promise<void>((resolve) => (release = resolve))
     const job: Job = { work, startedAt: Date.now(), abandoned: false, made: new Set(), release }
-    this.job = job
     this.arm(job)
-    this.working = Promise.race([run(job), abandoned]).finally(() => {
+    // An abandoned job that comes back before the watchdog is done with it keeps the slot till then.
+    const finished = run(job).finally(() => (job.abandoned ? abandoned : undefined))
+    this.working = Promise.race([finished, abandoned]).finally(() => {
       clearTimeout(job.timer)
-      if (this.job !== job) return
-      this.job = undefined
       this.working = undefined
       if (this.p.store.exists && !this.p.store.isOver() && this.p.queue.waiting() > 0) this.ensureRunning()
     })
