@@ -1,6 +1,6 @@
 import type { Bindings } from './env'
 import type { E2BOptions } from './sandbox/e2b'
-import { SANDBOX_GRACE_MS } from './sandbox/timeouts'
+import { PROVISION_WATCHDOG_MS, RECOVERY_WATCHDOG_MS, SANDBOX_GRACE_MS } from './sandbox/timeouts'
 
 /** The template's name, as e2b.toml gives it (`npm run template:build` builds it under this name). */
 export const E2B_TEMPLATE = 'opencode-sandbox-worker'
@@ -33,6 +33,8 @@ export type Settings = {
   pausedRetentionSeconds: number
   /** How long an ended session's storage is kept before it is deleted (ENDED_RETENTION_SECONDS, default 30 days). */
   endedRetentionSeconds: number
+  /** How long making, or resuming and recovering, a sandbox may take before it is abandoned (PROVISION_TIMEOUT_SECONDS, RECOVERY_TIMEOUT_SECONDS). */
+  watchdog: { provisionMs: number; recoverMs: number }
 }
 
 function positive(value: string | undefined, fallback: number): number {
@@ -75,6 +77,10 @@ export function readSettings(env: Bindings): Settings {
     tenantMaxCostPerDay: env.TENANT_MAX_COST_USD_PER_DAY ? positive(env.TENANT_MAX_COST_USD_PER_DAY, Infinity) : undefined,
     pausedRetentionSeconds: positive(env.PAUSED_RETENTION_SECONDS, 7 * 86_400),
     endedRetentionSeconds: positive(env.ENDED_RETENTION_SECONDS, 30 * 86_400),
+    watchdog: {
+      provisionMs: positive(env.PROVISION_TIMEOUT_SECONDS, PROVISION_WATCHDOG_MS / 1000) * 1000,
+      recoverMs: positive(env.RECOVERY_TIMEOUT_SECONDS, RECOVERY_WATCHDOG_MS / 1000) * 1000,
+    },
   }
 }
 

@@ -52,6 +52,10 @@ async function start(sandboxes: Sandboxes, sb: Sandbox, req: IncomingMessage, re
   const msg = await readMessage<StartRequest>(req)
   if (msg.pty) throw new ConnectError('unimplemented', 'PTY processes are not served by the stand-in')
   if (!msg.process?.cmd) throw new ConnectError('invalid_argument', 'process.cmd is required')
+  if (sb.refusedStarts) {
+    sb.refusedStarts--
+    throw new ConnectError('internal', 'the process could not be started')
+  }
   const cwd = sandboxes.resolvePath(sb, msg.process.cwd)
   if (!(await stat(cwd).catch(() => undefined))?.isDirectory()) throw new ConnectError('invalid_argument', `cwd '${cwd}' does not exist`)
   const proc = await sb.processes.start({

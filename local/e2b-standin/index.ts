@@ -48,6 +48,8 @@ export type E2BStandIn = {
   list(): E2BStandInSandbox[]
   /** the next `count` create calls fail with 503, as in an E2B outage */
   failNextCreates(count: number): void
+  /** the next `count` sandboxes made fail their first command, as one whose envd came up broken */
+  breakNextSandboxes(count: number): void
   /** how many create calls it has answered, failed ones included */
   createAttempts(): number
   /** kills every sandbox (removing their folders, nothing else) and stops serving */
@@ -65,7 +67,7 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
   const root = resolve(opts.root)
   await mkdir(root, { recursive: true })
   const sandboxes = new Sandboxes({ root, egressPorts: opts.egressPorts ?? [], pathPrepend: opts.pathPrepend ?? [] })
-  const faults: RestFaults = { creates: 0, attempts: 0 }
+  const faults: RestFaults = { creates: 0, attempts: 0, brokenSandboxes: 0 }
   const api = outlastWorkerdKeepAlive(createServer(getRequestListener(createRestApi(sandboxes, opts.apiKey, faults).fetch)))
   const gateway = createGateway(sandboxes)
   const apiPort = await listen(api, opts.port ?? 0)
@@ -87,6 +89,9 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
       })),
     failNextCreates: (count) => {
       faults.creates = count
+    },
+    breakNextSandboxes: (count) => {
+      faults.brokenSandboxes = count
     },
     createAttempts: () => faults.attempts,
     close: async () => {

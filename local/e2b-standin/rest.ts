@@ -75,11 +75,12 @@ function matchesMetadata(sb: Sandbox, filter: string | undefined) {
 
 /**
  * Outages a test orders: the next `creates` create calls answer 503, as E2B does when it has no
- * capacity. `attempts` counts every create call, failed or not, so a test can count retries.
+ * capacity; the next `brokenSandboxes` sandboxes made refuse their first command. `attempts`
+ * counts every create call, failed or not, so a test can count retries.
  */
-export type RestFaults = { creates: number; attempts: number }
+export type RestFaults = { creates: number; attempts: number; brokenSandboxes: number }
 
-export function createRestApi(sandboxes: Sandboxes, apiKey: string, faults: RestFaults = { creates: 0, attempts: 0 }): Hono {
+export function createRestApi(sandboxes: Sandboxes, apiKey: string, faults: RestFaults = { creates: 0, attempts: 0, brokenSandboxes: 0 }): Hono {
   const app = new Hono()
 
   app.use('*', async (c, next) => {
@@ -109,6 +110,10 @@ export function createRestApi(sandboxes: Sandboxes, apiKey: string, faults: Rest
       allowInternetAccess: body.allow_internet_access,
       autoPause: body.autoPause,
     })
+    if (faults.brokenSandboxes > 0) {
+      faults.brokenSandboxes--
+      sb.refusedStarts = 1
+    }
     return c.json(created(sb), 201)
   }
   app.post('/sandboxes', create)

@@ -37,6 +37,8 @@ export type Sandbox = {
   timer?: NodeJS.Timeout
   /** set once the sandbox is being killed */
   ending?: Promise<void>
+  /** process starts it refuses before it runs any, as a sandbox whose envd came up broken */
+  refusedStarts?: number
   ns: Namespace
   processes: ProcessTable
 }

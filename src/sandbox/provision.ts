@@ -1,5 +1,6 @@
 import type { Repo } from '../contracts'
 import { SandboxError, shellQuote, type SandboxEndpoint, type SandboxFile, type SandboxProvider } from './provider'
+import { CLONE_TIMEOUT_MS, SETUP_TIMEOUT_MS } from './timeouts'
 
 export type ProvisionPlan = {
   envs: Record<string, string>
@@ -17,10 +18,6 @@ export type ProvisionPlan = {
 export type Provisioned = { sandboxId: string; workdir: string; home: string; endpoint: SandboxEndpoint }
 
 export type ProvisionStep = 'creating' | 'cloning' | 'writing_files' | 'setup' | 'starting_agent'
-
-/** Clone and setup may legitimately take minutes; beyond these they count as failed. */
-const CLONE_TIMEOUT_MS = 10 * 60_000
-const SETUP_TIMEOUT_MS = 20 * 60_000
 
 /** The workspace as it was before the agent: the base its changes are measured from. */
 const BASELINE_COMMIT =
@@ -70,9 +67,12 @@ export async function provisionSandbox(
   provider: SandboxProvider,
   plan: ProvisionPlan,
   onStep: (step: ProvisionStep) => void,
+  /** told the new sandbox's id at once, so that a watchdog can kill it while later steps hang */
+  onCreated: (sandboxId: string) => void = () => {},
 ): Promise<Provisioned> {
   onStep('creating')
   const { sandboxId, workdir, home } = await provider.create({ envs: plan.envs, metadata: plan.metadata })
+  onCreated(sandboxId)
   try {
     if (plan.repo) {
       onStep('cloning')

@@ -152,6 +152,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       events: this.agentEvents,
       connection: this.connection,
       source: new SandboxSource({ env, settings: this.settings, provider: this.provider, store, signals }),
+      watchdog: this.settings.watchdog,
       watchers: () => this.fanout.size,
       fail: (err) => this.fail(err),
     })
@@ -194,7 +195,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     if (!budget.ok) return fail('budget_exceeded', budget.reason)
     const accepted = this.turns.enqueue(input)
     if (!accepted.ok) return accepted
-    this.lifecycle.ensureRunning()
+    this.lifecycle.ensureRunning('message')
     const result = accepted.value
     if (waitMs === undefined) return ok(result)
     const reply = await this.turns.waitForReply(result.messageId, waitMs)

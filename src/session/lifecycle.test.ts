@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { SANDBOX_GRACE_MS } from '../sandbox/timeouts'
+import { CLONE_TIMEOUT_MS, PROVISION_WATCHDOG_MS, RECOVERY_WATCHDOG_MS, SANDBOX_GRACE_MS, SETUP_TIMEOUT_MS } from '../sandbox/timeouts'
 import {
   idleDecision,
   MAX_PROVISION_ATTEMPTS,
@@ -13,6 +13,7 @@ import {
   sandboxTimeoutMs,
   WAKE_INTERVAL_MS,
   wantsSandbox,
+  watchdogVerdict,
   type WakeInput,
 } from './lifecycle'
 
@@ -35,6 +36,11 @@ describe('wantsSandbox', () => {
     expect(wantsSandbox(idle)).toBe(false)
     expect(wantsSandbox({ ...idle, hasWork: true })).toBe(true)
     expect(wantsSandbox({ ...idle, expiresAt: 1_000_001 })).toBe(true)
+  })
+
+  it('wants none while held after a provisioning the watchdog abandoned, work waiting or not', () => {
+    expect(wantsSandbox({ ...idle, hasWork: true, held: true })).toBe(false)
+    expect(wantsSandbox({ ...idle, expiresAt: 1_000_001, held: true })).toBe(false)
   })
 })
 
@@ -125,5 +131,35 @@ describe('a failed pause', () => {
     [20, 600_000],
   ])('after %i failures in a row is tried again in %i ms', (failures, delay) => {
     expect(pauseRetryDelayMs(failures)).toBe(delay)
+  })
+})
+
+describe('the watchdog over work on the sandbox', () => {
+  const limits = { provisionMs: 60_000, recoverMs: 10_000 }
+  const at = (work: 'provision' | 'recover', elapsed: number) => watchdogVerdict({ work, startedAt: 1_000_000, now: 1_000_000 + elapsed, limits })
+
+  it('waits until the limit of its kind of work has passed', () => {
+    expect(at('provision', 0)).toEqual({ action: 'wait', remainingMs: 60_000 })
+    expect(at('provision', 59_999)).toEqual({ action: 'wait', remainingMs: 1 })
+    expect(at('recover', 9_000)).toEqual({ action: 'wait', remainingMs: 1_000 })
+  })
+
+  it('abandons provisioning past its limit with sandbox_timeout, and holds further tries for a new message', () => {
+    expect(at('provision', 60_000)).toEqual({
+      action: 'abandon',
+      code: 'sandbox_timeout',
+      message: 'starting the sandbox took longer than 60 s and was abandoned',
+      hold: true,
+    })
+  })
+
+  it('abandons recovery past its limit without holding: queued work gets a new sandbox as after any loss', () => {
+    expect(at('recover', 10_001)).toMatchObject({ action: 'abandon', code: 'sandbox_timeout', hold: false })
+    expect(at('recover', 10_001)).not.toMatchObject({ message: expect.stringContaining('starting') })
+  })
+
+  it('gives provisioning room for a clone and a setup at their own limits, and recovery minutes', () => {
+    expect(PROVISION_WATCHDOG_MS).toBeGreaterThan(CLONE_TIMEOUT_MS + SETUP_TIMEOUT_MS)
+    expect(RECOVERY_WATCHDOG_MS).toBe(5 * 60_000)
   })
 })

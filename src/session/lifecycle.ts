@@ -33,12 +33,14 @@ export function idleDecision(s: IdleInput): IdleDecision {
 }
 
 /**
- * Whether a session without a running sandbox (none yet, lost, or paused) should get one now:
+ * Whether a session without a running sandbox (`held`: its last provisioning was abandoned by the
+ * watchdog, and only a new message tries again) (none yet, lost, or paused) should get one now:
  * for work (a message waiting), or because it is in use (created or kept alive since its last
  * idle deadline). A client merely watching the stream does not count, or a tab left open would
  * bring a sandbox back only for the next alarm to pause it again.
  */
-export function wantsSandbox(s: { now: number; expiresAt: number; hasWork: boolean }): boolean {
+export function wantsSandbox(s: { now: number; expiresAt: number; hasWork: boolean; held?: boolean }): boolean {
+  if (s.held) return false
   return s.hasWork || s.now < s.expiresAt
 }
 
@@ -149,4 +151,35 @@ export const MAX_PROVISION_ATTEMPTS = 3
 export function provisionRetry(transient: boolean, attempt: number): { retry: true; delayMs: number } | { retry: false } {
   if (!transient || attempt >= MAX_PROVISION_ATTEMPTS) return { retry: false }
   return { retry: true, delayMs: 1_000 * 2 ** (attempt - 1) }
+}
+
+/** Background work on the sandbox, each kind under its own watchdog. Resume and pause count as recovery. */
+export type SandboxWork = 'provision' | 'recover'
+
+export type WatchdogLimits = { provisionMs: number; recoverMs: number }
+
+export type WatchdogVerdict =
+  | { action: 'wait'; remainingMs: number }
+  | {
+      action: 'abandon'
+      code: 'sandbox_timeout'
+      message: string
+      /**
+       * Provisioning that hung is not tried again until a new message asks for it: the same
+       * setup would most likely hang again, holding a sandbox for nothing. After a recovery
+       * that hung, the sandbox is given up and queued work gets a new one as after any loss.
+       */
+      hold: boolean
+    }
+
+/**
+ * The watchdog over work on the sandbox: past its limit the work is abandoned whatever it
+ * awaits (what it made is killed, the sandbox given up), the session hears why, and goes on.
+ */
+export function watchdogVerdict(s: { work: SandboxWork; startedAt: number; now: number; limits: WatchdogLimits }): WatchdogVerdict {
+  const limitMs = s.work === 'provision' ? s.limits.provisionMs : s.limits.recoverMs
+  const remainingMs = s.startedAt + limitMs - s.now
+  if (remainingMs > 0) return { action: 'wait', remainingMs }
+  const what = s.work === 'provision' ? 'starting the sandbox' : 'recovering the sandbox'
+  return { action: 'abandon', code: 'sandbox_timeout', message: `${what} took longer than ${Math.round(limitMs / 1000)} s and was abandoned`, hold: s.work === 'provision' }
 }

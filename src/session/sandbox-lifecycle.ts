@@ -8,7 +8,19 @@ import type { AgentConnection } from './agent-connection'
 import type { AgentEvents } from './agent-events'
 import type { LinkEnd } from './agent-link'
 import type { HumanRequests } from './human-requests'
-import { idleDecision, needsKeepAlive, pauseRetryDelayMs, recoveryDecision, sandboxTimeoutMs, wantsSandbox, type RecoveryAction, type SandboxProbe } from './lifecycle'
+import {
+  idleDecision,
+  needsKeepAlive,
+  pauseRetryDelayMs,
+  recoveryDecision,
+  sandboxTimeoutMs,
+  wantsSandbox,
+  watchdogVerdict,
+  type RecoveryAction,
+  type SandboxProbe,
+  type SandboxWork,
+  type WatchdogLimits,
+} from './lifecycle'
 import type { SessionSignals } from './ports'
 import type { MessageQueue } from './queue'
 import type { SandboxSource } from './sandbox-source'
@@ -27,6 +39,7 @@ export type LifecycleParts = {
   events: AgentEvents
   connection: AgentConnection
   source: SandboxSource
+  watchdog: WatchdogLimits
   /** clients watching the session's stream: a watched session is not paused */
   watchers(): number
   /** the session cannot go on (its sandbox could not be made): it fails with this */
@@ -38,9 +51,23 @@ export type LifecycleParts = {
  * paused when idle and resumed for the next message, kept alive at the provider, and given up
  * when gone. Work on it runs one at a time; what to do when is decided in ./lifecycle.
  */
+/** One piece of work on the sandbox; the watchdog marks it abandoned when it overruns, and it stops at its next step. */
+type Job = {
+  work: SandboxWork
+  startedAt: number
+  abandoned: boolean
+  /** sandboxes it created, killed if it is abandoned before it hands them over */
+  made: Set<string>
+  timer?: ReturnType<typeof setTimeout>
+  /** frees the work slot when the job is abandoned while still awaiting */
+  release(): void
+}
+
 export class SandboxLifecycle {
   /** provisioning, pausing or recovery under way; one at a time */
   private working: Promise<unknown> | undefined
+  /** the last provisioning was abandoned by the watchdog: only a new message tries again */
+  private held = false
   /** pauses that failed in a row, and when the next may be tried */
   private pauseFailures = 0
   private pauseRetryAt = 0
@@ -51,14 +78,20 @@ export class SandboxLifecycle {
     return this.working !== undefined
   }
 
-  /** Brings the session to where it should be: a sandbox, an agent, a live link. Idempotent. */
-  ensureRunning() {
+  /** Brings the session to where it should be: a sandbox, an agent, a live link. Idempotent. `message`: a new message asks for it. */
+  ensureRunning(cause?: 'message') {
     const { store, connection } = this.p
+    if (cause === 'message') this.held = false
     if (!store.exists || store.isOver() || this.working) return
     const record = store.sandbox()
     if (record && connection.linked) return
-    if ((!record || record.paused) && !wantsSandbox({ now: Date.now(), expiresAt: Date.parse(store.row.expires_at), hasWork: this.p.queue.waiting() > 0 })) return
-    this.runWork(() => (!record ? this.provision() : record.paused ? this.resume(record) : this.recover('reconnecting')))
+    if (
+      (!record || record.paused) &&
+      !wantsSandbox({ now: Date.now(), expiresAt: Date.parse(store.row.expires_at), hasWork: this.p.queue.waiting() > 0, held: this.held })
+    )
+      return
+    if (!record) this.runWork('provision', (job) => this.provision(job))
+    else this.runWork('recover', (job) => (record.paused ? this.resume(job, record) : this.recover(job, 'reconnecting')))
     void this.p.signals.scheduleWake()
   }
 
@@ -77,7 +110,7 @@ export class SandboxLifecycle {
     })
     if (decision.action === 'pause' && now >= this.pauseRetryAt) {
       // One at a time with provisioning and recovery: a message arriving mid-pause resumes after it.
-      this.runWork(() => this.pause(decision.reason))
+      this.runWork('recover', (job) => this.pause(job, decision.reason))
       await this.working
       return
     }
@@ -105,7 +138,7 @@ export class SandboxLifecycle {
   dropped(end: LinkEnd) {
     if (this.p.store.isOver()) return
     log('warn', 'agent stream ended', { sessionId: this.p.store.maybe?.id, reason: end.reason })
-    this.runWork(() => this.recover(`the agent event stream ${end.reason === 'silent' ? 'went silent' : 'ended'}`))
+    this.runWork('recover', (job) => this.recover(job, `the agent event stream ${end.reason === 'silent' ? 'went silent' : 'ended'}`))
   }
 
   /** The session is over: its sandbox goes, and with it the link. */
@@ -137,36 +170,84 @@ export class SandboxLifecycle {
     }
   }
 
-  /** Provisioning, pausing and recovery run one at a time; messages still waiting afterwards get a sandbox. */
-  private runWork(work: () => Promise<unknown>) {
+  /**
+   * Provisioning, pausing and recovery run one at a time, each under a watchdog; messages still
+   * waiting afterwards get a sandbox.
+   */
+  private runWork(work: SandboxWork, run: (job: Job) => Promise<unknown>) {
     if (this.working) return
-    this.working = work().finally(() => {
+    let release = () => {}
+    const abandoned = new Promise<void>((resolve) => (release = resolve))
+    const job: Job = { work, startedAt: Date.now(), abandoned: false, made: new Set(), release }
+    this.arm(job)
+    // An abandoned job that comes back before the watchdog is done with it keeps the slot till then.
+    const finished = run(job).finally(() => (job.abandoned ? abandoned : undefined))
+    this.working = Promise.race([finished, abandoned]).finally(() => {
+      clearTimeout(job.timer)
       this.working = undefined
       if (this.p.store.exists && !this.p.store.isOver() && this.p.queue.waiting() > 0) this.ensureRunning()
     })
   }
 
-  private async provision() {
+  private arm(job: Job) {
+    const verdict = watchdogVerdict({ work: job.work, startedAt: job.startedAt, now: Date.now(), limits: this.p.watchdog })
+    if (verdict.action === 'wait') {
+      job.timer = setTimeout(() => this.arm(job), verdict.remainingMs)
+      return
+    }
+    void this.giveUp(job, verdict)
+  }
+
+  /**
+   * The job hangs past its watchdog: whatever it made and the sandbox it worked on are killed,
+   * the session hears why and goes on without a sandbox; the job, should its await ever end,
+   * stops at its next step.
+   */
+  private async giveUp(job: Job, verdict: Extract<ReturnType<typeof watchdogVerdict>, { action: 'abandon' }>) {
+    const { store, provider, signals } = this.p
+    job.abandoned = true
+    log('warn', 'sandbox work abandoned', { sessionId: store.maybe?.id, work: job.work })
+    try {
+      for (const sandboxId of job.made) await provider.kill(sandboxId).catch(() => {})
+      if (store.exists && !store.isOver()) {
+        this.held = verdict.hold
+        signals.emit(event('error', { code: verdict.code, message: verdict.message }))
+        await this.lose(verdict.message)
+      }
+    } finally {
+      job.release()
+    }
+  }
+
+  /** The session ended, or the watchdog gave the job up: its work stops here. */
+  private stopped(job: Job): boolean {
+    return job.abandoned || this.p.store.isOver()
+  }
+
+  private async provision(job: Job) {
     const { store, signals, connection } = this.p
     const spec = store.spec()
     if (store.row.status !== 'starting') signals.setStatus('starting', 'starting a new sandbox')
     signals.sandboxState('starting')
     try {
       const secrets = await openSecrets(this.p.secretsKey, store.row.secrets)
-      const record = await this.p.source.sandboxFor(spec, secrets)
-      if (store.isOver()) return this.abandon(record)
+      const record = await this.p.source.sandboxFor(spec, secrets, (sandboxId) => {
+        job.made.add(sandboxId)
+        if (job.abandoned) void this.p.provider.kill(sandboxId).catch(() => {})
+      })
+      if (this.stopped(job)) return this.abandon(record)
       store.saveSandbox(record)
       await waitForOpencode(record.endpoint, record.password)
-      if (store.isOver()) return this.abandon(record)
+      if (this.stopped(job)) return this.abandon(record)
       await connection.attach(record)
-      if (store.isOver()) return this.abandon(record)
+      if (this.stopped(job)) return this.abandon(record)
       signals.sandboxState('ready')
       // The idle clock starts once the session can take a message, not while its sandbox boots.
       signals.touch()
       signals.setStatus('idle')
       this.p.turns.pump()
     } catch (err) {
-      await this.p.fail(err)
+      if (!job.abandoned) await this.p.fail(err)
     }
   }
 
@@ -184,13 +265,13 @@ export class SandboxLifecycle {
    * The link to the agent is gone (its stream ended, a health check failed, or this object
    * restarted): find out why, and reconnect, restart the agent, or give the sandbox up.
    */
-  private async recover(reason: string): Promise<RecoveryAction['action']> {
+  private async recover(job: Job, reason: string): Promise<RecoveryAction['action']> {
     const record = this.p.store.sandbox()
     if (!record) return 'replace_sandbox'
     try {
       for (let attempt = 1; ; attempt++) {
         const probe = await this.probe(record)
-        if (this.p.store.isOver()) {
+        if (this.stopped(job)) {
           await this.abandon(record)
           return 'replace_sandbox'
         }
@@ -198,12 +279,12 @@ export class SandboxLifecycle {
         if (decision.action === 'retry') await sleep(decision.delayMs)
         else if (decision.action === 'resume') await this.p.provider.resume(record.sandboxId, this.timeout())
         else if (decision.action === 'replace_sandbox') await this.lose(reason)
-        else if (decision.action === 'restart_agent') await this.restartAgent(record, reason)
+        else if (decision.action === 'restart_agent') await this.restartAgent(job, record, reason)
         else await this.p.connection.reattach(record, false)
         if (decision.action !== 'retry' && decision.action !== 'resume') return decision.action
       }
     } catch (err) {
-      await this.lose(`${reason}; recovery failed: ${errorMessage(err)}`)
+      if (!job.abandoned) await this.lose(`${reason}; recovery failed: ${errorMessage(err)}`)
       return 'replace_sandbox'
     }
   }
@@ -213,7 +294,7 @@ export class SandboxLifecycle {
   }
 
   /** Idle: the sandbox stops where it stands, for the next message to resume it as it was. */
-  private async pause(reason: string) {
+  private async pause(job: Job, reason: string) {
     const { store, connection } = this.p
     const record = store.sandbox()
     if (!record || record.paused) return
@@ -223,6 +304,7 @@ export class SandboxLifecycle {
     try {
       await this.p.provider.pause(record.sandboxId)
     } catch (err) {
+      if (job.abandoned) return
       if (err instanceof SandboxError && err.code === 'not_found') return this.lose('the sandbox was gone when it was to be paused')
       // Not paused is not said to be: the sandbox stays ready and the pause is tried again later.
       this.pauseFailures++
@@ -230,28 +312,30 @@ export class SandboxLifecycle {
       log('warn', 'sandbox pause failed', { sessionId: store.maybe?.id, err: errorMessage(err) })
       store.saveSandbox({ ...record, paused: false })
       this.p.signals.emit(event('error', { code: 'sandbox_pause_failed', message: `the idle sandbox could not be paused: ${errorMessage(err)}` }))
-      await this.recover('a pause failed')
+      await this.recover(job, 'a pause failed')
       return
     }
+    if (job.abandoned) return
     this.pauseFailures = 0
     this.p.signals.sandboxState('paused', reason)
   }
 
   /** Brings a paused sandbox back, then checks its agent as after any gap: reconnect, restart, or replace. */
-  private async resume(record: SandboxRecord) {
+  private async resume(job: Job, record: SandboxRecord) {
     const { signals, store } = this.p
     signals.sandboxState('starting', 'resuming')
     const timeoutMs = this.timeout()
     try {
       await this.p.provider.resume(record.sandboxId, timeoutMs)
     } catch (err) {
+      if (job.abandoned) return
       const gone = err instanceof SandboxError && err.code === 'not_found'
       return this.lose(gone ? 'the paused sandbox is gone' : `the paused sandbox could not be resumed: ${errorMessage(err)}`)
     }
-    if (store.isOver()) return this.abandon(record)
+    if (this.stopped(job)) return this.abandon(record)
     store.saveSandbox({ ...record, paused: false, deadline: Date.now() + timeoutMs })
     await signals.scheduleWake()
-    if ((await this.recover('resumed')) === 'resubscribe') signals.sandboxState('ready', 'resumed')
+    if ((await this.recover(job, 'resumed')) === 'resubscribe' && !this.stopped(job)) signals.sandboxState('ready', 'resumed')
   }
 
   /** Keeps the provider from ending a sandbox the session still wants (E2B ends it at its timeout). */
@@ -268,26 +352,30 @@ export class SandboxLifecycle {
   }
 
   /** opencode died in a live sandbox: start it again on the same workspace and carry on. */
-  private async restartAgent(record: SandboxRecord, reason: string) {
+  private async restartAgent(job: Job, record: SandboxRecord, reason: string) {
     this.p.signals.sandboxState('restarting', reason)
     const endpoint = await this.p.provider.startOpencode(record.sandboxId, { cwd: record.workdir })
     const restarted = { ...record, endpoint }
-    if (this.p.store.isOver()) return this.abandon(restarted)
+    if (this.stopped(job)) return this.abandon(restarted)
     this.p.store.saveSandbox(restarted)
     await waitForOpencode(endpoint, record.password)
-    if (this.p.store.isOver()) return this.abandon(restarted)
+    if (this.stopped(job)) return this.abandon(restarted)
     await this.p.connection.reattach(restarted, true)
-    if (this.p.store.isOver()) return this.abandon(restarted)
+    if (this.stopped(job)) return this.abandon(restarted)
     this.p.signals.sandboxState('ready', 'agent restarted')
   }
 
   /**
-   * The session ended while this work awaited something: what the work made or brought back is
-   * killed (the end's own stop may have run before it was recorded), and nothing is said.
+   * The session ended, or the watchdog gave the work up, while it awaited something: what the
+   * work made or brought back is killed (the end's own stop may have run before it was
+   * recorded), and nothing is said. A later provisioning's sandbox and link are not its to touch.
    */
   private async abandon(record: SandboxRecord) {
-    this.p.connection.close()
-    if (this.p.store.sandbox()?.sandboxId === record.sandboxId) this.p.store.saveSandbox(null)
+    const current = this.p.store.sandbox()
+    if (!current || current.sandboxId === record.sandboxId) {
+      this.p.connection.close()
+      if (current) this.p.store.saveSandbox(null)
+    }
     await this.p.provider.kill(record.sandboxId).catch(() => {})
   }
 

@@ -31,8 +31,9 @@ export type SourceParts = {
 export class SandboxSource {
   constructor(private readonly p: SourceParts) {}
 
-  async sandboxFor(spec: SessionSpec, secrets: SessionSecrets): Promise<SandboxRecord> {
-    return (await this.warm(spec, secrets)) ?? (await this.create(spec, secrets))
+  /** `made` hears of each sandbox created for it the moment it exists, before it is ready. */
+  async sandboxFor(spec: SessionSpec, secrets: SessionSecrets, made: (sandboxId: string) => void): Promise<SandboxRecord> {
+    return (await this.warm(spec, secrets)) ?? (await this.create(spec, secrets, made))
   }
 
   private async warm(spec: SessionSpec, secrets: SessionSecrets): Promise<SandboxRecord | null> {
@@ -49,7 +50,7 @@ export class SandboxSource {
     return warm
   }
 
-  private async create(spec: SessionSpec, secrets: SessionSecrets): Promise<SandboxRecord> {
+  private async create(spec: SessionSpec, secrets: SessionSecrets, made: (sandboxId: string) => void): Promise<SandboxRecord> {
     const { settings, store, signals } = this.p
     const password = randomSecret()
     const gateway = await newGatewayToken(store.row.id)
@@ -70,7 +71,7 @@ export class SandboxSource {
     for (let attempt = 1; ; attempt++) {
       try {
         const createdAt = Date.now()
-        const provisioned = await provisionSandbox(this.p.provider, plan, (step) => signals.sandboxState('starting', step))
+        const provisioned = await provisionSandbox(this.p.provider, plan, (step) => signals.sandboxState('starting', step), made)
         return { ...provisioned, password, deadline: createdAt + settings.e2b.timeoutMs }
       } catch (err) {
         const next = provisionRetry(err instanceof SandboxError && err.transient, attempt)

@@ -268,6 +268,21 @@ describe('sessions on E2B (through the stand-in)', () => {
     }
   })
 
+  it('kills a sandbox whose first command fails after create: none is left when the session fails', async () => {
+    // Every create the session tries makes a sandbox that refuses its first command.
+    standIn().breakNextSandboxes(10)
+    const attemptsBefore = standIn().createAttempts()
+    const id = await createSession()
+    try {
+      const failed = await waitForStatus(id, 'failed')
+      expect(failed.error.message).toMatch(/could not be started/)
+      expect(standIn().createAttempts() - attemptsBefore).toBeGreaterThanOrEqual(1)
+      expect(standInSandboxesOf(standIn(), id)).toEqual([])
+    } finally {
+      standIn().breakNextSandboxes(0)
+    }
+  })
+
   it('kills the sandbox when the session is deleted', async () => {
     const id = await createSession()
     await waitForStatus(id, 'idle')
