@@ -13,7 +13,6 @@ describe('parseChanges', () => {
         `:100644 100644 ${sha('c')} ${sha('d')} M`, 'src/a.ts',
         `:100644 000000 ${sha('e')} ${Z} D`, 'old\nname',
         `:100644 100755 ${sha('f')} ${sha('f')} M`, 'run.sh',
-        `:000000 120000 ${Z} ${sha('1')} A`, 'link',
       ].join('\0') +
       '\0'
     expect(parseChanges(out)).toEqual({
@@ -23,7 +22,6 @@ describe('parseChanges', () => {
         { path: 'src/a.ts', status: 'modified', mode: '100644' },
         { path: 'old\nname', status: 'deleted', mode: '100644' },
         { path: 'run.sh', status: 'modified', mode: '100755' },
-        { path: 'link', status: 'added', mode: '120000' },
       ],
     })
   })
@@ -32,8 +30,9 @@ describe('parseChanges', () => {
     expect(parseChanges(`${sha('a')}\n`)).toEqual({ head: sha('a'), changes: [] })
   })
 
-  it('refuses submodules, and output that is not what git writes', () => {
+  it('refuses symlinks, submodules, and output that is not what git writes', () => {
     expect(() => parseChanges(`${sha('a')}\n:000000 160000 ${Z} ${sha('b')} A\0sub\0`)).toThrow(/submodule/)
+    expect(() => parseChanges(`${sha('a')}\n:000000 120000 ${Z} ${sha('b')} A\0link\0`)).toThrow(/symlink/)
     expect(() => parseChanges('fatal: not a git repository\n')).toThrow(/no commit/)
     expect(() => parseChanges(`${sha('a')}\nhello\0x\0`)).toThrow(/unexpected/)
   })

@@ -7,7 +7,8 @@ export type FileChange = { path: string; status: 'added' | 'modified' | 'deleted
 /** Stages everything and lists it against the commit the workspace started from; HEAD's sha first. */
 export const CHANGES_COMMAND = 'git add --all && git rev-parse HEAD && git diff --cached --raw -z --no-renames --no-ext-diff HEAD'
 
-const MODES = new Set(['100644', '100755', '120000'])
+// Symlinks and submodules are left out: a file read through the sandbox follows a link, and a submodule is no file.
+const MODES = new Set(['100644', '100755'])
 
 /**
  * Reads CHANGES_COMMAND's output: HEAD's sha on the first line, then `git diff --raw -z` records
@@ -28,7 +29,7 @@ export function parseChanges(output: string): { head: string; changes: FileChang
     const [, oldMode, newMode, code] = m
     const status = code === 'A' ? 'added' : code === 'D' ? 'deleted' : 'modified'
     const mode = status === 'deleted' ? oldMode! : newMode!
-    if (!MODES.has(mode)) throw new Error(`${path} is a submodule or of an unknown kind (mode ${mode})`)
+    if (!MODES.has(mode)) throw new Error(`${path} is a symlink, a submodule or of an unknown kind (mode ${mode})`)
     changes.push({ path, status, mode })
   }
   return { head, changes }
