@@ -69,7 +69,10 @@ function requirePullRequestable(env: Bindings, request: RunRequest) {
       ? 'a pull request needs a repository on GitHub (github.com, or the host of GITHUB_API_URL)'
       : undefined
   if (problem) throw new ApiError('validation_failed', `json.repo: ${problem}`, [{ path: 'json.repo', message: problem, code: 'custom' }])
-  if (!hasGitHubCredentials(env)) throw new ApiError('misconfigured', 'pull requests need GITHUB_TOKEN or a GitHub App (GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY)')
+  if (!hasGitHubCredentials(env)) {
+    const missing = ['GITHUB_TOKEN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY']
+    throw new ApiError('misconfigured', `pull requests need ${missing[0]}`, { missing })
+  }
 }
 
 /** Chained, so that its type carries every route for the typed client (`AppType`). */
@@ -180,7 +183,7 @@ webhooks.openAPIRegistry.registerPath({
   path: '/github',
   summary: 'GitHub webhook deliveries',
   description:
-    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository. A comment saying so is posted at once and edited with the result: a pull request from a new branch (GITHUB_OUTPUT=pull_request, the default), or for a comment on a pull request, a commit on its branch (a fork's branch gets the diff instead); with GITHUB_OUTPUT=comment, the diff in the comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. Other deliveries are acknowledged and ignored, with the reason.',
+    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository. A comment saying so is posted at once and edited with the result: a pull request from a new branch (GITHUB_OUTPUT=pull_request, the default), or for a comment on a pull request, a commit on its branch (a branch in a fork gets the diff instead); with GITHUB_OUTPUT=comment, the diff in the comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. Other deliveries are acknowledged and ignored, with the reason.',
   request: { body: { ...json(z.record(z.string(), z.unknown()), 'A GitHub delivery'), required: true } },
   responses: {
     202: json(z.object({ ignored: z.boolean(), reason: z.string().optional(), run: RunAccepted.optional() }), 'Acknowledged'),
