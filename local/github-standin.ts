@@ -71,6 +71,8 @@ function run(cwd: string, args: string[], input?: string | Buffer, env: Record<s
       if (err) reject(new Answer(422, `git ${args[0]} failed: ${stderr.toString().trim()}`))
       else resolve(stdout.toString())
     })
+    // git may exit without reading its input (an error, a command that takes none).
+    child.stdin!.on('error', () => {})
     child.stdin!.end(input ?? '')
   })
 }
@@ -198,10 +200,11 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
       const env = { GIT_INDEX_FILE: index }
       try {
         if (body.base_tree) await git(owner, repo, ['read-tree', String(body.base_tree)], undefined, env)
-        for (const entry of body.tree as { path: string; mode: string; sha: string | null }[]) {
-          if (entry.sha === null) await git(owner, repo, ['update-index', '--force-remove', '--', entry.path], undefined, env)
-          else await git(owner, repo, ['update-index', '--add', '--cacheinfo', `${entry.mode},${entry.sha},${entry.path}`], undefined, env)
-        }
+        // A zero mode and id removes a path; a bare repository has no work tree for --force-remove.
+        const entries = (body.tree as { path: string; mode: string; sha: string | null }[])
+          .map((e) => (e.sha === null ? `0 ${'0'.repeat(40)}\t${e.path}\0` : `${e.mode} ${e.sha}\t${e.path}\0`))
+          .join('')
+        await git(owner, repo, ['update-index', '-z', '--index-info'], entries, env)
         return [201, { sha: (await git(owner, repo, ['write-tree'], undefined, env)).trim() }]
       } finally {
         await rm(join(index, '..'), { recursive: true, force: true })
