@@ -140,10 +140,13 @@ describe('runs that end in a pull request', () => {
     const pushed = await resultComment(pull.number, second.id as string)
     expect(pushed.body).toContain(`Pushed ${tip.slice(0, 7)}`)
 
-    // Every call carried the App's JWT or an installation token, the clones included; no token
-    // minted reached the sessions' events.
+    // Every call carried the App's JWT or an installation token, the clones included (git asks
+    // without credentials first and is refused); no token minted reached the sessions' events.
     expect(gh.calls.length).toBeGreaterThan(10)
-    for (const call of gh.calls) expect(['jwt', 'installation']).toContain(call.credential)
+    for (const call of gh.calls) {
+      if (call.credential === 'none') expect(call).toMatchObject({ status: 401, path: expect.stringMatching(/\.git\/info\/refs$/) })
+      else expect(['jwt', 'installation']).toContain(call.credential)
+    }
     expect(gh.calls.some((c) => c.path.endsWith('/git-upload-pack') && c.credential === 'installation')).toBe(true)
     expect(gh.minted.length).toBeGreaterThan(0)
     for (const sessionId of [run.sessionId, second.sessionId] as string[]) {
