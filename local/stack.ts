@@ -38,6 +38,10 @@ const SETTING_NAMES = [
   'GITHUB_TRIGGER',
   'GITHUB_ALLOWED_ASSOCIATIONS',
   'GITHUB_MAX_RUNS_PER_HOUR',
+  'GITHUB_APP_ID',
+  'GITHUB_APP_PRIVATE_KEY',
+  'GITHUB_OUTPUT',
+  'GITHUB_COMMIT_AUTHOR',
   'SESSION_IDLE_SECONDS',
   'PENDING_TIMEOUT_SECONDS',
   'WARM_POOL_SIZE',
@@ -56,7 +60,8 @@ const SETTING_NAMES = [
 export function settingsFromEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(env)) {
-    if (value && (SETTING_NAMES.includes(name) || /_API_KEY$/.test(name))) out[name] = value
+    // A PEM key's newlines go escaped: the Worker reads `\n` back, and a dotenv line holds no newline.
+    if (value && (SETTING_NAMES.includes(name) || /_API_KEY$/.test(name))) out[name] = name === 'GITHUB_APP_PRIVATE_KEY' ? value.replace(/\r?\n/g, '\\n') : value
   }
   return out
 }

@@ -20,6 +20,7 @@ import type {
   TenantUsage,
 } from './contracts'
 import type { Metered } from './gateway/meter'
+import type { FileChange } from './github/changes'
 import type { GatewayGrant } from './gateway/routes'
 import type { Outcome } from './lib/errors'
 import type { WarmSandbox } from './sandbox/record'
@@ -50,6 +51,8 @@ export interface SessionRpc extends Rpc.DurableObjectBranded {
   diff(tenant: string): Promise<Outcome<Diff>>
   /** the workspace's changes as one unified diff, for a run's result */
   workspacePatch(tenant: string): Promise<Outcome<string>>
+  /** the workspace's changes file by file with their modes, for a commit through GitHub's API */
+  workspaceChanges(tenant: string): Promise<Outcome<{ head: string; changes: FileChange[] }>>
   readFile(tenant: string, path: string): Promise<Outcome<FileBody>>
   /** the model gateway's questions: may this call go on, and what it used */
   gatewayGrant(digest: string, provider: string): Promise<Outcome<GatewayGrant>>

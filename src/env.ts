@@ -25,6 +25,13 @@ export type Bindings = DurableObjectBindings & {
   GITHUB_WEBHOOK_SECRET?: string
   GITHUB_TOKEN?: string
   GITHUB_API_URL?: string
+  /** a GitHub App (its id and PEM private key) instead of GITHUB_TOKEN: installation tokens per repository */
+  GITHUB_APP_ID?: string
+  GITHUB_APP_PRIVATE_KEY?: string
+  /** what a GitHub-triggered run ends in: pull_request (default) or comment */
+  GITHUB_OUTPUT?: string
+  /** `Name <email>` of the commits the Worker writes */
+  GITHUB_COMMIT_AUTHOR?: string
   /** the phrase in an issue or comment that starts a run (default /opencode) */
   GITHUB_TRIGGER?: string
   /** how sandboxes reach this Worker's model gateway, e.g. https://agents.example.com */

@@ -5,6 +5,8 @@ import { ApiError, unwrap } from '../lib/errors'
 import { newId, sha256Hex } from '../lib/ids'
 import { guardStub, runStub } from '../durable-objects'
 import { githubRules, maxRunsPerHour, taskFromDelivery } from '../runs/github'
+import { hasGitHubCredentials } from '../github/credentials'
+import { githubRepoOf } from '../github/repo-url'
 import { freshTimestamp, MAX_SKEW_SECONDS, signatureMatches, timestamped } from '../runs/signing'
 import { apiKeys } from '../settings'
 import { misconfiguredResponse } from './complete-settings'
@@ -53,9 +55,24 @@ async function startRun(
   if (problem) {
     throw new ApiError('validation_failed', `json.callback.url: ${problem}`, [{ path: 'json.callback.url', message: problem, code: 'custom' }])
   }
+  if (request.output?.pullRequest) requirePullRequestable(env, request)
   const id = await runId(tenant, key ?? request.idempotencyKey)
   const run = unwrap(await runStub(env, id).start({ id, tenant, request, github, gatewayUrl: gatewayBase(env, requestUrl), modelKeys }))
   return { id: run.id, sessionId: run.sessionId, status: run.status, ...(run.error && { error: run.error }) }
+}
+
+/** A pull request needs a repository on GitHub, and a credential to write to it. */
+function requirePullRequestable(env: Bindings, request: RunRequest) {
+  const problem = !request.repo
+    ? 'a pull request needs a repo'
+    : !githubRepoOf(request.repo.url, env.GITHUB_API_URL)
+      ? 'a pull request needs a repository on GitHub (github.com, or the host of GITHUB_API_URL)'
+      : undefined
+  if (problem) throw new ApiError('validation_failed', `json.repo: ${problem}`, [{ path: 'json.repo', message: problem, code: 'custom' }])
+  if (!hasGitHubCredentials(env)) {
+    const missing = ['GITHUB_TOKEN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY']
+    throw new ApiError('misconfigured', `pull requests need ${missing[0]}`, { missing })
+  }
 }
 
 /** Chained, so that its type carries every route for the typed client (`AppType`). */
@@ -166,7 +183,7 @@ webhooks.openAPIRegistry.registerPath({
   path: '/github',
   summary: 'GitHub webhook deliveries',
   description:
-    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository; its result is posted back as a comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. Other deliveries are acknowledged and ignored, with the reason.',
+    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository. A comment saying so is posted at once and edited with the result: a pull request from a new branch (GITHUB_OUTPUT=pull_request, the default), or for a comment on a pull request, a commit on its branch (a branch in a fork gets the diff instead); with GITHUB_OUTPUT=comment, the diff in the comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. Other deliveries are acknowledged and ignored, with the reason.',
   request: { body: { ...json(z.record(z.string(), z.unknown()), 'A GitHub delivery'), required: true } },
   responses: {
     202: json(z.object({ ignored: z.boolean(), reason: z.string().optional(), run: RunAccepted.optional() }), 'Acknowledged'),

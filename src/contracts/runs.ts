@@ -6,6 +6,24 @@ import { Limits, ModelKeys, ModelName, Permissions, Repo } from './fields'
 
 /** Background runs: the body that starts one, the run as it is shown, and what a run's Durable Object is handed and told. */
 
+/** A branch name git and GitHub both take: no `..`, no leading `-` or `/`, no trailing `/` or `.lock`. */
+const BranchName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._\/-]+$/, 'letters, digits, ".", "_", "-" and "/" only')
+  .refine((b) => !b.includes('..') && !b.startsWith('-') && !b.startsWith('/') && !b.endsWith('/') && !b.endsWith('.lock') && !b.includes('//'), 'not a valid branch name')
+
+export const PullRequestRequest = z
+  .object({
+    base: BranchName.optional().openapi({ description: "the branch to merge into; default: `repo.ref`, else the repository's default branch" }),
+    branch: BranchName.optional().openapi({ description: 'the branch to create; default `opencode/run-<run id>`' }),
+    title: z.string().min(1).max(200).optional(),
+    draft: z.boolean().optional(),
+  })
+  .strict()
+  .openapi('PullRequestRequest')
+
 export const RunBody = z
   .object({
     prompt: z.string().min(1).max(100_000),
@@ -33,6 +51,14 @@ export const RunBody = z
     timeoutSeconds: z.number().int().min(10).max(24 * 60 * 60).optional(),
     modelKeys: ModelKeys.optional(),
     limits: Limits.optional(),
+    output: z
+      .object({ pullRequest: PullRequestRequest.optional() })
+      .strict()
+      .optional()
+      .openapi({
+        description:
+          'With `pullRequest`, a run that succeeds with changes ends in a branch and a pull request, written by the Worker through GitHub\'s API; `repo` must then be on GitHub (github.com, or the host of GITHUB_API_URL)',
+      }),
   })
   .strict()
   .openapi('CreateRun')
@@ -44,6 +70,20 @@ export const RunParams = z.object({
     .openapi({ param: { name: 'id', in: 'path' }, example: 'run_0123456789abcdefghjk' }),
 })
 
+export const PullRequestResult = z
+  .object({
+    state: z.enum(['opened', 'updated', 'unchanged', 'not_pushed', 'failed']).openapi({
+      description:
+        "`opened`: a new branch and pull request; `updated`: a commit added to a pull request's branch; `unchanged`: no changes, nothing pushed; `not_pushed`: the pull request's branch is in a fork (the diff is in `diff` and the comment); `failed`: GitHub refused, see `error`",
+    }),
+    number: z.number().int().optional(),
+    url: z.string().optional(),
+    branch: z.string().optional(),
+    commit: z.string().optional(),
+    error: z.object({ status: z.number().int().optional(), message: z.string() }).optional(),
+  })
+  .openapi('PullRequestResult')
+
 export const RunStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out'])
 
 export const Run = z
@@ -53,7 +93,7 @@ export const Run = z
     status: RunStatus,
     createdAt: z.string(),
     updatedAt: z.string(),
-    result: z.object({ text: z.string(), diff: z.string().optional(), usage: Usage }).optional(),
+    result: z.object({ text: z.string(), diff: z.string().optional(), usage: Usage, pullRequest: PullRequestResult.optional() }).optional(),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
     callback: z
       .object({
@@ -78,8 +118,14 @@ type RunBody = z.infer<typeof RunBody>
 /** A run's request as the run keeps it: the body less the model keys, which only its session keeps (sealed). */
 export type RunRequest = Omit<RunBody, 'modelKeys'>
 
-/** Where a GitHub-started run reports back. */
-export type GitHubTarget = { owner: string; repo: string; issue: number }
+/**
+ * Where a GitHub-started run reports back: an issue, or a pull request (its comments run on its
+ * branch); `defaultBranch` as the delivery gave it.
+ */
+export type GitHubTarget = { owner: string; repo: string; issue: number; pullRequest?: boolean; defaultBranch?: string; title?: string }
+
+export type PullRequestRequest = z.infer<typeof PullRequestRequest>
+export type PullRequestResult = z.infer<typeof PullRequestResult>
 
 export type CreateRunInput = Pick<RunBody, 'modelKeys'> & {
   id: string

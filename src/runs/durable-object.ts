@@ -19,7 +19,9 @@ import { newId } from '../lib/ids'
 import { updateRow } from '../lib/row'
 import { errorMessage, log, logEvent } from '../lib/log'
 import { reportUsage } from '../tenant/usage-report'
-import { githubComment } from './github'
+import type { PullRequestPlan } from '../github/pull-request'
+import { commentBody, githubComment, startedComment } from './github'
+import { githubSetup, publishRun, type GitHubSetup } from './github-pr'
 import { callbackRetryDelay, SETTLE_MS } from './policy'
 import { signature, timestamped } from './signing'
 import { migrate } from '../lib/migrations'
@@ -45,6 +47,9 @@ type RunRow = {
   callback_state: 'none' | 'pending' | 'delivered' | 'failed'
   callback_attempts: string
   next_callback_at: number | null
+  /** a PullRequestPlan as JSON: what the run does on GitHub with its changes */
+  pr: string | null
+  comment_id: number | null
 }
 
 const FINAL: RunStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
@@ -87,7 +92,23 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     this.row = this.sql.exec<RunRow>('SELECT * FROM run').one()
     // The deadline holds from here on, whatever happens to the session's creation or to this object.
     await this.schedule()
-    const created = await this.createSession(input)
+    if (input.github) {
+      // People see their request taken at once; this comment becomes the result.
+      const posted = await githubComment(this.env, input.github, startedComment(input.id))
+      if (posted !== 'unreachable' && posted.id !== undefined) this.update({ comment_id: posted.id })
+    }
+    let setup: GitHubSetup
+    try {
+      setup = await githubSetup(this.env, input)
+    } catch (err) {
+      if (!this.isFinal()) {
+        this.update({ error: JSON.stringify({ code: 'github_failed', message: errorMessage(err) }) })
+        await this.finish('failed')
+      }
+      return ok(this.view())
+    }
+    if (setup.plan) this.update({ pr: JSON.stringify(setup.plan) })
+    const created = await this.createSession(input, setup)
     if (!created.ok) {
       // Refused or broken before it began: the run ends failed with the reason, told like any other
       // end, and its key keeps naming this failed run.
@@ -104,8 +125,9 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
   }
 
   /** The run's session, created; a throw (the session object broke) is an outcome like a refusal. */
-  private async createSession(input: CreateRunInput): Promise<Outcome<unknown>> {
-    const { prompt, repo, model, permissions, limits } = input.request
+  private async createSession(input: CreateRunInput, github: GitHubSetup): Promise<Outcome<unknown>> {
+    const { prompt, model, permissions, limits } = input.request
+    const repo = github.repo ?? input.request.repo
     try {
       return await this.session().create({
         id: this.row!.session_id,
@@ -113,6 +135,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
         prompt,
         spec: { repo, model, permissions, limits, runId: input.id, gatewayUrl: input.gatewayUrl },
         modelKeys: input.modelKeys,
+        ...(github.repoToken && { repoToken: github.repoToken }),
       })
     } catch (err) {
       log('error', 'run session create failed', { runId: input.id, err: errorMessage(err) })
@@ -195,7 +218,9 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
       const patch = diff.ok ? diff.value : undefined
       if (!diff.ok) log('warn', 'run diff unavailable', { runId: row.id, err: diff.error.message })
       const usage = view.ok ? view.value.usage : zeroUsage()
-      fields.result = JSON.stringify({ text: row.reply ?? '', ...(patch && { diff: patch }), usage })
+      // Written while the sandbox is still there: the files are read from its workspace.
+      const pullRequest = status === 'succeeded' && row.pr ? await this.publish(JSON.parse(row.pr) as PullRequestPlan) : undefined
+      fields.result = JSON.stringify({ text: row.reply ?? '', ...(patch && { diff: patch }), usage, ...(pullRequest && { pullRequest }) })
     }
     if (status === 'timed_out') fields.error = JSON.stringify({ code: 'timed_out', message: 'the run took longer than its timeoutSeconds' })
     if (status === 'cancelled') fields.error = JSON.stringify({ code: 'cancelled', message: 'the run was cancelled' })
@@ -207,6 +232,18 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     await this.schedule()
   }
 
+  private publish(plan: PullRequestPlan) {
+    const { id, tenant, reply } = this.row!
+    const session = this.session()
+    const link = this.env.PUBLIC_URL ? `[\`${id}\`](${this.env.PUBLIC_URL.replace(/\/+$/, '')}/v1/runs/${id})` : `\`${id}\``
+    return publishRun(
+      this.env,
+      plan,
+      { changes: () => session.workspaceChanges(tenant), readFile: (path) => session.readFile(tenant, path) },
+      { id, summary: reply ?? '', link },
+    )
+  }
+
   /** One delivery attempt, recorded; retried through the alarm (so across restarts) until the schedule is spent. */
   private async deliver() {
     const row = this.row!
@@ -214,7 +251,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     const attempt: CallbackAttempt = { at: new Date().toISOString() }
     try {
       const res = row.github
-        ? await githubComment(this.env, JSON.parse(row.github) as GitHubTarget, this.view())
+        ? await githubComment(this.env, JSON.parse(row.github) as GitHubTarget, commentBody(this.view()), row.comment_id ?? undefined)
         : await this.postCallback((JSON.parse(row.request) as RunRequest).callback!.url)
       if (typeof res === 'string') attempt.error = res
       else attempt.status = res.status

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { RunView } from '../contracts'
-import { commentBody, cutToBytes, githubRules, MAX_COMMENT_BYTES, maxRunsPerHour, taskFromDelivery } from './github'
+import type { PullRequestResult, RunView } from '../contracts'
+import { commentBody, cutToBytes, githubRules, MAX_COMMENT_BYTES, maxRunsPerHour, pullRequestPart, startedComment, taskFromDelivery } from './github'
 
 const rules = githubRules({})
 const repository = { name: 'widgets', owner: { login: 'acme' }, clone_url: 'https://github.com/acme/widgets.git' }
@@ -129,5 +129,46 @@ describe('commentBody', () => {
     expect(cutToBytes('😀😀', 7)).toBe('😀')
     expect(cutToBytes('abc', 5)).toBe('abc')
     expect(cutToBytes('abc', -1)).toBe('')
+  })
+})
+
+describe('GitHub comments of runs that end in pull requests', () => {
+  const usage = { inputTokens: 0, outputTokens: 0, cost: 0 }
+  const run = (pullRequest: PullRequestResult): RunView => ({
+    id: 'run_pr',
+    sessionId: 's',
+    status: 'succeeded',
+    createdAt: '',
+    updatedAt: '',
+    result: { text: 'Done.', diff: '+a\n', usage, pullRequest },
+  })
+
+  it('links an opened or updated pull request and leaves the diff to it', () => {
+    const opened = commentBody(run({ state: 'opened', number: 12, url: 'https://x/pull/12', branch: 'b', commit: 'c'.repeat(40) }))
+    expect(opened).toContain('Opened pull request [#12](https://x/pull/12) from `b`.')
+    expect(opened).not.toContain('```diff')
+    const updated = commentBody(run({ state: 'updated', number: 12, url: 'https://x/pull/12', branch: 'b', commit: 'abcdef0123'.padEnd(40, '0') }))
+    expect(updated).toContain('Pushed abcdef0 to `b` of [#12](https://x/pull/12).')
+  })
+
+  it('keeps the diff when nothing could be pushed, and says why', () => {
+    const fork = commentBody(run({ state: 'not_pushed', number: 3 }))
+    expect(fork).toContain('in a fork')
+    expect(fork).toContain('```diff\n+a\n')
+    const failed = commentBody(run({ state: 'failed', branch: 'b', error: { status: 422, message: 'Reference already exists' } }))
+    expect(failed).toContain('could not be pushed to `b`: Reference already exists')
+    expect(failed).toContain('```diff\n+a\n')
+    expect(pullRequestPart({ state: 'unchanged' })).toContain('No changes')
+  })
+
+  it('starts with a comment that is ours, and never a request', () => {
+    expect(taskFromDelivery('issue_comment', commented(startedComment('run_x') + ' /opencode', 'OWNER'), rules)).toEqual({ ignored: 'our own comment' })
+  })
+
+  it('tells a comment on a pull request from one on an issue, and keeps the default branch', () => {
+    const onPull = { ...commented('/opencode more'), issue: { ...issue('x'), pull_request: { url: 'u' } }, repository: { ...repository, default_branch: 'trunk' } }
+    expect(taskFromDelivery('issue_comment', onPull, rules)).toMatchObject({ task: { target: { issue: 7, pullRequest: true, defaultBranch: 'trunk', title: 'Fix it' } } })
+    const onIssue = taskFromDelivery('issue_comment', commented('/opencode more'), rules)
+    expect('task' in onIssue && onIssue.task.target.pullRequest).toBeFalsy()
   })
 })

@@ -1,6 +1,8 @@
 import { z } from 'zod'
 import type { Bindings } from '../env'
-import type { GitHubTarget, RunView } from '../contracts'
+import type { GitHubTarget, PullRequestResult, RunView } from '../contracts'
+import { GitHubError } from '../github/api'
+import { githubApi } from '../github/credentials'
 
 export const DEFAULT_TRIGGER = '/opencode'
 export const DEFAULT_ALLOWED_ASSOCIATIONS = ['OWNER', 'MEMBER', 'COLLABORATOR']
@@ -16,11 +18,21 @@ const Text = z.string().nullish()
 const Delivery = z.object({
   action: z.string().optional(),
   issue: z
-    .object({ id: z.number().optional(), number: z.number().int(), title: z.string(), body: Text, author_association: z.string().optional(), user: Actor.optional() })
+    .object({
+      id: z.number().optional(),
+      number: z.number().int(),
+      title: z.string(),
+      body: Text,
+      author_association: z.string().optional(),
+      user: Actor.optional(),
+      pull_request: z.object({}).passthrough().nullish(),
+    })
     .optional(),
   comment: z.object({ id: z.number().optional(), body: Text, author_association: z.string().optional(), user: Actor.optional() }).optional(),
   sender: Actor.optional(),
-  repository: z.object({ name: z.string(), owner: z.object({ login: z.string() }), clone_url: z.string() }).optional(),
+  repository: z
+    .object({ name: z.string(), owner: z.object({ login: z.string() }), clone_url: z.string(), default_branch: z.string().optional() })
+    .optional(),
 })
 
 /** `key` names the one run a request may start, from the signed body: its comment, or its issue. */
@@ -76,7 +88,14 @@ export function taskFromDelivery(
   const slug = `${repository.owner.login}/${repository.name}`
   return {
     task: {
-      target: { owner: repository.owner.login, repo: repository.name, issue: issue.number },
+      target: {
+        owner: repository.owner.login,
+        repo: repository.name,
+        issue: issue.number,
+        title: issue.title,
+        ...(issue.pull_request && { pullRequest: true }),
+        ...(repository.default_branch && { defaultBranch: repository.default_branch }),
+      },
       repoUrl: repository.clone_url,
       prompt: `Work on this GitHub issue of ${slug} (#${issue.number}):\n\n${prompt}`,
       key: `${slug}:${event === 'issues' ? 'issue' : 'comment'}:${id}`,
@@ -103,6 +122,27 @@ export function cutToBytes(s: string, max: number): string {
   return new TextDecoder().decode(encoded.subarray(0, end))
 }
 
+/** What a run ends in as a GitHub comment is a PR link, or why there is none. */
+export function pullRequestPart(pr: PullRequestResult | undefined): string {
+  if (!pr) return ''
+  const where = pr.url ? `[#${pr.number}](${pr.url})` : pr.number !== undefined ? `#${pr.number}` : ''
+  switch (pr.state) {
+    case 'opened':
+      return `\n\nOpened pull request ${where} from \`${pr.branch}\`.`
+    case 'updated':
+      return `\n\nPushed ${pr.commit?.slice(0, 7)} to \`${pr.branch}\` of ${where}.`
+    case 'unchanged':
+      return '\n\nNo changes, so nothing was pushed.'
+    case 'not_pushed':
+      return "\n\nThis pull request's branch is in a fork I cannot push to: the changes are below, to apply yourself."
+    case 'failed':
+      return `\n\nThe changes could not be pushed${pr.branch ? ` to \`${pr.branch}\`` : ''}: ${pr.error?.message ?? 'GitHub refused them'}. They are below.`
+  }
+}
+
+/** The comment a trigger gets at once, edited in place with the result when the run ends. */
+export const startedComment = (runId: string) => `${COMMENT_PREFIX}${runId}\`: **running**\n\nWorking on it.`
+
 const textPart = (text: string) => (text ? `\n\n${text}` : '')
 const diffPart = (diff: string) => (diff ? `\n\n<details><summary>Changes</summary>\n\n\`\`\`diff\n${diff}\n\`\`\`\n</details>` : '')
 
@@ -113,9 +153,11 @@ const diffPart = (diff: string) => (diff ? `\n\n<details><summary>Changes</summa
  */
 export function commentBody(run: RunView): string {
   const head = `${COMMENT_PREFIX}${run.id}\`: **${run.status}**`
-  const error = run.error ? `\n\n> ${run.error.code}: ${run.error.message}` : ''
   const text = run.result?.text ?? ''
-  const diff = run.result?.diff ?? ''
+  const pr = run.result?.pullRequest
+  const error = (run.error ? `\n\n> ${run.error.code}: ${run.error.message}` : '') + pullRequestPart(pr)
+  // A pull request shows its changes itself.
+  const diff = pr?.state === 'opened' || pr?.state === 'updated' ? '' : (run.result?.diff ?? '')
   const whole = head + textPart(text) + error + diffPart(diff)
   if (byteLength(whole) <= MAX_COMMENT_BYTES) return whole
   const note = `\n\n---\n*Shortened to fit a GitHub comment. The full result is at \`GET /v1/runs/${run.id}\`.*`
@@ -127,19 +169,25 @@ export function commentBody(run: RunView): string {
   return head + textPart(keptText) + error + diffPart(keptDiff) + note
 }
 
-export async function githubComment(env: Bindings, target: GitHubTarget, run: RunView): Promise<Response> {
-  const base = (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/$/, '')
-  const res = await fetch(`${base}/repos/${target.owner}/${target.repo}/issues/${target.issue}/comments`, {
-    method: 'POST',
-    headers: {
-      accept: 'application/vnd.github+json',
-      'content-type': 'application/json',
-      'user-agent': 'opencode-sandbox-worker',
-      ...(env.GITHUB_TOKEN && { authorization: `Bearer ${env.GITHUB_TOKEN}` }),
-    },
-    body: JSON.stringify({ body: commentBody(run) }),
-    signal: AbortSignal.timeout(10_000),
-  })
-  await res.body?.cancel()
-  return res
+/**
+ * Posts `body` on the target's issue, or edits comment `commentId` (ours, posted when the run
+ * started); the comment's id, or GitHub's refusal as its status.
+ */
+export async function githubComment(
+  env: Bindings,
+  target: Pick<GitHubTarget, 'owner' | 'repo' | 'issue'>,
+  body: string,
+  commentId?: number,
+): Promise<{ status: number; id?: number } | 'unreachable'> {
+  const path = `/repos/${target.owner}/${target.repo}/issues`
+  try {
+    const api = await githubApi(env, target)
+    const res = commentId
+      ? await api.request<{ id?: number }>('PATCH', `${path}/comments/${commentId}`, { body })
+      : await api.request<{ id?: number }>('POST', `${path}/${target.issue}/comments`, { body })
+    return { status: 200, ...(typeof res?.id === 'number' && { id: res.id }) }
+  } catch (err) {
+    if (err instanceof GitHubError && err.status !== undefined) return { status: err.status }
+    return 'unreachable'
+  }
 }

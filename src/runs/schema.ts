@@ -14,4 +14,6 @@ export const RUN_MIGRATIONS: Migration[] = [
       created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deadline INTEGER NOT NULL, settle_at INTEGER,
       callback_state TEXT NOT NULL, callback_attempts TEXT NOT NULL, next_callback_at INTEGER)`,
   },
+  { id: 2, description: 'what a run does on GitHub with its changes', sql: 'ALTER TABLE run ADD COLUMN pr TEXT' },
+  { id: 3, description: "the comment a GitHub trigger got at once, edited with the result", sql: 'ALTER TABLE run ADD COLUMN comment_id INTEGER' },
 ]

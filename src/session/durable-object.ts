@@ -281,6 +281,12 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     return this.workspace.patch()
   }
 
+  async workspaceChanges(tenant: string) {
+    if (!this.store.owns(tenant)) return notFound()
+    await this.lifecycle.awake()
+    return this.workspace.changes()
+  }
+
   async readFile(tenant: string, path: string) {
     if (!this.store.owns(tenant)) return notFound()
     await this.lifecycle.awake()

@@ -1,4 +1,5 @@
 import { capText, MAX_MESSAGE_TEXT } from '../events/translate'
+import { CHANGES_COMMAND, parseChanges, type FileChange as ChangedFile } from '../github/changes'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { errorMessage } from '../lib/log'
 import { SandboxError, type SandboxProvider } from '../sandbox/provider'
@@ -49,6 +50,23 @@ export class Workspace {
     })
     if (r.exitCode !== 0) return fail('sandbox_unavailable', `git diff exited with ${r.exitCode}`)
     return ok(capText(r.stdout, MAX_MESSAGE_TEXT))
+  }
+
+  /**
+   * The changes file by file with their modes, against the commit the workspace started from
+   * (`head`), for a commit written through GitHub's API. Stages everything: meant for a run's
+   * end, like patch().
+   */
+  async changes(): Promise<Outcome<{ head: string; changes: ChangedFile[] }>> {
+    const record = this.running()
+    if (!record) return noSandbox()
+    const r = await this.provider.exec(record.sandboxId, CHANGES_COMMAND, { cwd: record.workdir, timeoutMs: 60_000 })
+    if (r.exitCode !== 0) return fail('sandbox_unavailable', `git exited with ${r.exitCode} listing the changes`)
+    try {
+      return ok(parseChanges(r.stdout))
+    } catch (err) {
+      return fail('bad_request', errorMessage(err))
+    }
   }
 
   /** A file, read through the provider; `path` was checked to stay inside the workspace. */

@@ -210,7 +210,7 @@ describe('the GitHub trigger', () => {
     sender: { login: 'ann', type: 'User' },
   })
 
-  it('runs on an issue that asks for it, posts the result as a comment, once per issue', async () => {
+  it('runs on an issue that asks for it, says so at once and then posts the result, once per issue', async () => {
     const id = `delivery-${Date.now()}`
     const payload = issue(`/opencode please ${scripted({ reply: 'Fixed, I think.' }, '')}`)
     const res = await delivery('issues', payload, id)
@@ -220,15 +220,20 @@ describe('the GitHub trigger', () => {
     expect(again.body.run.id).toBe(res.body.run.id)
     const run = await finished(res.body.run.id as string)
     expect(run.status).toBe('succeeded')
-    const comments = await waitFor('the comment', async () => {
+    // "Working on it" at once, then the result (this receiver gives no comment id to edit).
+    const comments = await waitFor('the comments', async () => {
       const all = (await (await fetch(`${inject('githubUrl')}/_received`)).json()) as Received[]
       const mine = all.filter((r) => r.body.includes(run.id as string))
-      return mine.length > 0 ? mine : undefined
+      return mine.length > 1 ? mine : undefined
     })
-    expect(comments).toHaveLength(1)
-    expect(comments[0]!.path).toBe('/repos/acme/widgets/issues/7/comments')
-    expect(comments[0]!.headers.authorization).toBe('Bearer ghp_test_token')
-    expect(JSON.parse(comments[0]!.body).body).toContain('Fixed, I think.')
+    expect(comments).toHaveLength(2)
+    for (const comment of comments) {
+      expect(comment.path).toBe('/repos/acme/widgets/issues/7/comments')
+      expect(comment.headers.authorization).toBe('Bearer ghp_test_token')
+    }
+    expect(JSON.parse(comments[0]!.body).body).toContain('Working on it')
+    expect(JSON.parse(comments[1]!.body).body).toContain('Fixed, I think.')
+    expect(JSON.parse(comments[1]!.body).body).toContain('No changes')
   })
 
   it('acknowledges and ignores other deliveries, and refuses bad signatures', async () => {
