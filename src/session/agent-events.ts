@@ -49,6 +49,7 @@ export class AgentEvents {
   follow(agentSessionId: string, workdir: string, restored: boolean) {
     const translator = new AgentEventTranslator(agentSessionId, workdir)
     translator.knowTitle(this.p.store.row.title)
+    translator.knowTodos(this.p.store.row.todos)
     translator.onUserMessage = (agentId, publicId) => this.p.queue.setAgentMessageId(publicId, agentId)
     if (restored) translator.restore({ completed: this.p.conversation.assistantIds(), streamed: this.streamed(), userIds: this.p.queue.agentMessageIds() })
     this.translator = translator
@@ -119,6 +120,8 @@ export class AgentEvents {
         const usage = pub.data.usage ?? zeroUsage()
         store.addUsage(usage)
         this.p.spent()
+        // A sub-agent's replies reach the conversation through the task tool's output, not as messages of their own.
+        if (pub.data.subagent) return
         // opencode can finish an aborted message after the next turn began: file it under its own turn.
         const parent = pub.data.parentId
         const parts = this.translator?.partsOf(pub.data.messageId) ?? []
@@ -126,6 +129,9 @@ export class AgentEvents {
         turns.assistantCompleted(parent, pub.data.messageId, pub.data.text, usage)
         return
       }
+      case 'todo.updated':
+        store.update({ todos: JSON.stringify(pub.data.items) })
+        return
       case 'session.updated':
         store.update({ title: pub.data.title })
         void this.p.signals.syncIndex()
