@@ -140,7 +140,9 @@ describe('AgentEventTranslator', () => {
       })
     t.translate(assistant('a1'))
     t.translate(task('pending'))
-    t.translate(ev('session.created', { sessionID: CHILD, info: { id: CHILD, parentID: ROOT } }))
+    const created = ev('session.created', { sessionID: CHILD, info: { id: CHILD, parentID: ROOT } })
+    expect(t.concerns(created)).toBe(true)
+    t.translate(created)
     t.translate(task('running', { sessionId: CHILD, parentSessionId: ROOT }))
     const tag = { sessionId: CHILD, callId: 'call_task', agent: 'explore' }
     const inChild = (e: AgentEvent) => {

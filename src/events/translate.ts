@@ -154,7 +154,12 @@ export class AgentEventTranslator {
   /** Whether a raw event concerns this session (or one of its sub-sessions). */
   concerns(ev: AgentEvent): boolean {
     const sid = AgentEventTranslator.sessionOf(ev)
-    return sid === undefined || this.family.has(sid)
+    return sid === undefined || this.family.has(sid) || this.isNewChild(ev)
+  }
+
+  /** A sub-session of this one being made: it names itself, not yet one of the family. */
+  private isNewChild(ev: AgentEvent): boolean {
+    return ev.type === 'session.created' && !!ev.properties.info.parentID && this.family.has(ev.properties.info.parentID)
   }
 
   translate(ev: AgentEvent): PublicEvent[] {
@@ -163,8 +168,8 @@ export class AgentEventTranslator {
   }
 
   private translateOne(ev: AgentEvent): PublicEvent[] {
-    if (ev.type === 'session.created' && ev.properties.info.parentID && this.family.has(ev.properties.info.parentID)) {
-      this.family.add(ev.properties.info.id)
+    if (this.isNewChild(ev)) {
+      this.family.add((ev as Extract<AgentEvent, { type: 'session.created' }>).properties.info.id)
       return []
     }
     const sid = AgentEventTranslator.sessionOf(ev)
