@@ -280,6 +280,28 @@ describe('after a gap in the stream', () => {
     })
   })
 
+  it('goes on following a sub-agent at work after a restart, tagged as before', () => {
+    const t = new AgentEventTranslator(ROOT, '/work/space')
+    const tag = { sessionId: 'ses_child', callId: 'call_task', agent: 'explore' }
+    t.restore({
+      completed: ['c_done'],
+      streamed: [{ messageId: 'c2', partId: 'cp', kind: 'text', length: 2, subagent: tag }],
+      userIds: new Map(),
+      subagents: [tag],
+    })
+    const child = (type: string, properties: Record<string, unknown>) => ev(type, { sessionID: 'ses_child', ...properties })
+    expect(t.concerns(child('message.part.delta', {}))).toBe(true)
+    expect(t.translate(child('message.part.delta', { messageID: 'c2', partID: 'cp', field: 'text', delta: 'cd' }))).toEqual([
+      { type: 'message.delta', data: { messageId: 'c2', partId: 'cp', kind: 'text', text: 'cd', subagent: tag } },
+    ])
+    const completed = (id: string) =>
+      child('message.updated', {
+        info: { id, sessionID: 'ses_child', role: 'assistant', parentID: 'c_user', time: { created: 1, completed: 2 }, tokens: { input: 1, output: 1, reasoning: 0, cache: { read: 0, write: 0 } }, cost: 0 },
+      })
+    expect(t.translate(completed('c_done'))).toEqual([])
+    expect(t.translate(completed('c2'))[0]).toMatchObject({ type: 'message.completed', data: { messageId: 'c2', subagent: tag } })
+  })
+
   it('completes every open message with an error when the agent died', () => {
     const t = translator()
     t.translate(assistant('a1'))

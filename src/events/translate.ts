@@ -105,14 +105,20 @@ export class AgentEventTranslator {
    */
   restore(state: {
     completed: Iterable<string>
-    streamed: Iterable<{ messageId: string; partId: string; kind: 'text' | 'reasoning'; length: number }>
+    streamed: Iterable<{ messageId: string; partId: string; kind: 'text' | 'reasoning'; length: number; subagent?: SubagentTag }>
     userIds: Map<string, string>
+    /** sub-agents clients were shown: one still at work goes on streaming, tagged as before */
+    subagents?: Iterable<SubagentTag>
   }) {
+    for (const tag of state.subagents ?? []) {
+      this.family.add(tag.sessionId)
+      this.subagents.set(tag.sessionId, tag)
+    }
     for (const id of state.completed) this.messages.set(id, { role: 'assistant', parts: new Map(), completed: true })
     for (const p of state.streamed) {
       let msg = this.messages.get(p.messageId)
       if (!msg) {
-        msg = { role: 'assistant', parts: new Map(), completed: false }
+        msg = { role: 'assistant', parts: new Map(), completed: false, ...(p.subagent && { subagent: p.subagent }) }
         this.messages.set(p.messageId, msg)
       }
       msg.parts.set(p.partId, { kind: p.kind, text: '', streamed: p.length })
