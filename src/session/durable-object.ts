@@ -202,9 +202,9 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     if (this.store.isOver()) return fail('conflict', `the session is ${this.store.row.status} and takes no more messages`)
     const budget = await this.account.budget()
     if (!budget.ok) return fail('budget_exceeded', budget.reason)
-    this.history.settle()
     const accepted = this.turns.enqueue(input)
     if (!accepted.ok) return accepted
+    if (!accepted.value.duplicate) this.history.settle()
     this.lifecycle.ensureRunning()
     const result = accepted.value
     if (waitMs === undefined) return ok(result)

@@ -59,7 +59,7 @@ export class History {
     return ok({ unreverted: true })
   }
 
-  /** A new message makes an undo final: opencode drops the reverted messages when it is prompted. */
+  /** A new message (already filed, so not among them) makes an undo final: opencode drops the reverted messages when it is prompted. */
   settle() {
     if (!this.p.store.revert()) return
     this.p.conversation.dropReverted()
