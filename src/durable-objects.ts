@@ -48,6 +48,9 @@ export interface SessionRpc extends Rpc.DurableObjectBranded {
   answerQuestion(tenant: string, questionId: string, answer: QuestionAnswer): Promise<Outcome<QuestionResolved>>
   abort(tenant: string, clearQueue: boolean): Promise<Outcome<Aborted>>
   rename(tenant: string, title: string): Promise<Outcome<SessionView>>
+  /** undo: conversation and workspace back to before one user message; unrevert takes it back */
+  revert(tenant: string, messageId: string): Promise<Outcome<SessionView>>
+  unrevert(tenant: string): Promise<Outcome<SessionView>>
   diff(tenant: string): Promise<Outcome<Diff>>
   /** the workspace's changes as one unified diff, for a run's result */
   workspacePatch(tenant: string): Promise<Outcome<string>>

@@ -35,6 +35,7 @@ import {
   FileBody,
   FileQuery,
   RenameBody,
+  RevertBody,
   SessionParams,
   SessionToken,
   TokenRequest,
@@ -359,5 +360,48 @@ export const sessions = router()
     async (c) => {
       const { id } = c.req.valid('param')
       return c.json(unwrap(await sessionStub(c.env, id).readFile(c.get('tenant'), c.req.valid('query').path)), 200)
+    },
+  )
+
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/revert',
+      summary: 'Undo: go back to before a user message',
+      description:
+        'The conversation and the workspace go back to before `messageId`: that message and everything after it leave `GET /messages`, and the files the agent changed since are restored. `POST /unrevert` takes it back until the next message is sent.',
+      security,
+      request: { params: SessionParams, body: { ...json(RevertBody, 'The user message to go back to before'), required: true } },
+      responses: {
+        200: json(Session, 'The session, `revert` set'),
+        409: json(ErrorBody, 'A turn is running or messages wait, the session has ended, or the message never reached the agent'),
+        503: json(ErrorBody, 'No running agent'),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      return c.json(unwrap(await sessionStub(c.env, id).revert(c.get('tenant'), c.req.valid('json').messageId)), 200)
+    },
+  )
+
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/unrevert',
+      summary: 'Take the last undo back',
+      description: 'Brings back the messages and files the undo took away; only until a new message is sent.',
+      security,
+      request: { params: SessionParams },
+      responses: {
+        200: json(Session, 'The session, `revert` null'),
+        409: json(ErrorBody, 'No undo to take back, or a turn is running'),
+        503: json(ErrorBody, 'No running agent'),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      return c.json(unwrap(await sessionStub(c.env, id).unrevert(c.get('tenant'))), 200)
     },
   )

@@ -14,6 +14,25 @@ export const Usage = z.object({ inputTokens: z.number(), outputTokens: z.number(
 const Role = z.enum(['user', 'assistant'])
 const Failure = z.object({ code: z.string(), message: z.string() })
 
+export const TodoItem = z
+  .object({
+    id: z.string().openapi({ description: "the item's position in the list, from 1 (opencode gives its items no ids)" }),
+    content: z.string(),
+    status: z.string().openapi({ description: 'pending, in_progress, completed or cancelled' }),
+    priority: z.string().openapi({ description: 'high, medium or low' }),
+  })
+  .openapi('TodoItem')
+
+/** Set on the events of a sub-agent's work: which sub-agent, started by which task tool call of the session's agent. */
+const Subagent = z
+  .object({
+    sessionId: z.string().openapi({ description: "the sub-agent's own (opencode) session" }),
+    callId: z.string().openapi({ description: 'the `task` tool call that started it' }),
+    agent: z.string().openapi({ description: 'the sub-agent, e.g. general or explore' }),
+  })
+  .optional()
+  .openapi({ description: 'present when the event comes from a sub-agent rather than the session\'s own agent' })
+
 export const PublicEventSchemas = {
   'session.status': z.object({ status: SessionStatus, reason: z.string().optional() }),
   'sandbox.status': z.object({
@@ -28,12 +47,14 @@ export const PublicEventSchemas = {
     role: Role,
     parentId: z.string().optional().openapi({ description: "an assistant message's user message" }),
     text: z.string().optional().openapi({ description: 'user messages only' }),
+    subagent: Subagent,
   }),
   'message.delta': z.object({
     messageId: z.string(),
     partId: z.string(),
     kind: z.enum(['text', 'reasoning']),
     text: z.string().openapi({ description: 'the new piece only' }),
+    subagent: Subagent,
   }),
   'message.completed': z.object({
     messageId: z.string(),
@@ -42,6 +63,7 @@ export const PublicEventSchemas = {
     parentId: z.string().optional(),
     usage: Usage.optional(),
     error: Failure.optional(),
+    subagent: Subagent,
   }),
   'tool.updated': z.object({
     messageId: z.string(),
@@ -51,7 +73,13 @@ export const PublicEventSchemas = {
     title: z.string().optional(),
     input: z.unknown().optional(),
     output: z.string().optional(),
+    subagent: Subagent,
   }),
+  'todo.updated': z.object({ items: z.array(TodoItem).openapi({ description: "the agent's whole todo list as it now stands" }) }),
+  'session.reverted': z.object({
+    messageId: z.string().openapi({ description: 'the user message the conversation and workspace went back to before' }),
+  }),
+  'session.unreverted': z.object({}),
   'file.changed': z.object({
     path: z.string().openapi({ description: 'relative to the workspace' }),
     change: z.string().optional(),
@@ -82,6 +110,8 @@ export type SessionStatus = z.infer<typeof SessionStatus>
 export type SandboxState = z.infer<typeof SandboxState>
 export type ToolState = z.infer<typeof ToolState>
 export type Usage = z.infer<typeof Usage>
+export type TodoItem = z.infer<typeof TodoItem>
+export type SubagentTag = NonNullable<z.infer<typeof Subagent>>
 
 /** Nothing used yet: what a turn, or a message that reports no usage, starts from. */
 export const zeroUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, cost: 0 })

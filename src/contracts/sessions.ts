@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { decodeCursor } from '../lib/cursor'
 import { ID_PATTERN } from '../lib/ids'
-import { PublicEventSchemas, SessionStatus, Usage, type PublicEventType } from './events'
+import { PublicEventSchemas, SessionStatus, TodoItem, Usage, type PublicEventType } from './events'
 import { EnvMap, Limits, McpServer, ModelKeys, ModelName, Permissions, Repo, SessionRepo, Skill, WorkspaceFile, WorkspacePath } from './fields'
 
 /** Sessions: their bodies, parameters, queries, views and event frames; and what a session's Durable Object is handed and answers. */
@@ -99,6 +99,11 @@ export const QuestionResolved = z
 
 export const Aborted = z.object({ aborted: z.boolean(), dropped: z.number() }).openapi('Aborted')
 
+export const RevertBody = z
+  .object({ messageId: z.string().min(1).max(200).openapi({ description: 'a user message of this session, as `messageId` of `POST /messages`' }) })
+  .strict()
+  .openapi('Revert')
+
 export const RenameBody = z.object({ title: z.string().min(1).max(200) }).strict().openapi('Rename')
 
 export const FileQuery = z.object({ path: WorkspacePath })
@@ -171,6 +176,11 @@ export const Session = z
     lastEventId: z.number(),
     queued: z.number(),
     usage: Usage,
+    todos: z.array(TodoItem).openapi({ description: "the agent's todo list as it last wrote it" }),
+    revert: z
+      .string()
+      .nullable()
+      .openapi({ description: 'the user message an undo went back to before, while `POST /unrevert` can still take it back' }),
     pending: z.object({
       permissions: z.array(PublicEventSchemas['permission.requested']),
       questions: z.array(PublicEventSchemas['question.asked']),

@@ -1,4 +1,4 @@
-import type { Event as AgentEvent, Part } from '@opencode-ai/sdk/v2/client'
+import type { Event as AgentEvent, Part, Todo } from '@opencode-ai/sdk/v2/client'
 
 type SnapshotMessage = { info: Extract<AgentEvent, { type: 'message.updated' }>['properties']['info']; parts: Part[] }
 
@@ -17,4 +17,9 @@ export function snapshotEvents(sessionID: string, messages: SnapshotMessage[]): 
     ]
     return events as AgentEvent[]
   })
+}
+
+/** opencode's todo list as the event that would have announced it. */
+export function todoSnapshot(sessionID: string, todos: Todo[] | undefined): AgentEvent[] {
+  return todos ? [{ id: 'snapshot', type: 'todo.updated', properties: { sessionID, todos } } as AgentEvent] : []
 }

@@ -1,7 +1,7 @@
 import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
 import { describe, expect, it } from 'vitest'
 import { snapshotEvents } from './snapshot'
-import { AgentEventTranslator, capText, MAX_TOOL_TEXT } from './translate'
+import { AgentEventTranslator, capText, MAX_TOOL_TEXT, todoItems } from './translate'
 
 const ROOT = 'ses_root'
 const ev = (type: string, properties: Record<string, unknown>) => ({ id: 'evt', type, properties }) as unknown as AgentEvent
@@ -118,8 +118,75 @@ describe('AgentEventTranslator', () => {
     expect(t.translate(child)).toEqual([
       { type: 'permission.requested', data: { permissionId: 'per2', permission: 'bash', patterns: ['ls'], metadata: {} } },
     ])
-    // A sub-agent's own text is not part of this conversation.
+    // A child session no task call has claimed is no sub-agent's: its text is not shown.
     expect(t.translate(ev('message.part.delta', { sessionID: 'ses_child', messageID: 'x', partID: 'y', field: 'text', delta: 'z' }))).toEqual([])
+  })
+
+  it("streams a sub-agent's messages and tools tagged with the task call that started it", () => {
+    const t = translator()
+    const CHILD = 'ses_child'
+    const task = (status: string, metadata?: Record<string, unknown>) =>
+      ev('message.part.updated', {
+        sessionID: ROOT,
+        part: {
+          id: 'tp',
+          messageID: 'a1',
+          sessionID: ROOT,
+          type: 'tool',
+          callID: 'call_task',
+          tool: 'task',
+          state: { status, input: { description: 'look', prompt: 'look around', subagent_type: 'explore' }, ...(metadata && { metadata, title: 'look', time: { start: 1 } }) },
+        },
+      })
+    t.translate(assistant('a1'))
+    t.translate(task('pending'))
+    const created = ev('session.created', { sessionID: CHILD, info: { id: CHILD, parentID: ROOT } })
+    expect(t.concerns(created)).toBe(true)
+    t.translate(created)
+    t.translate(task('running', { sessionId: CHILD, parentSessionId: ROOT }))
+    const tag = { sessionId: CHILD, callId: 'call_task', agent: 'explore' }
+    const inChild = (e: AgentEvent) => {
+      ;(e.properties as { sessionID: string }).sessionID = CHILD
+      const p = (e.properties as { info?: { sessionID: string; parentID?: string }; part?: { sessionID: string } })
+      if (p.info) p.info.sessionID = CHILD
+      if (p.info?.parentID) p.info.parentID = 'c_user'
+      if (p.part) p.part.sessionID = CHILD
+      return e
+    }
+    const out = [
+      ev('message.updated', { sessionID: CHILD, info: { id: 'c_user', sessionID: CHILD, role: 'user', time: { created: 1 } } }),
+      inChild(assistant('c1')),
+      inChild(delta('c1', 'cp', 'found it')),
+      inChild(ev('message.part.updated', { sessionID: CHILD, part: { id: 'ct', messageID: 'c1', sessionID: CHILD, type: 'tool', callID: 'call_read', tool: 'read', state: { status: 'pending', input: {}, raw: '' } } })),
+      inChild(assistant('c1', { time: { created: 1, completed: 2 } })),
+      inChild(ev('session.status', { sessionID: CHILD, status: { type: 'idle' } })),
+    ].flatMap((e) => t.translate(e))
+    expect(out).toEqual([
+      { type: 'message.created', data: { messageId: 'c1', role: 'assistant', parentId: 'c_user', subagent: tag } },
+      { type: 'message.delta', data: { messageId: 'c1', partId: 'cp', kind: 'text', text: 'found it', subagent: tag } },
+      { type: 'tool.updated', data: { messageId: 'c1', callId: 'call_read', tool: 'read', state: 'pending', input: {}, subagent: tag } },
+      {
+        type: 'message.completed',
+        data: { messageId: 'c1', role: 'assistant', text: 'found it', parentId: 'c_user', usage: { inputTokens: 10, outputTokens: 5, cost: 0.25 }, subagent: tag },
+      },
+    ])
+    // The root's own next user message still gets its public id: the sub-agent's did not take it.
+    t.translate(user('oc_user'))
+    expect(t.agentIdOf('msg_public')).toBe('oc_user')
+  })
+
+  it("announces the root's todo list whole, each item known by its place", () => {
+    const t = translator()
+    const todos = [
+      { content: 'read', status: 'completed', priority: 'high' },
+      { content: 'write', status: 'in_progress', priority: 'low' },
+    ]
+    expect(t.translate(ev('todo.updated', { sessionID: ROOT, todos }))).toEqual([{ type: 'todo.updated', data: { items: todoItems(todos) } }])
+    expect(todoItems(todos)[1]).toEqual({ id: '2', content: 'write', status: 'in_progress', priority: 'low' })
+    // The same list again (a snapshot after a gap) is not news.
+    expect(t.translate(ev('todo.updated', { sessionID: ROOT, todos }))).toEqual([])
+    t.translate(ev('session.created', { sessionID: 'ses_child', info: { id: 'ses_child', parentID: ROOT } }))
+    expect(t.translate(ev('todo.updated', { sessionID: 'ses_child', todos }))).toEqual([])
   })
 
   it('turns agent errors and file edits into public events', () => {
@@ -211,6 +278,28 @@ describe('after a gap in the stream', () => {
     expect(t.translate(assistant('a2', { time: { created: 1, completed: 2 } }))[0]).toMatchObject({
       data: { parentId: 'msg_public', text: 'abcdef' },
     })
+  })
+
+  it('goes on following a sub-agent at work after a restart, tagged as before', () => {
+    const t = new AgentEventTranslator(ROOT, '/work/space')
+    const tag = { sessionId: 'ses_child', callId: 'call_task', agent: 'explore' }
+    t.restore({
+      completed: ['c_done'],
+      streamed: [{ messageId: 'c2', partId: 'cp', kind: 'text', length: 2, subagent: tag }],
+      userIds: new Map(),
+      subagents: [tag],
+    })
+    const child = (type: string, properties: Record<string, unknown>) => ev(type, { sessionID: 'ses_child', ...properties })
+    expect(t.concerns(child('message.part.delta', {}))).toBe(true)
+    expect(t.translate(child('message.part.delta', { messageID: 'c2', partID: 'cp', field: 'text', delta: 'cd' }))).toEqual([
+      { type: 'message.delta', data: { messageId: 'c2', partId: 'cp', kind: 'text', text: 'cd', subagent: tag } },
+    ])
+    const completed = (id: string) =>
+      child('message.updated', {
+        info: { id, sessionID: 'ses_child', role: 'assistant', parentID: 'c_user', time: { created: 1, completed: 2 }, tokens: { input: 1, output: 1, reasoning: 0, cache: { read: 0, write: 0 } }, cost: 0 },
+      })
+    expect(t.translate(completed('c_done'))).toEqual([])
+    expect(t.translate(completed('c2'))[0]).toMatchObject({ type: 'message.completed', data: { messageId: 'c2', subagent: tag } })
   })
 
   it('completes every open message with an error when the agent died', () => {

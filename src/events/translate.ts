@@ -1,5 +1,5 @@
 import type { Event as AgentEvent, Part } from '@opencode-ai/sdk/v2/client'
-import { event, type PublicEvent, type ToolState, type Usage } from '../contracts'
+import { event, type PublicEvent, type SubagentTag, type TodoItem, type ToolState, type Usage } from '../contracts'
 
 /** Tool inputs and outputs can be whole files; events carry at most this much of each. */
 export const MAX_TOOL_TEXT = 32 * 1024
@@ -24,6 +24,22 @@ type MessageInfo = {
   parentId?: string
   parts: Map<string, PartInfo>
   completed: boolean
+  /** set on the messages of a sub-agent's session */
+  subagent?: SubagentTag
+}
+
+/** opencode's todo items have no ids: an item is known by its place in the list. */
+export function todoItems(todos: { content: string; status: string; priority: string }[]): TodoItem[] {
+  return todos.map((t, i) => ({ id: String(i + 1), content: t.content, status: t.status, priority: t.priority }))
+}
+
+/** What a sub-agent is, from the task tool call that started it, once opencode names its session. */
+function subagentOf(part: Part): SubagentTag | undefined {
+  if (part.type !== 'tool' || part.tool !== 'task' || !('metadata' in part.state)) return undefined
+  const sessionId = (part.state.metadata as { sessionId?: unknown } | undefined)?.sessionId
+  if (typeof sessionId !== 'string') return undefined
+  const agent = (part.state.input as { subagent_type?: unknown }).subagent_type
+  return { sessionId, callId: part.callID, agent: typeof agent === 'string' ? agent : 'subagent' }
 }
 
 export function capText(text: string, max = MAX_TOOL_TEXT): string {
@@ -59,6 +75,8 @@ export function describeAgentError(err: AgentError | undefined): { code: string;
  */
 export class AgentEventTranslator {
   private readonly family = new Set<string>()
+  /** The sub-agents' sessions (children of the root, or of another sub-agent), by opencode session id. */
+  private readonly subagents = new Map<string, SubagentTag>()
   private readonly messages = new Map<string, MessageInfo>()
   private readonly publicUserIds = new Map<string, string>()
   /**
@@ -67,6 +85,7 @@ export class AgentEventTranslator {
    */
   private readonly settled = new Map<string, ListedPart[]>()
   private title: string | undefined
+  private todos: string | undefined
   /** The public id the next new user message of the root session is known by. */
   pendingUserMessageId: string | undefined
   /** Told when opencode's id for one of our user messages becomes known. */
@@ -86,14 +105,20 @@ export class AgentEventTranslator {
    */
   restore(state: {
     completed: Iterable<string>
-    streamed: Iterable<{ messageId: string; partId: string; kind: 'text' | 'reasoning'; length: number }>
+    streamed: Iterable<{ messageId: string; partId: string; kind: 'text' | 'reasoning'; length: number; subagent?: SubagentTag }>
     userIds: Map<string, string>
+    /** sub-agents clients were shown: one still at work goes on streaming, tagged as before */
+    subagents?: Iterable<SubagentTag>
   }) {
+    for (const tag of state.subagents ?? []) {
+      this.family.add(tag.sessionId)
+      this.subagents.set(tag.sessionId, tag)
+    }
     for (const id of state.completed) this.messages.set(id, { role: 'assistant', parts: new Map(), completed: true })
     for (const p of state.streamed) {
       let msg = this.messages.get(p.messageId)
       if (!msg) {
-        msg = { role: 'assistant', parts: new Map(), completed: false }
+        msg = { role: 'assistant', parts: new Map(), completed: false, ...(p.subagent && { subagent: p.subagent }) }
         this.messages.set(p.messageId, msg)
       }
       msg.parts.set(p.partId, { kind: p.kind, text: '', streamed: p.length })
@@ -135,7 +160,12 @@ export class AgentEventTranslator {
   /** Whether a raw event concerns this session (or one of its sub-sessions). */
   concerns(ev: AgentEvent): boolean {
     const sid = AgentEventTranslator.sessionOf(ev)
-    return sid === undefined || this.family.has(sid)
+    return sid === undefined || this.family.has(sid) || this.isNewChild(ev)
+  }
+
+  /** A sub-session of this one being made: it names itself, not yet one of the family. */
+  private isNewChild(ev: AgentEvent): boolean {
+    return ev.type === 'session.created' && !!ev.properties.info.parentID && this.family.has(ev.properties.info.parentID)
   }
 
   translate(ev: AgentEvent): PublicEvent[] {
@@ -144,13 +174,14 @@ export class AgentEventTranslator {
   }
 
   private translateOne(ev: AgentEvent): PublicEvent[] {
-    if (ev.type === 'session.created' && ev.properties.info.parentID && this.family.has(ev.properties.info.parentID)) {
-      this.family.add(ev.properties.info.id)
+    if (this.isNewChild(ev)) {
+      this.family.add((ev as Extract<AgentEvent, { type: 'session.created' }>).properties.info.id)
       return []
     }
     const sid = AgentEventTranslator.sessionOf(ev)
     if (sid !== undefined && !this.family.has(sid)) return []
     const root = sid === this.rootSessionId
+    const subagent = sid === undefined ? undefined : this.subagents.get(sid)
     switch (ev.type) {
       case 'permission.asked':
         return [
@@ -172,8 +203,23 @@ export class AgentEventTranslator {
       case 'file.edited':
         return [event('file.changed', { path: this.relative(ev.properties.file), change: 'edited' })]
     }
+    if (subagent) {
+      // A sub-agent's messages and tools are shown, tagged; its title, status and errors are the task tool's business.
+      switch (ev.type) {
+        case 'message.updated':
+          return this.onMessage(ev.properties.info, subagent)
+        case 'message.part.updated':
+          return this.onPart(ev.properties.part, subagent)
+        case 'message.part.delta':
+          return this.onDelta(ev.properties.messageID, ev.properties.partID, ev.properties.field, ev.properties.delta, subagent)
+        default:
+          return []
+      }
+    }
     if (!root) return []
     switch (ev.type) {
+      case 'todo.updated':
+        return this.onTodos(todoItems(ev.properties.todos))
       case 'session.updated':
         return this.onTitle(ev.properties.info.title)
       case 'message.updated':
@@ -187,6 +233,19 @@ export class AgentEventTranslator {
       default:
         return []
     }
+  }
+
+  /** A list the same as the last one (seen again in a snapshot after a gap) is not announced again. */
+  private onTodos(items: TodoItem[]): PublicEvent[] {
+    const json = JSON.stringify(items)
+    if (json === this.todos) return []
+    this.todos = json
+    return [event('todo.updated', { items })]
+  }
+
+  /** The todo list clients already have, as stored. */
+  knowTodos(json: string | null) {
+    this.todos = json ?? JSON.stringify([])
   }
 
   /** opencode names new sessions "New session - <date>" until its title agent has run. */
@@ -206,34 +265,36 @@ export class AgentEventTranslator {
     return file.startsWith(base) ? file.slice(base.length) : file
   }
 
-  private message(id: string, role: 'user' | 'assistant', out: PublicEvent[]): MessageInfo {
+  private message(id: string, role: 'user' | 'assistant', out: PublicEvent[], subagent?: SubagentTag): MessageInfo {
     let info = this.messages.get(id)
     if (!info) {
-      info = { role, parts: new Map(), completed: false }
+      info = { role, parts: new Map(), completed: false, ...(subagent && { subagent }) }
       this.messages.set(id, info)
-      if (role === 'user') {
+      // A sub-agent's prompt is the task tool's input, already shown: its user messages are not announced.
+      if (role === 'user' && subagent) info.completed = true
+      else if (role === 'user') {
         // User messages are announced when the API accepts them; here we only learn opencode's id.
         this.publicUserIds.set(id, this.pendingUserMessageId ?? id)
         this.pendingUserMessageId = undefined
         this.onUserMessage?.(id, this.publicUserIds.get(id)!)
       } else {
-        out.push(event('message.created', { messageId: id, role }))
+        out.push(event('message.created', { messageId: id, role, ...(subagent && { subagent }) }))
       }
     }
     return info
   }
 
-  private onMessage(info: Extract<AgentEvent, { type: 'message.updated' }>['properties']['info']): PublicEvent[] {
+  private onMessage(info: Extract<AgentEvent, { type: 'message.updated' }>['properties']['info'], subagent?: SubagentTag): PublicEvent[] {
     const out: PublicEvent[] = []
     if (info.role === 'user') {
-      this.message(info.id, 'user', out)
+      this.message(info.id, 'user', out, subagent)
       return out
     }
     const isNew = !this.messages.has(info.id)
-    const msg = this.message(info.id, 'assistant', out)
+    const msg = this.message(info.id, 'assistant', out, subagent)
     // A message known only from a restore learns its parent here, without being announced again.
     msg.parentId ??= this.publicUserIds.get(info.parentID) ?? info.parentID
-    if (isNew) out[0] = event('message.created', { messageId: info.id, role: 'assistant', parentId: msg.parentId })
+    if (isNew) out[0] = event('message.created', { messageId: info.id, role: 'assistant', parentId: msg.parentId, ...(subagent && { subagent }) })
     if (info.time.completed && !msg.completed) {
       const usage: Usage = { inputTokens: info.tokens.input, outputTokens: info.tokens.output, cost: info.cost }
       out.push(
@@ -244,6 +305,7 @@ export class AgentEventTranslator {
           ...(msg.parentId && { parentId: msg.parentId }),
           usage,
           ...(info.error && { error: describeAgentError(info.error as AgentError) }),
+          ...(msg.subagent && { subagent: msg.subagent }),
         }),
       )
     }
@@ -266,6 +328,7 @@ export class AgentEventTranslator {
           text: this.complete(id, msg),
           ...(msg.parentId && { parentId: msg.parentId }),
           error,
+          ...(msg.subagent && { subagent: msg.subagent }),
         }),
       )
     }
@@ -318,9 +381,12 @@ export class AgentEventTranslator {
       .join('\n\n')
   }
 
-  private onPart(part: Part): PublicEvent[] {
+  private onPart(part: Part, subagent?: SubagentTag): PublicEvent[] {
     const out: PublicEvent[] = []
-    const msg = this.message(part.messageID, 'assistant', out)
+    const started = subagentOf(part)
+    if (started && this.family.has(started.sessionId)) this.subagents.set(started.sessionId, started)
+    const msg = this.message(part.messageID, 'assistant', out, subagent)
+    const tag = msg.subagent && { subagent: msg.subagent }
     let info = msg.parts.get(part.id)
     if (!info) {
       info = { kind: part.type, text: '', streamed: 0 }
@@ -339,6 +405,7 @@ export class AgentEventTranslator {
             partId: part.id,
             kind: part.type,
             text: part.text.slice(info.streamed),
+            ...tag,
           }),
         )
         info.streamed = part.text.length
@@ -358,16 +425,17 @@ export class AgentEventTranslator {
           input: capValue(state.input),
           ...(state.status === 'completed' && { output: capText(state.output) }),
           ...(state.status === 'error' && { output: capText(state.error) }),
+          ...tag,
         }),
       )
     }
     return out
   }
 
-  private onDelta(messageId: string, partId: string, field: string, delta: string): PublicEvent[] {
+  private onDelta(messageId: string, partId: string, field: string, delta: string, subagent?: SubagentTag): PublicEvent[] {
     if (field !== 'text' || !delta) return []
     const out: PublicEvent[] = []
-    const msg = this.message(messageId, 'assistant', out)
+    const msg = this.message(messageId, 'assistant', out, subagent)
     if (msg.role !== 'assistant' || msg.completed) return out
     let info = msg.parts.get(partId)
     if (!info) {
@@ -377,7 +445,7 @@ export class AgentEventTranslator {
     if ((info.kind !== 'text' && info.kind !== 'reasoning') || info.stale) return out
     info.text += delta
     info.streamed += delta.length
-    out.push(event('message.delta', { messageId, partId, kind: info.kind, text: delta }))
+    out.push(event('message.delta', { messageId, partId, kind: info.kind, text: delta, ...(msg.subagent && { subagent: msg.subagent }) }))
     return out
   }
 }

@@ -53,6 +53,15 @@ export class OpencodeAgent {
     return { permission: permissions.data, question: questions.data }
   }
 
+  /** Takes the session (conversation and files) back to before `messageId`; the revert can be undone until the next prompt. */
+  async revert(messageId: string): Promise<number> {
+    return (await this.client.session.revert({ sessionID: this.sessionId, messageID: messageId })).response.status
+  }
+
+  async unrevert(): Promise<number> {
+    return (await this.client.session.unrevert({ sessionID: this.sessionId })).response.status
+  }
+
   async rename(title: string): Promise<number> {
     return (await this.client.session.update({ sessionID: this.sessionId, title })).response.status
   }

@@ -1,5 +1,5 @@
 import type { OpencodeClient } from '@opencode-ai/sdk/v2/client'
-import { snapshotEvents } from '../events/snapshot'
+import { snapshotEvents, todoSnapshot } from '../events/snapshot'
 import { OpencodeAgent } from '../opencode/agent'
 import { agentClient } from '../opencode/client'
 import { ensureAgentSession } from '../opencode/session'
@@ -83,11 +83,12 @@ export class AgentConnection {
     if (sessionId !== store.row.agent_session_id) store.update({ agent_session_id: sessionId })
     if (events.following !== sessionId) events.follow(sessionId, record.workdir, true)
     await this.open(record)
-    const [messages, statuses] = await Promise.all([
+    const [messages, statuses, todos] = await Promise.all([
       client.session.messages({ sessionID: sessionId, limit: RESYNC_MESSAGES }),
       client.session.status(),
+      client.session.todo({ sessionID: sessionId }),
     ])
-    events.applySnapshot(snapshotEvents(sessionId, messages.data ?? []))
+    events.applySnapshot([...snapshotEvents(sessionId, messages.data ?? []), ...todoSnapshot(sessionId, todos.data)])
     await this.p.human.sync('lost')
     turns.adoptRunning()
     const turn = turns.currentMessageId

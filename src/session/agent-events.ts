@@ -1,6 +1,6 @@
 import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
 import { AgentEventTranslator, describeAgentError } from '../events/translate'
-import { zeroUsage, type PublicEvent } from '../contracts'
+import { zeroUsage, type PublicEvent, type SubagentTag } from '../contracts'
 import type { Conversation } from './conversation'
 import type { EventLog } from './event-log'
 import type { Fanout } from './fanout'
@@ -49,8 +49,16 @@ export class AgentEvents {
   follow(agentSessionId: string, workdir: string, restored: boolean) {
     const translator = new AgentEventTranslator(agentSessionId, workdir)
     translator.knowTitle(this.p.store.row.title)
+    translator.knowTodos(this.p.store.row.todos)
     translator.onUserMessage = (agentId, publicId) => this.p.queue.setAgentMessageId(publicId, agentId)
-    if (restored) translator.restore({ completed: this.p.conversation.assistantIds(), streamed: this.streamed(), userIds: this.p.queue.agentMessageIds() })
+    if (restored) {
+      translator.restore({
+        completed: [...this.p.conversation.assistantIds(), ...this.completedBySubagents()],
+        streamed: this.streamed(),
+        userIds: this.p.queue.agentMessageIds(),
+        subagents: this.subagents(),
+      })
+    }
     this.translator = translator
   }
 
@@ -119,6 +127,8 @@ export class AgentEvents {
         const usage = pub.data.usage ?? zeroUsage()
         store.addUsage(usage)
         this.p.spent()
+        // A sub-agent's replies reach the conversation through the task tool's output, not as messages of their own.
+        if (pub.data.subagent) return
         // opencode can finish an aborted message after the next turn began: file it under its own turn.
         const parent = pub.data.parentId
         const parts = this.translator?.partsOf(pub.data.messageId) ?? []
@@ -126,6 +136,9 @@ export class AgentEvents {
         turns.assistantCompleted(parent, pub.data.messageId, pub.data.text, usage)
         return
       }
+      case 'todo.updated':
+        store.update({ todos: JSON.stringify(pub.data.items) })
+        return
       case 'session.updated':
         store.update({ title: pub.data.title })
         void this.p.signals.syncIndex()
@@ -142,12 +155,38 @@ export class AgentEvents {
   /** How much of each part clients already have, from the log. */
   private streamed() {
     return this.p.sql
-      .exec<{ messageId: string; partId: string; kind: 'text' | 'reasoning'; length: number }>(
+      .exec<{ messageId: string; partId: string; kind: 'text' | 'reasoning'; length: number; subagent: string | null }>(
         `SELECT json_extract(data, '$.messageId') AS messageId, json_extract(data, '$.partId') AS partId,
-                json_extract(data, '$.kind') AS kind, SUM(length(json_extract(data, '$.text'))) AS length
+                json_extract(data, '$.kind') AS kind, SUM(length(json_extract(data, '$.text'))) AS length,
+                MAX(json_extract(data, '$.subagent')) AS subagent
          FROM events WHERE type = 'message.delta' AND seq > ? GROUP BY partId`,
         this.p.log.lastSeq - RESTORE_WINDOW,
       )
       .toArray()
+      .map(({ subagent, ...part }) => ({ ...part, ...(subagent && { subagent: JSON.parse(subagent) as SubagentTag }) }))
+  }
+
+  /** The sub-agents clients were shown, from the log. */
+  private subagents(): SubagentTag[] {
+    return this.p.sql
+      .exec<{ tag: string }>(
+        `SELECT DISTINCT json_extract(data, '$.subagent') AS tag FROM events
+         WHERE type = 'message.created' AND seq > ? AND json_extract(data, '$.subagent') IS NOT NULL`,
+        this.p.log.lastSeq - RESTORE_WINDOW,
+      )
+      .toArray()
+      .map((r) => JSON.parse(r.tag) as SubagentTag)
+  }
+
+  /** Sub-agents' messages clients saw completed: they are not in the conversation, only in the log. */
+  private completedBySubagents(): string[] {
+    return this.p.sql
+      .exec<{ id: string }>(
+        `SELECT json_extract(data, '$.messageId') AS id FROM events
+         WHERE type = 'message.completed' AND seq > ? AND json_extract(data, '$.subagent') IS NOT NULL`,
+        this.p.log.lastSeq - RESTORE_WINDOW,
+      )
+      .toArray()
+      .map((r) => r.id)
   }
 }

@@ -30,6 +30,15 @@ export class Conversation {
     )
   }
 
+  /** Takes the messages from turn `pos` on out of the listing (kept for an unrevert); `undefined` brings all back. */
+  revertFrom(pos: number | undefined) {
+    this.sql.exec('UPDATE messages SET reverted = CASE WHEN turn >= ? THEN 1 ELSE 0 END', pos ?? Number.MAX_SAFE_INTEGER + 1)
+  }
+
+  dropReverted() {
+    this.sql.exec('DELETE FROM messages WHERE reverted = 1')
+  }
+
   assistantIds(): string[] {
     return this.sql.exec<{ id: string }>(`SELECT id FROM messages WHERE role = 'assistant'`).toArray().map((r) => r.id)
   }
@@ -37,7 +46,7 @@ export class Conversation {
   list(): ConversationMessage[] {
     return this.sql
       .exec<{ id: string; role: string; text: string; parts: string; created_at: string }>(
-        'SELECT id, role, text, parts, created_at FROM messages ORDER BY turn, role DESC, created_at',
+        'SELECT id, role, text, parts, created_at FROM messages WHERE reverted = 0 ORDER BY turn, role DESC, created_at',
       )
       .toArray()
       .map((r) => ({

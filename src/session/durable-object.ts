@@ -18,6 +18,7 @@ import { EventLog } from './event-log'
 import { Fanout, MAX_STREAMS } from './fanout'
 import { GatewayAccount } from './gateway-account'
 import type { GatewayGrant } from '../gateway/routes'
+import { History } from './history'
 import { HumanRequests } from './human-requests'
 import { PendingRequests } from './pending'
 import type { PermissionReply } from './ports'
@@ -58,6 +59,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   private readonly connection: AgentConnection
   private readonly lifecycle: SandboxLifecycle
   private readonly workspace: Workspace
+  private readonly history: History
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
@@ -157,6 +159,14 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       fail: (err) => this.fail(err),
     })
     this.workspace = new Workspace(store, this.provider, this.connection)
+    this.history = new History({
+      store,
+      queue: this.queue,
+      conversation: this.conversation,
+      signals,
+      busy: () => this.turns.running || this.queue.waiting() > 0 || store.row.status !== 'idle',
+      agent: () => this.connection.agent(),
+    })
     if (store.exists && store.isOver()) this.fanout.end()
   }
 
@@ -195,6 +205,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     if (!budget.ok) return fail('budget_exceeded', budget.reason)
     const accepted = this.turns.enqueue(input)
     if (!accepted.ok) return accepted
+    if (!accepted.value.duplicate) this.history.settle()
     this.lifecycle.ensureRunning('message')
     const result = accepted.value
     if (waitMs === undefined) return ok(result)
@@ -267,6 +278,20 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
         .catch(() => undefined)
     }
     return ok(this.view())
+  }
+
+  async revert(tenant: string, messageId: string): Promise<Outcome<SessionView>> {
+    if (!this.store.owns(tenant)) return notFound()
+    await this.lifecycle.awake()
+    const done = await this.history.revert(messageId)
+    return done.ok ? ok(this.view()) : done
+  }
+
+  async unrevert(tenant: string): Promise<Outcome<SessionView>> {
+    if (!this.store.owns(tenant)) return notFound()
+    await this.lifecycle.awake()
+    const done = await this.history.unrevert()
+    return done.ok ? ok(this.view()) : done
   }
 
   async diff(tenant: string) {

@@ -36,6 +36,10 @@ export class MessageQueue {
     return this.posOf(id)!
   }
 
+  byId(id: string): QueuedMessage | undefined {
+    return this.sql.exec<QueuedMessage>('SELECT * FROM queue WHERE id = ?', id).toArray()[0]
+  }
+
   posOf(id: string): number | undefined {
     const row = this.sql.exec<{ pos: number }>('SELECT pos FROM queue WHERE id = ?', id).toArray()[0]
     return row === undefined ? undefined : Number(row.pos)

@@ -86,6 +86,15 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE session ADD COLUMN ended_at TEXT;
     `,
   },
+  {
+    id: 8,
+    description: "the agent's todo list; an undo that can still be taken back, and the messages it took out of the conversation",
+    sql: `
+      ALTER TABLE session ADD COLUMN todos TEXT;
+      ALTER TABLE session ADD COLUMN revert TEXT;
+      ALTER TABLE messages ADD COLUMN reverted INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ]
 
 /** The session object's own runner, called first thing in its constructor. */

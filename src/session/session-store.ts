@@ -1,4 +1,4 @@
-import { addUsage, type SessionStatus, type Usage } from '../contracts'
+import { addUsage, type SessionStatus, type TodoItem, type Usage } from '../contracts'
 import { updateRow } from '../lib/row'
 import type { SandboxRecord } from '../sandbox/record'
 import type { SessionSpec, SessionSummary, SessionView } from '../contracts'
@@ -26,6 +26,9 @@ export type SessionRow = {
   spend_reported: number
   budget_exceeded: string | null
   ended_at: string | null
+  todos: string | null
+  /** the undo in effect (`{messageId, agentMessageId}`), while it can still be taken back */
+  revert: string | null
 }
 
 export type NewSession = { id: string; tenant: string; title: string | null; spec: SessionSpec; secrets: string | null; expiresAt: Date }
@@ -110,6 +113,10 @@ export class SessionStore {
     this.update({ input_tokens: total.inputTokens, output_tokens: total.outputTokens, cost: total.cost })
   }
 
+  revert(): { messageId: string; agentMessageId: string } | undefined {
+    return this.current?.revert ? (JSON.parse(this.current.revert) as { messageId: string; agentMessageId: string }) : undefined
+  }
+
   usage(): Usage {
     const row = this.row
     return { inputTokens: row.input_tokens, outputTokens: row.output_tokens, cost: row.cost }
@@ -130,6 +137,8 @@ export class SessionStore {
       expiresAt: row.expires_at,
       ...parts,
       usage: this.usage(),
+      todos: row.todos ? (JSON.parse(row.todos) as TodoItem[]) : [],
+      revert: this.revert()?.messageId ?? null,
       ...(row.failure && { error: JSON.parse(row.failure) as { code: string; message: string } }),
     }
   }

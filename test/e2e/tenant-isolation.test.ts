@@ -32,6 +32,7 @@ function strangerCalls(id: string): [string, () => Promise<number>][] {
     ['POST tokens', as(`/v1/sessions/${id}/tokens`, { body: {} })],
     ['GET diff', as(`/v1/sessions/${id}/diff`)],
     ['GET files', as(`/v1/sessions/${id}/files?path=notes.txt`)],
+    ['POST unrevert', as(`/v1/sessions/${id}/unrevert`, { method: 'POST' })],
     ['DELETE session', as(`/v1/sessions/${id}`, { method: 'DELETE' })],
   ]
 }
@@ -57,6 +58,7 @@ describe('another tenant', () => {
     const calls: [string, () => Promise<number>][] = [
       ...strangerCalls(id),
       ['POST questions', async () => (await api(`/v1/sessions/${id}/questions/${asked.data.questionId}`, { key: STRANGER, body: { answers: [['Red']] } })).status],
+      ['POST revert', async () => (await api(`/v1/sessions/${id}/revert`, { key: STRANGER, body: { messageId: sent.body.messageId } })).status],
     ]
     for (const [name, call] of calls) expect({ name, status: await call() }).toEqual({ name, status: 404 })
     // Still waiting on its question, not renamed, aborted, ended, kept alive or sent anything.

@@ -153,6 +153,8 @@ describe('listing and service routes', () => {
         'POST /v1/sessions/{id}/tokens',
         'GET /v1/sessions/{id}/diff',
         'GET /v1/sessions/{id}/files',
+        'POST /v1/sessions/{id}/revert',
+        'POST /v1/sessions/{id}/unrevert',
         'POST /v1/runs',
         'GET /v1/runs/{id}',
         'DELETE /v1/runs/{id}',
