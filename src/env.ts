@@ -31,6 +31,8 @@ export type Bindings = DurableObjectBindings & {
   PUBLIC_URL?: string
   PAUSED_RETENTION_SECONDS?: string
   ENDED_RETENTION_SECONDS?: string
+  SNAPSHOT_MAX_AGE_SECONDS?: string
+  SNAPSHOTS_PER_REPO?: string
   MAX_ACTIVE_SESSIONS_PER_TENANT?: string
   MAX_SESSION_CREATES_PER_MINUTE?: string
   TENANT_MAX_COST_USD_PER_DAY?: string

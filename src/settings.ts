@@ -1,5 +1,6 @@
 import type { Bindings } from './env'
 import type { E2BOptions } from './sandbox/e2b'
+import type { SnapshotPolicy } from './sandbox/snapshots'
 import { SANDBOX_GRACE_MS } from './sandbox/timeouts'
 
 /** The template's name, as e2b.toml gives it (`npm run template:build` builds it under this name). */
@@ -33,6 +34,8 @@ export type Settings = {
   pausedRetentionSeconds: number
   /** How long an ended session's storage is kept before it is deleted (ENDED_RETENTION_SECONDS, default 30 days). */
   endedRetentionSeconds: number
+  /** Repository snapshots (SNAPSHOT_MAX_AGE_SECONDS, default 1 day, 0 for none; SNAPSHOTS_PER_REPO, default 2). */
+  snapshots: SnapshotPolicy
 }
 
 function positive(value: string | undefined, fallback: number): number {
@@ -75,6 +78,10 @@ export function readSettings(env: Bindings): Settings {
     tenantMaxCostPerDay: env.TENANT_MAX_COST_USD_PER_DAY ? positive(env.TENANT_MAX_COST_USD_PER_DAY, Infinity) : undefined,
     pausedRetentionSeconds: positive(env.PAUSED_RETENTION_SECONDS, 7 * 86_400),
     endedRetentionSeconds: positive(env.ENDED_RETENTION_SECONDS, 30 * 86_400),
+    snapshots: {
+      maxAgeMs: env.SNAPSHOT_MAX_AGE_SECONDS === '0' ? 0 : positive(env.SNAPSHOT_MAX_AGE_SECONDS, 86_400) * 1000,
+      keep: Math.floor(positive(env.SNAPSHOTS_PER_REPO, 2)),
+    },
   }
 }
 
