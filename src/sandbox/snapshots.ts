@@ -80,7 +80,7 @@ export function refreshCommand(ref: string | undefined, credentials?: string): s
   const script = [
     'set -e',
     `ref=${shellQuote(ref ?? '')}`,
-    `if [ -z "$ref" ]; then ref=$(${git}ls-remote --symref origin HEAD | sed -n 's|^ref: refs/heads/\\(.*\\)\t\\{0,1\\}HEAD$|\\1|p' | head -n 1); fi`,
+    `if [ -z "$ref" ]; then ref=$(${git}ls-remote --symref origin HEAD | sed -n 's|^ref: refs/heads/\\([^[:space:]]*\\)[[:space:]]*HEAD$|\\1|p' | head -n 1); fi`,
     '[ -n "$ref" ]',
     `${git}fetch --quiet --tags --force origin '+refs/heads/*:refs/remotes/origin/*'`,
     'if target=$(git rev-parse --verify --quiet "refs/remotes/origin/$ref^{commit}"); then branch=1; else target=$(git rev-parse --verify --quiet "$ref^{commit}"); branch=; fi',

@@ -11,6 +11,7 @@ import type { SandboxRecord } from '../sandbox/record'
 import type { Settings } from '../settings'
 import type { SessionSpec } from '../contracts'
 import { provisionRetry } from './lifecycle'
+import { RepoSnapshots } from './repo-snapshots'
 import type { SessionSignals } from './ports'
 import type { SessionSecrets } from './secrets'
 import type { SessionStore } from './session-store'
@@ -29,7 +30,11 @@ export type SourceParts = {
  * is transient). Either way the sandbox's gateway token is the session's from then on.
  */
 export class SandboxSource {
-  constructor(private readonly p: SourceParts) {}
+  private readonly snapshots: RepoSnapshots
+
+  constructor(private readonly p: SourceParts) {
+    this.snapshots = new RepoSnapshots(p)
+  }
 
   async sandboxFor(spec: SessionSpec, secrets: SessionSecrets): Promise<SandboxRecord> {
     return (await this.warm(spec, secrets)) ?? (await this.create(spec, secrets))
@@ -67,12 +72,20 @@ export class SandboxSource {
       ),
       repoToken: secrets.repoToken,
     }
+    let snapshot = await this.snapshots.options(spec, secrets)
     for (let attempt = 1; ; attempt++) {
       try {
         const createdAt = Date.now()
-        const provisioned = await provisionSandbox(this.p.provider, plan, (step) => signals.sandboxState('starting', step))
+        if (snapshot?.ageMs !== undefined) signals.sandboxState('starting', RepoSnapshots.reason(snapshot.ageMs))
+        const provisioned = await provisionSandbox(this.p.provider, plan, (step) => signals.sandboxState('starting', step), snapshot)
         return { ...provisioned, password, deadline: createdAt + settings.e2b.timeoutMs }
       } catch (err) {
+        if (snapshot?.from) {
+          // A snapshot that cannot be brought to the session's ref: the clone starts afresh.
+          signals.sandboxState('starting', `starting without the snapshot: ${errorMessage(err)}`)
+          snapshot = { save: snapshot.save }
+          continue
+        }
         const next = provisionRetry(err instanceof SandboxError && err.transient, attempt)
         if (!next.retry) throw err
         signals.sandboxState('starting', `retrying after: ${errorMessage(err)}`)
