@@ -108,13 +108,15 @@ export async function provisionSandbox(
       onStep('writing_files')
       await provider.writeFiles(sandboxId, files)
     }
-    if (plan.setup && commit !== from?.commit) {
+    // From a snapshot at the very commit, the setup's work is there already.
+    const fresh = !from || commit !== from.commit
+    if (plan.setup && fresh) {
       onStep('setup')
       const command = snapshot ? setupWithoutEnv(plan.setup, Object.keys(plan.envs)) : plan.setup
       const r = await provider.exec(sandboxId, command, { cwd: workdir, timeoutMs: SETUP_TIMEOUT_MS })
       if (r.exitCode !== 0) throw new ProvisionError('setup_failed', `the setup command exited with ${r.exitCode}`)
     }
-    if (snapshot && plan.repo && commit !== from?.commit) {
+    if (snapshot && plan.repo && fresh) {
       commit ??= commitOf((await provider.exec(sandboxId, 'git rev-parse HEAD', { cwd: workdir })).stdout)
       onStep('saving_snapshot')
       if (commit) await snapshot.save(sandboxId, commit)
