@@ -6,7 +6,7 @@ import { sleep } from '../lib/sleep'
 import { canUseWarmSandbox, sandboxPlan, settingsFingerprint } from '../sandbox/plan'
 import { poolStub } from '../durable-objects'
 import { SandboxError, type SandboxProvider } from '../sandbox/provider'
-import { provisionSandbox } from '../sandbox/provision'
+import { provisionSandbox, type SnapshotOptions } from '../sandbox/provision'
 import type { SandboxRecord } from '../sandbox/record'
 import type { Settings } from '../settings'
 import type { SessionSpec } from '../contracts'
@@ -72,20 +72,26 @@ export class SandboxSource {
       ),
       repoToken: secrets.repoToken,
     }
-    let snapshot = await this.snapshots.options(spec, secrets)
+    const snapshot = await this.snapshots.options(spec, secrets)
+    const provision = async (options?: SnapshotOptions): Promise<SandboxRecord> => {
+      const createdAt = Date.now()
+      const provisioned = await provisionSandbox(this.p.provider, plan, (step) => signals.sandboxState('starting', step), options)
+      return { ...provisioned, password, deadline: createdAt + settings.e2b.timeoutMs }
+    }
+    if (snapshot?.from) {
+      signals.sandboxState('starting', RepoSnapshots.reason(snapshot.ageMs ?? 0))
+      try {
+        return await provision(snapshot)
+      } catch (err) {
+        // A snapshot that cannot be brought to the session's ref, or is gone: a fresh clone instead.
+        signals.sandboxState('starting', `starting without the snapshot: ${errorMessage(err)}`)
+      }
+    }
+    const fresh = snapshot && { save: snapshot.save }
     for (let attempt = 1; ; attempt++) {
       try {
-        const createdAt = Date.now()
-        if (snapshot?.ageMs !== undefined) signals.sandboxState('starting', RepoSnapshots.reason(snapshot.ageMs))
-        const provisioned = await provisionSandbox(this.p.provider, plan, (step) => signals.sandboxState('starting', step), snapshot)
-        return { ...provisioned, password, deadline: createdAt + settings.e2b.timeoutMs }
+        return await provision(fresh)
       } catch (err) {
-        if (snapshot?.from) {
-          // A snapshot that cannot be brought to the session's ref: the clone starts afresh.
-          signals.sandboxState('starting', `starting without the snapshot: ${errorMessage(err)}`)
-          snapshot = { save: snapshot.save }
-          continue
-        }
         const next = provisionRetry(err instanceof SandboxError && err.transient, attempt)
         if (!next.retry) throw err
         signals.sandboxState('starting', `retrying after: ${errorMessage(err)}`)
