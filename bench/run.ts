@@ -12,6 +12,7 @@ import { BURST, MODEL_PACE, relayBenchmark, STRESS, type RelayResult } from './r
 import { relayStagesBenchmark, type StageResult } from './relay-stages'
 import { replayBenchmark, type ReplayResult } from './replay'
 import { opencodeBootBenchmark, startBenchmark, type BootResult, type StartResult } from './start'
+import { repoStartBenchmark, repoStartRows, REPO_SETUP, type RepoStartResult } from './repo-start'
 
 /**
  * `npm run bench`: five benchmarks side by side against the local stack (wrangler dev, local
@@ -19,7 +20,7 @@ import { opencodeBootBenchmark, startBenchmark, type BootResult, type StartResul
  * bench/RESULTS.md. Nothing here is a test: no figure passes or fails.
  */
 
-const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'warm'] as const
+const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'warm', 'repo'] as const
 type Benchmark = (typeof BENCHMARKS)[number]
 /** `npm run bench -- --only relay,stages`: some benchmarks only, printed; RESULTS.md keeps whole runs. */
 const { values: flags } = parseArgs({ options: { only: { type: 'string' } } })
@@ -70,6 +71,7 @@ const relays: RelayResult[] = []
 let stages: StageResult | undefined
 let startCold: StartResult | undefined
 let startWarm: StartResult | undefined
+let repoStart: RepoStartResult | undefined
 let boot: BootResult | undefined
 let fanout: FanoutLevel[] | undefined
 let replay: ReplayResult | undefined
@@ -95,9 +97,10 @@ try {
     if (wanted('concurrency')) concurrency = await attempt('concurrency', () => concurrencyBenchmark(stack))
     if (wanted('gateway')) gateway = await attempt('model gateway', () => gatewayBenchmark(stack))
   })
-  if (wanted('warm')) {
+  if (wanted('warm') || wanted('repo')) {
     await withStack({ WARM_POOL_SIZE: '2' }, async (stack) => {
-      startWarm = await attempt('session start, warm', () => startBenchmark(stack))
+      if (wanted('warm')) startWarm = await attempt('session start, warm', () => startBenchmark(stack))
+      if (wanted('repo')) repoStart = await attempt('repository session start', () => repoStartBenchmark(stack))
     })
   }
 } finally {
@@ -155,6 +158,7 @@ if (startCold && boot) {
 if (startCold && startWarm) {
   row('session start, warm / cold', '', '', '', '', `p50 ${ratio(startWarm.p50, startCold.p50)}`)
 }
+if (repoStart) for (const cells of repoStartRows(repoStart, startWarm)) row(...cells)
 if (fanout) {
   const [one, many] = [fanout[0]!, fanout.at(-1)!]
   row(
@@ -226,6 +230,9 @@ const notes = `What the rows measure:
   "from the pool" counts sessions whose \`sandbox.status\` said reason \`warm\`. **opencode's own boot**
   is the floor of a cold start, measured without the Worker: a sandbox made through the sandbox host,
   a baseline commit, \`opencode serve\` started with a session's configuration, up to its first session.
+- **repository start**: sessions on a local repository whose setup (\`${REPO_SETUP}\`) takes about 10 s, one at
+  a time, alternating \`snapshot: false\` (clone and setup every time) with the default (from the snapshot one
+  unmeasured session took first: copy, fetch, no setup); on the stack with the warm pool, whose bare warm start is the ratio's base.
 - **fan-out**: one session, one unpaced reply read by 1, then by 50 clients, two rounds each;
   a client's rate is its deltas over the time from the prompt to its last delta (median over clients and rounds).
 - **replay**: one reply (paced at about 1 ms a piece) logs about 10,000 events; a client then reads the log from the start until its last

@@ -31,6 +31,27 @@ const startedPid = (sandboxId: string) =>
   waitFor('the command to start', async () => Number((await provider.exec(sandboxId, 'cat pid')).stdout.trim()))
 
 describe('local sandboxes', () => {
+  it('snapshots a workspace as a copy: neither the sandbox it came from nor one started from it changes it', async () => {
+    const source = await provider.create({ envs: { SECRET_PW: 'hunter2' }, metadata: {} })
+    await provider.exec(source.sandboxId, 'mkdir -p deps && echo v1 > deps/lib.txt && ln -s deps/lib.txt link')
+    const { snapshotId, sizeBytes } = await provider.snapshots.take(source.sandboxId)
+    expect(sizeBytes).toBeGreaterThan(0)
+    await provider.exec(source.sandboxId, 'echo changed > deps/lib.txt')
+
+    const first = await provider.create({ envs: {}, metadata: {}, snapshotId })
+    expect((await provider.exec(first.sandboxId, 'cat link; readlink link; echo "[$SECRET_PW]"')).stdout).toBe('v1\ndeps/lib.txt\n[]\n')
+    await provider.exec(first.sandboxId, 'echo mine > deps/lib.txt')
+    const second = await provider.create({ envs: {}, metadata: {}, snapshotId })
+    expect((await provider.exec(second.sandboxId, 'cat deps/lib.txt')).stdout).toBe('v1\n')
+
+    await provider.snapshots.delete(snapshotId)
+    await expect(provider.create({ envs: {}, metadata: {}, snapshotId })).rejects.toMatchObject({ code: 'not_found' })
+    await expect(provider.create({ envs: {}, metadata: {}, snapshotId: '../sbx' })).rejects.toMatchObject({ code: 'not_found' })
+    // Deleting one that is gone already is not an error.
+    await provider.snapshots.delete(snapshotId)
+    for (const sb of [source, first, second]) await provider.kill(sb.sandboxId)
+  })
+
   it('pause stops every process where it stands, and resume lets it go on', async () => {
     const { sandboxId } = await provider.create({ envs: {}, metadata: {} })
     // The command waits on a fifo until the test lets it go, so it is mid-way whenever the pause comes.

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { lstat, mkdir, open, realpath, rm } from 'node:fs/promises'
@@ -9,6 +9,7 @@ import { Hono } from 'hono'
 import { bearerAuth } from 'hono/bearer-auth'
 import { HTTPException } from 'hono/http-exception'
 import { connect, createServer, type Server, type Socket } from 'node:net'
+import { promisify } from 'node:util'
 import { isAllowedHost } from '../src/lib/host'
 import { fileContent, fileTooLarge } from '../src/sandbox/file-content'
 import { freePort } from './ports'
@@ -26,6 +27,10 @@ import { outlastWorkerdKeepAlive } from './keep-alive'
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const BIN_DIR = join(PROJECT_ROOT, 'node_modules', '.bin')
 const LOCAL_HOSTS = '127.0.0.1,localhost'
+/** Workspace snapshots live beside the sandboxes, in a folder no sandbox id can name. */
+const SNAPSHOTS = 'snapshots'
+const SNAPSHOT_ID = /^snap_[0-9a-f]{16}$/
+const run = promisify(execFile)
 /** Output kept from a command; more is cut, as a runaway build log must not fill memory. */
 const MAX_OUTPUT = 1024 * 1024
 
@@ -154,6 +159,11 @@ function sandboxEnv(sb: Sandbox): NodeJS.ProcessEnv {
   }
 }
 
+/** `cp -a` keeps modes, times and links as they are (a link in the workspace is copied, not followed). */
+async function copyTree(from: string, to: string) {
+  await run('cp', ['-a', '--reflink=auto', '--', from, to])
+}
+
 /** Ends a process and everything it started (it leads its own process group). */
 function killTree(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') {
   if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return
@@ -259,6 +269,11 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     return sb
   }
 
+  const snapshotDir = (snapshotId: string) => {
+    if (!SNAPSHOT_ID.test(snapshotId)) throw new HTTPException(404, { message: 'no such snapshot' })
+    return join(root, SNAPSHOTS, snapshotId)
+  }
+
   /** A sandbox that can run something now; a paused one must be resumed first, as in E2B. */
   const findRunning = (id: string) => {
     const sb = find(id)
@@ -268,7 +283,8 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
 
   app.post('/sandboxes', async (c) => {
     refuseWhenClosing()
-    const body = await c.req.json<{ envs?: Record<string, string>; metadata?: Record<string, string> }>()
+    const body = await c.req.json<{ envs?: Record<string, string>; metadata?: Record<string, string>; snapshotId?: string }>()
+    const snapshot = body.snapshotId === undefined ? undefined : snapshotDir(body.snapshotId)
     const id = `sbx_${randomBytes(8).toString('hex')}`
     // Real, as every path it is compared with is resolved through links.
     const dir = join(root, id)
@@ -282,8 +298,11 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
       running: new Set(),
       paused: false,
     }
-    await mkdir(sb.workdir, { recursive: true })
     await mkdir(sb.home, { recursive: true })
+    if (snapshot) await copyTree(snapshot, sb.workdir).catch(() => {
+      throw new HTTPException(404, { message: `no snapshot ${body.snapshotId}` })
+    })
+    else await mkdir(sb.workdir, { recursive: true })
     if (closing) {
       await rm(dir, { recursive: true, force: true })
       refuseWhenClosing()
@@ -382,6 +401,33 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     })
     sb.opencode = record
     return c.json({ url: record.url })
+  })
+
+  /**
+   * A copy of the workspace as it stands, taken before opencode starts: a real copy (copy-on-write
+   * where the filesystem can), never hard links, so that no session's writes reach the snapshot.
+   */
+  app.post('/sandboxes/:id/snapshot', async (c) => {
+    const sb = findRunning(c.req.param('id'))
+    refuseWhenClosing()
+    const snapshotId = `snap_${randomBytes(8).toString('hex')}`
+    const dir = join(root, SNAPSHOTS, snapshotId)
+    await mkdir(join(root, SNAPSHOTS), { recursive: true })
+    try {
+      await copyTree(sb.workdir, dir)
+      const { stdout } = await run('du', ['-sb', dir])
+      return c.json({ snapshotId, sizeBytes: Number(stdout.split('\t')[0]) || 0 }, 201)
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true })
+      throw new HTTPException(500, { message: `the workspace could not be copied: ${(err as Error).message}` })
+    }
+  })
+
+  app.delete('/snapshots/:id', async (c) => {
+    const dir = snapshotDir(c.req.param('id'))
+    if (!(await lstat(dir).catch(() => undefined))) throw new HTTPException(404, { message: `no snapshot ${c.req.param('id')}` })
+    await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })
+    return c.body(null, 204)
   })
 
   app.post('/sandboxes/:id/faults/cut', (c) => {

@@ -13,10 +13,10 @@
     'tool.updated', 'file.changed', 'permission.requested', 'permission.resolved', 'question.asked',
     'question.resolved', 'error', 'session.ended',
   ]
-  const START_STEPS = ['creating', 'cloning', 'writing_files', 'setup', 'starting_agent', 'ready']
+  const START_STEPS = ['creating', 'cloning', 'updating', 'writing_files', 'setup', 'saving_snapshot', 'starting_agent', 'ready']
   const STEP_LABELS = {
-    creating: 'creating the sandbox', cloning: 'cloning the repository', writing_files: 'writing files',
-    setup: 'running setup', starting_agent: 'starting the agent', ready: 'ready', warm: 'taken from the warm pool', resuming: 'resuming the paused sandbox',
+    creating: 'creating the sandbox', cloning: 'cloning the repository', updating: 'updating the snapshot to the ref', writing_files: 'writing files',
+    setup: 'running setup', saving_snapshot: 'saving a snapshot of the prepared workspace', starting_agent: 'starting the agent', ready: 'ready', warm: 'taken from the warm pool', resuming: 'resuming the paused sandbox',
   }
   // ?tokenTtl=<seconds> on the page's URL asks for shorter-lived stream tokens (to watch a refresh).
   const pageParams = new URLSearchParams(location.search)
@@ -143,7 +143,7 @@
   /** A warm or resumed sandbox skips the boot steps: its list is that one step, then ready. */
   function stepOrder() {
     for (const shortcut of ['warm', 'resuming']) if (steps.has(shortcut)) return [shortcut, 'ready']
-    return START_STEPS
+    return steps.has('snapshot') ? ['snapshot', ...START_STEPS] : START_STEPS
   }
   function onSandbox(data) {
     setBadge('sandbox-state', data.state)
@@ -157,8 +157,10 @@
       }
     }
     if (data.state === 'starting') {
-      const step = data.reason || 'creating'
-      if (step === 'creating' || step === 'warm' || step === 'resuming') steps = new Map()
+      // `snapshot (12 s old)`: the start that follows is from a snapshot, and the step says how old it is.
+      const step = /^snapshot \(/.test(data.reason || '') ? 'snapshot' : data.reason || 'creating'
+      if (step === 'snapshot') STEP_LABELS.snapshot = `from a ${data.reason}`
+      if ((step === 'creating' && !steps.has('snapshot')) || step === 'snapshot' || step === 'warm' || step === 'resuming') steps = new Map()
       finishCurrent()
       // earlier steps that never came were skipped (no repository, no setup, ...)
       const idx = START_STEPS.indexOf(step)

@@ -24,6 +24,7 @@ import type { FileChange } from './github/changes'
 import type { GatewayGrant } from './gateway/routes'
 import type { Outcome } from './lib/errors'
 import type { WarmSandbox } from './sandbox/record'
+import type { SnapshotPolicy, SnapshotRow } from './sandbox/snapshots'
 import type { Admission } from './tenant/limits'
 import type { UsageReport } from './tenant/usage'
 
@@ -82,6 +83,11 @@ export interface TenantRpc extends Rpc.DurableObjectBranded {
   /** an ended session's storage was deleted: it leaves the listing */
   remove(id: string): Promise<void>
   list(limit: number, cursor?: string): Promise<SessionPage>
+  /** the tenant's repository snapshots, newest first; of one family (see snapshotFamily) when named */
+  snapshots(family?: string): Promise<SnapshotRow[]>
+  /** records one, and forgets (and returns, for the caller to delete) those retention removes */
+  addSnapshot(snapshot: SnapshotRow, policy: SnapshotPolicy): Promise<SnapshotRow[]>
+  removeSnapshot(id: string): Promise<SnapshotRow | null>
 }
 
 /** The one warm pool (`SandboxPool`), named `POOL_NAME`. */

@@ -1,5 +1,6 @@
 import type { Bindings } from './env'
 import type { E2BOptions } from './sandbox/e2b'
+import type { SnapshotPolicy } from './sandbox/snapshots'
 import { PROVISION_WATCHDOG_MS, RECOVERY_WATCHDOG_MS, SANDBOX_GRACE_MS } from './sandbox/timeouts'
 
 /** The template's name, as e2b.toml gives it (`npm run template:build` builds it under this name). */
@@ -35,6 +36,8 @@ export type Settings = {
   endedRetentionSeconds: number
   /** How long making, or resuming and recovering, a sandbox may take before it is abandoned (PROVISION_TIMEOUT_SECONDS, RECOVERY_TIMEOUT_SECONDS). */
   watchdog: { provisionMs: number; recoverMs: number }
+  /** Repository snapshots (SNAPSHOT_MAX_AGE_SECONDS, default 1 day, 0 for none; SNAPSHOTS_PER_REPO, default 2). */
+  snapshots: SnapshotPolicy
 }
 
 function positive(value: string | undefined, fallback: number): number {
@@ -80,6 +83,10 @@ export function readSettings(env: Bindings): Settings {
     watchdog: {
       provisionMs: positive(env.PROVISION_TIMEOUT_SECONDS, PROVISION_WATCHDOG_MS / 1000) * 1000,
       recoverMs: positive(env.RECOVERY_TIMEOUT_SECONDS, RECOVERY_WATCHDOG_MS / 1000) * 1000,
+    },
+    snapshots: {
+      maxAgeMs: env.SNAPSHOT_MAX_AGE_SECONDS === '0' ? 0 : positive(env.SNAPSHOT_MAX_AGE_SECONDS, 86_400) * 1000,
+      keep: Math.floor(positive(env.SNAPSHOTS_PER_REPO, 2)),
     },
   }
 }

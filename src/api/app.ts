@@ -14,6 +14,7 @@ import { json } from './openapi'
 import { runs, webhooks } from './runs'
 import { sessions } from './sessions'
 import { usage } from './usage'
+import { snapshots } from './snapshots'
 
 export const app = new OpenAPIHono<AppEnv>()
 
@@ -96,12 +97,14 @@ app.route('/v1/gateway', gateway)
 app.use('/v1/sessions/*', requireApiKey)
 app.use('/v1/runs/*', requireApiKey)
 app.use('/v1/usage/*', requireApiKey)
+app.use('/v1/snapshots/*', requireApiKey)
 app.on('POST', ['/v1/sessions', '/v1/runs'], requireCompleteSettings)
 const routes = withReady
   .route('/v1/sessions', sessions)
   .route('/v1/runs', runs)
   .route('/v1/webhooks', webhooks)
   .route('/v1/usage', usage)
+  .route('/v1/snapshots', snapshots)
 
 /** The API's routes as a type, for `hc` from hono/client (src/client). */
 export type AppType = typeof routes

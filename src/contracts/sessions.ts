@@ -17,6 +17,9 @@ export const CreateSessionBody = z
     agent: z.string().min(1).max(64).optional(),
     permissions: Permissions.optional(),
     setup: z.string().min(1).max(8000).optional(),
+    snapshot: z.boolean().optional().openapi({
+      description: 'false: neither start from a snapshot of the prepared repository nor take one (default: both, where the deployment keeps snapshots)',
+    }),
     prompt: z.string().min(1).max(100_000).optional(),
     instructions: z
       .string()

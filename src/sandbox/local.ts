@@ -10,12 +10,15 @@ import {
   type SandboxFileContent,
   type SandboxProvider,
   type SandboxStatus,
+  type WorkspaceSnapshots,
 } from './provider'
 
 const CODE_OF_STATUS: Record<number, SandboxErrorCode> = { 401: 'unauthorized', 404: 'not_found', 413: 'too_large' }
 
 /** How long a call to the sandbox host may take (an exec: its own timeout plus this). */
 const CALL_TIMEOUT_MS = 60_000
+/** A copy of a large workspace (node_modules) on a disk without copy-on-write takes a while. */
+const SNAPSHOT_TIMEOUT_MS = 10 * 60_000
 
 /**
  * Sandboxes as local processes, through the sandbox host that `npm run dev` starts beside
@@ -54,8 +57,17 @@ export class LocalSandboxProvider implements SandboxProvider {
     throw new SandboxError(code, info.error?.message ?? `the local sandbox host answered ${res.status}`)
   }
 
+  readonly snapshots: WorkspaceSnapshots = {
+    take: (sandboxId) => this.call('POST', `/sandboxes/${encodeURIComponent(sandboxId)}/snapshot`, undefined, SNAPSHOT_TIMEOUT_MS),
+    delete: async (snapshotId) => {
+      await this.call('DELETE', `/snapshots/${encodeURIComponent(snapshotId)}`).catch((err: unknown) => {
+        if (!(err instanceof SandboxError && err.code === 'not_found')) throw err
+      })
+    },
+  }
+
   create(input: CreateSandboxInput): Promise<CreatedSandbox> {
-    return this.call('POST', '/sandboxes', input)
+    return this.call('POST', '/sandboxes', input, input.snapshotId ? SNAPSHOT_TIMEOUT_MS : CALL_TIMEOUT_MS)
   }
 
   exec(sandboxId: string, command: string, opts: { cwd?: string; timeoutMs?: number } = {}): Promise<ExecResult> {

@@ -15,6 +15,19 @@ export type CreateSandboxInput = {
   /** Environment for every process in the sandbox; secrets go here, never on a command line. */
   envs: Record<string, string>
   metadata: Record<string, string>
+  /** start with this workspace snapshot's files in the workspace (see WorkspaceSnapshots) */
+  snapshotId?: string
+}
+
+/**
+ * Copies of a prepared workspace (cloned, set up, before opencode and before anything of a
+ * session's own reaches it), for later sessions on the same repository to start from. Only the
+ * workspace's files: never memory, never the environment. A provider without it takes none.
+ */
+export interface WorkspaceSnapshots {
+  take(sandboxId: string): Promise<{ snapshotId: string; sizeBytes: number }>
+  /** A snapshot that is gone already counts as deleted. */
+  delete(snapshotId: string): Promise<void>
 }
 
 /** `workdir` is where the repository and the agent work; `home` is the sandbox user's home. */
@@ -28,6 +41,7 @@ export type ExecResult = { exitCode: number; stdout: string; stderr: string }
 
 export interface SandboxProvider {
   readonly kind: 'local' | 'e2b'
+  readonly snapshots?: WorkspaceSnapshots
   create(input: CreateSandboxInput): Promise<CreatedSandbox>
   exec(sandboxId: string, command: string, opts?: { cwd?: string; timeoutMs?: number }): Promise<ExecResult>
   /**

@@ -1,4 +1,6 @@
 import type { Repo } from '../contracts'
+import { gitAuth } from './git'
+import { commitOf, refreshCommand, setupWithoutEnv } from './snapshots'
 import { SandboxError, shellQuote, type SandboxEndpoint, type SandboxFile, type SandboxProvider } from './provider'
 import { CLONE_TIMEOUT_MS, SETUP_TIMEOUT_MS } from './timeouts'
 
@@ -17,7 +19,18 @@ export type ProvisionPlan = {
 
 export type Provisioned = { sandboxId: string; workdir: string; home: string; endpoint: SandboxEndpoint }
 
-export type ProvisionStep = 'creating' | 'cloning' | 'writing_files' | 'setup' | 'starting_agent'
+export type ProvisionStep = 'creating' | 'cloning' | 'updating' | 'writing_files' | 'setup' | 'saving_snapshot' | 'starting_agent'
+
+/**
+ * With a snapshot: `from` is the one to start from (its workspace already cloned, its files
+ * written and set up at `commit`), and `save` is called with the prepared workspace and its
+ * commit before opencode starts, to take a new one. The setup then runs without the sandbox's
+ * environment, as what it writes may be kept.
+ */
+export type SnapshotOptions = {
+  from?: { snapshotId: string; commit: string }
+  save(sandboxId: string, commit: string): Promise<void>
+}
 
 /** The workspace as it was before the agent: the base its changes are measured from. */
 const BASELINE_COMMIT =
@@ -33,15 +46,12 @@ export class ProvisionError extends Error {
 }
 
 /**
- * The clone, and with `credentials` (a file in git-credential-store's format) the clone through
- * that file alone: the command line names only the file, `credential.helper=` first drops any
- * helper the machine's git config has (which could keep the token), `-c` before the subcommand
- * leaves the clone's own .git/config without it, and the file is removed whatever git did.
+ * The clone, and with `credentials` the clone through that file alone (see gitAuth): the command
+ * line names only the file, and the file is removed whatever git did.
  */
 export function cloneCommand(repo: Repo, workdir: string, credentials?: string): string {
   const into = shellQuote(workdir)
-  const auth = credentials ? `-c credential.helper= -c ${shellQuote(`credential.helper=store --file=${shellQuote(credentials)}`)} ` : ''
-  const clone = `git ${auth}clone --quiet ${repo.ref ? '--no-checkout ' : ''}-- ${shellQuote(repo.url)} ${into}`
+  const clone = `git ${gitAuth(credentials)}clone --quiet ${repo.ref ? '--no-checkout ' : ''}-- ${shellQuote(repo.url)} ${into}`
   const command = repo.ref ? `${clone} && git -C ${into} checkout --quiet ${shellQuote(repo.ref)} --` : clone
   return credentials ? `{ ${command}; }; status=$?; rm -f ${shellQuote(credentials)}; exit $status` : command
 }
@@ -69,30 +79,47 @@ export async function provisionSandbox(
   onStep: (step: ProvisionStep) => void,
   /** told the new sandbox's id at once, so that a watchdog can kill it while later steps hang */
   onCreated: (sandboxId: string) => void = () => {},
+  snapshot?: SnapshotOptions,
 ): Promise<Provisioned> {
+  const from = snapshot?.from
   onStep('creating')
-  const { sandboxId, workdir, home } = await provider.create({ envs: plan.envs, metadata: plan.metadata })
+  const { sandboxId, workdir, home } = await provider.create({ envs: plan.envs, metadata: plan.metadata, snapshotId: from?.snapshotId })
   onCreated(sandboxId)
   try {
-    if (plan.repo) {
+    const credentials = plan.repoToken ? credentialsPath(home) : undefined
+    // Through the provider's file API: a command line (which E2B records) never holds the token.
+    if (plan.repo && credentials) await provider.writeFiles(sandboxId, [{ path: credentials, content: credentialLine(plan.repo.url, plan.repoToken!) }])
+    let commit: string | undefined
+    if (plan.repo && from) {
+      onStep('updating')
+      const r = await provider.exec(sandboxId, refreshCommand(plan.repo.ref, credentials), { cwd: workdir, timeoutMs: CLONE_TIMEOUT_MS })
+      commit = commitOf(r.stdout)
+      if (r.exitCode !== 0 || !commit) throw new ProvisionError('clone_failed', `updating the snapshot of ${plan.repo.url} failed (exit ${r.exitCode})`)
+    } else if (plan.repo) {
       onStep('cloning')
-      const credentials = plan.repoToken ? credentialsPath(home) : undefined
-      // Through the provider's file API: a command line (which E2B records) never holds the token.
-      if (credentials) await provider.writeFiles(sandboxId, [{ path: credentials, content: credentialLine(plan.repo.url, plan.repoToken!) }])
       const r = await provider.exec(sandboxId, cloneCommand(plan.repo, workdir, credentials), { timeoutMs: CLONE_TIMEOUT_MS })
       if (r.exitCode !== 0) {
         throw new ProvisionError('clone_failed', `cloning ${plan.repo.url} failed (git exited with ${r.exitCode})`)
       }
     }
-    const files = [...under(workdir, plan.workspaceFiles), ...under(home, plan.homeFiles)]
+    // A snapshot holds the workspace's files already; the home's are the session's own.
+    const files = [...(from ? [] : under(workdir, plan.workspaceFiles)), ...under(home, plan.homeFiles)]
     if (files.length > 0) {
       onStep('writing_files')
       await provider.writeFiles(sandboxId, files)
     }
-    if (plan.setup) {
+    // From a snapshot at the very commit, the setup's work is there already.
+    const fresh = !from || commit !== from.commit
+    if (plan.setup && fresh) {
       onStep('setup')
-      const r = await provider.exec(sandboxId, plan.setup, { cwd: workdir, timeoutMs: SETUP_TIMEOUT_MS })
+      const command = snapshot ? setupWithoutEnv(plan.setup, Object.keys(plan.envs)) : plan.setup
+      const r = await provider.exec(sandboxId, command, { cwd: workdir, timeoutMs: SETUP_TIMEOUT_MS })
       if (r.exitCode !== 0) throw new ProvisionError('setup_failed', `the setup command exited with ${r.exitCode}`)
+    }
+    if (snapshot && plan.repo && fresh) {
+      commit ??= commitOf((await provider.exec(sandboxId, 'git rev-parse HEAD', { cwd: workdir })).stdout)
+      onStep('saving_snapshot')
+      if (commit) await snapshot.save(sandboxId, commit)
     }
     if (!plan.repo) {
       // opencode tracks what the agent changes with git snapshots, so every workspace is a repository.

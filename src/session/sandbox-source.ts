@@ -6,11 +6,12 @@ import { sleep } from '../lib/sleep'
 import { canUseWarmSandbox, sandboxPlan, settingsFingerprint } from '../sandbox/plan'
 import { poolStub } from '../durable-objects'
 import { SandboxError, type SandboxProvider } from '../sandbox/provider'
-import { provisionSandbox } from '../sandbox/provision'
+import { provisionSandbox, type SnapshotOptions } from '../sandbox/provision'
 import type { SandboxRecord } from '../sandbox/record'
 import type { Settings } from '../settings'
 import type { SessionSpec } from '../contracts'
 import { provisionRetry } from './lifecycle'
+import { RepoSnapshots } from './repo-snapshots'
 import type { SessionSignals } from './ports'
 import type { SessionSecrets } from './secrets'
 import type { SessionStore } from './session-store'
@@ -29,7 +30,11 @@ export type SourceParts = {
  * is transient). Either way the sandbox's gateway token is the session's from then on.
  */
 export class SandboxSource {
-  constructor(private readonly p: SourceParts) {}
+  private readonly snapshots: RepoSnapshots
+
+  constructor(private readonly p: SourceParts) {
+    this.snapshots = new RepoSnapshots(p)
+  }
 
   /** `made` hears of each sandbox created for it the moment it exists, before it is ready. */
   async sandboxFor(spec: SessionSpec, secrets: SessionSecrets, made: (sandboxId: string) => void): Promise<SandboxRecord> {
@@ -68,11 +73,25 @@ export class SandboxSource {
       ),
       repoToken: secrets.repoToken,
     }
+    const snapshot = await this.snapshots.options(spec, secrets)
+    const provision = async (options?: SnapshotOptions): Promise<SandboxRecord> => {
+      const createdAt = Date.now()
+      const provisioned = await provisionSandbox(this.p.provider, plan, (step) => signals.sandboxState('starting', step), made, options)
+      return { ...provisioned, password, deadline: createdAt + settings.e2b.timeoutMs }
+    }
+    if (snapshot?.from) {
+      signals.sandboxState('starting', RepoSnapshots.reason(snapshot.ageMs ?? 0))
+      try {
+        return await provision(snapshot)
+      } catch (err) {
+        // A snapshot that cannot be brought to the session's ref, or is gone: a fresh clone instead.
+        signals.sandboxState('starting', `starting without the snapshot: ${errorMessage(err)}`)
+      }
+    }
+    const fresh = snapshot && { save: snapshot.save }
     for (let attempt = 1; ; attempt++) {
       try {
-        const createdAt = Date.now()
-        const provisioned = await provisionSandbox(this.p.provider, plan, (step) => signals.sandboxState('starting', step), made)
-        return { ...provisioned, password, deadline: createdAt + settings.e2b.timeoutMs }
+        return await provision(fresh)
       } catch (err) {
         const next = provisionRetry(err instanceof SandboxError && err.transient, attempt)
         if (!next.retry) throw err

@@ -8,6 +8,8 @@ import { TenantLimits, type Admission } from './limits'
 import { TENANT_MIGRATIONS } from './schema'
 import { usageSummary, type UsageReport } from './usage'
 import { UsageStore } from './usage-store'
+import { SnapshotStore } from './snapshot-store'
+import type { SnapshotPolicy, SnapshotRow } from '../sandbox/snapshots'
 
 /**
  * One per tenant: the list of its sessions, newest first, and its usage by day. Sessions push
@@ -17,6 +19,7 @@ export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
   private readonly sql: SqlStorage
   private readonly limits: TenantLimits
   private readonly usageStore: UsageStore
+  private readonly snapshotStore: SnapshotStore
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
@@ -24,6 +27,7 @@ export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
     migrate(this.sql, TENANT_MIGRATIONS)
     this.limits = new TenantLimits(this.sql)
     this.usageStore = new UsageStore(this.sql, env.USAGE)
+    this.snapshotStore = new SnapshotStore(this.sql)
   }
 
   /**
@@ -67,6 +71,18 @@ export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
   /** An ended session's storage was deleted: it leaves the listing too. */
   async remove(id: string): Promise<void> {
     this.sql.exec('DELETE FROM sessions WHERE id = ?', id)
+  }
+
+  async snapshots(family?: string): Promise<SnapshotRow[]> {
+    return this.snapshotStore.list(family)
+  }
+
+  async addSnapshot(snapshot: SnapshotRow, policy: SnapshotPolicy): Promise<SnapshotRow[]> {
+    return this.snapshotStore.add(snapshot, policy, Date.now())
+  }
+
+  async removeSnapshot(id: string): Promise<SnapshotRow | null> {
+    return this.snapshotStore.remove(id)
   }
 
   async list(limit: number, cursor?: string): Promise<SessionPage> {

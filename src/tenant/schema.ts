@@ -26,4 +26,14 @@ export const TENANT_MIGRATIONS: Migration[] = [
       CREATE INDEX IF NOT EXISTS usage_seen_at ON usage_seen (at);
     `,
   },
+  {
+    id: 2,
+    description: "the tenant's repository snapshots (snapshot-store.ts)",
+    sql: `
+      CREATE TABLE snapshots (
+        id TEXT PRIMARY KEY, family TEXT NOT NULL, repo_url TEXT NOT NULL, ref TEXT, commit_sha TEXT NOT NULL,
+        setup TEXT, size_bytes INTEGER NOT NULL, created_at INTEGER NOT NULL);
+      CREATE INDEX snapshots_family ON snapshots (family, created_at DESC);
+    `,
+  },
 ]
