@@ -8,6 +8,7 @@ import { readSettings } from '../settings'
 import { requireCompleteSettings } from './complete-settings'
 import { notFound, onError } from './errors'
 import { except } from 'hono/combine'
+import { allowOrigins } from './cors'
 import { gateway } from './gateway'
 import { limitBody, requireAllowedHost, requireApiKey, requireJson } from './middleware'
 import { json } from './openapi'
@@ -90,7 +91,9 @@ const withReady = withHealth.openapi(
   },
 )
 
-// Sandboxes' model calls are not the API's: they carry their own credentials, sizes and types.
+// Sandboxes' model calls are not the API's: they carry their own credentials, sizes and types,
+// and no web page has any business calling them.
+app.use('/v1/*', except('/v1/gateway/*', allowOrigins))
 app.use('/v1/*', except('/v1/gateway/*', limitBody, requireJson))
 app.route('/v1/gateway', gateway)
 app.use('/v1/sessions/*', requireApiKey)
