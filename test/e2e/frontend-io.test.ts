@@ -11,6 +11,7 @@ const APP = 'http://app.example.test'
 const auth = { authorization: `Bearer ${TEST_KEYS[0]}` }
 /** A 1×1 PNG. */
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=='
+const PDF = '%PDF-1.4 a tiny document'
 const b64 = (text: string) => Buffer.from(text).toString('base64')
 
 type ModelRequest = { messages?: { role: string; content?: unknown }[] }
@@ -112,7 +113,7 @@ describe('attachments', () => {
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 
-  it('reach the model (an image as an image, a text file as text) and are listed, never with their bytes', async () => {
+  it('reach the model (an image as an image, a PDF as a file, a text file as text) and are listed, never with their bytes', async () => {
     const stream = new EventStream(id)
     const note = 'zebra-notes-7731: the button is red'
     const sent = await api(`/v1/sessions/${id}/messages`, {
@@ -121,18 +122,21 @@ describe('attachments', () => {
         attachments: [
           { filename: 'screenshot.png', mime: 'image/png', data: PNG },
           { filename: 'notes.md', mime: 'text/markdown', data: b64(note) },
+          { filename: 'spec.pdf', mime: 'application/pdf', data: b64(PDF) },
         ],
       },
     })
     expect(sent.status).toBe(202)
     const messageId = sent.body.messageId as string
-    const reply = await stream.until(isReplyTo(messageId))
+    // The machine is shared with other suites: a real opencode turn may take a while.
+    const reply = await stream.until(isReplyTo(messageId), 150_000)
     await stream.close()
     expect(reply.data.text).toBe('I see them')
 
     const listed = [
       { filename: 'screenshot.png', mime: 'image/png', size: Buffer.from(PNG, 'base64').byteLength },
       { filename: 'notes.md', mime: 'text/markdown', size: note.length },
+      { filename: 'spec.pdf', mime: 'application/pdf', size: PDF.length },
     ]
     const created = stream.events.find((e) => e.event === 'message.created' && e.data.messageId === messageId)
     expect(created?.data.attachments).toEqual(listed)
@@ -149,7 +153,10 @@ describe('attachments', () => {
       expect.arrayContaining([{ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } }]),
     )
     expect(content).toContain(note)
-  })
+    expect(userTurn.content).toEqual(
+      expect.arrayContaining([{ type: 'file', file: { filename: 'spec.pdf', file_data: `data:application/pdf;base64,${b64(PDF)}` } }]),
+    )
+  }, 240_000)
 
   it('refuses too many files, files that are not what they say, unknown types, and more than 10 MiB', async () => {
     const file = { filename: 'a.txt', mime: 'text/plain', data: b64('a') }
@@ -193,7 +200,7 @@ describe('steering', () => {
       expect(steer.status).toBe(202)
       expect(steer.body.queued).toBe(true)
       const steerId = steer.body.messageId as string
-      const queuedReply = await stream.until(isReplyTo(queued))
+      const queuedReply = await stream.until(isReplyTo(queued), 150_000)
       await stream.close()
 
       const replies = stream.events.filter((e) => e.event === 'message.completed' && e.data.role === 'assistant')
@@ -207,5 +214,5 @@ describe('steering', () => {
     } finally {
       await api(`/v1/sessions/${id}`, { method: 'DELETE' })
     }
-  })
+  }, 240_000)
 })
