@@ -160,6 +160,8 @@ describe('listing and service routes', () => {
         'POST /v1/webhooks/runs',
         'POST /v1/webhooks/github',
         'GET /v1/usage',
+        'GET /v1/models',
+        'GET /v1/agents',
       ].sort(),
     )
     for (const ops of Object.values(res.body.paths as Record<string, Record<string, { responses?: object }>>)) {
