@@ -1,12 +1,17 @@
 import { createRoute } from '@hono/zod-openapi'
 import type { Bindings } from '../env'
-import { AgentCatalogue, ModelCatalogue } from '../contracts'
+import { AgentCatalogue, ErrorBody, ModelCatalogue } from '../contracts'
 import { deploymentRoutes, isKnownProvider } from '../gateway/routes'
 import { ApiError } from '../lib/errors'
 import { ConfigError, parseDeploymentConfig } from '../opencode/config'
 import { agentCatalogue, inCatalogue, modelCatalogue } from '../opencode/catalogue'
 import { readSettings } from '../settings'
 import { json, router, security } from './openapi'
+
+const errors = {
+  401: json(ErrorBody, 'Missing or unknown credentials'),
+  503: json(ErrorBody, '`misconfigured`: OPENCODE_CONFIG is not a JSON object'),
+}
 
 /** OPENCODE_CONFIG, or 503 naming the setting when it cannot be read. */
 function deploymentConfig(env: Bindings) {
@@ -49,7 +54,7 @@ export const catalogue = router()
       description:
         "From OPENCODE_CONFIG and the providers with keys. `attachments` and `reasoning` are what the model's OPENCODE_CONFIG entry says (`attachment: true` or `modalities.input` with `image`/`pdf`; `reasoning: true`); a model no entry describes has neither.",
       security,
-      responses: { 200: json(ModelCatalogue, 'The catalogue') },
+      responses: { 200: json(ModelCatalogue, 'The catalogue'), ...errors },
     }),
     (c) => c.json(deploymentModels(c.env), 200),
   )
@@ -60,7 +65,7 @@ export const catalogue = router()
       summary: "opencode's agents in this deployment",
       description: 'build, plan and opencode’s sub-agents, with those OPENCODE_CONFIG’s `agent` section adds, changes, disables or hides.',
       security,
-      responses: { 200: json(AgentCatalogue, 'The agents') },
+      responses: { 200: json(AgentCatalogue, 'The agents'), ...errors },
     }),
     (c) => c.json(agentCatalogue(deploymentConfig(c.env)), 200),
   )
