@@ -241,7 +241,13 @@ export function modelProviderConfig(baseURL: string, apiKey = 'offline') {
         name: 'Offline demo (scripted, not an LLM)',
         options: { baseURL, apiKey },
         models: {
-          [DEMO_MODEL_ID]: { name: `Offline demo model ${DEMO_LABEL}`, cost: DEMO_PRICE },
+          // It takes images and PDFs, so attachments reach it as opencode sends them to a vision model.
+          [DEMO_MODEL_ID]: {
+            name: `Offline demo model ${DEMO_LABEL}`,
+            cost: DEMO_PRICE,
+            attachment: true,
+            modalities: { input: ['text', 'image', 'pdf'], output: ['text'] },
+          },
           [`${DEMO_MODEL_ID}-large`]: { name: `Offline demo model, large ${DEMO_LABEL}`, cost: DEMO_PRICE },
         },
       },

@@ -55,6 +55,7 @@ const SETTING_NAMES = [
   'TENANT_MAX_COST_USD_PER_DAY',
   'SECRETS_KEY',
   'ALLOWED_HOSTS',
+  'CORS_ORIGINS',
 ]
 
 export function settingsFromEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {

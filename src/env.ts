@@ -53,6 +53,8 @@ export type Bindings = DurableObjectBindings & {
   SECRETS_KEY?: string
   /** comma-separated host names the Worker answers (the Host header); unset answers any (npm run dev sets it) */
   ALLOWED_HOSTS?: string
+  /** comma-separated origins (`https://app.example.com`) whose web pages may call /v1 (CORS); unset grants none */
+  CORS_ORIGINS?: string
   /** Workers Analytics Engine dataset for usage points (optional; README, "Usage") */
   USAGE?: AnalyticsEngineDataset
 }

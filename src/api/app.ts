@@ -8,8 +8,10 @@ import { readSettings } from '../settings'
 import { requireCompleteSettings } from './complete-settings'
 import { notFound, onError } from './errors'
 import { except } from 'hono/combine'
+import { catalogue } from './catalogue'
+import { allowOrigins } from './cors'
 import { gateway } from './gateway'
-import { limitBody, requireAllowedHost, requireApiKey, requireJson } from './middleware'
+import { limitBody, limitMessageBody, requireAllowedHost, requireApiKey, requireJson } from './middleware'
 import { json } from './openapi'
 import { runs, webhooks } from './runs'
 import { sessions } from './sessions'
@@ -91,13 +93,19 @@ const withReady = withHealth.openapi(
   },
 )
 
-// Sandboxes' model calls are not the API's: they carry their own credentials, sizes and types.
-app.use('/v1/*', except('/v1/gateway/*', limitBody, requireJson))
+// Sandboxes' model calls are not the API's: they carry their own credentials, sizes and types,
+// and no web page has any business calling them.
+app.use('/v1/*', except('/v1/gateway/*', allowOrigins))
+app.use('/v1/*', except('/v1/gateway/*', requireJson))
+app.use('/v1/*', except(['/v1/gateway/*', '/v1/sessions/:id/messages'], limitBody))
+app.on('POST', '/v1/sessions/:id/messages', limitMessageBody)
 app.route('/v1/gateway', gateway)
 app.use('/v1/sessions/*', requireApiKey)
 app.use('/v1/runs/*', requireApiKey)
 app.use('/v1/usage/*', requireApiKey)
 app.use('/v1/snapshots/*', requireApiKey)
+app.use('/v1/models', requireApiKey)
+app.use('/v1/agents', requireApiKey)
 app.on('POST', ['/v1/sessions', '/v1/runs'], requireCompleteSettings)
 const routes = withReady
   .route('/v1/sessions', sessions)
@@ -105,6 +113,7 @@ const routes = withReady
   .route('/v1/webhooks', webhooks)
   .route('/v1/usage', usage)
   .route('/v1/snapshots', snapshots)
+  .route('/v1', catalogue)
 
 /** The API's routes as a type, for `hc` from hono/client (src/client). */
 export type AppType = typeof routes

@@ -29,6 +29,16 @@ export const limitBody = bodyLimit({
   },
 })
 
+/** A message may carry MAX_ATTACHMENT_BYTES of files as base64 (4/3 of that) besides its text. */
+export const MAX_MESSAGE_BODY_BYTES = 15 * 1024 * 1024
+
+export const limitMessageBody = bodyLimit({
+  maxSize: MAX_MESSAGE_BODY_BYTES,
+  onError: () => {
+    throw new ApiError('payload_too_large', `a message with its attachments is limited to ${MAX_MESSAGE_BODY_BYTES} bytes`)
+  },
+})
+
 const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i
 
 /** A body that is there must be JSON; an absent one is left to the route's schema. */

@@ -12,6 +12,7 @@ import { apiKeys } from '../settings'
 import { misconfiguredResponse } from './complete-settings'
 import { validationError } from './errors'
 import { tenantOf } from './middleware'
+import { requireCatalogueModel } from './catalogue'
 import { checkModelKeys, gatewayBase } from './gateway'
 import { requireSecretsKey } from './sessions'
 import { commonErrors, json, router, security } from './openapi'
@@ -50,6 +51,7 @@ async function startRun(
 ) {
   const { modelKeys, ...request } = body
   checkModelKeys(env, modelKeys)
+  requireCatalogueModel(env, requestUrl, request.model, Object.keys(modelKeys ?? {}))
   await requireSecretsKey(env, { modelKeys })
   const problem = request.callback && callbackUrlProblem(request.callback.url, localCallbacksAllowed(env.ALLOW_LOCAL_CALLBACKS))
   if (problem) {

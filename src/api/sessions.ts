@@ -4,6 +4,8 @@ import type { AppEnv } from '../env'
 import { SSE_HEADERS, resumeCursor } from '../events/sse'
 import { ApiError, unwrap } from '../lib/errors'
 import { newId } from '../lib/ids'
+import { decodeAttachments } from './attachments'
+import { requireCatalogueModel } from './catalogue'
 import { checkModelKeys, gatewayBase } from './gateway'
 import { errorMessage } from '../lib/log'
 import { secretsKey } from '../lib/sealed'
@@ -77,6 +79,7 @@ export const sessions = router()
       const id = newId('ses')
       const { prompt, title, secrets, modelKeys, repo, ...rest } = body
       checkModelKeys(c.env, modelKeys)
+      requireCatalogueModel(c.env, c.req.url, body.model, Object.keys(modelKeys ?? {}))
       // The token is kept with the secrets, sealed; the spec (stored in plain, shown in views) never has it.
       const repoToken = repo?.token
       const spec = { ...rest, ...(repo && { repo: { url: repo.url, ref: repo.ref } }), gatewayUrl: gatewayBase(c.env, c.req.url) }
@@ -124,7 +127,7 @@ export const sessions = router()
       path: '/{id}/messages',
       summary: 'Send a message',
       description:
-        'Queued behind the running turn, if any, and sent in order. With `?wait=true` the answer waits for the reply (or 504 after `?timeout=` seconds, the turn still running).',
+        'Queued behind the running turn, if any, and sent in order; `mode: "steer"` stops the running turn and runs this message next. With `?wait=true` the answer waits for the reply (or 504 after `?timeout=` seconds, the turn still running). The body may be 15 MiB, for attachments.',
       security,
       request: {
         params: SessionParams,
@@ -135,6 +138,7 @@ export const sessions = router()
         200: json(MessageReplied, 'With ?wait=true: the reply'),
         202: json(MessageAccepted, 'Accepted'),
         409: json(ErrorBody, 'The session has ended'),
+        413: json(ErrorBody, 'Attachments over 10 MiB decoded, or a body over 15 MiB'),
         429: json(ErrorBody, 'Too many messages waiting'),
         504: json(ErrorBody, 'With ?wait=true: no reply in time'),
         ...errors,
@@ -144,9 +148,10 @@ export const sessions = router()
       const { id } = c.req.valid('param')
       const { wait, timeout } = c.req.valid('query')
       const waiting = wait === 'true' || wait === '1'
-      const result = unwrap(
-        await sessionStub(c.env, id).send(c.get('tenant'), c.req.valid('json'), waiting ? timeout * 1000 : undefined),
-      )
+      const { attachments, ...message } = c.req.valid('json')
+      requireCatalogueModel(c.env, c.req.url, message.model)
+      const input = { ...message, ...(attachments?.length && { attachments: decodeAttachments(attachments) }) }
+      const result = unwrap(await sessionStub(c.env, id).send(c.get('tenant'), input, waiting ? timeout * 1000 : undefined))
       if (waiting) return c.json(result as z.infer<typeof MessageReplied>, 200)
       const { messageId, queued, duplicate } = result
       return c.json({ messageId, queued, duplicate }, 202)

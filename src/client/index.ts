@@ -10,11 +10,17 @@ import type { AppType } from '../api/app'
  * const api = createClient('http://127.0.0.1:8787', { apiKey: 'dev-key' })
  * const res = await api.v1.sessions.$post({ json: { title: 'hello' } })
  * const session = await res.json()
+ * const { models } = await (await api.v1.models.$get()).json()
+ * await api.v1.sessions[':id'].messages.$post({
+ *   param: { id: session.id },
+ *   query: {},
+ *   json: { text: 'What is wrong here?', attachments: [{ filename: 'shot.png', mime: 'image/png', data: base64 }], mode: 'steer' },
+ * })
  * ```
  */
 
 export type { AppType }
-export type { PublicEventMap, PublicEventType } from '../contracts'
+export type { AgentCatalogue, Attachment, AttachmentInfo, ModelCatalogue, PublicEventMap, PublicEventType } from '../contracts'
 export { SseParser, StreamError, streamEvents } from './sse'
 export type { SessionEvent, SseFrame, StreamEnd, StreamEventsOptions } from './sse'
 

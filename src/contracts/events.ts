@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { AttachmentInfo } from './attachments'
 
 /**
  * The public events of the API contract, as stored in a session's log and sent over SSE. These
@@ -48,6 +49,7 @@ export const PublicEventSchemas = {
     parentId: z.string().optional().openapi({ description: "an assistant message's user message" }),
     text: z.string().optional().openapi({ description: 'user messages only' }),
     subagent: Subagent,
+    attachments: z.array(AttachmentInfo).optional().openapi({ description: "user messages' files, without their bytes" }),
   }),
   'message.delta': z.object({
     messageId: z.string(),

@@ -5,6 +5,8 @@
  * lowest layer with src/lib, so it imports nothing else of ours.
  */
 export * from './fields'
+export * from './attachments'
+export * from './catalogue'
 export * from './events'
 export * from './sessions'
 export * from './runs'

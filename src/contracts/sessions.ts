@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi'
 import { decodeCursor } from '../lib/cursor'
 import { ID_PATTERN } from '../lib/ids'
 import { PublicEventSchemas, SessionStatus, TodoItem, Usage, type PublicEventType } from './events'
+import { Attachment, AttachmentInfo, MAX_ATTACHMENTS, type AttachmentFile } from './attachments'
 import { EnvMap, Limits, McpServer, ModelKeys, ModelName, Permissions, Repo, SessionRepo, Skill, WorkspaceFile, WorkspacePath } from './fields'
 
 /** Sessions: their bodies, parameters, queries, views and event frames; and what a session's Durable Object is handed and answers. */
@@ -54,8 +55,17 @@ export const SendMessageBody = z
   .object({
     text: z.string().min(1).max(100_000),
     idempotencyKey: z.string().min(1).max(200).optional(),
-    model: ModelName.optional(),
+    model: ModelName.optional().openapi({ description: 'One of `GET /v1/models`' }),
     agent: z.string().min(1).max(64).optional(),
+    attachments: z
+      .array(Attachment)
+      .max(MAX_ATTACHMENTS)
+      .optional()
+      .openapi({ description: 'At most 10 files, 10 MiB decoded in all; images reach the model as images' }),
+    mode: z
+      .enum(['queue', 'steer'])
+      .optional()
+      .openapi({ description: '`queue` (default): after what is queued. `steer`: stops the running turn and runs this message next' }),
   })
   .strict()
   .openapi('SendMessage')
@@ -213,7 +223,8 @@ export const ConversationMessage = z
     id: z.string(),
     role: z.enum(['user', 'assistant']),
     text: z.string(),
-    parts: z.array(z.unknown()),
+    parts: z.array(z.unknown()).openapi({ description: "a user message's files are parts `{type: 'file', filename, mime, size}`" }),
+    attachments: z.array(AttachmentInfo).optional().openapi({ description: 'user messages: the files sent with it' }),
     createdAt: z.string(),
   })
   .openapi('Message')
@@ -231,7 +242,8 @@ export type SessionView = z.infer<typeof Session>
 /** The summary a tenant's index keeps for listing. */
 export type SessionSummary = z.infer<typeof SessionSummary>
 export type SessionPage = z.infer<typeof SessionList>
-export type SendMessageInput = z.infer<typeof SendMessageBody>
+/** A message as the session takes it: the body, its files decoded. */
+export type SendMessageInput = Omit<z.infer<typeof SendMessageBody>, 'attachments'> & { attachments?: AttachmentFile[] }
 export type Reply = z.infer<typeof Reply>
 export type SendMessageResult = z.infer<typeof MessageAccepted> & { reply?: Reply }
 export type ConversationMessage = z.infer<typeof ConversationMessage>

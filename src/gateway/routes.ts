@@ -113,6 +113,9 @@ export function deploymentRoutes(settings: { opencodeConfig: string | undefined;
   return memo.routes
 }
 
+/** Whether opencode knows `provider` by name (and so its models, from its own catalogue). */
+export const isKnownProvider = (provider: string): boolean => provider in KNOWN
+
 /** Whether the gateway can reach `provider` at all: configured, or known to opencode by name. */
 export function canRoute(routes: Map<string, ModelRoute>, provider: string): boolean {
   return routes.has(provider) || provider in KNOWN

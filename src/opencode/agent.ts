@@ -1,4 +1,6 @@
-import type { OpencodeClient, PermissionRequest, QuestionRequest } from '@opencode-ai/sdk/v2/client'
+import { Buffer } from 'node:buffer'
+import type { FilePartInput, OpencodeClient, PermissionRequest, QuestionRequest, TextPartInput } from '@opencode-ai/sdk/v2/client'
+import type { AttachmentFile } from '../contracts'
 
 /** A human's answer as the session hands it on; see AgentPort in src/session/ports.ts. */
 type Answer =
@@ -13,6 +15,16 @@ function splitModel(model: string | undefined) {
 }
 
 /**
+ * A file as opencode takes it in a prompt: a `data:` URL. Images and PDFs keep their type, so a
+ * model that takes them gets an image or a document; the text kinds go as `text/plain`, which
+ * opencode reads into the conversation as text, for any model.
+ */
+export function filePart({ filename, mime, bytes }: AttachmentFile): FilePartInput {
+  const type = mime.startsWith('image/') || mime === 'application/pdf' ? mime : 'text/plain'
+  return { type: 'file', mime: type, filename, url: `data:${type};base64,${Buffer.from(bytes).toString('base64')}` }
+}
+
+/**
  * One opencode session in a sandbox, through the SDK's client: the calls a session's turns and
  * human requests make, each answering opencode's HTTP status.
  */
@@ -22,10 +34,11 @@ export class OpencodeAgent {
     readonly sessionId: string,
   ) {}
 
-  async prompt(input: { text: string; model?: string; agent?: string; system?: string }): Promise<number> {
+  async prompt(input: { text: string; model?: string; agent?: string; system?: string; files?: AttachmentFile[] }): Promise<number> {
+    const text: TextPartInput = { type: 'text', text: input.text }
     const res = await this.client.session.promptAsync({
       sessionID: this.sessionId,
-      parts: [{ type: 'text', text: input.text }],
+      parts: [text, ...(input.files ?? []).map(filePart)],
       model: splitModel(input.model),
       agent: input.agent,
       system: input.system,

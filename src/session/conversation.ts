@@ -1,4 +1,4 @@
-import type { ConversationMessage } from '../contracts'
+import type { AttachmentInfo, ConversationMessage } from '../contracts'
 
 /**
  * The conversation as `GET /messages` shows it: user messages as accepted, assistant messages
@@ -7,13 +7,15 @@ import type { ConversationMessage } from '../contracts'
 export class Conversation {
   constructor(private readonly sql: SqlStorage) {}
 
-  addUser(id: string, turn: number, text: string, createdAt: string) {
+  /** A user message; its files are listed by name, type and size, never with their bytes. */
+  addUser(id: string, turn: number, text: string, createdAt: string, attachments: AttachmentInfo[] = []) {
+    const files = attachments.map((a) => ({ type: 'file', ...a }))
     this.sql.exec(
       `INSERT INTO messages (id, turn, role, text, parts, created_at) VALUES (?, ?, 'user', ?, ?, ?)`,
       id,
       turn,
       text,
-      JSON.stringify([{ type: 'text', text }]),
+      JSON.stringify([{ type: 'text', text }, ...files]),
       createdAt,
     )
   }
@@ -49,12 +51,17 @@ export class Conversation {
         'SELECT id, role, text, parts, created_at FROM messages WHERE reverted = 0 ORDER BY turn, role DESC, created_at',
       )
       .toArray()
-      .map((r) => ({
-        id: r.id,
-        role: r.role as ConversationMessage['role'],
-        text: r.text,
-        parts: JSON.parse(r.parts) as unknown[],
-        createdAt: r.created_at,
-      }))
+      .map((r) => {
+        const parts = JSON.parse(r.parts) as { type?: string; filename?: string; mime?: string; size?: number }[]
+        const attachments = r.role === 'user' ? parts.filter((p) => p.type === 'file').map(({ filename, mime, size }) => ({ filename, mime, size })) : []
+        return {
+          id: r.id,
+          role: r.role as ConversationMessage['role'],
+          text: r.text,
+          parts,
+          ...(attachments.length > 0 && { attachments: attachments as AttachmentInfo[] }),
+          createdAt: r.created_at,
+        }
+      })
   }
 }

@@ -113,7 +113,15 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       agent: () => this.connection.agent(),
       promptFor: (message) => {
         const spec = store.spec()
-        return { messageId: message.id, text: message.text, model: message.model ?? spec.model, agent: message.agent ?? spec.agent, system: spec.instructions }
+        const files = this.queue.files(message.id)
+        return {
+          messageId: message.id,
+          text: message.text,
+          model: message.model ?? spec.model,
+          agent: message.agent ?? spec.agent,
+          system: spec.instructions,
+          ...(files.length > 0 && { files }),
+        }
       },
       prompting: (messageId) => this.agentEvents.prompting(messageId),
       interrupted: (error) => this.agentEvents.interruptOpen(error),

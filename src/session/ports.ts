@@ -1,5 +1,5 @@
 import type { PermissionRequest, QuestionRequest } from '@opencode-ai/sdk/v2/client'
-import type { PublicEvent, SandboxState, SessionStatus } from '../contracts'
+import type { AttachmentFile, PublicEvent, SandboxState, SessionStatus } from '../contracts'
 
 /**
  * What the session's parts need of each other and of the world, as narrow interfaces: the parts
@@ -29,7 +29,7 @@ export type HumanAnswer =
   | { kind: 'question'; id: string; answers: string[][] }
   | { kind: 'question'; id: string; reject: true }
 
-export type PromptInput = { messageId: string; text: string; model?: string; agent?: string; system?: string }
+export type PromptInput = { messageId: string; text: string; model?: string; agent?: string; system?: string; files?: AttachmentFile[] }
 
 /**
  * The agent in the sandbox, as the session's turns and human requests use it. Each call answers

@@ -1,4 +1,7 @@
-import type { SendMessageInput } from '../contracts'
+import type { AttachmentFile, AttachmentMime, SendMessageInput } from '../contracts'
+
+/** Files are stored in pieces of this size: a Durable Object's SQLite row holds at most 2 MB. */
+export const ATTACHMENT_CHUNK_BYTES = 1024 * 1024
 
 export type QueueState = 'queued' | 'running' | 'done' | 'failed' | 'aborted' | 'dropped'
 
@@ -23,21 +26,67 @@ export class MessageQueue {
     return this.sql.exec<QueuedMessage>('SELECT * FROM queue WHERE idempotency_key = ?', key).toArray()[0]
   }
 
+  /** Queues a message with its files; a steered one goes before every message queued without steering. */
   add(id: string, input: SendMessageInput, createdAt: string): number {
     this.sql.exec(
-      `INSERT INTO queue (id, text, model, agent, idempotency_key, state, created_at) VALUES (?, ?, ?, ?, ?, 'queued', ?)`,
+      `INSERT INTO queue (id, text, model, agent, idempotency_key, state, created_at, steer) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)`,
       id,
       input.text,
       input.model ?? null,
       input.agent ?? null,
       input.idempotencyKey ?? null,
       createdAt,
+      input.mode === 'steer' ? 1 : 0,
     )
+    for (const [file, { filename, mime, bytes }] of (input.attachments ?? []).entries()) {
+      for (let chunk = 0; chunk * ATTACHMENT_CHUNK_BYTES < Math.max(bytes.byteLength, 1); chunk++) {
+        const piece = bytes.slice(chunk * ATTACHMENT_CHUNK_BYTES, (chunk + 1) * ATTACHMENT_CHUNK_BYTES)
+        this.sql.exec(
+          'INSERT INTO attachments (message_id, file, chunk, filename, mime, data) VALUES (?, ?, ?, ?, ?, ?)',
+          id,
+          file,
+          chunk,
+          filename,
+          mime,
+          piece.buffer,
+        )
+      }
+    }
     return this.posOf(id)!
   }
 
   byId(id: string): QueuedMessage | undefined {
     return this.sql.exec<QueuedMessage>('SELECT * FROM queue WHERE id = ?', id).toArray()[0]
+  }
+
+  /** A message's files as it was sent with them, while they are kept (until its turn ends). */
+  files(id: string): AttachmentFile[] {
+    const rows = this.sql
+      .exec<{ file: number; filename: string; mime: string; data: ArrayBuffer }>(
+        'SELECT file, filename, mime, data FROM attachments WHERE message_id = ? ORDER BY file, chunk',
+        id,
+      )
+      .toArray()
+    const files = new Map<number, { filename: string; mime: AttachmentMime; pieces: Uint8Array[] }>()
+    for (const row of rows) {
+      const file = files.get(row.file) ?? { filename: row.filename, mime: row.mime as AttachmentMime, pieces: [] }
+      file.pieces.push(new Uint8Array(row.data))
+      files.set(row.file, file)
+    }
+    return [...files.values()].map(({ filename, mime, pieces }) => {
+      const bytes = new Uint8Array(pieces.reduce((n, p) => n + p.byteLength, 0))
+      let at = 0
+      for (const p of pieces) {
+        bytes.set(p, at)
+        at += p.byteLength
+      }
+      return { filename, mime, bytes }
+    })
+  }
+
+  /** The agent has a message's files (or never will): the session keeps only what the conversation shows. */
+  forgetFiles(id: string) {
+    this.sql.exec('DELETE FROM attachments WHERE message_id = ?', id)
   }
 
   posOf(id: string): number | undefined {
@@ -50,7 +99,7 @@ export class MessageQueue {
   }
 
   next(): QueuedMessage | undefined {
-    return this.sql.exec<QueuedMessage>(`SELECT * FROM queue WHERE state = 'queued' ORDER BY pos LIMIT 1`).toArray()[0]
+    return this.sql.exec<QueuedMessage>(`SELECT * FROM queue WHERE state = 'queued' ORDER BY steer DESC, pos LIMIT 1`).toArray()[0]
   }
 
   running(): QueuedMessage | undefined {

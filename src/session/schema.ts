@@ -95,6 +95,22 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE messages ADD COLUMN reverted INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    id: 9,
+    description: "messages' files until they reach the agent, in chunks under the 2 MB row limit; steered messages run first",
+    sql: `
+      CREATE TABLE attachments (
+        message_id TEXT NOT NULL,
+        file INTEGER NOT NULL,
+        chunk INTEGER NOT NULL,
+        filename TEXT NOT NULL,
+        mime TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (message_id, file, chunk)
+      );
+      ALTER TABLE queue ADD COLUMN steer INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ]
 
 /** The session object's own runner, called first thing in its constructor. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { turnOutcome, turnStep, type TurnFacts, type TurnInput, type TurnStep } from './turn-rules'
+import { acceptMessage, idleReason, turnOutcome, turnStep, type TurnFacts, type TurnInput, type TurnStep } from './turn-rules'
 
 const fresh: TurnFacts = { seenBusy: false, aborted: false, hasReply: false }
 const busy: TurnFacts = { ...fresh, seenBusy: true }
@@ -61,5 +61,26 @@ describe('how an ended turn is recorded', () => {
     ['aborted cleanly', true, undefined, { state: 'aborted' }],
   ] as const)('%s', (_name, aborted, error, outcome) => {
     expect(turnOutcome(aborted, error)).toEqual(outcome)
+  })
+})
+
+describe('accepting a message', () => {
+  it('waits behind a running turn or a session that is not idle, and runs at once otherwise', () => {
+    expect(acceptMessage(undefined, { idle: true })).toEqual({ queued: false, stopTurn: false })
+    expect(acceptMessage('queue', { idle: false })).toEqual({ queued: true, stopTurn: false })
+    expect(acceptMessage('queue', { idle: false, turn: { aborted: false } })).toEqual({ queued: true, stopTurn: false })
+  })
+
+  it('stops the running turn for a steered message, once', () => {
+    expect(acceptMessage('steer', { idle: false, turn: { aborted: false } })).toEqual({ queued: true, stopTurn: true })
+    expect(acceptMessage('steer', { idle: false, turn: { aborted: true } })).toEqual({ queued: true, stopTurn: false })
+    expect(acceptMessage('steer', { idle: true })).toEqual({ queued: false, stopTurn: false })
+    expect(acceptMessage('steer', { idle: false })).toEqual({ queued: true, stopTurn: false })
+  })
+
+  it('says why the session is idle again after a stopped turn', () => {
+    expect(idleReason({ aborted: false, steered: false })).toBeUndefined()
+    expect(idleReason({ aborted: true, steered: false })).toBe('aborted')
+    expect(idleReason({ aborted: true, steered: true })).toBe('steered')
   })
 })

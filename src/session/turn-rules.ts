@@ -72,3 +72,24 @@ export function turnOutcome(aborted: boolean, error: TurnError | undefined): { s
   if (!error) return { state }
   return { state, failure: error.code === 'interrupted' ? 'agent_unreachable' : error.code }
 }
+
+/** How a message is sent: after what is queued, or instead of the running turn. */
+export type SendMode = 'queue' | 'steer'
+
+/**
+ * What accepting a message does. It waits (`queued`) when the session is not idle or a turn runs;
+ * a steered one stops the running turn, unless an abort is already on its way, and runs next.
+ */
+export function acceptMessage(
+  mode: SendMode | undefined,
+  session: { idle: boolean; turn?: { aborted: boolean } },
+): { queued: boolean; stopTurn: boolean } {
+  const queued = !session.idle || session.turn !== undefined
+  return { queued, stopTurn: mode === 'steer' && session.turn !== undefined && !session.turn.aborted }
+}
+
+/** Why the session is idle again after a turn: nothing to say, a client's abort, or a steered message. */
+export function idleReason(turn: { aborted: boolean; steered: boolean }): 'aborted' | 'steered' | undefined {
+  if (!turn.aborted) return undefined
+  return turn.steered ? 'steered' : 'aborted'
+}

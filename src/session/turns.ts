@@ -6,12 +6,13 @@ import type { Reply, SendMessageInput, SendMessageResult } from '../contracts'
 import type { Conversation } from './conversation'
 import type { AgentPort, PromptInput, SessionSignals } from './ports'
 import type { MessageQueue, QueuedMessage } from './queue'
-import { turnOutcome, turnStep, type TurnError, type TurnInput } from './turn-rules'
+import { acceptMessage, idleReason, turnOutcome, turnStep, type TurnError, type TurnInput } from './turn-rules'
 
 /** Messages waiting behind the running one; past this a send is refused with 429. */
 export const MAX_QUEUED = 100
 
-type Turn = { messageId: string; pos: number; seenBusy: boolean; aborted: boolean; reply?: Reply; usage: Usage }
+/** `steered`: it was stopped for a steered message, which runs next. */
+type Turn = { messageId: string; pos: number; seenBusy: boolean; aborted: boolean; steered: boolean; reply?: Reply; usage: Usage }
 
 type Waiter = (outcome: Outcome<Reply>) => void
 
@@ -61,11 +62,14 @@ export class Turns {
     const id = `msg_${randomSecret(10)}`
     const now = new Date().toISOString()
     const pos = queue.add(id, input, now)
-    conversation.addUser(id, pos, input.text, now)
-    const queued = this.p.status() !== 'idle' || this.turn !== undefined
-    signals.emit(event('message.created', { messageId: id, role: 'user', text: input.text }))
+    // The conversation and events name the files; their bytes stay in the queue until the agent has them.
+    const attachments = (input.attachments ?? []).map(({ filename, mime, bytes }) => ({ filename, mime, size: bytes.byteLength }))
+    conversation.addUser(id, pos, input.text, now, attachments)
+    const { queued, stopTurn } = acceptMessage(input.mode, { idle: this.p.status() === 'idle', turn: this.turn })
+    signals.emit(event('message.created', { messageId: id, role: 'user', text: input.text, ...(attachments.length && { attachments }) }))
     signals.emit(event('message.completed', { messageId: id, role: 'user', text: input.text }))
     signals.touch()
+    if (stopTurn) void this.abort(false, 'steered')
     this.pump()
     return ok({ messageId: id, queued, duplicate: false })
   }
@@ -130,11 +134,12 @@ export class Turns {
   }
 
   /** Asks the agent to stop the running turn; when it cannot be told, the turn ends here. */
-  async abort(clearQueue: boolean): Promise<{ aborted: boolean; dropped: number }> {
+  async abort(clearQueue: boolean, why: 'aborted' | 'steered' = 'aborted'): Promise<{ aborted: boolean; dropped: number }> {
     const dropped = clearQueue ? this.dropQueued('the queue was cleared by an abort') : 0
     const turn = this.turn
     if (!turn) return { aborted: false, dropped }
     turn.aborted = true
+    turn.steered = why === 'steered'
     const status = await this.p
       .agent()
       ?.abort()
@@ -161,7 +166,7 @@ export class Turns {
   }
 
   private start(message: QueuedMessage, seenBusy: boolean) {
-    this.turn = { messageId: message.id, pos: message.pos, seenBusy, aborted: false, usage: zeroUsage() }
+    this.turn = { messageId: message.id, pos: message.pos, seenBusy, aborted: false, steered: false, usage: zeroUsage() }
   }
 
   /** Closes the turn: records its outcome, answers whoever waits, and moves the queue on. */
@@ -178,7 +183,7 @@ export class Turns {
     if (this.p.isOver()) return
     // The agent's work counts as activity: a long turn's reply is not paused away the moment it ends.
     this.p.signals.touch()
-    this.p.signals.setStatus('idle', turn.aborted ? 'aborted' : undefined)
+    this.p.signals.setStatus('idle', idleReason(turn))
     if (turn.aborted) this.p.aborted()
     this.pump()
   }
@@ -186,6 +191,7 @@ export class Turns {
   /** A message's turn is over: the outcome is kept for a repeated send and given to whoever waits. */
   private settle(messageId: string, outcome: Outcome<Reply>) {
     this.p.queue.setOutcome(messageId, outcome)
+    this.p.queue.forgetFiles(messageId)
     for (const w of this.waiters.get(messageId) ?? []) w(outcome)
     this.waiters.delete(messageId)
   }

@@ -39,6 +39,8 @@ export default async function setup(project: TestProject) {
       GITHUB_MAX_RUNS_PER_HOUR: String(GITHUB_MAX_RUNS_PER_HOUR),
       GITHUB_TOKEN: 'ghp_test_token',
       GITHUB_API_URL: github.url,
+      // Web pages of this origin may call the API (test/e2e/frontend-io.test.ts).
+      CORS_ORIGINS: 'http://app.example.test',
     },
     stateDir: join(dir, 'state'),
     sandboxRoot: join(dir, 'sandboxes'),

@@ -84,7 +84,8 @@ describe('bad requests get the right status and error, and change nothing', () =
   })
 
   it('refuses an oversized body', async () => {
-    const res = await api(`/v1/sessions/${id}/messages`, { body: { text: 'x'.repeat(1100 * 1024) } })
+    // Messages take up to 15 MiB for their attachments (test/e2e/frontend-io.test.ts); other bodies 1 MiB.
+    const res = await api('/v1/sessions', { body: { prompt: 'x'.repeat(1100 * 1024) } })
     expect(res.status).toBe(413)
     expect(res.body.error.code).toBe('payload_too_large')
   })
@@ -161,6 +162,8 @@ describe('listing and service routes', () => {
         'POST /v1/webhooks/runs',
         'POST /v1/webhooks/github',
         'GET /v1/usage',
+        'GET /v1/models',
+        'GET /v1/agents',
       ].sort(),
     )
     for (const ops of Object.values(res.body.paths as Record<string, Record<string, { responses?: object }>>)) {

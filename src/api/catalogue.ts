@@ -1,0 +1,71 @@
+import { createRoute } from '@hono/zod-openapi'
+import type { Bindings } from '../env'
+import { AgentCatalogue, ErrorBody, ModelCatalogue } from '../contracts'
+import { deploymentRoutes, isKnownProvider } from '../gateway/routes'
+import { ApiError } from '../lib/errors'
+import { ConfigError, parseDeploymentConfig } from '../opencode/config'
+import { agentCatalogue, inCatalogue, modelCatalogue } from '../opencode/catalogue'
+import { readSettings } from '../settings'
+import { json, router, security } from './openapi'
+
+const errors = {
+  401: json(ErrorBody, 'Missing or unknown credentials'),
+  503: json(ErrorBody, '`misconfigured`: OPENCODE_CONFIG is not a JSON object'),
+}
+
+/** OPENCODE_CONFIG, or 503 naming the setting when it cannot be read. */
+function deploymentConfig(env: Bindings) {
+  try {
+    return parseDeploymentConfig(readSettings(env).opencodeConfig)
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ApiError('misconfigured', err.message, { missing: ['OPENCODE_CONFIG'] })
+    throw err
+  }
+}
+
+/** The models this deployment can run (see src/opencode/catalogue.ts). */
+export function deploymentModels(env: Bindings): ModelCatalogue {
+  const settings = readSettings(env)
+  const providers = [...deploymentRoutes(settings).keys()].map((id) => ({ id, known: isKnownProvider(id) }))
+  return modelCatalogue(deploymentConfig(env), providers, settings.defaultModel)
+}
+
+/**
+ * Refuses a model outside the catalogue with 400, pointing at the list. `ownKeys`: providers a
+ * session brought its own key for; any model of one opencode knows by name is theirs to run.
+ */
+export function requireCatalogueModel(env: Bindings, requestUrl: string, model: string | undefined, ownKeys: string[] = []) {
+  if (model === undefined) return
+  const provider = model.slice(0, model.indexOf('/'))
+  if (ownKeys.includes(provider) && isKnownProvider(provider)) return
+  if (inCatalogue(deploymentModels(env), model)) return
+  const list = `${new URL(requestUrl).origin}/v1/models`
+  throw new ApiError('validation_failed', `model "${model}" is not one this deployment runs; see ${list}`, [
+    { path: 'json.model', message: 'not in the model catalogue', code: 'unknown_model', models: list },
+  ])
+}
+
+export const catalogue = router()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/models',
+      summary: 'The models this deployment can run',
+      description:
+        "From OPENCODE_CONFIG and the providers with keys. `attachments` and `reasoning` are what the model's OPENCODE_CONFIG entry says (`attachment: true` or `modalities.input` with `image`/`pdf`; `reasoning: true`); a model no entry describes has neither.",
+      security,
+      responses: { 200: json(ModelCatalogue, 'The catalogue'), ...errors },
+    }),
+    (c) => c.json(deploymentModels(c.env), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/agents',
+      summary: "opencode's agents in this deployment",
+      description: 'build, plan and opencode’s sub-agents, with those OPENCODE_CONFIG’s `agent` section adds, changes, disables or hides.',
+      security,
+      responses: { 200: json(AgentCatalogue, 'The agents'), ...errors },
+    }),
+    (c) => c.json(agentCatalogue(deploymentConfig(c.env)), 200),
+  )
