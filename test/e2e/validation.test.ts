@@ -164,6 +164,8 @@ describe('listing and service routes', () => {
         'GET /v1/usage',
         'GET /v1/models',
         'GET /v1/agents',
+        'GET /v1/snapshots',
+        'DELETE /v1/snapshots/{id}',
       ].sort(),
     )
     for (const ops of Object.values(res.body.paths as Record<string, Record<string, { responses?: object }>>)) {
