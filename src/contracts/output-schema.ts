@@ -40,10 +40,6 @@ export const OutputSchema = z
     const checker = schemaChecker(schema)
     if ('problem' in checker) ctx.addIssue({ code: 'custom', message: `not a JSON Schema this API can check: ${checker.problem}` })
   })
-  .openapi('OutputSchema', {
-    description:
-      'A JSON Schema (draft 2020-12, 7 or 4) of an object, at most 64 KiB as JSON; local `$ref`s only, no `if`/`then`/`else`, `not`, `dependentSchemas` or `unevaluated*`',
-    example: { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] },
-  })
+  .openapi('OutputSchema', { example: { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] } })
 
 export type OutputSchema = z.infer<typeof OutputSchema>

@@ -62,7 +62,7 @@ export const RunBody = z
       }),
     outputSchema: OutputSchema.optional().openapi({
       description:
-        "The agent's final answer must be an object matching this JSON Schema (opencode's structured output): it is `result.structured`; a run whose agent gives none, or one that does not match, fails with `structured_output_failed`",
+        "A JSON Schema (draft 2020-12, 7 or 4) of an object, at most 64 KiB as JSON; local `$ref`s only, no `if`/`then`/`else`, `not`, `dependentSchemas` or `unevaluated*`. The agent's final answer must match it (opencode's structured output): it is `result.structured`; a run whose agent gives none, or one that does not match, fails with `structured_output_failed`",
     }),
   })
   .strict()
