@@ -65,6 +65,7 @@ export const PublicEventSchemas = {
     parentId: z.string().optional(),
     usage: Usage.optional(),
     error: Failure.optional(),
+    structured: z.unknown().optional().openapi({ description: 'the answer to a run with `outputSchema`, as the agent gave it (unchecked here)' }),
     subagent: Subagent,
   }),
   'tool.updated': z.object({

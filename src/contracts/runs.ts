@@ -3,6 +3,7 @@ import { ID_PATTERN } from '../lib/ids'
 import { callbackUrlProblem } from './callback-url'
 import { Usage } from './events'
 import { Limits, ModelKeys, ModelName, Permissions, Repo } from './fields'
+import { OutputSchema } from './output-schema'
 
 /** Background runs: the body that starts one, the run as it is shown, and what a run's Durable Object is handed and told. */
 
@@ -59,6 +60,10 @@ export const RunBody = z
         description:
           'With `pullRequest`, a run that succeeds with changes ends in a branch and a pull request, written by the Worker through GitHub\'s API; `repo` must then be on GitHub (github.com, or the host of GITHUB_API_URL)',
       }),
+    outputSchema: OutputSchema.optional().openapi({
+      description:
+        "A JSON Schema (draft 2020-12, 7 or 4) of an object, at most 64 KiB as JSON; local `$ref`s only, no `if`/`then`/`else`, `not`, `dependentSchemas` or `unevaluated*`. The agent's final answer must match it (opencode's structured output): it is `result.structured`; a run whose agent gives none, or one that does not match, fails with `structured_output_failed`",
+    }),
   })
   .strict()
   .openapi('CreateRun')
@@ -93,7 +98,15 @@ export const Run = z
     status: RunStatus,
     createdAt: z.string(),
     updatedAt: z.string(),
-    result: z.object({ text: z.string(), diff: z.string().optional(), usage: Usage, pullRequest: PullRequestResult.optional() }).optional(),
+    result: z
+      .object({
+        text: z.string(),
+        structured: z.unknown().optional().openapi({ description: 'with `outputSchema`: the answer, matching it' }),
+        diff: z.string().optional(),
+        usage: Usage,
+        pullRequest: PullRequestResult.optional(),
+      })
+      .optional(),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
     callback: z
       .object({
@@ -138,6 +151,6 @@ export type CreateRunInput = Pick<RunBody, 'modelKeys'> & {
 
 /** What a background session tells its run. */
 export type RunSignal =
-  | { kind: 'turn_done'; text: string }
+  | { kind: 'turn_done'; text: string; structured?: unknown }
   | { kind: 'error'; code: string; message: string }
   | { kind: 'session_failed'; code: string; message: string }

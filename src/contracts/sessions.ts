@@ -3,6 +3,7 @@ import { decodeCursor } from '../lib/cursor'
 import { ID_PATTERN } from '../lib/ids'
 import { PublicEventSchemas, SessionStatus, TodoItem, Usage, type PublicEventType } from './events'
 import { Attachment, AttachmentInfo, MAX_ATTACHMENTS, type AttachmentFile } from './attachments'
+import type { OutputSchema } from './output-schema'
 import { EnvMap, Limits, McpServer, ModelKeys, ModelName, Permissions, Repo, SessionRepo, Skill, WorkspaceFile, WorkspacePath } from './fields'
 
 /** Sessions: their bodies, parameters, queries, views and event frames; and what a session's Durable Object is handed and answers. */
@@ -271,6 +272,8 @@ export type SessionSpec = Omit<CreateSessionBody, 'repo' | 'title' | 'prompt' | 
   runId?: string
   /** where the session's sandbox reaches the model gateway (`<public URL>/v1/gateway`) */
   gatewayUrl?: string
+  /** a run's outputSchema: its prompt asks opencode for structured output */
+  outputSchema?: OutputSchema
 }
 
 /** What the API (or a run) hands a new session: the body taken apart into its spec and what is sealed. */

@@ -1,7 +1,7 @@
 import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
 import { describe, expect, it } from 'vitest'
 import { snapshotEvents } from './snapshot'
-import { AgentEventTranslator, capText, MAX_TOOL_TEXT, todoItems } from './translate'
+import { AgentEventTranslator, capText, MAX_MESSAGE_TEXT, MAX_TOOL_TEXT, todoItems } from './translate'
 
 const ROOT = 'ses_root'
 const ev = (type: string, properties: Record<string, unknown>) => ({ id: 'evt', type, properties }) as unknown as AgentEvent
@@ -60,6 +60,17 @@ describe('AgentEventTranslator', () => {
         },
       },
     ])
+  })
+
+  it("completes a message with its structured answer, unless it is too big to store", () => {
+    const t = translator()
+    t.translate(assistant('a1'))
+    const done = t.translate(assistant('a1', { time: { created: 1, completed: 2 }, structured: { answer: 42 } }))
+    expect(done[0]).toMatchObject({ type: 'message.completed', data: { text: '', structured: { answer: 42 } } })
+    t.translate(assistant('a2'))
+    const big = t.translate(assistant('a2', { time: { created: 1, completed: 2 }, structured: { text: 'x'.repeat(MAX_MESSAGE_TEXT) } }))
+    expect(big[0]).toMatchObject({ type: 'message.completed', data: { messageId: 'a2' } })
+    expect(big[0]!.data).not.toHaveProperty('structured')
   })
 
   it('streams the missing tail of a part written without deltas', () => {

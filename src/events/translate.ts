@@ -67,6 +67,15 @@ export function describeAgentError(err: AgentError | undefined): { code: string;
 }
 
 /**
+ * A message's structured answer, when it has one that fits in a stored event (a row holds at most
+ * 2 MB); one past that is left out, and a run that asked for it fails for want of it.
+ */
+function structuredOf(info: { structured?: unknown }): unknown {
+  if (info.structured === undefined) return undefined
+  return JSON.stringify(info.structured).length <= MAX_MESSAGE_TEXT ? info.structured : undefined
+}
+
+/**
  * Turns the events of one opencode instance into the public events of one session. It keeps
  * just enough state to know which part a delta belongs to, to stream a part's text exactly once
  * and to complete each message once, so every decision about the public stream is made here,
@@ -297,6 +306,7 @@ export class AgentEventTranslator {
     if (isNew) out[0] = event('message.created', { messageId: info.id, role: 'assistant', parentId: msg.parentId, ...(subagent && { subagent }) })
     if (info.time.completed && !msg.completed) {
       const usage: Usage = { inputTokens: info.tokens.input, outputTokens: info.tokens.output, cost: info.cost }
+      const structured = structuredOf(info)
       out.push(
         event('message.completed', {
           messageId: info.id,
@@ -305,6 +315,7 @@ export class AgentEventTranslator {
           ...(msg.parentId && { parentId: msg.parentId }),
           usage,
           ...(info.error && { error: describeAgentError(info.error as AgentError) }),
+          ...(structured !== undefined && { structured }),
           ...(msg.subagent && { subagent: msg.subagent }),
         }),
       )

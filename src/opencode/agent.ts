@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer'
 import type { FilePartInput, OpencodeClient, PermissionRequest, QuestionRequest, TextPartInput } from '@opencode-ai/sdk/v2/client'
-import type { AttachmentFile } from '../contracts'
+import type { AttachmentFile, OutputSchema } from '../contracts'
 
 /** A human's answer as the session hands it on; see AgentPort in src/session/ports.ts. */
 type Answer =
@@ -34,7 +34,14 @@ export class OpencodeAgent {
     readonly sessionId: string,
   ) {}
 
-  async prompt(input: { text: string; model?: string; agent?: string; system?: string; files?: AttachmentFile[] }): Promise<number> {
+  async prompt(input: {
+    text: string
+    model?: string
+    agent?: string
+    system?: string
+    files?: AttachmentFile[]
+    outputSchema?: OutputSchema
+  }): Promise<number> {
     const text: TextPartInput = { type: 'text', text: input.text }
     const res = await this.client.session.promptAsync({
       sessionID: this.sessionId,
@@ -42,6 +49,7 @@ export class OpencodeAgent {
       model: splitModel(input.model),
       agent: input.agent,
       system: input.system,
+      ...(input.outputSchema && { format: { type: 'json_schema', schema: input.outputSchema } }),
     })
     return res.error ? Math.max(res.response.status, 400) : res.response.status
   }

@@ -24,6 +24,7 @@ import { commentBody, githubComment, startedComment } from './github'
 import { githubSetup, publishRun, type GitHubSetup } from './github-pr'
 import { callbackRetryDelay, SETTLE_MS } from './policy'
 import { signature, timestamped } from './signing'
+import { structuredOutcome } from './structured'
 import { migrate } from '../lib/migrations'
 import { RUN_MIGRATIONS } from './schema'
 
@@ -40,6 +41,8 @@ type RunRow = {
   result: string | null
   error: string | null
   reply: string | null
+  /** the agent's structured answer as JSON, once it matched the run's outputSchema */
+  structured: string | null
   created_at: string
   updated_at: string
   deadline: number
@@ -126,14 +129,14 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
 
   /** The run's session, created; a throw (the session object broke) is an outcome like a refusal. */
   private async createSession(input: CreateRunInput, github: GitHubSetup): Promise<Outcome<unknown>> {
-    const { prompt, model, permissions, limits } = input.request
+    const { prompt, model, permissions, limits, outputSchema } = input.request
     const repo = github.repo ?? input.request.repo
     try {
       return await this.session().create({
         id: this.row!.session_id,
         tenant: input.tenant,
         prompt,
-        spec: { repo, model, permissions, limits, runId: input.id, gatewayUrl: input.gatewayUrl },
+        spec: { repo, model, permissions, limits, runId: input.id, gatewayUrl: input.gatewayUrl, ...(outputSchema && { outputSchema }) },
         modelKeys: input.modelKeys,
         ...(github.repoToken && { repoToken: github.repoToken }),
       })
@@ -158,7 +161,15 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
   async signal(sig: RunSignal): Promise<void> {
     if (!this.row || this.isFinal()) return
     if (sig.kind === 'turn_done') {
-      this.update({ reply: sig.text, settle_at: Date.now() + SETTLE_MS })
+      const request = JSON.parse(this.row.request) as RunRequest
+      const outcome = structuredOutcome(request.outputSchema, sig.structured)
+      this.update({
+        reply: sig.text,
+        settle_at: Date.now() + SETTLE_MS,
+        ...(outcome.structured !== undefined && { structured: JSON.stringify(outcome.structured) }),
+        // A turn that failed for another reason keeps that reason.
+        ...(outcome.error && !this.row.error && { error: JSON.stringify(outcome.error) }),
+      })
       await this.schedule()
     } else if (sig.kind === 'error') {
       this.update({ error: JSON.stringify({ code: sig.code, message: sig.message }) })
@@ -220,7 +231,14 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
       const usage = view.ok ? view.value.usage : zeroUsage()
       // Written while the sandbox is still there: the files are read from its workspace.
       const pullRequest = status === 'succeeded' && row.pr ? await this.publish(JSON.parse(row.pr) as PullRequestPlan) : undefined
-      fields.result = JSON.stringify({ text: row.reply ?? '', ...(patch && { diff: patch }), usage, ...(pullRequest && { pullRequest }) })
+      const structured = row.structured === null ? undefined : (JSON.parse(row.structured) as unknown)
+      fields.result = JSON.stringify({
+        text: row.reply ?? '',
+        ...(structured !== undefined && { structured }),
+        ...(patch && { diff: patch }),
+        usage,
+        ...(pullRequest && { pullRequest }),
+      })
     }
     if (status === 'timed_out') fields.error = JSON.stringify({ code: 'timed_out', message: 'the run took longer than its timeoutSeconds' })
     if (status === 'cancelled') fields.error = JSON.stringify({ code: 'cancelled', message: 'the run was cancelled' })

@@ -133,7 +133,7 @@ export class AgentEvents {
         const parent = pub.data.parentId
         const parts = this.translator?.partsOf(pub.data.messageId) ?? []
         conversation.recordAssistant(pub.data.messageId, parent ? queue.posOf(parent) : undefined, pub.data.text, parts)
-        turns.assistantCompleted(parent, pub.data.messageId, pub.data.text, usage)
+        turns.assistantCompleted(parent, pub.data.messageId, pub.data.text, usage, pub.data.structured)
         return
       }
       case 'todo.updated':

@@ -121,13 +121,14 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
           agent: message.agent ?? spec.agent,
           system: spec.instructions,
           ...(files.length > 0 && { files }),
+          ...(spec.outputSchema && { outputSchema: spec.outputSchema }),
         }
       },
       prompting: (messageId) => this.agentEvents.prompting(messageId),
       interrupted: (error) => this.agentEvents.interruptOpen(error),
-      ended: (messageId, reply) => {
+      ended: (messageId, reply, structured) => {
         this.usage.turnEnded(messageId, reply.usage)
-        signals.tellRun({ kind: 'turn_done', text: reply.text })
+        signals.tellRun({ kind: 'turn_done', text: reply.text, ...(structured !== undefined && { structured }) })
       },
       aborted: () => void this.human.sync('turn aborted').catch((err: unknown) => log('warn', 'pending sync failed', { err: errorMessage(err) })),
     })

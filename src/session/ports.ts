@@ -1,5 +1,5 @@
 import type { PermissionRequest, QuestionRequest } from '@opencode-ai/sdk/v2/client'
-import type { AttachmentFile, PublicEvent, SandboxState, SessionStatus } from '../contracts'
+import type { AttachmentFile, OutputSchema, PublicEvent, SandboxState, SessionStatus } from '../contracts'
 
 /**
  * What the session's parts need of each other and of the world, as narrow interfaces: the parts
@@ -29,7 +29,16 @@ export type HumanAnswer =
   | { kind: 'question'; id: string; answers: string[][] }
   | { kind: 'question'; id: string; reject: true }
 
-export type PromptInput = { messageId: string; text: string; model?: string; agent?: string; system?: string; files?: AttachmentFile[] }
+export type PromptInput = {
+  messageId: string
+  text: string
+  model?: string
+  agent?: string
+  system?: string
+  files?: AttachmentFile[]
+  /** the answer must be an object matching this JSON Schema (opencode's structured output) */
+  outputSchema?: OutputSchema
+}
 
 /**
  * The agent in the sandbox, as the session's turns and human requests use it. Each call answers

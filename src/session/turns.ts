@@ -12,7 +12,8 @@ import { acceptMessage, idleReason, turnOutcome, turnStep, type TurnError, type 
 export const MAX_QUEUED = 100
 
 /** `steered`: it was stopped for a steered message, which runs next. */
-type Turn = { messageId: string; pos: number; seenBusy: boolean; aborted: boolean; steered: boolean; reply?: Reply; usage: Usage }
+/** `structured`: the answer to a prompt that asked for structured output, as opencode took it. */
+type Turn = { messageId: string; pos: number; seenBusy: boolean; aborted: boolean; steered: boolean; reply?: Reply; structured?: unknown; usage: Usage }
 
 type Waiter = (outcome: Outcome<Reply>) => void
 
@@ -32,7 +33,7 @@ export type TurnParts = {
   /** a turn was cut off: whatever it left streaming is closed with this error */
   interrupted(error: TurnError): void
   /** a turn ended, with what it answered and used (the usage meter and the run hear of it) */
-  ended(messageId: string, reply: Reply): void
+  ended(messageId: string, reply: Reply, structured?: unknown): void
   /** after an abort opencode may have dropped requests it asked: the session checks */
   aborted(): void
 }
@@ -125,12 +126,13 @@ export class Turns {
     return this.turn?.messageId
   }
 
-  /** An assistant message completed: it counts toward the turn it answers, and its text is the reply. */
-  assistantCompleted(parentId: string | undefined, messageId: string, text: string, usage: Usage) {
+  /** An assistant message completed: it counts toward the turn it answers, and its text (or structured answer) is the reply. */
+  assistantCompleted(parentId: string | undefined, messageId: string, text: string, usage: Usage, structured?: unknown) {
     const turn = this.turn
     if (!turn || parentId !== turn.messageId) return
     turn.usage = addUsage(turn.usage, usage)
     if (text) turn.reply = { messageId, text, usage }
+    if (structured !== undefined) turn.structured = structured
   }
 
   /** Asks the agent to stop the running turn; when it cannot be told, the turn ends here. */
@@ -178,7 +180,7 @@ export class Turns {
     if (error) this.p.signals.emit(event('error', { code: error.code, message: error.message }))
     // The reply is the turn's last answer with text; its usage is the whole turn's.
     const reply: Reply = { ...(turn.reply ?? { messageId: null, text: '' }), usage: turn.usage }
-    this.p.ended(turn.messageId, reply)
+    this.p.ended(turn.messageId, reply, turn.structured)
     this.settle(turn.messageId, outcome.failure ? fail(outcome.failure, error?.message ?? 'the turn failed') : ok(reply))
     if (this.p.isOver()) return
     // The agent's work counts as activity: a long turn's reply is not paused away the moment it ends.

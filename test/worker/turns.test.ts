@@ -10,14 +10,14 @@ import { RecordedSignals, ScriptedAgent } from './session-fakes'
  * order messages run in, how each turn ends, and what whoever waits for a reply gets.
  */
 
-type Harness = { turns: Turns; parts: TurnParts; agent: ScriptedAgent; signals: RecordedSignals; queue: MessageQueue; counts: { aborted: number; interrupted: string[]; ended: string[] } }
+type Harness = { turns: Turns; parts: TurnParts; agent: ScriptedAgent; signals: RecordedSignals; queue: MessageQueue; counts: { aborted: number; interrupted: string[]; ended: string[]; structured: unknown[] } }
 
 async function withTurns(name: string, body: (h: Harness) => Promise<void>) {
   await runInDurableObject(env.SESSIONS.get(env.SESSIONS.idFromName(name)), async (_instance, state) => {
     const agent = new ScriptedAgent()
     const signals = new RecordedSignals()
     const queue = new MessageQueue(state.storage.sql)
-    const counts = { aborted: 0, interrupted: [] as string[], ended: [] as string[] }
+    const counts = { aborted: 0, interrupted: [] as string[], ended: [] as string[], structured: [] as unknown[] }
     const parts: TurnParts = {
       queue,
       conversation: new Conversation(state.storage.sql),
@@ -28,7 +28,10 @@ async function withTurns(name: string, body: (h: Harness) => Promise<void>) {
       promptFor: (m) => ({ messageId: m.id, text: m.text }),
       prompting: () => {},
       interrupted: (e) => counts.interrupted.push(e.message),
-      ended: (id) => counts.ended.push(id),
+      ended: (id, _reply, structured) => {
+        counts.ended.push(id)
+        counts.structured.push(structured)
+      },
       aborted: () => counts.aborted++,
     }
     await body({ turns: new Turns(parts), parts, agent, signals, queue, counts })
@@ -52,6 +55,21 @@ describe('turns', () => {
       expect(await reply).toEqual({ ok: true, value: { messageId: 'asst_1', text: 'answer one', usage: { inputTokens: 3, outputTokens: 4, cost: 0.5 } } })
       expect(agent.prompts.map((p) => p.text)).toEqual(['one', 'two'])
       expect(turns.currentMessageId).toBe(second.ok ? second.value.messageId : '')
+    })
+  })
+
+  it("hands the end of a turn its structured answer, which came in a message without text", async () => {
+    await withTurns('turns-structured', async ({ turns, counts }) => {
+      const sent = turns.enqueue({ text: 'one' })
+      const id = sent.ok ? sent.value.messageId : ''
+      const reply = turns.waitForReply(id, 5_000)
+      const usage = { inputTokens: 1, outputTokens: 1, cost: 0 }
+      turns.step(undefined, { kind: 'agent_busy' })
+      turns.assistantCompleted(id, 'asst_1', 'looking', usage)
+      turns.assistantCompleted(id, 'asst_2', '', usage, { answer: 42 })
+      turns.step(undefined, { kind: 'agent_idle' })
+      expect(await reply).toMatchObject({ ok: true, value: { messageId: 'asst_1', text: 'looking' } })
+      expect(counts.structured).toEqual([{ answer: 42 }])
     })
   })
 
