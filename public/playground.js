@@ -131,6 +131,8 @@
     steps = new Map()
     undone = null
     todosSeen = false
+    pending = []
+    renderPending()
     $('undo-bar').hidden = true
     renderTodos([])
     closeDiff()
