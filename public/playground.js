@@ -739,7 +739,13 @@
   })
 
   // ---- files for the next message: the picker, or images pasted into the message box ----
-  async function addFiles(files) {
+  // One batch at a time, so that a paste during a pick counts and names against every file before it.
+  let adding = Promise.resolve()
+  function addFiles(files) {
+    adding = adding.then(() => addNow(files))
+    return adding
+  }
+  async function addNow(files) {
     notice('')
     let rules
     try {

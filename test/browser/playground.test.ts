@@ -424,6 +424,12 @@ describe("the playground's views of a session", () => {
       const note = 'a note from the picker'
       const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.click('#attach')])
       await chooser.setFiles({ name: 'notes.md', mimeType: 'text/markdown', buffer: Buffer.from(note) })
+      await page.locator('#attachments li[data-filename="notes.md"]').waitFor()
+      // a type the API does not take is refused in the page, with the reason
+      const [refused] = await Promise.all([page.waitForEvent('filechooser'), page.click('#attach')])
+      await refused.setFiles({ name: 'setup.exe', mimeType: 'application/x-msdownload', buffer: Buffer.from('MZ') })
+      await page.waitForFunction(() => (document.querySelector('#notice').textContent ?? '').includes('is not accepted'))
+      expect(await page.$$eval('#attachments li', (lis) => lis.map((li) => li.dataset.filename))).toEqual(['notes.md'])
       await page.focus('#message')
       await page.evaluate((png) => {
         const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0))
