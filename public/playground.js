@@ -714,11 +714,12 @@
     }
     $('send').disabled = true
     const body = { text }
-    if (pending.length) body.attachments = pending.map(({ filename, mime, data }) => ({ filename, mime, data }))
+    const sent = pending
+    if (sent.length) body.attachments = sent.map(({ filename, mime, data }) => ({ filename, mime, data }))
     try {
       const res = await call('POST', sessionPath('/messages'), body)
       $('message').value = ''
-      pending = []
+      pending = pending.filter((f) => !sent.includes(f)) // files added while it was sending wait for the next message
       renderPending()
       notice(res.queued ? 'Queued: it goes to the agent once the sandbox is ready and earlier turns are done.' : '')
     } catch (err) {
