@@ -714,7 +714,7 @@
     }
     $('send').disabled = true
     const body = { text }
-    const sent = pending
+    const sent = [...pending]
     if (sent.length) body.attachments = sent.map(({ filename, mime, data }) => ({ filename, mime, data }))
     try {
       const res = await call('POST', sessionPath('/messages'), body)
