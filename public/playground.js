@@ -3,7 +3,10 @@
 // - The event stream is an EventSource on ?token= (a short-lived session token from POST /tokens),
 //   refreshed before it expires; every event is applied once, by its id.
 // - After a reload, the session id comes back from sessionStorage and the conversation is rebuilt
-//   by replaying the session's events from the start, then following live ones.
+//   by replaying the session's events from the start, then following live ones. Reopening a
+//   session from the tenant's list (GET /v1/sessions) does the same.
+// - A sub-agent's messages and tools (events tagged `subagent`) show inside the task tool call
+//   that started it, not in the main conversation.
 ;(() => {
   'use strict'
 
@@ -11,7 +14,7 @@
   const EVENT_TYPES = [
     'session.status', 'session.updated', 'sandbox.status', 'message.created', 'message.delta', 'message.completed',
     'tool.updated', 'file.changed', 'permission.requested', 'permission.resolved', 'question.asked',
-    'question.resolved', 'error', 'session.ended',
+    'question.resolved', 'error', 'session.ended', 'todo.updated', 'session.reverted', 'session.unreverted',
   ]
   const START_STEPS = ['creating', 'cloning', 'updating', 'writing_files', 'setup', 'saving_snapshot', 'starting_agent', 'ready']
   const STEP_LABELS = {
@@ -44,7 +47,15 @@
   const messages = new Map()
   const tools = new Map()
   const asks = new Map()
+  /** per task tool call: the box its sub-agent's messages go in */
+  const subagents = new Map()
   let steps = new Map() // step -> {at, state}
+  /** the undo that POST /unrevert can still take back: the user message and the nodes it hid */
+  let undone = null
+  let todosSeen = false // a todo.updated event was applied: newer than what GET /v1/sessions/:id said
+  let pending = [] // files to send with the next message: {filename, mime, data, size}
+  let listCursor = null
+  let diffTimer = null
 
   // ---- HTTP, always with the key in the header ----
   async function call(method, path, body) {
@@ -80,8 +91,14 @@
     $('message').disabled = !live || !hasKey
     $('send').disabled = !live || !hasKey
     $('abort').disabled = !live || sessionStatus !== 'busy'
+    $('attach').disabled = !live || !hasKey
     $('end').disabled = !live
     $('leave').disabled = !sessionId
+    $('show-diff').disabled = !live || !hasKey
+    $('sessions-refresh').disabled = !hasKey
+    // Undo needs an idle session: opencode cannot revert under a running turn.
+    for (const b of log().querySelectorAll('button.undo')) b.disabled = !live || !hasKey || sessionStatus !== 'idle'
+    $('redo').disabled = !live || !hasKey || sessionStatus !== 'idle'
     $('forget-key').hidden = !hasKey
     $('key-state').textContent = hasKey
       ? 'Key set for this tab (sessionStorage); sent only in the Authorization header.'
@@ -110,7 +127,15 @@
     messages.clear()
     tools.clear()
     asks.clear()
+    subagents.clear()
     steps = new Map()
+    undone = null
+    todosSeen = false
+    pending = []
+    renderPending()
+    $('undo-bar').hidden = true
+    renderTodos([])
+    closeDiff()
     log().replaceChildren()
     follow = true
     renderSteps()
@@ -178,15 +203,35 @@
   }
 
   // ---- the conversation ----
-  function messageView(messageId, role) {
+  /** A message's bubble: in the log, or in the box of the sub-agent that wrote it. */
+  function messageView(messageId, role, subagent) {
     let m = messages.get(messageId)
     if (m) return m
     const node = el('div', { class: `msg ${role}`, 'data-message-id': messageId, 'data-role': role })
-    node.append(el('span', { class: 'who', text: role === 'user' ? 'you' : 'agent' }))
+    node.append(el('span', { class: 'who', text: role === 'user' ? 'you' : subagent ? subagent.agent : 'agent' }))
     m = { node, role, parts: new Map(), text: null, done: false }
     messages.set(messageId, m)
-    append(node)
+    if (subagent) subagentBox(subagent).append(node)
+    else append(node)
     return m
+  }
+
+  /**
+   * Where a sub-agent's messages go: a box inside the task tool call that started it. Should the
+   * sub-agent speak before that call is shown, the box waits in the log and moves in with the call.
+   */
+  function subagentBox(sub) {
+    let s = subagents.get(sub.callId)
+    if (s) return s.body
+    const body = el('div', { class: 'subagent-body' })
+    const node = el('div', { class: 'subagent', 'data-parent-call': sub.callId, 'data-subagent-session': sub.sessionId, 'data-agent': sub.agent },
+      el('div', { class: 'subagent-head', text: `sub-agent: ${sub.agent}` }), body)
+    s = { node, body }
+    subagents.set(sub.callId, s)
+    const call = tools.get(sub.callId)
+    if (call) call.node.append(node)
+    else append(node)
+    return body
   }
   function partView(m, partId, kind) {
     let p = m.parts.get(partId)
@@ -206,18 +251,33 @@
   }
 
   function onMessageCreated(data) {
-    const m = messageView(data.messageId, data.role)
+    const fresh = !messages.has(data.messageId)
+    // A new message of the user's makes an earlier undo final: what it hid stays gone.
+    if (fresh && undone && data.role === 'user' && !data.subagent) settleUndo()
+    const m = messageView(data.messageId, data.role, data.subagent)
     if (data.role === 'user' && data.text !== undefined && !m.parts.size) partView(m, 'user', 'text').node.textContent = data.text
+    if (data.role === 'user' && fresh) userExtras(m, data)
     if (data.role === 'assistant' && !m.done) m.node.classList.add('streaming')
   }
+  /** Under a user message: the files sent with it (names and sizes; the API keeps no bytes to show) and its undo button. */
+  function userExtras(m, data) {
+    if (data.attachments && data.attachments.length) {
+      m.node.append(el('ul', { class: 'msg-files' }, ...data.attachments.map((a) =>
+        el('li', { 'data-filename': a.filename, 'data-mime': a.mime, text: `📎 ${a.filename} (${a.mime}, ${window.attachments.size(a.size)})` }))))
+    }
+    if (!data.subagent) {
+      m.node.append(el('button', { type: 'button', class: 'link undo', title: 'Take the conversation and the workspace back to before this message',
+        onclick: () => undo(data.messageId), text: 'Undo from here' }))
+    }
+  }
   function onDelta(data) {
-    const m = messageView(data.messageId, 'assistant')
+    const m = messageView(data.messageId, 'assistant', data.subagent)
     if (m.done) return
     m.node.classList.add('streaming')
     partView(m, data.partId, data.kind).node.append(data.text)
   }
   function onCompleted(data) {
-    const m = messageView(data.messageId, data.role)
+    const m = messageView(data.messageId, data.role, data.subagent)
     m.done = true
     m.node.classList.remove('streaming')
     m.node.dataset.completed = 'true'
@@ -239,10 +299,12 @@
         el('span', { class: 'badge tool-state' }),
         el('span', { class: 'tool-title' }))
       node.append(header, el('pre', { class: 'tool-input', hidden: true }), el('pre', { class: 'tool-output', hidden: true }))
-      const m = messageView(data.messageId, 'assistant')
+      const m = messageView(data.messageId, 'assistant', data.subagent)
       m.node.append(node)
       t = { node }
       tools.set(data.callId, t)
+      const waiting = subagents.get(data.callId)
+      if (waiting) node.append(waiting.node)
     }
     const badge = t.node.querySelector('.tool-state')
     badge.textContent = data.state
@@ -344,14 +406,90 @@
     a.node.append(actions)
   }
 
+  // ---- the agent's todo list ----
+  function renderTodos(items) {
+    $('todos').replaceChildren(...items.map((t) =>
+      el('li', { 'data-todo-id': t.id, 'data-status': t.status, 'data-priority': t.priority },
+        el('span', { class: 'todo-content', text: t.content }),
+        t.priority ? el('span', { class: 'badge todo-priority', 'data-v': t.priority, text: t.priority }) : null)))
+    $('todo-card').hidden = items.length === 0
+  }
+
+  // ---- undo and redo ----
+  /** Greys out the reverted message and everything after it while a redo can bring them back. */
+  function onReverted(data) {
+    const m = messages.get(data.messageId)
+    const nodes = []
+    for (let n = m ? m.node : null; n; n = n.nextElementSibling) {
+      if (n.classList.contains('reverted')) continue
+      n.classList.add('reverted')
+      nodes.push(n)
+    }
+    undone = { messageId: data.messageId, nodes }
+    $('undo-bar').hidden = false
+    diffLater()
+  }
+  function onUnreverted() {
+    for (const n of undone ? undone.nodes : []) n.classList.remove('reverted')
+    undone = null
+    $('undo-bar').hidden = true
+    diffLater()
+  }
+  function settleUndo() {
+    for (const n of undone.nodes) n.hidden = true
+    undone = null
+    $('undo-bar').hidden = true
+  }
+  async function undo(messageId) {
+    try {
+      await call('POST', sessionPath('/revert'), { messageId })
+      notice('')
+    } catch (err) {
+      fail(err)
+    }
+  }
+
+  // ---- the workspace's changes ----
+  async function showDiff() {
+    const id = sessionId
+    $('diff').hidden = false
+    $('diff-state').textContent = 'loading…'
+    try {
+      const diff = await call('GET', sessionPath('/diff'))
+      if (id !== sessionId || $('diff').hidden) return
+      $('diff-files').replaceChildren(...window.diffView.render(diff))
+      $('diff-state').textContent = `${diff.files.length} file${diff.files.length === 1 ? '' : 's'}, as of ${new Date().toLocaleTimeString()}`
+    } catch (err) {
+      if (id === sessionId) $('diff-state').textContent = err.message
+    }
+  }
+  /** An open diff follows the workspace: shown again after a turn, an undo or a redo. */
+  function diffLater() {
+    if ($('diff').hidden) return
+    clearTimeout(diffTimer)
+    diffTimer = setTimeout(showDiff, 300)
+  }
+  function closeDiff() {
+    clearTimeout(diffTimer)
+    $('diff').hidden = true
+    $('diff-files').replaceChildren()
+  }
+
   function apply(type, data) {
     switch (type) {
       case 'session.status':
         sessionStatus = data.status
         setBadge('session-status', data.status)
+        if (data.status === 'idle') diffLater()
         if (data.status === 'failed') append(el('div', { class: 'event-error', text: `session failed${data.reason ? `: ${data.reason}` : ''}` }))
         break
       case 'session.updated': $('session-title').textContent = data.title; break
+      case 'todo.updated':
+        todosSeen = true
+        renderTodos(data.items)
+        break
+      case 'session.reverted': onReverted(data); break
+      case 'session.unreverted': onUnreverted(); break
       case 'sandbox.status': onSandbox(data); break
       case 'message.created': onMessageCreated(data); break
       case 'message.delta': onDelta(data); break
@@ -459,8 +597,18 @@
     sessionId = id
     store.set(STORE.session, id)
     $('session-id').textContent = id
+    markCurrent()
     refreshControls()
     openStream()
+    loadFacts(id)
+  }
+
+  /** What the session says of itself now: the todo list, until the stream brings a newer one. */
+  async function loadFacts(id) {
+    try {
+      const s = await call('GET', `/v1/sessions/${encodeURIComponent(id)}`)
+      if (id === sessionId && !todosSeen) renderTodos(s.todos || [])
+    } catch { /* the stream says what is wrong with the session */ }
   }
 
   function leave() {
@@ -470,8 +618,47 @@
     store.del(STORE.last)
     resetView()
     $('session-id').textContent = '–'
+    markCurrent()
     refreshControls()
+    loadSessions()
   }
+
+  // ---- the tenant's sessions, to reopen one ----
+  async function loadSessions(more = false) {
+    if (!apiKey) return
+    try {
+      const query = more && listCursor ? `&cursor=${encodeURIComponent(listCursor)}` : ''
+      const page = await call('GET', `/v1/sessions?limit=20${query}`)
+      if (!more) $('sessions').replaceChildren()
+      $('sessions').append(...page.items.map(sessionItem))
+      listCursor = page.nextCursor
+      $('sessions-more').hidden = !listCursor
+      $('sessions-empty').textContent = 'No sessions yet.'
+      $('sessions-empty').hidden = $('sessions').children.length > 0
+      markCurrent()
+    } catch (err) {
+      fail(err)
+    }
+  }
+  function sessionItem(s) {
+    return el('li', { 'data-session-id': s.id },
+      el('button', { type: 'button', class: 'link open-session', title: s.id, onclick: () => reopen(s.id), text: s.title || s.id }),
+      el('span', { class: 'badge', 'data-v': s.status, text: s.status }),
+      el('span', { class: 'muted when', text: new Date(s.createdAt).toLocaleString() }))
+  }
+  function markCurrent() {
+    for (const li of $('sessions').children) li.classList.toggle('current', li.dataset.sessionId === sessionId)
+  }
+  /** Shows another session: its conversation replayed from its first event, then live. */
+  function reopen(id) {
+    if (id === sessionId) return
+    notice('')
+    closeStream()
+    resetView()
+    useSession(id)
+  }
+  $('sessions-refresh').addEventListener('click', () => loadSessions())
+  $('sessions-more').addEventListener('click', () => loadSessions(true))
 
   $('key-form').addEventListener('submit', (e) => {
     e.preventDefault()
@@ -482,11 +669,15 @@
     $('api-key').value = ''
     notice('')
     refreshControls()
+    loadSessions()
     if (sessionId && !source && !ended) openStream()
   })
   $('forget-key').addEventListener('click', () => {
     apiKey = ''
     store.del(STORE.key)
+    $('sessions').replaceChildren()
+    $('sessions-more').hidden = true
+    $('sessions-empty').hidden = false
     refreshControls()
   })
 
@@ -505,6 +696,7 @@
       setBadge('session-status', session.status)
       sessionStatus = session.status
       useSession(session.id)
+      loadSessions()
       $('message').focus()
     } catch (err) {
       fail(err)
@@ -515,11 +707,20 @@
 
   async function send() {
     const text = $('message').value
-    if (!text.trim() || !sessionId) return
+    if (!sessionId) return
+    if (!text.trim()) {
+      if (pending.length) notice('Say something about the files too: a message needs text.')
+      return
+    }
     $('send').disabled = true
+    const body = { text }
+    const sent = [...pending]
+    if (sent.length) body.attachments = sent.map(({ filename, mime, data }) => ({ filename, mime, data }))
     try {
-      const res = await call('POST', sessionPath('/messages'), { text })
+      const res = await call('POST', sessionPath('/messages'), body)
       $('message').value = ''
+      pending = pending.filter((f) => !sent.includes(f)) // files added while it was sending wait for the next message
+      renderPending()
       notice(res.queued ? 'Queued: it goes to the agent once the sandbox is ready and earlier turns are done.' : '')
     } catch (err) {
       fail(err)
@@ -535,6 +736,69 @@
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault()
       send()
+    }
+  })
+
+  // ---- files for the next message: the picker, or images pasted into the message box ----
+  // One batch at a time, so that a paste during a pick counts and names against every file before it.
+  let adding = Promise.resolve()
+  function addFiles(files) {
+    adding = adding.then(() => addNow(files))
+    return adding
+  }
+  async function addNow(files) {
+    notice('')
+    let rules
+    try {
+      rules = await window.attachments.loadRules()
+    } catch (err) {
+      return fail(err)
+    }
+    for (const file of files) {
+      const why = window.attachments.refusal(rules, pending.length, file)
+      if (why) {
+        notice(why)
+        continue
+      }
+      try {
+        pending.push(await window.attachments.read(file, pending.length))
+      } catch (err) {
+        fail(err)
+      }
+    }
+    renderPending()
+  }
+  function renderPending() {
+    $('attachments').replaceChildren(...pending.map((f, i) => el('li', { class: 'attachment', 'data-filename': f.filename, 'data-mime': f.mime },
+      // the user's own file, shown back to them
+      f.mime.startsWith('image/') ? el('img', { src: `data:${f.mime};base64,${f.data}`, alt: '' }) : null,
+      el('span', { text: `${f.filename} (${window.attachments.size(f.size)})` }),
+      el('button', { type: 'button', class: 'link remove', title: `Remove ${f.filename}`, text: '✕',
+        onclick: () => { pending.splice(i, 1); renderPending() } }))))
+  }
+  $('attach').addEventListener('click', () => $('attach-input').click())
+  $('attach-input').addEventListener('change', async (e) => {
+    const files = [...e.target.files]
+    e.target.value = '' // the same file may be picked again
+    await addFiles(files)
+  })
+  $('message').addEventListener('paste', (e) => {
+    const files = [...(e.clipboardData ? e.clipboardData.files : [])]
+    if (!files.length) return
+    // Only a file (a screenshot): nothing to paste as text. With text too, the text pastes as well.
+    if (!e.clipboardData.getData('text/plain')) e.preventDefault()
+    addFiles(files)
+  })
+  window.attachments.loadRules().then((r) => $('attach-input').setAttribute('accept', window.attachments.acceptOf(r)), () => { /* told when a file is added */ })
+
+  $('show-diff').addEventListener('click', showDiff)
+  $('diff-refresh').addEventListener('click', showDiff)
+  $('diff-close').addEventListener('click', closeDiff)
+  $('redo').addEventListener('click', async () => {
+    try {
+      await call('POST', sessionPath('/unrevert'))
+    } catch (err) {
+      fail(err)
     }
   })
 
@@ -560,12 +824,15 @@
   resetView()
   const saved = store.get(STORE.session)
   refreshControls()
+  loadSessions()
   if (saved) {
     // Replaying from 0 rebuilds the whole conversation; live events follow without a gap.
     $('session-id').textContent = saved
     sessionId = saved
     refreshControls()
-    if (apiKey) openStream()
-    else notice('Paste the API key again to reconnect to the session of this tab.')
+    if (apiKey) {
+      openStream()
+      loadFacts(saved)
+    } else notice('Paste the API key again to reconnect to the session of this tab.')
   }
 })()

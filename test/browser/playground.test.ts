@@ -2,18 +2,24 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { api, COLOUR_QUESTION, sandboxesOf, scripted, waitFor, words } from '../helpers'
+import { api, COLOUR_QUESTION, createSession, sandboxesOf, scripted, waitFor, words, type Json } from '../helpers'
 import { BROWSER_KEY, openTab, startHarness, type Harness, type Tab } from './harness'
 
 // Functions given to page.evaluate run in the page; the project compiles without the DOM lib.
 declare const document: any
 declare const window: any
 declare const MutationObserver: any
+declare const DataTransfer: any
+declare const ClipboardEvent: any
+declare const File: any
 
 /**
  * The playground (public/index.html) in Chromium against a whole local stack: a session
  * started from the page, a reply streamed into it, a permission and a question answered with
- * its buttons, a reload mid-stream, and the API key kept out of every URL.
+ * its buttons, a reload mid-stream, and the API key kept out of every URL; then what frontends
+ * need beyond a chat: the tenant's sessions to reopen, the agent's todo list, a sub-agent's work
+ * inside the task call that started it, files attached from the picker or pasted, the workspace's
+ * changes, and undo and redo.
  */
 
 let h: Harness
@@ -316,6 +322,190 @@ describe('the playground', () => {
     } finally {
       await tab.close()
       if (id) await endSession(id)
+    }
+  })
+})
+
+/** A 1×1 PNG, as a screenshot pasted into the message box would be. */
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=='
+
+/** Pastes the key, then opens session `id` from the list of the tenant's sessions and waits until it shows it idle. */
+async function openFromList(tab: Tab, id: string) {
+  const { page } = tab
+  if (await page.isHidden('#forget-key')) {
+    await page.fill('#api-key', BROWSER_KEY)
+    await page.click('#save-key')
+  }
+  await page.locator(`#sessions li[data-session-id="${id}"] .open-session`).click()
+  expect(await page.textContent('#session-id')).toBe(id)
+  await page.locator('#session-status[data-v=idle]').waitFor({ timeout: 120_000 })
+  await page.locator(`#sessions li.current[data-session-id="${id}"]`).waitFor()
+}
+
+/** Waits until a completed message of the session's own agent (not of a sub-agent) says `text`. */
+const replyShown = (page: Page, text: string) =>
+  page.waitForFunction(
+    (t) => [...document.querySelectorAll('#log > .msg.assistant[data-completed=true] .text')].some((p) => p.textContent === t),
+    text,
+    { timeout: 90_000 },
+  )
+
+const fileOf = async (id: string, path: string) => (await api(`/v1/sessions/${id}/files?path=${path}`, { key: BROWSER_KEY })).body.content as string | undefined
+
+describe("the playground's views of a session", () => {
+  it("lists the tenant's sessions to reopen one, and shows the todo list and a sub-agent inside its task call", async () => {
+    // Made through the API, so the page can only know it from the list.
+    const id = await createSession({ title: 'reopen me', permissions: { '*': 'allow' } }, BROWSER_KEY)
+    const tab = await openTab(h.browser, h.stack.url)
+    try {
+      await openFromList(tab, id)
+      expect(await tab.page.textContent(`#sessions li[data-session-id="${id}"] .open-session`)).toBe('reopen me')
+
+      const todos = [
+        { content: 'look around', status: 'in_progress', priority: 'high' },
+        { content: 'report', status: 'pending', priority: 'low' },
+      ]
+      const prompt = 'please look around the workspace'
+      await say(tab.page, scripted({
+        steps: [
+          { tool: { name: 'todowrite', args: { todos } } },
+          { tool: { name: 'task', args: { description: 'look around', prompt, subagent_type: 'general' } } },
+          { text: 'all done' },
+        ],
+      }, 'subagent-test'))
+      await replyShown(tab.page, 'all done')
+      await tab.page.locator('#session-status[data-v=idle]').waitFor()
+
+      const shown = async () => {
+        const page = tab.page
+        const todoList = await page.$$eval('#todos li', (lis) => lis.map((li) => [li.querySelector('.todo-content').textContent, li.dataset.status, li.dataset.priority]))
+        // the sub-agent's reply: inside the task call's card, tagged with it, and not among the main agent's words
+        const sub = await page.evaluate(() => {
+          const box = document.querySelector('#log .subagent')
+          const card = box?.closest('.tool')
+          return {
+            agent: box?.dataset.agent,
+            inCard: card?.dataset.tool,
+            sameCall: card?.dataset.callId === box?.dataset.parentCall,
+            text: [...(box?.querySelectorAll('.msg.assistant[data-completed=true] .text') ?? [])].map((t) => t.textContent).join(''),
+            main: [...document.querySelectorAll('#log > .msg.assistant > .text')].map((t) => t.textContent).join('|'),
+          }
+        })
+        return { todoList, sub, todoCard: await page.isVisible('#todo-card') }
+      }
+      const expected = {
+        todoList: todos.map((t) => [t.content, t.status, t.priority]),
+        sub: { agent: 'general', inCard: 'task', sameCall: true, text: expect.stringContaining(prompt), main: expect.not.stringContaining(prompt) },
+        todoCard: true,
+      }
+      expect(await shown()).toEqual(expected)
+      expect((await api(`/v1/sessions/${id}`, { key: BROWSER_KEY })).body.todos).toEqual(todos.map((t, i) => ({ id: String(i + 1), ...t })))
+
+      // Leave it, then reopen it from the list: the same views, rebuilt from the session's events.
+      await tab.page.click('#leave')
+      expect(await tab.page.textContent('#session-id')).toBe('–')
+      expect(await tab.page.isVisible('#todo-card')).toBe(false)
+      await openFromList(tab, id)
+      await replyShown(tab.page, 'all done')
+      expect(await shown()).toEqual(expected)
+      expectKeyOnlyInHeaders(tab)
+    } finally {
+      await tab.close()
+      await endSession(id)
+    }
+  })
+
+  it('sends a picked file and a pasted image, shows the changes, undoes a turn, redoes it, and makes an undo final', async () => {
+    const id = await createSession({ title: 'files and undo', permissions: { '*': 'allow' } }, BROWSER_KEY)
+    const tab = await openTab(h.browser, h.stack.url)
+    const { page } = tab
+    try {
+      await openFromList(tab, id)
+      const note = 'a note from the picker'
+      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.click('#attach')])
+      await chooser.setFiles({ name: 'notes.md', mimeType: 'text/markdown', buffer: Buffer.from(note) })
+      await page.locator('#attachments li[data-filename="notes.md"]').waitFor()
+      // a type the API does not take is refused in the page, with the reason
+      const [refused] = await Promise.all([page.waitForEvent('filechooser'), page.click('#attach')])
+      await refused.setFiles({ name: 'setup.exe', mimeType: 'application/x-msdownload', buffer: Buffer.from('MZ') })
+      await page.waitForFunction(() => (document.querySelector('#notice').textContent ?? '').includes('is not accepted'))
+      expect(await page.$$eval('#attachments li', (lis) => lis.map((li) => li.dataset.filename))).toEqual(['notes.md'])
+      await page.focus('#message')
+      await page.evaluate((png) => {
+        const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0))
+        const clipboardData = new DataTransfer()
+        clipboardData.items.add(new File([bytes], 'image.png', { type: 'image/png' }))
+        document.querySelector('#message').dispatchEvent(new ClipboardEvent('paste', { clipboardData, bubbles: true, cancelable: true }))
+      }, PNG)
+      await page.waitForFunction(() => document.querySelectorAll('#attachments li').length === 2)
+
+      const write = (content: string, reply: string, marker: string) =>
+        scripted({ steps: [{ tool: { name: 'write', args: { filePath: 'notes.txt', content } } }, { text: reply }] }, marker)
+      await say(page, write('one\n', 'wrote one', 'turn-one'))
+      await replyShown(page, 'wrote one')
+      expect(await page.$$eval('#attachments li', (lis) => lis.length)).toBe(0)
+      const listed = [
+        { filename: 'notes.md', mime: 'text/markdown', size: note.length },
+        { filename: 'pasted-2.png', mime: 'image/png', size: Buffer.from(PNG, 'base64').byteLength },
+      ]
+      const conversation = (await api(`/v1/sessions/${id}/messages`, { key: BROWSER_KEY })).body as unknown as Json[]
+      expect(conversation.find((m) => m.role === 'user')?.attachments).toEqual(listed)
+      expect(await page.$$eval('#log .msg.user .msg-files li', (lis) => lis.map((li) => [li.dataset.filename, li.dataset.mime]))).toEqual(
+        listed.map((f) => [f.filename, f.mime]),
+      )
+
+      await page.locator('#session-status[data-v=idle]').waitFor()
+      await say(page, write('two\n', 'wrote two', 'turn-two'))
+      await replyShown(page, 'wrote two')
+      await page.locator('#session-status[data-v=idle]').waitFor()
+
+      // The changes: notes.txt, new, holding "two".
+      await page.click('#show-diff')
+      const added = () => page.$$eval('#diff .diff-file[data-path="notes.txt"] .line.add', (ls) => ls.map((l) => l.textContent.trim()))
+      await page.locator('#diff .diff-file[data-path="notes.txt"]').waitFor()
+      expect(await added()).toContain('+two')
+
+      // Undo the second turn: it greys out, the file is "one" again, and the open diff follows.
+      const userBubbles = page.locator('#log > .msg.user')
+      await userBubbles.nth(1).locator('button.undo').click()
+      await page.locator('#undo-bar').waitFor()
+      await page.locator('#log > .msg.user.reverted').waitFor()
+      // greyed out: the second user message and every message after it, and nothing before it
+      const marks = await page.evaluate(() => {
+        const ms = [...document.querySelectorAll('#log > .msg')]
+        const at = ms.findIndex((m) => m.dataset.role === 'user' && (m.textContent ?? '').includes('turn-two'))
+        const reverted = ms.map((m) => m.classList.contains('reverted'))
+        return { at, before: reverted.slice(0, at), after: reverted.slice(at) }
+      })
+      expect(marks.at).toBeGreaterThan(0)
+      expect(marks.before.every((r: boolean) => !r)).toBe(true)
+      expect(marks.after.length).toBeGreaterThan(1)
+      expect(marks.after.every((r: boolean) => r)).toBe(true)
+      expect(await fileOf(id, 'notes.txt')).toBe('one\n')
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll('#diff .line.add')].some((l) => l.textContent.trim() === '+one'))
+
+      // Redo brings it all back.
+      await page.click('#redo')
+      await page.locator('#undo-bar').waitFor({ state: 'hidden' })
+      expect(await page.$$eval('#log .reverted', (ns) => ns.length)).toBe(0)
+      expect(await fileOf(id, 'notes.txt')).toBe('two\n')
+
+      // Undo again, then say something new: the undone turn is gone for good.
+      await userBubbles.nth(1).locator('button.undo').click()
+      await page.locator('#log > .msg.user.reverted').waitFor()
+      await say(page, scripted({ reply: 'a new start' }, 'turn-three'))
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll('#log > .msg.assistant[data-completed=true] .text')].some((t) => t.textContent === 'a new start'))
+      expect(await page.isVisible('#undo-bar')).toBe(false)
+      const visible = await page.$$eval('#log > .msg', (ms) => ms.filter((m) => !m.hidden).map((m) => m.textContent))
+      expect(visible.join('|')).not.toContain('turn-two')
+      expect(visible.join('|')).toContain('turn-one')
+      expect((await api(`/v1/sessions/${id}/unrevert`, { method: 'POST', key: BROWSER_KEY })).status).toBe(409)
+      expectKeyOnlyInHeaders(tab)
+    } finally {
+      await tab.close()
+      await endSession(id)
     }
   })
 })
