@@ -14,6 +14,8 @@ export class EventStream {
   private readonly controller = new AbortController()
   private waiters: (() => void)[] = []
   private done: Promise<void>
+  /** why the stream ended when nobody closed it (a Worker restart cuts every open stream) */
+  failure: unknown
   ended = false
 
   constructor(
@@ -44,7 +46,9 @@ export class EventStream {
         this.wake()
       }
     } catch (err) {
-      if (!this.controller.signal.aborted) throw err
+      // Kept for until() to report, not thrown: a stream a test left open when it restarted the
+      // Worker would otherwise fail whichever test runs then, as an unhandled rejection.
+      if (!this.controller.signal.aborted) this.failure = err
     } finally {
       this.ended = true
       this.wake()
@@ -76,7 +80,7 @@ export class EventStream {
     for (;;) {
       const found = this.events.find(match)
       if (found) return found
-      if (this.ended) throw new Error(`stream ended before the awaited event; got ${this.summary()}`)
+      if (this.ended) throw new Error(`stream ended before the awaited event (${this.failure ? String(this.failure) : 'closed'}); got ${this.summary()}`)
       if (Date.now() > deadline) throw new Error(`timed out; got ${this.summary()}`)
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 250)
@@ -98,7 +102,7 @@ export class EventStream {
 
   async close() {
     this.controller.abort()
-    await this.done.catch(() => {})
+    await this.done
   }
 }
 
