@@ -283,8 +283,9 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
 
   app.post('/sandboxes', async (c) => {
     refuseWhenClosing()
-    const body = await c.req.json<{ envs?: Record<string, string>; metadata?: Record<string, string>; snapshotId?: string }>()
+    const body = await c.req.json<{ envs?: Record<string, string>; metadata?: Record<string, string>; snapshotId?: string; forkOf?: string }>()
     const snapshot = body.snapshotId === undefined ? undefined : snapshotDir(body.snapshotId)
+    const original = body.forkOf === undefined ? undefined : find(body.forkOf)
     const id = `sbx_${randomBytes(8).toString('hex')}`
     // Real, as every path it is compared with is resolved through links.
     const dir = join(root, id)
@@ -298,11 +299,23 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
       running: new Set(),
       paused: false,
     }
-    await mkdir(sb.home, { recursive: true })
-    if (snapshot) await copyTree(snapshot, sb.workdir).catch(() => {
-      throw new HTTPException(404, { message: `no snapshot ${body.snapshotId}` })
-    })
-    else await mkdir(sb.workdir, { recursive: true })
+    if (original) {
+      // A fork: the workspace and the home (opencode's database and file snapshots) as they stand; processes stay behind.
+      await mkdir(dir)
+      try {
+        await copyTree(original.workdir, sb.workdir)
+        await copyTree(original.home, sb.home)
+      } catch (err) {
+        await rm(dir, { recursive: true, force: true })
+        throw new HTTPException(500, { message: `the sandbox could not be copied: ${(err as Error).message}` })
+      }
+    } else {
+      await mkdir(sb.home, { recursive: true })
+      if (snapshot) await copyTree(snapshot, sb.workdir).catch(() => {
+        throw new HTTPException(404, { message: `no snapshot ${body.snapshotId}` })
+      })
+      else await mkdir(sb.workdir, { recursive: true })
+    }
     if (closing) {
       await rm(dir, { recursive: true, force: true })
       refuseWhenClosing()

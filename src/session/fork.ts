@@ -1,0 +1,181 @@
+import type { SessionSpec } from '../contracts'
+import { fail, ok, type Outcome } from '../lib/errors'
+import { AgentUnreachableError, waitForOpencode } from '../opencode/client'
+import type { AgentConnection } from './agent-connection'
+import type { SessionSignals } from './ports'
+import type { SandboxSource } from './sandbox-source'
+import { openSecrets } from './secrets'
+import type { SessionStore } from './session-store'
+
+/** A message of the queue as a fork takes it over (idempotency keys stay with the original). */
+export type ForkedQueueRow = {
+  pos: number
+  id: string
+  text: string
+  model: string | null
+  agent: string | null
+  state: string
+  created_at: string
+  outcome: string | null
+  agent_message_id: string | null
+  steer: number
+}
+
+/** A message of the conversation as a fork takes it over. */
+export type ForkedMessage = { id: string; turn: number; role: string; text: string; parts: string; created_at: string }
+
+export type ForkHistory = { queue: ForkedQueueRow[]; messages: ForkedMessage[] }
+
+/** What a session hands the new session forked from it; its secrets stay sealed. */
+export type ForkInput = {
+  id: string
+  tenant: string
+  title: string | null
+  spec: SessionSpec
+  secrets: string | null
+  /** the original's sandbox, to be copied */
+  sandboxId: string
+  /** the original's opencode session, found again in the copy */
+  agentSessionId: string
+  /** opencode's id of the first message the copy leaves out; none: it keeps all */
+  cut?: string
+  history: ForkHistory
+}
+
+/**
+ * Which of the conversation's turns a fork keeps: those up to the turn of `messageId` (a user
+ * message or a reply), every one without it. `undefined` when the message is not in the
+ * conversation as it stands (an undone one is not).
+ */
+export function lastKeptTurn(messages: { id: string; turn: number }[], messageId: string | undefined): number | undefined {
+  if (messageId === undefined) return messages.reduce((max, m) => Math.max(max, m.turn), 0)
+  return messages.find((m) => m.id === messageId)?.turn
+}
+
+/** opencode's id of the first user message after the kept turns: its fork copies the messages before it. */
+export function agentCut(queue: { pos: number; agent_message_id: string | null }[], lastTurn: number): string | undefined {
+  return queue.filter((q) => q.pos > lastTurn && q.agent_message_id !== null).sort((a, b) => a.pos - b.pos)[0]?.agent_message_id ?? undefined
+}
+
+/**
+ * opencode's fork gives the messages it copies new ids, in the original's order: each kept
+ * message of the original paired with its copy.
+ */
+export function pairIds(original: string[], copy: string[]): Map<string, string> {
+  const [a, b] = [[...original].sort(), [...copy].sort()]
+  return new Map(b.map((id, i) => [a[i]!, id]))
+}
+
+/**
+ * The history under the copy's ids: user messages keep their public ids and learn their copy's
+ * opencode id; replies, known by opencode's ids, take their copy's. A message opencode did not
+ * copy keeps no opencode id.
+ */
+export function remapHistory(history: ForkHistory, ids: Map<string, string>): ForkHistory {
+  return {
+    queue: history.queue.map((q) => ({ ...q, agent_message_id: (q.agent_message_id && ids.get(q.agent_message_id)) ?? null })),
+    messages: history.messages.map((m) => (m.role === 'assistant' ? { ...m, id: ids.get(m.id) ?? m.id } : m)),
+  }
+}
+
+export type ForkParts = {
+  sql: SqlStorage
+  secretsKey: string | undefined
+  store: SessionStore
+  signals: SessionSignals
+  source: SandboxSource
+  connection: AgentConnection
+  /** a turn runs, messages wait, or the sandbox is being worked on */
+  busy(): boolean
+}
+
+/**
+ * Forks: a new session that starts as a copy of this one, its conversation up to a chosen turn
+ * and its sandbox (workspace and opencode's record) as it stands. Both halves live here: what
+ * the original hands over (`handOver`), and how the new session takes it (`adopt`).
+ */
+export class Forks {
+  constructor(private readonly p: ForkParts) {}
+
+  /** What a fork of this session at `messageId` starts from; the session must be idle with a sandbox. */
+  handOver(id: string, messageId: string | undefined): Outcome<ForkInput> {
+    const { store, sql } = this.p
+    if (store.isOver()) return fail('conflict', `the session is ${store.row.status}`)
+    if (this.p.busy() || store.row.status !== 'idle') return fail('conflict', 'a turn is running or messages are waiting; fork once the session is idle')
+    const record = store.sandbox()
+    const agentSessionId = store.row.agent_session_id
+    if (!record || record.paused || !agentSessionId) return fail('sandbox_unavailable', 'the session has no running sandbox to copy')
+    const listed = sql
+      .exec<ForkedMessage>('SELECT id, turn, role, text, parts, created_at FROM messages WHERE reverted = 0 ORDER BY turn, role DESC, created_at')
+      .toArray()
+    const last = lastKeptTurn(listed, messageId)
+    if (last === undefined) return fail('not_found', 'no such message in this session')
+    const queue = sql
+      .exec<ForkedQueueRow>(
+        `SELECT pos, id, text, model, agent, state, created_at, outcome, agent_message_id, steer FROM queue
+         WHERE state NOT IN ('queued', 'running') ORDER BY pos`,
+      )
+      .toArray()
+    const { runId: _run, ...spec } = store.spec()
+    return ok({
+      id,
+      tenant: store.row.tenant,
+      title: store.row.title,
+      spec,
+      secrets: store.row.secrets,
+      sandboxId: record.sandboxId,
+      agentSessionId,
+      cut: agentCut(queue, last),
+      history: { queue: queue.filter((q) => q.pos <= last), messages: listed.filter((m) => m.turn <= last) },
+    })
+  }
+
+  /**
+   * Makes this new session the fork: its own copy of the sandbox (own password, own gateway
+   * token), opencode's fork of the conversation in it, the kept history under the copy's ids,
+   * and the link to its agent. Throws when the copy cannot be made; the caller fails the session.
+   */
+  async adopt(input: ForkInput) {
+    const { store, signals, connection, sql } = this.p
+    signals.sandboxState('starting', 'copying the sandbox')
+    const secrets = await openSecrets(this.p.secretsKey, store.row.secrets)
+    const record = await this.p.source.forkOf(input.sandboxId, store.spec(), secrets, () => {})
+    store.saveSandbox(record)
+    await waitForOpencode(record.endpoint, record.password)
+    const client = connection.clientFor(record)
+    const forked = await client.session.fork({ sessionID: input.agentSessionId, messageID: input.cut })
+    if (!forked.data) throw new AgentUnreachableError(`opencode did not fork the conversation (${forked.response.status})`)
+    const [before, after] = await Promise.all([
+      client.session.messages({ sessionID: input.agentSessionId }),
+      client.session.messages({ sessionID: forked.data.id }),
+    ])
+    const kept = (before.data ?? []).map((m) => m.info.id).filter((id) => input.cut === undefined || id < input.cut)
+    const history = remapHistory(input.history, pairIds(kept, (after.data ?? []).map((m) => m.info.id)))
+    for (const q of history.queue) {
+      sql.exec(
+        `INSERT INTO queue (pos, id, text, model, agent, idempotency_key, state, created_at, outcome, agent_message_id, steer)
+         VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)`,
+        q.pos,
+        q.id,
+        q.text,
+        q.model,
+        q.agent,
+        q.state,
+        q.created_at,
+        q.outcome,
+        q.agent_message_id,
+        q.steer,
+      )
+    }
+    for (const m of history.messages) {
+      sql.exec('INSERT INTO messages (id, turn, role, text, parts, created_at) VALUES (?, ?, ?, ?, ?, ?)', m.id, m.turn, m.role, m.text, m.parts, m.created_at)
+    }
+    store.update({ agent_session_id: forked.data.id })
+    store.saveSandbox({ ...record, agentSessionId: forked.data.id })
+    // Followed as after a restart: the copied messages are known, so none is announced again.
+    await connection.reattach(record, false)
+    signals.sandboxState('ready', 'forked')
+    signals.touch()
+    signals.setStatus('idle')
+  }
+}
