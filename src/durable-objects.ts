@@ -25,7 +25,7 @@ import type { GatewayGrant } from './gateway/routes'
 import type { Outcome } from './lib/errors'
 import type { WarmSandbox } from './sandbox/record'
 import type { SnapshotPolicy, SnapshotRow } from './sandbox/snapshots'
-import type { ForkInput } from './session/fork'
+import type { ForkInput } from './session/fork-history'
 import type { Admission } from './tenant/limits'
 import type { UsageReport } from './tenant/usage'
 

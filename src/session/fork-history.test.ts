@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { agentCut, lastKeptTurn, pairIds, remapHistory, type ForkHistory } from './fork'
+import { agentCut, lastKeptTurn, pairIds, remapHistory, type ForkHistory } from './fork-history'
 
 const messages = [
   { id: 'u1', turn: 1 },
