@@ -390,7 +390,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     )
     if (!admission.ok) return fail('too_many_requests', admission.reason)
     const expiresAt = new Date(now.getTime() + this.settings.idleSeconds * 1000)
-    this.store.insert({ ...s, expiresAt }, now)
+    this.store.insert({ id: s.id, tenant: s.tenant, title: s.title, spec: s.spec, secrets: s.secrets, expiresAt }, now)
     this.usage.started()
     this.signals.emit(event('session.status', { status: 'starting' }))
     return ok(undefined)
