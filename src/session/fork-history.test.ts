@@ -32,7 +32,12 @@ describe('where a fork cuts the conversation', () => {
 
 describe("the fork's history under opencode's new ids", () => {
   it("pairs messages in order and renames replies and user messages' opencode ids, public ids kept", () => {
-    const ids = pairIds(['msg_2', 'msg_1', 'msg_3'], ['msg_9', 'msg_7', 'msg_8'])
+    expect([...pairIds(['msg_1', 'msg_2', 'msg_3', 'msg_4'], 'msg_3', ['msg_9', 'msg_8'])]).toEqual([
+      ['msg_1', 'msg_8'],
+      ['msg_2', 'msg_9'],
+    ])
+    // A cut opencode does not know copies everything, as opencode does.
+    const ids = pairIds(['msg_1', 'msg_2', 'msg_3'], 'msg_gone', ['msg_9', 'msg_7', 'msg_8'])
     expect([...ids]).toEqual([
       ['msg_1', 'msg_7'],
       ['msg_2', 'msg_8'],

@@ -53,12 +53,15 @@ export function agentCut(queue: { pos: number; agent_message_id: string | null }
 }
 
 /**
- * opencode's fork gives the messages it copies new ids, in the original's order: each kept
- * message of the original paired with its copy.
+ * opencode's fork copies the messages of its original in the order it lists them, up to the one
+ * named (all when it is not among them), each under a new ascending id: each copied message of
+ * the original paired with its copy.
  */
-export function pairIds(original: string[], copy: string[]): Map<string, string> {
-  const [a, b] = [[...original].sort(), [...copy].sort()]
-  return new Map(b.map((id, i) => [a[i]!, id]))
+export function pairIds(original: string[], cut: string | undefined, copy: string[]): Map<string, string> {
+  const at = cut === undefined ? -1 : original.indexOf(cut)
+  const kept = at < 0 ? original : original.slice(0, at)
+  const copies = [...copy].sort()
+  return new Map(copies.map((id, i) => [kept[i]!, id]))
 }
 
 /**

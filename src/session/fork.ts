@@ -78,8 +78,12 @@ export class Forks {
       client.session.messages({ sessionID: input.agentSessionId }),
       client.session.messages({ sessionID: forked.data.id }),
     ])
-    const kept = (before.data ?? []).map((m) => m.info.id).filter((id) => input.cut === undefined || id < input.cut)
-    const history = remapHistory(input.history, pairIds(kept, (after.data ?? []).map((m) => m.info.id)))
+    const ids = pairIds(
+      (before.data ?? []).map((m) => m.info.id),
+      input.cut,
+      (after.data ?? []).map((m) => m.info.id),
+    )
+    const history = remapHistory(input.history, ids)
     for (const q of history.queue) {
       sql.exec(
         `INSERT INTO queue (pos, id, text, model, agent, idempotency_key, state, created_at, outcome, agent_message_id, steer)
