@@ -218,7 +218,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     if (!admitted.ok) return admitted
     await this.signals.syncIndex()
     try {
-      await this.forks.adopt(input)
+      await this.lifecycle.hold(() => this.forks.adopt(input))
     } catch (err) {
       await this.fail(err)
       return fail('sandbox_unavailable', `the sandbox could not be copied: ${describeFailure(err).message}`)
