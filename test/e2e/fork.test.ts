@@ -93,16 +93,14 @@ describe('fork', () => {
     expect(await notes(fork)).toBe('fork\n')
     expect(await notes(id)).toBe('three\n')
 
-    // Without a message: all of it. The fork can be forked, and undone where it was copied.
+    // Without a message: all of it; a fork can be forked again.
     const all = await api(`/v1/sessions/${fork}/fork`, { method: 'POST' })
     expect(all.status, JSON.stringify(all.body)).toBe(201)
     forks.push(all.body.id as string)
-    expect((await conversation(all.body.id as string)).map((m) => m.text)).toEqual((await conversation(fork)).map((m) => m.text))
+    expect(await conversation(all.body.id as string)).toEqual(
+      (await conversation(fork)).map((m) => ({ ...m, id: m.role === 'user' ? m.id : expect.any(String) })),
+    )
     expect(await notes(all.body.id as string)).toBe('fork\n')
-    const reverted = await api(`/v1/sessions/${all.body.id}/revert`, { body: { messageId: forked.filter((m) => m.role === 'user')[1]!.id } })
-    expect(reverted.status, JSON.stringify(reverted.body)).toBe(200)
-    expect(await notes(all.body.id as string)).toBe('two\n')
-    expect(await notes(fork)).toBe('fork\n')
   })
 
   it('answers 404 for a message it does not have, 409 while a turn runs, 400 for a bad body, and 404 to another tenant', async () => {
