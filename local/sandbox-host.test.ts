@@ -52,6 +52,21 @@ describe('local sandboxes', () => {
     for (const sb of [source, first, second]) await provider.kill(sb.sandboxId)
   })
 
+  it('forks a sandbox: its workspace and home copied, under its own environment only, and neither changes the other', async () => {
+    const source = await provider.create({ envs: { OPENCODE_SERVER_PASSWORD: 'original-pw' }, metadata: { sessionId: 'ses_a' } })
+    await provider.exec(source.sandboxId, 'echo v1 > notes.txt && mkdir -p "$HOME/.local/share/opencode" && echo state > "$HOME/.local/share/opencode/state.txt"')
+    const copy = await provider.fork(source.sandboxId, { envs: { OPENCODE_SERVER_PASSWORD: 'fork-pw' }, metadata: { sessionId: 'ses_b' } })
+    expect(copy.sandboxId).not.toBe(source.sandboxId)
+    const seen = await provider.exec(copy.sandboxId, 'cat notes.txt "$HOME/.local/share/opencode/state.txt"; echo "[$OPENCODE_SERVER_PASSWORD]"; env | grep -c original-pw')
+    expect(seen.stdout).toBe('v1\nstate\n[fork-pw]\n0\n')
+    await provider.exec(copy.sandboxId, 'echo fork > notes.txt')
+    await provider.exec(source.sandboxId, 'echo v2 > notes.txt')
+    expect((await provider.exec(copy.sandboxId, 'cat notes.txt')).stdout).toBe('fork\n')
+    expect((await provider.exec(source.sandboxId, 'cat notes.txt')).stdout).toBe('v2\n')
+    await expect(provider.fork('sbx_gone', { envs: {}, metadata: {} })).rejects.toMatchObject({ code: 'not_found' })
+    for (const sb of [source, copy]) await provider.kill(sb.sandboxId)
+  })
+
   it('pause stops every process where it stands, and resume lets it go on', async () => {
     const { sandboxId } = await provider.create({ envs: {}, metadata: {} })
     // The command waits on a fifo until the test lets it go, so it is mid-way whenever the pause comes.

@@ -164,6 +164,30 @@ async function copyTree(from: string, to: string) {
   await run('cp', ['-a', '--reflink=auto', '--', from, to])
 }
 
+/**
+ * opencode's database names its project and sessions by absolute path, and opencode runs a
+ * session where its record says: a copy that kept the original's paths would work in the
+ * original's workspace. Every text in it naming the old sandbox's folder names the new one.
+ * (On E2B a fork has the very same paths, so there is nothing to move.)
+ */
+async function movePaths(db: string, from: string, to: string) {
+  if (!(await lstat(db).catch(() => undefined))) return
+  const { stdout } = await run('sqlite3', [
+    db,
+    "SELECT m.name || '|' || p.name FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' AND upper(p.type) IN ('TEXT', '')",
+  ])
+  const quote = (v: string) => `'${v.replaceAll("'", "''")}'`
+  const updates = stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [table, column] = line.split('|') as [string, string]
+      const c = `"${column.replaceAll('"', '""')}"`
+      return `UPDATE "${table.replaceAll('"', '""')}" SET ${c} = replace(${c}, ${quote(`${from}/`)}, ${quote(`${to}/`)}) WHERE instr(${c}, ${quote(`${from}/`)}) > 0;`
+    })
+  await run('sqlite3', [db, `BEGIN; ${updates.join(' ')} COMMIT;`])
+}
+
 /** Ends a process and everything it started (it leads its own process group). */
 function killTree(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') {
   if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return
@@ -283,8 +307,9 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
 
   app.post('/sandboxes', async (c) => {
     refuseWhenClosing()
-    const body = await c.req.json<{ envs?: Record<string, string>; metadata?: Record<string, string>; snapshotId?: string }>()
+    const body = await c.req.json<{ envs?: Record<string, string>; metadata?: Record<string, string>; snapshotId?: string; forkOf?: string }>()
     const snapshot = body.snapshotId === undefined ? undefined : snapshotDir(body.snapshotId)
+    const original = body.forkOf === undefined ? undefined : find(body.forkOf)
     const id = `sbx_${randomBytes(8).toString('hex')}`
     // Real, as every path it is compared with is resolved through links.
     const dir = join(root, id)
@@ -298,11 +323,24 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
       running: new Set(),
       paused: false,
     }
-    await mkdir(sb.home, { recursive: true })
-    if (snapshot) await copyTree(snapshot, sb.workdir).catch(() => {
-      throw new HTTPException(404, { message: `no snapshot ${body.snapshotId}` })
-    })
-    else await mkdir(sb.workdir, { recursive: true })
+    if (original) {
+      // A fork: the workspace and the home (opencode's database and file snapshots) as they stand; processes stay behind.
+      await mkdir(dir)
+      try {
+        await copyTree(original.workdir, sb.workdir)
+        await copyTree(original.home, sb.home)
+        await movePaths(join(sb.home, '.local', 'share', 'opencode', 'opencode.db'), original.dir, sb.dir)
+      } catch (err) {
+        await rm(dir, { recursive: true, force: true })
+        throw new HTTPException(500, { message: `the sandbox could not be copied: ${(err as Error).message}` })
+      }
+    } else {
+      await mkdir(sb.home, { recursive: true })
+      if (snapshot) await copyTree(snapshot, sb.workdir).catch(() => {
+        throw new HTTPException(404, { message: `no snapshot ${body.snapshotId}` })
+      })
+      else await mkdir(sb.workdir, { recursive: true })
+    }
     if (closing) {
       await rm(dir, { recursive: true, force: true })
       refuseWhenClosing()

@@ -25,6 +25,7 @@ import type { GatewayGrant } from './gateway/routes'
 import type { Outcome } from './lib/errors'
 import type { WarmSandbox } from './sandbox/record'
 import type { SnapshotPolicy, SnapshotRow } from './sandbox/snapshots'
+import type { ForkInput } from './session/fork-history'
 import type { Admission } from './tenant/limits'
 import type { UsageReport } from './tenant/usage'
 
@@ -52,6 +53,10 @@ export interface SessionRpc extends Rpc.DurableObjectBranded {
   /** undo: conversation and workspace back to before one user message; unrevert takes it back */
   revert(tenant: string, messageId: string): Promise<Outcome<SessionView>>
   unrevert(tenant: string): Promise<Outcome<SessionView>>
+  /** a new session `id` starting from this one's conversation (up to `messageId`'s turn) and a copy of its sandbox */
+  fork(tenant: string, id: string, messageId?: string): Promise<Outcome<SessionView>>
+  /** called by the session forked from, on the new session's object */
+  createFork(input: ForkInput): Promise<Outcome<SessionView>>
   diff(tenant: string): Promise<Outcome<Diff>>
   /** the workspace's changes as one unified diff, for a run's result */
   workspacePatch(tenant: string): Promise<Outcome<string>>

@@ -3,7 +3,7 @@ import { ENVD_VERSION, type Sandbox, type Sandboxes } from './sandboxes'
 
 /**
  * E2B's REST API (the SDK's `apiUrl`), the part the SDK calls for sandboxes: create, connect
- * (resuming a paused one), info, list, timeout, pause, kill. Errors are E2B's `{code, message}`,
+ * (resuming a paused one), info, list, timeout, pause, fork, kill. Errors are E2B's `{code, message}`,
  * which the SDK reads to tell a missing sandbox (404) from a refused key (401).
  */
 
@@ -179,6 +179,18 @@ export function createRestApi(sandboxes: Sandboxes, apiKey: string, faults: Rest
     const { timeout } = await c.req.json<{ timeout?: number }>().catch(() => ({ timeout: undefined }))
     sandboxes.resume(sb, timeout)
     return c.json(created(sb), 201)
+  })
+
+  app.post('/sandboxes/:id/fork', async (c) => {
+    const sb = find(c)
+    if (!sb) return notFound(c)
+    const { count = 1, timeout } = await c.req.json<{ count?: number; timeout?: number }>().catch(() => ({ count: 1, timeout: undefined }))
+    if (!Number.isInteger(count) || count < 1 || count > 10) return fail(c, 400, 'count must be from 1 to 10')
+    const forks = []
+    for (let i = 0; i < count; i++) {
+      forks.push(await sandboxes.fork(sb, timeout).then((copy) => ({ sandbox: created(copy) }), (err: Error) => ({ error: { code: 500, message: err.message } })))
+    }
+    return c.json(forks, 201)
   })
 
   app.notFound((c) => c.json({ code: 404, message: `no route ${c.req.method} ${c.req.path}` }, 404))

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { delimiter, dirname, isAbsolute, join } from 'node:path'
+import { promisify } from 'node:util'
 import { pidsInNamespace, startNamespace, type Namespace } from './network'
 import { ProcessTable } from './processes'
 
@@ -14,6 +16,7 @@ const DEFAULT_TIMEOUT_S = 15
 /** The envd version we claim: recent enough for every feature the SDK gates that we serve (octet-stream uploads, closeStdin). */
 export const ENVD_VERSION = '0.5.7'
 const USER = 'user'
+const run = promisify(execFile)
 
 export type SandboxState = 'running' | 'paused'
 
@@ -112,6 +115,30 @@ export class Sandboxes {
     // The anchor ending on its own (it should not) leaves a sandbox without a network: end it whole.
     ns.anchor.once('exit', () => void this.kill(sb))
     this.setTimeout(sb, input.timeoutS ?? DEFAULT_TIMEOUT_S)
+    return sb
+  }
+
+  /**
+   * A fork: a new sandbox of the same template, environment and traffic rules, its home (and so
+   * its workspace) a copy of the original's as it stands. E2B copies memory too; here processes
+   * stay behind, which a fork's caller that restarts its servers cannot tell apart.
+   */
+  async fork(original: Sandbox, timeoutS: number | undefined): Promise<Sandbox> {
+    const sb = await this.create({
+      templateID: original.templateID,
+      timeoutS,
+      envs: original.envs,
+      metadata: original.metadata,
+      allowPublicTraffic: original.trafficAccessToken === undefined,
+      allowInternetAccess: original.allowInternetAccess,
+      autoPause: original.autoPause,
+    })
+    try {
+      await run('cp', ['-a', '--reflink=auto', '--', `${original.home}/.`, sb.home])
+    } catch (err) {
+      await this.kill(sb)
+      throw err
+    }
     return sb
   }
 

@@ -36,6 +36,7 @@ import {
   Diff,
   FileBody,
   FileQuery,
+  ForkBody,
   RenameBody,
   RevertBody,
   SessionParams,
@@ -408,5 +409,30 @@ export const sessions = router()
     async (c) => {
       const { id } = c.req.valid('param')
       return c.json(unwrap(await sessionStub(c.env, id).unrevert(c.get('tenant'))), 200)
+    },
+  )
+
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/fork',
+      summary: 'Fork: a new session from this one',
+      description:
+        'A new session of the same tenant whose conversation is this one’s up to and including the turn of `messageId` (all of it without), and whose sandbox is a copy of this one’s as it stands now: the workspace with its files, and the agent’s record of the conversation. The fork has its own sandbox credentials; from then on the two sessions are independent. The session must be idle. The new session counts against the tenant’s limits as any new one does.',
+      security,
+      request: { params: SessionParams, body: { ...json(ForkBody, 'Where to fork'), required: false } },
+      responses: {
+        201: json(Session, 'The new session, idle'),
+        409: json(ErrorBody, 'A turn is running or messages wait, or the session has ended'),
+        429: json(ErrorBody, 'Too many active sessions, or created too fast, for this tenant'),
+        503: json(ErrorBody, 'No running sandbox to copy, or the copy failed'),
+        ...errors,
+        404: json(ErrorBody, 'No such session, or no such message in its conversation'),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      const { messageId } = c.req.valid('json') ?? {}
+      return c.json(unwrap(await sessionStub(c.env, id).fork(c.get('tenant'), newId('ses'), messageId)), 201)
     },
   )

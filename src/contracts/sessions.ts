@@ -118,6 +118,18 @@ export const RevertBody = z
   .strict()
   .openapi('Revert')
 
+export const ForkBody = z
+  .object({
+    messageId: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .openapi({ description: 'a message of the conversation (user or assistant): the fork keeps the turns up to and including its turn; all of them when left out' }),
+  })
+  .strict()
+  .openapi('Fork')
+
 export const RenameBody = z.object({ title: z.string().min(1).max(200) }).strict().openapi('Rename')
 
 export const FileQuery = z.object({ path: WorkspacePath })

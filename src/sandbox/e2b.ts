@@ -9,6 +9,7 @@ import {
   type SandboxFileContent,
   type SandboxProvider,
   type SandboxStatus,
+  shellQuote,
 } from './provider'
 import { fileContent, fileTooLarge } from './file-content'
 
@@ -22,6 +23,19 @@ export type E2BOptions = {
   sandboxUrl?: string
   /** how long E2B keeps a sandbox without a sign of life from us; kept ahead of the idle deadline */
   timeoutMs: number
+}
+
+/**
+ * A fork's own environment, in its home: E2B copies the original's memory, envd's environment with
+ * it, so the fork's opencode is started from this file, never with the original's credentials.
+ */
+const FORK_ENV = '.fork-env'
+
+/** The shell lines that export `envs`, for `.` to read. */
+export function envFile(envs: Record<string, string>): string {
+  return Object.entries(envs)
+    .map(([name, value]) => `export ${name}=${shellQuote(value)}\n`)
+    .join('')
 }
 
 /** Connected sandboxes of this isolate, so each call does not pay a connect round trip. */
@@ -90,6 +104,31 @@ export class E2BSandboxProvider implements SandboxProvider {
     })
   }
 
+  /**
+   * `Sandbox.fork`: a copy with the original's disk and memory. The original's opencode (its
+   * password, its gateway token) is killed in the copy; the copy's new environment waits in a file
+   * that `startOpencode` reads, kept off any command line and any process start E2B records.
+   */
+  fork(sandboxId: string, input: CreateSandboxInput): Promise<CreatedSandbox> {
+    return attempt(async () => {
+      const [copy] = await Sandbox.fork(sandboxId, { ...this.connection(), timeoutMs: this.opts.timeoutMs })
+      if (!(copy instanceof Sandbox)) throw copy ?? new Error('E2B made no fork')
+      connected.set(copy.sandboxId, copy)
+      try {
+        for (const p of await copy.commands.list()) if (/opencode serve/.test([p.cmd, ...p.args].join(' '))) await copy.commands.kill(p.pid)
+        const where = await copy.commands.run('printf "%s\\n%s" "$HOME" "$HOME/workspace"')
+        const [home, workdir] = where.stdout.trim().split('\n')
+        await copy.files.write(`${home}/${FORK_ENV}`, envFile(input.envs))
+        await copy.commands.run(`chmod 600 "$HOME/${FORK_ENV}"`)
+        return { sandboxId: copy.sandboxId, home: home!, workdir: workdir! }
+      } catch (err) {
+        connected.delete(copy.sandboxId)
+        await copy.kill().catch(() => {})
+        throw err
+      }
+    })
+  }
+
   exec(sandboxId: string, command: string, opts: { cwd?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
     return attempt(async () => {
       const sbx = await this.sandbox(sandboxId)
@@ -123,7 +162,8 @@ export class E2BSandboxProvider implements SandboxProvider {
     return attempt(async () => {
       const sbx = await this.sandbox(sandboxId)
       // A long-lived server: in the background, and with no command timeout to end it.
-      await sbx.commands.run(`opencode serve --hostname 0.0.0.0 --port ${OPENCODE_PORT}`, {
+      const serve = `exec opencode serve --hostname 0.0.0.0 --port ${OPENCODE_PORT}`
+      await sbx.commands.run(`if [ -f "$HOME/${FORK_ENV}" ]; then . "$HOME/${FORK_ENV}"; fi; ${serve}`, {
         background: true,
         timeoutMs: 0,
         cwd: opts.cwd,

@@ -70,6 +70,10 @@ export class LocalSandboxProvider implements SandboxProvider {
     return this.call('POST', '/sandboxes', input, input.snapshotId ? SNAPSHOT_TIMEOUT_MS : CALL_TIMEOUT_MS)
   }
 
+  fork(sandboxId: string, input: CreateSandboxInput): Promise<CreatedSandbox> {
+    return this.call('POST', '/sandboxes', { ...input, forkOf: sandboxId }, SNAPSHOT_TIMEOUT_MS)
+  }
+
   exec(sandboxId: string, command: string, opts: { cwd?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
     // The host ends the command at its own timeout; the call waits a little longer for that answer.
     const timeoutMs = (opts.timeoutMs ?? CALL_TIMEOUT_MS) + CALL_TIMEOUT_MS

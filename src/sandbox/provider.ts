@@ -43,6 +43,12 @@ export interface SandboxProvider {
   readonly kind: 'local' | 'e2b'
   readonly snapshots?: WorkspaceSnapshots
   create(input: CreateSandboxInput): Promise<CreatedSandbox>
+  /**
+   * A new sandbox whose workspace and home (the agent's record of its conversations with them)
+   * are a copy of `sandboxId`'s, under the new environment `input.envs` only: no process of the
+   * original carries its credentials into the copy, so `startOpencode` starts one afresh.
+   */
+  fork(sandboxId: string, input: CreateSandboxInput): Promise<CreatedSandbox>
   exec(sandboxId: string, command: string, opts?: { cwd?: string; timeoutMs?: number }): Promise<ExecResult>
   /**
    * Reads a file (absolute path); text as is, anything else base64 (see file-content.ts).

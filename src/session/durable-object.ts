@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers'
-import type { SessionRpc } from '../durable-objects'
+import { sessionStub, type SessionRpc } from '../durable-objects'
 import type { Bindings } from '../env'
 import { describeFailure } from './failure'
 import { event } from '../contracts'
@@ -16,6 +16,8 @@ import type { ConversationMessage, CreateSessionInput, SendMessageInput, SendMes
 import { Conversation } from './conversation'
 import { EventLog } from './event-log'
 import { Fanout, MAX_STREAMS } from './fanout'
+import { Forks } from './fork'
+import type { ForkInput } from './fork-history'
 import { GatewayAccount } from './gateway-account'
 import type { GatewayGrant } from '../gateway/routes'
 import { History } from './history'
@@ -60,6 +62,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   private readonly lifecycle: SandboxLifecycle
   private readonly workspace: Workspace
   private readonly history: History
+  private readonly forks: Forks
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
@@ -152,6 +155,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       human: this.human,
       dropped: (end) => this.lifecycle.dropped(end),
     })
+    const source = new SandboxSource({ env, settings: this.settings, provider: this.provider, store, signals })
     this.lifecycle = new SandboxLifecycle({
       secretsKey: env.SECRETS_KEY,
       provider: this.provider,
@@ -162,7 +166,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       human: this.human,
       events: this.agentEvents,
       connection: this.connection,
-      source: new SandboxSource({ env, settings: this.settings, provider: this.provider, store, signals }),
+      source,
       watchdog: this.settings.watchdog,
       watchers: () => this.fanout.size,
       fail: (err) => this.fail(err),
@@ -176,6 +180,15 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       busy: () => this.turns.running || this.queue.waiting() > 0 || store.row.status !== 'idle',
       agent: () => this.connection.agent(),
     })
+    this.forks = new Forks({
+      sql,
+      secretsKey: env.SECRETS_KEY,
+      store,
+      signals,
+      source,
+      connection: this.connection,
+      busy: () => this.turns.running || this.queue.waiting() > 0 || this.lifecycle.busy,
+    })
     if (store.exists && store.isOver()) this.fanout.end()
   }
 
@@ -183,21 +196,34 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   async create(input: CreateSessionInput): Promise<Outcome<SessionView>> {
     if (this.store.exists) return ok(this.view())
-    const now = new Date()
     const spec: SessionSpec = { ...input.spec, model: input.spec.model ?? this.settings.defaultModel }
-    const admission = await this.signals.tenantIndex(input.tenant).admit(
-      { id: input.id, status: 'starting', title: input.title ?? null, createdAt: now.toISOString(), updatedAt: now.toISOString() },
-      { maxActive: this.settings.maxActiveSessions, perMinute: this.settings.sessionCreatesPerMinute },
-    )
-    if (!admission.ok) return fail('too_many_requests', admission.reason)
     const secrets = await sealSecrets(this.env.SECRETS_KEY, { env: input.secrets, repoToken: input.repoToken, modelKeys: input.modelKeys })
-    const expiresAt = new Date(now.getTime() + this.settings.idleSeconds * 1000)
-    this.store.insert({ id: input.id, tenant: input.tenant, title: input.title ?? null, spec, secrets, expiresAt }, now)
-    this.usage.started()
-    this.signals.emit(event('session.status', { status: 'starting' }))
+    const admitted = await this.admit({ id: input.id, tenant: input.tenant, title: input.title ?? null, spec, secrets })
+    if (!admitted.ok) return admitted
     if (input.prompt) this.turns.enqueue({ text: input.prompt })
     await this.signals.syncIndex()
     this.lifecycle.ensureRunning()
+    return ok(this.view())
+  }
+
+  async fork(tenant: string, id: string, messageId?: string): Promise<Outcome<SessionView>> {
+    if (!this.store.owns(tenant)) return notFound()
+    await this.lifecycle.awake()
+    const input = this.forks.handOver(id, messageId)
+    return input.ok ? sessionStub(this.env, id).createFork(input.value) : input
+  }
+
+  async createFork(input: ForkInput): Promise<Outcome<SessionView>> {
+    if (this.store.exists) return fail('conflict', 'this session exists already')
+    const admitted = await this.admit(input)
+    if (!admitted.ok) return admitted
+    await this.signals.syncIndex()
+    try {
+      await this.lifecycle.hold(() => this.forks.adopt(input))
+    } catch (err) {
+      await this.fail(err)
+      return fail('sandbox_unavailable', `the sandbox could not be copied: ${describeFailure(err).message}`)
+    }
     return ok(this.view())
   }
 
@@ -355,6 +381,21 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   }
 
   // ---- the session's own state ----
+
+  /** A new session counts against its tenant's limits (active sessions, creations per minute) from here. */
+  private async admit(s: { id: string; tenant: string; title: string | null; spec: SessionSpec; secrets: string | null }): Promise<Outcome<void>> {
+    const now = new Date()
+    const admission = await this.signals.tenantIndex(s.tenant).admit(
+      { id: s.id, status: 'starting', title: s.title, createdAt: now.toISOString(), updatedAt: now.toISOString() },
+      { maxActive: this.settings.maxActiveSessions, perMinute: this.settings.sessionCreatesPerMinute },
+    )
+    if (!admission.ok) return fail('too_many_requests', admission.reason)
+    const expiresAt = new Date(now.getTime() + this.settings.idleSeconds * 1000)
+    this.store.insert({ id: s.id, tenant: s.tenant, title: s.title, spec: s.spec, secrets: s.secrets, expiresAt }, now)
+    this.usage.started()
+    this.signals.emit(event('session.status', { status: 'starting' }))
+    return ok(undefined)
+  }
 
   private view(): SessionView {
     return this.store.view({ lastEventId: this.log.lastSeq, queued: this.queue.waiting(), pending: this.human.view() })

@@ -95,6 +95,16 @@ export class SandboxLifecycle {
     void this.p.signals.scheduleWake()
   }
 
+  /** Work of another part on a sandbox it brings (a fork's copy): no provisioning or recovery starts meanwhile. */
+  async hold<T>(work: () => Promise<T>): Promise<T> {
+    const running = work()
+    this.working = running.then(
+      () => (this.working = undefined),
+      () => (this.working = undefined),
+    )
+    return running
+  }
+
   /** On the session's alarm: pause an idle sandbox, keep a wanted one alive at the provider, or check on it. */
   async wake() {
     const { store, turns, queue } = this.p

@@ -55,8 +55,27 @@ export class SandboxSource {
     return warm
   }
 
-  private async create(spec: SessionSpec, secrets: SessionSecrets, made: (sandboxId: string) => void): Promise<SandboxRecord> {
-    const { settings, store, signals } = this.p
+  /**
+   * A copy of another session's sandbox (see SandboxProvider.fork) for this session: its own
+   * password and gateway token, its own opencode. Killed again if its opencode does not start.
+   */
+  async forkOf(sandboxId: string, spec: SessionSpec, secrets: SessionSecrets, made: (sandboxId: string) => void): Promise<SandboxRecord> {
+    const { plan, password } = await this.newPlan(spec, secrets)
+    const createdAt = Date.now()
+    const copy = await this.p.provider.fork(sandboxId, { envs: plan.envs, metadata: plan.metadata })
+    made(copy.sandboxId)
+    try {
+      const endpoint = await this.p.provider.startOpencode(copy.sandboxId, { cwd: copy.workdir })
+      return { ...copy, endpoint, password, deadline: createdAt + this.p.settings.e2b.timeoutMs }
+    } catch (err) {
+      await this.p.provider.kill(copy.sandboxId).catch(() => {})
+      throw err
+    }
+  }
+
+  /** What a sandbox made for this session holds: a new password, and a new gateway token that replaces the last one's. */
+  private async newPlan(spec: SessionSpec, secrets: SessionSecrets) {
+    const { settings, store } = this.p
     const password = randomSecret()
     const gateway = await newGatewayToken(store.row.id)
     // A new sandbox's token replaces the last one's: a lost sandbox can no longer spend.
@@ -73,6 +92,12 @@ export class SandboxSource {
       ),
       repoToken: secrets.repoToken,
     }
+    return { plan, password }
+  }
+
+  private async create(spec: SessionSpec, secrets: SessionSecrets, made: (sandboxId: string) => void): Promise<SandboxRecord> {
+    const { settings, signals } = this.p
+    const { plan, password } = await this.newPlan(spec, secrets)
     const snapshot = await this.snapshots.options(spec, secrets)
     const provision = async (options?: SnapshotOptions): Promise<SandboxRecord> => {
       const createdAt = Date.now()

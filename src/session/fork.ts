@@ -1,0 +1,114 @@
+import { fail, ok, type Outcome } from '../lib/errors'
+import { AgentUnreachableError, waitForOpencode } from '../opencode/client'
+import type { AgentConnection } from './agent-connection'
+import type { SessionSignals } from './ports'
+import type { SandboxSource } from './sandbox-source'
+import { openSecrets } from './secrets'
+import type { SessionStore } from './session-store'
+import { agentCut, lastKeptTurn, pairIds, remapHistory, type ForkedMessage, type ForkedQueueRow, type ForkInput } from './fork-history'
+
+export type ForkParts = {
+  sql: SqlStorage
+  secretsKey: string | undefined
+  store: SessionStore
+  signals: SessionSignals
+  source: SandboxSource
+  connection: AgentConnection
+  /** a turn runs, messages wait, or the sandbox is being worked on */
+  busy(): boolean
+}
+
+/**
+ * Forks: a new session that starts as a copy of this one, its conversation up to a chosen turn
+ * and its sandbox (workspace and opencode's record) as it stands. Both halves live here: what
+ * the original hands over (`handOver`), and how the new session takes it (`adopt`).
+ */
+export class Forks {
+  constructor(private readonly p: ForkParts) {}
+
+  /** What a fork of this session at `messageId` starts from; the session must be idle with a sandbox. */
+  handOver(id: string, messageId: string | undefined): Outcome<ForkInput> {
+    const { store, sql } = this.p
+    if (store.isOver()) return fail('conflict', `the session is ${store.row.status}`)
+    if (this.p.busy() || store.row.status !== 'idle') return fail('conflict', 'a turn is running or messages are waiting; fork once the session is idle')
+    const record = store.sandbox()
+    const agentSessionId = store.row.agent_session_id
+    if (!record || record.paused || !agentSessionId) return fail('sandbox_unavailable', 'the session has no running sandbox to copy')
+    const listed = sql
+      .exec<ForkedMessage>('SELECT id, turn, role, text, parts, created_at FROM messages WHERE reverted = 0 ORDER BY turn, role DESC, created_at')
+      .toArray()
+    const last = lastKeptTurn(listed, messageId)
+    if (last === undefined) return fail('not_found', 'no such message in this session')
+    const queue = sql
+      .exec<ForkedQueueRow>(
+        `SELECT pos, id, text, model, agent, state, created_at, outcome, agent_message_id, steer FROM queue
+         WHERE state NOT IN ('queued', 'running') ORDER BY pos`,
+      )
+      .toArray()
+    const { runId: _run, ...spec } = store.spec()
+    return ok({
+      id,
+      tenant: store.row.tenant,
+      title: store.row.title,
+      spec,
+      secrets: store.row.secrets,
+      sandboxId: record.sandboxId,
+      agentSessionId,
+      cut: agentCut(queue, last),
+      history: { queue: queue.filter((q) => q.pos <= last), messages: listed.filter((m) => m.turn <= last) },
+    })
+  }
+
+  /**
+   * Makes this new session the fork: its own copy of the sandbox (own password, own gateway
+   * token), opencode's fork of the conversation in it, the kept history under the copy's ids,
+   * and the link to its agent. Throws when the copy cannot be made; the caller fails the session.
+   */
+  async adopt(input: ForkInput) {
+    const { store, signals, connection, sql } = this.p
+    signals.sandboxState('starting', 'copying the sandbox')
+    const secrets = await openSecrets(this.p.secretsKey, store.row.secrets)
+    const record = await this.p.source.forkOf(input.sandboxId, store.spec(), secrets, () => {})
+    store.saveSandbox(record)
+    await waitForOpencode(record.endpoint, record.password)
+    const client = connection.clientFor(record)
+    const forked = await client.session.fork({ sessionID: input.agentSessionId, messageID: input.cut })
+    if (!forked.data) throw new AgentUnreachableError(`opencode did not fork the conversation (${forked.response.status})`)
+    const [before, after] = await Promise.all([
+      client.session.messages({ sessionID: input.agentSessionId }),
+      client.session.messages({ sessionID: forked.data.id }),
+    ])
+    const ids = pairIds(
+      (before.data ?? []).map((m) => m.info.id),
+      input.cut,
+      (after.data ?? []).map((m) => m.info.id),
+    )
+    const history = remapHistory(input.history, ids)
+    for (const q of history.queue) {
+      sql.exec(
+        `INSERT INTO queue (pos, id, text, model, agent, idempotency_key, state, created_at, outcome, agent_message_id, steer)
+         VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)`,
+        q.pos,
+        q.id,
+        q.text,
+        q.model,
+        q.agent,
+        q.state,
+        q.created_at,
+        q.outcome,
+        q.agent_message_id,
+        q.steer,
+      )
+    }
+    for (const m of history.messages) {
+      sql.exec('INSERT INTO messages (id, turn, role, text, parts, created_at) VALUES (?, ?, ?, ?, ?, ?)', m.id, m.turn, m.role, m.text, m.parts, m.created_at)
+    }
+    store.update({ agent_session_id: forked.data.id })
+    store.saveSandbox({ ...record, agentSessionId: forked.data.id })
+    // Followed as after a restart: the copied messages are known, so none is announced again.
+    await connection.reattach(record, false)
+    signals.sandboxState('ready', 'forked')
+    signals.touch()
+    signals.setStatus('idle')
+  }
+}
