@@ -156,6 +156,7 @@ describe('listing and service routes', () => {
         'GET /v1/sessions/{id}/files',
         'POST /v1/sessions/{id}/revert',
         'POST /v1/sessions/{id}/unrevert',
+        'POST /v1/sessions/{id}/fork',
         'POST /v1/runs',
         'GET /v1/runs/{id}',
         'DELETE /v1/runs/{id}',
