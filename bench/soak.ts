@@ -2,6 +2,7 @@ import { appendFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { seededRandom } from '../local/seeded-random'
 import { PROJECT_ROOT } from '../local/stack'
 import { auditIds, idRanges, type IdAudit } from './lib/audit'
 import { cuttingReader, type CuttingReader } from './lib/cutting-reader'
@@ -57,18 +58,6 @@ const t0 = now()
 const elapsed = () => `${((now() - t0) / 1000).toFixed(0)} s`
 const progress = (what: string) => console.error(`[soak ${elapsed()}] ${what}`)
 
-/** A small seeded generator, so a run's replies and cut moments can be told by its seed. */
-function random(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-}
-
 type Turn = { expected: string; messageId?: string; replyText?: string; ms?: number; error?: string }
 type ClientResult = { audit: IdAudit; connections: number; end: string; textMismatches: string[] }
 type SessionResult = { label: string; id?: string; error?: string; turns: Turn[]; lastEventId?: number; clients: ClientResult[] }
@@ -91,7 +80,7 @@ function checkClient(reader: CuttingReader, end: string, turns: Turn[], lastEven
 }
 
 async function soakSession(stack: BenchStack, label: string, seed: number, deadline: number): Promise<SessionResult> {
-  const rand = random(seed)
+  const rand = seededRandom(seed)
   const result: SessionResult = { label, turns: [], clients: [] }
   let id: string
   try {

@@ -17,4 +17,4 @@ export const perSecond = (n: number) => (Number.isFinite(n) ? `${Math.round(n).t
 
 /** Wall-clock milliseconds since the epoch with sub-millisecond precision: the scripted model's stamps use the same. */
 export const now = () => performance.timeOrigin + performance.now()
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+export { sleep } from '../../src/lib/sleep'

@@ -14,6 +14,7 @@ import { gateway } from './gateway'
 import { limitBody, limitMessageBody, requireAllowedHost, requireApiKey, requireJson } from './middleware'
 import { json } from './openapi'
 import { runs, webhooks } from './runs'
+import { sessionWorkspace } from './session-workspace'
 import { sessions } from './sessions'
 import { usage } from './usage'
 import { snapshots } from './snapshots'
@@ -109,6 +110,7 @@ app.use('/v1/agents', requireApiKey)
 app.on('POST', ['/v1/sessions', '/v1/runs'], requireCompleteSettings)
 const routes = withReady
   .route('/v1/sessions', sessions)
+  .route('/v1/sessions', sessionWorkspace)
   .route('/v1/runs', runs)
   .route('/v1/webhooks', webhooks)
   .route('/v1/usage', usage)

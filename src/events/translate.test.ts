@@ -1,7 +1,8 @@
 import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
 import { describe, expect, it } from 'vitest'
 import { snapshotEvents } from './snapshot'
-import { AgentEventTranslator, capText, MAX_MESSAGE_TEXT, MAX_TOOL_TEXT, todoItems } from './translate'
+import { capText, MAX_MESSAGE_TEXT, MAX_TOOL_TEXT, todoItems } from './agent-values'
+import { AgentEventTranslator } from './translate'
 
 const ROOT = 'ses_root'
 const ev = (type: string, properties: Record<string, unknown>) => ({ id: 'evt', type, properties }) as unknown as AgentEvent

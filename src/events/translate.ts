@@ -1,79 +1,8 @@
 import type { Event as AgentEvent, Part } from '@opencode-ai/sdk/v2/client'
 import { event, type PublicEvent, type SubagentTag, type TodoItem, type ToolState, type Usage } from '../contracts'
+import { describeParts, textOf, type ListedPart, type MessageInfo } from './message-parts'
+import { capText, capValue, describeAgentError, MAX_MESSAGE_TEXT, structuredOf, subagentOf, todoItems, type AgentError } from './agent-values'
 
-/** Tool inputs and outputs can be whole files; events carry at most this much of each. */
-export const MAX_TOOL_TEXT = 32 * 1024
-/**
- * A completed message repeats its whole text; past this it is cut, as a stored event must stay
- * under the 2 MB row limit. The deltas still carry every character.
- */
-export const MAX_MESSAGE_TEXT = 512 * 1024
-
-type PartInfo = {
-  kind: Part['type']
-  text: string
-  streamed: number
-  /** seen in a snapshot after a gap: its deltas can no longer be placed, only its full text */
-  stale?: boolean
-  tool?: { tool: string; callId: string; state: string; title?: string }
-}
-/** A part as the conversation listing shows it. */
-type ListedPart = { type: 'text' | 'reasoning'; text: string } | ({ type: 'tool' } & NonNullable<PartInfo['tool']>)
-type MessageInfo = {
-  role: 'user' | 'assistant'
-  parentId?: string
-  parts: Map<string, PartInfo>
-  completed: boolean
-  /** set on the messages of a sub-agent's session */
-  subagent?: SubagentTag
-}
-
-/** opencode's todo items have no ids: an item is known by its place in the list. */
-export function todoItems(todos: { content: string; status: string; priority: string }[]): TodoItem[] {
-  return todos.map((t, i) => ({ id: String(i + 1), content: t.content, status: t.status, priority: t.priority }))
-}
-
-/** What a sub-agent is, from the task tool call that started it, once opencode names its session. */
-function subagentOf(part: Part): SubagentTag | undefined {
-  if (part.type !== 'tool' || part.tool !== 'task' || !('metadata' in part.state)) return undefined
-  const sessionId = (part.state.metadata as { sessionId?: unknown } | undefined)?.sessionId
-  if (typeof sessionId !== 'string') return undefined
-  const agent = (part.state.input as { subagent_type?: unknown }).subagent_type
-  return { sessionId, callId: part.callID, agent: typeof agent === 'string' ? agent : 'subagent' }
-}
-
-export function capText(text: string, max = MAX_TOOL_TEXT): string {
-  return text.length <= max ? text : `${text.slice(0, max)}\n[truncated ${text.length - max} characters]`
-}
-
-function capValue(value: unknown): unknown {
-  const json = JSON.stringify(value ?? null)
-  return json.length <= MAX_TOOL_TEXT ? value : { truncated: true, preview: json.slice(0, MAX_TOOL_TEXT) }
-}
-
-function errorCode(name: string | undefined): string {
-  if (!name) return 'agent_error'
-  if (name === 'MessageAbortedError') return 'aborted'
-  return name
-    .replace(/Error$/, '')
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .toLowerCase()
-}
-
-type AgentError = { name?: string; data?: { message?: string } }
-
-export function describeAgentError(err: AgentError | undefined): { code: string; message: string } {
-  return { code: errorCode(err?.name), message: err?.data?.message || err?.name || 'the agent reported an error' }
-}
-
-/**
- * A message's structured answer, when it has one that fits in a stored event (a row holds at most
- * 2 MB); one past that is left out, and a run that asked for it fails for want of it.
- */
-function structuredOf(info: { structured?: unknown }): unknown {
-  if (info.structured === undefined) return undefined
-  return JSON.stringify(info.structured).length <= MAX_MESSAGE_TEXT ? info.structured : undefined
-}
 
 /**
  * Turns the events of one opencode instance into the public events of one session. It keeps
@@ -354,7 +283,7 @@ export class AgentEventTranslator {
     const settled = this.settled.get(messageId)
     if (settled) return settled
     const msg = this.messages.get(messageId)
-    return msg && !msg.completed ? this.describeParts(msg) : []
+    return msg && !msg.completed ? describeParts(msg) : []
   }
 
   /** Characters of message text held, for the test that it stays bounded. */
@@ -371,25 +300,10 @@ export class AgentEventTranslator {
    */
   private complete(id: string, msg: MessageInfo): string {
     msg.completed = true
-    const text = capText(this.textOf(msg), MAX_MESSAGE_TEXT)
-    this.settled.set(id, this.describeParts(msg))
+    const text = capText(textOf(msg), MAX_MESSAGE_TEXT)
+    this.settled.set(id, describeParts(msg))
     for (const p of msg.parts.values()) p.text = ''
     return text
-  }
-
-  private describeParts(msg: MessageInfo): ListedPart[] {
-    return [...msg.parts.values()].flatMap<ListedPart>((p) => {
-      if ((p.kind === 'text' || p.kind === 'reasoning') && p.text) return [{ type: p.kind, text: p.text }]
-      if (p.tool) return [{ type: 'tool', ...p.tool }]
-      return []
-    })
-  }
-
-  private textOf(msg: MessageInfo): string {
-    return [...msg.parts.values()]
-      .filter((p) => p.kind === 'text' && p.text)
-      .map((p) => p.text)
-      .join('\n\n')
   }
 
   private onPart(part: Part, subagent?: SubagentTag): PublicEvent[] {

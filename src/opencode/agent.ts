@@ -1,12 +1,7 @@
 import { Buffer } from 'node:buffer'
 import type { FilePartInput, OpencodeClient, PermissionRequest, QuestionRequest, TextPartInput } from '@opencode-ai/sdk/v2/client'
-import type { AttachmentFile, OutputSchema } from '../contracts'
-
-/** A human's answer as the session hands it on; see AgentPort in src/session/ports.ts. */
-type Answer =
-  | { kind: 'permission'; id: string; reply: 'once' | 'always' | 'reject'; message?: string }
-  | { kind: 'question'; id: string; answers: string[][] }
-  | { kind: 'question'; id: string; reject: true }
+import type { AttachmentFile } from '../contracts'
+import type { AgentPort, HumanAnswer, PromptInput } from '../session/ports'
 
 function splitModel(model: string | undefined) {
   if (!model) return undefined
@@ -28,20 +23,13 @@ export function filePart({ filename, mime, bytes }: AttachmentFile): FilePartInp
  * One opencode session in a sandbox, through the SDK's client: the calls a session's turns and
  * human requests make, each answering opencode's HTTP status.
  */
-export class OpencodeAgent {
+export class OpencodeAgent implements AgentPort {
   constructor(
     readonly client: OpencodeClient,
     readonly sessionId: string,
   ) {}
 
-  async prompt(input: {
-    text: string
-    model?: string
-    agent?: string
-    system?: string
-    files?: AttachmentFile[]
-    outputSchema?: OutputSchema
-  }): Promise<number> {
+  async prompt(input: PromptInput): Promise<number> {
     const text: TextPartInput = { type: 'text', text: input.text }
     const res = await this.client.session.promptAsync({
       sessionID: this.sessionId,
@@ -58,7 +46,7 @@ export class OpencodeAgent {
     return (await this.client.session.abort({ sessionID: this.sessionId })).response.status
   }
 
-  async answer(a: Answer): Promise<number> {
+  async answer(a: HumanAnswer): Promise<number> {
     const res =
       a.kind === 'permission'
         ? await this.client.permission.reply({ requestID: a.id, reply: a.reply, message: a.message })

@@ -1,5 +1,6 @@
 import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
-import { AgentEventTranslator, describeAgentError } from '../events/translate'
+import { describeAgentError } from '../events/agent-values'
+import { AgentEventTranslator } from '../events/translate'
 import { zeroUsage, type PublicEvent, type SubagentTag } from '../contracts'
 import type { Conversation } from './conversation'
 import type { EventLog } from './event-log'

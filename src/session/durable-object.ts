@@ -13,7 +13,9 @@ import { SessionUsage } from '../tenant/usage-report'
 import { AgentConnection } from './agent-connection'
 import { AgentEvents } from './agent-events'
 import type { ConversationMessage, CreateSessionInput, SendMessageInput, SendMessageResult, SessionSpec, SessionView } from '../contracts'
+import { admit, type Admitted } from './admission'
 import { Conversation } from './conversation'
+import { Ending } from './ending'
 import { EventLog } from './event-log'
 import { Fanout, MAX_STREAMS } from './fanout'
 import { Forks } from './fork'
@@ -21,8 +23,9 @@ import type { ForkInput } from './fork-history'
 import { GatewayAccount } from './gateway-account'
 import type { GatewayGrant } from '../gateway/routes'
 import { History } from './history'
-import { HumanRequests } from './human-requests'
+import { HumanRequests, pendingSeconds } from './human-requests'
 import { PendingRequests } from './pending'
+import { promptFor } from './prompt'
 import type { PermissionReply } from './ports'
 import { MessageQueue } from './queue'
 import { SandboxLifecycle } from './sandbox-lifecycle'
@@ -33,9 +36,6 @@ import { SessionStore } from './session-store'
 import { Signals } from './signals'
 import { Turns } from './turns'
 import { Workspace } from './workspace'
-
-/** How long a request of a background run waits before it is rejected: nobody will answer. */
-const UNATTENDED_PENDING_SECONDS = 2
 
 /**
  * One session. It builds its parts once: the row (./session-store), the event log and its
@@ -63,6 +63,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   private readonly workspace: Workspace
   private readonly history: History
   private readonly forks: Forks
+  private readonly ending: Ending
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
@@ -85,7 +86,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       log: this.log,
       usage: this.usage,
       pending,
-      busy: () => this.turns.running || this.queue.waiting() > 0 || this.lifecycle.busy,
+      busy: () => this.busy,
     }))
     this.account = new GatewayAccount({
       env,
@@ -102,7 +103,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       pending,
       sink: signals,
       agent: () => this.connection.agent(),
-      deadline: () => this.pendingDeadline(),
+      deadline: () => Date.now() + pendingSeconds(store.spec(), this.settings.pendingTimeoutSeconds) * 1000,
       concerns: (ev) => this.agentEvents.concerns(ev),
       announce: (ev) => this.agentEvents.onAgentEvent(ev),
       scheduleWake: () => signals.scheduleWake(),
@@ -114,19 +115,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       status: () => store.row.status,
       isOver: () => store.isOver(),
       agent: () => this.connection.agent(),
-      promptFor: (message) => {
-        const spec = store.spec()
-        const files = this.queue.files(message.id)
-        return {
-          messageId: message.id,
-          text: message.text,
-          model: message.model ?? spec.model,
-          agent: message.agent ?? spec.agent,
-          system: spec.instructions,
-          ...(files.length > 0 && { files }),
-          ...(spec.outputSchema && { outputSchema: spec.outputSchema }),
-        }
-      },
+      promptFor: (message) => promptFor(message, store.spec(), this.queue.files(message.id)),
       prompting: (messageId) => this.agentEvents.prompting(messageId),
       interrupted: (error) => this.agentEvents.interruptOpen(error),
       ended: (messageId, reply, structured) => {
@@ -169,7 +158,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       source,
       watchdog: this.settings.watchdog,
       watchers: () => this.fanout.size,
-      fail: (err) => this.fail(err),
+      fail: (err) => this.ending.fail(err),
     })
     this.workspace = new Workspace(store, this.provider, this.connection)
     this.history = new History({
@@ -187,7 +176,16 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       signals,
       source,
       connection: this.connection,
-      busy: () => this.turns.running || this.queue.waiting() > 0 || this.lifecycle.busy,
+      busy: () => this.busy,
+    })
+    this.ending = new Ending({
+      storage: ctx.storage,
+      store,
+      signals,
+      lifecycle: this.lifecycle,
+      turns: this.turns,
+      human: this.human,
+      fanout: this.fanout,
     })
     if (store.exists && store.isOver()) this.fanout.end()
   }
@@ -221,7 +219,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     try {
       await this.lifecycle.hold(() => this.forks.adopt(input))
     } catch (err) {
-      await this.fail(err)
+      await this.ending.fail(err)
       return fail('sandbox_unavailable', `the sandbox could not be copied: ${describeFailure(err).message}`)
     }
     return ok(this.view())
@@ -270,7 +268,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   async end(tenant: string): Promise<Outcome<SessionView>> {
     if (!this.store.owns(tenant)) return notFound()
-    if (!this.store.isOver()) await this.finish('ended', 'deleted')
+    if (!this.store.isOver()) await this.ending.finish('ended', 'deleted')
     return ok(this.view())
   }
 
@@ -330,27 +328,19 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   }
 
   async diff(tenant: string) {
-    if (!this.store.owns(tenant)) return notFound()
-    await this.lifecycle.awake()
-    return this.workspace.diff()
+    return this.inWorkspace(tenant, (w) => w.diff())
   }
 
   async workspacePatch(tenant: string): Promise<Outcome<string>> {
-    if (!this.store.owns(tenant)) return notFound()
-    await this.lifecycle.awake()
-    return this.workspace.patch()
+    return this.inWorkspace(tenant, (w) => w.patch())
   }
 
   async workspaceChanges(tenant: string) {
-    if (!this.store.owns(tenant)) return notFound()
-    await this.lifecycle.awake()
-    return this.workspace.changes()
+    return this.inWorkspace(tenant, (w) => w.changes())
   }
 
   async readFile(tenant: string, path: string) {
-    if (!this.store.owns(tenant)) return notFound()
-    await this.lifecycle.awake()
-    return this.workspace.readFile(path)
+    return this.inWorkspace(tenant, (w) => w.readFile(path))
   }
 
   // ---- the model gateway (called by the Worker's gateway route, never by a client) ----
@@ -370,8 +360,8 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   override async alarm(): Promise<void> {
     const due = this.signals.nextWake()
-    if (due && due.at <= Date.now() && due.why === 'forget') return this.forget()
-    if (due && due.at <= Date.now() && due.why === 'expire') return this.finish('ended', 'expired')
+    if (due && due.at <= Date.now() && due.why === 'forget') return this.ending.forget()
+    if (due && due.at <= Date.now() && due.why === 'expire') return this.ending.finish('ended', 'expired')
     if (due?.why === 'kill_leftover') await this.lifecycle.killLeftover()
     if (!this.store.exists || this.store.isOver()) return this.signals.scheduleWake()
     this.usage.flush()
@@ -382,66 +372,24 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   // ---- the session's own state ----
 
-  /** A new session counts against its tenant's limits (active sessions, creations per minute) from here. */
-  private async admit(s: { id: string; tenant: string; title: string | null; spec: SessionSpec; secrets: string | null }): Promise<Outcome<void>> {
-    const now = new Date()
-    const admission = await this.signals.tenantIndex(s.tenant).admit(
-      { id: s.id, status: 'starting', title: s.title, createdAt: now.toISOString(), updatedAt: now.toISOString() },
-      { maxActive: this.settings.maxActiveSessions, perMinute: this.settings.sessionCreatesPerMinute },
-    )
-    if (!admission.ok) return fail('too_many_requests', admission.reason)
-    const expiresAt = new Date(now.getTime() + this.settings.idleSeconds * 1000)
-    this.store.insert({ id: s.id, tenant: s.tenant, title: s.title, spec: s.spec, secrets: s.secrets, expiresAt }, now)
-    this.usage.started()
-    this.signals.emit(event('session.status', { status: 'starting' }))
-    return ok(undefined)
+  /** The workspace, read for a caller of this tenant; a paused sandbox is resumed to read it. */
+  private async inWorkspace<T>(tenant: string, read: (workspace: Workspace) => Promise<Outcome<T>>): Promise<Outcome<T>> {
+    if (!this.store.owns(tenant)) return notFound()
+    await this.lifecycle.awake()
+    return read(this.workspace)
+  }
+
+  private admit(s: Admitted): Promise<Outcome<void>> {
+    return admit({ settings: this.settings, store: this.store, signals: this.signals, usage: this.usage }, s)
+  }
+
+  /** A turn runs, messages wait, or work on the sandbox is under way. */
+  private get busy(): boolean {
+    return this.turns.running || this.queue.waiting() > 0 || this.lifecycle.busy
   }
 
   private view(): SessionView {
     return this.store.view({ lastEventId: this.log.lastSeq, queued: this.queue.waiting(), pending: this.human.view() })
-  }
-
-  private pendingDeadline(): number {
-    const spec = this.store.spec()
-    // Policy answers a run's requests up front; one that still asks is rejected almost at once.
-    const seconds = spec.runId ? UNATTENDED_PENDING_SECONDS : (spec.pendingTimeoutSeconds ?? this.settings.pendingTimeoutSeconds)
-    return Date.now() + seconds * 1000
-  }
-
-  private async fail(err: unknown) {
-    if (this.store.isOver()) return
-    const { code, message } = describeFailure(err)
-    log('warn', 'session failed', { sessionId: this.store.maybe?.id, code })
-    this.store.update({ failure: JSON.stringify({ code, message }) })
-    this.signals.emit(event('error', { code, message }))
-    this.signals.tellRun({ kind: 'session_failed', code, message })
-    await this.finish('failed', message)
-  }
-
-  /** Ends the session for good: the sandbox goes, queued messages are dropped, streams close. */
-  private async finish(status: 'ended' | 'failed', reason: string) {
-    this.signals.setStatus(status, reason)
-    // Nothing will need them again: an ended session keeps no secrets, not even sealed, and its
-    // sandbox's gateway token dies with it.
-    this.store.update({ secrets: null, gateway_digest: null })
-    await this.lifecycle.stop('stopped', status === 'ended' ? 'session ended' : 'session failed')
-    this.turns.step(undefined, { kind: 'session_over', status })
-    this.turns.dropQueued(`the session ${status} before this message ran`)
-    this.human.resolveAll(`session ${status}`)
-    this.signals.emit(event('session.ended', { reason }))
-    this.store.update({ ended_at: new Date().toISOString() })
-    this.fanout.end()
-    await this.signals.scheduleWake()
-    await this.signals.syncIndex()
-  }
-
-  /** The ended session's retention is up: its storage goes, and it leaves its tenant's listing. */
-  private async forget() {
-    const { id, tenant } = this.store.row
-    await this.signals.tenantIndex(tenant).remove(id)
-    await this.ctx.storage.deleteAll()
-    migrate(this.ctx.storage.sql)
-    this.store.reload()
   }
 }
 

@@ -1,8 +1,17 @@
 import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
-import { event, type PublicEvent } from '../contracts'
+import { event, type PublicEvent, type SessionSpec } from '../contracts'
 import { fail, ok, type Outcome } from '../lib/errors'
 import type { PendingData, PendingKind, PendingRequests } from './pending'
 import type { AgentPort, EventSink, HumanAnswer } from './ports'
+
+/** How long a request of a background run waits before it is rejected: nobody will answer. */
+const UNATTENDED_PENDING_SECONDS = 2
+
+/** How long the agent's requests wait for a human in this session before they are rejected. */
+export function pendingSeconds(spec: SessionSpec, fallback: number): number {
+  // Policy answers a run's requests up front; one that still asks is rejected almost at once.
+  return spec.runId ? UNATTENDED_PENDING_SECONDS : (spec.pendingTimeoutSeconds ?? fallback)
+}
 
 /** What a request's end says: how it was answered, or that it was not and why. */
 export type Resolution = Record<string, unknown>

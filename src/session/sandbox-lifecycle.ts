@@ -15,10 +15,8 @@ import {
   recoveryDecision,
   sandboxTimeoutMs,
   wantsSandbox,
-  watchdogVerdict,
   type RecoveryAction,
   type SandboxProbe,
-  type SandboxWork,
   type WatchdogLimits,
 } from './lifecycle'
 import type { SessionSignals } from './ports'
@@ -27,6 +25,7 @@ import type { SandboxSource } from './sandbox-source'
 import { openSecrets } from './secrets'
 import type { SessionStore } from './session-store'
 import type { Turns } from './turns'
+import { WorkSlot, type Abandon, type Job } from './work-slot'
 
 export type LifecycleParts = {
   secretsKey: string | undefined
@@ -51,38 +50,30 @@ export type LifecycleParts = {
  * paused when idle and resumed for the next message, kept alive at the provider, and given up
  * when gone. Work on it runs one at a time; what to do when is decided in ./lifecycle.
  */
-/** One piece of work on the sandbox; the watchdog marks it abandoned when it overruns, and it stops at its next step. */
-type Job = {
-  work: SandboxWork
-  startedAt: number
-  abandoned: boolean
-  /** sandboxes it created, killed if it is abandoned before it hands them over */
-  made: Set<string>
-  timer?: ReturnType<typeof setTimeout>
-  /** frees the work slot when the job is abandoned while still awaiting */
-  release(): void
-}
-
 export class SandboxLifecycle {
   /** provisioning, pausing or recovery under way; one at a time */
-  private working: Promise<unknown> | undefined
+  private readonly slot: WorkSlot
   /** the last provisioning was abandoned by the watchdog: only a new message tries again */
   private held = false
   /** pauses that failed in a row, and when the next may be tried */
   private pauseFailures = 0
   private pauseRetryAt = 0
 
-  constructor(private readonly p: LifecycleParts) {}
+  constructor(private readonly p: LifecycleParts) {
+    this.slot = new WorkSlot(p.watchdog, (job, verdict) => this.giveUp(job, verdict), () => {
+      if (p.store.exists && !p.store.isOver() && p.queue.waiting() > 0) this.ensureRunning()
+    })
+  }
 
   get busy(): boolean {
-    return this.working !== undefined
+    return this.slot.busy
   }
 
   /** Brings the session to where it should be: a sandbox, an agent, a live link. Idempotent. `message`: a new message asks for it. */
   ensureRunning(cause?: 'message') {
     const { store, connection } = this.p
     if (cause === 'message') this.held = false
-    if (!store.exists || store.isOver() || this.working) return
+    if (!store.exists || store.isOver() || this.slot.busy) return
     const record = store.sandbox()
     if (record && connection.linked) return
     if (
@@ -90,19 +81,14 @@ export class SandboxLifecycle {
       !wantsSandbox({ now: Date.now(), expiresAt: Date.parse(store.row.expires_at), hasWork: this.p.queue.waiting() > 0, held: this.held })
     )
       return
-    if (!record) this.runWork('provision', (job) => this.provision(job))
-    else this.runWork('recover', (job) => (record.paused ? this.resume(job, record) : this.recover(job, 'reconnecting')))
+    if (!record) this.slot.run('provision', (job) => this.provision(job))
+    else this.slot.run('recover', (job) => (record.paused ? this.resume(job, record) : this.recover(job, 'reconnecting')))
     void this.p.signals.scheduleWake()
   }
 
   /** Work of another part on a sandbox it brings (a fork's copy): no provisioning or recovery starts meanwhile. */
   async hold<T>(work: () => Promise<T>): Promise<T> {
-    const running = work()
-    this.working = running.then(
-      () => (this.working = undefined),
-      () => (this.working = undefined),
-    )
-    return running
+    return this.slot.hold(work)
   }
 
   /** On the session's alarm: pause an idle sandbox, keep a wanted one alive at the provider, or check on it. */
@@ -114,14 +100,14 @@ export class SandboxLifecycle {
     const decision = idleDecision({
       now,
       expiresAt,
-      busy: turns.running || queue.waiting() > 0 || this.working !== undefined,
+      busy: turns.running || queue.waiting() > 0 || this.slot.busy,
       hasSandbox: record !== undefined && !record.paused,
       clients: this.p.watchers(),
     })
     if (decision.action === 'pause' && now >= this.pauseRetryAt) {
       // One at a time with provisioning and recovery: a message arriving mid-pause resumes after it.
-      this.runWork('recover', (job) => this.pause(job, decision.reason))
-      await this.working
+      this.slot.run('recover', (job) => this.pause(job, decision.reason))
+      await this.slot.settled()
       return
     }
     if (record && !record.paused && needsKeepAlive({ now, expiresAt, deadline: record.deadline })) await this.keepAlive(record, now, expiresAt)
@@ -141,14 +127,14 @@ export class SandboxLifecycle {
     if (!this.p.store.sandbox()?.paused) return
     this.p.signals.touch()
     this.ensureRunning()
-    await this.working
+    await this.slot.settled()
   }
 
   /** The link to the agent ended without our closing it. */
   dropped(end: LinkEnd) {
     if (this.p.store.isOver()) return
     log('warn', 'agent stream ended', { sessionId: this.p.store.maybe?.id, reason: end.reason })
-    this.runWork('recover', (job) => this.recover(job, `the agent event stream ${end.reason === 'silent' ? 'went silent' : 'ended'}`))
+    this.slot.run('recover', (job) => this.recover(job, `the agent event stream ${end.reason === 'silent' ? 'went silent' : 'ended'}`))
   }
 
   /** The session is over: its sandbox goes, and with it the link. */
@@ -181,51 +167,18 @@ export class SandboxLifecycle {
   }
 
   /**
-   * Provisioning, pausing and recovery run one at a time, each under a watchdog; messages still
-   * waiting afterwards get a sandbox.
-   */
-  private runWork(work: SandboxWork, run: (job: Job) => Promise<unknown>) {
-    if (this.working) return
-    let release = () => {}
-    const abandoned = new Promise<void>((resolve) => (release = resolve))
-    const job: Job = { work, startedAt: Date.now(), abandoned: false, made: new Set(), release }
-    this.arm(job)
-    // An abandoned job that comes back before the watchdog is done with it keeps the slot till then.
-    const finished = run(job).finally(() => (job.abandoned ? abandoned : undefined))
-    this.working = Promise.race([finished, abandoned]).finally(() => {
-      clearTimeout(job.timer)
-      this.working = undefined
-      if (this.p.store.exists && !this.p.store.isOver() && this.p.queue.waiting() > 0) this.ensureRunning()
-    })
-  }
-
-  private arm(job: Job) {
-    const verdict = watchdogVerdict({ work: job.work, startedAt: job.startedAt, now: Date.now(), limits: this.p.watchdog })
-    if (verdict.action === 'wait') {
-      job.timer = setTimeout(() => this.arm(job), verdict.remainingMs)
-      return
-    }
-    void this.giveUp(job, verdict)
-  }
-
-  /**
    * The job hangs past its watchdog: whatever it made and the sandbox it worked on are killed,
    * the session hears why and goes on without a sandbox; the job, should its await ever end,
    * stops at its next step.
    */
-  private async giveUp(job: Job, verdict: Extract<ReturnType<typeof watchdogVerdict>, { action: 'abandon' }>) {
+  private async giveUp(job: Job, verdict: Abandon) {
     const { store, provider, signals } = this.p
-    job.abandoned = true
     log('warn', 'sandbox work abandoned', { sessionId: store.maybe?.id, work: job.work })
-    try {
-      for (const sandboxId of job.made) await provider.kill(sandboxId).catch(() => {})
-      if (store.exists && !store.isOver()) {
-        this.held = verdict.hold
-        signals.emit(event('error', { code: verdict.code, message: verdict.message }))
-        await this.lose(verdict.message)
-      }
-    } finally {
-      job.release()
+    for (const sandboxId of job.made) await provider.kill(sandboxId).catch(() => {})
+    if (store.exists && !store.isOver()) {
+      this.held = verdict.hold
+      signals.emit(event('error', { code: verdict.code, message: verdict.message }))
+      await this.lose(verdict.message)
     }
   }
 

@@ -1,4 +1,4 @@
-import { capText, MAX_MESSAGE_TEXT } from '../events/translate'
+import { capText, MAX_MESSAGE_TEXT } from '../events/agent-values'
 import { CHANGES_COMMAND, parseChanges, type FileChange as ChangedFile } from '../github/changes'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { errorMessage } from '../lib/log'

@@ -1,31 +1,11 @@
 import { readFileSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startOwnStack, type OwnStack } from '../helpers/own-stack'
-import { api, newIdleSession, scripted, standInSandboxesOf, waitForStatus, type Json } from '../helpers'
+import { describe, expect, it } from 'vitest'
+import { api, newIdleSession, standInSandboxesOf, type Json } from '../helpers'
+import { e2bStackForFile, notesOf, writeNotes } from './notes-stack'
 
 /** Fork with SANDBOX_PROVIDER=e2b: `Sandbox.fork` through the stand-in, and the fork's opencode started afresh under its own credentials. */
 
-const E2B_KEY = 'e2b_test_key_0123456789abcdef'
-
-let own: OwnStack
-
-beforeAll(async () => {
-  own = await startOwnStack('e2b', { SESSION_IDLE_SECONDS: '600' }, { e2bStandIn: { apiKey: E2B_KEY }, scriptedModel: true })
-})
-
-afterAll(async () => {
-  await own?.close()
-})
-
-async function turn(id: string, content: string): Promise<string> {
-  const text = scripted({ steps: [{ tool: { name: 'write', args: { filePath: 'notes.txt', content } } }, { text: `wrote ${content}` }] })
-  const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text } })
-  expect(res.status, JSON.stringify(res.body)).toBe(200)
-  await waitForStatus(id, 'idle')
-  return res.body.messageId as string
-}
-
-const notes = async (id: string) => (await api(`/v1/sessions/${id}/files?path=notes.txt`)).body.content as string | undefined
+const own = e2bStackForFile()
 
 /** The environment of the opencode server running in a stand-in sandbox. */
 function opencodeEnv(pids: number[]): string[] {
@@ -44,9 +24,9 @@ function opencodeEnv(pids: number[]): string[] {
 describe('fork on E2B (through the stand-in)', () => {
   it("copies the sandbox with Sandbox.fork and runs the fork's opencode with its own password and gateway token", async () => {
     const id = await newIdleSession({ permissions: { '*': 'allow' } })
-    const first = await turn(id, 'one\n')
-    await turn(id, 'two\n')
-    const [original] = standInSandboxesOf(own.stack.e2b!, id)
+    const first = await writeNotes(id, 'one\n')
+    await writeNotes(id, 'two\n')
+    const [original] = standInSandboxesOf(own().stack.e2b!, id)
 
     const res = await api(`/v1/sessions/${id}/fork`, { body: { messageId: first } })
     expect(res.status, JSON.stringify(res.body)).toBe(201)
@@ -54,10 +34,10 @@ describe('fork on E2B (through the stand-in)', () => {
     const kept = (await api(`/v1/sessions/${fork}/messages`)).body as unknown as Json[]
     expect(kept.filter((m) => m.role === 'user').map((m) => m.id)).toEqual([first])
     expect(kept.at(-1)?.text).toContain('wrote one')
-    expect(await notes(fork)).toBe('two\n')
+    expect(await notesOf(fork)).toBe('two\n')
 
     // E2B's fork keeps the original's metadata and create-time environment: the copy is the one sandbox more.
-    const copy = own.stack.e2b!.list().find((sb) => sb.sandboxId !== original!.sandboxId && sb.metadata.sessionId === id)
+    const copy = own().stack.e2b!.list().find((sb) => sb.sandboxId !== original!.sandboxId && sb.metadata.sessionId === id)
     expect(copy).toBeDefined()
     const env = opencodeEnv(copy!.pids)
     const oldPassword = original!.envs.OPENCODE_SERVER_PASSWORD!
@@ -65,7 +45,7 @@ describe('fork on E2B (through the stand-in)', () => {
     expect(env).not.toContain(`OPENCODE_SERVER_PASSWORD=${oldPassword}`)
     expect(env.find((v) => v.startsWith('OPENCODE_CONFIG_CONTENT='))).toContain(`"apiKey":"${fork}.`)
     const health = (password: string) =>
-      fetch(`${own.stack.e2b!.sandboxUrl}/global/health`, {
+      fetch(`${own().stack.e2b!.sandboxUrl}/global/health`, {
         headers: {
           'E2b-Sandbox-Id': copy!.sandboxId,
           'E2b-Sandbox-Port': '4096',
@@ -76,8 +56,8 @@ describe('fork on E2B (through the stand-in)', () => {
     expect((await health(oldPassword)).status).toBe(401)
 
     // The workspaces are apart: a write in the original leaves the fork's copy as it was.
-    await turn(id, 'three\n')
-    expect(await notes(fork)).toBe('two\n')
+    await writeNotes(id, 'three\n')
+    expect(await notesOf(fork)).toBe('two\n')
     for (const s of [id, fork]) await api(`/v1/sessions/${s}`, { method: 'DELETE' })
   })
 })

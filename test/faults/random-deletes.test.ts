@@ -2,6 +2,8 @@ import { readdirSync, readlinkSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ownStackForFile } from '../helpers/own-stack'
 import { api, EventStream, newIdleSession, processAlive, sandboxesOf, waitFor, type SandboxListing } from '../helpers'
+import { seededRandom } from '../../local/seeded-random'
+import { sleep } from '../../src/lib/sleep'
 
 /**
  * A delete is final whenever it lands (README, "When things break"): here while a session's
@@ -14,20 +16,8 @@ ownStackForFile('random-deletes', {}, { faultInjection: true })
 const SEED = Number(process.env.RANDOM_DELETES_SEED) || Date.now() % 2 ** 31
 console.log(`random deletes: seed ${SEED} (RANDOM_DELETES_SEED=${SEED} replays it)`)
 
-/** mulberry32: a small seeded generator, so a run's moments can be drawn again. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-}
-const random = seeded(SEED)
+const random = seededRandom(SEED)
 const momentIn = (maxMs: number) => Math.floor(random() * maxMs)
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Live processes working in the sandbox's folder: its opencode, restarted or not, and what that started. */
 function processesIn(sandbox: SandboxListing): number[] {

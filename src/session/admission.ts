@@ -1,0 +1,29 @@
+import { event, type SessionSpec } from '../contracts'
+import { fail, ok, type Outcome } from '../lib/errors'
+import type { Settings } from '../settings'
+import type { SessionUsage } from '../tenant/usage-report'
+import type { SessionStore } from './session-store'
+import type { Signals } from './signals'
+
+export type Admitted = { id: string; tenant: string; title: string | null; spec: SessionSpec; secrets: string | null }
+
+/**
+ * A new session (created, or forked off another) counts against its tenant's limits (active
+ * sessions, creations per minute) from here; one over them is not stored at all.
+ */
+export async function admit(
+  p: { settings: Settings; store: SessionStore; signals: Signals; usage: SessionUsage },
+  s: Admitted,
+): Promise<Outcome<void>> {
+  const now = new Date()
+  const admission = await p.signals.tenantIndex(s.tenant).admit(
+    { id: s.id, status: 'starting', title: s.title, createdAt: now.toISOString(), updatedAt: now.toISOString() },
+    { maxActive: p.settings.maxActiveSessions, perMinute: p.settings.sessionCreatesPerMinute },
+  )
+  if (!admission.ok) return fail('too_many_requests', admission.reason)
+  const expiresAt = new Date(now.getTime() + p.settings.idleSeconds * 1000)
+  p.store.insert({ id: s.id, tenant: s.tenant, title: s.title, spec: s.spec, secrets: s.secrets, expiresAt }, now)
+  p.usage.started()
+  p.signals.emit(event('session.status', { status: 'starting' }))
+  return ok(undefined)
+}

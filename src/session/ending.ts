@@ -1,0 +1,64 @@
+import { event } from '../contracts'
+import { log } from '../lib/log'
+import { describeFailure } from './failure'
+import type { Fanout } from './fanout'
+import type { HumanRequests } from './human-requests'
+import type { SandboxLifecycle } from './sandbox-lifecycle'
+import { migrate } from './schema'
+import type { SessionStore } from './session-store'
+import type { Signals } from './signals'
+import type { Turns } from './turns'
+
+export type EndingParts = {
+  storage: DurableObjectStorage
+  store: SessionStore
+  signals: Signals
+  lifecycle: SandboxLifecycle
+  turns: Turns
+  human: HumanRequests
+  fanout: Fanout
+}
+
+/** How a session ends: failed or ended for good, and forgotten once its retention is up. */
+export class Ending {
+  constructor(private readonly p: EndingParts) {}
+
+  async fail(err: unknown) {
+    const { store, signals } = this.p
+    if (store.isOver()) return
+    const { code, message } = describeFailure(err)
+    log('warn', 'session failed', { sessionId: store.maybe?.id, code })
+    store.update({ failure: JSON.stringify({ code, message }) })
+    signals.emit(event('error', { code, message }))
+    signals.tellRun({ kind: 'session_failed', code, message })
+    await this.finish('failed', message)
+  }
+
+  /** Ends the session for good: the sandbox goes, queued messages are dropped, streams close. */
+  async finish(status: 'ended' | 'failed', reason: string) {
+    const { store, signals, lifecycle, turns, human, fanout } = this.p
+    signals.setStatus(status, reason)
+    // Nothing will need them again: an ended session keeps no secrets, not even sealed, and its
+    // sandbox's gateway token dies with it.
+    store.update({ secrets: null, gateway_digest: null })
+    await lifecycle.stop('stopped', status === 'ended' ? 'session ended' : 'session failed')
+    turns.step(undefined, { kind: 'session_over', status })
+    turns.dropQueued(`the session ${status} before this message ran`)
+    human.resolveAll(`session ${status}`)
+    signals.emit(event('session.ended', { reason }))
+    store.update({ ended_at: new Date().toISOString() })
+    fanout.end()
+    await signals.scheduleWake()
+    await signals.syncIndex()
+  }
+
+  /** The ended session's retention is up: its storage goes, and it leaves its tenant's listing. */
+  async forget() {
+    const { storage, store, signals } = this.p
+    const { id, tenant } = store.row
+    await signals.tenantIndex(tenant).remove(id)
+    await storage.deleteAll()
+    migrate(storage.sql)
+    store.reload()
+  }
+}
