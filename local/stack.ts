@@ -154,6 +154,24 @@ async function waitForHealth(url: string, proc: ChildProcess, timeoutMs: number)
   throw new Error(`the Worker did not answer ${url}/health within ${timeoutMs / 1000} s`)
 }
 
+/**
+ * Stops wrangler dev and then everything left in its process group. wrangler's own shutdown ends
+ * its workerd processes, but when its Node process dies first (a crash, a kill during a reload)
+ * they live on with no parent, holding ports and memory; nothing else would ever end them.
+ */
+async function endWorker(worker: ChildProcess) {
+  if (worker.exitCode === null && worker.signalCode === null) {
+    const exited = new Promise((r) => worker.once('exit', r))
+    worker.kill('SIGTERM')
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000).unref())])
+  }
+  try {
+    process.kill(-worker.pid!, 'SIGKILL')
+  } catch {
+    // ESRCH: the group has ended already.
+  }
+}
+
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const settings = { ...opts.settings }
   let model: ModelServer | undefined
@@ -170,11 +188,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const close = async () => {
     // Sessions' alarms may still ask for sandboxes while the Worker stops; they are refused, and tried again at the next start.
     host?.stopAccepting()
-    if (worker && worker.exitCode === null) {
-      const exited = new Promise((r) => worker!.once('exit', r))
-      worker.kill('SIGTERM')
-      await exited
-    }
+    if (worker) await endWorker(worker)
     await stopSandboxHost()
     if (e2b) {
       await e2b.standIn.close()
@@ -244,6 +258,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' },
           // Its stdin is a pipe only this process holds: when this process ends, however it ends, the Worker stops too.
           stdio: ['pipe', 'pipe', 'pipe'],
+          // A group of its own, with workerd in it, for endWorker to sweep.
+          detached: true,
         },
       )
       worker.stdout!.on('data', (d: Buffer) => log(d.toString()))
@@ -260,9 +276,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       model,
       e2b: e2b?.standIn,
       restartWorker: async () => {
-        const exited = new Promise((r) => worker!.once('exit', r))
-        worker!.kill('SIGTERM')
-        await exited
+        await endWorker(worker!)
         await startWorker()
       },
       stopSandboxHost,

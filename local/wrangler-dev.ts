@@ -57,6 +57,9 @@ let stopping = false
 const stop = async () => {
   if (stopping) return
   stopping = true
+  // A dispose that hangs would leave this process and its workerd running with nobody to end them:
+  // the stack starts this in a process group of its own, which goes as a whole.
+  setTimeout(() => process.kill(0, 'SIGKILL'), 15_000).unref()
   await worker.dispose()
   process.exit(0)
 }
