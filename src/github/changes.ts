@@ -1,11 +1,13 @@
+import { BASE_COMMIT } from '../sandbox/git'
+
 /**
  * A workspace's changes as git reports them, file by file, for a commit written through
  * GitHub's API: the path, what happened to it, and its mode (the executable bit, a symlink).
  */
 export type FileChange = { path: string; status: 'added' | 'modified' | 'deleted'; mode: string }
 
-/** Stages everything and lists it against the commit the workspace started from; HEAD's sha first. */
-export const CHANGES_COMMAND = 'git add --all && git rev-parse HEAD && git diff --cached --raw -z --no-renames --no-ext-diff HEAD'
+/** Stages everything and lists it against the commit the workspace started from; that commit's sha first. */
+export const CHANGES_COMMAND = `git add --all && base=${BASE_COMMIT} && echo "$base" && git diff --cached --raw -z --no-renames --no-ext-diff "$base"`
 
 // Symlinks and submodules are left out: a file read through the sandbox follows a link, and a submodule is no file.
 const MODES = new Set(['100644', '100755'])

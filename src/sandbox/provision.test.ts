@@ -4,15 +4,16 @@ import { cloneCommand, credentialLine } from './provision'
 
 describe('cloneCommand', () => {
   it('quotes every value and ends options before the URL', () => {
-    expect(cloneCommand({ url: "/tmp/it's" }, '/w')).toBe(`git clone --quiet -- '/tmp/it'\\''s' '/w'`)
+    const mark = `git -C '/w' update-ref refs/sandbox/base HEAD`
+    expect(cloneCommand({ url: "/tmp/it's" }, '/w')).toBe(`git clone --quiet -- '/tmp/it'\\''s' '/w' && ${mark}`)
     expect(cloneCommand({ url: 'https://x/r.git', ref: 'v1.2' }, '/w')).toBe(
-      `git clone --quiet --no-checkout -- 'https://x/r.git' '/w' && git -C '/w' checkout --quiet 'v1.2' --`,
+      `git clone --quiet --no-checkout -- 'https://x/r.git' '/w' && git -C '/w' checkout --quiet 'v1.2' -- && ${mark}`,
     )
   })
 
   it('clones with a credentials file named on the command line, then removes it whatever git did', () => {
     expect(cloneCommand({ url: 'https://x/r.git' }, '/w', '/h/.c')).toBe(
-      `{ git -c credential.helper= -c 'credential.helper=store --file='\\''/h/.c'\\''' clone --quiet -- 'https://x/r.git' '/w'; }; status=$?; rm -f '/h/.c'; exit $status`,
+      `{ git -c credential.helper= -c 'credential.helper=store --file='\\''/h/.c'\\''' clone --quiet -- 'https://x/r.git' '/w' && git -C '/w' update-ref refs/sandbox/base HEAD; }; status=$?; rm -f '/h/.c'; exit $status`,
     )
   })
 

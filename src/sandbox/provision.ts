@@ -1,5 +1,5 @@
 import type { Repo } from '../contracts'
-import { gitAuth } from './git'
+import { gitAuth, markBase } from './git'
 import { commitOf, refreshCommand, setupWithoutEnv } from './snapshots'
 import { SandboxError, shellQuote, type SandboxEndpoint, type SandboxFile, type SandboxProvider } from './provider'
 import { CLONE_TIMEOUT_MS, SETUP_TIMEOUT_MS } from './timeouts'
@@ -52,7 +52,8 @@ export class ProvisionError extends Error {
 export function cloneCommand(repo: Repo, workdir: string, credentials?: string): string {
   const into = shellQuote(workdir)
   const clone = `git ${gitAuth(credentials)}clone --quiet ${repo.ref ? '--no-checkout ' : ''}-- ${shellQuote(repo.url)} ${into}`
-  const command = repo.ref ? `${clone} && git -C ${into} checkout --quiet ${shellQuote(repo.ref)} --` : clone
+  const checkout = repo.ref ? ` && git -C ${into} checkout --quiet ${shellQuote(repo.ref)} --` : ''
+  const command = `${clone}${checkout} && ${markBase(workdir)}`
   return credentials ? `{ ${command}; }; status=$?; rm -f ${shellQuote(credentials)}; exit $status` : command
 }
 

@@ -1,5 +1,5 @@
 import type { SessionSpec } from '../contracts'
-import { gitAuth } from './git'
+import { gitAuth, markBase } from './git'
 import { shellQuote } from './provider'
 
 /** A workspace snapshot as a tenant's index keeps it: `id` is the provider's snapshot id. */
@@ -87,6 +87,7 @@ export function refreshCommand(ref: string | undefined, credentials?: string): s
     'if [ "$target" != "$(git rev-parse HEAD)" ]; then',
     '  if [ -n "$branch" ]; then git checkout --quiet --force -B "$ref" --track "origin/$ref"; else git checkout --quiet --force --detach "$target"; fi',
     'fi',
+    markBase(),
     'echo "$target"',
   ].join('\n')
   const run = `bash -c ${shellQuote(script)}`

@@ -2,6 +2,7 @@ import { capText, MAX_MESSAGE_TEXT } from '../events/agent-values'
 import { CHANGES_COMMAND, parseChanges, type FileChange as ChangedFile } from '../github/changes'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { errorMessage } from '../lib/log'
+import { BASE_COMMIT } from '../sandbox/git'
 import { SandboxError, type SandboxProvider } from '../sandbox/provider'
 import type { AgentConnection } from './agent-connection'
 import type { SessionStore } from './session-store'
@@ -44,7 +45,7 @@ export class Workspace {
   async patch(): Promise<Outcome<string>> {
     const record = this.running()
     if (!record) return noSandbox()
-    const r = await this.provider.exec(record.sandboxId, 'git add --all --intent-to-add && git diff --no-color --no-ext-diff', {
+    const r = await this.provider.exec(record.sandboxId, `git add --all --intent-to-add && git diff --no-color --no-ext-diff ${BASE_COMMIT}`, {
       cwd: record.workdir,
       timeoutMs: 60_000,
     })

@@ -210,6 +210,25 @@ describe('runs that end in a pull request', () => {
     expect((await show('acme', 'api', 'rev-parse', 'taken')).trim()).toBe(takenBefore)
   })
 
+  it("holds the agent's own commits as well as what it left uncommitted, on the cloned commit", async () => {
+    const url = gh.cloneUrl('acme', 'api')
+    const mainBefore = (await show('acme', 'api', 'rev-parse', 'main')).trim()
+    const steps = [
+      bash("printf 'committed\\n' > COMMITTED.md && git add -A && git -c user.name=a -c user.email=a@b commit -qm 'the agent commits'"),
+      bash("printf 'loose\\n' > LOOSE.md"),
+      { text: 'Committed one file, left another.' },
+    ]
+    const res = await api('/v1/runs', { body: { prompt: scripted({ steps }), repo: { url }, output: { pullRequest: {} } } })
+    expect(res.status).toBe(202)
+    const run = await finished(res.body.id as string)
+    expect(run.result.pullRequest).toMatchObject({ state: 'opened' })
+    const branch = run.result.pullRequest.branch as string
+    expect((await show('acme', 'api', 'rev-parse', `${branch}^`)).trim()).toBe(mainBefore)
+    expect((await show('acme', 'api', 'diff', '--name-only', 'main', branch)).trim().split('\n').sort()).toEqual(['COMMITTED.md', 'LOOSE.md'])
+    expect(run.result.diff).toContain('+committed')
+    expect(run.result.diff).toContain('+loose')
+  })
+
   it('refuses a pull request for a repository that is not on GitHub, or none', async () => {
     for (const body of [
       { prompt: 'x', repo: { url: 'https://gitlab.com/a/b' }, output: { pullRequest: {} } },
