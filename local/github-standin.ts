@@ -138,7 +138,7 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
     }
   }
 
-  async function api(method: string, path: string, body: Record<string, unknown>, credential: Call['credential']): Promise<[number, unknown]> {
+  async function api(method: string, path: string, query: URLSearchParams, body: Record<string, unknown>, credential: Call['credential']): Promise<[number, unknown]> {
     const app = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path)
     const installation = /^\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(path)
     if (app || installation) {
@@ -177,9 +177,16 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
       if (!pull) throw new Answer(404, 'Not Found')
       return [200, pullView(pull)]
     }
+    // `head` as GitHub takes it: `owner:branch`.
+    const headOf = (p: Pull) => `${(p.headRepo ?? p.repo).split('/')[0]}:${p.head}`
+    if (route === 'GET /pulls') {
+      const head = query.get('head')
+      return [200, pulls.filter((p) => p.repo === slug && (!head || headOf(p) === head)).map(pullView)]
+    }
     if (route === 'POST /pulls') {
       const head = String(body.head)
       const base = String(body.base)
+      if (pulls.some((p) => p.repo === slug && headOf(p) === `${owner}:${head}`)) throw new Answer(422, `A pull request already exists for ${owner}:${head}.`)
       if (!(await refSha(owner, repo, `refs/heads/${head}`))) throw new Answer(422, `head ${head} does not exist`)
       if (!(await refSha(owner, repo, `refs/heads/${base}`))) throw new Answer(422, `base ${base} does not exist`)
       const pull: Pull = { number: nextNumber++, repo: slug, title: String(body.title), body: String(body.body ?? ''), head, base, draft: body.draft === true }
@@ -273,7 +280,7 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
         res.writeHead(400, { 'content-type': 'application/json' }).end('{"message":"Problems parsing JSON"}')
         return
       }
-      api(req.method ?? 'GET', path, body, credential).then(
+      api(req.method ?? 'GET', path, new URL(req.url ?? '/', 'http://127.0.0.1').searchParams, body, credential).then(
         ([status, out]) => {
           record(status)
           res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(out))

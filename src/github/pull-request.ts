@@ -42,6 +42,18 @@ export function pullRequestBody(summary: string, runLink: string, issue?: number
   return [text.trim(), `---\nMade by opencode run ${runLink}.`, issue === undefined ? '' : `Closes #${issue}`].filter(Boolean).join('\n\n')
 }
 
+type Pull = { number: number; html_url: string }
+
+/** `made`, or when GitHub answers that it exists already (422) and `mayTakeOver`, `takeOver()`. */
+async function alreadyThere<T>(made: Promise<T>, mayTakeOver: boolean, takeOver: () => Promise<T>): Promise<T> {
+  try {
+    return await made
+  } catch (err) {
+    if (mayTakeOver && err instanceof GitHubError && err.status === 422 && /already exists/i.test(err.message)) return takeOver()
+    throw err
+  }
+}
+
 export type PublishInput = {
   runId: string
   runLink: string
@@ -78,14 +90,29 @@ export async function publishChanges(apiFor: () => Promise<GitHubApi>, plan: Pul
       return { state: 'updated', ...known, branch: plan.branch, commit }
     }
     const base = plan.base ?? (await api.request<{ default_branch: string }>('GET', repoPath)).default_branch
-    await api.request('POST', `${repoPath}/git/refs`, { ref: `refs/heads/${plan.branch}`, sha: commit })
-    const pull = await api.request<{ number: number; html_url: string }>('POST', `${repoPath}/pulls`, {
-      title: plan.title,
-      head: plan.branch,
-      base,
-      body: pullRequestBody(input.summary, input.runLink, plan.issue),
-      draft: plan.draft,
-    })
+    // A branch named after this run can only be this run's: a second attempt (the run's object
+    // restarted while it pushed) takes over what the first left, rather than failing on it.
+    const again = plan.branch.includes(input.runId)
+    await alreadyThere(
+      api.request('POST', `${repoPath}/git/refs`, { ref: `refs/heads/${plan.branch}`, sha: commit }),
+      again,
+      () => api.request('PATCH', `${repoPath}/git/refs/heads/${plan.branch}`, { sha: commit, force: true }),
+    )
+    const pull = await alreadyThere(
+      api.request<Pull>('POST', `${repoPath}/pulls`, {
+        title: plan.title,
+        head: plan.branch,
+        base,
+        body: pullRequestBody(input.summary, input.runLink, plan.issue),
+        draft: plan.draft,
+      }),
+      again,
+      async () => {
+        const open = await api.request<Pull[]>('GET', `${repoPath}/pulls?head=${encodeURIComponent(`${plan.owner}:${plan.branch}`)}&state=open`)
+        if (!open[0]) throw new GitHubError(422, `no open pull request for ${plan.branch}`)
+        return open[0]
+      },
+    )
     return { state: 'opened', number: pull.number, url: pull.html_url, branch: plan.branch, commit }
   } catch (err) {
     const error = err instanceof GitHubError ? { ...(err.status !== undefined && { status: err.status }), message: err.message } : { message: String(err instanceof Error ? err.message : err) }
