@@ -286,6 +286,8 @@ export type SessionSpec = Omit<CreateSessionBody, 'repo' | 'title' | 'prompt' | 
   gatewayUrl?: string
   /** a run's outputSchema: its prompt asks opencode for structured output */
   outputSchema?: OutputSchema
+  /** a run's repository on GitHub: every sandbox clones it with a token of the deployment's GitHub credential minted for it */
+  githubClone?: boolean
 }
 
 /** What the API (or a run) hands a new session: the body taken apart into its spec and what is sealed. */

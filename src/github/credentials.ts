@@ -1,7 +1,7 @@
 import type { Bindings } from '../env'
 import { GitHubApi, GitHubError } from './api'
 import { appJwt, tokenUsable } from './app-auth'
-import type { GitHubRepo } from './repo-url'
+import { githubRepoOf, type GitHubRepo } from './repo-url'
 
 type GitHubSettings = Pick<Bindings, 'GITHUB_TOKEN' | 'GITHUB_API_URL' | 'GITHUB_APP_ID' | 'GITHUB_APP_PRIVATE_KEY'>
 
@@ -43,4 +43,15 @@ export async function githubToken(env: GitHubSettings, repo: GitHubRepo): Promis
 /** The API, authenticated for calls on `repo`. */
 export async function githubApi(env: GitHubSettings, repo: GitHubRepo): Promise<GitHubApi> {
   return new GitHubApi(env.GITHUB_API_URL, await githubToken(env, repo))
+}
+
+/** The GitHub repository `url` clones over http(s), if it is one. */
+export function cloneTarget(env: GitHubSettings, url: string): GitHubRepo | undefined {
+  return /^https?:\/\//.test(url) ? githubRepoOf(url, env.GITHUB_API_URL) : undefined
+}
+
+/** A token for cloning `url` from GitHub: minted when asked, so a clone an hour later is not refused. */
+export async function cloneToken(env: GitHubSettings, url: string): Promise<string | undefined> {
+  const target = cloneTarget(env, url)
+  return target ? githubToken(env, target) : undefined
 }

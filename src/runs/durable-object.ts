@@ -136,9 +136,17 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
         id: this.row!.session_id,
         tenant: input.tenant,
         prompt,
-        spec: { repo, model, permissions, limits, runId: input.id, gatewayUrl: input.gatewayUrl, ...(outputSchema && { outputSchema }) },
+        spec: {
+          repo,
+          model,
+          permissions,
+          limits,
+          runId: input.id,
+          gatewayUrl: input.gatewayUrl,
+          ...(outputSchema && { outputSchema }),
+          ...(github.githubClone && { githubClone: true }),
+        },
         modelKeys: input.modelKeys,
-        ...(github.repoToken && { repoToken: github.repoToken }),
       })
     } catch (err) {
       log('error', 'run session create failed', { runId: input.id, err: errorMessage(err) })

@@ -8,24 +8,24 @@ const input = (over: Partial<CreateRunInput>): CreateRunInput => ({ id: 'run_1',
 const issueTarget = { owner: 'acme', repo: 'widgets', issue: 7, title: 'Broken parser', defaultBranch: 'trunk' }
 
 describe('githubSetup', () => {
-  it('plans a pull request for an issue, with the token for a GitHub clone', async () => {
+  it('plans a pull request for an issue, cloned with the GitHub credential', async () => {
     const setup = await githubSetup(env, input({ github: issueTarget, request: { prompt: 'p', repo: { url: 'https://github.com/acme/widgets.git' } } }))
     expect(setup).toEqual({
-      repoToken: 'ghp_t',
+      githubClone: true,
       plan: { owner: 'acme', repo: 'widgets', mode: 'open', base: 'trunk', branch: 'opencode/issue-7-run_1', title: 'Broken parser (#7)', draft: false, issue: 7 },
     })
   })
 
-  it('plans nothing with GITHUB_OUTPUT=comment, and gives no token to a clone off GitHub', async () => {
+  it('plans nothing with GITHUB_OUTPUT=comment, and no GitHub credential for a clone off GitHub', async () => {
     const setup = await githubSetup({ ...env, GITHUB_OUTPUT: 'comment' }, input({ github: issueTarget, request: { prompt: 'p', repo: { url: '/tmp/repo' } } }))
-    expect(setup).toEqual({ repoToken: undefined })
+    expect(setup).toEqual({})
   })
 
   it('plans what POST /v1/runs asks, its base from repo.ref unless named', async () => {
     const repo = { url: 'http://127.0.0.1:9/acme/api.git', ref: 'develop' }
     const asked = await githubSetup(env, input({ request: { prompt: 'Fix the parser\nplease', repo, output: { pullRequest: { draft: true } } } }))
     expect(asked).toEqual({
-      repoToken: 'ghp_t',
+      githubClone: true,
       plan: { owner: 'acme', repo: 'api', mode: 'open', base: 'develop', branch: 'opencode/run-run_1', title: 'Fix the parser', draft: true },
     })
     const named = await githubSetup(env, input({ request: { prompt: 'x', repo, output: { pullRequest: { base: 'main', branch: 'mine', title: 'T' } } } }))

@@ -3,13 +3,16 @@ import type { Bindings } from '../env'
 import { GitHubError } from '../github/api'
 import type { FileChange } from '../github/changes'
 import { parseAuthor } from '../github/commit'
-import { githubApi, githubToken } from '../github/credentials'
+import { cloneTarget, githubApi, hasGitHubCredentials } from '../github/credentials'
 import { defaultBranch, publishChanges, titleFrom, type PullRequestPlan } from '../github/pull-request'
 import { githubRepoOf } from '../github/repo-url'
 import type { Outcome } from '../lib/errors'
 
-/** How a run meets GitHub: what it clones (and with which token), and what it does with its changes. */
-export type GitHubSetup = { repo?: Repo; repoToken?: string; plan?: PullRequestPlan }
+/**
+ * How a run meets GitHub: what it clones (`githubClone`: with the deployment's GitHub credential,
+ * which its session mints afresh for every sandbox), and what it does with its changes.
+ */
+export type GitHubSetup = { repo?: Repo; githubClone?: boolean; plan?: PullRequestPlan }
 
 type Pull = { number: number; html_url: string; head: { ref: string; repo: { full_name: string; clone_url: string } | null } }
 
@@ -38,7 +41,7 @@ export async function githubSetup(env: Bindings, input: CreateRunInput): Promise
         return { repo: { url: headRepo.clone_url, ref: pull.head.ref }, plan: { ...common, mode: 'not_pushed' } }
       }
       const url = repo?.url ?? headRepo.clone_url
-      return { repo: { url, ref: pull.head.ref }, repoToken: await cloneToken(env, url), plan: { ...common, mode: 'update' } }
+      return { repo: { url, ref: pull.head.ref }, ...clonedWithGitHub(env, url), plan: { ...common, mode: 'update' } }
     }
     const plan: PullRequestPlan | undefined =
       env.GITHUB_OUTPUT === 'comment'
@@ -53,13 +56,13 @@ export async function githubSetup(env: Bindings, input: CreateRunInput): Promise
             draft: false,
             issue: github.issue,
           }
-    return { ...(repo && { repoToken: await cloneToken(env, repo.url) }), ...(plan && { plan }) }
+    return { ...(repo && clonedWithGitHub(env, repo.url)), ...(plan && { plan }) }
   }
   if (!asked || !repo) return {}
   const target = githubRepoOf(repo.url, env.GITHUB_API_URL)
   if (!target) return {}
   return {
-    repoToken: await cloneToken(env, repo.url),
+    ...clonedWithGitHub(env, repo.url),
     plan: {
       ...target,
       mode: 'open',
@@ -71,11 +74,7 @@ export async function githubSetup(env: Bindings, input: CreateRunInput): Promise
   }
 }
 
-/** A token for cloning `url` over http(s) from GitHub; nothing for any other URL. */
-async function cloneToken(env: Bindings, url: string): Promise<string | undefined> {
-  const target = /^https?:\/\//.test(url) ? githubRepoOf(url, env.GITHUB_API_URL) : undefined
-  return target ? githubToken(env, target) : undefined
-}
+const clonedWithGitHub = (env: Bindings, url: string) => (cloneTarget(env, url) && hasGitHubCredentials(env) ? { githubClone: true } : {})
 
 export type Workspace = {
   changes(): Promise<Outcome<{ head: string; changes: FileChange[] }>>

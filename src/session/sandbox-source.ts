@@ -1,4 +1,5 @@
 import type { Bindings } from '../env'
+import { cloneToken } from '../github/credentials'
 import { newGatewayToken } from '../gateway/token'
 import { randomSecret } from '../lib/ids'
 import { errorMessage, log } from '../lib/log'
@@ -90,7 +91,8 @@ export class SandboxSource {
         { url: spec.gatewayUrl ?? `${settings.publicUrl}/v1/gateway`, token: gateway.token },
         Object.keys(secrets.modelKeys ?? {}),
       ),
-      repoToken: secrets.repoToken,
+      // An installation token lasts an hour: a sandbox replaced later clones with one of its own.
+      repoToken: secrets.repoToken ?? (spec.githubClone && spec.repo ? await cloneToken(this.p.env, spec.repo.url) : undefined),
     }
     return { plan, password }
   }

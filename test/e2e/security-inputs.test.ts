@@ -68,3 +68,12 @@ describe('callback URLs', () => {
     expect(JSON.stringify(res.body.error.details)).toContain('callback')
   })
 })
+
+describe("what only a run gives its session", () => {
+  // The deployment's GitHub credential clones for runs; a tenant naming these would borrow it.
+  it.each([{ githubClone: true }, { runId: 'run_x' }, { gatewayUrl: 'http://127.0.0.1:1/v1/gateway' }])('%j is refused on a new session', async (body) => {
+    const res = await api('/v1/sessions', { body: { repo: { url: 'https://github.com/acme/private' }, ...body } })
+    expect(res.status).toBe(400)
+    expect(res.body.error.code).toBe('validation_failed')
+  })
+})
