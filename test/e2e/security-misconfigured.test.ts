@@ -34,3 +34,15 @@ describe('without SECRETS_KEY', () => {
     expect((await api(`/v1/sessions/${res.body.id}`, { method: 'DELETE' })).body.status).toBe('ended')
   })
 })
+
+describe('without a GitHub credential', () => {
+  it('refuses a run that asks for a pull request, naming what is missing, and starts nothing', async () => {
+    const before = (await api('/v1/sessions')).body.items.length
+    const res = await api('/v1/runs', { body: { prompt: 'x', repo: { url: 'https://github.com/o/r.git' }, output: { pullRequest: {} } } })
+    expect(res.status).toBe(503)
+    expect(res.body.error.code).toBe('misconfigured')
+    expect(res.body.error.details.missing.length).toBeGreaterThan(0)
+    expect(res.body.error.message).toContain(res.body.error.details.missing[0])
+    expect((await api('/v1/sessions')).body.items).toHaveLength(before)
+  })
+})
