@@ -50,7 +50,8 @@ export interface SandboxProvider {
   create(input: CreateSandboxInput): Promise<CreatedSandbox>
   /**
    * A new sandbox whose workspace and home (the agent's record of its conversations with them)
-   * are a copy of `sandboxId`'s, at the same paths, under the new environment `input.envs` only:
+   * are a copy of `sandboxId`'s (on E2B at the same paths; locally opencode's records are moved to
+   * the copy's), under the new environment `input.envs` only:
    * no process of the original (opencode, or anything it or the setup left running) goes on in
    * the copy with its credentials, and its env file is replaced by the copy's own before
    * anything starts; `startOpencode` then starts opencode afresh.
