@@ -53,8 +53,8 @@ export interface SandboxProvider {
    * are a copy of `sandboxId`'s (on E2B at the same paths; locally opencode's records are moved to
    * the copy's), under the new environment `input.envs` only:
    * no process of the original (opencode, or anything it or the setup left running) goes on in
-   * the copy with its credentials, and its env file is replaced by the copy's own before
-   * anything starts; `startOpencode` then starts opencode afresh.
+   * the copy with its credentials, and the copy's own environment replaces the original's before
+   * anything of it starts; `startOpencode` then starts opencode afresh.
    */
   fork(sandboxId: string, input: CreateSandboxInput): Promise<CreatedSandbox>
   exec(sandboxId: string, command: string, opts?: { cwd?: string; timeoutMs?: number }): Promise<ExecResult>
