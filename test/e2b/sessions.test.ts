@@ -69,7 +69,8 @@ async function onlySandbox(sessionId: string): Promise<E2BStandInSandbox> {
         if (secret) secrets.add(secret)
       }
     }
-    return mine.length === 1 ? mine[0] : undefined
+    // A sandbox counts once its env file is written (right after E2B made it).
+    return mine.length === 1 && sandboxEnv(mine[0]!).OPENCODE_SERVER_PASSWORD ? mine[0] : undefined
   })
 }
 
