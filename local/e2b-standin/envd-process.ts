@@ -56,8 +56,8 @@ async function start(sandboxes: Sandboxes, sb: Sandbox, req: IncomingMessage, re
     sb.refusedStarts--
     throw new ConnectError('internal', 'the process could not be started')
   }
-  const cwd = sandboxes.resolvePath(sb, msg.process.cwd)
-  if (!(await stat(cwd).catch(() => undefined))?.isDirectory()) throw new ConnectError('invalid_argument', `cwd '${cwd}' does not exist`)
+  const cwd = sandboxes.insidePath(sb, msg.process.cwd)
+  if (!(await stat(sandboxes.resolvePath(sb, cwd)).catch(() => undefined))?.isDirectory()) throw new ConnectError('invalid_argument', `cwd '${cwd}' does not exist`)
   const proc = await sb.processes.start({
     config: msg.process,
     cwd,
@@ -66,6 +66,7 @@ async function start(sandboxes: Sandboxes, sb: Sandbox, req: IncomingMessage, re
     // envd opens stdin unless told not to, for older clients.
     stdin: msg.stdin ?? true,
     netns: `/proc/${sb.ns.pid}/ns/net`,
+    mountns: sb.ns.mountns,
     timeoutMs: requestTimeoutMs(req),
   })
   const stream = openStream(res)

@@ -31,6 +31,7 @@ export type E2BStandInSandbox = {
   sandboxId: string
   state: 'running' | 'paused'
   pids: number[]
+  /** the sandbox's home folder on the host (a fork's processes see it at its original's path) */
   home: string
   metadata: Record<string, string>
   /** create-time environment, secrets included: tests look for them where they must not be */
@@ -80,7 +81,7 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
         sandboxId: sb.id,
         state: sb.state,
         pids: sandboxes.pids(sb),
-        home: sb.home,
+        home: sb.hostHome,
         metadata: sb.metadata,
         envs: sb.envs,
         trafficAccessToken: sb.trafficAccessToken,

@@ -20,6 +20,8 @@ export type Namespace = {
   /** the anchor's pid; `/proc/<pid>/ns/net` is the namespace */
   pid: number
   netns: string
+  /** with a bind: `/proc/<pid>/ns/mnt`, where the sandbox's processes must run too */
+  mountns?: string
   anchor: ChildProcess
   close(): void
 }
@@ -41,16 +43,20 @@ async function serveEgress(runDir: string, port: number): Promise<Server> {
   return server
 }
 
-export async function startNamespace(runDir: string, egressPorts: number[]): Promise<Namespace> {
+/** A folder of the host shown inside the namespace at another path (`over`), as a fork's home where the original's was. */
+export type HomeBind = { folder: string; over: string }
+
+export async function startNamespace(runDir: string, egressPorts: number[], bind?: HomeBind): Promise<Namespace> {
   const longest = join(runDir, `egress-65535.sock`)
   if (longest.length > MAX_SOCKET_PATH) throw new Error(`socket paths under ${runDir} are too long for Unix sockets; use a shorter root`)
   const egress = await Promise.all(egressPorts.map((port) => serveEgress(runDir, port)))
-  // unshare execs sh, which execs node: the anchor keeps unshare's pid.
-  const anchor = spawn(
-    'unshare',
-    ['--net', '--', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, ANCHOR_SCRIPT, runDir, ...egressPorts.map(String)],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  )
+  // unshare execs sh, which execs node: the anchor keeps unshare's pid. A bind gets a mount
+  // namespace of its own (private: nothing of it reaches the host's mounts).
+  const node = [process.execPath, ANCHOR_SCRIPT, runDir, ...egressPorts.map(String)]
+  const args = bind
+    ? ['--net', '--mount', '--', 'sh', '-c', 'ip link set lo up && mount --bind "$0" "$1" && shift && exec "$@"', bind.folder, bind.over, ...node]
+    : ['--net', '--', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', ...node]
+  const anchor = spawn('unshare', args, { stdio: ['pipe', 'pipe', 'pipe'] })
   const close = () => {
     anchor.kill('SIGKILL')
     for (const server of egress) server.close()
@@ -70,7 +76,7 @@ export async function startNamespace(runDir: string, egressPorts: number[]): Pro
     throw err
   }
   const pid = anchor.pid!
-  return { pid, netns: await readlink(`/proc/${pid}/ns/net`), anchor, close }
+  return { pid, netns: await readlink(`/proc/${pid}/ns/net`), ...(bind && { mountns: `/proc/${pid}/ns/mnt` }), anchor, close }
 }
 
 /** A connection to 127.0.0.1:<port> inside the namespace; PortClosedError when nothing listens there. */

@@ -67,6 +67,8 @@ export type StartOptions = {
   stdin: boolean
   /** `/proc/<anchor>/ns/net` */
   netns: string
+  /** `/proc/<anchor>/ns/mnt` when the sandbox has a mount namespace; `cwd` is then a path inside it */
+  mountns?: string
   /** the client's deadline; the process is killed when it passes, as envd does */
   timeoutMs?: number
 }
@@ -87,8 +89,9 @@ export class ProcessTable {
   start(opts: StartOptions): Promise<SandboxProcess> {
     const { config } = opts
     // nsenter joins the namespace and execs the command, so the pid is the command's own.
-    const child = spawn('nsenter', [`--net=${opts.netns}`, '--', config.cmd, ...(config.args ?? [])], {
-      cwd: opts.cwd,
+    const namespaces = opts.mountns ? [`--net=${opts.netns}`, `--mount=${opts.mountns}`, `--wdns=${opts.cwd}`] : [`--net=${opts.netns}`]
+    const child = spawn('nsenter', [...namespaces, '--', config.cmd, ...(config.args ?? [])], {
+      cwd: opts.mountns ? '/' : opts.cwd,
       env: opts.env,
       detached: true,
       stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { delimiter, dirname, isAbsolute, join } from 'node:path'
 import { promisify } from 'node:util'
 import { pidsInNamespace, startNamespace, type Namespace } from './network'
@@ -32,7 +32,10 @@ export type Sandbox = {
   allowInternetAccess: boolean
   autoPause: boolean
   dir: string
+  /** the home as the sandbox's processes see it (for a fork, its original's path) */
   home: string
+  /** where that home is on the host (the same path but in a fork) */
+  hostHome: string
   runDir: string
   state: SandboxState
   startedAt: Date
@@ -75,18 +78,19 @@ export class Sandboxes {
     return [...this.all.values()]
   }
 
-  async create(input: CreateInput): Promise<Sandbox> {
+  /** `home`: the path the sandbox's processes see their home at, when not its own folder's (a fork's). */
+  async create(input: CreateInput, home?: string): Promise<Sandbox> {
     const id = `i${randomBytes(10).toString('hex')}`
     const dir = join(this.opts.root, id)
-    const home = join(dir, 'home', USER)
+    const hostHome = join(dir, 'home', USER)
     const runDir = join(dir, 'run')
-    await mkdir(home, { recursive: true })
+    await mkdir(hostHome, { recursive: true })
     await mkdir(runDir, { recursive: true })
     // Commands run as `bash -l`, whose /etc/profile resets PATH; the template's profile sets it back.
-    await writeFile(join(home, '.bash_profile'), `export PATH='${this.path.replaceAll("'", `'\\''`)}'\n[ -f ~/.bashrc ] && . ~/.bashrc\n`)
+    await writeFile(join(hostHome, '.bash_profile'), `export PATH='${this.path.replaceAll("'", `'\\''`)}'\n[ -f ~/.bashrc ] && . ~/.bashrc\n`)
     let ns: Namespace
     try {
-      ns = await startNamespace(runDir, this.opts.egressPorts)
+      ns = await startNamespace(runDir, this.opts.egressPorts, home === undefined ? undefined : { folder: hostHome, over: home })
     } catch (err) {
       await rm(dir, { recursive: true, force: true })
       throw err
@@ -103,7 +107,8 @@ export class Sandboxes {
       allowInternetAccess: input.allowInternetAccess ?? true,
       autoPause: input.autoPause ?? false,
       dir,
-      home,
+      home: home ?? hostHome,
+      hostHome,
       runDir,
       state: 'running',
       startedAt: now,
@@ -120,11 +125,12 @@ export class Sandboxes {
 
   /**
    * A fork: a new sandbox of the same template, environment and traffic rules, its home (and so
-   * its workspace) a copy of the original's as it stands. E2B copies memory too; here processes
-   * stay behind, which a fork's caller that restarts its servers cannot tell apart.
+   * its workspace) a copy of the original's as it stands, at the same path as in the original (a
+   * mount namespace shows the copy there). E2B copies memory too; here processes stay behind,
+   * which a fork's caller that ends the original's processes cannot tell apart.
    */
   async fork(original: Sandbox, timeoutS: number | undefined): Promise<Sandbox> {
-    const sb = await this.create({
+    const input = {
       templateID: original.templateID,
       timeoutS,
       envs: original.envs,
@@ -132,9 +138,10 @@ export class Sandboxes {
       allowPublicTraffic: original.trafficAccessToken === undefined,
       allowInternetAccess: original.allowInternetAccess,
       autoPause: original.autoPause,
-    })
+    }
+    const sb = await this.create(input, original.home)
     try {
-      await run('cp', ['-a', '--reflink=auto', '--', `${original.home}/.`, sb.home])
+      await run('cp', ['-a', '--reflink=auto', '--', `${original.hostHome}/.`, sb.hostHome])
     } catch (err) {
       await this.kill(sb)
       throw err
@@ -155,11 +162,18 @@ export class Sandboxes {
     return { PATH: this.path, HOME: sb.home, USER, LOGNAME: USER, ...sb.envs, ...envs }
   }
 
-  /** A path as envd resolves it: `~` is the home folder, relative paths start there. */
-  resolvePath(sb: Sandbox, path: string | undefined): string {
+  /** A path as envd resolves it inside the sandbox: `~` is the home folder, relative paths start there. */
+  insidePath(sb: Sandbox, path: string | undefined): string {
     if (!path || path === '~') return sb.home
     if (path.startsWith('~/')) return join(sb.home, path.slice(2))
     return isAbsolute(path) ? path : join(sb.home, path)
+  }
+
+  /** Where a path of the sandbox is on the host: its home is elsewhere in a fork, the rest is shared. */
+  resolvePath(sb: Sandbox, path: string | undefined): string {
+    const inside = this.insidePath(sb, path)
+    if (inside === sb.home || inside.startsWith(`${sb.home}/`)) return sb.hostHome + inside.slice(sb.home.length)
+    return inside
   }
 
   /**
@@ -202,7 +216,20 @@ export class Sandboxes {
     }
     sb.ns.close()
     // Killed processes may still be flushing files; rm retries through that.
-    await rm(sb.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })
+    const gone = { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }
+    // A fork's home is mounted over its original's folder: while a fork lives, that folder stays,
+    // emptied (a removed mount point would take the fork's home away with it).
+    const others = () => this.list().filter((other) => other !== sb && !other.ending)
+    const mountedOver = (home: string) => others().some((other) => other.home === home && other.hostHome !== home)
+    if (mountedOver(sb.hostHome)) {
+      await rm(sb.runDir, gone)
+      for (const entry of await readdir(sb.hostHome).catch(() => [])) await rm(join(sb.hostHome, entry), gone)
+    } else {
+      await rm(sb.dir, gone)
+    }
+    // The last fork of an original that has ended takes the original's emptied folder.
+    const orphan = sb.home !== sb.hostHome && !others().some((other) => other.hostHome === sb.home)
+    if (orphan && !mountedOver(sb.home)) await rm(join(sb.home, '..', '..'), gone)
     this.all.delete(sb.id)
   }
 

@@ -9,9 +9,9 @@ import {
   type SandboxFileContent,
   type SandboxProvider,
   type SandboxStatus,
-  shellQuote,
 } from './provider'
 import { fileContent, fileTooLarge } from './file-content'
+import { END_ORIGINAL_PROCESSES, ENV_FILE, envFile, PREPARE_SANDBOX, withSandboxEnv } from './e2b-env'
 
 /** Where opencode listens inside an E2B sandbox; the template's start and our traffic agree on it. */
 export const OPENCODE_PORT = 4096
@@ -23,19 +23,6 @@ export type E2BOptions = {
   sandboxUrl?: string
   /** how long E2B keeps a sandbox without a sign of life from us; kept ahead of the idle deadline */
   timeoutMs: number
-}
-
-/**
- * A fork's own environment, in its home: E2B copies the original's memory, envd's environment with
- * it, so the fork's opencode is started from this file, never with the original's credentials.
- */
-const FORK_ENV = '.fork-env'
-
-/** The shell lines that export `envs`, for `.` to read. */
-export function envFile(envs: Record<string, string>): string {
-  return Object.entries(envs)
-    .map(([name, value]) => `export ${name}=${shellQuote(value)}\n`)
-    .join('')
 }
 
 /** Connected sandboxes of this isolate, so each call does not pay a connect round trip. */
@@ -60,9 +47,9 @@ async function attempt<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Sessions' sandboxes in E2B's cloud, through the `e2b` SDK. Secrets reach sandboxes only as
- * create-time environment; opencode's traffic needs the sandbox's traffic token, as sandboxes
- * are created without public traffic.
+ * Sessions' sandboxes in E2B's cloud, through the `e2b` SDK. Secrets reach sandboxes only in their
+ * env file (see e2b-env.ts), never as environment E2B keeps; opencode's traffic needs the
+ * sandbox's traffic token, as sandboxes are created without public traffic.
  */
 export class E2BSandboxProvider implements SandboxProvider {
   readonly kind = 'e2b' as const
@@ -85,16 +72,13 @@ export class E2BSandboxProvider implements SandboxProvider {
     return attempt(async () => {
       const sbx = await Sandbox.create(this.opts.template, {
         ...this.connection(),
-        envs: input.envs,
         metadata: input.metadata,
         timeoutMs: this.opts.timeoutMs,
         network: { allowPublicTraffic: false },
       })
       connected.set(sbx.sandboxId, sbx)
       try {
-        const where = await sbx.commands.run('mkdir -p "$HOME/workspace" && printf "%s\\n%s" "$HOME" "$HOME/workspace"')
-        const [home, workdir] = where.stdout.trim().split('\n')
-        return { sandboxId: sbx.sandboxId, home: home!, workdir: workdir! }
+        return { sandboxId: sbx.sandboxId, ...(await this.giveEnv(sbx, input.envs)) }
       } catch (err) {
         // The sandbox exists and bills, but nobody will know its id: it goes now.
         connected.delete(sbx.sandboxId)
@@ -104,10 +88,19 @@ export class E2BSandboxProvider implements SandboxProvider {
     })
   }
 
+  /** Writes the sandbox's env file (owner-only, through the files API) and says where home and workspace are. */
+  private async giveEnv(sbx: Sandbox, envs: Record<string, string>): Promise<{ home: string; workdir: string }> {
+    const where = await sbx.commands.run(PREPARE_SANDBOX)
+    const [home, workdir] = where.stdout.trim().split('\n')
+    await sbx.files.write(`${home}/${ENV_FILE}`, envFile(envs))
+    return { home: home!, workdir: workdir! }
+  }
+
   /**
-   * `Sandbox.fork`: a copy with the original's disk and memory. The original's opencode (its
-   * password, its gateway token) is killed in the copy; the copy's new environment waits in a file
-   * that `startOpencode` reads, kept off any command line and any process start E2B records.
+   * `Sandbox.fork`: a copy with the original's disk and memory (envd's, whose environment has no
+   * secret, and every process's). Every process of the original that came over is ended (those envd
+   * started, then all of the sandbox user's), and only then is the env file overwritten with the
+   * copy's own and may opencode start.
    */
   fork(sandboxId: string, input: CreateSandboxInput): Promise<CreatedSandbox> {
     return attempt(async () => {
@@ -115,12 +108,9 @@ export class E2BSandboxProvider implements SandboxProvider {
       if (!(copy instanceof Sandbox)) throw copy ?? new Error('E2B made no fork')
       connected.set(copy.sandboxId, copy)
       try {
-        for (const p of await copy.commands.list()) if (/opencode serve/.test([p.cmd, ...p.args].join(' '))) await copy.commands.kill(p.pid)
-        const where = await copy.commands.run('printf "%s\\n%s" "$HOME" "$HOME/workspace"')
-        const [home, workdir] = where.stdout.trim().split('\n')
-        await copy.files.write(`${home}/${FORK_ENV}`, envFile(input.envs))
-        await copy.commands.run(`chmod 600 "$HOME/${FORK_ENV}"`)
-        return { sandboxId: copy.sandboxId, home: home!, workdir: workdir! }
+        for (const p of await copy.commands.list()) await copy.commands.kill(p.pid)
+        await copy.commands.run(END_ORIGINAL_PROCESSES)
+        return { sandboxId: copy.sandboxId, ...(await this.giveEnv(copy, input.envs)) }
       } catch (err) {
         connected.delete(copy.sandboxId)
         await copy.kill().catch(() => {})
@@ -133,7 +123,7 @@ export class E2BSandboxProvider implements SandboxProvider {
     return attempt(async () => {
       const sbx = await this.sandbox(sandboxId)
       try {
-        const r = await sbx.commands.run(command, { cwd: opts.cwd, timeoutMs: opts.timeoutMs ?? 60_000 })
+        const r = await sbx.commands.run(withSandboxEnv(command), { cwd: opts.cwd, timeoutMs: opts.timeoutMs ?? 60_000 })
         return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }
       } catch (err) {
         if (err instanceof CommandExitError) return { exitCode: err.exitCode, stdout: err.stdout, stderr: err.stderr }
@@ -163,7 +153,7 @@ export class E2BSandboxProvider implements SandboxProvider {
       const sbx = await this.sandbox(sandboxId)
       // A long-lived server: in the background, and with no command timeout to end it.
       const serve = `exec opencode serve --hostname 0.0.0.0 --port ${OPENCODE_PORT}`
-      await sbx.commands.run(`if [ -f "$HOME/${FORK_ENV}" ]; then . "$HOME/${FORK_ENV}"; fi; ${serve}`, {
+      await sbx.commands.run(withSandboxEnv(serve), {
         background: true,
         timeoutMs: 0,
         cwd: opts.cwd,

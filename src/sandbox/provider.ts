@@ -12,7 +12,12 @@ export type SandboxEndpoint = {
 }
 
 export type CreateSandboxInput = {
-  /** Environment for every process in the sandbox; secrets go here, never on a command line. */
+  /**
+   * Environment for the sandbox's commands and opencode; secrets go here, never on a command line.
+   * Kept where the provider's own records and copies do not hold it: on E2B an owner-only file in
+   * the home that each command and opencode's start read, never the create-time environment envd
+   * keeps in memory for every process (and a fork or a snapshot would copy).
+   */
   envs: Record<string, string>
   metadata: Record<string, string>
   /** start with this workspace snapshot's files in the workspace (see WorkspaceSnapshots) */
@@ -45,8 +50,11 @@ export interface SandboxProvider {
   create(input: CreateSandboxInput): Promise<CreatedSandbox>
   /**
    * A new sandbox whose workspace and home (the agent's record of its conversations with them)
-   * are a copy of `sandboxId`'s, under the new environment `input.envs` only: no process of the
-   * original carries its credentials into the copy, so `startOpencode` starts one afresh.
+   * are a copy of `sandboxId`'s (on E2B at the same paths; locally opencode's records are moved to
+   * the copy's), under the new environment `input.envs` only:
+   * no process of the original (opencode, or anything it or the setup left running) goes on in
+   * the copy with its credentials, and the copy's own environment replaces the original's before
+   * anything of it starts; `startOpencode` then starts opencode afresh.
    */
   fork(sandboxId: string, input: CreateSandboxInput): Promise<CreatedSandbox>
   exec(sandboxId: string, command: string, opts?: { cwd?: string; timeoutMs?: number }): Promise<ExecResult>

@@ -1,32 +1,49 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { api, newIdleSession, standInSandboxesOf, type Json } from '../helpers'
+import { api, newIdleSession, scripted, standInSandboxesOf, waitForStatus, type Json } from '../helpers'
 import { e2bStackForFile, notesOf, writeNotes } from './notes-stack'
 
-/** Fork with SANDBOX_PROVIDER=e2b: `Sandbox.fork` through the stand-in, and the fork's opencode started afresh under its own credentials. */
+/**
+ * Fork with SANDBOX_PROVIDER=e2b: `Sandbox.fork` through the stand-in (which keeps the original's
+ * paths, as E2B does), and the fork working under its own credentials only.
+ */
 
 const own = e2bStackForFile()
 
-/** The environment of the opencode server running in a stand-in sandbox. */
-function opencodeEnv(pids: number[]): string[] {
-  for (const pid of pids) {
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('serve')) continue
-      const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
-      if (env.some((v) => v.startsWith('OPENCODE_SERVER_PASSWORD='))) return env
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return []
+/** The sandbox's secrets as E2B holds them: in its env file, and nowhere in its create-time environment. */
+function credentialsOf(home: string) {
+  const file = join(home, '.sandbox-env')
+  expect(statSync(file).mode & 0o777).toBe(0o600)
+  const text = readFileSync(file, 'utf8')
+  const password = /OPENCODE_SERVER_PASSWORD='([^']+)'/.exec(text)?.[1]
+  const gatewayToken = /"apiKey":"([^"]+)"/.exec(text)?.[1]
+  expect(password).toMatch(/.{16,}/)
+  expect(gatewayToken).toMatch(/.{16,}/)
+  return { password: password!, gatewayToken: gatewayToken! }
 }
 
+/** A turn in which the agent runs `command` in its bash tool and repeats what it printed. */
+async function agentRuns(id: string, command: string): Promise<string> {
+  const text = scripted({ steps: [{ tool: { name: 'bash', args: { command, description: 'look around' } } }, { text: 'saw: {{tool_result}}' }] })
+  const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text } })
+  expect(res.status, JSON.stringify(res.body)).toBe(200)
+  await waitForStatus(id, 'idle')
+  return (res.body.reply as Json).text as string
+}
+
+const LOOK = 'env; cat "$HOME/.sandbox-env"; ps -eo args 2>/dev/null'
+
 describe('fork on E2B (through the stand-in)', () => {
-  it("copies the sandbox with Sandbox.fork and runs the fork's opencode with its own password and gateway token", async () => {
+  it("copies the sandbox with Sandbox.fork; the fork's agent works on and sees only its own credentials, and the original goes on", async () => {
     const id = await newIdleSession({ permissions: { '*': 'allow' } })
     const first = await writeNotes(id, 'one\n')
     await writeNotes(id, 'two\n')
     const [original] = standInSandboxesOf(own().stack.e2b!, id)
+    const old = credentialsOf(original!.home)
+    // E2B keeps create-time environment in envd's memory, which a fork copies: nothing secret is there.
+    expect(JSON.stringify(original!.envs)).not.toContain(old.password)
+    expect(JSON.stringify(original!.envs)).not.toContain(old.gatewayToken)
 
     const res = await api(`/v1/sessions/${id}/fork`, { body: { messageId: first } })
     expect(res.status, JSON.stringify(res.body)).toBe(201)
@@ -36,14 +53,22 @@ describe('fork on E2B (through the stand-in)', () => {
     expect(kept.at(-1)?.text).toContain('wrote one')
     expect(await notesOf(fork)).toBe('two\n')
 
-    // E2B's fork keeps the original's metadata and create-time environment: the copy is the one sandbox more.
+    // E2B's fork keeps the original's metadata: the copy is the one sandbox more.
     const copy = own().stack.e2b!.list().find((sb) => sb.sandboxId !== original!.sandboxId && sb.metadata.sessionId === id)
     expect(copy).toBeDefined()
-    const env = opencodeEnv(copy!.pids)
-    const oldPassword = original!.envs.OPENCODE_SERVER_PASSWORD!
-    expect(env.find((v) => v.startsWith('OPENCODE_SERVER_PASSWORD='))).toMatch(/=.{16,}/)
-    expect(env).not.toContain(`OPENCODE_SERVER_PASSWORD=${oldPassword}`)
-    expect(env.find((v) => v.startsWith('OPENCODE_CONFIG_CONTENT='))).toContain(`"apiKey":"${fork}.`)
+    const mine = credentialsOf(copy!.home)
+    expect(mine.password).not.toBe(old.password)
+    expect(mine.gatewayToken.startsWith(`${fork}.`)).toBe(true)
+
+    // A new turn in the fork: its agent prints its environment, its env file and its processes.
+    const seen = await agentRuns(fork, LOOK)
+    expect(seen).toContain(`OPENCODE_SERVER_PASSWORD=${mine.password}`)
+    expect(seen).toContain(mine.gatewayToken)
+    expect(seen).not.toContain(old.password)
+    expect(seen).not.toContain(old.gatewayToken)
+    await writeNotes(fork, 'fork\n')
+    expect(await notesOf(fork)).toBe('fork\n')
+
     const health = (password: string) =>
       fetch(`${own().stack.e2b!.sandboxUrl}/global/health`, {
         headers: {
@@ -53,11 +78,14 @@ describe('fork on E2B (through the stand-in)', () => {
           authorization: `Basic ${btoa(`opencode:${password}`)}`,
         },
       })
-    expect((await health(oldPassword)).status).toBe(401)
+    expect((await health(old.password)).status).toBe(401)
+    expect((await health(mine.password)).status).toBe(200)
 
-    // The workspaces are apart: a write in the original leaves the fork's copy as it was.
+    // The original goes on with its own, and its workspace is apart from the fork's.
+    expect(await agentRuns(id, LOOK)).toContain(`OPENCODE_SERVER_PASSWORD=${old.password}`)
     await writeNotes(id, 'three\n')
-    expect(await notesOf(fork)).toBe('two\n')
+    expect(await notesOf(id)).toBe('three\n')
+    expect(await notesOf(fork)).toBe('fork\n')
     for (const s of [id, fork]) await api(`/v1/sessions/${s}`, { method: 'DELETE' })
-  })
+  }, 600_000)
 })

@@ -1,4 +1,5 @@
-import { readFileSync, rmSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { Sandbox, type ConnectionOpts } from 'e2b'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { E2BStandInSandbox } from '../../local/e2b-standin'
@@ -50,15 +51,26 @@ afterAll(async () => {
 
 const standIn = () => own.stack.e2b!
 
+/** The sandbox's environment as opencode gets it: its env file (owner-only), never E2B's create-time environment. */
+function sandboxEnv(sb: E2BStandInSandbox): Record<string, string> {
+  const file = join(sb.home, '.sandbox-env')
+  if (!existsSync(file)) return {}
+  expect(statSync(file).mode & 0o777).toBe(0o600)
+  const env: Record<string, string> = {}
+  for (const m of readFileSync(file, 'utf8').matchAll(/^export (\w+)='((?:[^']|'\\'')*)'$/gm)) env[m[1]!] = m[2]!.replaceAll("'\\''", "'")
+  return env
+}
+
 async function onlySandbox(sessionId: string): Promise<E2BStandInSandbox> {
   return waitFor(`one sandbox for ${sessionId}`, async () => {
     const mine = standInSandboxesOf(standIn(), sessionId)
     for (const sb of mine) {
-      for (const secret of [sb.envs.OPENCODE_SERVER_PASSWORD, sb.trafficAccessToken, sb.envdAccessToken]) {
+      for (const secret of [sandboxEnv(sb).OPENCODE_SERVER_PASSWORD, sb.trafficAccessToken, sb.envdAccessToken]) {
         if (secret) secrets.add(secret)
       }
     }
-    return mine.length === 1 ? mine[0] : undefined
+    // A sandbox counts once its env file is written (right after E2B made it).
+    return mine.length === 1 && sandboxEnv(mine[0]!).OPENCODE_SERVER_PASSWORD ? mine[0] : undefined
   })
 }
 
@@ -119,14 +131,17 @@ describe('sessions on E2B (through the stand-in)', () => {
       const sb = await onlySandbox(id)
       expect(sb.state).toBe('running')
       // Provider keys stay in the Worker: opencode reaches its model through the gateway.
-      expect(JSON.stringify(sb.envs)).not.toContain(CANARY_PROVIDER_KEY)
-      expect(JSON.parse(sb.envs.OPENCODE_CONFIG_CONTENT!).provider.local.options.baseURL).toMatch(/\/v1\/gateway\/local$/)
-      expect(sb.envs.OPENCODE_SERVER_PASSWORD).toMatch(/.{16,}/)
+      const env = sandboxEnv(sb)
+      expect(JSON.stringify(env)).not.toContain(CANARY_PROVIDER_KEY)
+      expect(JSON.parse(env.OPENCODE_CONFIG_CONTENT!).provider.local.options.baseURL).toMatch(/\/v1\/gateway\/local$/)
+      expect(env.OPENCODE_SERVER_PASSWORD).toMatch(/.{16,}/)
+      // E2B keeps create-time environment for every process (and a fork copies it): nothing secret goes there.
+      expect(sb.envs).toEqual({})
       // Created without public traffic: every request to opencode needs the traffic token.
       expect(sb.trafficAccessToken).toBeTruthy()
       const cmdlines = sb.pids.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8'))
       expect(cmdlines.some((c) => c.includes('serve') && c.includes('4096'))).toBe(true)
-      for (const c of cmdlines) expect(c).not.toContain(sb.envs.OPENCODE_SERVER_PASSWORD)
+      for (const c of cmdlines) expect(c).not.toContain(env.OPENCODE_SERVER_PASSWORD)
 
       await reply(stream, id, 'Hello from a sandbox in the stand-in.')
       expect(sandboxEvents(stream).map((e) => e.state)).toContain('ready')
