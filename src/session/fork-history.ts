@@ -14,6 +14,8 @@ export type ForkedQueueRow = {
   outcome: string | null
   agent_message_id: string | null
   steer: number
+  /** its place in the conversation */
+  turn: number
 }
 
 /** A message of the conversation as a fork takes it over. */
@@ -48,8 +50,8 @@ export function lastKeptTurn(messages: { id: string; turn: number }[], messageId
 }
 
 /** opencode's id of the first user message after the kept turns: its fork copies the messages before it. */
-export function agentCut(queue: { pos: number; agent_message_id: string | null }[], lastTurn: number): string | undefined {
-  return queue.filter((q) => q.pos > lastTurn && q.agent_message_id !== null).sort((a, b) => a.pos - b.pos)[0]?.agent_message_id ?? undefined
+export function agentCut(queue: { turn: number; agent_message_id: string | null }[], lastTurn: number): string | undefined {
+  return queue.filter((q) => q.turn > lastTurn && q.agent_message_id !== null).sort((a, b) => a.turn - b.turn)[0]?.agent_message_id ?? undefined
 }
 
 /**

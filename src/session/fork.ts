@@ -41,8 +41,10 @@ export class Forks {
     if (last === undefined) return fail('not_found', 'no such message in this session')
     const queue = sql
       .exec<ForkedQueueRow>(
-        `SELECT pos, id, text, model, agent, state, created_at, outcome, agent_message_id, steer FROM queue
-         WHERE state NOT IN ('queued', 'running') ORDER BY pos`,
+        // A message's turn is its place in the conversation (a steered one's is before the messages it overtook).
+        `SELECT q.pos, q.id, q.text, q.model, q.agent, q.state, q.created_at, q.outcome, q.agent_message_id, q.steer, COALESCE(m.turn, q.pos) AS turn
+         FROM queue q LEFT JOIN messages m ON m.id = q.id AND m.role = 'user'
+         WHERE q.state NOT IN ('queued', 'running') ORDER BY q.pos`,
       )
       .toArray()
     const { runId: _run, ...spec } = store.spec()
@@ -50,12 +52,12 @@ export class Forks {
       id,
       tenant: store.row.tenant,
       title: store.row.title,
-      spec,
+      spec: { ...spec, forkedTurn: last },
       secrets: store.row.secrets,
       sandboxId: record.sandboxId,
       agentSessionId,
       cut: agentCut(queue, last),
-      history: { queue: queue.filter((q) => q.pos <= last), messages: listed.filter((m) => m.turn <= last) },
+      history: { queue: queue.filter((q) => q.turn <= last), messages: listed.filter((m) => m.turn <= last) },
     })
   }
 

@@ -97,6 +97,14 @@ export class MessageQueue {
     return row === undefined ? undefined : Number(row.pos)
   }
 
+  /** The messages waiting without steering, but `except`: a steered message goes before them. */
+  waitingUnsteered(except: string): string[] {
+    return this.sql
+      .exec<{ id: string }>(`SELECT id FROM queue WHERE state = 'queued' AND steer = 0 AND id != ? ORDER BY pos`, except)
+      .toArray()
+      .map((r) => r.id)
+  }
+
   waiting(): number {
     return Number(this.sql.exec(`SELECT COUNT(*) AS n FROM queue WHERE state = 'queued'`).one().n)
   }

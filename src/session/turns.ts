@@ -78,9 +78,12 @@ export class Turns {
     const pos = queue.add(id, input, now)
     // The conversation and events name the files; their bytes stay in the queue until the agent has them.
     const attachments = (input.attachments ?? []).map(({ filename, mime, bytes }) => ({ filename, mime, size: bytes.byteLength }))
-    conversation.addUser(id, pos, input.text, now, attachments)
+    // A steered message is listed where it runs: before the messages that were waiting.
+    const ahead = input.mode === 'steer' ? queue.waitingUnsteered(id) : []
+    conversation.addUser(id, conversation.placeBefore(ahead, pos), input.text, now, attachments)
     const { queued, stopTurn } = acceptMessage(input.mode, { idle: this.p.status() === 'idle' && !this.p.held(), turn: this.turn })
-    signals.emit(event('message.created', { messageId: id, role: 'user', text: input.text, ...(attachments.length && { attachments }) }))
+    const placed = { ...(attachments.length && { attachments }), ...(ahead[0] && { before: ahead[0] }) }
+    signals.emit(event('message.created', { messageId: id, role: 'user', text: input.text, ...placed }))
     signals.emit(event('message.completed', { messageId: id, role: 'user', text: input.text }))
     signals.touch()
     if (stopTurn) void this.abort(false, 'steered')
