@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { agentCut, lastKeptTurn, pairIds, remapHistory, type ForkHistory } from './fork-history'
+import { agentCut, historyEvents, lastKeptTurn, pairIds, remapHistory, type ForkHistory } from './fork-history'
 
 const messages = [
   { id: 'u1', turn: 1 },
@@ -62,5 +62,20 @@ describe("the fork's history under opencode's new ids", () => {
       ['u3', null],
     ])
     expect(mapped.messages.map((m) => m.id)).toEqual(['u1', 'msg_8'])
+  })
+})
+
+describe("the fork's conversation as its own events", () => {
+  it('announces each kept message, created then completed, replies naming their turn\'s user message, files by name only', () => {
+    const events = historyEvents([
+      { id: 'u1', turn: 1, role: 'user', text: 'hi', parts: JSON.stringify([{ type: 'text', text: 'hi' }, { type: 'file', filename: 'a.png', mime: 'image/png', size: 3 }]), created_at: 't' },
+      { id: 'a1', turn: 1, role: 'assistant', text: 'hello', parts: '[]', created_at: 't' },
+    ])
+    expect(events.map((e) => [e.type, e.data])).toEqual([
+      ['message.created', { messageId: 'u1', role: 'user', text: 'hi', attachments: [{ filename: 'a.png', mime: 'image/png', size: 3 }] }],
+      ['message.completed', { messageId: 'u1', role: 'user', text: 'hi' }],
+      ['message.created', { messageId: 'a1', role: 'assistant', parentId: 'u1' }],
+      ['message.completed', { messageId: 'a1', role: 'assistant', text: 'hello', parentId: 'u1' }],
+    ])
   })
 })

@@ -5,7 +5,7 @@ import type { SessionSignals } from './ports'
 import type { SandboxSource } from './sandbox-source'
 import { openSecrets } from './secrets'
 import type { SessionStore } from './session-store'
-import { agentCut, lastKeptTurn, pairIds, remapHistory, type ForkedMessage, type ForkedQueueRow, type ForkInput } from './fork-history'
+import { agentCut, historyEvents, lastKeptTurn, pairIds, remapHistory, type ForkedMessage, type ForkedQueueRow, type ForkInput } from './fork-history'
 
 export type ForkParts = {
   sql: SqlStorage
@@ -105,6 +105,9 @@ export class Forks {
     for (const m of history.messages) {
       sql.exec('INSERT INTO messages (id, turn, role, text, parts, created_at) VALUES (?, ?, ?, ?, ?, ?)', m.id, m.turn, m.role, m.text, m.parts, m.created_at)
     }
+    // Listed in the order GET /messages shows them, so a replay of the stream reads the same.
+    const ordered = [...history.messages].sort((a, b) => a.turn - b.turn || (a.role === b.role ? a.created_at.localeCompare(b.created_at) : a.role === 'user' ? -1 : 1))
+    for (const ev of historyEvents(ordered)) signals.emit(ev)
     store.update({ agent_session_id: forked.data.id })
     store.saveSandbox({ ...record, agentSessionId: forked.data.id })
     // Followed as after a restart: the copied messages are known, so none is announced again.

@@ -101,7 +101,7 @@ describe('fork', () => {
       (await conversation(fork)).map((m) => ({ ...m, id: m.role === 'user' ? m.id : expect.any(String) })),
     )
     expect(await notes(all.body.id as string)).toBe('fork\n')
-  })
+  }, 300_000)
 
   it('holds a message sent to the original while the copy is made until it is done, so the copy does not move under it', async () => {
     const before = await notes(id)
@@ -123,7 +123,7 @@ describe('fork', () => {
     expect(await notes(res.body.id as string)).toBe(before)
     expect((await conversation(res.body.id as string)).map((m) => m.text)).not.toContain('wrote during')
     await waitForStatus(id, 'idle')
-  })
+  }, 300_000)
 
   it('refuses to undo in a fork a message copied from the original (409), and undoes those sent to the fork', async () => {
     const copied = await turn(id, write('r1\n', 'wrote r1'))
@@ -143,7 +143,7 @@ describe('fork', () => {
     expect(await notes(fork)).toBe('r1\n')
     expect((await conversation(fork)).map((m) => m.text)).not.toContain('wrote r2')
     expect(await notes(id)).toBe('r1\n')
-  })
+  }, 300_000)
 
   it('answers 404 for a message it does not have, 409 while a turn runs, 400 for a bad body, and 404 to another tenant', async () => {
     expect((await api(`/v1/sessions/${id}/fork`, { body: { messageId: 'msg_unknown' } })).status).toBe(404)
