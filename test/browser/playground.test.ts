@@ -527,7 +527,10 @@ describe("the playground's views of a session", () => {
       await page.waitForFunction((original) => {
         const shown = document.querySelector('#session-id').textContent
         return shown.startsWith('ses_') && shown !== original
-      }, id)
+        // The copy and a new opencode take seconds, more on a loaded machine.
+      }, id, { timeout: 150_000 }).catch(async (err: Error) => {
+        throw new Error(`${err.message}; the page said: ${await page.textContent('#notice')}`)
+      })
       const fork = (await page.textContent('#session-id'))!
       await page.waitForFunction(() =>
         [...document.querySelectorAll('#log > .msg.assistant[data-completed=true] .text')].some((t) => t.textContent === 'first answer'))
@@ -541,7 +544,7 @@ describe("the playground's views of a session", () => {
       // The session's own fork button copies all of it; the new session takes a message of its own.
       await page.locator('#session-status[data-v=idle]').waitFor()
       await page.click('#fork')
-      await page.waitForFunction((previous) => document.querySelector('#session-id').textContent !== previous, fork)
+      await page.waitForFunction((previous) => document.querySelector('#session-id').textContent !== previous, fork, { timeout: 150_000 })
       const again = (await page.textContent('#session-id'))!
       expect([id, fork]).not.toContain(again)
       await page.waitForFunction(() =>
