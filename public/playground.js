@@ -98,6 +98,9 @@
     $('sessions-refresh').disabled = !hasKey
     // Undo needs an idle session: opencode cannot revert under a running turn.
     for (const b of log().querySelectorAll('button.undo')) b.disabled = !live || !hasKey || sessionStatus !== 'idle'
+    // So does a fork: the copy is of a session at rest.
+    for (const b of log().querySelectorAll('button.fork')) b.disabled = !live || !hasKey || sessionStatus !== 'idle'
+    $('fork').disabled = !live || !hasKey || sessionStatus !== 'idle'
     $('redo').disabled = !live || !hasKey || sessionStatus !== 'idle'
     $('forget-key').hidden = !hasKey
     $('key-state').textContent = hasKey
@@ -257,6 +260,9 @@
     const m = messageView(data.messageId, data.role, data.subagent)
     if (data.role === 'user' && data.text !== undefined && !m.parts.size) partView(m, 'user', 'text').node.textContent = data.text
     if (data.role === 'user' && fresh) userExtras(m, data)
+    // A steered message runs before the messages that were waiting: it is shown there too.
+    const overtaken = data.before && messages.get(data.before)
+    if (fresh && overtaken) overtaken.node.before(m.node)
     if (data.role === 'assistant' && !m.done) m.node.classList.add('streaming')
   }
   /** Under a user message: the files sent with it (names and sizes; the API keeps no bytes to show) and its undo button. */
@@ -267,7 +273,9 @@
     }
     if (!data.subagent) {
       m.node.append(el('button', { type: 'button', class: 'link undo', title: 'Take the conversation and the workspace back to before this message',
-        onclick: () => undo(data.messageId), text: 'Undo from here' }))
+        onclick: () => undo(data.messageId), text: 'Undo from here' }),
+      el('button', { type: 'button', class: 'link fork', title: 'A new session with the conversation up to this turn and a copy of the workspace',
+        onclick: () => fork(data.messageId), text: 'Fork from here' }))
     }
   }
   function onDelta(data) {
@@ -444,6 +452,18 @@
     try {
       await call('POST', sessionPath('/revert'), { messageId })
       notice('')
+    } catch (err) {
+      fail(err)
+    }
+  }
+
+  /** Forks the session (at a turn, or all of it) and opens the new one. */
+  async function fork(messageId) {
+    notice('Forking: copying the workspace…')
+    try {
+      const session = await call('POST', sessionPath('/fork'), messageId ? { messageId } : {})
+      notice('')
+      switchTo(session)
     } catch (err) {
       fail(err)
     }
@@ -690,20 +710,24 @@
     if (url) body.repo = ref ? { url, ref } : { url }
     $('start').disabled = true
     try {
-      const session = await call('POST', '/v1/sessions', body)
-      closeStream()
-      resetView()
-      setBadge('session-status', session.status)
-      sessionStatus = session.status
-      useSession(session.id)
-      loadSessions()
-      $('message').focus()
+      switchTo(await call('POST', '/v1/sessions', body))
     } catch (err) {
       fail(err)
     } finally {
       refreshControls()
     }
   })
+
+  /** Shows a session this page just made (started or forked), from its first event. */
+  function switchTo(session) {
+    closeStream()
+    resetView()
+    setBadge('session-status', session.status)
+    sessionStatus = session.status
+    useSession(session.id)
+    loadSessions()
+    $('message').focus()
+  }
 
   async function send() {
     const text = $('message').value
@@ -819,6 +843,7 @@
     }
   })
   $('leave').addEventListener('click', leave)
+  $('fork').addEventListener('click', () => fork())
 
   // ---- start: pick up where this tab left off ----
   resetView()

@@ -43,6 +43,8 @@ export interface SessionRpc extends Rpc.DurableObjectBranded {
   /** with `waitMs`, the reply too, or a timeout after that long */
   send(tenant: string, input: SendMessageInput, waitMs?: number): Promise<Outcome<SendMessageResult>>
   messages(tenant: string): Promise<Outcome<ConversationMessage[]>>
+  /** the providers the session brought its own model keys for */
+  keyProviders(tenant: string): Promise<Outcome<string[]>>
   events(tenant: string, after: number, raw: boolean): Promise<Outcome<ReadableStream<Uint8Array>>>
   keepalive(tenant: string): Promise<Outcome<Keepalive>>
   end(tenant: string): Promise<Outcome<SessionView>>

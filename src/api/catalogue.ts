@@ -30,19 +30,29 @@ export function deploymentModels(env: Bindings): ModelCatalogue {
   return modelCatalogue(deploymentConfig(env), providers, settings.defaultModel)
 }
 
-/**
- * Refuses a model outside the catalogue with 400, pointing at the list. `ownKeys`: providers a
- * session brought its own key for; any model of one opencode knows by name is theirs to run.
- */
-export function requireCatalogueModel(env: Bindings, requestUrl: string, model: string | undefined, ownKeys: string[] = []) {
-  if (model === undefined) return
+/** Whether a session may name `model`: in the catalogue, or of a provider opencode knows that the session brought its own key for (`ownKeys`). */
+export function admitsModel(env: Bindings, model: string, ownKeys: string[] = []): boolean {
   const provider = model.slice(0, model.indexOf('/'))
-  if (ownKeys.includes(provider) && isKnownProvider(provider)) return
-  if (inCatalogue(deploymentModels(env), model)) return
-  const list = `${new URL(requestUrl).origin}/v1/models`
-  throw new ApiError('validation_failed', `model "${model}" is not one this deployment runs; see ${list}`, [
-    { path: 'json.model', message: 'not in the model catalogue', code: 'unknown_model', models: list },
+  if (ownKeys.includes(provider) && isKnownProvider(provider)) return true
+  return inCatalogue(deploymentModels(env), model)
+}
+
+/** 400 pointing at the list a name should have come from. */
+function unknownName(requestUrl: string, field: 'model' | 'agent', name: string): never {
+  const list = `${new URL(requestUrl).origin}/v1/${field}s`
+  throw new ApiError('validation_failed', `${field} "${name}" is not one this deployment runs; see ${list}`, [
+    { path: `json.${field}`, message: `not in the ${field} catalogue`, code: `unknown_${field}`, [`${field}s`]: list },
   ])
+}
+
+/** Refuses a model outside the catalogue with 400, pointing at the list. `ownKeys`: providers a session brought its own key for. */
+export function requireCatalogueModel(env: Bindings, requestUrl: string, model: string | undefined, ownKeys: string[] = []) {
+  if (model !== undefined && !admitsModel(env, model, ownKeys)) unknownName(requestUrl, 'model', model)
+}
+
+/** Refuses an agent that is not one of `GET /v1/agents` with 400, pointing at the list. */
+export function requireCatalogueAgent(env: Bindings, requestUrl: string, agent: string | undefined) {
+  if (agent !== undefined && !agentCatalogue(deploymentConfig(env)).agents.some((a) => a.name === agent)) unknownName(requestUrl, 'agent', agent)
 }
 
 export const catalogue = router()

@@ -5,7 +5,7 @@ import { SSE_HEADERS, resumeCursor } from '../events/sse'
 import { ApiError, unwrap } from '../lib/errors'
 import { newId } from '../lib/ids'
 import { decodeAttachments } from './attachments'
-import { requireCatalogueModel } from './catalogue'
+import { admitsModel, requireCatalogueAgent, requireCatalogueModel } from './catalogue'
 import { checkModelKeys, gatewayBase } from './gateway'
 import { errorMessage } from '../lib/log'
 import { secretsKey } from '../lib/sealed'
@@ -75,10 +75,17 @@ export const sessions = router()
       const id = newId('ses')
       const { prompt, title, secrets, modelKeys, repo, ...rest } = body
       checkModelKeys(c.env, modelKeys)
-      requireCatalogueModel(c.env, c.req.url, body.model, Object.keys(modelKeys ?? {}))
+      const keyProviders = Object.keys(modelKeys ?? {})
+      requireCatalogueModel(c.env, c.req.url, body.model, keyProviders)
+      requireCatalogueAgent(c.env, c.req.url, body.agent)
       // The token is kept with the secrets, sealed; the spec (stored in plain, shown in views) never has it.
       const repoToken = repo?.token
-      const spec = { ...rest, ...(repo && { repo: { url: repo.url, ref: repo.ref } }), gatewayUrl: gatewayBase(c.env, c.req.url) }
+      const spec = {
+        ...rest,
+        ...(repo && { repo: { url: repo.url, ref: repo.ref } }),
+        ...(keyProviders.length > 0 && { keyProviders }),
+        gatewayUrl: gatewayBase(c.env, c.req.url),
+      }
       await requireSecretsKey(c.env, { env: secrets, repoToken, modelKeys })
       const view = unwrap(
         await sessionStub(c.env, id).create({ id, tenant: c.get('tenant'), title, prompt, spec, secrets, repoToken, modelKeys }),
@@ -134,6 +141,7 @@ export const sessions = router()
         200: json(MessageReplied, 'With ?wait=true: the reply'),
         202: json(MessageAccepted, 'Accepted'),
         409: json(ErrorBody, 'The session has ended'),
+        422: json(ErrorBody, 'With ?wait=true and `outputSchema`: `structured_output_failed`, the answer did not match'),
         413: json(ErrorBody, 'Attachments over 10 MiB decoded, or a body over 15 MiB'),
         429: json(ErrorBody, 'Too many messages waiting'),
         504: json(ErrorBody, 'With ?wait=true: no reply in time'),
@@ -145,9 +153,14 @@ export const sessions = router()
       const { wait, timeout } = c.req.valid('query')
       const waiting = wait === 'true' || wait === '1'
       const { attachments, ...message } = c.req.valid('json')
-      requireCatalogueModel(c.env, c.req.url, message.model)
+      const stub = sessionStub(c.env, id)
+      // The session's own model keys are asked for only when the catalogue alone does not admit the model.
+      if (message.model && !admitsModel(c.env, message.model)) {
+        requireCatalogueModel(c.env, c.req.url, message.model, unwrap(await stub.keyProviders(c.get('tenant'))))
+      }
+      requireCatalogueAgent(c.env, c.req.url, message.agent)
       const input = { ...message, ...(attachments?.length && { attachments: decodeAttachments(attachments) }) }
-      const result = unwrap(await sessionStub(c.env, id).send(c.get('tenant'), input, waiting ? timeout * 1000 : undefined))
+      const result = unwrap(await stub.send(c.get('tenant'), input, waiting ? timeout * 1000 : undefined))
       if (waiting) return c.json(result as z.infer<typeof MessageReplied>, 200)
       const { messageId, queued, duplicate } = result
       return c.json({ messageId, queued, duplicate }, 202)

@@ -50,6 +50,10 @@ export const PublicEventSchemas = {
     text: z.string().optional().openapi({ description: 'user messages only' }),
     subagent: Subagent,
     attachments: z.array(AttachmentInfo).optional().openapi({ description: "user messages' files, without their bytes" }),
+    before: z
+      .string()
+      .optional()
+      .openapi({ description: 'a steered user message: the waiting message it runs before (and is listed before)' }),
   }),
   'message.delta': z.object({
     messageId: z.string(),
@@ -65,7 +69,7 @@ export const PublicEventSchemas = {
     parentId: z.string().optional(),
     usage: Usage.optional(),
     error: Failure.optional(),
-    structured: z.unknown().optional().openapi({ description: 'the answer to a run with `outputSchema`, as the agent gave it (unchecked here)' }),
+    structured: z.unknown().optional().openapi({ description: 'the answer to a run or message with `outputSchema`, as the agent gave it (unchecked here)' }),
     subagent: Subagent,
   }),
   'tool.updated': z.object({

@@ -3,7 +3,7 @@ import { decodeCursor } from '../lib/cursor'
 import { ID_PATTERN } from '../lib/ids'
 import { PublicEventSchemas, SessionStatus, TodoItem, Usage, type PublicEventType } from './events'
 import { Attachment, AttachmentInfo, MAX_ATTACHMENTS, type AttachmentFile } from './attachments'
-import type { OutputSchema } from './output-schema'
+import { OutputSchema } from './output-schema'
 import { EnvMap, Limits, McpServer, ModelKeys, ModelName, Permissions, Repo, SessionRepo, Skill, WorkspaceFile, WorkspacePath } from './fields'
 
 /** Sessions: their bodies, parameters, queries, views and event frames; and what a session's Durable Object is handed and answers. */
@@ -67,6 +67,10 @@ export const SendMessageBody = z
       .enum(['queue', 'steer'])
       .optional()
       .openapi({ description: '`queue` (default): after what is queued. `steer`: stops the running turn and runs this message next' }),
+    outputSchema: OutputSchema.optional().openapi({
+      description:
+        "A JSON Schema of an object, as for runs: the turn's answer must match it (`structured` on `message.completed` and on `?wait=true`'s reply); one that does not, or none, fails the turn with `structured_output_failed`",
+    }),
   })
   .strict()
   .openapi('SendMessage')
@@ -222,7 +226,12 @@ export const SessionList = z
   .openapi('SessionList')
 
 export const Reply = z
-  .object({ messageId: z.string().nullable(), text: z.string(), usage: Usage })
+  .object({
+    messageId: z.string().nullable(),
+    text: z.string(),
+    usage: Usage,
+    structured: z.unknown().optional().openapi({ description: "with the message's `outputSchema`: the answer, matching it" }),
+  })
   .openapi('Reply')
 
 export const MessageAccepted = z
@@ -288,6 +297,10 @@ export type SessionSpec = Omit<CreateSessionBody, 'repo' | 'title' | 'prompt' | 
   outputSchema?: OutputSchema
   /** a run's repository on GitHub: every sandbox clones it with a token of the deployment's GitHub credential minted for it */
   githubClone?: boolean
+  /** the providers the session brought its own model keys for (names only): their models are the session's to name */
+  keyProviders?: string[]
+  /** a fork's last turn copied from the session it was forked from: opencode cannot undo those in the copy */
+  forkedTurn?: number
 }
 
 /** What the API (or a run) hands a new session: the body taken apart into its spec and what is sealed. */

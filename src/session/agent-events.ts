@@ -121,7 +121,7 @@ export class AgentEvents {
 
   /** Bookkeeping that follows from public events: conversation, usage, the turn, open requests. */
   private track(pub: PublicEvent) {
-    const { store, conversation, queue, turns, human } = this.p
+    const { store, conversation, turns, human } = this.p
     switch (pub.type) {
       case 'message.completed': {
         if (pub.data.role !== 'assistant') return
@@ -133,7 +133,7 @@ export class AgentEvents {
         // opencode can finish an aborted message after the next turn began: file it under its own turn.
         const parent = pub.data.parentId
         const parts = this.translator?.partsOf(pub.data.messageId) ?? []
-        conversation.recordAssistant(pub.data.messageId, parent ? queue.posOf(parent) : undefined, pub.data.text, parts)
+        conversation.recordAssistant(pub.data.messageId, parent ? conversation.turnOf(parent) : undefined, pub.data.text, parts)
         turns.assistantCompleted(parent, pub.data.messageId, pub.data.text, usage, pub.data.structured)
         return
       }

@@ -20,6 +20,23 @@ export class Conversation {
     )
   }
 
+  /**
+   * The turn a steered message takes: that of the first waiting message it goes before (`ahead`,
+   * ids of messages queued without steering), each of which moves one turn on; with none, `own`.
+   */
+  placeBefore(ahead: string[], own: number): number {
+    const first = ahead.map((id) => this.turnOf(id)).filter((t) => t !== undefined).sort((a, b) => a - b)[0]
+    if (first === undefined) return own
+    for (const id of ahead) this.sql.exec(`UPDATE messages SET turn = turn + 1 WHERE id = ? AND role = 'user'`, id)
+    return first
+  }
+
+  /** Where a user message stands in the conversation (its place in the queue, unless a steered message went before it). */
+  turnOf(id: string): number | undefined {
+    const row = this.sql.exec<{ turn: number }>(`SELECT turn FROM messages WHERE id = ? AND role = 'user'`, id).toArray()[0]
+    return row === undefined ? undefined : Number(row.turn)
+  }
+
   /** Files an assistant message; a message with no known turn sorts last. */
   recordAssistant(id: string, turn: number | undefined, text: string, parts: unknown[]) {
     this.sql.exec(
@@ -32,9 +49,9 @@ export class Conversation {
     )
   }
 
-  /** Takes the messages from turn `pos` on out of the listing (kept for an unrevert); `undefined` brings all back. */
-  revertFrom(pos: number | undefined) {
-    this.sql.exec('UPDATE messages SET reverted = CASE WHEN turn >= ? THEN 1 ELSE 0 END', pos ?? Number.MAX_SAFE_INTEGER + 1)
+  /** Takes the messages from `turn` on out of the listing (kept for an unrevert); `undefined` brings all back. */
+  revertFrom(turn: number | undefined) {
+    this.sql.exec('UPDATE messages SET reverted = CASE WHEN turn >= ? THEN 1 ELSE 0 END', turn ?? Number.MAX_SAFE_INTEGER + 1)
   }
 
   dropReverted() {

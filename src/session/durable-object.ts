@@ -64,6 +64,8 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   private readonly history: History
   private readonly forks: Forks
   private readonly ending: Ending
+  /** forks of this session whose copy of it is under way: its turns wait until they are done */
+  private copying = 0
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
@@ -114,6 +116,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       signals,
       status: () => store.row.status,
       isOver: () => store.isOver(),
+      held: () => this.copying > 0,
       agent: () => this.connection.agent(),
       promptFor: (message) => promptFor(message, store.spec(), this.queue.files(message.id)),
       prompting: (messageId) => this.agentEvents.prompting(messageId),
@@ -166,7 +169,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       queue: this.queue,
       conversation: this.conversation,
       signals,
-      busy: () => this.turns.running || this.queue.waiting() > 0 || store.row.status !== 'idle',
+      busy: () => this.turns.running || this.queue.waiting() > 0 || store.row.status !== 'idle' || this.copying > 0,
       agent: () => this.connection.agent(),
     })
     this.forks = new Forks({
@@ -208,7 +211,15 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     if (!this.store.owns(tenant)) return notFound()
     await this.lifecycle.awake()
     const input = this.forks.handOver(id, messageId)
-    return input.ok ? sessionStub(this.env, id).createFork(input.value) : input
+    if (!input.ok) return input
+    // Messages sent while the copy is made wait in the queue: the copy must not change half-way.
+    this.copying++
+    try {
+      return await sessionStub(this.env, id).createFork(input.value)
+    } finally {
+      this.copying--
+      this.turns.pump()
+    }
   }
 
   async createFork(input: ForkInput): Promise<Outcome<SessionView>> {
@@ -248,6 +259,10 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   async messages(tenant: string): Promise<Outcome<ConversationMessage[]>> {
     return this.store.owns(tenant) ? ok(this.conversation.list()) : notFound()
+  }
+
+  async keyProviders(tenant: string): Promise<Outcome<string[]>> {
+    return this.store.owns(tenant) ? ok(this.store.spec().keyProviders ?? []) : notFound()
   }
 
   async events(tenant: string, after: number, raw: boolean): Promise<Outcome<ReadableStream<Uint8Array>>> {
@@ -383,9 +398,9 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     return admit({ settings: this.settings, store: this.store, signals: this.signals, usage: this.usage }, s)
   }
 
-  /** A turn runs, messages wait, or work on the sandbox is under way. */
+  /** A turn runs, messages wait, work on the sandbox is under way, or a fork copies it. */
   private get busy(): boolean {
-    return this.turns.running || this.queue.waiting() > 0 || this.lifecycle.busy
+    return this.turns.running || this.queue.waiting() > 0 || this.lifecycle.busy || this.copying > 0
   }
 
   private view(): SessionView {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { agentCut, lastKeptTurn, pairIds, remapHistory, type ForkHistory } from './fork-history'
+import { agentCut, historyEvents, lastKeptTurn, pairIds, remapHistory, type ForkHistory } from './fork-history'
 
 const messages = [
   { id: 'u1', turn: 1 },
@@ -20,9 +20,9 @@ describe('where a fork cuts the conversation', () => {
 
   it("cuts opencode's copy before the next user message that reached it", () => {
     const queue = [
-      { pos: 1, agent_message_id: 'msg_u1' },
-      { pos: 2, agent_message_id: null },
-      { pos: 3, agent_message_id: 'msg_u3' },
+      { turn: 1, agent_message_id: 'msg_u1' },
+      { turn: 2, agent_message_id: null },
+      { turn: 3, agent_message_id: 'msg_u3' },
     ]
     expect(agentCut(queue, 1)).toBe('msg_u3')
     expect(agentCut(queue, 3)).toBeUndefined()
@@ -46,9 +46,9 @@ describe("the fork's history under opencode's new ids", () => {
     const row = { text: 'hi', model: null, agent: null, state: 'done', created_at: 't', outcome: null, steer: 0 }
     const history: ForkHistory = {
       queue: [
-        { ...row, pos: 1, id: 'u1', agent_message_id: 'msg_1' },
-        { ...row, pos: 2, id: 'u2', agent_message_id: null },
-        { ...row, pos: 3, id: 'u3', agent_message_id: 'msg_gone' },
+        { ...row, pos: 1, turn: 1, id: 'u1', agent_message_id: 'msg_1' },
+        { ...row, pos: 2, turn: 2, id: 'u2', agent_message_id: null },
+        { ...row, pos: 3, turn: 3, id: 'u3', agent_message_id: 'msg_gone' },
       ],
       messages: [
         { id: 'u1', turn: 1, role: 'user', text: 'hi', parts: '[]', created_at: 't' },
@@ -62,5 +62,20 @@ describe("the fork's history under opencode's new ids", () => {
       ['u3', null],
     ])
     expect(mapped.messages.map((m) => m.id)).toEqual(['u1', 'msg_8'])
+  })
+})
+
+describe("the fork's conversation as its own events", () => {
+  it('announces each kept message, created then completed, replies naming their turn\'s user message, files by name only', () => {
+    const events = historyEvents([
+      { id: 'u1', turn: 1, role: 'user', text: 'hi', parts: JSON.stringify([{ type: 'text', text: 'hi' }, { type: 'file', filename: 'a.png', mime: 'image/png', size: 3 }]), created_at: 't' },
+      { id: 'a1', turn: 1, role: 'assistant', text: 'hello', parts: '[]', created_at: 't' },
+    ])
+    expect(events.map((e) => [e.type, e.data])).toEqual([
+      ['message.created', { messageId: 'u1', role: 'user', text: 'hi', attachments: [{ filename: 'a.png', mime: 'image/png', size: 3 }] }],
+      ['message.completed', { messageId: 'u1', role: 'user', text: 'hi' }],
+      ['message.created', { messageId: 'a1', role: 'assistant', parentId: 'u1' }],
+      ['message.completed', { messageId: 'a1', role: 'assistant', text: 'hello', parentId: 'u1' }],
+    ])
   })
 })

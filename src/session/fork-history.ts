@@ -1,4 +1,4 @@
-import type { SessionSpec } from '../contracts'
+import { event, type AttachmentInfo, type PublicEvent, type SessionSpec } from '../contracts'
 
 /** Pure decisions of a fork (see ./fork): what it keeps of the conversation, and under which ids. */
 
@@ -14,6 +14,8 @@ export type ForkedQueueRow = {
   outcome: string | null
   agent_message_id: string | null
   steer: number
+  /** its place in the conversation */
+  turn: number
 }
 
 /** A message of the conversation as a fork takes it over. */
@@ -48,8 +50,8 @@ export function lastKeptTurn(messages: { id: string; turn: number }[], messageId
 }
 
 /** opencode's id of the first user message after the kept turns: its fork copies the messages before it. */
-export function agentCut(queue: { pos: number; agent_message_id: string | null }[], lastTurn: number): string | undefined {
-  return queue.filter((q) => q.pos > lastTurn && q.agent_message_id !== null).sort((a, b) => a.pos - b.pos)[0]?.agent_message_id ?? undefined
+export function agentCut(queue: { turn: number; agent_message_id: string | null }[], lastTurn: number): string | undefined {
+  return queue.filter((q) => q.turn > lastTurn && q.agent_message_id !== null).sort((a, b) => a.turn - b.turn)[0]?.agent_message_id ?? undefined
 }
 
 /**
@@ -74,4 +76,28 @@ export function remapHistory(history: ForkHistory, ids: Map<string, string>): Fo
     queue: history.queue.map((q) => ({ ...q, agent_message_id: (q.agent_message_id && ids.get(q.agent_message_id)) ?? null })),
     messages: history.messages.map((m) => (m.role === 'assistant' ? { ...m, id: ids.get(m.id) ?? m.id } : m)),
   }
+}
+
+/**
+ * The kept conversation as a fork's own events, in order, so that its stream replays the
+ * conversation it starts with as any other session's does: each message created then completed,
+ * a reply naming the user message of its turn.
+ */
+export function historyEvents(messages: ForkedMessage[]): PublicEvent[] {
+  const users = new Map(messages.filter((m) => m.role === 'user').map((m) => [m.turn, m.id]))
+  return messages.flatMap((m) => {
+    if (m.role === 'user') {
+      const files = (JSON.parse(m.parts) as { type?: string; filename?: string; mime?: string; size?: number }[]).filter((p) => p.type === 'file')
+      const attachments = files.map(({ filename, mime, size }) => ({ filename, mime, size }) as AttachmentInfo)
+      return [
+        event('message.created', { messageId: m.id, role: 'user', text: m.text, ...(attachments.length > 0 && { attachments }) }),
+        event('message.completed', { messageId: m.id, role: 'user', text: m.text }),
+      ]
+    }
+    const parentId = users.get(m.turn)
+    return [
+      event('message.created', { messageId: m.id, role: 'assistant', ...(parentId && { parentId }) }),
+      event('message.completed', { messageId: m.id, role: 'assistant', text: m.text, ...(parentId && { parentId }) }),
+    ]
+  })
 }

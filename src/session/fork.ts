@@ -5,7 +5,7 @@ import type { SessionSignals } from './ports'
 import type { SandboxSource } from './sandbox-source'
 import { openSecrets } from './secrets'
 import type { SessionStore } from './session-store'
-import { agentCut, lastKeptTurn, pairIds, remapHistory, type ForkedMessage, type ForkedQueueRow, type ForkInput } from './fork-history'
+import { agentCut, historyEvents, lastKeptTurn, pairIds, remapHistory, type ForkedMessage, type ForkedQueueRow, type ForkInput } from './fork-history'
 
 export type ForkParts = {
   sql: SqlStorage
@@ -41,8 +41,10 @@ export class Forks {
     if (last === undefined) return fail('not_found', 'no such message in this session')
     const queue = sql
       .exec<ForkedQueueRow>(
-        `SELECT pos, id, text, model, agent, state, created_at, outcome, agent_message_id, steer FROM queue
-         WHERE state NOT IN ('queued', 'running') ORDER BY pos`,
+        // A message's turn is its place in the conversation (a steered one's is before the messages it overtook).
+        `SELECT q.pos, q.id, q.text, q.model, q.agent, q.state, q.created_at, q.outcome, q.agent_message_id, q.steer, COALESCE(m.turn, q.pos) AS turn
+         FROM queue q LEFT JOIN messages m ON m.id = q.id AND m.role = 'user'
+         WHERE q.state NOT IN ('queued', 'running') ORDER BY q.pos`,
       )
       .toArray()
     const { runId: _run, ...spec } = store.spec()
@@ -50,12 +52,12 @@ export class Forks {
       id,
       tenant: store.row.tenant,
       title: store.row.title,
-      spec,
+      spec: { ...spec, forkedTurn: last },
       secrets: store.row.secrets,
       sandboxId: record.sandboxId,
       agentSessionId,
       cut: agentCut(queue, last),
-      history: { queue: queue.filter((q) => q.pos <= last), messages: listed.filter((m) => m.turn <= last) },
+      history: { queue: queue.filter((q) => q.turn <= last), messages: listed.filter((m) => m.turn <= last) },
     })
   }
 
@@ -103,6 +105,9 @@ export class Forks {
     for (const m of history.messages) {
       sql.exec('INSERT INTO messages (id, turn, role, text, parts, created_at) VALUES (?, ?, ?, ?, ?, ?)', m.id, m.turn, m.role, m.text, m.parts, m.created_at)
     }
+    // Listed in the order GET /messages shows them, so a replay of the stream reads the same.
+    const ordered = [...history.messages].sort((a, b) => a.turn - b.turn || (a.role === b.role ? a.created_at.localeCompare(b.created_at) : a.role === 'user' ? -1 : 1))
+    for (const ev of historyEvents(ordered)) signals.emit(ev)
     store.update({ agent_session_id: forked.data.id })
     store.saveSandbox({ ...record, agentSessionId: forked.data.id })
     // Followed as after a restart: the copied messages are known, so none is announced again.

@@ -33,13 +33,20 @@ export class History {
     const message = queue.byId(messageId)
     if (!message) return fail('not_found', 'no such user message in this session')
     if (!message.agent_message_id) return fail('conflict', 'this message never reached the agent, so there is nothing to undo')
+    const turn = conversation.turnOf(messageId) ?? message.pos
+    if (copiedInFork(store.spec().forkedTurn, turn)) {
+      return fail(
+        'conflict',
+        "this message was copied from the session this one was forked from: opencode's records of its file changes name that session's workspace, so it cannot be undone here; undo it in the original and fork again, or undo a message sent after the fork",
+      )
+    }
     const agent = this.p.agent()
     if (!agent) return noAgent()
     const status = await agent.revert(message.agent_message_id)
     if (status === 404) return fail('conflict', 'the agent no longer knows this message')
     if (status >= 400) return fail('agent_unreachable', `opencode refused the undo (${status})`)
     store.update({ revert: JSON.stringify({ messageId, agentMessageId: message.agent_message_id }) })
-    conversation.revertFrom(message.pos)
+    conversation.revertFrom(turn)
     signals.emit(event('session.reverted', { messageId }))
     return ok({ messageId })
   }
@@ -72,4 +79,9 @@ export class History {
     if (this.p.busy()) return fail('conflict', 'a turn is running or messages are waiting; undo once the session is idle')
     return ok(undefined)
   }
+}
+
+/** Whether a message at `turn` came with a fork's copy (turns up to `forkedTurn`), which opencode cannot undo in the copy. */
+export function copiedInFork(forkedTurn: number | undefined, turn: number): boolean {
+  return forkedTurn !== undefined && turn <= forkedTurn
 }

@@ -1,9 +1,10 @@
-import type { AttachmentFile, SessionSpec } from '../contracts'
+import type { AttachmentFile, OutputSchema, SessionSpec } from '../contracts'
 import type { PromptInput } from './ports'
 import type { QueuedMessage } from './queue'
 
 /** What the agent is sent for a queued message: the message's own choices over the session's. */
 export function promptFor(message: QueuedMessage, spec: SessionSpec, files: AttachmentFile[]): PromptInput {
+  const outputSchema = message.output_schema ? (JSON.parse(message.output_schema) as OutputSchema) : spec.outputSchema
   return {
     messageId: message.id,
     text: message.text,
@@ -11,6 +12,6 @@ export function promptFor(message: QueuedMessage, spec: SessionSpec, files: Atta
     agent: message.agent ?? spec.agent,
     system: spec.instructions,
     ...(files.length > 0 && { files }),
-    ...(spec.outputSchema && { outputSchema: spec.outputSchema }),
+    ...(outputSchema && { outputSchema }),
   }
 }

@@ -13,6 +13,8 @@ export type QueuedMessage = {
   agent: string | null
   state: QueueState
   agent_message_id: string | null
+  /** the message's own outputSchema, as JSON */
+  output_schema: string | null
 }
 
 /**
@@ -29,7 +31,7 @@ export class MessageQueue {
   /** Queues a message with its files; a steered one goes before every message queued without steering. */
   add(id: string, input: SendMessageInput, createdAt: string): number {
     this.sql.exec(
-      `INSERT INTO queue (id, text, model, agent, idempotency_key, state, created_at, steer) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)`,
+      `INSERT INTO queue (id, text, model, agent, idempotency_key, state, created_at, steer, output_schema) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
       id,
       input.text,
       input.model ?? null,
@@ -37,6 +39,7 @@ export class MessageQueue {
       input.idempotencyKey ?? null,
       createdAt,
       input.mode === 'steer' ? 1 : 0,
+      input.outputSchema ? JSON.stringify(input.outputSchema) : null,
     )
     for (const [file, { filename, mime, bytes }] of (input.attachments ?? []).entries()) {
       for (let chunk = 0; chunk * ATTACHMENT_CHUNK_BYTES < Math.max(bytes.byteLength, 1); chunk++) {
@@ -92,6 +95,14 @@ export class MessageQueue {
   posOf(id: string): number | undefined {
     const row = this.sql.exec<{ pos: number }>('SELECT pos FROM queue WHERE id = ?', id).toArray()[0]
     return row === undefined ? undefined : Number(row.pos)
+  }
+
+  /** The messages waiting without steering, but `except`: a steered message goes before them. */
+  waitingUnsteered(except: string): string[] {
+    return this.sql
+      .exec<{ id: string }>(`SELECT id FROM queue WHERE state = 'queued' AND steer = 0 AND id != ? ORDER BY pos`, except)
+      .toArray()
+      .map((r) => r.id)
   }
 
   waiting(): number {

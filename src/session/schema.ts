@@ -111,6 +111,11 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE queue ADD COLUMN steer INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    id: 10,
+    description: "a message's own outputSchema (JSON): its answer must match it",
+    sql: 'ALTER TABLE queue ADD COLUMN output_schema TEXT',
+  },
 ]
 
 /** The session object's own runner, called first thing in its constructor. */

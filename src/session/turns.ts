@@ -1,4 +1,5 @@
-import { addUsage, event, zeroUsage, type SessionStatus, type Usage } from '../contracts'
+import { addUsage, event, zeroUsage, type OutputSchema, type SessionStatus, type Usage } from '../contracts'
+import { structuredOutcome } from '../runs/structured'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { randomSecret } from '../lib/ids'
 import { errorMessage } from '../lib/log'
@@ -12,8 +13,18 @@ import { acceptMessage, idleReason, turnOutcome, turnStep, type TurnError, type 
 export const MAX_QUEUED = 100
 
 /** `steered`: it was stopped for a steered message, which runs next. */
-/** `structured`: the answer to a prompt that asked for structured output, as opencode took it. */
-type Turn = { messageId: string; pos: number; seenBusy: boolean; aborted: boolean; steered: boolean; reply?: Reply; structured?: unknown; usage: Usage }
+/** `structured`: the answer to a prompt that asked for structured output, as opencode took it; `schema`: the message's own outputSchema. */
+type Turn = {
+  messageId: string
+  pos: number
+  seenBusy: boolean
+  aborted: boolean
+  steered: boolean
+  reply?: Reply
+  structured?: unknown
+  schema?: OutputSchema
+  usage: Usage
+}
 
 type Waiter = (outcome: Outcome<Reply>) => void
 
@@ -24,6 +35,8 @@ export type TurnParts = {
   signals: SessionSignals
   status(): SessionStatus
   isOver(): boolean
+  /** the workspace is being copied for a fork: no turn may start until it is done */
+  held(): boolean
   /** the agent, when the session is linked to one and can prompt it */
   agent(): AgentPort | undefined
   /** the model, agent and instructions a message runs with */
@@ -65,9 +78,12 @@ export class Turns {
     const pos = queue.add(id, input, now)
     // The conversation and events name the files; their bytes stay in the queue until the agent has them.
     const attachments = (input.attachments ?? []).map(({ filename, mime, bytes }) => ({ filename, mime, size: bytes.byteLength }))
-    conversation.addUser(id, pos, input.text, now, attachments)
-    const { queued, stopTurn } = acceptMessage(input.mode, { idle: this.p.status() === 'idle', turn: this.turn })
-    signals.emit(event('message.created', { messageId: id, role: 'user', text: input.text, ...(attachments.length && { attachments }) }))
+    // A steered message is listed where it runs: before the messages that were waiting.
+    const ahead = input.mode === 'steer' ? queue.waitingUnsteered(id) : []
+    conversation.addUser(id, conversation.placeBefore(ahead, pos), input.text, now, attachments)
+    const { queued, stopTurn } = acceptMessage(input.mode, { idle: this.p.status() === 'idle' && !this.p.held(), turn: this.turn })
+    const placed = { ...(attachments.length && { attachments }), ...(ahead[0] && { before: ahead[0] }) }
+    signals.emit(event('message.created', { messageId: id, role: 'user', text: input.text, ...placed }))
     signals.emit(event('message.completed', { messageId: id, role: 'user', text: input.text }))
     signals.touch()
     if (stopTurn) void this.abort(false, 'steered')
@@ -84,7 +100,7 @@ export class Turns {
 
   /** Sends the next queued message when the agent is free; one turn at a time, in order. */
   pump() {
-    if (this.p.status() !== 'idle' || this.turn) return
+    if (this.p.status() !== 'idle' || this.turn || this.p.held()) return
     const agent = this.p.agent()
     if (!agent) return
     const next = this.p.queue.next()
@@ -168,18 +184,26 @@ export class Turns {
   }
 
   private start(message: QueuedMessage, seenBusy: boolean) {
-    this.turn = { messageId: message.id, pos: message.pos, seenBusy, aborted: false, steered: false, usage: zeroUsage() }
+    const schema = message.output_schema ? (JSON.parse(message.output_schema) as OutputSchema) : undefined
+    this.turn = { messageId: message.id, pos: message.pos, seenBusy, aborted: false, steered: false, schema, usage: zeroUsage() }
   }
 
   /** Closes the turn: records its outcome, answers whoever waits, and moves the queue on. */
-  private end(turn: Turn, error: TurnError | undefined) {
-    if (error?.code === 'interrupted') this.p.interrupted(error)
+  private end(turn: Turn, ended: TurnError | undefined) {
+    if (ended?.code === 'interrupted') this.p.interrupted(ended)
+    // A message's own outputSchema is checked as a run's is; a turn cut short has no answer to check.
+    const checked = turn.schema && !turn.aborted && !ended ? structuredOutcome(turn.schema, turn.structured) : {}
+    const error = ended ?? checked.error
     this.turn = undefined
     const outcome = turnOutcome(turn.aborted, error)
     this.p.queue.setState(turn.messageId, outcome.state)
     if (error) this.p.signals.emit(event('error', { code: error.code, message: error.message }))
     // The reply is the turn's last answer with text; its usage is the whole turn's.
-    const reply: Reply = { ...(turn.reply ?? { messageId: null, text: '' }), usage: turn.usage }
+    const reply: Reply = {
+      ...(turn.reply ?? { messageId: null, text: '' }),
+      usage: turn.usage,
+      ...(checked.structured !== undefined && { structured: checked.structured }),
+    }
     this.p.ended(turn.messageId, reply, turn.structured)
     this.settle(turn.messageId, outcome.failure ? fail(outcome.failure, error?.message ?? 'the turn failed') : ok(reply))
     if (this.p.isOver()) return

@@ -19,7 +19,7 @@ declare const File: any
  * its buttons, a reload mid-stream, and the API key kept out of every URL; then what frontends
  * need beyond a chat: the tenant's sessions to reopen, the agent's todo list, a sub-agent's work
  * inside the task call that started it, files attached from the picker or pasted, the workspace's
- * changes, and undo and redo.
+ * changes, undo and redo, and forks.
  */
 
 let h: Harness
@@ -503,6 +503,59 @@ describe("the playground's views of a session", () => {
       expect(visible.join('|')).toContain('turn-one')
       expect((await api(`/v1/sessions/${id}/unrevert`, { method: 'POST', key: BROWSER_KEY })).status).toBe(409)
       expectKeyOnlyInHeaders(tab)
+    } finally {
+      await tab.close()
+      await endSession(id)
+    }
+  })
+
+  it('forks from a message and from the session, opening the new session with its conversation', async () => {
+    const id = await createSession({ title: 'to fork', permissions: { '*': 'allow' } }, BROWSER_KEY)
+    const tab = await openTab(h.browser, h.stack.url)
+    const { page } = tab
+    try {
+      await openFromList(tab, id)
+      await say(page, scripted({ reply: 'first answer' }, 'fork-one'))
+      await replyShown(page, 'first answer')
+      await page.locator('#session-status[data-v=idle]').waitFor()
+      await say(page, scripted({ reply: 'second answer' }, 'fork-two'))
+      await replyShown(page, 'second answer')
+      await page.locator('#session-status[data-v=idle]').waitFor()
+
+      // From the first message: the new session opens, with the first turn only.
+      await page.locator('#log > .msg.user').first().locator('button.fork').click()
+      await page.waitForFunction((original) => {
+        const shown = document.querySelector('#session-id').textContent
+        return shown.startsWith('ses_') && shown !== original
+        // The copy and a new opencode take seconds, more on a loaded machine.
+      }, id, { timeout: 150_000 }).catch(async (err: Error) => {
+        throw new Error(`${err.message}; the page said: ${await page.textContent('#notice')}`)
+      })
+      const fork = (await page.textContent('#session-id'))!
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll('#log > .msg.assistant[data-completed=true] .text')].some((t) => t.textContent === 'first answer'))
+      const shown = await page.$$eval('#log > .msg', (ms) => ms.map((m) => m.textContent))
+      expect(shown.join('|')).toContain('fork-one')
+      expect(shown.join('|')).not.toContain('fork-two')
+      expect(shown.join('|')).not.toContain('second answer')
+      await page.locator(`#sessions li[data-session-id="${fork}"].current`).waitFor()
+      expect((await api(`/v1/sessions/${fork}/messages`, { key: BROWSER_KEY })).body.map((m: Json) => m.text)).toContain('first answer')
+
+      // The session's own fork button copies all of it; the new session takes a message of its own.
+      await page.locator('#session-status[data-v=idle]').waitFor()
+      await page.click('#fork')
+      await page.waitForFunction((previous) => document.querySelector('#session-id').textContent !== previous, fork, { timeout: 150_000 })
+      const again = (await page.textContent('#session-id'))!
+      expect([id, fork]).not.toContain(again)
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll('#log > .msg.assistant[data-completed=true] .text')].some((t) => t.textContent === 'first answer'))
+      await page.locator('#session-status[data-v=idle]').waitFor()
+      await say(page, scripted({ reply: 'in the fork' }, 'fork-three'))
+      await replyShown(page, 'in the fork')
+      expect((await api(`/v1/sessions/${id}/messages`, { key: BROWSER_KEY })).body.map((m: Json) => m.text)).not.toContain('in the fork')
+      expectKeyOnlyInHeaders(tab)
+      await endSession(fork)
+      await endSession(again)
     } finally {
       await tab.close()
       await endSession(id)

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { api, modelBase, TEST_KEYS, newIdleSession, sandboxesOf, sandboxHost, scripted, waitForStatus, type Json } from './helpers'
+import { api, modelBase, TEST_KEYS, newIdleSession, sandboxesOf, sandboxHost, scripted, waitFor, waitForStatus, type Json } from './helpers'
 
 /** Sends a message and waits for its turn to end; answers the public message id. */
 async function turn(id: string, text: string): Promise<string> {
@@ -101,7 +101,49 @@ describe('fork', () => {
       (await conversation(fork)).map((m) => ({ ...m, id: m.role === 'user' ? m.id : expect.any(String) })),
     )
     expect(await notes(all.body.id as string)).toBe('fork\n')
-  })
+  }, 300_000)
+
+  it('holds a message sent to the original while the copy is made until it is done, so the copy does not move under it', async () => {
+    const before = await notes(id)
+    const known = new Set([id, ...forks])
+    const forking = api(`/v1/sessions/${id}/fork`, { body: {} })
+    // The fork is listed once admitted, before its copy is made.
+    await waitFor('the fork to be admitted', async () =>
+      ((await api('/v1/sessions')).body.items as Json[]).some((s) => s.title === 'to be forked' && !known.has(s.id as string)),
+    )
+    const sent = await api(`/v1/sessions/${id}/messages`, { body: { text: write('during\n', 'wrote during') } })
+    expect(sent.status).toBe(202)
+    expect(sent.body.queued).toBe(true)
+    // The original takes no undo and no other fork meanwhile either.
+    expect((await api(`/v1/sessions/${id}/fork`, { body: {} })).status).toBe(409)
+    const res = await forking
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    forks.push(res.body.id as string)
+    await waitFor('the held message to run', async () => (await notes(id)) === 'during\n', 150_000)
+    expect(await notes(res.body.id as string)).toBe(before)
+    expect((await conversation(res.body.id as string)).map((m) => m.text)).not.toContain('wrote during')
+    await waitForStatus(id, 'idle')
+  }, 300_000)
+
+  it('refuses to undo in a fork a message copied from the original (409), and undoes those sent to the fork', async () => {
+    const copied = await turn(id, write('r1\n', 'wrote r1'))
+    const res = await api(`/v1/sessions/${id}/fork`, { body: {} })
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    const fork = res.body.id as string
+    forks.push(fork)
+    const refused = await api(`/v1/sessions/${fork}/revert`, { body: { messageId: copied } })
+    expect(refused.status).toBe(409)
+    expect(refused.body.error).toMatchObject({ code: 'conflict', message: expect.stringContaining('forked from') })
+    expect(await notes(fork)).toBe('r1\n')
+
+    const own = await turn(fork, write('r2\n', 'wrote r2'))
+    expect(await notes(fork)).toBe('r2\n')
+    const undone = await api(`/v1/sessions/${fork}/revert`, { body: { messageId: own } })
+    expect(undone.status, JSON.stringify(undone.body)).toBe(200)
+    expect(await notes(fork)).toBe('r1\n')
+    expect((await conversation(fork)).map((m) => m.text)).not.toContain('wrote r2')
+    expect(await notes(id)).toBe('r1\n')
+  }, 300_000)
 
   it('answers 404 for a message it does not have, 409 while a turn runs, 400 for a bad body, and 404 to another tenant', async () => {
     expect((await api(`/v1/sessions/${id}/fork`, { body: { messageId: 'msg_unknown' } })).status).toBe(404)

@@ -104,6 +104,43 @@ describe('the catalogues', () => {
   })
 })
 
+describe('agents and own model keys', () => {
+  it('refuses sessions and messages naming an agent outside GET /v1/agents, pointing at it', async () => {
+    const expectRefused = (res: { status: number; body: Json }) => {
+      expect(res.status).toBe(400)
+      expect(res.body.error).toMatchObject({
+        code: 'validation_failed',
+        details: [{ path: 'json.agent', code: 'unknown_agent', agents: `${baseUrl()}/v1/agents` }],
+      })
+    }
+    expectRefused(await api('/v1/sessions', { body: { agent: 'no-such-agent' } }))
+    const id = await createSession({ title: 'agents', agent: 'plan' })
+    try {
+      expectRefused(await api(`/v1/sessions/${id}/messages`, { body: { text: 'hi', agent: 'no-such-agent' } }))
+      expect((await api(`/v1/sessions/${id}/messages`, { body: { text: 'hi', agent: 'build' } })).status).toBe(202)
+    } finally {
+      await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+    }
+  })
+
+  it("lets a session's messages name models of the providers it brought its own key for, and no other session's", async () => {
+    const own = await createSession({ title: 'own keys', modelKeys: { openai: 'sk-session-own-key-0123' } })
+    const other = await createSession({ title: 'no own keys' })
+    try {
+      const mine = await api(`/v1/sessions/${own}/messages`, { body: { text: 'hi', model: 'openai/gpt-4o-mini' } })
+      expect(mine.status, JSON.stringify(mine.body)).toBe(202)
+      const theirs = await api(`/v1/sessions/${other}/messages`, { body: { text: 'hi', model: 'openai/gpt-4o-mini' } })
+      expect(theirs.status).toBe(400)
+      expect(theirs.body.error.details[0]).toMatchObject({ path: 'json.model', code: 'unknown_model' })
+      // Another tenant cannot learn of the session through this check.
+      expect((await api(`/v1/sessions/${own}/messages`, { body: { text: 'hi', model: 'openai/gpt-4o-mini' }, key: TEST_KEYS[1] })).status).toBe(404)
+    } finally {
+      await api(`/v1/sessions/${own}`, { method: 'DELETE' })
+      await api(`/v1/sessions/${other}`, { method: 'DELETE' })
+    }
+  })
+})
+
 describe('attachments', () => {
   let id: string
   beforeAll(async () => {
@@ -213,6 +250,15 @@ describe('steering', () => {
       expect(queuedReply.data.text).toBe('queued reply')
       expect(replies.find((e) => e.data.parentId === slow)?.data.text).not.toBe(words(400, 'slow'))
       expect(stream.events).toContainEqual(expect.objectContaining({ event: 'session.status', data: expect.objectContaining({ status: 'idle', reason: 'steered' }) }))
+      // It is announced, and listed, where it ran: before the message that was waiting.
+      const created = stream.events.find((e) => e.event === 'message.created' && e.data.messageId === steerId)
+      expect(created?.data.before).toBe(queued)
+      const users = (await api(`/v1/sessions/${id}/messages`)).body.filter((m: Json) => m.role === 'user').map((m: Json) => m.id)
+      expect(users).toEqual([slow, steerId, queued])
+      const listed = (await api(`/v1/sessions/${id}/messages`)).body as Json[]
+      const replyOf = (user: string) => listed.findIndex((m) => m.role === 'assistant' && m.text === (user === steerId ? 'steered reply' : 'queued reply'))
+      expect(replyOf(steerId)).toBeLessThan(listed.findIndex((m) => m.id === queued))
+      expect(replyOf(queued)).toBeGreaterThan(listed.findIndex((m) => m.id === queued))
     } finally {
       await api(`/v1/sessions/${id}`, { method: 'DELETE' })
     }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { api, EventStream, finished, scripted, waitFor } from './helpers'
+import { api, EventStream, finished, newIdleSession, scripted, waitFor } from './helpers'
 
 /**
- * Structured results: a run with `outputSchema` gets the agent's answer through opencode's
+ * Structured results: a run (or a session's message) with `outputSchema` gets the agent's answer through opencode's
  * structured output (the model calls its StructuredOutput tool), checked against the schema.
  */
 
@@ -56,4 +56,34 @@ describe('structured results of runs', () => {
       expect(res.body.error.code).toBe('validation_failed')
     }
   })
+})
+
+describe("structured results of a session's messages", () => {
+  it('answers with the structured result when it matches, and fails the turn with structured_output_failed when it does not', async () => {
+    const id = await newIdleSession({ title: 'structured messages' })
+    try {
+      const stream = new EventStream(id)
+      const good = await api(`/v1/sessions/${id}/messages?wait=true&timeout=150`, { body: { text: answering({ verdict: 'fail', score: 1 }), outputSchema: schema } })
+      expect(good.status, JSON.stringify(good.body)).toBe(200)
+      expect(good.body.reply.structured).toEqual({ verdict: 'fail', score: 1 })
+      await waitFor('the structured answer in the stream', () =>
+        stream.events.find((e) => e.event === 'message.completed' && e.data.role === 'assistant' && e.data.structured !== undefined),
+      )
+      expect(stream.events.find((e) => e.event === 'message.completed' && e.data.structured !== undefined)?.data.structured).toEqual({ verdict: 'fail', score: 1 })
+
+      const bad = await api(`/v1/sessions/${id}/messages?wait=true&timeout=150`, { body: { text: answering({ verdict: 'perhaps' }), outputSchema: schema } })
+      expect(bad.status).toBe(422)
+      expect(bad.body.error).toMatchObject({ code: 'structured_output_failed', message: expect.stringContaining('verdict') })
+      await waitFor('the error event', () => stream.events.find((e) => e.event === 'error' && e.data.code === 'structured_output_failed'))
+      // A message without a schema in the same session is plain text, unchecked.
+      const plain = await api(`/v1/sessions/${id}/messages?wait=true&timeout=150`, { body: { text: scripted({ reply: 'prose is fine' }) } })
+      expect(plain.status).toBe(200)
+      expect(plain.body.reply).toMatchObject({ text: 'prose is fine' })
+      expect(plain.body.reply.structured).toBeUndefined()
+      expect((await api(`/v1/sessions/${id}/messages`, { body: { text: 'x', outputSchema: { type: 'string' } } })).status).toBe(400)
+      await stream.close()
+    } finally {
+      await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+    }
+  }, 400_000)
 })

@@ -21,6 +21,7 @@ function turnsOver(sql: SqlStorage, agent: ScriptedAgent, signals: RecordedSigna
     signals,
     status: () => signals.status,
     isOver: () => false,
+    held: () => false,
     agent: () => agent,
     promptFor: (m) => ({ messageId: m.id, text: m.text, files: queue.files(m.id) }),
     prompting: () => {},

@@ -24,6 +24,7 @@ async function withTurns(name: string, body: (h: Harness) => Promise<void>) {
       signals,
       status: () => signals.status,
       isOver: () => signals.status === 'ended',
+      held: () => false,
       agent: () => agent,
       promptFor: (m) => ({ messageId: m.id, text: m.text }),
       prompting: () => {},
