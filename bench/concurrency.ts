@@ -15,6 +15,10 @@ const PROMPT = script({ reply: 'x'.repeat(500), chunks: 500, delayMs: 1 })
 export type ConcurrencyLevel = {
   sessions: number
   turns: number
+  /** turns that failed instead of replying (not in the times) */
+  failed: number
+  /** the first failure's message */
+  failure?: string
   p50: number
   max: number
   /** turns completed per second over the level */
@@ -41,11 +45,16 @@ async function settled(stack: BenchStack, id: string) {
   }
 }
 
-async function turn(stack: BenchStack, id: string): Promise<number> {
+/** A turn's time to its reply; one that failed (the agent lost mid-turn, as happens on a saturated machine) is counted, not timed. */
+async function turn(stack: BenchStack, id: string): Promise<number | Error> {
   const t0 = now()
-  const res = await call(stack, `/v1/sessions/${id}/messages?wait=true&timeout=300`, { text: PROMPT })
-  if (res.reply?.text === undefined) throw new Error(`turn of ${id} answered without a reply: ${JSON.stringify(res).slice(0, 200)}`)
-  return now() - t0
+  try {
+    const res = await call(stack, `/v1/sessions/${id}/messages?wait=true&timeout=300`, { text: PROMPT })
+    if (res.reply?.text === undefined) return new Error(`turn of ${id} answered without a reply: ${JSON.stringify(res).slice(0, 200)}`)
+    return now() - t0
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err))
+  }
 }
 
 /** What to read before and after a level to tell who used the cores. */
@@ -84,20 +93,25 @@ export async function concurrencyBenchmark(stack: BenchStack, levels = CONCURREN
       const failed = started.find((s) => s.status === 'rejected')
       if (failed) throw (failed as PromiseRejectedResult).reason
     }
+    // A session whose unmeasured turn failed still takes part: its sandbox is recovered or replaced meanwhile.
     await Promise.all(ids.map((id) => turn(stack, id)))
     // The first turn leaves work behind in opencode (the title, snapshots): let it finish.
     await Promise.all(ids.map((id) => settled(stack, id)))
     await sleep(3_000)
     const opencodePids = opencodeProcessesUnder(stack.dir)
     for (const n of levels) {
-      const times: number[] = []
+      const results: (number | Error)[] = []
       const rounds = Math.max(MIN_ROUNDS, Math.ceil(MIN_TURNS / n))
       const before = cpuMark(opencodePids)
-      for (let round = 0; round < rounds; round++) times.push(...(await Promise.all(ids.slice(0, n).map((id) => turn(stack, id)))))
+      for (let round = 0; round < rounds; round++) results.push(...(await Promise.all(ids.slice(0, n).map((id) => turn(stack, id)))))
       const after = cpuMark(opencodePids)
+      const times = results.filter((r): r is number => typeof r === 'number')
+      const failures = results.filter((r): r is Error => r instanceof Error)
       out.push({
         sessions: n,
         turns: times.length,
+        failed: failures.length,
+        ...(failures[0] && { failure: failures[0].message.slice(0, 160) }),
         p50: quantile(times, 0.5),
         max: Math.max(...times),
         turnsPerSecond: (times.length * 1000) / (after.at - before.at),

@@ -224,7 +224,7 @@ if (concurrency) {
     row(
       'concurrent turns',
       COLD,
-      `${c.sessions} sessions, ${c.turns} turns`,
+      `${c.sessions} sessions, ${c.turns} turns${c.failed ? `, ${c.failed} failed (${c.failure})` : ''}`,
       `p50 ${ms(c.p50)}, max ${ms(c.max)}; ${c.turnsPerSecond.toFixed(2)} turns/s`,
       `cores busy ${cores(c.cores.machine)} of 2: workerd ${cores(c.cores.workerd)}, opencodes ${cores(c.cores.opencode)}, clients and model ${cores(c.cores.bench)}`,
       `p50 ${ratio(c.p50, alone.p50)}, throughput ${ratio(c.turnsPerSecond, alone.turnsPerSecond)} of 1 session`,
