@@ -3,15 +3,16 @@ import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { PROJECT_ROOT } from '../local/stack'
-import { concurrencyBenchmark, type ConcurrencyLevel } from './concurrency'
+import { CONCURRENCY_LEVELS, concurrencyBenchmark, type ConcurrencyResult } from './concurrency'
 import { FANOUT_DELTAS, fanoutBenchmark, type FanoutLevel } from './fanout'
 import { GATEWAY_DELAY_MS, GATEWAY_PIECES, gatewayBenchmark, type GatewayResult } from './gateway'
 import { benchStack, cleanupAll, type BenchStack } from './lib/stack'
-import { ms, now, perSecond, plusMs, ratio, us } from './lib/stats'
+import { median, ms, now, perSecond, plusMs, ratio, us } from './lib/stats'
+import { mib } from './lib/procs'
 import { BURST, MODEL_PACE, relayBenchmark, STRESS, type RelayResult } from './relay'
 import { relayStagesBenchmark, type StageResult } from './relay-stages'
 import { replayBenchmark, type ReplayResult } from './replay'
-import { opencodeBootBenchmark, startBenchmark, type BootResult, type StartResult } from './start'
+import { BURST as BURST_STARTS, burstBenchmark, opencodeBootBenchmark, startBenchmark, type BootResult, type BurstResult, type StartResult, type StartSteps } from './start'
 import { repoStartBenchmark, repoStartRows, REPO_SETUP, type RepoStartResult } from './repo-start'
 
 /**
@@ -20,7 +21,7 @@ import { repoStartBenchmark, repoStartRows, REPO_SETUP, type RepoStartResult } f
  * bench/RESULTS.md. Nothing here is a test: no figure passes or fails.
  */
 
-const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'warm', 'repo'] as const
+const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'warm', 'burst', 'repo'] as const
 type Benchmark = (typeof BENCHMARKS)[number]
 /** `npm run bench -- --only relay,stages`: some benchmarks only, printed; RESULTS.md keeps whole runs. */
 const { values: flags } = parseArgs({ options: { only: { type: 'string' } } })
@@ -71,11 +72,12 @@ const relays: RelayResult[] = []
 let stages: StageResult | undefined
 let startCold: StartResult | undefined
 let startWarm: StartResult | undefined
+let burst: BurstResult | undefined
 let repoStart: RepoStartResult | undefined
 let boot: BootResult | undefined
 let fanout: FanoutLevel[] | undefined
 let replay: ReplayResult | undefined
-let concurrency: ConcurrencyLevel[] | undefined
+let concurrency: ConcurrencyResult | undefined
 let gateway: GatewayResult | undefined
 
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`
@@ -101,6 +103,11 @@ try {
     await withStack({ WARM_POOL_SIZE: '2' }, async (stack) => {
       if (wanted('warm')) startWarm = await attempt('session start, warm', () => startBenchmark(stack))
       if (wanted('repo')) repoStart = await attempt('repository session start', () => repoStartBenchmark(stack))
+    })
+  }
+  if (wanted('burst')) {
+    await withStack({ WARM_POOL_SIZE: String(BURST_STARTS) }, async (stack) => {
+      burst = await attempt(`a burst of ${BURST_STARTS} session starts`, () => burstBenchmark(stack))
     })
   }
 } finally {
@@ -133,6 +140,28 @@ for (const start of [startCold, startWarm]) {
     `${start.samples} sessions, ${start.fromPool} from the pool`,
     `p50 ${ms(start.p50)}`,
     `p95 ${ms(start.p95)}`,
+    '',
+  )
+}
+const stepsOf = (s: StartSteps) =>
+  `admitted ${ms(s.admitted)} (answered ${ms(s.answered)}), pool take ${ms(s.taken)}, agent attached ${ms(s.attached)}, idle ${ms(s.idle)}, seen ${ms(s.seen)}`
+if (startWarm) row('session start, warm: steps (p50 each)', `WARM_POOL_SIZE=${startWarm.warmPoolSize}`, `${startWarm.samples} sessions`, stepsOf(startWarm.steps), '', '')
+if (burst) {
+  row(
+    `session start, a burst of ${burst.samples} at once`,
+    `WARM_POOL_SIZE=${burst.warmPoolSize}`,
+    `${burst.samples} sessions, ${burst.fromPool} from the pool (${burst.readyBefore} ready before)`,
+    `p50 ${ms(burst.p50)}`,
+    `p95 ${ms(burst.p95)}`,
+    startWarm ? `p50 ${ratio(burst.p50, startWarm.p50)} of one warm start` : '',
+  )
+  row('session start, a burst: steps (p50 each)', `WARM_POOL_SIZE=${burst.warmPoolSize}`, '', stepsOf(burst.steps), '', '')
+  row(
+    'warm pool after the burst',
+    `WARM_POOL_SIZE=${burst.warmPoolSize}`,
+    `${burst.readyAfter} ready at the burst's end`,
+    `full again ${Number.isFinite(burst.refillMs) ? `${(burst.refillMs / 1000).toFixed(0)} s` : 'not within 5 min'} after it`,
+    '',
     '',
   )
 }
@@ -189,10 +218,27 @@ if (replay) {
   )
 }
 if (concurrency) {
-  const alone = concurrency[0]!
-  for (const c of concurrency) {
-    row('concurrent turns', COLD, `${c.sessions} sessions, ${c.turns} turns`, `p50 ${ms(c.p50)}`, `max ${ms(c.max)}`, `p50 ${ratio(c.p50, alone.p50)} of 1 session`)
+  const alone = concurrency.levels[0]!
+  const cores = (n: number) => n.toFixed(2)
+  for (const c of concurrency.levels) {
+    row(
+      'concurrent turns',
+      COLD,
+      `${c.sessions} sessions, ${c.turns} turns${c.failed ? `, ${c.failed} failed (${c.failure})` : ''}`,
+      `p50 ${ms(c.p50)}, max ${ms(c.max)}; ${c.turnsPerSecond.toFixed(2)} turns/s`,
+      `cores busy ${cores(c.cores.machine)} of 2: workerd ${cores(c.cores.workerd)}, opencodes ${cores(c.cores.opencode)}, clients and model ${cores(c.cores.bench)}`,
+      `p50 ${ratio(c.p50, alone.p50)}, throughput ${ratio(c.turnsPerSecond, alone.turnsPerSecond)} of 1 session`,
+    )
   }
+  const { sessions, workerdRssBefore, workerdRssAfter, opencodeRss } = concurrency
+  row(
+    'memory per session',
+    COLD,
+    `${sessions} sessions after their turns`,
+    `Worker: workerd ${mib(workerdRssBefore)} → ${mib(workerdRssAfter)}, ${mib((workerdRssAfter - workerdRssBefore) / sessions)} a session`,
+    `sandbox: opencode p50 ${mib(median(opencodeRss))}, max ${mib(Math.max(...opencodeRss))} (${opencodeRss.length} processes)`,
+    '',
+  )
 }
 
 if (gateway) {
@@ -230,6 +276,10 @@ const notes = `What the rows measure:
   "from the pool" counts sessions whose \`sandbox.status\` said reason \`warm\`. **opencode's own boot**
   is the floor of a cold start, measured without the Worker: a sandbox made through the sandbox host,
   a baseline commit, \`opencode serve\` started with a session's configuration, up to its first session.
+  The steps split a warm start by the \`at\` the session stamps on its events and the client's clock:
+  admitted (the route, the session's first load, the tenant's admission), the pool's take, the agent
+  attached (its session and event subscription), idle, and seen (stamped to read by the client).
+  **A burst**: ${BURST_STARTS} sessions created at once on a stack whose pool holds ${BURST_STARTS}; then the time until the pool is full again.
 - **repository start**: sessions on a local repository whose setup (\`${REPO_SETUP}\`) takes about 10 s, one at
   a time, alternating \`snapshot: false\` (clone and setup every time) with the default (from the snapshot one
   unmeasured session took first: copy, fetch, no setup); on the stack with the warm pool, whose bare warm start is the ratio's base.
@@ -241,8 +291,11 @@ const notes = `What the rows measure:
   its key, and through \`/v1/gateway/local\` with a session's gateway token (the Worker checks the token and the
   budget with the session, swaps in the key, streams the answer through and meters it), rounds alternating;
   and workerd's CPU per 1,000 pieces through the gateway.
-- **concurrency**: 6 sessions (an opencode each) started up front; N of them send a turn (500 pieces, paced
+- **concurrency**: ${Math.max(...CONCURRENCY_LEVELS)} sessions (an opencode each) started up front; N of them send a turn (500 pieces, paced
   at about 1 ms) at the same moment, at least two rounds and four turns per level; latency is \`?wait=true\` from send to reply.
+  Cores busy: CPU time over the level's wall time, from /proc (the machine's busy share of its 2 cores; workerd;
+  the sessions' opencodes; this process, which runs the clients and the scripted model). Memory: workerd's resident
+  memory before any session and after all ran their turns, over the sessions; each opencode's own resident memory.
 `
 const report = `# Benchmark results
 

@@ -1,11 +1,31 @@
 import { modelProviderConfig } from '../local/model-server'
 import { agentClient, waitForOpencode } from '../src/opencode/client'
 import { LocalSandboxProvider } from '../src/sandbox/local'
-import { isIdle, readEvents } from './lib/sse'
+import { isIdle, readEvents, type Arrival } from './lib/sse'
 import { call, endSession, type BenchStack } from './lib/stack'
 import { now, quantile, sleep } from './lib/stats'
 
 export const START_SAMPLES = 5
+
+/**
+ * Where a start's time goes, median milliseconds per step: each from the previous one, by the
+ * `at` the session stamped on its events (the Durable Object's clock, the machine's) and the
+ * client's own clock for sending, the answer and the arrival.
+ */
+export type StartSteps = {
+  /** POST sent → `session.status` starting: the route, the session's first load, tenant admission */
+  admitted: number
+  /** POST sent → its 201 answer (overlaps the steps after it) */
+  answered: number
+  /** admitted → `sandbox.status` starting/warm: the pool's take */
+  taken: number
+  /** taken → `sandbox.status` ready: the agent's health, its session, the event subscription */
+  attached: number
+  /** ready → `session.status` idle */
+  idle: number
+  /** idle stamped → idle read by the client (who opens the stream once the POST answered) */
+  seen: number
+}
 
 export type StartResult = {
   warmPoolSize: string
@@ -14,6 +34,7 @@ export type StartResult = {
   p95: number
   /** sessions whose sandbox came from the warm pool (`sandbox.status` starting, reason `warm`) */
   fromPool: number
+  steps: StartSteps
 }
 
 /** What GET /health says of the warm pool, if it says anything. */
@@ -22,13 +43,67 @@ async function poolReady(stack: BenchStack): Promise<number | undefined> {
   return health.warmPool?.ready
 }
 
-/** Before a warm sample: wait (up to a minute) for the pool to hold a ready sandbox again, if the stack has a pool at all. */
-async function waitForPool(stack: BenchStack) {
-  const deadline = Date.now() + 60_000
+/** Wait (up to `timeoutMs`) for the pool to hold `n` ready sandboxes, if the stack has a pool at all; true once it does. */
+async function waitForPool(stack: BenchStack, n = 1, timeoutMs = 60_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     const ready = await poolReady(stack)
-    if (ready === undefined || ready >= 1) return
+    if (ready === undefined || ready >= n) return true
     await sleep(200)
+  }
+  return false
+}
+
+type OneStart = { total: number; warm: boolean; marks: StartSteps }
+
+/** One session from POST to the first idle on its stream, with the time of each step; ended after. */
+async function timedStart(stack: BenchStack): Promise<OneStart> {
+  const t0 = now()
+  const { id } = await call(stack, '/v1/sessions', {})
+  const answered = now()
+  try {
+    const events = await readEvents(stack.url, id as string, {
+      after: 0,
+      done: isIdle,
+      keep: (e) => e.event === 'sandbox.status' || e.event === 'session.status',
+      timeoutMs: 180_000,
+    })
+    const stamp = (pick: (e: Arrival) => boolean) => {
+      const e = events.find(pick)
+      return e ? Date.parse(e.data.at as string) : NaN
+    }
+    const idle = events.at(-1)!
+    const admittedAt = stamp((e) => e.event === 'session.status' && e.data.status === 'starting')
+    const takenAt = stamp((e) => e.event === 'sandbox.status' && e.data.state === 'starting' && e.data.reason === 'warm')
+    const readyAt = stamp((e) => e.event === 'sandbox.status' && e.data.state === 'ready')
+    const idleAt = Date.parse(idle.data.at as string)
+    return {
+      total: idle.at - t0,
+      warm: Number.isFinite(takenAt),
+      marks: {
+        admitted: admittedAt - t0,
+        answered: answered - t0,
+        taken: takenAt - admittedAt,
+        attached: readyAt - takenAt,
+        idle: idleAt - readyAt,
+        seen: idle.at - idleAt,
+      },
+    }
+  } finally {
+    await endSession(stack, id as string)
+  }
+}
+
+function summarize(warmPoolSize: string, starts: OneStart[]): StartResult {
+  const times = starts.map((s) => s.total)
+  const step = (k: keyof StartSteps) => quantile(starts.map((s) => s.marks[k]).filter(Number.isFinite), 0.5)
+  return {
+    warmPoolSize,
+    samples: starts.length,
+    p50: quantile(times, 0.5),
+    p95: quantile(times, 0.95),
+    fromPool: starts.filter((s) => s.warm).length,
+    steps: { admitted: step('admitted'), answered: step('answered'), taken: step('taken'), attached: step('attached'), idle: step('idle'), seen: step('seen') },
   }
 }
 
@@ -39,23 +114,40 @@ async function waitForPool(stack: BenchStack) {
 export async function startBenchmark(stack: BenchStack, samples = START_SAMPLES): Promise<StartResult> {
   const warmPoolSize = stack.settings.WARM_POOL_SIZE ?? '(unset)'
   const warm = Number(warmPoolSize) > 0
-  const times: number[] = []
-  let fromPool = 0
+  const starts: OneStart[] = []
   for (let i = 0; i < samples; i++) {
     if (warm) await waitForPool(stack)
-    const t0 = now()
-    const { id } = await call(stack, '/v1/sessions', {})
-    const events = await readEvents(stack.url, id as string, {
-      after: 0,
-      done: isIdle,
-      keep: (e) => e.event === 'sandbox.status',
-      timeoutMs: 180_000,
-    })
-    times.push(events.at(-1)!.at - t0)
-    if (events.some((e) => e.data.reason === 'warm')) fromPool++
-    await endSession(stack, id as string)
+    starts.push(await timedStart(stack))
   }
-  return { warmPoolSize, samples, p50: quantile(times, 0.5), p95: quantile(times, 0.95), fromPool }
+  return summarize(warmPoolSize, starts)
+}
+
+export const BURST = 10
+
+export type BurstResult = StartResult & {
+  /** how many sandboxes the pool held when the burst came */
+  readyBefore: number
+  /** how many it held the moment the last of the burst was idle */
+  readyAfter: number
+  /** from the burst's last idle until the pool held `readyBefore` again; NaN if not within the wait */
+  refillMs: number
+}
+
+/**
+ * A burst: BURST sessions created at the same moment on a stack whose pool holds that many,
+ * each timed to its first idle; then how long the pool takes to be full again.
+ */
+export async function burstBenchmark(stack: BenchStack, n = BURST, refillWaitMs = 300_000): Promise<BurstResult> {
+  const warmPoolSize = stack.settings.WARM_POOL_SIZE ?? '(unset)'
+  await waitForPool(stack, Number(warmPoolSize), 600_000)
+  // Let the last refill's boot settle before the burst, so the burst meets a quiet pool.
+  await sleep(3_000)
+  const readyBefore = (await poolReady(stack)) ?? 0
+  const starts = await Promise.all(Array.from({ length: n }, () => timedStart(stack)))
+  const done = now()
+  const readyAfter = (await poolReady(stack)) ?? 0
+  const refilled = await waitForPool(stack, readyBefore, refillWaitMs)
+  return { ...summarize(warmPoolSize, starts), readyBefore, readyAfter, refillMs: refilled ? now() - done : NaN }
 }
 
 export type BootResult = { samples: number; p50: number; p95: number }

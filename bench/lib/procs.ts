@@ -77,3 +77,22 @@ export function opencodeProcessesUnder(dir: string): number[] {
 }
 
 export const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`
+
+/** The resident memory of each of these processes still alive, in bytes. */
+export function rssOf(pidList: number[]): number[] {
+  return pidList.flatMap((pid) => proc(pid)?.rssBytes ?? [])
+}
+
+/** The CPU time (user and system) these processes have used so far, in milliseconds. */
+export function cpuMsOf(pidList: number[]): number {
+  return (pidList.reduce((sum, pid) => sum + (proc(pid)?.cpuTicks ?? 0), 0) * 1000) / TICKS_PER_SECOND
+}
+
+/** The whole machine's CPU time so far, busy and in all, in milliseconds summed over its cores (/proc/stat). */
+export function machineCpuMs(): { busy: number; total: number } {
+  const fields = (read('/proc/stat') ?? '').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  const total = fields.reduce((a, b) => a + b, 0)
+  // idle and iowait are the fourth and fifth
+  const busy = total - (fields[3] ?? 0) - (fields[4] ?? 0)
+  return { busy: (busy * 1000) / TICKS_PER_SECOND, total: (total * 1000) / TICKS_PER_SECOND }
+}

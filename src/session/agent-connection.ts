@@ -60,12 +60,15 @@ export class AgentConnection {
     return client
   }
 
-  /** A new sandbox's agent: its session (the warm sandbox's own, or a new one) is followed from the start. */
-  async attach(record: SandboxRecord) {
+  /**
+   * A new sandbox's agent: its session (the warm sandbox's own, or a new one) is followed from
+   * the start. `known`: the agent session to follow without asking opencode (see ./start-checks).
+   */
+  async attach(record: SandboxRecord, known?: string) {
     const client = this.clientFor(record)
     const title = this.p.store.row.title
     // The link holds events until release(), so it opens while the agent session is made.
-    const [sessionId] = await Promise.all([ensureAgentSession(client, { id: record.agentSessionId, title }), this.open(record)])
+    const [sessionId] = await Promise.all([known ?? ensureAgentSession(client, { id: record.agentSessionId, title }), this.open(record)])
     this.p.store.update({ agent_session_id: sessionId })
     this.p.events.follow(sessionId, record.workdir, false)
     this.link?.release()

@@ -202,7 +202,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     const admitted = await this.admit({ id: input.id, tenant: input.tenant, title: input.title ?? null, spec, secrets })
     if (!admitted.ok) return admitted
     if (input.prompt) this.turns.enqueue({ text: input.prompt })
-    await this.signals.syncIndex()
+    // Admission listed the session with its tenant as it is now: nothing to sync before the start.
     this.lifecycle.ensureRunning()
     return ok(this.view())
   }

@@ -22,6 +22,7 @@ import {
 import type { SessionSignals } from './ports'
 import type { MessageQueue } from './queue'
 import type { SandboxSource } from './sandbox-source'
+import { startChecks } from './start-checks'
 import { openSecrets } from './secrets'
 import type { SessionStore } from './session-store'
 import type { Turns } from './turns'
@@ -194,15 +195,16 @@ export class SandboxLifecycle {
     signals.sandboxState('starting')
     try {
       const secrets = await openSecrets(this.p.secretsKey, store.row.secrets)
-      const record = await this.p.source.sandboxFor(spec, secrets, (sandboxId) => {
+      const { record, warm } = await this.p.source.sandboxFor(spec, secrets, (sandboxId) => {
         job.made.add(sandboxId)
         if (job.abandoned) void this.p.provider.kill(sandboxId).catch(() => {})
       })
       if (this.stopped(job)) return this.abandon(record)
       store.saveSandbox(record)
-      await waitForOpencode(record.endpoint, record.password)
+      const checks = startChecks({ warm, agentSessionId: record.agentSessionId, title: store.row.title })
+      if (checks.waitForAgent) await waitForOpencode(record.endpoint, record.password)
       if (this.stopped(job)) return this.abandon(record)
-      await connection.attach(record)
+      await connection.attach(record, checks.knownAgentSession)
       if (this.stopped(job)) return this.abandon(record)
       signals.sandboxState('ready')
       // The idle clock starts once the session can take a message, not while its sandbox boots.

@@ -37,9 +37,13 @@ export class SandboxSource {
     this.snapshots = new RepoSnapshots(p)
   }
 
-  /** `made` hears of each sandbox created for it the moment it exists, before it is ready. */
-  async sandboxFor(spec: SessionSpec, secrets: SessionSecrets, made: (sandboxId: string) => void): Promise<SandboxRecord> {
-    return (await this.warm(spec, secrets)) ?? (await this.create(spec, secrets, made))
+  /**
+   * `made` hears of each sandbox created for it the moment it exists, before it is ready.
+   * `warm`: the sandbox came from the pool, its agent answering and its agent session made.
+   */
+  async sandboxFor(spec: SessionSpec, secrets: SessionSecrets, made: (sandboxId: string) => void): Promise<{ record: SandboxRecord; warm: boolean }> {
+    const warm = await this.warm(spec, secrets)
+    return warm ? { record: warm, warm: true } : { record: await this.create(spec, secrets, made), warm: false }
   }
 
   private async warm(spec: SessionSpec, secrets: SessionSecrets): Promise<SandboxRecord | null> {
