@@ -72,7 +72,7 @@ export async function githubSetup(env: Bindings, input: CreateRunInput): Promise
 }
 
 /** A token for cloning `url` over http(s) from GitHub; nothing for any other URL. */
-async function cloneToken(env: Bindings, url: string): Promise<string | undefined> {
+export async function cloneToken(env: Bindings, url: string): Promise<string | undefined> {
   const target = /^https?:\/\//.test(url) ? githubRepoOf(url, env.GITHUB_API_URL) : undefined
   return target ? githubToken(env, target) : undefined
 }

@@ -12,6 +12,7 @@ import type { Settings } from '../settings'
 import type { SessionSpec } from '../contracts'
 import { provisionRetry } from './lifecycle'
 import { RepoSnapshots } from './repo-snapshots'
+import { takeFromRepoPool } from './repo-pool-source'
 import type { SessionSignals } from './ports'
 import type { SessionSecrets } from './secrets'
 import type { SessionStore } from './session-store'
@@ -38,7 +39,7 @@ export class SandboxSource {
 
   /** `made` hears of each sandbox created for it the moment it exists, before it is ready. */
   async sandboxFor(spec: SessionSpec, secrets: SessionSecrets, made: (sandboxId: string) => void): Promise<SandboxRecord> {
-    return (await this.warm(spec, secrets)) ?? (await this.create(spec, secrets, made))
+    return (await this.warm(spec, secrets)) ?? (await takeFromRepoPool(this.p, spec, secrets, made)) ?? (await this.create(spec, secrets, made))
   }
 
   private async warm(spec: SessionSpec, secrets: SessionSecrets): Promise<SandboxRecord | null> {
