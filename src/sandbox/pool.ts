@@ -104,6 +104,7 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
   async ensure(origin: string): Promise<void> {
     this.sql.exec('INSERT OR REPLACE INTO origin (id, url) VALUES (1, ?)', origin)
     await this.refillSoon()
+    if (readSettings(this.env).warmPools.length > 0) await this.alarmSoon()
   }
 
   /** How many sandboxes are ready, and until when refills are paused after failing again and again. */
