@@ -129,13 +129,16 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
   }
 
   override async alarm(): Promise<void> {
+    const started = Date.now()
     const settings = readSettings(this.env)
     const fingerprint = settingsFingerprint(settings)
     const maxAge = maxAgeMs(settings.e2b.timeoutMs)
     const origin = settings.publicUrl ?? this.sql.exec<{ url: string }>('SELECT url FROM origin').toArray()[0]?.url
     const bare = await this.refillBare(settings, fingerprint, maxAge, origin)
     const repo = await this.repoPools.refill(settings, fingerprint, origin, maxAge)
-    const next = [bare, repo, await this.ctx.storage.getAlarm()].filter((t) => t !== null)
+    // A take or a push during these refills asked for another round: it is kept, not overwritten.
+    const asked = await this.ctx.storage.getAlarm()
+    const next = [bare, repo, asked !== null && asked >= started ? asked : null].filter((t) => t !== null)
     if (next.length > 0) await this.ctx.storage.setAlarm(Math.min(...next))
   }
 

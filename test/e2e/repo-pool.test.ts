@@ -86,12 +86,15 @@ describe('repository warm pools', () => {
     expect(readFileSync(`/proc/${ready.opencodePid}/environ`, 'utf8')).not.toContain(PASSWORD)
 
     const s = await start({ repo: { url, ref: 'main', token: PASSWORD }, setup: SETUP })
-    expect(s.steps).toEqual(['starting', 'warm', 'updating', 'ready'])
-    expect(s.starts[1]!.data.ageSeconds).toEqual(expect.any(Number))
-    expect([(await s.read('built.txt'))?.trim(), (await s.read('setup-output.txt'))?.trim()]).toEqual([head(), 'done'])
-    const reply = await api(`/v1/sessions/${s.id}/messages?wait=true&timeout=60`, { body: { text: 'hello from a pooled repository' } })
-    expect(reply.body.reply.text).toContain('hello from a pooled repository')
-    await end(s.id)
+    try {
+      expect(s.steps).toEqual(['starting', 'warm', 'updating', 'ready'])
+      expect(s.starts[1]!.data.ageSeconds).toEqual(expect.any(Number))
+      expect([(await s.read('built.txt'))?.trim(), (await s.read('setup-output.txt'))?.trim()]).toEqual([head(), 'done'])
+      const reply = await api(`/v1/sessions/${s.id}/messages?wait=true&timeout=180`, { body: { text: 'hello from a pooled repository' } })
+      expect(reply.body.reply.text).toContain('hello from a pooled repository')
+    } finally {
+      await end(s.id)
+    }
   }, SLOW)
 
   it('refuses an unsigned or forged push delivery, and refreshes the pool on a verified one', async () => {
@@ -117,11 +120,14 @@ describe('repository warm pools', () => {
     const fresh = await waitFor('a pooled sandbox at the pushed commit', async () => (await pooled()).find((s) => builtIn(s.workdir) === head()), 240_000)
     await waitFor('the one behind to go', async () => !(await pooled()).some((s) => s.sandboxId === old.sandboxId))
     const s = await start({ repo: { url, ref: 'main', token: PASSWORD }, setup: SETUP })
-    expect(s.steps).toEqual(['starting', 'warm', 'updating', 'ready'])
-    expect(await s.read('README.md')).toBe('second\n')
-    expect((await s.read('built.txt'))?.trim()).toBe(head())
-    expect(fresh.sandboxId).not.toBe(old.sandboxId)
-    await end(s.id)
+    try {
+      expect(s.steps).toEqual(['starting', 'warm', 'updating', 'ready'])
+      expect(await s.read('README.md')).toBe('second\n')
+      expect((await s.read('built.txt'))?.trim()).toBe(head())
+      expect(fresh.sandboxId).not.toBe(old.sandboxId)
+    } finally {
+      await end(s.id)
+    }
   }, SLOW)
 
   it('starts cold a session with another setup or its own secrets, and gives none to a session that cannot read the repository', async () => {
