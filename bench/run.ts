@@ -6,14 +6,14 @@ import { PROJECT_ROOT } from '../local/stack'
 import { CONCURRENCY_LEVELS, concurrencyBenchmark, type ConcurrencyResult } from './concurrency'
 import { FANOUT_DELTAS, fanoutBenchmark, type FanoutLevel } from './fanout'
 import { GATEWAY_DELAY_MS, GATEWAY_PIECES, gatewayBenchmark, type GatewayResult } from './gateway'
-import { benchStack, cleanupAll, type BenchStack } from './lib/stack'
+import { benchStack, cleanupAll, onCleanup, type BenchStack } from './lib/stack'
 import { median, ms, now, perSecond, plusMs, ratio, us } from './lib/stats'
 import { mib } from './lib/procs'
 import { BURST, MODEL_PACE, relayBenchmark, STRESS, type RelayResult } from './relay'
 import { relayStagesBenchmark, type StageResult } from './relay-stages'
 import { replayBenchmark, type ReplayResult } from './replay'
 import { BURST as BURST_STARTS, burstBenchmark, opencodeBootBenchmark, startBenchmark, type BootResult, type BurstResult, type StartResult, type StartSteps } from './start'
-import { repoStartBenchmark, repoStartRows, REPO_SETUP, type RepoStartResult } from './repo-start'
+import { benchRepo, removeBenchRepo, repoPoolSetting, repoStartBenchmark, repoStartRows, REPO_SETUP, type RepoStartResult } from './repo-start'
 
 /**
  * `npm run bench`: five benchmarks side by side against the local stack (wrangler dev, local
@@ -100,9 +100,11 @@ try {
     if (wanted('gateway')) gateway = await attempt('model gateway', () => gatewayBenchmark(stack))
   })
   if (wanted('warm') || wanted('repo')) {
-    await withStack({ WARM_POOL_SIZE: '2' }, async (stack) => {
+    const repo = benchRepo()
+    onCleanup(() => removeBenchRepo(repo))
+    await withStack({ WARM_POOL_SIZE: '2', ...(wanted('repo') && { WARM_POOLS: repoPoolSetting(repo) }) }, async (stack) => {
       if (wanted('warm')) startWarm = await attempt('session start, warm', () => startBenchmark(stack))
-      if (wanted('repo')) repoStart = await attempt('repository session start', () => repoStartBenchmark(stack))
+      if (wanted('repo')) repoStart = await attempt('repository session start', () => repoStartBenchmark(stack, repo))
     })
   }
   if (wanted('burst')) {
@@ -282,7 +284,9 @@ const notes = `What the rows measure:
   **A burst**: ${BURST_STARTS} sessions created at once on a stack whose pool holds ${BURST_STARTS}; then the time until the pool is full again.
 - **repository start**: sessions on a local repository whose setup (\`${REPO_SETUP}\`) takes about 10 s, one at
   a time, alternating \`snapshot: false\` (clone and setup every time) with the default (from the snapshot one
-  unmeasured session took first: copy, fetch, no setup); on the stack with the warm pool, whose bare warm start is the ratio's base.
+  unmeasured session took first: copy, fetch, no setup) and with a session on \`main\` that takes a sandbox of the repository warm pool
+  (\`WARM_POOLS\`, size 2; each sample waits for a ready one first: fetch, no checkout, no setup); on the stack with the warm pool,
+  whose bare warm start is the ratio's base.
 - **fan-out**: one session, one unpaced reply read by 1, then by 50 clients, two rounds each;
   a client's rate is its deltas over the time from the prompt to its last delta (median over clients and rounds).
 - **replay**: one reply (paced at about 1 ms a piece) logs about 10,000 events; a client then reads the log from the start until its last

@@ -24,6 +24,7 @@ import type { FileChange } from './github/changes'
 import type { GatewayGrant } from './gateway/routes'
 import type { Outcome } from './lib/errors'
 import type { WarmSandbox } from './sandbox/record'
+import type { RepoWarmSandbox } from './sandbox/repo-pool-store'
 import type { SnapshotPolicy, SnapshotRow } from './sandbox/snapshots'
 import type { ForkInput } from './session/fork-history'
 import type { Admission } from './tenant/limits'
@@ -103,6 +104,11 @@ export interface PoolRpc extends Rpc.DurableObjectBranded {
   ownerOf(owner: string): Promise<string | null>
   ensure(origin: string): Promise<void>
   status(): Promise<{ ready: number; refillPausedUntil: number | null }>
+  /** a ready sandbox of the repository pool keyed `pool` (see poolKey), for session `sessionId` */
+  takeRepo(pool: string, fingerprint: string, sessionId: string): Promise<RepoWarmSandbox | null>
+  /** a verified push moved these pools' ref to `commit` */
+  pushed(pools: string[], commit: string): Promise<void>
+  repoStatus(): Promise<{ target: number; ready: number }>
 }
 
 /** One per named scope of webhook memory (`WebhookGuard`). */

@@ -15,6 +15,8 @@ export type Bindings = DurableObjectBindings & {
   SESSION_IDLE_SECONDS?: string
   PENDING_TIMEOUT_SECONDS?: string
   WARM_POOL_SIZE?: string
+  /** JSON list of repository warm pools: [{repo, ref?, setup?, size, maxAgeSeconds?}] */
+  WARM_POOLS?: string
   WEBHOOK_SECRET?: string
   /** signs run callbacks; without it callbacks go out unsigned */
   CALLBACK_SECRET?: string

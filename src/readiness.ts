@@ -1,6 +1,7 @@
 import { AuthenticationError, Sandbox, type ConnectionOpts, type SandboxListOpts } from 'e2b'
 import type { Bindings } from './env'
 import { missingSettings } from './missing-settings'
+import { parseWarmPools } from './sandbox/repo-pools'
 import { readSettings, type Settings } from './settings'
 
 /** How long /ready waits for the sandbox provider before it counts as not answering. */
@@ -70,6 +71,8 @@ export async function readiness(env: Bindings): Promise<Readiness> {
         ? await probeLocal(settings.localSandboxUrl, settings.localSandboxToken)
         : undefined
   if (problem) reasons.push(problem)
+  const pools = parseWarmPools(env.WARM_POOLS).error
+  if (pools) reasons.push(pools)
   return { ready: reasons.length === 0, ...(provider && { provider }), missing, reasons }
 }
 

@@ -31,7 +31,7 @@ app.use('*', requestId({ headerName: '', generator: (c) => requestIdFrom(c.req.h
 /** Set once this isolate has asked the warm pool to fill, so it asks once, not on every request. */
 let poolPrimed = false
 app.use('*', async (c, next) => {
-  if (!poolPrimed && readSettings(c.env).warmPoolSize > 0) {
+  if (!poolPrimed && (readSettings(c.env).warmPoolSize > 0 || readSettings(c.env).warmPools.length > 0)) {
     poolPrimed = true
     c.executionCtx.waitUntil(poolStub(c.env).ensure(new URL(c.req.url).origin))
   }
@@ -48,6 +48,10 @@ const Health = z
         refillPausedUntil: z.string().optional().openapi({ description: 'refills failed three times in five minutes: paused until then' }),
       })
       .optional(),
+    repoPools: z
+      .object({ target: z.number(), ready: z.number() })
+      .optional()
+      .openapi({ description: 'the repository warm pools (WARM_POOLS): sandboxes wanted in all, and ready' }),
   })
   .openapi('Health')
 
@@ -57,13 +61,18 @@ const withHealth = app.openapi(
     path: '/health',
     summary: 'Liveness, and the warm pool when there is one',
     description: 'Needs no key.',
-    responses: { 200: json(Health, 'Up; `warmPool` when WARM_POOL_SIZE > 0') },
+    responses: { 200: json(Health, 'Up; `warmPool` when WARM_POOL_SIZE > 0, `repoPools` when WARM_POOLS names any') },
   }),
   async (c) => {
-    const target = readSettings(c.env).warmPoolSize
-    if (target === 0) return c.json({ ok: true }, 200)
+    const settings = readSettings(c.env)
+    const target = settings.warmPoolSize
+    const repoPools = settings.warmPools.length > 0 ? { repoPools: await poolStub(c.env).repoStatus() } : {}
+    if (target === 0) return c.json({ ok: true, ...repoPools }, 200)
     const { ready, refillPausedUntil } = await poolStub(c.env).status()
-    return c.json({ ok: true, warmPool: { target, ready, ...(refillPausedUntil && { refillPausedUntil: new Date(refillPausedUntil).toISOString() }) } }, 200)
+    return c.json(
+      { ok: true, warmPool: { target, ready, ...(refillPausedUntil && { refillPausedUntil: new Date(refillPausedUntil).toISOString() }) }, ...repoPools },
+      200,
+    )
   },
 )
 

@@ -3,12 +3,13 @@ import type { Context } from 'hono'
 import type { AppEnv, Bindings } from '../env'
 import { ApiError, unwrap } from '../lib/errors'
 import { newId, sha256Hex } from '../lib/ids'
-import { guardStub, runStub } from '../durable-objects'
+import { guardStub, poolStub, runStub } from '../durable-objects'
 import { githubRules, maxRunsPerHour, taskFromDelivery } from '../runs/github'
 import { hasGitHubCredentials } from '../github/credentials'
 import { githubRepoOf } from '../github/repo-url'
 import { freshTimestamp, MAX_SKEW_SECONDS, signatureMatches, timestamped } from '../runs/signing'
-import { apiKeys } from '../settings'
+import { apiKeys, readSettings } from '../settings'
+import { pushedPools } from '../sandbox/repo-pools'
 import { misconfiguredResponse } from './complete-settings'
 import { validationError } from './errors'
 import { tenantOf } from './middleware'
@@ -185,10 +186,13 @@ webhooks.openAPIRegistry.registerPath({
   path: '/github',
   summary: 'GitHub webhook deliveries',
   description:
-    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository. A comment saying so is posted at once and edited with the result: a pull request from a new branch (GITHUB_OUTPUT=pull_request, the default), or for a comment on a pull request, a commit on its branch (a branch in a fork gets the diff instead); with GITHUB_OUTPUT=comment, the diff in the comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. Other deliveries are acknowledged and ignored, with the reason.',
+    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository. A `push` to the repository and ref of a repository warm pool (WARM_POOLS) refreshes the sandboxes of that pool in the background (`refreshing`: how many pools). A comment saying so is posted at once and edited with the result: a pull request from a new branch (GITHUB_OUTPUT=pull_request, the default), or for a comment on a pull request, a commit on its branch (a branch in a fork gets the diff instead); with GITHUB_OUTPUT=comment, the diff in the comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. Other deliveries are acknowledged and ignored, with the reason.',
   request: { body: { ...json(z.record(z.string(), z.unknown()), 'A GitHub delivery'), required: true } },
   responses: {
-    202: json(z.object({ ignored: z.boolean(), reason: z.string().optional(), run: RunAccepted.optional() }), 'Acknowledged'),
+    202: json(
+      z.object({ ignored: z.boolean(), reason: z.string().optional(), run: RunAccepted.optional(), refreshing: z.number().int().optional() }),
+      'Acknowledged',
+    ),
     ...errors,
     429: json(ErrorBody, 'Too many runs for this repository in the last hour'),
   },
@@ -196,6 +200,12 @@ webhooks.openAPIRegistry.registerPath({
 
 webhooks.post('/github', async (c) => {
   const raw = await verified(c, c.env.GITHUB_WEBHOOK_SECRET, 'x-hub-signature-256')
+  if (c.req.header('x-github-event') === 'push') {
+    const pushed = pushedPools(readSettings(c.env).warmPools, parseJson(raw))
+    if ('ignored' in pushed) return c.json({ ignored: true, reason: pushed.ignored }, 202)
+    await poolStub(c.env).pushed(pushed.pools, pushed.commit)
+    return c.json({ ignored: false, refreshing: pushed.pools.length }, 202)
+  }
   const decided = taskFromDelivery(c.req.header('x-github-event'), parseJson(raw), githubRules(c.env))
   if ('ignored' in decided) return c.json({ ignored: true, reason: decided.ignored }, 202)
   const { task } = decided

@@ -67,10 +67,23 @@ export function canUseWarmSandbox(
   defaultModel: string | undefined,
   modelKeys?: Record<string, string>,
 ): boolean {
+  return !spec.repo && !spec.setup && canUseRepoWarmSandbox(spec, secrets, defaultModel, modelKeys)
+}
+
+/**
+ * A repository pool's sandbox (WARM_POOLS) holds a repository and its setup's work, made before
+ * anyone asked: a session may take it when the pool's repository, ref and setup are exactly its
+ * own (repoPoolFor) and it needs nothing else of its own in it, as for a bare warm one. A
+ * private repository's token is no obstacle: it is used for the session's own fetch only.
+ */
+export function canUseRepoWarmSandbox(
+  spec: SessionSpec,
+  secrets: Record<string, string> | undefined,
+  defaultModel: string | undefined,
+  modelKeys?: Record<string, string>,
+): boolean {
   const empty = (v: unknown) => v === undefined || (typeof v === 'object' && v !== null && Object.keys(v).length === 0)
   return (
-    !spec.repo &&
-    !spec.setup &&
     empty(spec.files) &&
     empty(spec.skills) &&
     empty(spec.mcp) &&

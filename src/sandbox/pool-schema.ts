@@ -16,4 +16,15 @@ export const POOL_MIGRATIONS: Migration[] = [
       CREATE TABLE IF NOT EXISTS origin (id INTEGER PRIMARY KEY CHECK (id = 1), url TEXT NOT NULL);
     `,
   },
+  {
+    id: 2,
+    description: 'repository warm pools (WARM_POOLS): their sandboxes, the commits pushes announced, their refill failures',
+    sql: `
+      CREATE TABLE repo_warm (
+        sandbox_id TEXT PRIMARY KEY, pool TEXT NOT NULL, record TEXT NOT NULL, fingerprint TEXT NOT NULL,
+        commit_sha TEXT NOT NULL, created_at INTEGER NOT NULL);
+      CREATE TABLE repo_head (pool TEXT PRIMARY KEY, commit_sha TEXT NOT NULL, at INTEGER NOT NULL);
+      CREATE TABLE repo_refill (pool TEXT PRIMARY KEY, state TEXT NOT NULL);
+    `,
+  },
 ]

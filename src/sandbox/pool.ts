@@ -6,7 +6,7 @@ import { newId, randomSecret } from '../lib/ids'
 import { errorMessage, log } from '../lib/log'
 import { agentClient, waitForOpencode } from '../opencode/client'
 import { ensureAgentSession } from '../opencode/session'
-import { readSettings } from '../settings'
+import { readSettings, type Settings } from '../settings'
 import { migrate } from '../lib/migrations'
 import { sandboxPlan, settingsFingerprint } from './plan'
 import { afterRefillFailure, type RefillState } from './pool-backoff'
@@ -14,6 +14,7 @@ import { POOL_MIGRATIONS } from './pool-schema'
 import type { SandboxEndpoint, SandboxProvider } from './provider'
 import { provisionSandbox } from './provision'
 import type { WarmSandbox } from './record'
+import { RepoPools, type RepoWarmSandbox } from './repo-pool-store'
 import { sandboxProvider } from './select'
 import { SANDBOX_GRACE_MS } from './timeouts'
 
@@ -47,12 +48,32 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
   /** Built once: an object's settings are its deployment's, fixed for its life. */
   private readonly provider: SandboxProvider
   private refill: RefillState | undefined
+  private readonly repoPools: RepoPools
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
     this.sql = ctx.storage.sql
     this.provider = sandboxProvider(readSettings(env))
     migrate(this.sql, POOL_MIGRATIONS)
+    this.repoPools = new RepoPools(this.sql, this.provider, env, readyAgentSession)
+  }
+
+  /** Hands out a ready sandbox of a repository pool (WARM_POOLS), if there is one; see RepoPools. */
+  async takeRepo(pool: string, fingerprint: string, sessionId: string): Promise<RepoWarmSandbox | null> {
+    const warm = this.repoPools.take(pool, fingerprint, sessionId)
+    // Each pool backs off on its own (RepoPools.refill), so the bare pool's pause does not hold this.
+    await this.alarmSoon()
+    return warm
+  }
+
+  /** A verified push moved these repository pools' ref: they are refreshed in the background. */
+  async pushed(pools: string[], commit: string): Promise<void> {
+    this.repoPools.pushed(pools, commit)
+    await this.alarmSoon()
+  }
+
+  async repoStatus(): Promise<{ target: number; ready: number }> {
+    return this.repoPools.status(readSettings(this.env).warmPools)
   }
 
   /** Hands out the oldest ready sandbox made under these settings, if there is one. */
@@ -83,6 +104,7 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
   async ensure(origin: string): Promise<void> {
     this.sql.exec('INSERT OR REPLACE INTO origin (id, url) VALUES (1, ?)', origin)
     await this.refillSoon()
+    if (readSettings(this.env).warmPools.length > 0) await this.alarmSoon()
   }
 
   /** How many sandboxes are ready, and until when refills are paused after failing again and again. */
@@ -107,9 +129,21 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
   }
 
   override async alarm(): Promise<void> {
+    const started = Date.now()
     const settings = readSettings(this.env)
     const fingerprint = settingsFingerprint(settings)
     const maxAge = maxAgeMs(settings.e2b.timeoutMs)
+    const origin = settings.publicUrl ?? this.sql.exec<{ url: string }>('SELECT url FROM origin').toArray()[0]?.url
+    const bare = await this.refillBare(settings, fingerprint, maxAge, origin)
+    const repo = await this.repoPools.refill(settings, fingerprint, origin, maxAge)
+    // A take or a push during these refills asked for another round: it is kept, not overwritten.
+    const asked = await this.ctx.storage.getAlarm()
+    const next = [bare, repo, asked !== null && asked >= started ? asked : null].filter((t) => t !== null)
+    if (next.length > 0) await this.ctx.storage.setAlarm(Math.min(...next))
+  }
+
+  /** The bare sandboxes' refills; when they want the alarm next, if at all. */
+  private async refillBare(settings: Settings, fingerprint: string, maxAge: number, origin: string | undefined): Promise<number | null> {
     const stale = this.sql
       .exec<{ sandbox_id: string }>('SELECT sandbox_id FROM warm WHERE fingerprint != ? OR created_at < ?', fingerprint, Date.now() - maxAge)
       .toArray()
@@ -117,7 +151,6 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
       this.sql.exec('DELETE FROM warm WHERE sandbox_id = ?', sandbox_id)
       await this.provider.kill(sandbox_id).catch(() => {})
     }
-    const origin = settings.publicUrl ?? this.sql.exec<{ url: string }>('SELECT url FROM origin').toArray()[0]?.url
     try {
       while (origin && this.count() < settings.warmPoolSize) {
         const password = randomSecret()
@@ -141,12 +174,11 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
       const next = afterRefillFailure(await this.refillState(), Date.now())
       log('warn', 'warm pool refill failed', { err: errorMessage(err), ...(next.pausedUntil && { pausedUntil: new Date(next.pausedUntil).toISOString() }) })
       await this.saveRefillState({ failures: next.failures, pausedUntil: next.pausedUntil })
-      await this.ctx.storage.setAlarm(next.retryAt)
-      return
+      return next.retryAt
     }
     await this.saveRefillState(undefined)
     const oldest = this.sql.exec<{ t: number | null }>('SELECT MIN(created_at) AS t FROM warm').one().t
-    if (oldest !== null) await this.ctx.storage.setAlarm(Number(oldest) + maxAge)
+    return oldest === null ? null : Number(oldest) + maxAge
   }
 
   private async refillSoon() {
@@ -155,6 +187,10 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
     // While refills are paused after failing, the alarm already waits for the pause to end.
     const { pausedUntil } = await this.refillState()
     if (pausedUntil !== null && pausedUntil > Date.now()) return
+    await this.alarmSoon()
+  }
+
+  private async alarmSoon() {
     const current = await this.ctx.storage.getAlarm()
     if (current === null || current > Date.now() + 1_000) await this.ctx.storage.setAlarm(Date.now())
   }

@@ -66,6 +66,27 @@ export function credentialLine(url: string, token: string): string {
 /** Where a clone's credentials wait for git: the sandbox user's home, outside the workspace the agent is shown. */
 const credentialsPath = (home: string) => `${home.replace(/\/$/, '')}/.clone-credentials`
 
+/**
+ * Writes a private repository's token where git alone will read it, through the provider's file
+ * API: a command line (which E2B records) never holds it. The command that uses it removes it.
+ */
+export async function writeCloneCredentials(provider: SandboxProvider, sandboxId: string, home: string, url: string, token: string): Promise<string> {
+  const path = credentialsPath(home)
+  await provider.writeFiles(sandboxId, [{ path, content: credentialLine(url, token) }])
+  return path
+}
+
+/**
+ * Brings a workspace prepared earlier (a snapshot's, a pooled sandbox's) to the repository's ref:
+ * a fetch, and a checkout only if the ref has moved (refreshCommand); the commit it ends on.
+ */
+export async function updateWorkspace(provider: SandboxProvider, sandboxId: string, workdir: string, repo: Repo, credentials?: string): Promise<string> {
+  const r = await provider.exec(sandboxId, refreshCommand(repo.ref, credentials), { cwd: workdir, timeoutMs: CLONE_TIMEOUT_MS })
+  const commit = commitOf(r.stdout)
+  if (r.exitCode !== 0 || !commit) throw new ProvisionError('clone_failed', `updating the workspace of ${repo.url} failed (exit ${r.exitCode})`)
+  return commit
+}
+
 const under = (dir: string, files: SandboxFile[] = []): SandboxFile[] =>
   files.map((f) => ({ path: `${dir.replace(/\/$/, '')}/${f.path}`, content: f.content }))
 
@@ -87,15 +108,11 @@ export async function provisionSandbox(
   const { sandboxId, workdir, home } = await provider.create({ envs: plan.envs, metadata: plan.metadata, snapshotId: from?.snapshotId })
   onCreated(sandboxId)
   try {
-    const credentials = plan.repoToken ? credentialsPath(home) : undefined
-    // Through the provider's file API: a command line (which E2B records) never holds the token.
-    if (plan.repo && credentials) await provider.writeFiles(sandboxId, [{ path: credentials, content: credentialLine(plan.repo.url, plan.repoToken!) }])
+    const credentials = plan.repo && plan.repoToken ? await writeCloneCredentials(provider, sandboxId, home, plan.repo.url, plan.repoToken) : undefined
     let commit: string | undefined
     if (plan.repo && from) {
       onStep('updating')
-      const r = await provider.exec(sandboxId, refreshCommand(plan.repo.ref, credentials), { cwd: workdir, timeoutMs: CLONE_TIMEOUT_MS })
-      commit = commitOf(r.stdout)
-      if (r.exitCode !== 0 || !commit) throw new ProvisionError('clone_failed', `updating the snapshot of ${plan.repo.url} failed (exit ${r.exitCode})`)
+      commit = await updateWorkspace(provider, sandboxId, workdir, plan.repo, credentials)
     } else if (plan.repo) {
       onStep('cloning')
       const r = await provider.exec(sandboxId, cloneCommand(plan.repo, workdir, credentials), { timeoutMs: CLONE_TIMEOUT_MS })

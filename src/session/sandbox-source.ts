@@ -13,6 +13,7 @@ import type { Settings } from '../settings'
 import type { SessionSpec } from '../contracts'
 import { provisionRetry } from './lifecycle'
 import { RepoSnapshots } from './repo-snapshots'
+import { takeFromRepoPool } from './repo-pool-source'
 import type { SessionSignals } from './ports'
 import type { SessionSecrets } from './secrets'
 import type { SessionStore } from './session-store'
@@ -39,10 +40,10 @@ export class SandboxSource {
 
   /**
    * `made` hears of each sandbox created for it the moment it exists, before it is ready.
-   * `warm`: the sandbox came from the pool, its agent answering and its agent session made.
+   * `warm`: the sandbox came from a pool (bare or repository), its agent answering and its agent session made.
    */
   async sandboxFor(spec: SessionSpec, secrets: SessionSecrets, made: (sandboxId: string) => void): Promise<{ record: SandboxRecord; warm: boolean }> {
-    const warm = await this.warm(spec, secrets)
+    const warm = (await this.warm(spec, secrets)) ?? (await takeFromRepoPool(this.p, spec, secrets, made))
     return warm ? { record: warm, warm: true } : { record: await this.create(spec, secrets, made), warm: false }
   }
 
