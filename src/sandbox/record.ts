@@ -16,6 +16,9 @@ export type WarmSandbox = {
   gatewayOwner: string
 }
 
+/** A pooled repository sandbox: a warm one whose workspace is the pool's repository at `commit`, set up. */
+export type RepoWarmSandbox = WarmSandbox & { commit: string; createdAt: number }
+
 /**
  * A session's sandbox as stored: where its agent answers, whether it is paused, and until when
  * the provider keeps it on its own (unknown for one from the warm pool).

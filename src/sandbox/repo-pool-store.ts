@@ -8,12 +8,10 @@ import { sandboxPlan } from './plan'
 import { afterRefillFailure, type RefillState } from './pool-backoff'
 import type { SandboxEndpoint, SandboxProvider } from './provider'
 import { provisionSandbox } from './provision'
-import type { WarmSandbox } from './record'
+import type { RepoWarmSandbox, WarmSandbox } from './record'
 import { chooseRepoSandbox, poolKey, repoPoolWork, type PoolHead, type PooledRow, type WarmPoolEntry } from './repo-pools'
 import { commitOf } from './snapshots'
 
-/** A pooled repository sandbox: a warm one whose workspace is the pool's repository at `commit`, set up. */
-export type RepoWarmSandbox = WarmSandbox & { commit: string; createdAt: number }
 
 /** Marks a sandbox of a repository pool among the provider's sandboxes. */
 export const REPO_POOL_METADATA = { pool: 'repo' }

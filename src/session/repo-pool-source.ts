@@ -8,7 +8,7 @@ import type { SandboxRecord } from '../sandbox/record'
 import { poolKey, repoPoolFor } from '../sandbox/repo-pools'
 import { SETUP_TIMEOUT_MS } from '../sandbox/timeouts'
 import type { SessionSecrets } from './secrets'
-import type { SourceParts } from './sandbox-source'
+import type { SourceParts } from './source-parts'
 
 /**
  * A session's start from a repository warm pool (WARM_POOLS): when its repository, ref and setup

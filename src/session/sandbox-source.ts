@@ -1,4 +1,3 @@
-import type { Bindings } from '../env'
 import { cloneToken } from '../github/credentials'
 import { newGatewayToken } from '../gateway/token'
 import { randomSecret } from '../lib/ids'
@@ -6,25 +5,16 @@ import { errorMessage, log } from '../lib/log'
 import { sleep } from '../lib/sleep'
 import { canUseWarmSandbox, sandboxPlan, settingsFingerprint } from '../sandbox/plan'
 import { poolStub } from '../durable-objects'
-import { SandboxError, type SandboxProvider } from '../sandbox/provider'
+import { SandboxError } from '../sandbox/provider'
 import { provisionSandbox, type SnapshotOptions } from '../sandbox/provision'
 import type { SandboxRecord } from '../sandbox/record'
-import type { Settings } from '../settings'
 import type { SessionSpec } from '../contracts'
 import { provisionRetry } from './lifecycle'
 import { RepoSnapshots } from './repo-snapshots'
 import { takeFromRepoPool } from './repo-pool-source'
-import type { SessionSignals } from './ports'
 import type { SessionSecrets } from './secrets'
-import type { SessionStore } from './session-store'
+import type { SourceParts } from './source-parts'
 
-export type SourceParts = {
-  env: Bindings
-  settings: Settings
-  provider: SandboxProvider
-  store: SessionStore
-  signals: SessionSignals
-}
 
 /**
  * Where a session's new sandbox comes from: a ready one from the warm pool when the session
