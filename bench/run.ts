@@ -23,7 +23,17 @@ import { repoStartBenchmark, repoStartRows, REPO_SETUP, type RepoStartResult } f
 const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'warm', 'repo'] as const
 type Benchmark = (typeof BENCHMARKS)[number]
 /** `npm run bench -- --only relay,stages`: some benchmarks only, printed; RESULTS.md keeps whole runs. */
-const { values: flags } = parseArgs({ options: { only: { type: 'string' } } })
+/** `--paces burst,stress,model`: some of the relay's paces only (default: all three). */
+const { values: flags } = parseArgs({ options: { only: { type: 'string' }, paces: { type: 'string' } } })
+const PACES = { burst: BURST, stress: STRESS, model: MODEL_PACE }
+const paces = (flags.paces?.split(',') ?? Object.keys(PACES)).map((name) => {
+  const pace = PACES[name.trim() as keyof typeof PACES]
+  if (!pace) {
+    console.error(`--paces takes ${Object.keys(PACES).join(', ')}; not ${name}`)
+    process.exit(2)
+  }
+  return pace
+})
 const only = flags.only?.split(',').map((name) => name.trim())
 const unknown = only?.filter((name) => !(BENCHMARKS as readonly string[]).includes(name)) ?? []
 if (unknown.length) {
@@ -84,7 +94,7 @@ const loadAtStart = loadavg().map((l) => l.toFixed(2)).join(' ')
 try {
   await withStack({ WARM_POOL_SIZE: '0' }, async (stack) => {
     if (wanted('relay')) {
-      for (const pace of [BURST, STRESS, MODEL_PACE]) {
+      for (const pace of paces) {
         const result = await attempt(`relay, a delta every ${pace.delayMs} ms`, () => relayBenchmark(stack, pace))
         if (result) relays.push(result)
       }
@@ -160,23 +170,25 @@ if (startCold && startWarm) {
 }
 if (repoStart) for (const cells of repoStartRows(repoStart, startWarm)) row(...cells)
 if (fanout) {
-  const [one, many] = [fanout[0]!, fanout.at(-1)!]
-  row(
-    'fan-out: events/s per client',
-    COLD,
-    `${FANOUT_DELTAS} deltas, ${one.clients} vs ${many.clients} clients`,
-    `${one.clients}: ${perSecond(one.eventsPerSecondPerClient)}`,
-    `${many.clients}: ${perSecond(many.eventsPerSecondPerClient)}`,
-    ratio(many.eventsPerSecondPerClient, one.eventsPerSecondPerClient),
-  )
-  row(
-    'fan-out: prompt to last delta, slowest client',
-    COLD,
-    '',
-    `${one.clients}: ${ms(one.lastDeltaMs)}`,
-    `${many.clients}: ${ms(many.lastDeltaMs)}`,
-    `${ratio(many.lastDeltaMs, one.lastDeltaMs)}; ${many.clients} clients get ${perSecond(many.eventsPerSecondTotal)} in all`,
-  )
+  const one = fanout[0]!
+  for (const many of fanout.slice(1)) {
+    row(
+      'fan-out: model pieces/s per client',
+      COLD,
+      `${FANOUT_DELTAS} pieces, ${one.clients} vs ${many.clients} clients`,
+      `${one.clients}: ${perSecond(one.eventsPerSecondPerClient)}`,
+      `${many.clients}: ${perSecond(many.eventsPerSecondPerClient)}`,
+      ratio(many.eventsPerSecondPerClient, one.eventsPerSecondPerClient),
+    )
+    row(
+      'fan-out: prompt to last delta, slowest client',
+      COLD,
+      '',
+      `${one.clients}: ${ms(one.lastDeltaMs)}`,
+      `${many.clients}: ${ms(many.lastDeltaMs)}`,
+      `${ratio(many.lastDeltaMs, one.lastDeltaMs)}; ${many.clients} clients get ${perSecond(many.eventsPerSecondTotal)} in all`,
+    )
+  }
 }
 if (replay) {
   row(
@@ -217,8 +229,9 @@ const notes = `What the rows measure:
   "Behind the proxy" rounds read the same stream from the Worker's own address behind wrangler dev's
   proxy (which only the local stack has; the prompt still goes through it), to tell the proxy's hop
   from the relay's cost. Time to the reply complete is to the \`session.status\` idle that follows it.
+  Consecutive pieces the Worker stored as one delta count one by one (each carries its own stamp).
   **workerd CPU per 1,000 events**: user and system time of the stack's workerd processes (from
-  /proc) over a round, over the events the session logged in it: what a deployment pays for.
+  /proc) over a round, per 1,000 model pieces relayed in it: what a deployment pays for.
 - **relay stages**: workerd's clock stands still while a Worker computes, so the pure stages are
   timed in Node's V8 on the events of one recorded burst (opencode's own, parsed off the wire,
   translated, framed). The CPU split takes workerd's CPU per event in the burst's rounds behind the
@@ -233,8 +246,8 @@ const notes = `What the rows measure:
 - **repository start**: sessions on a local repository whose setup (\`${REPO_SETUP}\`) takes about 10 s, one at
   a time, alternating \`snapshot: false\` (clone and setup every time) with the default (from the snapshot one
   unmeasured session took first: copy, fetch, no setup); on the stack with the warm pool, whose bare warm start is the ratio's base.
-- **fan-out**: one session, one unpaced reply read by 1, then by 50 clients, two rounds each;
-  a client's rate is its deltas over the time from the prompt to its last delta (median over clients and rounds).
+- **fan-out**: one session, one unpaced reply read by 1, then by 50, then by 100 clients (the most one session serves), two rounds each;
+  a client's rate is the model's pieces it got over the time from the prompt to its last delta (median over clients and rounds).
 - **replay**: one reply (paced at about 1 ms a piece) logs about 10,000 events; a client then reads the log from the start until its last
   event (median of 3 reads each way).
 - **model gateway**: one streamed chat completion of ${GATEWAY_PIECES} pieces read straight from the scripted model with
