@@ -29,7 +29,8 @@ describe('a conversation through the Worker with real opencode', () => {
   it('streams a reply as deltas and completes it with the same text', async () => {
     const stream = new EventStream(id)
     const reply = words(60, 'w')
-    const messageId = await sendMessage(id, scripted({ reply }))
+    // Paced as a model writes: pieces that reach the session together would go out as one delta.
+    const messageId = await sendMessage(id, scripted({ reply, delayMs: 10 }))
     const completed = await stream.until(isReplyTo(messageId))
     await stream.close()
 
@@ -61,7 +62,7 @@ describe('a conversation through the Worker with real opencode', () => {
   it('replays exactly the missed events to a client that reconnects mid-stream', async () => {
     const first = new EventStream(id)
     const messageId = await sendMessage(id, scripted({ reply: words(80, 'r'), delayMs: 25 }))
-    await first.until((e) => e.event === 'message.delta' && (e.data.text as string).startsWith('r10 '))
+    await first.until((e) => e.event === 'message.delta' && /(^| )r10 /.test(e.data.text as string))
     await first.close()
     const seen = first.events
     const lastSeen = seen[seen.length - 1]!.id!
