@@ -128,7 +128,7 @@ for (const relay of relays) {
   row('relay: time to the reply complete (idle)', COLD, load, `direct ${ms(direct.idleMs)}`, `relay ${ms(through.idleMs)}`, ratio(through.idleMs, direct.idleMs))
   row('relay behind the proxy: time to last delta', COLD, load, `direct ${ms(direct.lastDeltaMs)}`, `behind ${ms(noProxy.lastDeltaMs)}`, ratio(noProxy.lastDeltaMs, direct.lastDeltaMs))
   row('relay behind the proxy: time to the reply complete', COLD, load, `direct ${ms(direct.idleMs)}`, `behind ${ms(noProxy.idleMs)}`, ratio(noProxy.idleMs, direct.idleMs))
-  row('relay: workerd CPU per 1,000 events', COLD, load, `behind the proxy ${ms(noProxy.cpuMsPer1000 ?? NaN)}`, `through it ${ms(through.cpuMsPer1000 ?? NaN)}`, `proxy ${plusMs((through.cpuMsPer1000 ?? NaN) - (noProxy.cpuMsPer1000 ?? NaN))}`)
+  row('relay: workerd CPU per 1,000 model pieces', COLD, load, `behind the proxy ${ms(noProxy.cpuMsPer1000 ?? NaN)}`, `through it ${ms(through.cpuMsPer1000 ?? NaN)}`, `proxy ${plusMs((through.cpuMsPer1000 ?? NaN) - (noProxy.cpuMsPer1000 ?? NaN))}`)
   row('relay: latency per delta, p50', COLD, load, `direct ${ms(direct.p50)}`, `relay ${ms(through.p50)}`, `added ${plusMs(through.p50 - direct.p50)}`)
   row('relay: latency per delta, p99', COLD, load, `direct ${ms(direct.p99)}`, `relay ${ms(through.p99)}`, `added ${plusMs(through.p99 - direct.p99)}`)
   row('relay with ?raw=1: forwarded vs stored, p50', COLD, load, `forwarded ${ms(raw.p50)}`, `stored ${ms(rawStored.p50)}`, `storage ${plusMs(rawStored.p50 - raw.p50)}`)
@@ -151,14 +151,14 @@ if (boot) {
 }
 if (stages) {
   const behind = relays.find((r) => r.deltas === BURST.deltas && r.delayMs === BURST.delayMs)?.noProxy.cpuMsPer1000
-  // per public event, as the Worker's CPU is counted per event it logged
+  // per public event as recorded (one per piece, before coalescing: an upper bound), as the Worker's CPU is counted per model piece
   const pure = ((stages.parseUs + stages.translateUs) * stages.agentEvents) / stages.publicEvents + stages.frameUs
   const load = `${stages.agentEvents} opencode events → ${stages.publicEvents} public`
   row('relay, pure stages (Node)', COLD, load, `per opencode event: parse ${us(stages.parseUs)}, translate ${us(stages.translateUs)}`, `per public event: frame ${us(stages.frameUs)}`, `${us(pure)} per public event; gateway ${us(stages.gatewayUs)} per piece`)
-  // CPU milliseconds per 1,000 events are microseconds per event.
+  // CPU milliseconds per 1,000 pieces are microseconds per piece.
   if (behind !== undefined) {
     const rest = behind - stages.gatewayUs - pure
-    row('relay per public event: workerd CPU split', COLD, load, `workerd ${us(behind)}: gateway ${us(stages.gatewayUs)}, pure stages ${us(pure)}`, `storage, RPC, streams ${us(rest)}`, `rest ${((rest / behind) * 100).toFixed(0)}% of it`)
+    row('relay per model piece: workerd CPU split', COLD, load, `workerd ${us(behind)}: gateway ${us(stages.gatewayUs)}, pure stages ${us(pure)}`, `storage, RPC, streams ${us(rest)}`, `rest ${((rest / behind) * 100).toFixed(0)}% of it`)
   }
 }
 
@@ -230,11 +230,11 @@ const notes = `What the rows measure:
   proxy (which only the local stack has; the prompt still goes through it), to tell the proxy's hop
   from the relay's cost. Time to the reply complete is to the \`session.status\` idle that follows it.
   Consecutive pieces the Worker stored as one delta count one by one (each carries its own stamp).
-  **workerd CPU per 1,000 events**: user and system time of the stack's workerd processes (from
+  **workerd CPU per 1,000 model pieces**: user and system time of the stack's workerd processes (from
   /proc) over a round, per 1,000 model pieces relayed in it: what a deployment pays for.
 - **relay stages**: workerd's clock stands still while a Worker computes, so the pure stages are
   timed in Node's V8 on the events of one recorded burst (opencode's own, parsed off the wire,
-  translated, framed). The CPU split takes workerd's CPU per event in the burst's rounds behind the
+  translated, framed). The CPU split takes workerd's CPU per model piece in the burst's rounds behind the
   proxy, less the gateway's CPU per model piece measured at the same pace (each delta passed the
   gateway first) and the pure stages; the rest is storage, RPC between the Durable Object and the
   Worker, and streams.
