@@ -66,28 +66,34 @@ export const gateway = new Hono<AppEnv>().all('/:provider/:rest{.+}', limitGatew
   const headers = new Headers(upstream.headers)
   headers.delete('set-cookie')
   if (!upstream.body) return new Response(null, { status: upstream.status, headers })
-  // The answer goes back as the runtime's own stream, with no JavaScript per chunk; the meter
-  // reads a copy beside it. Once the meter starts, the provider's answer is read to its end even
-  // if the sandbox goes away, so all it used counts.
-  const [answer, copy] = upstream.body.tee()
   const meter = new UsageMeter((upstream.headers.get('content-type') ?? '').includes('event-stream'))
-  const metering = async () => {
-    const reader = copy.getReader()
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
+  const source = upstream.body
+  // Chunks pass on as they come and the meter reads them on the way; when the sandbox goes away
+  // the provider's answer is dropped, and what it had used by then still counts. (Handing back a
+  // tee() of the provider's stream instead made model calls stall in the e2e tests, cause not yet
+  // found, so the pump stays.)
+  const relay = async () => {
+    const reader = source.getReader()
+    const writer = writable.getWriter()
     try {
       for (;;) {
         const { done, value } = await reader.read()
         if (done) break
         meter.push(value)
+        await writer.write(value)
       }
+      await writer.close()
     } catch {
-      // the provider broke off: what it had said by then still counts
+      await reader.cancel().catch(() => {})
+      await writer.abort().catch(() => {})
     }
     await session
       .gatewayReport(provider, meter.finish())
       .catch((err: unknown) => log('warn', 'gateway usage report failed', { sessionId, err: errorMessage(err) }))
   }
-  c.executionCtx.waitUntil(metering())
-  return new Response(answer, { status: upstream.status, headers })
+  c.executionCtx.waitUntil(relay())
+  return new Response(readable, { status: upstream.status, headers })
 })
 
 /** Where sandboxes of sessions created through `requestUrl` reach the gateway. */
