@@ -1,4 +1,4 @@
-import { isIdle, readEvents, stampOf } from './lib/sse'
+import { isIdle, readEvents, stampsOf } from './lib/sse'
 import { startDirectOpencode, type DirectOpencode } from './lib/opencode'
 import { workerdCpuMs } from './lib/procs'
 import { behindProxy, call, endSession, idleSession, lastEventId, script, type BenchStack } from './lib/stack'
@@ -33,9 +33,12 @@ export type RelayResult = {
   rawStored: Side
 }
 
-/** Arrival minus send time of each stamped delta, and the time from the prompt to the last one and to idle. */
+/**
+ * Arrival minus send time of each stamped piece (a delta may carry several), and the time from
+ * the prompt to the last one and to idle.
+ */
 function measure(start: number, stamped: { text: unknown; at: number }[], idleAt: number): Run {
-  const pairs = stamped.map((s) => ({ sent: stampOf(s.text), at: s.at })).filter((p) => Number.isFinite(p.sent))
+  const pairs = stamped.flatMap((s) => stampsOf(s.text).map((sent) => ({ sent, at: s.at })))
   return {
     lastDeltaMs: Math.max(...pairs.map((p) => p.at)) - start,
     idleMs: idleAt - start,
@@ -72,7 +75,7 @@ type Via = { url: string; headers?: Record<string, string> }
 /**
  * The same prompt through the Worker, read at `via` (the proxy or behind it); with `raw`,
  * opencode's own forwarded events are measured too. The workerd processes' CPU time over the
- * round, per 1,000 events the session logged in it.
+ * round, per 1,000 model pieces relayed.
  */
 async function runRelay(stack: BenchStack, sessionId: string, text: string, via: Via, raw = false): Promise<{ stored: Run; raw?: Run }> {
   const after = await lastEventId(stack, sessionId)
@@ -90,10 +93,10 @@ async function runRelay(stack: BenchStack, sessionId: string, text: string, via:
   await call(stack, `/v1/sessions/${sessionId}/messages`, { text })
   const events = await reading
   const cpuMs = workerdCpuMs() - cpuBefore
-  const logged = (await lastEventId(stack, sessionId)) - after
   const idleAt = events.at(-1)!.at
   const stored = measure(start, events.filter((e) => e.event === 'message.delta').map((e) => ({ text: e.data.text, at: e.at })), idleAt)
-  stored.cpuMsPer1000 = (cpuMs / logged) * 1000
+  // Per model piece relayed, not per event logged: consecutive pieces may share one event.
+  stored.cpuMsPer1000 = (cpuMs / stored.deltas) * 1000
   if (!raw) return { stored }
   const forwarded = events.filter((e) => e.event === 'agent.event').map((e) => ({ text: e.data.properties?.delta, at: e.at }))
   return { stored, raw: measure(start, forwarded, idleAt) }
@@ -115,7 +118,8 @@ function summarize(runs: Run[]): Side {
 /**
  * Relay overhead: the same long streamed reply read straight from an opencode of our own, through
  * the Worker's SSE by way of wrangler dev's proxy, and from the Worker behind the proxy, all
- * opencodes on the stack's scripted model, rounds alternating.
+ * opencodes on the stack's scripted model, rounds alternating. `deltas` counts the model's
+ * pieces, however many of them the Worker sent in one delta.
  */
 export async function relayBenchmark(stack: BenchStack, pace: Pace): Promise<RelayResult> {
   const text = prompt(pace)

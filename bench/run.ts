@@ -24,7 +24,17 @@ import { benchRepo, removeBenchRepo, repoPoolSetting, repoStartBenchmark, repoSt
 const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'warm', 'burst', 'repo'] as const
 type Benchmark = (typeof BENCHMARKS)[number]
 /** `npm run bench -- --only relay,stages`: some benchmarks only, printed; RESULTS.md keeps whole runs. */
-const { values: flags } = parseArgs({ options: { only: { type: 'string' } } })
+/** `--paces burst,stress,model`: some of the relay's paces only (default: all three). */
+const { values: flags } = parseArgs({ options: { only: { type: 'string' }, paces: { type: 'string' } } })
+const PACES = { burst: BURST, stress: STRESS, model: MODEL_PACE }
+const paces = (flags.paces?.split(',') ?? Object.keys(PACES)).map((name) => {
+  const pace = PACES[name.trim() as keyof typeof PACES]
+  if (!pace) {
+    console.error(`--paces takes ${Object.keys(PACES).join(', ')}; not ${name}`)
+    process.exit(2)
+  }
+  return pace
+})
 const only = flags.only?.split(',').map((name) => name.trim())
 const unknown = only?.filter((name) => !(BENCHMARKS as readonly string[]).includes(name)) ?? []
 if (unknown.length) {
@@ -86,7 +96,7 @@ const loadAtStart = loadavg().map((l) => l.toFixed(2)).join(' ')
 try {
   await withStack({ WARM_POOL_SIZE: '0' }, async (stack) => {
     if (wanted('relay')) {
-      for (const pace of [BURST, STRESS, MODEL_PACE]) {
+      for (const pace of paces) {
         const result = await attempt(`relay, a delta every ${pace.delayMs} ms`, () => relayBenchmark(stack, pace))
         if (result) relays.push(result)
       }
@@ -127,7 +137,7 @@ for (const relay of relays) {
   row('relay: time to the reply complete (idle)', COLD, load, `direct ${ms(direct.idleMs)}`, `relay ${ms(through.idleMs)}`, ratio(through.idleMs, direct.idleMs))
   row('relay behind the proxy: time to last delta', COLD, load, `direct ${ms(direct.lastDeltaMs)}`, `behind ${ms(noProxy.lastDeltaMs)}`, ratio(noProxy.lastDeltaMs, direct.lastDeltaMs))
   row('relay behind the proxy: time to the reply complete', COLD, load, `direct ${ms(direct.idleMs)}`, `behind ${ms(noProxy.idleMs)}`, ratio(noProxy.idleMs, direct.idleMs))
-  row('relay: workerd CPU per 1,000 events', COLD, load, `behind the proxy ${ms(noProxy.cpuMsPer1000 ?? NaN)}`, `through it ${ms(through.cpuMsPer1000 ?? NaN)}`, `proxy ${plusMs((through.cpuMsPer1000 ?? NaN) - (noProxy.cpuMsPer1000 ?? NaN))}`)
+  row('relay: workerd CPU per 1,000 model pieces', COLD, load, `behind the proxy ${ms(noProxy.cpuMsPer1000 ?? NaN)}`, `through it ${ms(through.cpuMsPer1000 ?? NaN)}`, `proxy ${plusMs((through.cpuMsPer1000 ?? NaN) - (noProxy.cpuMsPer1000 ?? NaN))}`)
   row('relay: latency per delta, p50', COLD, load, `direct ${ms(direct.p50)}`, `relay ${ms(through.p50)}`, `added ${plusMs(through.p50 - direct.p50)}`)
   row('relay: latency per delta, p99', COLD, load, `direct ${ms(direct.p99)}`, `relay ${ms(through.p99)}`, `added ${plusMs(through.p99 - direct.p99)}`)
   row('relay with ?raw=1: forwarded vs stored, p50', COLD, load, `forwarded ${ms(raw.p50)}`, `stored ${ms(rawStored.p50)}`, `storage ${plusMs(rawStored.p50 - raw.p50)}`)
@@ -172,14 +182,14 @@ if (boot) {
 }
 if (stages) {
   const behind = relays.find((r) => r.deltas === BURST.deltas && r.delayMs === BURST.delayMs)?.noProxy.cpuMsPer1000
-  // per public event, as the Worker's CPU is counted per event it logged
+  // per public event as recorded (one per piece, before coalescing: an upper bound), as the Worker's CPU is counted per model piece
   const pure = ((stages.parseUs + stages.translateUs) * stages.agentEvents) / stages.publicEvents + stages.frameUs
   const load = `${stages.agentEvents} opencode events → ${stages.publicEvents} public`
   row('relay, pure stages (Node)', COLD, load, `per opencode event: parse ${us(stages.parseUs)}, translate ${us(stages.translateUs)}`, `per public event: frame ${us(stages.frameUs)}`, `${us(pure)} per public event; gateway ${us(stages.gatewayUs)} per piece`)
-  // CPU milliseconds per 1,000 events are microseconds per event.
+  // CPU milliseconds per 1,000 pieces are microseconds per piece.
   if (behind !== undefined) {
     const rest = behind - stages.gatewayUs - pure
-    row('relay per public event: workerd CPU split', COLD, load, `workerd ${us(behind)}: gateway ${us(stages.gatewayUs)}, pure stages ${us(pure)}`, `storage, RPC, streams ${us(rest)}`, `rest ${((rest / behind) * 100).toFixed(0)}% of it`)
+    row('relay per model piece: workerd CPU split', COLD, load, `workerd ${us(behind)}: gateway ${us(stages.gatewayUs)}, pure stages ${us(pure)}`, `storage, RPC, streams ${us(rest)}`, `rest ${((rest / behind) * 100).toFixed(0)}% of it`)
   }
 }
 
@@ -191,23 +201,25 @@ if (startCold && startWarm) {
 }
 if (repoStart) for (const cells of repoStartRows(repoStart, startWarm)) row(...cells)
 if (fanout) {
-  const [one, many] = [fanout[0]!, fanout.at(-1)!]
-  row(
-    'fan-out: events/s per client',
-    COLD,
-    `${FANOUT_DELTAS} deltas, ${one.clients} vs ${many.clients} clients`,
-    `${one.clients}: ${perSecond(one.eventsPerSecondPerClient)}`,
-    `${many.clients}: ${perSecond(many.eventsPerSecondPerClient)}`,
-    ratio(many.eventsPerSecondPerClient, one.eventsPerSecondPerClient),
-  )
-  row(
-    'fan-out: prompt to last delta, slowest client',
-    COLD,
-    '',
-    `${one.clients}: ${ms(one.lastDeltaMs)}`,
-    `${many.clients}: ${ms(many.lastDeltaMs)}`,
-    `${ratio(many.lastDeltaMs, one.lastDeltaMs)}; ${many.clients} clients get ${perSecond(many.eventsPerSecondTotal)} in all`,
-  )
+  const one = fanout[0]!
+  for (const many of fanout.slice(1)) {
+    row(
+      'fan-out: model pieces/s per client',
+      COLD,
+      `${FANOUT_DELTAS} pieces, ${one.clients} vs ${many.clients} clients`,
+      `${one.clients}: ${perSecond(one.eventsPerSecondPerClient)}`,
+      `${many.clients}: ${perSecond(many.eventsPerSecondPerClient)}`,
+      ratio(many.eventsPerSecondPerClient, one.eventsPerSecondPerClient),
+    )
+    row(
+      'fan-out: prompt to last delta, slowest client',
+      COLD,
+      '',
+      `${one.clients}: ${ms(one.lastDeltaMs)}`,
+      `${many.clients}: ${ms(many.lastDeltaMs)}`,
+      `${ratio(many.lastDeltaMs, one.lastDeltaMs)}; ${many.clients} clients get ${perSecond(many.eventsPerSecondTotal)} in all`,
+    )
+  }
 }
 if (replay) {
   row(
@@ -265,11 +277,12 @@ const notes = `What the rows measure:
   "Behind the proxy" rounds read the same stream from the Worker's own address behind wrangler dev's
   proxy (which only the local stack has; the prompt still goes through it), to tell the proxy's hop
   from the relay's cost. Time to the reply complete is to the \`session.status\` idle that follows it.
-  **workerd CPU per 1,000 events**: user and system time of the stack's workerd processes (from
-  /proc) over a round, over the events the session logged in it: what a deployment pays for.
+  Consecutive pieces the Worker stored as one delta count one by one (each carries its own stamp).
+  **workerd CPU per 1,000 model pieces**: user and system time of the stack's workerd processes (from
+  /proc) over a round, per 1,000 model pieces relayed in it: what a deployment pays for.
 - **relay stages**: workerd's clock stands still while a Worker computes, so the pure stages are
   timed in Node's V8 on the events of one recorded burst (opencode's own, parsed off the wire,
-  translated, framed). The CPU split takes workerd's CPU per event in the burst's rounds behind the
+  translated, framed). The CPU split takes workerd's CPU per model piece in the burst's rounds behind the
   proxy, less the gateway's CPU per model piece measured at the same pace (each delta passed the
   gateway first) and the pure stages; the rest is storage, RPC between the Durable Object and the
   Worker, and streams.
@@ -287,8 +300,8 @@ const notes = `What the rows measure:
   unmeasured session took first: copy, fetch, no setup) and with a session on \`main\` that takes a sandbox of the repository warm pool
   (\`WARM_POOLS\`, size 2; each sample waits for a ready one first: fetch, no checkout, no setup); on the stack with the warm pool,
   whose bare warm start is the ratio's base.
-- **fan-out**: one session, one unpaced reply read by 1, then by 50 clients, two rounds each;
-  a client's rate is its deltas over the time from the prompt to its last delta (median over clients and rounds).
+- **fan-out**: one session, one unpaced reply read by 1, then by 50, then by 100 clients (the most one session serves), two rounds each;
+  a client's rate is the model's pieces it got over the time from the prompt to its last delta (median over clients and rounds).
 - **replay**: one reply (paced at about 1 ms a piece) logs about 10,000 events; a client then reads the log from the start until its last
   event (median of 3 reads each way).
 - **model gateway**: one streamed chat completion of ${GATEWAY_PIECES} pieces read straight from the scripted model with

@@ -84,7 +84,10 @@ function parseFrame(frame: string, at: number): Arrival | undefined {
 
 export const isIdle = (e: Arrival) => e.event === 'session.status' && e.data.status === 'idle'
 
-/** The send time the scripted model put at the start of a stamped piece (`stamp: true`). */
-export function stampOf(text: unknown): number {
-  return typeof text === 'string' ? Number.parseFloat(text) : NaN
+/**
+ * The send times the scripted model put at the start of each stamped piece (`stamp: true`) in a
+ * delta's text: one per piece, several when the Worker stored consecutive pieces as one delta.
+ */
+export function stampsOf(text: unknown): number[] {
+  return typeof text === 'string' ? [...text.matchAll(/(\d+\.\d{3}) /g)].map((m) => Number(m[1])) : []
 }

@@ -70,7 +70,9 @@ export const gateway = new Hono<AppEnv>().all('/:provider/:rest{.+}', limitGatew
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
   const source = upstream.body
   // Chunks pass on as they come and the meter reads them on the way; when the sandbox goes away
-  // the provider's answer is dropped, and what it had used by then still counts.
+  // the provider's answer is dropped, and what it had used by then still counts. (Handing back a
+  // tee() of the provider's stream instead made model calls stall in the e2e tests, cause not yet
+  // found, so the pump stays.)
   const relay = async () => {
     const reader = source.getReader()
     const writer = writable.getWriter()

@@ -78,6 +78,16 @@ describe('metering', () => {
     expect(meter.finish()).toEqual({ model: 'claude', inputTokens: 12, outputTokens: 55 })
   })
 
+  it('reads the model and the final usage of an OpenAI stream among its pieces', () => {
+    const piece = (content: string) => `data: {"id":"c","model":"gpt","choices":[{"index":0,"delta":{"content":"${content}"}}]}\n\n`
+    const stream =
+      Array.from({ length: 50 }, (_, i) => piece(`w${i} with "usage in its text`)).join('') +
+      'data: {"id":"c","model":"gpt","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":50}}\n\ndata: [DONE]\n\n'
+    const meter = new UsageMeter(true)
+    for (let i = 0; i < stream.length; i += 5) meter.push(enc.encode(stream.slice(i, i + 5)))
+    expect(meter.finish()).toEqual({ model: 'gpt', inputTokens: 9, outputTokens: 50 })
+  })
+
   it('reads a whole JSON answer', () => {
     const meter = new UsageMeter(false)
     meter.push(enc.encode('{"model":"gpt","usage":{"prompt_tokens":3,'))

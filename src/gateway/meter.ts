@@ -60,13 +60,26 @@ export class UsageMeter {
       if (this.whole.length < UsageMeter.MAX_WHOLE) this.whole += text
       return
     }
-    const lines = (this.rest + text).split('\n')
-    this.rest = lines.pop() ?? ''
-    for (const line of lines) this.line(line)
+    const buffer = this.rest + text
+    const end = buffer.lastIndexOf('\n')
+    if (end < 0) {
+      this.rest = buffer
+      return
+    }
+    this.rest = buffer.slice(end + 1)
+    // Most lines are pieces of the answer: only those that can state usage, or the model while
+    // it is unknown, are parsed, so a long answer costs a substring search per chunk.
+    const complete = buffer.slice(0, end)
+    if (this.skips(complete)) return
+    for (const line of complete.split('\n')) if (!this.skips(line)) this.line(line)
+  }
+
+  private skips(text: string): boolean {
+    return !text.includes('"usage') && (this.seen.model !== undefined || !text.includes('"model'))
   }
 
   finish(): Metered {
-    if (this.streamed) this.line(this.rest)
+    if (this.streamed && !this.skips(this.rest)) this.line(this.rest)
     else this.take(this.whole)
     this.rest = ''
     this.whole = ''

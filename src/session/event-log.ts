@@ -1,4 +1,5 @@
 import type { LoggedEvent, PublicEvent, PublicEventType } from '../contracts'
+import { continues, joined } from '../events/coalesce'
 
 /**
  * Events always kept, counting back from the newest: a client resuming from any of these ids
@@ -14,11 +15,14 @@ const COMPACT_EVERY = 1_000
  * back. Appends are written in batches, one transaction per turn of the event loop: a commit
  * per event would cap a session at a few hundred events a second. An event is handed to
  * `onWritten` (and so to clients) only once it is stored, so no client ever sees an event a
- * restart could take back.
+ * restart could take back. Deltas of one part appended in the same turn become one event (one
+ * id, one row, one frame): a burst of thousands costs a handful of rows, and since the merge
+ * happens before the id is public, ids still count up without gaps and a replay sends exactly
+ * what was sent live.
  */
 export class EventLog {
   private last: number
-  private unwritten: LoggedEvent[] = []
+  private unwritten: { seq: number; sessionId: string; at: Date; ev: PublicEvent }[] = []
   private flushing: ReturnType<typeof setTimeout> | undefined
 
   constructor(
@@ -37,22 +41,30 @@ export class EventLog {
     return this.last
   }
 
-  append(ev: PublicEvent, now = new Date()): LoggedEvent {
+  /** Appends an event (or folds a delta into the one before it); returns the id it is stored under. */
+  append(ev: PublicEvent, now = new Date()): number {
+    const last = this.unwritten.at(-1)
+    if (last && continues(last.ev, ev)) {
+      last.ev = joined(last.ev, ev)
+      return last.seq
+    }
     const seq = this.last + 1
-    const data = JSON.stringify({ sessionId: this.sessionId(), at: now.toISOString(), ...ev.data })
-    const logged = { seq, type: ev.type, data }
     this.last = seq
-    this.unwritten.push(logged)
+    this.unwritten.push({ seq, sessionId: this.sessionId(), at: now, ev })
     this.flushing ??= setTimeout(() => this.flush(), 0)
-    return logged
+    return seq
   }
 
   /** Stores what was appended and not yet stored, in one transaction, then hands it on. */
   flush() {
     clearTimeout(this.flushing)
     this.flushing = undefined
-    const batch = this.unwritten
-    if (batch.length === 0) return
+    if (this.unwritten.length === 0) return
+    const batch: LoggedEvent[] = this.unwritten.map(({ seq, sessionId, at, ev }) => ({
+      seq,
+      type: ev.type,
+      data: JSON.stringify({ sessionId, at: at.toISOString(), ...ev.data }),
+    }))
     this.unwritten = []
     const compactDue = Math.floor(batch[0]!.seq / COMPACT_EVERY) !== Math.floor(this.last / COMPACT_EVERY)
     this.storage.transactionSync(() => {

@@ -233,7 +233,7 @@ describe('steering', () => {
       await waitForStatus(id, 'idle')
       const stream = new EventStream(id)
       const slow = await sendMessage(id, scripted({ reply: words(400, 'slow'), delayMs: 50 }))
-      await stream.until((e) => e.event === 'message.delta' && String(e.data.text).startsWith('slow3 '))
+      await stream.until((e) => e.event === 'message.delta' && /(^| )slow3 /.test(String(e.data.text)))
       const queued = await sendMessage(id, scripted({ reply: 'queued reply' }))
       const steer = await api(`/v1/sessions/${id}/messages`, { body: { text: scripted({ reply: 'steered reply' }), mode: 'steer' } })
       expect(steer.status).toBe(202)

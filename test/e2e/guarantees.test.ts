@@ -8,7 +8,10 @@ import {
   CANARY_PROVIDER_KEY,
   COLOUR_QUESTION,
   createSession,
+  deltasOf,
   EventStream,
+  expectGapless,
+  idleAfter,
   idleSessionForBlock,
   isIdleEvent,
   isReplyTo,
@@ -18,6 +21,7 @@ import {
   streamFromNow,
   TEST_KEYS,
   waitFor,
+  words,
   waitForStatus,
   type Json,
 } from './helpers'
@@ -111,6 +115,29 @@ describe('the event stream', () => {
     expect(completed.id!).toBeLessThan(firstReply.id!)
     await stream.until(isReplyTo(second))
     await stream.close()
+  })
+
+  it('replays a burst of deltas from any Last-Event-ID exactly as it went out live', async () => {
+    const reply = words(2000, 'b')
+    const before = (await api(`/v1/sessions/${session()}`)).body.lastEventId as number
+    const live = new EventStream(session(), { after: before })
+    const userMessage = await sendMessage(session(), scripted({ reply, chunks: 2000 }))
+    const done = await live.until(idleAfter(before), 120_000)
+    await live.close()
+    const completed = await live.until(isReplyTo(userMessage))
+    const sent = live.events.filter((e) => e.id! <= done.id!)
+    expectGapless(sent)
+    expect(deltasOf(sent, completed.data.messageId as string)).toBe(reply)
+    // Pieces that reach the session together go out as one delta: fewer deltas than pieces.
+    expect(sent.filter((e) => e.event === 'message.delta').length).toBeLessThan(2000)
+    const first = before + 1
+    const cuts = [first - 1, ...Array.from({ length: 6 }, (_, i) => first + Math.floor(((i + 1) * (done.id! - first)) / 7)), done.id! - 1]
+    for (const cut of cuts) {
+      const resumed = new EventStream(session(), { lastEventId: cut })
+      await resumed.until((e) => e.id === done.id)
+      await resumed.close()
+      expect(resumed.events.filter((e) => e.id! <= done.id!)).toEqual(sent.filter((e) => e.id! > cut))
+    }
   })
 })
 

@@ -40,6 +40,23 @@ async function readToEnd(stream: ReadableStream<Uint8Array>): Promise<{ end: 'cl
   }
 }
 
+/** The first `count` SSE frames of a stream, as they were written. */
+async function framesOf(stream: ReadableStream<Uint8Array>, count: number): Promise<string[]> {
+  const reader = stream.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  for (;;) {
+    const frames = text.split('\n\n').slice(0, -1)
+    if (frames.length >= count) {
+      await reader.cancel()
+      return frames.slice(0, count)
+    }
+    const { value, done } = await reader.read()
+    if (done) throw new Error(`the stream ended after ${frames.length} frames`)
+    text += decoder.decode(value, { stream: true })
+  }
+}
+
 async function readFrames(stream: ReadableStream<Uint8Array>, until: (ids: number[]) => boolean): Promise<number[]> {
   const reader = stream.getReader()
   const decoder = new TextDecoder()
@@ -59,13 +76,36 @@ describe('the event log', () => {
   it('numbers events from 1 without gaps and pages them in order', async () => {
     await runInDurableObject(stub('log-numbering'), async (_instance, state) => {
       const log = new EventLog(state.storage, () => 'ses_x')
-      for (let i = 0; i < 25; i++) log.append(event('message.delta', { messageId: 'm', partId: 'p', kind: 'text', text: `${i}` }))
+      // Deltas of different parts: each is an event of its own.
+      for (let i = 0; i < 25; i++) log.append(event('message.delta', { messageId: 'm', partId: `p${i}`, kind: 'text', text: `${i}` }))
       expect(log.lastSeq).toBe(25)
       expect(log.after(0, 10).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
       expect(log.after(20, 10).map((e) => e.seq)).toEqual([21, 22, 23, 24, 25])
       expect(JSON.parse(log.after(24, 1)[0]!.data)).toMatchObject({ sessionId: 'ses_x', text: '24', at: expect.any(String) })
       // A new log over the same storage (a restarted object) continues the sequence.
-      expect(new EventLog(state.storage, () => 'ses_x').append(event('error', { code: 'x', message: 'y' })).seq).toBe(26)
+      expect(new EventLog(state.storage, () => 'ses_x').append(event('error', { code: 'x', message: 'y' }))).toBe(26)
+    })
+  })
+
+  it('stores the deltas of one part appended in one turn as one event, and replays it as it went out', async () => {
+    await runInDurableObject(stub('log-coalescing'), async (_instance, state) => {
+      const { log, fanout } = logWithFanout(state.storage)
+      const live = open(fanout)
+      const delta = (partId: string, text: string) => event('message.delta', { messageId: 'm', partId, kind: 'text', text })
+      expect([log.append(delta('a', 'one ')), log.append(delta('a', 'two ')), log.append(delta('b', 'x')), log.append(delta('a', 'three'))]).toEqual([1, 1, 2, 3])
+      log.flush()
+      log.append(delta('a', ' four'))
+      log.flush()
+      const stored = log.after(0, 100)
+      expect(stored.map((e) => [e.seq, JSON.parse(e.data).partId, JSON.parse(e.data).text])).toEqual([
+        [1, 'a', 'one two '],
+        [2, 'b', 'x'],
+        [3, 'a', 'three'],
+        [4, 'a', ' four'],
+      ])
+      const sent = await framesOf(live, 4)
+      expect(sent.map((f) => /^id: (\d+)$/m.exec(f)?.[1])).toEqual(['1', '2', '3', '4'])
+      for (let after = 0; after < 4; after++) expect(await framesOf(open(fanout, after), 4 - after)).toEqual(sent.slice(after))
     })
   })
 })
@@ -229,11 +269,11 @@ describe('log retention', () => {
   it('drops old deltas of completed messages only, and replays the retained window exactly', async () => {
     await runInDurableObject(stub('log-retention'), async (_instance, state) => {
       const log = new EventLog(state.storage, () => 'ses_x')
-      const delta = (messageId: string) => event('message.delta', { messageId, partId: 'p', kind: 'text', text: 'x' })
-      for (let i = 0; i < 50; i++) log.append(delta('done'))
+      const delta = (messageId: string, i: number) => event('message.delta', { messageId, partId: `p${i}`, kind: 'text', text: 'x' })
+      for (let i = 0; i < 50; i++) log.append(delta('done', i))
       log.append(event('message.completed', { messageId: 'done', role: 'assistant', text: 'x'.repeat(50) }))
       state.storage.sql.exec(`INSERT INTO messages (id, turn, role, text, parts, created_at) VALUES ('done', 1, 'assistant', '', '[]', '')`)
-      for (let i = 0; i < 50; i++) log.append(delta('open'))
+      for (let i = 0; i < 50; i++) log.append(delta('open', i))
       for (let i = 0; i < 30; i++) log.append(event('error', { code: 'c', message: 'm' }))
 
       log.flush()
@@ -254,7 +294,7 @@ describe('log retention', () => {
       state.storage.sql.exec(`INSERT INTO messages (id, turn, role, text, parts, created_at) VALUES ('long', 1, 'assistant', '', '[]', '')`)
       // A long reply, stored a turn of the event loop at a time as a session stores it.
       for (let i = 1; i <= 13_000; i++) {
-        log.append(event('message.delta', { messageId: 'long', partId: 'p', kind: 'text', text: 'x' }))
+        log.append(event('message.delta', { messageId: 'long', partId: `p${i}`, kind: 'text', text: 'x' }))
         if (i % 500 === 0) log.flush()
       }
       log.append(event('message.completed', { messageId: 'long', role: 'assistant', text: 'x' }))
