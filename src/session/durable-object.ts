@@ -2,7 +2,6 @@ import { DurableObject } from 'cloudflare:workers'
 import { sessionStub, type SessionRpc } from '../durable-objects'
 import type { Bindings } from '../env'
 import { describeFailure } from './failure'
-import { event } from '../contracts'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { errorMessage, log } from '../lib/log'
 import type { Metered } from '../gateway/meter'
@@ -12,7 +11,7 @@ import { readSettings, type Settings } from '../settings'
 import { SessionUsage } from '../tenant/usage-report'
 import { AgentConnection } from './agent-connection'
 import { AgentEvents } from './agent-events'
-import type { ConversationMessage, CreateSessionInput, SendMessageInput, SendMessageResult, SessionSpec, SessionView } from '../contracts'
+import { event, type ConversationMessage, type CreateSessionInput, type SendMessageInput, type SendMessageResult, type SessionSpec, type SessionView } from '../contracts'
 import { admit, type Admitted } from './admission'
 import { Conversation } from './conversation'
 import { Ending } from './ending'
@@ -64,8 +63,6 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   private readonly history: History
   private readonly forks: Forks
   private readonly ending: Ending
-  /** forks of this session whose copy of it is under way: its turns wait until they are done */
-  private copying = 0
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
@@ -116,7 +113,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       signals,
       status: () => store.row.status,
       isOver: () => store.isOver(),
-      held: () => this.copying > 0,
+      held: () => this.forks.copying,
       agent: () => this.connection.agent(),
       promptFor: (message) => promptFor(message, store.spec(), this.queue.files(message.id)),
       prompting: (messageId) => this.agentEvents.prompting(messageId),
@@ -169,7 +166,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       queue: this.queue,
       conversation: this.conversation,
       signals,
-      busy: () => this.turns.running || this.queue.waiting() > 0 || store.row.status !== 'idle' || this.copying > 0,
+      busy: () => this.turns.running || this.queue.waiting() > 0 || store.row.status !== 'idle' || this.forks.copying,
       agent: () => this.connection.agent(),
     })
     this.forks = new Forks({
@@ -210,16 +207,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   async fork(tenant: string, id: string, messageId?: string): Promise<Outcome<SessionView>> {
     if (!this.store.owns(tenant)) return notFound()
     await this.lifecycle.awake()
-    const input = this.forks.handOver(id, messageId)
-    if (!input.ok) return input
-    // Messages sent while the copy is made wait in the queue: the copy must not change half-way.
-    this.copying++
-    try {
-      return await sessionStub(this.env, id).createFork(input.value)
-    } finally {
-      this.copying--
-      this.turns.pump()
-    }
+    return this.forks.copy(id, messageId, (input) => sessionStub(this.env, id).createFork(input), () => this.turns.pump())
   }
 
   async createFork(input: ForkInput): Promise<Outcome<SessionView>> {
@@ -320,26 +308,17 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       this.store.update({ title })
       this.signals.emit(event('session.updated', { title }))
       await this.signals.syncIndex()
-      await this.connection
-        .agent()
-        ?.rename(title)
-        .catch(() => undefined)
+      await this.connection.agent()?.rename(title).catch(() => undefined)
     }
     return ok(this.view())
   }
 
   async revert(tenant: string, messageId: string): Promise<Outcome<SessionView>> {
-    if (!this.store.owns(tenant)) return notFound()
-    await this.lifecycle.awake()
-    const done = await this.history.revert(messageId)
-    return done.ok ? ok(this.view()) : done
+    return this.undo(tenant, (history) => history.revert(messageId))
   }
 
   async unrevert(tenant: string): Promise<Outcome<SessionView>> {
-    if (!this.store.owns(tenant)) return notFound()
-    await this.lifecycle.awake()
-    const done = await this.history.unrevert()
-    return done.ok ? ok(this.view()) : done
+    return this.undo(tenant, (history) => history.unrevert())
   }
 
   async diff(tenant: string) {
@@ -394,13 +373,21 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     return read(this.workspace)
   }
 
+  /** An undo or its redo, with the sandbox awake (opencode restores the files). */
+  private async undo(tenant: string, change: (history: History) => Promise<Outcome<unknown>>): Promise<Outcome<SessionView>> {
+    if (!this.store.owns(tenant)) return notFound()
+    await this.lifecycle.awake()
+    const done = await change(this.history)
+    return done.ok ? ok(this.view()) : done
+  }
+
   private admit(s: Admitted): Promise<Outcome<void>> {
     return admit({ settings: this.settings, store: this.store, signals: this.signals, usage: this.usage }, s)
   }
 
   /** A turn runs, messages wait, work on the sandbox is under way, or a fork copies it. */
   private get busy(): boolean {
-    return this.turns.running || this.queue.waiting() > 0 || this.lifecycle.busy || this.copying > 0
+    return this.turns.running || this.queue.waiting() > 0 || this.lifecycle.busy || this.forks.copying
   }
 
   private view(): SessionView {

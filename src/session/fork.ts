@@ -24,7 +24,30 @@ export type ForkParts = {
  * the original hands over (`handOver`), and how the new session takes it (`adopt`).
  */
 export class Forks {
+  /** copies of this session under way: its turns wait until they are done */
+  private copies = 0
+
   constructor(private readonly p: ForkParts) {}
+
+  get copying(): boolean {
+    return this.copies > 0
+  }
+
+  /**
+   * Hands this session at `messageId` to `create` (the new session's object) to copy. Messages
+   * sent meanwhile wait in the queue, as the copy must not change half-way; `resume` runs them.
+   */
+  async copy<T>(id: string, messageId: string | undefined, create: (input: ForkInput) => Promise<Outcome<T>>, resume: () => void): Promise<Outcome<T>> {
+    const input = this.handOver(id, messageId)
+    if (!input.ok) return input
+    this.copies++
+    try {
+      return await create(input.value)
+    } finally {
+      this.copies--
+      resume()
+    }
+  }
 
   /** What a fork of this session at `messageId` starts from; the session must be idle with a sandbox. */
   handOver(id: string, messageId: string | undefined): Outcome<ForkInput> {
