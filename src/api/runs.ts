@@ -200,8 +200,10 @@ webhooks.openAPIRegistry.registerPath({
 
 webhooks.post('/github', async (c) => {
   const raw = await verified(c, c.env.GITHUB_WEBHOOK_SECRET, 'x-hub-signature-256')
-  if (c.req.header('x-github-event') === 'push') {
-    const pushed = pushedPools(readSettings(c.env).warmPools, parseJson(raw))
+  const { warmPools } = readSettings(c.env)
+  // Without repository warm pools a push is any other event that starts nothing.
+  if (c.req.header('x-github-event') === 'push' && warmPools.length > 0) {
+    const pushed = pushedPools(warmPools, parseJson(raw))
     if ('ignored' in pushed) return c.json({ ignored: true, reason: pushed.ignored }, 202)
     await poolStub(c.env).pushed(pushed.pools, pushed.commit)
     return c.json({ ignored: false, refreshing: pushed.pools.length }, 202)
