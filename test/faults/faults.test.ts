@@ -152,14 +152,15 @@ describe('the connection to the agent is cut', () => {
 describe('clients come and go', () => {
   it('loses nothing for a client that disconnects and reconnects at random points of a long reply', async () => {
     const id = await newIdleSession()
-    const text = words(500, 'r')
+    const text = words(300, 'r')
     const seen: SseEvent[] = []
     let stream = new EventStream(id)
-    const messageId = await sendMessage(id, scripted({ reply: text, delayMs: 5 }))
+    // Paced, so that the deltas stay many events: those that arrive together are coalesced into one.
+    const messageId = await sendMessage(id, scripted({ reply: text, delayMs: 20 }))
     let done: SseEvent | undefined
     let reconnects = 0
     while (!done) {
-      const stopAt = seen.length + stream.events.length + 1 + Math.floor(Math.random() * 60)
+      const stopAt = seen.length + stream.events.length + 1 + Math.floor(Math.random() * 10)
       // A stream the server ends counts as one more disconnect: clients reconnect, as EventSource does.
       await stream.until((e) => isReplyTo(messageId)(e) || seen.length + stream.events.indexOf(e) + 1 >= stopAt).catch((err: Error) => {
         if (!stream.ended) throw err
