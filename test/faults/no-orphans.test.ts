@@ -13,6 +13,7 @@ import {
   EventStream,
   GiveUp,
   processAlive,
+  processesWith,
   processState,
   scripted,
   sendMessage,
@@ -85,16 +86,7 @@ function sandboxProcesses(stateDir: string): { pid: number; state: string }[] {
 
 /** The processes in a process group (dev's: npm, tsx, the stack, wrangler, workerd). */
 function groupMembers(group: number): number[] {
-  return readdirSync('/proc')
-    .map(Number)
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === group && processAlive(pid)
-      } catch {
-        return false
-      }
-    })
+  return processesWith(2, group).filter(processAlive)
 }
 
 const owner = (dev: Dev): RootOwner => rootOwner(dev.root)!

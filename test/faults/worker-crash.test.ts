@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { startOwnStack } from '../helpers/own-stack'
-import { processAlive, waitFor } from '../helpers'
+import { processAlive, processesWith, waitFor } from '../helpers'
 
 /**
  * wrangler dev's Node process owns the workerd processes that run the Worker. When it dies
@@ -9,18 +9,7 @@ import { processAlive, waitFor } from '../helpers'
  * ports and hundreds of MiB. Closing the stack still ends them.
  */
 
-function children(pid: number): number[] {
-  return readdirSync('/proc')
-    .map(Number)
-    .filter((p) => {
-      try {
-        const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid
-      } catch {
-        return false
-      }
-    })
-}
+const children = (pid: number) => processesWith(1, pid)
 
 const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')
 

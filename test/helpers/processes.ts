@@ -1,17 +1,29 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import type { E2BStandIn, E2BStandInSandbox } from '../../local/e2b-standin'
 import { sandboxHost } from './http'
 import { waitFor } from './wait'
 
-/** A process's state letter from /proc (R, S, T, Z, ...), or undefined once it is gone. */
-export function processState(pid: number): string | undefined {
+/** The fields of /proc/<pid>/stat after the name (state, parent, group, ...), or undefined once it is gone. */
+export function processStat(pid: number): string[] | undefined {
   try {
-    // The name in parentheses may hold spaces and parentheses itself: the state follows the last ')'.
+    // The name in parentheses may hold spaces and parentheses itself: the fields follow the last ')'.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2).charAt(0)
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   } catch {
     return undefined
   }
+}
+
+/** A process's state letter from /proc (R, S, T, Z, ...), or undefined once it is gone. */
+export function processState(pid: number): string | undefined {
+  return processStat(pid)?.[0]
+}
+
+/** Every process whose field `field` of processStat (1: its parent, 2: its group) is `value`. */
+export function processesWith(field: 1 | 2, value: number): number[] {
+  return readdirSync('/proc')
+    .map(Number)
+    .filter((pid) => Number.isInteger(pid) && Number(processStat(pid)?.[field]) === value)
 }
 
 /** Whether a process still runs; a zombie (ended, not yet reaped by its parent) does not. */
