@@ -1,18 +1,19 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { constants } from 'node:fs'
-import { lstat, mkdir, open, realpath, rm } from 'node:fs/promises'
-import { basename, dirname, join, resolve } from 'node:path'
+import { lstat, mkdir, realpath, rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { serve, type ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
 import { bearerAuth } from 'hono/bearer-auth'
 import { HTTPException } from 'hono/http-exception'
-import { connect, createServer, type Server, type Socket } from 'node:net'
-import { promisify } from 'node:util'
+import type { Socket } from 'node:net'
 import { isAllowedHost } from '../src/lib/host'
-import { fileContent, fileTooLarge } from '../src/sandbox/file-content'
+import type { SandboxFile } from '../src/sandbox/provider'
+import { cutRelay, startRelay, stopRelay, type Relay } from './fault-relay'
 import { freePort } from './ports'
+import { copyTree, movePaths, sizeOf } from './sandbox-copies'
+import { readInside, writeInside } from './sandbox-files'
 import { claimRoot, forgetProcess, killGroup, reapSandboxes, recordProcess, releaseRoot, writeOwner } from './sandbox-processes'
 import type { Server as HttpServer } from 'node:http'
 import { outlastWorkerdKeepAlive } from './keep-alive'
@@ -30,7 +31,6 @@ const LOCAL_HOSTS = '127.0.0.1,localhost'
 /** Workspace snapshots live beside the sandboxes, in a folder no sandbox id can name. */
 const SNAPSHOTS = 'snapshots'
 const SNAPSHOT_ID = /^snap_[0-9a-f]{16}$/
-const run = promisify(execFile)
 /** Output kept from a command; more is cut, as a runaway build log must not fill memory. */
 const MAX_OUTPUT = 1024 * 1024
 
@@ -45,33 +45,6 @@ type Sandbox = {
   running: Set<ChildProcess>
   /** stopped where it stands (SIGSTOP), as E2B pauses a sandbox with its memory */
   paused: boolean
-}
-
-type Relay = { server: Server; sockets: Set<Socket>; port: number }
-
-/** A TCP relay to `target` whose connections can be cut at will. */
-async function startRelay(target: number): Promise<Relay> {
-  const sockets = new Set<Socket>()
-  const server = createServer((client) => {
-    const upstream = connect(target, '127.0.0.1')
-    for (const s of [client, upstream]) {
-      sockets.add(s)
-      s.on('close', () => sockets.delete(s))
-      s.on('error', () => {
-        client.destroy()
-        upstream.destroy()
-      })
-    }
-    client.pipe(upstream).pipe(client)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { server, sockets, port: (server.address() as { port: number }).port }
-}
-
-function stopRelay(relay: Relay | undefined) {
-  if (!relay) return
-  for (const s of relay.sockets) s.destroy()
-  relay.server.close()
 }
 
 export type SandboxHostOptions = {
@@ -94,56 +67,6 @@ export type SandboxHost = {
   close(): Promise<void>
 }
 
-const isInside = (root: string, path: string) => path.startsWith(`${root}/`)
-
-const errnoOf = (err: unknown) => (err as NodeJS.ErrnoException).code
-
-/** Refused because a link leads the path elsewhere; the message names no path of this machine. */
-const escapes = () => new HTTPException(403, { message: 'the path leads outside the sandbox through a link' })
-
-/**
- * Where a write to `path` really lands, with its missing folders made: every existing part of
- * the path is resolved through its links, so a link in a cloned repository, or one the agent
- * made, cannot carry the write outside `root` (the sandbox's real folder). Folders are made one
- * at a time under the resolved part, never through a link.
- */
-async function writablePath(root: string, path: string): Promise<string> {
-  const missing: string[] = []
-  let dir = dirname(path)
-  for (;;) {
-    try {
-      dir = await realpath(dir)
-      break
-    } catch (err) {
-      if (errnoOf(err) !== 'ENOENT') throw new HTTPException(400, { message: `the path cannot be written (${errnoOf(err)})` })
-      missing.unshift(basename(dir))
-      dir = dirname(dir)
-    }
-  }
-  if (!isInside(root, dir)) throw escapes()
-  for (const name of missing) {
-    dir = join(dir, name)
-    // A name that exists after all is a dangling link, or a folder another write just made.
-    await mkdir(dir).catch(async (err: unknown) => {
-      if (errnoOf(err) !== 'EEXIST' || !(await lstat(dir).catch(() => undefined))?.isDirectory()) throw escapes()
-    })
-  }
-  const file = join(dir, basename(path))
-  const real = await realpath(file).catch(() => file)
-  if (!isInside(root, real)) throw escapes()
-  return real
-}
-
-/** Opens without following a link at the last step: one swapped in since the path was resolved fails here. */
-async function openNoFollow(path: string, flags: number) {
-  try {
-    return await open(path, flags | constants.O_NOFOLLOW, 0o644)
-  } catch (err) {
-    if (errnoOf(err) === 'ELOOP') throw escapes()
-    if (errnoOf(err) === 'ENOENT') throw new HTTPException(404, { message: 'no such file' })
-    throw new HTTPException(400, { message: `the file cannot be opened (${errnoOf(err)})` })
-  }
-}
 
 function sandboxEnv(sb: Sandbox): NodeJS.ProcessEnv {
   return {
@@ -159,34 +82,6 @@ function sandboxEnv(sb: Sandbox): NodeJS.ProcessEnv {
   }
 }
 
-/** `cp -a` keeps modes, times and links as they are (a link in the workspace is copied, not followed). */
-async function copyTree(from: string, to: string) {
-  await run('cp', ['-a', '--reflink=auto', '--', from, to])
-}
-
-/**
- * opencode's database names its project and sessions by absolute path, and opencode runs a
- * session where its record says: a copy that kept the original's paths would work in the
- * original's workspace. Every text in it naming the old sandbox's folder names the new one.
- * (On E2B a fork has the very same paths, so there is nothing to move.)
- */
-async function movePaths(db: string, from: string, to: string) {
-  if (!(await lstat(db).catch(() => undefined))) return
-  const { stdout } = await run('sqlite3', [
-    db,
-    "SELECT m.name || '|' || p.name FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' AND upper(p.type) IN ('TEXT', '')",
-  ])
-  const quote = (v: string) => `'${v.replaceAll("'", "''")}'`
-  const updates = stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [table, column] = line.split('|') as [string, string]
-      const c = `"${column.replaceAll('"', '""')}"`
-      return `UPDATE "${table.replaceAll('"', '""')}" SET ${c} = replace(${c}, ${quote(`${from}/`)}, ${quote(`${to}/`)}) WHERE instr(${c}, ${quote(`${from}/`)}) > 0;`
-    })
-  await run('sqlite3', [db, `BEGIN; ${updates.join(' ')} COMMIT;`])
-}
 
 /** Ends a process and everything it started (it leads its own process group). */
 function killTree(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') {
@@ -379,39 +274,11 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     return c.json(await exec(sb, body.command, body.cwd ?? sb.workdir, body.timeoutMs ?? 60_000))
   })
 
-  app.get('/sandboxes/:id/files', async (c) => {
-    const sb = find(c.req.param('id'))
-    const asked = resolve(c.req.query('path') ?? '')
-    if (!isInside(sb.dir, asked)) throw new HTTPException(400, { message: 'the path is outside the sandbox' })
-    let path: string
-    try {
-      path = await realpath(asked)
-    } catch {
-      throw new HTTPException(404, { message: 'no such file' })
-    }
-    // Links are followed first, so none can point a read outside the sandbox.
-    if (!isInside(sb.dir, path)) throw escapes()
-    const handle = await openNoFollow(path, constants.O_RDONLY)
-    try {
-      // The open file itself is measured, so the size checked is the size of what is read.
-      const tooLarge = fileTooLarge((await handle.stat()).size)
-      if (tooLarge) throw new HTTPException(413, { message: tooLarge })
-      return c.json(fileContent(await handle.readFile()))
-    } finally {
-      await handle.close()
-    }
-  })
+  app.get('/sandboxes/:id/files', async (c) => c.json(await readInside(find(c.req.param('id')).dir, c.req.query('path') ?? '')))
 
   app.post('/sandboxes/:id/files', async (c) => {
     const sb = findRunning(c.req.param('id'))
-    const { files } = await c.req.json<{ files: { path: string; content: string }[] }>()
-    for (const file of files) {
-      const path = resolve(file.path)
-      // A sandbox writes only inside its own folder, as it could only write inside its own VM.
-      if (!isInside(sb.dir, path)) throw new HTTPException(400, { message: `${file.path} is outside the sandbox` })
-      const handle = await openNoFollow(await writablePath(sb.dir, path), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC)
-      await handle.writeFile(file.content).finally(() => handle.close())
-    }
+    await writeInside(sb.dir, (await c.req.json<{ files: SandboxFile[] }>()).files)
     return c.body(null, 204)
   })
 
@@ -453,8 +320,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     await mkdir(join(root, SNAPSHOTS), { recursive: true })
     try {
       await copyTree(sb.workdir, dir)
-      const { stdout } = await run('du', ['-sb', dir])
-      return c.json({ snapshotId, sizeBytes: Number(stdout.split('\t')[0]) || 0 }, 201)
+      return c.json({ snapshotId, sizeBytes: await sizeOf(dir) }, 201)
     } catch (err) {
       await rm(dir, { recursive: true, force: true })
       throw new HTTPException(500, { message: `the workspace could not be copied: ${(err as Error).message}` })
@@ -471,9 +337,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
   app.post('/sandboxes/:id/faults/cut', (c) => {
     const relay = find(c.req.param('id')).opencode?.relay
     if (!relay) throw new HTTPException(404, { message: 'fault injection is off, or opencode is not running' })
-    const cut = relay.sockets.size
-    for (const s of relay.sockets) s.destroy()
-    return c.json({ cut })
+    return c.json({ cut: cutRelay(relay) })
   })
 
   /** Ends a sandbox: asked to stop with SIGTERM when deleted, killed outright when the host shuts down. */
