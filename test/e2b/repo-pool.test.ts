@@ -148,4 +148,15 @@ describe('repository warm pools on E2B', () => {
     await waitFor('the taken sandbox to be killed with its session', async () => !standIn().list().some((sb) => sb.sandboxId === ready.sandboxId))
     expect(pooled()).toHaveLength(1)
   }, SLOW)
+
+  it('gives the pooled sandbox to no session without a token: it starts as without a pool, and the pool keeps its sandbox', async () => {
+    const ready = await poolReady()
+    const outsider = await start({ repo: { url, ref: 'release' }, setup: SETUP })
+    expect(outsider.steps.slice(0, 3)).toEqual(['starting', 'creating', 'cloning'])
+    expect((await api(`/v1/sessions/${outsider.id}`)).body).toMatchObject({ status: 'failed', error: { code: 'clone_failed' } })
+    expect((await health()).repoPools).toMatchObject({ ready: 1 })
+    expect(pooled().map((sb) => sb.sandboxId)).toEqual([ready.sandboxId])
+    expect(setupRuns(ready)).toBe('ran\n')
+    expect((await api(`/v1/sessions/${outsider.id}`, { method: 'DELETE' })).status).toBe(200)
+  }, SLOW)
 })
