@@ -50,6 +50,9 @@ export function cloneTarget(env: GitHubSettings, url: string): GitHubRepo | unde
   return /^https?:\/\//.test(url) ? githubRepoOf(url, env.GITHUB_API_URL) : undefined
 }
 
+/** Whether `url` is cloned with the deployment's GitHub credential (cloneToken gives one). */
+export const clonesWithGitHubCredential = (env: GitHubSettings, url: string) => cloneTarget(env, url) !== undefined && hasGitHubCredentials(env)
+
 /** A token for cloning `url` from GitHub: minted when asked, so a clone an hour later is not refused. */
 export async function cloneToken(env: GitHubSettings, url: string): Promise<string | undefined> {
   const target = cloneTarget(env, url)

@@ -3,7 +3,7 @@ import type { Bindings } from '../env'
 import { GitHubError } from '../github/api'
 import type { FileChange } from '../github/changes'
 import { parseAuthor } from '../github/commit'
-import { cloneTarget, githubApi, hasGitHubCredentials } from '../github/credentials'
+import { clonesWithGitHubCredential, githubApi } from '../github/credentials'
 import { defaultBranch, publishChanges, titleFrom, type PullRequestPlan } from '../github/pull-request'
 import { githubRepoOf } from '../github/repo-url'
 import type { Outcome } from '../lib/errors'
@@ -74,7 +74,7 @@ export async function githubSetup(env: Bindings, input: CreateRunInput): Promise
   }
 }
 
-const clonedWithGitHub = (env: Bindings, url: string) => (cloneTarget(env, url) && hasGitHubCredentials(env) ? { githubClone: true } : {})
+const clonedWithGitHub = (env: Bindings, url: string) => (clonesWithGitHubCredential(env, url) ? { githubClone: true } : {})
 
 export type Workspace = {
   changes(): Promise<Outcome<{ head: string; changes: FileChange[] }>>

@@ -130,7 +130,7 @@ describe('repository warm pools', () => {
     }
   }, SLOW)
 
-  it('starts cold a session with another setup or its own secrets, and gives none to a session that cannot read the repository', async () => {
+  it('starts cold a session with another setup or its own secrets', async () => {
     await poolReady()
     const otherSetup = await start({ repo: { url, ref: 'main', token: PASSWORD }, setup: 'echo other > built.txt' })
     expect(otherSetup.steps.slice(0, 3)).toEqual(['starting', 'creating', 'cloning'])
@@ -139,13 +139,30 @@ describe('repository warm pools', () => {
     expect(withSecrets.steps).not.toContain('warm')
     expect(withSecrets.steps).toContain('cloning')
     await end(withSecrets.id)
+  }, SLOW)
 
-    // No token: its own fetch is refused, so the pool's copy is thrown away, never shown.
-    const outsider = await start({ repo: { url, ref: 'main' }, setup: SETUP })
-    expect(outsider.steps.slice(0, 3)).toEqual(['starting', 'warm', 'updating'])
-    expect(outsider.steps[3]).toMatch(/^starting without the warm sandbox: /)
-    expect((await api(`/v1/sessions/${outsider.id}`)).body.status).toBe('failed')
-    expect(await outsider.read('built.txt')).toBeUndefined()
-    await api(`/v1/sessions/${outsider.id}`, { method: 'DELETE' })
+  it('gives no pooled sandbox to a session that cannot read the repository: the pool keeps it, the session fares as without a pool', async () => {
+    const ready = await poolReady()
+    /** What a session came to: its steps, status and error as GET shows them. */
+    const outcome = async (s: Awaited<ReturnType<typeof start>>) => {
+      const { status, error } = (await api(`/v1/sessions/${s.id}`)).body
+      await api(`/v1/sessions/${s.id}`, { method: 'DELETE' })
+      return { steps: s.steps, status, error }
+    }
+    for (const repo of [{ url, ref: 'main' }, { url, ref: 'main', token: 'not-the-password-0123' }]) {
+      // The same repository with a setup no pool has: a start without a pool.
+      const unpooled = await outcome(await start({ repo, setup: 'true' }))
+      expect(unpooled.steps.slice(0, 3)).toEqual(['starting', 'creating', 'cloning'])
+      expect(unpooled).toMatchObject({ status: 'failed', error: { code: 'clone_failed' } })
+      const outsider = await start({ repo, setup: SETUP })
+      // The pool's sandbox is still there, ready for a session that may read the repository.
+      expect((await api('/health', { key: null })).body.repoPools).toMatchObject({ ready: 1 })
+      expect((await pooled()).map((s) => s.sandboxId)).toEqual([ready.sandboxId])
+      expect(await outsider.read('built.txt')).toBeUndefined()
+      expect(await outcome(outsider)).toEqual(unpooled)
+    }
+    const s = await start({ repo: { url, ref: 'main', token: PASSWORD }, setup: SETUP })
+    expect(s.steps).toEqual(['starting', 'warm', 'updating', 'ready'])
+    await end(s.id)
   }, SLOW)
 })
