@@ -118,9 +118,10 @@ export type StackOptions = {
   scriptedModel?: boolean
   /**
    * Sessions' sandboxes through the E2B provider, against a local E2B stand-in that accepts
-   * `apiKey` (the Worker uses settings.E2B_API_KEY when given, else this key).
+   * `apiKey` (the Worker uses settings.E2B_API_KEY when given, else this key); `egressPorts`: more
+   * host ports its sandboxes may reach (a test's git host), besides the Worker's and the model's.
    */
-  e2bStandIn?: { apiKey: string }
+  e2bStandIn?: { apiKey: string; egressPorts?: number[] }
 }
 
 export type Stack = {
@@ -230,7 +231,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         apiKey: opts.e2bStandIn.apiKey,
         root,
         // The Worker for the model gateway; the scripted model too, for tests that call it directly.
-        egressPorts: [port, ...(model ? [Number(new URL(model.url).port)] : [])],
+        egressPorts: [port, ...(model ? [Number(new URL(model.url).port)] : []), ...(opts.e2bStandIn.egressPorts ?? [])],
         pathPrepend: [join(PROJECT_ROOT, 'node_modules', '.bin')],
       })
       e2b = { standIn, root }
