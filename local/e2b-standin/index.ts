@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import { getRequestListener } from '@hono/node-server'
 import { createGateway } from './gateway'
 import { createRestApi, type RestFaults } from './rest'
-import type { Memory } from './memory'
+import { sandboxPids, type Memory } from './memory'
 import { Sandboxes } from './sandboxes'
 import { Snapshots } from './snapshots'
 import { outlastWorkerdKeepAlive } from '../keep-alive'
@@ -94,7 +94,7 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
       sandboxes.list().map((sb) => ({
         sandboxId: sb.id,
         state: sb.state,
-        pids: sandboxes.pids(sb),
+        pids: sandboxPids(sb),
         home: sb.hostHome,
         metadata: sb.metadata,
         envs: sb.envs,

@@ -29,7 +29,10 @@ function image(pid: number): ProcessImage | undefined {
   }
 }
 
-/** The sandbox's processes, its anchor aside (nsenter may not have joined the namespace yet for those envd just started). */
+/**
+ * The sandbox's processes, its anchor aside: all in its namespace, and those envd just started
+ * (nsenter may not have joined the namespace yet).
+ */
 export function sandboxPids(sb: Sandbox): number[] {
   const inside = pidsInNamespace(sb.ns.netns).filter((pid) => pid !== sb.ns.pid)
   return [...new Set([...sb.processes.list().map((p) => p.pid), ...inside])]

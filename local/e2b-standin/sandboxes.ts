@@ -190,14 +190,6 @@ export class Sandboxes {
   }
 
   /**
-   * The sandbox's processes, its anchor aside: all in its namespace, and those envd just started
-   * (nsenter may not have joined the namespace yet).
-   */
-  pids(sb: Sandbox): number[] {
-    return sandboxPids(sb)
-  }
-
-  /**
    * Stops every process of the sandbox where it stands, their memory as it is; without memory (a
    * filesystem-only pause) ends them instead, so that the next resume boots afresh.
    */
@@ -250,6 +242,6 @@ export class Sandboxes {
 
   private signalAll(sb: Sandbox, sig: 'SIGSTOP' | 'SIGCONT') {
     for (const p of sb.processes.list()) p.signal(sig)
-    for (const pid of this.pids(sb)) signal(pid, sig)
+    for (const pid of sandboxPids(sb)) signal(pid, sig)
   }
 }
