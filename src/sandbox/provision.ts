@@ -93,8 +93,9 @@ const under = (dir: string, files: SandboxFile[] = []): SandboxFile[] =>
 /**
  * Makes a sandbox ready for opencode: create it, clone the repository into its workspace, run
  * the setup command, start `opencode serve`. When a snapshot of the whole disk may be taken, the
- * session's environment and home files come only after it (sessionThingsLate). Readiness is the caller's to check, with the
- * password only it holds. A sandbox that fails half-way is destroyed, never left behind.
+ * session's environment and home files come only after it (sessionThingsLate). Readiness is the
+ * caller's to check, with the password only it holds. A sandbox that fails half-way is destroyed,
+ * never left behind.
  */
 export async function provisionSandbox(
   provider: SandboxProvider,
