@@ -7,6 +7,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
 import { ConnectError } from './connect'
+import { rememberWrite } from './memory'
 import type { Sandbox, Sandboxes } from './sandboxes'
 
 /** envd's file API: `GET/POST /files` over plain HTTP, and the Filesystem service's unary RPCs. */
@@ -96,6 +97,7 @@ export async function postFiles(sandboxes: Sandboxes, sb: Sandbox, req: Incoming
     } else {
       throw new HttpError(400, `unsupported content type: ${type}, expected multipart/form-data or application/octet-stream`)
     }
+    for (const w of written) rememberWrite(sb, w.path)
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end(JSON.stringify(written))
   } catch (err) {

@@ -5,7 +5,9 @@ import { resolve } from 'node:path'
 import { getRequestListener } from '@hono/node-server'
 import { createGateway } from './gateway'
 import { createRestApi, type RestFaults } from './rest'
+import { sandboxPids, type Memory } from './memory'
 import { Sandboxes } from './sandboxes'
+import { Snapshots } from './snapshots'
 import { outlastWorkerdKeepAlive } from '../keep-alive'
 
 /**
@@ -42,11 +44,22 @@ export type E2BStandInSandbox = {
   endAt: Date
 }
 
+export type E2BStandInSnapshot = {
+  snapshotId: string
+  sourceSandboxId: string
+  /** the copy of the source's disk (its home) on the host */
+  disk: string
+  /** what the snapshot's memory holds (see memory.ts): what a leak through memory would show */
+  memory: Memory
+}
+
 export type E2BStandIn = {
   apiUrl: string
   sandboxUrl: string
   /** what runs now; `pids` are every process in the sandbox's network namespace */
   list(): E2BStandInSandbox[]
+  /** the snapshots kept (createSnapshot), until deleted */
+  snapshots(): E2BStandInSnapshot[]
   /** the next `count` create calls fail with 503, as in an E2B outage */
   failNextCreates(count: number): void
   /** the next `count` sandboxes made fail their first command, as one whose envd came up broken */
@@ -68,8 +81,9 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
   const root = resolve(opts.root)
   await mkdir(root, { recursive: true })
   const sandboxes = new Sandboxes({ root, egressPorts: opts.egressPorts ?? [], pathPrepend: opts.pathPrepend ?? [] })
+  const snapshots = new Snapshots(root, sandboxes)
   const faults: RestFaults = { creates: 0, attempts: 0, brokenSandboxes: 0 }
-  const api = outlastWorkerdKeepAlive(createServer(getRequestListener(createRestApi(sandboxes, opts.apiKey, faults).fetch)))
+  const api = outlastWorkerdKeepAlive(createServer(getRequestListener(createRestApi(sandboxes, snapshots, opts.apiKey, faults).fetch)))
   const gateway = createGateway(sandboxes)
   const apiPort = await listen(api, opts.port ?? 0)
   const gatewayPort = await listen(gateway, 0)
@@ -80,7 +94,7 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
       sandboxes.list().map((sb) => ({
         sandboxId: sb.id,
         state: sb.state,
-        pids: sandboxes.pids(sb),
+        pids: sandboxPids(sb),
         home: sb.hostHome,
         metadata: sb.metadata,
         envs: sb.envs,
@@ -88,6 +102,7 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
         envdAccessToken: sb.envdAccessToken,
         endAt: sb.endAt,
       })),
+    snapshots: () => snapshots.list().map((s) => ({ snapshotId: s.id, sourceSandboxId: s.sourceId, disk: s.disk, memory: s.memory })),
     failNextCreates: (count) => {
       faults.creates = count
     },
@@ -97,6 +112,7 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
     createAttempts: () => faults.attempts,
     close: async () => {
       await sandboxes.closeAll()
+      await snapshots.closeAll()
       for (const server of [api, gateway]) server.closeAllConnections()
       await Promise.all([api, gateway].map((server) => new Promise((done) => server.close(done))))
     },

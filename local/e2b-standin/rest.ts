@@ -1,9 +1,12 @@
 import { Hono, type Context } from 'hono'
+import { snapshotRoutes } from './rest-snapshots'
 import { ENVD_VERSION, type Sandbox, type Sandboxes } from './sandboxes'
+import type { Snapshots } from './snapshots'
 
 /**
  * E2B's REST API (the SDK's `apiUrl`), the part the SDK calls for sandboxes: create, connect
- * (resuming a paused one), info, list, timeout, pause, fork, kill. Errors are E2B's `{code, message}`,
+ * (resuming a paused one), info, list, timeout, pause (with or without memory), fork, kill, and
+snapshots (rest-snapshots.ts; a create that names one starts from it). Errors are E2B's `{code, message}`,
  * which the SDK reads to tell a missing sandbox (404) from a refused key (401).
  */
 
@@ -80,7 +83,12 @@ function matchesMetadata(sb: Sandbox, filter: string | undefined) {
  */
 export type RestFaults = { creates: number; attempts: number; brokenSandboxes: number }
 
-export function createRestApi(sandboxes: Sandboxes, apiKey: string, faults: RestFaults = { creates: 0, attempts: 0, brokenSandboxes: 0 }): Hono {
+export function createRestApi(
+  sandboxes: Sandboxes,
+  snapshots: Snapshots,
+  apiKey: string,
+  faults: RestFaults = { creates: 0, attempts: 0, brokenSandboxes: 0 },
+): Hono {
   const app = new Hono()
 
   app.use('*', async (c, next) => {
@@ -101,7 +109,7 @@ export function createRestApi(sandboxes: Sandboxes, apiKey: string, faults: Rest
     }
     const body = await c.req.json<NewSandbox>().catch(() => undefined)
     if (!body?.templateID) return fail(c, 400, 'templateID is required')
-    const sb = await sandboxes.create({
+    const input = {
       templateID: body.templateID,
       timeoutS: body.timeout,
       envs: body.envVars,
@@ -109,7 +117,11 @@ export function createRestApi(sandboxes: Sandboxes, apiKey: string, faults: Rest
       allowPublicTraffic: body.network?.allowPublicTraffic,
       allowInternetAccess: body.allow_internet_access,
       autoPause: body.autoPause,
-    })
+    }
+    const snapshot = snapshots.get(body.templateID)
+    // A snapshot's id is `<template>:<tag>`; a deleted one is no template to start from.
+    if (!snapshot && body.templateID.includes(':')) return fail(c, 404, `template "${body.templateID}" not found`)
+    const sb = snapshot ? await snapshots.start(snapshot, input) : await sandboxes.create(input)
     if (faults.brokenSandboxes > 0) {
       faults.brokenSandboxes--
       sb.refusedStarts = 1
@@ -155,17 +167,19 @@ export function createRestApi(sandboxes: Sandboxes, apiKey: string, faults: Rest
     const sb = find(c)
     if (!sb) return notFound(c)
     if (sb.state === 'paused') return fail(c, 409, `Sandbox "${sb.id}" is already paused`)
-    sandboxes.pause(sb)
+    const { memory } = await c.req.json<{ memory?: boolean }>().catch(() => ({ memory: undefined }))
+    await sandboxes.pause(sb, memory !== false)
     return c.body(null, 204)
   })
 
-  // A running sandbox answers 200 (its timeout only ever extended); a paused one resumes, 201.
+  // A running sandbox answers 200 (its timeout only ever extended); a paused one resumes, 201
+  // (`memory: false`: booted afresh, whatever its pause kept).
   app.post('/v2/sandboxes/:id/connect', async (c) => {
     const sb = find(c)
     if (!sb) return notFound(c)
-    const { timeout } = await c.req.json<{ timeout?: number }>().catch(() => ({ timeout: undefined }))
+    const { timeout, memory } = await c.req.json<{ timeout?: number; memory?: boolean }>().catch(() => ({ timeout: undefined, memory: undefined }))
     if (sb.state === 'paused') {
-      sandboxes.resume(sb, timeout)
+      await sandboxes.resume(sb, timeout, memory !== false)
       return c.json(created(sb), 201)
     }
     if (timeout !== undefined && Date.now() + timeout * 1000 > sb.endAt.getTime()) sandboxes.setTimeout(sb, timeout)
@@ -176,8 +190,8 @@ export function createRestApi(sandboxes: Sandboxes, apiKey: string, faults: Rest
     const sb = find(c)
     if (!sb) return notFound(c)
     if (sb.state === 'running') return fail(c, 409, `Sandbox "${sb.id}" is already running`)
-    const { timeout } = await c.req.json<{ timeout?: number }>().catch(() => ({ timeout: undefined }))
-    sandboxes.resume(sb, timeout)
+    const { timeout, memory } = await c.req.json<{ timeout?: number; memory?: boolean }>().catch(() => ({ timeout: undefined, memory: undefined }))
+    await sandboxes.resume(sb, timeout, memory !== false)
     return c.json(created(sb), 201)
   })
 
@@ -192,6 +206,8 @@ export function createRestApi(sandboxes: Sandboxes, apiKey: string, faults: Rest
     }
     return c.json(forks, 201)
   })
+
+  snapshotRoutes(app, sandboxes, snapshots)
 
   app.notFound((c) => c.json({ code: 404, message: `no route ${c.req.method} ${c.req.path}` }, 404))
   app.onError((err, c) => c.json({ code: 500, message: err.message }, 500))

@@ -3,12 +3,13 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { delimiter, dirname, isAbsolute, join } from 'node:path'
 import { promisify } from 'node:util'
-import { pidsInNamespace, startNamespace, type Namespace } from './network'
+import { dropMemory, sandboxPids, signal } from './memory'
+import { startNamespace, type Namespace } from './network'
 import { ProcessTable } from './processes'
 
 /**
- * Sandboxes and their lives: created running, paused (every process stopped, memory kept),
- * resumed, and killed by request or when their timeout passes, after which nothing is left of them.
+ * Sandboxes and their lives: created running, paused (every process stopped, memory kept; or,
+ * without memory, every process ended), resumed (without memory: booted afresh), and killed by request or when their timeout passes, after which nothing is left of them.
  */
 
 /** E2B's default when a create names no timeout. */
@@ -47,6 +48,8 @@ export type Sandbox = {
   refusedStarts?: number
   ns: Namespace
   processes: ProcessTable
+  /** files envd wrote since the sandbox booted, by path, as its memory holds them (see memory.ts) */
+  written: Map<string, string>
 }
 
 export type CreateInput = {
@@ -115,6 +118,7 @@ export class Sandboxes {
       endAt: now,
       ns,
       processes: new ProcessTable(),
+      written: new Map(),
     }
     this.all.set(id, sb)
     // The anchor ending on its own (it should not) leaves a sandbox without a network: end it whole.
@@ -139,9 +143,18 @@ export class Sandboxes {
       allowInternetAccess: original.allowInternetAccess,
       autoPause: original.autoPause,
     }
-    const sb = await this.create(input, original.home)
+    return this.createFrom(input, original.home, original.hostHome)
+  }
+
+  /**
+   * A new sandbox whose home is a copy of `folder` (a sandbox's, a snapshot's), shown to its
+   * processes at `home`, the path of the sandbox it came from (made again if that one is gone).
+   */
+  async createFrom(input: CreateInput, home: string, folder: string): Promise<Sandbox> {
+    await mkdir(home, { recursive: true })
+    const sb = await this.create(input, home)
     try {
-      await run('cp', ['-a', '--reflink=auto', '--', `${original.hostHome}/.`, sb.hostHome])
+      await run('cp', ['-a', '--reflink=auto', '--', `${folder}/.`, sb.hostHome])
     } catch (err) {
       await this.kill(sb)
       throw err
@@ -154,7 +167,7 @@ export class Sandboxes {
     if (sb.ending) return
     clearTimeout(sb.timer)
     sb.endAt = new Date(Date.now() + seconds * 1000)
-    sb.timer = setTimeout(() => (sb.autoPause ? this.pause(sb) : void this.kill(sb)), seconds * 1000)
+    sb.timer = setTimeout(() => void (sb.autoPause ? this.pause(sb) : this.kill(sb)), seconds * 1000)
   }
 
   /** The environment of a process, in envd's order: basics, then the sandbox's envs, then the call's. */
@@ -177,22 +190,19 @@ export class Sandboxes {
   }
 
   /**
-   * The sandbox's processes, its anchor aside: all in its namespace, and those envd just started
-   * (nsenter may not have joined the namespace yet).
+   * Stops every process of the sandbox where it stands, their memory as it is; without memory (a
+   * filesystem-only pause) ends them instead, so that the next resume boots afresh.
    */
-  pids(sb: Sandbox): number[] {
-    const inside = pidsInNamespace(sb.ns.netns).filter((pid) => pid !== sb.ns.pid)
-    return [...new Set([...sb.processes.list().map((p) => p.pid), ...inside])]
-  }
-
-  /** Stops every process of the sandbox where it stands; their memory stays as it is. */
-  pause(sb: Sandbox) {
+  async pause(sb: Sandbox, keepMemory = true) {
     clearTimeout(sb.timer)
     sb.state = 'paused'
-    this.signalAll(sb, 'SIGSTOP')
+    if (keepMemory) this.signalAll(sb, 'SIGSTOP')
+    else await dropMemory(sb)
   }
 
-  resume(sb: Sandbox, timeoutS: number | undefined) {
+  /** `memory` false: booted afresh, whatever the pause kept. */
+  async resume(sb: Sandbox, timeoutS: number | undefined, memory = true) {
+    if (!memory) await dropMemory(sb)
     sb.state = 'running'
     this.signalAll(sb, 'SIGCONT')
     this.setTimeout(sb, timeoutS ?? DEFAULT_TIMEOUT_S)
@@ -206,14 +216,7 @@ export class Sandboxes {
 
   private async end(sb: Sandbox) {
     clearTimeout(sb.timer)
-    // A process may fork while we look: look again until the namespace is empty.
-    for (let round = 0; round < 10; round++) {
-      for (const p of sb.processes.list()) p.signal('SIGKILL')
-      const pids = pidsInNamespace(sb.ns.netns).filter((pid) => pid !== sb.ns.pid)
-      if (pids.length === 0) break
-      for (const pid of pids) signal(pid, 'SIGKILL')
-      await new Promise((r) => setTimeout(r, 20))
-    }
+    await dropMemory(sb)
     sb.ns.close()
     // Killed processes may still be flushing files; rm retries through that.
     const gone = { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }
@@ -239,14 +242,6 @@ export class Sandboxes {
 
   private signalAll(sb: Sandbox, sig: 'SIGSTOP' | 'SIGCONT') {
     for (const p of sb.processes.list()) p.signal(sig)
-    for (const pid of this.pids(sb)) signal(pid, sig)
-  }
-}
-
-function signal(pid: number, sig: NodeJS.Signals) {
-  try {
-    process.kill(pid, sig)
-  } catch {
-    // already gone
+    for (const pid of sandboxPids(sb)) signal(pid, sig)
   }
 }

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { END_ORIGINAL_PROCESSES, ENV_FILE, envFile, withSandboxEnv } from './e2b-env'
+import { END_ORIGINAL_PROCESSES, ENV_FILE, envFile, prepareSandbox, withSandboxEnv } from './e2b-env'
 
 const bash = (script: string, env: Record<string, string> = {}) =>
   execFileSync('bash', ['-c', script], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' })
@@ -20,6 +20,15 @@ describe('the E2B env file', () => {
     expect(bash(withSandboxEnv('printf "%s" "${SECRET:-none}"'), { HOME: home })).toBe('none')
     writeFileSync(join(home, ENV_FILE), envFile({ SECRET: 's3' }))
     expect(bash(withSandboxEnv('printf "%s" "$SECRET"'), { HOME: home })).toBe('s3')
+    rmSync(home, { recursive: true })
+  })
+
+  it('is made owner-only with the workspace, or not at all until the environment is given', () => {
+    const home = mkdtempSync(join(tmpdir(), 'e2b-env-'))
+    expect(bash(prepareSandbox(false), { HOME: home })).toBe(`${home}\n${home}/workspace`)
+    expect([existsSync(join(home, 'workspace')), existsSync(join(home, ENV_FILE))]).toEqual([true, false])
+    expect(bash(prepareSandbox(true), { HOME: home })).toBe(`${home}\n${home}/workspace`)
+    expect(statSync(join(home, ENV_FILE)).mode & 0o777).toBe(0o600)
     rmSync(home, { recursive: true })
   })
 

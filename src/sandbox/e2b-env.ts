@@ -17,10 +17,14 @@ export function envFile(envs: Record<string, string>): string {
 }
 
 /**
- * Makes the workspace and an empty, owner-only env file (the files API then fills it, and an
- * existing file keeps its mode), and prints the home and the workspace.
+ * Makes the workspace and, with `envFile`, an empty owner-only env file (the files API then fills
+ * it, and an existing file keeps its mode), and prints the home and the workspace. Without it, a
+ * sandbox has no env file until its environment is given (after a snapshot of its disk).
  */
-export const PREPARE_SANDBOX = `mkdir -p "$HOME/workspace" && (umask 077 && : > "$HOME/${ENV_FILE}") && printf "%s\\n%s" "$HOME" "$HOME/workspace"`
+export function prepareSandbox(envFile: boolean): string {
+  const file = envFile ? `(umask 077 && : > "$HOME/${ENV_FILE}") && ` : ''
+  return `mkdir -p "$HOME/workspace" && ${file}printf "%s\\n%s" "$HOME" "$HOME/workspace"`
+}
 
 /** `command` with the sandbox's environment read from its file first, as create-time environment would have given it. */
 export function withSandboxEnv(command: string): string {

@@ -9,9 +9,11 @@ import {
   type SandboxFileContent,
   type SandboxProvider,
   type SandboxStatus,
+  type WorkspaceSnapshots,
 } from './provider'
 import { fileContent, fileTooLarge } from './file-content'
-import { END_ORIGINAL_PROCESSES, ENV_FILE, envFile, PREPARE_SANDBOX, withSandboxEnv } from './e2b-env'
+import { END_ORIGINAL_PROCESSES, ENV_FILE, envFile, prepareSandbox, withSandboxEnv } from './e2b-env'
+import { e2bSnapshots } from './e2b-snapshots'
 
 /** Where opencode listens inside an E2B sandbox; the template's start and our traffic agree on it. */
 export const OPENCODE_PORT = 4096
@@ -54,7 +56,19 @@ async function attempt<T>(work: () => Promise<T>): Promise<T> {
 export class E2BSandboxProvider implements SandboxProvider {
   readonly kind = 'e2b' as const
 
-  constructor(private readonly opts: E2BOptions) {}
+  readonly snapshots: WorkspaceSnapshots
+
+  constructor(private readonly opts: E2BOptions) {
+    this.snapshots = e2bSnapshots({
+      connection: () => this.connection(),
+      timeoutMs: opts.timeoutMs,
+      attempt,
+      sandbox: (sandboxId) => this.sandbox(sandboxId),
+      forget: (sandboxId) => connected.delete(sandboxId),
+      remember: (sbx) => connected.set(sbx.sandboxId, sbx),
+      giveEnv: async (sandboxId, envs) => void (await this.giveEnv(await this.sandbox(sandboxId), envs)),
+    })
+  }
 
   private connection(): ConnectionOpts {
     return { apiKey: this.opts.apiKey, apiUrl: this.opts.apiUrl, sandboxUrl: this.opts.sandboxUrl }
@@ -68,9 +82,10 @@ export class E2BSandboxProvider implements SandboxProvider {
     return sbx
   }
 
+  /** From the template, or from a snapshot (`input.snapshotId`): its disk, at the same paths. */
   create(input: CreateSandboxInput): Promise<CreatedSandbox> {
     return attempt(async () => {
-      const sbx = await Sandbox.create(this.opts.template, {
+      const sbx = await Sandbox.create(input.snapshotId ?? this.opts.template, {
         ...this.connection(),
         metadata: input.metadata,
         timeoutMs: this.opts.timeoutMs,
@@ -88,11 +103,15 @@ export class E2BSandboxProvider implements SandboxProvider {
     })
   }
 
-  /** Writes the sandbox's env file (owner-only, through the files API) and says where home and workspace are. */
+  /**
+   * Writes the sandbox's env file (owner-only, through the files API) and says where home and
+   * workspace are; with no `envs`, no env file (its environment comes later: WorkspaceSnapshots).
+   */
   private async giveEnv(sbx: Sandbox, envs: Record<string, string>): Promise<{ home: string; workdir: string }> {
-    const where = await sbx.commands.run(PREPARE_SANDBOX)
+    const now = Object.keys(envs).length > 0
+    const where = await sbx.commands.run(prepareSandbox(now))
     const [home, workdir] = where.stdout.trim().split('\n')
-    await sbx.files.write(`${home}/${ENV_FILE}`, envFile(envs))
+    if (now) await sbx.files.write(`${home}/${ENV_FILE}`, envFile(envs))
     return { home: home!, workdir: workdir! }
   }
 

@@ -25,3 +25,14 @@ export const BASE_COMMIT = `$(git rev-parse --verify --quiet ${BASE_REF} || git 
 export function gitAuth(credentials?: string): string {
   return credentials ? `-c credential.helper= -c ${shellQuote(`credential.helper=store --file=${shellQuote(credentials)}`)} ` : ''
 }
+
+/**
+ * `command`, then the credentials file gone whatever it did: overwritten before it is removed, as
+ * the blocks a removed file leaves on the disk would go into a snapshot of it (E2B's is the whole
+ * disk). `rm` alone where `shred` is missing.
+ */
+export function thenForget(command: string, credentials?: string): string {
+  if (!credentials) return command
+  const file = shellQuote(credentials)
+  return `{ ${command}; }; status=$?; shred -u -- ${file} 2>/dev/null || rm -f -- ${file}; exit $status`
+}

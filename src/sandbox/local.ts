@@ -58,6 +58,7 @@ export class LocalSandboxProvider implements SandboxProvider {
   }
 
   readonly snapshots: WorkspaceSnapshots = {
+    holds: 'workspace',
     take: (sandboxId) => this.call('POST', `/sandboxes/${encodeURIComponent(sandboxId)}/snapshot`, undefined, SNAPSHOT_TIMEOUT_MS),
     delete: async (snapshotId) => {
       await this.call('DELETE', `/snapshots/${encodeURIComponent(snapshotId)}`).catch((err: unknown) => {

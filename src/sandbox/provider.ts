@@ -16,7 +16,8 @@ export type CreateSandboxInput = {
    * Environment for the sandbox's commands and opencode; secrets go here, never on a command line.
    * Kept where the provider's own records and copies do not hold it: on E2B an owner-only file in
    * the home that each command and opencode's start read, never the create-time environment envd
-   * keeps in memory for every process (and a fork or a snapshot would copy).
+   * keeps in memory for every process (and a fork or a snapshot would copy). Empty: none yet
+   * (a sandbox whose whole disk may be snapshotted; see WorkspaceSnapshots).
    */
   envs: Record<string, string>
   metadata: Record<string, string>
@@ -26,14 +27,17 @@ export type CreateSandboxInput = {
 
 /**
  * Copies of a prepared workspace (cloned, set up, before opencode and before anything of a
- * session's own reaches it), for later sessions on the same repository to start from. Only the
- * workspace's files: never memory, never the environment. A provider without it takes none.
+ * session's own reaches it), for later sessions on the same repository to start from. Never
+ * memory, never the environment. `holds` says what a copy takes: the workspace's files only
+ * (local), or the sandbox's whole disk, home included (E2B); then a sandbox that may be copied is
+ * created without its environment (`envs` empty), and gets it with `giveEnv` once the copy is
+ * taken (see sessionThingsLate). A provider without it takes none.
  */
-export interface WorkspaceSnapshots {
+export type WorkspaceSnapshots = {
   take(sandboxId: string): Promise<{ snapshotId: string; sizeBytes: number }>
   /** A snapshot that is gone already counts as deleted. */
   delete(snapshotId: string): Promise<void>
-}
+} & ({ holds: 'workspace' } | { holds: 'disk'; giveEnv(sandboxId: string, envs: Record<string, string>): Promise<void> })
 
 /** `workdir` is where the repository and the agent work; `home` is the sandbox user's home. */
 export type CreatedSandbox = { sandboxId: string; workdir: string; home: string }

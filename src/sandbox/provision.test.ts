@@ -13,7 +13,7 @@ describe('cloneCommand', () => {
 
   it('clones with a credentials file named on the command line, then removes it whatever git did', () => {
     expect(cloneCommand({ url: 'https://x/r.git' }, '/w', '/h/.c')).toBe(
-      `{ git -c credential.helper= -c 'credential.helper=store --file='\\''/h/.c'\\''' clone --quiet -- 'https://x/r.git' '/w' && git -C '/w' update-ref refs/sandbox/base HEAD; }; status=$?; rm -f '/h/.c'; exit $status`,
+      `{ git -c credential.helper= -c 'credential.helper=store --file='\\''/h/.c'\\''' clone --quiet -- 'https://x/r.git' '/w' && git -C '/w' update-ref refs/sandbox/base HEAD; }; status=$?; shred -u -- '/h/.c' 2>/dev/null || rm -f -- '/h/.c'; exit $status`,
     )
   })
 

@@ -1,6 +1,6 @@
 import type { Repo } from '../contracts'
-import { gitAuth, markBase } from './git'
-import { commitOf, refreshCommand, setupWithoutEnv } from './snapshots'
+import { gitAuth, markBase, thenForget } from './git'
+import { commitOf, refreshCommand, sessionThingsLate, setupWithoutEnv } from './snapshots'
 import { SandboxError, shellQuote, type SandboxEndpoint, type SandboxFile, type SandboxProvider } from './provider'
 import { CLONE_TIMEOUT_MS, SETUP_TIMEOUT_MS } from './timeouts'
 
@@ -47,14 +47,14 @@ export class ProvisionError extends Error {
 
 /**
  * The clone, and with `credentials` the clone through that file alone (see gitAuth): the command
- * line names only the file, and the file is removed whatever git did.
+ * line names only the file, and the file is gone whatever git did (thenForget).
  */
 export function cloneCommand(repo: Repo, workdir: string, credentials?: string): string {
   const into = shellQuote(workdir)
   const clone = `git ${gitAuth(credentials)}clone --quiet ${repo.ref ? '--no-checkout ' : ''}-- ${shellQuote(repo.url)} ${into}`
   const checkout = repo.ref ? ` && git -C ${into} checkout --quiet ${shellQuote(repo.ref)} --` : ''
   const command = `${clone}${checkout} && ${markBase(workdir)}`
-  return credentials ? `{ ${command}; }; status=$?; rm -f ${shellQuote(credentials)}; exit $status` : command
+  return thenForget(command, credentials)
 }
 
 /** git-credential-store's line giving `token` for the repository's host, and no other. */
@@ -92,8 +92,10 @@ const under = (dir: string, files: SandboxFile[] = []): SandboxFile[] =>
 
 /**
  * Makes a sandbox ready for opencode: create it, clone the repository into its workspace, run
- * the setup command, start `opencode serve`. Readiness is the caller's to check, with the
- * password only it holds. A sandbox that fails half-way is destroyed, never left behind.
+ * the setup command, start `opencode serve`. When a snapshot of the whole disk may be taken, the
+ * session's environment and home files come only after it (sessionThingsLate). Readiness is the
+ * caller's to check, with the password only it holds. A sandbox that fails half-way is destroyed,
+ * never left behind.
  */
 export async function provisionSandbox(
   provider: SandboxProvider,
@@ -104,8 +106,10 @@ export async function provisionSandbox(
   snapshot?: SnapshotOptions,
 ): Promise<Provisioned> {
   const from = snapshot?.from
+  const snapshots = provider.snapshots
+  const late = sessionThingsLate(snapshots?.holds, snapshot !== undefined)
   onStep('creating')
-  const { sandboxId, workdir, home } = await provider.create({ envs: plan.envs, metadata: plan.metadata, snapshotId: from?.snapshotId })
+  const { sandboxId, workdir, home } = await provider.create({ envs: late ? {} : plan.envs, metadata: plan.metadata, snapshotId: from?.snapshotId })
   onCreated(sandboxId)
   try {
     const credentials = plan.repo && plan.repoToken ? await writeCloneCredentials(provider, sandboxId, home, plan.repo.url, plan.repoToken) : undefined
@@ -121,7 +125,7 @@ export async function provisionSandbox(
       }
     }
     // A snapshot holds the workspace's files already; the home's are the session's own.
-    const files = [...(from ? [] : under(workdir, plan.workspaceFiles)), ...under(home, plan.homeFiles)]
+    const files = [...(from ? [] : under(workdir, plan.workspaceFiles)), ...(late ? [] : under(home, plan.homeFiles))]
     if (files.length > 0) {
       onStep('writing_files')
       await provider.writeFiles(sandboxId, files)
@@ -138,6 +142,14 @@ export async function provisionSandbox(
       commit ??= commitOf((await provider.exec(sandboxId, 'git rev-parse HEAD', { cwd: workdir })).stdout)
       onStep('saving_snapshot')
       if (commit) await snapshot.save(sandboxId, commit)
+    }
+    if (late && snapshots?.holds === 'disk') {
+      await snapshots.giveEnv(sandboxId, plan.envs)
+      const own = under(home, plan.homeFiles)
+      if (own.length > 0) {
+        onStep('writing_files')
+        await provider.writeFiles(sandboxId, own)
+      }
     }
     if (!plan.repo) {
       // opencode tracks what the agent changes with git snapshots, so every workspace is a repository.

@@ -3,7 +3,17 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { chooseSnapshot, commitOf, expiredSnapshots, refreshCommand, setupWithoutEnv, snapshotFamily, wantsSnapshot, type SnapshotRow } from './snapshots'
+import {
+  chooseSnapshot,
+  commitOf,
+  expiredSnapshots,
+  refreshCommand,
+  sessionThingsLate,
+  setupWithoutEnv,
+  snapshotFamily,
+  wantsSnapshot,
+  type SnapshotRow,
+} from './snapshots'
 
 const policy = { maxAgeMs: 3_600_000, keep: 2 }
 const row = (id: string, family: string, createdAt: number, ref: string | null = 'main'): SnapshotRow => ({
@@ -55,6 +65,15 @@ describe('choosing and keeping snapshots', () => {
   it('removes what is past the age limit or beyond the newest `keep` of each family', () => {
     const rows = [row('f1', 'f', now - 1), row('f2', 'f', now - 2), row('f3', 'f', now - 3), row('g1', 'g', now - 4_000_000), row('h1', 'h', now)]
     expect(expiredSnapshots(rows, now, policy).map((r) => r.id).sort()).toEqual(['f3', 'g1'])
+  })
+})
+
+describe('sessionThingsLate', () => {
+  it("gives a sandbox its environment and home files after the snapshot only when the snapshot holds the whole disk", () => {
+    expect(sessionThingsLate('disk', true)).toBe(true)
+    expect(sessionThingsLate('disk', false)).toBe(false)
+    expect(sessionThingsLate('workspace', true)).toBe(false)
+    expect(sessionThingsLate(undefined, false)).toBe(false)
   })
 })
 

@@ -1,5 +1,5 @@
 import type { SessionSpec } from '../contracts'
-import { gitAuth, markBase } from './git'
+import { gitAuth, markBase, thenForget } from './git'
 import { shellQuote } from './provider'
 
 /** A workspace snapshot as a tenant's index keeps it: `id` is the provider's snapshot id. */
@@ -91,7 +91,7 @@ export function refreshCommand(ref: string | undefined, credentials?: string): s
     'echo "$target"',
   ].join('\n')
   const run = `bash -c ${shellQuote(script)}`
-  return credentials ? `{ ${run}; }; status=$?; rm -f ${shellQuote(credentials)}; exit $status` : run
+  return thenForget(run, credentials)
 }
 
 /** The commit a command printed last (refreshCommand, or `git rev-parse HEAD`), if it is one. */
@@ -108,6 +108,17 @@ export function commitOf(stdout: string): string | undefined {
 export function setupWithoutEnv(setup: string, envNames: string[]): string {
   const unset = envNames.map((name) => `-u ${shellQuote(name)} `).join('')
   return `exec env ${unset}bash -c ${shellQuote(setup)}`
+}
+
+/**
+ * Whether the session's own things (its environment, its home files such as skills) reach its
+ * sandbox only once the snapshot is taken, instead of at create: when a snapshot holds the whole
+ * disk (E2B), which would otherwise keep the env file (opencode's password, the gateway token) and
+ * the home files for every later session of the tenant. A session that only starts from one is
+ * told late too: whether its commit is new, and so whether it takes one, is known only after.
+ */
+export function sessionThingsLate(holds: 'workspace' | 'disk' | undefined, snapshotting: boolean): boolean {
+  return snapshotting && holds === 'disk'
 }
 
 /** An age for people: `45 s`, `12 min`, `3 h`, `2 d`. */

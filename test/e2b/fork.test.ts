@@ -1,8 +1,7 @@
-import { readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { api, newIdleSession, scripted, standInSandboxesOf, waitForStatus, type Json } from '../helpers'
-import { e2bStackForFile, notesOf, writeNotes } from './notes-stack'
+import { api, newIdleSession, standInSandboxesOf, type Json } from '../helpers'
+import { sandboxCredentials } from '../helpers/standin'
+import { agentRuns, e2bStackForFile, notesOf, writeNotes } from './notes-stack'
 
 /**
  * Fork with SANDBOX_PROVIDER=e2b: `Sandbox.fork` through the stand-in (which keeps the original's
@@ -10,27 +9,6 @@ import { e2bStackForFile, notesOf, writeNotes } from './notes-stack'
  */
 
 const own = e2bStackForFile()
-
-/** The sandbox's secrets as E2B holds them: in its env file, and nowhere in its create-time environment. */
-function credentialsOf(home: string) {
-  const file = join(home, '.sandbox-env')
-  expect(statSync(file).mode & 0o777).toBe(0o600)
-  const text = readFileSync(file, 'utf8')
-  const password = /OPENCODE_SERVER_PASSWORD='([^']+)'/.exec(text)?.[1]
-  const gatewayToken = /"apiKey":"([^"]+)"/.exec(text)?.[1]
-  expect(password).toMatch(/.{16,}/)
-  expect(gatewayToken).toMatch(/.{16,}/)
-  return { password: password!, gatewayToken: gatewayToken! }
-}
-
-/** A turn in which the agent runs `command` in its bash tool and repeats what it printed. */
-async function agentRuns(id: string, command: string): Promise<string> {
-  const text = scripted({ steps: [{ tool: { name: 'bash', args: { command, description: 'look around' } } }, { text: 'saw: {{tool_result}}' }] })
-  const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text } })
-  expect(res.status, JSON.stringify(res.body)).toBe(200)
-  await waitForStatus(id, 'idle')
-  return (res.body.reply as Json).text as string
-}
 
 const LOOK = 'env; cat "$HOME/.sandbox-env"; ps -eo args 2>/dev/null'
 
@@ -40,7 +18,7 @@ describe('fork on E2B (through the stand-in)', () => {
     const first = await writeNotes(id, 'one\n')
     await writeNotes(id, 'two\n')
     const [original] = standInSandboxesOf(own().stack.e2b!, id)
-    const old = credentialsOf(original!.home)
+    const old = sandboxCredentials(original!.home)
     // E2B keeps create-time environment in envd's memory, which a fork copies: nothing secret is there.
     expect(JSON.stringify(original!.envs)).not.toContain(old.password)
     expect(JSON.stringify(original!.envs)).not.toContain(old.gatewayToken)
@@ -56,7 +34,7 @@ describe('fork on E2B (through the stand-in)', () => {
     // E2B's fork keeps the original's metadata: the copy is the one sandbox more.
     const copy = own().stack.e2b!.list().find((sb) => sb.sandboxId !== original!.sandboxId && sb.metadata.sessionId === id)
     expect(copy).toBeDefined()
-    const mine = credentialsOf(copy!.home)
+    const mine = sandboxCredentials(copy!.home)
     expect(mine.password).not.toBe(old.password)
     expect(mine.gatewayToken.startsWith(`${fork}.`)).toBe(true)
 

@@ -161,7 +161,8 @@ describe('sessions on E2B (through the stand-in)', () => {
       await watching(id, async (stream) => {
         await stream.until(isIdleEvent)
         const steps = sandboxEvents(stream).map((e) => e.reason ?? e.state)
-        expect(steps).toEqual(['starting', 'creating', 'cloning', 'writing_files', 'setup', 'starting_agent', 'ready'])
+        // A repository and a setup: the prepared workspace becomes the tenant's snapshot (snapshots.test.ts).
+        expect(steps).toEqual(['starting', 'creating', 'cloning', 'writing_files', 'setup', 'saving_snapshot', 'starting_agent', 'ready'])
         const file = await keep(api(`/v1/sessions/${id}/files?path=setup-output.txt`))
         expect(file.body).toEqual({ path: 'setup-output.txt', type: 'text', content: 'from the fixture repo\nwritten at start\n' })
         await keep(api(`/v1/sessions/${id}`, { method: 'DELETE' }))

@@ -10,15 +10,16 @@ export type GitServer = {
 
 /**
  * A private git host: `git http-backend` (git's own smart-HTTP CGI) behind HTTP Basic auth on
- * 127.0.0.1, serving the bare repositories under `root` to whoever sends `password`.
+ * 127.0.0.1, serving the bare repositories under `root` to whoever sends `password` (or one of
+ * `others`: tokens of other people with access).
  */
-export async function startGitServer(root: string, password: string): Promise<GitServer> {
+export async function startGitServer(root: string, password: string, ...others: string[]): Promise<GitServer> {
   const requests: GitServer['requests'] = []
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     const [scheme, encoded] = (req.headers.authorization ?? '').split(' ')
     const given = scheme === 'Basic' && encoded ? Buffer.from(encoded, 'base64').toString() : ''
-    const authorized = given.slice(given.indexOf(':') + 1) === password && given.includes(':')
+    const authorized = [password, ...others].includes(given.slice(given.indexOf(':') + 1)) && given.includes(':')
     requests.push({ path: url.pathname, authorized })
     if (!authorized) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="private"' }).end()

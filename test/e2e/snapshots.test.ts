@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { api, commitFiles, createSession, EventStream, fixtureRepo, isIdleEvent, TEST_KEYS } from './helpers'
+import { api, commitFiles, fixtureRepo, startedSession, TEST_KEYS } from './helpers'
 
 /**
  * Repository snapshots on the local provider: a session on a repository and setup seen before
@@ -30,11 +30,7 @@ describe('repository snapshots', () => {
 
   /** Starts a session, waits until it can take a message, and says how its sandbox was made. */
   async function start(body: Record<string, unknown>, key: string = TEST_KEYS[0]) {
-    const id = await createSession(body, key)
-    const stream = new EventStream(id, { key })
-    await stream.until(isIdleEvent)
-    await stream.close()
-    const steps = stream.events.filter((e) => e.event === 'sandbox.status').map((e) => String(e.data.reason ?? e.data.state))
+    const { id, steps } = await startedSession(body, key)
     const read = async (path: string) => (await api(`/v1/sessions/${id}/files?path=${path}`, { key })).body.content
     const facts = { steps, built: String(await read('built.txt')).trim(), installed: await read('installed.json') }
     expect((await api(`/v1/sessions/${id}`, { method: 'DELETE', key })).status).toBe(200)

@@ -1,5 +1,5 @@
 import { expect } from 'vitest'
-import { api, type Json } from './http'
+import { api, createSession, type Json } from './http'
 import { baseUrl, TEST_KEYS } from './stack'
 
 export type SseEvent = { id?: number; event: string; data: Json }
@@ -137,3 +137,15 @@ export const deltasOf = (events: SseEvent[], messageId: string) =>
     .filter((e) => e.event === 'message.delta' && e.data.messageId === messageId && e.data.kind === 'text')
     .map((e) => e.data.text as string)
     .join('')
+
+/**
+ * Creates a session and waits until it can take a message; says how its sandbox was made: the
+ * `sandbox.status` steps (reason, else state), e.g. `creating`, `snapshot (3 s old)`, `setup`.
+ */
+export async function startedSession(body: Json, key: string = TEST_KEYS[0]): Promise<{ id: string; steps: string[] }> {
+  const id = await createSession(body, key)
+  const stream = new EventStream(id, { key })
+  await stream.until(isIdleEvent)
+  await stream.close()
+  return { id, steps: stream.events.filter((e) => e.event === 'sandbox.status').map((e) => String(e.data.reason ?? e.data.state)) }
+}

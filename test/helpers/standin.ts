@@ -1,7 +1,9 @@
+import { readFileSync, statSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Sandbox } from 'e2b'
+import { expect } from 'vitest'
 import { startE2BStandIn, type E2BStandIn, type E2BStandInOptions } from '../../local/e2b-standin'
 
 export const API_KEY = 'e2b_standin_test_key'
@@ -49,3 +51,18 @@ export function portFetch(
 
 /** A one-line HTTP server for inside a sandbox: answers every request with $WHO. */
 export const WHO_SERVER = `node -e "require('http').createServer((q, s) => s.end(process.env.WHO)).listen(4096, '0.0.0.0')"`
+
+/**
+ * A session's secrets as its E2B sandbox holds them, read from the stand-in's side: opencode's
+ * password and the gateway token, in the env file of the sandbox's home (owner-only).
+ */
+export function sandboxCredentials(home: string): { password: string; gatewayToken: string } {
+  const file = join(home, '.sandbox-env')
+  expect(statSync(file).mode & 0o777).toBe(0o600)
+  const text = readFileSync(file, 'utf8')
+  const password = /OPENCODE_SERVER_PASSWORD='([^']+)'/.exec(text)?.[1]
+  const gatewayToken = /"apiKey":"([^"]+)"/.exec(text)?.[1]
+  expect(password).toMatch(/.{16,}/)
+  expect(gatewayToken).toMatch(/.{16,}/)
+  return { password: password!, gatewayToken: gatewayToken! }
+}
