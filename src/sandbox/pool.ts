@@ -99,6 +99,22 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
     return warm
   }
 
+  /**
+   * A sandbox taken for a session that was then refused (SandboxSource.takeEarly) comes back
+   * unused, as the newest of the pool. The refill its take started may leave the pool one over
+   * its size until the next take.
+   */
+  async giveBack(fingerprint: string, warm: WarmSandbox): Promise<void> {
+    this.sql.exec('DELETE FROM taken WHERE owner = ?', warm.gatewayOwner)
+    this.sql.exec(
+      'INSERT OR REPLACE INTO warm (sandbox_id, record, fingerprint, created_at) VALUES (?, ?, ?, ?)',
+      warm.sandboxId,
+      JSON.stringify(warm),
+      fingerprint,
+      Date.now(),
+    )
+  }
+
   /** The session a warm sandbox's gateway token now speaks for, if one took it. */
   async ownerOf(owner: string): Promise<string | null> {
     return this.sql.exec<{ session_id: string }>('SELECT session_id FROM taken WHERE owner = ?', owner).toArray()[0]?.session_id ?? null
