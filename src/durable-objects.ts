@@ -100,6 +100,8 @@ export interface TenantRpc extends Rpc.DurableObjectBranded {
 /** The one warm pool (`SandboxPool`), named `POOL_NAME`. */
 export interface PoolRpc extends Rpc.DurableObjectBranded {
   take(fingerprint: string, sessionId: string): Promise<WarmSandbox | null>
+  /** a sandbox take() handed to a session that was then refused, unused */
+  giveBack(fingerprint: string, warm: WarmSandbox): Promise<void>
   ownerOf(owner: string): Promise<string | null>
   ensure(origin: string): Promise<void>
   status(): Promise<{ ready: number; refillPausedUntil: number | null }>

@@ -15,6 +15,7 @@ export type Bindings = DurableObjectBindings & {
   SESSION_IDLE_SECONDS?: string
   PENDING_TIMEOUT_SECONDS?: string
   WARM_POOL_SIZE?: string
+  WARM_POOL_CONCURRENCY?: string
   /** JSON list of repository warm pools: [{repo, ref?, setup?, size, maxAgeSeconds?}] */
   WARM_POOLS?: string
   WEBHOOK_SECRET?: string

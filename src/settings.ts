@@ -1,5 +1,6 @@
 import type { Bindings } from './env'
 import type { E2BOptions } from './sandbox/e2b'
+import { DEFAULT_REFILL_CONCURRENCY, MAX_REFILL_CONCURRENCY } from './sandbox/pool-refill'
 import { parseWarmPools, type WarmPoolEntry } from './sandbox/repo-pools'
 import type { SnapshotPolicy } from './sandbox/snapshots'
 import { PROVISION_WATCHDOG_MS, RECOVERY_WATCHDOG_MS, SANDBOX_GRACE_MS } from './sandbox/timeouts'
@@ -21,6 +22,8 @@ export type Settings = {
   e2b: E2BOptions
   /** Ready sandboxes kept for new sessions (WARM_POOL_SIZE, default 0). */
   warmPoolSize: number
+  /** Sandboxes the warm pool makes at once while it is short (WARM_POOL_CONCURRENCY, default 4, at most 10). */
+  warmPoolConcurrency: number
   /** Ready sandboxes per repository (WARM_POOLS); none when unset or not valid (readiness says why). */
   warmPools: WarmPoolEntry[]
   /** Model provider keys (every `*_API_KEY` but E2B's), held by the model gateway and never handed to a sandbox. */
@@ -68,6 +71,7 @@ export function readSettings(env: Bindings): Settings {
     idleSeconds,
     pendingTimeoutSeconds: Number.isFinite(pending) && pending > 0 ? pending : 600,
     warmPoolSize: Number.isInteger(pool) && pool > 0 ? Math.min(pool, 20) : 0,
+    warmPoolConcurrency: Math.min(Math.max(1, Math.floor(positive(env.WARM_POOL_CONCURRENCY, DEFAULT_REFILL_CONCURRENCY))), MAX_REFILL_CONCURRENCY),
     warmPools: parseWarmPools(env.WARM_POOLS).entries,
     e2b: {
       apiKey: env.E2B_API_KEY || undefined,

@@ -10,6 +10,7 @@ import { readSettings, type Settings } from '../settings'
 import { migrate } from '../lib/migrations'
 import { sandboxPlan, settingsFingerprint } from './plan'
 import { afterRefillFailure, type RefillState } from './pool-backoff'
+import { refillsToStart } from './pool-refill'
 import { POOL_MIGRATIONS } from './pool-schema'
 import type { SandboxEndpoint, SandboxProvider } from './provider'
 import { provisionSandbox } from './provision'
@@ -48,6 +49,8 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
   /** Built once: an object's settings are its deployment's, fixed for its life. */
   private readonly provider: SandboxProvider
   private refill: RefillState | undefined
+  /** While a round is making sandboxes: starts more at once when a take has widened the deficit. */
+  private topUp: (() => void) | undefined
   private readonly repoPools: RepoPools
 
   constructor(ctx: DurableObjectState, env: Bindings) {
@@ -91,8 +94,25 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
     const warm = JSON.parse(row.record) as WarmSandbox
     this.sql.exec('DELETE FROM warm WHERE sandbox_id = ?', row.sandbox_id)
     this.sql.exec('INSERT OR REPLACE INTO taken (owner, session_id) VALUES (?, ?)', warm.gatewayOwner, sessionId)
+    this.topUp?.()
     await this.refillSoon()
     return warm
+  }
+
+  /**
+   * A sandbox taken for a session that was then refused (SandboxSource.takeEarly) comes back
+   * unused, as the newest of the pool. The refill its take started may leave the pool one over
+   * its size until the next take.
+   */
+  async giveBack(fingerprint: string, warm: WarmSandbox): Promise<void> {
+    this.sql.exec('DELETE FROM taken WHERE owner = ?', warm.gatewayOwner)
+    this.sql.exec(
+      'INSERT OR REPLACE INTO warm (sandbox_id, record, fingerprint, created_at) VALUES (?, ?, ?, ?)',
+      warm.sandboxId,
+      JSON.stringify(warm),
+      fingerprint,
+      Date.now(),
+    )
   }
 
   /** The session a warm sandbox's gateway token now speaks for, if one took it. */
@@ -151,34 +171,76 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
       this.sql.exec('DELETE FROM warm WHERE sandbox_id = ?', sandbox_id)
       await this.provider.kill(sandbox_id).catch(() => {})
     }
-    try {
-      while (origin && this.count() < settings.warmPoolSize) {
-        const password = randomSecret()
-        const gateway = await newGatewayToken(newId('wrm'))
-        const plan = sandboxPlan(settings, {}, undefined, password, { pool: POOL_NAME }, { url: `${origin}/v1/gateway`, token: gateway.token })
-        const made = await provisionSandbox(this.provider, plan, () => {})
-        const agentSessionId = await readyAgentSession(made.endpoint, password, made.workdir).catch(async (err: unknown) => {
-          await this.provider.kill(made.sandboxId).catch(() => {})
-          throw err
-        })
-        const warm: WarmSandbox = { ...made, password, agentSessionId, gatewayDigest: gateway.digest, gatewayOwner: gateway.owner }
-        this.sql.exec(
-          'INSERT INTO warm (sandbox_id, record, fingerprint, created_at) VALUES (?, ?, ?, ?)',
-          made.sandboxId,
-          JSON.stringify(warm),
-          fingerprint,
-          Date.now(),
-        )
+    if (origin) {
+      const failure = await this.makeWarmSandboxes(settings, fingerprint, origin)
+      if (failure) {
+        const next = afterRefillFailure(await this.refillState(), Date.now())
+        log('warn', 'warm pool refill failed', { err: errorMessage(failure.error), ...(next.pausedUntil && { pausedUntil: new Date(next.pausedUntil).toISOString() }) })
+        await this.saveRefillState({ failures: next.failures, pausedUntil: next.pausedUntil })
+        return next.retryAt
       }
-    } catch (err) {
-      const next = afterRefillFailure(await this.refillState(), Date.now())
-      log('warn', 'warm pool refill failed', { err: errorMessage(err), ...(next.pausedUntil && { pausedUntil: new Date(next.pausedUntil).toISOString() }) })
-      await this.saveRefillState({ failures: next.failures, pausedUntil: next.pausedUntil })
-      return next.retryAt
     }
     await this.saveRefillState(undefined)
     const oldest = this.sql.exec<{ t: number | null }>('SELECT MIN(created_at) AS t FROM warm').one().t
     return oldest === null ? null : Number(oldest) + maxAge
+  }
+
+  /**
+   * Makes sandboxes until the pool is full, up to WARM_POOL_CONCURRENCY at a time; each is in the
+   * pool as soon as it is ready. A take meanwhile widens the deficit, made good in this round at
+   * once (topUp). After a failure no more are started (those under way finish); the first failure
+   * is returned for the backoff.
+   */
+  private makeWarmSandboxes(settings: Settings, fingerprint: string, origin: string): Promise<{ error: unknown } | undefined> {
+    return new Promise((done) => {
+      let making = 0
+      let failure: { error: unknown } | undefined
+      const startMore = () => {
+        const n = refillsToStart({
+          ready: this.count(),
+          target: settings.warmPoolSize,
+          making,
+          limit: settings.warmPoolConcurrency,
+          failed: failure !== undefined,
+        })
+        for (let i = 0; i < n; i++) {
+          making++
+          this.makeWarmSandbox(settings, fingerprint, origin)
+            .catch((error: unknown) => {
+              failure ??= { error }
+            })
+            .finally(() => {
+              making--
+              startMore()
+            })
+        }
+        if (making === 0) {
+          this.topUp = undefined
+          done(failure)
+        }
+      }
+      this.topUp = startMore
+      startMore()
+    })
+  }
+
+  private async makeWarmSandbox(settings: Settings, fingerprint: string, origin: string): Promise<void> {
+    const password = randomSecret()
+    const gateway = await newGatewayToken(newId('wrm'))
+    const plan = sandboxPlan(settings, {}, undefined, password, { pool: POOL_NAME }, { url: `${origin}/v1/gateway`, token: gateway.token })
+    const made = await provisionSandbox(this.provider, plan, () => {})
+    const agentSessionId = await readyAgentSession(made.endpoint, password, made.workdir).catch(async (err: unknown) => {
+      await this.provider.kill(made.sandboxId).catch(() => {})
+      throw err
+    })
+    const warm: WarmSandbox = { ...made, password, agentSessionId, gatewayDigest: gateway.digest, gatewayOwner: gateway.owner }
+    this.sql.exec(
+      'INSERT INTO warm (sandbox_id, record, fingerprint, created_at) VALUES (?, ?, ?, ?)',
+      made.sandboxId,
+      JSON.stringify(warm),
+      fingerprint,
+      Date.now(),
+    )
   }
 
   private async refillSoon() {

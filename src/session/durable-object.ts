@@ -59,6 +59,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   private readonly agentEvents: AgentEvents
   private readonly connection: AgentConnection
   private readonly lifecycle: SandboxLifecycle
+  private readonly source: SandboxSource
   private readonly workspace: Workspace
   private readonly history: History
   private readonly forks: Forks
@@ -145,6 +146,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       dropped: (end) => this.lifecycle.dropped(end),
     })
     const source = new SandboxSource({ env, settings: this.settings, provider: this.provider, store, signals })
+    this.source = source
     this.lifecycle = new SandboxLifecycle({
       secretsKey: env.SECRETS_KEY,
       provider: this.provider,
@@ -195,9 +197,19 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   async create(input: CreateSessionInput): Promise<Outcome<SessionView>> {
     if (this.store.exists) return ok(this.view())
     const spec: SessionSpec = { ...input.spec, model: input.spec.model ?? this.settings.defaultModel }
-    const secrets = await sealSecrets(this.env.SECRETS_KEY, { env: input.secrets, repoToken: input.repoToken, modelKeys: input.modelKeys })
-    const admitted = await this.admit({ id: input.id, tenant: input.tenant, title: input.title ?? null, spec, secrets })
-    if (!admitted.ok) return admitted
+    const opened = { env: input.secrets, repoToken: input.repoToken, modelKeys: input.modelKeys }
+    // The warm sandbox is asked for while the tenant admits the session, not after.
+    this.source.takeEarly(input.id, spec, opened)
+    const admitted = await sealSecrets(this.env.SECRETS_KEY, opened)
+      .then((secrets) => this.admit({ id: input.id, tenant: input.tenant, title: input.title ?? null, spec, secrets }))
+      .catch(async (err: unknown) => {
+        await this.source.giveBackEarly()
+        throw err
+      })
+    if (!admitted.ok) {
+      await this.source.giveBackEarly()
+      return admitted
+    }
     if (input.prompt) this.turns.enqueue({ text: input.prompt })
     // Admission listed the session with its tenant as it is now: nothing to sync before the start.
     this.lifecycle.ensureRunning()

@@ -7,7 +7,7 @@ import { canUseWarmSandbox, sandboxPlan, settingsFingerprint } from '../sandbox/
 import { poolStub } from '../durable-objects'
 import { SandboxError } from '../sandbox/provider'
 import { provisionSandbox, type SnapshotOptions } from '../sandbox/provision'
-import type { SandboxRecord } from '../sandbox/record'
+import type { SandboxRecord, WarmSandbox } from '../sandbox/record'
 import type { SessionSpec } from '../contracts'
 import { provisionRetry } from './lifecycle'
 import { RepoSnapshots } from './repo-snapshots'
@@ -23,6 +23,8 @@ import type { SourceParts } from './source-parts'
  */
 export class SandboxSource {
   private readonly snapshots: RepoSnapshots
+  /** A warm sandbox asked for while the session was being admitted; the start takes it from here. */
+  private early: Promise<WarmSandbox | null> | undefined
 
   constructor(private readonly p: SourceParts) {
     this.snapshots = new RepoSnapshots(p)
@@ -37,13 +39,36 @@ export class SandboxSource {
     return warm ? { record: warm, warm: true } : { record: await this.create(spec, secrets, made), warm: false }
   }
 
-  private async warm(spec: SessionSpec, secrets: SessionSecrets): Promise<SandboxRecord | null> {
-    const { settings, env, store } = this.p
+  /**
+   * Takes a warm sandbox for a session being admitted, at the same time as its admission: the
+   * pool's round trip is then off a warm start's path. One refused is given back (giveBackEarly).
+   */
+  takeEarly(sessionId: string, spec: SessionSpec, secrets: SessionSecrets) {
+    this.early = this.take(sessionId, spec, secrets)
+  }
+
+  /** The session was not admitted: the sandbox taken for it goes back to the pool, unused. */
+  async giveBackEarly() {
+    const warm = await this.early
+    this.early = undefined
+    if (warm) await poolStub(this.p.env).giveBack(settingsFingerprint(this.p.settings), warm)
+  }
+
+  private async take(sessionId: string, spec: SessionSpec, secrets: SessionSecrets): Promise<WarmSandbox | null> {
+    const { settings, env } = this.p
     if (settings.warmPoolSize === 0 || !canUseWarmSandbox(spec, secrets.env, settings.defaultModel, secrets.modelKeys)) return null
-    const warm = await poolStub(env).take(settingsFingerprint(settings), store.row.id).catch((err: unknown) => {
-      log('warn', 'warm pool unavailable', { err: errorMessage(err) })
-      return null
-    })
+    return poolStub(env)
+      .take(settingsFingerprint(settings), sessionId)
+      .catch((err: unknown) => {
+        log('warn', 'warm pool unavailable', { err: errorMessage(err) })
+        return null
+      })
+  }
+
+  private async warm(spec: SessionSpec, secrets: SessionSecrets): Promise<SandboxRecord | null> {
+    const { store } = this.p
+    const warm = await (this.early ?? this.take(store.row.id, spec, secrets))
+    this.early = undefined
     if (!warm) return null
     // From now on the warm sandbox's gateway token speaks for this session.
     store.update({ gateway_digest: warm.gatewayDigest })

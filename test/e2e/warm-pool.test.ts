@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOwnStack, type OwnStack } from '../helpers/own-stack'
-import { api, createSession, EventStream, hostSandboxes, processAlive, waitFor, isIdleEvent } from './helpers'
+import { api, createSession, EventStream, hostSandboxes, processAlive, TEST_KEYS, waitFor, isIdleEvent } from './helpers'
 
-/** A stack of its own, with a warm pool of two. */
+/** A stack of its own, with a warm pool of two; a tenant may have two sessions open at once. */
 let own: OwnStack
 
 const warm = async () => (await hostSandboxes()).filter((s) => s.metadata.pool === 'default' && s.opencodePid)
 
 beforeAll(async () => {
-  own = await startOwnStack('pool', { WARM_POOL_SIZE: '2' })
+  own = await startOwnStack('pool', { WARM_POOL_SIZE: '2', MAX_ACTIVE_SESSIONS_PER_TENANT: '2' })
 })
 
 afterAll(async () => {
@@ -43,6 +43,29 @@ describe('the warm pool', () => {
     expect(after.map((s) => s.sandboxId).some((id) => filled.some((f) => f.sandboxId === id))).toBe(false)
   })
 
+  it('refills what a burst took several sandboxes at once, back to full', async () => {
+    const ready = async () => (await api('/health', { key: null })).body.warmPool as { target: number; ready: number }
+    await waitFor('the pool to fill', async () => (await ready()).ready === 2, 90_000)
+    const before = (await hostSandboxes()).filter((s) => s.metadata.pool === 'default').map((s) => s.sandboxId)
+    const ids = await Promise.all([createSession(), createSession()])
+    // Sandboxes of the pool on the host that were not there before the burst, less those the pool
+    // holds ready: the ones being made. The host is read first, so one that turns ready between
+    // the two reads lowers the count; it never counts a ready one as being made.
+    let mostAtOnce = 0
+    await waitFor(
+      'the pool to be full again',
+      async () => {
+        const fresh = (await hostSandboxes()).filter((s) => s.metadata.pool === 'default' && !before.includes(s.sandboxId))
+        const { ready: inPool } = await ready()
+        mostAtOnce = Math.max(mostAtOnce, fresh.length - inPool)
+        return inPool === 2
+      },
+      180_000,
+    )
+    expect(mostAtOnce).toBe(2)
+    for (const id of ids) await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+
   it('starts a session that needs its own setup cold', async () => {
     const id = await createSession({ files: [{ path: 'a.txt', content: 'mine' }] })
     const stream = new EventStream(id)
@@ -52,5 +75,20 @@ describe('the warm pool', () => {
     expect(steps).toContain('creating')
     expect(steps).not.toContain('warm')
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+
+  it('keeps the sandbox it handed to a session that the tenant limits then refused', async () => {
+    const ready = async () => (await api('/health', { key: null })).body.warmPool as { target: number; ready: number }
+    await waitFor('the pool to fill', async () => (await ready()).ready === 2, 90_000)
+    const pooled = (await warm()).map((s) => s.sandboxId).sort()
+    // Two sessions of their own setup (never from the pool) bring the tenant to its limit.
+    const key = TEST_KEYS[1]
+    const open = [await createSession({ files: [{ path: 'a.txt', content: '1' }] }, key), await createSession({ files: [{ path: 'b.txt', content: '2' }] }, key)]
+    const refused = await api('/v1/sessions', { method: 'POST', body: {}, key })
+    expect(refused.status).toBe(429)
+    expect(refused.body.error.code).toBe('too_many_requests')
+    expect((await ready()).ready).toBe(2)
+    expect((await warm()).map((s) => s.sandboxId).sort()).toEqual(expect.arrayContaining(pooled))
+    for (const id of open) await api(`/v1/sessions/${id}`, { method: 'DELETE', key })
   })
 })
