@@ -198,18 +198,10 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     if (this.store.exists) return ok(this.view())
     const spec: SessionSpec = { ...input.spec, model: input.spec.model ?? this.settings.defaultModel }
     const opened = { env: input.secrets, repoToken: input.repoToken, modelKeys: input.modelKeys }
-    // The warm sandbox is asked for while the tenant admits the session, not after.
-    this.source.takeEarly(input.id, spec, opened)
-    const admitted = await sealSecrets(this.env.SECRETS_KEY, opened)
-      .then((secrets) => this.admit({ id: input.id, tenant: input.tenant, title: input.title ?? null, spec, secrets }))
-      .catch(async (err: unknown) => {
-        await this.source.giveBackEarly()
-        throw err
-      })
-    if (!admitted.ok) {
-      await this.source.giveBackEarly()
-      return admitted
-    }
+    const admitted = await this.source.whileAdmitting(input.id, spec, opened, async () =>
+      this.admit({ id: input.id, tenant: input.tenant, title: input.title ?? null, spec, secrets: await sealSecrets(this.env.SECRETS_KEY, opened) }),
+    )
+    if (!admitted.ok) return admitted
     if (input.prompt) this.turns.enqueue({ text: input.prompt })
     // Admission listed the session with its tenant as it is now: nothing to sync before the start.
     this.lifecycle.ensureRunning()

@@ -43,12 +43,18 @@ export class SandboxSource {
    * Takes a warm sandbox for a session being admitted, at the same time as its admission: the
    * pool's round trip is then off a warm start's path. One refused is given back (giveBackEarly).
    */
-  takeEarly(sessionId: string, spec: SessionSpec, secrets: SessionSecrets) {
+  async whileAdmitting<T extends { ok: boolean }>(sessionId: string, spec: SessionSpec, secrets: SessionSecrets, admit: () => Promise<T>): Promise<T> {
     this.early = this.take(sessionId, spec, secrets)
+    const admitted = await admit().catch(async (err: unknown) => {
+      await this.giveBackEarly()
+      throw err
+    })
+    if (!admitted.ok) await this.giveBackEarly()
+    return admitted
   }
 
   /** The session was not admitted: the sandbox taken for it goes back to the pool, unused. */
-  async giveBackEarly() {
+  private async giveBackEarly() {
     const warm = await this.early
     this.early = undefined
     if (warm) await poolStub(this.p.env).giveBack(settingsFingerprint(this.p.settings), warm)
