@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { poolStub, sessionStub } from '../durable-objects'
 import type { AppEnv, Bindings } from '../env'
 import { UsageMeter } from '../gateway/meter'
+import { meterCopy } from '../gateway/meter-copy'
 import { canRoute, deploymentRoutes, tokenOf, upstreamHeaders, upstreamUrl } from '../gateway/routes'
 import { readGatewayToken } from '../gateway/token'
 import { ApiError, unwrap } from '../lib/errors'
@@ -67,33 +68,17 @@ export const gateway = new Hono<AppEnv>().all('/:provider/:rest{.+}', limitGatew
   headers.delete('set-cookie')
   if (!upstream.body) return new Response(null, { status: upstream.status, headers })
   const meter = new UsageMeter((upstream.headers.get('content-type') ?? '').includes('event-stream'))
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
-  const source = upstream.body
-  // Chunks pass on as they come and the meter reads them on the way; when the sandbox goes away
-  // the provider's answer is dropped, and what it had used by then still counts. (Handing back a
-  // tee() of the provider's stream instead made model calls stall in the e2e tests, cause not yet
-  // found, so the pump stays.)
-  const relay = async () => {
-    const reader = source.getReader()
-    const writer = writable.getWriter()
-    try {
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (done) break
-        meter.push(value)
-        await writer.write(value)
-      }
-      await writer.close()
-    } catch {
-      await reader.cancel().catch(() => {})
-      await writer.abort().catch(() => {})
-    }
+  // The answer goes back as the runtime's own stream; the meter reads a copy beside it, lazily
+  // (see meterCopy), so a burst of pieces costs the Worker a few reads instead of one per piece.
+  const [answer, copy] = upstream.body.tee()
+  const metering = async () => {
+    const used = await meterCopy(copy, meter)
     await session
-      .gatewayReport(provider, meter.finish())
+      .gatewayReport(provider, used)
       .catch((err: unknown) => log('warn', 'gateway usage report failed', { sessionId, err: errorMessage(err) }))
   }
-  c.executionCtx.waitUntil(relay())
-  return new Response(readable, { status: upstream.status, headers })
+  c.executionCtx.waitUntil(metering())
+  return new Response(answer, { status: upstream.status, headers })
 })
 
 /** Where sandboxes of sessions created through `requestUrl` reach the gateway. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { event, type PublicEvent } from '../contracts'
-import { continues, joined, MAX_COALESCED_TEXT } from './coalesce'
+import { COALESCE_WINDOW_MS, continues, flushDelay, joined, MAX_COALESCED_TEXT, MAX_UNWRITTEN } from './coalesce'
 
 const delta = (text: string, over: Partial<{ messageId: string; partId: string; kind: 'text' | 'reasoning'; subagent: { sessionId: string; callId: string; agent: string } }> = {}) =>
   event('message.delta', { messageId: 'm', partId: 'p', kind: 'text', text, ...over })
@@ -58,5 +58,31 @@ describe('coalescing deltas', () => {
     const a = delta('a')
     joined(a, delta('b'))
     expect(a).toEqual(delta('a'))
+  })
+})
+
+describe('when waiting events are stored', () => {
+  it('stores the first event after a pause at once', () => {
+    expect(flushDelay(1_000, 0, 1)).toBe(0)
+    expect(flushDelay(1_000, 1_000 - COALESCE_WINDOW_MS, 1)).toBe(0)
+  })
+
+  it('keeps stores a window apart while events keep coming', () => {
+    expect(flushDelay(1_000, 1_000, 1)).toBe(COALESCE_WINDOW_MS)
+    expect(flushDelay(1_001, 1_000, 3)).toBe(COALESCE_WINDOW_MS - 1)
+  })
+
+  it('never waits longer than a window, even when the clock went back', () => {
+    expect(flushDelay(1_000, 5_000, 1)).toBe(COALESCE_WINDOW_MS)
+  })
+
+  it('stores at once when enough events wait, whatever the window', () => {
+    expect(flushDelay(1_000, 1_000, MAX_UNWRITTEN)).toBe(0)
+    expect(flushDelay(1_000, 1_000, MAX_UNWRITTEN - 1)).toBe(COALESCE_WINDOW_MS)
+  })
+
+  it("keeps the window below a model's pace of a delta every 5 ms, so that one goes out without waiting", () => {
+    expect(COALESCE_WINDOW_MS).toBeLessThan(5)
+    expect(flushDelay(1_005, 1_000, 1)).toBe(0)
   })
 })

@@ -30,3 +30,24 @@ export function joined(prev: PublicEvent, next: PublicEvent): PublicEvent {
   const a = prev as Delta
   return { type: a.type, data: { ...a.data, text: a.data.text + (next as Delta).data.text } }
 }
+
+/**
+ * While events keep coming, stores are at least this far apart: what arrives in between is
+ * stored, and its deltas coalesced, together. opencode sends each delta as a chunk of its own,
+ * which reaches the session in an event-loop turn of its own, so a window of one turn merged
+ * almost nothing; this one merges a burst's deltas and stays below a model's pace (a delta every
+ * 5 ms or more), whose deltas still go out one by one without waiting.
+ */
+export const COALESCE_WINDOW_MS = 4
+/** Events waiting to be stored past which they are stored at once, whatever the window says. */
+export const MAX_UNWRITTEN = 512
+
+/**
+ * How long to wait before storing what is waiting: nothing when the last store is a window or
+ * more ago (the first event after a pause goes at once) or when enough is waiting; else until a
+ * window after the last store.
+ */
+export function flushDelay(now: number, lastFlush: number, waiting: number, windowMs = COALESCE_WINDOW_MS): number {
+  if (waiting >= MAX_UNWRITTEN) return 0
+  return Math.min(windowMs, Math.max(0, lastFlush + windowMs - now))
+}

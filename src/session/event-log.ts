@@ -1,5 +1,5 @@
 import type { LoggedEvent, PublicEvent, PublicEventType } from '../contracts'
-import { continues, joined } from '../events/coalesce'
+import { continues, flushDelay, joined } from '../events/coalesce'
 
 /**
  * Events always kept, counting back from the newest: a client resuming from any of these ids
@@ -12,18 +12,21 @@ const COMPACT_EVERY = 1_000
 
 /**
  * The session's append-only event log. Sequence numbers start at 1, never repeat and never go
- * back. Appends are written in batches, one transaction per turn of the event loop: a commit
- * per event would cap a session at a few hundred events a second. An event is handed to
- * `onWritten` (and so to clients) only once it is stored, so no client ever sees an event a
- * restart could take back. Deltas of one part appended in the same turn become one event (one
- * id, one row, one frame): a burst of thousands costs a handful of rows, and since the merge
- * happens before the id is public, ids still count up without gaps and a replay sends exactly
- * what was sent live.
+ * back. Appends are written in batches, one transaction each: a commit per event would cap a
+ * session at a few hundred events a second. The first event after a pause is stored in the next
+ * turn of the event loop; while events keep coming, stores are a short window apart (see
+ * flushDelay). An event is handed to `onWritten` (and so to clients) only once it is stored, so
+ * no client ever sees an event a restart could take back. Consecutive deltas of one part that
+ * wait to be stored together become one event (one id, one row, one frame): a burst of
+ * thousands costs a few hundred rows, and since the merge happens before the id is public, ids
+ * still count up without gaps and a replay sends exactly what was sent live.
  */
 export class EventLog {
   private last: number
   private unwritten: { seq: number; sessionId: string; at: Date; ev: PublicEvent }[] = []
   private flushing: ReturnType<typeof setTimeout> | undefined
+  /** when the last batch was stored (ms) */
+  private flushedAt = 0
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -51,8 +54,16 @@ export class EventLog {
     const seq = this.last + 1
     this.last = seq
     this.unwritten.push({ seq, sessionId: this.sessionId(), at: now, ev })
-    this.flushing ??= setTimeout(() => this.flush(), 0)
+    this.schedule()
     return seq
+  }
+
+  /** Sets the store of what waits for when flushDelay says, sooner than one already set if need be. */
+  private schedule() {
+    const delay = flushDelay(Date.now(), this.flushedAt, this.unwritten.length)
+    if (this.flushing !== undefined && delay > 0) return
+    clearTimeout(this.flushing)
+    this.flushing = setTimeout(() => this.flush(), delay)
   }
 
   /** Stores what was appended and not yet stored, in one transaction, then hands it on. */
@@ -66,6 +77,7 @@ export class EventLog {
       data: JSON.stringify({ sessionId, at: at.toISOString(), ...ev.data }),
     }))
     this.unwritten = []
+    this.flushedAt = Date.now()
     const compactDue = Math.floor(batch[0]!.seq / COMPACT_EVERY) !== Math.floor(this.last / COMPACT_EVERY)
     this.storage.transactionSync(() => {
       for (const e of batch) this.sql.exec('INSERT INTO events (seq, type, data) VALUES (?, ?, ?)', e.seq, e.type, e.data)

@@ -108,6 +108,32 @@ describe('the event log', () => {
       for (let after = 0; after < 4; after++) expect(await framesOf(open(fanout, after), 4 - after)).toEqual(sent.slice(after))
     })
   })
+
+  it('folds deltas of one part that keep coming over several turns into one event until the next store, and replays it as it went out', async () => {
+    await runInDurableObject(stub('log-coalescing-turns'), async (_instance, state) => {
+      const { log, fanout } = logWithFanout(state.storage)
+      const live = open(fanout)
+      const delta = (text: string) => event('message.delta', { messageId: 'm', partId: 'a', kind: 'text', text })
+      // Not a sleep: a turn of the event loop, as between two chunks of opencode's stream.
+      const turn = () => new Promise((r) => setTimeout(r, 0))
+      expect(log.append(event('session.status', { status: 'busy' }))).toBe(1)
+      // A store has just been made: what comes next waits for the window, over turns of the loop.
+      log.flush()
+      expect(log.append(delta('one '))).toBe(2)
+      await turn()
+      expect(log.append(delta('two'))).toBe(2)
+      const sent = await framesOf(live, 2)
+      expect(log.append(delta(' three'))).toBe(3)
+      log.flush()
+      expect(log.after(0, 100).map((e) => [e.seq, JSON.parse(e.data).text])).toEqual([
+        [1, undefined],
+        [2, 'one two'],
+        [3, ' three'],
+      ])
+      expect(JSON.parse(/^data: (.*)$/m.exec(sent[1]!)![1]!)).toMatchObject({ text: 'one two' })
+      for (let after = 0; after < 2; after++) expect(await framesOf(open(fanout, after), 2 - after)).toEqual(sent.slice(after))
+    })
+  })
 })
 
 describe('fan-out', () => {

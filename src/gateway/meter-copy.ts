@@ -1,0 +1,29 @@
+import type { Metered, UsageMeter } from './meter'
+
+/** The largest read of the meter's copy: a burst's pieces queued meanwhile come in one. */
+const READ_BYTES = 64 * 1024
+/** How long the meter lets its copy fill after a read that emptied it. */
+export const METER_PAUSE_MS = 20
+
+/**
+ * Reads the meter's branch of a tee()d answer to its end and returns what it used. The other
+ * branch goes to the client as the runtime's own stream, so no JavaScript runs per chunk on the
+ * client's path; this branch is read in large pieces, pausing after each read that drained it,
+ * so that a burst of small chunks costs a few reads instead of one each (a read is what costs,
+ * not the bytes). What the provider sent is read whole, even if the client has gone: every
+ * token it says it used counts.
+ */
+export async function meterCopy(copy: ReadableStream<Uint8Array>, meter: UsageMeter, pauseMs = METER_PAUSE_MS): Promise<Metered> {
+  const reader = copy.getReader({ mode: 'byob' })
+  try {
+    for (;;) {
+      const { done, value } = await reader.read(new Uint8Array(READ_BYTES))
+      if (done || !value) break
+      meter.push(value)
+      if (value.byteLength < READ_BYTES) await new Promise((resolve) => setTimeout(resolve, pauseMs))
+    }
+  } catch {
+    // the provider broke off: what it had said by then still counts
+  }
+  return meter.finish()
+}
