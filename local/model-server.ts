@@ -107,7 +107,7 @@ async function readJson(req: IncomingMessage): Promise<ChatRequest> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[]) {
+async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[], cut: () => void) {
   log.push(req)
   const decision = decide(req)
   const id = `chatcmpl-${Date.now().toString(36)}`
@@ -160,7 +160,7 @@ async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[])
   const stamps = decision.script?.stamp
   const pieces = typeof stamps === 'number' ? Array.from({ length: stamps }, () => '') : splitText(text, decision.script?.chunks)
   for (const piece of pieces) {
-    if (res.destroyed) return
+    if (res.destroyed) return cut()
     send({ content: stamps ? `${(performance.timeOrigin + performance.now()).toFixed(3)} ${piece}` : piece })
     if (delayMs) await sleep(delayMs)
   }
@@ -172,8 +172,8 @@ async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[])
 
 export type ModelServer = { url: string; requests: ChatRequest[]; close(): Promise<void> }
 
-/** Paths for tests that look at what reached the model; they need no key. */
-const INSPECTION = ['/_requests', '/_keys']
+/** Paths for tests that look at what reached the model (`/_cut`: how many streamed answers the caller hung up on); they need no key. */
+const INSPECTION = ['/_requests', '/_keys', '/_cut']
 
 /**
  * `apiKey`: when given, the server answers model calls only with `Authorization: Bearer <apiKey>`,
@@ -183,6 +183,7 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
   const requests: ChatRequest[] = []
   /** every Authorization header a model call came with, accepted or not */
   const keys: string[] = []
+  let cut = 0
   const server: Server = outlastWorkerdKeepAlive(createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? ''
     if (!INSPECTION.includes(path)) keys.push(req.headers.authorization ?? '')
@@ -194,7 +195,7 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
     // What the model was sent, for tests that check what reached it (system prompt, tools, model).
     if (req.method === 'GET' && INSPECTION.includes(path)) {
       res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify(path === '/_keys' ? keys : requests))
+      res.end(JSON.stringify(path === '/_keys' ? keys : path === '/_cut' ? cut : requests))
       return
     }
     if (req.method === 'GET' && path?.endsWith('/models')) {
@@ -204,7 +205,7 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
     }
     if (req.method === 'POST' && path?.endsWith('/chat/completions')) {
       readJson(req)
-        .then((body) => answer(body, res, requests))
+        .then((body) => answer(body, res, requests, () => void cut++))
         .catch((err: unknown) => {
           if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' })
           res.end(JSON.stringify({ error: { message: String(err) } }))

@@ -71,14 +71,21 @@ export const gateway = new Hono<AppEnv>().all('/:provider/:rest{.+}', limitGatew
   // The answer goes back as the runtime's own stream; the meter reads a copy beside it, lazily
   // (see meterCopy), so a burst of pieces costs the Worker a few reads instead of one per piece.
   const [answer, copy] = upstream.body.tee()
+  // A copy is read to its end unless told otherwise: the agent hanging up (an aborted turn) must
+  // end the provider's answer, so that it stops costing. The runtime's own pipe says when: it
+  // fails once the client is gone, and then the copy is dropped too (both branches of a tee
+  // cancelled cancel the answer itself).
+  const hangUp = new AbortController()
+  const toClient = new IdentityTransformStream()
+  c.executionCtx.waitUntil(answer.pipeTo(toClient.writable).catch(() => hangUp.abort()))
   const metering = async () => {
-    const used = await meterCopy(copy, meter)
+    const used = await meterCopy(copy, meter, hangUp.signal)
     await session
       .gatewayReport(provider, used)
       .catch((err: unknown) => log('warn', 'gateway usage report failed', { sessionId, err: errorMessage(err) }))
   }
   c.executionCtx.waitUntil(metering())
-  return new Response(answer, { status: upstream.status, headers })
+  return new Response(toClient.readable, { status: upstream.status, headers })
 })
 
 /** Where sandboxes of sessions created through `requestUrl` reach the gateway. */

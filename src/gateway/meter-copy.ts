@@ -10,11 +10,12 @@ export const METER_PAUSE_MS = 20
  * branch goes to the client as the runtime's own stream, so no JavaScript runs per chunk on the
  * client's path; this branch is read in large pieces, pausing after each read that drained it,
  * so that a burst of small chunks costs a few reads instead of one each (a read is what costs,
- * not the bytes). What the provider sent is read whole, even if the client has gone: every
- * token it says it used counts.
+ * not the bytes). What the provider sent is read whole until `stop` (the client has gone, and
+ * the answer is to end with it): every token it said it used by then counts.
  */
-export async function meterCopy(copy: ReadableStream<Uint8Array>, meter: UsageMeter, pauseMs = METER_PAUSE_MS): Promise<Metered> {
+export async function meterCopy(copy: ReadableStream<Uint8Array>, meter: UsageMeter, stop: AbortSignal, pauseMs = METER_PAUSE_MS): Promise<Metered> {
   const reader = copy.getReader({ mode: 'byob' })
+  stop.addEventListener('abort', () => void reader.cancel().catch(() => {}))
   try {
     for (;;) {
       const { done, value } = await reader.read(new Uint8Array(READ_BYTES))

@@ -16,6 +16,7 @@ import {
   sendMessage,
   waitFor,
   waitForStatus,
+  words,
   type Json,
 } from './helpers'
 
@@ -123,6 +124,18 @@ describe('bring your own key', () => {
 })
 
 describe('spend caps', () => {
+  it("stops the provider's answer when the turn is aborted, so it costs no more", async () => {
+    const cutBefore = (await (await fetch(`${modelBase()}/_cut`)).json()) as number
+    const id = await createSession()
+    const stream = new EventStream(id)
+    // 400 pieces 50 ms apart: 20 s of answer, of which the abort leaves the provider to send almost none.
+    await sendMessage(id, scripted({ reply: words(400, 'long'), delayMs: 50 }))
+    await stream.until((e) => e.event === 'message.delta')
+    expect((await api(`/v1/sessions/${id}/abort`, { body: {} })).status).toBe(200)
+    await waitFor('the model to see its caller hang up', async () => ((await (await fetch(`${modelBase()}/_cut`)).json()) as number) > cutBefore, 15_000)
+    await stream.close()
+  })
+
   it('ends the turn with budget_exceeded once a session reaches its limit, and refuses further messages', async () => {
     const id = await createSession({ limits: { maxOutputTokens: 1 } })
     const stream = new EventStream(id)
