@@ -74,6 +74,24 @@ function coresBetween(a: ReturnType<typeof cpuMark>, b: ReturnType<typeof cpuMar
   }
 }
 
+/** Idle opencodes below this many cores in all count as settled. */
+const QUIET_CORES = 0.2
+const QUIET_WAIT_MS = 120_000
+
+/**
+ * Waits (up to two minutes) until the opencodes use less than QUIET_CORES over two seconds: after
+ * their first turns they keep working for a while (titles, snapshots), and a level measured then
+ * would count their work as its own.
+ */
+async function quiet(opencodePids: number[]) {
+  const deadline = now() + QUIET_WAIT_MS
+  for (;;) {
+    const before = cpuMark(opencodePids)
+    await sleep(2_000)
+    if (coresBetween(before, cpuMark(opencodePids), 1).opencode < QUIET_CORES || now() > deadline) return
+  }
+}
+
 /**
  * Concurrency: N sessions each completing a turn at the same moment, N growing. The sessions
  * are started (and given one unmeasured turn) up front, then left to settle; level N uses the
@@ -97,8 +115,8 @@ export async function concurrencyBenchmark(stack: BenchStack, levels = CONCURREN
     await Promise.all(ids.map((id) => turn(stack, id)))
     // The first turn leaves work behind in opencode (the title, snapshots): let it finish.
     await Promise.all(ids.map((id) => settled(stack, id)))
-    await sleep(3_000)
     const opencodePids = opencodeProcessesUnder(stack.dir)
+    await quiet(opencodePids)
     for (const n of levels) {
       const results: (number | Error)[] = []
       const rounds = Math.max(MIN_ROUNDS, Math.ceil(MIN_TURNS / n))
