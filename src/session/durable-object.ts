@@ -145,8 +145,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       human: this.human,
       dropped: (end) => this.lifecycle.dropped(end),
     })
-    const source = new SandboxSource({ env, settings: this.settings, provider: this.provider, store, signals })
-    this.source = source
+    this.source = new SandboxSource({ env, settings: this.settings, provider: this.provider, store, signals })
     this.lifecycle = new SandboxLifecycle({
       secretsKey: env.SECRETS_KEY,
       provider: this.provider,
@@ -157,7 +156,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       human: this.human,
       events: this.agentEvents,
       connection: this.connection,
-      source,
+      source: this.source,
       watchdog: this.settings.watchdog,
       watchers: () => this.fanout.size,
       fail: (err) => this.ending.fail(err),
@@ -176,7 +175,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       secretsKey: env.SECRETS_KEY,
       store,
       signals,
-      source,
+      source: this.source,
       connection: this.connection,
       busy: () => this.busy,
     })
@@ -385,9 +384,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     return done.ok ? ok(this.view()) : done
   }
 
-  private admit(s: Admitted): Promise<Outcome<void>> {
-    return admit({ settings: this.settings, store: this.store, signals: this.signals, usage: this.usage }, s)
-  }
+  private readonly admit = (s: Admitted) => admit({ settings: this.settings, store: this.store, signals: this.signals, usage: this.usage }, s)
 
   /** A turn runs, messages wait, work on the sandbox is under way, or a fork copies it. */
   private get busy(): boolean {
@@ -399,6 +396,4 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   }
 }
 
-function notFound(): Outcome<never> {
-  return fail('not_found', 'no such session')
-}
+const notFound = (): Outcome<never> => fail('not_found', 'no such session')
