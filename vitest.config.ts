@@ -1,6 +1,9 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
 
+/** Each test file that runs sessions ends those it left open (test/helpers/end-sessions.ts). */
+const SESSIONS = ['test/helpers/end-sessions.ts']
+
 /**
  * Kinds of tests, one command:
  * - unit: pure decisions, in Node, next to the code they test;
@@ -13,16 +16,22 @@ import { defineConfig } from 'vitest/config'
  * - e2b: the same flows with SANDBOX_PROVIDER=e2b, the real SDK against the E2B stand-in;
  * - browser: the playground and docs in Chromium through Playwright, against its own stack (a
  *   system Chromium, else the one in the @sparticuz/chromium dev dependency).
+ *
+ * Every project runs at once. Most end-to-end time is spent waiting on turns, timers and
+ * restarts, so the files of one project fill the waits of another; each project's maxWorkers
+ * bounds how many of its files share a CI machine's two cores, the total bounds them all.
  */
 export default defineConfig({
   test: {
+    reporters: ['default', './test/reporters/project-times.ts'],
+    maxWorkers: 7,
     projects: [
       {
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'local/**/*.test.ts', 'scripts/**/*.test.ts', 'bench/**/*.test.ts'],
           environment: 'node',
-          sequence: { groupOrder: 0 },
+          maxWorkers: 1,
         },
       },
       {
@@ -32,7 +41,7 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          sequence: { groupOrder: 1 },
+          maxWorkers: 1,
         },
       },
       {
@@ -40,40 +49,7 @@ export default defineConfig({
         test: {
           name: 'worker',
           include: ['test/worker/**/*.test.ts'],
-          sequence: { groupOrder: 1 },
-        },
-      },
-      {
-        test: {
-          name: 'faults',
-          include: ['test/faults/**/*.test.ts'],
-          environment: 'node',
-          testTimeout: 180_000,
-          hookTimeout: 180_000,
           maxWorkers: 1,
-          sequence: { groupOrder: 3 },
-        },
-      },
-      {
-        test: {
-          name: 'e2b',
-          include: ['test/e2b/**/*.test.ts'],
-          environment: 'node',
-          testTimeout: 180_000,
-          hookTimeout: 180_000,
-          maxWorkers: 1,
-          sequence: { groupOrder: 3 },
-        },
-      },
-      {
-        test: {
-          name: 'browser',
-          include: ['test/browser/**/*.test.ts'],
-          environment: 'node',
-          testTimeout: 180_000,
-          hookTimeout: 180_000,
-          maxWorkers: 1,
-          sequence: { groupOrder: 4 },
         },
       },
       {
@@ -82,10 +58,43 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/e2e/global-setup.ts'],
+          setupFiles: SESSIONS,
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          maxWorkers: 3,
+        },
+      },
+      {
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          environment: 'node',
+          setupFiles: SESSIONS,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
           maxWorkers: 2,
-          sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        test: {
+          name: 'e2b',
+          include: ['test/e2b/**/*.test.ts'],
+          environment: 'node',
+          setupFiles: SESSIONS,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          maxWorkers: 1,
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          environment: 'node',
+          setupFiles: SESSIONS,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          maxWorkers: 1,
         },
       },
     ],

@@ -6,6 +6,9 @@ export type Json = Record<string, any>
 
 const DEV_PROXY_LOST_CONNECTION = 'Your worker restarted mid-request'
 
+/** Sessions this test file created, by the stack and key that created them: see endSessionsMadeHere. */
+const made: { workerUrl: string; id: string; key: string }[] = []
+
 /** A call to the Worker's API as a client makes it: JSON in and out, a tenant's key unless `key: null`. */
 export async function api(
   path: string,
@@ -28,11 +31,31 @@ export async function api(
     res = await request()
     text = await res.text()
   }
+  let json: Json
   try {
-    return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} }
+    json = text ? (JSON.parse(text) as Json) : {}
   } catch {
     throw new Error(`${init.method ?? 'GET'} ${path} answered ${res.status} with something that is not JSON: ${text.slice(0, 300)}`)
   }
+  if (res.status === 201 && typeof json.id === 'string' && json.id.startsWith('ses_')) made.push({ workerUrl: baseUrl(), id: json.id, key: init.key ?? TEST_KEYS[0] })
+  return { status: res.status, body: json }
+}
+
+/**
+ * Ends every session the file created and left open. An idle session's opencode keeps a few
+ * hundred MiB and a trickle of CPU until its idle deadline, which on the shared stack is long;
+ * dozens of them left behind slow every file that comes after. A file's own stack may already
+ * be gone (its close ends everything), so a failure here is no failure of the file.
+ */
+export async function endSessionsMadeHere() {
+  const open = made.splice(0)
+  await Promise.all(
+    open.map(({ workerUrl, id, key }) =>
+      fetch(`${workerUrl}/v1/sessions/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(10_000) })
+        .then((res) => res.body?.cancel())
+        .catch(() => undefined),
+    ),
+  )
 }
 
 export async function createSession(body: Json = {}, key?: string): Promise<string> {
