@@ -13,22 +13,38 @@ const sandboxStates = (sessionId: string) =>
 
 const del = (id: string) => api(`/v1/sessions/${id}`, { method: 'DELETE' })
 
+/** Whether every piece of sandbox work the session began (provisioning, a resume) has stopped, as its log lines say. */
+function noWorkUnderWay(sessionId: string): boolean {
+  const lines = logEvents(own().logFile).filter((l) => l.event === 'sandbox.work' && l.sessionId === sessionId)
+  const started = lines.filter((l) => l.state === 'started').length
+  return started > 0 && lines.length === 2 * started
+}
+
 /** After a delete the session stays ended, takes no message, and keeps no sandbox. */
 async function expectEndedForGood(id: string) {
-  // Whatever was under way when the delete landed has had time to finish.
+  // Once the work under way when the delete landed has stopped, nothing is left that could make a sandbox for it.
+  await waitFor('the work under way to stop', () => noWorkUnderWay(id))
   await waitFor('the session to keep no sandbox', async () => ((await sandboxesOf(id)).length === 0 ? true : undefined))
   const view = await api(`/v1/sessions/${id}`)
   expect(view.body.status).toBe('ended')
   expect((await api(`/v1/sessions/${id}/messages`, { body: { text: 'still there?' } })).status).toBe(409)
-  await new Promise((r) => setTimeout(r, 2_000))
+  expect(noWorkUnderWay(id)).toBe(true)
   expect((await api(`/v1/sessions/${id}`)).body.status).toBe('ended')
   expect(await sandboxesOf(id)).toEqual([])
 }
 
+/** Moments of a sandbox being made, each seen from outside: the delete lands at or soon after it. */
+const MOMENTS: [string, (id: string) => Promise<unknown>][] = [
+  ['as soon as it is created', async () => true],
+  ['once its sandbox is asked for', (id) => waitFor('the sandbox to be asked for', () => sandboxStates(id).includes('starting:creating'))],
+  ['once the sandbox host has made it', (id) => waitFor('the sandbox to exist', async () => (await sandboxesOf(id)).length > 0)],
+  ['once its agent runs', (id) => waitFor('the agent to run', async () => (await sandboxesOf(id))[0]?.opencodePid !== undefined)],
+]
+
 describe('a delete is final', () => {
-  it.each([0, 300, 900, 1_800])('while the sandbox is being made (after %i ms)', async (delayMs) => {
+  it.each(MOMENTS)('while the sandbox is being made (%s)', async (_, moment) => {
     const id = await createSession({})
-    await new Promise((r) => setTimeout(r, delayMs))
+    await moment(id)
     expect((await del(id)).status).toBe(200)
     await expectEndedForGood(id)
   })
