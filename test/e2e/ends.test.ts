@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ownStackForFile } from '../helpers/own-stack'
-import { api, createSession, logEvents, sandboxesOf, scripted, waitFor, waitForStatus, type Json } from './helpers'
+import { api, createSession, logEvents, sandboxesOf, scripted, TEST_KEYS, waitFor, waitForStatus, type Json } from './helpers'
 
 // Its own stack: sandboxes pause after 3 idle seconds, a paused session ends after 15 more, and an
 // ended one is deleted 20 seconds later; the shared stack keeps all of them long.
@@ -106,5 +106,51 @@ describe('a repeated wait', () => {
     expect(again.status).toBe(200)
     expect(again.body).toMatchObject({ messageId: first.body.messageId, duplicate: true, reply: first.body.reply })
     await del(id)
+  })
+})
+
+// Last in this file: the Worker keeps the changed keys for as long as this stack lives.
+describe('an API_KEYS change', () => {
+  it('takes effect with the restart: a removed key and the session tokens it minted get 401, an added key works, a kept key still sees its sessions', async () => {
+    const [kept, removed] = [TEST_KEYS[0], TEST_KEYS[1]]
+    const added = 'test-key-added-by-a-deploy'
+    const mine = await createSession({ title: 'kept' }, kept)
+    const theirs = await createSession({ title: 'of a removed key' }, removed)
+    const mint = async (id: string, key: string) => {
+      const res = await api(`/v1/sessions/${id}/tokens`, { body: {}, key })
+      expect(res.status).toBe(201)
+      return encodeURIComponent(res.body.token as string)
+    }
+    const [keptToken, removedToken] = [await mint(mine, kept), await mint(theirs, removed)]
+    const byToken = (id: string, token: string, path = '') => api(`/v1/sessions/${id}${path}?token=${token}`, { key: null })
+    // Before the change: the key to be removed and its token work, the one to be added does not.
+    expect((await byToken(theirs, removedToken)).status).toBe(200)
+    expect((await api('/v1/sessions', { key: added })).status).toBe(401)
+
+    await own().stack.restartWorker({ API_KEYS: [kept, added, ...TEST_KEYS.slice(2)].join(',') })
+
+    for (const refused of [
+      await api('/v1/sessions', { key: removed }),
+      await api(`/v1/sessions/${theirs}`, { key: removed }),
+      await byToken(theirs, removedToken),
+      await byToken(theirs, removedToken, '/messages'),
+    ]) {
+      expect(refused.status).toBe(401)
+      expect(refused.body.error.code).toBe('unauthorized')
+    }
+    const events = await fetch(`${own().stack.url}/v1/sessions/${theirs}/events?token=${removedToken}`)
+    expect(events.status).toBe(401)
+    await events.body?.cancel()
+
+    expect((await api('/v1/sessions', { key: added })).body.items).toEqual([])
+    const fresh = await createSession({ title: 'of an added key' }, added)
+    expect((await api(`/v1/sessions/${fresh}`, { key: added })).status).toBe(200)
+    expect((await api(`/v1/sessions/${mine}`, { key: added })).status).toBe(404)
+
+    const listed = (await api('/v1/sessions', { key: kept })).body.items as Json[]
+    expect(listed.map((s) => s.id)).toEqual(expect.arrayContaining([mine]))
+    expect(listed.map((s) => s.id)).not.toContain(theirs)
+    expect((await api(`/v1/sessions/${mine}`, { key: kept })).body.title).toBe('kept')
+    expect((await byToken(mine, keptToken)).status).toBe(200)
   })
 })
