@@ -31,6 +31,8 @@ export type Script = {
    * it; a number streams that many pieces holding only the time.
    */
   stamp?: boolean | number
+  /** the token counts to report for this answer, instead of estimates from its length (for exact cost checks) */
+  usage?: { prompt: number; completion: number }
 }
 
 type ChatMessage = { role: string; content?: unknown; tool_calls?: unknown[] }
@@ -121,9 +123,10 @@ async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[],
     type: 'function',
     function: { name: tool.name, arguments: JSON.stringify(tool.args) },
   }))
+  const stated = decision.script?.usage
   const usage = {
-    prompt_tokens: promptTokens,
-    completion_tokens: estimateTokens(text || JSON.stringify(decision.tools ?? '')),
+    prompt_tokens: stated?.prompt ?? promptTokens,
+    completion_tokens: stated?.completion ?? estimateTokens(text || JSON.stringify(decision.tools ?? '')),
     total_tokens: 0,
   }
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
@@ -172,8 +175,12 @@ async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[],
 
 export type ModelServer = { url: string; requests: ChatRequest[]; close(): Promise<void> }
 
-/** Paths for tests that look at what reached the model (`/_cut`: how many streamed answers the caller hung up on); they need no key. */
-const INSPECTION = ['/_requests', '/_keys', '/_cut']
+/**
+ * Paths for tests that look at what reached the model (`/_cut`: how many streamed answers the
+ * caller hung up on; `/_landed`: what reached `/_landing`, where `…/_redirect` sends its callers);
+ * they need no key.
+ */
+const INSPECTION = ['/_requests', '/_keys', '/_cut', '/_landed']
 
 /**
  * `apiKey`: when given, the server answers model calls only with `Authorization: Bearer <apiKey>`,
@@ -184,8 +191,16 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
   /** every Authorization header a model call came with, accepted or not */
   const keys: string[] = []
   let cut = 0
+  /** the Authorization header of each request that reached /_landing */
+  const landed: string[] = []
   const server: Server = outlastWorkerdKeepAlive(createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? ''
+    // Where a redirect points: a provider's key must never reach it by the redirect being followed.
+    if (path === '/_landing') {
+      landed.push(req.headers.authorization ?? '')
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"landed":true}')
+      return
+    }
     if (!INSPECTION.includes(path)) keys.push(req.headers.authorization ?? '')
     if (opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}` && !INSPECTION.includes(path)) {
       res.writeHead(401, { 'content-type': 'application/json' })
@@ -195,7 +210,12 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
     // What the model was sent, for tests that check what reached it (system prompt, tools, model).
     if (req.method === 'GET' && INSPECTION.includes(path)) {
       res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify(path === '/_keys' ? keys : path === '/_cut' ? cut : requests))
+      res.end(JSON.stringify(path === '/_keys' ? keys : path === '/_cut' ? cut : path === '/_landed' ? landed : requests))
+      return
+    }
+    // A provider URL that answers with a redirect, as a misconfigured or hostile endpoint might.
+    if (path.endsWith('/_redirect')) {
+      res.writeHead(307, { location: `http://${req.headers.host ?? '127.0.0.1'}/_landing` }).end()
       return
     }
     if (req.method === 'GET' && path?.endsWith('/models')) {

@@ -132,8 +132,11 @@ export type Stack = {
   sandboxHostToken: string
   model: ModelServer | undefined
   e2b: E2BStandIn | undefined
-  /** restarts only the Worker, keeping sandboxes, as a deploy would */
-  restartWorker(): Promise<void>
+  /**
+   * restarts only the Worker, keeping sandboxes, as a deploy would; `changes`: settings that differ
+   * from then on (a deploy with other secrets or variables)
+   */
+  restartWorker(changes?: Record<string, string>): Promise<void>
   /** stops the sandbox host, as when the machine that runs sandboxes goes away */
   stopSandboxHost(): Promise<void>
   close(): Promise<void>
@@ -246,7 +249,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await mkdir(opts.stateDir, { recursive: true })
     const keyFile = await secretsKeyFile(opts.stateDir)
     const envFile = join(opts.stateDir, 'stack.env')
-    await writeFile(envFile, Object.entries(settings).map(([k, v]) => dotenvLine(k, v)).join('\n') + '\n', { mode: 0o600 })
+    const writeEnvFile = () => writeFile(envFile, Object.entries(settings).map(([k, v]) => dotenvLine(k, v)).join('\n') + '\n', { mode: 0o600 })
+    await writeEnvFile()
     const envFiles = [keyFile].concat(
       (opts.devVars === false ? [] : ['.dev.vars.example', '.dev.vars']).map((f) => join(PROJECT_ROOT, f)).filter(existsSync),
       envFile,
@@ -277,8 +281,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       sandboxHostToken,
       model,
       e2b: e2b?.standIn,
-      restartWorker: async () => {
+      restartWorker: async (changes = {}) => {
         await endWorker(worker!)
+        Object.assign(settings, changes)
+        await writeEnvFile()
         await startWorker()
       },
       stopSandboxHost,

@@ -11,7 +11,7 @@ export const PROBE_TIMEOUT_MS = 5_000
  * How long an answer is reused: /ready needs no key, and without this every request to it
  * would be a call to E2B's API on the deployment's key.
  */
-const REUSE_MS = 5_000
+export const REUSE_MS = 5_000
 
 export type Readiness = {
   ready: boolean

@@ -34,16 +34,19 @@ export class AgentUnreachableError extends Error {}
 /**
  * Waits until opencode answers its health route with our credentials. Each probe has its own
  * short timeout: a connection accepted while opencode is still booting can hang unanswered.
+ * `stopped`: the wait is pointless now (the session ended and its sandbox was killed); it returns
+ * at once, and the caller checks why.
  */
 export async function waitForOpencode(
   endpoint: SandboxEndpoint,
   password: string,
-  opts: { timeoutMs?: number; intervalMs?: number } = {},
+  opts: { timeoutMs?: number; intervalMs?: number; stopped?: () => boolean } = {},
 ): Promise<void> {
   const deadline = Date.now() + (opts.timeoutMs ?? 90_000)
   const headers = authHeaders(endpoint, password)
   let last = 'no answer'
   while (Date.now() < deadline) {
+    if (opts.stopped?.()) return
     try {
       const res = await fetch(`${endpoint.url}/global/health`, { headers, signal: AbortSignal.timeout(2_000) })
       if (res.ok) return

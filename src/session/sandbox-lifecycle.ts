@@ -1,4 +1,4 @@
-import { errorMessage, log } from '../lib/log'
+import { errorMessage, log, logEvent } from '../lib/log'
 import { sleep } from '../lib/sleep'
 import { waitForOpencode } from '../opencode/client'
 import { SandboxError, type SandboxProvider } from '../sandbox/provider'
@@ -61,9 +61,18 @@ export class SandboxLifecycle {
   private pauseRetryAt = 0
 
   constructor(private readonly p: LifecycleParts) {
-    this.slot = new WorkSlot(p.watchdog, (job, verdict) => this.giveUp(job, verdict), () => {
-      if (p.store.exists && !p.store.isOver() && p.queue.waiting() > 0) this.ensureRunning()
-    })
+    // A line as each piece of work starts and stops, so an operator (and a test) can tell when work
+    // under way when the session ended has stopped: nothing it began happens after its last line.
+    const workLine = (job: Job, state: string) => logEvent('sandbox.work', { sessionId: p.store.maybe?.id, work: job.work, state })
+    this.slot = new WorkSlot(
+      p.watchdog,
+      (job, verdict) => this.giveUp(job, verdict),
+      (job) => {
+        workLine(job, job.abandoned ? 'abandoned' : 'ended')
+        if (p.store.exists && !p.store.isOver() && p.queue.waiting() > 0) this.ensureRunning()
+      },
+      (job) => workLine(job, 'started'),
+    )
   }
 
   get busy(): boolean {
@@ -202,7 +211,7 @@ export class SandboxLifecycle {
       if (this.stopped(job)) return this.abandon(record)
       store.saveSandbox(record)
       const checks = startChecks({ warm, agentSessionId: record.agentSessionId, title: store.row.title })
-      if (checks.waitForAgent) await waitForOpencode(record.endpoint, record.password)
+      if (checks.waitForAgent) await waitForOpencode(record.endpoint, record.password, { stopped: () => this.stopped(job) })
       if (this.stopped(job)) return this.abandon(record)
       await connection.attach(record, checks.knownAgentSession)
       if (this.stopped(job)) return this.abandon(record)
@@ -323,7 +332,7 @@ export class SandboxLifecycle {
     const restarted = { ...record, endpoint }
     if (this.stopped(job)) return this.abandon(restarted)
     this.p.store.saveSandbox(restarted)
-    await waitForOpencode(endpoint, record.password)
+    await waitForOpencode(endpoint, record.password, { stopped: () => this.stopped(job) })
     if (this.stopped(job)) return this.abandon(restarted)
     await this.p.connection.reattach(restarted, true)
     if (this.stopped(job)) return this.abandon(restarted)

@@ -26,7 +26,9 @@ export class WorkSlot {
     private readonly limits: WatchdogLimits,
     private readonly abandon: (job: Job, verdict: Abandon) => Promise<void>,
     /** called each time the slot frees after a job */
-    private readonly freed: () => void,
+    private readonly freed: (job: Job) => void,
+    /** called as each job starts */
+    private readonly began: (job: Job) => void = () => {},
   ) {}
 
   get busy(): boolean {
@@ -44,13 +46,14 @@ export class WorkSlot {
     let release = () => {}
     const abandoned = new Promise<void>((resolve) => (release = resolve))
     const job: Job = { work, startedAt: Date.now(), abandoned: false, made: new Set(), release }
+    this.began(job)
     this.arm(job)
     // An abandoned job that comes back before the watchdog is done with it keeps the slot till then.
     const finished = run(job).finally(() => (job.abandoned ? abandoned : undefined))
     this.working = Promise.race([finished, abandoned]).finally(() => {
       clearTimeout(job.timer)
       this.working = undefined
-      this.freed()
+      this.freed(job)
     })
   }
 

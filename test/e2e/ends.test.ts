@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ownStackForFile } from '../helpers/own-stack'
-import { api, createSession, logEvents, sandboxesOf, scripted, waitFor, waitForStatus, type Json } from './helpers'
+import { api, createSession, logEvents, sandboxesOf, scripted, TEST_KEYS, waitFor, waitForStatus, type Json } from './helpers'
 
 // Its own stack: sandboxes pause after 3 idle seconds, a paused session ends after 15 more, and an
 // ended one is deleted 20 seconds later; the shared stack keeps all of them long.
@@ -13,22 +13,38 @@ const sandboxStates = (sessionId: string) =>
 
 const del = (id: string) => api(`/v1/sessions/${id}`, { method: 'DELETE' })
 
+/** Whether every piece of sandbox work the session began (provisioning, a resume) has stopped, as its log lines say. */
+function noWorkUnderWay(sessionId: string): boolean {
+  const lines = logEvents(own().logFile).filter((l) => l.event === 'sandbox.work' && l.sessionId === sessionId)
+  const started = lines.filter((l) => l.state === 'started').length
+  return started > 0 && lines.length === 2 * started
+}
+
 /** After a delete the session stays ended, takes no message, and keeps no sandbox. */
 async function expectEndedForGood(id: string) {
-  // Whatever was under way when the delete landed has had time to finish.
+  // Once the work under way when the delete landed has stopped, nothing is left that could make a sandbox for it.
+  await waitFor('the work under way to stop', () => noWorkUnderWay(id))
   await waitFor('the session to keep no sandbox', async () => ((await sandboxesOf(id)).length === 0 ? true : undefined))
   const view = await api(`/v1/sessions/${id}`)
   expect(view.body.status).toBe('ended')
   expect((await api(`/v1/sessions/${id}/messages`, { body: { text: 'still there?' } })).status).toBe(409)
-  await new Promise((r) => setTimeout(r, 2_000))
+  expect(noWorkUnderWay(id)).toBe(true)
   expect((await api(`/v1/sessions/${id}`)).body.status).toBe('ended')
   expect(await sandboxesOf(id)).toEqual([])
 }
 
+/** Moments of a sandbox being made, each seen from outside: the delete lands at or soon after it. */
+const MOMENTS: [string, (id: string) => Promise<unknown>][] = [
+  ['as soon as it is created', async () => true],
+  ['once its sandbox is asked for', (id) => waitFor('the sandbox to be asked for', () => sandboxStates(id).includes('starting:creating'))],
+  ['once the sandbox host has made it', (id) => waitFor('the sandbox to exist', async () => (await sandboxesOf(id)).length > 0)],
+  ['once its agent runs', (id) => waitFor('the agent to run', async () => (await sandboxesOf(id))[0]?.opencodePid !== undefined)],
+]
+
 describe('a delete is final', () => {
-  it.each([0, 300, 900, 1_800])('while the sandbox is being made (after %i ms)', async (delayMs) => {
+  it.each(MOMENTS)('while the sandbox is being made (%s)', async (_, moment) => {
     const id = await createSession({})
-    await new Promise((r) => setTimeout(r, delayMs))
+    await moment(id)
     expect((await del(id)).status).toBe(200)
     await expectEndedForGood(id)
   })
@@ -90,5 +106,51 @@ describe('a repeated wait', () => {
     expect(again.status).toBe(200)
     expect(again.body).toMatchObject({ messageId: first.body.messageId, duplicate: true, reply: first.body.reply })
     await del(id)
+  })
+})
+
+// Last in this file: the Worker keeps the changed keys for as long as this stack lives.
+describe('an API_KEYS change', () => {
+  it('takes effect with the restart: a removed key and the session tokens it minted get 401, an added key works, a kept key still sees its sessions', async () => {
+    const [kept, removed] = [TEST_KEYS[0], TEST_KEYS[1]]
+    const added = 'test-key-added-by-a-deploy'
+    const mine = await createSession({ title: 'kept' }, kept)
+    const theirs = await createSession({ title: 'of a removed key' }, removed)
+    const mint = async (id: string, key: string) => {
+      const res = await api(`/v1/sessions/${id}/tokens`, { body: {}, key })
+      expect(res.status).toBe(201)
+      return encodeURIComponent(res.body.token as string)
+    }
+    const [keptToken, removedToken] = [await mint(mine, kept), await mint(theirs, removed)]
+    const byToken = (id: string, token: string, path = '') => api(`/v1/sessions/${id}${path}?token=${token}`, { key: null })
+    // Before the change: the key to be removed and its token work, the one to be added does not.
+    expect((await byToken(theirs, removedToken)).status).toBe(200)
+    expect((await api('/v1/sessions', { key: added })).status).toBe(401)
+
+    await own().stack.restartWorker({ API_KEYS: [kept, added, ...TEST_KEYS.slice(2)].join(',') })
+
+    for (const refused of [
+      await api('/v1/sessions', { key: removed }),
+      await api(`/v1/sessions/${theirs}`, { key: removed }),
+      await byToken(theirs, removedToken),
+      await byToken(theirs, removedToken, '/messages'),
+    ]) {
+      expect(refused.status).toBe(401)
+      expect(refused.body.error.code).toBe('unauthorized')
+    }
+    const events = await fetch(`${own().stack.url}/v1/sessions/${theirs}/events?token=${removedToken}`)
+    expect(events.status).toBe(401)
+    await events.body?.cancel()
+
+    expect((await api('/v1/sessions', { key: added })).body.items).toEqual([])
+    const fresh = await createSession({ title: 'of an added key' }, added)
+    expect((await api(`/v1/sessions/${fresh}`, { key: added })).status).toBe(200)
+    expect((await api(`/v1/sessions/${mine}`, { key: added })).status).toBe(404)
+
+    const listed = (await api('/v1/sessions', { key: kept })).body.items as Json[]
+    expect(listed.map((s) => s.id)).toEqual(expect.arrayContaining([mine]))
+    expect(listed.map((s) => s.id)).not.toContain(theirs)
+    expect((await api(`/v1/sessions/${mine}`, { key: kept })).body.title).toBe('kept')
+    expect((await byToken(mine, keptToken)).status).toBe(200)
   })
 })

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { api, modelBase, TEST_KEYS, newIdleSession, sandboxesOf, sandboxHost, scripted, waitFor, waitForStatus, type Json } from './helpers'
+import { api, EventStream, expectGapless, modelBase, TEST_KEYS, newIdleSession, sandboxesOf, sandboxHost, scripted, waitFor, waitForStatus, type Json } from './helpers'
 
 /** Sends a message and waits for its turn to end; answers the public message id. */
 async function turn(id: string, text: string): Promise<string> {
@@ -63,6 +63,21 @@ describe('fork', () => {
     expect(await notes(fork)).toBe('two\n')
     const listed = (await api(`/v1/sessions`)).body.items as Json[]
     expect(listed.map((s) => s.id)).toContain(fork)
+
+    // Its stream, read from the start as a client that opens the fork does, replays that conversation:
+    // each kept message created then completed, in the order GET /messages lists them, a reply naming its user message.
+    const replay = new EventStream(fork)
+    await replay.until((e) => e.event === 'sandbox.status' && e.data.state === 'ready')
+    await replay.close()
+    expectGapless(replay.events)
+    expect(replay.events[0]?.id).toBe(1)
+    const kept = await conversation(fork)
+    const told = replay.events.filter((e) => e.event === 'message.created' || e.event === 'message.completed')
+    expect(told.map((e) => `${e.event} ${e.data.messageId as string}`)).toEqual(kept.flatMap((m) => [`message.created ${m.id}`, `message.completed ${m.id}`]))
+    const completed = told.filter((e) => e.event === 'message.completed')
+    expect(completed.map((e) => ({ role: e.data.role, text: e.data.text }))).toEqual(kept.map((m) => ({ role: m.role, text: m.text })))
+    const firstUser = kept.find((m) => m.role === 'user')!.id
+    for (const reply of completed.filter((e) => e.data.role === 'assistant')) expect(reply.data.parentId).toBe(firstUser)
 
     // Its own opencode, which the original's password does not open, with its own gateway token.
     const mine = await agentEnv(id)

@@ -243,9 +243,14 @@ describe('steering', () => {
       await stream.close()
 
       const replies = stream.events.filter((e) => e.event === 'message.completed' && e.data.role === 'assistant')
-      const order = replies.map((e) => e.data.parentId)
-      expect(order.indexOf(steerId)).toBeGreaterThan(order.indexOf(slow))
-      expect(order.indexOf(steerId)).toBeLessThan(order.indexOf(queued))
+      const order = replies.map((e) => e.data.parentId as string)
+      // Each of the three has its reply, the one steered over included: a missing one is not "before" anything.
+      const place = (messageId: string) => {
+        expect(order, `a reply to ${messageId}`).toContain(messageId)
+        return order.indexOf(messageId)
+      }
+      expect(place(steerId)).toBeGreaterThan(place(slow))
+      expect(place(steerId)).toBeLessThan(place(queued))
       expect(replies.find((e) => e.data.parentId === steerId)?.data.text).toBe('steered reply')
       expect(queuedReply.data.text).toBe('queued reply')
       expect(replies.find((e) => e.data.parentId === slow)?.data.text).not.toBe(words(400, 'slow'))

@@ -12,6 +12,7 @@ import {
   isReplyTo,
   modelBase,
   sandboxesOf,
+  sandboxHost,
   scripted,
   sendMessage,
   waitFor,
@@ -86,6 +87,59 @@ describe('provider keys stay in the Worker', () => {
 
     expect((await api(`/v1/sessions/${id}`, { method: 'DELETE' })).status).toBe(200)
     expect((await gw('local/models', token!)).status).toBe(401)
+  })
+})
+
+/** The gateway token a sandbox's opencode holds, from its configuration as the agent sees it. */
+function gatewayTokenOf(opencodePid: number): string {
+  const environ = readFileSync(`/proc/${opencodePid}/environ`, 'utf8').split('\0')
+  const config = environ.find((kv) => kv.startsWith('OPENCODE_CONFIG_CONTENT='))!.slice('OPENCODE_CONFIG_CONTENT='.length)
+  return (JSON.parse(config) as Json).provider.local.options.apiKey as string
+}
+
+const gateway = (path: string, token: string) =>
+  fetch(`${baseUrl()}/v1/gateway/${path}`, { headers: { authorization: `Bearer ${token}` }, redirect: 'manual' })
+
+describe('the gateway and its tokens', () => {
+  it("lets a sandbox's token die with it: the replacement sandbox gets a new one that works, the old one is refused", async () => {
+    const id = await createSession({})
+    await waitForStatus(id, 'idle')
+    // Followed, so that the loss is noticed at once.
+    const stream = new EventStream(id)
+    const [sandbox] = await sandboxesOf(id)
+    const old = gatewayTokenOf(sandbox!.opencodePid!)
+    expect((await gateway('local/models', old)).status).toBe(200)
+
+    await sandboxHost(`/sandboxes/${sandbox!.sandboxId}`, 'DELETE')
+    await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'lost')
+    const messageId = await sendMessage(id, scripted({ reply: 'from the replacement' }))
+    expect((await stream.until(isReplyTo(messageId), 120_000)).data.text).toBe('from the replacement')
+    await stream.close()
+    const [replacement] = await sandboxesOf(id)
+    expect(replacement!.sandboxId).not.toBe(sandbox!.sandboxId)
+    const fresh = gatewayTokenOf(replacement!.opencodePid!)
+    expect(fresh).not.toBe(old)
+    expect((await gateway('local/models', fresh)).status).toBe(200)
+    const refused = await gateway('local/models', old)
+    expect(refused.status).toBe(401)
+    expect(((await refused.json()) as Json).error.code).toBe('unauthorized')
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+
+  it('follows no redirect from a provider: the 3xx goes back as it came, and nothing reaches where it points', async () => {
+    const id = await createSession({})
+    await waitForStatus(id, 'idle')
+    const [sandbox] = await sandboxesOf(id)
+    const token = gatewayTokenOf(sandbox!.opencodePid!)
+    const landedBefore = ((await (await fetch(`${modelBase()}/_landed`)).json()) as string[]).length
+    const res = await gateway('local/_redirect', token)
+    await res.body?.cancel()
+    expect(res.status).toBe(307)
+    // The scripted provider redirects only a call with the real key (others get 401): the gateway put it
+    // in, and then left the redirect unfollowed.
+    expect(res.headers.get('location')).toBe(`${modelBase()}/_landing`)
+    expect(((await (await fetch(`${modelBase()}/_landed`)).json()) as string[]).length).toBe(landedBefore)
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 })
 

@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { describe, expect, inject, it } from 'vitest'
 import { createClient, streamEvents, type SessionEvent, type SseFrame } from '../../src/client'
 import {
@@ -11,6 +11,7 @@ import {
   deltasOf,
   EventStream,
   expectGapless,
+  GiveUp,
   idleAfter,
   idleSessionForBlock,
   isIdleEvent,
@@ -190,11 +191,14 @@ describe('session tokens', () => {
     expect((await read()).status).toBe(200)
     const expiry = Date.parse(expiresAt)
     expect(expiry - Date.now()).toBeLessThanOrEqual(MIN_TOKEN_TTL_SECONDS * 1000)
-    await new Promise((r) => setTimeout(r, Math.max(0, expiry - Date.now())))
-    const refused = await waitFor('the token to be refused', async () => {
+    // It reads until it expires, and is refused from then on: a refusal seen before its expiry is a failure, not the awaited end.
+    const refused = await waitFor('the token to be refused once expired', async () => {
       const res = await read()
-      return res.status === 401 ? res : undefined
-    }, 10_000)
+      if (res.status === 200) return undefined
+      if (Date.now() < expiry) throw new GiveUp(`answered ${res.status} ${expiry - Date.now()} ms before it expired`)
+      return res
+    }, MIN_TOKEN_TTL_SECONDS * 1000 + 10_000)
+    expect(refused.status).toBe(401)
     expect(refused.body.error.code).toBe('unauthorized')
     const events = await fetch(`${baseUrl()}/v1/sessions/${id}/events?token=${encodeURIComponent(token)}`)
     expect(events.status).toBe(401)
@@ -276,13 +280,16 @@ describe('provider keys', () => {
     const id = await createSession({ permissions: { bash: 'allow' } })
     await waitForStatus(id, 'idle')
     const stream = await streamFromNow(id)
-    // A turn that is running a command while we look, so the agent's children are there too.
-    const messageId = await sendMessage(id, scripted({ steps: [{ tool: { name: 'bash', args: { command: 'sleep 8', description: 'wait' } } }, { text: 'slept' }] }))
     const [sandbox] = await sandboxesOf(id)
     expect(sandbox?.opencodePid).toEqual(expect.any(Number))
+    // A turn that is running a command while we look, so the agent's children are there too; it
+    // runs until the test has looked and lets it go.
+    const hold = 'until-the-test-has-looked'
+    const command = `while [ ! -e ${hold} ]; do sleep 0.1; done`
+    const messageId = await sendMessage(id, scripted({ steps: [{ tool: { name: 'bash', args: { command, description: 'wait' } } }, { text: 'released' }] }))
     const cmdlines = await waitFor('the command to be running', async () => {
       const all = sandboxCommandLines(sandbox!.opencodePid!, dirname(sandbox!.workdir))
-      return all.some((c) => c.includes('sleep 8')) && all
+      return all.some((c) => c.includes(hold)) && all
     })
     // What opencode holds instead of the provider key: its password and the gateway token, both as environment only.
     const environ = Object.fromEntries(
@@ -299,7 +306,8 @@ describe('provider keys', () => {
       expect(cmdlines.filter((c) => c.includes(secret)).length).toBe(0)
     }
     expect(Object.values(environ).filter((v) => v.includes(CANARY_PROVIDER_KEY)).length).toBe(0)
-    await stream.until(isReplyTo(messageId))
+    writeFileSync(join(sandbox!.workdir, hold), '')
+    expect((await stream.until(isReplyTo(messageId))).data.text).toBe('released')
     await stream.close()
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })

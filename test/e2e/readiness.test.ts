@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { createServer, type ServerResponse } from 'node:http'
 import { MODEL_SETTINGS } from '../../src/missing-settings'
+import { PROBE_TIMEOUT_MS, REUSE_MS } from '../../src/readiness'
 import { startOwnStack, type OwnStack } from '../helpers/own-stack'
-import { TEST_KEYS, waitFor, type Json } from './helpers'
+import { GiveUp, TEST_KEYS, waitFor, type Json } from './helpers'
 
 /**
  * GET /ready and the `misconfigured` answer, through HTTP as an operator's load balancer or
@@ -12,7 +14,7 @@ import { TEST_KEYS, waitFor, type Json } from './helpers'
 async function call(
   base: string,
   path: string,
-  init: { method?: string; body?: unknown; key?: string } = {},
+  init: { method?: string; body?: unknown; key?: string; signal?: AbortSignal } = {},
 ): Promise<{ status: number; body: Json; text: string }> {
   const headers: Record<string, string> = {}
   if (init.key) headers.authorization = `Bearer ${init.key}`
@@ -21,6 +23,7 @@ async function call(
     method: init.method ?? 'GET',
     headers,
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    signal: init.signal,
   })
   const text = await res.text()
   return { status: res.status, body: JSON.parse(text) as Json, text }
@@ -66,6 +69,52 @@ describe('GET /ready', () => {
     })
     expect(down.text).not.toContain(stack.sandboxHostUrl)
     expect(down.text).not.toContain(stack.sandboxHostToken)
+  })
+
+  it('reuses an answer for its window, then asks again; a host that hangs makes it answer 503 after the probe timeout, not hang', async () => {
+    const { stack } = hostGone
+    // In place of the stopped host, at its address: a stand-in that notes each probe, and answers it or holds it unanswered.
+    const probes: number[] = []
+    const held: ServerResponse[] = []
+    let hang = false
+    const standIn = createServer((_, res) => {
+      probes.push(Date.now())
+      if (hang) held.push(res)
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('[]')
+    })
+    await new Promise<void>((resolve) => standIn.listen(Number(new URL(stack.sandboxHostUrl).port), '127.0.0.1', resolve))
+    try {
+      await waitFor('/ready to see the host answer', async () => (await call(stack.url, '/ready')).status === 200)
+      // Asked over and over: the host hears from it once per window, however often it is asked.
+      const first = probes.length
+      let asked = 0
+      await waitFor('two more probes', async () => {
+        asked++
+        expect((await call(stack.url, '/ready')).status).toBe(200)
+        return probes.length >= first + 2
+      })
+      const gaps = probes.slice(first - 1).map((at, i, all) => (i === 0 ? Infinity : at - all[i - 1]!))
+      expect(asked).toBeGreaterThan(gaps.length)
+      // The Worker's clock moves with its I/O, a few milliseconds behind the stand-in's.
+      for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(REUSE_MS - 50)
+
+      hang = true
+      const probed = probes.length
+      const answer = await waitFor('a probe of the hanging host', async () => {
+        // A /ready that hangs with its probe never answers: it fails here, at a bound well past the probe's own.
+        const res = await call(stack.url, '/ready', { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS * 4) }).catch((err: unknown) => {
+          throw new GiveUp(`/ready did not answer: ${String(err)}`)
+        })
+        return probes.length > probed && res
+      })
+      expect(held.length).toBeGreaterThan(0)
+      expect(answer.status).toBe(503)
+      expect(answer.body).toEqual({ ready: false, provider: 'local', missing: [], reasons: ['the local sandbox host does not answer (LOCAL_SANDBOX_URL)'] })
+    } finally {
+      for (const res of held) res.destroy()
+      standIn.closeAllConnections()
+      await new Promise((resolve) => standIn.close(resolve))
+    }
   })
 
   it('answers 503 naming the settings a deployment lacks', async () => {

@@ -4,6 +4,7 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { openJson } from '../../src/lib/sealed'
 import { startGitServer, type GitServer } from './git-server'
 import { api, baseUrl, EventStream, fixtureRepo, git, sandboxesOf, sandboxHost, waitForStatus } from './helpers'
 
@@ -21,6 +22,37 @@ function filesContaining(dir: string, text: string): string {
   const r = spawnSync('grep', ['-rlF', '--', text, dir], { encoding: 'utf8' })
   if (r.status !== 0 && r.status !== 1) throw new Error(`grep failed: ${r.stderr}`)
   return r.stdout
+}
+
+/** Every file of a folder, SQLite's own (-wal, -shm) included. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+}
+
+/**
+ * Which of `values` the stack's stored state holds: as they are, anywhere in its files; or sealed,
+ * in a session's row, opened with the stack's SECRETS_KEY as anyone holding the key and a copy of
+ * the database could. (SQLite may keep the bytes of a row's earlier version in its log and free
+ * pages until it reuses them; what the database holds is what is checked here.)
+ */
+async function storedState(stateDir: string, values: string[]): Promise<string[]> {
+  const keyLine = readFileSync(join(stateDir, 'secrets-key.env'), 'utf8')
+  const keyText = /^SECRETS_KEY=(['"`])(.*)\1$/m.exec(keyLine)![2]!
+  const found = new Set<string>()
+  for (const file of filesUnder(stateDir)) {
+    const bytes = readFileSync(file).toString('latin1')
+    for (const v of values) if (bytes.includes(v)) found.add(v)
+    if (!/SessionDO\/[0-9a-f]{64}\.sqlite$/.test(file)) continue
+    const rows = spawnSync('sqlite3', ['-readonly', '-json', file, 'SELECT secrets FROM session WHERE secrets IS NOT NULL'], { encoding: 'utf8' })
+    if (rows.status !== 0) throw new Error(`sqlite3 could not read ${file}: ${rows.stderr}`)
+    for (const { secrets } of JSON.parse(rows.stdout || '[]') as { secrets: string }[]) {
+      const opened = JSON.stringify(await openJson<unknown>(keyText, secrets))
+      for (const v of values) if (opened.includes(v)) found.add(v)
+    }
+  }
+  return values.filter((v) => found.has(v))
 }
 
 describe('a private repository', () => {
@@ -91,6 +123,34 @@ describe('a private repository', () => {
       await stream.close()
     }
   })
+
+  it("erases the session's secrets, model keys and repository token when it ends, and when it fails: stored state and log hold none of them", async () => {
+    const stateDir = join(dirname(inject('workerLogFile')), 'state')
+    const tag = Date.now().toString(36)
+    const kept = { secret: `canary-ended-secret-${tag}`, modelKey: `sk-canary-ended-model-${tag}`, repoToken: REPO_TOKEN }
+    const created = await api('/v1/sessions', {
+      body: { repo: { url: repoUrl, token: kept.repoToken }, secrets: { API_TOKEN: kept.secret }, modelKeys: { openai: kept.modelKey } },
+    })
+    expect(created.status).toBe(201)
+    const id = created.body.id as string
+    await waitForStatus(id, 'idle')
+    // What this test reads: while the session lives, its state holds all three, sealed.
+    expect(await storedState(stateDir, Object.values(kept))).toEqual(Object.values(kept))
+    expect((await api(`/v1/sessions/${id}`, { method: 'DELETE' })).body.status).toBe('ended')
+    expect(await storedState(stateDir, Object.values(kept))).toEqual([])
+
+    const doomed = { secret: `canary-failed-secret-${tag}`, modelKey: `sk-canary-failed-model-${tag}`, repoToken: `ghp_canaryFailedToken${tag}` }
+    const failing = await api('/v1/sessions', {
+      body: { repo: { url: `${server.url}/no-such-repository.git`, token: doomed.repoToken }, secrets: { API_TOKEN: doomed.secret }, modelKeys: { openai: doomed.modelKey } },
+    })
+    expect(failing.status).toBe(201)
+    const failed = await waitForStatus(failing.body.id as string, 'failed')
+    expect(failed.error).toEqual(expect.objectContaining({ code: expect.any(String) }))
+    expect(await storedState(stateDir, Object.values(doomed))).toEqual([])
+
+    const log = readFileSync(inject('workerLogFile'), 'utf8')
+    expect([...Object.values(kept), ...Object.values(doomed)].filter((v) => log.includes(v))).toEqual([])
+  }, 180_000)
 
   it('is not cloned without its token, nor with a wrong one', async () => {
     for (const repo of [{ url: repoUrl }, { url: repoUrl, token: 'ghp_wrong' }]) {

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { describe, expect, inject, it } from 'vitest'
+import { DEMO_PRICE } from '../../local/model-server'
 import { createClient } from '../../src/client'
 import { api, baseUrl, CANARY_PROVIDER_KEY, createSession, logEvents, scripted, TEST_KEYS, waitFor, type Json } from './helpers'
 
@@ -93,6 +94,31 @@ describe('usage per tenant', () => {
       outputTokens: 0,
       cost: 0,
     })
+  })
+
+  it("reports the exact cost of a priced model's tokens, for the session and its tenant's day", async () => {
+    const before = (await usageOf(GAMMA)).totals as Json
+    // The scripted model states these counts; the deployment prices its model at DEMO_PRICE per million.
+    const tokens = { prompt: 300_000, completion: 100_000 }
+    const cost = (tokens.prompt * DEMO_PRICE.input + tokens.completion * DEMO_PRICE.output) / 1_000_000
+    expect(cost).toBeGreaterThan(0)
+    const id = await createSession({ title: 'priced' }, GAMMA)
+    const sent = await api(`/v1/sessions/${id}/messages?wait=true&timeout=90`, {
+      key: GAMMA,
+      body: { text: scripted({ reply: 'priced', usage: tokens }) },
+    })
+    expect(sent.status).toBe(200)
+    const session = (await api(`/v1/sessions/${id}`, { key: GAMMA })).body
+    expect(session.usage).toEqual({ inputTokens: tokens.prompt, outputTokens: tokens.completion, cost })
+    expect((await api(`/v1/sessions/${id}`, { method: 'DELETE', key: GAMMA })).status).toBe(200)
+    const after = await waitFor('the turn to be reported', async () => {
+      const t = (await usageOf(GAMMA)).totals as Json
+      return t.turns === before.turns + 1 && t.cost !== before.cost ? t : undefined
+    })
+    expect(after.inputTokens - before.inputTokens).toBe(tokens.prompt)
+    expect(after.outputTokens - before.outputTokens).toBe(tokens.completion)
+    // Kept to 9 decimals (a nano-dollar): the difference of two such figures is exact to that.
+    expect(Math.round((after.cost - before.cost) * 1e9) / 1e9).toBe(cost)
   })
 
   it('defaults to the last 30 days, through the typed client too', async () => {
