@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
 import { getRequestListener } from '@hono/node-server'
 import { createGateway } from './gateway'
-import { createRestApi, noFaults, type RestCall } from './rest'
+import { createRestApi, noFaults, type FaultScope, type RestCall } from './rest'
 import { sandboxPids, type Memory } from './memory'
 import { Sandboxes } from './sandboxes'
 import { Snapshots } from './snapshots'
@@ -68,13 +68,17 @@ export type E2BStandIn = {
   breakNextSandboxes(count: number): void
   /** how many create calls it has answered, failed ones included */
   createAttempts(): number
-  /** the next `count` pauses are refused (500), the sandbox running on */
-  refuseNextPauses(count: number): void
   /**
-   * The next `count` kills fail and the sandbox lives on: answered 500, or (`drop`) with the
-   * connection cut, as when E2B is unreachable for a moment.
+   * The next `count` pauses are refused (500), the sandbox running on; `only`: of sandboxes whose
+   * metadata has these entries (a session's: `{ sessionId }`), so that other sessions' pauses
+   * do not spend them.
    */
-  failNextKills(count: number, how?: 'error' | 'drop'): void
+  refuseNextPauses(count: number, only?: FaultScope): void
+  /**
+   * The next `count` kills (`only`: as for pauses) fail and the sandbox lives on: answered 500,
+   * or (`drop`) with the connection cut, as when E2B is unreachable for a moment.
+   */
+  failNextKills(count: number, opts?: { how?: 'error' | 'drop'; only?: FaultScope }): void
   /** every create, pause and kill call so far (of one kind if given), failed ones included, in order */
   calls(kind?: RestCall['kind']): E2BStandInCall[]
   /** kills every sandbox (removing their folders, nothing else) and stops serving */
@@ -121,12 +125,11 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
       faults.brokenSandboxes = count
     },
     createAttempts: () => faults.calls.filter((call) => call.kind === 'create').length,
-    refuseNextPauses: (count) => {
-      faults.pauses = count
+    refuseNextPauses: (count, only) => {
+      faults.pauses = { count, only }
     },
-    failNextKills: (count, how = 'error') => {
-      faults.kills = count
-      faults.killsHow = how
+    failNextKills: (count, { how = 'error', only } = {}) => {
+      faults.kills = { count, only, how }
     },
     calls: (kind) => faults.calls.filter((call) => !kind || call.kind === kind).map((call) => ({ ...call })),
     close: async () => {

@@ -89,16 +89,40 @@ export type RestCall = {
   answer: number | 'dropped'
 }
 
+/** Sandboxes a fault is for: those whose metadata has every one of these entries (all when none). */
+export type FaultScope = Record<string, string> | undefined
+
 /**
  * Outages a test orders: the next `creates` create calls answer 503, as E2B does when it has no
  * capacity; the next `brokenSandboxes` sandboxes made refuse their first command; the next
- * `pauses` pauses are refused (500, the sandbox running on); the next `kills` kills fail, answering
- * 500 or (`killsHow: 'drop'`) cutting the connection, as when E2B is unreachable for a moment; the
- * sandbox lives on. `calls` holds every create, pause and kill call, failed or not.
+ * `pauses.count` pauses (of sandboxes in its scope) are refused with a 500, the sandbox running
+ * on; the next `kills.count` kills (likewise) fail, answering 500 or (`how: 'drop'`) cutting the
+ * connection, as when E2B is unreachable for a moment, the sandbox living on. `calls` holds every
+ * create, pause and kill call, failed or not.
  */
-export type RestFaults = { creates: number; brokenSandboxes: number; pauses: number; kills: number; killsHow: 'error' | 'drop'; calls: RestCall[] }
+export type RestFaults = {
+  creates: number
+  brokenSandboxes: number
+  pauses: { count: number; only: FaultScope }
+  kills: { count: number; only: FaultScope; how: 'error' | 'drop' }
+  calls: RestCall[]
+}
 
-export const noFaults = (): RestFaults => ({ creates: 0, brokenSandboxes: 0, pauses: 0, kills: 0, killsHow: 'error', calls: [] })
+export const noFaults = (): RestFaults => ({
+  creates: 0,
+  brokenSandboxes: 0,
+  pauses: { count: 0, only: undefined },
+  kills: { count: 0, only: undefined, how: 'error' },
+  calls: [],
+})
+
+/** Whether a fault ordered for `only` falls on this sandbox now, and if so counts it as spent. */
+function strikes(fault: { count: number; only: FaultScope }, sb: Sandbox | undefined): boolean {
+  if (fault.count <= 0 || !sb) return false
+  if (fault.only && !Object.entries(fault.only).every(([key, value]) => sb.metadata[key] === value)) return false
+  fault.count--
+  return true
+}
 
 export function createRestApi(sandboxes: Sandboxes, snapshots: Snapshots, apiKey: string, faults: RestFaults = noFaults()): Hono {
   const app = new Hono()
@@ -174,9 +198,9 @@ export function createRestApi(sandboxes: Sandboxes, snapshots: Snapshots, apiKey
 
   app.delete('/sandboxes/:id', async (c) => {
     const sandboxId = c.req.param('id')
-    if (faults.kills > 0) {
-      faults.kills--
-      if (faults.killsHow === 'drop') {
+    const sb = find(c)
+    if (strikes(faults.kills, sb)) {
+      if (faults.kills.how === 'drop') {
         called({ kind: 'kill', sandboxId, answer: 'dropped' })
         // @hono/node-server hands the Node request over as the env; its socket going is a cut connection.
         ;(c.env as { incoming: IncomingMessage }).incoming.socket.destroy()
@@ -185,7 +209,6 @@ export function createRestApi(sandboxes: Sandboxes, snapshots: Snapshots, apiKey
       called({ kind: 'kill', sandboxId, answer: 500 })
       return c.json({ code: 500, message: `failed to kill sandbox "${sandboxId}"` }, 500)
     }
-    const sb = find(c)
     called({ kind: 'kill', sandboxId, answer: sb ? 204 : 404 })
     if (!sb) return notFound(c)
     await sandboxes.kill(sb)
@@ -204,13 +227,12 @@ export function createRestApi(sandboxes: Sandboxes, snapshots: Snapshots, apiKey
   app.post('/sandboxes/:id/pause', async (c) => {
     const sandboxId = c.req.param('id')
     const sb = find(c)
-    const answer = !sb ? 404 : faults.pauses > 0 ? 500 : sb.state === 'paused' ? 409 : 204
-    called({ kind: 'pause', sandboxId, answer })
-    if (!sb) return notFound(c)
-    if (answer === 500) {
-      faults.pauses--
+    if (strikes(faults.pauses, sb)) {
+      called({ kind: 'pause', sandboxId, answer: 500 })
       return c.json({ code: 500, message: `failed to pause sandbox "${sandboxId}"` }, 500)
     }
+    called({ kind: 'pause', sandboxId, answer: !sb ? 404 : sb.state === 'paused' ? 409 : 204 })
+    if (!sb) return notFound(c)
     if (sb.state === 'paused') return fail(c, 409, `Sandbox "${sb.id}" is already paused`)
     const { memory } = await c.req.json<{ memory?: boolean }>().catch(() => ({ memory: undefined }))
     await sandboxes.pause(sb, memory !== false)
