@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
 import { getRequestListener } from '@hono/node-server'
 import { createGateway } from './gateway'
-import { createRestApi, type RestFaults } from './rest'
+import { createRestApi, noFaults, type FaultScope, type RestCall } from './rest'
 import { sandboxPids, type Memory } from './memory'
 import { Sandboxes } from './sandboxes'
 import { Snapshots } from './snapshots'
@@ -44,6 +44,8 @@ export type E2BStandInSandbox = {
   endAt: Date
 }
 
+export type E2BStandInCall = RestCall
+
 export type E2BStandInSnapshot = {
   snapshotId: string
   sourceSandboxId: string
@@ -66,6 +68,19 @@ export type E2BStandIn = {
   breakNextSandboxes(count: number): void
   /** how many create calls it has answered, failed ones included */
   createAttempts(): number
+  /**
+   * The next `count` pauses are refused (500), the sandbox running on; `only`: of sandboxes whose
+   * metadata has these entries (a session's: `{ sessionId }`), so that other sessions' pauses
+   * do not spend them.
+   */
+  refuseNextPauses(count: number, only?: FaultScope): void
+  /**
+   * The next `count` kills (`only`: as for pauses) fail and the sandbox lives on: answered 500,
+   * or (`drop`) with the connection cut, as when E2B is unreachable for a moment.
+   */
+  failNextKills(count: number, opts?: { how?: 'error' | 'drop'; only?: FaultScope }): void
+  /** every create, pause and kill call so far (of one kind if given), failed ones included, in order */
+  calls(kind?: RestCall['kind']): E2BStandInCall[]
   /** kills every sandbox (removing their folders, nothing else) and stops serving */
   close(): Promise<void>
 }
@@ -82,7 +97,7 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
   await mkdir(root, { recursive: true })
   const sandboxes = new Sandboxes({ root, egressPorts: opts.egressPorts ?? [], pathPrepend: opts.pathPrepend ?? [] })
   const snapshots = new Snapshots(root, sandboxes)
-  const faults: RestFaults = { creates: 0, attempts: 0, brokenSandboxes: 0 }
+  const faults = noFaults()
   const api = outlastWorkerdKeepAlive(createServer(getRequestListener(createRestApi(sandboxes, snapshots, opts.apiKey, faults).fetch)))
   const gateway = createGateway(sandboxes)
   const apiPort = await listen(api, opts.port ?? 0)
@@ -109,7 +124,14 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
     breakNextSandboxes: (count) => {
       faults.brokenSandboxes = count
     },
-    createAttempts: () => faults.attempts,
+    createAttempts: () => faults.calls.filter((call) => call.kind === 'create').length,
+    refuseNextPauses: (count, only) => {
+      faults.pauses = { count, only }
+    },
+    failNextKills: (count, { how = 'error', only } = {}) => {
+      faults.kills = { count, only, how }
+    },
+    calls: (kind) => faults.calls.filter((call) => !kind || call.kind === kind).map((call) => ({ ...call })),
     close: async () => {
       await sandboxes.closeAll()
       await snapshots.closeAll()

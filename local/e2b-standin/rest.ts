@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import { Hono, type Context } from 'hono'
 import { snapshotRoutes } from './rest-snapshots'
 import { ENVD_VERSION, type Sandbox, type Sandboxes } from './sandboxes'
@@ -76,19 +77,54 @@ function matchesMetadata(sb: Sandbox, filter: string | undefined) {
   return true
 }
 
+/** A create, pause or kill call as the stand-in answered it, for a test to count retries and see their order. */
+export type RestCall = {
+  kind: 'create' | 'pause' | 'kill'
+  /** the sandbox made (create) or named (pause, kill); none for a create that made nothing */
+  sandboxId?: string
+  /** a create's metadata, which names the session or pool it was for */
+  metadata?: Record<string, string>
+  at: Date
+  /** the HTTP status answered, or `dropped`: the connection was cut without an answer */
+  answer: number | 'dropped'
+}
+
+/** Sandboxes a fault is for: those whose metadata has every one of these entries (all when none). */
+export type FaultScope = Record<string, string> | undefined
+
 /**
  * Outages a test orders: the next `creates` create calls answer 503, as E2B does when it has no
- * capacity; the next `brokenSandboxes` sandboxes made refuse their first command. `attempts`
- * counts every create call, failed or not, so a test can count retries.
+ * capacity; the next `brokenSandboxes` sandboxes made refuse their first command; the next
+ * `pauses.count` pauses (of sandboxes in its scope) are refused with a 500, the sandbox running
+ * on; the next `kills.count` kills (likewise) fail, answering 500 or (`how: 'drop'`) cutting the
+ * connection, as when E2B is unreachable for a moment, the sandbox living on. `calls` holds every
+ * create, pause and kill call, failed or not.
  */
-export type RestFaults = { creates: number; attempts: number; brokenSandboxes: number }
+export type RestFaults = {
+  creates: number
+  brokenSandboxes: number
+  pauses: { count: number; only: FaultScope }
+  kills: { count: number; only: FaultScope; how: 'error' | 'drop' }
+  calls: RestCall[]
+}
 
-export function createRestApi(
-  sandboxes: Sandboxes,
-  snapshots: Snapshots,
-  apiKey: string,
-  faults: RestFaults = { creates: 0, attempts: 0, brokenSandboxes: 0 },
-): Hono {
+export const noFaults = (): RestFaults => ({
+  creates: 0,
+  brokenSandboxes: 0,
+  pauses: { count: 0, only: undefined },
+  kills: { count: 0, only: undefined, how: 'error' },
+  calls: [],
+})
+
+/** Whether a fault ordered for `only` falls on this sandbox now, and if so counts it as spent. */
+function strikes(fault: { count: number; only: FaultScope }, sb: Sandbox | undefined): boolean {
+  if (fault.count <= 0 || !sb) return false
+  if (fault.only && !Object.entries(fault.only).every(([key, value]) => sb.metadata[key] === value)) return false
+  fault.count--
+  return true
+}
+
+export function createRestApi(sandboxes: Sandboxes, snapshots: Snapshots, apiKey: string, faults: RestFaults = noFaults()): Hono {
   const app = new Hono()
 
   app.use('*', async (c, next) => {
@@ -101,14 +137,20 @@ export function createRestApi(
   const find = (c: Context) => sandboxes.get(c.req.param('id') ?? '')
   const notFound = (c: Context) => fail(c, 404, `sandbox "${c.req.param('id')}" doesn't exist or you don't have access to it`)
 
+  const called = (call: Omit<RestCall, 'at'>) => void faults.calls.push({ ...call, at: new Date() })
+
   const create = async (c: Context) => {
-    faults.attempts++
+    const body = await c.req.json<NewSandbox>().catch(() => undefined)
+    const metadata = body?.metadata
     if (faults.creates > 0) {
       faults.creates--
+      called({ kind: 'create', metadata, answer: 503 })
       return fail(c, 503, 'no capacity to create sandboxes right now, try again')
     }
-    const body = await c.req.json<NewSandbox>().catch(() => undefined)
-    if (!body?.templateID) return fail(c, 400, 'templateID is required')
+    if (!body?.templateID) {
+      called({ kind: 'create', metadata, answer: 400 })
+      return fail(c, 400, 'templateID is required')
+    }
     const input = {
       templateID: body.templateID,
       timeoutS: body.timeout,
@@ -120,12 +162,19 @@ export function createRestApi(
     }
     const snapshot = snapshots.get(body.templateID)
     // A snapshot's id is `<template>:<tag>`; a deleted one is no template to start from.
-    if (!snapshot && body.templateID.includes(':')) return fail(c, 404, `template "${body.templateID}" not found`)
-    const sb = snapshot ? await snapshots.start(snapshot, input) : await sandboxes.create(input)
+    if (!snapshot && body.templateID.includes(':')) {
+      called({ kind: 'create', metadata, answer: 404 })
+      return fail(c, 404, `template "${body.templateID}" not found`)
+    }
+    const sb = await (snapshot ? snapshots.start(snapshot, input) : sandboxes.create(input)).catch((err: unknown) => {
+      called({ kind: 'create', metadata, answer: 500 })
+      throw err
+    })
     if (faults.brokenSandboxes > 0) {
       faults.brokenSandboxes--
       sb.refusedStarts = 1
     }
+    called({ kind: 'create', sandboxId: sb.id, metadata, answer: 201 })
     return c.json(created(sb), 201)
   }
   app.post('/sandboxes', create)
@@ -148,7 +197,19 @@ export function createRestApi(
   })
 
   app.delete('/sandboxes/:id', async (c) => {
+    const sandboxId = c.req.param('id')
     const sb = find(c)
+    if (strikes(faults.kills, sb)) {
+      if (faults.kills.how === 'drop') {
+        called({ kind: 'kill', sandboxId, answer: 'dropped' })
+        // @hono/node-server hands the Node request over as the env; its socket going is a cut connection.
+        ;(c.env as { incoming: IncomingMessage }).incoming.socket.destroy()
+        return c.body(null, 500)
+      }
+      called({ kind: 'kill', sandboxId, answer: 500 })
+      return c.json({ code: 500, message: `failed to kill sandbox "${sandboxId}"` }, 500)
+    }
+    called({ kind: 'kill', sandboxId, answer: sb ? 204 : 404 })
     if (!sb) return notFound(c)
     await sandboxes.kill(sb)
     return c.body(null, 204)
@@ -164,7 +225,13 @@ export function createRestApi(
   })
 
   app.post('/sandboxes/:id/pause', async (c) => {
+    const sandboxId = c.req.param('id')
     const sb = find(c)
+    if (strikes(faults.pauses, sb)) {
+      called({ kind: 'pause', sandboxId, answer: 500 })
+      return c.json({ code: 500, message: `failed to pause sandbox "${sandboxId}"` }, 500)
+    }
+    called({ kind: 'pause', sandboxId, answer: !sb ? 404 : sb.state === 'paused' ? 409 : 204 })
     if (!sb) return notFound(c)
     if (sb.state === 'paused') return fail(c, 409, `Sandbox "${sb.id}" is already paused`)
     const { memory } = await c.req.json<{ memory?: boolean }>().catch(() => ({ memory: undefined }))

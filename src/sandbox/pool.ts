@@ -171,6 +171,10 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
       this.sql.exec('DELETE FROM warm WHERE sandbox_id = ?', sandbox_id)
       await this.provider.kill(sandbox_id).catch(() => {})
     }
+    // The alarm also goes off for the repository pools (a take, a push, their own refills); those
+    // wakes do not end this pool's pause, or a take during an outage would ask the provider again.
+    const { pausedUntil } = await this.refillState()
+    if (pausedUntil !== null && pausedUntil > Date.now()) return pausedUntil
     if (origin) {
       const failure = await this.makeWarmSandboxes(settings, fingerprint, origin)
       if (failure) {

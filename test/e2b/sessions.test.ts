@@ -31,6 +31,18 @@ import {
 const E2B_KEY = 'e2b_test_key_0123456789abcdef'
 const IDLE_SECONDS = 4
 
+/**
+ * The product's intervals the fault tests below wait through (README, "When things break"), as
+ * the README states them: shortening one here needs the stack to be given the same.
+ * WAKE_MS: how often an active or ended session's alarm goes off (a leftover sandbox's kill is
+ * tried again at each); PAUSE_RETRY_MS: how long after a refused pause the first retry waits,
+ * doubling after each further refusal.
+ */
+const WAKE_MS = 30_000
+const PAUSE_RETRY_MS = 30_000
+/** Room for a slow machine on top of the intervals a wait spans. */
+const SLACK_MS = 30_000
+
 let own: OwnStack
 /** every body this file received from the API, for the secrets check at the end */
 const seen: string[] = []
@@ -284,20 +296,91 @@ describe('sessions on E2B (through the stand-in)', () => {
     }
   })
 
-  it('kills a sandbox whose first command fails after create: none is left when the session fails', async () => {
+  it('kills a sandbox whose first command fails after create, at once: each by its id, before the session says it failed', async () => {
     // Every create the session tries makes a sandbox that refuses its first command.
     standIn().breakNextSandboxes(10)
-    const attemptsBefore = standIn().createAttempts()
     const id = await createSession()
     try {
       const failed = await waitForStatus(id, 'failed')
+      // Read once the session shows failed: any kill in it came before, none was left for a later alarm or E2B's timeout.
+      const kills = standIn().calls('kill')
       expect(failed.error.message).toMatch(/could not be started/)
-      expect(standIn().createAttempts() - attemptsBefore).toBeGreaterThanOrEqual(1)
+      const made = standIn().calls('create').filter((call) => call.metadata?.sessionId === id && call.sandboxId)
+      expect(made.length).toBeGreaterThanOrEqual(1)
+      for (const [i, create] of made.entries()) {
+        const killed = kills.filter((call) => call.sandboxId === create.sandboxId)
+        expect(killed, `the kill of sandbox ${create.sandboxId}`).toMatchObject([{ answer: 204 }])
+        // At its own failure: before the session tried another.
+        if (made[i + 1]) expect(killed[0]!.at.getTime()).toBeLessThanOrEqual(made[i + 1]!.at.getTime())
+      }
       expect(standInSandboxesOf(standIn(), id)).toEqual([])
     } finally {
       standIn().breakNextSandboxes(0)
     }
   })
+
+  it('keeps an idle sandbox running when E2B refuses to pause it, says so, and pauses it on a later try, backing off', async () => {
+    const id = await createSession()
+    standIn().refuseNextPauses(2, { sessionId: id })
+    try {
+      await watching(id, async (stream) => {
+        await waitForStatus(id, 'idle')
+        const sb = await onlySandbox(id)
+        const refused = await stream.until((e) => e.event === 'error' && e.data.code === 'sandbox_pause_failed', IDLE_SECONDS * 1000 + WAKE_MS + SLACK_MS)
+        expect(refused.data.message).toMatch(/could not be paused/)
+        // Not paused is not said to be: the session is idle with its sandbox running, and works.
+        expect((await api(`/v1/sessions/${id}`)).body.status).toBe('idle')
+        expect((await onlySandbox(id)).state).toBe('running')
+        expect(sandboxEvents(stream).map((e) => e.state)).not.toContain('paused')
+
+        const paused = await stream.until(
+          (e) => e.event === 'sandbox.status' && e.data.state === 'paused',
+          PAUSE_RETRY_MS + 2 * PAUSE_RETRY_MS + 2 * WAKE_MS + SLACK_MS,
+        )
+        expect(paused.data.reason).toBe('idle')
+        const pauses = standIn().calls('pause').filter((call) => call.sandboxId === sb.sandboxId)
+        expect(pauses.map((call) => call.answer)).toEqual([500, 500, 204])
+        // Each refusal was said, and nothing claimed a pause before the one E2B accepted.
+        const errors = stream.events.filter((e) => e.event === 'error' && e.data.code === 'sandbox_pause_failed')
+        expect(errors).toHaveLength(2)
+        expect(stream.events.filter((e) => e.event === 'sandbox.status' && e.data.state === 'paused')).toEqual([paused])
+        expect(stream.events.indexOf(errors[1]!)).toBeLessThan(stream.events.indexOf(paused))
+        // Backing off: the second try waited the first delay after the first refusal, the third twice that.
+        const [first, second, third] = pauses.map((call) => call.at.getTime())
+        expect(second! - first!).toBeGreaterThanOrEqual(PAUSE_RETRY_MS)
+        expect(third! - second!).toBeGreaterThanOrEqual(2 * PAUSE_RETRY_MS)
+        const asleep = await onlySandbox(id)
+        expect(asleep.state).toBe('paused')
+        expect(allStopped(asleep)).toBe(true)
+      })
+    } finally {
+      standIn().refuseNextPauses(0)
+    }
+  }, 2 * IDLE_SECONDS * 1000 + 3 * PAUSE_RETRY_MS + 3 * WAKE_MS + 3 * SLACK_MS)
+
+  it('ends a deleted session at once while E2B cannot be reached to kill its sandbox, and kills it on a later wake', async () => {
+    const id = await createSession()
+    await waitForStatus(id, 'idle')
+    const sb = await onlySandbox(id)
+    standIn().failNextKills(2, { how: 'drop', only: { sessionId: id } })
+    try {
+      const res = await keep(api(`/v1/sessions/${id}`, { method: 'DELETE' }))
+      expect(res.status).toBe(200)
+      expect(res.body.status).toBe('ended')
+      expect((await api(`/v1/sessions/${id}/messages`, { body: { text: 'too late' } })).status).toBe(409)
+      await waitFor('the sandbox to be killed', () => standInSandboxesOf(standIn(), id).length === 0, 2 * WAKE_MS + 2 * SLACK_MS)
+      const kills = standIn().calls('kill').filter((call) => call.sandboxId === sb.sandboxId)
+      // The session's own kill, tried again until E2B confirmed it; not E2B's timeout.
+      expect(kills.map((call) => call.answer)).toEqual(['dropped', 'dropped', 204])
+      // On the session's wakes, not in a tight loop.
+      const [first, second, third] = kills.map((call) => call.at.getTime())
+      expect(second! - first!).toBeGreaterThanOrEqual(WAKE_MS)
+      expect(third! - second!).toBeGreaterThanOrEqual(WAKE_MS)
+      expect((await api(`/v1/sessions/${id}`)).body.status).toBe('ended')
+    } finally {
+      standIn().failNextKills(0)
+    }
+  }, 3 * WAKE_MS + 3 * SLACK_MS)
 
   it('kills the sandbox when the session is deleted', async () => {
     const id = await createSession()

@@ -109,6 +109,44 @@ describe('pause and resume', () => {
   })
 })
 
+describe('faults a test orders', () => {
+  it('refuses the next pauses of the sandboxes named, the sandbox running on, and records every pause call', async () => {
+    const sbx = await Sandbox.create('base', { ...fx.conn, timeoutMs: 120_000, metadata: { sessionId: 'ses_refused' } })
+    const other = await Sandbox.create('base', { ...fx.conn, timeoutMs: 120_000, metadata: { sessionId: 'ses_other' } })
+    const before = fx.standIn.calls('pause').length
+    fx.standIn.refuseNextPauses(2, { sessionId: 'ses_refused' })
+    // Another session's pause neither meets the fault nor spends it.
+    expect(await Sandbox.pause(other.sandboxId, fx.conn)).toBe(true)
+    for (let i = 0; i < 2; i++) await expect(Sandbox.pause(sbx.sandboxId, fx.conn)).rejects.toThrow(/500/)
+    expect((await Sandbox.getInfo(sbx.sandboxId, fx.conn)).state).toBe('running')
+    expect((await sbx.commands.run('echo still here')).stdout).toBe('still here\n')
+    expect(await Sandbox.pause(sbx.sandboxId, fx.conn)).toBe(true)
+    expect((await Sandbox.getInfo(sbx.sandboxId, fx.conn)).state).toBe('paused')
+    const mine = fx.standIn.calls('pause').slice(before).filter((call) => call.sandboxId === sbx.sandboxId)
+    expect(mine).toEqual([500, 500, 204].map((answer) => ({ kind: 'pause', sandboxId: sbx.sandboxId, at: expect.any(Date), answer })))
+    await Sandbox.kill(sbx.sandboxId, fx.conn)
+    await Sandbox.kill(other.sandboxId, fx.conn)
+  })
+
+  it('fails the next kills with an error or a cut connection, the sandbox living on, and records which sandbox each create and kill was', async () => {
+    const sbx = await Sandbox.create('base', { ...fx.conn, timeoutMs: 120_000, metadata: { sessionId: 'ses_kill' } })
+    expect(fx.standIn.calls('create').at(-1)).toEqual({ kind: 'create', sandboxId: sbx.sandboxId, metadata: { sessionId: 'ses_kill' }, at: expect.any(Date), answer: 201 })
+    const before = fx.standIn.calls('kill').length
+    fx.standIn.failNextKills(1)
+    await expect(Sandbox.kill(sbx.sandboxId, fx.conn)).rejects.toThrow(/500/)
+    fx.standIn.failNextKills(1, { how: 'drop' })
+    // No answer at all: the SDK's fetch fails, as it does when E2B cannot be reached.
+    await expect(Sandbox.kill(sbx.sandboxId, fx.conn)).rejects.toThrow(/fetch failed/)
+    expect((await sbx.commands.run('echo still here')).stdout).toBe('still here\n')
+    expect(await Sandbox.kill(sbx.sandboxId, fx.conn)).toBe(true)
+    expect(fx.standIn.list().some((s) => s.sandboxId === sbx.sandboxId)).toBe(false)
+    expect(await Sandbox.kill(sbx.sandboxId, fx.conn)).toBe(false)
+    const kills = fx.standIn.calls('kill').slice(before)
+    expect(kills).toEqual([500, 'dropped', 204, 404].map((answer) => ({ kind: 'kill', sandboxId: sbx.sandboxId, at: expect.any(Date), answer })))
+    expect(kills.map((k) => k.at.getTime())).toEqual(kills.map((k) => k.at.getTime()).sort((a, b) => a - b))
+  })
+})
+
 describe('timeout', () => {
   it('kills a sandbox whose timeout passes; it is then not found', async () => {
     const sbx = await Sandbox.create('base', { ...fx.conn, timeoutMs: 2_000 })
