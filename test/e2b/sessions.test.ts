@@ -32,14 +32,14 @@ const E2B_KEY = 'e2b_test_key_0123456789abcdef'
 const IDLE_SECONDS = 4
 
 /**
- * The product's intervals the fault tests below wait through (README, "When things break"), as
- * the README states them: shortening one here needs the stack to be given the same.
- * WAKE_MS: how often an active or ended session's alarm goes off (a leftover sandbox's kill is
- * tried again at each); PAUSE_RETRY_MS: how long after a refused pause the first retry waits,
+ * The product's intervals the fault tests below wait through (README, "When things break"),
+ * shortened from 30 s through the TIMINGS setting so that the rule, not its length, is tested.
+ * wakeMs: how often an active or ended session's alarm goes off (a leftover sandbox's kill is
+ * tried again at each); pauseRetryMs: how long after a refused pause the first retry waits,
  * doubling after each further refusal.
  */
-const WAKE_MS = 30_000
-const PAUSE_RETRY_MS = 30_000
+const TIMINGS = { wakeMs: 3_000, pauseRetryMs: 3_000 }
+const { wakeMs: WAKE_MS, pauseRetryMs: PAUSE_RETRY_MS } = TIMINGS
 /** Room for a slow machine on top of the intervals a wait spans. */
 const SLACK_MS = 30_000
 
@@ -52,7 +52,7 @@ const secrets = new Set<string>()
 beforeAll(async () => {
   own = await startOwnStack(
     'e2b',
-    { SESSION_IDLE_SECONDS: String(IDLE_SECONDS), CANARY_API_KEY: CANARY_PROVIDER_KEY },
+    { SESSION_IDLE_SECONDS: String(IDLE_SECONDS), CANARY_API_KEY: CANARY_PROVIDER_KEY, TIMINGS: JSON.stringify(TIMINGS) },
     { e2bStandIn: { apiKey: E2B_KEY }, scriptedModel: true },
   )
 })
