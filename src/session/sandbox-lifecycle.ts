@@ -40,6 +40,8 @@ export type LifecycleParts = {
   connection: AgentConnection
   source: SandboxSource
   watchdog: WatchdogLimits
+  /** the first retry of a refused pause (TIMINGS pauseRetryMs) */
+  pauseRetryMs: number
   /** clients watching the session's stream: a watched session is not paused */
   watchers(): number
   /** the session cannot go on (its sandbox could not be made): it fails with this */
@@ -273,7 +275,7 @@ export class SandboxLifecycle {
       if (err instanceof SandboxError && err.code === 'not_found') return this.lose('the sandbox was gone when it was to be paused')
       // Not paused is not said to be: the sandbox stays ready and the pause is tried again later.
       this.pauseFailures++
-      this.pauseRetryAt = Date.now() + pauseRetryDelayMs(this.pauseFailures)
+      this.pauseRetryAt = Date.now() + pauseRetryDelayMs(this.pauseFailures, this.p.pauseRetryMs)
       log('warn', 'sandbox pause failed', { sessionId: store.maybe?.id, err: errorMessage(err) })
       store.saveSandbox({ ...record, paused: false })
       this.p.signals.emit(event('error', { code: 'sandbox_pause_failed', message: `the idle sandbox could not be paused: ${errorMessage(err)}` }))
