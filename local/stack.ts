@@ -133,8 +133,11 @@ export type Stack = {
   sandboxHostToken: string
   model: ModelServer | undefined
   e2b: E2BStandIn | undefined
-  /** restarts only the Worker, keeping sandboxes, as a deploy would */
-  restartWorker(): Promise<void>
+  /**
+   * restarts only the Worker, keeping sandboxes, as a deploy would; `whileDown` is done after it
+   * stopped and before it starts again, as a fault that lands while it is away
+   */
+  restartWorker(whileDown?: () => Promise<unknown>): Promise<void>
   /** stops the sandbox host, as when the machine that runs sandboxes goes away */
   stopSandboxHost(): Promise<void>
   close(): Promise<void>
@@ -278,8 +281,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       sandboxHostToken,
       model,
       e2b: e2b?.standIn,
-      restartWorker: async () => {
+      restartWorker: async (whileDown) => {
         await endWorker(worker!)
+        await whileDown?.()
         await startWorker()
       },
       stopSandboxHost,

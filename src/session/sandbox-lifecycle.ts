@@ -64,6 +64,8 @@ export class SandboxLifecycle {
 
   constructor(private readonly p: LifecycleParts) {
     this.slot = new WorkSlot(p.watchdog, (job, verdict) => this.giveUp(job, verdict), () => {
+      // For operators, and for tests that must know when work a delete cut short has come to its end.
+      log('info', 'sandbox work over', { sessionId: p.store.maybe?.id, over: p.store.exists && p.store.isOver() })
       if (p.store.exists && !p.store.isOver() && p.queue.waiting() > 0) this.ensureRunning()
     })
   }
