@@ -30,11 +30,12 @@ describe("opencode's request deadline", () => {
     await sandboxHost(`/sandboxes/${sandbox!.sandboxId}/faults/hold`, 'POST')
     try {
       const sent = Date.now()
-      const messageId = await sendMessage(id, scripted({ reply: 'never heard' }))
-      const reply = await stream.until(isReplyTo(messageId), 4 * TIMINGS.agentCallMs)
+      await sendMessage(id, scripted({ reply: 'never heard' }))
+      // A turn that never reached opencode ends with an error and no reply.
+      const failed = await stream.until((e) => e.event === 'error', 4 * TIMINGS.agentCallMs)
       expect(Date.now() - sent).toBeLessThan(TIMINGS.agentCallMs + 5_000)
-      expect(reply.data.error?.code).toBe('agent_unreachable')
-      expect(reply.data.text).toBe('')
+      expect(failed.data).toMatchObject({ code: 'agent_unreachable', message: expect.stringContaining('could not reach opencode') })
+      await stream.until((e) => e.event === 'session.status' && e.data.status === 'idle' && e.id! > failed.id!)
     } finally {
       await sandboxHost(`/sandboxes/${sandbox!.sandboxId}/faults/hold`, 'DELETE')
     }
@@ -56,8 +57,9 @@ describe("the sandbox host's call deadline", () => {
     try {
       const killed = Date.now()
       process.kill(sandbox!.opencodePid!, 'SIGKILL')
-      const queued = await sendMessage(id, scripted({ reply: 'on a new sandbox' }))
       await stream.until(isStatus('restarting'))
+      // Sent once the session knows its agent is gone, so it waits in the queue for a sandbox.
+      const queued = await sendMessage(id, scripted({ reply: 'on a new sandbox' }))
       const lost = await stream.until(isStatus('lost'), 4 * TIMINGS.sandboxCallMs)
       // The probe of the dead agent waits 2 s before the restart is tried.
       expect(Date.now() - killed).toBeLessThan(TIMINGS.sandboxCallMs + 2_000 + 5_000)
