@@ -1,6 +1,7 @@
 import { modelProviderConfig } from '../local/model-server'
 import { agentClient, waitForOpencode } from '../src/opencode/client'
 import { LocalSandboxProvider } from '../src/sandbox/local'
+import { DEFAULT_TIMINGS } from '../src/timings'
 import { isIdle, readEvents, type Arrival } from './lib/sse'
 import { call, endSession, type BenchStack } from './lib/stack'
 import { now, quantile, sleep } from './lib/stats'
@@ -173,7 +174,7 @@ export async function opencodeBootBenchmark(stack: BenchStack, samples = START_S
       await provider.exec(sb.sandboxId, 'git init -q && git -c user.name=b -c user.email=b@b commit -q --allow-empty -m base', { cwd: sb.workdir })
       const endpoint = await provider.startOpencode(sb.sandboxId, { cwd: sb.workdir })
       await waitForOpencode(endpoint, password)
-      const created = await agentClient(endpoint, password, sb.workdir).session.create({})
+      const created = await agentClient(endpoint, password, sb.workdir, { timeoutMs: DEFAULT_TIMINGS.agentCallMs }).session.create({})
       if (!created.data) throw new Error('opencode did not create a session')
       times.push(now() - t0)
     } finally {

@@ -21,6 +21,8 @@ export type Script = {
   steps?: ScriptStep[]
   /** shorthand for steps: [{ text: reply }] */
   reply?: string
+  /** each text is written this many times over: a reply far longer than a message may be */
+  repeat?: number
   /** how many pieces each text is streamed in (default: one per word) */
   chunks?: number
   /** pause between pieces, so a test can act mid-stream */
@@ -85,7 +87,7 @@ export function decide(req: ChatRequest): { text?: string; tools?: ToolCall[]; s
   const stepIndex = messages.slice(userIndex + 1).filter((m) => m.role === 'assistant').length
   const step = steps[stepIndex] ?? { text: 'Done.' }
   const lastTool = messages.findLast((m) => m.role === 'tool')
-  const text = step.text?.replaceAll('{{tool_result}}', lastTool ? contentText(lastTool.content) : '')
+  const text = step.text?.replaceAll('{{tool_result}}', lastTool ? contentText(lastTool.content) : '').repeat(script.repeat ?? 1)
   const tools = step.tools ?? (step.tool ? [step.tool] : undefined)
   return { ...(text !== undefined && { text }), ...(tools && { tools }), script }
 }

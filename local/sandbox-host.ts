@@ -10,7 +10,7 @@ import { HTTPException } from 'hono/http-exception'
 import type { Socket } from 'node:net'
 import { isAllowedHost } from '../src/lib/host'
 import type { SandboxFile } from '../src/sandbox/provider'
-import { cutRelay, startRelay, stopRelay, type Relay } from './fault-relay'
+import { cutRelay, holdRelay, startRelay, stopRelay, type Relay } from './fault-relay'
 import { freePort } from './ports'
 import { copyTree, movePaths, sizeOf } from './sandbox-copies'
 import { readInside, writeInside } from './sandbox-files'
@@ -53,7 +53,10 @@ export type SandboxHostOptions = {
   token?: string
   /**
    * For fault tests: put a TCP relay in front of each opencode, so that
-   * `POST /sandboxes/:id/faults/cut` can sever every connection to it, as a network would.
+   * `POST /sandboxes/:id/faults/cut` can sever every connection to it, as a network would, and
+   * `POST /sandboxes/:id/faults/hold` can make it hold every request (`DELETE` ends the hold);
+   * `POST /sandboxes/:id/faults/hang` makes this host leave the sandbox's calls unanswered
+   * (`{"routes":["opencode"]}`: only those; `DELETE` answers them 503 and ends the hang).
    */
   faultInjection?: boolean
 }
@@ -172,6 +175,26 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     await next()
   })
   if (opts.token) app.use('*', bearerAuth({ token: opts.token }))
+
+  /** Calls to a sandbox that the host leaves unanswered, as a host that hangs would: by sandbox, the routes (all when none named) and the calls waiting. */
+  const hangs = new Map<string, { routes: string[] | undefined; waiting: Set<() => void> }>()
+  const endHang = (id: string) => {
+    const hang = hangs.get(id)
+    hangs.delete(id)
+    for (const release of hang?.waiting ?? []) release()
+  }
+  if (opts.faultInjection) {
+    app.use('/sandboxes/:id/*', async (c, next) => {
+      const hang = hangs.get(c.req.param('id')!)
+      // The route's first segment after the id; '' for the sandbox itself (its status, its delete).
+      const route = c.req.path.split('/')[3] ?? ''
+      if (hang && route !== 'faults' && (!hang.routes || hang.routes.includes(route))) {
+        await new Promise<void>((release) => hang.waiting.add(release))
+        throw new HTTPException(503, { message: 'this call was held by a fault switch' })
+      }
+      await next()
+    })
+  }
 
   /** What runs, for people and tests that want to look; a local host has nothing to hide from its owner. */
   const list = (): SandboxListing[] =>
@@ -334,10 +357,42 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     return c.body(null, 204)
   })
 
-  app.post('/sandboxes/:id/faults/cut', (c) => {
-    const relay = find(c.req.param('id')).opencode?.relay
+  const relayOf = (id: string) => {
+    const relay = find(id).opencode?.relay
     if (!relay) throw new HTTPException(404, { message: 'fault injection is off, or opencode is not running' })
-    return c.json({ cut: cutRelay(relay) })
+    return relay
+  }
+
+  /** `cut`: connections severed; `connections`: connections the relay has accepted in all, so a test can see a reconnect. */
+  app.post('/sandboxes/:id/faults/cut', (c) => {
+    const relay = relayOf(c.req.param('id'))
+    return c.json({ cut: cutRelay(relay), connections: relay.connections })
+  })
+
+  app.get('/sandboxes/:id/faults/relay', (c) => {
+    const relay = relayOf(c.req.param('id'))
+    return c.json({ connections: relay.connections, port: relay.port })
+  })
+
+  app.post('/sandboxes/:id/faults/hold', (c) => {
+    holdRelay(relayOf(c.req.param('id')), true)
+    return c.body(null, 204)
+  })
+
+  app.delete('/sandboxes/:id/faults/hold', (c) => c.json({ held: holdRelay(relayOf(c.req.param('id')), false) }))
+
+  app.post('/sandboxes/:id/faults/hang', async (c) => {
+    if (!opts.faultInjection) throw new HTTPException(404, { message: 'fault injection is off' })
+    const id = find(c.req.param('id')).id
+    const body = await c.req.json<{ routes?: string[] }>().catch(() => ({}) as { routes?: string[] })
+    endHang(id)
+    hangs.set(id, { routes: body.routes, waiting: new Set() })
+    return c.body(null, 204)
+  })
+
+  app.delete('/sandboxes/:id/faults/hang', (c) => {
+    endHang(c.req.param('id'))
+    return c.body(null, 204)
   })
 
   /** Ends a sandbox: asked to stop with SIGTERM when deleted, killed outright when the host shuts down. */
@@ -378,6 +433,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     },
     close: async () => {
       closing = true
+      for (const id of [...hangs.keys()]) endHang(id)
       await Promise.all([...sandboxes.values()].map((sb) => destroy(sb, true)))
       // What escaped its group (a tool that called setsid) and outlived its sandbox's processes.
       reapSandboxes(root)

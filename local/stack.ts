@@ -45,6 +45,7 @@ const SETTING_NAMES = [
   'SESSION_IDLE_SECONDS',
   'PENDING_TIMEOUT_SECONDS',
   'WARM_POOL_SIZE',
+  'TIMINGS',
   'WARM_POOLS',
   'PAUSED_RETENTION_SECONDS',
   'ENDED_RETENTION_SECONDS',
@@ -134,9 +135,10 @@ export type Stack = {
   e2b: E2BStandIn | undefined
   /**
    * restarts only the Worker, keeping sandboxes, as a deploy would; `changes`: settings that differ
-   * from then on (a deploy with other secrets or variables)
+   * from then on (a deploy with other secrets or variables); `whileDown` is done after it stopped
+   * and before it starts again, as a fault that lands while it is away
    */
-  restartWorker(changes?: Record<string, string>): Promise<void>
+  restartWorker(opts?: { changes?: Record<string, string>; whileDown?: () => Promise<unknown> }): Promise<void>
   /** stops the sandbox host, as when the machine that runs sandboxes goes away */
   stopSandboxHost(): Promise<void>
   close(): Promise<void>
@@ -281,8 +283,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       sandboxHostToken,
       model,
       e2b: e2b?.standIn,
-      restartWorker: async (changes = {}) => {
+      restartWorker: async ({ changes = {}, whileDown } = {}) => {
         await endWorker(worker!)
+        await whileDown?.()
         Object.assign(settings, changes)
         await writeEnvFile()
         await startWorker()

@@ -3,6 +3,7 @@ import type { Bindings } from './env'
 import { missingSettings } from './missing-settings'
 import { parseWarmPools } from './sandbox/repo-pools'
 import { readSettings, type Settings } from './settings'
+import { parseTimings } from './timings'
 
 /** How long /ready waits for the sandbox provider before it counts as not answering. */
 export const PROBE_TIMEOUT_MS = 5_000
@@ -73,6 +74,8 @@ export async function readiness(env: Bindings): Promise<Readiness> {
   if (problem) reasons.push(problem)
   const pools = parseWarmPools(env.WARM_POOLS).error
   if (pools) reasons.push(pools)
+  const timings = parseTimings(env.TIMINGS).error
+  if (timings) reasons.push(timings)
   return { ready: reasons.length === 0, ...(provider && { provider }), missing, reasons }
 }
 

@@ -4,6 +4,7 @@ import { DEFAULT_REFILL_CONCURRENCY, MAX_REFILL_CONCURRENCY } from './sandbox/po
 import { parseWarmPools, type WarmPoolEntry } from './sandbox/repo-pools'
 import type { SnapshotPolicy } from './sandbox/snapshots'
 import { PROVISION_WATCHDOG_MS, RECOVERY_WATCHDOG_MS, SANDBOX_GRACE_MS } from './sandbox/timeouts'
+import { parseTimings, type Timings } from './timings'
 
 /** The template's name, as e2b.toml gives it (`npm run template:build` builds it under this name). */
 export const E2B_TEMPLATE = 'opencode-sandbox-worker'
@@ -44,6 +45,8 @@ export type Settings = {
   watchdog: { provisionMs: number; recoverMs: number }
   /** Repository snapshots (SNAPSHOT_MAX_AGE_SECONDS, default 1 day, 0 for none; SNAPSHOTS_PER_REPO, default 2). */
   snapshots: SnapshotPolicy
+  /** The intervals and deadlines behind the documented bounds (TIMINGS, for tests); the defaults when unset or not valid (readiness says why). */
+  timings: Timings
 }
 
 function positive(value: string | undefined, fallback: number): number {
@@ -96,6 +99,7 @@ export function readSettings(env: Bindings): Settings {
       maxAgeMs: env.SNAPSHOT_MAX_AGE_SECONDS === '0' ? 0 : positive(env.SNAPSHOT_MAX_AGE_SECONDS, 86_400) * 1000,
       keep: Math.floor(positive(env.SNAPSHOTS_PER_REPO, 2)),
     },
+    timings: parseTimings(env.TIMINGS).timings,
   }
 }
 

@@ -8,9 +8,6 @@ export function authHeaders(endpoint: SandboxEndpoint, password: string): Record
   return { ...endpoint.headers, authorization: `Basic ${btoa(`${USER}:${password}`)}` }
 }
 
-/** How long opencode may take to answer a request (not its event stream, which stays open). */
-export const AGENT_REQUEST_TIMEOUT_MS = 30_000
-
 /** fetch with a deadline: a request to an agent that hangs fails instead of holding the session. */
 function fetchWithin(timeoutMs: number): typeof fetch {
   return (input, init) => {
@@ -19,13 +16,21 @@ function fetchWithin(timeoutMs: number): typeof fetch {
   }
 }
 
-/** A client for opencode's requests, each with a deadline unless `stream` (for its event stream). */
-export function agentClient(endpoint: SandboxEndpoint, password: string, directory: string, opts: { stream?: boolean } = {}): OpencodeClient {
+/**
+ * A client for opencode's requests, each with a deadline (`timeoutMs`, TIMINGS agentCallMs, 30 s
+ * by default) unless `stream` (for its event stream, which stays open).
+ */
+export function agentClient(
+  endpoint: SandboxEndpoint,
+  password: string,
+  directory: string,
+  opts: { stream: true } | { timeoutMs: number },
+): OpencodeClient {
   return createOpencodeClient({
     baseUrl: endpoint.url,
     headers: authHeaders(endpoint, password),
     directory,
-    ...(!opts.stream && { fetch: fetchWithin(AGENT_REQUEST_TIMEOUT_MS) }),
+    ...('timeoutMs' in opts && { fetch: fetchWithin(opts.timeoutMs) }),
   })
 }
 

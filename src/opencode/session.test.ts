@@ -7,6 +7,7 @@ import { startSandboxHost, type SandboxHost } from '../../local/sandbox-host'
 import { LocalSandboxProvider } from '../sandbox/local'
 import type { SandboxEndpoint } from '../sandbox/provider'
 import { agentClient, AgentUnreachableError, waitForOpencode } from './client'
+import { DEFAULT_TIMINGS } from '../timings'
 import { ensureAgentSession } from './session'
 
 /** Against a real `opencode serve` in a local sandbox, as a session or the warm pool reaches it. */
@@ -27,7 +28,7 @@ beforeAll(async () => {
   ;({ sandboxId, workdir } = await provider.create({ envs: { OPENCODE_SERVER_PASSWORD: PASSWORD }, metadata: {} }))
   endpoint = await provider.startOpencode(sandboxId, { cwd: workdir })
   await waitForOpencode(endpoint, PASSWORD)
-  client = agentClient(endpoint, PASSWORD, workdir)
+  client = agentClient(endpoint, PASSWORD, workdir, { timeoutMs: DEFAULT_TIMINGS.agentCallMs })
 }, 120_000)
 
 afterAll(async () => {
@@ -66,7 +67,7 @@ describe('ensureAgentSession', { timeout: 30_000 }, () => {
   })
 
   it('throws AgentUnreachableError when opencode creates none', async () => {
-    const refused = agentClient(endpoint, 'not-the-password', workdir)
+    const refused = agentClient(endpoint, 'not-the-password', workdir, { timeoutMs: DEFAULT_TIMINGS.agentCallMs })
     await expect(ensureAgentSession(refused, { title: 'x' })).rejects.toBeInstanceOf(AgentUnreachableError)
   })
 })

@@ -1,4 +1,5 @@
 import { errorMessage } from '../lib/log'
+import { DEFAULT_TIMINGS } from '../timings'
 import {
   SandboxError,
   type CreateSandboxInput,
@@ -15,8 +16,8 @@ import {
 
 const CODE_OF_STATUS: Record<number, SandboxErrorCode> = { 401: 'unauthorized', 404: 'not_found', 413: 'too_large' }
 
-/** How long a call to the sandbox host may take (an exec: its own timeout plus this). */
-const CALL_TIMEOUT_MS = 60_000
+/** The host's own timeout of a command that names none (local/sandbox-host.ts). */
+const HOST_COMMAND_TIMEOUT_MS = 60_000
 /** A copy of a large workspace (node_modules) on a disk without copy-on-write takes a while. */
 const SNAPSHOT_TIMEOUT_MS = 10 * 60_000
 
@@ -27,13 +28,15 @@ const SNAPSHOT_TIMEOUT_MS = 10 * 60_000
 export class LocalSandboxProvider implements SandboxProvider {
   readonly kind = 'local' as const
 
+  /** `callMs`: how long a call to the sandbox host may take (TIMINGS sandboxCallMs; an exec: its own timeout plus this). */
   constructor(
     private readonly baseUrl: string,
     private readonly token: string | undefined,
+    private readonly callMs: number = DEFAULT_TIMINGS.sandboxCallMs,
   ) {}
 
   /** Every call has a deadline: a host that hangs must not hold a session's work forever. */
-  private async call<T>(method: string, path: string, body?: unknown, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
+  private async call<T>(method: string, path: string, body?: unknown, timeoutMs = this.callMs): Promise<T> {
     let res: Response
     try {
       res = await fetch(`${this.baseUrl.replace(/\/$/, '')}${path}`, {
@@ -68,7 +71,7 @@ export class LocalSandboxProvider implements SandboxProvider {
   }
 
   create(input: CreateSandboxInput): Promise<CreatedSandbox> {
-    return this.call('POST', '/sandboxes', input, input.snapshotId ? SNAPSHOT_TIMEOUT_MS : CALL_TIMEOUT_MS)
+    return this.call('POST', '/sandboxes', input, input.snapshotId ? SNAPSHOT_TIMEOUT_MS : this.callMs)
   }
 
   fork(sandboxId: string, input: CreateSandboxInput): Promise<CreatedSandbox> {
@@ -77,7 +80,7 @@ export class LocalSandboxProvider implements SandboxProvider {
 
   exec(sandboxId: string, command: string, opts: { cwd?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
     // The host ends the command at its own timeout; the call waits a little longer for that answer.
-    const timeoutMs = (opts.timeoutMs ?? CALL_TIMEOUT_MS) + CALL_TIMEOUT_MS
+    const timeoutMs = (opts.timeoutMs ?? HOST_COMMAND_TIMEOUT_MS) + this.callMs
     return this.call('POST', `/sandboxes/${encodeURIComponent(sandboxId)}/exec`, { command, ...opts }, timeoutMs)
   }
 

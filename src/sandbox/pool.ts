@@ -34,9 +34,11 @@ function maxAgeMs(providerTimeoutMs: number): number {
 }
 
 /** Waits for opencode, then makes the session the sandbox's one user will talk to. */
-async function readyAgentSession(endpoint: SandboxEndpoint, password: string, workdir: string): Promise<string> {
-  await waitForOpencode(endpoint, password)
-  return ensureAgentSession(agentClient(endpoint, password, workdir))
+function readyAgentSession(agentCallMs: number) {
+  return async (endpoint: SandboxEndpoint, password: string, workdir: string): Promise<string> => {
+    await waitForOpencode(endpoint, password)
+    return ensureAgentSession(agentClient(endpoint, password, workdir, { timeoutMs: agentCallMs }))
+  }
 }
 
 /**
@@ -52,13 +54,16 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
   /** While a round is making sandboxes: starts more at once when a take has widened the deficit. */
   private topUp: (() => void) | undefined
   private readonly repoPools: RepoPools
+  private readonly readyAgent: (endpoint: SandboxEndpoint, password: string, workdir: string) => Promise<string>
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
     this.sql = ctx.storage.sql
-    this.provider = sandboxProvider(readSettings(env))
+    const settings = readSettings(env)
+    this.provider = sandboxProvider(settings)
     migrate(this.sql, POOL_MIGRATIONS)
-    this.repoPools = new RepoPools(this.sql, this.provider, env, readyAgentSession)
+    this.readyAgent = readyAgentSession(settings.timings.agentCallMs)
+    this.repoPools = new RepoPools(this.sql, this.provider, env, this.readyAgent)
   }
 
   /** Hands out a ready sandbox of a repository pool (WARM_POOLS), if there is one; see RepoPools. */
@@ -178,7 +183,7 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
     if (origin) {
       const failure = await this.makeWarmSandboxes(settings, fingerprint, origin)
       if (failure) {
-        const next = afterRefillFailure(await this.refillState(), Date.now())
+        const next = afterRefillFailure(await this.refillState(), Date.now(), settings.timings)
         log('warn', 'warm pool refill failed', { err: errorMessage(failure.error), ...(next.pausedUntil && { pausedUntil: new Date(next.pausedUntil).toISOString() }) })
         await this.saveRefillState({ failures: next.failures, pausedUntil: next.pausedUntil })
         return next.retryAt
@@ -233,7 +238,7 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
     const gateway = await newGatewayToken(newId('wrm'))
     const plan = sandboxPlan(settings, {}, undefined, password, { pool: POOL_NAME }, { url: `${origin}/v1/gateway`, token: gateway.token })
     const made = await provisionSandbox(this.provider, plan, () => {})
-    const agentSessionId = await readyAgentSession(made.endpoint, password, made.workdir).catch(async (err: unknown) => {
+    const agentSessionId = await this.readyAgent(made.endpoint, password, made.workdir).catch(async (err: unknown) => {
       await this.provider.kill(made.sandboxId).catch(() => {})
       throw err
     })

@@ -98,7 +98,7 @@ export class RepoPools {
         this.sql.exec('DELETE FROM repo_refill WHERE pool = ?', next)
       } catch (err) {
         const state = this.sql.exec<{ state: string }>('SELECT state FROM repo_refill WHERE pool = ?', next).toArray()[0]
-        const after = afterRefillFailure(state ? (JSON.parse(state.state) as RefillState) : { failures: [], pausedUntil: null }, Date.now())
+        const after = afterRefillFailure(state ? (JSON.parse(state.state) as RefillState) : { failures: [], pausedUntil: null }, Date.now(), settings.timings)
         log('warn', 'repository warm pool refill failed', { err: errorMessage(err), ...(after.pausedUntil && { pausedUntil: new Date(after.pausedUntil).toISOString() }) })
         this.sql.exec(
           'INSERT OR REPLACE INTO repo_refill (pool, state) VALUES (?, ?)',

@@ -4,6 +4,6 @@ import { LocalSandboxProvider } from './local'
 import type { SandboxProvider } from './provider'
 
 export function sandboxProvider(settings: Settings): SandboxProvider {
-  if (settings.provider === 'local') return new LocalSandboxProvider(settings.localSandboxUrl, settings.localSandboxToken)
+  if (settings.provider === 'local') return new LocalSandboxProvider(settings.localSandboxUrl, settings.localSandboxToken, settings.timings.sandboxCallMs)
   return new E2BSandboxProvider(settings.e2b)
 }

@@ -10,6 +10,7 @@ import type { HumanRequests } from './human-requests'
 import type { SessionSignals } from './ports'
 import type { SessionStore } from './session-store'
 import type { Turns } from './turns'
+import type { Timings } from '../timings'
 
 /** How many of opencode's latest messages a resync compares with what clients have seen. */
 const RESYNC_MESSAGES = 20
@@ -20,6 +21,8 @@ export type ConnectionParts = {
   events: AgentEvents
   turns: Turns
   human: HumanRequests
+  /** the link's silence and open deadlines, and opencode's per-request deadline */
+  timings: Pick<Timings, 'silenceMs' | 'agentOpenMs' | 'agentCallMs'>
   /** the link ended without our closing it: the sandbox's lifecycle finds out why */
   dropped(end: LinkEnd): void
 }
@@ -55,7 +58,7 @@ export class AgentConnection {
   clientFor(record: SandboxRecord): OpencodeClient {
     const known = this.client
     if (known && sameAgent(known.record, record)) return known.client
-    const client = agentClient(record.endpoint, record.password, record.workdir)
+    const client = agentClient(record.endpoint, record.password, record.workdir, { timeoutMs: this.p.timings.agentCallMs })
     this.client = { record, client }
     return client
   }
@@ -118,6 +121,7 @@ export class AgentConnection {
         link.close()
         this.p.dropped(end)
       },
+      this.p.timings,
     )
     await link.open()
     this.link = link

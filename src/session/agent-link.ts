@@ -1,10 +1,14 @@
 import type { Event as AgentEvent, OpencodeClient } from '@opencode-ai/sdk/v2/client'
 
-/** opencode sends a heartbeat every 10 s; three missed ones mean the stream is dead, whatever TCP says. */
-export const SILENCE_LIMIT_MS = 30_000
-/** opencode says it is connected at once; a stream that stays silent this long from the start never opened. */
-const OPEN_TIMEOUT_MS = 30_000
-const WATCH_INTERVAL_MS = 5_000
+/**
+ * `silenceMs`: opencode sends a heartbeat every 10 s; three missed ones (30 s) mean the stream is
+ * dead, whatever TCP says. `openMs`: opencode says it is connected at once; a stream that stays
+ * silent this long from the start never opened. Both from TIMINGS.
+ */
+export type LinkTimings = { silenceMs: number; agentOpenMs: number }
+
+/** Silence is checked six times per limit (every 5 s by default): it is noticed within 7/6 of it. */
+const WATCHES_PER_LIMIT = 6
 
 export type LinkEnd = { reason: 'closed' | 'silent' | 'failed'; detail?: string }
 
@@ -26,6 +30,7 @@ export class AgentLink {
     private readonly client: OpencodeClient,
     private readonly onEvent: (ev: AgentEvent) => void,
     private readonly onEnd: (end: LinkEnd) => void,
+    private readonly timings: LinkTimings,
   ) {}
 
   get closed(): boolean {
@@ -37,7 +42,8 @@ export class AgentLink {
    * release(), so that a session can first apply a snapshot taken after the stream opened.
    */
   async open(): Promise<void> {
-    const opening = setTimeout(() => this.controller.abort(), OPEN_TIMEOUT_MS)
+    const { silenceMs, agentOpenMs } = this.timings
+    const opening = setTimeout(() => this.controller.abort(), agentOpenMs)
     let stream: AsyncIterator<unknown>
     try {
       const sub = await this.client.event.subscribe({}, { signal: this.controller.signal, sseMaxRetryAttempts: 1 })
@@ -46,15 +52,15 @@ export class AgentLink {
       const first = await stream.next()
       if (first.done) throw new AgentStreamError('opencode closed its event stream at once')
     } catch (err) {
-      if (this.controller.signal.aborted && !this.ended) throw new AgentStreamError(`opencode did not open its event stream within ${OPEN_TIMEOUT_MS / 1000} s`)
+      if (this.controller.signal.aborted && !this.ended) throw new AgentStreamError(`opencode did not open its event stream within ${agentOpenMs / 1000} s`)
       throw err
     } finally {
       clearTimeout(opening)
     }
     this.lastHeard = Date.now()
     this.watchdog = setInterval(() => {
-      if (Date.now() - this.lastHeard > SILENCE_LIMIT_MS) this.finish({ reason: 'silent' })
-    }, WATCH_INTERVAL_MS)
+      if (Date.now() - this.lastHeard > silenceMs) this.finish({ reason: 'silent' })
+    }, silenceMs / WATCHES_PER_LIMIT)
     void this.pump(stream)
   }
 

@@ -73,7 +73,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     this.provider = sandboxProvider(this.settings)
     const store = (this.store = new SessionStore(sql))
     this.log = new EventLog(ctx.storage, () => store.maybe?.id ?? '', (events) => this.fanout.publishAll(events))
-    this.fanout = new Fanout(this.log)
+    this.fanout = new Fanout(this.log, this.settings.timings.pingMs)
     const pending = new PendingRequests(sql)
     this.queue = new MessageQueue(sql)
     this.conversation = new Conversation(sql)
@@ -143,6 +143,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       events: this.agentEvents,
       turns: this.turns,
       human: this.human,
+      timings: this.settings.timings,
       dropped: (end) => this.lifecycle.dropped(end),
     })
     this.source = new SandboxSource({ env, settings: this.settings, provider: this.provider, store, signals })
@@ -158,6 +159,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       connection: this.connection,
       source: this.source,
       watchdog: this.settings.watchdog,
+      pauseRetryMs: this.settings.timings.pauseRetryMs,
       watchers: () => this.fanout.size,
       fail: (err) => this.ending.fail(err),
     })

@@ -1,5 +1,6 @@
 import { frame, PING_FRAME, rawFrame } from '../events/sse'
 import type { LoggedEvent } from '../contracts'
+import { DEFAULT_TIMINGS } from '../timings'
 import type { EventLog } from './event-log'
 
 /** How many events a replay reads and writes at a time. */
@@ -18,8 +19,6 @@ export const MAX_PENDING_BYTES = 8 * 1024 * 1024
 export const MAX_RAW_FRAME_BYTES = 1024 * 1024
 /** Streams one session serves at once; each holds a writer and up to MAX_PENDING_BYTES. */
 export const MAX_STREAMS = 100
-/** The contract promises a ping at least every 15 s. */
-export const PING_INTERVAL_MS = 10_000
 
 type Client = {
   writer: WritableStreamDefaultWriter<Uint8Array>
@@ -50,7 +49,11 @@ export class Fanout {
   /** Set once the session has ended: streams then close after the client has caught up. */
   private ended = false
 
-  constructor(private readonly log: EventLog) {}
+  /** `pingMs`: TIMINGS pingMs; the contract promises a ping at least every 15 s. */
+  constructor(
+    private readonly log: EventLog,
+    private readonly pingMs: number = DEFAULT_TIMINGS.pingMs,
+  ) {}
 
   get size(): number {
     return this.clients.size
@@ -169,7 +172,7 @@ export class Fanout {
   }
 
   /**
-   * Every PING_INTERVAL_MS. A client that has taken nothing since the last ping although it was
+   * Every `pingMs`. A client that has taken nothing since the last ping although it was
    * sent something before it is gone: a client that hangs up is not always told to the session
    * (a stream handed over RPC stalls rather than fails), and its place must come free. It is cut
    * as a stalled client is, so one that is still there resumes from its Last-Event-ID.
@@ -188,7 +191,7 @@ export class Fanout {
   }
 
   private startPinging() {
-    this.pinger ??= setInterval(() => this.ping(), PING_INTERVAL_MS)
+    this.pinger ??= setInterval(() => this.ping(), this.pingMs)
   }
 
   private stopPinging() {

@@ -11,11 +11,13 @@ import {
   provisionRetry,
   recoveryDecision,
   sandboxTimeoutMs,
-  WAKE_INTERVAL_MS,
   wantsSandbox,
   watchdogVerdict,
   type WakeInput,
 } from './lifecycle'
+import { DEFAULT_TIMINGS } from '../timings'
+
+const WAKE_INTERVAL_MS = DEFAULT_TIMINGS.wakeMs
 
 describe('idleDecision', () => {
   const base = { now: 1_000_000, expiresAt: 999_000, busy: false, hasSandbox: true, clients: 0 }
@@ -64,13 +66,18 @@ describe('provider timeouts', () => {
 
 describe('nextWakeAt', () => {
   it('wakes at the deadline when it is near, else at the periodic check, never in the past', () => {
-    expect(nextWakeAt(0, 5_000)).toBe(5_000)
-    expect(nextWakeAt(0, 10 * WAKE_INTERVAL_MS)).toBe(WAKE_INTERVAL_MS)
-    expect(nextWakeAt(10_000, 10_500)).toBe(11_000)
-    expect(nextWakeAt(10_000, 0)).toBe(10_000 + WAKE_INTERVAL_MS)
+    expect(nextWakeAt(0, 5_000, undefined, WAKE_INTERVAL_MS)).toBe(5_000)
+    expect(nextWakeAt(0, 10 * WAKE_INTERVAL_MS, undefined, WAKE_INTERVAL_MS)).toBe(WAKE_INTERVAL_MS)
+    expect(nextWakeAt(10_000, 10_500, undefined, WAKE_INTERVAL_MS)).toBe(11_000)
+    expect(nextWakeAt(10_000, 0, undefined, WAKE_INTERVAL_MS)).toBe(10_000 + WAKE_INTERVAL_MS)
     // README, "When things break": a sandbox nobody follows is checked at the next alarm, every 30 s.
-    expect(nextWakeAt(0, 10 * 60_000)).toBe(30_000)
-    expect(nextWakeAt(10_000, 0, 5_000)).toBe(11_000)
+    expect(nextWakeAt(0, 10 * 60_000, undefined, WAKE_INTERVAL_MS)).toBe(30_000)
+    expect(nextWakeAt(10_000, 0, 5_000, WAKE_INTERVAL_MS)).toBe(11_000)
+  })
+
+  it('checks as often as TIMINGS says, but never sooner than a second from now', () => {
+    expect(nextWakeAt(0, 10 * 60_000, undefined, 2_000)).toBe(2_000)
+    expect(nextWakeAt(0, 10 * 60_000, undefined, 200)).toBe(1_000)
   })
 })
 
@@ -108,7 +115,7 @@ describe('provisionRetry', () => {
 
 describe('when the session wakes next', () => {
   const now = 1_000_000
-  const base: WakeInput = { now, expiresAt: now + 60_000, active: false, paused: false, pausedRetentionMs: 7_000_000, endedRetentionMs: 30_000_000 }
+  const base: WakeInput = { now, expiresAt: now + 60_000, active: false, paused: false, pausedRetentionMs: 7_000_000, endedRetentionMs: 30_000_000, wakeMs: WAKE_INTERVAL_MS }
   it.each<[string, Partial<WakeInput>, ReturnType<typeof nextWake>]>([
     ['a running sandbox is looked after periodically', { active: true }, { at: now + WAKE_INTERVAL_MS, why: 'look_after' }],
     ['a session in use without a sandbox yet is looked after until its idle deadline', {}, { at: now + WAKE_INTERVAL_MS, why: 'look_after' }],
@@ -130,7 +137,12 @@ describe('a failed pause', () => {
     [6, 600_000],
     [20, 600_000],
   ])('after %i failures in a row is tried again in %i ms', (failures, delay) => {
-    expect(pauseRetryDelayMs(failures)).toBe(delay)
+    expect(pauseRetryDelayMs(failures, DEFAULT_TIMINGS.pauseRetryMs)).toBe(delay)
+  })
+
+  it('starts from the base TIMINGS gives, with the same ceiling', () => {
+    expect([1, 2, 3].map((n) => pauseRetryDelayMs(n, 1_000))).toEqual([1_000, 2_000, 4_000])
+    expect(pauseRetryDelayMs(30, 1_000)).toBe(600_000)
   })
 })
 

@@ -5,9 +5,6 @@
 
 import { SANDBOX_GRACE_MS } from '../sandbox/timeouts'
 
-/** How often an active session wakes up to look after its sandbox, even with nobody connected. */
-export const WAKE_INTERVAL_MS = 30_000
-
 export type IdleInput = {
   now: number
   expiresAt: number
@@ -61,13 +58,13 @@ export function needsKeepAlive(s: { now: number; expiresAt: number; deadline: nu
 }
 
 /**
- * The next alarm: the idle deadline, a pending request's deadline or the periodic check, whichever
- * comes first. A deadline already passed (a turn running past it) leaves only the periodic check,
- * and the end of that turn counts as activity anyway.
+ * The next alarm: the idle deadline, a pending request's deadline or the periodic check (every
+ * `wakeMs`, TIMINGS), whichever comes first. A deadline already passed (a turn running past it)
+ * leaves only the periodic check, and the end of that turn counts as activity anyway.
  */
-export function nextWakeAt(now: number, expiresAt: number, pendingDeadline?: number): number {
+export function nextWakeAt(now: number, expiresAt: number, pendingDeadline: number | undefined, wakeMs: number): number {
   const idleDeadline = expiresAt > now ? expiresAt : Infinity
-  return Math.max(now + 1_000, Math.min(idleDeadline, pendingDeadline ?? Infinity, now + WAKE_INTERVAL_MS))
+  return Math.max(now + 1_000, Math.min(idleDeadline, pendingDeadline ?? Infinity, now + wakeMs))
 }
 
 export type WakeInput = {
@@ -84,6 +81,8 @@ export type WakeInput = {
   leftover?: boolean
   pausedRetentionMs: number
   endedRetentionMs: number
+  /** the periodic check's interval (TIMINGS wakeMs) */
+  wakeMs: number
 }
 
 /** Why the session wakes: to look after its sandbox, to end a paused session kept too long, to delete an ended one. */
@@ -92,15 +91,15 @@ export type Wake = { at: number; why: 'look_after' | 'expire' | 'forget' | 'kill
 /**
  * When the session's alarm should next go off, if at all. A session with something to look
  * after wakes as nextWakeAt says; a paused one only when its retention is up; an ended one when
- * its storage is to go, or every 30 s while its sandbox's kill is unconfirmed; one with no sandbox and nothing to do not at all: the next request
+ * its storage is to go, or every `wakeMs` while its sandbox's kill is unconfirmed; one with no sandbox and nothing to do not at all: the next request
  * wakes it.
  */
 export function nextWake(s: WakeInput): Wake | undefined {
   if (s.endedAt !== undefined) {
-    return s.leftover ? { at: s.now + WAKE_INTERVAL_MS, why: 'kill_leftover' } : { at: s.endedAt + s.endedRetentionMs, why: 'forget' }
+    return s.leftover ? { at: s.now + s.wakeMs, why: 'kill_leftover' } : { at: s.endedAt + s.endedRetentionMs, why: 'forget' }
   }
   if (s.active || s.pendingDeadline !== undefined || (!s.paused && s.now < s.expiresAt)) {
-    return { at: nextWakeAt(s.now, s.expiresAt, s.pendingDeadline), why: 'look_after' }
+    return { at: nextWakeAt(s.now, s.expiresAt, s.pendingDeadline, s.wakeMs), why: 'look_after' }
   }
   if (s.paused) return { at: (s.pausedAt ?? s.expiresAt) + s.pausedRetentionMs, why: 'expire' }
   return undefined
@@ -139,9 +138,12 @@ export function recoveryDecision(probe: SandboxProbe, attempt: number): Recovery
   return { action: 'retry', delayMs: Math.min(250 * 2 ** (attempt - 1), 4_000) }
 }
 
-/** A pause that failed is tried again later, later each time it fails again, at most every 10 minutes. */
-export function pauseRetryDelayMs(failures: number): number {
-  return Math.min(30_000 * 2 ** (failures - 1), 10 * 60_000)
+/**
+ * A pause that failed is tried again later, `baseMs` (TIMINGS pauseRetryMs, 30 s) after the first
+ * failure, doubling with each further one, at most every 10 minutes.
+ */
+export function pauseRetryDelayMs(failures: number, baseMs: number): number {
+  return Math.min(baseMs * 2 ** (failures - 1), 10 * 60_000)
 }
 
 /** Attempts at creating a sandbox before the session is failed. */

@@ -40,6 +40,8 @@ export type LifecycleParts = {
   connection: AgentConnection
   source: SandboxSource
   watchdog: WatchdogLimits
+  /** the first retry of a refused pause (TIMINGS pauseRetryMs) */
+  pauseRetryMs: number
   /** clients watching the session's stream: a watched session is not paused */
   watchers(): number
   /** the session cannot go on (its sandbox could not be made): it fails with this */
@@ -63,7 +65,8 @@ export class SandboxLifecycle {
   constructor(private readonly p: LifecycleParts) {
     // A line as each piece of work starts and stops, so an operator (and a test) can tell when work
     // under way when the session ended has stopped: nothing it began happens after its last line.
-    const workLine = (job: Job, state: string) => logEvent('sandbox.work', { sessionId: p.store.maybe?.id, work: job.work, state })
+    const workLine = (job: Job, state: string) =>
+      logEvent('sandbox.work', { sessionId: p.store.maybe?.id, work: job.work, state, over: p.store.exists && p.store.isOver() })
     this.slot = new WorkSlot(
       p.watchdog,
       (job, verdict) => this.giveUp(job, verdict),
@@ -282,7 +285,7 @@ export class SandboxLifecycle {
       if (err instanceof SandboxError && err.code === 'not_found') return this.lose('the sandbox was gone when it was to be paused')
       // Not paused is not said to be: the sandbox stays ready and the pause is tried again later.
       this.pauseFailures++
-      this.pauseRetryAt = Date.now() + pauseRetryDelayMs(this.pauseFailures)
+      this.pauseRetryAt = Date.now() + pauseRetryDelayMs(this.pauseFailures, this.p.pauseRetryMs)
       log('warn', 'sandbox pause failed', { sessionId: store.maybe?.id, err: errorMessage(err) })
       store.saveSandbox({ ...record, paused: false })
       this.p.signals.emit(event('error', { code: 'sandbox_pause_failed', message: `the idle sandbox could not be paused: ${errorMessage(err)}` }))

@@ -72,6 +72,7 @@ export class Signals implements SessionSignals {
       leftover: store.isOver() && record !== undefined,
       pausedRetentionMs: settings.pausedRetentionSeconds * 1000,
       endedRetentionMs: settings.endedRetentionSeconds * 1000,
+      wakeMs: settings.timings.wakeMs,
     })
   }
 

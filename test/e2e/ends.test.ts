@@ -127,7 +127,7 @@ describe('an API_KEYS change', () => {
     expect((await byToken(theirs, removedToken)).status).toBe(200)
     expect((await api('/v1/sessions', { key: added })).status).toBe(401)
 
-    await own().stack.restartWorker({ API_KEYS: [kept, added, ...TEST_KEYS.slice(2)].join(',') })
+    await own().stack.restartWorker({ changes: { API_KEYS: [kept, added, ...TEST_KEYS.slice(2)].join(',') } })
 
     for (const refused of [
       await api('/v1/sessions', { key: removed }),

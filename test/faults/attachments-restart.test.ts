@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ownStackForFile } from '../helpers/own-stack'
 import { api, EventStream, isReplyTo, newIdleSession, scripted, sendMessage, words } from '../helpers'
+import { FAULTS_OPTIONS, FAULTS_SETTINGS } from './settings'
 
 /**
  * A queued message's files live in the session's SQLite until their turn: a Worker restart (a
@@ -8,7 +9,7 @@ import { api, EventStream, isReplyTo, newIdleSession, scripted, sendMessage, wor
  * reaches the model as an image.
  */
 
-const own = ownStackForFile('attachments-restart')
+const own = ownStackForFile('attachments-restart', FAULTS_SETTINGS, FAULTS_OPTIONS)
 
 /** A 1×1 PNG. */
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=='

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs'
+import { get as httpGet, type IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ownStackForFile } from '../helpers/own-stack'
@@ -10,6 +11,7 @@ import {
   expectGapless,
   idleAfter,
   isReplyTo,
+  logEvents,
   newIdleSession,
   sandboxesOf,
   sandboxHost,
@@ -21,6 +23,7 @@ import {
   words,
   type SseEvent,
 } from '../helpers'
+import { FAULTS_OPTIONS, FAULTS_SETTINGS, TIMINGS } from './settings'
 
 /**
  * Faults injected into the real stack. For each, what a client reads across reconnects must be
@@ -28,7 +31,7 @@ import {
  * explicit error, and the session must end up in a truthful status.
  */
 
-const own = ownStackForFile('faults', {}, { faultInjection: true })
+const own = ownStackForFile('faults', FAULTS_SETTINGS, FAULTS_OPTIONS)
 
 async function expectWorking(id: string, text: string) {
   const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: text }) } })
@@ -88,21 +91,29 @@ describe('the agent dies while a human is being asked', () => {
 })
 
 describe('the whole sandbox disappears', () => {
-  it('is noticed with no client connected, and the next message gets a new sandbox with the repository again', async () => {
+  it('is noticed at the next alarm with no one asking, and the next message gets a new sandbox with the repository again', async () => {
     const id = await createSession({ repo: { url: process.cwd() }, permissions: { bash: 'allow' } })
     await waitForStatus(id, 'idle')
     await expectWorking(id, 'first')
     const before = (await api(`/v1/sessions/${id}`)).body.lastEventId as number
     const [sandbox] = await sandboxesOf(id)
-    await sandboxHost(`/sandboxes/${sandbox!.sandboxId}`, 'DELETE')
+    // Deleted while the Worker is away: no link to opencode is open to end, so only the session's
+    // alarm can notice, and nothing here asks the session anything until it has (a request would
+    // wake it and look): the Worker's log says when.
+    await own().stack.restartWorker({ whileDown: () => sandboxHost(`/sandboxes/${sandbox!.sandboxId}`, 'DELETE') })
+    const up = Date.now()
+    const noticed = await waitFor('the alarm to notice the loss', () =>
+      logEvents(own().logFile).find((l) => l.msg === 'sandbox.state' && l.state === 'lost' && l.sessionId === id),
+    )
+    // README: at the next alarm. Its probe of the agent takes up to 2 s, and the log a moment to read.
+    expect(Date.now() - up).toBeLessThan(2 * TIMINGS.wakeMs + 8_000)
+    // The alarm's path names itself 'reconnecting'; an ended stream would name the stream.
+    expect(noticed.reason).toBe('reconnecting')
 
-    const lost = await waitFor('the loss to be noticed', async () => {
-      const log = new EventStream(id, { after: before })
-      await waitFor('the replay', async () => log.events.length > 0 || log.ended, 2_000).catch(() => undefined)
-      await log.close()
-      return log.events.find((e) => e.event === 'sandbox.status' && e.data.state === 'lost')
-    })
-    expect(lost.data.reason).toEqual(expect.any(String))
+    const log = new EventStream(id, { after: before })
+    const lost = await log.until((e) => e.event === 'sandbox.status' && e.data.state === 'lost')
+    await log.close()
+    expect(lost.data.reason).toBe('reconnecting')
 
     const stream = new EventStream(id, { after: lost.id })
     const messageId = await sendMessage(
@@ -134,9 +145,17 @@ describe('the connection to the agent is cut', () => {
     const messageId = await sendMessage(id, scripted({ reply: text, delayMs: 15 }))
     await stream.until((e) => e.event === 'message.delta' && /(^| )c20 /.test(e.data.text as string))
     const res = await sandboxHost(`/sandboxes/${sandbox!.sandboxId}/faults/cut`, 'POST')
-    expect((await res.json()) as { cut: number }).toMatchObject({ cut: expect.any(Number) })
+    const { cut, connections } = (await res.json()) as { cut: number; connections: number }
+    // The session's stream to opencode at least went through the relay when it was cut.
+    expect(cut).toBeGreaterThanOrEqual(1)
+    const relayConnections = async () =>
+      ((await (await sandboxHost(`/sandboxes/${sandbox!.sandboxId}/faults/relay`)).json()) as { connections: number }).connections
 
     const reply = await stream.until(isReplyTo(messageId))
+    // The session saw its stream end, and opened a new one to the same opencode.
+    expect(logEvents(own().logFile).filter((l) => l.msg === 'agent stream ended' && l.sessionId === id)).toHaveLength(1)
+    expect(await relayConnections()).toBeGreaterThan(connections)
+    expect((await sandboxesOf(id))[0]!.opencodePid).toBe(sandbox!.opencodePid)
     await stream.until(idleAfter(reply.id!))
     await stream.close()
     expect(reply.data.text).toBe(text)
@@ -179,50 +198,68 @@ describe('clients come and go', () => {
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 
-  // That the session drops a client with too much unread (MAX_PENDING_FRAMES) is tested in
-  // test/worker/event-log.test.ts: over loopback, the kernel's socket buffers take megabytes first,
-  // more than a reply here. What this checks end to end: a subscriber that reads nothing while a
-  // whole reply streams holds no one up, and afterwards what reached it plus a resume is the log.
-  it('serves a healthy client the whole reply while another reads nothing, and the idle one resumes exactly', async () => {
+  // What this checks end to end: a subscriber that reads nothing while more is sent to it than the
+  // kernel's loopback buffers and the session's own bound (8 MiB) hold together holds no one up:
+  // the other client gets every reply, and what reached the stalled one plus a resume from its last
+  // id is the log. The stalled client asks for opencode's own events too (`?raw=1`), which roughly
+  // doubles what waits for it; each reply stays under the 512 KiB a completed message holds.
+  // Through `wrangler dev` the stall has not been seen to reach the session (something between
+  // takes it all), so whether the session cuts it is left to test/worker/event-log.test.ts.
+  it('serves a healthy client every reply while another reads nothing, and the stalled one resumes exactly', async () => {
     const id = await newIdleSession()
     const { lastEventId } = (await api(`/v1/sessions/${id}`)).body as { lastEventId: number }
-    const stalled = await fetch(`${own().stack.url}/v1/sessions/${id}/events?after=${lastEventId}`, {
-      headers: { authorization: `Bearer ${TEST_KEYS[0]}` },
+    // node:http, paused at once: a reader that stops taking bytes, so the kernel stops too.
+    const stalled = await new Promise<IncomingMessage>((resolve, reject) => {
+      const url = `${own().stack.url}/v1/sessions/${id}/events?after=${lastEventId}&raw=1`
+      httpGet(url, { headers: { authorization: `Bearer ${TEST_KEYS[0]}` } }, (res) => {
+        res.pause()
+        resolve(res)
+      }).on('error', reject)
     })
-    expect(stalled.status).toBe(200)
+    expect(stalled.statusCode).toBe(200)
     const healthy = new EventStream(id, { after: lastEventId })
-    const text = words(3000, 'h')
-    const messageId = await sendMessage(id, scripted({ reply: text }))
-    const reply = await healthy.until(isReplyTo(messageId))
-    await healthy.close()
-    expect(deltasOf(healthy.events, reply.data.messageId as string)).toBe(text)
-    // The stalled client is a live subscriber the session wrote to, not one it never served:
-    // nothing of it has been read yet, and its first frame is the first event after its cursor.
-
-    // The stalled client reads at last: whatever reached it, plus a resume from its last id, is the whole log.
-    const reader = stalled.body!.getReader()
-    let buffered = ''
-    const decoder = new TextDecoder()
-    // Deltas written together are coalesced into fewer events: the reply may take fewer than 100.
-    const readUpTo = Math.min(lastEventId + 100, reply.id!)
-    while (!buffered.includes(`id: ${readUpTo}\n`)) {
-      const chunk = await reader.read()
-      if (chunk.done) break
-      buffered += decoder.decode(chunk.value, { stream: true })
+    const TURNS = 10
+    const replies: SseEvent[] = []
+    for (let turn = 0; turn < TURNS; turn++) {
+      const line = `turn ${turn} ${'x'.repeat(990)}\n`
+      const text = line.repeat(450)
+      const messageId = await sendMessage(id, scripted({ reply: line, repeat: 450, chunks: 40 }))
+      const reply = await healthy.until(isReplyTo(messageId), 120_000)
+      expect(reply.data.text).toBe(text)
+      expect(deltasOf(healthy.events, reply.data.messageId as string)).toBe(text)
+      replies.push(reply)
     }
-    await reader.cancel().catch(() => {})
+    await healthy.close()
+    const lastId = replies.at(-1)!.id!
+
+    // The stalled client reads at last: up to the last reply, or to where the session cut it.
+    stalled.setEncoding('utf8')
+    let buffered = ''
+    await new Promise<void>((resolve) => {
+      stalled.on('data', (chunk: string) => {
+        buffered += chunk
+        if (buffered.includes(`id: ${lastId}\n`)) resolve()
+      })
+      stalled.on('end', resolve)
+      stalled.on('close', resolve)
+      stalled.on('error', () => resolve())
+      stalled.resume()
+    })
+    stalled.destroy()
+    // Unless the session cut it, it took in at last more than the kernel's buffers and the session's bound hold together.
+    if (buffered.includes(`id: ${lastId}\n`)) expect(Buffer.byteLength(buffered)).toBeGreaterThan(12 * 2 ** 20)
     const ids = [...buffered.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))
     expect(ids[0]).toBe(lastEventId + 1)
     const read = ids.at(-1) ?? lastEventId
     const rest: number[] = []
-    if (read < reply.id!) {
+    if (read < lastId) {
       const resumed = new EventStream(id, { lastEventId: read })
-      await resumed.until((e) => e.id === reply.id)
+      await resumed.until((e) => e.id === lastId, 120_000)
       await resumed.close()
-      rest.push(...resumed.ids.filter((i) => i <= reply.id!))
+      rest.push(...resumed.ids.filter((i) => i <= lastId))
     }
-    const all = [...ids, ...rest]
-    expect(all).toEqual(Array.from({ length: reply.id! - lastEventId }, (_, i) => lastEventId + 1 + i))
+    const all = [...ids.filter((i) => i <= lastId), ...rest]
+    expect(all).toEqual(Array.from({ length: lastId - lastEventId }, (_, i) => lastEventId + 1 + i))
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 })
@@ -265,7 +302,10 @@ describe('the Worker restarts', () => {
   it('retries a model call the restart cut off: the reply completes whole, the queue runs, and the log has no hole', async () => {
     const id = await newIdleSession()
     const stream = new EventStream(id)
-    const running = await sendMessage(id, scripted({ reply: words(200, 'w'), delayMs: 20 }))
+    const model = own().stack.model!.url.replace(/\/v1$/, '')
+    const cutBefore = (await (await fetch(`${model}/_cut`)).json()) as number
+    const marker = `cut-call-${Date.now()}`
+    const running = await sendMessage(id, scripted({ reply: words(200, 'w'), delayMs: 20 }, marker))
     const queued = await sendMessage(id, scripted({ reply: 'second' }))
     await stream.until((e) => e.event === 'message.delta')
     await stream.close()
@@ -286,6 +326,15 @@ describe('the Worker restarts', () => {
     const pieces = deltasOf(all, replies[0]!.data.messageId as string)
     expect(pieces.endsWith(words(200, 'w'))).toBe(true)
     expect(words(200, 'w').startsWith(pieces.slice(0, pieces.length - words(200, 'w').length).trim())).toBe(true)
+    // The model saw the call twice: once cut off by the restart, once whole.
+    type Call = { messages?: { role: string; content?: unknown }[] }
+    const calls = ((await (await fetch(`${model}/_requests`)).json()) as Call[]).filter((r) => {
+      const last = r.messages?.at(-1)
+      const system = JSON.stringify(r.messages?.filter((m) => m.role === 'system') ?? [])
+      return last?.role === 'user' && JSON.stringify(last.content).includes(marker) && !/title generator/i.test(system)
+    })
+    expect(calls).toHaveLength(2)
+    expect((await (await fetch(`${model}/_cut`)).json()) as number).toBeGreaterThan(cutBefore)
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 
@@ -327,9 +376,15 @@ describe('secrets', () => {
     expect(seen).toContain(reply.data.text as string)
     const log = readFileSync(own().logFile, 'utf8')
     expect(log).toContain(id)
+    // Every port the sandbox is reached at: its opencode's own, the relay's in front of it, and the sandbox host's.
+    const opencodePort = readFileSync(`/proc/${sandbox!.opencodePid}/cmdline`, 'utf8').split('\0').filter(Boolean).at(-1)!
+    const relay = (await (await sandboxHost(`/sandboxes/${sandbox!.sandboxId}/faults/relay`)).json()) as { port: number }
+    const ports = [opencodePort, String(relay.port), new URL(own().stack.sandboxHostUrl).port]
+    expect(ports.every((p) => /^\d+$/.test(p))).toBe(true)
+    const addresses = new RegExp(`(127\\.0\\.0\\.1|localhost|\\[::1\\]|0\\.0\\.0\\.0):(${ports.join('|')})(?!\\d)`)
     for (const text of [seen, log]) {
       expect(text).not.toContain(password)
-      expect(text).not.toMatch(/127\.0\.0\.1:\d+\/(global|event|session)/)
+      expect(text).not.toMatch(addresses)
       expect(text).not.toContain(own().stack.sandboxHostToken)
     }
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })

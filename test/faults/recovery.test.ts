@@ -18,13 +18,14 @@ import {
   waitFor,
   words,
 } from '../helpers'
+import { FAULTS_OPTIONS, FAULTS_SETTINGS, TIMINGS } from './settings'
 
 /**
  * The promises of the README's "When things break" that faults.test.ts does not cover: how a
  * hang and a disappearance are noticed, and what survives restarts.
  */
 
-const own = ownStackForFile('recovery', {}, { faultInjection: true })
+const own = ownStackForFile('recovery', FAULTS_SETTINGS, FAULTS_OPTIONS)
 
 const linkEnds = (sessionId: string) =>
   logEvents(own().logFile).filter((l) => l.msg === 'agent stream ended' && l.sessionId === sessionId)
@@ -40,13 +41,16 @@ describe('a silently hanging agent', () => {
     await stream.until((e) => e.event === 'message.delta')
     // Stopped, not killed: its connections stay open and nothing ends them, only silence shows.
     process.kill(pid, 'SIGSTOP')
+    const stopped = Date.now()
     let silent
     try {
-      // The watchdog's limit is 30 s (three missed 10 s heartbeats) plus its 5 s tick: 90 s is a bound, not a measure.
-      silent = await waitFor('the silence to be noticed', async () => linkEnds(id).find((l) => l.reason === 'silent'), 90_000)
+      silent = await waitFor('the silence to be noticed', async () => linkEnds(id).find((l) => l.reason === 'silent'), 4 * TIMINGS.silenceMs)
     } finally {
       process.kill(pid, 'SIGCONT')
     }
+    // README: within the silence limit (30 s; TIMINGS shortens it here). The link checks six
+    // times per limit, and the log takes a moment to read.
+    expect(Date.now() - stopped).toBeLessThan(TIMINGS.silenceMs * (7 / 6) + 3_000)
     expect(silent.reason).toBe('silent')
     expect(stream.events.some(isReplyTo(messageId))).toBe(false)
 
