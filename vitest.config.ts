@@ -4,6 +4,11 @@ import { defineConfig } from 'vitest/config'
 /** Each test file that runs sessions ends those it left open (test/helpers/end-sessions.ts). */
 const SESSIONS = ['test/helpers/end-sessions.ts']
 
+/** How many test files that run sessions go at once. */
+const SESSION_FILES = 4
+const quick = { maxWorkers: 2, sequence: { groupOrder: 0 } }
+const withSessions = { maxWorkers: SESSION_FILES, sequence: { groupOrder: 1 } }
+
 /**
  * Kinds of tests, one command:
  * - unit: pure decisions, in Node, next to the code they test;
@@ -17,21 +22,21 @@ const SESSIONS = ['test/helpers/end-sessions.ts']
  * - browser: the playground and docs in Chromium through Playwright, against its own stack (a
  *   system Chromium, else the one in the @sparticuz/chromium dev dependency).
  *
- * Every project runs at once. Most end-to-end time is spent waiting on turns, timers and
- * restarts, so the files of one project fill the waits of another; each project's maxWorkers
- * bounds how many of its files share a CI machine's two cores, the total bounds them all.
+ * The quick projects run first; then every project that runs sessions at once, in one group whose
+ * maxWorkers bounds how many files share a CI machine's two cores (vitest gives a group one
+ * bound). Most end-to-end time is spent waiting on turns, timers and restarts, so the files of
+ * one project fill the waits of another; the longest files start first.
  */
 export default defineConfig({
   test: {
     reporters: ['default', './test/reporters/project-times.ts'],
-    maxWorkers: 7,
     projects: [
       {
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'local/**/*.test.ts', 'scripts/**/*.test.ts', 'bench/**/*.test.ts'],
           environment: 'node',
-          maxWorkers: 1,
+          ...quick,
         },
       },
       {
@@ -41,7 +46,7 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          maxWorkers: 1,
+          ...quick,
         },
       },
       {
@@ -49,7 +54,7 @@ export default defineConfig({
         test: {
           name: 'worker',
           include: ['test/worker/**/*.test.ts'],
-          maxWorkers: 1,
+          ...quick,
         },
       },
       {
@@ -61,7 +66,7 @@ export default defineConfig({
           setupFiles: SESSIONS,
           testTimeout: 120_000,
           hookTimeout: 180_000,
-          maxWorkers: 3,
+          ...withSessions,
         },
       },
       {
@@ -72,7 +77,7 @@ export default defineConfig({
           setupFiles: SESSIONS,
           testTimeout: 180_000,
           hookTimeout: 180_000,
-          maxWorkers: 2,
+          ...withSessions,
         },
       },
       {
@@ -83,7 +88,7 @@ export default defineConfig({
           setupFiles: SESSIONS,
           testTimeout: 180_000,
           hookTimeout: 180_000,
-          maxWorkers: 1,
+          ...withSessions,
         },
       },
       {
@@ -94,7 +99,7 @@ export default defineConfig({
           setupFiles: SESSIONS,
           testTimeout: 180_000,
           hookTimeout: 180_000,
-          maxWorkers: 1,
+          ...withSessions,
         },
       },
     ],

@@ -13,14 +13,14 @@ describe("the README's table of guarantees", () => {
       '',
       '| guarantee | test |',
       '|---|---|',
-      '| one \\| two | `e2e/a.test.ts` › first …; `src/b.test.ts` (a remark) |',
+      '| one \\| two | `e2e/a.test.ts` › first …; › second; `src/b.test.ts` (a remark) |',
       '| three | `c.test.ts` › a title, with a comma (why) |',
       '| four | `npm run check:cycles` (part of `npm test`) |',
       '',
       'after',
     ].join('\n')
     expect(guaranteeRows(readme)).toEqual([
-      { guarantee: 'one \\| two', tests: [{ file: 'e2e/a.test.ts', title: 'first' }, { file: 'src/b.test.ts', title: undefined }], commands: [] },
+      { guarantee: 'one \\| two', tests: [{ file: 'e2e/a.test.ts', title: 'first' }, { file: 'e2e/a.test.ts', title: 'second' }, { file: 'src/b.test.ts', title: undefined }], commands: [] },
       { guarantee: 'three', tests: [{ file: 'c.test.ts', title: 'a title, with a comma' }], commands: [] },
       { guarantee: 'four', tests: [], commands: ['check:cycles'] },
     ])

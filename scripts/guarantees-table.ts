@@ -28,13 +28,19 @@ export function guaranteeRows(readme: string): GuaranteeRow[] {
   })
 }
 
-/** `` `a.test.ts` › some title; `b.test.ts` `` → each file with the title named after it, if any. */
+/**
+ * `` `a.test.ts` › some title; › another; `b.test.ts` `` → each file with each title named after
+ * it (a title without a file is the previous file's), or with none.
+ */
 export function testReferences(cell: string): TestReference[] {
-  return cell
-    .split(';')
-    .map((part) => /`([^`]+\.test\.ts)`(?:\s*›\s*([^(]+))?/.exec(part))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ file: m[1]!, title: m[2]?.trim().replace(/\s*…$/, '') || undefined }))
+  const refs: TestReference[] = []
+  let file: string | undefined
+  for (const part of cell.split(';')) {
+    const m = /^\s*(?:`([^`]+\.test\.ts)`)?(?:\s*›\s*([^(]+))?/.exec(part)!
+    file = m[1] ?? (m[2] ? file : undefined)
+    if (file) refs.push({ file, title: m[2]?.trim().replace(/\s*…$/, '') || undefined })
+  }
+  return refs
 }
 
 /** Where a reference's file lives: as written, or under test/ or src/ (the table leaves those out). */
