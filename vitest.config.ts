@@ -1,6 +1,5 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
-import LongestFirst from './test/longest-first.ts'
 
 /** Each test file that runs sessions ends those it left open (test/helpers/end-sessions.ts). */
 const SESSIONS = ['test/helpers/end-sessions.ts']
@@ -26,12 +25,11 @@ const withSessions = { maxWorkers: SESSION_FILES, sequence: { groupOrder: 1 } }
  * The quick projects run first; then every project that runs sessions at once, in one group whose
  * maxWorkers bounds how many files share a CI machine's two cores (vitest gives a group one
  * bound). Most end-to-end time is spent waiting on turns, timers and restarts, so the files of
- * one project fill the waits of another; the longest files start first.
+ * one project fill the waits of another.
  */
 export default defineConfig({
   test: {
     reporters: ['default', './test/reporters/project-times.ts'],
-    sequence: { sequencer: LongestFirst },
     projects: [
       {
         test: {

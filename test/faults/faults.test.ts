@@ -223,7 +223,7 @@ describe('clients come and go', () => {
     for (let turn = 0; turn < TURNS; turn++) {
       const line = `turn ${turn} ${'x'.repeat(990)}\n`
       const text = line.repeat(450)
-      const messageId = await sendMessage(id, scripted({ reply: line, repeat: 450, chunks: 40 }))
+      const messageId = await sendMessage(id, scripted({ reply: line, repeat: 450, chunks: 10 }))
       const reply = await healthy.until(isReplyTo(messageId), 120_000)
       expect(reply.data.text).toBe(text)
       expect(deltasOf(healthy.events, reply.data.messageId as string)).toBe(text)
