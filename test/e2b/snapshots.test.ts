@@ -111,7 +111,8 @@ describe('repository snapshots on E2B', () => {
     expect(first.steps).toContain('saving_snapshot')
     const [sandbox1] = standInSandboxesOf(standIn(), first.id)
     const secrets1 = [TOKEN_1, ...Object.values(sandboxCredentials(sandbox1!.home))]
-    const snapshot = standIn().snapshots().find((s) => s.sourceSandboxId === sandbox1!.sandboxId)!
+    // The stand-in lists a snapshot once E2B's create call has answered, which on a loaded machine can come after the session said ready.
+    const snapshot = await waitFor('the snapshot the first session made', () => standIn().snapshots().find((s) => s.sourceSandboxId === sandbox1!.sandboxId))
     await end(first.id)
 
     // The snapshot itself, as E2B keeps it: its disk and its memory hold none of them.
