@@ -261,7 +261,8 @@ describe('clients come and go', () => {
     const all = [...ids.filter((i) => i <= lastId), ...rest]
     expect(all).toEqual(Array.from({ length: lastId - lastEventId }, (_, i) => lastEventId + 1 + i))
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
-  })
+    // Ten replies of 450 KB through opencode, the Worker and two clients: minutes on a loaded machine.
+  }, 400_000)
 })
 
 describe('the Worker restarts', () => {
