@@ -158,8 +158,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       events: this.agentEvents,
       connection: this.connection,
       source: this.source,
-      watchdog: this.settings.watchdog,
-      pauseRetryMs: this.settings.timings.pauseRetryMs,
+      settings: this.settings,
       watchers: () => this.fanout.size,
       fail: (err) => this.ending.fail(err),
     })

@@ -1,3 +1,4 @@
+import type { Timings } from '../timings'
 import { errorMessage, log, logEvent } from '../lib/log'
 import { sleep } from '../lib/sleep'
 import { waitForOpencode } from '../opencode/client'
@@ -39,9 +40,8 @@ export type LifecycleParts = {
   events: AgentEvents
   connection: AgentConnection
   source: SandboxSource
-  watchdog: WatchdogLimits
-  /** the first retry of a refused pause (TIMINGS pauseRetryMs) */
-  pauseRetryMs: number
+  /** the watchdog's limits, and the first retry of a refused pause (TIMINGS pauseRetryMs) */
+  settings: { watchdog: WatchdogLimits; timings: Pick<Timings, 'pauseRetryMs'> }
   /** clients watching the session's stream: a watched session is not paused */
   watchers(): number
   /** the session cannot go on (its sandbox could not be made): it fails with this */
@@ -68,7 +68,7 @@ export class SandboxLifecycle {
     const workLine = (job: Job, state: string) =>
       logEvent('sandbox.work', { sessionId: p.store.maybe?.id, work: job.work, state, over: p.store.exists && p.store.isOver() })
     this.slot = new WorkSlot(
-      p.watchdog,
+      p.settings.watchdog,
       (job, verdict) => this.giveUp(job, verdict),
       (job) => {
         workLine(job, job.abandoned ? 'abandoned' : 'ended')
@@ -285,7 +285,7 @@ export class SandboxLifecycle {
       if (err instanceof SandboxError && err.code === 'not_found') return this.lose('the sandbox was gone when it was to be paused')
       // Not paused is not said to be: the sandbox stays ready and the pause is tried again later.
       this.pauseFailures++
-      this.pauseRetryAt = Date.now() + pauseRetryDelayMs(this.pauseFailures, this.p.pauseRetryMs)
+      this.pauseRetryAt = Date.now() + pauseRetryDelayMs(this.pauseFailures, this.p.settings.timings.pauseRetryMs)
       log('warn', 'sandbox pause failed', { sessionId: store.maybe?.id, err: errorMessage(err) })
       store.saveSandbox({ ...record, paused: false })
       this.p.signals.emit(event('error', { code: 'sandbox_pause_failed', message: `the idle sandbox could not be paused: ${errorMessage(err)}` }))
