@@ -23,6 +23,8 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), 'osw-e2e-'))
   const workerLogFile = join(dir, 'worker.log')
+  // A process may still print after the stack is closed and its folder removed.
+  let open = true
   const github = await startReceiver()
   const stack = await startStack({
     // CANARY_API_KEY stands for a provider key: handed to every sandbox, and never to be seen again.
@@ -46,7 +48,7 @@ export default async function setup(project: TestProject) {
     sandboxRoot: join(dir, 'sandboxes'),
     devVars: false,
     scriptedModel: true,
-    onLog: (line) => appendFileSync(workerLogFile, line),
+    onLog: (line) => open && appendFileSync(workerLogFile, line),
   })
   project.provide('workerUrl', stack.url)
   project.provide('sandboxHostUrl', stack.sandboxHostUrl)
@@ -58,6 +60,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     await stack.close()
     await github.close()
+    open = false
     rmSync(dir, { recursive: true, force: true })
   }
 }
