@@ -24,7 +24,12 @@ export async function seedOpencodeConfig(home: string): Promise<void> {
   if (!installed) return
   const into = join(home, '.config', 'opencode')
   await mkdir(into, { recursive: true })
-  await run('cp', ['-a', '--link', '--', join(installed, 'node_modules'), into])
+  const modules = join(installed, 'node_modules')
+  // Hard links cannot cross file systems: a sandbox root elsewhere gets a copy.
+  await run('cp', ['-a', '--link', '--', modules, into]).catch(async () => {
+    await rm(join(into, 'node_modules'), { recursive: true, force: true })
+    await run('cp', ['-a', '--reflink=auto', '--', modules, into])
+  })
   // Copied, not linked: opencode and npm may rewrite these in place.
   await Promise.all(SMALL_FILES.map((f) => copyFile(join(installed, f), join(into, f))))
 }
