@@ -7,6 +7,8 @@ import { guardStub, poolStub, runStub } from '../durable-objects'
 import { githubRules, maxRunsPerHour, taskFromDelivery } from '../runs/github'
 import { hasGitHubCredentials } from '../github/credentials'
 import { githubRepoOf } from '../github/repo-url'
+import { isGranted, repoOwner } from '../github/tenant-repos'
+import { log } from '../lib/log'
 import { freshTimestamp, MAX_SKEW_SECONDS, signatureMatches, timestamped } from '../runs/signing'
 import { apiKeys, readSettings } from '../settings'
 import { pushedPools } from '../sandbox/repo-pools'
@@ -25,9 +27,11 @@ import {
   RunAccepted,
   RunBody,
   RunParams,
+  type CreateRunBody,
   type CreateRunInput,
   type RunRequest,
 } from '../contracts'
+
 
 const errors = commonErrors('run')
 
@@ -46,35 +50,52 @@ async function startRun(
   env: Bindings,
   requestUrl: string,
   tenant: string,
-  body: RunRequest & { modelKeys?: Record<string, string> },
+  body: CreateRunBody,
   key?: string,
   github?: CreateRunInput['github'],
 ) {
-  const { modelKeys, ...request } = body
+  const { modelKeys, repo, ...rest } = body
+  // The token is kept sealed by the run's session (and by the run until it ends); the request is kept in plain.
+  const repoToken = repo?.token
+  const request: RunRequest = { ...rest, ...(repo && { repo: { url: repo.url, ref: repo.ref } }) }
   checkModelKeys(env, modelKeys)
   requireCatalogueModel(env, requestUrl, request.model, Object.keys(modelKeys ?? {}))
-  await requireSecretsKey(env, { modelKeys })
+  await requireSecretsKey(env, { modelKeys, repoToken })
   const problem = request.callback && callbackUrlProblem(request.callback.url, localCallbacksAllowed(env.ALLOW_LOCAL_CALLBACKS))
   if (problem) {
     throw new ApiError('validation_failed', `json.callback.url: ${problem}`, [{ path: 'json.callback.url', message: problem, code: 'custom' }])
   }
-  if (request.output?.pullRequest) requirePullRequestable(env, request)
+  if (request.output?.pullRequest) requirePullRequestable(env, tenant, request, repoToken !== undefined)
   const id = await runId(tenant, key ?? request.idempotencyKey)
-  const run = unwrap(await runStub(env, id).start({ id, tenant, request, github, gatewayUrl: gatewayBase(env, requestUrl), modelKeys }))
+  const run = unwrap(
+    await runStub(env, id).start({ id, tenant, request, github, gatewayUrl: gatewayBase(env, requestUrl), modelKeys, ...(repoToken && { repoToken }) }),
+  )
   return { id: run.id, sessionId: run.sessionId, status: run.status, ...(run.error && { error: run.error }) }
 }
 
-/** A pull request needs a repository on GitHub, and a credential to write to it. */
-function requirePullRequestable(env: Bindings, request: RunRequest) {
+/**
+ * A pull request needs a repository on GitHub, and a credential to write to it: the tenant's own
+ * `repo.token`, or the deployment's on a repository granted to the tenant (GITHUB_TENANT_REPOS).
+ * Refused here, before the run exists, so that nothing reaches the git host or GitHub's API.
+ */
+function requirePullRequestable(env: Bindings, tenant: string, request: RunRequest, ownToken: boolean) {
+  const target = request.repo && githubRepoOf(request.repo.url, env.GITHUB_API_URL)
   const problem = !request.repo
     ? 'a pull request needs a repo'
-    : !githubRepoOf(request.repo.url, env.GITHUB_API_URL)
+    : !target
       ? 'a pull request needs a repository on GitHub (github.com, or the host of GITHUB_API_URL)'
       : undefined
-  if (problem) throw new ApiError('validation_failed', `json.repo: ${problem}`, [{ path: 'json.repo', message: problem, code: 'custom' }])
+  if (problem || !target) throw new ApiError('validation_failed', `json.repo: ${problem}`, [{ path: 'json.repo', message: problem!, code: 'custom' }])
+  if (ownToken) return
   if (!hasGitHubCredentials(env)) {
     const missing = ['GITHUB_TOKEN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY']
-    throw new ApiError('misconfigured', `pull requests need ${missing[0]}`, { missing })
+    throw new ApiError('misconfigured', `pull requests need ${missing[0]}, or the repository's own repo.token`, { missing })
+  }
+  if (!isGranted(readSettings(env).githubTenantRepos, tenant, target)) {
+    throw new ApiError(
+      'forbidden',
+      `${target.owner}/${target.repo} is not granted to this tenant (GITHUB_TENANT_REPOS): bring the repository's own repo.token`,
+    )
   }
 }
 
@@ -122,7 +143,7 @@ export const runs = router()
     async (c) => c.json(unwrap(await runStub(c.env, c.req.valid('param').id).cancel(c.get('tenant'))), 200),
   )
 
-/** The tenant that owns runs started by webhooks: WEBHOOK_TENANT_KEY's, else the first API key's. */
+/** The tenant that owns runs of POST /v1/webhooks/runs: WEBHOOK_TENANT_KEY's, else the first API key's. */
 async function webhookTenant(env: Bindings): Promise<string> {
   const key = env.WEBHOOK_TENANT_KEY || apiKeys(env)[0]
   if (!key) throw new ApiError('unauthorized', 'no tenant is configured for webhook runs (WEBHOOK_TENANT_KEY)')
@@ -211,6 +232,12 @@ webhooks.post('/github', async (c) => {
   const decided = taskFromDelivery(c.req.header('x-github-event'), parseJson(raw), githubRules(c.env))
   if ('ignored' in decided) return c.json({ ignored: true, reason: decided.ignored }, 202)
   const { task } = decided
+  // The repository's tenant, never a default one: a run on it may use the deployment's credential.
+  const owner = repoOwner(readSettings(c.env).githubTenantRepos, task.target, await Promise.all(apiKeys(c.env).map(tenantOf)))
+  if ('ignored' in owner) {
+    log('info', 'github delivery ignored', { repo: `${task.target.owner}/${task.target.repo}`, reason: owner.ignored })
+    return c.json({ ignored: true, reason: owner.ignored }, 202)
+  }
   const repository = `github:${task.target.owner}/${task.target.repo}`
   if (!(await guardStub(c.env, repository).admit(task.key, maxRunsPerHour(c.env), HOUR_MS))) {
     throw new ApiError('too_many_requests', `${task.target.owner}/${task.target.repo} has started as many runs as it may this hour`)
@@ -218,7 +245,7 @@ webhooks.post('/github', async (c) => {
   const run = await startRun(
     c.env,
     c.req.url,
-    await webhookTenant(c.env),
+    owner.tenant,
     { prompt: task.prompt, repo: { url: task.repoUrl } },
     `github:${task.key}`,
     task.target,
