@@ -18,7 +18,7 @@ describe('GITHUB_TENANT_REPOS', () => {
   it.each([
     ['not JSON', '{"*": [acme/*]}', 'GITHUB_TENANT_REPOS is not valid JSON'],
     ['a list', '["acme/*"]', /^GITHUB_TENANT_REPOS is not valid: \(the mapping\): /],
-    ['a key, not a tenant id', '{"dev-key": ["acme/*"]}', /^GITHUB_TENANT_REPOS is not valid: dev-key: /],
+    ['an API key, not a tenant id', '{"dev-key": ["acme/*"]}', 'GITHUB_TENANT_REPOS is not valid: (a key that is not a tenant id): expected a tenant id (t_ and 32 hex digits) or "*", never an API key itself'],
     ['a pattern without an owner', `{"${A}": ["widgets"]}`, new RegExp(`^GITHUB_TENANT_REPOS is not valid: ${A}.0: `)],
     ['a wildcard owner', `{"${A}": ["*/*"]}`, new RegExp(`^GITHUB_TENANT_REPOS is not valid: ${A}.0: `)],
     ['a pattern that is not a list', `{"${A}": "acme/*"}`, new RegExp(`^GITHUB_TENANT_REPOS is not valid: ${A}: `)],
@@ -26,6 +26,7 @@ describe('GITHUB_TENANT_REPOS', () => {
     const parsed = parseTenantRepos(text)
     expect(parsed.grants).toEqual([])
     expect(parsed.error).toMatch(error)
+    expect(parsed.error).not.toContain('dev-key')
   })
 
   it.each([

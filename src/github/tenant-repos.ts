@@ -17,7 +17,8 @@ import type { GitHubRepo } from './repo-url'
 export const EVERY_TENANT = '*'
 
 const NAME = '[A-Za-z0-9_.-]+'
-const TenantKey = z.string().regex(/^(\*|t_[0-9a-f]{32})$/, 'a tenant id (t_ and 32 hex digits) or "*"')
+const TENANT_KEY = /^(\*|t_[0-9a-f]{32})$/
+const TenantKey = z.string().regex(TENANT_KEY)
 const Pattern = z.string().regex(new RegExp(`^${NAME}/(${NAME}|\\*)$`), '"owner/repo" or "owner/*"')
 const Mapping = z.record(TenantKey, z.array(Pattern).max(1_000))
 
@@ -35,9 +36,20 @@ export function parseTenantRepos(text: string | undefined): { grants: TenantRepo
   }
   const parsed = Mapping.safeParse(json)
   if (parsed.success) return { grants: Object.entries(parsed.data).map(([tenant, patterns]) => ({ tenant, patterns })) }
-  // A tenant id is a digest of a key, not the key, so naming the path shows nothing secret.
-  const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.length ? i.path.join('.') : '(the mapping)'}: ${i.message}`)
+  const issues = parsed.error.issues.slice(0, 3).map((i) => `${where(i.path)}: ${i.code === 'invalid_key' ? KEY_RULE : i.message}`)
   return { grants: [], error: `GITHUB_TENANT_REPOS is not valid: ${issues.join('; ')}` }
+}
+
+const KEY_RULE = 'expected a tenant id (t_ and 32 hex digits) or "*", never an API key itself'
+
+/**
+ * Where a problem is, for /ready, which anyone may read: a tenant id is a digest of a key and
+ * may be named, but a key that is not one may be an API key written there by mistake.
+ */
+function where(path: PropertyKey[]): string {
+  if (path.length === 0) return '(the mapping)'
+  const [first, ...rest] = path.map(String)
+  return [TENANT_KEY.test(first!) ? first : '(a key that is not a tenant id)', ...rest].join('.')
 }
 
 function matches(pattern: string, repo: GitHubRepo): boolean {

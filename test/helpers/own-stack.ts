@@ -18,12 +18,16 @@ export async function startOwnStack(
 ): Promise<OwnStack> {
   const dir = mkdtempSync(join(tmpdir(), `osw-${name}-`))
   const logFile = join(dir, 'worker.log')
+  // The Worker's last lines may still be in its pipe when it has exited and the folder is gone.
+  let removed = false
   const stack = await startStack({
     settings: { API_KEYS: TEST_KEYS.join(','), ...settings },
     stateDir: join(dir, 'state'),
     sandboxRoot: join(dir, 'sandboxes'),
     devVars: false,
-    onLog: (line) => appendFileSync(logFile, line),
+    onLog: (line) => {
+      if (!removed) appendFileSync(logFile, line)
+    },
     ...opts,
   })
   useStack({ workerUrl: stack.url, sandboxHostUrl: stack.sandboxHostUrl, sandboxHostToken: stack.sandboxHostToken })
@@ -33,6 +37,7 @@ export async function startOwnStack(
     logFile,
     close: async () => {
       await stack.close()
+      removed = true
       rmSync(dir, { recursive: true, force: true })
     },
   }
