@@ -113,6 +113,10 @@ export const runs = router()
       responses: {
         202: json(RunAccepted, 'Started (or already started with this idempotency key)'),
         ...errors,
+        403: json(
+          ErrorBody,
+          "`output.pullRequest` on a repository the deployment's GitHub credential is not granted for to this tenant (GITHUB_TENANT_REPOS), without the repository's own `repo.token`; or a session token",
+        ),
         ...misconfiguredResponse,
       },
     }),
