@@ -188,7 +188,7 @@ webhooks.openAPIRegistry.registerPath({
   path: '/runs',
   summary: 'Start a run from a signed webhook',
   description:
-    'The body of `POST /v1/runs`, authenticated by `X-Timestamp` (Unix seconds, within five minutes) and `X-Signature-256: sha256=<hex HMAC-SHA256 of "<X-Timestamp>.<raw body>" with WEBHOOK_SECRET>`. A signature is accepted once.',
+    'The body of `POST /v1/runs`, for the tenant of WEBHOOK_TENANT_KEY (default: the first API key), authenticated by `X-Timestamp` (Unix seconds, within five minutes) and `X-Signature-256: sha256=<hex HMAC-SHA256 of "<X-Timestamp>.<raw body>" with WEBHOOK_SECRET>`. A signature is accepted once.',
   request: { body: { ...json(RunBody, 'The run'), required: true } },
   responses: { 202: json(RunAccepted, 'Started (or already started with this idempotency key)'), ...errors },
 })
@@ -211,7 +211,7 @@ webhooks.openAPIRegistry.registerPath({
   path: '/github',
   summary: 'GitHub webhook deliveries',
   description:
-    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository. A `push` to the repository and ref of a repository warm pool (WARM_POOLS) refreshes the sandboxes of that pool in the background (`refreshing`: how many pools). A comment saying so is posted at once and edited with the result: a pull request from a new branch (GITHUB_OUTPUT=pull_request, the default), or for a comment on a pull request, a commit on its branch (a branch in a fork gets the diff instead); with GITHUB_OUTPUT=comment, the diff in the comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. Other deliveries are acknowledged and ignored, with the reason.',
+    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository, owned by the repository's tenant (GITHUB_TENANT_REPOS; a repository of no tenant starts nothing and is ignored, with the reason). A `push` to the repository and ref of a repository warm pool (WARM_POOLS) refreshes the sandboxes of that pool in the background (`refreshing`: how many pools). A comment saying so is posted at once and edited with the result: a pull request from a new branch (GITHUB_OUTPUT=pull_request, the default), or for a comment on a pull request, a commit on its branch (a branch in a fork gets the diff instead); with GITHUB_OUTPUT=comment, the diff in the comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. Other deliveries are acknowledged and ignored, with the reason.',
   request: { body: { ...json(z.record(z.string(), z.unknown()), 'A GitHub delivery'), required: true } },
   responses: {
     202: json(
