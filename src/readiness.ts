@@ -1,5 +1,6 @@
 import { AuthenticationError, Sandbox, type ConnectionOpts, type SandboxListOpts } from 'e2b'
 import type { Bindings } from './env'
+import { parseTenantRepos } from './github/tenant-repos'
 import { missingSettings } from './missing-settings'
 import { parseWarmPools } from './sandbox/repo-pools'
 import { readSettings, type Settings } from './settings'
@@ -76,6 +77,8 @@ export async function readiness(env: Bindings): Promise<Readiness> {
   if (pools) reasons.push(pools)
   const timings = parseTimings(env.TIMINGS).error
   if (timings) reasons.push(timings)
+  const tenantRepos = parseTenantRepos(env.GITHUB_TENANT_REPOS).error
+  if (tenantRepos) reasons.push(tenantRepos)
   return { ready: reasons.length === 0, ...(provider && { provider }), missing, reasons }
 }
 

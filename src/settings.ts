@@ -1,4 +1,5 @@
 import type { Bindings } from './env'
+import { parseTenantRepos, type TenantRepos } from './github/tenant-repos'
 import type { E2BOptions } from './sandbox/e2b'
 import { DEFAULT_REFILL_CONCURRENCY, MAX_REFILL_CONCURRENCY } from './sandbox/pool-refill'
 import { parseWarmPools, type WarmPoolEntry } from './sandbox/repo-pools'
@@ -45,6 +46,8 @@ export type Settings = {
   watchdog: { provisionMs: number; recoverMs: number }
   /** Repository snapshots (SNAPSHOT_MAX_AGE_SECONDS, default 1 day, 0 for none; SNAPSHOTS_PER_REPO, default 2). */
   snapshots: SnapshotPolicy
+  /** Which tenant's runs may use the deployment's GitHub credential on which repositories (GITHUB_TENANT_REPOS); none when unset or not valid (readiness says why). */
+  githubTenantRepos: TenantRepos
   /** The intervals and deadlines behind the documented bounds (TIMINGS, for tests); the defaults when unset or not valid (readiness says why). */
   timings: Timings
 }
@@ -99,6 +102,7 @@ export function readSettings(env: Bindings): Settings {
       maxAgeMs: env.SNAPSHOT_MAX_AGE_SECONDS === '0' ? 0 : positive(env.SNAPSHOT_MAX_AGE_SECONDS, 86_400) * 1000,
       keep: Math.floor(positive(env.SNAPSHOTS_PER_REPO, 2)),
     },
+    githubTenantRepos: parseTenantRepos(env.GITHUB_TENANT_REPOS).grants,
     timings: parseTimings(env.TIMINGS).timings,
   }
 }

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi'
 import { ID_PATTERN } from '../lib/ids'
 import { callbackUrlProblem } from './callback-url'
 import { Usage } from './events'
-import { Limits, ModelKeys, ModelName, Permissions, Repo } from './fields'
+import { Limits, ModelKeys, ModelName, Permissions, SessionRepo, type Repo } from './fields'
 import { OutputSchema } from './output-schema'
 
 /** Background runs: the body that starts one, the run as it is shown, and what a run's Durable Object is handed and told. */
@@ -28,7 +28,7 @@ export const PullRequestRequest = z
 export const RunBody = z
   .object({
     prompt: z.string().min(1).max(100_000),
-    repo: Repo.optional(),
+    repo: SessionRepo.optional(),
     model: ModelName.optional(),
     permissions: Permissions.optional().openapi({ description: 'Asks become denials: nobody is there to answer' }),
     callback: z
@@ -127,9 +127,14 @@ export type RunView = z.infer<typeof Run>
 export type CallbackAttempt = NonNullable<RunView['callback']>['attempts'][number]
 
 type RunBody = z.infer<typeof RunBody>
+/** A run's body as it came, its model keys and repository token included. */
+export type CreateRunBody = RunBody
 
-/** A run's request as the run keeps it: the body less the model keys, which only its session keeps (sealed). */
-export type RunRequest = Omit<RunBody, 'modelKeys'>
+/**
+ * A run's request as the run keeps it (in plain): the body less the model keys and the
+ * repository's token, which only its session keeps (sealed), and the run sealed until it ends.
+ */
+export type RunRequest = Omit<RunBody, 'modelKeys' | 'repo'> & { repo?: Repo }
 
 /**
  * Where a GitHub-started run reports back: an issue, or a pull request (its comments run on its
@@ -147,6 +152,8 @@ export type CreateRunInput = Pick<RunBody, 'modelKeys'> & {
   github?: GitHubTarget
   /** where the run's sandbox reaches the model gateway */
   gatewayUrl: string
+  /** the tenant's own token for its repository: the clone's and the pull request's, instead of the deployment's */
+  repoToken?: string
 }
 
 /** What a background session tells its run. */

@@ -26,6 +26,7 @@ import { callbackRetryDelay, SETTLE_MS } from './policy'
 import { signature, timestamped } from './signing'
 import { structuredOutcome } from './structured'
 import { migrate } from '../lib/migrations'
+import { openJson, sealJson } from '../lib/sealed'
 import { RUN_MIGRATIONS } from './schema'
 
 /** How long a run may take when it does not say. */
@@ -53,6 +54,8 @@ type RunRow = {
   /** a PullRequestPlan as JSON: what the run does on GitHub with its changes */
   pr: string | null
   comment_id: number | null
+  /** the tenant's own token for the pull request, sealed under SECRETS_KEY; erased when the run ends */
+  repo_token: string | null
 }
 
 const FINAL: RunStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
@@ -93,6 +96,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
       now + timeout * 1000,
     )
     this.row = this.sql.exec<RunRow>('SELECT * FROM run').one()
+    if (input.repoToken !== undefined) this.update({ repo_token: await sealJson(this.env.SECRETS_KEY ?? '', input.repoToken) })
     // The deadline holds from here on, whatever happens to the session's creation or to this object.
     await this.schedule()
     if (input.github) {
@@ -147,6 +151,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
           ...(github.githubClone && { githubClone: true }),
         },
         modelKeys: input.modelKeys,
+        repoToken: input.repoToken,
       })
     } catch (err) {
       log('error', 'run session create failed', { runId: input.id, err: errorMessage(err) })
@@ -253,20 +258,28 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     const request = JSON.parse(row.request) as RunRequest
     if (request.callback !== undefined || row.github !== null) Object.assign(fields, { callback_state: 'pending', next_callback_at: Date.now() })
     // Settled first: what the session reports while it is being stopped no longer changes the run.
-    this.update(fields)
+    // The token served the pull request, which is written by now.
+    this.update({ ...fields, repo_token: null })
     await session.end(row.tenant).catch((err: unknown) => log('warn', 'run session end failed', { runId: row.id, err: errorMessage(err) }))
     await this.schedule()
   }
 
-  private publish(plan: PullRequestPlan) {
-    const { id, tenant, reply } = this.row!
+  private async publish(plan: PullRequestPlan) {
+    const { id, tenant, reply, repo_token } = this.row!
     const session = this.session()
     const link = this.env.PUBLIC_URL ? `[\`${id}\`](${this.env.PUBLIC_URL.replace(/\/+$/, '')}/v1/runs/${id})` : `\`${id}\``
+    let repoToken: string | undefined
+    try {
+      repoToken = repo_token === null ? undefined : await openJson<string>(this.env.SECRETS_KEY ?? '', repo_token)
+    } catch (err) {
+      // Never the deployment's credential instead: the tenant brought its own because it has no grant.
+      return { state: 'failed' as const, error: { message: `the repository token could not be opened: ${errorMessage(err)}` } }
+    }
     return publishRun(
       this.env,
       plan,
       { changes: () => session.workspaceChanges(tenant), readFile: (path) => session.readFile(tenant, path) },
-      { id, summary: reply ?? '', link },
+      { id, tenant, summary: reply ?? '', link, ...(repoToken !== undefined && { repoToken }) },
     )
   }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { startStack } from '../../local/stack'
-import { CALLBACK_SECRET, CANARY_PROVIDER_KEY, GITHUB_MAX_RUNS_PER_HOUR, GITHUB_WEBHOOK_SECRET, TEST_KEYS, WEBHOOK_SECRET } from './helpers'
+import { CALLBACK_SECRET, CANARY_PROVIDER_KEY, GITHUB_MAX_RUNS_PER_HOUR, GITHUB_WEBHOOK_SECRET, TEST_KEYS, tenantIdOf, WEBHOOK_SECRET } from './helpers'
 import { startReceiver } from './receivers'
 
 declare module 'vitest' {
@@ -41,6 +41,8 @@ export default async function setup(project: TestProject) {
       GITHUB_MAX_RUNS_PER_HOUR: String(GITHUB_MAX_RUNS_PER_HOUR),
       GITHUB_TOKEN: 'ghp_test_token',
       GITHUB_API_URL: github.url,
+      // The deliveries of test/e2e/runs and security-webhooks name acme's repositories: the first key's tenant owns them.
+      GITHUB_TENANT_REPOS: JSON.stringify({ [tenantIdOf(TEST_KEYS[0])]: ['acme/*'] }),
       // Web pages of this origin may call the API (test/e2e/frontend-io.test.ts).
       CORS_ORIGINS: 'http://app.example.test',
     },
