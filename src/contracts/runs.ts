@@ -43,7 +43,7 @@ export const RunBody = z
           })
           .openapi({
             description:
-              'https, no credentials, not a loopback, private or link-local address (http to loopback only when ALLOW_LOCAL_CALLBACKS=1)',
+              'https, no credentials, not localhost nor a loopback, private, link-local or other special-purpose address in any spelling (http to loopback only when ALLOW_LOCAL_CALLBACKS=1)',
           }),
       })
       .strict()
