@@ -94,6 +94,7 @@ export const RunStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'ca
 export const Run = z
   .object({
     id: z.string(),
+    tenant: z.string().openapi({ description: 'the tenant that started the run (`id` of GET /v1/tenant); a callback receiver checks it is its own' }),
     sessionId: z.string(),
     status: RunStatus,
     createdAt: z.string(),

@@ -23,7 +23,7 @@ import type { PullRequestPlan } from '../github/pull-request'
 import { commentBody, githubComment, startedComment } from './github'
 import { githubSetup, publishRun, type GitHubSetup } from './github-pr'
 import { callbackRetryDelay, SETTLE_MS } from './policy'
-import { signature, timestamped } from './signing'
+import { callbackKey, signature, timestamped } from './signing'
 import { structuredOutcome } from './structured'
 import { migrate } from '../lib/migrations'
 import { RUN_MIGRATIONS } from './schema'
@@ -297,9 +297,10 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
   }
 
   /**
-   * POSTs the run, signed with CALLBACK_SECRET over `<X-Timestamp>.<body>` (unsigned when it is
-   * not set), to a URL checked again now, as the rules may have changed since the run started.
-   * A redirect is an answer, not a new destination. Gives the reason when it may not go out.
+   * POSTs the run, which names its tenant, signed over `<X-Timestamp>.<body>` with that tenant's
+   * own key (derived from CALLBACK_SECRET; unsigned when it is not set), to a URL checked again
+   * now, as the rules may have changed since the run started. A redirect is an answer, not a new
+   * destination. Gives the reason when it may not go out.
    */
   private async postCallback(url: string): Promise<Response | 'refused'> {
     if (callbackUrlProblem(url, localCallbacksAllowed(this.env.ALLOW_LOCAL_CALLBACKS))) return 'refused'
@@ -311,7 +312,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
       headers: {
         'content-type': 'application/json',
         'x-timestamp': timestamp,
-        ...(secret && { 'x-signature-256': await signature(secret, timestamped(timestamp, body)) }),
+        ...(secret && { 'x-signature-256': await signature(await callbackKey(secret, this.row!.tenant), timestamped(timestamp, body)) }),
       },
       body,
       redirect: 'manual',
@@ -326,6 +327,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     const request = JSON.parse(row.request) as RunRequest
     return {
       id: row.id,
+      tenant: row.tenant,
       sessionId: row.session_id,
       status: row.status,
       createdAt: row.created_at,
