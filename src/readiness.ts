@@ -2,7 +2,7 @@ import { AuthenticationError, Sandbox, type ConnectionOpts, type SandboxListOpts
 import type { Bindings } from './env'
 import { missingSettings } from './missing-settings'
 import { parseWarmPools } from './sandbox/repo-pools'
-import { readSettings, type Settings } from './settings'
+import { readSettings, runCreatesPerMinute, type Settings } from './settings'
 import { parseTimings } from './timings'
 
 /** How long /ready waits for the sandbox provider before it counts as not answering. */
@@ -76,6 +76,8 @@ export async function readiness(env: Bindings): Promise<Readiness> {
   if (pools) reasons.push(pools)
   const timings = parseTimings(env.TIMINGS).error
   if (timings) reasons.push(timings)
+  const runRate = runCreatesPerMinute(env).error
+  if (runRate) reasons.push(runRate)
   return { ready: reasons.length === 0, ...(provider && { provider }), missing, reasons }
 }
 

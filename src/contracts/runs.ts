@@ -112,7 +112,9 @@ export const Run = z
     callback: z
       .object({
         url: z.string(),
-        state: z.enum(['pending', 'delivered', 'failed']),
+        state: z.enum(['pending', 'delivered', 'failed', 'skipped']).openapi({
+          description: '`skipped`: the run ended failed while it started (its session could not be created), as the answer to POST /v1/runs said; no callback is sent',
+        }),
         attempts: z.array(z.object({ at: z.string(), status: z.number().optional(), error: z.string().optional() })),
       })
       .optional(),

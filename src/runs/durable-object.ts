@@ -27,6 +27,8 @@ import { callbackKey, signature, timestamped } from './signing'
 import { structuredOutcome } from './structured'
 import { migrate } from '../lib/migrations'
 import { RUN_MIGRATIONS } from './schema'
+import { forgetAt, forgetStorage } from '../lib/retention'
+import { readSettings } from '../settings'
 
 /** How long a run may take when it does not say. */
 const DEFAULT_TIMEOUT_SECONDS = 30 * 60
@@ -47,7 +49,8 @@ type RunRow = {
   updated_at: string
   deadline: number
   settle_at: number | null
-  callback_state: 'none' | 'pending' | 'delivered' | 'failed'
+  /** `skipped`: the run ended before its session existed, as the answer that started it said; nothing is sent */
+  callback_state: 'none' | 'pending' | 'delivered' | 'failed' | 'skipped'
   callback_attempts: string
   next_callback_at: number | null
   /** a PullRequestPlan as JSON: what the run does on GitHub with its changes */
@@ -113,11 +116,12 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     if (setup.plan) this.update({ pr: JSON.stringify(setup.plan) })
     const created = await this.createSession(input, setup)
     if (!created.ok) {
-      // Refused or broken before it began: the run ends failed with the reason, told like any other
-      // end, and its key keeps naming this failed run.
+      // Refused or broken before it began: the run ends failed with the reason, which the answer to
+      // its start carries, so no callback is sent (a GitHub comment saying it runs is still
+      // corrected); its key keeps naming this failed run.
       if (!this.isFinal()) {
         this.update({ error: JSON.stringify({ code: created.error.code, message: created.error.message }) })
-        await this.finish('failed')
+        await this.finish('failed', { answered: true })
       }
       return ok(this.view())
     }
@@ -191,6 +195,12 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
   override async alarm(): Promise<void> {
     if (!this.row) return
     const now = Date.now()
+    const forget = this.forgetAt()
+    if (forget !== undefined && now >= forget) {
+      await forgetStorage(this.ctx.storage, RUN_MIGRATIONS)
+      this.row = undefined
+      return
+    }
     if (!this.isFinal()) {
       if (now >= this.row.deadline) await this.finish('timed_out')
       else if (this.row.settle_at !== null && now >= this.row.settle_at) await this.finish(this.row.error ? 'failed' : 'succeeded')
@@ -216,18 +226,30 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     this.row = updateRow(this.sql, 'run', this.row!, fields)
   }
 
+  /** When an ended run, its delivery settled, is deleted (ENDED_RETENTION_SECONDS after, like a session). */
+  private forgetAt(): number | undefined {
+    const row = this.row!
+    if (!this.isFinal() || row.callback_state === 'pending') return undefined
+    return forgetAt(Date.parse(row.updated_at), readSettings(this.env).endedRetentionSeconds * 1000)
+  }
+
   private async schedule() {
     const row = this.row!
     const times = [
       ...(this.isFinal() ? [] : [row.deadline, row.settle_at]),
       row.callback_state === 'pending' ? row.next_callback_at : null,
+      this.forgetAt() ?? null,
     ].filter((t): t is number => t !== null)
     if (times.length === 0) await this.ctx.storage.deleteAlarm()
     else await this.ctx.storage.setAlarm(Math.min(...times))
   }
 
-  /** Collects the result, settles the run, stops the sandbox, and queues the delivery. */
-  private async finish(status: RunStatus) {
+  /**
+   * Collects the result, settles the run, stops the sandbox, and queues the delivery, unless the
+   * run ended while it started (`answered`): the answer to its start said so, and a callback per
+   * refused start would let a tenant's requests multiply into the Worker's.
+   */
+  private async finish(status: RunStatus, { answered = false } = {}) {
     const row = this.row!
     const session = this.session()
     const fields: Partial<RunRow> = { status }
@@ -251,7 +273,8 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     if (status === 'timed_out') fields.error = JSON.stringify({ code: 'timed_out', message: 'the run took longer than its timeoutSeconds' })
     if (status === 'cancelled') fields.error = JSON.stringify({ code: 'cancelled', message: 'the run was cancelled' })
     const request = JSON.parse(row.request) as RunRequest
-    if (request.callback !== undefined || row.github !== null) Object.assign(fields, { callback_state: 'pending', next_callback_at: Date.now() })
+    if (row.github !== null || (request.callback !== undefined && !answered)) Object.assign(fields, { callback_state: 'pending', next_callback_at: Date.now() })
+    else if (request.callback !== undefined) fields.callback_state = 'skipped'
     // Settled first: what the session reports while it is being stopped no longer changes the run.
     this.update(fields)
     await session.end(row.tenant).catch((err: unknown) => log('warn', 'run session end failed', { runId: row.id, err: errorMessage(err) }))
