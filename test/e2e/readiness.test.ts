@@ -35,8 +35,9 @@ let unconfigured: OwnStack
 beforeAll(async () => {
   ;[hostGone, unconfigured] = await Promise.all([
     startOwnStack('ready-host'),
-    // E2B as wrangler.toml deploys it, but nobody ran `wrangler secret put` for E2B or a model.
-    startOwnStack('ready-unconfigured', { SANDBOX_PROVIDER: 'e2b' }, { scriptedModel: false }),
+    // E2B as wrangler.toml deploys it, but nobody ran `wrangler secret put` for E2B or a model,
+    // and a limit was set to something that is not a number.
+    startOwnStack('ready-unconfigured', { SANDBOX_PROVIDER: 'e2b', MAX_RUN_CREATES_PER_MINUTE: 'lots' }, { scriptedModel: false }),
   ])
 })
 
@@ -117,14 +118,14 @@ describe('GET /ready', () => {
     }
   })
 
-  it('answers 503 naming the settings a deployment lacks', async () => {
+  it('answers 503 naming the settings a deployment lacks, and those it cannot read', async () => {
     const res = await call(unconfigured.stack.url, '/ready')
     expect(res.status).toBe(503)
     expect(res.body).toEqual({
       ready: false,
       provider: 'e2b',
       missing: ['E2B_API_KEY', MODEL_SETTINGS],
-      reasons: ['not set: E2B_API_KEY', `not set: ${MODEL_SETTINGS}`],
+      reasons: ['not set: E2B_API_KEY', `not set: ${MODEL_SETTINGS}`, 'MAX_RUN_CREATES_PER_MINUTE is not valid: expected a whole number'],
     })
   })
 })
