@@ -44,7 +44,11 @@ export class EventLog {
     private readonly maxBytes = MAX_LOG_BYTES,
   ) {
     this.last = Number(storage.sql.exec('SELECT COALESCE(MAX(seq), 0) AS last FROM events').one().last)
-    this.bytes = Number(storage.sql.exec('SELECT bytes FROM event_log_size').toArray()[0]?.bytes ?? 0)
+    this.bytes = this.savedBytes()
+  }
+
+  private savedBytes(): number {
+    return Number(this.sql.exec('SELECT bytes FROM event_log_size').toArray()[0]?.bytes ?? 0)
   }
 
   /** The stored events' data, in bytes. */
@@ -95,13 +99,19 @@ export class EventLog {
     this.unwritten = []
     this.flushedAt = Date.now()
     const compactDue = Math.floor(batch[0]!.seq / COMPACT_EVERY) !== Math.floor(this.last / COMPACT_EVERY)
-    this.storage.transactionSync(() => {
-      for (const e of batch) this.sql.exec('INSERT INTO events (seq, type, data) VALUES (?, ?, ?)', e.seq, e.type, e.data)
-      this.bytes += batch.reduce((n, e) => n + storedBytes(e.data), 0)
-      if (compactDue) this.compact()
-      this.keepBound()
-      this.saveBytes()
-    })
+    try {
+      this.storage.transactionSync(() => {
+        for (const e of batch) this.sql.exec('INSERT INTO events (seq, type, data) VALUES (?, ?, ?)', e.seq, e.type, e.data)
+        this.bytes += batch.reduce((n, e) => n + storedBytes(e.data), 0)
+        if (compactDue) this.compact()
+        this.keepBound()
+        this.saveBytes()
+      })
+    } catch (err) {
+      // Rolled back: the size is what was stored before.
+      this.bytes = this.savedBytes()
+      throw err
+    }
     this.onWritten(batch)
   }
 
@@ -121,7 +131,7 @@ export class EventLog {
    */
   private keepBound() {
     const superseded = bytesToFree(this.bytes, this.maxBytes)
-    if (superseded > 0) this.bytes -= this.deleteOldest(SUPERSEDED_SQL, superseded)
+    if (superseded > 0) this.bytes -= this.deleteOldest(`(${SUPERSEDED_SQL}) AND seq < ${this.last}`, superseded)
     const rest = bytesToFree(this.bytes, this.maxBytes)
     if (rest > 0) this.bytes -= this.deleteOldest(`seq < ${this.last}`, rest)
   }
