@@ -51,6 +51,8 @@ export type Bindings = DurableObjectBindings & {
   SNAPSHOTS_PER_REPO?: string
   MAX_ACTIVE_SESSIONS_PER_TENANT?: string
   MAX_SESSION_CREATES_PER_MINUTE?: string
+  /** runs a tenant may start per minute, checked before a run's object exists (default 30) */
+  MAX_RUN_CREATES_PER_MINUTE?: string
   TENANT_MAX_COST_USD_PER_DAY?: string
   /** comma-separated author_association values whose issues and comments start runs */
   GITHUB_ALLOWED_ASSOCIATIONS?: string

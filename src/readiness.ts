@@ -3,7 +3,7 @@ import type { Bindings } from './env'
 import { parseTenantRepos } from './github/tenant-repos'
 import { missingSettings } from './missing-settings'
 import { parseWarmPools } from './sandbox/repo-pools'
-import { readSettings, type Settings } from './settings'
+import { readSettings, runCreatesPerMinute, type Settings } from './settings'
 import { parseTimings } from './timings'
 
 /** How long /ready waits for the sandbox provider before it counts as not answering. */
@@ -79,6 +79,8 @@ export async function readiness(env: Bindings): Promise<Readiness> {
   if (timings) reasons.push(timings)
   const tenantRepos = parseTenantRepos(env.GITHUB_TENANT_REPOS).error
   if (tenantRepos) reasons.push(tenantRepos)
+  const runRate = runCreatesPerMinute(env).error
+  if (runRate) reasons.push(runRate)
   return { ready: reasons.length === 0, ...(provider && { provider }), missing, reasons }
 }
 

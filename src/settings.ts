@@ -5,6 +5,7 @@ import { DEFAULT_REFILL_CONCURRENCY, MAX_REFILL_CONCURRENCY } from './sandbox/po
 import { parseWarmPools, type WarmPoolEntry } from './sandbox/repo-pools'
 import type { SnapshotPolicy } from './sandbox/snapshots'
 import { PROVISION_WATCHDOG_MS, RECOVERY_WATCHDOG_MS, SANDBOX_GRACE_MS } from './sandbox/timeouts'
+import { countSetting } from './lib/count-setting'
 import { parseTimings, type Timings } from './timings'
 
 /** The template's name, as e2b.toml gives it (`npm run template:build` builds it under this name). */
@@ -36,6 +37,8 @@ export type Settings = {
   maxActiveSessions: number
   /** Sessions a tenant may create per minute (MAX_SESSION_CREATES_PER_MINUTE, default 60). */
   sessionCreatesPerMinute: number
+  /** Runs a tenant may start per minute (MAX_RUN_CREATES_PER_MINUTE, default 30); readiness reports a malformed value. */
+  runCreatesPerMinute: number
   /** What a tenant's model calls may cost per UTC day (TENANT_MAX_COST_USD_PER_DAY); none by default. */
   tenantMaxCostPerDay: number | undefined
   /** How long a paused session is kept before it ends and its sandbox goes (PAUSED_RETENTION_SECONDS, default 7 days). */
@@ -91,6 +94,7 @@ export function readSettings(env: Bindings): Settings {
     publicUrl: env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, '') : undefined,
     maxActiveSessions: Math.floor(positive(env.MAX_ACTIVE_SESSIONS_PER_TENANT, 20)),
     sessionCreatesPerMinute: Math.floor(positive(env.MAX_SESSION_CREATES_PER_MINUTE, 60)),
+    runCreatesPerMinute: runCreatesPerMinute(env).value,
     tenantMaxCostPerDay: env.TENANT_MAX_COST_USD_PER_DAY ? positive(env.TENANT_MAX_COST_USD_PER_DAY, Infinity) : undefined,
     pausedRetentionSeconds: positive(env.PAUSED_RETENTION_SECONDS, 7 * 86_400),
     endedRetentionSeconds: positive(env.ENDED_RETENTION_SECONDS, 30 * 86_400),
@@ -106,6 +110,13 @@ export function readSettings(env: Bindings): Settings {
     timings: parseTimings(env.TIMINGS).timings,
   }
 }
+
+/** Runs a tenant may start per minute unless MAX_RUN_CREATES_PER_MINUTE says otherwise. */
+export const DEFAULT_RUN_CREATES_PER_MINUTE = 30
+
+/** MAX_RUN_CREATES_PER_MINUTE read, with the reason when it is malformed (for /ready). */
+export const runCreatesPerMinute = (env: Bindings) =>
+  countSetting('MAX_RUN_CREATES_PER_MINUTE', env.MAX_RUN_CREATES_PER_MINUTE, DEFAULT_RUN_CREATES_PER_MINUTE)
 
 /** The tenant behind each API key; keys are never stored, only a digest of each. */
 export function apiKeys(env: Bindings): string[] {

@@ -3,7 +3,7 @@ import type { Context } from 'hono'
 import type { AppEnv, Bindings } from '../env'
 import { ApiError, unwrap } from '../lib/errors'
 import { newId, sha256Hex } from '../lib/ids'
-import { guardStub, poolStub, runStub } from '../durable-objects'
+import { guardStub, poolStub, runStub, tenantStub } from '../durable-objects'
 import { githubRules, maxRunsPerHour, taskFromDelivery } from '../runs/github'
 import { hasGitHubCredentials } from '../github/credentials'
 import { githubRepoOf } from '../github/repo-url'
@@ -32,8 +32,8 @@ import {
   type RunRequest,
 } from '../contracts'
 
-
 const errors = commonErrors('run')
+const tooManyRuns = json(ErrorBody, "The tenant started MAX_RUN_CREATES_PER_MINUTE runs in the last minute; nothing of this run was kept")
 
 /**
  * A run's id: random, or derived from the idempotency key (or GitHub's issue or comment), so that
@@ -67,6 +67,9 @@ async function startRun(
   }
   if (request.output?.pullRequest) requirePullRequestable(env, tenant, request, repoToken !== undefined)
   const id = await runId(tenant, key ?? request.idempotencyKey)
+  // Asked of the (known) tenant's index: a refused run never makes an object of its own.
+  const admission = await tenantStub(env, tenant).admitRun(id, readSettings(env).runCreatesPerMinute)
+  if (!admission.ok) throw new ApiError('too_many_requests', admission.reason)
   const run = unwrap(
     await runStub(env, id).start({ id, tenant, request, github, gatewayUrl: gatewayBase(env, requestUrl), modelKeys, ...(repoToken && { repoToken }) }),
   )
@@ -107,7 +110,7 @@ export const runs = router()
       path: '/',
       summary: 'Start a background run',
       description:
-        'A session in background mode with one prompt and a policy that never waits on a human. The run ends `succeeded`, `failed`, `timed_out` or `cancelled`; then its sandbox is stopped and the run is POSTed to `callback.url`, signed. A run whose session cannot be created (the tenant\'s limits, a broken sandbox) has ended `failed` with that `error` already, and its idempotency key keeps naming it.',
+        'A session in background mode with one prompt and a policy that never waits on a human. The run ends `succeeded`, `failed`, `timed_out` or `cancelled`; then its sandbox is stopped and the run is POSTed to `callback.url`, signed. A run whose session cannot be created (the tenant\'s limits, a broken sandbox) has ended `failed` with that `error` already, gets no callback (`callback.state` `skipped`), and its idempotency key keeps naming it. Past MAX_RUN_CREATES_PER_MINUTE runs of the tenant in the last minute, 429 and nothing is kept. An ended run is deleted ENDED_RETENTION_SECONDS after it ended and its callback settled.',
       security,
       request: { body: { ...json(RunBody, 'The run'), required: true } },
       responses: {
@@ -117,6 +120,7 @@ export const runs = router()
           ErrorBody,
           "`output.pullRequest` on a repository the deployment's GitHub credential is not granted for to this tenant (GITHUB_TENANT_REPOS), without the repository's own `repo.token`; or a session token",
         ),
+        429: tooManyRuns,
         ...misconfiguredResponse,
       },
     }),
@@ -190,7 +194,7 @@ webhooks.openAPIRegistry.registerPath({
   description:
     'The body of `POST /v1/runs`, for the tenant of WEBHOOK_TENANT_KEY (default: the first API key), authenticated by `X-Timestamp` (Unix seconds, within five minutes) and `X-Signature-256: sha256=<hex HMAC-SHA256 of "<X-Timestamp>.<raw body>" with WEBHOOK_SECRET>`. A signature is accepted once.',
   request: { body: { ...json(RunBody, 'The run'), required: true } },
-  responses: { 202: json(RunAccepted, 'Started (or already started with this idempotency key)'), ...errors },
+  responses: { 202: json(RunAccepted, 'Started (or already started with this idempotency key)'), ...errors, 429: tooManyRuns },
 })
 
 webhooks.post('/runs', async (c) => {

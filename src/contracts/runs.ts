@@ -43,7 +43,7 @@ export const RunBody = z
           })
           .openapi({
             description:
-              'https, no credentials, not a loopback, private or link-local address (http to loopback only when ALLOW_LOCAL_CALLBACKS=1)',
+              'https, no credentials, not localhost nor a loopback, private, link-local or other special-purpose address in any spelling (http to loopback only when ALLOW_LOCAL_CALLBACKS=1)',
           }),
       })
       .strict()
@@ -94,6 +94,7 @@ export const RunStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'ca
 export const Run = z
   .object({
     id: z.string(),
+    tenant: z.string().openapi({ description: 'the tenant that started the run (`id` of GET /v1/tenant); a callback receiver checks it is its own' }),
     sessionId: z.string(),
     status: RunStatus,
     createdAt: z.string(),
@@ -111,7 +112,9 @@ export const Run = z
     callback: z
       .object({
         url: z.string(),
-        state: z.enum(['pending', 'delivered', 'failed']),
+        state: z.enum(['pending', 'delivered', 'failed', 'skipped']).openapi({
+          description: '`skipped`: the run ended failed while it started (its session could not be created), as the answer to POST /v1/runs said; no callback is sent',
+        }),
         attempts: z.array(z.object({ at: z.string(), status: z.number().optional(), error: z.string().optional() })),
       })
       .optional(),

@@ -34,6 +34,7 @@ export default async function setup(project: TestProject) {
       // Every e2e file shares these tenants; the limits themselves are tested on a stack of their own.
       MAX_ACTIVE_SESSIONS_PER_TENANT: '1000',
       MAX_SESSION_CREATES_PER_MINUTE: '1000',
+      MAX_RUN_CREATES_PER_MINUTE: '1000',
       CANARY_API_KEY: CANARY_PROVIDER_KEY,
       WEBHOOK_SECRET,
       CALLBACK_SECRET,
