@@ -96,6 +96,7 @@ export default defineConfig({
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
           environment: 'node',
+          globalSetup: ['test/browser/launch.ts'],
           setupFiles: SESSIONS,
           testTimeout: 180_000,
           hookTimeout: 180_000,

@@ -38,8 +38,20 @@ const UNFIT = new Set(['--disable-web-security', '--allow-running-insecure-conte
  * runs the browser tests with nothing installed but npm's packages.
  */
 export async function launchBrowser(): Promise<Browser> {
-  const system = process.env.CHROMIUM_PATH || SYSTEM_BROWSERS.find((p) => existsSync(p))
+  const system = systemBrowser()
   if (system) return chromium.launch({ executablePath: system, args: CHROMIUM_ARGS })
   const args = packaged.args.filter((a) => !UNFIT.has(a))
   return chromium.launch({ executablePath: await packaged.executablePath(), args: [...args, ...CHROMIUM_ARGS] })
+}
+
+function systemBrowser(): string | undefined {
+  return process.env.CHROMIUM_PATH || SYSTEM_BROWSERS.find((p) => existsSync(p))
+}
+
+/**
+ * Unpacks the packaged Chromium once, before the browser files start: two files unpacking it at
+ * once have one start the binary while the other still writes it (spawn ETXTBSY).
+ */
+export default async function unpackOnce(): Promise<void> {
+  if (!systemBrowser()) await packaged.executablePath()
 }
