@@ -98,9 +98,17 @@ export function canUseRepoWarmSandbox(
   )
 }
 
+/**
+ * What a sandbox's configuration is made by, besides the settings: a warm sandbox made by code
+ * that built it otherwise (gateway tokens without a MAC, all of OPENCODE_CONFIG) must not be
+ * handed out after a deploy.
+ */
+const SANDBOX_CONFIG_VERSION = 'signed-gateway-tokens, allow-listed OPENCODE_CONFIG'
+
 /** Sandboxes made under other settings (a redeploy with another OPENCODE_CONFIG) must not be handed out. */
 export function settingsFingerprint(settings: Settings): string {
   return JSON.stringify([
+    SANDBOX_CONFIG_VERSION,
     settings.provider,
     settings.opencodeConfig ?? '',
     settings.defaultModel ?? '',
