@@ -41,13 +41,13 @@ const limitGatewayBody = bodyLimit({
   },
 })
 
+const GATEWAY_PREFIX = '/v1/gateway/'
+
 /** The path below `/v1/gateway/<provider>/` as it arrived, still percent-encoded (Hono's parameters are decoded). */
 function pathBelowProvider(pathname: string): string {
   const below = pathname.slice(pathname.indexOf(GATEWAY_PREFIX) + GATEWAY_PREFIX.length)
   return below.slice(below.indexOf('/') + 1)
 }
-
-const GATEWAY_PREFIX = '/v1/gateway/'
 
 export const gateway = new Hono<AppEnv>().all('/:provider/:rest{.+}', limitGatewayBody, async (c) => {
   const url = new URL(c.req.url)
