@@ -9,3 +9,12 @@ RUN apt-get update \
 RUN npm install -g opencode-ai@1.18.33
 
 WORKDIR /home/user
+
+# opencode installs its plugin package into ~/.config/opencode at its first start, from the
+# registry, in every sandbox; installed here once instead. Writable by whichever user the sandbox
+# runs as (the session writes skills beside it, opencode its lock file).
+RUN mkdir -p /home/user/.config/opencode \
+ && cd /home/user/.config/opencode \
+ && printf 'node_modules\npackage.json\npackage-lock.json\nbun.lock\n.gitignore' > .gitignore \
+ && npm install --save-exact --ignore-scripts --no-audit --no-fund @opencode-ai/plugin@1.18.33 \
+ && chmod -R a+rwX /home/user/.config

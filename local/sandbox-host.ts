@@ -11,6 +11,7 @@ import type { Socket } from 'node:net'
 import { isAllowedHost } from '../src/lib/host'
 import type { SandboxFile } from '../src/sandbox/provider'
 import { cutRelay, holdRelay, startRelay, stopRelay, type Relay } from './fault-relay'
+import { seedOpencodeConfig } from './opencode-config-folder'
 import { freePort } from './ports'
 import { copyTree, movePaths, sizeOf } from './sandbox-copies'
 import { readInside, writeInside } from './sandbox-files'
@@ -254,6 +255,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
       }
     } else {
       await mkdir(sb.home, { recursive: true })
+      await seedOpencodeConfig(sb.home)
       if (snapshot) await copyTree(snapshot, sb.workdir).catch(() => {
         throw new HTTPException(404, { message: `no snapshot ${body.snapshotId}` })
       })

@@ -5,15 +5,16 @@ import { join } from 'node:path'
 import { startGitHubStandIn } from '../local/github-standin'
 
 /**
- * The GitHub stand-in for trying GitHub runs by hand: a private repository `acme/widgets` and a
- * token, printed as the settings `npm run dev` takes. Deliveries are then sent as GitHub would
+ * The GitHub stand-in for trying GitHub runs by hand: a private repository `acme/widgets`, a
+ * token and its grant to every key, printed as the settings `npm run dev` takes. Deliveries are then sent as GitHub would
  * (README, "GitHub"); pull requests and comments are printed as they come.
  */
 const root = await mkdtemp(join(tmpdir(), 'github-standin-'))
 const token = `ghp_${randomBytes(16).toString('hex')}`
 const gh = await startGitHubStandIn({ root, tokens: [token] })
 await gh.createRepo('acme', 'widgets', { 'README.md': '# widgets\n' })
-console.log(`GITHUB_API_URL=${gh.url} GITHUB_TOKEN=${token}`)
+// Granted to every key: npm run dev has one (dev-key), whose tenant then owns the deliveries' runs too.
+console.log(`GITHUB_API_URL=${gh.url} GITHUB_TOKEN=${token} GITHUB_TENANT_REPOS='{"*":["acme/*"]}'`)
 console.log(`repository acme/widgets: clone_url ${gh.cloneUrl('acme', 'widgets')} (on disk: ${gh.repoDir('acme', 'widgets')})`)
 let seen = 0
 const timer = setInterval(() => {

@@ -24,7 +24,8 @@ export function parseTemplateToml(text: string): TemplateConfig {
 
 /**
  * Reads e2b.toml and its Dockerfile and checks them: the opencode the template installs must be
- * the version the project develops and tests against.
+ * the version the project develops and tests against, and its plugin package the same version
+ * (else opencode installs its own at every start).
  */
 export function loadTemplate(root: string) {
   const config = parseTemplateToml(readFileSync(join(root, 'e2b.toml'), 'utf8'))
@@ -33,5 +34,9 @@ export function loadTemplate(root: string) {
   const wanted = pkg.devDependencies['opencode-ai']
   const pinned = /opencode-ai@([\w.-]+)/.exec(dockerfile)?.[1]
   if (pinned !== wanted) throw new Error(`${config.dockerfile} installs opencode-ai@${pinned ?? '?'}, the project uses ${wanted}`)
+  // The project lists it too, so that local sandboxes install it from npm's cache (local/opencode-config-folder.ts).
+  if (pkg.devDependencies['@opencode-ai/plugin'] !== wanted) throw new Error(`package.json: @opencode-ai/plugin must be ${wanted}, as opencode-ai`)
+  const plugin = /@opencode-ai\/plugin@([\w.-]+)/.exec(dockerfile)?.[1]
+  if (plugin !== wanted) throw new Error(`${config.dockerfile} installs @opencode-ai/plugin@${plugin ?? '?'}, opencode ${wanted} wants its own version`)
   return { config, template: Template().fromDockerfile(dockerfile) }
 }

@@ -82,6 +82,8 @@ export interface RunRpc extends Rpc.DurableObjectBranded {
 /** One per tenant (`TenantIndex`): its sessions' list, limits, spend and usage. */
 export interface TenantRpc extends Rpc.DurableObjectBranded {
   admit(summary: SessionSummary, limits: { maxActive: number; perMinute: number }): Promise<Admission>
+  /** counts a run against the tenant's run rate, before the run's object exists */
+  admitRun(id: string, perMinute: number): Promise<Admission>
   addSpend(cost: number): Promise<void>
   spentToday(): Promise<number>
   recordUsage(tenant: string, reports: UsageReport[]): Promise<void>

@@ -25,11 +25,13 @@ export type Bindings = DurableObjectBindings & {
   CALLBACK_SECRET?: string
   /** "1" lets callbacks go to loopback over http and to private addresses (local stack and tests) */
   ALLOW_LOCAL_CALLBACKS?: string
-  /** the API key whose tenant owns webhook-started runs (default: the first of API_KEYS) */
+  /** the API key whose tenant owns runs of POST /v1/webhooks/runs (default: the first of API_KEYS) */
   WEBHOOK_TENANT_KEY?: string
   GITHUB_WEBHOOK_SECRET?: string
   GITHUB_TOKEN?: string
   GITHUB_API_URL?: string
+  /** JSON: tenant id (or "*") → `owner/repo` patterns the deployment's GitHub credential may be used on for that tenant */
+  GITHUB_TENANT_REPOS?: string
   /** a GitHub App (its id and PEM private key) instead of GITHUB_TOKEN: installation tokens per repository */
   GITHUB_APP_ID?: string
   GITHUB_APP_PRIVATE_KEY?: string
@@ -49,6 +51,8 @@ export type Bindings = DurableObjectBindings & {
   SNAPSHOTS_PER_REPO?: string
   MAX_ACTIVE_SESSIONS_PER_TENANT?: string
   MAX_SESSION_CREATES_PER_MINUTE?: string
+  /** runs a tenant may start per minute, checked before a run's object exists (default 30) */
+  MAX_RUN_CREATES_PER_MINUTE?: string
   TENANT_MAX_COST_USD_PER_DAY?: string
   /** comma-separated author_association values whose issues and comments start runs */
   GITHUB_ALLOWED_ASSOCIATIONS?: string

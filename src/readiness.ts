@@ -1,10 +1,11 @@
 import { AuthenticationError, Sandbox, type ConnectionOpts, type SandboxListOpts } from 'e2b'
 import type { Bindings } from './env'
+import { parseTenantRepos } from './github/tenant-repos'
 import { missingSettings } from './missing-settings'
 import { ConfigError, parseDeploymentConfig } from './opencode/config'
 import { sandboxConfigPart } from './opencode/sandbox-config'
 import { parseWarmPools } from './sandbox/repo-pools'
-import { readSettings, type Settings } from './settings'
+import { readSettings, runCreatesPerMinute, type Settings } from './settings'
 import { parseTimings } from './timings'
 
 /** How long /ready waits for the sandbox provider before it counts as not answering. */
@@ -89,6 +90,10 @@ export async function readiness(env: Bindings): Promise<Readiness> {
   const timings = parseTimings(env.TIMINGS).error
   if (timings) reasons.push(timings)
   reasons.push(...deploymentConfigProblems(settings.opencodeConfig))
+  const tenantRepos = parseTenantRepos(env.GITHUB_TENANT_REPOS).error
+  if (tenantRepos) reasons.push(tenantRepos)
+  const runRate = runCreatesPerMinute(env).error
+  if (runRate) reasons.push(runRate)
   return { ready: reasons.length === 0, ...(provider && { provider }), missing, reasons }
 }
 

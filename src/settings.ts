@@ -1,9 +1,11 @@
 import type { Bindings } from './env'
+import { parseTenantRepos, type TenantRepos } from './github/tenant-repos'
 import type { E2BOptions } from './sandbox/e2b'
 import { DEFAULT_REFILL_CONCURRENCY, MAX_REFILL_CONCURRENCY } from './sandbox/pool-refill'
 import { parseWarmPools, type WarmPoolEntry } from './sandbox/repo-pools'
 import type { SnapshotPolicy } from './sandbox/snapshots'
 import { PROVISION_WATCHDOG_MS, RECOVERY_WATCHDOG_MS, SANDBOX_GRACE_MS } from './sandbox/timeouts'
+import { countSetting } from './lib/count-setting'
 import { parseTimings, type Timings } from './timings'
 
 /** The template's name, as e2b.toml gives it (`npm run template:build` builds it under this name). */
@@ -35,6 +37,8 @@ export type Settings = {
   maxActiveSessions: number
   /** Sessions a tenant may create per minute (MAX_SESSION_CREATES_PER_MINUTE, default 60). */
   sessionCreatesPerMinute: number
+  /** Runs a tenant may start per minute (MAX_RUN_CREATES_PER_MINUTE, default 30); readiness reports a malformed value. */
+  runCreatesPerMinute: number
   /** What a tenant's model calls may cost per UTC day (TENANT_MAX_COST_USD_PER_DAY); none by default. */
   tenantMaxCostPerDay: number | undefined
   /** How long a paused session is kept before it ends and its sandbox goes (PAUSED_RETENTION_SECONDS, default 7 days). */
@@ -45,6 +49,8 @@ export type Settings = {
   watchdog: { provisionMs: number; recoverMs: number }
   /** Repository snapshots (SNAPSHOT_MAX_AGE_SECONDS, default 1 day, 0 for none; SNAPSHOTS_PER_REPO, default 2). */
   snapshots: SnapshotPolicy
+  /** Which tenant's runs may use the deployment's GitHub credential on which repositories (GITHUB_TENANT_REPOS); none when unset or not valid (readiness says why). */
+  githubTenantRepos: TenantRepos
   /** The intervals and deadlines behind the documented bounds (TIMINGS, for tests); the defaults when unset or not valid (readiness says why). */
   timings: Timings
 }
@@ -88,6 +94,7 @@ export function readSettings(env: Bindings): Settings {
     publicUrl: env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, '') : undefined,
     maxActiveSessions: Math.floor(positive(env.MAX_ACTIVE_SESSIONS_PER_TENANT, 20)),
     sessionCreatesPerMinute: Math.floor(positive(env.MAX_SESSION_CREATES_PER_MINUTE, 60)),
+    runCreatesPerMinute: runCreatesPerMinute(env).value,
     tenantMaxCostPerDay: env.TENANT_MAX_COST_USD_PER_DAY ? positive(env.TENANT_MAX_COST_USD_PER_DAY, Infinity) : undefined,
     pausedRetentionSeconds: positive(env.PAUSED_RETENTION_SECONDS, 7 * 86_400),
     endedRetentionSeconds: positive(env.ENDED_RETENTION_SECONDS, 30 * 86_400),
@@ -99,9 +106,17 @@ export function readSettings(env: Bindings): Settings {
       maxAgeMs: env.SNAPSHOT_MAX_AGE_SECONDS === '0' ? 0 : positive(env.SNAPSHOT_MAX_AGE_SECONDS, 86_400) * 1000,
       keep: Math.floor(positive(env.SNAPSHOTS_PER_REPO, 2)),
     },
+    githubTenantRepos: parseTenantRepos(env.GITHUB_TENANT_REPOS).grants,
     timings: parseTimings(env.TIMINGS).timings,
   }
 }
+
+/** Runs a tenant may start per minute unless MAX_RUN_CREATES_PER_MINUTE says otherwise. */
+export const DEFAULT_RUN_CREATES_PER_MINUTE = 30
+
+/** MAX_RUN_CREATES_PER_MINUTE read, with the reason when it is malformed (for /ready). */
+export const runCreatesPerMinute = (env: Bindings) =>
+  countSetting('MAX_RUN_CREATES_PER_MINUTE', env.MAX_RUN_CREATES_PER_MINUTE, DEFAULT_RUN_CREATES_PER_MINUTE)
 
 /** The tenant behind each API key; keys are never stored, only a digest of each. */
 export function apiKeys(env: Bindings): string[] {

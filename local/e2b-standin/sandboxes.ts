@@ -6,6 +6,7 @@ import { promisify } from 'node:util'
 import { dropMemory, sandboxPids, signal } from './memory'
 import { startNamespace, type Namespace } from './network'
 import { ProcessTable } from './processes'
+import { seedOpencodeConfig } from '../opencode-config-folder'
 
 /**
  * Sandboxes and their lives: created running, paused (every process stopped, memory kept; or,
@@ -91,6 +92,8 @@ export class Sandboxes {
     await mkdir(runDir, { recursive: true })
     // Commands run as `bash -l`, whose /etc/profile resets PATH; the template's profile sets it back.
     await writeFile(join(hostHome, '.bash_profile'), `export PATH='${this.path.replaceAll("'", `'\\''`)}'\n[ -f ~/.bashrc ] && . ~/.bashrc\n`)
+    // The template's home; a copy of another home (createFrom) brings its own.
+    if (home === undefined) await seedOpencodeConfig(hostHome)
     let ns: Namespace
     try {
       ns = await startNamespace(runDir, this.opts.egressPorts, home === undefined ? undefined : { folder: hostHome, over: home })

@@ -17,6 +17,7 @@ import { runs, webhooks } from './runs'
 import { sessionWorkspace } from './session-workspace'
 import { sessions } from './sessions'
 import { usage } from './usage'
+import { tenant } from './tenant'
 import { snapshots } from './snapshots'
 
 export const app = new OpenAPIHono<AppEnv>()
@@ -113,6 +114,7 @@ app.route('/v1/gateway', gateway)
 app.use('/v1/sessions/*', requireApiKey)
 app.use('/v1/runs/*', requireApiKey)
 app.use('/v1/usage/*', requireApiKey)
+app.use('/v1/tenant/*', requireApiKey)
 app.use('/v1/snapshots/*', requireApiKey)
 app.use('/v1/models', requireApiKey)
 app.use('/v1/agents', requireApiKey)
@@ -123,6 +125,7 @@ const routes = withReady
   .route('/v1/runs', runs)
   .route('/v1/webhooks', webhooks)
   .route('/v1/usage', usage)
+  .route('/v1/tenant', tenant)
   .route('/v1/snapshots', snapshots)
   .route('/v1', catalogue)
 

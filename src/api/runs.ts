@@ -3,10 +3,12 @@ import type { Context } from 'hono'
 import type { AppEnv, Bindings } from '../env'
 import { ApiError, unwrap } from '../lib/errors'
 import { newId, sha256Hex } from '../lib/ids'
-import { guardStub, poolStub, runStub } from '../durable-objects'
+import { guardStub, poolStub, runStub, tenantStub } from '../durable-objects'
 import { githubRules, maxRunsPerHour, taskFromDelivery } from '../runs/github'
 import { hasGitHubCredentials } from '../github/credentials'
 import { githubRepoOf } from '../github/repo-url'
+import { isGranted, repoOwner } from '../github/tenant-repos'
+import { log } from '../lib/log'
 import { freshTimestamp, MAX_SKEW_SECONDS, signatureMatches, timestamped } from '../runs/signing'
 import { apiKeys, readSettings } from '../settings'
 import { pushedPools } from '../sandbox/repo-pools'
@@ -25,11 +27,13 @@ import {
   RunAccepted,
   RunBody,
   RunParams,
+  type CreateRunBody,
   type CreateRunInput,
   type RunRequest,
 } from '../contracts'
 
 const errors = commonErrors('run')
+const tooManyRuns = json(ErrorBody, "The tenant started MAX_RUN_CREATES_PER_MINUTE runs in the last minute; nothing of this run was kept")
 
 /**
  * A run's id: random, or derived from the idempotency key (or GitHub's issue or comment), so that
@@ -46,35 +50,55 @@ async function startRun(
   env: Bindings,
   requestUrl: string,
   tenant: string,
-  body: RunRequest & { modelKeys?: Record<string, string> },
+  body: CreateRunBody,
   key?: string,
   github?: CreateRunInput['github'],
 ) {
-  const { modelKeys, ...request } = body
+  const { modelKeys, repo, ...rest } = body
+  // The token is kept sealed by the run's session (and by the run until it ends); the request is kept in plain.
+  const repoToken = repo?.token
+  const request: RunRequest = { ...rest, ...(repo && { repo: { url: repo.url, ref: repo.ref } }) }
   checkModelKeys(env, modelKeys)
   requireCatalogueModel(env, requestUrl, request.model, Object.keys(modelKeys ?? {}))
-  await requireSecretsKey(env, { modelKeys })
+  await requireSecretsKey(env, { modelKeys, repoToken })
   const problem = request.callback && callbackUrlProblem(request.callback.url, localCallbacksAllowed(env.ALLOW_LOCAL_CALLBACKS))
   if (problem) {
     throw new ApiError('validation_failed', `json.callback.url: ${problem}`, [{ path: 'json.callback.url', message: problem, code: 'custom' }])
   }
-  if (request.output?.pullRequest) requirePullRequestable(env, request)
+  if (request.output?.pullRequest) requirePullRequestable(env, tenant, request, repoToken !== undefined)
   const id = await runId(tenant, key ?? request.idempotencyKey)
-  const run = unwrap(await runStub(env, id).start({ id, tenant, request, github, gatewayUrl: gatewayBase(env, requestUrl), modelKeys }))
+  // Asked of the (known) tenant's index: a refused run never makes an object of its own.
+  const admission = await tenantStub(env, tenant).admitRun(id, readSettings(env).runCreatesPerMinute)
+  if (!admission.ok) throw new ApiError('too_many_requests', admission.reason)
+  const run = unwrap(
+    await runStub(env, id).start({ id, tenant, request, github, gatewayUrl: gatewayBase(env, requestUrl), modelKeys, ...(repoToken && { repoToken }) }),
+  )
   return { id: run.id, sessionId: run.sessionId, status: run.status, ...(run.error && { error: run.error }) }
 }
 
-/** A pull request needs a repository on GitHub, and a credential to write to it. */
-function requirePullRequestable(env: Bindings, request: RunRequest) {
+/**
+ * A pull request needs a repository on GitHub, and a credential to write to it: the tenant's own
+ * `repo.token`, or the deployment's on a repository granted to the tenant (GITHUB_TENANT_REPOS).
+ * Refused here, before the run exists, so that nothing reaches the git host or GitHub's API.
+ */
+function requirePullRequestable(env: Bindings, tenant: string, request: RunRequest, ownToken: boolean) {
+  const target = request.repo && githubRepoOf(request.repo.url, env.GITHUB_API_URL)
   const problem = !request.repo
     ? 'a pull request needs a repo'
-    : !githubRepoOf(request.repo.url, env.GITHUB_API_URL)
+    : !target
       ? 'a pull request needs a repository on GitHub (github.com, or the host of GITHUB_API_URL)'
       : undefined
-  if (problem) throw new ApiError('validation_failed', `json.repo: ${problem}`, [{ path: 'json.repo', message: problem, code: 'custom' }])
+  if (problem || !target) throw new ApiError('validation_failed', `json.repo: ${problem}`, [{ path: 'json.repo', message: problem!, code: 'custom' }])
+  if (ownToken) return
   if (!hasGitHubCredentials(env)) {
     const missing = ['GITHUB_TOKEN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY']
-    throw new ApiError('misconfigured', `pull requests need ${missing[0]}`, { missing })
+    throw new ApiError('misconfigured', `pull requests need ${missing[0]}, or the repository's own repo.token`, { missing })
+  }
+  if (!isGranted(readSettings(env).githubTenantRepos, tenant, target)) {
+    throw new ApiError(
+      'forbidden',
+      `${target.owner}/${target.repo} is not granted to this tenant (GITHUB_TENANT_REPOS): bring the repository's own repo.token`,
+    )
   }
 }
 
@@ -86,12 +110,17 @@ export const runs = router()
       path: '/',
       summary: 'Start a background run',
       description:
-        'A session in background mode with one prompt and a policy that never waits on a human. The run ends `succeeded`, `failed`, `timed_out` or `cancelled`; then its sandbox is stopped and the run is POSTed to `callback.url`, signed. A run whose session cannot be created (the tenant\'s limits, a broken sandbox) has ended `failed` with that `error` already, and its idempotency key keeps naming it.',
+        'A session in background mode with one prompt and a policy that never waits on a human. The run ends `succeeded`, `failed`, `timed_out` or `cancelled`; then its sandbox is stopped and the run is POSTed to `callback.url`, signed. A run whose session cannot be created (the tenant\'s limits, a broken sandbox) has ended `failed` with that `error` already, gets no callback (`callback.state` `skipped`), and its idempotency key keeps naming it. Past MAX_RUN_CREATES_PER_MINUTE runs of the tenant in the last minute, 429 and nothing is kept. An ended run is deleted ENDED_RETENTION_SECONDS after it ended and its callback settled.',
       security,
       request: { body: { ...json(RunBody, 'The run'), required: true } },
       responses: {
         202: json(RunAccepted, 'Started (or already started with this idempotency key)'),
         ...errors,
+        403: json(
+          ErrorBody,
+          "`output.pullRequest` on a repository the deployment's GitHub credential is not granted for to this tenant (GITHUB_TENANT_REPOS), without the repository's own `repo.token`; or a session token",
+        ),
+        429: tooManyRuns,
         ...misconfiguredResponse,
       },
     }),
@@ -122,7 +151,7 @@ export const runs = router()
     async (c) => c.json(unwrap(await runStub(c.env, c.req.valid('param').id).cancel(c.get('tenant'))), 200),
   )
 
-/** The tenant that owns runs started by webhooks: WEBHOOK_TENANT_KEY's, else the first API key's. */
+/** The tenant that owns runs of POST /v1/webhooks/runs: WEBHOOK_TENANT_KEY's, else the first API key's. */
 async function webhookTenant(env: Bindings): Promise<string> {
   const key = env.WEBHOOK_TENANT_KEY || apiKeys(env)[0]
   if (!key) throw new ApiError('unauthorized', 'no tenant is configured for webhook runs (WEBHOOK_TENANT_KEY)')
@@ -163,9 +192,9 @@ webhooks.openAPIRegistry.registerPath({
   path: '/runs',
   summary: 'Start a run from a signed webhook',
   description:
-    'The body of `POST /v1/runs`, authenticated by `X-Timestamp` (Unix seconds, within five minutes) and `X-Signature-256: sha256=<hex HMAC-SHA256 of "<X-Timestamp>.<raw body>" with WEBHOOK_SECRET>`. A signature is accepted once.',
+    'The body of `POST /v1/runs`, for the tenant of WEBHOOK_TENANT_KEY (default: the first API key), authenticated by `X-Timestamp` (Unix seconds, within five minutes) and `X-Signature-256: sha256=<hex HMAC-SHA256 of "<X-Timestamp>.<raw body>" with WEBHOOK_SECRET>`. A signature is accepted once.',
   request: { body: { ...json(RunBody, 'The run'), required: true } },
-  responses: { 202: json(RunAccepted, 'Started (or already started with this idempotency key)'), ...errors },
+  responses: { 202: json(RunAccepted, 'Started (or already started with this idempotency key)'), ...errors, 429: tooManyRuns },
 })
 
 webhooks.post('/runs', async (c) => {
@@ -186,7 +215,7 @@ webhooks.openAPIRegistry.registerPath({
   path: '/github',
   summary: 'GitHub webhook deliveries',
   description:
-    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository. A `push` to the repository and ref of a repository warm pool (WARM_POOLS) refreshes the sandboxes of that pool in the background (`refreshing`: how many pools). A comment saying so is posted at once and edited with the result: a pull request from a new branch (GITHUB_OUTPUT=pull_request, the default), or for a comment on a pull request, a commit on its branch (a branch in a fork gets the diff instead); with GITHUB_OUTPUT=comment, the diff in the comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. Other deliveries are acknowledged and ignored, with the reason.',
+    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository, owned by the tenant GITHUB_TENANT_REPOS names for it (a repository of no tenant starts nothing and is ignored, with the reason). A `push` to the repository and ref of a repository warm pool (WARM_POOLS) refreshes the sandboxes of that pool in the background (`refreshing`: how many pools). A comment saying so is posted at once and edited with the result: a pull request from a new branch (GITHUB_OUTPUT=pull_request, the default), or for a comment on a pull request, a commit on its branch (a branch in a fork gets the diff instead); with GITHUB_OUTPUT=comment, the diff in the comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. Other deliveries are acknowledged and ignored, with the reason.',
   request: { body: { ...json(z.record(z.string(), z.unknown()), 'A GitHub delivery'), required: true } },
   responses: {
     202: json(
@@ -211,6 +240,12 @@ webhooks.post('/github', async (c) => {
   const decided = taskFromDelivery(c.req.header('x-github-event'), parseJson(raw), githubRules(c.env))
   if ('ignored' in decided) return c.json({ ignored: true, reason: decided.ignored }, 202)
   const { task } = decided
+  // The repository's tenant, never a default one: a run on it may use the deployment's credential.
+  const owner = repoOwner(readSettings(c.env).githubTenantRepos, task.target, await Promise.all(apiKeys(c.env).map(tenantOf)))
+  if ('ignored' in owner) {
+    log('info', 'github delivery ignored', { repo: `${task.target.owner}/${task.target.repo}`, reason: owner.ignored })
+    return c.json({ ignored: true, reason: owner.ignored }, 202)
+  }
   const repository = `github:${task.target.owner}/${task.target.repo}`
   if (!(await guardStub(c.env, repository).admit(task.key, maxRunsPerHour(c.env), HOUR_MS))) {
     throw new ApiError('too_many_requests', `${task.target.owner}/${task.target.repo} has started as many runs as it may this hour`)
@@ -218,7 +253,7 @@ webhooks.post('/github', async (c) => {
   const run = await startRun(
     c.env,
     c.req.url,
-    await webhookTenant(c.env),
+    owner.tenant,
     { prompt: task.prompt, repo: { url: task.repoUrl } },
     `github:${task.key}`,
     task.target,

@@ -62,7 +62,7 @@ export const SessionRepo = z
       .openapi({
         writeOnly: true,
         description:
-          'For a private repository: the password of user `x-access-token`, used only to clone it (again if its sandbox is replaced) through a git credential helper. Stored sealed until the session ends; never returned, and left nowhere in the sandbox',
+          "For a private repository: the password of user `x-access-token`, used only to clone it (again if its sandbox is replaced) through a git credential helper, and for a run's pull request as its token for GitHub's API. On GitHub, what a tenant the deployment's GitHub credential is not granted for (GITHUB_TENANT_REPOS) brings instead. Stored sealed until the session ends; never returned, and left nowhere in the sandbox",
       }),
   })
   .strict()

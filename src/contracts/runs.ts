@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi'
 import { ID_PATTERN } from '../lib/ids'
 import { callbackUrlProblem } from './callback-url'
 import { Usage } from './events'
-import { Limits, ModelKeys, ModelName, Permissions, Repo } from './fields'
+import { Limits, ModelKeys, ModelName, Permissions, SessionRepo, type Repo } from './fields'
 import { OutputSchema } from './output-schema'
 
 /** Background runs: the body that starts one, the run as it is shown, and what a run's Durable Object is handed and told. */
@@ -28,7 +28,7 @@ export const PullRequestRequest = z
 export const RunBody = z
   .object({
     prompt: z.string().min(1).max(100_000),
-    repo: Repo.optional(),
+    repo: SessionRepo.optional(),
     model: ModelName.optional(),
     permissions: Permissions.optional().openapi({ description: 'Asks become denials: nobody is there to answer' }),
     callback: z
@@ -43,7 +43,7 @@ export const RunBody = z
           })
           .openapi({
             description:
-              'https, no credentials, not a loopback, private or link-local address (http to loopback only when ALLOW_LOCAL_CALLBACKS=1)',
+              'https, no credentials, not localhost nor a loopback, private, link-local or other special-purpose address in any spelling (http to loopback only when ALLOW_LOCAL_CALLBACKS=1)',
           }),
       })
       .strict()
@@ -94,6 +94,7 @@ export const RunStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'ca
 export const Run = z
   .object({
     id: z.string(),
+    tenant: z.string().openapi({ description: 'the tenant that started the run (`id` of GET /v1/tenant); a callback receiver checks it is its own' }),
     sessionId: z.string(),
     status: RunStatus,
     createdAt: z.string(),
@@ -111,7 +112,9 @@ export const Run = z
     callback: z
       .object({
         url: z.string(),
-        state: z.enum(['pending', 'delivered', 'failed']),
+        state: z.enum(['pending', 'delivered', 'failed', 'skipped']).openapi({
+          description: '`skipped`: the run ended failed while it started (its session could not be created), as the answer to POST /v1/runs said; no callback is sent',
+        }),
         attempts: z.array(z.object({ at: z.string(), status: z.number().optional(), error: z.string().optional() })),
       })
       .optional(),
@@ -127,9 +130,14 @@ export type RunView = z.infer<typeof Run>
 export type CallbackAttempt = NonNullable<RunView['callback']>['attempts'][number]
 
 type RunBody = z.infer<typeof RunBody>
+/** A run's body as it came, its model keys and repository token included. */
+export type CreateRunBody = RunBody
 
-/** A run's request as the run keeps it: the body less the model keys, which only its session keeps (sealed). */
-export type RunRequest = Omit<RunBody, 'modelKeys'>
+/**
+ * A run's request as the run keeps it (in plain): the body less the model keys and the
+ * repository's token, which only its session keeps (sealed), and the run sealed until it ends.
+ */
+export type RunRequest = Omit<RunBody, 'modelKeys' | 'repo'> & { repo?: Repo }
 
 /**
  * Where a GitHub-started run reports back: an issue, or a pull request (its comments run on its
@@ -147,6 +155,8 @@ export type CreateRunInput = Pick<RunBody, 'modelKeys'> & {
   github?: GitHubTarget
   /** where the run's sandbox reaches the model gateway */
   gatewayUrl: string
+  /** the tenant's own token for its repository: the clone's and the pull request's, instead of the deployment's */
+  repoToken?: string
 }
 
 /** What a background session tells its run. */

@@ -23,10 +23,13 @@ import type { PullRequestPlan } from '../github/pull-request'
 import { commentBody, githubComment, startedComment } from './github'
 import { githubSetup, publishRun, type GitHubSetup } from './github-pr'
 import { callbackRetryDelay, SETTLE_MS } from './policy'
-import { signature, timestamped } from './signing'
+import { callbackKey, signature, timestamped } from './signing'
 import { structuredOutcome } from './structured'
 import { migrate } from '../lib/migrations'
+import { openJson, sealJson } from '../lib/sealed'
 import { RUN_MIGRATIONS } from './schema'
+import { forgetAt, forgetStorage } from '../lib/retention'
+import { readSettings } from '../settings'
 
 /** How long a run may take when it does not say. */
 const DEFAULT_TIMEOUT_SECONDS = 30 * 60
@@ -47,12 +50,15 @@ type RunRow = {
   updated_at: string
   deadline: number
   settle_at: number | null
-  callback_state: 'none' | 'pending' | 'delivered' | 'failed'
+  /** `skipped`: the run ended before its session existed, as the answer that started it said; nothing is sent */
+  callback_state: 'none' | 'pending' | 'delivered' | 'failed' | 'skipped'
   callback_attempts: string
   next_callback_at: number | null
   /** a PullRequestPlan as JSON: what the run does on GitHub with its changes */
   pr: string | null
   comment_id: number | null
+  /** the tenant's own token for the pull request, sealed under SECRETS_KEY; erased when the run ends */
+  repo_token: string | null
 }
 
 const FINAL: RunStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
@@ -93,6 +99,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
       now + timeout * 1000,
     )
     this.row = this.sql.exec<RunRow>('SELECT * FROM run').one()
+    if (input.repoToken !== undefined) this.update({ repo_token: await sealJson(this.env.SECRETS_KEY ?? '', input.repoToken) })
     // The deadline holds from here on, whatever happens to the session's creation or to this object.
     await this.schedule()
     if (input.github) {
@@ -113,11 +120,12 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     if (setup.plan) this.update({ pr: JSON.stringify(setup.plan) })
     const created = await this.createSession(input, setup)
     if (!created.ok) {
-      // Refused or broken before it began: the run ends failed with the reason, told like any other
-      // end, and its key keeps naming this failed run.
+      // Refused or broken before it began: the run ends failed with the reason, which the answer to
+      // its start carries, so no callback is sent (a GitHub comment saying it runs is still
+      // corrected); its key keeps naming this failed run.
       if (!this.isFinal()) {
         this.update({ error: JSON.stringify({ code: created.error.code, message: created.error.message }) })
-        await this.finish('failed')
+        await this.finish('failed', { answered: true })
       }
       return ok(this.view())
     }
@@ -147,6 +155,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
           ...(github.githubClone && { githubClone: true }),
         },
         modelKeys: input.modelKeys,
+        repoToken: input.repoToken,
       })
     } catch (err) {
       log('error', 'run session create failed', { runId: input.id, err: errorMessage(err) })
@@ -191,6 +200,12 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
   override async alarm(): Promise<void> {
     if (!this.row) return
     const now = Date.now()
+    const forget = this.forgetAt()
+    if (forget !== undefined && now >= forget) {
+      await forgetStorage(this.ctx.storage, RUN_MIGRATIONS)
+      this.row = undefined
+      return
+    }
     if (!this.isFinal()) {
       if (now >= this.row.deadline) await this.finish('timed_out')
       else if (this.row.settle_at !== null && now >= this.row.settle_at) await this.finish(this.row.error ? 'failed' : 'succeeded')
@@ -216,18 +231,30 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     this.row = updateRow(this.sql, 'run', this.row!, fields)
   }
 
+  /** When an ended run, its delivery settled, is deleted (ENDED_RETENTION_SECONDS after, like a session). */
+  private forgetAt(): number | undefined {
+    const row = this.row!
+    if (!this.isFinal() || row.callback_state === 'pending') return undefined
+    return forgetAt(Date.parse(row.updated_at), readSettings(this.env).endedRetentionSeconds * 1000)
+  }
+
   private async schedule() {
     const row = this.row!
     const times = [
       ...(this.isFinal() ? [] : [row.deadline, row.settle_at]),
       row.callback_state === 'pending' ? row.next_callback_at : null,
+      this.forgetAt() ?? null,
     ].filter((t): t is number => t !== null)
     if (times.length === 0) await this.ctx.storage.deleteAlarm()
     else await this.ctx.storage.setAlarm(Math.min(...times))
   }
 
-  /** Collects the result, settles the run, stops the sandbox, and queues the delivery. */
-  private async finish(status: RunStatus) {
+  /**
+   * Collects the result, settles the run, stops the sandbox, and queues the delivery, unless the
+   * run ended while it started (`answered`): the answer to its start said so, and a callback per
+   * refused start would let a tenant's requests multiply into the Worker's.
+   */
+  private async finish(status: RunStatus, { answered = false } = {}) {
     const row = this.row!
     const session = this.session()
     const fields: Partial<RunRow> = { status }
@@ -251,22 +278,31 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     if (status === 'timed_out') fields.error = JSON.stringify({ code: 'timed_out', message: 'the run took longer than its timeoutSeconds' })
     if (status === 'cancelled') fields.error = JSON.stringify({ code: 'cancelled', message: 'the run was cancelled' })
     const request = JSON.parse(row.request) as RunRequest
-    if (request.callback !== undefined || row.github !== null) Object.assign(fields, { callback_state: 'pending', next_callback_at: Date.now() })
+    if (row.github !== null || (request.callback !== undefined && !answered)) Object.assign(fields, { callback_state: 'pending', next_callback_at: Date.now() })
+    else if (request.callback !== undefined) fields.callback_state = 'skipped'
     // Settled first: what the session reports while it is being stopped no longer changes the run.
-    this.update(fields)
+    // The token served the pull request, which is written by now.
+    this.update({ ...fields, repo_token: null })
     await session.end(row.tenant).catch((err: unknown) => log('warn', 'run session end failed', { runId: row.id, err: errorMessage(err) }))
     await this.schedule()
   }
 
-  private publish(plan: PullRequestPlan) {
-    const { id, tenant, reply } = this.row!
+  private async publish(plan: PullRequestPlan) {
+    const { id, tenant, reply, repo_token } = this.row!
     const session = this.session()
     const link = this.env.PUBLIC_URL ? `[\`${id}\`](${this.env.PUBLIC_URL.replace(/\/+$/, '')}/v1/runs/${id})` : `\`${id}\``
+    let repoToken: string | undefined
+    try {
+      repoToken = repo_token === null ? undefined : await openJson<string>(this.env.SECRETS_KEY ?? '', repo_token)
+    } catch (err) {
+      // Never the deployment's credential instead: the tenant brought its own because it has no grant.
+      return { state: 'failed' as const, error: { message: `the repository token could not be opened: ${errorMessage(err)}` } }
+    }
     return publishRun(
       this.env,
       plan,
       { changes: () => session.workspaceChanges(tenant), readFile: (path) => session.readFile(tenant, path) },
-      { id, summary: reply ?? '', link },
+      { id, tenant, summary: reply ?? '', link, ...(repoToken !== undefined && { repoToken }) },
     )
   }
 
@@ -297,9 +333,10 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
   }
 
   /**
-   * POSTs the run, signed with CALLBACK_SECRET over `<X-Timestamp>.<body>` (unsigned when it is
-   * not set), to a URL checked again now, as the rules may have changed since the run started.
-   * A redirect is an answer, not a new destination. Gives the reason when it may not go out.
+   * POSTs the run, which names its tenant, signed over `<X-Timestamp>.<body>` with that tenant's
+   * own key (derived from CALLBACK_SECRET; unsigned when it is not set), to a URL checked again
+   * now, as the rules may have changed since the run started. A redirect is an answer, not a new
+   * destination. Gives the reason when it may not go out.
    */
   private async postCallback(url: string): Promise<Response | 'refused'> {
     if (callbackUrlProblem(url, localCallbacksAllowed(this.env.ALLOW_LOCAL_CALLBACKS))) return 'refused'
@@ -311,7 +348,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
       headers: {
         'content-type': 'application/json',
         'x-timestamp': timestamp,
-        ...(secret && { 'x-signature-256': await signature(secret, timestamped(timestamp, body)) }),
+        ...(secret && { 'x-signature-256': await signature(await callbackKey(secret, this.row!.tenant), timestamped(timestamp, body)) }),
       },
       body,
       redirect: 'manual',
@@ -326,6 +363,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     const request = JSON.parse(row.request) as RunRequest
     return {
       id: row.id,
+      tenant: row.tenant,
       sessionId: row.session_id,
       status: row.status,
       createdAt: row.created_at,

@@ -3,8 +3,9 @@ import type { CreateRunInput } from '../contracts'
 import type { Bindings } from '../env'
 import { githubSetup } from './github-pr'
 
-const env = { GITHUB_TOKEN: 'ghp_t', GITHUB_API_URL: 'http://127.0.0.1:9' } as Bindings
-const input = (over: Partial<CreateRunInput>): CreateRunInput => ({ id: 'run_1', tenant: 't', gatewayUrl: 'g', request: { prompt: 'Fix the parser\nplease' }, ...over })
+const TENANT = `t_${'a'.repeat(32)}`
+const env = { GITHUB_TOKEN: 'ghp_t', GITHUB_API_URL: 'http://127.0.0.1:9', GITHUB_TENANT_REPOS: JSON.stringify({ [TENANT]: ['acme/*'] }) } as Bindings
+const input = (over: Partial<CreateRunInput>): CreateRunInput => ({ id: 'run_1', tenant: TENANT, gatewayUrl: 'g', request: { prompt: 'Fix the parser\nplease' }, ...over })
 const issueTarget = { owner: 'acme', repo: 'widgets', issue: 7, title: 'Broken parser', defaultBranch: 'trunk' }
 
 describe('githubSetup', () => {
@@ -31,5 +32,15 @@ describe('githubSetup', () => {
     const named = await githubSetup(env, input({ request: { prompt: 'x', repo, output: { pullRequest: { base: 'main', branch: 'mine', title: 'T' } } } }))
     expect(named.plan).toMatchObject({ base: 'main', branch: 'mine', title: 'T', draft: false })
     expect(await githubSetup(env, input({ request: { prompt: 'x', repo } }))).toEqual({})
+  })
+
+  it("clones with the deployment's credential only for a tenant granted the repository and bringing no token", async () => {
+    const request = { prompt: 'x', repo: { url: 'http://127.0.0.1:9/acme/api.git' }, output: { pullRequest: {} } }
+    expect(await githubSetup(env, input({ request }))).toMatchObject({ githubClone: true })
+    const other = await githubSetup(env, input({ tenant: `t_${'b'.repeat(32)}`, request }))
+    expect(other.githubClone).toBeUndefined()
+    expect(other.plan).toMatchObject({ owner: 'acme', repo: 'api' })
+    expect((await githubSetup(env, input({ request, repoToken: 'ghp_own' }))).githubClone).toBeUndefined()
+    expect((await githubSetup({ ...env, GITHUB_TENANT_REPOS: undefined }, input({ request }))).githubClone).toBeUndefined()
   })
 })

@@ -1,11 +1,12 @@
 import type { CreateRunInput, FileBody, PullRequestResult, Repo } from '../contracts'
 import type { Bindings } from '../env'
-import { GitHubError } from '../github/api'
+import { GitHubApi, GitHubError } from '../github/api'
 import type { FileChange } from '../github/changes'
 import { parseAuthor } from '../github/commit'
-import { clonesWithGitHubCredential, githubApi } from '../github/credentials'
+import { cloneTarget, githubApi, hasGitHubCredentials } from '../github/credentials'
 import { defaultBranch, publishChanges, titleFrom, type PullRequestPlan } from '../github/pull-request'
-import { githubRepoOf } from '../github/repo-url'
+import { githubRepoOf, type GitHubRepo } from '../github/repo-url'
+import { isGranted, parseTenantRepos } from '../github/tenant-repos'
 import type { Outcome } from '../lib/errors'
 
 /**
@@ -22,8 +23,9 @@ const sameRepo = (a: string, b: string) => a.toLowerCase() === b.toLowerCase()
  * Decided when the run starts. A GitHub trigger on a pull request runs on its branch (looked up
  * through the API) and adds a commit to it, unless the branch is in a fork; on an issue it opens
  * a pull request (unless GITHUB_OUTPUT=comment). A `POST /v1/runs` asks with output.pullRequest.
- * The clone of a private repository gets a token (the App's installation token, or
- * GITHUB_TOKEN) through the session's credential helper; a fork's clone gets none.
+ * The clone of a private repository gets a token through the session's credential helper: the
+ * tenant's own `repo.token`, else the deployment's (the App's installation token, or
+ * GITHUB_TOKEN) on a repository granted to the tenant (GITHUB_TENANT_REPOS); a fork's clone gets none.
  * Throws GitHubError when GitHub will not say what it must.
  */
 export async function githubSetup(env: Bindings, input: CreateRunInput): Promise<GitHubSetup> {
@@ -41,7 +43,7 @@ export async function githubSetup(env: Bindings, input: CreateRunInput): Promise
         return { repo: { url: headRepo.clone_url, ref: pull.head.ref }, plan: { ...common, mode: 'not_pushed' } }
       }
       const url = repo?.url ?? headRepo.clone_url
-      return { repo: { url, ref: pull.head.ref }, ...clonedWithGitHub(env, url), plan: { ...common, mode: 'update' } }
+      return { repo: { url, ref: pull.head.ref }, ...clonedWithGitHub(env, input, url), plan: { ...common, mode: 'update' } }
     }
     const plan: PullRequestPlan | undefined =
       env.GITHUB_OUTPUT === 'comment'
@@ -56,13 +58,13 @@ export async function githubSetup(env: Bindings, input: CreateRunInput): Promise
             draft: false,
             issue: github.issue,
           }
-    return { ...(repo && clonedWithGitHub(env, repo.url)), ...(plan && { plan }) }
+    return { ...(repo && clonedWithGitHub(env, input, repo.url)), ...(plan && { plan }) }
   }
   if (!asked || !repo) return {}
   const target = githubRepoOf(repo.url, env.GITHUB_API_URL)
   if (!target) return {}
   return {
-    ...clonedWithGitHub(env, repo.url),
+    ...clonedWithGitHub(env, input, repo.url),
     plan: {
       ...target,
       mode: 'open',
@@ -74,23 +76,40 @@ export async function githubSetup(env: Bindings, input: CreateRunInput): Promise
   }
 }
 
-const clonedWithGitHub = (env: Bindings, url: string) => (clonesWithGitHubCredential(env, url) ? { githubClone: true } : {})
+/** Whether the deployment's GitHub credential may act on `repo` for `tenant`: granted to it in GITHUB_TENANT_REPOS. */
+export const deploymentCredentialFor = (env: Bindings, tenant: string, repo: GitHubRepo) =>
+  hasGitHubCredentials(env) && isGranted(parseTenantRepos(env.GITHUB_TENANT_REPOS).grants, tenant, repo)
+
+/** The deployment's credential clones only for a tenant that brings no token of its own and was granted the repository. */
+function clonedWithGitHub(env: Bindings, input: Pick<CreateRunInput, 'tenant' | 'repoToken'>, url: string) {
+  const target = cloneTarget(env, url)
+  return input.repoToken === undefined && target && deploymentCredentialFor(env, input.tenant, target) ? { githubClone: true } : {}
+}
 
 export type Workspace = {
   changes(): Promise<Outcome<{ head: string; changes: FileChange[] }>>
   readFile(path: string): Promise<Outcome<FileBody>>
 }
 
-/** The run's changes, read from its workspace while its sandbox is still there, on GitHub as `plan` says. */
+/**
+ * The run's changes, read from its workspace while its sandbox is still there, on GitHub as `plan`
+ * says: with the tenant's own token when it brought one, else with the deployment's credential
+ * if the repository is (still) granted to the tenant.
+ */
 export async function publishRun(
   env: Bindings,
   plan: PullRequestPlan,
   workspace: Workspace,
-  run: { id: string; summary: string; link: string },
+  run: { id: string; tenant: string; summary: string; link: string; repoToken?: string },
 ): Promise<PullRequestResult> {
+  const { repoToken } = run
+  if (repoToken === undefined && !deploymentCredentialFor(env, run.tenant, plan)) {
+    return { state: 'failed', error: { message: `${plan.owner}/${plan.repo} is not granted to this tenant (GITHUB_TENANT_REPOS)` } }
+  }
   const listed = await workspace.changes()
   if (!listed.ok) return { state: 'failed', error: { message: `the changes could not be read: ${listed.error.message}` } }
-  return publishChanges(() => githubApi(env, plan), plan, {
+  const api = async () => (repoToken !== undefined ? new GitHubApi(env.GITHUB_API_URL, repoToken) : githubApi(env, plan))
+  return publishChanges(api, plan, {
     runId: run.id,
     runLink: run.link,
     summary: run.summary,

@@ -49,7 +49,7 @@ describe('taskFromDelivery', () => {
     const bot = { login: 'helper[bot]', type: 'Bot' }
     expect(taskFromDelivery('issue_comment', commented('/opencode', 'OWNER', bot), rules)).toEqual({ ignored: 'sent by a bot' })
     expect(taskFromDelivery('issues', opened('/opencode', 'OWNER', bot), rules)).toEqual({ ignored: 'sent by a bot' })
-    const ours = commentBody({ id: 'run_x', sessionId: 's', status: 'succeeded', createdAt: '', updatedAt: '', result: { text: 'try /opencode', usage: { inputTokens: 0, outputTokens: 0, cost: 0 } } })
+    const ours = commentBody({ id: 'run_x', tenant: 't', sessionId: 's', status: 'succeeded', createdAt: '', updatedAt: '', result: { text: 'try /opencode', usage: { inputTokens: 0, outputTokens: 0, cost: 0 } } })
     expect(taskFromDelivery('issue_comment', commented(ours, 'OWNER'), rules)).toEqual({ ignored: 'our own comment' })
   })
 
@@ -85,6 +85,7 @@ describe('commentBody', () => {
   const usage = { inputTokens: 0, outputTokens: 0, cost: 0 }
   const run = (result: RunView['result'], error?: RunView['error']): RunView => ({
     id: 'run_long',
+    tenant: 't',
     sessionId: 's',
     status: error ? 'failed' : 'succeeded',
     createdAt: '',
@@ -136,6 +137,7 @@ describe('GitHub comments of runs that end in pull requests', () => {
   const usage = { inputTokens: 0, outputTokens: 0, cost: 0 }
   const run = (pullRequest: PullRequestResult): RunView => ({
     id: 'run_pr',
+    tenant: 't',
     sessionId: 's',
     status: 'succeeded',
     createdAt: '',

@@ -13,9 +13,19 @@ async function hmacBytes(secret: string, data: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(data)))
 }
 
+const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')
+
 export async function signature(secret: string, data: string): Promise<string> {
-  const bytes = await hmacBytes(secret, data)
-  return `sha256=${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`
+  return `sha256=${hex(await hmacBytes(secret, data))}`
+}
+
+/**
+ * The key that signs one tenant's callbacks: HMAC-SHA256(CALLBACK_SECRET, tenant id) in hex, the
+ * text a receiver uses as its HMAC key. Each tenant holds only its own (GET /v1/tenant), so one
+ * tenant cannot sign, nor have the Worker sign, a callback another tenant's receiver accepts.
+ */
+export async function callbackKey(callbackSecret: string, tenant: string): Promise<string> {
+  return hex(await hmacBytes(callbackSecret, tenant))
 }
 
 /** What a timestamped signature covers. */

@@ -4,7 +4,8 @@ import { describeFailure } from './failure'
 import type { Fanout } from './fanout'
 import type { HumanRequests } from './human-requests'
 import type { SandboxLifecycle } from './sandbox-lifecycle'
-import { migrate } from './schema'
+import { forgetStorage } from '../lib/retention'
+import { MIGRATIONS } from './schema'
 import type { SessionStore } from './session-store'
 import type { Signals } from './signals'
 import type { Turns } from './turns'
@@ -57,8 +58,7 @@ export class Ending {
     const { storage, store, signals } = this.p
     const { id, tenant } = store.row
     await signals.tenantIndex(tenant).remove(id)
-    await storage.deleteAll()
-    migrate(storage.sql)
+    await forgetStorage(storage, MIGRATIONS)
     store.reload()
   }
 }

@@ -1,5 +1,6 @@
 import type { LoggedEvent, PublicEvent, PublicEventType } from '../contracts'
 import { continues, flushDelay, joined } from '../events/coalesce'
+import { bytesToFree, MAX_LOG_BYTES, storedBytes, SUPERSEDED } from '../events/log-bound'
 
 /**
  * Events always kept, counting back from the newest: a client resuming from any of these ids
@@ -9,6 +10,11 @@ import { continues, flushDelay, joined } from '../events/coalesce'
 export const RETAINED_EVENTS = 10_000
 /** Compaction runs once per this many appends, so its cost is spread thin. */
 const COMPACT_EVERY = 1_000
+
+/** SQL for the superseded events of ../events/log-bound (our own constants, never input). */
+const SUPERSEDED_SQL = SUPERSEDED.map(({ type, states }) =>
+  states ? `(type = '${type}' AND json_extract(data, '$.state') IN (${states.map((s) => `'${s}'`).join(', ')}))` : `type = '${type}'`,
+).join(' OR ')
 
 /**
  * The session's append-only event log. Sequence numbers start at 1, never repeat and never go
@@ -27,13 +33,27 @@ export class EventLog {
   private flushing: ReturnType<typeof setTimeout> | undefined
   /** when the last batch was stored (ms) */
   private flushedAt = 0
+  /** the stored events' data in bytes, as event_log_size keeps it */
+  private bytes: number
 
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly sessionId: () => string,
     private readonly onWritten: (events: LoggedEvent[]) => void = () => {},
+    /** the log's bound in bytes (../events/log-bound); smaller in tests */
+    private readonly maxBytes = MAX_LOG_BYTES,
   ) {
     this.last = Number(storage.sql.exec('SELECT COALESCE(MAX(seq), 0) AS last FROM events').one().last)
+    this.bytes = this.savedBytes()
+  }
+
+  private savedBytes(): number {
+    return Number(this.sql.exec('SELECT bytes FROM event_log_size').toArray()[0]?.bytes ?? 0)
+  }
+
+  /** The stored events' data, in bytes. */
+  get storedBytes(): number {
+    return this.bytes
   }
 
   private get sql(): SqlStorage {
@@ -79,20 +99,63 @@ export class EventLog {
     this.unwritten = []
     this.flushedAt = Date.now()
     const compactDue = Math.floor(batch[0]!.seq / COMPACT_EVERY) !== Math.floor(this.last / COMPACT_EVERY)
-    this.storage.transactionSync(() => {
-      for (const e of batch) this.sql.exec('INSERT INTO events (seq, type, data) VALUES (?, ?, ?)', e.seq, e.type, e.data)
-      if (compactDue) this.compact()
-    })
+    try {
+      this.storage.transactionSync(() => {
+        for (const e of batch) this.sql.exec('INSERT INTO events (seq, type, data) VALUES (?, ?, ?)', e.seq, e.type, e.data)
+        this.bytes += batch.reduce((n, e) => n + storedBytes(e.data), 0)
+        if (compactDue) this.compact()
+        this.keepBound()
+        this.saveBytes()
+      })
+    } catch (err) {
+      // Rolled back: the size is what was stored before.
+      this.bytes = this.savedBytes()
+      throw err
+    }
     this.onWritten(batch)
   }
 
   /** Removes deltas older than the retained window whose message has completed. */
   compact(retained = RETAINED_EVENTS) {
-    this.sql.exec(
-      `DELETE FROM events WHERE type = 'message.delta' AND seq <= ?
-         AND json_extract(data, '$.messageId') IN (SELECT id FROM messages WHERE role = 'assistant')`,
+    this.bytes -= this.deleted(
+      `type = 'message.delta' AND seq <= ? AND json_extract(data, '$.messageId') IN (SELECT id FROM messages WHERE role = 'assistant')`,
       this.last - retained,
     )
+    this.saveBytes()
+  }
+
+  /**
+   * Past the bound, the oldest events go until the log is back under it: superseded ones first,
+   * then of any kind but the newest (what a client was told last). Ids never change, so a client
+   * resuming from an id that went gets what is left after it.
+   */
+  private keepBound() {
+    const superseded = bytesToFree(this.bytes, this.maxBytes)
+    if (superseded > 0) this.bytes -= this.deleteOldest(`(${SUPERSEDED_SQL}) AND seq < ${this.last}`, superseded)
+    const rest = bytesToFree(this.bytes, this.maxBytes)
+    if (rest > 0) this.bytes -= this.deleteOldest(`seq < ${this.last}`, rest)
+  }
+
+  /** Deletes the oldest events that match `where` until at least `bytes` are gone (or all that match); the bytes freed. */
+  private deleteOldest(where: string, bytes: number): number {
+    const cut = this.sql
+      .exec<{ seq: number }>(
+        `SELECT seq FROM (SELECT seq, SUM(length(CAST(data AS BLOB))) OVER (ORDER BY seq) AS upto FROM events WHERE ${where})
+         WHERE upto >= ? ORDER BY seq LIMIT 1`,
+        bytes,
+      )
+      .toArray()[0]?.seq
+    return cut === undefined ? this.deleted(where) : this.deleted(`(${where}) AND seq <= ?`, cut)
+  }
+
+  /** Deletes the events that match; the bytes their data took. */
+  private deleted(where: string, ...bindings: SqlStorageValue[]): number {
+    const rows = this.sql.exec<{ n: number }>(`DELETE FROM events WHERE ${where} RETURNING length(CAST(data AS BLOB)) AS n`, ...bindings).toArray()
+    return rows.reduce((sum, r) => sum + Number(r.n), 0)
+  }
+
+  private saveBytes() {
+    this.sql.exec('UPDATE event_log_size SET bytes = ?', this.bytes)
   }
 
   /** Events after `seq`, oldest first, at most `limit`; appended ones are stored first. */

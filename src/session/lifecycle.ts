@@ -3,6 +3,7 @@
  * `now` is passed in so each rule is a table in its tests.
  */
 
+import { forgetAt } from '../lib/retention'
 import { SANDBOX_GRACE_MS } from '../sandbox/timeouts'
 
 export type IdleInput = {
@@ -96,7 +97,7 @@ export type Wake = { at: number; why: 'look_after' | 'expire' | 'forget' | 'kill
  */
 export function nextWake(s: WakeInput): Wake | undefined {
   if (s.endedAt !== undefined) {
-    return s.leftover ? { at: s.now + s.wakeMs, why: 'kill_leftover' } : { at: s.endedAt + s.endedRetentionMs, why: 'forget' }
+    return s.leftover ? { at: s.now + s.wakeMs, why: 'kill_leftover' } : { at: forgetAt(s.endedAt, s.endedRetentionMs), why: 'forget' }
   }
   if (s.active || s.pendingDeadline !== undefined || (!s.paused && s.now < s.expiresAt)) {
     return { at: nextWakeAt(s.now, s.expiresAt, s.pendingDeadline, s.wakeMs), why: 'look_after' }

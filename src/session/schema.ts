@@ -116,6 +116,14 @@ export const MIGRATIONS: Migration[] = [
     description: "a message's own outputSchema (JSON): its answer must match it",
     sql: 'ALTER TABLE queue ADD COLUMN output_schema TEXT',
   },
+  {
+    id: 11,
+    description: "the event log's size in bytes, kept with each store so that its bound costs no scan",
+    sql: `
+      CREATE TABLE event_log_size (one INTEGER PRIMARY KEY CHECK (one = 0), bytes INTEGER NOT NULL);
+      INSERT INTO event_log_size (one, bytes) SELECT 0, COALESCE(SUM(length(CAST(data AS BLOB))), 0) FROM events;
+    `,
+  },
 ]
 
 /** The session object's own runner, called first thing in its constructor. */

@@ -43,6 +43,11 @@ export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
     return decision
   }
 
+  /** Lets a new run in, or says why not: asked before the run's own object is made. */
+  async admitRun(id: string, perMinute: number): Promise<Admission> {
+    return this.limits.admitRun(id, Date.now(), perMinute)
+  }
+
   async addSpend(cost: number): Promise<void> {
     this.limits.addSpend(cost, Date.now())
   }

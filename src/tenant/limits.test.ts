@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { admitSession, utcDay } from './limits'
+import { admitRun, admitSession, utcDay } from './limits'
 
 describe('admitSession', () => {
   it.each([
@@ -9,6 +9,15 @@ describe('admitSession', () => {
     [0, 60, false],
   ])('%i active, %i created in the last minute -> %s', (active, recent, expected) => {
     expect(admitSession(active, recent, { maxActive: 20, perMinute: 60 }).ok).toBe(expected)
+  })
+
+  it.each([
+    [0, false, true],
+    [29, false, true],
+    [30, false, false],
+    [30, true, true],
+  ])('a run after %i in the last minute (asked again: %s) -> %s', (recent, again, expected) => {
+    expect(admitRun(recent, 30, again).ok).toBe(expected)
   })
 
   it('counts spend by UTC day', () => {

@@ -14,6 +14,15 @@ export function admitSession(active: number, createdLastMinute: number, limits: 
   return { ok: true }
 }
 
+/**
+ * A new run, past the tenant's run rate, is refused; `again` is a run asked for again within the
+ * minute (the same idempotency key), which is the run already counted.
+ */
+export function admitRun(createdLastMinute: number, perMinute: number, again: boolean): Admission {
+  if (again || createdLastMinute < perMinute) return { ok: true }
+  return { ok: false, reason: `the tenant started ${createdLastMinute} runs in the last minute (at most ${perMinute})` }
+}
+
 export const utcDay = (now: number) => new Date(now).toISOString().slice(0, 10)
 
 const MINUTE = 60_000
@@ -28,6 +37,16 @@ export class TenantLimits {
     const recent = Number(this.sql.exec('SELECT COUNT(*) AS n FROM creations').one().n)
     const decision = admitSession(active, recent, limits)
     if (decision.ok) this.sql.exec('INSERT OR IGNORE INTO creations (id, at) VALUES (?, ?)', id, now)
+    return decision
+  }
+
+  /** Counts a run against the run rate unless refused; a run asked for again within the minute counts once. */
+  admitRun(id: string, now: number, perMinute: number): Admission {
+    this.sql.exec('DELETE FROM run_creations WHERE at < ?', now - MINUTE)
+    const again = this.sql.exec('SELECT 1 FROM run_creations WHERE id = ?', id).toArray().length > 0
+    const recent = Number(this.sql.exec('SELECT COUNT(*) AS n FROM run_creations').one().n)
+    const decision = admitRun(recent, perMinute, again)
+    if (decision.ok && !again) this.sql.exec('INSERT INTO run_creations (id, at) VALUES (?, ?)', id, now)
     return decision
   }
 

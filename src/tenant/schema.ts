@@ -36,4 +36,12 @@ export const TENANT_MIGRATIONS: Migration[] = [
       CREATE INDEX snapshots_family ON snapshots (family, created_at DESC);
     `,
   },
+  {
+    id: 3,
+    description: 'runs started in the last minute, for the run rate (limits.ts)',
+    sql: `
+      CREATE TABLE run_creations (id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+      CREATE INDEX run_creations_at ON run_creations (at);
+    `,
+  },
 ]

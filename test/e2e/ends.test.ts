@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ownStackForFile } from '../helpers/own-stack'
-import { api, createSession, logEvents, sandboxesOf, scripted, TEST_KEYS, waitFor, waitForStatus, type Json } from './helpers'
+import { api, createSession, finished, logEvents, sandboxesOf, scripted, TEST_KEYS, waitFor, waitForStatus, type Json } from './helpers'
+import { startReceiver } from './receivers'
 
 // Its own stack: sandboxes pause after 3 idle seconds, a paused session ends after 15 more, and an
 // ended one is deleted 20 seconds later; the shared stack keeps all of them long.
@@ -92,6 +93,24 @@ describe('retention', () => {
     await waitFor('the ended session to be forgotten', async () => ((await api(`/v1/sessions/${id}`)).status === 404 ? true : undefined), 60_000)
     const listed = (await api('/v1/sessions?limit=100')).body.items as Json[]
     expect(listed.map((s) => s.id)).not.toContain(id)
+  })
+})
+
+describe('run retention', () => {
+  it('deletes an ended run, once its callback is delivered, ENDED_RETENTION_SECONDS after', async () => {
+    const receiver = await startReceiver(() => 200)
+    try {
+      const started = await api('/v1/runs', { body: { prompt: scripted({ reply: 'kept a while' }), callback: { url: `${receiver.url}/hook` } } })
+      expect(started.status).toBe(202)
+      const id = started.body.id as string
+      const run = await finished(id)
+      expect(run.status).toBe('succeeded')
+      await waitFor('the callback to be delivered', async () => ((await api(`/v1/runs/${id}`)).body.callback?.state === 'delivered' ? true : undefined))
+      await waitFor('the ended run to be forgotten', async () => ((await api(`/v1/runs/${id}`)).status === 404 ? true : undefined), 60_000)
+      expect(receiver.received).toHaveLength(1)
+    } finally {
+      await receiver.close()
+    }
   })
 })
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGitHubStandIn, type GitHubStandIn } from '../../local/github-standin'
-import { api, EventStream, finished, scripted, sign, waitFor, webhook, type Json } from './helpers'
+import { api, EventStream, finished, scripted, sign, TEST_KEYS, tenantIdOf, waitFor, webhook, type Json } from './helpers'
 import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 
 /**
@@ -17,6 +17,10 @@ import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 
 const HOOK_SECRET = 'gh-pr-hook-secret'
 const APP_ID = '4242'
+/** Tenant A (the helpers' default key) is granted acme's repositories; tenant B only beta's tools. */
+const [KEY_A, KEY_B] = [TEST_KEYS[0], TEST_KEYS[1]]
+/** Tenant B's own token, which the stand-in takes as a personal token: it reaches acme/api too. */
+const B_OWN_TOKEN = 'ghp_tenant_b_own_token_0123456789'
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
 
 let gh: GitHubStandIn
@@ -25,13 +29,16 @@ let root: string
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'osw-ghpr-'))
-  gh = await startGitHubStandIn({ root, app: { id: APP_ID, publicKey } })
+  gh = await startGitHubStandIn({ root, app: { id: APP_ID, publicKey }, tokens: [B_OWN_TOKEN] })
   await gh.createRepo('acme', 'widgets', { 'README.md': 'old\n', 'old.txt': 'bye\n', 'run.sh': '#!/bin/sh\necho hi\n' })
   await gh.createRepo('acme', 'api', { 'README.md': 'api\n' })
   await gh.git('acme', 'api', ['branch', 'taken', 'main'])
   await gh.createRepo('forker', 'widgets', { 'README.md': 'fork\n' }, { public: true })
   await gh.git('forker', 'widgets', ['branch', 'feature', 'main'])
+  await gh.createRepo('beta', 'tools', { 'README.md': 'tools\n' })
+  await gh.createRepo('stray', 'thing', { 'README.md': 'nobody\'s\n' })
   own = await startOwnStack('github-pr', {
+    GITHUB_TENANT_REPOS: JSON.stringify({ [tenantIdOf(KEY_A)]: ['acme/*'], [tenantIdOf(KEY_B)]: ['beta/tools'] }),
     GITHUB_WEBHOOK_SECRET: HOOK_SECRET,
     GITHUB_API_URL: gh.url,
     GITHUB_APP_ID: APP_ID,
@@ -48,7 +55,7 @@ afterAll(async () => {
 })
 
 const user = { login: 'ann', type: 'User' }
-const repository = (name = 'widgets') => ({ name, owner: { login: 'acme' }, clone_url: gh.cloneUrl('acme', name), default_branch: 'main' })
+const repository = (name = 'widgets', owner = 'acme') => ({ name, owner: { login: owner }, clone_url: gh.cloneUrl(owner, name), default_branch: 'main' })
 let seq = 0
 const deliver = (event: string, payload: Json) => {
   const raw = JSON.stringify(payload)
@@ -239,5 +246,69 @@ describe('runs that end in a pull request', () => {
       expect(res.status).toBe(400)
       expect(res.body.error.code).toBe('validation_failed')
     }
+  })
+})
+
+describe("the deployment's GitHub credential serves a tenant only on repositories granted to it", () => {
+  const deployments = (calls: typeof gh.calls) => calls.filter((c) => c.credential === 'jwt' || c.credential === 'installation')
+  const change = (line: string) => scripted({ steps: [bash(`printf '${line}\\n' >> README.md`), { text: `Appended ${line}.` }] })
+
+  it('refuses a tenant without a grant with 403 before any call to the git host or GitHub, and lets it bring its own token', async () => {
+    const url = gh.cloneUrl('acme', 'api')
+    const seen = gh.calls.length
+    for (const body of [
+      { prompt: change('stolen'), repo: { url }, output: { pullRequest: {} } },
+      { prompt: change('stolen'), repo: { url: gh.cloneUrl('acme', 'widgets'), ref: 'main' }, output: { pullRequest: { branch: 'b-steals' } } },
+    ]) {
+      const res = await api('/v1/runs', { key: KEY_B, body })
+      expect(res.status).toBe(403)
+      expect(res.body.error.code).toBe('forbidden')
+      expect(res.body.error.message).toContain('GITHUB_TENANT_REPOS')
+    }
+    expect(gh.calls.slice(seen)).toEqual([])
+
+    // With its own token: cloned and written with that token alone, never the App's.
+    const res = await api('/v1/runs', { key: KEY_B, body: { prompt: change('by B'), repo: { url, token: B_OWN_TOKEN }, output: { pullRequest: { title: "B's own" } } } })
+    expect(res.status).toBe(202)
+    const run = await finished(res.body.id as string, KEY_B)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.pullRequest).toMatchObject({ state: 'opened', branch: `opencode/run-${run.id}` })
+    expect(await show('acme', 'api', 'show', `opencode/run-${run.id}:README.md`)).toContain('by B\n')
+    expect(gh.pulls.find((p) => p.number === run.result.pullRequest.number)).toMatchObject({ repo: 'acme/api', title: "B's own" })
+    const calls = gh.calls.slice(seen)
+    expect(calls.some((c) => c.path.endsWith('/git-upload-pack') && c.credential === 'token')).toBe(true)
+    expect(calls.some((c) => c.method === 'POST' && c.path === '/repos/acme/api/pulls' && c.credential === 'token')).toBe(true)
+    expect(deployments(calls)).toEqual([])
+    // The token is nowhere to be read back: not in the run, not in its session's events.
+    expect(JSON.stringify(run)).not.toContain(B_OWN_TOKEN)
+    const log = new EventStream(run.sessionId as string, { key: KEY_B })
+    await waitFor('the ended session to replay its log', () => log.ended)
+    expect(JSON.stringify(log.events)).not.toContain(B_OWN_TOKEN)
+  })
+
+  it("starts a GitHub-triggered run in the repository's tenant, and ignores a repository of none", async () => {
+    const issue = (owner: string, name: string, id: number) => ({
+      action: 'opened',
+      issue: { id, number: 3, title: 'Look', body: `/opencode ${scripted({ reply: 'Looked.' }, '')}`, author_association: 'OWNER', user },
+      repository: repository(name, owner),
+      sender: user,
+    })
+    const res = await deliver('issues', issue('beta', 'tools', 901))
+    expect(res.status).toBe(202)
+    expect(res.body.ignored).toBe(false)
+    const runId = res.body.run.id as string
+    const run = await finished(runId, KEY_B)
+    expect(run.status).toBe('succeeded')
+    expect((await api(`/v1/runs/${runId}`, { key: KEY_A })).status).toBe(404)
+    expect((await api(`/v1/sessions/${run.sessionId}`, { key: KEY_A })).status).toBe(404)
+    expect((await api(`/v1/sessions/${run.sessionId}`, { key: KEY_B })).status).toBe(200)
+    await resultComment(3, runId)
+
+    const seen = gh.calls.length
+    const stray = await deliver('issues', issue('stray', 'thing', 902))
+    expect(stray.status).toBe(202)
+    expect(stray.body).toEqual({ ignored: true, reason: 'stray/thing belongs to no tenant (GITHUB_TENANT_REPOS)' })
+    expect(gh.calls.slice(seen)).toEqual([])
+    expect(gh.comments.filter((c) => c.repo === 'stray/thing')).toEqual([])
   })
 })

@@ -2,6 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import { api, createSession, EventStream, TEST_KEYS, waitFor, waitForStatus } from './helpers'
 import { startReceiver } from './receivers'
+import { createHash } from 'node:crypto'
+
+/** The id POST /v1/runs gives tenant `tenant`'s idempotency key `key`, as an outsider can work it out. */
+function runIdOf(tenant: string, key: string): string {
+  const digest = createHash('sha256').update(`${tenant}\n${key}`).digest('hex')
+  const alphabet = '0123456789abcdefghjkmnpqrstvwxyz'
+  return `run_${[...digest.slice(0, 20)].map((ch) => alphabet[parseInt(ch, 16)]).join('')}`
+}
 
 /** A tenant's limits, on a stack of their own: the shared one's tenants are shared by every file. */
 
@@ -11,6 +19,7 @@ beforeAll(async () => {
   own = await startOwnStack('limits', {
     MAX_ACTIVE_SESSIONS_PER_TENANT: '2',
     MAX_SESSION_CREATES_PER_MINUTE: '3',
+    MAX_RUN_CREATES_PER_MINUTE: '2',
     TENANT_MAX_COST_USD_PER_DAY: '0.000001',
   })
 })
@@ -44,7 +53,7 @@ describe('per-tenant limits', () => {
     expect(fast.body.error.message).toContain('last minute')
   })
 
-  it('ends a run whose session may not be created failed, with the refusal, tells its callback, and keeps its key on it', async () => {
+  it('ends a run whose session may not be created failed, with the refusal in its answer, sends it no callback, and keeps its key on it', async () => {
     const key = TEST_KEYS[2]
     const receiver = await startReceiver(() => 200)
     try {
@@ -58,14 +67,47 @@ describe('per-tenant limits', () => {
       const run = await api(`/v1/runs/${id}`, { key })
       expect(run.body).toMatchObject({ status: 'failed', error: { code: 'too_many_requests', message: expect.stringContaining('active sessions') } })
       expect(run.body.result).toBeUndefined()
-      await waitFor('the callback to be delivered', async () => (await api(`/v1/runs/${id}`, { key })).body.callback?.state === 'delivered')
-      expect(receiver.received.map((r) => JSON.parse(r.body))).toEqual([expect.objectContaining({ id, status: 'failed', error: run.body.error })])
+      // The answer said it all: nothing is sent, and nothing is waiting to be.
+      expect(run.body.callback).toEqual({ url: `${receiver.url}/hook`, state: 'skipped', attempts: [] })
 
       // With room again, the same key still names the failed run rather than starting another.
       for (const session of held) await api(`/v1/sessions/${session}`, { method: 'DELETE', key })
       const again = await api('/v1/runs', { body, key })
       expect(again.status).toBe(202)
       expect(again.body).toEqual(started.body)
+      expect((await api(`/v1/runs/${id}`, { key })).body.callback).toEqual({ url: `${receiver.url}/hook`, state: 'skipped', attempts: [] })
+      expect(receiver.received).toEqual([])
+    } finally {
+      await receiver.close()
+    }
+  })
+
+  it('refuses a run past the run rate with 429 before anything of it is kept, and never calls it back', async () => {
+    const key = TEST_KEYS[3]
+    const receiver = await startReceiver(() => 200)
+    try {
+      const body = (n: number) => ({ prompt: `run ${n}`, idempotencyKey: `rate-${n}`, callback: { url: `${receiver.url}/hook` } })
+      const first = await api('/v1/runs', { body: body(1), key })
+      // Asked again within the minute, the same run counts once.
+      const again = await api('/v1/runs', { body: body(1), key })
+      const second = await api('/v1/runs', { body: body(2), key })
+      expect([first.status, again.status, second.status]).toEqual([202, 202, 202])
+      expect(again.body.id).toBe(first.body.id)
+
+      const refused = await api('/v1/runs', { body: body(3), key })
+      expect(refused.status).toBe(429)
+      expect(refused.body.error).toMatchObject({ code: 'too_many_requests', message: expect.stringContaining('runs in the last minute') })
+      // The id that key would name holds no run: its object was never made.
+      const { id: tenant } = (await api('/v1/tenant', { key })).body
+      const refusedId = runIdOf(tenant, 'rate-3')
+      expect(refusedId).toMatch(/^run_[0-9a-z]{20}$/)
+      expect(runIdOf(tenant, 'rate-1')).toBe(first.body.id)
+      expect((await api(`/v1/runs/${refusedId}`, { key })).status).toBe(404)
+
+      for (const id of [first.body.id, second.body.id]) expect((await api(`/v1/runs/${id}`, { method: 'DELETE', key })).status).toBe(200)
+      // The runs that were let in call back once cancelled; the refused one never does.
+      await waitFor('the admitted runs to call back', async () => (receiver.received.length >= 2 ? true : undefined))
+      expect(receiver.received.map((r) => JSON.parse(r.body).id).sort()).toEqual([first.body.id, second.body.id].sort())
     } finally {
       await receiver.close()
     }

@@ -35,8 +35,13 @@ let unconfigured: OwnStack
 beforeAll(async () => {
   ;[hostGone, unconfigured] = await Promise.all([
     startOwnStack('ready-host'),
-    // E2B as wrangler.toml deploys it, but nobody ran `wrangler secret put` for E2B or a model.
-    startOwnStack('ready-unconfigured', { SANDBOX_PROVIDER: 'e2b' }, { scriptedModel: false }),
+    // E2B as wrangler.toml deploys it, but nobody ran `wrangler secret put` for E2B or a model;
+    // its repositories granted to an API key where a tenant id belongs, and a limit that is not a number.
+    startOwnStack(
+      'ready-unconfigured',
+      { SANDBOX_PROVIDER: 'e2b', GITHUB_TENANT_REPOS: JSON.stringify({ [TEST_KEYS[0]]: ['acme/*'] }), MAX_RUN_CREATES_PER_MINUTE: 'lots' },
+      { scriptedModel: false },
+    ),
   ])
 })
 
@@ -117,15 +122,21 @@ describe('GET /ready', () => {
     }
   })
 
-  it('answers 503 naming the settings a deployment lacks', async () => {
+  it('answers 503 naming the settings a deployment lacks, and a malformed one without its value', async () => {
     const res = await call(unconfigured.stack.url, '/ready')
     expect(res.status).toBe(503)
     expect(res.body).toEqual({
       ready: false,
       provider: 'e2b',
       missing: ['E2B_API_KEY', MODEL_SETTINGS],
-      reasons: ['not set: E2B_API_KEY', `not set: ${MODEL_SETTINGS}`],
+      reasons: [
+        'not set: E2B_API_KEY',
+        `not set: ${MODEL_SETTINGS}`,
+        'GITHUB_TENANT_REPOS is not valid: (a key that is not a tenant id): expected a tenant id (t_ and 32 hex digits) or "*", never an API key itself',
+        'MAX_RUN_CREATES_PER_MINUTE is not valid: expected a whole number',
+      ],
     })
+    expect(res.text).not.toContain(TEST_KEYS[0])
   })
 })
 

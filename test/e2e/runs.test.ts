@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
@@ -70,9 +71,10 @@ describe('background runs', () => {
     expect(delivered.callback.attempts.map((a: { status: number }) => a.status)).toEqual([503, 503, 200])
     const calls = receiver.received.filter((r: Received) => JSON.parse(r.body).id === run.id)
     expect(calls).toHaveLength(3)
+    const { callbackSigningKey } = (await api('/v1/tenant')).body
     for (const call of calls) {
       const timestamp = call.headers['x-timestamp'] as string
-      expect(call.headers['x-signature-256']).toBe(sign(CALLBACK_SECRET, `${timestamp}.${call.body}`))
+      expect(call.headers['x-signature-256']).toBe(sign(callbackSigningKey, `${timestamp}.${call.body}`))
       expect(call.headers['x-signature-256']).not.toBe(sign(WEBHOOK_SECRET, `${timestamp}.${call.body}`))
       expect(Math.abs(Number(call.headers['x-timestamp']) - Date.now() / 1000)).toBeLessThan(600)
       expect(JSON.parse(call.body)).toMatchObject({ id: run.id, status: 'succeeded' })
@@ -155,6 +157,43 @@ describe('background runs', () => {
     const run = await finished(runId)
     expect(run.status).toBe('succeeded')
     expect(run.result.text).toBe('mine alone')
+  })
+})
+
+describe('callbacks per tenant', () => {
+  it("signs a tenant's callbacks with its own key, which names it and which another tenant's key does not verify", async () => {
+    const receiver = await startReceiver(() => 200)
+    try {
+      const a = await api('/v1/tenant', { key: TEST_KEYS[0] })
+      const b = await api('/v1/tenant', { key: TEST_KEYS[1] })
+      expect(a.status).toBe(200)
+      expect(b.status).toBe(200)
+      expect(a.body).toEqual({ id: expect.stringMatching(/^t_/), callbackSigningKey: expect.stringMatching(/^[0-9a-f]{64}$/) })
+      expect(b.body.id).not.toBe(a.body.id)
+      expect(b.body.callbackSigningKey).not.toBe(a.body.callbackSigningKey)
+      // An operator can derive any tenant's key; a tenant holds only its own.
+      expect(a.body.callbackSigningKey).toBe(createHmac('sha256', CALLBACK_SECRET).update(a.body.id).digest('hex'))
+
+      const started = await api('/v1/runs', { body: { prompt: scripted({ reply: 'for A' }), callback: { url: `${receiver.url}/a` } }, key: TEST_KEYS[0] })
+      expect(started.status).toBe(202)
+      const run = await finished(started.body.id as string)
+      expect(run.tenant).toBe(a.body.id)
+      const [call] = await waitFor('the callback to arrive', async () => (receiver.received.length > 0 ? receiver.received : undefined))
+      const signed = `${call!.headers['x-timestamp']}.${call!.body}`
+      expect(JSON.parse(call!.body)).toMatchObject({ id: run.id, tenant: a.body.id, status: 'succeeded' })
+      expect(call!.headers['x-signature-256']).toBe(sign(a.body.callbackSigningKey, signed))
+      // B's receiver, checking with B's key, refuses what was sent for A; nor is the deployment's secret the key.
+      expect(call!.headers['x-signature-256']).not.toBe(sign(b.body.callbackSigningKey, signed))
+      expect(call!.headers['x-signature-256']).not.toBe(sign(CALLBACK_SECRET, signed))
+
+      // A session token is not the API key: it gets no key.
+      const token = await api(`/v1/sessions/${run.sessionId}/tokens`, { body: {}, key: TEST_KEYS[0] })
+      const withToken = await api(`/v1/tenant?token=${encodeURIComponent(token.body.token as string)}`, { key: null })
+      expect(withToken.status).toBe(401)
+      expect(JSON.stringify(withToken.body)).not.toContain(a.body.callbackSigningKey)
+    } finally {
+      await receiver.close()
+    }
   })
 })
 

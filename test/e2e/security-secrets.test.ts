@@ -219,14 +219,14 @@ describe('repository URLs', () => {
     }
   })
 
-  it('take a token only for http(s), and only when creating a session', async () => {
-    const ssh = await api('/v1/sessions', { body: { repo: { url: 'ssh://git@github.com/o/r.git', token: 't' } } })
-    expect(ssh.status).toBe(400)
-    expect(ssh.body.error.details[0].path).toBe('json.repo.token')
-    const spaced = await api('/v1/sessions', { body: { repo: { url: 'https://github.com/o/r.git', token: 'a b' } } })
-    expect(spaced.status).toBe(400)
-    const run = await api('/v1/runs', { body: { prompt: 'p', repo: { url: 'https://github.com/o/r.git', token: 't' } } })
-    expect(run.status).toBe(400)
+  it('take a token only for http(s), for sessions and runs', async () => {
+    for (const [path, extra] of [['/v1/sessions', {}], ['/v1/runs', { prompt: 'p' }]] as const) {
+      const ssh = await api(path, { body: { ...extra, repo: { url: 'ssh://git@github.com/o/r.git', token: 't' } } })
+      expect(ssh.status, path).toBe(400)
+      expect(ssh.body.error.details[0].path).toBe('json.repo.token')
+      const spaced = await api(path, { body: { ...extra, repo: { url: 'https://github.com/o/r.git', token: 'a b' } } })
+      expect(spaced.status, path).toBe(400)
+    }
   })
 })
 

@@ -163,6 +163,7 @@ describe('listing and service routes', () => {
         'POST /v1/webhooks/runs',
         'POST /v1/webhooks/github',
         'GET /v1/usage',
+        'GET /v1/tenant',
         'GET /v1/models',
         'GET /v1/agents',
         'GET /v1/snapshots',

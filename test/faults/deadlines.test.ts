@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ownStackForFile } from '../helpers/own-stack'
-import { api, isReplyTo, newIdleSession, processAlive, sandboxesOf, sandboxHost, scripted, sendMessage, streamFromNow, type SseEvent } from '../helpers'
+import { api, expectAnswered, isReplyTo, newIdleSession, processAlive, sandboxesOf, sandboxHost, scripted, sendMessage, streamFromNow, type SseEvent } from '../helpers'
 import { FAULTS_OPTIONS, FAULTS_SETTINGS, RECOVERY_TIMEOUT_SECONDS, TIMINGS } from './settings'
 
 /**
@@ -14,11 +14,6 @@ ownStackForFile('deadlines', FAULTS_SETTINGS, FAULTS_OPTIONS)
 
 const isStatus = (state: string) => (e: SseEvent) => e.event === 'sandbox.status' && e.data.state === state
 
-async function expectAnswered(id: string, text: string) {
-  const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: text }) } })
-  expect(res.status).toBe(200)
-  expect(res.body.reply.text).toBe(text)
-}
 
 describe("opencode's request deadline", () => {
   it('fails a request opencode never hears within agentCallMs, and the next message is answered', async () => {

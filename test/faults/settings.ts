@@ -1,5 +1,5 @@
 /**
- * The settings of the faults files that share them (faults, recovery, random-deletes,
+ * The settings of the faults files that share them (faults, clients, worker-restart, recovery, random-deletes,
  * attachments-restart, deadlines): identical, so that they can share one stack. TIMINGS shortens
  * the bounds these files check; each stays above what a healthy stack needs on a busy machine:
  * opencode's heartbeat comes every 10 s, so silence counts only after 15 s.

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 import { baseUrl, currentStack, TEST_KEYS } from './stack'
+import { scripted } from './scripted'
 import { GiveUp, waitFor } from './wait'
 
 export type Json = Record<string, any>
@@ -109,4 +110,11 @@ export function idleSessionForBlock(body: Json = {}): () => string {
     if (id) await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
   return () => id!
+}
+
+/** Sends a scripted message and waits for its reply: the session works. */
+export async function expectAnswered(id: string, text: string) {
+  const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: text }) } })
+  expect(res.status).toBe(200)
+  expect(res.body.reply.text).toBe(text)
 }

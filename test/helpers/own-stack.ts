@@ -18,12 +18,14 @@ export async function startOwnStack(
 ): Promise<OwnStack> {
   const dir = mkdtempSync(join(tmpdir(), `osw-${name}-`))
   const logFile = join(dir, 'worker.log')
+  // A process may still print after the stack is closed and its folder removed.
+  let open = true
   const stack = await startStack({
     settings: { API_KEYS: TEST_KEYS.join(','), ...settings },
     stateDir: join(dir, 'state'),
     sandboxRoot: join(dir, 'sandboxes'),
     devVars: false,
-    onLog: (line) => appendFileSync(logFile, line),
+    onLog: (line) => open && appendFileSync(logFile, line),
     ...opts,
   })
   useStack({ workerUrl: stack.url, sandboxHostUrl: stack.sandboxHostUrl, sandboxHostToken: stack.sandboxHostToken })
@@ -33,6 +35,7 @@ export async function startOwnStack(
     logFile,
     close: async () => {
       await stack.close()
+      open = false
       rmSync(dir, { recursive: true, force: true })
     },
   }

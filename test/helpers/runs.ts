@@ -9,12 +9,12 @@ export const sign = (secret: string, data: string) => `sha256=${createHmac('sha2
 export const webhook = (path: string, body: string, headers: Record<string, string>) =>
   api(path, { method: 'POST', body, headers, key: null })
 
-/** Waits until run `id` has finished, whichever way, and returns it. */
-export function finished(id: string): Promise<Json> {
+/** Waits until run `id` (of `key`'s tenant, the first key's by default) has finished, whichever way, and returns it. */
+export function finished(id: string, key?: string): Promise<Json> {
   return waitFor(
     `run ${id} to finish`,
     async () => {
-      const res = await api(`/v1/runs/${id}`)
+      const res = await api(`/v1/runs/${id}`, { key })
       return ['succeeded', 'failed', 'cancelled', 'timed_out'].includes(res.body.status as string) ? res.body : undefined
     },
     120_000,

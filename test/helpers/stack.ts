@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto'
 import { inject } from 'vitest'
 
 /** The third and fourth are the usage tests' alone (test/e2e/usage*.test.ts), so that they can count their tenants' usage exactly. */
 export const TEST_KEYS = ['test-key-alpha', 'test-key-beta', 'test-key-gamma', 'test-key-delta'] as const
+
+/** A key's tenant id, as the Worker makes it (`t_` and the first 32 hex digits of its SHA-256) and GITHUB_TENANT_REPOS names it. */
+export const tenantIdOf = (key: string) => `t_${createHash('sha256').update(key).digest('hex').slice(0, 32)}`
 export const CANARY_PROVIDER_KEY = 'sk-canary-provider-key-0123456789'
 export const WEBHOOK_SECRET = 'whsec-test-secret'
 export const CALLBACK_SECRET = 'cbsec-test-secret'

@@ -2,6 +2,7 @@ import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { event } from '../../src/contracts'
 import { EventLog } from '../../src/session/event-log'
+import { MAX_LOG_BYTES } from '../../src/events/log-bound'
 import { Fanout, MAX_PENDING_BYTES, MAX_PENDING_FRAMES, MAX_RAW_FRAME_BYTES, MAX_STREAMS } from '../../src/session/fanout'
 
 /** Inside workerd, on a real SQLite-backed Durable Object: the log and fan-out every session relies on. */
@@ -336,3 +337,60 @@ describe('log retention', () => {
     })
   })
 })
+
+describe('the log bound in bytes', () => {
+  const storedSum = (storage: DurableObjectStorage) =>
+    Number(storage.sql.exec('SELECT COALESCE(SUM(length(CAST(data AS BLOB))), 0) AS n FROM events').one().n)
+  const tool = (i: number, state: 'running' | 'completed', size: number) =>
+    event('tool.updated', { messageId: 'm', callId: `c${i}`, tool: 'bash', state, ...(state === 'completed' && { output: 'o'.repeat(size) }) })
+
+  it('stays under its bound whatever kind floods it: superseded events go first, then the oldest of any kind, never the newest', async () => {
+    await runInDurableObject(stub('log-bound-bytes'), async (_instance, state) => {
+      const bound = 64 * 1024
+      const log = new EventLog(state.storage, () => 'ses_x', () => {}, bound)
+      log.append(event('session.status', { status: 'busy' }))
+      // Running tools carry little and are superseded; a flood of them goes before anything else.
+      for (let i = 0; i < 2_000; i++) {
+        log.append(tool(i, 'running', 0))
+        if (i % 100 === 99) log.flush()
+      }
+      log.flush()
+      expect(storedSum(state.storage)).toBeLessThanOrEqual(bound)
+      expect(log.storedBytes).toBe(storedSum(state.storage))
+      expect(log.after(0, 1)[0]).toMatchObject({ seq: 1, type: 'session.status' })
+
+      // Completed tools are kept first, but a flood of them still may not grow the log past its bound.
+      for (let i = 0; i < 300; i++) {
+        log.append(tool(i, 'completed', 2_000))
+        if (i % 10 === 9) log.flush()
+      }
+      const last = log.append(event('session.status', { status: 'idle' }))
+      log.flush()
+      expect(storedSum(state.storage)).toBeLessThanOrEqual(bound)
+      expect(log.storedBytes).toBe(storedSum(state.storage))
+      const kept = log.after(0, 10_000)
+      // What is left is the newest events, without a gap, down to the newest one.
+      expect(kept.at(-1)!.seq).toBe(last)
+      expect(kept.map((e) => e.seq)).toEqual(Array.from({ length: kept.length }, (_, i) => last - kept.length + 1 + i))
+      expect(kept.length).toBeGreaterThan(10)
+      expect(kept.every((e) => e.type !== 'tool.updated' || JSON.parse(e.data).state === 'completed')).toBe(true)
+
+      // The size is kept with the log: a log opened again goes on from it.
+      const reopened = new EventLog(state.storage, () => 'ses_x', () => {}, bound)
+      expect(reopened.storedBytes).toBe(log.storedBytes)
+    })
+  })
+
+  it('is 32 MiB by default', async () => {
+    await runInDurableObject(stub('log-bound-default'), async (_instance, state) => {
+      const log = new EventLog(state.storage, () => 'ses_x')
+      // A megabyte of completed tools is well within it: all kept.
+      for (let i = 0; i < 32; i++) log.append(tool(i, 'completed', 32 * 1024))
+      log.flush()
+      expect(log.after(0, 100)).toHaveLength(32)
+      expect(log.storedBytes).toBe(storedSum(state.storage))
+      expect(MAX_LOG_BYTES).toBe(32 * 1024 * 1024)
+    })
+  })
+})
+
