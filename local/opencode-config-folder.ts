@@ -17,28 +17,36 @@ const SMALL_FILES = ['package.json', 'package-lock.json', '.gitignore']
  * registry download in every new sandbox, and files that appear and vanish while a fork copies
  * the home. The E2B template installs that folder once when it is built (e2b.Dockerfile); local
  * sandboxes get the same folder, installed once per machine (from npm's cache, as the project
- * lists the package among its own) and hard-linked into each new home.
+ * lists the package among its own) and hard-linked into each new home. No sandbox waits for that
+ * install: one made before it is done installs its own, as opencode would anyway.
  */
 export async function seedOpencodeConfig(home: string): Promise<void> {
-  const installed = await installedOnce()
-  if (!installed) return
+  const folder = installedFolder()
+  if (!folder) return
   const into = join(home, '.config', 'opencode')
-  await mkdir(into, { recursive: true })
-  const modules = join(installed, 'node_modules')
-  // Hard links cannot cross file systems: a sandbox root elsewhere gets a copy.
-  await run('cp', ['-a', '--link', '--', modules, into]).catch(async () => {
-    await rm(join(into, 'node_modules'), { recursive: true, force: true })
-    await run('cp', ['-a', '--reflink=auto', '--', modules, into])
-  })
-  // Copied, not linked: opencode and npm may rewrite these in place.
-  await Promise.all(SMALL_FILES.map((f) => copyFile(join(installed, f), join(into, f))))
+  const modules = join(folder, 'node_modules')
+  try {
+    await mkdir(into, { recursive: true })
+    // Hard links cannot cross file systems: a sandbox root elsewhere gets a copy.
+    await run('cp', ['-a', '--link', '--', modules, into]).catch(async () => {
+      await rm(join(into, 'node_modules'), { recursive: true, force: true })
+      await run('cp', ['-a', '--reflink=auto', '--', modules, into])
+    })
+    // Copied, not linked: opencode and npm may rewrite these in place.
+    await Promise.all(SMALL_FILES.map((f) => copyFile(join(folder, f), join(into, f))))
+  } catch {
+    // Half a folder would pass opencode's check: none, and opencode installs its own.
+    await Promise.all(['node_modules', ...SMALL_FILES].map((f) => rm(join(into, f), { recursive: true, force: true })))
+  }
 }
 
 let installing: Promise<string | undefined> | undefined
+let installed: string | undefined
 
-function installedOnce(): Promise<string | undefined> {
-  installing ??= install()
-  return installing
+/** Starts the install when nothing has yet; answers the folder once it is there. */
+export function installedFolder(): string | undefined {
+  installing ??= install().then((folder) => (installed = folder))
+  return installed
 }
 
 /** The installed folder for this opencode's version, or undefined when npm could not install it (the sandbox then installs its own, as before). */

@@ -11,7 +11,7 @@ import type { Socket } from 'node:net'
 import { isAllowedHost } from '../src/lib/host'
 import type { SandboxFile } from '../src/sandbox/provider'
 import { cutRelay, holdRelay, startRelay, stopRelay, type Relay } from './fault-relay'
-import { seedOpencodeConfig } from './opencode-config-folder'
+import { installedFolder, seedOpencodeConfig } from './opencode-config-folder'
 import { freePort } from './ports'
 import { copyTree, movePaths, sizeOf } from './sandbox-copies'
 import { readInside, writeInside } from './sandbox-files'
@@ -150,6 +150,8 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
 
   await mkdir(opts.root, { recursive: true })
   const root = await realpath(opts.root)
+  // Ready, on most machines, before the first sandbox is asked for.
+  installedFolder()
   const owner = claimRoot(root)
   // What a host on this root left running when it died (SIGKILL, a crash, its watchdog killed too).
   reapSandboxes(root)

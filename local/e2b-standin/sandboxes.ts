@@ -6,7 +6,7 @@ import { promisify } from 'node:util'
 import { dropMemory, sandboxPids, signal } from './memory'
 import { startNamespace, type Namespace } from './network'
 import { ProcessTable } from './processes'
-import { seedOpencodeConfig } from '../opencode-config-folder'
+import { installedFolder, seedOpencodeConfig } from '../opencode-config-folder'
 
 /**
  * Sandboxes and their lives: created running, paused (every process stopped, memory kept; or,
@@ -72,6 +72,8 @@ export class Sandboxes {
   constructor(private readonly opts: SandboxesOptions) {
     // `node` must be found inside, as the template would have it, wherever this Node lives.
     this.path = [...opts.pathPrepend, dirname(process.execPath), process.env.PATH ?? '/usr/bin:/bin'].join(delimiter)
+    // The template's opencode folder, ready (on most machines) before the first sandbox is asked for.
+    installedFolder()
   }
 
   get(id: string): Sandbox | undefined {
