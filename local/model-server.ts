@@ -179,10 +179,14 @@ export type ModelServer = { url: string; requests: ChatRequest[]; close(): Promi
 
 /**
  * Paths for tests that look at what reached the model (`/_cut`: how many streamed answers the
- * caller hung up on; `/_landed`: what reached `/_landing`, where `…/_redirect` sends its callers);
+ * caller hung up on; `/_landed`: what reached `/_landing`, where a call with `_redirect=1` in its
+ * query is sent; `/_calls`: the method, path with query and header names of every call);
  * they need no key.
  */
-const INSPECTION = ['/_requests', '/_keys', '/_cut', '/_landed']
+const INSPECTION = ['/_requests', '/_keys', '/_cut', '/_landed', '/_calls']
+
+/** One call as `/_calls` lists it: enough to tell what was forwarded, without any header's value. */
+export type SeenCall = { method: string; url: string; headers: string[] }
 
 /**
  * `apiKey`: when given, the server answers model calls only with `Authorization: Bearer <apiKey>`,
@@ -195,6 +199,7 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
   let cut = 0
   /** the Authorization header of each request that reached /_landing */
   const landed: string[] = []
+  const calls: SeenCall[] = []
   const server: Server = outlastWorkerdKeepAlive(createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? ''
     // Where a redirect points: a provider's key must never reach it by the redirect being followed.
@@ -203,7 +208,10 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"landed":true}')
       return
     }
-    if (!INSPECTION.includes(path)) keys.push(req.headers.authorization ?? '')
+    if (!INSPECTION.includes(path)) {
+      keys.push(req.headers.authorization ?? '')
+      calls.push({ method: req.method ?? '', url: req.url ?? '', headers: Object.keys(req.headers) })
+    }
     if (opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}` && !INSPECTION.includes(path)) {
       res.writeHead(401, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ error: { message: 'invalid API key', type: 'invalid_request_error' } }))
@@ -212,11 +220,12 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
     // What the model was sent, for tests that check what reached it (system prompt, tools, model).
     if (req.method === 'GET' && INSPECTION.includes(path)) {
       res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify(path === '/_keys' ? keys : path === '/_cut' ? cut : path === '/_landed' ? landed : requests))
+      const seen: Record<string, unknown> = { '/_keys': keys, '/_cut': cut, '/_landed': landed, '/_calls': calls }
+      res.end(JSON.stringify(seen[path] ?? requests))
       return
     }
     // A provider URL that answers with a redirect, as a misconfigured or hostile endpoint might.
-    if (path.endsWith('/_redirect')) {
+    if (new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('_redirect') === '1') {
       res.writeHead(307, { location: `http://${req.headers.host ?? '127.0.0.1'}/_landing` }).end()
       return
     }

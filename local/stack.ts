@@ -119,6 +119,8 @@ export type StackOptions = {
    * model when no provider is configured
    */
   scriptedModel?: boolean
+  /** OPENCODE_CONFIG made from the scripted model's (tests that add parts of their own to it) */
+  opencodeConfig?: (scripted: Record<string, unknown>) => Record<string, unknown>
   /**
    * Sessions' sandboxes through the E2B provider, against a local E2B stand-in that accepts
    * `apiKey` (the Worker uses settings.E2B_API_KEY when given, else this key); `egressPorts`: more
@@ -211,7 +213,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (opts.scriptedModel ?? needsDemoModel(settings)) {
       modelKey = `sk-local-demo-${randomBytes(12).toString('hex')}`
       model = await startModelServer({ apiKey: modelKey })
-      settings.OPENCODE_CONFIG = JSON.stringify(modelProviderConfig(model.url, modelKey))
+      const scripted = modelProviderConfig(model.url, modelKey)
+      settings.OPENCODE_CONFIG = JSON.stringify(opts.opencodeConfig ? opts.opencodeConfig(scripted) : scripted)
     }
     const port = opts.port ?? (await freePort())
     const url = `http://127.0.0.1:${port}`

@@ -105,6 +105,8 @@ export interface PoolRpc extends Rpc.DurableObjectBranded {
   /** a sandbox take() handed to a session that was then refused, unused */
   giveBack(fingerprint: string, warm: WarmSandbox): Promise<void>
   ownerOf(owner: string): Promise<string | null>
+  /** the deployment's key for gateway tokens when it has no SECRETS_KEY (see gateway/token-key.ts) */
+  gatewayKeyText(): Promise<string>
   ensure(origin: string): Promise<void>
   status(): Promise<{ ready: number; refillPausedUntil: number | null }>
   /** a ready sandbox of the repository pool keyed `pool` (see poolKey), for session `sessionId` */

@@ -2,6 +2,8 @@ import { AuthenticationError, Sandbox, type ConnectionOpts, type SandboxListOpts
 import type { Bindings } from './env'
 import { parseTenantRepos } from './github/tenant-repos'
 import { missingSettings } from './missing-settings'
+import { ConfigError, parseDeploymentConfig } from './opencode/config'
+import { sandboxConfigPart } from './opencode/sandbox-config'
 import { parseWarmPools } from './sandbox/repo-pools'
 import { readSettings, runCreatesPerMinute, type Settings } from './settings'
 import { parseTimings } from './timings'
@@ -60,6 +62,16 @@ async function probeLocal(url: string, token: string | undefined): Promise<strin
   return `the local sandbox host answered ${res.status}`
 }
 
+/** What is wrong with OPENCODE_CONFIG: not readable, or parts that must not reach sandboxes (see sandboxConfigPart). */
+function deploymentConfigProblems(json: string | undefined): string[] {
+  try {
+    return sandboxConfigPart(parseDeploymentConfig(json)).refused
+  } catch (err) {
+    if (err instanceof ConfigError) return [err.message]
+    throw err
+  }
+}
+
 /** Whether this deployment can start sessions now: its settings complete, its sandbox provider answering. */
 export async function readiness(env: Bindings): Promise<Readiness> {
   const missing = missingSettings(env)
@@ -77,6 +89,7 @@ export async function readiness(env: Bindings): Promise<Readiness> {
   if (pools) reasons.push(pools)
   const timings = parseTimings(env.TIMINGS).error
   if (timings) reasons.push(timings)
+  reasons.push(...deploymentConfigProblems(settings.opencodeConfig))
   const tenantRepos = parseTenantRepos(env.GITHUB_TENANT_REPOS).error
   if (tenantRepos) reasons.push(tenantRepos)
   const runRate = runCreatesPerMinute(env).error

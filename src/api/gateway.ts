@@ -4,8 +4,10 @@ import { poolStub, sessionStub } from '../durable-objects'
 import type { AppEnv, Bindings } from '../env'
 import { UsageMeter } from '../gateway/meter'
 import { meterCopy } from '../gateway/meter-copy'
-import { canRoute, deploymentRoutes, tokenOf, upstreamHeaders, upstreamUrl } from '../gateway/routes'
+import { checkCall } from '../gateway/calls'
+import { canRoute, deploymentRoutes, routeFor, tokenOf, upstreamHeaders, upstreamUrl } from '../gateway/routes'
 import { readGatewayToken } from '../gateway/token'
+import { deploymentTokenKey } from '../gateway/token-key'
 import { ApiError, unwrap } from '../lib/errors'
 import { errorMessage, log } from '../lib/log'
 import { readSettings } from '../settings'
@@ -39,15 +41,29 @@ const limitGatewayBody = bodyLimit({
   },
 })
 
+const GATEWAY_PREFIX = '/v1/gateway/'
+
+/** The path below `/v1/gateway/<provider>/` as it arrived, still percent-encoded (Hono's parameters are decoded). */
+function pathBelowProvider(pathname: string): string {
+  const below = pathname.slice(pathname.indexOf(GATEWAY_PREFIX) + GATEWAY_PREFIX.length)
+  return below.slice(below.indexOf('/') + 1)
+}
+
 export const gateway = new Hono<AppEnv>().all('/:provider/:rest{.+}', limitGatewayBody, async (c) => {
   const url = new URL(c.req.url)
-  const claimed = await readGatewayToken(tokenOf(c.req.raw.headers, url.searchParams))
+  // The MAC first: a made-up token costs one HMAC, and names no Durable Object.
+  const claimed = await readGatewayToken(tokenOf(c.req.raw.headers, url.searchParams), await deploymentTokenKey(c.env))
   const sessionId = claimed && (await sessionOf(c.env, claimed.owner))
   if (!claimed || !sessionId) throw new ApiError('unauthorized', 'send the sandbox’s gateway token as the provider key')
   const provider = c.req.param('provider')
+  const known = routeFor(deploymentRoutes(readSettings(c.env)), provider)
+  if (!known) throw new ApiError('not_found', `this deployment has no model provider "${provider}"`)
+  const path = pathBelowProvider(url.pathname)
+  const call = checkCall(known.keyStyle, c.req.method, path)
+  if (!call.ok) throw new ApiError(call.code, call.message)
   const session = sessionStub(c.env, sessionId)
   const { route, key } = unwrap(await session.gatewayGrant(claimed.digest, provider))
-  const target = upstreamUrl(route, c.req.param('rest'), url.searchParams)
+  const target = upstreamUrl(route, path, url.searchParams)
   if (!target) throw new ApiError('bad_request', 'the path leaves the provider’s API')
 
   const body = ['GET', 'HEAD'].includes(c.req.method) ? undefined : await c.req.arrayBuffer()

@@ -3,6 +3,7 @@ import { checkBudget } from './budget'
 import { costOf, UsageMeter, usageIn } from './meter'
 import { modelRoutes, routeFor, tokenOf, upstreamHeaders, upstreamUrl } from './routes'
 import { newGatewayToken, readGatewayToken } from './token'
+import { gatewayTokenKey } from './token-key'
 
 const enc = new TextEncoder()
 
@@ -40,20 +41,39 @@ describe('forwarding', () => {
     expect(tokenOf(new Headers(headers), new URLSearchParams(query))).toBe(expected)
   })
 
-  it("swaps the sandbox's token for the real key in the provider's own header", () => {
-    const incoming = new Headers({ authorization: 'Bearer tok', 'x-api-key': 'tok', 'anthropic-version': '2023-06-01', host: 'worker', 'cf-ray': '1' })
+  it("swaps the sandbox's token for the real key in the provider's own header, and sends on only what a model call needs", () => {
+    const incoming = new Headers({
+      authorization: 'Bearer tok',
+      'x-api-key': 'tok',
+      'anthropic-version': '2023-06-01',
+      'content-type': 'application/json',
+      'openai-organization': 'org-other',
+      'openai-project': 'proj-other',
+      cookie: 'a=b',
+      host: 'worker',
+      'cf-ray': '1',
+    })
     const out = upstreamHeaders(incoming, route, 'real')
     expect([...out]).toEqual([
       ['anthropic-version', '2023-06-01'],
+      ['content-type', 'application/json'],
       ['x-api-key', 'real'],
     ])
-    expect(upstreamHeaders(new Headers(), { ...route, keyStyle: 'bearer', headers: { 'X-Org': 'o' } }, 'k').get('authorization')).toBe('Bearer k')
+    const configured = { ...route, keyStyle: 'bearer' as const, headers: { 'OpenAI-Organization': 'org-own' } }
+    const bearer = upstreamHeaders(new Headers({ 'openai-organization': 'org-other' }), configured, 'k')
+    expect([bearer.get('authorization'), bearer.get('openai-organization')]).toEqual(['Bearer k', 'org-own'])
     expect(upstreamHeaders(new Headers(), { ...route, keyStyle: 'google' }, 'k').get('x-goog-api-key')).toBe('k')
   })
 
-  it('keeps calls inside the provider’s API', () => {
+  it('builds the provider URL below its base, and nowhere else', () => {
     expect(upstreamUrl(route, 'messages', new URLSearchParams('beta=true&key=tok'))).toBe('https://api.anthropic.com/v1/messages?beta=true')
-    for (const rest of ['../admin', 'a/../../b', '%2e%2e/admin', 'a/%2E%2E/b', '%zz']) expect(upstreamUrl(route, rest, new URLSearchParams())).toBeUndefined()
+    const google = { ...route, baseURL: 'https://generativelanguage.googleapis.com/v1beta' }
+    expect(upstreamUrl(google, 'models/gemini-2.5-pro:streamGenerateContent', new URLSearchParams('alt=sse'))).toBe(
+      'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse',
+    )
+    for (const path of ['../admin', 'a/../../b', '%2e%2e/admin', '.\t./.\t./x', '']) {
+      expect(upstreamUrl(route, path, new URLSearchParams())).toBeUndefined()
+    }
   })
 })
 
@@ -115,12 +135,37 @@ describe('checkBudget', () => {
 })
 
 describe('gateway tokens', () => {
-  it('name their owner and keep only a digest of their secret', async () => {
-    const t = await newGatewayToken('ses_0123456789abcdefghjk')
-    expect(await readGatewayToken(t.token)).toEqual({ owner: 'ses_0123456789abcdefghjk', digest: t.digest })
+  const keyOf = (text: string) => gatewayTokenKey(text, () => Promise.reject(new Error('no fallback needed')))
+  const owner = 'ses_0123456789abcdefghjk'
+
+  it('name their owner, keep only a digest of their secret, and carry a MAC under the deployment key', async () => {
+    const key = await keyOf('k'.repeat(32))
+    const t = await newGatewayToken(owner, key)
+    expect(await readGatewayToken(t.token, key)).toEqual({ owner, digest: t.digest })
     expect(t.token).not.toContain(t.digest)
-    for (const bad of [undefined, '', 'ses_0123456789abcdefghjk', `run_0123456789abcdefghjk.${'a'.repeat(48)}`, `${t.token}x`]) {
-      expect(await readGatewayToken(bad)).toBeUndefined()
+    const [, secret, mac] = t.token.split('.') as [string, string, string]
+    const flipped = `${mac.slice(0, -1)}${mac.endsWith('0') ? '1' : '0'}`
+    for (const bad of [
+      undefined,
+      '',
+      owner,
+      `${owner}.${secret}`,
+      `run_0123456789abcdefghjk.${secret}.${mac}`,
+      `ses_0123456789abcdefghjm.${secret}.${mac}`,
+      `${owner}.${secret}.${flipped}`,
+      `${owner}.${'0'.repeat(48)}.${mac}`,
+      `${t.token}0`,
+    ]) {
+      expect(await readGatewayToken(bad, key)).toBeUndefined()
     }
+    expect(await readGatewayToken(t.token, await keyOf('o'.repeat(32)))).toBeUndefined()
+  })
+
+  it('are keyed from SECRETS_KEY when it is one, else from the deployment key the fallback keeps', async () => {
+    const fromPool = await gatewayTokenKey(undefined, async () => 'p'.repeat(64))
+    const t = await newGatewayToken(owner, fromPool)
+    expect(await readGatewayToken(t.token, await gatewayTokenKey('short', async () => 'p'.repeat(64)))).toBeDefined()
+    expect(await readGatewayToken(t.token, await keyOf('p'.repeat(64)))).toBeDefined()
+    expect(await readGatewayToken(t.token, await keyOf('s'.repeat(32)))).toBeUndefined()
   })
 })

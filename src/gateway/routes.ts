@@ -1,4 +1,5 @@
 import { parseDeploymentConfig } from '../opencode/config'
+import { FORWARDED_HEADERS, type KeyStyle } from './calls'
 
 /**
  * Where each model provider really is and how it wants its key: the table the model gateway
@@ -7,9 +8,6 @@ import { parseDeploymentConfig } from '../opencode/config'
  */
 
 type Json = Record<string, unknown>
-
-/** How a provider takes its key: Anthropic's header, Google's header, or a bearer token. */
-export type KeyStyle = 'anthropic' | 'google' | 'bearer'
 
 export type ModelRoute = {
   /** opencode's provider id, also the gateway path segment */
@@ -131,22 +129,19 @@ export function routeFor(routes: Map<string, ModelRoute>, provider: string): Mod
 
 /**
  * The `provider` section of a sandbox's opencode configuration: each routable provider points at
- * the gateway with the session's gateway token as its key. What the deployment configured for a
- * provider stays, except its key, its headers and its real URL.
+ * the gateway with the session's gateway token as its key. `config` is the part of the
+ * deployment's configuration sandboxes may see (sandboxConfigPart): no key, header or real URL.
  */
 export function sandboxProviders(config: Json, routable: string[], gatewayUrl: string, token: string): Json {
   const configured = isObject(config.provider) ? config.provider : {}
   const out: Json = {}
   for (const id of routable) {
     const entry = isObject(configured[id]) ? configured[id] : {}
-    const { apiKey: _key, headers: _headers, baseURL: _url, ...options } = isObject(entry.options) ? entry.options : {}
+    const options = isObject(entry.options) ? entry.options : {}
     out[id] = { ...entry, options: { ...options, baseURL: `${gatewayUrl}/${id}`, apiKey: token } }
   }
   return out
 }
-
-/** Headers that carry the sandbox's gateway token in; none of them may go on to the provider. */
-const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'x-goog-api-key', 'api-key']
 
 /** The gateway token a request from a sandbox carries, in whichever header its provider's SDK uses. */
 export function tokenOf(headers: Headers, query: URLSearchParams): string | undefined {
@@ -154,16 +149,10 @@ export function tokenOf(headers: Headers, query: URLSearchParams): string | unde
   return bearer ?? headers.get('x-api-key') ?? headers.get('x-goog-api-key') ?? query.get('key') ?? undefined
 }
 
-/** The request headers to send on: the sandbox's own minus its credentials and hop headers, plus the real key. */
+/** The request headers to send on: those of the sandbox's a model call needs (FORWARDED_HEADERS), the deployment's for the provider, and the real key. */
 export function upstreamHeaders(incoming: Headers, route: ModelRoute, key: string | undefined): Headers {
   const out = new Headers()
-  for (const [name, value] of incoming) {
-    const lower = name.toLowerCase()
-    if (CREDENTIAL_HEADERS.includes(lower) || lower === 'host' || lower === 'content-length' || lower.startsWith('cf-') || lower.startsWith('x-forwarded-')) {
-      continue
-    }
-    out.set(name, value)
-  }
+  for (const [name, value] of incoming) if (FORWARDED_HEADERS.has(name.toLowerCase())) out.set(name, value)
   for (const [name, value] of Object.entries(route.headers ?? {})) out.set(name, value)
   if (key) {
     if (route.keyStyle === 'anthropic') out.set('x-api-key', key)
@@ -174,19 +163,22 @@ export function upstreamHeaders(incoming: Headers, route: ModelRoute, key: strin
 }
 
 /**
- * The provider URL for a gateway path: the route's base plus the rest of the path, refused when
- * the rest tries to climb out of the base (`..`, encoded or not). The query goes on without `key`.
+ * The provider URL for `path` (below the base, already checked by checkCall), built by the URL
+ * parser and refused unless it is still below the route's base. The query goes on without `key`.
  */
-export function upstreamUrl(route: ModelRoute, rest: string, query: URLSearchParams): string | undefined {
-  let decoded: string
+export function upstreamUrl(route: ModelRoute, path: string, query: URLSearchParams): string | undefined {
+  let base: URL
+  let target: URL
   try {
-    decoded = decodeURIComponent(rest)
+    base = new URL(`${route.baseURL}/`)
+    // `./` first, so that a segment with a colon is never read as a scheme
+    target = new URL(`./${path}`, base)
   } catch {
     return undefined
   }
-  if (decoded.split(/[\\/]/).some((segment) => segment === '..' || segment === '.') || decoded.includes('\0')) return undefined
+  if (target.origin !== base.origin || !target.pathname.startsWith(base.pathname) || target.pathname === base.pathname) return undefined
   const params = new URLSearchParams(query)
   params.delete('key')
-  const search = params.toString()
-  return `${route.baseURL}/${rest.replace(/^\/+/, '')}${search ? `?${search}` : ''}`
+  target.search = params.toString()
+  return target.href
 }

@@ -53,8 +53,8 @@ export function denyAsks(rules: Json): Json {
 
 /**
  * The opencode configuration one sandbox runs with: the permission defaults (interactive or
- * unattended), the deployment's OPENCODE_CONFIG, the default model, then what the session asked
- * for, with `providers` (every model provider pointed at the gateway) in place of the deployment's
+ * unattended), the part of the deployment's OPENCODE_CONFIG sandboxes may see (sandboxConfigPart),
+ * the default model, then what the session asked for, with `providers` (every model provider pointed at the gateway) in place of the deployment's
  * own provider section, whose keys stay in the Worker. Sandboxes never update or share themselves.
  */
 export function buildOpencodeConfig(

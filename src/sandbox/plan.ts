@@ -1,4 +1,5 @@
 import { buildOpencodeConfig, parseDeploymentConfig } from '../opencode/config'
+import { sandboxConfigPart } from '../opencode/sandbox-config'
 import { skillFiles } from '../opencode/skills'
 import { deploymentRoutes, sandboxProviders } from '../gateway/routes'
 import type { SessionSpec } from '../contracts'
@@ -13,7 +14,8 @@ export type GatewayAccess = { url: string; token: string }
  * those the session brought its own keys for. All of them point at the gateway.
  */
 export function sandboxModelProviders(settings: Settings, ownKeyProviders: string[], gateway: GatewayAccess) {
-  const deployment = parseDeploymentConfig(settings.opencodeConfig)
+  // Only the allow-listed part of OPENCODE_CONFIG goes on (see sandboxConfigPart).
+  const deployment = sandboxConfigPart(parseDeploymentConfig(settings.opencodeConfig)).config
   const routable = [...new Set([...deploymentRoutes(settings).keys(), ...ownKeyProviders])]
   return { deployment, providers: sandboxProviders(deployment, routable, gateway.url, gateway.token) }
 }
@@ -96,9 +98,17 @@ export function canUseRepoWarmSandbox(
   )
 }
 
+/**
+ * What a sandbox's configuration is made by, besides the settings: a warm sandbox made by code
+ * that built it otherwise (gateway tokens without a MAC, all of OPENCODE_CONFIG) must not be
+ * handed out after a deploy.
+ */
+const SANDBOX_CONFIG_VERSION = 'signed-gateway-tokens, allow-listed OPENCODE_CONFIG'
+
 /** Sandboxes made under other settings (a redeploy with another OPENCODE_CONFIG) must not be handed out. */
 export function settingsFingerprint(settings: Settings): string {
   return JSON.stringify([
+    SANDBOX_CONFIG_VERSION,
     settings.provider,
     settings.opencodeConfig ?? '',
     settings.defaultModel ?? '',

@@ -27,4 +27,9 @@ export const POOL_MIGRATIONS: Migration[] = [
       CREATE TABLE repo_refill (pool TEXT PRIMARY KEY, state TEXT NOT NULL);
     `,
   },
+  {
+    id: 3,
+    description: 'the random key gateway tokens are signed with when the deployment has no SECRETS_KEY',
+    sql: `CREATE TABLE token_key (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL);`,
+  },
 ]

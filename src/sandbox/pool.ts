@@ -2,6 +2,7 @@ import { DurableObject } from 'cloudflare:workers'
 import { POOL_NAME, type PoolRpc } from '../durable-objects'
 import type { Bindings } from '../env'
 import { newGatewayToken } from '../gateway/token'
+import { gatewayTokenKey } from '../gateway/token-key'
 import { newId, randomSecret } from '../lib/ids'
 import { errorMessage, log } from '../lib/log'
 import { agentClient, waitForOpencode } from '../opencode/client'
@@ -63,7 +64,7 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
     this.provider = sandboxProvider(settings)
     migrate(this.sql, POOL_MIGRATIONS)
     this.readyAgent = readyAgentSession(settings.timings.agentCallMs)
-    this.repoPools = new RepoPools(this.sql, this.provider, env, this.readyAgent)
+    this.repoPools = new RepoPools(this.sql, this.provider, env, this.readyAgent, () => this.tokenKey())
   }
 
   /** Hands out a ready sandbox of a repository pool (WARM_POOLS), if there is one; see RepoPools. */
@@ -121,6 +122,19 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
   }
 
   /** The session a warm sandbox's gateway token now speaks for, if one took it. */
+  /**
+   * The deployment's random key for gateway tokens, made on first asking and kept: what they are
+   * signed with when there is no SECRETS_KEY (see gateway/token-key.ts).
+   */
+  async gatewayKeyText(): Promise<string> {
+    this.sql.exec('INSERT OR IGNORE INTO token_key (id, value) VALUES (1, ?)', randomSecret(32))
+    return this.sql.exec<{ value: string }>('SELECT value FROM token_key WHERE id = 1').one().value
+  }
+
+  private tokenKey(): Promise<CryptoKey> {
+    return gatewayTokenKey(this.env.SECRETS_KEY, () => this.gatewayKeyText())
+  }
+
   async ownerOf(owner: string): Promise<string | null> {
     return this.sql.exec<{ session_id: string }>('SELECT session_id FROM taken WHERE owner = ?', owner).toArray()[0]?.session_id ?? null
   }
@@ -235,7 +249,7 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
 
   private async makeWarmSandbox(settings: Settings, fingerprint: string, origin: string): Promise<void> {
     const password = randomSecret()
-    const gateway = await newGatewayToken(newId('wrm'))
+    const gateway = await newGatewayToken(newId('wrm'), await this.tokenKey())
     const plan = sandboxPlan(settings, {}, undefined, password, { pool: POOL_NAME }, { url: `${origin}/v1/gateway`, token: gateway.token })
     const made = await provisionSandbox(this.provider, plan, () => {})
     const agentSessionId = await this.readyAgent(made.endpoint, password, made.workdir).catch(async (err: unknown) => {

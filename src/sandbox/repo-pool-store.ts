@@ -33,6 +33,8 @@ export class RepoPools {
     private readonly env: Bindings,
     /** waits for a new sandbox's opencode and opens the session its one user will talk to */
     private readonly readyAgent: (endpoint: SandboxEndpoint, password: string, workdir: string) => Promise<string>,
+    /** what the sandboxes' gateway tokens are signed with (see gateway/token-key.ts) */
+    private readonly tokenKey: () => Promise<CryptoKey>,
   ) {}
 
   private rows(pool?: string): Row[] {
@@ -117,7 +119,7 @@ export class RepoPools {
    */
   private async make(settings: Settings, entry: WarmPoolEntry, fingerprint: string, origin: string) {
     const password = randomSecret()
-    const gateway = await newGatewayToken(newId('wrm'))
+    const gateway = await newGatewayToken(newId('wrm'), await this.tokenKey())
     const spec = { repo: { url: entry.repo, ...(entry.ref && { ref: entry.ref }) }, ...(entry.setup && { setup: entry.setup }) }
     const plan = sandboxPlan(settings, spec, undefined, password, REPO_POOL_METADATA, { url: `${origin}/v1/gateway`, token: gateway.token })
     const repoToken = await cloneToken(this.env, entry.repo)

@@ -1,5 +1,6 @@
 import { cloneToken } from '../github/credentials'
 import { newGatewayToken } from '../gateway/token'
+import { deploymentTokenKey } from '../gateway/token-key'
 import { randomSecret } from '../lib/ids'
 import { errorMessage, log } from '../lib/log'
 import { sleep } from '../lib/sleep'
@@ -104,7 +105,7 @@ export class SandboxSource {
   private async newPlan(spec: SessionSpec, secrets: SessionSecrets) {
     const { settings, store } = this.p
     const password = randomSecret()
-    const gateway = await newGatewayToken(store.row.id)
+    const gateway = await newGatewayToken(store.row.id, await deploymentTokenKey(this.p.env))
     // A new sandbox's token replaces the last one's: a lost sandbox can no longer spend.
     store.update({ gateway_digest: gateway.digest })
     const plan = {

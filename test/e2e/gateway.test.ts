@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import type { SeenCall } from '../../local/model-server'
 import {
   api,
   baseUrl,
@@ -67,7 +69,7 @@ describe('provider keys stay in the Worker', () => {
   })
 
   it("opens nothing with the sandbox's gateway token but its own session's model calls", async () => {
-    const token = /"apiKey":"(ses_[0-9a-z]{20}\.[0-9a-f]{48})"/.exec(printed)?.[1]
+    const token = /"apiKey":"(ses_[0-9a-z]{20}\.[0-9a-f]{48}\.[0-9a-f]{64})"/.exec(printed)?.[1]
     expect(token?.startsWith(`${id}.`)).toBe(true)
     const gw = (path: string, key: string, init: RequestInit = {}) =>
       fetch(`${baseUrl()}/v1/gateway/${path}`, { ...init, headers: { authorization: `Bearer ${key}`, ...init.headers } })
@@ -132,13 +134,73 @@ describe('the gateway and its tokens', () => {
     const [sandbox] = await sandboxesOf(id)
     const token = gatewayTokenOf(sandbox!.opencodePid!)
     const landedBefore = ((await (await fetch(`${modelBase()}/_landed`)).json()) as string[]).length
-    const res = await gateway('local/_redirect', token)
+    const res = await gateway('local/models?_redirect=1', token)
     await res.body?.cancel()
     expect(res.status).toBe(307)
     // The scripted provider redirects only a call with the real key (others get 401): the gateway put it
     // in, and then left the redirect unfollowed.
     expect(res.headers.get('location')).toBe(`${modelBase()}/_landing`)
     expect(((await (await fetch(`${modelBase()}/_landed`)).json()) as string[]).length).toBe(landedBefore)
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+})
+
+/** What reached the scripted model, call by call (method, path with query, header names). */
+const callsSeenByModel = async () => (await (await fetch(`${modelBase()}/_calls`)).json()) as SeenCall[]
+
+const randomHex = (bytes: number) => randomBytes(bytes).toString('hex')
+
+describe('what the gateway forwards', () => {
+  it("forwards a sandbox's model calls only: anything else its token could do with the provider key is refused, and nothing reaches the provider", async () => {
+    const id = await createSession({})
+    await waitForStatus(id, 'idle')
+    const [sandbox] = await sandboxesOf(id)
+    const token = gatewayTokenOf(sandbox!.opencodePid!)
+    // Each attack carries a mark of its own in its query, which the provider would see if it arrived.
+    const attacks: [method: string, path: string, status: number][] = [
+      ['GET', 'files', 403],
+      ['POST', 'messages/batches', 403],
+      ['POST', 'fine_tuning/jobs', 403],
+      ['DELETE', 'files/file-1', 403],
+      ['POST', 'batches', 403],
+      // a tab inside `..`: the provider's URL parser drops it and climbs out of the base path
+      ['GET', '.%09./.%09./x', 400],
+      ['POST', 'chat/.%09./.%09./.%09./x', 400],
+      ['GET', '..%2F..%2Fx', 400],
+      ['GET', 'models%5c..%5c..%5cx', 400],
+      ['GET', 'models%00', 400],
+    ]
+    const marks: string[] = []
+    for (const [method, path, status] of attacks) {
+      const mark = `attack-${randomHex(6)}`
+      marks.push(mark)
+      const res = await fetch(`${baseUrl()}/v1/gateway/local/${path}?mark=${mark}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: method === 'POST' ? '{}' : undefined,
+      })
+      expect([method, path, res.status]).toEqual([method, path, status])
+      expect(((await res.json()) as Json).error.code).toBe(status === 400 ? 'bad_request' : 'forbidden')
+    }
+
+    // A model call goes on, without the headers that would pick who pays or carry the sandbox's own credentials.
+    const mark = `allowed-${randomHex(6)}`
+    const models = await fetch(`${baseUrl()}/v1/gateway/local/models?mark=${mark}`, {
+      headers: {
+        authorization: `Bearer ${token}`,
+        'OpenAI-Organization': 'org-of-someone-else',
+        'OpenAI-Project': 'proj-of-someone-else',
+        cookie: 'session=1',
+        'x-sandbox-header': 'anything',
+      },
+    })
+    expect(models.status).toBe(200)
+    await models.body?.cancel()
+    const seen = await callsSeenByModel()
+    expect(seen.filter((call) => marks.some((m) => call.url.includes(m)))).toEqual([])
+    const allowed = seen.filter((call) => call.url.includes(mark))
+    expect(allowed).toHaveLength(1)
+    for (const header of ['openai-organization', 'openai-project', 'cookie', 'x-sandbox-header']) expect(allowed[0]!.headers).not.toContain(header)
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 })
