@@ -4,7 +4,7 @@ import type { Bindings } from '../env'
 import { describeFailure } from './failure'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { errorMessage, log } from '../lib/log'
-import type { Metered } from '../gateway/meter'
+import type { CallEnd, CallGrant, PaidCall } from '../gateway/spend'
 import type { SandboxProvider } from '../sandbox/provider'
 import { sandboxProvider } from '../sandbox/select'
 import { readSettings, type Settings } from '../settings'
@@ -20,7 +20,6 @@ import { Fanout, MAX_STREAMS } from './fanout'
 import { Forks } from './fork'
 import type { ForkInput } from './fork-history'
 import { GatewayAccount } from './gateway-account'
-import type { GatewayGrant } from '../gateway/routes'
 import { History } from './history'
 import { HumanRequests, pendingSeconds } from './human-requests'
 import { PendingRequests } from './pending'
@@ -94,9 +93,10 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       update: (fields) => store.update(fields),
       limits: () => store.spec().limits,
       isOver: () => store.isOver(),
-      budgetExceeded: (reason) => {
-        signals.emit(event('error', { code: 'budget_exceeded', message: reason }))
-        signals.tellRun({ kind: 'session_failed', code: 'budget_exceeded', message: reason })
+      sql,
+      refused: (code, reason) => {
+        signals.emit(event('error', { code, message: reason }))
+        if (code === 'budget_exceeded') signals.tellRun({ kind: 'session_failed', code, message: reason })
       },
     })
     this.human = new HumanRequests({
@@ -347,13 +347,13 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
    * Whether a call from this session's sandbox may go on to `provider`, and with which key: the
    * token must be the current sandbox's, the session open, and the budget not spent.
    */
-  async gatewayGrant(digest: string, provider: string): Promise<Outcome<GatewayGrant>> {
-    return this.store.exists ? this.account.grant(digest, provider) : fail('unauthorized', 'not a valid gateway token')
+  async gatewayGrant(digest: string, provider: string, call?: PaidCall): Promise<Outcome<CallGrant>> {
+    return this.store.exists ? this.account.grant(digest, provider, call) : fail('unauthorized', 'not a valid gateway token')
   }
 
   /** What one granted call used, as the provider's answer said; it counts even if the session ended since. */
-  async gatewayReport(provider: string, metered: Metered): Promise<void> {
-    if (this.store.exists) await this.account.report(provider, metered)
+  async gatewayReport(provider: string, reservation: string | null, end: CallEnd): Promise<void> {
+    if (this.store.exists) await this.account.report(provider, reservation, end)
   }
 
   override async alarm(): Promise<void> {

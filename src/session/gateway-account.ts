@@ -1,12 +1,14 @@
 import { tenantStub } from '../durable-objects'
 import type { Bindings } from '../env'
 import type { Limits } from '../contracts'
-import { checkBudget, type BudgetCheck } from '../gateway/budget'
-import { costOf, type Metered } from '../gateway/meter'
-import { deploymentRoutes, routeFor, type GatewayGrant } from '../gateway/routes'
+import { checkBudget, costCapped, type BudgetCheck, type TenantSpend } from '../gateway/budget'
+import { priceOf } from '../gateway/prices'
+import { deploymentRoutes, routeFor } from '../gateway/routes'
+import { reservationFor, settle, type CallEnd, type CallGrant, type PaidCall } from '../gateway/spend'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { errorMessage, log } from '../lib/log'
 import { readSettings } from '../settings'
+import { Reservations } from './reservations'
 import { openSecrets } from './secrets'
 import type { SessionRow } from './session-store'
 
@@ -33,57 +35,100 @@ export type AccountPorts = {
   update(fields: Partial<SpendRow>): void
   limits(): Limits | undefined
   isOver(): boolean
-  /** clients (and a run) learn once that the budget is spent */
-  budgetExceeded(reason: string): void
+  /** holds the session's `gateway_reservations` */
+  sql: SqlStorage
+  /** clients learn once that the budget is spent (and a run fails), or that a model has no price */
+  refused(code: 'budget_exceeded' | 'price_unknown', reason: string): void
 }
 
 /**
  * A session's account with the model gateway: which calls its sandbox may make, with which key,
- * what they used, and what the session and its tenant have spent against their caps.
+ * what they used, and what the session and its tenant have spent against their caps. A paid call
+ * is granted against a reservation and settled with what the provider said it used.
  */
 export class GatewayAccount {
-  constructor(private readonly s: AccountPorts) {}
+  /** models already told of as unpriced, so that a looping agent makes one event, not one per call */
+  private readonly toldUnpriced = new Set<string>()
+
+  private readonly reservations: Reservations
+
+  constructor(private readonly s: AccountPorts) {
+    this.reservations = new Reservations(s.sql)
+  }
 
   private tenantIndex() {
     return tenantStub(this.s.env, this.s.row().tenant)
   }
 
-  async grant(digest: string, provider: string): Promise<Outcome<GatewayGrant>> {
+  async grant(digest: string, provider: string, call: PaidCall | undefined): Promise<Outcome<CallGrant>> {
     const row = this.s.row()
     if (!row.gateway_digest || row.gateway_digest !== digest || this.s.isOver()) return fail('unauthorized', 'not a valid gateway token')
     const route = routeFor(deploymentRoutes(readSettings(this.s.env)), provider)
     if (!route) return fail('not_found', `this deployment has no model provider "${provider}"`)
-    const budget = await this.budget()
+    const price = call?.model ? priceOf(route, call.model) : undefined
+    if (call && !price && costCapped(this.s.limits(), this.caps())) {
+      const model = call.model ? `"${provider}/${call.model}"` : `a call to "${provider}" that names no model`
+      const reason = `${model} has no known price, and a cost cap holds this session, so it cannot be let through`
+      if (!this.toldUnpriced.has(model)) {
+        this.toldUnpriced.add(model)
+        this.s.refused('price_unknown', reason)
+      }
+      return fail('price_unknown', reason)
+    }
+    const ownKeys = (await openSecrets(this.s.env.SECRETS_KEY, row.secrets)).modelKeys ?? {}
+    const tenant = await this.tenantSpend()
+    // From here on nothing is awaited: the check and the reservation are one step, so calls
+    // granted side by side each see the others' reservations.
+    const budget = this.check(tenant)
     if (!budget.ok) {
       this.noteExceeded(budget.reason)
       return fail('budget_exceeded', budget.reason)
     }
     if (row.budget_exceeded) this.s.update({ budget_exceeded: null })
-    const ownKeys = (await openSecrets(this.s.env.SECRETS_KEY, row.secrets)).modelKeys ?? {}
-    return ok({ route, key: ownKeys[provider] ?? route.key })
+    const reservation = call ? this.reservations.add(reservationFor(call, price), Date.now()) : null
+    return ok({ route, key: ownKeys[provider] ?? route.key, reservation })
   }
 
-  async report(provider: string, metered: Metered) {
-    const row = this.s.row()
+  /** Settles a call with what its answer said it used; a call without a reservation (free) is counted as metered. */
+  async report(provider: string, reservation: string | null, end: CallEnd) {
     const route = routeFor(deploymentRoutes(readSettings(this.s.env)), provider)
-    const cost = costOf(metered, metered.model ? route?.prices[metered.model] : undefined)
+    const price = route && end.model ? priceOf(route, end.model) : undefined
+    const reserved = (reservation && this.reservations.take(reservation)) || { cost: 0, outputTokens: 0 }
+    const charged = settle(reserved, end.used, price, reservation ? end : { whole: true, billed: false })
+    const row = this.s.row()
     this.s.update({
-      gw_input_tokens: row.gw_input_tokens + metered.inputTokens,
-      gw_output_tokens: row.gw_output_tokens + metered.outputTokens,
-      gw_cost: row.gw_cost + cost,
+      gw_input_tokens: row.gw_input_tokens + charged.inputTokens + charged.cacheReadTokens + charged.cacheWriteTokens,
+      gw_output_tokens: row.gw_output_tokens + charged.outputTokens,
+      gw_cost: row.gw_cost + charged.cost,
     })
     await this.reportSpend()
     const budget = await this.budget()
     if (!budget.ok) this.noteExceeded(budget.reason)
   }
 
-  /** What the session has spent: the gateway's own count, or opencode's where it knows more (prices). */
-  async budget(): Promise<BudgetCheck> {
+  private caps() {
+    const settings = readSettings(this.s.env)
+    return { capPerDay: settings.tenantMaxCostPerDay, capPerMonth: settings.tenantMaxCostPerMonth }
+  }
+
+  private async tenantSpend(): Promise<TenantSpend | undefined> {
+    const caps = this.caps()
+    if (caps.capPerDay === undefined && caps.capPerMonth === undefined) return undefined
+    return { ...(await this.tenantIndex().spent()), ...caps }
+  }
+
+  /** Spend and reservations against every cap: the gateway's own count, or opencode's where it knows more (prices). */
+  private check(tenant: TenantSpend | undefined): BudgetCheck {
     const row = this.s.row()
-    const cap = readSettings(this.s.env).tenantMaxCostPerDay
-    const tenant = cap === undefined ? undefined : { spentToday: await this.tenantIndex().spentToday(), capPerDay: cap }
-    const spent = { cost: Math.max(row.gw_cost, row.cost), outputTokens: Math.max(row.gw_output_tokens, row.output_tokens) }
-    return checkBudget(this.s.limits(), spent, tenant)
+    const flight = this.reservations.inFlight()
+    const spent = { cost: Math.max(row.gw_cost, row.cost) + flight.cost, outputTokens: Math.max(row.gw_output_tokens, row.output_tokens) + flight.outputTokens }
+    const withFlight = tenant && { ...tenant, today: tenant.today + flight.cost, month: tenant.month + flight.cost }
+    return checkBudget(this.s.limits(), spent, withFlight)
+  }
+
+  /** Whether the session may go on spending, calls in flight counted. */
+  async budget(): Promise<BudgetCheck> {
+    return this.check(await this.tenantSpend())
   }
 
   /** Adds what the session spent since it last said so to its tenant's day. */
@@ -100,6 +145,6 @@ export class GatewayAccount {
   private noteExceeded(reason: string) {
     if (this.s.row().budget_exceeded || this.s.isOver()) return
     this.s.update({ budget_exceeded: reason })
-    this.s.budgetExceeded(reason)
+    this.s.refused('budget_exceeded', reason)
   }
 }

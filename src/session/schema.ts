@@ -124,6 +124,11 @@ export const MIGRATIONS: Migration[] = [
       INSERT INTO event_log_size (one, bytes) SELECT 0, COALESCE(SUM(length(CAST(data AS BLOB))), 0) FROM events;
     `,
   },
+  {
+    id: 12,
+    description: "model calls in flight and what each is reserved for, until settled (src/session/reservations.ts)",
+    sql: 'CREATE TABLE gateway_reservations (id TEXT PRIMARY KEY, cost REAL NOT NULL, output_tokens INTEGER NOT NULL, at INTEGER NOT NULL)',
+  },
 ]
 
 /** The session object's own runner, called first thing in its constructor. */
