@@ -10,6 +10,7 @@ import { outlastWorkerdKeepAlive } from './keep-alive'
  */
 
 export const DEMO_MODEL_ID = 'offline-demo'
+export const UNPRICED_MODEL_ID = 'offline-demo-unpriced'
 export const DEMO_LABEL = '[offline demo model]'
 
 /** `{{tool_result}}` in a text is replaced by what the last tool call returned, so tests can see what the model saw. */
@@ -281,6 +282,8 @@ export function modelProviderConfig(baseURL: string, apiKey = 'offline') {
             modalities: { input: ['text', 'image', 'pdf'], output: ['text'] },
           },
           [`${DEMO_MODEL_ID}-large`]: { name: `Offline demo model, large ${DEMO_LABEL}`, cost: DEMO_PRICE },
+          // No `cost`, and no provider's price table knows it: what a cost cap cannot let through.
+          [UNPRICED_MODEL_ID]: { name: `Offline demo model, unpriced ${DEMO_LABEL}` },
         },
       },
     },

@@ -12,6 +12,10 @@ import { deploymentTokenKey } from '../gateway/token-key'
 import { ApiError, unwrap } from '../lib/errors'
 import { errorMessage, log } from '../lib/log'
 import { readSettings } from '../settings'
+import type { Limits } from '../contracts'
+import { costCapped } from '../gateway/budget'
+import { priceOf } from '../gateway/prices'
+import { parseDeploymentConfig } from '../opencode/config'
 
 /**
  * The model gateway: sandboxes call their model providers here, with their session's gateway
@@ -146,4 +150,22 @@ export function checkModelKeys(env: Bindings, modelKeys: Record<string, string> 
       ...unknown.map((p) => ({ path: `json.modelKeys.${p}`, message: 'unknown provider', code: 'custom' })),
     ])
   }
+}
+
+/**
+ * A session or run held by a cost cap (its own `maxCostUsd`, or the tenant's daily or monthly
+ * one) must run on a model of known price: the gateway would refuse every call of any other.
+ * `model` is the one it asked for, else the deployment's default.
+ */
+export function requirePricedModel(env: Bindings, model: string | undefined, limits: Limits | undefined) {
+  const settings = readSettings(env)
+  if (!costCapped(limits, { capPerDay: settings.tenantMaxCostPerDay, capPerMonth: settings.tenantMaxCostPerMonth })) return
+  const config = parseDeploymentConfig(settings.opencodeConfig)
+  const name = model ?? settings.defaultModel ?? (typeof config.model === 'string' ? config.model : undefined)
+  const slash = name?.indexOf('/') ?? -1
+  if (!name || slash < 0) return
+  const route = routeFor(deploymentRoutes(settings), name.slice(0, slash))
+  if (!route || priceOf(route, name.slice(slash + 1))) return
+  const message = `model "${name}" has no known price, and a cost cap applies, so the gateway would refuse its every call; give it a \`cost\` in OPENCODE_CONFIG or choose a priced model`
+  throw new ApiError('validation_failed', message, [{ path: 'json.model', message: 'no known price while a cost cap applies', code: 'price_unknown' }])
 }
