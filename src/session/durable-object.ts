@@ -76,7 +76,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     const pending = new PendingRequests(sql)
     this.queue = new MessageQueue(sql)
     this.conversation = new Conversation(sql)
-    this.usage = new SessionUsage(sql, env, () => store.maybe)
+    this.usage = new SessionUsage(sql, env, () => store.maybe, () => void this.signals.scheduleWake())
     const signals = (this.signals = new Signals({
       env,
       settings: this.settings,
@@ -357,12 +357,12 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   }
 
   override async alarm(): Promise<void> {
+    await this.usage.onAlarm()
     const due = this.signals.nextWake()
     if (due && due.at <= Date.now() && due.why === 'forget') return this.ending.forget()
     if (due && due.at <= Date.now() && due.why === 'expire') return this.ending.finish('ended', 'expired')
     if (due?.why === 'kill_leftover') await this.lifecycle.killLeftover()
     if (!this.store.exists || this.store.isOver()) return this.signals.scheduleWake()
-    this.usage.flush()
     await this.human.expire(Date.now())
     await this.lifecycle.wake()
     await this.signals.scheduleWake()

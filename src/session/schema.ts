@@ -129,6 +129,11 @@ export const MIGRATIONS: Migration[] = [
     description: "model calls in flight and what each is reserved for, until settled (src/session/reservations.ts)",
     sql: 'CREATE TABLE gateway_reservations (id TEXT PRIMARY KEY, cost REAL NOT NULL, output_tokens INTEGER NOT NULL, at INTEGER NOT NULL)',
   },
+  {
+    id: 13,
+    description: "usage reports until the tenant's index acknowledges them (src/tenant/usage-report.ts)",
+    sql: 'CREATE TABLE usage_outbox (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, report TEXT NOT NULL)',
+  },
 ]
 
 /** The session object's own runner, called first thing in its constructor. */

@@ -18,17 +18,26 @@ export function reportUsage(env: Bindings, tenant: string, reports: UsageReport[
 
 type Owner = { id: string; tenant: string }
 
+/** Reports sent to the tenant's index in one call, at most. */
+const OUTBOX_BATCH = 100
+
 /**
  * What one session tells its tenant's usage and the operator's log: that it started, each turn
  * with its tokens, and its sandbox's running and paused seconds, metered from the sandbox states
- * it emits. The meter is kept in the session's own SQLite, so a restart loses no time.
+ * it emits. The meter is kept in the session's own SQLite, so a restart loses no time; so is
+ * every report, in an outbox, until the tenant's index has counted it (by its id, so a report
+ * sent again after a restart or a failure counts once): none is lost, none counted twice.
  */
 export class SessionUsage {
+  private sending: Promise<boolean> | undefined
+
   /** `sql` holds the session's `usage_meter` (src/session/schema.ts). */
   constructor(
     private readonly sql: SqlStorage,
     private readonly env: Bindings,
     private readonly owner: () => Owner | undefined,
+    /** sets the session's alarm, which comes back for what a failed send left */
+    private readonly wake: () => void,
   ) {}
 
   started() {
@@ -52,10 +61,46 @@ export class SessionUsage {
     }
   }
 
-  /** On the session's alarm: time gathered so far is reported without waiting for the state to end. */
-  flush() {
+  /**
+   * On the session's alarm: time gathered so far is reported without waiting for the state to
+   * end, and what the outbox holds is sent again. True when the outbox is empty.
+   */
+  async onAlarm(): Promise<boolean> {
     const { mode, since } = this.current()
     if (mode && Date.now() - since >= FLUSH_AFTER_MS) this.meter(mode)
+    return this.send()
+  }
+
+  /** Whether reports wait in the outbox (the alarm is to come back for them). */
+  unsent(): boolean {
+    return this.sql.exec('SELECT 1 FROM usage_outbox LIMIT 1').toArray().length > 0
+  }
+
+  /**
+   * Sends the outbox to the tenant's index, oldest first, and forgets each report once the index
+   * has it. One send at a time; a report added meanwhile goes with the next batch. True when
+   * the outbox is empty; a failed send leaves the rest for the alarm.
+   */
+  send(): Promise<boolean> {
+    this.sending ??= this.drain().finally(() => (this.sending = undefined))
+    return this.sending
+  }
+
+  private async drain(): Promise<boolean> {
+    for (;;) {
+      const rows = this.sql.exec<{ id: string; tenant: string; report: string }>('SELECT id, tenant, report FROM usage_outbox ORDER BY rowid LIMIT ?', OUTBOX_BATCH).toArray()
+      if (rows.length === 0) return true
+      const tenant = rows[0]!.tenant
+      const batch = rows.filter((r) => r.tenant === tenant)
+      try {
+        await tenantStub(this.env, tenant).recordUsage(tenant, batch.map((r) => JSON.parse(r.report) as UsageReport))
+      } catch (err) {
+        log('warn', 'usage report not acknowledged; kept to send again', { tenant: tenantPrefix(tenant), err: errorMessage(err) })
+        this.wake()
+        return false
+      }
+      for (const r of batch) this.sql.exec('DELETE FROM usage_outbox WHERE id = ?', r.id)
+    }
   }
 
   private current(): { mode: MeterMode; since: number } {
@@ -72,6 +117,8 @@ export class SessionUsage {
 
   private report(reports: (s: Owner) => UsageReport[]) {
     const s = this.owner()
-    if (s) reportUsage(this.env, s.tenant, reports(s))
+    if (!s) return
+    for (const r of reports(s)) this.sql.exec('INSERT OR IGNORE INTO usage_outbox (id, tenant, report) VALUES (?, ?, ?)', r.id, s.tenant, JSON.stringify(r))
+    void this.send()
   }
 }
