@@ -128,3 +128,14 @@ export function apiKeys(env: Bindings): string[] {
     .map((k) => k.trim())
     .filter(Boolean)
 }
+
+/**
+ * What is wrong with the tenant cost caps, for /ready: a value that is not a positive number of
+ * USD leaves that cap without a bound (though calls to unpriced models are still refused).
+ */
+export function costCapProblems(env: Bindings): string[] {
+  const caps = { TENANT_MAX_COST_USD_PER_DAY: env.TENANT_MAX_COST_USD_PER_DAY, TENANT_MAX_COST_USD_PER_MONTH: env.TENANT_MAX_COST_USD_PER_MONTH }
+  return Object.entries(caps)
+    .filter(([, value]) => value !== undefined && value !== '' && !(Number.isFinite(Number(value)) && Number(value) > 0))
+    .map(([name]) => `${name} is not a positive number of USD; that cap has no bound until it is`)
+}
