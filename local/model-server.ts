@@ -112,7 +112,10 @@ async function readJson(req: IncomingMessage): Promise<ChatRequest> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[], cut: () => void) {
+/** What the scripted provider billed for one answer: the usage it stated, and the messages it answered (to be told apart by a mark). */
+export type Billed = { messages: string; prompt: number; completion: number }
+
+async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[], cut: () => void, billed: Billed[]) {
   log.push(req)
   const decision = decide(req)
   const id = `chatcmpl-${Date.now().toString(36)}`
@@ -133,6 +136,7 @@ async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[],
     total_tokens: 0,
   }
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
+  billed.push({ messages: JSON.stringify(req.messages ?? []), prompt: usage.prompt_tokens, completion: usage.completion_tokens })
   const finish = toolCalls ? 'tool_calls' : 'stop'
 
   if (!req.stream) {
@@ -182,9 +186,10 @@ export type ModelServer = { url: string; requests: ChatRequest[]; close(): Promi
  * Paths for tests that look at what reached the model (`/_cut`: how many streamed answers the
  * caller hung up on; `/_landed`: what reached `/_landing`, where a call with `_redirect=1` in its
  * query is sent; `/_calls`: the method, path with query and header names of every call);
+ * `/_billed?mark=…`: what it billed, summed over the answers whose messages hold the mark);
  * they need no key.
  */
-const INSPECTION = ['/_requests', '/_keys', '/_cut', '/_landed', '/_calls']
+const INSPECTION = ['/_requests', '/_keys', '/_cut', '/_landed', '/_calls', '/_billed']
 
 /** One call as `/_calls` lists it: enough to tell what was forwarded, without any header's value. */
 export type SeenCall = { method: string; url: string; headers: string[] }
@@ -201,6 +206,7 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
   /** the Authorization header of each request that reached /_landing */
   const landed: string[] = []
   const calls: SeenCall[] = []
+  const billed: Billed[] = []
   const server: Server = outlastWorkerdKeepAlive(createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? ''
     // Where a redirect points: a provider's key must never reach it by the redirect being followed.
@@ -221,7 +227,10 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
     // What the model was sent, for tests that check what reached it (system prompt, tools, model).
     if (req.method === 'GET' && INSPECTION.includes(path)) {
       res.writeHead(200, { 'content-type': 'application/json' })
-      const seen: Record<string, unknown> = { '/_keys': keys, '/_cut': cut, '/_landed': landed, '/_calls': calls }
+      const mark = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('mark') ?? ''
+      const marked = billed.filter((b) => b.messages.includes(mark))
+      const sum = { answers: marked.length, prompt: marked.reduce((n, b) => n + b.prompt, 0), completion: marked.reduce((n, b) => n + b.completion, 0) }
+      const seen: Record<string, unknown> = { '/_keys': keys, '/_cut': cut, '/_landed': landed, '/_calls': calls, '/_billed': sum }
       res.end(JSON.stringify(seen[path] ?? requests))
       return
     }
@@ -237,7 +246,7 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
     }
     if (req.method === 'POST' && path?.endsWith('/chat/completions')) {
       readJson(req)
-        .then((body) => answer(body, res, requests, () => void cut++))
+        .then((body) => answer(body, res, requests, () => void cut++, billed))
         .catch((err: unknown) => {
           if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' })
           res.end(JSON.stringify({ error: { message: String(err) } }))

@@ -94,10 +94,8 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       limits: () => store.spec().limits,
       isOver: () => store.isOver(),
       sql,
-      refused: (code, reason) => {
-        signals.emit(event('error', { code, message: reason }))
-        if (code === 'budget_exceeded') signals.tellRun({ kind: 'session_failed', code, message: reason })
-      },
+      signals,
+      usage: this.usage,
     })
     this.human = new HumanRequests({
       pending,

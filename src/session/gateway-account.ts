@@ -1,6 +1,7 @@
 import { tenantStub } from '../durable-objects'
 import type { Bindings } from '../env'
-import type { Limits } from '../contracts'
+import { event, type Limits } from '../contracts'
+import type { SessionUsage } from '../tenant/usage-report'
 import { checkBudget, costCapped, type BudgetCheck, type TenantSpend } from '../gateway/budget'
 import { priceOf } from '../gateway/prices'
 import { deploymentRoutes, routeFor } from '../gateway/routes'
@@ -11,6 +12,7 @@ import { readSettings } from '../settings'
 import { Reservations } from './reservations'
 import { openSecrets } from './secrets'
 import type { SessionRow } from './session-store'
+import type { Signals } from './signals'
 
 /** The session row's columns this account reads and writes. */
 export type SpendRow = Pick<
@@ -38,7 +40,9 @@ export type AccountPorts = {
   /** holds the session's `gateway_reservations` */
   sql: SqlStorage
   /** clients learn once that the budget is spent (and a run fails), or that a model has no price */
-  refused(code: 'budget_exceeded' | 'price_unknown', reason: string): void
+  signals: Pick<Signals, 'emit' | 'tellRun'>
+  /** every settled call is a usage report to the tenant: its usage is the metered bill */
+  usage: Pick<SessionUsage, 'callSettled'>
 }
 
 /**
@@ -71,7 +75,7 @@ export class GatewayAccount {
       const reason = `${model} has no known price, and a cost cap holds this session, so it cannot be let through`
       if (!this.toldUnpriced.has(model)) {
         this.toldUnpriced.add(model)
-        this.s.refused('price_unknown', reason)
+        this.refused('price_unknown', reason)
       }
       return fail('price_unknown', reason)
     }
@@ -95,6 +99,7 @@ export class GatewayAccount {
     const price = route && end.model ? priceOf(route, end.model) : undefined
     const reserved = (reservation && this.reservations.take(reservation)) || { cost: 0, outputTokens: 0 }
     const charged = settle(reserved, end.used, price, reservation ? end : { whole: true, billed: false })
+    this.s.usage.callSettled(reservation ?? crypto.randomUUID(), { provider, ...(end.model && { model: end.model }) }, charged)
     const row = this.s.row()
     this.s.update({
       gw_input_tokens: row.gw_input_tokens + charged.inputTokens + charged.cacheReadTokens + charged.cacheWriteTokens,
@@ -145,6 +150,11 @@ export class GatewayAccount {
   private noteExceeded(reason: string) {
     if (this.s.row().budget_exceeded || this.s.isOver()) return
     this.s.update({ budget_exceeded: reason })
-    this.s.refused('budget_exceeded', reason)
+    this.refused('budget_exceeded', reason)
+  }
+
+  private refused(code: 'budget_exceeded' | 'price_unknown', reason: string) {
+    this.s.signals.emit(event('error', { code, message: reason }))
+    if (code === 'budget_exceeded') this.s.signals.tellRun({ kind: 'session_failed', code, message: reason })
   }
 }

@@ -3,6 +3,7 @@ import { tenantStub } from '../durable-objects'
 import type { Bindings } from '../env'
 import { dayOf } from '../lib/days'
 import { errorMessage, log, logEvent, tenantPrefix } from '../lib/log'
+import type { Settled } from '../gateway/spend'
 import { meterMode, sandboxReports, type MeterMode, type UsageReport } from './usage'
 
 /** A sandbox's time is reported on the session's alarm once this much has gathered, so a long one shows up. */
@@ -44,9 +45,21 @@ export class SessionUsage {
     this.report((s) => [{ id: `${s.id}:start`, kind: 'session', day: dayOf(Date.now()), counts: { sessions: 1 } }])
   }
 
-  turnEnded(messageId: string, usage: Usage) {
-    const counts = { turns: 1, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cost: usage.cost }
-    this.report((s) => [{ id: `${s.id}:turn:${messageId}`, kind: 'turn', day: dayOf(Date.now()), counts }])
+  /**
+   * A turn ended: it counts as a turn. Its tokens and cost are not taken from opencode's figure:
+   * every model call the gateway carried (the turn's, its title's, its summaries', its
+   * sub-agents') is reported as it is settled (callSettled), which is what the provider bills.
+   */
+  turnEnded(messageId: string, _usage: Usage) {
+    this.report((s) => [{ id: `${s.id}:turn:${messageId}`, kind: 'turn', day: dayOf(Date.now()), counts: { turns: 1 } }])
+  }
+
+  /** One model call the gateway carried, as charged (`id`: its reservation, so it counts once). */
+  callSettled(id: string, _of: { provider: string; model?: string }, charged: Settled) {
+    const inputTokens = charged.inputTokens + charged.cacheReadTokens + charged.cacheWriteTokens
+    if (inputTokens === 0 && charged.outputTokens === 0 && charged.cost === 0) return
+    const counts = { inputTokens, outputTokens: charged.outputTokens, cost: charged.cost }
+    this.report((s) => [{ id: `${s.id}:call:${id}`, kind: 'call', day: dayOf(Date.now()), counts }])
   }
 
   /** Every public event passes here: status changes are logged, sandbox states move the meter. */

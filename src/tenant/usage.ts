@@ -10,7 +10,7 @@ import { DAY_MS, dayOf, daysIn, startOf } from '../lib/days'
 export const USAGE_FIELDS = UsageCounts.keyof().options
 
 export type UsageField = (typeof USAGE_FIELDS)[number]
-export type UsageKind = 'session' | 'run' | 'turn' | 'sandbox'
+export type UsageKind = 'session' | 'run' | 'turn' | 'sandbox' | 'call'
 
 /**
  * One thing to count, on one day. `id` names it for good (the same report twice counts once),
