@@ -3,7 +3,7 @@
  * Durable Object adds them to its days (./usage-store), and GET /v1/usage reads them back.
  */
 
-import { UsageCounts, type TenantUsage } from '../contracts/usage'
+import { UsageCounts, type CostCaps, type TenantUsage } from '../contracts/usage'
 import { DAY_MS, dayOf, daysIn, startOf } from '../lib/days'
 
 /** What is counted: the fields of the usage answer. */
@@ -69,4 +69,11 @@ export function sandboxReports(idPrefix: string, mode: 'running' | 'paused', fro
     start = end
   }
   return reports
+}
+
+/** What remains of each of the tenant's cost caps (none where the deployment sets none). */
+export function capsLeft(spent: { today: number; month: number }, caps: { capPerDay?: number; capPerMonth?: number }): CostCaps {
+  const left = (limit: number | undefined, used: number) =>
+    limit === undefined ? null : { limitUsd: limit, spentUsd: round(used, 9), remainingUsd: round(Math.max(0, limit - used), 9) }
+  return { day: left(caps.capPerDay, spent.today), month: left(caps.capPerMonth, spent.month) }
 }
