@@ -34,3 +34,23 @@ export function checkBudget(limits: Limits | undefined, spent: Spent, tenant?: T
 export function costCapped(limits: Limits | undefined, caps: { capPerDay?: number; capPerMonth?: number }): boolean {
   return limits?.maxCostUsd !== undefined || caps.capPerDay !== undefined || caps.capPerMonth !== undefined
 }
+
+/** The share of a cost cap at which a session is warned, once. */
+export const WARN_AT = 0.8
+
+export type BudgetWarning = { message: string; spentUsd: number; limitUsd: number }
+
+/** The first cost cap `spent` has reached WARN_AT of, if any: the session's, then the tenant's day, then its month. */
+export function budgetWarning(limits: Limits | undefined, spentCost: number, tenant?: TenantSpend): BudgetWarning | undefined {
+  const caps: [string, number, number | undefined][] = [
+    ['the session’s limit', spentCost, limits?.maxCostUsd],
+    ['the tenant’s daily limit', tenant?.today ?? 0, tenant?.capPerDay],
+    ['the tenant’s monthly limit', tenant?.month ?? 0, tenant?.capPerMonth],
+  ]
+  for (const [name, spent, limit] of caps) {
+    if (limit !== undefined && spent >= WARN_AT * limit) {
+      return { message: `$${spent.toFixed(4)} of ${name} of $${limit} is spent (${Math.floor((spent / limit) * 100)}%)`, spentUsd: spent, limitUsd: limit }
+    }
+  }
+  return undefined
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkBudget } from './budget'
+import { budgetWarning, checkBudget } from './budget'
 import { costOf, UsageMeter, usageIn } from './meter'
 import { modelRoutes, routeFor, tokenOf, upstreamHeaders, upstreamUrl } from './routes'
 import { newGatewayToken, readGatewayToken } from './token'
@@ -164,6 +164,15 @@ describe('checkBudget', () => {
     [{}, { cost: 0, outputTokens: 0 }, { today: 1, month: 49, capPerMonth: 50 }, true],
   ])('limits %j, spent %j, tenant %j -> %s', (limits, spent, tenant, expected) => {
     expect(checkBudget(limits, spent, tenant).ok).toBe(expected)
+  })
+})
+
+describe('budgetWarning', () => {
+  it('names the first cost cap spend has reached 80% of, and none below', () => {
+    expect(budgetWarning({ maxCostUsd: 10 }, 7.99)).toBeUndefined()
+    expect(budgetWarning({ maxCostUsd: 10 }, 8)).toMatchObject({ spentUsd: 8, limitUsd: 10 })
+    expect(budgetWarning(undefined, 0, { today: 1, month: 41, capPerDay: 5, capPerMonth: 50 })).toMatchObject({ spentUsd: 41, limitUsd: 50 })
+    expect(budgetWarning({ maxOutputTokens: 5 }, 100)).toBeUndefined()
   })
 })
 

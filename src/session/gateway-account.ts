@@ -2,7 +2,7 @@ import { tenantStub } from '../durable-objects'
 import type { Bindings } from '../env'
 import { event, type Limits } from '../contracts'
 import type { SessionUsage } from '../tenant/usage-report'
-import { checkBudget, costCapped, type BudgetCheck, type TenantSpend } from '../gateway/budget'
+import { budgetWarning, checkBudget, costCapped, type BudgetCheck, type TenantSpend } from '../gateway/budget'
 import { priceOf } from '../gateway/prices'
 import { deploymentRoutes, routeFor } from '../gateway/routes'
 import { reservationFor, settle, type CallEnd, type CallGrant, type PaidCall } from '../gateway/spend'
@@ -28,6 +28,7 @@ export type SpendRow = Pick<
   | 'gw_cost'
   | 'spend_reported'
   | 'budget_exceeded'
+  | 'budget_warned'
 >
 
 /** The session around the account: its row, its limits, whether it is over, and how it tells. */
@@ -107,8 +108,20 @@ export class GatewayAccount {
       gw_cost: row.gw_cost + charged.cost,
     })
     await this.reportSpend()
-    const budget = await this.budget()
+    const tenant = await this.tenantSpend()
+    const budget = this.check(tenant)
     if (!budget.ok) this.noteExceeded(budget.reason)
+    this.warnOnce(tenant)
+  }
+
+  /** Tells clients once that the session's spend reached WARN_AT of a cost cap. */
+  private warnOnce(tenant: TenantSpend | undefined) {
+    const row = this.s.row()
+    if (row.budget_warned) return
+    const warning = budgetWarning(this.s.limits(), Math.max(row.gw_cost, row.cost), tenant)
+    if (!warning) return
+    this.s.update({ budget_warned: 1 })
+    this.s.signals.emit(event('budget.warning', warning))
   }
 
   private caps() {

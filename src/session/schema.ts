@@ -134,6 +134,11 @@ export const MIGRATIONS: Migration[] = [
     description: "usage reports until the tenant's index acknowledges them (src/tenant/usage-report.ts)",
     sql: 'CREATE TABLE usage_outbox (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, report TEXT NOT NULL)',
   },
+  {
+    id: 14,
+    description: 'whether the session was warned that it reached 80% of a cost cap (budget.warning, once)',
+    sql: 'ALTER TABLE session ADD COLUMN budget_warned INTEGER NOT NULL DEFAULT 0',
+  },
 ]
 
 /** The session object's own runner, called first thing in its constructor. */

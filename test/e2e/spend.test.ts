@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { DEMO_MODEL_ID, DEMO_PRICE, UNPRICED_MODEL_ID } from '../../local/model-server'
-import { api, baseUrl, createSession, EventStream, gatewayTokenOf, modelBase, sandboxesOf, scripted, waitForStatus, type Json } from './helpers'
+import { api, baseUrl, createSession, EventStream, gatewayTokenOf, modelBase, sandboxesOf, scripted, waitFor, waitForStatus, type Json } from './helpers'
 
 /**
  * What the model gateway lets a session spend, attacked as the agent in the sandbox would: it
@@ -80,6 +80,37 @@ describe('cost caps', () => {
     const reservation = (JSON.stringify(body).length * DEMO_PRICE.input + maxTokens * DEMO_PRICE.output) / 1e6
     expect(granted).toBeGreaterThan(0)
     expect(granted * billedPerCall).toBeLessThanOrEqual(cap + reservation)
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+
+  it("warns once at 80% of a session's cap, and shows what its calls cost as the provider billed them", async () => {
+    const cap = 0.01
+    const { id, token } = await cappedSession(cap)
+    const stream = new EventStream(id)
+    const usage = { prompt: 10, completion: 1000 }
+    const perCall = (usage.prompt * DEMO_PRICE.input + usage.completion * DEMO_PRICE.output) / 1e6
+    const call = async (n: number) => {
+      const content = scripted({ reply: 'ok', usage }, `warned ${n} ${randomBytes(6).toString('hex')}`)
+      const res = await chat(token, { model: DEMO_MODEL_ID, max_tokens: usage.completion, messages: [{ role: 'user', content }] })
+      expect(res.status).toBe(200)
+      await res.text()
+      // settled once the answer has passed: the session's spend says so
+      return waitFor(`call ${n} to be settled`, async () => {
+        const spend = (await api(`/v1/sessions/${id}`)).body.spend as Json
+        return spend.outputTokens === n * usage.completion ? spend : undefined
+      })
+    }
+    // Three calls are 60% of the cap, the fourth 80%.
+    for (const n of [1, 2, 3]) await call(n)
+    expect(stream.events.filter((e) => e.event === 'budget.warning')).toEqual([])
+    const spend = await call(4)
+    expect(spend).toEqual({ inputTokens: 4 * usage.prompt, outputTokens: 4 * usage.completion, cost: expect.closeTo(4 * perCall, 12) })
+    const warned = await stream.until((e) => e.event === 'budget.warning')
+    expect(warned.data).toMatchObject({ limitUsd: cap, spentUsd: expect.closeTo(4 * perCall, 12) })
+    await call(5)
+    await stream.until((e) => e.event === 'error' && e.data.code === 'budget_exceeded')
+    expect(stream.events.filter((e) => e.event === 'budget.warning')).toHaveLength(1)
+    await stream.close()
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 })
