@@ -6,6 +6,7 @@ import { budgetWarning, checkBudget, costCapped, type BudgetCheck, type TenantSp
 import { priceOf } from '../gateway/prices'
 import { deploymentRoutes, routeFor } from '../gateway/routes'
 import { reservationFor, settle, type CallEnd, type CallGrant, type PaidCall } from '../gateway/spend'
+import { noUsage } from '../gateway/meter'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { errorMessage, log } from '../lib/log'
 import { readSettings } from '../settings'
@@ -45,6 +46,9 @@ export type AccountPorts = {
   /** every settled call is a usage report to the tenant: its usage is the metered bill */
   usage: Pick<SessionUsage, 'callSettled'>
 }
+
+/** Longer than any model call is let run (a Worker's request ends well before). */
+export const STALE_AFTER_MS = 60 * 60_000
 
 /**
  * A session's account with the model gateway: which calls its sandbox may make, with which key,
@@ -94,11 +98,15 @@ export class GatewayAccount {
     return ok({ route, key: ownKeys[provider] ?? route.key, reservation })
   }
 
-  /** Settles a call with what its answer said it used; a call without a reservation (free) is counted as metered. */
+  /**
+   * Settles a call with what its answer said it used; a call without a reservation (free) is
+   * counted as metered. A reservation already settled (see settleStale) is not charged again.
+   */
   async report(provider: string, reservation: string | null, end: CallEnd) {
     const route = routeFor(deploymentRoutes(readSettings(this.s.env)), provider)
     const price = route && end.model ? priceOf(route, end.model) : undefined
-    const reserved = (reservation && this.reservations.take(reservation)) || { cost: 0, outputTokens: 0 }
+    const reserved = reservation ? this.reservations.take(reservation) : { cost: 0, outputTokens: 0 }
+    if (!reserved) return
     const charged = settle(reserved, end.used, price, reservation ? end : { whole: true, billed: false })
     this.s.usage.callSettled(reservation ?? crypto.randomUUID(), { provider, ...(end.model && { model: end.model }) }, charged)
     const row = this.s.row()
@@ -122,6 +130,17 @@ export class GatewayAccount {
     if (!warning) return
     this.s.update({ budget_warned: 1 })
     this.s.signals.emit(event('budget.warning', warning))
+  }
+
+  /**
+   * On the session's alarm: a call whose report has not come STALE_AFTER_MS after it was granted
+   * (the Worker that carried it went away) is charged its reservation, so it is neither free nor
+   * held against the caps for ever.
+   */
+  async settleStale(now: number) {
+    for (const id of this.reservations.staleIds(now - STALE_AFTER_MS)) {
+      await this.report('', id, { used: noUsage(), whole: false, billed: true })
+    }
   }
 
   private caps() {

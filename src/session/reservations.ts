@@ -24,6 +24,11 @@ export class Reservations {
     return row && { cost: row.cost, outputTokens: row.output_tokens }
   }
 
+  /** The ids of reservations made before `before`: calls whose report is not coming any more. */
+  staleIds(before: number): string[] {
+    return this.sql.exec<{ id: string }>('SELECT id FROM gateway_reservations WHERE at < ?', before).toArray().map((r) => r.id)
+  }
+
   /** What every call in flight is reserved for, together. */
   inFlight(): Reservation {
     const row = this.sql
