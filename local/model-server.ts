@@ -35,11 +35,11 @@ export type Script = {
    */
   stamp?: boolean | number
   /** the token counts to report for this answer, instead of estimates from its length (for exact cost checks) */
-  usage?: { prompt: number; completion: number }
+  usage?: { prompt: number; completion: number; cached?: number }
 }
 
 type ChatMessage = { role: string; content?: unknown; tool_calls?: unknown[] }
-type ChatRequest = { model?: string; messages?: ChatMessage[]; stream?: boolean; tools?: unknown[] }
+type ChatRequest = { model?: string; messages?: ChatMessage[]; stream?: boolean; tools?: unknown[]; input?: string | ChatMessage[] }
 
 const SCRIPT_MARKER = /<<script (\{.*?\})>>/s
 
@@ -113,7 +113,7 @@ async function readJson(req: IncomingMessage): Promise<ChatRequest> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** What the scripted provider billed for one answer: the usage it stated, and the messages it answered (to be told apart by a mark). */
-export type Billed = { messages: string; prompt: number; completion: number }
+export type Billed = { messages: string; prompt: number; completion: number; cached: number }
 
 async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[], cut: () => void, billed: Billed[]) {
   log.push(req)
@@ -134,9 +134,11 @@ async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[],
     prompt_tokens: stated?.prompt ?? promptTokens,
     completion_tokens: stated?.completion ?? estimateTokens(text || JSON.stringify(decision.tools ?? '')),
     total_tokens: 0,
+    // what of the prompt the provider read from its cache (counted inside prompt_tokens, as OpenAI does)
+    prompt_tokens_details: { cached_tokens: stated?.cached ?? 0 },
   }
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
-  billed.push({ messages: JSON.stringify(req.messages ?? []), prompt: usage.prompt_tokens, completion: usage.completion_tokens })
+  billed.push({ messages: JSON.stringify(req.messages ?? []), prompt: usage.prompt_tokens, completion: usage.completion_tokens, cached: stated?.cached ?? 0 })
   const finish = toolCalls ? 'tool_calls' : 'stop'
 
   if (!req.stream) {
@@ -178,6 +180,45 @@ async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[],
   send({}, finish)
   res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`)
   res.end('data: [DONE]\n\n')
+}
+
+/**
+ * The same answer in OpenAI's Responses API dialect (`POST /responses`): `input` for messages,
+ * `response.output_text.delta` events, and the usage in `response.completed` (`input_tokens`
+ * with `input_tokens_details.cached_tokens` inside it, `output_tokens`).
+ */
+async function answerResponses(req: ChatRequest, res: ServerResponse, log: ChatRequest[], billed: Billed[]) {
+  const messages = typeof req.input === 'string' ? [{ role: 'user', content: req.input }] : (req.input ?? [])
+  const chat = { ...req, messages }
+  log.push(chat)
+  const decision = decide(chat)
+  const text = decision.text ?? ''
+  const stated = decision.script?.usage
+  const usage = {
+    input_tokens: stated?.prompt ?? estimateTokens(JSON.stringify(messages)),
+    input_tokens_details: { cached_tokens: stated?.cached ?? 0 },
+    output_tokens: stated?.completion ?? estimateTokens(text),
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: 0,
+  }
+  usage.total_tokens = usage.input_tokens + usage.output_tokens
+  billed.push({ messages: JSON.stringify(messages), prompt: usage.input_tokens, completion: usage.output_tokens, cached: usage.input_tokens_details.cached_tokens })
+  const id = `resp_${Date.now().toString(36)}`
+  const model = req.model ?? DEMO_MODEL_ID
+  const item = { type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }
+  const response = { id, object: 'response', created_at: Math.floor(Date.now() / 1000), model, status: 'completed', output: [item], usage }
+  if (!req.stream) {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(response))
+    return
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+  const send = (data: Record<string, unknown>) => res.write(`event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`)
+  send({ type: 'response.created', response: { ...response, status: 'in_progress', output: [], usage: null } })
+  for (const delta of splitText(text, decision.script?.chunks)) {
+    send({ type: 'response.output_text.delta', item_id: item.id, output_index: 0, content_index: 0, delta })
+  }
+  send({ type: 'response.completed', response })
+  res.end()
 }
 
 export type ModelServer = { url: string; requests: ChatRequest[]; close(): Promise<void> }
@@ -229,7 +270,8 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
       res.writeHead(200, { 'content-type': 'application/json' })
       const mark = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('mark') ?? ''
       const marked = billed.filter((b) => b.messages.includes(mark))
-      const sum = { answers: marked.length, prompt: marked.reduce((n, b) => n + b.prompt, 0), completion: marked.reduce((n, b) => n + b.completion, 0) }
+      const total = (k: 'prompt' | 'completion' | 'cached') => marked.reduce((n, b) => n + b[k], 0)
+      const sum = { answers: marked.length, prompt: total('prompt'), completion: total('completion'), cached: total('cached') }
       const seen: Record<string, unknown> = { '/_keys': keys, '/_cut': cut, '/_landed': landed, '/_calls': calls, '/_billed': sum }
       res.end(JSON.stringify(seen[path] ?? requests))
       return
@@ -242,6 +284,15 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
     if (req.method === 'GET' && path?.endsWith('/models')) {
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ object: 'list', data: [{ id: DEMO_MODEL_ID, object: 'model', owned_by: 'local' }] }))
+      return
+    }
+    if (req.method === 'POST' && path?.endsWith('/responses')) {
+      readJson(req)
+        .then((body) => answerResponses(body, res, requests, billed))
+        .catch((err: unknown) => {
+          if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' })
+          res.end(JSON.stringify({ error: { message: String(err) } }))
+        })
       return
     }
     if (req.method === 'POST' && path?.endsWith('/chat/completions')) {
@@ -272,7 +323,7 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
  * What the demo models cost, USD per million tokens: made up, so that spend and its caps can be
  * seen working offline.
  */
-export const DEMO_PRICE = { input: 1, output: 2 }
+export const DEMO_PRICE = { input: 1, output: 2, cache_read: 0.5 }
 
 /** The opencode provider entry that points at a model server. */
 export function modelProviderConfig(baseURL: string, apiKey = 'offline') {

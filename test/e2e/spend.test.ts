@@ -114,3 +114,27 @@ describe('cost caps', () => {
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 })
+
+describe('metering', () => {
+  it("meters an OpenAI Responses stream exactly as the provider billed it, cached input at its own price", async () => {
+    const { id, token } = await cappedSession(1)
+    const mark = `responses-${randomBytes(6).toString('hex')}`
+    const usage = { prompt: 1000, completion: 300, cached: 400 }
+    const res = await fetch(`${baseUrl()}/v1/gateway/local/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: DEMO_MODEL_ID, stream: true, max_output_tokens: 500, input: scripted({ reply: 'a streamed answer', usage }, mark) }),
+    })
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('response.completed')
+    const billed = (await (await fetch(`${modelBase()}/_billed?mark=${mark}`)).json()) as Json
+    expect(billed).toEqual({ answers: 1, ...usage })
+    const cost = ((usage.prompt - usage.cached) * DEMO_PRICE.input + usage.cached * DEMO_PRICE.cache_read + usage.completion * DEMO_PRICE.output) / 1e6
+    const spend = await waitFor('the call to be settled', async () => {
+      const s = (await api(`/v1/sessions/${id}`)).body.spend as Json
+      return s.outputTokens > 0 ? s : undefined
+    })
+    expect(spend).toEqual({ inputTokens: usage.prompt, outputTokens: usage.completion, cost: expect.closeTo(cost, 12) })
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+})
