@@ -221,6 +221,72 @@ async function answerResponses(req: ChatRequest, res: ServerResponse, log: ChatR
   res.end()
 }
 
+type AnthropicBlock = { type: string; text?: string; content?: unknown; id?: string; name?: string; input?: unknown }
+type AnthropicRequest = { model?: string; system?: unknown; messages?: { role: string; content: string | AnthropicBlock[] }[]; stream?: boolean }
+
+/** Anthropic's messages as chat messages: the system prompt first, a user turn of tool results as tool messages. */
+function anthropicToChat(req: AnthropicRequest): ChatMessage[] {
+  const out: ChatMessage[] = req.system ? [{ role: 'system', content: req.system }] : []
+  for (const m of req.messages ?? []) {
+    const blocks = typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : m.content
+    const results = blocks.filter((b) => b.type === 'tool_result')
+    if (m.role === 'user' && results.length > 0 && results.length === blocks.length) {
+      for (const r of results) out.push({ role: 'tool', content: r.content })
+    } else {
+      out.push({ role: m.role, content: blocks.filter((b) => b.type === 'text') })
+    }
+  }
+  return out
+}
+
+/**
+ * The same answer in Anthropic's Messages dialect (`POST /messages`): streamed as message_start
+ * (with the input usage: `input_tokens` without the cache, `cache_read_input_tokens` beside it),
+ * content blocks of text and `tool_use`, and message_delta with the output usage.
+ */
+async function answerAnthropic(req: AnthropicRequest, res: ServerResponse, log: ChatRequest[], billed: Billed[]) {
+  const messages = anthropicToChat(req)
+  const chat = { model: req.model, messages }
+  log.push(chat)
+  const decision = decide(chat)
+  const text = decision.text ?? ''
+  const stated = decision.script?.usage
+  const prompt = stated?.prompt ?? estimateTokens(JSON.stringify(messages))
+  const cached = stated?.cached ?? 0
+  const output = stated?.completion ?? estimateTokens(text || JSON.stringify(decision.tools ?? ''))
+  billed.push({ messages: JSON.stringify(messages), prompt, completion: output, cached })
+  const inputUsage = { input_tokens: prompt - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached }
+  const id = `msg_${Date.now().toString(36)}`
+  const model = req.model ?? DEMO_MODEL_ID
+  const tools = (decision.tools ?? []).map((t, i) => ({ type: 'tool_use', id: `toolu_${i}_${Math.random().toString(36).slice(2, 8)}`, name: t.name, input: t.args }))
+  const stop = tools.length ? 'tool_use' : 'end_turn'
+  if (!req.stream) {
+    const content = [...(text ? [{ type: 'text', text }] : []), ...tools]
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify({ id, type: 'message', role: 'assistant', model, content, stop_reason: stop, stop_sequence: null, usage: { ...inputUsage, output_tokens: output } }))
+    return
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+  const send = (data: Record<string, unknown>) => res.write(`event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`)
+  send({ type: 'message_start', message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...inputUsage, output_tokens: 1 } } })
+  let index = 0
+  if (text) {
+    send({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } })
+    for (const piece of splitText(text, decision.script?.chunks)) send({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } })
+    send({ type: 'content_block_stop', index })
+    index++
+  }
+  for (const tool of tools) {
+    send({ type: 'content_block_start', index, content_block: { ...tool, input: {} } })
+    send({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(tool.input) } })
+    send({ type: 'content_block_stop', index })
+    index++
+  }
+  send({ type: 'message_delta', delta: { stop_reason: stop, stop_sequence: null }, usage: { output_tokens: output } })
+  send({ type: 'message_stop' })
+  res.end()
+}
+
 export type ModelServer = { url: string; requests: ChatRequest[]; close(): Promise<void> }
 
 /**
@@ -260,7 +326,9 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
       keys.push(req.headers.authorization ?? '')
       calls.push({ method: req.method ?? '', url: req.url ?? '', headers: Object.keys(req.headers) })
     }
-    if (opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}` && !INSPECTION.includes(path)) {
+    // Anthropic's dialect takes the key as x-api-key, the others as a bearer token.
+    const presented = req.headers.authorization ?? (req.headers['x-api-key'] ? `Bearer ${String(req.headers['x-api-key'])}` : undefined)
+    if (opts.apiKey !== undefined && presented !== `Bearer ${opts.apiKey}` && !INSPECTION.includes(path)) {
       res.writeHead(401, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ error: { message: 'invalid API key', type: 'invalid_request_error' } }))
       return
@@ -284,6 +352,15 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
     if (req.method === 'GET' && path?.endsWith('/models')) {
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ object: 'list', data: [{ id: DEMO_MODEL_ID, object: 'model', owned_by: 'local' }] }))
+      return
+    }
+    if (req.method === 'POST' && path?.endsWith('/messages')) {
+      readJson(req)
+        .then((body) => answerAnthropic(body as AnthropicRequest, res, requests, billed))
+        .catch((err: unknown) => {
+          if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' })
+          res.end(JSON.stringify({ error: { message: String(err) } }))
+        })
       return
     }
     if (req.method === 'POST' && path?.endsWith('/responses')) {
