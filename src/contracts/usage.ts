@@ -65,12 +65,27 @@ export const CostCaps = z
   .openapi('CostCaps')
 export type CostCaps = z.infer<typeof CostCaps>
 
+export const ModelUsage = z
+  .object({
+    provider: z.string(),
+    model: z.string().describe('as the request named it'),
+    calls: z.number().int(),
+    inputTokens: z.number().describe('all input, cached or not'),
+    outputTokens: z.number(),
+    cacheReadTokens: z.number().describe('of the input, read from the provider’s cache'),
+    cacheWriteTokens: z.number().describe('of the input, written to the provider’s cache'),
+    cost: z.number(),
+  })
+  .openapi('ModelUsage')
+export type ModelUsage = z.infer<typeof ModelUsage>
+
 export const TenantUsage = z
   .object({
     from: z.string(),
     to: z.string(),
     days: z.array(UsageCounts.extend({ date: z.string() }).openapi('UsageDay')).describe(`every day of the range, at most ${MAX_RANGE_DAYS}`),
     totals: UsageCounts.openapi('UsageTotals'),
+    models: z.array(ModelUsage).describe('the model calls of the range by provider and model, as the gateway metered them'),
     caps: CostCaps.optional().describe("what remains of the tenant's cost caps now, whatever the range"),
   })
   .openapi('TenantUsage')

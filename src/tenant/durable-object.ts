@@ -62,7 +62,7 @@ export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
   }
 
   async usage(from: string, to: string): Promise<TenantUsage> {
-    return usageSummary(from, to, this.usageStore.days(from, to))
+    return usageSummary(from, to, this.usageStore.days(from, to), this.usageStore.models(from, to))
   }
 
   async upsert(summary: SessionSummary): Promise<void> {

@@ -55,11 +55,13 @@ export class SessionUsage {
   }
 
   /** One model call the gateway carried, as charged (`id`: its reservation, so it counts once). */
-  callSettled(id: string, _of: { provider: string; model?: string }, charged: Settled) {
+  callSettled(id: string, of: { provider: string; model?: string }, charged: Settled) {
     const inputTokens = charged.inputTokens + charged.cacheReadTokens + charged.cacheWriteTokens
     if (inputTokens === 0 && charged.outputTokens === 0 && charged.cost === 0) return
     const counts = { inputTokens, outputTokens: charged.outputTokens, cost: charged.cost }
-    this.report((s) => [{ id: `${s.id}:call:${id}`, kind: 'call', day: dayOf(Date.now()), counts }])
+    // a call settled without its answer (see settleStale) is of no known provider or model
+    const call = { provider: of.provider || 'unknown', model: of.model ?? 'unknown', cacheReadTokens: charged.cacheReadTokens, cacheWriteTokens: charged.cacheWriteTokens }
+    this.report((s) => [{ id: `${s.id}:call:${id}`, kind: 'call', day: dayOf(Date.now()), counts, call }])
   }
 
   /** Every public event passes here: status changes are logged, sandbox states move the meter. */

@@ -60,6 +60,18 @@ describe('the bill, in Anthropic’s dialect', () => {
     expect(billed.cached).toBe(2 * usage.cached)
     expect(totals.inputTokens).toBe(billed.prompt)
     expect(Math.round(totals.cost * 1e9) / 1e9).toBe(Math.round(cost * 1e9) / 1e9)
+    expect((await api('/v1/usage')).body.models).toEqual([
+      {
+        provider: 'claude',
+        model: CLAUDE,
+        calls: billed.answers,
+        inputTokens: billed.prompt,
+        outputTokens: billed.completion,
+        cacheReadTokens: billed.cached,
+        cacheWriteTokens: 0,
+        cost: expect.closeTo(cost, 9),
+      },
+    ])
     const spend = (await api(`/v1/sessions/${id}`)).body.spend as Json
     expect(spend).toEqual({ inputTokens: billed.prompt, outputTokens: billed.completion, cost: expect.closeTo(cost, 9) })
 
