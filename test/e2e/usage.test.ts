@@ -64,6 +64,7 @@ describe('usage per tenant', () => {
       120_000,
     )
     expect(run.result.usage.inputTokens).toBeGreaterThan(0)
+    expect(run.result.spend.outputTokens).toBeGreaterThan(0)
 
     // Reports travel without holding anything up: wait until both sandboxes' time is in, and
     // every model call the provider billed for the session and the run.
