@@ -10,6 +10,7 @@ import { outlastWorkerdKeepAlive } from './keep-alive'
  */
 
 export const DEMO_MODEL_ID = 'offline-demo'
+export const UNPRICED_MODEL_ID = 'offline-demo-unpriced'
 export const DEMO_LABEL = '[offline demo model]'
 
 /** `{{tool_result}}` in a text is replaced by what the last tool call returned, so tests can see what the model saw. */
@@ -34,11 +35,11 @@ export type Script = {
    */
   stamp?: boolean | number
   /** the token counts to report for this answer, instead of estimates from its length (for exact cost checks) */
-  usage?: { prompt: number; completion: number }
+  usage?: { prompt: number; completion: number; cached?: number }
 }
 
 type ChatMessage = { role: string; content?: unknown; tool_calls?: unknown[] }
-type ChatRequest = { model?: string; messages?: ChatMessage[]; stream?: boolean; tools?: unknown[] }
+type ChatRequest = { model?: string; messages?: ChatMessage[]; stream?: boolean; tools?: unknown[]; input?: string | ChatMessage[] }
 
 const SCRIPT_MARKER = /<<script (\{.*?\})>>/s
 
@@ -111,7 +112,10 @@ async function readJson(req: IncomingMessage): Promise<ChatRequest> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[], cut: () => void) {
+/** What the scripted provider billed for one answer: the usage it stated, and the messages it answered (to be told apart by a mark). */
+export type Billed = { messages: string; prompt: number; completion: number; cached: number }
+
+async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[], cut: () => void, billed: Billed[]) {
   log.push(req)
   const decision = decide(req)
   const id = `chatcmpl-${Date.now().toString(36)}`
@@ -130,8 +134,11 @@ async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[],
     prompt_tokens: stated?.prompt ?? promptTokens,
     completion_tokens: stated?.completion ?? estimateTokens(text || JSON.stringify(decision.tools ?? '')),
     total_tokens: 0,
+    // what of the prompt the provider read from its cache (counted inside prompt_tokens, as OpenAI does)
+    prompt_tokens_details: { cached_tokens: stated?.cached ?? 0 },
   }
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
+  billed.push({ messages: JSON.stringify(req.messages ?? []), prompt: usage.prompt_tokens, completion: usage.completion_tokens, cached: stated?.cached ?? 0 })
   const finish = toolCalls ? 'tool_calls' : 'stop'
 
   if (!req.stream) {
@@ -175,15 +182,121 @@ async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[],
   res.end('data: [DONE]\n\n')
 }
 
+/**
+ * The same answer in OpenAI's Responses API dialect (`POST /responses`): `input` for messages,
+ * `response.output_text.delta` events, and the usage in `response.completed` (`input_tokens`
+ * with `input_tokens_details.cached_tokens` inside it, `output_tokens`).
+ */
+async function answerResponses(req: ChatRequest, res: ServerResponse, log: ChatRequest[], billed: Billed[]) {
+  const messages = typeof req.input === 'string' ? [{ role: 'user', content: req.input }] : (req.input ?? [])
+  const chat = { ...req, messages }
+  log.push(chat)
+  const decision = decide(chat)
+  const text = decision.text ?? ''
+  const stated = decision.script?.usage
+  const usage = {
+    input_tokens: stated?.prompt ?? estimateTokens(JSON.stringify(messages)),
+    input_tokens_details: { cached_tokens: stated?.cached ?? 0 },
+    output_tokens: stated?.completion ?? estimateTokens(text),
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: 0,
+  }
+  usage.total_tokens = usage.input_tokens + usage.output_tokens
+  billed.push({ messages: JSON.stringify(messages), prompt: usage.input_tokens, completion: usage.output_tokens, cached: usage.input_tokens_details.cached_tokens })
+  const id = `resp_${Date.now().toString(36)}`
+  const model = req.model ?? DEMO_MODEL_ID
+  const item = { type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }
+  const response = { id, object: 'response', created_at: Math.floor(Date.now() / 1000), model, status: 'completed', output: [item], usage }
+  if (!req.stream) {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(response))
+    return
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+  const send = (data: Record<string, unknown>) => res.write(`event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`)
+  send({ type: 'response.created', response: { ...response, status: 'in_progress', output: [], usage: null } })
+  for (const delta of splitText(text, decision.script?.chunks)) {
+    send({ type: 'response.output_text.delta', item_id: item.id, output_index: 0, content_index: 0, delta })
+  }
+  send({ type: 'response.completed', response })
+  res.end()
+}
+
+type AnthropicBlock = { type: string; text?: string; content?: unknown; id?: string; name?: string; input?: unknown }
+type AnthropicRequest = { model?: string; system?: unknown; messages?: { role: string; content: string | AnthropicBlock[] }[]; stream?: boolean }
+
+/** Anthropic's messages as chat messages: the system prompt first, a user turn of tool results as tool messages. */
+function anthropicToChat(req: AnthropicRequest): ChatMessage[] {
+  const out: ChatMessage[] = req.system ? [{ role: 'system', content: req.system }] : []
+  for (const m of req.messages ?? []) {
+    const blocks = typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : m.content
+    const results = blocks.filter((b) => b.type === 'tool_result')
+    if (m.role === 'user' && results.length > 0 && results.length === blocks.length) {
+      for (const r of results) out.push({ role: 'tool', content: r.content })
+    } else {
+      out.push({ role: m.role, content: blocks.filter((b) => b.type === 'text') })
+    }
+  }
+  return out
+}
+
+/**
+ * The same answer in Anthropic's Messages dialect (`POST /messages`): streamed as message_start
+ * (with the input usage: `input_tokens` without the cache, `cache_read_input_tokens` beside it),
+ * content blocks of text and `tool_use`, and message_delta with the output usage.
+ */
+async function answerAnthropic(req: AnthropicRequest, res: ServerResponse, log: ChatRequest[], billed: Billed[]) {
+  const messages = anthropicToChat(req)
+  const chat = { model: req.model, messages }
+  log.push(chat)
+  const decision = decide(chat)
+  const text = decision.text ?? ''
+  const stated = decision.script?.usage
+  const prompt = stated?.prompt ?? estimateTokens(JSON.stringify(messages))
+  const cached = stated?.cached ?? 0
+  const output = stated?.completion ?? estimateTokens(text || JSON.stringify(decision.tools ?? ''))
+  billed.push({ messages: JSON.stringify(messages), prompt, completion: output, cached })
+  const inputUsage = { input_tokens: prompt - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached }
+  const id = `msg_${Date.now().toString(36)}`
+  const model = req.model ?? DEMO_MODEL_ID
+  const tools = (decision.tools ?? []).map((t, i) => ({ type: 'tool_use', id: `toolu_${i}_${Math.random().toString(36).slice(2, 8)}`, name: t.name, input: t.args }))
+  const stop = tools.length ? 'tool_use' : 'end_turn'
+  if (!req.stream) {
+    const content = [...(text ? [{ type: 'text', text }] : []), ...tools]
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify({ id, type: 'message', role: 'assistant', model, content, stop_reason: stop, stop_sequence: null, usage: { ...inputUsage, output_tokens: output } }))
+    return
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+  const send = (data: Record<string, unknown>) => res.write(`event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`)
+  send({ type: 'message_start', message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...inputUsage, output_tokens: 1 } } })
+  let index = 0
+  if (text) {
+    send({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } })
+    for (const piece of splitText(text, decision.script?.chunks)) send({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } })
+    send({ type: 'content_block_stop', index })
+    index++
+  }
+  for (const tool of tools) {
+    send({ type: 'content_block_start', index, content_block: { ...tool, input: {} } })
+    send({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(tool.input) } })
+    send({ type: 'content_block_stop', index })
+    index++
+  }
+  send({ type: 'message_delta', delta: { stop_reason: stop, stop_sequence: null }, usage: { output_tokens: output } })
+  send({ type: 'message_stop' })
+  res.end()
+}
+
 export type ModelServer = { url: string; requests: ChatRequest[]; close(): Promise<void> }
 
 /**
  * Paths for tests that look at what reached the model (`/_cut`: how many streamed answers the
  * caller hung up on; `/_landed`: what reached `/_landing`, where a call with `_redirect=1` in its
  * query is sent; `/_calls`: the method, path with query and header names of every call);
+ * `/_billed?mark=…`: what it billed, summed over the answers whose messages hold the mark);
  * they need no key.
  */
-const INSPECTION = ['/_requests', '/_keys', '/_cut', '/_landed', '/_calls']
+const INSPECTION = ['/_requests', '/_keys', '/_cut', '/_landed', '/_calls', '/_billed']
 
 /** One call as `/_calls` lists it: enough to tell what was forwarded, without any header's value. */
 export type SeenCall = { method: string; url: string; headers: string[] }
@@ -200,6 +313,7 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
   /** the Authorization header of each request that reached /_landing */
   const landed: string[] = []
   const calls: SeenCall[] = []
+  const billed: Billed[] = []
   const server: Server = outlastWorkerdKeepAlive(createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? ''
     // Where a redirect points: a provider's key must never reach it by the redirect being followed.
@@ -212,7 +326,9 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
       keys.push(req.headers.authorization ?? '')
       calls.push({ method: req.method ?? '', url: req.url ?? '', headers: Object.keys(req.headers) })
     }
-    if (opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}` && !INSPECTION.includes(path)) {
+    // Anthropic's dialect takes the key as x-api-key, the others as a bearer token.
+    const presented = req.headers.authorization ?? (req.headers['x-api-key'] ? `Bearer ${String(req.headers['x-api-key'])}` : undefined)
+    if (opts.apiKey !== undefined && presented !== `Bearer ${opts.apiKey}` && !INSPECTION.includes(path)) {
       res.writeHead(401, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ error: { message: 'invalid API key', type: 'invalid_request_error' } }))
       return
@@ -220,7 +336,11 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
     // What the model was sent, for tests that check what reached it (system prompt, tools, model).
     if (req.method === 'GET' && INSPECTION.includes(path)) {
       res.writeHead(200, { 'content-type': 'application/json' })
-      const seen: Record<string, unknown> = { '/_keys': keys, '/_cut': cut, '/_landed': landed, '/_calls': calls }
+      const mark = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('mark') ?? ''
+      const marked = billed.filter((b) => b.messages.includes(mark))
+      const total = (k: 'prompt' | 'completion' | 'cached') => marked.reduce((n, b) => n + b[k], 0)
+      const sum = { answers: marked.length, prompt: total('prompt'), completion: total('completion'), cached: total('cached') }
+      const seen: Record<string, unknown> = { '/_keys': keys, '/_cut': cut, '/_landed': landed, '/_calls': calls, '/_billed': sum }
       res.end(JSON.stringify(seen[path] ?? requests))
       return
     }
@@ -234,9 +354,27 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
       res.end(JSON.stringify({ object: 'list', data: [{ id: DEMO_MODEL_ID, object: 'model', owned_by: 'local' }] }))
       return
     }
+    if (req.method === 'POST' && path?.endsWith('/messages')) {
+      readJson(req)
+        .then((body) => answerAnthropic(body as AnthropicRequest, res, requests, billed))
+        .catch((err: unknown) => {
+          if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' })
+          res.end(JSON.stringify({ error: { message: String(err) } }))
+        })
+      return
+    }
+    if (req.method === 'POST' && path?.endsWith('/responses')) {
+      readJson(req)
+        .then((body) => answerResponses(body, res, requests, billed))
+        .catch((err: unknown) => {
+          if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' })
+          res.end(JSON.stringify({ error: { message: String(err) } }))
+        })
+      return
+    }
     if (req.method === 'POST' && path?.endsWith('/chat/completions')) {
       readJson(req)
-        .then((body) => answer(body, res, requests, () => void cut++))
+        .then((body) => answer(body, res, requests, () => void cut++, billed))
         .catch((err: unknown) => {
           if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' })
           res.end(JSON.stringify({ error: { message: String(err) } }))
@@ -262,7 +400,7 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
  * What the demo models cost, USD per million tokens: made up, so that spend and its caps can be
  * seen working offline.
  */
-export const DEMO_PRICE = { input: 1, output: 2 }
+export const DEMO_PRICE = { input: 1, output: 2, cache_read: 0.5 }
 
 /** The opencode provider entry that points at a model server. */
 export function modelProviderConfig(baseURL: string, apiKey = 'offline') {
@@ -281,6 +419,8 @@ export function modelProviderConfig(baseURL: string, apiKey = 'offline') {
             modalities: { input: ['text', 'image', 'pdf'], output: ['text'] },
           },
           [`${DEMO_MODEL_ID}-large`]: { name: `Offline demo model, large ${DEMO_LABEL}`, cost: DEMO_PRICE },
+          // No `cost`, and no provider's price table knows it: what a cost cap cannot let through.
+          [UNPRICED_MODEL_ID]: { name: `Offline demo model, unpriced ${DEMO_LABEL}` },
         },
       },
     },

@@ -14,7 +14,7 @@
   const EVENT_TYPES = [
     'session.status', 'session.updated', 'sandbox.status', 'message.created', 'message.delta', 'message.completed',
     'tool.updated', 'file.changed', 'permission.requested', 'permission.resolved', 'question.asked',
-    'question.resolved', 'error', 'session.ended', 'todo.updated', 'session.reverted', 'session.unreverted',
+    'question.resolved', 'error', 'budget.warning', 'session.ended', 'todo.updated', 'session.reverted', 'session.unreverted',
   ]
   const START_STEPS = ['creating', 'cloning', 'updating', 'writing_files', 'setup', 'saving_snapshot', 'starting_agent', 'ready']
   const STEP_LABELS = {
@@ -528,6 +528,9 @@
         break
       case 'error':
         append(el('div', { class: 'event-error', text: `${data.code}: ${data.message}` }))
+        break
+      case 'budget.warning':
+        append(el('div', { class: 'event-error', text: `budget: ${data.message}` }))
         break
       case 'session.ended':
         ended = true

@@ -19,9 +19,8 @@ import type {
   SessionView,
   TenantUsage,
 } from './contracts'
-import type { Metered } from './gateway/meter'
 import type { FileChange } from './github/changes'
-import type { GatewayGrant } from './gateway/routes'
+import type { CallEnd, CallGrant, PaidCall } from './gateway/spend'
 import type { Outcome } from './lib/errors'
 import type { RepoWarmSandbox, WarmSandbox } from './sandbox/record'
 import type { SnapshotPolicy, SnapshotRow } from './sandbox/snapshots'
@@ -66,8 +65,8 @@ export interface SessionRpc extends Rpc.DurableObjectBranded {
   workspaceChanges(tenant: string): Promise<Outcome<{ head: string; changes: FileChange[] }>>
   readFile(tenant: string, path: string): Promise<Outcome<FileBody>>
   /** the model gateway's questions: may this call go on, and what it used */
-  gatewayGrant(digest: string, provider: string): Promise<Outcome<GatewayGrant>>
-  gatewayReport(provider: string, metered: Metered): Promise<void>
+  gatewayGrant(digest: string, provider: string, call?: PaidCall): Promise<Outcome<CallGrant>>
+  gatewayReport(provider: string, reservation: string | null, end: CallEnd): Promise<void>
 }
 
 /** One per background run (`RunDO`): named by the run id. */
@@ -85,7 +84,8 @@ export interface TenantRpc extends Rpc.DurableObjectBranded {
   /** counts a run against the tenant's run rate, before the run's object exists */
   admitRun(id: string, perMinute: number): Promise<Admission>
   addSpend(cost: number): Promise<void>
-  spentToday(): Promise<number>
+  /** what the tenant's model calls cost this UTC day and this UTC month */
+  spent(): Promise<{ today: number; month: number }>
   recordUsage(tenant: string, reports: UsageReport[]): Promise<void>
   usage(from: string, to: string): Promise<TenantUsage>
   upsert(summary: SessionSummary): Promise<void>

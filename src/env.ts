@@ -54,6 +54,7 @@ export type Bindings = DurableObjectBindings & {
   /** runs a tenant may start per minute, checked before a run's object exists (default 30) */
   MAX_RUN_CREATES_PER_MINUTE?: string
   TENANT_MAX_COST_USD_PER_DAY?: string
+  TENANT_MAX_COST_USD_PER_MONTH?: string
   /** comma-separated author_association values whose issues and comments start runs */
   GITHUB_ALLOWED_ASSOCIATIONS?: string
   /** runs GitHub may start per repository per hour (default 10) */

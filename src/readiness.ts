@@ -5,7 +5,7 @@ import { missingSettings } from './missing-settings'
 import { ConfigError, parseDeploymentConfig } from './opencode/config'
 import { sandboxConfigPart } from './opencode/sandbox-config'
 import { parseWarmPools } from './sandbox/repo-pools'
-import { readSettings, runCreatesPerMinute, type Settings } from './settings'
+import { costCapProblems, readSettings, runCreatesPerMinute, type Settings } from './settings'
 import { parseTimings } from './timings'
 
 /** How long /ready waits for the sandbox provider before it counts as not answering. */
@@ -94,6 +94,7 @@ export async function readiness(env: Bindings): Promise<Readiness> {
   if (tenantRepos) reasons.push(tenantRepos)
   const runRate = runCreatesPerMinute(env).error
   if (runRate) reasons.push(runRate)
+  reasons.push(...costCapProblems(env))
   return { ready: reasons.length === 0, ...(provider && { provider }), missing, reasons }
 }
 

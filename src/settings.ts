@@ -41,6 +41,8 @@ export type Settings = {
   runCreatesPerMinute: number
   /** What a tenant's model calls may cost per UTC day (TENANT_MAX_COST_USD_PER_DAY); none by default. */
   tenantMaxCostPerDay: number | undefined
+  /** What a tenant's model calls may cost per UTC calendar month (TENANT_MAX_COST_USD_PER_MONTH); none by default. */
+  tenantMaxCostPerMonth: number | undefined
   /** How long a paused session is kept before it ends and its sandbox goes (PAUSED_RETENTION_SECONDS, default 7 days). */
   pausedRetentionSeconds: number
   /** How long an ended session's storage is kept before it is deleted (ENDED_RETENTION_SECONDS, default 30 days). */
@@ -96,6 +98,7 @@ export function readSettings(env: Bindings): Settings {
     sessionCreatesPerMinute: Math.floor(positive(env.MAX_SESSION_CREATES_PER_MINUTE, 60)),
     runCreatesPerMinute: runCreatesPerMinute(env).value,
     tenantMaxCostPerDay: env.TENANT_MAX_COST_USD_PER_DAY ? positive(env.TENANT_MAX_COST_USD_PER_DAY, Infinity) : undefined,
+    tenantMaxCostPerMonth: env.TENANT_MAX_COST_USD_PER_MONTH ? positive(env.TENANT_MAX_COST_USD_PER_MONTH, Infinity) : undefined,
     pausedRetentionSeconds: positive(env.PAUSED_RETENTION_SECONDS, 7 * 86_400),
     endedRetentionSeconds: positive(env.ENDED_RETENTION_SECONDS, 30 * 86_400),
     watchdog: {
@@ -124,4 +127,15 @@ export function apiKeys(env: Bindings): string[] {
     .split(',')
     .map((k) => k.trim())
     .filter(Boolean)
+}
+
+/**
+ * What is wrong with the tenant cost caps, for /ready: a value that is not a positive number of
+ * USD leaves that cap without a bound (though calls to unpriced models are still refused).
+ */
+export function costCapProblems(env: Bindings): string[] {
+  const caps = { TENANT_MAX_COST_USD_PER_DAY: env.TENANT_MAX_COST_USD_PER_DAY, TENANT_MAX_COST_USD_PER_MONTH: env.TENANT_MAX_COST_USD_PER_MONTH }
+  return Object.entries(caps)
+    .filter(([, value]) => value !== undefined && value !== '' && !(Number.isFinite(Number(value)) && Number(value) > 0))
+    .map(([name]) => `${name} is not a positive number of USD; that cap has no bound until it is`)
 }

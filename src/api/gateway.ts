@@ -2,15 +2,20 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { poolStub, sessionStub } from '../durable-objects'
 import type { AppEnv, Bindings } from '../env'
-import { UsageMeter } from '../gateway/meter'
+import { noUsage, UsageMeter } from '../gateway/meter'
 import { meterCopy } from '../gateway/meter-copy'
-import { checkCall } from '../gateway/calls'
+import { checkCall, type KeyStyle } from '../gateway/calls'
+import { callShape, isPaid, withUsageRequested, type CallEnd, type PaidCall } from '../gateway/spend'
 import { canRoute, deploymentRoutes, routeFor, tokenOf, upstreamHeaders, upstreamUrl } from '../gateway/routes'
 import { readGatewayToken } from '../gateway/token'
 import { deploymentTokenKey } from '../gateway/token-key'
 import { ApiError, unwrap } from '../lib/errors'
 import { errorMessage, log } from '../lib/log'
 import { readSettings } from '../settings'
+import type { Limits } from '../contracts'
+import { costCapped } from '../gateway/budget'
+import { priceOf } from '../gateway/prices'
+import { parseDeploymentConfig } from '../opencode/config'
 
 /**
  * The model gateway: sandboxes call their model providers here, with their session's gateway
@@ -62,11 +67,21 @@ export const gateway = new Hono<AppEnv>().all('/:provider/:rest{.+}', limitGatew
   const call = checkCall(known.keyStyle, c.req.method, path)
   if (!call.ok) throw new ApiError(call.code, call.message)
   const session = sessionStub(c.env, sessionId)
-  const { route, key } = unwrap(await session.gatewayGrant(claimed.digest, provider))
+  const sent = await requestBody(c.req.raw, known.keyStyle, path)
+  const { route, key, reservation } = unwrap(await session.gatewayGrant(claimed.digest, provider, sent.call))
+  const model = sent.call?.model
+  // A granted call is settled exactly once, whichever way it ends.
+  const settle = (end: Omit<CallEnd, 'model'>) =>
+    session
+      .gatewayReport(provider, reservation, { ...end, ...(model && { model }) })
+      .catch((err: unknown) => log('warn', 'gateway usage report failed', { sessionId, err: errorMessage(err) }))
   const target = upstreamUrl(route, path, url.searchParams)
-  if (!target) throw new ApiError('bad_request', 'the path leaves the provider’s API')
+  if (!target) {
+    await settle({ used: noUsage(), whole: true, billed: false })
+    throw new ApiError('bad_request', 'the path leaves the provider’s API')
+  }
 
-  const body = ['GET', 'HEAD'].includes(c.req.method) ? undefined : await c.req.arrayBuffer()
+  const body = sent.body
   let upstream: Response
   try {
     upstream = await fetch(target, {
@@ -77,12 +92,16 @@ export const gateway = new Hono<AppEnv>().all('/:provider/:rest{.+}', limitGatew
     })
   } catch (err) {
     log('warn', 'model provider unreachable', { sessionId, provider, err: errorMessage(err) })
+    await settle({ used: noUsage(), whole: true, billed: false })
     throw new ApiError('agent_unreachable', `the model provider "${provider}" could not be reached`)
   }
 
   const headers = new Headers(upstream.headers)
   headers.delete('set-cookie')
-  if (!upstream.body) return new Response(null, { status: upstream.status, headers })
+  if (!upstream.body) {
+    c.executionCtx.waitUntil(settle({ used: noUsage(), whole: true, billed: upstream.ok }))
+    return new Response(null, { status: upstream.status, headers })
+  }
   const meter = new UsageMeter((upstream.headers.get('content-type') ?? '').includes('event-stream'))
   // The answer goes back as the runtime's own stream; the meter reads a copy beside it, lazily
   // (see meterCopy), so a burst of pieces costs the Worker a few reads instead of one per piece.
@@ -94,15 +113,27 @@ export const gateway = new Hono<AppEnv>().all('/:provider/:rest{.+}', limitGatew
   const hangUp = new AbortController()
   const toClient = new IdentityTransformStream()
   c.executionCtx.waitUntil(answer.pipeTo(toClient.writable).catch(() => hangUp.abort()))
-  const metering = async () => {
-    const used = await meterCopy(copy, meter, hangUp.signal)
-    await session
-      .gatewayReport(provider, used)
-      .catch((err: unknown) => log('warn', 'gateway usage report failed', { sessionId, err: errorMessage(err) }))
-  }
-  c.executionCtx.waitUntil(metering())
+  c.executionCtx.waitUntil(meterCopy(copy, meter, hangUp.signal).then((read) => settle({ ...read, billed: upstream.ok })))
   return new Response(toClient.readable, { status: upstream.status, headers })
 })
+
+/**
+ * The body to send on, and what a paid call (see isPaid) says about its cost. An OpenAI-style
+ * streamed chat request is sent with its usage asked for, so that its stream ends with it.
+ */
+async function requestBody(req: Request, style: KeyStyle, path: string): Promise<{ body?: ArrayBuffer | string; call?: PaidCall }> {
+  if (['GET', 'HEAD'].includes(req.method)) return {}
+  const raw = await req.arrayBuffer()
+  if (!isPaid(req.method, path)) return { body: raw }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(raw))
+  } catch {
+    parsed = undefined
+  }
+  const asked = withUsageRequested(style, path, parsed)
+  return { body: asked ? JSON.stringify(asked) : raw, call: callShape(style, path, parsed, raw.byteLength) }
+}
 
 /** Where sandboxes of sessions created through `requestUrl` reach the gateway. */
 export function gatewayBase(env: Bindings, requestUrl: string): string {
@@ -119,4 +150,22 @@ export function checkModelKeys(env: Bindings, modelKeys: Record<string, string> 
       ...unknown.map((p) => ({ path: `json.modelKeys.${p}`, message: 'unknown provider', code: 'custom' })),
     ])
   }
+}
+
+/**
+ * A session or run held by a cost cap (its own `maxCostUsd`, or the tenant's daily or monthly
+ * one) must run on a model of known price: the gateway would refuse every call of any other.
+ * `model` is the one it asked for, else the deployment's default.
+ */
+export function requirePricedModel(env: Bindings, model: string | undefined, limits: Limits | undefined) {
+  const settings = readSettings(env)
+  if (!costCapped(limits, { capPerDay: settings.tenantMaxCostPerDay, capPerMonth: settings.tenantMaxCostPerMonth })) return
+  const config = parseDeploymentConfig(settings.opencodeConfig)
+  const name = model ?? settings.defaultModel ?? (typeof config.model === 'string' ? config.model : undefined)
+  const slash = name?.indexOf('/') ?? -1
+  if (!name || slash < 0) return
+  const route = routeFor(deploymentRoutes(settings), name.slice(0, slash))
+  if (!route || priceOf(route, name.slice(slash + 1))) return
+  const message = `model "${name}" has no known price, and a cost cap applies, so the gateway would refuse its every call; give it a \`cost\` in OPENCODE_CONFIG or choose a priced model`
+  throw new ApiError('validation_failed', message, [{ path: 'json.model', message: 'no known price while a cost cap applies', code: 'price_unknown' }])
 }

@@ -16,7 +16,7 @@ import { misconfiguredResponse } from './complete-settings'
 import { validationError } from './errors'
 import { tenantOf } from './middleware'
 import { requireCatalogueModel } from './catalogue'
-import { checkModelKeys, gatewayBase } from './gateway'
+import { checkModelKeys, gatewayBase, requirePricedModel } from './gateway'
 import { requireSecretsKey } from './sessions'
 import { commonErrors, json, router, security } from './openapi'
 import {
@@ -60,6 +60,7 @@ async function startRun(
   const request: RunRequest = { ...rest, ...(repo && { repo: { url: repo.url, ref: repo.ref } }) }
   checkModelKeys(env, modelKeys)
   requireCatalogueModel(env, requestUrl, request.model, Object.keys(modelKeys ?? {}))
+  requirePricedModel(env, request.model, request.limits)
   await requireSecretsKey(env, { modelKeys, repoToken })
   const problem = request.callback && callbackUrlProblem(request.callback.url, localCallbacksAllowed(env.ALLOW_LOCAL_CALLBACKS))
   if (problem) {

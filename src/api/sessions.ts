@@ -6,7 +6,7 @@ import { ApiError, unwrap } from '../lib/errors'
 import { newId } from '../lib/ids'
 import { decodeAttachments } from './attachments'
 import { admitsModel, requireCatalogueAgent, requireCatalogueModel } from './catalogue'
-import { checkModelKeys, gatewayBase } from './gateway'
+import { checkModelKeys, gatewayBase, requirePricedModel } from './gateway'
 import { errorMessage } from '../lib/log'
 import { secretsKey } from '../lib/sealed'
 import { hasSecrets, type SessionSecrets } from '../session/secrets'
@@ -77,6 +77,7 @@ export const sessions = router()
       checkModelKeys(c.env, modelKeys)
       const keyProviders = Object.keys(modelKeys ?? {})
       requireCatalogueModel(c.env, c.req.url, body.model, keyProviders)
+      requirePricedModel(c.env, body.model, body.limits)
       requireCatalogueAgent(c.env, c.req.url, body.agent)
       // The token is kept with the secrets, sealed; the spec (stored in plain, shown in views) never has it.
       const repoToken = repo?.token

@@ -2,6 +2,8 @@ import { createRoute } from '@hono/zod-openapi'
 import { TenantUsage, usageRange, UsageQuery } from '../contracts'
 import { tenantStub } from '../durable-objects'
 import { ApiError } from '../lib/errors'
+import { readSettings } from '../settings'
+import { capsLeft } from '../tenant/usage'
 import { commonErrors, json, router, security } from './openapi'
 
 const { 400: badInput, 401: unauthorized } = commonErrors('usage')
@@ -13,7 +15,7 @@ export const usage = router().openapi(
     path: '/',
     summary: "The tenant's usage by day",
     description:
-      'Sessions, runs, turns, tokens, cost and sandbox seconds (running and paused apart), by UTC day, as sessions and runs report them. Needs the API key: a session token cannot read it.',
+      'Sessions, runs, turns, tokens, cost and sandbox seconds (running and paused apart), by UTC day, as sessions and runs report them; tokens and cost are what the model gateway metered for every call it carried. `caps` says what remains of the tenant\'s daily and monthly cost caps. Needs the API key: a session token cannot read it.',
     security,
     request: { query: UsageQuery },
     responses: { 200: json(TenantUsage, 'Every day of the range and the totals'), 400: badInput, 401: unauthorized },
@@ -23,6 +25,9 @@ export const usage = router().openapi(
     const range = usageRange(c.req.valid('query'), Date.now())
     // The schema has checked the range already; this only narrows its type.
     if (!range.ok) throw new ApiError('validation_failed', range.message)
-    return c.json(await tenantStub(c.env, c.get('tenant')).usage(range.from, range.to), 200)
+    const index = tenantStub(c.env, c.get('tenant'))
+    const settings = readSettings(c.env)
+    const [days, spent] = await Promise.all([index.usage(range.from, range.to), index.spent()])
+    return c.json({ ...days, caps: capsLeft(spent, { capPerDay: settings.tenantMaxCostPerDay, capPerMonth: settings.tenantMaxCostPerMonth }) }, 200)
   },
 )

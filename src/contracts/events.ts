@@ -111,6 +111,11 @@ export const PublicEventSchemas = {
     reason: z.string().optional(),
   }),
   error: Failure,
+  'budget.warning': z.object({
+    message: z.string(),
+    spentUsd: z.number(),
+    limitUsd: z.number(),
+  }).openapi({ description: 'once per session, when its spend first reaches 80% of a cost cap (its own, or its tenant\'s daily or monthly one)' }),
   'session.ended': z.object({ reason: z.string() }),
 }
 

@@ -105,6 +105,7 @@ export const Run = z
         structured: z.unknown().optional().openapi({ description: 'with `outputSchema`: the answer, matching it' }),
         diff: z.string().optional(),
         usage: Usage,
+        spend: Usage.optional().describe("what the model gateway metered for the run's model calls when it ended (see a session's `spend`)"),
         pullRequest: PullRequestResult.optional(),
       })
       .optional(),

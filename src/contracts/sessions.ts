@@ -206,6 +206,7 @@ export const Session = z
     lastEventId: z.number(),
     queued: z.number(),
     usage: Usage,
+    spend: Usage.describe("what the model gateway metered for every model call of this session (titles and sub-agents too), at the prices it charges; `usage` is opencode's own per-turn figure"),
     todos: z.array(TodoItem).openapi({ description: "the agent's todo list as it last wrote it" }),
     revert: z
       .string()

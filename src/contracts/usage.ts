@@ -49,8 +49,35 @@ export const UsageCounts = z.object({
   pausedSeconds: z.number().describe('sandbox seconds paused'),
   inputTokens: z.number(),
   outputTokens: z.number(),
-  cost: z.number().describe("the model provider's cost as opencode reports it"),
+  cost: z.number().describe("USD: every model call the gateway carried (turns, titles, summaries, sub-agents, runs), as metered from the provider's usage at OPENCODE_CONFIG's or the price table's prices"),
 })
+
+const CapLeft = z
+  .object({ limitUsd: z.number(), spentUsd: z.number(), remainingUsd: z.number() })
+  .nullable()
+  .openapi('CapLeft', { description: 'null when the deployment sets no such cap' })
+
+export const CostCaps = z
+  .object({
+    day: CapLeft.describe('TENANT_MAX_COST_USD_PER_DAY against this UTC day'),
+    month: CapLeft.describe('TENANT_MAX_COST_USD_PER_MONTH against this UTC month'),
+  })
+  .openapi('CostCaps')
+export type CostCaps = z.infer<typeof CostCaps>
+
+export const ModelUsage = z
+  .object({
+    provider: z.string(),
+    model: z.string().describe('as the request named it'),
+    calls: z.number().int(),
+    inputTokens: z.number().describe('all input, cached or not'),
+    outputTokens: z.number(),
+    cacheReadTokens: z.number().describe('of the input, read from the provider’s cache'),
+    cacheWriteTokens: z.number().describe('of the input, written to the provider’s cache'),
+    cost: z.number(),
+  })
+  .openapi('ModelUsage')
+export type ModelUsage = z.infer<typeof ModelUsage>
 
 export const TenantUsage = z
   .object({
@@ -58,6 +85,8 @@ export const TenantUsage = z
     to: z.string(),
     days: z.array(UsageCounts.extend({ date: z.string() }).openapi('UsageDay')).describe(`every day of the range, at most ${MAX_RANGE_DAYS}`),
     totals: UsageCounts.openapi('UsageTotals'),
+    models: z.array(ModelUsage).describe('the model calls of the range by provider and model, as the gateway metered them'),
+    caps: CostCaps.optional().describe("what remains of the tenant's cost caps now, whatever the range"),
   })
   .openapi('TenantUsage')
 

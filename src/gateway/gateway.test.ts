@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkBudget } from './budget'
+import { budgetWarning, checkBudget } from './budget'
 import { costOf, UsageMeter, usageIn } from './meter'
 import { modelRoutes, routeFor, tokenOf, upstreamHeaders, upstreamUrl } from './routes'
 import { newGatewayToken, readGatewayToken } from './token'
@@ -79,10 +79,28 @@ describe('forwarding', () => {
 
 describe('metering', () => {
   it.each([
-    ['OpenAI chat', { model: 'gpt', usage: { prompt_tokens: 10, completion_tokens: 5 } }, { model: 'gpt', inputTokens: 10, outputTokens: 5 }],
-    ['Anthropic start', { type: 'message_start', message: { model: 'claude', usage: { input_tokens: 7, cache_read_input_tokens: 3, output_tokens: 1 } } }, { model: 'claude', inputTokens: 10, outputTokens: 1 }],
-    ['Anthropic delta', { type: 'message_delta', usage: { output_tokens: 40 } }, { outputTokens: 40 }],
-    ['Google', { usageMetadata: { promptTokenCount: 4, candidatesTokenCount: 6, thoughtsTokenCount: 2 }, modelVersion: 'gemini' }, { model: 'gemini', inputTokens: 4, outputTokens: 8 }],
+    ['OpenAI chat', { model: 'gpt', usage: { prompt_tokens: 10, completion_tokens: 5 } }, { model: 'gpt', inputTokens: 10, cacheReadTokens: 0, outputTokens: 5, stated: true }],
+    [
+      'OpenAI chat, cached',
+      { usage: { prompt_tokens: 10, completion_tokens: 5, prompt_tokens_details: { cached_tokens: 4 } } },
+      { inputTokens: 6, cacheReadTokens: 4, outputTokens: 5, stated: true },
+    ],
+    [
+      'OpenAI responses',
+      { type: 'response.completed', response: { usage: { input_tokens: 9, input_tokens_details: { cached_tokens: 2 }, output_tokens: 3 } } },
+      { inputTokens: 7, cacheReadTokens: 2, outputTokens: 3, stated: true },
+    ],
+    [
+      'Anthropic start',
+      { type: 'message_start', message: { model: 'claude', usage: { input_tokens: 7, cache_read_input_tokens: 3, cache_creation_input_tokens: 2, output_tokens: 1 } } },
+      { model: 'claude', inputTokens: 7, cacheReadTokens: 3, cacheWriteTokens: 2, outputTokens: 1, stated: true },
+    ],
+    ['Anthropic delta', { type: 'message_delta', usage: { output_tokens: 40 } }, { outputTokens: 40, stated: true }],
+    [
+      'Google',
+      { usageMetadata: { promptTokenCount: 4, cachedContentTokenCount: 1, candidatesTokenCount: 6, thoughtsTokenCount: 2 }, modelVersion: 'gemini' },
+      { model: 'gemini', inputTokens: 3, cacheReadTokens: 1, outputTokens: 8, stated: true },
+    ],
     ['no usage', { choices: [] }, {}],
   ])('reads %s', (_name, message, expected) => {
     expect(usageIn(message)).toEqual(expected)
@@ -95,7 +113,7 @@ describe('metering', () => {
       'data: {"type":"message_delta","usage":{"output_tokens":55}}\n\ndata: [DONE]'
     const meter = new UsageMeter(true)
     for (let i = 0; i < stream.length; i += 7) meter.push(enc.encode(stream.slice(i, i + 7)))
-    expect(meter.finish()).toEqual({ model: 'claude', inputTokens: 12, outputTokens: 55 })
+    expect(meter.finish()).toEqual({ model: 'claude', inputTokens: 12, outputTokens: 55, cacheReadTokens: 0, cacheWriteTokens: 0, stated: true })
   })
 
   it('reads the model and the final usage of an OpenAI stream among its pieces', () => {
@@ -105,19 +123,32 @@ describe('metering', () => {
       'data: {"id":"c","model":"gpt","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":50}}\n\ndata: [DONE]\n\n'
     const meter = new UsageMeter(true)
     for (let i = 0; i < stream.length; i += 5) meter.push(enc.encode(stream.slice(i, i + 5)))
-    expect(meter.finish()).toEqual({ model: 'gpt', inputTokens: 9, outputTokens: 50 })
+    expect(meter.finish()).toEqual({ model: 'gpt', inputTokens: 9, outputTokens: 50, cacheReadTokens: 0, cacheWriteTokens: 0, stated: true })
   })
 
   it('reads a whole JSON answer', () => {
     const meter = new UsageMeter(false)
     meter.push(enc.encode('{"model":"gpt","usage":{"prompt_tokens":3,'))
     meter.push(enc.encode('"completion_tokens":4}}'))
-    expect(meter.finish()).toEqual({ model: 'gpt', inputTokens: 3, outputTokens: 4 })
+    expect(meter.finish()).toEqual({ model: 'gpt', inputTokens: 3, outputTokens: 4, cacheReadTokens: 0, cacheWriteTokens: 0, stated: true })
+  })
+
+  it('reads the usage at the end of a JSON answer of any size', () => {
+    const meter = new UsageMeter(false)
+    meter.push(enc.encode('{"model":"gpt","choices":[{"message":{"content":"'))
+    const mb = 'x'.repeat(1024 * 1024)
+    for (let i = 0; i < 6; i++) meter.push(enc.encode(mb))
+    meter.push(enc.encode('"}}],"usage":{"prompt_tokens":3,"completion_tokens":1500000,"prompt_tokens_details":{"cached_tokens":1}}}'))
+    expect(meter.finish()).toMatchObject({ inputTokens: 2, cacheReadTokens: 1, outputTokens: 1_500_000, stated: true })
   })
 
   it('prices by the million, and not at all without a price', () => {
-    expect(costOf({ inputTokens: 1_000_000, outputTokens: 500_000 }, { input: 3, output: 15 })).toBe(10.5)
-    expect(costOf({ inputTokens: 1_000_000, outputTokens: 1 }, undefined)).toBe(0)
+    const used = (inputTokens: number, outputTokens: number, cacheReadTokens = 0, cacheWriteTokens = 0) => ({ inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens })
+    expect(costOf(used(1_000_000, 500_000), { input: 3, output: 15 })).toBe(10.5)
+    expect(costOf(used(1_000_000, 1), undefined)).toBe(0)
+    // cache reads and writes at their own prices, or at the input's where none is given
+    expect(costOf(used(0, 0, 1_000_000, 1_000_000), { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 })).toBeCloseTo(4.05, 10)
+    expect(costOf(used(0, 0, 1_000_000, 1_000_000), { input: 3, output: 15 })).toBe(6)
   })
 })
 
@@ -127,10 +158,21 @@ describe('checkBudget', () => {
     [{ maxCostUsd: 1 }, { cost: 0.99, outputTokens: 0 }, undefined, true],
     [{ maxCostUsd: 1 }, { cost: 1, outputTokens: 0 }, undefined, false],
     [{ maxOutputTokens: 10 }, { cost: 0, outputTokens: 10 }, undefined, false],
-    [{}, { cost: 0, outputTokens: 0 }, { spentToday: 5, capPerDay: 5 }, false],
-    [{}, { cost: 0, outputTokens: 0 }, { spentToday: 4, capPerDay: 5 }, true],
+    [{}, { cost: 0, outputTokens: 0 }, { today: 5, month: 5, capPerDay: 5 }, false],
+    [{}, { cost: 0, outputTokens: 0 }, { today: 4, month: 4, capPerDay: 5 }, true],
+    [{}, { cost: 0, outputTokens: 0 }, { today: 1, month: 50, capPerDay: 5, capPerMonth: 50 }, false],
+    [{}, { cost: 0, outputTokens: 0 }, { today: 1, month: 49, capPerMonth: 50 }, true],
   ])('limits %j, spent %j, tenant %j -> %s', (limits, spent, tenant, expected) => {
     expect(checkBudget(limits, spent, tenant).ok).toBe(expected)
+  })
+})
+
+describe('budgetWarning', () => {
+  it('names the first cost cap spend has reached 80% of, and none below', () => {
+    expect(budgetWarning({ maxCostUsd: 10 }, 7.99)).toBeUndefined()
+    expect(budgetWarning({ maxCostUsd: 10 }, 8)).toMatchObject({ spentUsd: 8, limitUsd: 10 })
+    expect(budgetWarning(undefined, 0, { today: 1, month: 41, capPerDay: 5, capPerMonth: 50 })).toMatchObject({ spentUsd: 41, limitUsd: 50 })
+    expect(budgetWarning({ maxOutputTokens: 5 }, 100)).toBeUndefined()
   })
 })
 

@@ -1,5 +1,6 @@
 import { parseDeploymentConfig } from '../opencode/config'
 import { FORWARDED_HEADERS, type KeyStyle } from './calls'
+import type { ModelPrice } from './price-table'
 
 /**
  * Where each model provider really is and how it wants its key: the table the model gateway
@@ -19,8 +20,8 @@ export type ModelRoute = {
   key?: string
   /** extra headers the deployment configured for the provider (they may carry credentials) */
   headers?: Record<string, string>
-  /** USD per million tokens, by model id, where the deployment's configuration says */
-  prices: Record<string, { input: number; output: number }>
+  /** USD per million tokens, by model id, where the deployment's configuration says (see prices.ts for the rest) */
+  prices: Record<string, ModelPrice>
 }
 
 /** What the gateway needs to forward one call: where to, and with which key. */
@@ -57,7 +58,15 @@ function pricesOf(models: unknown): ModelRoute['prices'] {
   for (const [id, model] of Object.entries(models)) {
     const cost = isObject(model) ? model.cost : undefined
     if (isObject(cost) && typeof cost.input === 'number' && typeof cost.output === 'number') {
-      prices[id] = { input: cost.input, output: cost.output }
+      const limit = isObject(model) && isObject(model.limit) ? model.limit.output : undefined
+      prices[id] = {
+        input: cost.input,
+        output: cost.output,
+        // opencode's names for the cache prices
+        ...(typeof cost.cache_read === 'number' && { cacheRead: cost.cache_read }),
+        ...(typeof cost.cache_write === 'number' && { cacheWrite: cost.cache_write }),
+        ...(typeof limit === 'number' && limit > 0 && { outputLimit: limit }),
+      }
     }
   }
   return prices

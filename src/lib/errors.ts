@@ -8,6 +8,7 @@ export const ERROR_STATUS = {
   validation_failed: 400,
   unauthorized: 401,
   budget_exceeded: 402,
+  price_unknown: 402,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,

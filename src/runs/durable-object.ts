@@ -272,6 +272,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
         ...(structured !== undefined && { structured }),
         ...(patch && { diff: patch }),
         usage,
+        ...(view.ok && { spend: view.value.spend }),
         ...(pullRequest && { pullRequest }),
       })
     }

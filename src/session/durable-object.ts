@@ -4,7 +4,7 @@ import type { Bindings } from '../env'
 import { describeFailure } from './failure'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { errorMessage, log } from '../lib/log'
-import type { Metered } from '../gateway/meter'
+import type { CallEnd, CallGrant, PaidCall } from '../gateway/spend'
 import type { SandboxProvider } from '../sandbox/provider'
 import { sandboxProvider } from '../sandbox/select'
 import { readSettings, type Settings } from '../settings'
@@ -20,7 +20,6 @@ import { Fanout, MAX_STREAMS } from './fanout'
 import { Forks } from './fork'
 import type { ForkInput } from './fork-history'
 import { GatewayAccount } from './gateway-account'
-import type { GatewayGrant } from '../gateway/routes'
 import { History } from './history'
 import { HumanRequests, pendingSeconds } from './human-requests'
 import { PendingRequests } from './pending'
@@ -77,7 +76,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     const pending = new PendingRequests(sql)
     this.queue = new MessageQueue(sql)
     this.conversation = new Conversation(sql)
-    this.usage = new SessionUsage(sql, env, () => store.maybe)
+    this.usage = new SessionUsage(sql, env, () => store.maybe, () => void this.signals.scheduleWake())
     const signals = (this.signals = new Signals({
       env,
       settings: this.settings,
@@ -94,10 +93,9 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       update: (fields) => store.update(fields),
       limits: () => store.spec().limits,
       isOver: () => store.isOver(),
-      budgetExceeded: (reason) => {
-        signals.emit(event('error', { code: 'budget_exceeded', message: reason }))
-        signals.tellRun({ kind: 'session_failed', code: 'budget_exceeded', message: reason })
-      },
+      sql,
+      signals,
+      usage: this.usage,
     })
     this.human = new HumanRequests({
       pending,
@@ -347,22 +345,23 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
    * Whether a call from this session's sandbox may go on to `provider`, and with which key: the
    * token must be the current sandbox's, the session open, and the budget not spent.
    */
-  async gatewayGrant(digest: string, provider: string): Promise<Outcome<GatewayGrant>> {
-    return this.store.exists ? this.account.grant(digest, provider) : fail('unauthorized', 'not a valid gateway token')
+  async gatewayGrant(digest: string, provider: string, call?: PaidCall): Promise<Outcome<CallGrant>> {
+    return this.store.exists ? this.account.grant(digest, provider, call) : fail('unauthorized', 'not a valid gateway token')
   }
 
   /** What one granted call used, as the provider's answer said; it counts even if the session ended since. */
-  async gatewayReport(provider: string, metered: Metered): Promise<void> {
-    if (this.store.exists) await this.account.report(provider, metered)
+  async gatewayReport(provider: string, reservation: string | null, end: CallEnd): Promise<void> {
+    if (this.store.exists) await this.account.report(provider, reservation, end)
   }
 
   override async alarm(): Promise<void> {
+    await this.account.settleStale(Date.now())
+    await this.usage.onAlarm()
     const due = this.signals.nextWake()
     if (due && due.at <= Date.now() && due.why === 'forget') return this.ending.forget()
     if (due && due.at <= Date.now() && due.why === 'expire') return this.ending.finish('ended', 'expired')
     if (due?.why === 'kill_leftover') await this.lifecycle.killLeftover()
     if (!this.store.exists || this.store.isOver()) return this.signals.scheduleWake()
-    this.usage.flush()
     await this.human.expire(Date.now())
     await this.lifecycle.wake()
     await this.signals.scheduleWake()

@@ -1,14 +1,19 @@
 import { tenantStub } from '../durable-objects'
 import type { Bindings } from '../env'
-import type { Limits } from '../contracts'
-import { checkBudget, type BudgetCheck } from '../gateway/budget'
-import { costOf, type Metered } from '../gateway/meter'
-import { deploymentRoutes, routeFor, type GatewayGrant } from '../gateway/routes'
+import { event, type Limits } from '../contracts'
+import type { SessionUsage } from '../tenant/usage-report'
+import { budgetWarning, checkBudget, costCapped, type BudgetCheck, type TenantSpend } from '../gateway/budget'
+import { priceOf } from '../gateway/prices'
+import { deploymentRoutes, routeFor } from '../gateway/routes'
+import { reservationFor, settle, type CallEnd, type CallGrant, type PaidCall } from '../gateway/spend'
+import { noUsage } from '../gateway/meter'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { errorMessage, log } from '../lib/log'
 import { readSettings } from '../settings'
+import { Reservations } from './reservations'
 import { openSecrets } from './secrets'
 import type { SessionRow } from './session-store'
+import type { Signals } from './signals'
 
 /** The session row's columns this account reads and writes. */
 export type SpendRow = Pick<
@@ -24,6 +29,7 @@ export type SpendRow = Pick<
   | 'gw_cost'
   | 'spend_reported'
   | 'budget_exceeded'
+  | 'budget_warned'
 >
 
 /** The session around the account: its row, its limits, whether it is over, and how it tells. */
@@ -33,57 +39,133 @@ export type AccountPorts = {
   update(fields: Partial<SpendRow>): void
   limits(): Limits | undefined
   isOver(): boolean
-  /** clients (and a run) learn once that the budget is spent */
-  budgetExceeded(reason: string): void
+  /** holds the session's `gateway_reservations` */
+  sql: SqlStorage
+  /** clients learn once that the budget is spent (and a run fails), or that a model has no price */
+  signals: Pick<Signals, 'emit' | 'tellRun'>
+  /** every settled call is a usage report to the tenant: its usage is the metered bill */
+  usage: Pick<SessionUsage, 'callSettled'>
 }
+
+/** Longer than any model call is let run (a Worker's request ends well before). */
+export const STALE_AFTER_MS = 60 * 60_000
 
 /**
  * A session's account with the model gateway: which calls its sandbox may make, with which key,
- * what they used, and what the session and its tenant have spent against their caps.
+ * what they used, and what the session and its tenant have spent against their caps. A paid call
+ * is granted against a reservation and settled with what the provider said it used.
  */
 export class GatewayAccount {
-  constructor(private readonly s: AccountPorts) {}
+  /** models already told of as unpriced, so that a looping agent makes one event, not one per call */
+  private readonly toldUnpriced = new Set<string>()
+
+  private readonly reservations: Reservations
+
+  constructor(private readonly s: AccountPorts) {
+    this.reservations = new Reservations(s.sql)
+  }
 
   private tenantIndex() {
     return tenantStub(this.s.env, this.s.row().tenant)
   }
 
-  async grant(digest: string, provider: string): Promise<Outcome<GatewayGrant>> {
+  async grant(digest: string, provider: string, call: PaidCall | undefined): Promise<Outcome<CallGrant>> {
     const row = this.s.row()
     if (!row.gateway_digest || row.gateway_digest !== digest || this.s.isOver()) return fail('unauthorized', 'not a valid gateway token')
     const route = routeFor(deploymentRoutes(readSettings(this.s.env)), provider)
     if (!route) return fail('not_found', `this deployment has no model provider "${provider}"`)
-    const budget = await this.budget()
+    const price = call?.model ? priceOf(route, call.model) : undefined
+    if (call && !price && costCapped(this.s.limits(), this.caps())) {
+      const model = call.model ? `"${provider}/${call.model}"` : `a call to "${provider}" that names no model`
+      const reason = `${model} has no known price, and a cost cap holds this session, so it cannot be let through`
+      if (!this.toldUnpriced.has(model)) {
+        this.toldUnpriced.add(model)
+        this.refused('price_unknown', reason)
+      }
+      return fail('price_unknown', reason)
+    }
+    const ownKeys = (await openSecrets(this.s.env.SECRETS_KEY, row.secrets)).modelKeys ?? {}
+    const tenant = await this.tenantSpend()
+    // From here on nothing is awaited: the check and the reservation are one step, so calls
+    // granted side by side each see the others' reservations.
+    const budget = this.check(tenant)
     if (!budget.ok) {
       this.noteExceeded(budget.reason)
       return fail('budget_exceeded', budget.reason)
     }
     if (row.budget_exceeded) this.s.update({ budget_exceeded: null })
-    const ownKeys = (await openSecrets(this.s.env.SECRETS_KEY, row.secrets)).modelKeys ?? {}
-    return ok({ route, key: ownKeys[provider] ?? route.key })
+    const reservation = call ? this.reservations.add(reservationFor(call, price), Date.now()) : null
+    return ok({ route, key: ownKeys[provider] ?? route.key, reservation })
   }
 
-  async report(provider: string, metered: Metered) {
-    const row = this.s.row()
+  /**
+   * Settles a call with what its answer said it used; a call without a reservation (free) is
+   * counted as metered. A reservation already settled (see settleStale) is not charged again.
+   */
+  async report(provider: string, reservation: string | null, end: CallEnd) {
     const route = routeFor(deploymentRoutes(readSettings(this.s.env)), provider)
-    const cost = costOf(metered, metered.model ? route?.prices[metered.model] : undefined)
+    const price = route && end.model ? priceOf(route, end.model) : undefined
+    const reserved = reservation ? this.reservations.take(reservation) : { cost: 0, outputTokens: 0 }
+    if (!reserved) return
+    const charged = settle(reserved, end.used, price, reservation ? end : { whole: true, billed: false })
+    this.s.usage.callSettled(reservation ?? crypto.randomUUID(), { provider, ...(end.model && { model: end.model }) }, charged)
+    const row = this.s.row()
     this.s.update({
-      gw_input_tokens: row.gw_input_tokens + metered.inputTokens,
-      gw_output_tokens: row.gw_output_tokens + metered.outputTokens,
-      gw_cost: row.gw_cost + cost,
+      gw_input_tokens: row.gw_input_tokens + charged.inputTokens + charged.cacheReadTokens + charged.cacheWriteTokens,
+      gw_output_tokens: row.gw_output_tokens + charged.outputTokens,
+      gw_cost: row.gw_cost + charged.cost,
     })
     await this.reportSpend()
-    const budget = await this.budget()
+    const tenant = await this.tenantSpend()
+    const budget = this.check(tenant)
     if (!budget.ok) this.noteExceeded(budget.reason)
+    this.warnOnce(tenant)
   }
 
-  /** What the session has spent: the gateway's own count, or opencode's where it knows more (prices). */
-  async budget(): Promise<BudgetCheck> {
+  /** Tells clients once that the session's spend reached WARN_AT of a cost cap. */
+  private warnOnce(tenant: TenantSpend | undefined) {
     const row = this.s.row()
-    const cap = readSettings(this.s.env).tenantMaxCostPerDay
-    const tenant = cap === undefined ? undefined : { spentToday: await this.tenantIndex().spentToday(), capPerDay: cap }
-    const spent = { cost: Math.max(row.gw_cost, row.cost), outputTokens: Math.max(row.gw_output_tokens, row.output_tokens) }
-    return checkBudget(this.s.limits(), spent, tenant)
+    if (row.budget_warned) return
+    const warning = budgetWarning(this.s.limits(), Math.max(row.gw_cost, row.cost), tenant)
+    if (!warning) return
+    this.s.update({ budget_warned: 1 })
+    this.s.signals.emit(event('budget.warning', warning))
+  }
+
+  /**
+   * On the session's alarm: a call whose report has not come STALE_AFTER_MS after it was granted
+   * (the Worker that carried it went away) is charged its reservation, so it is neither free nor
+   * held against the caps for ever.
+   */
+  async settleStale(now: number) {
+    for (const id of this.reservations.staleIds(now - STALE_AFTER_MS)) {
+      await this.report('', id, { used: noUsage(), whole: false, billed: true })
+    }
+  }
+
+  private caps() {
+    const settings = readSettings(this.s.env)
+    return { capPerDay: settings.tenantMaxCostPerDay, capPerMonth: settings.tenantMaxCostPerMonth }
+  }
+
+  private async tenantSpend(): Promise<TenantSpend | undefined> {
+    const caps = this.caps()
+    if (caps.capPerDay === undefined && caps.capPerMonth === undefined) return undefined
+    return { ...(await this.tenantIndex().spent()), ...caps }
+  }
+
+  /** Spend and reservations against every cap: the gateway's own count, or opencode's where it knows more (prices). */
+  private check(tenant: TenantSpend | undefined): BudgetCheck {
+    const row = this.s.row()
+    const flight = this.reservations.inFlight()
+    const spent = { cost: Math.max(row.gw_cost, row.cost) + flight.cost, outputTokens: Math.max(row.gw_output_tokens, row.output_tokens) + flight.outputTokens }
+    const withFlight = tenant && { ...tenant, today: tenant.today + flight.cost, month: tenant.month + flight.cost }
+    return checkBudget(this.s.limits(), spent, withFlight)
+  }
+
+  /** Whether the session may go on spending, calls in flight counted. */
+  async budget(): Promise<BudgetCheck> {
+    return this.check(await this.tenantSpend())
   }
 
   /** Adds what the session spent since it last said so to its tenant's day. */
@@ -100,6 +182,11 @@ export class GatewayAccount {
   private noteExceeded(reason: string) {
     if (this.s.row().budget_exceeded || this.s.isOver()) return
     this.s.update({ budget_exceeded: reason })
-    this.s.budgetExceeded(reason)
+    this.refused('budget_exceeded', reason)
+  }
+
+  private refused(code: 'budget_exceeded' | 'price_unknown', reason: string) {
+    this.s.signals.emit(event('error', { code, message: reason }))
+    if (code === 'budget_exceeded') this.s.signals.tellRun({ kind: 'session_failed', code, message: reason })
   }
 }

@@ -124,6 +124,9 @@ describe('when the session wakes next', () => {
     ['no sandbox and nothing to do: no alarm at all', { expiresAt: now - 1 }, undefined],
     ['an ended session wakes to be deleted when its retention is up', { endedAt: now - 5, active: true }, { at: now - 5 + 30_000_000, why: 'forget' }],
     ['an ended session whose sandbox kill failed tries again periodically', { endedAt: now - 5, leftover: true }, { at: now + WAKE_INTERVAL_MS, why: 'kill_leftover' }],
+    ['unsent usage brings back an idle session with nothing else to do', { expiresAt: now - 1, unsent: true }, { at: now + WAKE_INTERVAL_MS, why: 'send_usage' }],
+    ['unsent usage keeps an ended session from being deleted', { endedAt: now - 30_000_000, unsent: true }, { at: now + WAKE_INTERVAL_MS, why: 'send_usage' }],
+    ['unsent usage leaves a sooner wake as it is', { unsent: true, pendingDeadline: now + 10 }, { at: now + 1_000, why: 'look_after' }],
   ])('%s', (_name, input, wake) => {
     expect(nextWake({ ...base, ...input })).toEqual(wake)
   })

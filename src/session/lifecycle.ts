@@ -84,18 +84,28 @@ export type WakeInput = {
   endedRetentionMs: number
   /** the periodic check's interval (TIMINGS wakeMs) */
   wakeMs: number
+  /** usage reports wait in the outbox, unacknowledged */
+  unsent?: boolean
 }
 
 /** Why the session wakes: to look after its sandbox, to end a paused session kept too long, to delete an ended one. */
-export type Wake = { at: number; why: 'look_after' | 'expire' | 'forget' | 'kill_leftover' }
+export type Wake = { at: number; why: 'look_after' | 'expire' | 'forget' | 'kill_leftover' | 'send_usage' }
 
 /**
  * When the session's alarm should next go off, if at all. A session with something to look
  * after wakes as nextWakeAt says; a paused one only when its retention is up; an ended one when
  * its storage is to go, or every `wakeMs` while its sandbox's kill is unconfirmed; one with no sandbox and nothing to do not at all: the next request
- * wakes it.
+ * wakes it. Unsent usage reports bring the alarm back every `wakeMs`, and keep an ended
+ * session's storage until they are sent.
  */
 export function nextWake(s: WakeInput): Wake | undefined {
+  const wake = plannedWake(s)
+  if (!s.unsent) return wake
+  const retry = { at: s.now + s.wakeMs, why: 'send_usage' as const }
+  return wake && wake.why !== 'forget' && wake.at <= retry.at ? wake : retry
+}
+
+function plannedWake(s: WakeInput): Wake | undefined {
   if (s.endedAt !== undefined) {
     return s.leftover ? { at: s.now + s.wakeMs, why: 'kill_leftover' } : { at: forgetAt(s.endedAt, s.endedRetentionMs), why: 'forget' }
   }

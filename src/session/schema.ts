@@ -124,6 +124,21 @@ export const MIGRATIONS: Migration[] = [
       INSERT INTO event_log_size (one, bytes) SELECT 0, COALESCE(SUM(length(CAST(data AS BLOB))), 0) FROM events;
     `,
   },
+  {
+    id: 12,
+    description: "model calls in flight and what each is reserved for, until settled (src/session/reservations.ts)",
+    sql: 'CREATE TABLE gateway_reservations (id TEXT PRIMARY KEY, cost REAL NOT NULL, output_tokens INTEGER NOT NULL, at INTEGER NOT NULL)',
+  },
+  {
+    id: 13,
+    description: "usage reports until the tenant's index acknowledges them (src/tenant/usage-report.ts)",
+    sql: 'CREATE TABLE usage_outbox (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, report TEXT NOT NULL)',
+  },
+  {
+    id: 14,
+    description: 'whether the session was warned that it reached 80% of a cost cap (budget.warning, once)',
+    sql: 'ALTER TABLE session ADD COLUMN budget_warned INTEGER NOT NULL DEFAULT 0',
+  },
 ]
 
 /** The session object's own runner, called first thing in its constructor. */

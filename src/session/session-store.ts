@@ -25,6 +25,8 @@ export type SessionRow = {
   gw_cost: number
   spend_reported: number
   budget_exceeded: string | null
+  /** 1 once the session was warned that it reached 80% of a cost cap */
+  budget_warned: number
   ended_at: string | null
   todos: string | null
   /** the undo in effect (`{messageId, agentMessageId}`), while it can still be taken back */
@@ -137,6 +139,7 @@ export class SessionStore {
       expiresAt: row.expires_at,
       ...parts,
       usage: this.usage(),
+      spend: { inputTokens: row.gw_input_tokens, outputTokens: row.gw_output_tokens, cost: row.gw_cost },
       todos: row.todos ? (JSON.parse(row.todos) as TodoItem[]) : [],
       revert: this.revert()?.messageId ?? null,
       ...(row.failure && { error: JSON.parse(row.failure) as { code: string; message: string } }),

@@ -73,6 +73,7 @@ export class Signals implements SessionSignals {
       pausedRetentionMs: settings.pausedRetentionSeconds * 1000,
       endedRetentionMs: settings.endedRetentionSeconds * 1000,
       wakeMs: settings.timings.wakeMs,
+      unsent: this.p.usage.unsent(),
     })
   }
 

@@ -52,8 +52,9 @@ export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
     this.limits.addSpend(cost, Date.now())
   }
 
-  async spentToday(): Promise<number> {
-    return this.limits.spentOn(Date.now())
+  async spent(): Promise<{ today: number; month: number }> {
+    const now = Date.now()
+    return { today: this.limits.spentOn(now), month: this.limits.spentInMonthOf(now) }
   }
 
   async recordUsage(tenant: string, reports: UsageReport[]): Promise<void> {
@@ -61,7 +62,7 @@ export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
   }
 
   async usage(from: string, to: string): Promise<TenantUsage> {
-    return usageSummary(from, to, this.usageStore.days(from, to))
+    return usageSummary(from, to, this.usageStore.days(from, to), this.usageStore.models(from, to))
   }
 
   async upsert(summary: SessionSummary): Promise<void> {

@@ -54,6 +54,10 @@ export class TenantLimits {
     this.sql.exec('INSERT INTO spend (day, cost) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET cost = cost + excluded.cost', utcDay(now), cost)
   }
 
+  spentInMonthOf(now: number): number {
+    return Number(this.sql.exec<{ cost: number }>("SELECT COALESCE(SUM(cost), 0) AS cost FROM spend WHERE day LIKE ?", `${utcDay(now).slice(0, 7)}-%`).one().cost)
+  }
+
   spentOn(now: number): number {
     return Number(this.sql.exec<{ cost: number }>('SELECT cost FROM spend WHERE day = ?', utcDay(now)).toArray()[0]?.cost ?? 0)
   }

@@ -44,4 +44,15 @@ export const TENANT_MIGRATIONS: Migration[] = [
       CREATE INDEX run_creations_at ON run_creations (at);
     `,
   },
+  {
+    id: 4,
+    description: 'model calls by day, provider and model, as the gateway metered them (usage-store.ts)',
+    sql: `
+      CREATE TABLE usage_models (
+        day TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,
+        calls REAL NOT NULL DEFAULT 0, input_tokens REAL NOT NULL DEFAULT 0, output_tokens REAL NOT NULL DEFAULT 0,
+        cache_read_tokens REAL NOT NULL DEFAULT 0, cache_write_tokens REAL NOT NULL DEFAULT 0, cost REAL NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, provider, model));
+    `,
+  },
 ]

@@ -3,6 +3,7 @@ import { tenantStub } from '../durable-objects'
 import type { Bindings } from '../env'
 import { dayOf } from '../lib/days'
 import { errorMessage, log, logEvent, tenantPrefix } from '../lib/log'
+import type { Settled } from '../gateway/spend'
 import { meterMode, sandboxReports, type MeterMode, type UsageReport } from './usage'
 
 /** A sandbox's time is reported on the session's alarm once this much has gathered, so a long one shows up. */
@@ -18,26 +19,49 @@ export function reportUsage(env: Bindings, tenant: string, reports: UsageReport[
 
 type Owner = { id: string; tenant: string }
 
+/** Reports sent to the tenant's index in one call, at most. */
+const OUTBOX_BATCH = 100
+
 /**
  * What one session tells its tenant's usage and the operator's log: that it started, each turn
  * with its tokens, and its sandbox's running and paused seconds, metered from the sandbox states
- * it emits. The meter is kept in the session's own SQLite, so a restart loses no time.
+ * it emits. The meter is kept in the session's own SQLite, so a restart loses no time; so is
+ * every report, in an outbox, until the tenant's index has counted it (by its id, so a report
+ * sent again after a restart or a failure counts once): none is lost, none counted twice.
  */
 export class SessionUsage {
+  private sending: Promise<boolean> | undefined
+
   /** `sql` holds the session's `usage_meter` (src/session/schema.ts). */
   constructor(
     private readonly sql: SqlStorage,
     private readonly env: Bindings,
     private readonly owner: () => Owner | undefined,
+    /** sets the session's alarm, which comes back for what a failed send left */
+    private readonly wake: () => void,
   ) {}
 
   started() {
     this.report((s) => [{ id: `${s.id}:start`, kind: 'session', day: dayOf(Date.now()), counts: { sessions: 1 } }])
   }
 
-  turnEnded(messageId: string, usage: Usage) {
-    const counts = { turns: 1, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cost: usage.cost }
-    this.report((s) => [{ id: `${s.id}:turn:${messageId}`, kind: 'turn', day: dayOf(Date.now()), counts }])
+  /**
+   * A turn ended: it counts as a turn. Its tokens and cost are not taken from opencode's figure:
+   * every model call the gateway carried (the turn's, its title's, its summaries', its
+   * sub-agents') is reported as it is settled (callSettled), which is what the provider bills.
+   */
+  turnEnded(messageId: string, _usage: Usage) {
+    this.report((s) => [{ id: `${s.id}:turn:${messageId}`, kind: 'turn', day: dayOf(Date.now()), counts: { turns: 1 } }])
+  }
+
+  /** One model call the gateway carried, as charged (`id`: its reservation, so it counts once). */
+  callSettled(id: string, of: { provider: string; model?: string }, charged: Settled) {
+    const inputTokens = charged.inputTokens + charged.cacheReadTokens + charged.cacheWriteTokens
+    if (inputTokens === 0 && charged.outputTokens === 0 && charged.cost === 0) return
+    const counts = { inputTokens, outputTokens: charged.outputTokens, cost: charged.cost }
+    // a call settled without its answer (see settleStale) is of no known provider or model
+    const call = { provider: of.provider || 'unknown', model: of.model ?? 'unknown', cacheReadTokens: charged.cacheReadTokens, cacheWriteTokens: charged.cacheWriteTokens }
+    this.report((s) => [{ id: `${s.id}:call:${id}`, kind: 'call', day: dayOf(Date.now()), counts, call }])
   }
 
   /** Every public event passes here: status changes are logged, sandbox states move the meter. */
@@ -52,10 +76,46 @@ export class SessionUsage {
     }
   }
 
-  /** On the session's alarm: time gathered so far is reported without waiting for the state to end. */
-  flush() {
+  /**
+   * On the session's alarm: time gathered so far is reported without waiting for the state to
+   * end, and what the outbox holds is sent again. True when the outbox is empty.
+   */
+  async onAlarm(): Promise<boolean> {
     const { mode, since } = this.current()
     if (mode && Date.now() - since >= FLUSH_AFTER_MS) this.meter(mode)
+    return this.send()
+  }
+
+  /** Whether reports wait in the outbox (the alarm is to come back for them). */
+  unsent(): boolean {
+    return this.sql.exec('SELECT 1 FROM usage_outbox LIMIT 1').toArray().length > 0
+  }
+
+  /**
+   * Sends the outbox to the tenant's index, oldest first, and forgets each report once the index
+   * has it. One send at a time; a report added meanwhile goes with the next batch. True when
+   * the outbox is empty; a failed send leaves the rest for the alarm.
+   */
+  send(): Promise<boolean> {
+    this.sending ??= this.drain().finally(() => (this.sending = undefined))
+    return this.sending
+  }
+
+  private async drain(): Promise<boolean> {
+    for (;;) {
+      const rows = this.sql.exec<{ id: string; tenant: string; report: string }>('SELECT id, tenant, report FROM usage_outbox ORDER BY rowid LIMIT ?', OUTBOX_BATCH).toArray()
+      if (rows.length === 0) return true
+      const tenant = rows[0]!.tenant
+      const batch = rows.filter((r) => r.tenant === tenant)
+      try {
+        await tenantStub(this.env, tenant).recordUsage(tenant, batch.map((r) => JSON.parse(r.report) as UsageReport))
+      } catch (err) {
+        log('warn', 'usage report not acknowledged; kept to send again', { tenant: tenantPrefix(tenant), err: errorMessage(err) })
+        this.wake()
+        return false
+      }
+      for (const r of batch) this.sql.exec('DELETE FROM usage_outbox WHERE id = ?', r.id)
+    }
   }
 
   private current(): { mode: MeterMode; since: number } {
@@ -72,6 +132,8 @@ export class SessionUsage {
 
   private report(reports: (s: Owner) => UsageReport[]) {
     const s = this.owner()
-    if (s) reportUsage(this.env, s.tenant, reports(s))
+    if (!s) return
+    for (const r of reports(s)) this.sql.exec('INSERT OR IGNORE INTO usage_outbox (id, tenant, report) VALUES (?, ?, ?)', r.id, s.tenant, JSON.stringify(r))
+    void this.send()
   }
 }

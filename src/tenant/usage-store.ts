@@ -1,4 +1,5 @@
-import { USAGE_FIELDS, type UsageDay, type UsageReport } from './usage'
+import type { ModelUsage } from '../contracts/usage'
+import { USAGE_FIELDS, type CallOf, type UsageDay, type UsageReport } from './usage'
 
 /** How long a report's id is remembered: long enough for any resend, short enough to stay small. */
 const SEEN_FOR_MS = 2 * 86_400_000
@@ -38,9 +39,41 @@ export class UsageStore {
         report.day,
         ...values,
       )
+      if (report.call) this.recordCall(report, report.call)
       // Column order is the contract with dashboards (README, "Usage in Analytics Engine").
       this.analytics?.writeDataPoint({ indexes: [tenant], blobs: [tenant, report.kind, report.day], doubles: values })
     }
+  }
+
+  private recordCall(report: UsageReport, call: CallOf) {
+    this.sql.exec(
+      `INSERT INTO usage_models (day, provider, model, calls, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost)
+       VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)
+       ON CONFLICT (day, provider, model) DO UPDATE SET calls = calls + 1, input_tokens = input_tokens + excluded.input_tokens,
+         output_tokens = output_tokens + excluded.output_tokens, cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+         cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, cost = cost + excluded.cost`,
+      report.day,
+      call.provider,
+      call.model,
+      report.counts.inputTokens ?? 0,
+      report.counts.outputTokens ?? 0,
+      call.cacheReadTokens,
+      call.cacheWriteTokens,
+      report.counts.cost ?? 0,
+    )
+  }
+
+  /** The range's model calls by provider and model, largest cost first. */
+  models(from: string, to: string): ModelUsage[] {
+    return this.sql
+      .exec<ModelUsage>(
+        `SELECT provider, model, SUM(calls) AS calls, SUM(input_tokens) AS inputTokens, SUM(output_tokens) AS outputTokens,
+           SUM(cache_read_tokens) AS cacheReadTokens, SUM(cache_write_tokens) AS cacheWriteTokens, SUM(cost) AS cost
+         FROM usage_models WHERE day BETWEEN ? AND ? GROUP BY provider, model ORDER BY cost DESC, provider, model`,
+        from,
+        to,
+      )
+      .toArray()
   }
 
   days(from: string, to: string): UsageDay[] {

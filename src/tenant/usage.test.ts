@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { meterMode, sandboxReports, usageSummary, zeroCounts } from './usage'
+import { capsLeft, meterMode, sandboxReports, usageSummary, zeroCounts } from './usage'
 
 const at = (iso: string) => Date.parse(iso)
 
@@ -62,5 +62,15 @@ describe('sandboxReports', () => {
 
   it('reports nothing for an empty interval', () => {
     expect(sandboxReports('s', 'running', 1000, 1000)).toEqual([])
+  })
+})
+
+describe('capsLeft', () => {
+  it('says what remains of each cap the deployment sets, never below zero', () => {
+    expect(capsLeft({ today: 2, month: 30.5 }, { capPerDay: 5, capPerMonth: 30 })).toEqual({
+      day: { limitUsd: 5, spentUsd: 2, remainingUsd: 3 },
+      month: { limitUsd: 30, spentUsd: 30.5, remainingUsd: 0 },
+    })
+    expect(capsLeft({ today: 2, month: 3 }, {})).toEqual({ day: null, month: null })
   })
 })

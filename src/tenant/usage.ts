@@ -3,20 +3,23 @@
  * Durable Object adds them to its days (./usage-store), and GET /v1/usage reads them back.
  */
 
-import { UsageCounts, type TenantUsage } from '../contracts/usage'
+import { UsageCounts, type CostCaps, type ModelUsage, type TenantUsage } from '../contracts/usage'
 import { DAY_MS, dayOf, daysIn, startOf } from '../lib/days'
 
 /** What is counted: the fields of the usage answer. */
 export const USAGE_FIELDS = UsageCounts.keyof().options
 
 export type UsageField = (typeof USAGE_FIELDS)[number]
-export type UsageKind = 'session' | 'run' | 'turn' | 'sandbox'
+export type UsageKind = 'session' | 'run' | 'turn' | 'sandbox' | 'call'
 
 /**
  * One thing to count, on one day. `id` names it for good (the same report twice counts once),
  * so a report that may be sent again is harmless.
  */
-export type UsageReport = { id: string; kind: UsageKind; day: string; counts: Partial<UsageCounts> }
+export type UsageReport = { id: string; kind: UsageKind; day: string; counts: Partial<UsageCounts>; call?: CallOf }
+
+/** Which model a call report is of, and the cached part of its input (inside `counts.inputTokens`). */
+export type CallOf = { provider: string; model: string; cacheReadTokens: number; cacheWriteTokens: number }
 
 export type UsageDay = TenantUsage['days'][number]
 
@@ -32,7 +35,7 @@ const tidy = (c: UsageCounts): UsageCounts => ({
 })
 
 /** Every day of the range, zero where nothing happened, and the totals. */
-export function usageSummary(from: string, to: string, stored: UsageDay[]): TenantUsage {
+export function usageSummary(from: string, to: string, stored: UsageDay[], models: ModelUsage[] = []): TenantUsage {
   const byDay = new Map(stored.map((d) => [d.date, d]))
   const totals = zeroCounts()
   const days = daysIn(from, to).map((date) => {
@@ -40,7 +43,7 @@ export function usageSummary(from: string, to: string, stored: UsageDay[]): Tena
     for (const f of USAGE_FIELDS) totals[f] += day[f]
     return { date, ...tidy(day) }
   })
-  return { from, to, days, totals: tidy(totals) }
+  return { from, to, days, totals: tidy(totals), models: models.map((m) => ({ ...m, cost: round(m.cost, 9) })) }
 }
 
 /** What a sandbox is billed as while it is in a state. */
@@ -69,4 +72,11 @@ export function sandboxReports(idPrefix: string, mode: 'running' | 'paused', fro
     start = end
   }
   return reports
+}
+
+/** What remains of each of the tenant's cost caps (none where the deployment sets none). */
+export function capsLeft(spent: { today: number; month: number }, caps: { capPerDay?: number; capPerMonth?: number }): CostCaps {
+  const left = (limit: number | undefined, used: number) =>
+    limit === undefined ? null : { limitUsd: limit, spentUsd: round(used, 9), remainingUsd: round(Math.max(0, limit - used), 9) }
+  return { day: left(caps.capPerDay, spent.today), month: left(caps.capPerMonth, spent.month) }
 }

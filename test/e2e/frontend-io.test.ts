@@ -68,6 +68,7 @@ describe('the catalogues', () => {
       models: [
         { id: 'local/offline-demo', name: expect.stringContaining('Offline demo model'), provider: 'local', attachments: true, reasoning: false },
         { id: 'local/offline-demo-large', name: expect.stringContaining('large'), provider: 'local', attachments: false, reasoning: false },
+        { id: 'local/offline-demo-unpriced', name: expect.stringContaining('unpriced'), provider: 'local', attachments: false, reasoning: false },
       ],
       providers: [{ id: 'local', anyModel: false }],
     })

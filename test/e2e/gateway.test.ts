@@ -10,6 +10,7 @@ import {
   CANARY_PROVIDER_KEY,
   createSession,
   EventStream,
+  gatewayTokenOf,
   idleAfter,
   isReplyTo,
   modelBase,
@@ -91,13 +92,6 @@ describe('provider keys stay in the Worker', () => {
     expect((await gw('local/models', token!)).status).toBe(401)
   })
 })
-
-/** The gateway token a sandbox's opencode holds, from its configuration as the agent sees it. */
-function gatewayTokenOf(opencodePid: number): string {
-  const environ = readFileSync(`/proc/${opencodePid}/environ`, 'utf8').split('\0')
-  const config = environ.find((kv) => kv.startsWith('OPENCODE_CONFIG_CONTENT='))!.slice('OPENCODE_CONFIG_CONTENT='.length)
-  return (JSON.parse(config) as Json).provider.local.options.apiKey as string
-}
 
 const gateway = (path: string, token: string) =>
   fetch(`${baseUrl()}/v1/gateway/${path}`, { headers: { authorization: `Bearer ${token}` }, redirect: 'manual' })

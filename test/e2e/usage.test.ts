@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, inject, it } from 'vitest'
 import { DEMO_PRICE } from '../../local/model-server'
 import { createClient } from '../../src/client'
-import { api, baseUrl, CANARY_PROVIDER_KEY, createSession, logEvents, scripted, TEST_KEYS, waitFor, type Json } from './helpers'
+import { api, baseUrl, CANARY_PROVIDER_KEY, createSession, logEvents, modelBase, scripted, TEST_KEYS, waitFor, type Json } from './helpers'
 
 // Keys no other test file uses: gamma's usage is only what this file does, delta's stays empty.
 const GAMMA = TEST_KEYS[2]
@@ -22,6 +22,10 @@ const usageOf = async (key: string): Promise<Json> => {
 }
 
 const logLines = () => logEvents(inject('workerLogFile'))
+
+/** What the scripted provider billed for the answers whose messages hold `mark` (every call of a turn, its title's too). */
+const billedFor = async (mark: string) =>
+  (await (await fetch(`${modelBase()}/_billed?mark=${encodeURIComponent(mark)}`)).json()) as { answers: number; prompt: number; completion: number }
 
 // Never to be seen in a log line.
 const marker = `prompt-text-${randomUUID()}`
@@ -59,19 +63,26 @@ describe('usage per tenant', () => {
       },
       120_000,
     )
-    const runTokens = run.result.usage as Json
+    expect(run.result.usage.inputTokens).toBeGreaterThan(0)
+    expect(run.result.spend.outputTokens).toBeGreaterThan(0)
 
-    // Reports travel without holding anything up: wait until both sandboxes' time is in.
+    // Reports travel without holding anything up: wait until both sandboxes' time is in, and
+    // every model call the provider billed for the session and the run.
+    let billed = await billedFor(marker)
     const after = await waitFor('usage to be reported', async () => {
+      billed = await billedFor(marker)
       const u = await usageOf(GAMMA)
       const t = u.totals as Json
-      return t.sessions === before.sessions + 2 && t.runs === before.runs + 1 && t.turns === before.turns + 2 && t.runningSeconds > before.runningSeconds
+      return t.sessions === before.sessions + 2 &&
+        t.runs === before.runs + 1 &&
+        t.turns === before.turns + 2 &&
+        t.runningSeconds > before.runningSeconds &&
+        t.outputTokens - before.outputTokens === billed.completion
         ? u
         : undefined
     })
     const totals = after.totals as Json
-    expect(totals.inputTokens - before.inputTokens).toBe(session.usage.inputTokens + runTokens.inputTokens)
-    expect(totals.outputTokens - before.outputTokens).toBe(session.usage.outputTokens + runTokens.outputTokens)
+    expect(totals.inputTokens - before.inputTokens).toBe(billed.prompt)
     expect(totals.outputTokens).toBeGreaterThan(before.outputTokens)
 
     const today = (after.days as Json[]).find((d) => d.date === dayOf(Date.now()))!
@@ -96,29 +107,34 @@ describe('usage per tenant', () => {
     })
   })
 
-  it("reports the exact cost of a priced model's tokens, for the session and its tenant's day", async () => {
+  it("counts every call the provider billed, a title's and a tool step's too, at the priced model's exact cost", async () => {
     const before = (await usageOf(GAMMA)).totals as Json
-    // The scripted model states these counts; the deployment prices its model at DEMO_PRICE per million.
+    // The scripted model states these counts for each step of the turn; the title's it estimates.
+    // The deployment prices its model at DEMO_PRICE per million.
     const tokens = { prompt: 300_000, completion: 100_000 }
-    const cost = (tokens.prompt * DEMO_PRICE.input + tokens.completion * DEMO_PRICE.output) / 1_000_000
-    expect(cost).toBeGreaterThan(0)
-    const id = await createSession({ title: 'priced' }, GAMMA)
+    const mark = `billed-${randomUUID()}`
+    // No title given: opencode asks the model for one, a call outside the turn.
+    const id = await createSession({ permissions: { bash: 'allow' } }, GAMMA)
+    const steps = [{ tool: { name: 'bash', args: { command: 'echo tooled', description: 'a tool step' } } }, { text: 'priced' }]
     const sent = await api(`/v1/sessions/${id}/messages?wait=true&timeout=90`, {
       key: GAMMA,
-      body: { text: scripted({ reply: 'priced', usage: tokens }) },
+      body: { text: scripted({ steps, usage: tokens }, mark) },
     })
     expect(sent.status).toBe(200)
     const session = (await api(`/v1/sessions/${id}`, { key: GAMMA })).body
-    expect(session.usage).toEqual({ inputTokens: tokens.prompt, outputTokens: tokens.completion, cost })
+    expect(session.title).not.toBe('')
     expect((await api(`/v1/sessions/${id}`, { method: 'DELETE', key: GAMMA })).status).toBe(200)
-    const after = await waitFor('the turn to be reported', async () => {
+    // two steps and a title
+    let billed = await billedFor(mark)
+    const after = await waitFor('every call to be reported', async () => {
+      billed = await billedFor(mark)
       const t = (await usageOf(GAMMA)).totals as Json
-      return t.turns === before.turns + 1 && t.cost !== before.cost ? t : undefined
+      return billed.answers >= 3 && t.turns === before.turns + 1 && t.outputTokens - before.outputTokens === billed.completion ? t : undefined
     })
-    expect(after.inputTokens - before.inputTokens).toBe(tokens.prompt)
-    expect(after.outputTokens - before.outputTokens).toBe(tokens.completion)
+    const cost = (billed.prompt * DEMO_PRICE.input + billed.completion * DEMO_PRICE.output) / 1_000_000
+    expect(after.inputTokens - before.inputTokens).toBe(billed.prompt)
     // Kept to 9 decimals (a nano-dollar): the difference of two such figures is exact to that.
-    expect(Math.round((after.cost - before.cost) * 1e9) / 1e9).toBe(cost)
+    expect(Math.round((after.cost - before.cost) * 1e9) / 1e9).toBe(Math.round(cost * 1e9) / 1e9)
   })
 
   it('defaults to the last 30 days, through the typed client too', async () => {

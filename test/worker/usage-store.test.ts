@@ -31,4 +31,25 @@ describe("a tenant's usage", () => {
     expect((await index('t_usage_store_two').usage('2026-03-01', '2026-03-01')).totals.runs).toBe(0)
     expect((await index('t_usage_store_one').usage('2026-03-01', '2026-03-01')).totals.runs).toBe(1)
   })
+
+  it('adds model calls up by provider and model over the range, a call sent twice once', async () => {
+    const tenant = 't_usage_store_models'
+    const call = (id: string, day: string, model: string, cost: number) => ({
+      id,
+      kind: 'call' as const,
+      day,
+      counts: { inputTokens: 100, outputTokens: 10, cost },
+      call: { provider: 'anthropic', model, cacheReadTokens: 40, cacheWriteTokens: 5 },
+    })
+    const first = call('ses_m:call:1', '2026-03-01', 'claude-haiku-4-5', 0.5)
+    await index(tenant).recordUsage(tenant, [first, call('ses_m:call:2', '2026-03-02', 'claude-haiku-4-5', 0.25), call('ses_m:call:3', '2026-03-02', 'claude-opus-4-5', 1)])
+    await index(tenant).recordUsage(tenant, [first])
+    const usage = await index(tenant).usage('2026-03-01', '2026-03-02')
+    expect(usage.models).toEqual([
+      { provider: 'anthropic', model: 'claude-opus-4-5', calls: 1, inputTokens: 100, outputTokens: 10, cacheReadTokens: 40, cacheWriteTokens: 5, cost: 1 },
+      { provider: 'anthropic', model: 'claude-haiku-4-5', calls: 2, inputTokens: 200, outputTokens: 20, cacheReadTokens: 80, cacheWriteTokens: 10, cost: 0.75 },
+    ])
+    expect(usage.totals).toMatchObject({ inputTokens: 300, outputTokens: 30, cost: 1.75 })
+    expect((await index(tenant).usage('2026-03-02', '2026-03-02')).models.map((m) => m.calls)).toEqual([1, 1])
+  })
 })

@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { DEMO_PRICE, UNPRICED_MODEL_ID } from '../../local/model-server'
+import { ownStackForFile } from '../helpers/own-stack'
+import { api, createSession, scripted, waitFor, type Json } from './helpers'
+
+/**
+ * The metered bill on a deployment whose model speaks Anthropic's Messages API (usage in
+ * message_start and message_delta, cache reads apart, tool_use blocks), under a monthly tenant
+ * cap: what GET /v1/usage says equals what the scripted provider billed, at the prices charged.
+ */
+
+const CLAUDE = 'claude-scripted'
+const MONTHLY_CAP = 1000
+
+const own = ownStackForFile(
+  'spend-anthropic',
+  { TENANT_MAX_COST_USD_PER_MONTH: String(MONTHLY_CAP) },
+  {
+    scriptedModel: true,
+    opencodeConfig: (scripted) => {
+      const local = (scripted.provider as Json).local as Json
+      const claude = {
+        npm: '@ai-sdk/anthropic',
+        name: 'Scripted, in Anthropic’s dialect',
+        options: { baseURL: local.options.baseURL, apiKey: local.options.apiKey },
+        models: { [CLAUDE]: { name: 'Scripted Claude', cost: DEMO_PRICE, tool_call: true } },
+      }
+      return { ...scripted, provider: { ...(scripted.provider as Json), claude }, model: `claude/${CLAUDE}`, small_model: `claude/${CLAUDE}` }
+    },
+  },
+)
+
+const billedFor = async (mark: string) =>
+  (await (await fetch(`${own().stack.model!.url.replace(/\/v1$/, '')}/_billed?mark=${mark}`)).json()) as {
+    answers: number
+    prompt: number
+    completion: number
+    cached: number
+  }
+
+describe('the bill, in Anthropic’s dialect', () => {
+  it('counts a turn with a tool call and its title exactly as the provider billed them, and what remains of the monthly cap', async () => {
+    const mark = `anthropic-${randomUUID()}`
+    const usage = { prompt: 2000, completion: 500, cached: 800 }
+    // No title given: opencode asks the model for one.
+    const id = await createSession({ permissions: { bash: 'allow' } })
+    const steps = [{ tool: { name: 'bash', args: { command: 'echo tooled', description: 'a tool step' } } }, { text: 'done: {{tool_result}}' }]
+    const sent = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ steps, usage }, mark) } })
+    expect(sent.status).toBe(200)
+    expect(sent.body.reply.text).toContain('tooled')
+
+    let billed = await billedFor(mark)
+    const totals = await waitFor('every call to be reported', async () => {
+      billed = await billedFor(mark)
+      const t = (await api('/v1/usage')).body.totals as Json
+      return billed.answers >= 3 && t.outputTokens === billed.completion ? t : undefined
+    })
+    const cost = ((billed.prompt - billed.cached) * DEMO_PRICE.input + billed.cached * DEMO_PRICE.cache_read + billed.completion * DEMO_PRICE.output) / 1e6
+    expect(billed.cached).toBe(2 * usage.cached)
+    expect(totals.inputTokens).toBe(billed.prompt)
+    expect(Math.round(totals.cost * 1e9) / 1e9).toBe(Math.round(cost * 1e9) / 1e9)
+    expect((await api('/v1/usage')).body.models).toEqual([
+      {
+        provider: 'claude',
+        model: CLAUDE,
+        calls: billed.answers,
+        inputTokens: billed.prompt,
+        outputTokens: billed.completion,
+        cacheReadTokens: billed.cached,
+        cacheWriteTokens: 0,
+        cost: expect.closeTo(cost, 9),
+      },
+    ])
+    const spend = (await api(`/v1/sessions/${id}`)).body.spend as Json
+    expect(spend).toEqual({ inputTokens: billed.prompt, outputTokens: billed.completion, cost: expect.closeTo(cost, 9) })
+
+    const caps = await waitFor('the spend to reach the tenant', async () => {
+      const c = (await api('/v1/usage')).body.caps as Json
+      return c.month.spentUsd > 0 ? c : undefined
+    })
+    expect(caps.day).toBeNull()
+    expect(caps.month).toEqual({ limitUsd: MONTHLY_CAP, spentUsd: expect.closeTo(cost, 9), remainingUsd: expect.closeTo(MONTHLY_CAP - cost, 9) })
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+
+  it("refuses a session on a model of no known price, since the tenant's cap holds every session", async () => {
+    const res = await api('/v1/sessions', { body: { model: `local/${UNPRICED_MODEL_ID}` } })
+    expect(res.status).toBe(400)
+    expect(res.body.error.details[0]).toMatchObject({ path: 'json.model', code: 'price_unknown' })
+  })
+})

@@ -1,0 +1,35 @@
+import { env, runInDurableObject } from 'cloudflare:test'
+import { describe, expect, it } from 'vitest'
+import { dayOf } from '../../src/lib/days'
+import { SessionUsage } from '../../src/tenant/usage-report'
+
+/**
+ * A session's usage outbox inside workerd, on a real session's SQLite and a real tenant index:
+ * a report is kept until the index has it, and a second object made on the same storage (the
+ * Worker restarted before the first one's send was acknowledged) sends it again without it
+ * counting twice.
+ */
+
+const index = (tenant: string) => env.TENANTS.get(env.TENANTS.idFromName(tenant))
+
+describe('the usage outbox', () => {
+  it('keeps a turn until its tenant counts it, and a restart that sends it again counts it once', async () => {
+    const tenant = 't_usage_outbox_once'
+    const owner = { id: 'ses_outbox00000000000001', tenant }
+    const usage = { inputTokens: 40, outputTokens: 7, cost: 0.5 }
+    await runInDurableObject(env.SESSIONS.get(env.SESSIONS.idFromName('usage-outbox-once')), async (_instance, state) => {
+      let wakes = 0
+      const before = new SessionUsage(state.storage.sql, env, () => owner, () => wakes++)
+      before.turnEnded('msg_1', usage)
+      // The Worker goes away here: another object on the same storage finds the report kept.
+      const after = new SessionUsage(state.storage.sql, env, () => owner, () => wakes++)
+      expect(after.unsent()).toBe(true)
+      expect(await after.onAlarm()).toBe(true)
+      expect(await before.send()).toBe(true)
+      expect(after.unsent()).toBe(false)
+      expect(wakes).toBe(0)
+    })
+    const today = dayOf(Date.now())
+    expect((await index(tenant).usage(today, today)).totals).toMatchObject({ turns: 1, ...usage })
+  })
+})
