@@ -42,6 +42,8 @@ export type E2BStandInSandbox = {
   envdAccessToken: string
   /** when the sandbox's timeout ends it */
   endAt: Date
+  /** process event streams a client holds open to it now (a background command's, unless disconnected) */
+  openStreams: number
 }
 
 export type E2BStandInCall = RestCall
@@ -116,6 +118,7 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
         trafficAccessToken: sb.trafficAccessToken,
         envdAccessToken: sb.envdAccessToken,
         endAt: sb.endAt,
+        openStreams: sb.openStreams ?? 0,
       })),
     snapshots: () => snapshots.list().map((s) => ({ snapshotId: s.id, sourceSandboxId: s.sourceId, disk: s.disk, memory: s.memory })),
     failNextCreates: (count) => {

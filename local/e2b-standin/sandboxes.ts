@@ -47,6 +47,8 @@ export type Sandbox = {
   ending?: Promise<void>
   /** process starts it refuses before it runs any, as a sandbox whose envd came up broken */
   refusedStarts?: number
+  /** process event streams (Start, Connect) a client holds open now: each is one of its outbound connections */
+  openStreams?: number
   ns: Namespace
   processes: ProcessTable
   /** files envd wrote since the sandbox booted, by path, as its memory holds them (see memory.ts) */

@@ -14,6 +14,7 @@ import {
 import { fileContent, fileTooLarge } from './file-content'
 import { END_ORIGINAL_PROCESSES, ENV_FILE, envFile, prepareSandbox, withSandboxEnv } from './e2b-env'
 import { e2bSnapshots } from './e2b-snapshots'
+import { runDetached } from './e2b-detached'
 
 /** Where opencode listens inside an E2B sandbox; the template's start and our traffic agree on it. */
 export const OPENCODE_PORT = 4096
@@ -170,13 +171,9 @@ export class E2BSandboxProvider implements SandboxProvider {
   startOpencode(sandboxId: string, opts: { cwd: string }): Promise<SandboxEndpoint> {
     return attempt(async () => {
       const sbx = await this.sandbox(sandboxId)
-      // A long-lived server: in the background, and with no command timeout to end it.
+      // A long-lived server: in the background, with no command timeout to end it, and not held on to.
       const serve = `exec opencode serve --hostname 0.0.0.0 --port ${OPENCODE_PORT}`
-      await sbx.commands.run(withSandboxEnv(serve), {
-        background: true,
-        timeoutMs: 0,
-        cwd: opts.cwd,
-      })
+      await runDetached(sbx, withSandboxEnv(serve), { cwd: opts.cwd })
       return this.endpoint(sbx)
     })
   }
