@@ -66,6 +66,8 @@ export type E2BStandIn = {
   snapshots(): E2BStandInSnapshot[]
   /** the next `count` create calls fail with 503, as in an E2B outage */
   failNextCreates(count: number): void
+  /** the next `count` create calls answer 429, as E2B does past the plan's creates per second (no Retry-After) */
+  rateLimitNextCreates(count: number): void
   /** the next `count` sandboxes made fail their first command, as one whose envd came up broken */
   breakNextSandboxes(count: number): void
   /** how many create calls it has answered, failed ones included */
@@ -123,6 +125,9 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
     snapshots: () => snapshots.list().map((s) => ({ snapshotId: s.id, sourceSandboxId: s.sourceId, disk: s.disk, memory: s.memory })),
     failNextCreates: (count) => {
       faults.creates = count
+    },
+    rateLimitNextCreates: (count) => {
+      faults.rateLimitedCreates = count
     },
     breakNextSandboxes: (count) => {
       faults.brokenSandboxes = count

@@ -1,4 +1,4 @@
-import { AuthenticationError, CommandExitError, NotFoundError, Sandbox, type ConnectionOpts } from 'e2b'
+import { AuthenticationError, CommandExitError, NotFoundError, RateLimitError, Sandbox, type ConnectionOpts } from 'e2b'
 import {
   SandboxError,
   type CreateSandboxInput,
@@ -35,6 +35,8 @@ function toSandboxError(err: unknown): SandboxError {
   if (err instanceof SandboxError) return err
   if (err instanceof NotFoundError) return new SandboxError('not_found', 'the E2B sandbox does not exist any more')
   if (err instanceof AuthenticationError) return new SandboxError('unauthorized', 'E2B refused the API key (E2B_API_KEY)')
+  // E2B's plans cap creates per second (1 on Hobby, 5 on Pro) and sandboxes at once: a burst waits, it does not fail.
+  if (err instanceof RateLimitError) return new SandboxError('rate_limited', `E2B is rate limiting: ${err.message}`)
   const message = err instanceof Error ? err.message : String(err)
   // Anything that did not come back as E2B's answer (network, 5xx, timeouts) may pass.
   const transient = /fetch failed|network|timed? ?out|5\d\d|unavailable|ECONN/i.test(message)

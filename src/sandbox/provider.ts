@@ -87,7 +87,8 @@ export interface SandboxProvider {
 
 export type SandboxStatus = 'running' | 'agent_exited' | 'paused' | 'gone'
 
-export type SandboxErrorCode = 'not_found' | 'unauthorized' | 'unavailable' | 'failed' | 'too_large'
+/** `rate_limited`: the provider refused for now because calls came too fast (E2B's 429), nothing was done. */
+export type SandboxErrorCode = 'not_found' | 'unauthorized' | 'unavailable' | 'rate_limited' | 'failed' | 'too_large'
 
 export class SandboxError extends Error {
   constructor(
@@ -97,9 +98,9 @@ export class SandboxError extends Error {
     super(message)
     this.name = 'SandboxError'
   }
-  /** Worth trying again: the provider could not be reached, not a refusal. */
+  /** Worth trying again: the provider could not be reached, or asked us to slow down; not a refusal. */
   get transient(): boolean {
-    return this.code === 'unavailable'
+    return this.code === 'unavailable' || this.code === 'rate_limited'
   }
 }
 

@@ -9,7 +9,7 @@ import { SandboxError } from '../sandbox/provider'
 import { provisionSandbox, type SnapshotOptions } from '../sandbox/provision'
 import type { SandboxRecord, WarmSandbox } from '../sandbox/record'
 import type { SessionSpec } from '../contracts'
-import { provisionRetry } from './lifecycle'
+import { provisionRetry, type CreateFailure } from './lifecycle'
 import { RepoSnapshots } from './repo-snapshots'
 import { takeFromRepoPool } from './repo-pool-source'
 import type { SessionSecrets } from './secrets'
@@ -146,11 +146,16 @@ export class SandboxSource {
       try {
         return await provision(fresh)
       } catch (err) {
-        const next = provisionRetry(err instanceof SandboxError && err.transient, attempt)
+        const next = provisionRetry(createFailure(err), attempt, Math.random())
         if (!next.retry) throw err
         signals.sandboxState('starting', `retrying after: ${errorMessage(err)}`)
         await sleep(next.delayMs)
       }
     }
   }
+}
+
+function createFailure(err: unknown): CreateFailure {
+  if (!(err instanceof SandboxError) || !err.transient) return 'permanent'
+  return err.code === 'rate_limited' ? 'rate_limited' : 'transient'
 }
