@@ -27,4 +27,9 @@ export const POOL_MIGRATIONS: Migration[] = [
       CREATE TABLE repo_refill (pool TEXT PRIMARY KEY, state TEXT NOT NULL);
     `,
   },
+  {
+    id: 3,
+    description: 'sandboxes being made for the pools, recorded the moment each exists (see pool-makes.ts)',
+    sql: `CREATE TABLE making (sandbox_id TEXT PRIMARY KEY, pool TEXT NOT NULL, created_at INTEGER NOT NULL);`,
+  },
 ]

@@ -252,7 +252,6 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   async messages(tenant: string): Promise<Outcome<ConversationMessage[]>> {
     return this.store.owns(tenant) ? ok(this.conversation.list()) : notFound()
   }
-
   async keyProviders(tenant: string): Promise<Outcome<string[]>> {
     return this.store.owns(tenant) ? ok(this.store.spec().keyProviders ?? []) : notFound()
   }
@@ -357,6 +356,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   }
 
   override async alarm(): Promise<void> {
+    await this.signals.holdWake()
     const due = this.signals.nextWake()
     if (due && due.at <= Date.now() && due.why === 'forget') return this.ending.forget()
     if (due && due.at <= Date.now() && due.why === 'expire') return this.ending.finish('ended', 'expired')
