@@ -95,6 +95,7 @@ export class E2BSandboxProvider implements SandboxProvider {
         network: { allowPublicTraffic: false },
       })
       connected.set(sbx.sandboxId, sbx)
+      input.created?.(sbx.sandboxId)
       try {
         return { sandboxId: sbx.sandboxId, ...(await this.giveEnv(sbx, input.envs)) }
       } catch (err) {

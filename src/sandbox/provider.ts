@@ -23,6 +23,12 @@ export type CreateSandboxInput = {
   metadata: Record<string, string>
   /** start with this workspace snapshot's files in the workspace (see WorkspaceSnapshots) */
   snapshotId?: string
+  /**
+   * Told the new sandbox's id the moment the provider has made it, before anything else is done
+   * with it: the caller records it at once, so a restart while the create finishes leaves no
+   * sandbox nobody knows of.
+   */
+  created?: (sandboxId: string) => void
 }
 
 /**

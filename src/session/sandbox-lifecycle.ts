@@ -22,6 +22,7 @@ import {
 } from './lifecycle'
 import type { SessionSignals } from './ports'
 import type { MessageQueue } from './queue'
+import { Provisioning } from './provisioning'
 import type { SandboxSource } from './sandbox-source'
 import { startChecks } from './start-checks'
 import { openSecrets } from './secrets'
@@ -61,8 +62,11 @@ export class SandboxLifecycle {
   /** pauses that failed in a row, and when the next may be tried */
   private pauseFailures = 0
   private pauseRetryAt = 0
+  /** sandboxes being made, recorded the moment each exists */
+  private readonly provisioning: Provisioning
 
   constructor(private readonly p: LifecycleParts) {
+    this.provisioning = new Provisioning(p.store, p.provider)
     // A line as each piece of work starts and stops, so an operator (and a test) can tell when work
     // under way when the session ended has stopped: nothing it began happens after its last line.
     const workLine = (job: Job, state: string) =>
@@ -124,6 +128,8 @@ export class SandboxLifecycle {
       return
     }
     if (record && !record.paused && needsKeepAlive({ now, expiresAt, deadline: record.deadline })) await this.keepAlive(record, now, expiresAt)
+    // Sandboxes being made stay alive through a long setup; with no work under way, any recorded is left from before a restart.
+    await (this.slot.busy ? this.provisioning.keepAlive(this.timeout()) : this.provisioning.settle())
     // A live link watches the agent itself (heartbeats); without one, ensureRunning probes and recovers.
     this.ensureRunning()
   }
@@ -156,6 +162,7 @@ export class SandboxLifecycle {
     const record = store.sandbox()
     connection.close()
     events.forget()
+    await this.provisioning.settle()
     if (!record) return
     store.update({ agent_session_id: null })
     await this.killLeftover()
@@ -206,8 +213,11 @@ export class SandboxLifecycle {
     if (store.row.status !== 'starting') signals.setStatus('starting', 'starting a new sandbox')
     signals.sandboxState('starting')
     try {
+      // No other work runs: a sandbox still recorded as being made was left by a restart.
+      await this.provisioning.settle()
       const secrets = await openSecrets(this.p.secretsKey, store.row.secrets)
       const { record, warm } = await this.p.source.sandboxFor(spec, secrets, (sandboxId) => {
+        this.provisioning.made(sandboxId)
         job.made.add(sandboxId)
         if (job.abandoned) void this.p.provider.kill(sandboxId).catch(() => {})
       })
@@ -225,6 +235,8 @@ export class SandboxLifecycle {
       this.p.turns.pump()
     } catch (err) {
       if (!job.abandoned) await this.p.fail(err)
+    } finally {
+      await this.provisioning.settle(job.made)
     }
   }
 

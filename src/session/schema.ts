@@ -116,6 +116,11 @@ export const MIGRATIONS: Migration[] = [
     description: "a message's own outputSchema (JSON): its answer must match it",
     sql: 'ALTER TABLE queue ADD COLUMN output_schema TEXT',
   },
+  {
+    id: 11,
+    description: 'sandboxes made for the session but not yet its sandbox (being cloned and set up), recorded the moment each exists',
+    sql: 'ALTER TABLE session ADD COLUMN provisioning TEXT',
+  },
 ]
 
 /** The session object's own runner, called first thing in its constructor. */
