@@ -2,6 +2,7 @@ import { AuthenticationError, Sandbox, type ConnectionOpts, type SandboxListOpts
 import type { Bindings } from './env'
 import { parseTenantRepos } from './github/tenant-repos'
 import { missingSettings } from './missing-settings'
+import { parseE2BLimits } from './sandbox/e2b-limits'
 import { parseWarmPools } from './sandbox/repo-pools'
 import { readSettings, type Settings } from './settings'
 import { parseTimings } from './timings'
@@ -78,6 +79,7 @@ export async function readiness(env: Bindings): Promise<Readiness> {
   const timings = parseTimings(env.TIMINGS).error
   if (timings) reasons.push(timings)
   const tenantRepos = parseTenantRepos(env.GITHUB_TENANT_REPOS).error
+  reasons.push(...parseE2BLimits(env).errors)
   if (tenantRepos) reasons.push(tenantRepos)
   return { ready: reasons.length === 0, ...(provider && { provider }), missing, reasons }
 }

@@ -83,6 +83,14 @@ export type E2BStandIn = {
    * or (`drop`) with the connection cut, as when E2B is unreachable for a moment.
    */
   failNextKills(count: number, opts?: { how?: 'error' | 'drop'; only?: FaultScope }): void
+  /**
+   * From now on a sandbox that runs longer than `seconds` since it was made or last resumed is
+   * killed, as E2B ends one past the plan's continuous-run limit (1 h on Hobby, 24 h on Pro);
+   * undefined: no limit (the default).
+   */
+  enforceRunLimit(seconds: number | undefined): void
+  /** the sandboxes the run limit killed, in order */
+  runLimitKills(): string[]
   /** every create, pause and kill call so far (of one kind if given), failed ones included, in order */
   calls(kind?: RestCall['kind']): E2BStandInCall[]
   /** kills every sandbox (removing their folders, nothing else) and stops serving */
@@ -104,6 +112,8 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
   const faults = noFaults()
   const api = outlastWorkerdKeepAlive(createServer(getRequestListener(createRestApi(sandboxes, snapshots, opts.apiKey, faults).fetch)))
   const gateway = createGateway(sandboxes)
+  let runLimit: NodeJS.Timeout | undefined
+  const runLimitKills: string[] = []
   const apiPort = await listen(api, opts.port ?? 0)
   const gatewayPort = await listen(gateway, 0)
   return {
@@ -139,8 +149,23 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
     failNextKills: (count, { how = 'error', only } = {}) => {
       faults.kills = { count, only, how }
     },
+    enforceRunLimit: (seconds) => {
+      clearInterval(runLimit)
+      runLimit = undefined
+      if (seconds === undefined) return
+      runLimit = setInterval(() => {
+        for (const sb of sandboxes.list()) {
+          if (sb.state !== 'running' || sb.ending || Date.now() - sb.runningSince.getTime() <= seconds * 1000) continue
+          runLimitKills.push(sb.id)
+          void sandboxes.kill(sb)
+        }
+      }, 100)
+      runLimit.unref()
+    },
+    runLimitKills: () => [...runLimitKills],
     calls: (kind) => faults.calls.filter((call) => !kind || call.kind === kind).map((call) => ({ ...call })),
     close: async () => {
+      clearInterval(runLimit)
       await sandboxes.closeAll()
       await snapshots.closeAll()
       for (const server of [api, gateway]) server.closeAllConnections()

@@ -41,6 +41,8 @@ export type Sandbox = {
   runDir: string
   state: SandboxState
   startedAt: Date
+  /** when it was made or last resumed: what E2B's limit on a continuous run counts from */
+  runningSince: Date
   endAt: Date
   timer?: NodeJS.Timeout
   /** set once the sandbox is being killed */
@@ -120,6 +122,7 @@ export class Sandboxes {
       runDir,
       state: 'running',
       startedAt: now,
+      runningSince: now,
       endAt: now,
       ns,
       processes: new ProcessTable(),
@@ -209,6 +212,7 @@ export class Sandboxes {
   async resume(sb: Sandbox, timeoutS: number | undefined, memory = true) {
     if (!memory) await dropMemory(sb)
     sb.state = 'running'
+    sb.runningSince = new Date()
     this.signalAll(sb, 'SIGCONT')
     this.setTimeout(sb, timeoutS ?? DEFAULT_TIMEOUT_S)
   }

@@ -231,6 +231,16 @@ export class E2BSandboxProvider implements SandboxProvider {
     }
   }
 
+  /** E2B's own count: paused sandboxes do not count toward the plan's sandboxes at once. */
+  running(): Promise<number> {
+    return attempt(async () => {
+      const pages = Sandbox.list({ ...this.connection(), query: { state: ['running'] } })
+      let n = 0
+      while (pages.hasNext) n += (await pages.nextItems()).length
+      return n
+    })
+  }
+
   async kill(sandboxId: string): Promise<void> {
     connected.delete(sandboxId)
     await attempt(() => Sandbox.kill(sandboxId, this.connection())).catch((err: SandboxError) => {

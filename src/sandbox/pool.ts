@@ -11,6 +11,7 @@ import { migrate } from '../lib/migrations'
 import { sandboxPlan, settingsFingerprint } from './plan'
 import { afterRefillFailure, refillBlockedUntil, type RefillState } from './pool-backoff'
 import { PoolMakes } from './pool-makes'
+import { budgetNow, runPauseAt } from './e2b-limits'
 import { refillsToStart } from './pool-refill'
 import { POOL_MIGRATIONS } from './pool-schema'
 import type { SandboxEndpoint, SandboxProvider } from './provider'
@@ -30,8 +31,10 @@ const MAX_AGE_MS = 60 * 60_000
  * A warm sandbox is also replaced well before its provider would end it on its own (it was
  * created with the provider timeout of a new session), so a session never takes one about to go.
  */
-function maxAgeMs(providerTimeoutMs: number): number {
-  return Math.min(MAX_AGE_MS, providerTimeoutMs - SANDBOX_GRACE_MS / 2)
+function maxAgeMs(providerTimeoutMs: number, maxRunMs: number | undefined): number {
+  const ceiling = Math.min(MAX_AGE_MS, providerTimeoutMs - SANDBOX_GRACE_MS / 2)
+  // Nor one that would have to pause for the plan's run limit as soon as a session took it.
+  return maxRunMs === undefined ? ceiling : Math.min(ceiling, runPauseAt(0, maxRunMs) / 2)
 }
 
 /** Waits for opencode, then makes the session the sandbox's one user will talk to. */
@@ -164,12 +167,12 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
     const fallback = Date.now() + settings.timings.wakeMs
     await this.ctx.storage.setAlarm(fallback)
     const fingerprint = settingsFingerprint(settings)
-    const maxAge = maxAgeMs(settings.e2b.timeoutMs)
+    const maxAge = maxAgeMs(settings.e2b.timeoutMs, settings.e2bLimits.maxRunMs)
     const origin = settings.publicUrl ?? this.sql.exec<{ url: string }>('SELECT url FROM origin').toArray()[0]?.url
     await this.makes.reap()
     await this.makes.keepAlive(settings.e2b.timeoutMs)
     const bare = await this.refillBare(settings, fingerprint, maxAge, origin)
-    const repo = await this.repoPools.refill(settings, fingerprint, origin, maxAge)
+    const repo = await this.repoPools.refill(settings, fingerprint, origin, maxAge, () => this.roomForOne(settings))
     // A take, a push or a make ending during this alarm asked for another round: it is kept.
     const asked = await this.ctx.storage.getAlarm()
     const next = [bare, repo, this.makes.count() > 0 ? fallback : null, asked !== null && asked < fallback ? asked : null].filter((t) => t !== null)
@@ -200,9 +203,16 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
       failed: false,
     })
     if (wanted === 0) return expiry
+    // Past the deployment's sandbox budget, the pool waits rather than take a session's room.
+    if (!(await this.roomForOne(settings))) return Date.now() + settings.timings.refillRetryMs
     this.makes.start(POOL_NAME, (created) => this.makeWarmSandbox(settings, fingerprint, origin, created), (error) => this.bareMade(settings, error))
     // One make per alarm; the next is started by an alarm at once, up to WARM_POOL_CONCURRENCY.
     return wanted > 1 ? Date.now() : expiry
+  }
+
+  /** Whether the sandbox budget (E2B_MAX_SANDBOXES) leaves the pools room for one more; they stop one short of it. */
+  private async roomForOne(settings: Settings): Promise<boolean> {
+    return (await budgetNow(this.provider, settings.e2bLimits.maxSandboxes, true)).ok
   }
 
   /** A bare make ended: failures count toward the backoff, a success clears it; either way the next round comes now. */
@@ -221,12 +231,13 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
     const password = randomSecret()
     const gateway = await newGatewayToken(newId('wrm'))
     const plan = sandboxPlan(settings, {}, undefined, password, { pool: POOL_NAME }, { url: `${origin}/v1/gateway`, token: gateway.token })
+    const runningSince = Date.now()
     const made = await provisionSandbox(this.provider, plan, () => {}, created)
     const agentSessionId = await this.readyAgent(made.endpoint, password, made.workdir).catch(async (err: unknown) => {
       await this.provider.kill(made.sandboxId).catch(() => {})
       throw err
     })
-    const warm: WarmSandbox = { ...made, password, agentSessionId, gatewayDigest: gateway.digest, gatewayOwner: gateway.owner }
+    const warm: WarmSandbox = { ...made, password, agentSessionId, gatewayDigest: gateway.digest, gatewayOwner: gateway.owner, runningSince }
     this.sql.exec(
       'INSERT INTO warm (sandbox_id, record, fingerprint, created_at) VALUES (?, ?, ?, ?)',
       made.sandboxId,

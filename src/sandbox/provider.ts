@@ -89,6 +89,8 @@ export interface SandboxProvider {
   /** The sandbox is still wanted: the provider must not end it for `timeoutMs` from now. */
   keepAlive(sandboxId: string, timeoutMs: number): Promise<void>
   kill(sandboxId: string): Promise<void>
+  /** How many sandboxes run now across the account, every deployment's and pool's (E2B: for E2B_MAX_SANDBOXES). */
+  running?(): Promise<number>
 }
 
 export type SandboxStatus = 'running' | 'agent_exited' | 'paused' | 'gone'

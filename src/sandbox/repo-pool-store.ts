@@ -91,7 +91,14 @@ export class RepoPools {
    * at once when more are missing and none is being made, the next retry of a failing pool, or the
    * oldest sandbox's age.
    */
-  async refill(settings: Settings, fingerprint: string, origin: string | undefined, maxAgeCeilingMs: number): Promise<number | null> {
+  async refill(
+    settings: Settings,
+    fingerprint: string,
+    origin: string | undefined,
+    maxAgeCeilingMs: number,
+    /** whether the sandbox budget leaves room for one more */
+    roomForOne: () => Promise<boolean>,
+  ): Promise<number | null> {
     const entries = settings.warmPools
     const byKey = new Map(entries.map((e) => [poolKey(e), e]))
     const now = Date.now()
@@ -105,6 +112,7 @@ export class RepoPools {
     const making = entries.reduce((n, e) => n + this.makes.count(poolKey(e)), 0)
     const next = work.make[0]
     if (next === undefined || !origin || making > 0) return minTime(work.nextAt, retryAt)
+    if (!(await roomForOne())) return minTime(work.nextAt, minTime(retryAt, Date.now() + settings.timings.refillRetryMs))
     this.makes.start(next, (created) => this.make(settings, byKey.get(next)!, fingerprint, origin, created), (error) => this.made(settings, next, error))
     return minTime(work.nextAt, retryAt)
   }
@@ -138,7 +146,7 @@ export class RepoPools {
       const commit = commitOf((await this.provider.exec(made.sandboxId, 'git rev-parse HEAD', { cwd: made.workdir })).stdout)
       if (!commit) throw new Error('the clone has no commit')
       const agentSessionId = await this.readyAgent(made.endpoint, password, made.workdir)
-      const warm: WarmSandbox = { ...made, password, agentSessionId, gatewayDigest: gateway.digest, gatewayOwner: gateway.owner }
+      const warm: WarmSandbox = { ...made, password, agentSessionId, gatewayDigest: gateway.digest, gatewayOwner: gateway.owner, runningSince: createdAt }
       this.sql.exec(
         'INSERT INTO repo_warm (sandbox_id, pool, record, fingerprint, commit_sha, created_at) VALUES (?, ?, ?, ?, ?, ?)',
         made.sandboxId,

@@ -385,7 +385,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     return done.ok ? ok(this.view()) : done
   }
 
-  private readonly admit = (s: Admitted) => admit({ settings: this.settings, store: this.store, signals: this.signals, usage: this.usage }, s)
+  private readonly admit = (s: Admitted) => admit({ settings: this.settings, store: this.store, signals: this.signals, usage: this.usage, provider: this.provider }, s)
 
   /** A turn runs, messages wait, work on the sandbox is under way, or a fork copies it. */
   private get busy(): boolean {

@@ -31,6 +31,13 @@ describe('idleDecision', () => {
   ])('%j -> %s', (change, action) => {
     expect(idleDecision({ ...base, ...change }).action).toBe(action)
   })
+
+  it('pauses a sandbox in use between turns once the run limit draws near, never during a turn', () => {
+    const inUse = { ...base, expiresAt: 2_000_000, clients: 1 }
+    expect(idleDecision({ ...inUse, runPauseAt: 1_000_000 })).toEqual({ action: 'pause', reason: 'run limit' })
+    expect(idleDecision({ ...inUse, runPauseAt: 1_000_001 }).action).toBe('keep')
+    expect(idleDecision({ ...inUse, runPauseAt: 1_000_000, busy: true }).action).toBe('keep')
+  })
 })
 
 describe('wantsSandbox', () => {

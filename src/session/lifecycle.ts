@@ -13,6 +13,8 @@ export type IdleInput = {
   hasSandbox: boolean
   /** connected SSE clients */
   clients: number
+  /** when the sandbox must be paused ahead of the provider's run limit (E2B_MAX_RUN_SECONDS), if it has one */
+  runPauseAt?: number
 }
 
 export type IdleDecision = { action: 'pause'; reason: string } | { action: 'keep'; reason: string }
@@ -25,6 +27,8 @@ export type IdleDecision = { action: 'pause'; reason: string } | { action: 'keep
 export function idleDecision(s: IdleInput): IdleDecision {
   if (!s.hasSandbox) return { action: 'keep', reason: 'no sandbox' }
   if (s.busy) return { action: 'keep', reason: 'working' }
+  // Between turns, ahead of E2B ending it: a pause and a resume start the run afresh.
+  if (s.runPauseAt !== undefined && s.now >= s.runPauseAt) return { action: 'pause', reason: 'run limit' }
   if (s.now < s.expiresAt) return { action: 'keep', reason: 'not idle long enough' }
   return { action: 'pause', reason: 'idle' }
 }

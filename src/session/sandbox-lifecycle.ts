@@ -4,6 +4,7 @@ import { sleep } from '../lib/sleep'
 import { waitForOpencode } from '../opencode/client'
 import { SandboxError, type SandboxProvider } from '../sandbox/provider'
 import type { SandboxRecord } from '../sandbox/record'
+import { runPauseAt, type E2BLimits } from '../sandbox/e2b-limits'
 import { event, type SandboxState } from '../contracts'
 import type { AgentConnection } from './agent-connection'
 import type { AgentEvents } from './agent-events'
@@ -41,8 +42,8 @@ export type LifecycleParts = {
   events: AgentEvents
   connection: AgentConnection
   source: SandboxSource
-  /** the watchdog's limits, and the first retry of a refused pause (TIMINGS pauseRetryMs) */
-  settings: { watchdog: WatchdogLimits; timings: Pick<Timings, 'pauseRetryMs'> }
+  /** the watchdog's limits, the first retry of a refused pause (TIMINGS pauseRetryMs), the plan's run limit */
+  settings: { watchdog: WatchdogLimits; timings: Pick<Timings, 'pauseRetryMs'>; e2bLimits: E2BLimits }
   /** clients watching the session's stream: a watched session is not paused */
   watchers(): number
   /** the session cannot go on (its sandbox could not be made): it fails with this */
@@ -120,6 +121,7 @@ export class SandboxLifecycle {
       busy: turns.running || queue.waiting() > 0 || this.slot.busy,
       hasSandbox: record !== undefined && !record.paused,
       clients: this.p.watchers(),
+      runPauseAt: this.runPauseAt(record),
     })
     if (decision.action === 'pause' && now >= this.pauseRetryAt) {
       // One at a time with provisioning and recovery: a message arriving mid-pause resumes after it.
@@ -132,6 +134,11 @@ export class SandboxLifecycle {
     await (this.slot.busy ? this.provisioning.keepAlive(this.timeout()) : this.provisioning.settle())
     // A live link watches the agent itself (heartbeats); without one, ensureRunning probes and recovers.
     this.ensureRunning()
+  }
+
+  private runPauseAt(record: SandboxRecord | undefined): number | undefined {
+    const { maxRunMs } = this.p.settings.e2bLimits
+    return maxRunMs !== undefined && record?.runningSince !== undefined ? runPauseAt(record.runningSince, maxRunMs) : undefined
   }
 
   /** A client asked to keep the session: its sandbox's provider timeout moves with the deadline. */
@@ -322,7 +329,7 @@ export class SandboxLifecycle {
       return this.lose(gone ? 'the paused sandbox is gone' : `the paused sandbox could not be resumed: ${errorMessage(err)}`)
     }
     if (this.stopped(job)) return this.abandon(record)
-    store.saveSandbox({ ...record, paused: false, deadline: Date.now() + timeoutMs })
+    store.saveSandbox({ ...record, paused: false, deadline: Date.now() + timeoutMs, runningSince: Date.now() })
     await signals.scheduleWake()
     if ((await this.recover(job, 'resumed')) === 'resubscribe' && !this.stopped(job)) signals.sandboxState('ready', 'resumed')
   }

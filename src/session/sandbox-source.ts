@@ -93,7 +93,7 @@ export class SandboxSource {
     made(copy.sandboxId)
     try {
       const endpoint = await this.p.provider.startOpencode(copy.sandboxId, { cwd: copy.workdir })
-      return { ...copy, endpoint, password, deadline: createdAt + this.p.settings.e2b.timeoutMs }
+      return { ...copy, endpoint, password, deadline: createdAt + this.p.settings.e2b.timeoutMs, runningSince: createdAt }
     } catch (err) {
       await this.p.provider.kill(copy.sandboxId).catch(() => {})
       throw err
@@ -130,7 +130,7 @@ export class SandboxSource {
     const provision = async (options?: SnapshotOptions): Promise<SandboxRecord> => {
       const createdAt = Date.now()
       const provisioned = await provisionSandbox(this.p.provider, plan, (step) => signals.sandboxState('starting', step), made, options)
-      return { ...provisioned, password, deadline: createdAt + settings.e2b.timeoutMs }
+      return { ...provisioned, password, deadline: createdAt + settings.e2b.timeoutMs, runningSince: createdAt }
     }
     if (snapshot?.from) {
       signals.sandboxState('starting', RepoSnapshots.reason(snapshot.ageMs ?? 0))
