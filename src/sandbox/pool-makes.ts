@@ -45,10 +45,9 @@ export class PoolMakes {
       .then(async (error) => {
         this.running.set(pool, this.count(pool) - 1)
         for (const sandboxId of made) {
+          // In the pool now, or killed by the failed make itself, where it failed.
           this.mine.delete(sandboxId)
-          // In the pool now, or to go: a failed make killed its sandbox already, and a kill that
-          // failed leaves the record for `reap` to try again.
-          if (error === undefined || (await this.kill(sandboxId))) this.sql.exec('DELETE FROM making WHERE sandbox_id = ?', sandboxId)
+          this.sql.exec('DELETE FROM making WHERE sandbox_id = ?', sandboxId)
         }
         await done(error)
       })

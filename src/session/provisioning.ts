@@ -24,17 +24,25 @@ export class Provisioning {
   }
 
   /**
-   * Provisioning ended, or none runs (the object restarted mid-way, and nothing will finish what
-   * it began): the recorded sandboxes (`only` these, when given) but the session's own are
-   * killed, and each record goes once its sandbox is confirmed gone; a kill that failed is tried
-   * again next time.
+   * A provisioning ended: its sandboxes are the session's now, or were killed by the work that
+   * made them as it failed or was abandoned (each kill where it failed, so a failed sandbox is
+   * killed once, at once). Their records go.
    */
-  async settle(only?: Iterable<string>): Promise<void> {
+  ended(sandboxIds: Iterable<string>) {
+    if (!this.store.exists) return
+    const done = new Set(sandboxIds)
+    this.store.saveProvisioning(this.store.provisioning().filter((id) => !done.has(id)))
+  }
+
+  /**
+   * No provisioning runs, yet sandboxes are recorded as being made: the object restarted mid-way
+   * (a deploy), and nothing will finish what it began. Each is killed but the session's own, and
+   * its record goes once it is confirmed gone; a kill that failed is tried again next time.
+   */
+  async reap(): Promise<void> {
     if (!this.store.exists) return
     const own = this.store.sandbox()?.sandboxId
-    const wanted = only && new Set(only)
     for (const sandboxId of this.store.provisioning()) {
-      if (wanted && !wanted.has(sandboxId)) continue
       if (sandboxId !== own && !(await this.kill(sandboxId))) continue
       this.store.saveProvisioning(this.store.provisioning().filter((id) => id !== sandboxId))
     }

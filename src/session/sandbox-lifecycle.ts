@@ -131,7 +131,7 @@ export class SandboxLifecycle {
     }
     if (record && !record.paused && needsKeepAlive({ now, expiresAt, deadline: record.deadline })) await this.keepAlive(record, now, expiresAt)
     // Sandboxes being made stay alive through a long setup; with no work under way, any recorded is left from before a restart.
-    await (this.slot.busy ? this.provisioning.keepAlive(this.timeout()) : this.provisioning.settle())
+    await (this.slot.busy ? this.provisioning.keepAlive(this.timeout()) : this.provisioning.reap())
     // A live link watches the agent itself (heartbeats); without one, ensureRunning probes and recovers.
     this.ensureRunning()
   }
@@ -169,7 +169,8 @@ export class SandboxLifecycle {
     const record = store.sandbox()
     connection.close()
     events.forget()
-    await this.provisioning.settle()
+    // A provisioning under way kills what it made as it stops; with none, what a restart left goes.
+    if (!this.slot.busy) await this.provisioning.reap()
     if (!record) return
     store.update({ agent_session_id: null })
     await this.killLeftover()
@@ -221,7 +222,7 @@ export class SandboxLifecycle {
     signals.sandboxState('starting')
     try {
       // No other work runs: a sandbox still recorded as being made was left by a restart.
-      await this.provisioning.settle()
+      await this.provisioning.reap()
       const secrets = await openSecrets(this.p.secretsKey, store.row.secrets)
       const { record, warm } = await this.p.source.sandboxFor(spec, secrets, (sandboxId) => {
         this.provisioning.made(sandboxId)
@@ -243,7 +244,7 @@ export class SandboxLifecycle {
     } catch (err) {
       if (!job.abandoned) await this.p.fail(err)
     } finally {
-      await this.provisioning.settle(job.made)
+      this.provisioning.ended(job.made)
     }
   }
 
