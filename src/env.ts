@@ -10,6 +10,9 @@ export type Bindings = DurableObjectBindings & {
   E2B_TEMPLATE?: string
   E2B_API_URL?: string
   E2B_SANDBOX_URL?: string
+  /** the E2B plan's limits: sandboxes running at once, seconds one may run without a pause */
+  E2B_MAX_SANDBOXES?: string
+  E2B_MAX_RUN_SECONDS?: string
   OPENCODE_CONFIG?: string
   DEFAULT_MODEL?: string
   SESSION_IDLE_SECONDS?: string

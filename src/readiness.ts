@@ -4,6 +4,7 @@ import { parseTenantRepos } from './github/tenant-repos'
 import { missingSettings } from './missing-settings'
 import { ConfigError, parseDeploymentConfig } from './opencode/config'
 import { sandboxConfigPart } from './opencode/sandbox-config'
+import { parseE2BLimits } from './sandbox/e2b-limits'
 import { parseWarmPools } from './sandbox/repo-pools'
 import { costCapProblems, readSettings, runCreatesPerMinute, type Settings } from './settings'
 import { parseTimings } from './timings'
@@ -91,6 +92,7 @@ export async function readiness(env: Bindings): Promise<Readiness> {
   if (timings) reasons.push(timings)
   reasons.push(...deploymentConfigProblems(settings.opencodeConfig))
   const tenantRepos = parseTenantRepos(env.GITHUB_TENANT_REPOS).error
+  reasons.push(...parseE2BLimits(env).errors)
   if (tenantRepos) reasons.push(tenantRepos)
   const runRate = runCreatesPerMinute(env).error
   if (runRate) reasons.push(runRate)

@@ -1,6 +1,7 @@
 import type { Bindings } from './env'
 import { parseTenantRepos, type TenantRepos } from './github/tenant-repos'
 import type { E2BOptions } from './sandbox/e2b'
+import { parseE2BLimits, type E2BLimits } from './sandbox/e2b-limits'
 import { DEFAULT_REFILL_CONCURRENCY, MAX_REFILL_CONCURRENCY } from './sandbox/pool-refill'
 import { parseWarmPools, type WarmPoolEntry } from './sandbox/repo-pools'
 import type { SnapshotPolicy } from './sandbox/snapshots'
@@ -23,6 +24,8 @@ export type Settings = {
   /** How long a request waits for a human before it is rejected (PENDING_TIMEOUT_SECONDS). */
   pendingTimeoutSeconds: number
   e2b: E2BOptions
+  /** The E2B plan's limits kept within (E2B_MAX_SANDBOXES, E2B_MAX_RUN_SECONDS); none when unset or not valid (readiness says why). */
+  e2bLimits: E2BLimits
   /** Ready sandboxes kept for new sessions (WARM_POOL_SIZE, default 0). */
   warmPoolSize: number
   /** Sandboxes the warm pool makes at once while it is short (WARM_POOL_CONCURRENCY, default 4, at most 10). */
@@ -92,6 +95,7 @@ export function readSettings(env: Bindings): Settings {
       // E2B ends a sandbox we lost track of a while after it would have gone idle anyway.
       timeoutMs: idleSeconds * 1000 + SANDBOX_GRACE_MS,
     },
+    e2bLimits: parseE2BLimits(env).limits,
     providerKeys,
     publicUrl: env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, '') : undefined,
     maxActiveSessions: Math.floor(positive(env.MAX_ACTIVE_SESSIONS_PER_TENANT, 20)),

@@ -19,7 +19,9 @@ function select(sb: Sandbox, msg: Selector): SandboxProcess {
  * client's deadline passes. Keepalives at the client's `Keepalive-Ping-Interval` keep quiet
  * streams from being cut by idle timeouts on the way.
  */
-function relay(proc: SandboxProcess, stream: MessageStream, req: IncomingMessage, res: ServerResponse) {
+function relay(sb: Sandbox, proc: SandboxProcess, stream: MessageStream, req: IncomingMessage, res: ServerResponse) {
+  sb.openStreams = (sb.openStreams ?? 0) + 1
+  let open = true
   const keepaliveS = Number(req.headers['keepalive-ping-interval'])
   const deadlineMs = requestTimeoutMs(req)
   const onEvent = (event: unknown) => stream.send({ event })
@@ -35,6 +37,8 @@ function relay(proc: SandboxProcess, stream: MessageStream, req: IncomingMessage
       }, deadlineMs)
     : undefined
   const cleanup = () => {
+    if (open) sb.openStreams = (sb.openStreams ?? 1) - 1
+    open = false
     clearInterval(keepalive)
     clearTimeout(deadline)
     proc.off('event', onEvent)
@@ -71,14 +75,14 @@ async function start(sandboxes: Sandboxes, sb: Sandbox, req: IncomingMessage, re
   })
   const stream = openStream(res)
   stream.send({ event: { start: { pid: proc.pid } } })
-  relay(proc, stream, req, res)
+  relay(sb, proc, stream, req, res)
 }
 
 async function connect(sb: Sandbox, req: IncomingMessage, res: ServerResponse) {
   const proc = select(sb, await readMessage<Selector>(req))
   const stream = openStream(res)
   stream.send({ event: { start: { pid: proc.pid } } })
-  relay(proc, stream, req, res)
+  relay(sb, proc, stream, req, res)
 }
 
 /** `signal` arrives as the enum's name (protobuf JSON) or, from other clients, its number. */

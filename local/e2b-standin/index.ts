@@ -42,6 +42,8 @@ export type E2BStandInSandbox = {
   envdAccessToken: string
   /** when the sandbox's timeout ends it */
   endAt: Date
+  /** process event streams a client holds open to it now (a background command's, unless disconnected) */
+  openStreams: number
 }
 
 export type E2BStandInCall = RestCall
@@ -64,6 +66,8 @@ export type E2BStandIn = {
   snapshots(): E2BStandInSnapshot[]
   /** the next `count` create calls fail with 503, as in an E2B outage */
   failNextCreates(count: number): void
+  /** the next `count` create calls answer 429, as E2B does past the plan's creates per second (no Retry-After) */
+  rateLimitNextCreates(count: number): void
   /** the next `count` sandboxes made fail their first command, as one whose envd came up broken */
   breakNextSandboxes(count: number): void
   /** how many create calls it has answered, failed ones included */
@@ -79,6 +83,14 @@ export type E2BStandIn = {
    * or (`drop`) with the connection cut, as when E2B is unreachable for a moment.
    */
   failNextKills(count: number, opts?: { how?: 'error' | 'drop'; only?: FaultScope }): void
+  /**
+   * From now on a sandbox that runs longer than `seconds` since it was made or last resumed is
+   * killed, as E2B ends one past the plan's continuous-run limit (1 h on Hobby, 24 h on Pro);
+   * undefined: no limit (the default).
+   */
+  enforceRunLimit(seconds: number | undefined): void
+  /** the sandboxes the run limit killed, in order */
+  runLimitKills(): string[]
   /** every create, pause and kill call so far (of one kind if given), failed ones included, in order */
   calls(kind?: RestCall['kind']): E2BStandInCall[]
   /** kills every sandbox (removing their folders, nothing else) and stops serving */
@@ -100,6 +112,8 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
   const faults = noFaults()
   const api = outlastWorkerdKeepAlive(createServer(getRequestListener(createRestApi(sandboxes, snapshots, opts.apiKey, faults).fetch)))
   const gateway = createGateway(sandboxes)
+  let runLimit: NodeJS.Timeout | undefined
+  const runLimitKills: string[] = []
   const apiPort = await listen(api, opts.port ?? 0)
   const gatewayPort = await listen(gateway, 0)
   return {
@@ -116,10 +130,14 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
         trafficAccessToken: sb.trafficAccessToken,
         envdAccessToken: sb.envdAccessToken,
         endAt: sb.endAt,
+        openStreams: sb.openStreams ?? 0,
       })),
     snapshots: () => snapshots.list().map((s) => ({ snapshotId: s.id, sourceSandboxId: s.sourceId, disk: s.disk, memory: s.memory })),
     failNextCreates: (count) => {
       faults.creates = count
+    },
+    rateLimitNextCreates: (count) => {
+      faults.rateLimitedCreates = count
     },
     breakNextSandboxes: (count) => {
       faults.brokenSandboxes = count
@@ -131,8 +149,23 @@ export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStand
     failNextKills: (count, { how = 'error', only } = {}) => {
       faults.kills = { count, only, how }
     },
+    enforceRunLimit: (seconds) => {
+      clearInterval(runLimit)
+      runLimit = undefined
+      if (seconds === undefined) return
+      runLimit = setInterval(() => {
+        for (const sb of sandboxes.list()) {
+          if (sb.state !== 'running' || sb.ending || Date.now() - sb.runningSince.getTime() <= seconds * 1000) continue
+          runLimitKills.push(sb.id)
+          void sandboxes.kill(sb)
+        }
+      }, 100)
+      runLimit.unref()
+    },
+    runLimitKills: () => [...runLimitKills],
     calls: (kind) => faults.calls.filter((call) => !kind || call.kind === kind).map((call) => ({ ...call })),
     close: async () => {
+      clearInterval(runLimit)
       await sandboxes.closeAll()
       await snapshots.closeAll()
       for (const server of [api, gateway]) server.closeAllConnections()

@@ -24,7 +24,7 @@ type NewSandbox = {
   autoPause?: boolean
 }
 
-function fail(c: Context, code: 400 | 401 | 404 | 409 | 503, message: string) {
+function fail(c: Context, code: 400 | 401 | 404 | 409 | 429 | 503, message: string) {
   return c.json({ code, message }, code)
 }
 
@@ -94,7 +94,7 @@ export type FaultScope = Record<string, string> | undefined
 
 /**
  * Outages a test orders: the next `creates` create calls answer 503, as E2B does when it has no
- * capacity; the next `brokenSandboxes` sandboxes made refuse their first command; the next
+ * capacity; the next `rateLimitedCreates` answer 429, as E2B does past a plan's creates per second; the next `brokenSandboxes` sandboxes made refuse their first command; the next
  * `pauses.count` pauses (of sandboxes in its scope) are refused with a 500, the sandbox running
  * on; the next `kills.count` kills (likewise) fail, answering 500 or (`how: 'drop'`) cutting the
  * connection, as when E2B is unreachable for a moment, the sandbox living on. `calls` holds every
@@ -102,6 +102,7 @@ export type FaultScope = Record<string, string> | undefined
  */
 export type RestFaults = {
   creates: number
+  rateLimitedCreates: number
   brokenSandboxes: number
   pauses: { count: number; only: FaultScope }
   kills: { count: number; only: FaultScope; how: 'error' | 'drop' }
@@ -110,6 +111,7 @@ export type RestFaults = {
 
 export const noFaults = (): RestFaults => ({
   creates: 0,
+  rateLimitedCreates: 0,
   brokenSandboxes: 0,
   pauses: { count: 0, only: undefined },
   kills: { count: 0, only: undefined, how: 'error' },
@@ -142,6 +144,11 @@ export function createRestApi(sandboxes: Sandboxes, snapshots: Snapshots, apiKey
   const create = async (c: Context) => {
     const body = await c.req.json<NewSandbox>().catch(() => undefined)
     const metadata = body?.metadata
+    if (faults.rateLimitedCreates > 0) {
+      faults.rateLimitedCreates--
+      called({ kind: 'create', metadata, answer: 429 })
+      return fail(c, 429, 'rate limit exceeded: too many sandboxes created per second')
+    }
     if (faults.creates > 0) {
       faults.creates--
       called({ kind: 'create', metadata, answer: 503 })

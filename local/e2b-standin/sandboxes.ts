@@ -41,12 +41,16 @@ export type Sandbox = {
   runDir: string
   state: SandboxState
   startedAt: Date
+  /** when it was made or last resumed: what E2B's limit on a continuous run counts from */
+  runningSince: Date
   endAt: Date
   timer?: NodeJS.Timeout
   /** set once the sandbox is being killed */
   ending?: Promise<void>
   /** process starts it refuses before it runs any, as a sandbox whose envd came up broken */
   refusedStarts?: number
+  /** process event streams (Start, Connect) a client holds open now: each is one of its outbound connections */
+  openStreams?: number
   ns: Namespace
   processes: ProcessTable
   /** files envd wrote since the sandbox booted, by path, as its memory holds them (see memory.ts) */
@@ -120,6 +124,7 @@ export class Sandboxes {
       runDir,
       state: 'running',
       startedAt: now,
+      runningSince: now,
       endAt: now,
       ns,
       processes: new ProcessTable(),
@@ -209,6 +214,7 @@ export class Sandboxes {
   async resume(sb: Sandbox, timeoutS: number | undefined, memory = true) {
     if (!memory) await dropMemory(sb)
     sb.state = 'running'
+    sb.runningSince = new Date()
     this.signalAll(sb, 'SIGCONT')
     this.setTimeout(sb, timeoutS ?? DEFAULT_TIMEOUT_S)
   }

@@ -65,7 +65,7 @@ export const sessions = router()
         429: json(ErrorBody, 'Too many active sessions, or created too fast, for this tenant'),
         503: json(
           ErrorBody,
-          '`misconfigured`: the deployment lacks settings (named in `details.missing`), or the session brings secrets, a repository token or model keys and SECRETS_KEY is not set',
+          '`misconfigured`: the deployment lacks settings (named in `details.missing`), or the session brings secrets, a repository token or model keys and SECRETS_KEY is not set. `sandbox_unavailable`: as many sandboxes run as the deployment\'s budget allows (E2B_MAX_SANDBOXES); try again later',
         ),
         ...errors,
       },

@@ -1,5 +1,6 @@
 import { Sandbox, type ConnectionOpts } from 'e2b'
 import { SandboxError, type WorkspaceSnapshots } from './provider'
+import { runDetached } from './e2b-detached'
 
 export type E2BSnapshotParts = {
   connection(): ConnectionOpts
@@ -37,7 +38,7 @@ export function e2bSnapshots(p: E2BSnapshotParts): WorkspaceSnapshots {
       // A pause without memory keeps the disk as a crash would: what is not written out is lost.
       await before.commands.run('sync')
       const mark = crypto.randomUUID()
-      await before.commands.run(probe(mark), { background: true, timeoutMs: 0 })
+      await runDetached(before, probe(mark))
       p.forget(sandboxId)
       await Sandbox.pause(sandboxId, { ...p.connection(), keepMemory: false })
       const booted = await Sandbox.connect(sandboxId, { ...p.connection(), timeoutMs: p.timeoutMs, onResume: 'reboot' })

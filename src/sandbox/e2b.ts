@@ -1,4 +1,4 @@
-import { AuthenticationError, CommandExitError, NotFoundError, Sandbox, type ConnectionOpts } from 'e2b'
+import { AuthenticationError, CommandExitError, NotFoundError, RateLimitError, Sandbox, type ConnectionOpts } from 'e2b'
 import {
   SandboxError,
   type CreateSandboxInput,
@@ -14,6 +14,7 @@ import {
 import { fileContent, fileTooLarge } from './file-content'
 import { END_ORIGINAL_PROCESSES, ENV_FILE, envFile, prepareSandbox, withSandboxEnv } from './e2b-env'
 import { e2bSnapshots } from './e2b-snapshots'
+import { runDetached } from './e2b-detached'
 
 /** Where opencode listens inside an E2B sandbox; the template's start and our traffic agree on it. */
 export const OPENCODE_PORT = 4096
@@ -34,6 +35,8 @@ function toSandboxError(err: unknown): SandboxError {
   if (err instanceof SandboxError) return err
   if (err instanceof NotFoundError) return new SandboxError('not_found', 'the E2B sandbox does not exist any more')
   if (err instanceof AuthenticationError) return new SandboxError('unauthorized', 'E2B refused the API key (E2B_API_KEY)')
+  // E2B's plans cap creates per second (1 on Hobby, 5 on Pro) and sandboxes at once: a burst waits, it does not fail.
+  if (err instanceof RateLimitError) return new SandboxError('rate_limited', `E2B is rate limiting: ${err.message}`)
   const message = err instanceof Error ? err.message : String(err)
   // Anything that did not come back as E2B's answer (network, 5xx, timeouts) may pass.
   const transient = /fetch failed|network|timed? ?out|5\d\d|unavailable|ECONN/i.test(message)
@@ -92,6 +95,7 @@ export class E2BSandboxProvider implements SandboxProvider {
         network: { allowPublicTraffic: false },
       })
       connected.set(sbx.sandboxId, sbx)
+      input.created?.(sbx.sandboxId)
       try {
         return { sandboxId: sbx.sandboxId, ...(await this.giveEnv(sbx, input.envs)) }
       } catch (err) {
@@ -170,13 +174,9 @@ export class E2BSandboxProvider implements SandboxProvider {
   startOpencode(sandboxId: string, opts: { cwd: string }): Promise<SandboxEndpoint> {
     return attempt(async () => {
       const sbx = await this.sandbox(sandboxId)
-      // A long-lived server: in the background, and with no command timeout to end it.
+      // A long-lived server: in the background, with no command timeout to end it, and not held on to.
       const serve = `exec opencode serve --hostname 0.0.0.0 --port ${OPENCODE_PORT}`
-      await sbx.commands.run(withSandboxEnv(serve), {
-        background: true,
-        timeoutMs: 0,
-        cwd: opts.cwd,
-      })
+      await runDetached(sbx, withSandboxEnv(serve), { cwd: opts.cwd })
       return this.endpoint(sbx)
     })
   }
@@ -229,6 +229,16 @@ export class E2BSandboxProvider implements SandboxProvider {
       }
       throw e
     }
+  }
+
+  /** E2B's own count: paused sandboxes do not count toward the plan's sandboxes at once. */
+  running(): Promise<number> {
+    return attempt(async () => {
+      const pages = Sandbox.list({ ...this.connection(), query: { state: ['running'] } })
+      let n = 0
+      while (pages.hasNext) n += (await pages.nextItems()).length
+      return n
+    })
   }
 
   async kill(sandboxId: string): Promise<void> {

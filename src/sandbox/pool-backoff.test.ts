@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_TIMINGS } from '../timings'
-import { afterRefillFailure } from './pool-backoff'
+import { afterRefillFailure, refillBlockedUntil } from './pool-backoff'
 
 const REFILL_RETRY_MS = 30_000
 const REFILL_PAUSE_MS = 5 * 60_000
@@ -31,5 +31,15 @@ describe('a warm pool whose refills fail', () => {
     const short = { refillRetryMs: 1_000, refillPauseMs: 5_000 }
     expect(afterRefillFailure({ failures: [], pausedUntil: null }, now, short).retryAt).toBe(now + 1_000)
     expect(afterRefillFailure({ failures: [now - 2, now - 1], pausedUntil: null }, now, short)).toMatchObject({ pausedUntil: now + 5_000, retryAt: now + 5_000 })
+  })
+})
+
+describe('whether a refill may start', () => {
+  const now = 10_000_000
+  it('waits for a pause or a failure\'s retry, whichever ends later', () => {
+    expect(refillBlockedUntil({ failures: [], pausedUntil: null }, now)).toBeNull()
+    expect(refillBlockedUntil({ failures: [now], pausedUntil: null, retryAt: now + 1 }, now)).toBe(now + 1)
+    expect(refillBlockedUntil({ failures: [], pausedUntil: now + 5, retryAt: now + 1 }, now)).toBe(now + 5)
+    expect(refillBlockedUntil({ failures: [], pausedUntil: now - 5, retryAt: now }, now)).toBeNull()
   })
 })

@@ -32,4 +32,9 @@ export const POOL_MIGRATIONS: Migration[] = [
     description: 'the random key gateway tokens are signed with when the deployment has no SECRETS_KEY',
     sql: `CREATE TABLE token_key (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL);`,
   },
+  {
+    id: 4,
+    description: 'sandboxes being made for the pools, recorded the moment each exists (see pool-makes.ts)',
+    sql: `CREATE TABLE making (sandbox_id TEXT PRIMARY KEY, pool TEXT NOT NULL, created_at INTEGER NOT NULL);`,
+  },
 ]

@@ -10,7 +10,9 @@ import { ensureAgentSession } from '../opencode/session'
 import { readSettings, type Settings } from '../settings'
 import { migrate } from '../lib/migrations'
 import { sandboxPlan, settingsFingerprint } from './plan'
-import { afterRefillFailure, type RefillState } from './pool-backoff'
+import { afterRefillFailure, refillBlockedUntil, type RefillState } from './pool-backoff'
+import { PoolMakes } from './pool-makes'
+import { budgetNow, runPauseAt } from './e2b-limits'
 import { refillsToStart } from './pool-refill'
 import { POOL_MIGRATIONS } from './pool-schema'
 import type { SandboxEndpoint, SandboxProvider } from './provider'
@@ -30,8 +32,10 @@ const MAX_AGE_MS = 60 * 60_000
  * A warm sandbox is also replaced well before its provider would end it on its own (it was
  * created with the provider timeout of a new session), so a session never takes one about to go.
  */
-function maxAgeMs(providerTimeoutMs: number): number {
-  return Math.min(MAX_AGE_MS, providerTimeoutMs - SANDBOX_GRACE_MS / 2)
+function maxAgeMs(providerTimeoutMs: number, maxRunMs: number | undefined): number {
+  const ceiling = Math.min(MAX_AGE_MS, providerTimeoutMs - SANDBOX_GRACE_MS / 2)
+  // Nor one that would have to pause for the plan's run limit as soon as a session took it.
+  return maxRunMs === undefined ? ceiling : Math.min(ceiling, runPauseAt(0, maxRunMs) / 2)
 }
 
 /** Waits for opencode, then makes the session the sandbox's one user will talk to. */
@@ -52,8 +56,7 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
   /** Built once: an object's settings are its deployment's, fixed for its life. */
   private readonly provider: SandboxProvider
   private refill: RefillState | undefined
-  /** While a round is making sandboxes: starts more at once when a take has widened the deficit. */
-  private topUp: (() => void) | undefined
+  private readonly makes: PoolMakes
   private readonly repoPools: RepoPools
   private readonly readyAgent: (endpoint: SandboxEndpoint, password: string, workdir: string) => Promise<string>
 
@@ -64,7 +67,8 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
     this.provider = sandboxProvider(settings)
     migrate(this.sql, POOL_MIGRATIONS)
     this.readyAgent = readyAgentSession(settings.timings.agentCallMs)
-    this.repoPools = new RepoPools(this.sql, this.provider, env, this.readyAgent, () => this.tokenKey())
+    this.makes = new PoolMakes(this.sql, this.provider)
+    this.repoPools = new RepoPools(this.sql, this.provider, env, this.readyAgent, () => this.tokenKey(), this.makes, () => this.alarmSoon())
   }
 
   /** Hands out a ready sandbox of a repository pool (WARM_POOLS), if there is one; see RepoPools. */
@@ -100,7 +104,6 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
     const warm = JSON.parse(row.record) as WarmSandbox
     this.sql.exec('DELETE FROM warm WHERE sandbox_id = ?', row.sandbox_id)
     this.sql.exec('INSERT OR REPLACE INTO taken (owner, session_id) VALUES (?, ?)', warm.gatewayOwner, sessionId)
-    this.topUp?.()
     await this.refillSoon()
     return warm
   }
@@ -167,18 +170,27 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
     return Number(this.sql.exec('SELECT COUNT(*) AS n FROM warm').one().n)
   }
 
+  /**
+   * Bounded work: kills what is stale or left half-made, and starts at most one make per pool (in
+   * the background, see PoolMakes); when more are wanted the next alarm is at once. The next wake
+   * is set before any work, so an alarm that fails or is cut short does not end the refills, and
+   * while makes run the pool wakes every `wakeMs` to keep their sandboxes alive at the provider.
+   */
   override async alarm(): Promise<void> {
-    const started = Date.now()
     const settings = readSettings(this.env)
+    const fallback = Date.now() + settings.timings.wakeMs
+    await this.ctx.storage.setAlarm(fallback)
     const fingerprint = settingsFingerprint(settings)
-    const maxAge = maxAgeMs(settings.e2b.timeoutMs)
+    const maxAge = maxAgeMs(settings.e2b.timeoutMs, settings.e2bLimits.maxRunMs)
     const origin = settings.publicUrl ?? this.sql.exec<{ url: string }>('SELECT url FROM origin').toArray()[0]?.url
+    await this.makes.reap()
+    await this.makes.keepAlive(settings.e2b.timeoutMs)
     const bare = await this.refillBare(settings, fingerprint, maxAge, origin)
-    const repo = await this.repoPools.refill(settings, fingerprint, origin, maxAge)
-    // A take or a push during these refills asked for another round: it is kept, not overwritten.
+    const repo = await this.repoPools.refill(settings, fingerprint, origin, maxAge, () => this.roomForOne(settings))
+    // A take, a push or a make ending during this alarm asked for another round: it is kept.
     const asked = await this.ctx.storage.getAlarm()
-    const next = [bare, repo, asked !== null && asked >= started ? asked : null].filter((t) => t !== null)
-    if (next.length > 0) await this.ctx.storage.setAlarm(Math.min(...next))
+    const next = [bare, repo, this.makes.count() > 0 ? fallback : null, asked !== null && asked < fallback ? asked : null].filter((t) => t !== null)
+    await (next.length > 0 ? this.ctx.storage.setAlarm(Math.min(...next)) : this.ctx.storage.deleteAlarm())
   }
 
   /** The bare sandboxes' refills; when they want the alarm next, if at all. */
@@ -191,72 +203,55 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
       await this.provider.kill(sandbox_id).catch(() => {})
     }
     // The alarm also goes off for the repository pools (a take, a push, their own refills); those
-    // wakes do not end this pool's pause, or a take during an outage would ask the provider again.
-    const { pausedUntil } = await this.refillState()
-    if (pausedUntil !== null && pausedUntil > Date.now()) return pausedUntil
-    if (origin) {
-      const failure = await this.makeWarmSandboxes(settings, fingerprint, origin)
-      if (failure) {
-        const next = afterRefillFailure(await this.refillState(), Date.now(), settings.timings)
-        log('warn', 'warm pool refill failed', { err: errorMessage(failure.error), ...(next.pausedUntil && { pausedUntil: new Date(next.pausedUntil).toISOString() }) })
-        await this.saveRefillState({ failures: next.failures, pausedUntil: next.pausedUntil })
-        return next.retryAt
-      }
-    }
-    await this.saveRefillState(undefined)
+    // wakes do not end this pool's pause or a failure's wait, or a take during an outage would ask the provider again.
+    const blocked = refillBlockedUntil(await this.refillState(), Date.now())
+    if (blocked !== null) return blocked
     const oldest = this.sql.exec<{ t: number | null }>('SELECT MIN(created_at) AS t FROM warm').one().t
-    return oldest === null ? null : Number(oldest) + maxAge
-  }
-
-  /**
-   * Makes sandboxes until the pool is full, up to WARM_POOL_CONCURRENCY at a time; each is in the
-   * pool as soon as it is ready. A take meanwhile widens the deficit, made good in this round at
-   * once (topUp). After a failure no more are started (those under way finish); the first failure
-   * is returned for the backoff.
-   */
-  private makeWarmSandboxes(settings: Settings, fingerprint: string, origin: string): Promise<{ error: unknown } | undefined> {
-    return new Promise((done) => {
-      let making = 0
-      let failure: { error: unknown } | undefined
-      const startMore = () => {
-        const n = refillsToStart({
-          ready: this.count(),
-          target: settings.warmPoolSize,
-          making,
-          limit: settings.warmPoolConcurrency,
-          failed: failure !== undefined,
-        })
-        for (let i = 0; i < n; i++) {
-          making++
-          this.makeWarmSandbox(settings, fingerprint, origin)
-            .catch((error: unknown) => {
-              failure ??= { error }
-            })
-            .finally(() => {
-              making--
-              startMore()
-            })
-        }
-        if (making === 0) {
-          this.topUp = undefined
-          done(failure)
-        }
-      }
-      this.topUp = startMore
-      startMore()
+    const expiry = oldest === null ? null : Number(oldest) + maxAge
+    if (!origin) return expiry
+    const wanted = refillsToStart({
+      ready: this.count(),
+      target: settings.warmPoolSize,
+      making: this.makes.count(POOL_NAME),
+      limit: settings.warmPoolConcurrency,
+      failed: false,
     })
+    if (wanted === 0) return expiry
+    // Past the deployment's sandbox budget, the pool waits rather than take a session's room.
+    if (!(await this.roomForOne(settings))) return Date.now() + settings.timings.refillRetryMs
+    this.makes.start(POOL_NAME, (created) => this.makeWarmSandbox(settings, fingerprint, origin, created), (error) => this.bareMade(settings, error))
+    // One make per alarm; the next is started by an alarm at once, up to WARM_POOL_CONCURRENCY.
+    return wanted > 1 ? Date.now() : expiry
   }
 
-  private async makeWarmSandbox(settings: Settings, fingerprint: string, origin: string): Promise<void> {
+  /** Whether the sandbox budget (E2B_MAX_SANDBOXES) leaves the pools room for one more; they stop one short of it. */
+  private async roomForOne(settings: Settings): Promise<boolean> {
+    return (await budgetNow(this.provider, settings.e2bLimits.maxSandboxes, true)).ok
+  }
+
+  /** A bare make ended: failures count toward the backoff, a success clears it; either way the next round comes now. */
+  private async bareMade(settings: Settings, error: unknown) {
+    if (error === undefined) {
+      if ((await this.refillState()).failures.length > 0) await this.saveRefillState(undefined)
+    } else {
+      const next = afterRefillFailure(await this.refillState(), Date.now(), settings.timings)
+      log('warn', 'warm pool refill failed', { err: errorMessage(error), ...(next.pausedUntil && { pausedUntil: new Date(next.pausedUntil).toISOString() }) })
+      await this.saveRefillState(next)
+    }
+    await this.alarmSoon()
+  }
+
+  private async makeWarmSandbox(settings: Settings, fingerprint: string, origin: string, created: (sandboxId: string) => void): Promise<void> {
     const password = randomSecret()
     const gateway = await newGatewayToken(newId('wrm'), await this.tokenKey())
     const plan = sandboxPlan(settings, {}, undefined, password, { pool: POOL_NAME }, { url: `${origin}/v1/gateway`, token: gateway.token })
-    const made = await provisionSandbox(this.provider, plan, () => {})
+    const runningSince = Date.now()
+    const made = await provisionSandbox(this.provider, plan, () => {}, created)
     const agentSessionId = await this.readyAgent(made.endpoint, password, made.workdir).catch(async (err: unknown) => {
       await this.provider.kill(made.sandboxId).catch(() => {})
       throw err
     })
-    const warm: WarmSandbox = { ...made, password, agentSessionId, gatewayDigest: gateway.digest, gatewayOwner: gateway.owner }
+    const warm: WarmSandbox = { ...made, password, agentSessionId, gatewayDigest: gateway.digest, gatewayOwner: gateway.owner, runningSince }
     this.sql.exec(
       'INSERT INTO warm (sandbox_id, record, fingerprint, created_at) VALUES (?, ?, ?, ?)',
       made.sandboxId,

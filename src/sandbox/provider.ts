@@ -23,6 +23,12 @@ export type CreateSandboxInput = {
   metadata: Record<string, string>
   /** start with this workspace snapshot's files in the workspace (see WorkspaceSnapshots) */
   snapshotId?: string
+  /**
+   * Told the new sandbox's id the moment the provider has made it, before anything else is done
+   * with it: the caller records it at once, so a restart while the create finishes leaves no
+   * sandbox nobody knows of.
+   */
+  created?: (sandboxId: string) => void
 }
 
 /**
@@ -83,11 +89,14 @@ export interface SandboxProvider {
   /** The sandbox is still wanted: the provider must not end it for `timeoutMs` from now. */
   keepAlive(sandboxId: string, timeoutMs: number): Promise<void>
   kill(sandboxId: string): Promise<void>
+  /** How many sandboxes run now across the account, every deployment's and pool's (E2B: for E2B_MAX_SANDBOXES). */
+  running?(): Promise<number>
 }
 
 export type SandboxStatus = 'running' | 'agent_exited' | 'paused' | 'gone'
 
-export type SandboxErrorCode = 'not_found' | 'unauthorized' | 'unavailable' | 'failed' | 'too_large'
+/** `rate_limited`: the provider refused for now because calls came too fast (E2B's 429), nothing was done. */
+export type SandboxErrorCode = 'not_found' | 'unauthorized' | 'unavailable' | 'rate_limited' | 'failed' | 'too_large'
 
 export class SandboxError extends Error {
   constructor(
@@ -97,9 +106,9 @@ export class SandboxError extends Error {
     super(message)
     this.name = 'SandboxError'
   }
-  /** Worth trying again: the provider could not be reached, not a refusal. */
+  /** Worth trying again: the provider could not be reached, or asked us to slow down; not a refusal. */
   get transient(): boolean {
-    return this.code === 'unavailable'
+    return this.code === 'unavailable' || this.code === 'rate_limited'
   }
 }
 

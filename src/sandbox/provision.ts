@@ -101,7 +101,7 @@ export async function provisionSandbox(
   provider: SandboxProvider,
   plan: ProvisionPlan,
   onStep: (step: ProvisionStep) => void,
-  /** told the new sandbox's id at once, so that a watchdog can kill it while later steps hang */
+  /** told the new sandbox's id at once (maybe twice), to record it and so that a watchdog can kill it while later steps hang */
   onCreated: (sandboxId: string) => void = () => {},
   snapshot?: SnapshotOptions,
 ): Promise<Provisioned> {
@@ -109,7 +109,8 @@ export async function provisionSandbox(
   const snapshots = provider.snapshots
   const late = sessionThingsLate(snapshots?.holds, snapshot !== undefined)
   onStep('creating')
-  const { sandboxId, workdir, home } = await provider.create({ envs: late ? {} : plan.envs, metadata: plan.metadata, snapshotId: from?.snapshotId })
+  const { sandboxId, workdir, home } = await provider.create({ envs: late ? {} : plan.envs, metadata: plan.metadata, snapshotId: from?.snapshotId, created: onCreated })
+  // A provider that does not tell at once (local) tells here.
   onCreated(sandboxId)
   try {
     const credentials = plan.repo && plan.repoToken ? await writeCloneCredentials(provider, sandboxId, home, plan.repo.url, plan.repoToken) : undefined

@@ -14,6 +14,8 @@ export type WarmSandbox = {
   /** the digest of the sandbox's gateway token, which names the warm sandbox until a session takes it */
   gatewayDigest: string
   gatewayOwner: string
+  /** when it was made or last resumed: E2B ends a sandbox that runs past the plan's limit (see e2b-limits.ts) */
+  runningSince?: number
 }
 
 /** A pooled repository sandbox: a warm one whose workspace is the pool's repository at `commit`, set up. */

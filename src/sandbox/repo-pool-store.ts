@@ -5,7 +5,8 @@ import { errorMessage, log } from '../lib/log'
 import { cloneToken } from '../github/credentials'
 import type { Settings } from '../settings'
 import { sandboxPlan } from './plan'
-import { afterRefillFailure, type RefillState } from './pool-backoff'
+import { afterRefillFailure, refillBlockedUntil, type RefillState } from './pool-backoff'
+import type { PoolMakes } from './pool-makes'
 import type { SandboxEndpoint, SandboxProvider } from './provider'
 import { provisionSandbox } from './provision'
 import type { RepoWarmSandbox, WarmSandbox } from './record'
@@ -35,6 +36,10 @@ export class RepoPools {
     private readonly readyAgent: (endpoint: SandboxEndpoint, password: string, workdir: string) => Promise<string>,
     /** what the sandboxes' gateway tokens are signed with (see gateway/token-key.ts) */
     private readonly tokenKey: () => Promise<CryptoKey>,
+    /** the pool object's makes under way, which these refills share */
+    private readonly makes: PoolMakes,
+    /** asks the pool object for another round at once (a make ended) */
+    private readonly again: () => Promise<void>,
   ) {}
 
   private rows(pool?: string): Row[] {
@@ -71,65 +76,79 @@ export class RepoPools {
     return { target: entries.reduce((n, e) => n + e.size, 0), ready: this.rows().filter((r) => keys.has(r.pool)).length }
   }
 
-  private paused(now: number): Set<string> {
+  /** Pools whose refills wait (paused, or a failure's retry not due), and until when each does. */
+  private blocked(now: number): Map<string, number> {
     const rows = this.sql.exec<{ pool: string; state: string }>('SELECT * FROM repo_refill').toArray()
-    return new Set(rows.filter((r) => ((JSON.parse(r.state) as RefillState).pausedUntil ?? 0) > now).map((r) => r.pool))
+    const blocked = new Map<string, number>()
+    for (const r of rows) {
+      const until = refillBlockedUntil(JSON.parse(r.state) as RefillState, now)
+      if (until !== null) blocked.set(r.pool, until)
+    }
+    return blocked
   }
 
   /**
-   * Kills what is stale, makes what is missing (one sandbox at a time, deciding again after each),
-   * and says when to come back: the next retry of a failing pool, or the oldest sandbox's age.
+   * Kills what is stale and starts making one missing sandbox (in the background, see PoolMakes;
+   * one repository make at a time, as each holds a clone and a setup), and says when to come back:
+   * at once when more are missing and none is being made, the next retry of a failing pool, or the
+   * oldest sandbox's age.
    */
-  async refill(settings: Settings, fingerprint: string, origin: string | undefined, maxAgeCeilingMs: number): Promise<number | null> {
+  async refill(
+    settings: Settings,
+    fingerprint: string,
+    origin: string | undefined,
+    maxAgeCeilingMs: number,
+    /** whether the sandbox budget leaves room for one more */
+    roomForOne: () => Promise<boolean>,
+  ): Promise<number | null> {
     const entries = settings.warmPools
     const byKey = new Map(entries.map((e) => [poolKey(e), e]))
-    let retryAt: number | null = null
-    const failed = new Set<string>()
-    for (;;) {
-      const now = Date.now()
-      const paused = new Set([...this.paused(now), ...failed])
-      const work = repoPoolWork(entries, this.rows().map(pooled), this.heads(), { now, fingerprint, maxAgeCeilingMs, paused })
-      for (const sandboxId of work.kill) {
-        this.sql.exec('DELETE FROM repo_warm WHERE sandbox_id = ?', sandboxId)
-        await this.provider.kill(sandboxId).catch(() => {})
-      }
-      const next = work.make[0]
-      if (next === undefined || !origin) return minTime(work.nextAt, retryAt)
-      try {
-        await this.make(settings, byKey.get(next)!, fingerprint, origin)
-        this.sql.exec('DELETE FROM repo_refill WHERE pool = ?', next)
-      } catch (err) {
-        const state = this.sql.exec<{ state: string }>('SELECT state FROM repo_refill WHERE pool = ?', next).toArray()[0]
-        const after = afterRefillFailure(state ? (JSON.parse(state.state) as RefillState) : { failures: [], pausedUntil: null }, Date.now(), settings.timings)
-        log('warn', 'repository warm pool refill failed', { err: errorMessage(err), ...(after.pausedUntil && { pausedUntil: new Date(after.pausedUntil).toISOString() }) })
-        this.sql.exec(
-          'INSERT OR REPLACE INTO repo_refill (pool, state) VALUES (?, ?)',
-          next,
-          JSON.stringify({ failures: after.failures, pausedUntil: after.pausedUntil }),
-        )
-        failed.add(next)
-        retryAt = minTime(retryAt, after.retryAt)
-      }
+    const now = Date.now()
+    const blocked = this.blocked(now)
+    const work = repoPoolWork(entries, this.rows().map(pooled), this.heads(), { now, fingerprint, maxAgeCeilingMs, paused: new Set(blocked.keys()) })
+    for (const sandboxId of work.kill) {
+      this.sql.exec('DELETE FROM repo_warm WHERE sandbox_id = ?', sandboxId)
+      await this.provider.kill(sandboxId).catch(() => {})
     }
+    const retryAt = blocked.size > 0 ? Math.min(...blocked.values()) : null
+    const making = entries.reduce((n, e) => n + this.makes.count(poolKey(e)), 0)
+    const next = work.make[0]
+    if (next === undefined || !origin || making > 0) return minTime(work.nextAt, retryAt)
+    if (!(await roomForOne())) return minTime(work.nextAt, minTime(retryAt, Date.now() + settings.timings.refillRetryMs))
+    this.makes.start(next, (created) => this.make(settings, byKey.get(next)!, fingerprint, origin, created), (error) => this.made(settings, next, error))
+    return minTime(work.nextAt, retryAt)
+  }
+
+  /** A make for `pool` ended: a failure counts toward the pool's backoff, a success clears it; the next round comes now. */
+  private async made(settings: Settings, pool: string, error: unknown) {
+    if (error === undefined) {
+      this.sql.exec('DELETE FROM repo_refill WHERE pool = ?', pool)
+    } else {
+      const state = this.sql.exec<{ state: string }>('SELECT state FROM repo_refill WHERE pool = ?', pool).toArray()[0]
+      const after = afterRefillFailure(state ? (JSON.parse(state.state) as RefillState) : { failures: [], pausedUntil: null }, Date.now(), settings.timings)
+      log('warn', 'repository warm pool refill failed', { err: errorMessage(error), ...(after.pausedUntil && { pausedUntil: new Date(after.pausedUntil).toISOString() }) })
+      this.sql.exec('INSERT OR REPLACE INTO repo_refill (pool, state) VALUES (?, ?)', pool, JSON.stringify(after))
+    }
+    await this.again()
   }
 
   /**
    * One sandbox for `entry`: cloned at its ref (a private GitHub repository with the deployment's
    * credential, which provisionSandbox removes right after the clone), set up, opencode ready.
    */
-  private async make(settings: Settings, entry: WarmPoolEntry, fingerprint: string, origin: string) {
+  private async make(settings: Settings, entry: WarmPoolEntry, fingerprint: string, origin: string, created: (sandboxId: string) => void) {
     const password = randomSecret()
     const gateway = await newGatewayToken(newId('wrm'), await this.tokenKey())
     const spec = { repo: { url: entry.repo, ...(entry.ref && { ref: entry.ref }) }, ...(entry.setup && { setup: entry.setup }) }
     const plan = sandboxPlan(settings, spec, undefined, password, REPO_POOL_METADATA, { url: `${origin}/v1/gateway`, token: gateway.token })
     const repoToken = await cloneToken(this.env, entry.repo)
     const createdAt = Date.now()
-    const made = await provisionSandbox(this.provider, { ...plan, ...(repoToken && { repoToken }) }, () => {})
+    const made = await provisionSandbox(this.provider, { ...plan, ...(repoToken && { repoToken }) }, () => {}, created)
     try {
       const commit = commitOf((await this.provider.exec(made.sandboxId, 'git rev-parse HEAD', { cwd: made.workdir })).stdout)
       if (!commit) throw new Error('the clone has no commit')
       const agentSessionId = await this.readyAgent(made.endpoint, password, made.workdir)
-      const warm: WarmSandbox = { ...made, password, agentSessionId, gatewayDigest: gateway.digest, gatewayOwner: gateway.owner }
+      const warm: WarmSandbox = { ...made, password, agentSessionId, gatewayDigest: gateway.digest, gatewayOwner: gateway.owner, runningSince: createdAt }
       this.sql.exec(
         'INSERT INTO repo_warm (sandbox_id, pool, record, fingerprint, commit_sha, created_at) VALUES (?, ?, ?, ?, ?, ?)',
         made.sandboxId,

@@ -1,5 +1,7 @@
 import { event, type SessionSpec } from '../contracts'
 import { fail, ok, type Outcome } from '../lib/errors'
+import { budgetNow } from '../sandbox/e2b-limits'
+import type { SandboxProvider } from '../sandbox/provider'
 import type { Settings } from '../settings'
 import type { SessionUsage } from '../tenant/usage-report'
 import type { SessionStore } from './session-store'
@@ -9,12 +11,16 @@ export type Admitted = { id: string; tenant: string; title: string | null; spec:
 
 /**
  * A new session (created, or forked off another) counts against its tenant's limits (active
- * sessions, creations per minute) from here; one over them is not stored at all.
+ * sessions, creations per minute) from here; one over them is not stored at all. Neither is one
+ * the deployment's sandbox budget (E2B_MAX_SANDBOXES) has no room for: refused now, clearly,
+ * rather than failed later by E2B.
  */
 export async function admit(
-  p: { settings: Settings; store: SessionStore; signals: Signals; usage: SessionUsage },
+  p: { settings: Settings; store: SessionStore; signals: Signals; usage: SessionUsage; provider: SandboxProvider },
   s: Admitted,
 ): Promise<Outcome<void>> {
+  const budget = await budgetNow(p.provider, p.settings.e2bLimits.maxSandboxes, false)
+  if (!budget.ok) return fail('sandbox_unavailable', budget.reason)
   const now = new Date()
   const admission = await p.signals.tenantIndex(s.tenant).admit(
     { id: s.id, status: 'starting', title: s.title, createdAt: now.toISOString(), updatedAt: now.toISOString() },

@@ -118,7 +118,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       prompting: (messageId) => this.agentEvents.prompting(messageId),
       interrupted: (error) => this.agentEvents.interruptOpen(error),
       ended: (messageId, reply, structured) => {
-        this.usage.turnEnded(messageId, reply.usage)
+        this.usage.turnEnded(messageId)
         signals.tellRun({ kind: 'turn_done', text: reply.text, ...(structured !== undefined && { structured }) })
       },
       aborted: () => void this.human.sync('turn aborted').catch((err: unknown) => log('warn', 'pending sync failed', { err: errorMessage(err) })),
@@ -250,7 +250,6 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   async messages(tenant: string): Promise<Outcome<ConversationMessage[]>> {
     return this.store.owns(tenant) ? ok(this.conversation.list()) : notFound()
   }
-
   async keyProviders(tenant: string): Promise<Outcome<string[]>> {
     return this.store.owns(tenant) ? ok(this.store.spec().keyProviders ?? []) : notFound()
   }
@@ -355,6 +354,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   }
 
   override async alarm(): Promise<void> {
+    await this.signals.holdWake()
     await this.account.settleStale(Date.now())
     await this.usage.onAlarm()
     const due = this.signals.nextWake()
@@ -384,7 +384,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     return done.ok ? ok(this.view()) : done
   }
 
-  private readonly admit = (s: Admitted) => admit({ settings: this.settings, store: this.store, signals: this.signals, usage: this.usage }, s)
+  private readonly admit = (s: Admitted) => admit({ settings: this.settings, store: this.store, signals: this.signals, usage: this.usage, provider: this.provider }, s)
 
   /** A turn runs, messages wait, work on the sandbox is under way, or a fork copies it. */
   private get busy(): boolean {

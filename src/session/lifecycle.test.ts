@@ -9,6 +9,7 @@ import {
   nextWakeAt,
   pauseRetryDelayMs,
   provisionRetry,
+  MAX_RATE_LIMITED_ATTEMPTS,
   recoveryDecision,
   sandboxTimeoutMs,
   wantsSandbox,
@@ -29,6 +30,13 @@ describe('idleDecision', () => {
     [{ expiresAt: 1_000_001 }, 'keep'],
   ])('%j -> %s', (change, action) => {
     expect(idleDecision({ ...base, ...change }).action).toBe(action)
+  })
+
+  it('pauses a sandbox in use between turns once the run limit draws near, never during a turn', () => {
+    const inUse = { ...base, expiresAt: 2_000_000, clients: 1 }
+    expect(idleDecision({ ...inUse, runPauseAt: 1_000_000 })).toEqual({ action: 'pause', reason: 'run limit' })
+    expect(idleDecision({ ...inUse, runPauseAt: 1_000_001 }).action).toBe('keep')
+    expect(idleDecision({ ...inUse, runPauseAt: 1_000_000, busy: true }).action).toBe('keep')
   })
 })
 
@@ -104,12 +112,19 @@ describe('recoveryDecision', () => {
 
 describe('provisionRetry', () => {
   it('retries transient failures a bounded number of times, others never', () => {
-    expect(provisionRetry(false, 1)).toEqual({ retry: false })
-    expect(provisionRetry(true, 1)).toEqual({ retry: true, delayMs: 1000 })
-    expect(provisionRetry(true, MAX_PROVISION_ATTEMPTS)).toEqual({ retry: false })
+    expect(provisionRetry('permanent', 1)).toEqual({ retry: false })
+    expect(provisionRetry('transient', 1)).toEqual({ retry: true, delayMs: 1000 })
+    expect(provisionRetry('transient', MAX_PROVISION_ATTEMPTS)).toEqual({ retry: false })
     // README, "When things break": transient create failures are tried 3 times.
-    expect(provisionRetry(true, 2)).toEqual({ retry: true, delayMs: expect.any(Number) })
-    expect(provisionRetry(true, 3)).toEqual({ retry: false })
+    expect(provisionRetry('transient', 2)).toEqual({ retry: true, delayMs: 2000 })
+    expect(provisionRetry('transient', 3)).toEqual({ retry: false })
+  })
+
+  it('backs off longer from a rate limit: doubling to 16 s, spread by the jitter, 7 attempts in all', () => {
+    const delays = [1, 2, 3, 4, 5, 6].map((a) => provisionRetry('rate_limited', a))
+    expect(delays.map((d) => (d.retry ? d.delayMs : 0))).toEqual([1000, 2000, 4000, 8000, 16000, 16000])
+    expect(provisionRetry('rate_limited', MAX_RATE_LIMITED_ATTEMPTS)).toEqual({ retry: false })
+    expect(provisionRetry('rate_limited', 1, 1)).toEqual({ retry: true, delayMs: 1500 })
   })
 })
 

@@ -14,6 +14,8 @@ export type IdleInput = {
   hasSandbox: boolean
   /** connected SSE clients */
   clients: number
+  /** when the sandbox must be paused ahead of the provider's run limit (E2B_MAX_RUN_SECONDS), if it has one */
+  runPauseAt?: number
 }
 
 export type IdleDecision = { action: 'pause'; reason: string } | { action: 'keep'; reason: string }
@@ -26,6 +28,8 @@ export type IdleDecision = { action: 'pause'; reason: string } | { action: 'keep
 export function idleDecision(s: IdleInput): IdleDecision {
   if (!s.hasSandbox) return { action: 'keep', reason: 'no sandbox' }
   if (s.busy) return { action: 'keep', reason: 'working' }
+  // Between turns, ahead of E2B ending it: a pause and a resume start the run afresh.
+  if (s.runPauseAt !== undefined && s.now >= s.runPauseAt) return { action: 'pause', reason: 'run limit' }
   if (s.now < s.expiresAt) return { action: 'keep', reason: 'not idle long enough' }
   return { action: 'pause', reason: 'idle' }
 }
@@ -159,11 +163,26 @@ export function pauseRetryDelayMs(failures: number, baseMs: number): number {
 
 /** Attempts at creating a sandbox before the session is failed. */
 export const MAX_PROVISION_ATTEMPTS = 3
+/**
+ * Attempts when the provider rate-limits creates (E2B: 1 a second on Hobby, 5 on Pro): a burst of
+ * new sessions spreads out over about a minute instead of failing.
+ */
+export const MAX_RATE_LIMITED_ATTEMPTS = 7
 
-/** A sandbox that could not be created is tried again only when the failure was transient. */
-export function provisionRetry(transient: boolean, attempt: number): { retry: true; delayMs: number } | { retry: false } {
-  if (!transient || attempt >= MAX_PROVISION_ATTEMPTS) return { retry: false }
-  return { retry: true, delayMs: 1_000 * 2 ** (attempt - 1) }
+/** Why a create failed, as far as retrying goes. */
+export type CreateFailure = 'transient' | 'rate_limited' | 'permanent'
+
+/**
+ * A sandbox that could not be created is tried again only when the failure was transient: 1 s,
+ * then 2 s. A rate limit backs off longer, doubling from 1 s up to 16 s, each delay spread by up
+ * to half again (`jitter`, 0 to 1), so sessions refused together do not all come back together.
+ */
+export function provisionRetry(failure: CreateFailure, attempt: number, jitter = 0): { retry: true; delayMs: number } | { retry: false } {
+  if (failure === 'permanent') return { retry: false }
+  if (failure === 'transient') return attempt >= MAX_PROVISION_ATTEMPTS ? { retry: false } : { retry: true, delayMs: 1_000 * 2 ** (attempt - 1) }
+  if (attempt >= MAX_RATE_LIMITED_ATTEMPTS) return { retry: false }
+  const base = 1_000 * 2 ** Math.min(attempt - 1, 4)
+  return { retry: true, delayMs: Math.round(base * (1 + jitter / 2)) }
 }
 
 /** Background work on the sandbox, each kind under its own watchdog. Resume and pause count as recovery. */

@@ -4,6 +4,7 @@ import { sleep } from '../lib/sleep'
 import { waitForOpencode } from '../opencode/client'
 import { SandboxError, type SandboxProvider } from '../sandbox/provider'
 import type { SandboxRecord } from '../sandbox/record'
+import { runPauseAt, type E2BLimits } from '../sandbox/e2b-limits'
 import { event, type SandboxState } from '../contracts'
 import type { AgentConnection } from './agent-connection'
 import type { AgentEvents } from './agent-events'
@@ -22,6 +23,7 @@ import {
 } from './lifecycle'
 import type { SessionSignals } from './ports'
 import type { MessageQueue } from './queue'
+import { Provisioning } from './provisioning'
 import type { SandboxSource } from './sandbox-source'
 import { startChecks } from './start-checks'
 import { openSecrets } from './secrets'
@@ -40,8 +42,8 @@ export type LifecycleParts = {
   events: AgentEvents
   connection: AgentConnection
   source: SandboxSource
-  /** the watchdog's limits, and the first retry of a refused pause (TIMINGS pauseRetryMs) */
-  settings: { watchdog: WatchdogLimits; timings: Pick<Timings, 'pauseRetryMs'> }
+  /** the watchdog's limits, the first retry of a refused pause (TIMINGS pauseRetryMs), the plan's run limit */
+  settings: { watchdog: WatchdogLimits; timings: Pick<Timings, 'pauseRetryMs'>; e2bLimits: E2BLimits }
   /** clients watching the session's stream: a watched session is not paused */
   watchers(): number
   /** the session cannot go on (its sandbox could not be made): it fails with this */
@@ -61,8 +63,11 @@ export class SandboxLifecycle {
   /** pauses that failed in a row, and when the next may be tried */
   private pauseFailures = 0
   private pauseRetryAt = 0
+  /** sandboxes being made, recorded the moment each exists */
+  private readonly provisioning: Provisioning
 
   constructor(private readonly p: LifecycleParts) {
+    this.provisioning = new Provisioning(p.store, p.provider)
     // A line as each piece of work starts and stops, so an operator (and a test) can tell when work
     // under way when the session ended has stopped: nothing it began happens after its last line.
     const workLine = (job: Job, state: string) =>
@@ -116,6 +121,7 @@ export class SandboxLifecycle {
       busy: turns.running || queue.waiting() > 0 || this.slot.busy,
       hasSandbox: record !== undefined && !record.paused,
       clients: this.p.watchers(),
+      runPauseAt: this.runPauseAt(record),
     })
     if (decision.action === 'pause' && now >= this.pauseRetryAt) {
       // One at a time with provisioning and recovery: a message arriving mid-pause resumes after it.
@@ -124,8 +130,15 @@ export class SandboxLifecycle {
       return
     }
     if (record && !record.paused && needsKeepAlive({ now, expiresAt, deadline: record.deadline })) await this.keepAlive(record, now, expiresAt)
+    // Sandboxes being made stay alive through a long setup; with no work under way, any recorded is left from before a restart.
+    await (this.slot.busy ? this.provisioning.keepAlive(this.timeout()) : this.provisioning.reap())
     // A live link watches the agent itself (heartbeats); without one, ensureRunning probes and recovers.
     this.ensureRunning()
+  }
+
+  private runPauseAt(record: SandboxRecord | undefined): number | undefined {
+    const { maxRunMs } = this.p.settings.e2bLimits
+    return maxRunMs !== undefined && record?.runningSince !== undefined ? runPauseAt(record.runningSince, maxRunMs) : undefined
   }
 
   /** A client asked to keep the session: its sandbox's provider timeout moves with the deadline. */
@@ -156,6 +169,8 @@ export class SandboxLifecycle {
     const record = store.sandbox()
     connection.close()
     events.forget()
+    // A provisioning under way kills what it made as it stops; with none, what a restart left goes.
+    if (!this.slot.busy) await this.provisioning.reap()
     if (!record) return
     store.update({ agent_session_id: null })
     await this.killLeftover()
@@ -206,8 +221,11 @@ export class SandboxLifecycle {
     if (store.row.status !== 'starting') signals.setStatus('starting', 'starting a new sandbox')
     signals.sandboxState('starting')
     try {
+      // No other work runs: a sandbox still recorded as being made was left by a restart.
+      await this.provisioning.reap()
       const secrets = await openSecrets(this.p.secretsKey, store.row.secrets)
       const { record, warm } = await this.p.source.sandboxFor(spec, secrets, (sandboxId) => {
+        this.provisioning.made(sandboxId)
         job.made.add(sandboxId)
         if (job.abandoned) void this.p.provider.kill(sandboxId).catch(() => {})
       })
@@ -225,6 +243,8 @@ export class SandboxLifecycle {
       this.p.turns.pump()
     } catch (err) {
       if (!job.abandoned) await this.p.fail(err)
+    } finally {
+      this.provisioning.ended(job.made)
     }
   }
 
@@ -310,7 +330,7 @@ export class SandboxLifecycle {
       return this.lose(gone ? 'the paused sandbox is gone' : `the paused sandbox could not be resumed: ${errorMessage(err)}`)
     }
     if (this.stopped(job)) return this.abandon(record)
-    store.saveSandbox({ ...record, paused: false, deadline: Date.now() + timeoutMs })
+    store.saveSandbox({ ...record, paused: false, deadline: Date.now() + timeoutMs, runningSince: Date.now() })
     await signals.scheduleWake()
     if ((await this.recover(job, 'resumed')) === 'resubscribe' && !this.stopped(job)) signals.sandboxState('ready', 'resumed')
   }

@@ -10,7 +10,7 @@ import { SandboxError } from '../sandbox/provider'
 import { provisionSandbox, type SnapshotOptions } from '../sandbox/provision'
 import type { SandboxRecord, WarmSandbox } from '../sandbox/record'
 import type { SessionSpec } from '../contracts'
-import { provisionRetry } from './lifecycle'
+import { provisionRetry, type CreateFailure } from './lifecycle'
 import { RepoSnapshots } from './repo-snapshots'
 import { takeFromRepoPool } from './repo-pool-source'
 import type { SessionSecrets } from './secrets'
@@ -94,7 +94,7 @@ export class SandboxSource {
     made(copy.sandboxId)
     try {
       const endpoint = await this.p.provider.startOpencode(copy.sandboxId, { cwd: copy.workdir })
-      return { ...copy, endpoint, password, deadline: createdAt + this.p.settings.e2b.timeoutMs }
+      return { ...copy, endpoint, password, deadline: createdAt + this.p.settings.e2b.timeoutMs, runningSince: createdAt }
     } catch (err) {
       await this.p.provider.kill(copy.sandboxId).catch(() => {})
       throw err
@@ -131,7 +131,7 @@ export class SandboxSource {
     const provision = async (options?: SnapshotOptions): Promise<SandboxRecord> => {
       const createdAt = Date.now()
       const provisioned = await provisionSandbox(this.p.provider, plan, (step) => signals.sandboxState('starting', step), made, options)
-      return { ...provisioned, password, deadline: createdAt + settings.e2b.timeoutMs }
+      return { ...provisioned, password, deadline: createdAt + settings.e2b.timeoutMs, runningSince: createdAt }
     }
     if (snapshot?.from) {
       signals.sandboxState('starting', RepoSnapshots.reason(snapshot.ageMs ?? 0))
@@ -147,11 +147,16 @@ export class SandboxSource {
       try {
         return await provision(fresh)
       } catch (err) {
-        const next = provisionRetry(err instanceof SandboxError && err.transient, attempt)
+        const next = provisionRetry(createFailure(err), attempt, Math.random())
         if (!next.retry) throw err
         signals.sandboxState('starting', `retrying after: ${errorMessage(err)}`)
         await sleep(next.delayMs)
       }
     }
   }
+}
+
+function createFailure(err: unknown): CreateFailure {
+  if (!(err instanceof SandboxError) || !err.transient) return 'permanent'
+  return err.code === 'rate_limited' ? 'rate_limited' : 'transient'
 }

@@ -139,6 +139,11 @@ export const MIGRATIONS: Migration[] = [
     description: 'whether the session was warned that it reached 80% of a cost cap (budget.warning, once)',
     sql: 'ALTER TABLE session ADD COLUMN budget_warned INTEGER NOT NULL DEFAULT 0',
   },
+  {
+    id: 15,
+    description: 'sandboxes made for the session but not yet its sandbox (being cloned and set up), recorded the moment each exists',
+    sql: 'ALTER TABLE session ADD COLUMN provisioning TEXT',
+  },
 ]
 
 /** The session object's own runner, called first thing in its constructor. */

@@ -31,6 +31,8 @@ export type SessionRow = {
   todos: string | null
   /** the undo in effect (`{messageId, agentMessageId}`), while it can still be taken back */
   revert: string | null
+  /** JSON list of the ids of sandboxes made for the session and not yet its sandbox (see ./provisioning) */
+  provisioning: string | null
 }
 
 export type NewSession = { id: string; tenant: string; title: string | null; spec: SessionSpec; secrets: string | null; expiresAt: Date }
@@ -107,6 +109,15 @@ export class SessionStore {
 
   saveSandbox(record: SandboxRecord | null) {
     this.update({ sandbox: record && JSON.stringify(record) })
+  }
+
+  /** Sandboxes made for the session that are not its sandbox yet (see ./provisioning). */
+  provisioning(): string[] {
+    return this.current?.provisioning ? (JSON.parse(this.current.provisioning) as string[]) : []
+  }
+
+  saveProvisioning(ids: string[]) {
+    this.update({ provisioning: ids.length > 0 ? JSON.stringify(ids) : null })
   }
 
   /** Adds one assistant message's usage to the session's totals. */

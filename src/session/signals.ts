@@ -77,6 +77,15 @@ export class Signals implements SessionSignals {
     })
   }
 
+  /**
+   * Before an alarm's work: a wake in `wakeMs`, so that a handler that fails or is cut short (a
+   * deploy, an alarm's 15 minutes) does not end the session's wakes; Cloudflare retries a failing
+   * alarm six times at most. The work's own scheduleWake replaces it.
+   */
+  async holdWake() {
+    await this.p.storage.setAlarm(Date.now() + this.p.settings.timings.wakeMs)
+  }
+
   async scheduleWake() {
     const wake = this.nextWake()
     await (wake ? this.p.storage.setAlarm(wake.at) : this.p.storage.deleteAlarm())

@@ -1,4 +1,4 @@
-import type { PublicEvent, Usage } from '../contracts'
+import type { PublicEvent } from '../contracts'
 import { tenantStub } from '../durable-objects'
 import type { Bindings } from '../env'
 import { dayOf } from '../lib/days'
@@ -50,7 +50,7 @@ export class SessionUsage {
    * every model call the gateway carried (the turn's, its title's, its summaries', its
    * sub-agents') is reported as it is settled (callSettled), which is what the provider bills.
    */
-  turnEnded(messageId: string, _usage: Usage) {
+  turnEnded(messageId: string) {
     this.report((s) => [{ id: `${s.id}:turn:${messageId}`, kind: 'turn', day: dayOf(Date.now()), counts: { turns: 1 } }])
   }
 

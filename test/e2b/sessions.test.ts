@@ -282,6 +282,28 @@ describe('sessions on E2B (through the stand-in)', () => {
     })
   })
 
+  it('waits out E2B rate-limiting creates (429) instead of failing the session, backing off and saying so', async () => {
+    // More refusals than the 3 attempts a plain outage gets: a rate limit is waited out longer.
+    standIn().rateLimitNextCreates(4)
+    const id = await createSession()
+    try {
+      await watching(id, async (stream) => {
+        await stream.until(isIdleEvent, 90_000)
+        const retries = stream.events.filter((e) => e.event === 'sandbox.status' && String(e.data.reason).startsWith('retrying'))
+        expect(retries).toHaveLength(4)
+        expect(retries[0]!.data.reason).toMatch(/rate limit/i)
+        const creates = standIn().calls('create').filter((call) => call.metadata?.sessionId === id)
+        expect(creates.map((call) => call.answer)).toEqual([429, 429, 429, 429, 201])
+        // Each retry waited longer than the one before: 1, 2, 4, 8 s at least.
+        const gaps = creates.slice(1).map((call, i) => call.at.getTime() - creates[i]!.at.getTime())
+        gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(1_000 * 2 ** i))
+        await onlySandbox(id)
+      })
+    } finally {
+      standIn().rateLimitNextCreates(0)
+    }
+  })
+
   it('fails the session with a clear error when E2B stays down, after trying 3 times', async () => {
     standIn().failNextCreates(10)
     const attemptsBefore = standIn().createAttempts()

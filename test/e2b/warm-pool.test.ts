@@ -39,3 +39,11 @@ it('hands a ready E2B sandbox to a new session, refills, and kills the taken one
   await waitFor('the taken sandbox to be killed', async () => !pooled().includes(first!))
   expect(pooled()).toHaveLength(1)
 })
+
+it('holds no connection open to a warm sandbox once it is ready: opencode runs on with its command handle let go', async () => {
+  await waitFor('the pool to fill', async () => (await api('/health', { key: null })).body.warmPool?.ready === 1, 90_000)
+  const warm = own.stack.e2b!.list().filter((s) => s.metadata.pool === 'default')
+  expect(warm).toHaveLength(1)
+  // opencode answers (the pool checked it before counting the sandbox ready) with no stream left open to it.
+  expect(warm.map((s) => s.openStreams)).toEqual([0])
+})

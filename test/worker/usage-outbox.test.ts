@@ -5,7 +5,7 @@ import { SessionUsage } from '../../src/tenant/usage-report'
 
 /**
  * A session's usage outbox inside workerd, on a real session's SQLite and a real tenant index:
- * a report is kept until the index has it, and a second object made on the same storage (the
+ * a turn's and a model call's reports are kept until the index has it, and a second object made on the same storage (the
  * Worker restarted before the first one's send was acknowledged) sends it again without it
  * counting twice.
  */
@@ -13,14 +13,15 @@ import { SessionUsage } from '../../src/tenant/usage-report'
 const index = (tenant: string) => env.TENANTS.get(env.TENANTS.idFromName(tenant))
 
 describe('the usage outbox', () => {
-  it('keeps a turn until its tenant counts it, and a restart that sends it again counts it once', async () => {
+  it('keeps a turn and its model call until its tenant counts them, and a restart that sends them again counts them once', async () => {
     const tenant = 't_usage_outbox_once'
     const owner = { id: 'ses_outbox00000000000001', tenant }
     const usage = { inputTokens: 40, outputTokens: 7, cost: 0.5 }
     await runInDurableObject(env.SESSIONS.get(env.SESSIONS.idFromName('usage-outbox-once')), async (_instance, state) => {
       let wakes = 0
       const before = new SessionUsage(state.storage.sql, env, () => owner, () => wakes++)
-      before.turnEnded('msg_1', usage)
+      before.turnEnded('msg_1')
+      before.callSettled('res_1', { provider: 'scripted', model: 'm' }, { ...usage, cacheReadTokens: 0, cacheWriteTokens: 0 })
       // The Worker goes away here: another object on the same storage finds the report kept.
       const after = new SessionUsage(state.storage.sql, env, () => owner, () => wakes++)
       expect(after.unsent()).toBe(true)
