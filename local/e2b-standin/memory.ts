@@ -76,7 +76,10 @@ export async function restoreMemory(sb: Sandbox, memory: Memory) {
  */
 export async function dropMemory(sb: Sandbox) {
   sb.written.clear()
-  for (let round = 0; round < 10; round++) {
+  // A killed process still runs while the kernel tears it down (longer on a loaded machine): the
+  // pause answers once none is left, as nothing runs in a paused sandbox.
+  const deadline = Date.now() + 10_000
+  while (Date.now() < deadline) {
     for (const p of sb.processes.list()) p.signal('SIGKILL')
     const pids = pidsInNamespace(sb.ns.netns).filter((pid) => pid !== sb.ns.pid)
     if (pids.length === 0) break
