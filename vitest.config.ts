@@ -1,6 +1,5 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
-import RunOrder from './test/run-order'
 
 /** Each test file that runs sessions ends those it left open (test/helpers/end-sessions.ts). */
 const SESSIONS = ['test/helpers/end-sessions.ts']
@@ -31,7 +30,6 @@ const withSessions = { maxWorkers: SESSION_FILES, sequence: { groupOrder: 1 } }
 export default defineConfig({
   test: {
     reporters: ['default', './test/reporters/project-times.ts'],
-    sequence: { sequencer: RunOrder },
     projects: [
       {
         test: {
