@@ -36,7 +36,8 @@ export async function startOwnStack(
     close: async () => {
       await stack.close()
       open = false
-      rmSync(dir, { recursive: true, force: true })
+      // A sandbox process still ending may write into its folder while it is removed (ENOTEMPTY).
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5 })
     },
   }
 }
