@@ -2,9 +2,10 @@ import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { beforeAll, describe, expect, inject, it } from 'vitest'
 import type { SeenCall } from '../../local/model-server'
 import {
+  agentRuns,
   api,
   baseUrl,
   CANARY_PROVIDER_KEY,
@@ -36,22 +37,10 @@ const PRINT_EVERYTHING = 'env; cat "$HOME"/.config/opencode/*.json* 2>/dev/null;
 
 describe('provider keys stay in the Worker', () => {
   let id: string
-  let stream: EventStream
   let printed: string
 
   beforeAll(async () => {
-    id = await createSession({ permissions: { bash: 'allow' } })
-    stream = new EventStream(id)
-    const messageId = await sendMessage(
-      id,
-      scripted({ steps: [{ tool: { name: 'bash', args: { command: PRINT_EVERYTHING, description: 'look around' } } }, { text: 'seen' }] }),
-    )
-    await stream.until(isReplyTo(messageId))
-    printed = stream.events.filter((e) => e.event === 'tool.updated' && e.data.state === 'completed').at(-1)?.data.output as string
-  })
-
-  afterAll(async () => {
-    await stream.close()
+    ;({ id, printed } = await agentRuns(PRINT_EVERYTHING))
   })
 
   it('lets the agent see no provider key, in its environment, its files or its processes, while the model gets the real one', async () => {

@@ -2,10 +2,10 @@ import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { newId } from '../../src/lib/ids'
 import { ownStackForFile } from '../helpers/own-stack'
-import { api, baseUrl, createSession, EventStream, isReplyTo, sandboxesOf, scripted, sendMessage, type Json } from './helpers'
+import { agentRuns, api, baseUrl, sandboxesOf, type Json } from './helpers'
 
 /**
  * A deployment with credentials in its OPENCODE_CONFIG besides its providers' keys (a model's
@@ -44,22 +44,10 @@ const PRINT_EVERYTHING = 'env; cat "$HOME"/.config/opencode/*.json* 2>/dev/null;
 
 describe("OPENCODE_CONFIG's credentials", () => {
   let id: string
-  let stream: EventStream
   let printed: string
 
   beforeAll(async () => {
-    id = await createSession({ permissions: { bash: 'allow' } })
-    stream = new EventStream(id)
-    const messageId = await sendMessage(
-      id,
-      scripted({ steps: [{ tool: { name: 'bash', args: { command: PRINT_EVERYTHING, description: 'look around' } } }, { text: 'seen' }] }),
-    )
-    await stream.until(isReplyTo(messageId))
-    printed = stream.events.filter((e) => e.event === 'tool.updated' && e.data.state === 'completed').at(-1)?.data.output as string
-  })
-
-  afterAll(async () => {
-    await stream.close()
+    ;({ id, printed } = await agentRuns(PRINT_EVERYTHING))
   })
 
   it('stay in the Worker: the agent sees its models, not their headers, cloud credentials, or MCP servers that need credentials', async () => {

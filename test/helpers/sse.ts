@@ -1,5 +1,6 @@
 import { expect } from 'vitest'
-import { api, createSession, type Json } from './http'
+import { api, createSession, sendMessage, type Json } from './http'
+import { scripted } from './scripted'
 import { baseUrl, TEST_KEYS } from './stack'
 
 export type SseEvent = { id?: number; event: string; data: Json }
@@ -154,4 +155,21 @@ export async function startedSession(body: Json, key: string = TEST_KEYS[0]): Pr
   await stream.until(isIdleEvent)
   await stream.close()
   return { id, steps: stream.events.filter((e) => e.event === 'sandbox.status').map((e) => String(e.data.reason ?? e.data.state)) }
+}
+
+/**
+ * A new session whose agent runs `command` in its shell (bash allowed) and ends its turn: what
+ * the command printed, as the agent saw it.
+ */
+export async function agentRuns(command: string): Promise<{ id: string; printed: string }> {
+  const id = await createSession({ permissions: { bash: 'allow' } })
+  const stream = new EventStream(id)
+  try {
+    const messageId = await sendMessage(id, scripted({ steps: [{ tool: { name: 'bash', args: { command, description: 'look around' } } }, { text: 'seen' }] }))
+    await stream.until(isReplyTo(messageId))
+    const printed = stream.events.filter((e) => e.event === 'tool.updated' && e.data.state === 'completed').at(-1)?.data.output as string
+    return { id, printed }
+  } finally {
+    await stream.close()
+  }
 }
