@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest'
 import { PROJECT_ROOT } from '../local/stack'
 import { guaranteeRows, tableProblems, titlesIn } from './guarantees-table'
 
-describe("the README's table of guarantees", () => {
+describe("docs/testing.md's table of guarantees", () => {
   it('names, in every row, tests that exist by file and title', () => {
     expect(tableProblems(PROJECT_ROOT)).toEqual([])
   })
 
   it('is read row by row, each reference with the title after it', () => {
-    const readme = [
-      '### Which test checks which guarantee',
+    const doc = [
+      '## Which test checks which guarantee',
       '',
       '| guarantee | test |',
       '|---|---|',
@@ -19,7 +19,7 @@ describe("the README's table of guarantees", () => {
       '',
       'after',
     ].join('\n')
-    expect(guaranteeRows(readme)).toEqual([
+    expect(guaranteeRows(doc)).toEqual([
       { guarantee: 'one \\| two', tests: [{ file: 'e2e/a.test.ts', title: 'first' }, { file: 'e2e/a.test.ts', title: 'second' }, { file: 'src/b.test.ts', title: undefined }], commands: [] },
       { guarantee: 'three', tests: [{ file: 'c.test.ts', title: 'a title, with a comma' }], commands: [] },
       { guarantee: 'four', tests: [], commands: ['check:cycles'] },

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 /**
- * The README's table of guarantees names, for each row, the tests that check it as
+ * The table of guarantees in docs/testing.md names, for each row, the tests that check it as
  * `` `file.test.ts` › title ``; this reads those references back so a test can hold the table
  * to the suite: a renamed or deleted test breaks the build instead of leaving a row that promises
  * a check nobody runs.
@@ -11,13 +11,15 @@ import { join } from 'node:path'
 export type TestReference = { file: string; title: string | undefined }
 export type GuaranteeRow = { guarantee: string; tests: TestReference[]; commands: string[] }
 
-const TABLE_HEADING = '### Which test checks which guarantee'
+/** Where the table is, and the heading it sits under. */
+export const TABLE_FILE = join('docs', 'testing.md')
+const TABLE_HEADING = '## Which test checks which guarantee'
 
 /** The rows of the table under its heading, in order. */
-export function guaranteeRows(readme: string): GuaranteeRow[] {
-  const start = readme.indexOf(TABLE_HEADING)
-  if (start < 0) throw new Error(`the README has no "${TABLE_HEADING}" section`)
-  const lines = readme.slice(start).split('\n').slice(1)
+export function guaranteeRows(doc: string): GuaranteeRow[] {
+  const start = doc.indexOf(TABLE_HEADING)
+  if (start < 0) throw new Error(`${TABLE_FILE} has no "${TABLE_HEADING}" section`)
+  const lines = doc.slice(start).split('\n').slice(1)
   const first = lines.findIndex((l) => l.startsWith('|'))
   const table = lines.slice(first, lines.findIndex((l, i) => i > first && !l.startsWith('|')))
   // The header and its |---| line come first.
@@ -59,7 +61,7 @@ export function titlesIn(source: string): string[] {
 export function tableProblems(root: string): string[] {
   const problems: string[] = []
   const scripts = Object.keys((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts)
-  for (const row of guaranteeRows(readFileSync(join(root, 'README.md'), 'utf8'))) {
+  for (const row of guaranteeRows(readFileSync(join(root, TABLE_FILE), 'utf8'))) {
     const what = row.guarantee.slice(0, 60)
     // A check that is a command of its own (the import-cycle check) stands for a test title.
     if (!row.tests.some((t) => t.title) && row.commands.length === 0) problems.push(`"${what}…" names no test title`)

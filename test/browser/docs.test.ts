@@ -34,14 +34,14 @@ const operationsOf = (d: Json) =>
 
 /**
  * Every route the project says it has, from two places that do not come from the document:
- * the README's API table, and the plain Hono registrations in src/api (the ones the document
+ * the route table of docs/api.md, and the plain Hono registrations in src/api (the ones the document
  * does not pick up by itself), under the prefix app.ts mounts them at.
  */
 function declaredRoutes(): string[] {
   const routes = new Set<string>()
-  const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8')
-  // the first cell of each row of the API table: `METHOD /path`, sometimes two to a cell
-  for (const row of readme.split('\n').filter((l) => /^\| `(GET|POST|PUT|PATCH|DELETE) \//.test(l))) {
+  const apiDoc = readFileSync(join(PROJECT_ROOT, 'docs', 'api.md'), 'utf8')
+  // the first cell of each row of the route table: `METHOD /path`, sometimes two to a cell
+  for (const row of apiDoc.split('\n').filter((l) => /^\| `(GET|POST|PUT|PATCH|DELETE) \//.test(l))) {
     for (const m of row.split('|')[1]!.matchAll(/`(GET|POST|PUT|PATCH|DELETE) (\/[^`\s?]*)[^`]*`/g)) {
       routes.add(`${m[1]} ${m[2]!.replace(/:(\w+)/g, '{$1}')}`)
     }
