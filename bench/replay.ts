@@ -23,7 +23,7 @@ export async function replayBenchmark(stack: BenchStack): Promise<ReplayResult> 
   const sessionId = await idleSession(stack)
   try {
     // Paced at about a piece a millisecond: an unpaced burst of this size reaches the Worker as
-    // one batch larger than a client's bound of outstanding frames (see the README's faults table).
+    // one batch larger than a client's bound of outstanding frames (docs/operations.md, "When things break").
     const turn = readEvents(stack.url, sessionId, { after: await lastEventId(stack, sessionId), done: isIdle, keep: () => false, timeoutMs: 300_000 })
     turn.catch(() => {}) // awaited below
     await sleep(200)

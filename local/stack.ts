@@ -18,7 +18,7 @@ import { startSandboxHost, type SandboxHost } from './sandbox-host'
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 
-/** The Worker settings `npm run dev` takes from the environment (see the README). */
+/** The Worker settings `npm run dev` takes from the environment (docs/operations.md, Settings). */
 const SETTING_NAMES = [
   'API_KEYS',
   'SANDBOX_PROVIDER',

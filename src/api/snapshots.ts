@@ -30,7 +30,7 @@ export const snapshots = router()
       method: 'get',
       path: '/',
       summary: "The tenant's repository snapshots, newest first",
-      description: 'Prepared workspaces (cloned and set up) that new sessions on the same repository start from; see the README.',
+      description: 'Prepared workspaces (cloned and set up) that new sessions on the same repository start from; see docs/sandboxes.md in the repository.',
       security,
       responses: { 200: json(SnapshotList, 'Every snapshot the tenant has'), 401: unauthorized },
     }),

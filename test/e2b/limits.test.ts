@@ -3,7 +3,7 @@ import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import { api, createSession, EventStream, isIdleEvent, standInSandboxesOf, waitFor, waitForStatus } from '../helpers'
 
 /**
- * The E2B plan's limits, kept within by the deployment (README, "Deploying"): a sandbox budget
+ * The E2B plan's limits, kept within by the deployment (docs/operations.md, "Plan requirements and limits"): a sandbox budget
  * across the account (E2B_MAX_SANDBOXES) that refuses new sessions before E2B would, and the
  * continuous-run limit (E2B_MAX_RUN_SECONDS), ahead of which a session's sandbox is paused between
  * turns; the stand-in ends sandboxes past the run limit as E2B does.

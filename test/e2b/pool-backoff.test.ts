@@ -4,14 +4,14 @@ import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import { api, createSession, EventStream, fixtureRepo, GiveUp, isIdleEvent, waitFor, waitForStatus } from '../helpers'
 
 /**
- * The warm pool backs off when E2B refuses to create (README, "When things break"): three failed
+ * The warm pool backs off when E2B refuses to create (docs/operations.md, "When things break"): three failed
  * refills within five minutes pause refills for five minutes, and `/health` says until when. A
  * repository pool (WARM_POOLS) beside it wakes the pool on its own account, which must not end
  * the pause either.
  */
 
 /**
- * The pool's intervals this test waits through (README: 30 s and five minutes), shortened through
+ * The pool's intervals this test waits through (docs/sandboxes.md: 30 s and five minutes), shortened through
  * the TIMINGS setting so that the rule, not its length, is tested. refillRetryMs: how soon a
  * failed refill is tried again; refillPauseMs: how long refills stop after the third failure.
  */

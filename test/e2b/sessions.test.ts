@@ -32,7 +32,7 @@ const E2B_KEY = 'e2b_test_key_0123456789abcdef'
 const IDLE_SECONDS = 4
 
 /**
- * The product's intervals the fault tests below wait through (README, "When things break"),
+ * The product's intervals the fault tests below wait through (docs/operations.md, "When things break"),
  * shortened from 30 s through the TIMINGS setting so that the rule, not its length, is tested.
  * wakeMs: how often an active or ended session's alarm goes off (a leftover sandbox's kill is
  * tried again at each); pauseRetryMs: how long after a refused pause the first retry waits,

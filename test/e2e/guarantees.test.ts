@@ -27,7 +27,7 @@ import {
   type Json,
 } from './helpers'
 
-/** The README's numbers ("What is guaranteed" and the API table), written out so a change to either shows here. */
+/** The documented numbers (docs/api.md: the route table and the events' guarantees), written out so a change to either shows here. */
 const PING_EVERY_MS = 10_000
 const MIN_TOKEN_TTL_SECONDS = 10
 
@@ -181,7 +181,7 @@ describe('session tokens', () => {
     const id = await createSession()
     const tooShort = await api(`/v1/sessions/${id}/tokens`, { body: { ttlSeconds: MIN_TOKEN_TTL_SECONDS - 1 } })
     expect(tooShort.status).toBe(400)
-    // README, API: at most a day.
+    // docs/api.md, the route table: at most a day.
     expect((await api(`/v1/sessions/${id}/tokens`, { body: { ttlSeconds: 86_400 + 1 } })).status).toBe(400)
     expect((await api(`/v1/sessions/${id}/tokens`, { body: { ttlSeconds: 86_400 } })).status).toBe(201)
     const issued = await api(`/v1/sessions/${id}/tokens`, { body: { ttlSeconds: MIN_TOKEN_TTL_SECONDS } })

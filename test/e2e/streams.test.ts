@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { baseUrl, EventStream, GiveUp, idleSessionForBlock, TEST_KEYS, waitFor } from './helpers'
 
-/** README, Events: a session serves at most this many event streams at once. */
+/** docs/api.md, Events: a session serves at most this many event streams at once. */
 const MAX_STREAMS = 100
 
 describe('streams per session', () => {

@@ -4,7 +4,7 @@ import { api, expectAnswered, isReplyTo, newIdleSession, processAlive, sandboxes
 import { FAULTS_OPTIONS, FAULTS_SETTINGS, RECOVERY_TIMEOUT_SECONDS, TIMINGS } from './settings'
 
 /**
- * The deadlines of README's "When things break": each call to the sandbox host and to opencode
+ * The deadlines of "When things break" (docs/operations.md): each call to the sandbox host and to opencode
  * has one, and a hung call fails like a dropped connection instead of holding the session's work;
  * what hangs past every call's deadline is abandoned by the recovery watchdog. TIMINGS and
  * RECOVERY_TIMEOUT_SECONDS are shortened (./settings), so each bound is checked against its setting.

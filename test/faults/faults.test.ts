@@ -96,7 +96,7 @@ describe('the whole sandbox disappears', () => {
     const noticed = await waitFor('the alarm to notice the loss', () =>
       logEvents(own().logFile).find((l) => l.msg === 'sandbox.state' && l.state === 'lost' && l.sessionId === id),
     )
-    // README: at the next alarm. Its probe of the agent takes up to 2 s, and the log a moment to read.
+    // docs/operations.md: at the next alarm. Its probe of the agent takes up to 2 s, and the log a moment to read.
     expect(Date.now() - up).toBeLessThan(2 * TIMINGS.wakeMs + 8_000)
     // The alarm's path names itself 'reconnecting'; an ended stream would name the stream.
     expect(noticed.reason).toBe('reconnecting')

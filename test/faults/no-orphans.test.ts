@@ -24,7 +24,7 @@ import {
 } from '../helpers'
 
 /**
- * No sandbox outlives `npm run dev`, however it ends (README, "When things break"). Each case
+ * No sandbox outlives `npm run dev`, however it ends (docs/local.md, "The local stack stopping"). Each case
  * runs `npm run dev` under a parent process as a tool would (test/faults/dev-parent.ts), with a
  * paused sandbox, one mid-turn and one starting, ends it one way, and looks for what is left:
  * the processes the sandbox host recorded, and any process whose working folder or HOME lies in

@@ -7,7 +7,7 @@ import { sleep } from '../../src/lib/sleep'
 import { FAULTS_OPTIONS, FAULTS_SETTINGS } from './settings'
 
 /**
- * A delete is final whenever it lands (README, "When things break"): here while a session's
+ * A delete is final whenever it lands (docs/operations.md, "When things break"): here while a session's
  * sandbox is being recovered after its agent was killed, and while that agent restarts, at
  * moments drawn from a seeded random. A failure prints its seed; RANDOM_DELETES_SEED replays it.
  */

@@ -21,7 +21,7 @@ import {
 import { FAULTS_OPTIONS, FAULTS_SETTINGS, TIMINGS } from './settings'
 
 /**
- * The promises of the README's "When things break" that faults.test.ts does not cover: how a
+ * The promises of "When things break" (docs/operations.md) that faults.test.ts does not cover: how a
  * hang and a disappearance are noticed, and what survives restarts.
  */
 
@@ -48,7 +48,7 @@ describe('a silently hanging agent', () => {
     } finally {
       process.kill(pid, 'SIGCONT')
     }
-    // README: within the silence limit (30 s; TIMINGS shortens it here). The link checks six
+    // docs/operations.md: within the silence limit (30 s; TIMINGS shortens it here). The link checks six
     // times per limit, and the log takes a moment to read.
     expect(Date.now() - stopped).toBeLessThan(TIMINGS.silenceMs * (7 / 6) + 3_000)
     expect(silent.reason).toBe('silent')

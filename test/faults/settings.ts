@@ -12,7 +12,7 @@ export const TIMINGS = {
   sandboxCallMs: 8_000,
 }
 
-/** A recovery that hangs past every call's deadline is abandoned after this (README: RECOVERY_TIMEOUT_SECONDS). */
+/** A recovery that hangs past every call's deadline is abandoned after this (docs/operations.md: RECOVERY_TIMEOUT_SECONDS). */
 export const RECOVERY_TIMEOUT_SECONDS = 40
 
 export const FAULTS_SETTINGS: Record<string, string> = {

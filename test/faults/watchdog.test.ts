@@ -6,7 +6,7 @@ import { ownStackForFile } from '../helpers/own-stack'
 import { api, createSession, EventStream, isIdleEvent, sandboxesOf, scripted, sendMessage, waitFor } from '../helpers'
 
 /**
- * The watchdog over work on a sandbox (README, "When things break"): a provisioning that hangs
+ * The watchdog over work on a sandbox (docs/operations.md, "When things break"): a provisioning that hangs
  * past PROVISION_TIMEOUT_SECONDS is abandoned, what it made is killed, the session hears
  * `sandbox_timeout` and goes on, and its next message provisions again with nothing lost.
  * The limit here is short, but long enough for a provisioning that does not hang.

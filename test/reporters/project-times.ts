@@ -4,7 +4,7 @@ type Span = { files: number; start: number; end: number }
 
 /**
  * Prints, at the end of a run, each project's wall time (its first file's start to its last
- * file's end) beside the whole run's, so a slow project shows at once and the README's figure
+ * file's end) beside the whole run's, so a slow project shows at once and docs/testing.md's figure
  * comes from a real run. Projects overlap, so the rows add up to more than the total.
  */
 export default class ProjectTimes implements Reporter {

@@ -152,7 +152,7 @@ describe('fan-out', () => {
 
   it('drops a stalled client without holding back the others, and ends streams when the session ends', async () => {
     await runInDurableObject(stub('fanout-stalled'), async (_instance, state) => {
-      // README, "When things break": a client is cut when 4096 frames wait for it.
+      // docs/operations.md, "When things break": a client is cut when 4096 frames wait for it.
       expect(MAX_PENDING_FRAMES).toBe(4096)
       const { log, fanout } = logWithFanout(state.storage)
       const stalled = open(fanout)
@@ -185,7 +185,7 @@ describe('fan-out bounds', () => {
 
   it('cuts a client that leaves 8 MiB unread, long before 4096 frames, and keeps the reading one', async () => {
     await runInDurableObject(stub('fanout-bytes'), async (_instance, state) => {
-      // README, "When things break": a client is cut when 8 MiB wait for it.
+      // docs/operations.md, "When things break": a client is cut when 8 MiB wait for it.
       expect(MAX_PENDING_BYTES).toBe(8 * 1024 * 1024)
       const { log, fanout } = logWithFanout(state.storage)
       const stalled = open(fanout)
@@ -261,7 +261,7 @@ describe('fan-out bounds', () => {
 
   it('serves at most 100 streams; a cancelled, cut or ended stream frees its place', async () => {
     await runInDurableObject(stub('fanout-cap'), async (_instance, state) => {
-      // README, Events: at most 100 streams per session.
+      // docs/api.md, Events: at most 100 streams per session.
       expect(MAX_STREAMS).toBe(100)
       const { log, fanout } = logWithFanout(state.storage)
       const streams = Array.from({ length: MAX_STREAMS }, () => open(fanout))
