@@ -7,7 +7,7 @@ import { startGitHubStandIn } from '../local/github-standin'
 /**
  * The GitHub stand-in for trying GitHub runs by hand: a private repository `acme/widgets`, a
  * token and its grant to every key, printed as the settings `npm run dev` takes. Deliveries are then sent as GitHub would
- * (README, "GitHub"); pull requests and comments are printed as they come.
+ * (docs/runs.md, "GitHub"); pull requests and comments are printed as they come.
  */
 const root = await mkdtemp(join(tmpdir(), 'github-standin-'))
 const token = `ghp_${randomBytes(16).toString('hex')}`
