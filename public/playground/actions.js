@@ -1,7 +1,7 @@
 // @ts-check
 // What the buttons ask of the API for the session this tab shows. Their outcome comes back as
 // events on the stream; only failures and a few answers are said in the notice line.
-import { input } from '../dom.js'
+import { button, input } from '../dom.js'
 import { call, sessionPath } from './api.js'
 import { refreshControls } from './controls.js'
 import { fail, notice } from './page.js'
@@ -13,7 +13,7 @@ export async function start() {
   const url = input('repo-url').value.trim()
   const ref = input('repo-ref').value.trim()
   const body = url ? { repo: ref ? { url, ref } : { url } } : {}
-  input('start').disabled = true
+  button('start').disabled = true
   try {
     switchTo(await call('POST', '/v1/sessions', body))
   } catch (err) {

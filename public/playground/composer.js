@@ -1,6 +1,6 @@
 // @ts-check
 // The message box and the files for the next message: from the picker, or images pasted into the box.
-import { $, el, input } from '../dom.js'
+import { $, button, el, input } from '../dom.js'
 import { acceptOf, loadRules, read, refusal, size } from './attachments.js'
 import { call, sessionPath } from './api.js'
 import { refreshControls } from './controls.js'
@@ -66,7 +66,7 @@ async function send() {
     if (pending.length) notice('Say something about the files too: a message needs text.')
     return
   }
-  /** @type {HTMLButtonElement} */ ($('send')).disabled = true
+  button('send').disabled = true
   const sent = [...pending]
   const body = sent.length ? { text, attachments: sent.map(({ filename, mime, data }) => ({ filename, mime, data })) } : { text }
   try {

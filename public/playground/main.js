@@ -47,12 +47,14 @@ $('start-form').addEventListener('submit', (e) => {
 })
 $('sessions-refresh').addEventListener('click', () => loadSessions())
 $('sessions-more').addEventListener('click', () => loadSessions(true))
+// The tenant's list draws its items; opening one is the session switching's.
 $('sessions').addEventListener('click', (e) => {
   const item = /** @type {Element} */ (e.target).closest('button.open-session')?.closest('li')
   if (item?.dataset.sessionId) reopen(item.dataset.sessionId)
 })
 
-// The undo and fork buttons under each user message.
+// The undo and fork buttons under each user message: answered here, so that renderers only draw
+// and never reach the session switching that a fork ends in.
 log().addEventListener('click', (e) => {
   const b = /** @type {Element} */ (e.target).closest('button.undo, button.fork')
   const messageId = /** @type {HTMLElement | null} */ (b?.closest('.msg'))?.dataset.messageId

@@ -21,7 +21,7 @@ export const tab = {
   sessionId: null,
   /** the id of the last event applied: the stream resumes after it */
   lastSeq: 0,
-  /** @type {Status} */
+  /** @type {Status} written by render/session.js, with its badge */
   status: 'none',
   ended: false,
 }
@@ -58,9 +58,8 @@ export function applied(seq) {
   remembered.set(KEYS.last, String(seq))
 }
 
-/** A fresh view of a session: nothing applied yet. */
+/** A fresh view of a session: nothing applied yet (its status is render/session.js's to say). */
 export function startOver() {
   tab.lastSeq = 0
   tab.ended = false
-  tab.status = 'none'
 }
