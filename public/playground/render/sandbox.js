@@ -10,7 +10,7 @@ import { badge } from '../page.js'
  * shortcut past them (a warm sandbox, a resumed one, one from a snapshot), or ready.
  * @typedef {import('../../../src/sandbox/provision').ProvisionStep | 'snapshot' | 'warm' | 'resuming' | 'ready'} Step
  */
-/** @typedef {{ state: 'todo' | 'current' | 'done' | 'skipped', at?: number, took?: number }} StepState */
+/** @typedef {{ state: 'current' | 'done' | 'skipped', at?: number, took?: number }} StepState */
 
 /** A fresh sandbox's steps, in the order it takes them. @type {Step[]} */
 const START_STEPS = ['creating', 'cloning', 'updating', 'writing_files', 'setup', 'saving_snapshot', 'starting_agent', 'ready']
