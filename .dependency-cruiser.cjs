@@ -26,65 +26,20 @@ const DURABLE_OBJECT_CLASSES = '^src/(session/durable-object|runs/durable-object
 /** The session's ports: an adapter below may implement them (src/opencode/agent.ts implements AgentPort). */
 const SESSION_PORTS = '^src/session/ports\\.ts$'
 
+/** Every rule is an error: a break fails `npm test`. */
+const rule = (name, comment, from, to) => ({ name, comment, severity: 'error', from, to })
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
-    {
-      name: 'no-circular',
-      comment: 'No import cycle among source files, type-only imports included.',
-      severity: 'error',
-      from: { path: '^src/' },
-      to: { circular: true },
-    },
-    {
-      name: 'base-imports-only-base',
-      comment: 'src/contracts/ and src/lib/ are the lowest layer: they import nothing else of ours.',
-      severity: 'error',
-      from: { path: BASE },
-      to: { path: '^src/', pathNot: BASE },
-    },
-    {
-      name: 'services-not-upward',
-      comment: 'sandbox/, opencode/, events/, gateway/, github/ and the settings know nothing of the session, runs, tenants or routes.',
-      severity: 'error',
-      from: { path: SERVICES },
-      to: { path: [OBJECTS, ENTRY], pathNot: SESSION_PORTS },
-    },
-    {
-      name: 'ports-implemented-by-type',
-      comment: "An adapter may name the session's port it implements, as a type only.",
-      severity: 'error',
-      from: { path: SERVICES },
-      to: { path: SESSION_PORTS, dependencyTypesNot: ['type-only'] },
-    },
-    {
-      name: 'objects-not-to-routes',
-      comment: 'session/, runs/ and tenant/ are called by the routes and never call them.',
-      severity: 'error',
-      from: { path: OBJECTS },
-      to: { path: ENTRY },
-    },
-    {
-      name: 'session-and-runs-apart',
-      comment: 'session/ and runs/ never import each other: they reach one another through src/durable-objects.ts.',
-      severity: 'error',
-      from: { path: '^src/(session|runs)/' },
-      to: { path: '^src/(session|runs)/', pathNot: '^src/$1/' },
-    },
-    {
-      name: 'no-durable-object-class',
-      comment: "Nothing imports a Durable Object class but the Worker's entry: callers use its RPC interface in src/durable-objects.ts.",
-      severity: 'error',
-      from: { pathNot: '^src/index\\.ts$' },
-      to: { path: DURABLE_OBJECT_CLASSES },
-    },
-    {
-      name: 'bindings-hold-types',
-      comment: 'src/env.ts and src/durable-objects.ts declare shapes: they run none of our code.',
-      severity: 'error',
-      from: { path: BINDINGS },
-      to: { path: '^src/', dependencyTypesNot: ['type-only'] },
-    },
+    rule('no-circular', 'No import cycle among source files, type-only imports included.', { path: '^src/' }, { circular: true }),
+    rule('base-imports-only-base', 'src/contracts/ and src/lib/ are the lowest layer: they import nothing else of ours.', { path: BASE }, { path: '^src/', pathNot: BASE }),
+    rule('services-not-upward', 'sandbox/, opencode/, events/, gateway/, github/ and the settings know nothing of the session, runs, tenants or routes.', { path: SERVICES }, { path: [OBJECTS, ENTRY], pathNot: SESSION_PORTS }),
+    rule('ports-implemented-by-type', "An adapter may name the session's port it implements, as a type only.", { path: SERVICES }, { path: SESSION_PORTS, dependencyTypesNot: ['type-only'] }),
+    rule('objects-not-to-routes', 'session/, runs/ and tenant/ are called by the routes and never call them.', { path: OBJECTS }, { path: ENTRY }),
+    rule('session-and-runs-apart', 'session/ and runs/ never import each other: they reach one another through src/durable-objects.ts.', { path: '^src/(session|runs)/' }, { path: '^src/(session|runs)/', pathNot: '^src/$1/' }),
+    rule('no-durable-object-class', "Nothing imports a Durable Object class but the Worker's entry: callers use its RPC interface in src/durable-objects.ts.", { pathNot: '^src/index\\.ts$' }, { path: DURABLE_OBJECT_CLASSES }),
+    rule('bindings-hold-types', 'src/env.ts and src/durable-objects.ts declare shapes: they run none of our code.', { path: BINDINGS }, { path: '^src/', dependencyTypesNot: ['type-only'] }),
   ],
   options: {
     includeOnly: '^src/',
