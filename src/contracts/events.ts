@@ -147,8 +147,15 @@ export type SandboxStatusExtra = { detail?: string; ageSeconds?: number }
 
 /** A sandbox reached `state` by `step`; `reason` is filled in for clients that read it still. */
 export function sandboxStatus<S extends SandboxState>(state: S, step: StepOf<S>, extra: SandboxStatusExtra = {}): PublicEvent {
-  const reason = legacyReason(step, extra.detail)
-  return event('sandbox.status', { state, step, ...(extra.detail !== undefined && { detail: extra.detail }), ...(reason !== undefined && { reason }), ...(extra.ageSeconds !== undefined && { ageSeconds: extra.ageSeconds }) })
+  const { detail, ageSeconds } = extra
+  const reason = legacyReason(step, detail)
+  return event('sandbox.status', {
+    state,
+    step,
+    ...(detail !== undefined && { detail }),
+    ...(reason !== undefined && { reason }),
+    ...(ageSeconds !== undefined && { ageSeconds }),
+  })
 }
 
 /** An event as it sits in the log: `data` is the JSON text sent on the wire, sessionId and at included. */

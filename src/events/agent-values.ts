@@ -51,10 +51,11 @@ export type AgentError = { name?: string; data?: { message?: string } }
 
 /** An agent's error as a code and message; a name this version does not know stays in the message. */
 export function describeAgentError(err: AgentError | undefined): { code: EventErrorCode; message: string } {
-  const message = err?.data?.message || err?.name || 'the agent reported an error'
-  const code = err?.name !== undefined && Object.hasOwn(AGENT_ERROR_CODES, err.name) ? AGENT_ERROR_CODES[err.name as keyof typeof AGENT_ERROR_CODES] : undefined
-  if (code) return { code, message }
-  return { code: 'agent_error', message: err?.name && message !== err.name ? `${err.name}: ${message}` : message }
+  const name = err?.name
+  const message = err?.data?.message || name || 'the agent reported an error'
+  if (name === undefined) return { code: 'agent_error', message }
+  if (Object.hasOwn(AGENT_ERROR_CODES, name)) return { code: AGENT_ERROR_CODES[name as keyof typeof AGENT_ERROR_CODES], message }
+  return { code: 'agent_error', message: message === name ? name : `${name}: ${message}` }
 }
 
 /**
