@@ -7,6 +7,7 @@
 export * from './fields'
 export * from './attachments'
 export * from './catalogue'
+export * from './event-codes'
 export * from './events'
 export * from './sessions'
 export * from './runs'

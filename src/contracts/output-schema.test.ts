@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_OUTPUT_SCHEMA_BYTES, OutputSchema } from './output-schema'
+import { MAX_OUTPUT_SCHEMA_BYTES, OutputSchema, structuredOutcome } from './output-schema'
 
 const messages = (value: unknown) => OutputSchema.safeParse(value).error?.issues.map((i) => i.message) ?? []
 
@@ -30,5 +30,35 @@ describe('OutputSchema', () => {
   it('refuses a schema over 64 KiB', () => {
     const big = { type: 'object', description: 'x'.repeat(MAX_OUTPUT_SCHEMA_BYTES) }
     expect(messages(big)).toEqual([expect.stringContaining(`${MAX_OUTPUT_SCHEMA_BYTES} bytes`)])
+  })
+})
+
+const verdictSchema = {
+  type: 'object',
+  properties: { verdict: { enum: ['pass', 'fail'] }, score: { type: 'number' } },
+  required: ['verdict', 'score'],
+  additionalProperties: false,
+}
+
+describe('structuredOutcome', () => {
+  it('keeps a matching answer', () => {
+    expect(structuredOutcome(verdictSchema, { verdict: 'pass', score: 3 })).toEqual({ structured: { verdict: 'pass', score: 3 } })
+  })
+
+  it('fails a run whose agent answered in text only', () => {
+    expect(structuredOutcome(verdictSchema, undefined).error).toMatchObject({ code: 'structured_output_failed', message: expect.stringContaining('without a structured answer') })
+  })
+
+  it('fails a run whose answer does not match, saying where', () => {
+    const { structured, error } = structuredOutcome(verdictSchema, { verdict: 'maybe', score: 'high' })
+    expect(structured).toBeUndefined()
+    expect(error?.code).toBe('structured_output_failed')
+    expect(error?.message).toContain('verdict')
+    expect(error?.message).toContain('score')
+    expect(structuredOutcome(verdictSchema, { verdict: 'pass', score: 1, extra: true }).error?.message).toContain('extra')
+  })
+
+  it('ignores what a run without a schema was given', () => {
+    expect(structuredOutcome(undefined, { anything: 1 })).toEqual({})
   })
 })

@@ -43,3 +43,20 @@ export const OutputSchema = z
   .openapi('OutputSchema', { example: { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] } })
 
 export type OutputSchema = z.infer<typeof OutputSchema>
+
+/**
+ * What an agent's structured answer to an outputSchema comes to, for a run and a message alike:
+ * the answer, when it matches; else why the work fails. Without a schema, nothing is kept.
+ */
+export function structuredOutcome(
+  schema: OutputSchema | undefined,
+  structured: unknown,
+): { structured?: unknown; error?: { code: 'structured_output_failed'; message: string } } {
+  if (!schema) return {}
+  if (structured === undefined) {
+    return { error: { code: 'structured_output_failed', message: 'the agent ended without a structured answer (it did not call its StructuredOutput tool)' } }
+  }
+  const mismatch = structuredMismatch(schema, structured)
+  if (mismatch) return { error: { code: 'structured_output_failed', message: `the agent's structured answer does not match outputSchema: ${mismatch}` } }
+  return { structured }
+}

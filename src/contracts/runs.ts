@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { ID_PATTERN } from '../lib/ids'
 import { callbackUrlProblem } from './callback-url'
+import type { EventErrorCode } from './event-codes'
 import { Usage } from './events'
 import { Limits, ModelKeys, ModelName, Permissions, SessionRepo, type Repo } from './fields'
 import { OutputSchema } from './output-schema'
@@ -163,5 +164,5 @@ export type CreateRunInput = Pick<RunBody, 'modelKeys'> & {
 /** What a background session tells its run. */
 export type RunSignal =
   | { kind: 'turn_done'; text: string; structured?: unknown }
-  | { kind: 'error'; code: string; message: string }
-  | { kind: 'session_failed'; code: string; message: string }
+  | { kind: 'error'; code: EventErrorCode; message: string }
+  | { kind: 'session_failed'; code: EventErrorCode; message: string }

@@ -1,5 +1,5 @@
-import type { Part } from '@opencode-ai/sdk/v2/client'
-import type { SubagentTag, TodoItem } from '../contracts'
+import type { AssistantMessage, Part } from '@opencode-ai/sdk/v2/client'
+import type { EventErrorCode, SubagentTag, TodoItem } from '../contracts'
 
 /** How opencode's values become public ones: bounded text, error codes, todo ids, sub-agent tags. */
 
@@ -35,19 +35,27 @@ export function capValue(value: unknown): unknown {
   return json.length <= MAX_TOOL_TEXT ? value : { truncated: true, preview: json.slice(0, MAX_TOOL_TEXT) }
 }
 
-function errorCode(name: string | undefined): string {
-  if (!name) return 'agent_error'
-  if (name === 'MessageAbortedError') return 'aborted'
-  return name
-    .replace(/Error$/, '')
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .toLowerCase()
+/** opencode's errors by name, as codes; a Record over its union, so an error it adds does not compile until it has one. */
+const AGENT_ERROR_CODES: Record<NonNullable<AssistantMessage['error']>['name'], EventErrorCode> = {
+  MessageAbortedError: 'aborted',
+  APIError: 'api',
+  ProviderAuthError: 'provider_auth',
+  ContextOverflowError: 'context_overflow',
+  ContentFilterError: 'content_filter',
+  MessageOutputLengthError: 'message_output_length',
+  StructuredOutputError: 'structured_output',
+  UnknownError: 'unknown',
 }
 
 export type AgentError = { name?: string; data?: { message?: string } }
 
-export function describeAgentError(err: AgentError | undefined): { code: string; message: string } {
-  return { code: errorCode(err?.name), message: err?.data?.message || err?.name || 'the agent reported an error' }
+/** An agent's error as a code and message; a name this version does not know stays in the message. */
+export function describeAgentError(err: AgentError | undefined): { code: EventErrorCode; message: string } {
+  const name = err?.name
+  const message = err?.data?.message || name || 'the agent reported an error'
+  if (name === undefined) return { code: 'agent_error', message }
+  if (Object.hasOwn(AGENT_ERROR_CODES, name)) return { code: AGENT_ERROR_CODES[name as keyof typeof AGENT_ERROR_CODES], message }
+  return { code: 'agent_error', message: message === name ? name : `${name}: ${message}` }
 }
 
 /**

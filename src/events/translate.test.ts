@@ -209,6 +209,10 @@ describe('AgentEventTranslator', () => {
     expect(t.translate(ev('session.error', { sessionID: ROOT, error: { name: 'MessageAbortedError', data: {} } }))[0]).toMatchObject({
       data: { code: 'aborted' },
     })
+    // An error this version of opencode does not name: the one code for the agent's errors, the name kept for people.
+    expect(t.translate(ev('session.error', { sessionID: ROOT, error: { name: 'QuotaError', data: { message: 'no more' } } }))).toEqual([
+      { type: 'error', data: { code: 'agent_error', message: 'QuotaError: no more' } },
+    ])
     expect(t.translate(ev('file.edited', { file: '/work/space/src/a.ts' }))).toEqual([
       { type: 'file.changed', data: { path: 'src/a.ts', change: 'edited' } },
     ])

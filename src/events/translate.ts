@@ -1,5 +1,5 @@
 import type { Event as AgentEvent, Part } from '@opencode-ai/sdk/v2/client'
-import { event, type PublicEvent, type SubagentTag, type TodoItem, type ToolState, type Usage } from '../contracts'
+import { event, type EventErrorCode, type PublicEvent, type SubagentTag, type TodoItem, type ToolState, type Usage } from '../contracts'
 import { describeParts, textOf, type ListedPart, type MessageInfo } from './message-parts'
 import { capText, capValue, describeAgentError, MAX_MESSAGE_TEXT, structuredOf, subagentOf, todoItems, type AgentError } from './agent-values'
 
@@ -256,7 +256,7 @@ export class AgentEventTranslator {
    * Completes, with `error`, every assistant message that was still being written: after the
    * agent died, nothing else will complete them, and clients must not wait for it.
    */
-  interruptOpen(error: { code: string; message: string }): PublicEvent[] {
+  interruptOpen(error: { code: EventErrorCode; message: string }): PublicEvent[] {
     this.settled.clear()
     const out: PublicEvent[] = []
     for (const [id, msg] of this.messages) {

@@ -2,6 +2,7 @@ import { DurableObject } from 'cloudflare:workers'
 import {
   callbackUrlProblem,
   localCallbacksAllowed,
+  structuredOutcome,
   type CallbackAttempt,
   type CreateRunInput,
   type GitHubTarget,
@@ -24,7 +25,6 @@ import { commentBody, githubComment, startedComment } from './github'
 import { githubSetup, publishRun, type GitHubSetup } from './github-pr'
 import { callbackRetryDelay, SETTLE_MS } from './policy'
 import { callbackKey, signature, timestamped } from './signing'
-import { structuredOutcome } from './structured'
 import { migrate } from '../lib/migrations'
 import { openJson, sealJson } from '../lib/sealed'
 import { RUN_MIGRATIONS } from './schema'

@@ -22,6 +22,7 @@ import type { ForkInput } from './fork-history'
 import { GatewayAccount } from './gateway-account'
 import { History } from './history'
 import { HumanRequests, pendingSeconds } from './human-requests'
+import { wakeReason } from './lifecycle'
 import { PendingRequests } from './pending'
 import { promptFor } from './prompt'
 import type { PermissionReply } from './ports'
@@ -33,6 +34,7 @@ import { sealSecrets } from './secrets'
 import { SessionStore } from './session-store'
 import { Signals } from './signals'
 import { Turns } from './turns'
+import { wakeHandlers, type WakeHandlers } from './wakes'
 import { Workspace } from './workspace'
 
 /**
@@ -63,6 +65,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   private readonly history: History
   private readonly forks: Forks
   private readonly ending: Ending
+  private readonly wakes: WakeHandlers
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
@@ -187,6 +190,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       human: this.human,
       fanout: this.fanout,
     })
+    this.wakes = wakeHandlers({ store, signals, ending: this.ending, lifecycle: this.lifecycle, human: this.human })
     if (store.exists && store.isOver()) this.fanout.end()
   }
 
@@ -357,14 +361,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     await this.signals.holdWake()
     await this.account.settleStale(Date.now())
     await this.usage.onAlarm()
-    const due = this.signals.nextWake()
-    if (due && due.at <= Date.now() && due.why === 'forget') return this.ending.forget()
-    if (due && due.at <= Date.now() && due.why === 'expire') return this.ending.finish('ended', 'expired')
-    if (due?.why === 'kill_leftover') await this.lifecycle.killLeftover()
-    if (!this.store.exists || this.store.isOver()) return this.signals.scheduleWake()
-    await this.human.expire(Date.now())
-    await this.lifecycle.wake()
-    await this.signals.scheduleWake()
+    await this.wakes[wakeReason(this.signals.nextWake(), Date.now())]()
   }
 
   // ---- the session's own state ----

@@ -42,7 +42,7 @@ export class Ending {
     // Nothing will need them again: an ended session keeps no secrets, not even sealed, and its
     // sandbox's gateway token dies with it.
     store.update({ secrets: null, gateway_digest: null })
-    await lifecycle.stop('stopped', status === 'ended' ? 'session ended' : 'session failed')
+    await lifecycle.stop(status)
     turns.step(undefined, { kind: 'session_over', status })
     turns.dropQueued(`the session ${status} before this message ran`)
     human.resolveAll(`session ${status}`)

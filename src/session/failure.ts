@@ -1,3 +1,4 @@
+import type { EventErrorCode } from '../contracts'
 import { errorMessage } from '../lib/log'
 import { AgentUnreachableError } from '../opencode/client'
 import { ConfigError } from '../opencode/config'
@@ -6,7 +7,7 @@ import { ProvisionError } from '../sandbox/provision'
 import { AgentStreamError } from './agent-link'
 
 /** Why a session failed, as its `error` event and view say it. */
-export function describeFailure(err: unknown): { code: string; message: string } {
+export function describeFailure(err: unknown): { code: EventErrorCode; message: string } {
   if (err instanceof ProvisionError) return { code: err.code, message: err.message }
   if (err instanceof SandboxError) return { code: `sandbox_${err.code}`, message: err.message }
   if (err instanceof ConfigError) return { code: 'bad_configuration', message: err.message }

@@ -91,7 +91,7 @@ export class Forks {
    */
   async adopt(input: ForkInput) {
     const { store, signals, connection, sql } = this.p
-    signals.sandboxState('starting', 'copying the sandbox')
+    signals.sandboxState('starting', 'copying')
     const secrets = await openSecrets(this.p.secretsKey, store.row.secrets)
     const record = await this.p.source.forkOf(input.sandboxId, store.spec(), secrets, () => {})
     store.saveSandbox(record)

@@ -12,8 +12,10 @@ import {
   MAX_RATE_LIMITED_ATTEMPTS,
   recoveryDecision,
   sandboxTimeoutMs,
+  wakeReason,
   wantsSandbox,
   watchdogVerdict,
+  type Wake,
   type WakeInput,
 } from './lifecycle'
 import { DEFAULT_TIMINGS } from '../timings'
@@ -34,7 +36,7 @@ describe('idleDecision', () => {
 
   it('pauses a sandbox in use between turns once the run limit draws near, never during a turn', () => {
     const inUse = { ...base, expiresAt: 2_000_000, clients: 1 }
-    expect(idleDecision({ ...inUse, runPauseAt: 1_000_000 })).toEqual({ action: 'pause', reason: 'run limit' })
+    expect(idleDecision({ ...inUse, runPauseAt: 1_000_000 })).toEqual({ action: 'pause', reason: 'run_limit' })
     expect(idleDecision({ ...inUse, runPauseAt: 1_000_001 }).action).toBe('keep')
     expect(idleDecision({ ...inUse, runPauseAt: 1_000_000, busy: true }).action).toBe('keep')
   })
@@ -144,6 +146,20 @@ describe('when the session wakes next', () => {
     ['unsent usage leaves a sooner wake as it is', { unsent: true, pendingDeadline: now + 10 }, { at: now + 1_000, why: 'look_after' }],
   ])('%s', (_name, input, wake) => {
     expect(nextWake({ ...base, ...input })).toEqual(wake)
+  })
+})
+
+describe('which reason an alarm answers', () => {
+  const now = 1_000_000
+  it.each<[string, Wake | undefined, ReturnType<typeof wakeReason>]>([
+    ['nothing planned: the session is looked after', undefined, 'look_after'],
+    ['an ended session whose retention is up is forgotten', { at: now, why: 'forget' }, 'forget'],
+    ['a paused session kept past its retention ends', { at: now - 1, why: 'expire' }, 'expire'],
+    ['an alarm before the retention is up looks after the session', { at: now + 1, why: 'forget' }, 'look_after'],
+    ['an unconfirmed kill is tried again at every alarm', { at: now + WAKE_INTERVAL_MS, why: 'kill_leftover' }, 'kill_leftover'],
+    ['unsent usage', { at: now + WAKE_INTERVAL_MS, why: 'send_usage' }, 'send_usage'],
+  ])('%s', (_name, planned, reason) => {
+    expect(wakeReason(planned, now)).toBe(reason)
   })
 })
 

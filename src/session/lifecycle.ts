@@ -3,6 +3,7 @@
  * `now` is passed in so each rule is a table in its tests.
  */
 
+import type { StepOf } from '../contracts'
 import { forgetAt } from '../lib/retention'
 import { SANDBOX_GRACE_MS } from '../sandbox/timeouts'
 
@@ -18,7 +19,7 @@ export type IdleInput = {
   runPauseAt?: number
 }
 
-export type IdleDecision = { action: 'pause'; reason: string } | { action: 'keep'; reason: string }
+export type IdleDecision = { action: 'pause'; reason: StepOf<'paused'> } | { action: 'keep'; reason: string }
 
 /**
  * A sandbox costs money while it runs. It is paused (memory and disk kept) once the idle
@@ -29,7 +30,7 @@ export function idleDecision(s: IdleInput): IdleDecision {
   if (!s.hasSandbox) return { action: 'keep', reason: 'no sandbox' }
   if (s.busy) return { action: 'keep', reason: 'working' }
   // Between turns, ahead of E2B ending it: a pause and a resume start the run afresh.
-  if (s.runPauseAt !== undefined && s.now >= s.runPauseAt) return { action: 'pause', reason: 'run limit' }
+  if (s.runPauseAt !== undefined && s.now >= s.runPauseAt) return { action: 'pause', reason: 'run_limit' }
   if (s.now < s.expiresAt) return { action: 'keep', reason: 'not idle long enough' }
   return { action: 'pause', reason: 'idle' }
 }
@@ -92,8 +93,12 @@ export type WakeInput = {
   unsent?: boolean
 }
 
-/** Why the session wakes: to look after its sandbox, to end a paused session kept too long, to delete an ended one. */
-export type Wake = { at: number; why: 'look_after' | 'expire' | 'forget' | 'kill_leftover' | 'send_usage' }
+/**
+ * Why the session wakes: to look after its sandbox, to end a paused session kept too long, to
+ * delete an ended one, to kill an ended one's sandbox again, to send its usage reports again.
+ */
+export type WakeReason = 'look_after' | 'expire' | 'forget' | 'kill_leftover' | 'send_usage'
+export type Wake = { at: number; why: WakeReason }
 
 /**
  * When the session's alarm should next go off, if at all. A session with something to look
@@ -107,6 +112,17 @@ export function nextWake(s: WakeInput): Wake | undefined {
   if (!s.unsent) return wake
   const retry = { at: s.now + s.wakeMs, why: 'send_usage' as const }
   return wake && wake.why !== 'forget' && wake.at <= retry.at ? wake : retry
+}
+
+/**
+ * Which reason an alarm answers, given the wake planned now. Retention (forget, expire) acts only
+ * once its time has come: an alarm before it (the hold a handler left) looks after the session as
+ * usual. An unconfirmed kill is tried again at every alarm, as its wake is always one period off.
+ */
+export function wakeReason(planned: Wake | undefined, now: number): WakeReason {
+  if (!planned) return 'look_after'
+  if (planned.why === 'forget' || planned.why === 'expire') return planned.at <= now ? planned.why : 'look_after'
+  return planned.why
 }
 
 function plannedWake(s: WakeInput): Wake | undefined {

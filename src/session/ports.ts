@@ -1,5 +1,5 @@
 import type { PermissionRequest, QuestionRequest } from '@opencode-ai/sdk/v2/client'
-import type { AttachmentFile, OutputSchema, PublicEvent, SandboxState, SessionStatus } from '../contracts'
+import type { AttachmentFile, OutputSchema, PublicEvent, SandboxState, SandboxStatusExtra, SessionStatus, StepOf } from '../contracts'
 
 /**
  * What the session's parts need of each other and of the world, as narrow interfaces: the parts
@@ -14,7 +14,7 @@ export interface EventSink {
 /** What the session says about itself to clients, its tenant's index, its run and its alarm. */
 export interface SessionSignals extends EventSink {
   setStatus(status: SessionStatus, reason?: string): void
-  sandboxState(state: SandboxState, reason?: string): void
+  sandboxState<S extends SandboxState>(state: S, step: StepOf<S>, extra?: SandboxStatusExtra): void
   /** the session was active: its idle deadline moves on */
   touch(): void
   scheduleWake(): Promise<void>

@@ -1,4 +1,3 @@
-import { event } from '../contracts'
 import type { SessionSpec } from '../contracts'
 import { poolStub } from '../durable-objects'
 import type { Bindings } from '../env'
@@ -42,7 +41,7 @@ export async function takeFromRepoPool(
   if (!warm) return null
   made(warm.sandboxId)
   store.update({ gateway_digest: warm.gatewayDigest })
-  signals.emit(event('sandbox.status', { state: 'starting', reason: 'warm', ageSeconds: Math.max(0, Math.round((Date.now() - warm.createdAt) / 1000)) }))
+  signals.sandboxState('starting', 'warm', { ageSeconds: Math.max(0, Math.round((Date.now() - warm.createdAt) / 1000)) })
   try {
     signals.sandboxState('starting', 'updating')
     const credentials = secrets.repoToken ? await writeCloneCredentials(provider, warm.sandboxId, warm.home, spec.repo.url, secrets.repoToken) : undefined
@@ -55,7 +54,7 @@ export async function takeFromRepoPool(
     return { sandboxId: warm.sandboxId, workdir: warm.workdir, home: warm.home, endpoint: warm.endpoint, password: warm.password, agentSessionId: warm.agentSessionId }
   } catch (err) {
     await provider.kill(warm.sandboxId).catch(() => {})
-    signals.sandboxState('starting', `starting without the warm sandbox: ${errorMessage(err)}`)
+    signals.sandboxState('starting', 'warm_failed', { detail: errorMessage(err) })
     return null
   }
 }

@@ -41,7 +41,7 @@ export class RepoSnapshots {
     })
     const now = Date.now()
     const chosen = chooseSnapshot(rows, spec.repo.ref, now, settings.snapshots.maxAgeMs)
-    if (!chosen && rows.length > 0) this.p.signals.sandboxState('starting', 'snapshot too old: making a new one')
+    if (!chosen && rows.length > 0) this.p.signals.sandboxState('starting', 'snapshot_too_old')
     const repo = spec.repo
     return {
       ...(chosen && { from: { snapshotId: chosen.id, commit: chosen.commit }, ageMs: now - chosen.createdAt }),
@@ -60,8 +60,8 @@ export class RepoSnapshots {
     }
   }
 
-  /** What the session is told it starts from. */
-  static reason(ageMs: number): string {
-    return `snapshot (${formatAge(ageMs)} old)`
+  /** How old the snapshot a session starts from is, as its clients are told. */
+  static age(ageMs: number): string {
+    return `${formatAge(ageMs)} old`
   }
 }

@@ -5,7 +5,7 @@ import { waitForOpencode } from '../opencode/client'
 import { SandboxError, type SandboxProvider } from '../sandbox/provider'
 import type { SandboxRecord } from '../sandbox/record'
 import { runPauseAt, type E2BLimits } from '../sandbox/e2b-limits'
-import { event, type SandboxState } from '../contracts'
+import { event, type StepOf } from '../contracts'
 import type { AgentConnection } from './agent-connection'
 import type { AgentEvents } from './agent-events'
 import type { LinkEnd } from './agent-link'
@@ -164,7 +164,7 @@ export class SandboxLifecycle {
   }
 
   /** The session is over: its sandbox goes, and with it the link. */
-  async stop(state: SandboxState, reason: string) {
+  async stop(step: StepOf<'stopped'>) {
     const { store, connection, events } = this.p
     const record = store.sandbox()
     connection.close()
@@ -174,7 +174,7 @@ export class SandboxLifecycle {
     if (!record) return
     store.update({ agent_session_id: null })
     await this.killLeftover()
-    this.p.signals.sandboxState(state, reason)
+    this.p.signals.sandboxState('stopped', step)
   }
 
   /**
@@ -206,7 +206,7 @@ export class SandboxLifecycle {
     if (store.exists && !store.isOver()) {
       this.held = verdict.hold
       signals.emit(event('error', { code: verdict.code, message: verdict.message }))
-      await this.lose(verdict.message)
+      await this.lose('timed_out', verdict.message)
     }
   }
 
@@ -219,7 +219,7 @@ export class SandboxLifecycle {
     const { store, signals, connection } = this.p
     const spec = store.spec()
     if (store.row.status !== 'starting') signals.setStatus('starting', 'starting a new sandbox')
-    signals.sandboxState('starting')
+    signals.sandboxState('starting', 'provisioning')
     try {
       // No other work runs: a sandbox still recorded as being made was left by a restart.
       await this.provisioning.reap()
@@ -236,7 +236,7 @@ export class SandboxLifecycle {
       if (this.stopped(job)) return this.abandon(record)
       await connection.attach(record, checks.knownAgentSession)
       if (this.stopped(job)) return this.abandon(record)
-      signals.sandboxState('ready')
+      signals.sandboxState('ready', 'started')
       // The idle clock starts once the session can take a message, not while its sandbox boots.
       signals.touch()
       signals.setStatus('idle')
@@ -275,13 +275,13 @@ export class SandboxLifecycle {
         const decision = recoveryDecision(probe, attempt)
         if (decision.action === 'retry') await sleep(decision.delayMs)
         else if (decision.action === 'resume') await this.p.provider.resume(record.sandboxId, this.timeout())
-        else if (decision.action === 'replace_sandbox') await this.lose(reason)
+        else if (decision.action === 'replace_sandbox') await this.lose('gone', reason)
         else if (decision.action === 'restart_agent') await this.restartAgent(job, record, reason)
         else await this.p.connection.reattach(record, false)
         if (decision.action !== 'retry' && decision.action !== 'resume') return decision.action
       }
     } catch (err) {
-      if (!job.abandoned) await this.lose(`${reason}; recovery failed: ${errorMessage(err)}`)
+      if (!job.abandoned) await this.lose('unrecoverable', `${reason}; recovery failed: ${errorMessage(err)}`)
       return 'replace_sandbox'
     }
   }
@@ -291,7 +291,7 @@ export class SandboxLifecycle {
   }
 
   /** Idle: the sandbox stops where it stands, for the next message to resume it as it was. */
-  private async pause(job: Job, reason: string) {
+  private async pause(job: Job, step: StepOf<'paused'>) {
     const { store, connection } = this.p
     const record = store.sandbox()
     if (!record || record.paused) return
@@ -302,7 +302,7 @@ export class SandboxLifecycle {
       await this.p.provider.pause(record.sandboxId)
     } catch (err) {
       if (job.abandoned) return
-      if (err instanceof SandboxError && err.code === 'not_found') return this.lose('the sandbox was gone when it was to be paused')
+      if (err instanceof SandboxError && err.code === 'not_found') return this.lose('gone', 'the sandbox was gone when it was to be paused')
       // Not paused is not said to be: the sandbox stays ready and the pause is tried again later.
       this.pauseFailures++
       this.pauseRetryAt = Date.now() + pauseRetryDelayMs(this.pauseFailures, this.p.settings.timings.pauseRetryMs)
@@ -314,7 +314,7 @@ export class SandboxLifecycle {
     }
     if (job.abandoned) return
     this.pauseFailures = 0
-    this.p.signals.sandboxState('paused', reason)
+    this.p.signals.sandboxState('paused', step)
   }
 
   /** Brings a paused sandbox back, then checks its agent as after any gap: reconnect, restart, or replace. */
@@ -327,7 +327,7 @@ export class SandboxLifecycle {
     } catch (err) {
       if (job.abandoned) return
       const gone = err instanceof SandboxError && err.code === 'not_found'
-      return this.lose(gone ? 'the paused sandbox is gone' : `the paused sandbox could not be resumed: ${errorMessage(err)}`)
+      return gone ? this.lose('gone', 'the paused sandbox is gone') : this.lose('resume_failed', `the paused sandbox could not be resumed: ${errorMessage(err)}`)
     }
     if (this.stopped(job)) return this.abandon(record)
     store.saveSandbox({ ...record, paused: false, deadline: Date.now() + timeoutMs, runningSince: Date.now() })
@@ -350,7 +350,7 @@ export class SandboxLifecycle {
 
   /** opencode died in a live sandbox: start it again on the same workspace and carry on. */
   private async restartAgent(job: Job, record: SandboxRecord, reason: string) {
-    this.p.signals.sandboxState('restarting', reason)
+    this.p.signals.sandboxState('restarting', 'agent_stopped', { detail: reason })
     const endpoint = await this.p.provider.startOpencode(record.sandboxId, { cwd: record.workdir })
     const restarted = { ...record, endpoint }
     if (this.stopped(job)) return this.abandon(restarted)
@@ -359,7 +359,7 @@ export class SandboxLifecycle {
     if (this.stopped(job)) return this.abandon(restarted)
     await this.p.connection.reattach(restarted, true)
     if (this.stopped(job)) return this.abandon(restarted)
-    this.p.signals.sandboxState('ready', 'agent restarted')
+    this.p.signals.sandboxState('ready', 'agent_restarted')
   }
 
   /**
@@ -377,14 +377,14 @@ export class SandboxLifecycle {
   }
 
   /** The sandbox is gone: say so, fail the running turn, and start afresh on the next message. */
-  private async lose(reason: string) {
+  private async lose(step: StepOf<'lost'>, reason: string) {
     const { store, connection, human, signals, turns, events } = this.p
     const record = store.sandbox()
     connection.close()
     store.saveSandbox(null)
     store.update({ agent_session_id: null })
     human.resolveAll('lost')
-    signals.sandboxState('lost', reason)
+    signals.sandboxState('lost', step, { detail: reason })
     if (record) await this.p.provider.kill(record.sandboxId).catch(() => {})
     turns.adoptRunning()
     if (!turns.step(undefined, { kind: 'sandbox_lost', reason }) && store.row.status !== 'idle') signals.setStatus('idle')

@@ -134,12 +134,12 @@ export class SandboxSource {
       return { ...provisioned, password, deadline: createdAt + settings.e2b.timeoutMs, runningSince: createdAt }
     }
     if (snapshot?.from) {
-      signals.sandboxState('starting', RepoSnapshots.reason(snapshot.ageMs ?? 0))
+      signals.sandboxState('starting', 'snapshot', { detail: RepoSnapshots.age(snapshot.ageMs ?? 0) })
       try {
         return await provision(snapshot)
       } catch (err) {
         // A snapshot that cannot be brought to the session's ref, or is gone: a fresh clone instead.
-        signals.sandboxState('starting', `starting without the snapshot: ${errorMessage(err)}`)
+        signals.sandboxState('starting', 'snapshot_failed', { detail: errorMessage(err) })
       }
     }
     const fresh = snapshot && { save: snapshot.save }
@@ -149,7 +149,7 @@ export class SandboxSource {
       } catch (err) {
         const next = provisionRetry(createFailure(err), attempt, Math.random())
         if (!next.retry) throw err
-        signals.sandboxState('starting', `retrying after: ${errorMessage(err)}`)
+        signals.sandboxState('starting', 'retrying', { detail: errorMessage(err) })
         await sleep(next.delayMs)
       }
     }

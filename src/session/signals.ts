@@ -1,5 +1,5 @@
 import type { Bindings } from '../env'
-import { event, type PublicEvent, type SandboxState, type SessionStatus } from '../contracts'
+import { event, sandboxStatus, type PublicEvent, type SandboxState, type SandboxStatusExtra, type SessionStatus, type StepOf } from '../contracts'
 import { errorMessage, log } from '../lib/log'
 import type { RunSignal } from '../contracts'
 import { runStub, tenantStub } from '../durable-objects'
@@ -45,8 +45,8 @@ export class Signals implements SessionSignals {
     void this.syncIndex()
   }
 
-  sandboxState(state: SandboxState, reason?: string) {
-    this.emit(event('sandbox.status', { state, ...(reason && { reason }) }))
+  sandboxState<S extends SandboxState>(state: S, step: StepOf<S>, extra?: SandboxStatusExtra) {
+    this.emit(sandboxStatus(state, step, extra))
   }
 
   touch() {

@@ -1,3 +1,4 @@
+import type { EventErrorCode } from '../contracts'
 import type { ErrorCode } from '../lib/errors'
 import type { QueueState } from './queue'
 
@@ -30,7 +31,8 @@ export type TurnInput =
   | { kind: 'sandbox_lost'; reason: string }
   | { kind: 'session_over'; status: 'ended' | 'failed' }
 
-export type TurnError = { code: ErrorCode | 'interrupted'; message: string }
+/** An error a turn ends with: its event's code, and (but for `interrupted`) what its waiters are answered. */
+export type TurnError = { code: Extract<EventErrorCode, ErrorCode> | 'interrupted'; message: string }
 
 /** The turn's next facts, and whether it ends here (with an error, or not). */
 export type TurnStep = { seenBusy: boolean; end?: { error?: TurnError } }

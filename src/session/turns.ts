@@ -1,5 +1,4 @@
-import { addUsage, event, zeroUsage, type OutputSchema, type SessionStatus, type Usage } from '../contracts'
-import { structuredOutcome } from '../runs/structured'
+import { addUsage, event, structuredOutcome, zeroUsage, type OutputSchema, type SessionStatus, type Usage } from '../contracts'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { randomSecret } from '../lib/ids'
 import { errorMessage } from '../lib/log'

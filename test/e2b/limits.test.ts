@@ -63,7 +63,7 @@ describe('the continuous-run limit (E2B_MAX_RUN_SECONDS)', () => {
       await stream.until(isIdleEvent)
       const [sandbox] = standInSandboxesOf(own.stack.e2b!, id)
       // Watched and within its idle deadline, the session is paused for the run limit alone.
-      await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'paused' && e.data.reason === 'run limit', 60_000)
+      await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'paused' && e.data.step === 'run_limit', 60_000)
       const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=60`, { body: { text: 'still the same sandbox' } })
       expect(res.body.reply.text).toContain('still the same sandbox')
       expect(standInSandboxesOf(own.stack.e2b!, id).map((s) => s.sandboxId)).toEqual([sandbox!.sandboxId])

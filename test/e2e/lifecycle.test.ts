@@ -39,8 +39,8 @@ describe('a session on a cloned repository', () => {
     const stream = new EventStream(id)
     // On the stream itself: a GET can show the session idle before the stream has carried it there.
     await stream.until(isIdleEvent)
-    const steps = stream.events.filter((e) => e.event === 'sandbox.status').map((e) => e.data.reason ?? e.data.state)
-    expect(steps).toEqual(['starting', 'creating', 'cloning', 'setup', 'saving_snapshot', 'starting_agent', 'ready'])
+    const steps = stream.events.filter((e) => e.event === 'sandbox.status').map((e) => e.data.step)
+    expect(steps).toEqual(['provisioning', 'creating', 'cloning', 'setup', 'saving_snapshot', 'starting_agent', 'started'])
 
     const messageId = await sendMessage(
       id,

@@ -1,4 +1,5 @@
 import { expect } from 'vitest'
+import { PublicEventSchemas } from '../../src/contracts'
 import { api, createSession, sendMessage, type Json } from './http'
 import { scripted } from './scripted'
 import { baseUrl, TEST_KEYS } from './stack'
@@ -69,7 +70,14 @@ export class EventStream {
       else if (line.startsWith('event: ')) event = line.slice(7)
       else if (line.startsWith('data: ')) data.push(line.slice(6))
     }
-    if (data.length) this.events.push({ id, event, data: JSON.parse(data.join('\n')) as Json })
+    if (!data.length) return
+    const parsed = JSON.parse(data.join('\n')) as Json
+    // Every event a test reads is checked against the contract: a code outside its enum or a step
+    // it does not name ends the stream here, and the test that waits on it says why.
+    const schema = event in PublicEventSchemas ? PublicEventSchemas[event as keyof typeof PublicEventSchemas] : undefined
+    const checked = schema?.safeParse(parsed)
+    if (checked && !checked.success) throw new Error(`${event} ${JSON.stringify(parsed)} does not match the contract: ${checked.error.message}`)
+    this.events.push({ id, event, data: parsed })
   }
 
   private wake() {

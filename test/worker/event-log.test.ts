@@ -84,7 +84,7 @@ describe('the event log', () => {
       expect(log.after(20, 10).map((e) => e.seq)).toEqual([21, 22, 23, 24, 25])
       expect(JSON.parse(log.after(24, 1)[0]!.data)).toMatchObject({ sessionId: 'ses_x', text: '24', at: expect.any(String) })
       // A new log over the same storage (a restarted object) continues the sequence.
-      expect(new EventLog(state.storage, () => 'ses_x').append(event('error', { code: 'x', message: 'y' }))).toBe(26)
+      expect(new EventLog(state.storage, () => 'ses_x').append(event('error', { code: 'internal_error', message: 'y' }))).toBe(26)
     })
   })
 
@@ -141,7 +141,7 @@ describe('fan-out', () => {
   it('catches a client up from its cursor, then sends live events exactly once', async () => {
     await runInDurableObject(stub('fanout-replay'), async (_instance, state) => {
       const { log, fanout } = logWithFanout(state.storage)
-      const append = () => log.append(event('error', { code: 'c', message: 'm' }))
+      const append = () => log.append(event('error', { code: 'internal_error', message: 'm' }))
       for (let i = 0; i < 1200; i++) append()
       const stream = open(fanout, 1000)
       for (let i = 0; i < 5; i++) append()
@@ -160,7 +160,7 @@ describe('fan-out', () => {
       const healthyIds = readFrames(healthy, (seen) => seen.at(-1) === MAX_PENDING_FRAMES + 50)
       expect(fanout.size).toBe(2)
       for (let i = 0; i < MAX_PENDING_FRAMES + 50; i++) {
-        log.append(event('error', { code: 'c', message: 'm' }))
+        log.append(event('error', { code: 'internal_error', message: 'm' }))
         // Not a sleep: a turn of the event loop in which a client that reads can read, as between a session's events.
         if (i % 500 === 0) await new Promise((r) => setTimeout(r, 0))
       }
@@ -181,7 +181,7 @@ describe('fan-out', () => {
 
 describe('fan-out bounds', () => {
   /** A frame of about `kib` KiB, as a tool's whole output would make one. */
-  const heavy = (kib: number) => event('error', { code: 'c', message: 'x'.repeat(kib * 1024) })
+  const heavy = (kib: number) => event('error', { code: 'internal_error', message: 'x'.repeat(kib * 1024) })
 
   it('cuts a client that leaves 8 MiB unread, long before 4096 frames, and keeps the reading one', async () => {
     await runInDurableObject(stub('fanout-bytes'), async (_instance, state) => {
@@ -301,7 +301,7 @@ describe('log retention', () => {
       log.append(event('message.completed', { messageId: 'done', role: 'assistant', text: 'x'.repeat(50) }))
       state.storage.sql.exec(`INSERT INTO messages (id, turn, role, text, parts, created_at) VALUES ('done', 1, 'assistant', '', '[]', '')`)
       for (let i = 0; i < 50; i++) log.append(delta('open', i))
-      for (let i = 0; i < 30; i++) log.append(event('error', { code: 'c', message: 'm' }))
+      for (let i = 0; i < 30; i++) log.append(event('error', { code: 'internal_error', message: 'm' }))
 
       log.flush()
       log.compact(40)

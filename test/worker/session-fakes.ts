@@ -1,5 +1,5 @@
 import type { PermissionRequest, QuestionRequest } from '@opencode-ai/sdk/v2/client'
-import type { PublicEvent, SandboxState, SessionStatus } from '../../src/contracts'
+import { sandboxStatus, type PublicEvent, type SandboxState, type SandboxStatusExtra, type SessionStatus, type StepOf } from '../../src/contracts'
 import type { AgentPort, HumanAnswer, PromptInput, SessionSignals } from '../../src/session/ports'
 
 /**
@@ -19,8 +19,8 @@ export class RecordedSignals implements SessionSignals {
     this.status = status
     this.events.push({ type: 'session.status', data: { status, ...(reason && { reason }) } })
   }
-  sandboxState(state: SandboxState, reason?: string) {
-    this.events.push({ type: 'sandbox.status', data: { state, ...(reason && { reason }) } })
+  sandboxState<S extends SandboxState>(state: S, step: StepOf<S>, extra?: SandboxStatusExtra) {
+    this.events.push(sandboxStatus(state, step, extra))
   }
   touch() {
     this.touches++
