@@ -1,11 +1,27 @@
 import { describe, expect, it } from 'vitest'
 import { MAX_VARIABLE_BYTES } from '../../src/bundled-settings'
+import { MAX_MESSAGE_TEXT } from '../../src/events/agent-values'
 import { ownStackForFile } from '../helpers/own-stack'
-import { api, baseUrl, createSession, scripted, waitForStatus, type Json } from './helpers'
+import {
+  api,
+  baseUrl,
+  createSession,
+  deltasOf,
+  EventStream,
+  expectAnswered,
+  isReplyTo,
+  logEvents,
+  newIdleSession,
+  scripted,
+  sendMessage,
+  waitForStatus,
+  type Json,
+} from './helpers'
 
 /**
  * Within a deployed Worker's limits, on a stack of its own: settings too large for a variable
- * (5 KB each), bundled into the Worker from deployment-settings.json instead.
+ * (5 KB each), bundled into the Worker from deployment-settings.json instead; a reply too large
+ * for one SQLite row (2 MB, which workerd enforces with SQLITE_TOOBIG).
  */
 
 /** Agents enough to take OPENCODE_CONFIG past what a variable holds, each with a prompt the model can be seen to get. */
@@ -50,12 +66,47 @@ describe('settings too large for a variable', () => {
     const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'reviewed' }, 'file agent') } })
     expect(res.status).toBe(200)
     expect(res.body.reply.text).toBe('reviewed')
-    const asked = own().stack.model!.requests.filter((r) => JSON.stringify(r.messages ?? []).includes('file agent'))
+    // The agent's own requests carry tools; the title generator's do not.
+    const asked = own().stack.model!.requests.filter((r) => r.tools?.length && JSON.stringify(r.messages ?? []).includes('file agent'))
     expect(asked.length).toBeGreaterThan(0)
     expect(JSON.stringify(asked[0]!.messages)).toContain('marker rv-39')
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 
+})
+
+describe('a reply too large for one row', () => {
+  it('reaches clients whole, as it streamed and in the conversation, once, and the session goes on', async () => {
+    const id = await newIdleSession()
+    const stream = new EventStream(id)
+    // 600K characters of three bytes each: 1.8 MB of text, which a message row once held twice
+    // over (text and parts), and more characters than a completed message repeats.
+    const line = '長い返信の一行です、続きます。\n'
+    const repeat = Math.ceil(600_000 / line.length)
+    const whole = line.repeat(repeat)
+    expect(whole.length).toBeGreaterThan(MAX_MESSAGE_TEXT)
+    const messageId = await sendMessage(id, scripted({ reply: line, repeat, chunks: 300 }, 'long reply'))
+    const reply = await stream.until(isReplyTo(messageId), 300_000)
+    const replyId = reply.data.messageId as string
+    expect(deltasOf(stream.events, replyId)).toBe(whole)
+    expect(reply.data.text).toBe(`${whole.slice(0, MAX_MESSAGE_TEXT)}\n[truncated ${whole.length - MAX_MESSAGE_TEXT} characters]`)
+    await waitForStatus(id, 'idle')
+
+    const listed = (await api(`/v1/sessions/${id}/messages`)).body as Json[]
+    const stored = listed.find((m) => m.id === replyId)
+    expect(stored?.text).toBe(reply.data.text)
+    expect((stored?.parts as Json[]).filter((p) => p.type === 'text').map((p) => p.text).join('')).toBe(whole)
+
+    // The link to the agent held: the reply was completed once, not replayed after a failure.
+    await expectAnswered(id, 'still here')
+    await stream.close()
+    expect(stream.events.filter((e) => e.event === 'message.completed' && e.data.messageId === replyId)).toHaveLength(1)
+    expect(logEvents(own().logFile).filter((e) => e.msg === 'agent stream ended' && e.sessionId === id)).toEqual([])
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  }, 400_000)
+})
+
+describe('a variable too large', () => {
   it('/ready names a variable over 5 KB, and one the file also sets, never their values', async () => {
     await own().stack.restartWorker({ changes: { OPENCODE_CONFIG: bigConfig } })
     const res = await fetch(`${baseUrl()}/ready`)
