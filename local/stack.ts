@@ -127,6 +127,12 @@ export type StackOptions = {
    * host ports its sandboxes may reach (a test's git host), besides the Worker's and the model's.
    */
   e2bStandIn?: { apiKey: string; egressPorts?: number[] }
+  /**
+   * Settings (JSON text, as in `settings`) that go into the Worker's bundled
+   * deployment-settings.json instead of its variables, as a deployment too large for variables
+   * has them (src/bundled-settings.ts); the scripted model's OPENCODE_CONFIG may be one.
+   */
+  bundledSettings?: string[]
 }
 
 export type Stack = {
@@ -255,6 +261,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     settings.ALLOWED_HOSTS ??= 'localhost,127.0.0.1'
     await mkdir(opts.stateDir, { recursive: true })
     const keyFile = await secretsKeyFile(opts.stateDir)
+    // This stack's own file, bundled in place of the project's (local/wrangler-dev.ts).
+    const bundledFile = join(opts.stateDir, 'deployment-settings.json')
+    if (opts.bundledSettings) {
+      const moved = Object.fromEntries(opts.bundledSettings.filter((name) => name in settings).map((name) => [name, JSON.parse(settings[name]!) as unknown]))
+      for (const name of opts.bundledSettings) delete settings[name]
+      await writeFile(bundledFile, JSON.stringify(moved))
+    }
     const envFile = join(opts.stateDir, 'stack.env')
     const writeEnvFile = () => writeFile(envFile, Object.entries(settings).map(([k, v]) => dotenvLine(k, v)).join('\n') + '\n', { mode: 0o600 })
     await writeEnvFile()
@@ -268,7 +281,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         [join(PROJECT_ROOT, 'local', 'wrangler-dev.ts'), String(port), opts.stateDir, ...envFiles],
         {
           cwd: PROJECT_ROOT,
-          env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' },
+          env: {
+            ...process.env,
+            WRANGLER_SEND_METRICS: 'false',
+            NO_COLOR: '1',
+            FORCE_COLOR: '0',
+            ...(opts.bundledSettings && { DEPLOYMENT_SETTINGS_FILE: bundledFile }),
+          },
           // Its stdin is a pipe only this process holds: when this process ends, however it ends, the Worker stops too.
           stdio: ['pipe', 'pipe', 'pipe'],
           // A group of its own, with workerd in it, for endWorker to sweep.

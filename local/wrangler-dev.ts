@@ -21,6 +21,9 @@ import { portIsFree } from './ports'
  *   and a server that never answers.
  * - it stops when its stdin closes: the stack that started it has ended.
  *
+ * - DEPLOYMENT_SETTINGS_FILE, when set, is bundled in place of the project's
+ *   deployment-settings.json (src/bundled-settings.ts), so a stack has settings of its own.
+ *
  *   tsx local/wrangler-dev.ts <port> <persist dir> [env file ...]
  */
 const [port, persist, ...envFiles] = process.argv.slice(2)
@@ -32,7 +35,10 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false'
 const worker = await unstable_startWorker({
   config: 'wrangler.toml',
   envFiles,
-  build: { nodejsCompatMode: 'v2' },
+  build: {
+    nodejsCompatMode: 'v2',
+    ...(process.env.DEPLOYMENT_SETTINGS_FILE && { alias: { '#deployment-settings': process.env.DEPLOYMENT_SETTINGS_FILE } }),
+  },
   dev: {
     inspector: false,
     server: { hostname: '127.0.0.1', port: Number(port) },

@@ -1,3 +1,4 @@
+import { bundledSetting } from './bundled-settings'
 import type { Bindings } from './env'
 import { apiKeys } from './settings'
 
@@ -21,6 +22,6 @@ export function missingSettings(env: Bindings): string[] {
   const providerKey = Object.entries(env as Record<string, unknown>).some(
     ([name, value]) => /_API_KEY$/.test(name) && name !== 'E2B_API_KEY' && typeof value === 'string' && value !== '',
   )
-  if (!providerKey && !env.OPENCODE_CONFIG && !env.DEFAULT_MODEL) missing.push(MODEL_SETTINGS)
+  if (!providerKey && !bundledSetting(env, 'OPENCODE_CONFIG') && !env.DEFAULT_MODEL) missing.push(MODEL_SETTINGS)
   return missing
 }

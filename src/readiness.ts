@@ -1,4 +1,5 @@
 import { AuthenticationError, Sandbox, type ConnectionOpts, type SandboxListOpts } from 'e2b'
+import { bundledSetting, sizeProblems } from './bundled-settings'
 import type { Bindings } from './env'
 import { parseTenantRepos } from './github/tenant-repos'
 import { missingSettings } from './missing-settings'
@@ -86,7 +87,7 @@ export async function readiness(env: Bindings): Promise<Readiness> {
         ? await probeLocal(settings.localSandboxUrl, settings.localSandboxToken)
         : undefined
   if (problem) reasons.push(problem)
-  const pools = parseWarmPools(env.WARM_POOLS).error
+  const pools = parseWarmPools(bundledSetting(env, 'WARM_POOLS')).error
   if (pools) reasons.push(pools)
   const timings = parseTimings(env.TIMINGS).error
   if (timings) reasons.push(timings)
@@ -97,6 +98,7 @@ export async function readiness(env: Bindings): Promise<Readiness> {
   const runRate = runCreatesPerMinute(env).error
   if (runRate) reasons.push(runRate)
   reasons.push(...costCapProblems(env))
+  reasons.push(...sizeProblems(env))
   return { ready: reasons.length === 0, ...(provider && { provider }), missing, reasons }
 }
 

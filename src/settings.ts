@@ -1,3 +1,4 @@
+import { bundledSetting } from './bundled-settings'
 import type { Bindings } from './env'
 import { parseTenantRepos, type TenantRepos } from './github/tenant-repos'
 import type { E2BOptions } from './sandbox/e2b'
@@ -17,7 +18,7 @@ export type Settings = {
   provider: 'local' | 'e2b'
   localSandboxUrl: string
   localSandboxToken: string | undefined
-  /** OPENCODE_CONFIG as JSON text; parsed where it is used so a bad value fails one session clearly. */
+  /** OPENCODE_CONFIG as JSON text (the variable, else deployment-settings.json's); parsed where it is used so a bad value fails one session clearly. */
   opencodeConfig: string | undefined
   defaultModel: string | undefined
   idleSeconds: number
@@ -30,7 +31,7 @@ export type Settings = {
   warmPoolSize: number
   /** Sandboxes the warm pool makes at once while it is short (WARM_POOL_CONCURRENCY, default 4, at most 10). */
   warmPoolConcurrency: number
-  /** Ready sandboxes per repository (WARM_POOLS); none when unset or not valid (readiness says why). */
+  /** Ready sandboxes per repository (WARM_POOLS, the variable or deployment-settings.json's); none when unset or not valid (readiness says why). */
   warmPools: WarmPoolEntry[]
   /** Model provider keys (every `*_API_KEY` but E2B's), held by the model gateway and never handed to a sandbox. */
   providerKeys: Record<string, string>
@@ -80,13 +81,13 @@ export function readSettings(env: Bindings): Settings {
     provider: env.SANDBOX_PROVIDER === 'e2b' ? 'e2b' : 'local',
     localSandboxUrl: env.LOCAL_SANDBOX_URL || 'http://127.0.0.1:8790',
     localSandboxToken: env.LOCAL_SANDBOX_TOKEN || undefined,
-    opencodeConfig: env.OPENCODE_CONFIG || undefined,
+    opencodeConfig: bundledSetting(env, 'OPENCODE_CONFIG'),
     defaultModel: env.DEFAULT_MODEL || undefined,
     idleSeconds,
     pendingTimeoutSeconds: Number.isFinite(pending) && pending > 0 ? pending : 600,
     warmPoolSize: Number.isInteger(pool) && pool > 0 ? Math.min(pool, 20) : 0,
     warmPoolConcurrency: Math.min(Math.max(1, Math.floor(positive(env.WARM_POOL_CONCURRENCY, DEFAULT_REFILL_CONCURRENCY))), MAX_REFILL_CONCURRENCY),
-    warmPools: parseWarmPools(env.WARM_POOLS).entries,
+    warmPools: parseWarmPools(bundledSetting(env, 'WARM_POOLS')).entries,
     e2b: {
       apiKey: env.E2B_API_KEY || undefined,
       template: env.E2B_TEMPLATE || E2B_TEMPLATE,

@@ -92,7 +92,7 @@ const withReady = withHealth.openapi(
     path: '/ready',
     summary: 'Readiness: settings complete and the sandbox provider answering',
     description:
-      'Needs no key. Checks that the settings a session needs are set, then asks the sandbox provider (E2B’s API with the key, or the local sandbox host) with a short timeout. `/health` stays liveness only.',
+      'Needs no key. Checks that the settings a session needs are set and fit a deployed Worker (a variable or secret over 5 KB is named, never its value), then asks the sandbox provider (E2B’s API with the key, or the local sandbox host) with a short timeout. `/health` stays liveness only.',
     responses: {
       200: json(Readiness, 'Ready to start sessions'),
       503: json(Readiness, 'Not ready; `reasons` says why'),

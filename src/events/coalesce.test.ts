@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { event, type PublicEvent } from '../contracts'
-import { COALESCE_WINDOW_MS, continues, flushDelay, joined, MAX_COALESCED_TEXT, MAX_UNWRITTEN } from './coalesce'
+import { COALESCE_WINDOW_MS, continues, deltaPieces, flushDelay, joined, MAX_COALESCED_TEXT, MAX_UNWRITTEN } from './coalesce'
 
 const delta = (text: string, over: Partial<{ messageId: string; partId: string; kind: 'text' | 'reasoning'; subagent: { sessionId: string; callId: string; agent: string } }> = {}) =>
   event('message.delta', { messageId: 'm', partId: 'p', kind: 'text', text, ...over })
@@ -84,5 +84,21 @@ describe('when waiting events are stored', () => {
   it("keeps the window below a model's pace of a delta every 5 ms, so that one goes out without waiting", () => {
     expect(COALESCE_WINDOW_MS).toBeLessThan(5)
     expect(flushDelay(1_005, 1_000, 1)).toBe(0)
+  })
+})
+
+describe('deltaPieces', () => {
+  it('cuts a long text at MAX_COALESCED_TEXT, never between the halves of a surrogate pair', () => {
+    expect(deltaPieces('')).toEqual([])
+    expect(deltaPieces('abc')).toEqual(['abc'])
+    // One unit, then emoji of two: every cut at MAX_COALESCED_TEXT would fall inside one.
+    const text = `a${'😀'.repeat(MAX_COALESCED_TEXT)}`
+    const pieces = deltaPieces(text)
+    expect(pieces.join('')).toBe(text)
+    for (const p of pieces) {
+      expect(p.length).toBeLessThanOrEqual(MAX_COALESCED_TEXT)
+      // A lone half would reach the client as U+FFFD.
+      expect(new TextDecoder().decode(new TextEncoder().encode(p))).toBe(p)
+    }
   })
 })

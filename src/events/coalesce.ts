@@ -3,6 +3,23 @@ import type { PublicEvent } from '../contracts'
 /** A coalesced delta stops growing here, so that no row or frame of a long burst gets large. */
 export const MAX_COALESCED_TEXT = 64 * 1024
 
+/**
+ * A delta's text in pieces of at most MAX_COALESCED_TEXT, never between the halves of a
+ * surrogate pair: a part written whole (or caught up after a gap) can be megabytes, more than
+ * one event's row may hold (2 MB).
+ */
+export function deltaPieces(text: string): string[] {
+  const pieces: string[] = []
+  for (let start = 0; start < text.length; ) {
+    let end = Math.min(start + MAX_COALESCED_TEXT, text.length)
+    const last = text.charCodeAt(end - 1)
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--
+    pieces.push(text.slice(start, end))
+    start = end
+  }
+  return pieces
+}
+
 type Delta = Extract<PublicEvent, { type: 'message.delta' }>
 
 const isDelta = (ev: PublicEvent): ev is Delta => ev.type === 'message.delta'

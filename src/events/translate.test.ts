@@ -1,5 +1,7 @@
 import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
 import { describe, expect, it } from 'vitest'
+import type { PublicEvent } from '../contracts'
+import { MAX_COALESCED_TEXT } from './coalesce'
 import { snapshotEvents } from './snapshot'
 import { capText, MAX_MESSAGE_TEXT, MAX_TOOL_TEXT, todoItems } from './agent-values'
 import { AgentEventTranslator } from './translate'
@@ -82,6 +84,18 @@ describe('AgentEventTranslator', () => {
       { type: 'message.delta', data: { messageId: 'a1', partId: 'p1', kind: 'text', text: 'def' } },
     ])
     expect(t.translate(textPart('a1', 'p1', 'abcdef'))).toEqual([])
+  })
+
+  it('streams a part written whole, or a delta, of megabytes in pieces no event row is too small for', () => {
+    const t = translator()
+    t.translate(assistant('a1'))
+    const whole = '長'.repeat(MAX_COALESCED_TEXT * 10 + 5)
+    const texts = (events: PublicEvent[]) => events.map((e) => (e.type === 'message.delta' ? e.data.text : ''))
+    const written = texts(t.translate(textPart('a1', 'p1', whole)))
+    expect(written).toHaveLength(11)
+    expect(written.join('')).toBe(whole)
+    const streamed = texts(t.translate(delta('a1', 'p2', whole)))
+    expect(streamed).toEqual(written)
   })
 
   it('labels reasoning deltas and leaves reasoning out of the completed text', () => {

@@ -1,5 +1,6 @@
 import type { Event as AgentEvent, Part } from '@opencode-ai/sdk/v2/client'
 import { event, type EventErrorCode, type PublicEvent, type SubagentTag, type TodoItem, type ToolState, type Usage } from '../contracts'
+import { deltaPieces } from './coalesce'
 import { describeParts, textOf, type ListedPart, type MessageInfo } from './message-parts'
 import { capText, capValue, describeAgentError, MAX_MESSAGE_TEXT, structuredOf, subagentOf, todoItems, type AgentError } from './agent-values'
 
@@ -324,15 +325,9 @@ export class AgentEventTranslator {
       info.text = part.text
       if (part.text.length > info.streamed) {
         // A part can be written whole without deltas; stream what the client has not seen.
-        out.push(
-          event('message.delta', {
-            messageId: part.messageID,
-            partId: part.id,
-            kind: part.type,
-            text: part.text.slice(info.streamed),
-            ...tag,
-          }),
-        )
+        for (const text of deltaPieces(part.text.slice(info.streamed))) {
+          out.push(event('message.delta', { messageId: part.messageID, partId: part.id, kind: part.type, text, ...tag }))
+        }
         info.streamed = part.text.length
       }
     } else if (part.type === 'tool') {
@@ -370,7 +365,7 @@ export class AgentEventTranslator {
     if ((info.kind !== 'text' && info.kind !== 'reasoning') || info.stale) return out
     info.text += delta
     info.streamed += delta.length
-    out.push(event('message.delta', { messageId, partId, kind: info.kind, text: delta, ...(msg.subagent && { subagent: msg.subagent }) }))
+    for (const text of deltaPieces(delta)) out.push(event('message.delta', { messageId, partId, kind: info.kind, text, ...(msg.subagent && { subagent: msg.subagent }) }))
     return out
   }
 }

@@ -1,7 +1,9 @@
 /**
  * A Durable Object's SQLite schema as an ordered list of migrations. Each runs once, in order,
  * and is recorded in the object's `_migrations` table, so a change is one new entry at the end
- * and an entry, once deployed, never changes.
+ * and an entry, once deployed, never changes. An entry only adds (tables, columns with a
+ * default): during a rollout, or after a rollback, the release before runs on the schema the
+ * new one made, and must find every table and column it knows.
  */
 export type Migration = { id: number; description: string; sql: string }
 

@@ -1,4 +1,8 @@
 import type { AttachmentInfo, ConversationMessage } from '../contracts'
+import type { ForkedMessage } from './fork-history'
+import { readBody, storedBody, type MessageBody } from './message-rows'
+
+type Row = { id: string; turn: number; role: string; text: string; parts: string; created_at: string; pieces: number }
 
 /**
  * The conversation as `GET /messages` shows it: user messages as accepted, assistant messages
@@ -10,14 +14,7 @@ export class Conversation {
   /** A user message; its files are listed by name, type and size, never with their bytes. */
   addUser(id: string, turn: number, text: string, createdAt: string, attachments: AttachmentInfo[] = []) {
     const files = attachments.map((a) => ({ type: 'file', ...a }))
-    this.sql.exec(
-      `INSERT INTO messages (id, turn, role, text, parts, created_at) VALUES (?, ?, 'user', ?, ?, ?)`,
-      id,
-      turn,
-      text,
-      JSON.stringify([{ type: 'text', text }, ...files]),
-      createdAt,
-    )
+    this.store(id, turn, 'user', { text, parts: [{ type: 'text', text }, ...files] }, createdAt)
   }
 
   /**
@@ -39,14 +36,29 @@ export class Conversation {
 
   /** Files an assistant message; a message with no known turn sorts last. */
   recordAssistant(id: string, turn: number | undefined, text: string, parts: unknown[]) {
+    this.store(id, turn ?? Number.MAX_SAFE_INTEGER, 'assistant', { text, parts }, new Date().toISOString())
+  }
+
+  /** A message of the session this one is forked from, as that one read it (see `forkable`). */
+  copy(m: ForkedMessage) {
+    this.store(m.id, m.turn, m.role, { text: m.text, parts: JSON.parse(m.parts) as unknown[] }, m.created_at)
+  }
+
+  /** A message written (or written again: a replay completes it anew) within the row limit; see ./message-rows. */
+  private store(id: string, turn: number, role: string, body: MessageBody, createdAt: string) {
+    const { text, parts, pieces } = storedBody(body)
+    this.sql.exec('DELETE FROM message_pieces WHERE message_id = ?', id)
     this.sql.exec(
-      `INSERT OR REPLACE INTO messages (id, turn, role, text, parts, created_at) VALUES (?, ?, 'assistant', ?, ?, ?)`,
+      'INSERT OR REPLACE INTO messages (id, turn, role, text, parts, created_at, pieces) VALUES (?, ?, ?, ?, ?, ?, ?)',
       id,
-      turn ?? Number.MAX_SAFE_INTEGER,
+      turn,
+      role,
       text,
-      JSON.stringify(parts),
-      new Date().toISOString(),
+      parts,
+      createdAt,
+      pieces.length,
     )
+    pieces.forEach((data, piece) => this.sql.exec('INSERT INTO message_pieces (message_id, piece, data) VALUES (?, ?, ?)', id, piece, data))
   }
 
   /** Takes the messages from `turn` on out of the listing (kept for an unrevert); `undefined` brings all back. */
@@ -55,6 +67,7 @@ export class Conversation {
   }
 
   dropReverted() {
+    this.sql.exec('DELETE FROM message_pieces WHERE message_id IN (SELECT id FROM messages WHERE reverted = 1)')
     this.sql.exec('DELETE FROM messages WHERE reverted = 1')
   }
 
@@ -62,23 +75,38 @@ export class Conversation {
     return this.sql.exec<{ id: string }>(`SELECT id FROM messages WHERE role = 'assistant'`).toArray().map((r) => r.id)
   }
 
-  list(): ConversationMessage[] {
+  /** The conversation as it stands (undone messages left out), each message whole, in its order. */
+  private rows(): (Omit<Row, 'text' | 'parts'> & MessageBody)[] {
     return this.sql
-      .exec<{ id: string; role: string; text: string; parts: string; created_at: string }>(
-        'SELECT id, role, text, parts, created_at FROM messages WHERE reverted = 0 ORDER BY turn, role DESC, created_at',
-      )
+      .exec<Row>('SELECT id, turn, role, text, parts, created_at, pieces FROM messages WHERE reverted = 0 ORDER BY turn, role DESC, created_at')
       .toArray()
-      .map((r) => {
-        const parts = JSON.parse(r.parts) as { type?: string; filename?: string; mime?: string; size?: number }[]
-        const attachments = r.role === 'user' ? parts.filter((p) => p.type === 'file').map(({ filename, mime, size }) => ({ filename, mime, size })) : []
-        return {
-          id: r.id,
-          role: r.role as ConversationMessage['role'],
-          text: r.text,
-          parts,
-          ...(attachments.length > 0 && { attachments: attachments as AttachmentInfo[] }),
-          createdAt: r.created_at,
-        }
-      })
+      .map((r) => ({ ...r, ...readBody(r, r.pieces > 0 ? this.piecesOf(r.id) : []) }))
+  }
+
+  private piecesOf(id: string): string[] {
+    return this.sql
+      .exec<{ data: string }>('SELECT data FROM message_pieces WHERE message_id = ? ORDER BY piece', id)
+      .toArray()
+      .map((p) => p.data)
+  }
+
+  /** The conversation as a fork takes it over. */
+  forkable(): ForkedMessage[] {
+    return this.rows().map(({ id, turn, role, text, parts, created_at }) => ({ id, turn: Number(turn), role, text, parts: JSON.stringify(parts), created_at }))
+  }
+
+  list(): ConversationMessage[] {
+    return this.rows().map((r) => {
+      const parts = r.parts as { type?: string; filename?: string; mime?: string; size?: number }[]
+      const attachments = r.role === 'user' ? parts.filter((p) => p.type === 'file').map(({ filename, mime, size }) => ({ filename, mime, size })) : []
+      return {
+        id: r.id,
+        role: r.role as ConversationMessage['role'],
+        text: r.text,
+        parts,
+        ...(attachments.length > 0 && { attachments: attachments as AttachmentInfo[] }),
+        createdAt: r.created_at,
+      }
+    })
   }
 }

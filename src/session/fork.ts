@@ -1,11 +1,12 @@
 import { fail, ok, type Outcome } from '../lib/errors'
 import { AgentUnreachableError, waitForOpencode } from '../opencode/client'
 import type { AgentConnection } from './agent-connection'
+import { Conversation } from './conversation'
 import type { SessionSignals } from './ports'
 import type { SandboxSource } from './sandbox-source'
 import { openSecrets } from './secrets'
 import type { SessionStore } from './session-store'
-import { agentCut, historyEvents, lastKeptTurn, pairIds, remapHistory, type ForkedMessage, type ForkedQueueRow, type ForkInput } from './fork-history'
+import { agentCut, historyEvents, lastKeptTurn, pairIds, remapHistory, type ForkedQueueRow, type ForkInput } from './fork-history'
 
 export type ForkParts = {
   sql: SqlStorage
@@ -26,8 +27,11 @@ export type ForkParts = {
 export class Forks {
   /** copies of this session under way: its turns wait until they are done */
   private copies = 0
+  private readonly conversation: Conversation
 
-  constructor(private readonly p: ForkParts) {}
+  constructor(private readonly p: ForkParts) {
+    this.conversation = new Conversation(p.sql)
+  }
 
   get copying(): boolean {
     return this.copies > 0
@@ -57,9 +61,7 @@ export class Forks {
     const record = store.sandbox()
     const agentSessionId = store.row.agent_session_id
     if (!record || record.paused || !agentSessionId) return fail('sandbox_unavailable', 'the session has no running sandbox to copy')
-    const listed = sql
-      .exec<ForkedMessage>('SELECT id, turn, role, text, parts, created_at FROM messages WHERE reverted = 0 ORDER BY turn, role DESC, created_at')
-      .toArray()
+    const listed = this.conversation.forkable()
     const last = lastKeptTurn(listed, messageId)
     if (last === undefined) return fail('not_found', 'no such message in this session')
     const queue = sql
@@ -125,9 +127,7 @@ export class Forks {
         q.steer,
       )
     }
-    for (const m of history.messages) {
-      sql.exec('INSERT INTO messages (id, turn, role, text, parts, created_at) VALUES (?, ?, ?, ?, ?, ?)', m.id, m.turn, m.role, m.text, m.parts, m.created_at)
-    }
+    for (const m of history.messages) this.conversation.copy(m)
     // Listed in the order GET /messages shows them, so a replay of the stream reads the same.
     const ordered = [...history.messages].sort((a, b) => a.turn - b.turn || (a.role === b.role ? a.created_at.localeCompare(b.created_at) : a.role === 'user' ? -1 : 1))
     for (const ev of historyEvents(ordered)) signals.emit(ev)

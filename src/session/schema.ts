@@ -144,6 +144,14 @@ export const MIGRATIONS: Migration[] = [
     description: 'sandboxes made for the session but not yet its sandbox (being cloned and set up), recorded the moment each exists',
     sql: 'ALTER TABLE session ADD COLUMN provisioning TEXT',
   },
+  {
+    id: 16,
+    description: 'messages too large for their row (2 MB), kept whole in pieces (src/session/message-rows.ts)',
+    sql: `
+      ALTER TABLE messages ADD COLUMN pieces INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE message_pieces (message_id TEXT NOT NULL, piece INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (message_id, piece));
+    `,
+  },
 ]
 
 /** The session object's own runner, called first thing in its constructor. */

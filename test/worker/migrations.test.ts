@@ -4,6 +4,8 @@ import { migrate, type Migration } from '../../src/lib/migrations'
 import { GUARD_MIGRATIONS } from '../../src/runs/guard-schema'
 import { RUN_MIGRATIONS } from '../../src/runs/schema'
 import { POOL_MIGRATIONS } from '../../src/sandbox/pool-schema'
+import { Conversation } from '../../src/session/conversation'
+import { SessionDO } from '../../src/session/durable-object'
 import { MIGRATIONS as SESSION_MIGRATIONS } from '../../src/session/schema'
 import { TENANT_MIGRATIONS } from '../../src/tenant/schema'
 
@@ -133,6 +135,59 @@ describe.each(OBJECTS)('$name migrations', ({ name, stub, migrations, old, row }
       expect(recorded(sql)).toEqual(ids)
       expect(schemaOf(sql)).toEqual(fresh)
       expect(sql.exec(row).toArray()).toEqual(before)
+    })
+  })
+})
+
+/**
+ * A rollout (README, "Deploying safely"): an object the release before wrote, at that release's
+ * schema (every migration but the newest), meets the new code at its next start. Its migrations
+ * run, it answers the RPC the Worker calls with the rows as they were written, and a row the new
+ * code writes stays readable by the release before, which a rollback hands the object back to.
+ */
+describe('a session object of the release before', () => {
+  const TENANT = 't_00000000000000000000000000000000'
+  const stub = env.SESSIONS.get(env.SESSIONS.idFromName('migrations-previous-release'))
+  const previous = SESSION_MIGRATIONS.slice(0, -1)
+  /** The object as the runtime starts it after a deploy: the new code's constructor over the storage as it stands. */
+  const started = (state: DurableObjectState) => new SessionDO(state, env)
+  const user = { id: 'msg_1', role: 'user', text: 'hello', parts: [{ type: 'text', text: 'hello' }], createdAt: '2026-01-01T00:00:00.000Z' }
+  const reply = { id: 'msg_a1', role: 'assistant', text: 'hi', parts: [{ type: 'text', text: 'hi' }], createdAt: '2026-01-01T00:00:01.000Z' }
+
+  it('answers the new code with its rows as the release before wrote them', async () => {
+    await runInDurableObject(stub, async (_instance, state) => {
+      const sql = state.storage.sql
+      dropAll(sql)
+      migrate(sql, previous)
+      expect(recorded(sql)).toEqual(previous.map((m) => m.id))
+      // The statements the release before ran to write these rows.
+      sql.exec(
+        `INSERT INTO session (id, tenant, status, title, spec, created_at, updated_at, expires_at) VALUES ('ses_old', ?, 'idle', NULL, '{}', 'a', 'a', '2999-01-01T00:00:00.000Z')`,
+        TENANT,
+      )
+      for (const [m, turn] of [[user, 1], [reply, 1]] as const) {
+        sql.exec('INSERT INTO messages (id, turn, role, text, parts, created_at) VALUES (?, ?, ?, ?, ?, ?)', m.id, turn, m.role, m.text, JSON.stringify(m.parts), m.createdAt)
+      }
+    })
+    await runInDurableObject(stub, async (_instance, state) => {
+      const session = started(state)
+      expect(recorded(state.storage.sql)).toEqual(SESSION_MIGRATIONS.map((m) => m.id))
+      expect(await session.messages(TENANT)).toEqual({ ok: true, value: [user, reply] })
+    })
+  })
+
+  it('writes a message too large for a row so that the new code reads it whole and the release before reads its start', async () => {
+    const text = '長'.repeat(400_000)
+    const large = { id: 'msg_a2', role: 'assistant', text, parts: [{ type: 'text', text }], createdAt: '2026-01-01T00:00:02.000Z' }
+    await runInDurableObject(stub, async (_instance, state) => {
+      const sql = state.storage.sql
+      new Conversation(sql).recordAssistant(large.id, 2, text, large.parts)
+      sql.exec('UPDATE messages SET created_at = ? WHERE id = ?', large.createdAt, large.id)
+      // The release before's own read: its row's text and parts, parts as JSON.
+      const row = sql.exec<{ text: string; parts: string }>('SELECT text, parts FROM messages WHERE id = ?', large.id).one()
+      expect(text.startsWith(row.text) && row.text.length > 0).toBe(true)
+      expect(JSON.parse(row.parts)).toEqual([])
+      expect(await started(state).messages(TENANT)).toEqual({ ok: true, value: [user, reply, large] })
     })
   })
 })
