@@ -27,7 +27,7 @@ const STOPPED = ['lost', 'stopped', 'restarting', 'paused']
 
 /** @type {Map<string, StepState>} */
 let steps = new Map()
-/** `snapshot (12 s old)`: the reason that says how old the snapshot is */
+/** `from a snapshot (12 s old)`: the snapshot step's label, with the age its detail gives */
 let snapshotLabel = LABELS.snapshot
 
 /** @returns {Step[]} */
@@ -45,11 +45,11 @@ function finishCurrent(at) {
   }
 }
 
-/** @param {string} reason @param {number} at */
-function starting(reason, at) {
-  // `snapshot (12 s old)`: the start that follows is from a snapshot, and the step says how old it is.
-  const step = /^snapshot \(/.test(reason) ? 'snapshot' : reason || 'creating'
-  if (step === 'snapshot') snapshotLabel = `from a ${reason}`
+/** @param {SandboxStatus['step']} reported @param {string | undefined} detail @param {number} at */
+function starting(reported, detail, at) {
+  // A sandbox asked for is being created: one step on this page.
+  const step = reported === 'provisioning' ? 'creating' : reported
+  if (step === 'snapshot') snapshotLabel = detail ? `from a snapshot (${detail})` : LABELS.snapshot
   if ((step === 'creating' && !steps.has('snapshot')) || step === 'snapshot' || SHORTCUTS.includes(/** @type {Step} */ (step))) steps = new Map()
   finishCurrent(at)
   // earlier steps that never came were skipped (no repository, no setup, ...)
@@ -89,11 +89,11 @@ function renderSteps() {
 export function sandboxStatus(data) {
   badge('sandbox-state', data.state)
   const at = Date.parse(data.at)
-  if (data.state === 'starting') starting(data.reason || '', at)
+  if (data.state === 'starting') starting(data.step, data.detail, at)
   else if (data.state === 'ready') ready(at)
   else if (STOPPED.includes(data.state)) {
     for (const s of steps.values()) if (s.state === 'current') s.state = 'skipped'
-    append(el('div', { class: 'file-change', text: `sandbox ${data.state}${data.reason ? `: ${data.reason}` : ''}` }))
+    append(el('div', { class: 'file-change', text: `sandbox ${data.state}: ${data.detail ?? data.step.replaceAll('_', ' ')}` }))
   }
   renderSteps()
 }
