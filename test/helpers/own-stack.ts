@@ -36,8 +36,9 @@ export async function startOwnStack(
     close: async () => {
       await stack.close()
       open = false
-      // A sandbox process still ending may write into its folder while it is removed (ENOTEMPTY).
-      rmSync(dir, { recursive: true, force: true, maxRetries: 5 })
+      // A sandbox process still ending (an npm install opencode began) may write into its folder
+      // while it is removed (ENOTEMPTY): tried for about 5 s.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10 })
     },
   }
 }

@@ -78,8 +78,9 @@ describe('kill', () => {
 describe('pause and resume', () => {
   it('stops processes where they stand and resumes them with their memory', async () => {
     const sbx = await Sandbox.create('base', { ...fx.conn, timeoutMs: 120_000, network: { allowPublicTraffic: false } })
-    // The count lives in the process's memory; the file only shows it.
-    const counter = await sbx.commands.run('i=0; while true; do i=$((i+1)); echo $i > count; sleep 0.05; done', { background: true, timeoutMs: 0 })
+    // The count lives in the process's memory; the file only shows it, replaced whole so that a
+    // pause between truncating and writing cannot leave it empty.
+    const counter = await sbx.commands.run('i=0; while true; do i=$((i+1)); echo $i > count.new; mv count.new count; sleep 0.05; done', { background: true, timeoutMs: 0 })
     await sbx.commands.run(WHO_SERVER, { background: true, timeoutMs: 0, envs: { WHO: 'paused-one' } })
     await waitFor('the server inside', async () => (await portFetch(fx, sbx, 4096, '/')).ok)
     const countFile = join(fx.standIn.list().find((s) => s.sandboxId === sbx.sandboxId)!.home, 'count')
