@@ -143,7 +143,9 @@ export class UsageAsked implements JsonListener {
     }
     this.streamCopy.read()
     this.pass(chunk.length)
-    return this.out
+    const out = this.out
+    this.out = []
+    return out
   }
 
   start(path: JsonPath, kind: ValueKind, at: number) {
