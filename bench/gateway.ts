@@ -23,7 +23,7 @@ export type GatewayResult = {
 }
 
 /** The gateway token a session's sandbox holds, read from its opencode's environment as the agent could. */
-async function gatewayToken(stack: BenchStack, sessionId: string): Promise<string> {
+export async function gatewayToken(stack: BenchStack, sessionId: string): Promise<string> {
   const res = await fetch(`${stack.sandboxHostUrl}/sandboxes`, { headers: { authorization: `Bearer ${stack.sandboxHostToken}` } })
   const sandbox = ((await res.json()) as { metadata: Record<string, string>; opencodePid?: number }[]).find((s) => s.metadata.sessionId === sessionId)
   const environ = readFileSync(`/proc/${sandbox!.opencodePid}/environ`, 'utf8')
