@@ -148,12 +148,21 @@ function asJson<T>(read: () => T): T {
  */
 export async function readMessageBody(body: ReadableStream<Uint8Array>, sink: FileSink): Promise<ReadBody> {
   const reader = new MessageBodyReader()
-  for await (const chunk of body) {
-    asJson(() => reader.push(chunk))
-    const steps = reader.steps
-    reader.steps = []
-    for (const step of steps) await ('end' in step ? sink.end(step.file) : sink.write(step.file, step.bytes))
+  const chunks = body.getReader()
+  try {
+    for (;;) {
+      const { value, done } = await chunks.read()
+      if (done) break
+      asJson(() => reader.push(value))
+      const steps = reader.steps
+      reader.steps = []
+      for (const step of steps) await ('end' in step ? sink.end(step.file) : sink.write(step.file, step.bytes))
+    }
+    asJson(() => reader.tokens.finish())
+  } catch (err) {
+    // The client is still sending: the answer waits for the rest (read, not kept), or its connection would be cut mid-send.
+    while (!(await chunks.read().catch(() => ({ done: true }))).done);
+    throw err
   }
-  asJson(() => reader.tokens.finish())
   return { rest: concat(reader.rest), sizes: reader.sizes }
 }

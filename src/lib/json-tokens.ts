@@ -95,15 +95,18 @@ export class JsonTokens {
       i++
       if (i >= chunk.length) return i
     }
+    // Each search runs again only once passed: a string full of escapes costs one pass, not one per escape.
+    let quote = chunk.indexOf(QUOTE, i)
+    let slash = chunk.indexOf(BACKSLASH, i)
     for (;;) {
-      const quote = chunk.indexOf(QUOTE, i)
-      const slash = chunk.indexOf(BACKSLASH, i)
       if (slash >= 0 && (quote < 0 || slash < quote)) {
         if (slash + 1 >= chunk.length) {
           this.escaped = true
           return chunk.length
         }
         i = slash + 2
+        if (quote >= 0 && quote < i) quote = chunk.indexOf(QUOTE, i)
+        slash = chunk.indexOf(BACKSLASH, i)
         continue
       }
       if (quote < 0) return chunk.length

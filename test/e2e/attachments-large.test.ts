@@ -34,8 +34,9 @@ describe("a message's files in the sandbox", () => {
 
   it('arrive byte for byte, and the agent reads them by path', async () => {
     const png = Buffer.from(PNG, 'base64')
-    const csv = textOf(MAX_ATTACHMENT_BYTES - 3 * 1024 * 1024, 'row')
-    const json = Buffer.from(JSON.stringify({ rows: textOf(3 * 1024 * 1024 - png.byteLength - 64, 'j').toString() }))
+    const json = Buffer.from(JSON.stringify({ rows: textOf(3 * 1024 * 1024, 'j').toString() }))
+    // The three together fill the allowance to its last byte.
+    const csv = textOf(MAX_ATTACHMENT_BYTES - json.byteLength - png.byteLength + 1, 'row')
     const stream = new EventStream(id)
     const command = 'cd ~/attachments/msg_*/ && sha256sum * && wc -c < 1-data.csv'
     const sent = await api(`/v1/sessions/${id}/messages`, {
