@@ -58,7 +58,7 @@ async function sendAndWait(stack: BenchStack, sessionId: string, body: string) {
 
 async function largeModelRequest(stack: BenchStack, token: string, round: number) {
   const filler = 'lorem ipsum dolor sit amet, '.repeat(Math.ceil(GATEWAY_BODY_BYTES / 28))
-  const body = JSON.stringify({ model: 'offline-demo', stream: true, max_tokens: 100, messages: [{ role: 'user', content: `round ${round} ${filler}` }] })
+  const body = JSON.stringify({ model: 'offline-demo', stream: true, max_tokens: 100, messages: [{ role: 'user', content: `round ${round} ${script({ reply: 'ok' })} ${filler}` }] })
   const res = await fetch(`${stack.url}/v1/gateway/local/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

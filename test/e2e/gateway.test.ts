@@ -196,7 +196,8 @@ describe('a large model request', () => {
     const token = gatewayTokenOf(sandbox!.opencodePid!)
     const marker = `large-request-${randomHex(4)}`
     // About 24 MB of UTF-8, many characters of three bytes, in a request of OpenAI's shape that streams.
-    const content = `${marker} ${'ü€ abc '.repeat(2_000_000)}`
+    // A short scripted reply: the scripted model otherwise answers by repeating what it was sent.
+    const content = `${marker} ${scripted({ reply: 'ok' })} ${'ü€ abc '.repeat(2_000_000)}`
     const body = JSON.stringify({ model: 'offline-demo', messages: [{ role: 'user', content }], stream: true, max_tokens: 50 })
     const res = await fetch(`${baseUrl()}/v1/gateway/local/chat/completions`, {
       method: 'POST',
