@@ -1,10 +1,12 @@
 import { createMiddleware } from 'hono/factory'
+import { SessionParams } from '../contracts'
 import { sessionStub } from '../durable-objects'
 import type { AppEnv } from '../env'
 import { concat } from '../lib/json-tokens'
 import { unwrap } from '../lib/errors'
 import { randomSecret } from '../lib/ids'
 import { ATTACHMENT_CHUNK_BYTES } from '../session/queue'
+import { validationError } from './errors'
 import { readMessageBody, type FileSink } from './message-body'
 
 /**
@@ -54,7 +56,10 @@ class Staging implements FileSink {
 export const streamMessageFiles = createMiddleware<AppEnv>(async (c, next) => {
   const body = c.req.raw.body
   if (!body) return next()
-  const stub = sessionStub(c.env, c.req.param('id') ?? '')
+  // The route's own checks come after this: a session is named only once its id is one.
+  const params = SessionParams.safeParse({ id: c.req.param('id') })
+  if (!params.success) throw validationError(params.error, 'param')
+  const stub = sessionStub(c.env, params.data.id)
   const tenant = c.get('tenant')
   const id = newUploadId()
   const staging = new Staging(async (file, chunk, bytes) => void unwrap(await stub.stageFile(tenant, id, file, chunk, bytes)))

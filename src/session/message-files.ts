@@ -1,3 +1,4 @@
+import { ATTACHMENTS_FOLDER } from '../opencode/config'
 import type { SandboxProvider } from '../sandbox/provider'
 import type { SandboxRecord } from '../sandbox/record'
 import type { PlacedFile, PromptInput } from './ports'
@@ -5,10 +6,11 @@ import type { MessageQueue } from './queue'
 
 /**
  * Where a message's file lies in the sandbox: under the home, out of the workspace (and so out
- * of any diff or commit), one folder per message. The file's place in the message leads its
+ * of any diff or commit), one folder per message; the agent may read there without asking
+ * (INTERACTIVE_PERMISSIONS). The file's place in the message leads its
  * name, so no name (not even `..`) can lead anywhere else.
  */
-export const filePath = (home: string, messageId: string, file: number, filename: string) => `${home}/attachments/${messageId}/${file + 1}-${filename}`
+export const filePath = (home: string, messageId: string, file: number, filename: string) => `${home}/${ATTACHMENTS_FOLDER}/${messageId}/${file + 1}-${filename}`
 
 /**
  * What the agent is sent for a message (`prompt` builds it from the message's files as placed):
