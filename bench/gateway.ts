@@ -23,11 +23,14 @@ export type GatewayResult = {
 }
 
 /** The gateway token a session's sandbox holds, read from its opencode's environment as the agent could. */
-async function gatewayToken(stack: BenchStack, sessionId: string): Promise<string> {
+export async function gatewayToken(stack: BenchStack, sessionId: string): Promise<string> {
   const res = await fetch(`${stack.sandboxHostUrl}/sandboxes`, { headers: { authorization: `Bearer ${stack.sandboxHostToken}` } })
   const sandbox = ((await res.json()) as { metadata: Record<string, string>; opencodePid?: number }[]).find((s) => s.metadata.sessionId === sessionId)
-  const environ = readFileSync(`/proc/${sandbox!.opencodePid}/environ`, 'utf8')
-  const token = /"apiKey":"(ses_[0-9a-z]{20}\.[0-9a-f]{48})"/.exec(environ)?.[1]
+  const config = readFileSync(`/proc/${sandbox!.opencodePid}/environ`, 'utf8')
+    .split('\0')
+    .find((kv) => kv.startsWith('OPENCODE_CONFIG_CONTENT='))
+    ?.slice('OPENCODE_CONFIG_CONTENT='.length)
+  const token = config && (JSON.parse(config) as { provider?: { local?: { options?: { apiKey?: string } } } }).provider?.local?.options?.apiKey
   if (!token) throw new Error('no gateway token in the sandbox')
   return token
 }

@@ -9,6 +9,7 @@ import { GATEWAY_DELAY_MS, GATEWAY_PIECES, gatewayBenchmark, type GatewayResult 
 import { benchStack, cleanupAll, onCleanup, type BenchStack } from './lib/stack'
 import { median, ms, now, perSecond, plusMs, ratio, us } from './lib/stats'
 import { mib } from './lib/procs'
+import { FILE_SESSIONS, FILES, GATEWAY_BODY_BYTES, memoryBenchmark, type MemoryResult } from './memory'
 import { BURST, MODEL_PACE, relayBenchmark, STRESS, type RelayResult } from './relay'
 import { relayStagesBenchmark, type StageResult } from './relay-stages'
 import { replayBenchmark, type ReplayResult } from './replay'
@@ -21,7 +22,7 @@ import { benchRepo, removeBenchRepo, repoPoolSetting, repoStartBenchmark, repoSt
  * bench/RESULTS.md. Nothing here is a test: no figure passes or fails.
  */
 
-const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'warm', 'burst', 'repo'] as const
+const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'memory', 'warm', 'burst', 'repo'] as const
 type Benchmark = (typeof BENCHMARKS)[number]
 /** `npm run bench -- --only relay,stages`: some benchmarks only, printed; RESULTS.md keeps whole runs. */
 /** `--paces burst,stress,model`: some of the relay's paces only (default: all three). */
@@ -89,6 +90,7 @@ let fanout: FanoutLevel[] | undefined
 let replay: ReplayResult | undefined
 let concurrency: ConcurrencyResult | undefined
 let gateway: GatewayResult | undefined
+let memory: MemoryResult | undefined
 
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`
 const loadAtStart = loadavg().map((l) => l.toFixed(2)).join(' ')
@@ -108,6 +110,7 @@ try {
     if (wanted('replay')) replay = await attempt('replay', () => replayBenchmark(stack))
     if (wanted('concurrency')) concurrency = await attempt('concurrency', () => concurrencyBenchmark(stack))
     if (wanted('gateway')) gateway = await attempt('model gateway', () => gatewayBenchmark(stack))
+    if (wanted('memory')) memory = await attempt('memory under large bodies', () => memoryBenchmark(stack))
   })
   if (wanted('warm') || wanted('repo')) {
     const repo = benchRepo()
@@ -263,6 +266,11 @@ if (gateway) {
   row('model gateway: workerd CPU per 1,000 pieces', COLD, load, ms(gateway.cpuMsPer1000), '', '')
 }
 
+if (memory) {
+  row('workerd peak memory: messages with files', COLD, `${FILE_SESSIONS} sessions at once, each a message of ${FILES} × 1 MiB files`, `+${mib(memory.filesRiseBytes)}`, 'target under 60 MiB', '')
+  row('workerd peak memory: a large model request', COLD, `one request of ${GATEWAY_BODY_BYTES / 1e6} MB through the gateway`, `+${mib(memory.gatewayRiseBytes)}`, 'target under 20 MiB', '')
+}
+
 const header = ['benchmark', 'stack', 'load', 'figure', 'figure', 'ratio or difference']
 const table = [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n')
 const date = new Date().toISOString().replace('T', ' ').slice(0, 16)
@@ -308,6 +316,10 @@ const notes = `What the rows measure:
   its key, and through \`/v1/gateway/local\` with a session's gateway token (the Worker checks the token and the
   budget with the session, swaps in the key, streams the answer through and meters it), rounds alternating;
   and workerd's CPU per 1,000 pieces through the gateway.
+- **memory**: workerd's resident memory (all its processes, from /proc) sampled every 25 ms, its peak over where it stood
+  just before: while ${FILE_SESSIONS} sessions each take a message with ${FILES} files of 1 MiB at once (sent with \`?wait=true\`, until the
+  agent answered, the files put into the sandbox on the way), and while one ${GATEWAY_BODY_BYTES / 1e6} MB streamed chat request passes
+  the gateway to the scripted model; the larger of two rounds after an unmeasured one. A Worker isolate has 128 MB in production.
 - **concurrency**: ${Math.max(...CONCURRENCY_LEVELS)} sessions (an opencode each) started up front; N of them send a turn (500 pieces, paced
   at about 1 ms) at the same moment, at least two rounds and four turns per level; latency is \`?wait=true\` from send to reply.
   Cores busy: CPU time over the level's wall time, from /proc (the machine's busy share of its 2 cores; workerd;

@@ -83,12 +83,27 @@ export async function readInside(root: string, path: string): Promise<SandboxFil
   }
 }
 
+/** Opens `path` (absolute) to be written afresh, making its folders; only inside `root`. */
+async function openToWrite(root: string, asked: string) {
+  const path = resolve(asked)
+  if (!isInside(root, path)) throw new HTTPException(400, { message: `${asked} is outside the sandbox` })
+  return openNoFollow(await writablePath(root, path), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC)
+}
+
 /** Writes text files (absolute paths), making their folders. */
 export async function writeInside(root: string, files: SandboxFile[]): Promise<void> {
   for (const file of files) {
-    const path = resolve(file.path)
-    if (!isInside(root, path)) throw new HTTPException(400, { message: `${file.path} is outside the sandbox` })
-    const handle = await openNoFollow(await writablePath(root, path), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC)
+    const handle = await openToWrite(root, file.path)
     await handle.writeFile(file.content).finally(() => handle.close())
+  }
+}
+
+/** Writes one file (absolute path) from a stream, as it arrives. */
+export async function writeStreamInside(root: string, path: string, body: ReadableStream<Uint8Array>): Promise<void> {
+  const handle = await openToWrite(root, path)
+  try {
+    for await (const chunk of body) await handle.write(chunk)
+  } finally {
+    await handle.close()
   }
 }

@@ -14,7 +14,7 @@ import { cutRelay, holdRelay, startRelay, stopRelay, type Relay } from './fault-
 import { installedFolder, seedOpencodeConfig } from './opencode-config-folder'
 import { freePort } from './ports'
 import { copyTree, movePaths, sizeOf } from './sandbox-copies'
-import { readInside, writeInside } from './sandbox-files'
+import { readInside, writeInside, writeStreamInside } from './sandbox-files'
 import { claimRoot, forgetProcess, killGroup, reapSandboxes, recordProcess, releaseRoot, writeOwner } from './sandbox-processes'
 import type { Server as HttpServer } from 'node:http'
 import { outlastWorkerdKeepAlive } from './keep-alive'
@@ -306,6 +306,12 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
   app.post('/sandboxes/:id/files', async (c) => {
     const sb = findRunning(c.req.param('id'))
     await writeInside(sb.dir, (await c.req.json<{ files: SandboxFile[] }>()).files)
+    return c.body(null, 204)
+  })
+
+  app.put('/sandboxes/:id/files', async (c) => {
+    const sb = findRunning(c.req.param('id'))
+    await writeStreamInside(sb.dir, c.req.query('path') ?? '', c.req.raw.body ?? new ReadableStream())
     return c.body(null, 204)
   })
 

@@ -41,6 +41,10 @@ export interface SessionRpc extends Rpc.DurableObjectBranded {
   get(tenant: string): Promise<Outcome<SessionView>>
   /** with `waitMs`, the reply too, or a timeout after that long */
   send(tenant: string, input: SendMessageInput, waitMs?: number): Promise<Outcome<SendMessageResult>>
+  /** a piece of a file of a message still arriving, kept under `upload` until `send` takes it (see src/api/message-files.ts) */
+  stageFile(tenant: string, upload: string, file: number, chunk: number, bytes: Uint8Array): Promise<Outcome<null>>
+  /** drops what is left staged under `upload` */
+  dropUpload(tenant: string, upload: string): Promise<void>
   messages(tenant: string): Promise<Outcome<ConversationMessage[]>>
   /** the providers the session brought its own model keys for */
   keyProviders(tenant: string): Promise<Outcome<string[]>>

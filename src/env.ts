@@ -73,4 +73,5 @@ export type Bindings = DurableObjectBindings & {
 }
 
 /** `apiKey` is set only when the request came with one (not with a session token). */
-export type AppEnv = { Bindings: Bindings; Variables: { tenant: string; apiKey?: string } }
+/** `upload`: a message's files, staged in its session as the body streamed in (src/api/message-files.ts). */
+export type AppEnv = { Bindings: Bindings; Variables: { tenant: string; apiKey?: string; upload?: { id: string; sizes: number[] } } }

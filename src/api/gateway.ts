@@ -1,11 +1,11 @@
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { poolStub, sessionStub } from '../durable-objects'
 import type { AppEnv, Bindings } from '../env'
 import { noUsage, UsageMeter } from '../gateway/meter'
 import { meterCopy } from '../gateway/meter-copy'
 import { checkCall, type KeyStyle } from '../gateway/calls'
-import { callShape, isPaid, withUsageRequested, type CallEnd, type PaidCall } from '../gateway/spend'
+import { callShape, isPaid, type CallEnd, type PaidCall } from '../gateway/spend'
+import { costFields, HEAD_BYTES, mayAskUsage, readHead, UsageAsked } from '../gateway/request-body'
 import { canRoute, deploymentRoutes, routeFor, tokenOf, upstreamHeaders, upstreamUrl } from '../gateway/routes'
 import { readGatewayToken } from '../gateway/token'
 import { deploymentTokenKey } from '../gateway/token-key'
@@ -16,6 +16,7 @@ import type { Limits } from '../contracts'
 import { costCapped } from '../gateway/budget'
 import { priceOf } from '../gateway/prices'
 import { parseDeploymentConfig } from '../opencode/config'
+import { limitBodyStreaming } from './middleware'
 
 /**
  * The model gateway: sandboxes call their model providers here, with their session's gateway
@@ -39,12 +40,7 @@ async function sessionOf(env: Bindings, owner: string): Promise<string | undefin
   return session ?? undefined
 }
 
-const limitGatewayBody = bodyLimit({
-  maxSize: MAX_GATEWAY_BODY_BYTES,
-  onError: () => {
-    throw new ApiError('payload_too_large', `model requests are limited to ${MAX_GATEWAY_BODY_BYTES} bytes`)
-  },
-})
+const limitGatewayBody = limitBodyStreaming(MAX_GATEWAY_BODY_BYTES, `model requests are limited to ${MAX_GATEWAY_BODY_BYTES} bytes`)
 
 const GATEWAY_PREFIX = '/v1/gateway/'
 
@@ -91,8 +87,10 @@ export const gateway = new Hono<AppEnv>().all('/:provider/:rest{.+}', limitGatew
       redirect: 'manual',
     })
   } catch (err) {
-    log('warn', 'model provider unreachable', { sessionId, provider, err: errorMessage(err) })
     await settle({ used: noUsage(), whole: true, billed: false })
+    // A body past the limit fails as it is sent (one without a declared length).
+    if (err instanceof ApiError) throw err
+    log('warn', 'model provider unreachable', { sessionId, provider, err: errorMessage(err) })
     throw new ApiError('agent_unreachable', `the model provider "${provider}" could not be reached`)
   }
 
@@ -118,21 +116,19 @@ export const gateway = new Hono<AppEnv>().all('/:provider/:rest{.+}', limitGatew
 })
 
 /**
- * The body to send on, and what a paid call (see isPaid) says about its cost. An OpenAI-style
- * streamed chat request is sent with its usage asked for, so that its stream ends with it.
+ * The body to send on, streamed, and what a paid call (see isPaid) says about its cost, read from
+ * its first bytes (see ../gateway/request-body). Its input is estimated from its declared length,
+ * else from the whole of it when that fits in the head, else from the largest a request may be.
+ * An OpenAI-style streamed chat request is sent with its usage asked for, so that its stream ends with it.
  */
-async function requestBody(req: Request, style: KeyStyle, path: string): Promise<{ body?: ArrayBuffer | string; call?: PaidCall }> {
-  if (['GET', 'HEAD'].includes(req.method)) return {}
-  const raw = await req.arrayBuffer()
-  if (!isPaid(req.method, path)) return { body: raw }
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(raw))
-  } catch {
-    parsed = undefined
-  }
-  const asked = withUsageRequested(style, path, parsed)
-  return { body: asked ? JSON.stringify(asked) : raw, call: callShape(style, path, parsed, raw.byteLength) }
+async function requestBody(req: Request, style: KeyStyle, path: string): Promise<{ body?: ReadableStream<Uint8Array>; call?: PaidCall }> {
+  if (['GET', 'HEAD'].includes(req.method) || !req.body) return {}
+  if (!isPaid(req.method, path)) return { body: req.body }
+  const { head, whole, rest } = await readHead(req.body, HEAD_BYTES)
+  const declared = req.headers.has('transfer-encoding') ? undefined : Number(req.headers.get('content-length') ?? NaN)
+  const bytes = Number.isFinite(declared) ? declared! : whole ? head.reduce((n, c) => n + c.byteLength, 0) : MAX_GATEWAY_BODY_BYTES
+  const body = mayAskUsage(style, path) ? rest.pipeThrough(new UsageAsked(style, path).transform()) : rest
+  return { body, call: callShape(style, path, costFields(head), bytes) }
 }
 
 /** Where sandboxes of sessions created through `requestUrl` reach the gateway. */

@@ -32,12 +32,32 @@ export const limitBody = bodyLimit({
 /** A message may carry MAX_ATTACHMENT_BYTES of files as base64 (4/3 of that) besides its text. */
 export const MAX_MESSAGE_BODY_BYTES = 15 * 1024 * 1024
 
-export const limitMessageBody = bodyLimit({
-  maxSize: MAX_MESSAGE_BODY_BYTES,
-  onError: () => {
-    throw new ApiError('payload_too_large', `a message with its attachments is limited to ${MAX_MESSAGE_BODY_BYTES} bytes`)
-  },
-})
+/**
+ * A body limit that never holds the body (Hono's bodyLimit reads one without a declared length
+ * whole): a declared length is checked at once; a body without one fails with 413 as it is read,
+ * once past the limit. For the bodies that are streamed on: messages' files, model requests.
+ */
+export const limitBodyStreaming = (maxBytes: number, message: string) =>
+  createMiddleware(async (c, next) => {
+    const body = c.req.raw.body
+    const length = c.req.raw.headers.has('transfer-encoding') ? null : c.req.header('content-length')
+    if (!body || (length !== null && length !== undefined)) {
+      if (Number(length ?? 0) > maxBytes) throw new ApiError('payload_too_large', message)
+      return next()
+    }
+    let seen = 0
+    const counted = new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength
+        if (seen > maxBytes) controller.error(new ApiError('payload_too_large', message))
+        else controller.enqueue(chunk)
+      },
+    })
+    c.req.raw = new Request(c.req.raw, { body: body.pipeThrough(counted) })
+    await next()
+  })
+
+export const limitMessageBody = limitBodyStreaming(MAX_MESSAGE_BODY_BYTES, `a message with its attachments is limited to ${MAX_MESSAGE_BODY_BYTES} bytes`)
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i
 

@@ -4,7 +4,7 @@ import type { AppEnv } from '../env'
 import { SSE_HEADERS, resumeCursor } from '../events/sse'
 import { ApiError, unwrap } from '../lib/errors'
 import { newId } from '../lib/ids'
-import { decodeAttachments } from './attachments'
+import { streamMessageFiles } from './message-files'
 import { admitsModel, requireCatalogueAgent, requireCatalogueModel } from './catalogue'
 import { checkModelKeys, gatewayBase, requirePricedModel } from './gateway'
 import { errorMessage } from '../lib/log'
@@ -133,6 +133,7 @@ export const sessions = router()
       description:
         'Queued behind the running turn, if any, and sent in order; `mode: "steer"` stops the running turn and runs this message next. With `?wait=true` the answer waits for the reply (or 504 after `?timeout=` seconds, the turn still running). The body may be 15 MiB, for attachments.',
       security,
+      middleware: [streamMessageFiles] as const,
       request: {
         params: SessionParams,
         query: SendQuery,
@@ -160,7 +161,10 @@ export const sessions = router()
         requireCatalogueModel(c.env, c.req.url, message.model, unwrap(await stub.keyProviders(c.get('tenant'))))
       }
       requireCatalogueAgent(c.env, c.req.url, message.agent)
-      const input = { ...message, ...(attachments?.length && { attachments: decodeAttachments(attachments) }) }
+      // The files' bytes are in the session already (streamMessageFiles); the body held stand-ins for them.
+      const upload = c.get('upload')
+      const files = (attachments ?? []).map(({ filename, mime }, i) => ({ filename, mime, size: upload?.sizes[i] ?? 0 }))
+      const input = { ...message, ...(upload && files.length && { attachments: { upload: upload.id, files } }) }
       const result = unwrap(await stub.send(c.get('tenant'), input, waiting ? timeout * 1000 : undefined))
       if (waiting) return c.json(result as z.infer<typeof MessageReplied>, 200)
       const { messageId, queued, duplicate } = result

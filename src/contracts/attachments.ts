@@ -39,5 +39,8 @@ export const AttachmentInfo = z
 
 export type Attachment = z.infer<typeof Attachment>
 export type AttachmentInfo = z.infer<typeof AttachmentInfo>
-/** A file as the session keeps it until its message has gone to the agent. */
-export type AttachmentFile = { filename: string; mime: AttachmentMime; bytes: Uint8Array }
+/**
+ * A message's files as the Worker hands them to the session: their bytes went ahead into the
+ * session's storage while the body streamed in, under `upload` (see src/api/message-files.ts).
+ */
+export type StagedFiles = { upload: string; files: { filename: string; mime: AttachmentMime; size: number }[] }

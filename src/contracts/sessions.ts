@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi'
 import { decodeCursor } from '../lib/cursor'
 import { ID_PATTERN } from '../lib/ids'
 import { PublicEventSchemas, SessionStatus, TodoItem, Usage, type PublicEventType } from './events'
-import { Attachment, AttachmentInfo, MAX_ATTACHMENTS, type AttachmentFile } from './attachments'
+import { Attachment, AttachmentInfo, MAX_ATTACHMENTS, type StagedFiles } from './attachments'
 import { OutputSchema } from './output-schema'
 import { EnvMap, Limits, McpServer, ModelKeys, ModelName, Permissions, Repo, SessionRepo, Skill, WorkspaceFile, WorkspacePath } from './fields'
 
@@ -266,7 +266,7 @@ export type SessionView = z.infer<typeof Session>
 export type SessionSummary = z.infer<typeof SessionSummary>
 export type SessionPage = z.infer<typeof SessionList>
 /** A message as the session takes it: the body, its files decoded. */
-export type SendMessageInput = Omit<z.infer<typeof SendMessageBody>, 'attachments'> & { attachments?: AttachmentFile[] }
+export type SendMessageInput = Omit<z.infer<typeof SendMessageBody>, 'attachments'> & { attachments?: StagedFiles }
 export type Reply = z.infer<typeof Reply>
 export type SendMessageResult = z.infer<typeof MessageAccepted> & { reply?: Reply }
 export type ConversationMessage = z.infer<typeof ConversationMessage>

@@ -1,7 +1,5 @@
-import { Buffer } from 'node:buffer'
 import type { FilePartInput, OpencodeClient, PermissionRequest, QuestionRequest, TextPartInput } from '@opencode-ai/sdk/v2/client'
-import type { AttachmentFile } from '../contracts'
-import type { AgentPort, HumanAnswer, PromptInput } from '../session/ports'
+import type { AgentPort, HumanAnswer, PlacedFile, PromptInput } from '../session/ports'
 
 function splitModel(model: string | undefined) {
   if (!model) return undefined
@@ -10,13 +8,14 @@ function splitModel(model: string | undefined) {
 }
 
 /**
- * A file as opencode takes it in a prompt: a `data:` URL. Images and PDFs keep their type, so a
+ * A file as opencode takes it in a prompt: a `file:` URL of where it lies in the sandbox, which
+ * opencode reads there (the Worker never holds it whole). Images and PDFs keep their type, so a
  * model that takes them gets an image or a document; the text kinds go as `text/plain`, which
- * opencode reads into the conversation as text, for any model.
+ * opencode reads into the conversation with its Read tool, by path, for any model.
  */
-export function filePart({ filename, mime, bytes }: AttachmentFile): FilePartInput {
+export function filePart({ filename, mime, path }: PlacedFile): FilePartInput {
   const type = mime.startsWith('image/') || mime === 'application/pdf' ? mime : 'text/plain'
-  return { type: 'file', mime: type, filename, url: `data:${type};base64,${Buffer.from(bytes).toString('base64')}` }
+  return { type: 'file', mime: type, filename, url: `file://${path.split('/').map(encodeURIComponent).join('/')}` }
 }
 
 /**

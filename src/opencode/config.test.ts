@@ -11,7 +11,8 @@ describe('buildOpencodeConfig', () => {
     expect(buildOpencodeConfig(deployment, 'a/two', { permissions: { bash: 'ask' } })).toEqual({
       provider: gatewayProviders,
       model: 'a/two',
-      permission: { edit: 'allow', bash: 'ask' },
+      // The files sent with messages may be read without asking, out of the workspace as they are.
+      permission: { edit: 'allow', bash: 'ask', external_directory: { '~/attachments/*': 'allow' } },
       autoupdate: false,
       share: 'disabled',
     })

@@ -29,8 +29,15 @@ export function parseDeploymentConfig(deploymentJson: string | undefined): Json 
   return deployment
 }
 
-/** Someone watches an interactive session, so the agent asks before it edits or runs anything. */
-export const INTERACTIVE_PERMISSIONS: Json = { edit: 'ask', bash: 'ask' }
+/** The folder of the home where messages' files are put for the agent (src/session/message-files.ts). */
+export const ATTACHMENTS_FOLDER = 'attachments'
+
+/**
+ * Someone watches an interactive session, so the agent asks before it edits or runs anything. It
+ * may read the files sent to it, out of the workspace, without asking (opencode asks before any
+ * other folder outside it); `~` is the sandbox's home as opencode reads the pattern.
+ */
+export const INTERACTIVE_PERMISSIONS: Json = { edit: 'ask', bash: 'ask', external_directory: { [`~/${ATTACHMENTS_FOLDER}/*`]: 'allow' } }
 
 /**
  * Nobody watches a background run: edits and commands are allowed, what opencode asks about by

@@ -162,6 +162,14 @@ export class E2BSandboxProvider implements SandboxProvider {
     })
   }
 
+  writeStream(sandboxId: string, path: string, body: ReadableStream<Uint8Array>): Promise<void> {
+    return attempt(async () => {
+      const sbx = await this.sandbox(sandboxId)
+      // A stream goes up as it is read (envd's octet-stream upload), not gathered into a form first.
+      await sbx.files.write(path, body)
+    })
+  }
+
   readFile(sandboxId: string, path: string): Promise<SandboxFileContent> {
     return attempt(async () => {
       const sbx = await this.sandbox(sandboxId)

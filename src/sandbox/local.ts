@@ -42,10 +42,10 @@ export class LocalSandboxProvider implements SandboxProvider {
       res = await fetch(`${this.baseUrl.replace(/\/$/, '')}${path}`, {
         method,
         headers: {
-          ...(body !== undefined && { 'content-type': 'application/json' }),
+          ...(body !== undefined && { 'content-type': body instanceof ReadableStream ? 'application/octet-stream' : 'application/json' }),
           ...(this.token && { authorization: `Bearer ${this.token}` }),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined || body instanceof ReadableStream ? body : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       })
     } catch (err) {
@@ -90,6 +90,10 @@ export class LocalSandboxProvider implements SandboxProvider {
 
   async writeFiles(sandboxId: string, files: SandboxFile[]): Promise<void> {
     await this.call('POST', `/sandboxes/${encodeURIComponent(sandboxId)}/files`, { files })
+  }
+
+  async writeStream(sandboxId: string, path: string, body: ReadableStream<Uint8Array>): Promise<void> {
+    await this.call('PUT', `/sandboxes/${encodeURIComponent(sandboxId)}/files?path=${encodeURIComponent(path)}`, body)
   }
 
   async startOpencode(sandboxId: string, opts: { cwd: string }): Promise<SandboxEndpoint> {

@@ -75,6 +75,8 @@ export interface SandboxProvider {
   readFile(sandboxId: string, path: string): Promise<SandboxFileContent>
   /** Writes text files (absolute paths), creating their folders. */
   writeFiles(sandboxId: string, files: SandboxFile[]): Promise<void>
+  /** Writes one file (absolute path) from a stream of its bytes, creating its folders; the bytes are never held whole. */
+  writeStream(sandboxId: string, path: string, body: ReadableStream<Uint8Array>): Promise<void>
   /** Starts `opencode serve` in the sandbox (if it is not already running) and says where it listens. */
   startOpencode(sandboxId: string, opts: { cwd: string }): Promise<SandboxEndpoint>
   /** Whether the sandbox is there and its opencode process alive; throws SandboxError when it cannot tell. */

@@ -11,7 +11,7 @@ import { readSettings, type Settings } from '../settings'
 import { SessionUsage } from '../tenant/usage-report'
 import { AgentConnection } from './agent-connection'
 import { AgentEvents } from './agent-events'
-import { event, type ConversationMessage, type CreateSessionInput, type SendMessageInput, type SendMessageResult, type SessionSpec, type SessionView } from '../contracts'
+import { event, type ConversationMessage, type CreateSessionInput, type PermissionAnswer, type PermissionResolved, type QuestionAnswer, type QuestionResolved, type SendMessageInput, type SendMessageResult, type SessionSpec, type SessionView } from '../contracts'
 import { admit, type Admitted } from './admission'
 import { Conversation } from './conversation'
 import { Ending } from './ending'
@@ -25,7 +25,7 @@ import { HumanRequests, pendingSeconds } from './human-requests'
 import { wakeReason } from './lifecycle'
 import { PendingRequests } from './pending'
 import { promptFor } from './prompt'
-import type { PermissionReply } from './ports'
+import { withFiles } from './message-files'
 import { MessageQueue } from './queue'
 import { SandboxLifecycle } from './sandbox-lifecycle'
 import { SandboxSource } from './sandbox-source'
@@ -117,7 +117,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       isOver: () => store.isOver(),
       held: () => this.forks.copying,
       agent: () => this.connection.agent(),
-      promptFor: (message) => promptFor(message, store.spec(), this.queue.files(message.id)),
+      promptFor: (message) => withFiles(this.queue, this.provider, store.sandbox(), message.id, (files) => promptFor(message, store.spec(), files)),
       prompting: (messageId) => this.agentEvents.prompting(messageId),
       interrupted: (error) => this.agentEvents.interruptOpen(error),
       ended: (messageId, reply, structured) => {
@@ -251,6 +251,14 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     return reply.ok ? ok({ ...result, reply: reply.value }) : reply
   }
 
+  async stageFile(tenant: string, upload: string, file: number, chunk: number, bytes: Uint8Array): Promise<Outcome<null>> {
+    if (!this.store.owns(tenant)) return notFound()
+    this.queue.stage(upload, file, chunk, bytes)
+    return ok(null)
+  }
+  async dropUpload(tenant: string, upload: string): Promise<void> {
+    if (this.store.owns(tenant)) this.queue.dropUpload(upload)
+  }
   async messages(tenant: string): Promise<Outcome<ConversationMessage[]>> {
     return this.store.owns(tenant) ? ok(this.conversation.list()) : notFound()
   }
@@ -280,21 +288,13 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     return ok(this.view())
   }
 
-  async answerPermission(
-    tenant: string,
-    permissionId: string,
-    answer: { reply: PermissionReply; message?: string },
-  ): Promise<Outcome<{ permissionId: string; reply: string }>> {
+  async answerPermission(tenant: string, permissionId: string, answer: PermissionAnswer): Promise<Outcome<PermissionResolved>> {
     if (!this.store.owns(tenant)) return notFound()
     const answered = await this.human.answer({ kind: 'permission', id: permissionId, ...answer })
     return answered.ok ? ok({ permissionId, reply: answer.reply }) : answered
   }
 
-  async answerQuestion(
-    tenant: string,
-    questionId: string,
-    answer: { answers: string[][] } | { reject: true },
-  ): Promise<Outcome<{ questionId: string; answers?: string[][]; rejected?: boolean }>> {
+  async answerQuestion(tenant: string, questionId: string, answer: QuestionAnswer): Promise<Outcome<QuestionResolved>> {
     if (!this.store.owns(tenant)) return notFound()
     const answered = await this.human.answer({ kind: 'question', id: questionId, ...answer })
     return answered.ok ? ok({ questionId, ...answered.value }) : answered

@@ -1,6 +1,7 @@
 import type { LoggedEvent, PublicEvent, PublicEventType } from '../contracts'
 import { continues, flushDelay, joined } from '../events/coalesce'
 import { bytesToFree, MAX_LOG_BYTES, storedBytes, SUPERSEDED } from '../events/log-bound'
+import { pageLength, REPLAY_PAGE_BYTES, REPLAY_PAGE_ROWS } from '../events/replay-page'
 
 /**
  * Events always kept, counting back from the newest: a client resuming from any of these ids
@@ -158,15 +159,20 @@ export class EventLog {
     this.sql.exec('UPDATE event_log_size SET bytes = ?', this.bytes)
   }
 
-  /** Events after `seq`, oldest first, at most `limit`; appended ones are stored first. */
-  after(seq: number, limit: number): LoggedEvent[] {
+  /**
+   * One page of the events after `seq`, oldest first: at most `limit` rows and `maxBytes` of
+   * data (but always one row); appended ones are stored first. Sizes are read before contents,
+   * so a page of large events is never loaded to find where it ends.
+   */
+  after(seq: number, limit = REPLAY_PAGE_ROWS, maxBytes = REPLAY_PAGE_BYTES): LoggedEvent[] {
     this.flush()
+    const sizes = this.sql
+      .exec<{ seq: number; n: number }>('SELECT seq, length(CAST(data AS BLOB)) AS n FROM events WHERE seq > ? ORDER BY seq LIMIT ?', seq, limit)
+      .toArray()
+    const take = pageLength(sizes.map((r) => Number(r.n)), maxBytes)
+    if (take === 0) return []
     return this.sql
-      .exec<{ seq: number; type: string; data: string }>(
-        'SELECT seq, type, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
-        seq,
-        limit,
-      )
+      .exec<{ seq: number; type: string; data: string }>('SELECT seq, type, data FROM events WHERE seq > ? AND seq <= ? ORDER BY seq', seq, sizes[take - 1]!.seq)
       .toArray()
       .map((r) => ({ seq: Number(r.seq), type: r.type as PublicEventType, data: r.data }))
   }

@@ -3,8 +3,6 @@ import type { LoggedEvent } from '../contracts'
 import { DEFAULT_TIMINGS } from '../timings'
 import type { EventLog } from './event-log'
 
-/** How many events a replay reads and writes at a time. */
-const REPLAY_PAGE = 500
 /**
  * Frames a client may have outstanding before it counts as stalled and is dropped. Dropping is
  * safe: the client resumes from its Last-Event-ID and loses nothing, while the others never wait.
@@ -88,7 +86,7 @@ export class Fanout {
     let cursor = after
     try {
       for (;;) {
-        const rows = this.log.after(cursor, REPLAY_PAGE)
+        const rows = this.log.after(cursor)
         if (rows.length === 0) break
         await client.writer.write(encoder.encode(rows.map(frame).join('')))
         cursor = rows[rows.length - 1]!.seq

@@ -1,5 +1,5 @@
 import type { PermissionRequest, QuestionRequest } from '@opencode-ai/sdk/v2/client'
-import type { AttachmentFile, OutputSchema, PublicEvent, SandboxState, SandboxStatusExtra, SessionStatus, StepOf } from '../contracts'
+import type { AttachmentMime, OutputSchema, PublicEvent, SandboxState, SandboxStatusExtra, SessionStatus, StepOf } from '../contracts'
 
 /**
  * What the session's parts need of each other and of the world, as narrow interfaces: the parts
@@ -29,13 +29,16 @@ export type HumanAnswer =
   | { kind: 'question'; id: string; answers: string[][] }
   | { kind: 'question'; id: string; reject: true }
 
+/** A message's file in the sandbox: the agent is given its path, and opencode reads it there. */
+export type PlacedFile = { filename: string; mime: AttachmentMime; path: string }
+
 export type PromptInput = {
   messageId: string
   text: string
   model?: string
   agent?: string
   system?: string
-  files?: AttachmentFile[]
+  files?: PlacedFile[]
   /** the answer must be an object matching this JSON Schema (opencode's structured output) */
   outputSchema?: OutputSchema
 }

@@ -1,7 +1,9 @@
-import type { AttachmentFile, AttachmentMime, SendMessageInput } from '../contracts'
+import type { AttachmentMime, SendMessageInput } from '../contracts'
 
 /** Files are stored in pieces of this size: a Durable Object's SQLite row holds at most 2 MB. */
 export const ATTACHMENT_CHUNK_BYTES = 1024 * 1024
+/** An upload this old (by its id's time) was abandoned: no body takes this long to arrive. */
+const STALE_UPLOAD_MS = 60 * 60 * 1000
 
 export type QueueState = 'queued' | 'running' | 'done' | 'failed' | 'aborted' | 'dropped'
 
@@ -28,7 +30,7 @@ export class MessageQueue {
     return this.sql.exec<QueuedMessage>('SELECT * FROM queue WHERE idempotency_key = ?', key).toArray()[0]
   }
 
-  /** Queues a message with its files; a steered one goes before every message queued without steering. */
+  /** Queues a message with its files (staged already); a steered one goes before every message queued without steering. */
   add(id: string, input: SendMessageInput, createdAt: string): number {
     this.sql.exec(
       `INSERT INTO queue (id, text, model, agent, idempotency_key, state, created_at, steer, output_schema) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
@@ -41,19 +43,16 @@ export class MessageQueue {
       input.mode === 'steer' ? 1 : 0,
       input.outputSchema ? JSON.stringify(input.outputSchema) : null,
     )
-    for (const [file, { filename, mime, bytes }] of (input.attachments ?? []).entries()) {
-      for (let chunk = 0; chunk * ATTACHMENT_CHUNK_BYTES < Math.max(bytes.byteLength, 1); chunk++) {
-        const piece = bytes.slice(chunk * ATTACHMENT_CHUNK_BYTES, (chunk + 1) * ATTACHMENT_CHUNK_BYTES)
-        this.sql.exec(
-          'INSERT INTO attachments (message_id, file, chunk, filename, mime, data) VALUES (?, ?, ?, ?, ?, ?)',
-          id,
-          file,
-          chunk,
-          filename,
-          mime,
-          piece.buffer,
-        )
-      }
+    // The files arrived ahead, staged under their upload: now they are this message's.
+    for (const [file, { filename, mime }] of (input.attachments?.files ?? []).entries()) {
+      this.sql.exec(
+        'UPDATE attachments SET message_id = ?, filename = ?, mime = ? WHERE message_id = ? AND file = ?',
+        id,
+        filename,
+        mime,
+        input.attachments!.upload,
+        file,
+      )
     }
     return this.posOf(id)!
   }
@@ -62,28 +61,54 @@ export class MessageQueue {
     return this.sql.exec<QueuedMessage>('SELECT * FROM queue WHERE id = ?', id).toArray()[0]
   }
 
-  /** A message's files as it was sent with them, while they are kept (until its turn ends). */
-  files(id: string): AttachmentFile[] {
-    const rows = this.sql
-      .exec<{ file: number; filename: string; mime: string; data: ArrayBuffer }>(
-        'SELECT file, filename, mime, data FROM attachments WHERE message_id = ? ORDER BY file, chunk',
+  /**
+   * A piece of a file of a message still arriving (`upload`, see src/api/message-files.ts): kept
+   * apart until the message is queued with it, and dropped with its upload otherwise. An upload
+   * nobody finished (its Worker went away) is dropped by the next upload once STALE_UPLOAD_MS old.
+   */
+  stage(upload: string, file: number, chunk: number, bytes: Uint8Array) {
+    if (file === 0 && chunk === 0) {
+      this.sql.exec(
+        `DELETE FROM attachments WHERE substr(message_id, 1, 4) = 'upl_' AND CAST(substr(message_id, 5, 13) AS INTEGER) < ?`,
+        Date.now() - STALE_UPLOAD_MS,
+      )
+    }
+    this.sql.exec(
+      `INSERT INTO attachments (message_id, file, chunk, filename, mime, data) VALUES (?, ?, ?, '', '', ?)`,
+      upload,
+      file,
+      chunk,
+      bytes.slice().buffer,
+    )
+  }
+
+  /** What is left staged of an upload; none once its message took its files. */
+  dropUpload(upload: string) {
+    this.sql.exec('DELETE FROM attachments WHERE message_id = ?', upload)
+  }
+
+  /** A message's files while they are kept (until its turn ends): each one's place, name, type and size. */
+  files(id: string): { file: number; filename: string; mime: AttachmentMime; size: number }[] {
+    return this.sql
+      .exec<{ file: number; filename: string; mime: AttachmentMime; size: number }>(
+        'SELECT file, filename, mime, SUM(length(data)) AS size FROM attachments WHERE message_id = ? GROUP BY file ORDER BY file',
         id,
       )
       .toArray()
-    const files = new Map<number, { filename: string; mime: AttachmentMime; pieces: Uint8Array[] }>()
-    for (const row of rows) {
-      const file = files.get(row.file) ?? { filename: row.filename, mime: row.mime as AttachmentMime, pieces: [] }
-      file.pieces.push(new Uint8Array(row.data))
-      files.set(row.file, file)
-    }
-    return [...files.values()].map(({ filename, mime, pieces }) => {
-      const bytes = new Uint8Array(pieces.reduce((n, p) => n + p.byteLength, 0))
-      let at = 0
-      for (const p of pieces) {
-        bytes.set(p, at)
-        at += p.byteLength
-      }
-      return { filename, mime, bytes }
+      .map((r) => ({ ...r, file: Number(r.file), size: Number(r.size) }))
+  }
+
+  /** One file's bytes, read a stored piece at a time as the reader asks for them, so the file is never in memory whole. */
+  fileBytes(id: string, file: number): ReadableStream<Uint8Array> {
+    let chunk = 0
+    return new ReadableStream({
+      pull: (controller) => {
+        const row = this.sql
+          .exec<{ data: ArrayBuffer }>('SELECT data FROM attachments WHERE message_id = ? AND file = ? AND chunk = ?', id, file, chunk++)
+          .toArray()[0]
+        if (row) controller.enqueue(new Uint8Array(row.data))
+        else controller.close()
+      },
     })
   }
 

@@ -38,8 +38,8 @@ export type TurnParts = {
   held(): boolean
   /** the agent, when the session is linked to one and can prompt it */
   agent(): AgentPort | undefined
-  /** the model, agent and instructions a message runs with */
-  promptFor(message: QueuedMessage): PromptInput
+  /** the model, agent and instructions a message runs with; later when its files must be put in the sandbox first */
+  promptFor(message: QueuedMessage): PromptInput | Promise<PromptInput>
   /** a message goes to the agent: its echo must be known as this message */
   prompting(messageId: string): void
   /** a turn was cut off: whatever it left streaming is closed with this error */
@@ -76,7 +76,7 @@ export class Turns {
     const now = new Date().toISOString()
     const pos = queue.add(id, input, now)
     // The conversation and events name the files; their bytes stay in the queue until the agent has them.
-    const attachments = (input.attachments ?? []).map(({ filename, mime, bytes }) => ({ filename, mime, size: bytes.byteLength }))
+    const attachments = input.attachments?.files ?? []
     // A steered message is listed where it runs: before the messages that were waiting.
     const ahead = input.mode === 'steer' ? queue.waitingUnsteered(id) : []
     conversation.addUser(id, conversation.placeBefore(ahead, pos), input.text, now, attachments)
@@ -108,8 +108,9 @@ export class Turns {
     this.start(next, false)
     this.p.prompting(next.id)
     this.p.signals.setStatus('busy')
-    agent
-      .prompt(this.p.promptFor(next))
+    // A message without files goes at once, in this turn of the event loop, as it always has.
+    const input = this.p.promptFor(next)
+    ;(input instanceof Promise ? input.then((i) => agent.prompt(i)) : agent.prompt(input))
       .then((status) => {
         if (status >= 400) this.step(next.id, { kind: 'prompt_refused', message: `opencode refused the message (${status})` })
       })

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { Sandbox, type ConnectionOpts } from 'e2b'
@@ -182,6 +183,28 @@ describe('sessions on E2B (through the stand-in)', () => {
     } finally {
       rmSync(repo, { recursive: true, force: true })
     }
+  })
+
+  it("puts a message's files into the sandbox as a stream through envd, byte for byte, where the agent reads them by path", async () => {
+    const id = await createSession({ permissions: { bash: 'allow' } })
+    // Larger than a stored piece (1 MiB), so the file is put together from several.
+    const file = Buffer.from(Array.from({ length: 200_000 }, (_, i) => `line ${i} ✓\n`).join(''))
+    const command = 'sha256sum ~/attachments/*/1-notes.txt'
+    await watching(id, async (stream) => {
+      await stream.until(isIdleEvent)
+      const sent = await keep(
+        api(`/v1/sessions/${id}/messages`, {
+          body: {
+            text: scripted({ steps: [{ tool: { name: 'bash', args: { command, description: 'check the file' } } }, { text: 'checked' }] }),
+            attachments: [{ filename: 'notes.txt', mime: 'text/plain', data: file.toString('base64') }],
+          },
+        }),
+      )
+      await stream.until(isReplyTo(sent.body.messageId as string))
+      const printed = stream.events.filter((e) => e.event === 'tool.updated' && e.data.state === 'completed').at(-1)?.data.output
+      expect(printed).toContain(createHash('sha256').update(file).digest('hex'))
+      await keep(api(`/v1/sessions/${id}`, { method: 'DELETE' }))
+    })
   })
 
   it('pauses an idle sandbox with its memory, and resumes the same one on the next message', async () => {

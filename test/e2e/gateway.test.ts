@@ -188,6 +188,32 @@ describe('what the gateway forwards', () => {
   })
 })
 
+describe('a large model request', () => {
+  it('reaches the provider whole, as it was sent, with its usage asked for', async () => {
+    const id = await createSession({})
+    await waitForStatus(id, 'idle')
+    const [sandbox] = await sandboxesOf(id)
+    const token = gatewayTokenOf(sandbox!.opencodePid!)
+    const marker = `large-request-${randomHex(4)}`
+    // About 24 MB of UTF-8, many characters of three bytes, in a request of OpenAI's shape that streams.
+    // A short scripted reply: the scripted model otherwise answers by repeating what it was sent.
+    const content = `${marker} ${scripted({ reply: 'ok' })} ${'ü€ abc '.repeat(2_000_000)}`
+    const body = JSON.stringify({ model: 'offline-demo', messages: [{ role: 'user', content }], stream: true, max_tokens: 50 })
+    const res = await fetch(`${baseUrl()}/v1/gateway/local/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body,
+    })
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('"usage"')
+    const requests = (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
+    const seen = requests.find((r) => typeof r.messages === 'object' && JSON.stringify(r.messages).slice(0, 200).includes(marker))!
+    expect((seen.messages as { content: string }[])[0]!.content === content).toBe(true)
+    expect(seen.stream_options).toEqual({ include_usage: true })
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+})
+
 describe('bring your own key', () => {
   it("calls the model with the session's own key, for that session only, and shows it nowhere", async () => {
     const own = `sk-own-${Date.now().toString(36)}-key`

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { event } from '../../src/contracts'
 import { EventLog } from '../../src/session/event-log'
 import { MAX_LOG_BYTES } from '../../src/events/log-bound'
+import { REPLAY_PAGE_BYTES } from '../../src/events/replay-page'
 import { Fanout, MAX_PENDING_BYTES, MAX_PENDING_FRAMES, MAX_RAW_FRAME_BYTES, MAX_STREAMS } from '../../src/session/fanout'
 
 /** Inside workerd, on a real SQLite-backed Durable Object: the log and fan-out every session relies on. */
@@ -136,6 +137,41 @@ describe('the event log', () => {
     })
   })
 })
+
+describe('a replay of large events', () => {
+  it('reads pages bounded by bytes, and sends every event exactly once, in order, as stored', async () => {
+    await runInDurableObject(stub('log-large-replay'), async (_instance, state) => {
+      const { log, fanout } = logWithFanout(state.storage)
+      // Completed messages of 300 KB to 1.2 MB of multi-byte text: a few make a page, one may make it alone.
+      const texts = Array.from({ length: 12 }, (_, i) => `${i}:` + 'ü'.repeat(150_000 * (1 + (i % 4))))
+      for (const [i, text] of texts.entries()) log.append(event('message.completed', { messageId: `m${i}`, role: 'assistant', text }))
+      log.flush()
+      const pages: number[][] = []
+      for (let cursor = 0; ; ) {
+        const page = log.after(cursor, 500, REPLAY_PAGE_BYTES)
+        if (page.length === 0) break
+        const bytes = page.reduce((n, e) => n + new TextEncoder().encode(e.data).byteLength, 0)
+        expect(page.length === 1 || bytes <= REPLAY_PAGE_BYTES).toBe(true)
+        pages.push(page.map((e) => e.seq))
+        cursor = page.at(-1)!.seq
+      }
+      expect(pages.length).toBeGreaterThan(1)
+      expect(pages.flat()).toEqual(texts.map((_, i) => i + 1))
+
+      const { end, text } = await readToEnd(stopAfterReplay(fanout))
+      expect(end).toBe('closed')
+      const frames = text.split('\n\n').filter(Boolean)
+      expect(frames.map((f) => Number(/^id: (\d+)$/m.exec(f)?.[1]))).toEqual(texts.map((_, i) => i + 1))
+      expect(frames.map((f) => JSON.parse(/^data: (.*)$/m.exec(f)![1]!).text)).toEqual(texts)
+    })
+  })
+})
+
+/** A stream of everything stored, closed once it is sent (as a session that has ended replays). */
+function stopAfterReplay(fanout: Fanout): ReadableStream<Uint8Array> {
+  fanout.end()
+  return open(fanout)
+}
 
 describe('fan-out', () => {
   it('catches a client up from its cursor, then sends live events exactly once', async () => {
@@ -306,12 +342,12 @@ describe('log retention', () => {
       log.flush()
       log.compact(40)
 
-      const kept = log.after(0, 1000)
+      const kept = log.after(0, 1000, Infinity)
       expect(kept.filter((e) => e.type === 'message.delta' && JSON.parse(e.data).messageId === 'done')).toEqual([])
       expect(kept.filter((e) => e.type === 'message.delta' && JSON.parse(e.data).messageId === 'open')).toHaveLength(50)
       expect(kept.find((e) => e.type === 'message.completed')?.seq).toBe(51)
       // Within the retained window every id is still there.
-      expect(log.after(log.lastSeq - 40, 1000).map((e) => e.seq)).toEqual(Array.from({ length: 40 }, (_, i) => log.lastSeq - 39 + i))
+      expect(log.after(log.lastSeq - 40, 1000, Infinity).map((e) => e.seq)).toEqual(Array.from({ length: 40 }, (_, i) => log.lastSeq - 39 + i))
     })
   })
 
@@ -327,13 +363,13 @@ describe('log retention', () => {
       log.append(event('message.completed', { messageId: 'long', role: 'assistant', text: 'x' }))
       log.flush()
       const window = log.lastSeq - 10_000
-      const stored = log.after(0, 20_000)
+      const stored = log.after(0, 20_000, Infinity)
       // Deltas before the window went at the last compaction (every 1,000 appends); none inside it.
       expect(stored[0]!.seq).toBeGreaterThan(1)
       expect(stored[0]!.seq).toBeLessThanOrEqual(window + 1)
       expect(stored.filter((e) => e.seq > window)).toHaveLength(10_000)
       // A client resuming inside the window gets every later event exactly once.
-      expect(log.after(window, 20_000).map((e) => e.seq)).toEqual(Array.from({ length: 10_000 }, (_, i) => window + 1 + i))
+      expect(log.after(window, 20_000, Infinity).map((e) => e.seq)).toEqual(Array.from({ length: 10_000 }, (_, i) => window + 1 + i))
     })
   })
 })
@@ -368,7 +404,7 @@ describe('the log bound in bytes', () => {
       log.flush()
       expect(storedSum(state.storage)).toBeLessThanOrEqual(bound)
       expect(log.storedBytes).toBe(storedSum(state.storage))
-      const kept = log.after(0, 10_000)
+      const kept = log.after(0, 10_000, Infinity)
       // What is left is the newest events, without a gap, down to the newest one.
       expect(kept.at(-1)!.seq).toBe(last)
       expect(kept.map((e) => e.seq)).toEqual(Array.from({ length: kept.length }, (_, i) => last - kept.length + 1 + i))
@@ -387,7 +423,7 @@ describe('the log bound in bytes', () => {
       // A megabyte of completed tools is well within it: all kept.
       for (let i = 0; i < 32; i++) log.append(tool(i, 'completed', 32 * 1024))
       log.flush()
-      expect(log.after(0, 100)).toHaveLength(32)
+      expect(log.after(0, 100, Infinity)).toHaveLength(32)
       expect(log.storedBytes).toBe(storedSum(state.storage))
       expect(MAX_LOG_BYTES).toBe(32 * 1024 * 1024)
     })

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest'
+import { costFields, readHead, UsageAsked } from './request-body'
+import { withUsageRequested } from './spend'
+
+const encoder = new TextEncoder()
+
+/** `text` in pieces of `size` bytes, as a body may arrive. */
+function pieces(text: string, size: number): Uint8Array[] {
+  const bytes = encoder.encode(text)
+  const out: Uint8Array[] = []
+  for (let at = 0; at < bytes.length; at += size) out.push(bytes.slice(at, at + size))
+  return out
+}
+
+function rewritten(text: string, size: number): string {
+  const asked = new UsageAsked('bearer', 'chat/completions')
+  const out = pieces(text, size).flatMap((p) => asked.push(p))
+  return new TextDecoder().decode(Buffer.concat(out))
+}
+
+describe('a chat request on its way through the gateway', () => {
+  const bodies: Record<string, unknown>[] = [
+    { model: 'm', messages: [{ role: 'user', content: 'hé "quoted" \\ back' }], stream: true },
+    { model: 'm', stream: true, stream_options: { x: 1 }, messages: [{ role: 'user', content: 'a' }] },
+    { model: 'm', messages: [], stream_options: { include_usage: false }, stream: true },
+    { model: 'm', stream: true, stream_options: { include_usage: true }, messages: [] },
+    { model: 'm', stream: false, messages: [{ content: ['{', '}', '[]'] }] },
+    { model: 'm', messages: [] },
+    { stream: true, stream_options: null, n: -1.5e3, ok: null, yes: true },
+  ]
+
+  it('asks for usage exactly when withUsageRequested would, split anywhere', () => {
+    for (const body of bodies) {
+      const text = JSON.stringify(body, null, body.n ? 1 : 0)
+      const expected = withUsageRequested('bearer', 'chat/completions', body) ?? body
+      for (const size of [1, 2, 3, 5, 8, 13, text.length]) expect(JSON.parse(rewritten(text, size))).toEqual(expected)
+    }
+  })
+
+
+  it('sends a body that is not JSON on as it came', async () => {
+    for (const text of ['{"stream": true, oops', 'not json', '{"stream_options":{},"m":1']) {
+      for (const size of [1, 4, text.length]) expect(await throughStage(pieces(text, size))).toBe(text)
+    }
+  })
+
+  it('passes a large request through whole, in the order it came', async () => {
+    const big = { model: 'm', stream: true, messages: Array.from({ length: 2000 }, (_, i) => ({ role: 'user', content: `${i} ${'x'.repeat(500)}` })) }
+    const text = JSON.stringify(big)
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const p of pieces(text, 4096)) controller.enqueue(p)
+        controller.close()
+      },
+    })
+    const out = await new Response(stream.pipeThrough(new UsageAsked('bearer', 'chat/completions').transform())).text()
+    expect(JSON.parse(out)).toEqual(withUsageRequested('bearer', 'chat/completions', big))
+  })
+})
+
+async function throughStage(chunks: Uint8Array[]): Promise<string> {
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const p of chunks) controller.enqueue(p)
+      controller.close()
+    },
+  })
+  return new Response(stream.pipeThrough(new UsageAsked('bearer', 'chat/completions').transform())).text()
+}
+
+describe("a request's cost fields", () => {
+  it('are read from its first bytes, and those cut off count as unstated', async () => {
+    const text = JSON.stringify({ model: 'gpt', max_tokens: 900, generationConfig: { maxOutputTokens: 5 }, messages: ['y'.repeat(100_000)], max_output_tokens: 7 })
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const p of pieces(text, 1000)) controller.enqueue(p)
+        controller.close()
+      },
+    })
+    const { head, whole, rest } = await readHead(body, 10_000)
+    expect(whole).toBe(false)
+    expect(costFields(head)).toEqual({ model: 'gpt', max_tokens: 900, generationConfig: { maxOutputTokens: 5 } })
+    expect(await new Response(rest).text()).toBe(text)
+  })
+})
