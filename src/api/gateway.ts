@@ -5,7 +5,7 @@ import { noUsage, UsageMeter } from '../gateway/meter'
 import { meterCopy } from '../gateway/meter-copy'
 import { checkCall, type KeyStyle } from '../gateway/calls'
 import { callShape, isPaid, type CallEnd, type PaidCall } from '../gateway/spend'
-import { costFields, HEAD_BYTES, mayAskUsage, readHead, UsageAsked } from '../gateway/request-body'
+import { costFields, CostFieldsOnce, HEAD_BYTES, mayAskUsage, readHead, UsageAsked } from '../gateway/request-body'
 import { canRoute, deploymentRoutes, routeFor, tokenOf, upstreamHeaders, upstreamUrl } from '../gateway/routes'
 import { readGatewayToken } from '../gateway/token'
 import { deploymentTokenKey } from '../gateway/token-key'
@@ -88,12 +88,21 @@ export const gateway = new Hono<AppEnv>().all('/:provider/:rest{.+}', limitGatew
     })
   } catch (err) {
     await settle({ used: noUsage(), whole: true, billed: false })
-    // A body past the limit fails as it is sent (one without a declared length).
+    // A body past the limit, or refused as it passed, fails as it is sent.
     if (err instanceof ApiError) throw err
+    const refusal = sent.refused?.()
+    if (refusal) throw refusal
     log('warn', 'model provider unreachable', { sessionId, provider, err: errorMessage(err) })
     throw new ApiError('agent_unreachable', `the model provider "${provider}" could not be reached`)
   }
 
+  // The provider may answer a body cut short before the cut reaches the fetch: the refusal is the answer.
+  const refusal = sent.refused?.()
+  if (refusal) {
+    await upstream.body?.cancel()
+    await settle({ used: noUsage(), whole: true, billed: false })
+    throw refusal
+  }
   const headers = new Headers(upstream.headers)
   headers.delete('set-cookie')
   if (!upstream.body) {
@@ -121,14 +130,20 @@ export const gateway = new Hono<AppEnv>().all('/:provider/:rest{.+}', limitGatew
  * else from the whole of it when that fits in the head, else from the largest a request may be.
  * An OpenAI-style streamed chat request is sent with its usage asked for, so that its stream ends with it.
  */
-async function requestBody(req: Request, style: KeyStyle, path: string): Promise<{ body?: ReadableStream<Uint8Array>; call?: PaidCall }> {
+async function requestBody(req: Request, style: KeyStyle, path: string): Promise<{ body?: ReadableStream<Uint8Array>; call?: PaidCall; refused?: () => ApiError | undefined }> {
   if (['GET', 'HEAD'].includes(req.method) || !req.body) return {}
   if (!isPaid(req.method, path)) return { body: req.body }
   const { head, whole, rest } = await readHead(req.body, HEAD_BYTES)
   const declared = req.headers.has('transfer-encoding') ? undefined : Number(req.headers.get('content-length') ?? NaN)
   const bytes = Number.isFinite(declared) ? declared! : whole ? head.reduce((n, c) => n + c.byteLength, 0) : MAX_GATEWAY_BODY_BYTES
-  const body = mayAskUsage(style, path) ? rest.pipeThrough(new UsageAsked(style, path).transform()) : rest
-  return { body, call: callShape(style, path, costFields(head), bytes) }
+  // The head is checked before anything is sent; the rest as it goes (see CostFieldsOnce).
+  const early = new CostFieldsOnce()
+  for (const chunk of head) early.read(chunk)
+  if (early.refusal) throw early.refusal
+  const fields = new CostFieldsOnce()
+  const checked = rest.pipeThrough(fields.transform())
+  const body = mayAskUsage(style, path) ? checked.pipeThrough(new UsageAsked(style, path).transform()) : checked
+  return { body, call: callShape(style, path, costFields(head), bytes), refused: () => fields.refusal }
 }
 
 /** Where sandboxes of sessions created through `requestUrl` reach the gateway. */

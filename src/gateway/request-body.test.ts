@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { costFields, readHead, UsageAsked } from './request-body'
+import { costFields, CostFieldsOnce, HEAD_BYTES, readHead, UsageAsked } from './request-body'
 import { withUsageRequested } from './spend'
 
 const encoder = new TextEncoder()
@@ -81,5 +81,46 @@ describe("a request's cost fields", () => {
     expect(whole).toBe(false)
     expect(costFields(head)).toEqual({ model: 'gpt', max_tokens: 900, generationConfig: { maxOutputTokens: 5 } })
     expect(await new Response(rest).text()).toBe(text)
+  })
+})
+
+describe('cost fields the provider reads as the gateway did', () => {
+  /** What of `text` goes on through the check, or the error that stops it. */
+  async function checked(text: string, size: number): Promise<string | Error> {
+    const source = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const piece of pieces(text, size)) controller.enqueue(piece)
+        controller.close()
+      },
+    })
+    try {
+      return await new Response(source.pipeThrough(new CostFieldsOnce().transform())).text()
+    } catch (err) {
+      return err as Error
+    }
+  }
+  const padding = 'x'.repeat(HEAD_BYTES)
+
+  it('lets a body through untouched when each comes once and the model first, split anywhere', async () => {
+    const body = JSON.stringify({ model: 'm', max_tokens: 5, messages: [{ content: 'model "model": max_tokens' }], generationConfig: { maxOutputTokens: 3 } })
+    for (const size of [1, 7, body.length]) expect(await checked(body, size)).toBe(body)
+  })
+
+  it('lets an output bound come after the conversation: it was reserved as unstated', async () => {
+    const body = `{"model":"m","input":"${padding}","max_output_tokens":9}`
+    expect(await checked(body, 4096)).toBe(body)
+  })
+
+  it('stops a body that gives one twice, or its model past the head', async () => {
+    for (const size of [1, 5, 1000]) {
+      expect(String(await checked('{"model":"cheap","messages":[],"model":"costly"}', size))).toContain('"model" is given twice')
+      expect(String(await checked('{"max_tokens":5,"messages":[],"max_tokens":90000}', size))).toContain('"max_tokens" is given twice')
+    }
+    expect(String(await checked(`{"messages":["${padding}"],"model":"costly"}`, 4096))).toContain('"model" comes after')
+  })
+
+  it('leaves a nested field of the same name alone', async () => {
+    const body = '{"model":"m","messages":[{"model":"x","max_tokens":1}],"metadata":{"model":"y"}}'
+    expect(await checked(body, 3)).toBe(body)
   })
 })

@@ -8,6 +8,7 @@
  */
 
 import { concat, JsonSyntaxError, JsonTokens, ValueCopies, type JsonListener, type JsonPath, type ValueKind } from '../lib/json-tokens'
+import { ApiError } from '../lib/errors'
 import type { KeyStyle } from './calls'
 import { withUsageRequested } from './spend'
 
@@ -72,6 +73,55 @@ export function costFields(head: Uint8Array[]): Record<string, unknown> {
     if (!(err instanceof JsonSyntaxError)) throw err
   }
   return fields
+}
+
+/**
+ * The cost fields as the provider reads them must be those the reservation and the price were
+ * taken from. A provider reads a key given twice as its last, and the gateway reads only the head:
+ * so a top-level cost field given twice, or a `model` past the head, is refused (400), and the
+ * agent, which is hostile, cannot make an expensive model's call count at a cheap one's price. An
+ * output bound first given past the head is let through: it counted as unstated, which reserved
+ * the model's whole output limit (OpenAI's Responses API puts it after the conversation).
+ */
+export class CostFieldsOnce {
+  /** why the body is refused, once it is */
+  refusal: ApiError | undefined
+  private readonly seen = new Set<string>()
+  private offset = 0
+  private readonly tokens = new JsonTokens({
+    start: (path, _kind, at) => {
+      const field = path.length === 1 ? String(path[0]) : undefined
+      if (!field || !COST_FIELDS.has(field) || this.refusal) return
+      if (this.seen.has(field)) this.refuse(`"${field}" is given twice`)
+      else if (field === 'model' && this.offset + at >= HEAD_BYTES) this.refuse(`"model" comes after its first ${HEAD_BYTES} bytes`)
+      this.seen.add(field)
+    },
+  })
+
+  /** Reads the body's next bytes; a body that is not JSON is left to the provider to refuse, as nothing was read from it. */
+  read(chunk: Uint8Array) {
+    try {
+      this.tokens.push(chunk)
+    } catch (err) {
+      if (!(err instanceof JsonSyntaxError)) throw err
+    }
+    this.offset += chunk.byteLength
+  }
+
+  /** The body as it goes on, failed where it is refused, so that the provider never gets it whole. */
+  transform(): TransformStream<Uint8Array, Uint8Array> {
+    return new TransformStream({
+      transform: (chunk, controller) => {
+        this.read(chunk)
+        if (this.refusal) controller.error(this.refusal)
+        else controller.enqueue(chunk)
+      },
+    })
+  }
+
+  private refuse(why: string) {
+    this.refusal = new ApiError('validation_failed', `a model request's ${why}: each of ${[...COST_FIELDS].join(', ')} comes once, and the model in the first bytes`)
+  }
 }
 
 /** Bytes held back at most while the usage request waits on `stream` to be read; past it the body goes on as it came. */

@@ -214,6 +214,34 @@ describe('a large model request', () => {
   })
 })
 
+describe('cost fields the provider reads', () => {
+  it("refuses a request naming its model again past the gateway's reading, so no call counts at another model's price, and the provider gets none", async () => {
+    const id = await createSession({})
+    await waitForStatus(id, 'idle')
+    const [sandbox] = await sandboxesOf(id)
+    const token = gatewayTokenOf(sandbox!.opencodePid!)
+    // The agent's attacks: the model the gateway prices first and the one the provider reads (its
+    // last) 100 KB on; an output bound the gateway reserves for, then the one the provider obeys.
+    const attacks = {
+      later: `{"model":"offline-demo","messages":[{"role":"user","content":"${randomHex(50_000)}"}],"model":"costly-model","stream":true}`,
+      twice: `{"model":"offline-demo","max_tokens":5,"max_tokens":900000,"messages":[{"role":"user","content":"hi"}]}`,
+    }
+    for (const [name, body] of Object.entries(attacks)) {
+      const res = await fetch(`${baseUrl()}/v1/gateway/local/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body,
+      })
+      expect([name, res.status]).toEqual([name, 400])
+      expect(((await res.json()) as Json).error.code).toBe('validation_failed')
+    }
+    // The head's refusal sends nothing; the later one cuts the body short, which no provider takes as a request.
+    const requests = (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
+    expect(requests.filter((r) => r.model === 'costly-model' || r.max_tokens === 900000)).toEqual([])
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+})
+
 describe('bring your own key', () => {
   it("calls the model with the session's own key, for that session only, and shows it nowhere", async () => {
     const own = `sk-own-${Date.now().toString(36)}-key`
