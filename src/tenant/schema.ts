@@ -55,4 +55,9 @@ export const TENANT_MIGRATIONS: Migration[] = [
         PRIMARY KEY (day, provider, model));
     `,
   },
+  {
+    id: 5,
+    description: "calls in flight of all the tenant's sessions, held against its cost caps (reservations.ts)",
+    sql: 'CREATE TABLE spend_reservations (id TEXT PRIMARY KEY, cost REAL NOT NULL, at INTEGER NOT NULL)',
+  },
 ]

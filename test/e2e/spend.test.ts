@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { DEMO_MODEL_ID, DEMO_PRICE, UNPRICED_MODEL_ID } from '../../local/model-server'
-import { api, baseUrl, createSession, EventStream, gatewayTokenOf, modelBase, sandboxesOf, scripted, waitFor, waitForStatus, type Json } from './helpers'
+import { agentChat, agentSession, api, baseUrl, EventStream, modelBase, scripted, waitFor, type Json } from './helpers'
 
 /**
  * What the model gateway lets a session spend, attacked as the agent in the sandbox would: it
@@ -10,19 +10,8 @@ import { api, baseUrl, createSession, EventStream, gatewayTokenOf, modelBase, sa
  */
 
 /** A capped session's sandbox, ready, and the token its agent can read. */
-async function cappedSession(maxCostUsd: number): Promise<{ id: string; token: string }> {
-  const id = await createSession({ limits: { maxCostUsd } })
-  await waitForStatus(id, 'idle')
-  const [sandbox] = await sandboxesOf(id)
-  return { id, token: gatewayTokenOf(sandbox!.opencodePid!) }
-}
-
-const chat = (token: string, body: Json) =>
-  fetch(`${baseUrl()}/v1/gateway/local/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
+const cappedSession = (maxCostUsd: number) => agentSession({ limits: { maxCostUsd } })
+const chat = agentChat
 
 /** What reached the scripted model, request by request. */
 const requestsSeenByModel = async () => (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
