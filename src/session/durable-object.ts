@@ -133,7 +133,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       conversation: this.conversation,
       human: this.human,
       turns: this.turns,
-      spent: () => void this.account.reportSpend(),
+      spent: (messageId, usage) => (this.usage.opencodeCounted(messageId, usage), void this.account.reportSpend()),
     })
     this.connection = new AgentConnection({
       store,

@@ -1,4 +1,4 @@
-import type { PublicEvent } from '../contracts'
+import type { PublicEvent, Usage } from '../contracts'
 import { tenantStub } from '../durable-objects'
 import type { Bindings } from '../env'
 import { dayOf } from '../lib/days'
@@ -62,6 +62,15 @@ export class SessionUsage {
     // a call settled without its answer (see settleStale) is of no known provider or model
     const call = { provider: of.provider || 'unknown', model: of.model ?? 'unknown', cacheReadTokens: charged.cacheReadTokens, cacheWriteTokens: charged.cacheWriteTokens }
     this.report((s) => [{ id: `${s.id}:call:${id}`, kind: 'call', day: dayOf(Date.now()), counts, call }])
+  }
+
+  /**
+   * opencode's own figure for one assistant message (a sub-agent's too), kept beside the metered
+   * bill, so that GET /v1/usage can show where the two differ.
+   */
+  opencodeCounted(messageId: string, figure: Usage) {
+    if (figure.inputTokens === 0 && figure.outputTokens === 0 && figure.cost === 0) return
+    this.report((s) => [{ id: `${s.id}:opencode:${messageId}`, kind: 'opencode', day: dayOf(Date.now()), counts: {}, opencode: figure }])
   }
 
   /** Every public event passes here: status changes are logged, sandbox states move the meter. */

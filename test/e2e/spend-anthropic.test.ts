@@ -72,8 +72,16 @@ describe('the bill, in Anthropic’s dialect', () => {
         cost: expect.closeTo(cost, 9),
       },
     ])
-    const spend = (await api(`/v1/sessions/${id}`)).body.spend as Json
-    expect(spend).toEqual({ inputTokens: billed.prompt, outputTokens: billed.completion, cost: expect.closeTo(cost, 9) })
+    const session = (await api(`/v1/sessions/${id}`)).body
+    expect(session.spend).toEqual({ inputTokens: billed.prompt, outputTokens: billed.completion, cost: expect.closeTo(cost, 9) })
+    // opencode's own figure (the session's `usage`) leaves the title's call and the cached input
+    // out: GET /v1/usage shows it beside the bill, since the two differ.
+    expect(session.usage.outputTokens).toBeLessThan(billed.completion)
+    const opencode = await waitFor("opencode's figure beside the bill", async () => {
+      const figure = ((await api('/v1/usage')).body.totals as Json).opencode as Json | undefined
+      return figure?.outputTokens === session.usage.outputTokens ? figure : undefined
+    })
+    expect(opencode).toEqual({ inputTokens: session.usage.inputTokens, outputTokens: session.usage.outputTokens, cost: expect.closeTo(session.usage.cost, 9) })
 
     const caps = await waitFor('the spend to reach the tenant', async () => {
       const c = (await api('/v1/usage')).body.caps as Json
