@@ -15,8 +15,11 @@ import {
   sandboxesOf,
   scripted,
   sendMessage,
+  TEST_KEYS,
+  waitFor,
   waitForStatus,
   words,
+  type Json,
 } from '../helpers'
 import { FAULTS_OPTIONS, FAULTS_SETTINGS } from './settings'
 
@@ -113,5 +116,44 @@ describe('the Worker restarts', () => {
     ])
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
-})
 
+  it("counts a turn that ended just before the restart once: its turn, its tokens and opencode's figure, as the provider billed them", async () => {
+    // A tenant of its own: its usage is only this test's.
+    const key = TEST_KEYS[3]
+    const model = own().stack.model!.url.replace(/\/v1$/, '')
+    const usageNow = async () => (await api('/v1/usage', { key })).body as Json
+    const billedFor = async (mark: string) => (await (await fetch(`${model}/_billed?mark=${mark}`)).json()) as { answers: number; prompt: number; completion: number }
+    // A title given, so that no call is outside the turns (a title call cut by the restart would be charged its reservation).
+    const id = await newIdleSession({ title: 'metered across a restart' }, key)
+    const stream = new EventStream(id, { key })
+    const mark = `restart-usage-${Date.now()}`
+    const sent = await api(`/v1/sessions/${id}/messages`, { key, body: { text: scripted({ reply: 'counted once', usage: { prompt: 1200, completion: 40 } }, `${mark} before`) } })
+    const before = sent.body.messageId as string
+    const ended = await stream.until(isReplyTo(before))
+    await stream.until(idleAfter(ended.id!))
+    await stream.close()
+    // The turn has ended; its reports (the turn, its model call, opencode's figure) may or may not
+    // have reached the tenant: what the outbox still held is sent again after the restart.
+    await own().stack.restartWorker()
+    // A turn after the restart: by its end the session has caught up with its agent again, so a
+    // report sent twice, or the ended turn seen again, would have been counted by then.
+    const after = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { key, body: { text: scripted({ reply: 'after', usage: { prompt: 800, completion: 30 } }, `${mark} after`) } })
+    expect(after.body.reply.text).toBe('after')
+
+    const billed = await billedFor(mark)
+    const session = (await api(`/v1/sessions/${id}`, { key })).body
+    const usage = await waitFor('both turns to be counted', async () => {
+      const u = await usageNow()
+      return u.totals.turns >= 2 && u.totals.outputTokens >= billed.completion ? u : undefined
+    })
+    expect(billed.answers).toBe(2)
+    expect(usage.totals).toMatchObject({ sessions: 1, turns: 2, inputTokens: billed.prompt, outputTokens: billed.completion })
+    expect(session.spend).toMatchObject({ inputTokens: billed.prompt, outputTokens: billed.completion })
+    expect(usage.models).toEqual([expect.objectContaining({ calls: 2, inputTokens: billed.prompt, outputTokens: billed.completion })])
+    // opencode's own figure agrees with the bill here (no title call, no cache), so it is not shown
+    // beside it: counted twice, it would be.
+    expect(session.usage).toMatchObject({ inputTokens: billed.prompt, outputTokens: billed.completion })
+    expect(usage.totals.opencode).toBeUndefined()
+    await api(`/v1/sessions/${id}`, { method: 'DELETE', key })
+  })
+})
