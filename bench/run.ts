@@ -6,6 +6,7 @@ import { PROJECT_ROOT } from '../local/stack'
 import { CONCURRENCY_LEVELS, concurrencyBenchmark, type ConcurrencyResult } from './concurrency'
 import { FANOUT_DELTAS, fanoutBenchmark, type FanoutLevel } from './fanout'
 import { GATEWAY_DELAY_MS, GATEWAY_PIECES, gatewayBenchmark, type GatewayResult } from './gateway'
+import { meteringBenchmark, type MeteringResult } from './metering'
 import { benchStack, cleanupAll, onCleanup, type BenchStack } from './lib/stack'
 import { median, ms, now, perSecond, plusMs, ratio, us } from './lib/stats'
 import { mib } from './lib/procs'
@@ -21,7 +22,7 @@ import { benchRepo, removeBenchRepo, repoPoolSetting, repoStartBenchmark, repoSt
  * bench/RESULTS.md. Nothing here is a test: no figure passes or fails.
  */
 
-const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'warm', 'burst', 'repo'] as const
+const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'metering', 'warm', 'burst', 'repo'] as const
 type Benchmark = (typeof BENCHMARKS)[number]
 /** `npm run bench -- --only relay,stages`: some benchmarks only, printed; RESULTS.md keeps whole runs. */
 /** `--paces burst,stress,model`: some of the relay's paces only (default: all three). */
@@ -89,6 +90,7 @@ let fanout: FanoutLevel[] | undefined
 let replay: ReplayResult | undefined
 let concurrency: ConcurrencyResult | undefined
 let gateway: GatewayResult | undefined
+let metering: MeteringResult | undefined
 
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`
 const loadAtStart = loadavg().map((l) => l.toFixed(2)).join(' ')
@@ -108,6 +110,7 @@ try {
     if (wanted('replay')) replay = await attempt('replay', () => replayBenchmark(stack))
     if (wanted('concurrency')) concurrency = await attempt('concurrency', () => concurrencyBenchmark(stack))
     if (wanted('gateway')) gateway = await attempt('model gateway', () => gatewayBenchmark(stack))
+    if (wanted('metering')) metering = await attempt("the gateway's metering", () => meteringBenchmark(stack))
   })
   if (wanted('warm') || wanted('repo')) {
     const repo = benchRepo()
@@ -262,6 +265,18 @@ if (gateway) {
   row('model gateway: time to last token, p50', COLD, load, `direct ${ms(direct.lastMs)}`, `gateway ${ms(through.lastMs)}`, ratio(through.lastMs, direct.lastMs))
   row('model gateway: workerd CPU per 1,000 pieces', COLD, load, ms(gateway.cpuMsPer1000), '', '')
 }
+if (metering) {
+  for (const { delayMs, plainUs, meteredUs } of [metering.paced, metering.unpaced]) {
+    row(
+      'model gateway: metering CPU per piece (Node)',
+      COLD,
+      `${metering.pieces} pieces in ${metering.chunks} chunks, ${delayMs ? `${delayMs} ms apart` : 'at once'}, ${metering.rounds} rounds`,
+      `unmetered ${us(plainUs)}`,
+      `metered ${us(meteredUs)}`,
+      `${ratio(meteredUs, plainUs)}; metering +${us(meteredUs - plainUs)} per piece`,
+    )
+  }
+}
 
 const header = ['benchmark', 'stack', 'load', 'figure', 'figure', 'ratio or difference']
 const table = [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n')
@@ -307,7 +322,12 @@ const notes = `What the rows measure:
 - **model gateway**: one streamed chat completion of ${GATEWAY_PIECES} pieces read straight from the scripted model with
   its key, and through \`/v1/gateway/local\` with a session's gateway token (the Worker checks the token and the
   budget with the session, swaps in the key, streams the answer through and meters it), rounds alternating;
-  and workerd's CPU per 1,000 pieces through the gateway.
+  and workerd's CPU per 1,000 pieces through the gateway. **Metering** is timed apart, in Node's V8 (workerd's
+  clock stands still while a Worker computes): the same answer, recorded as it arrived, replayed to a client at
+  the same pace (then all at once), passed straight on and passed on as the gateway does (tee()d, the meter
+  reading its copy in large pieces beside it and parsing the lines that can state usage), rounds alternating;
+  this process's CPU time per model piece each way. Node's streams (and its tee()) are JavaScript where
+  workerd's are native, so the unmetered figure is Node's, not the Worker's: the difference is the metering.
 - **concurrency**: ${Math.max(...CONCURRENCY_LEVELS)} sessions (an opencode each) started up front; N of them send a turn (500 pieces, paced
   at about 1 ms) at the same moment, at least two rounds and four turns per level; latency is \`?wait=true\` from send to reply.
   Cores busy: CPU time over the level's wall time, from /proc (the machine's busy share of its 2 cores; workerd;
