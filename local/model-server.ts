@@ -428,3 +428,24 @@ export function modelProviderConfig(baseURL: string, apiKey = 'offline') {
     small_model: `local/${DEMO_MODEL_ID}`,
   }
 }
+
+/** The scripted model's id in Anthropic's dialect: a name the price table knows, so that its calls are priced by it. */
+export const DEMO_CLAUDE_ID = 'claude-haiku-4-5'
+
+/**
+ * The scripted model's configuration with a second provider, `claude`, that reaches the same
+ * server through Anthropic's SDK (Messages API: usage in message_start and message_delta, cache
+ * reads apart, tool_use blocks), and is the default and title model. Its model has no `cost`: it is
+ * priced by the price table, as a deployment's Anthropic models are.
+ */
+export function anthropicDialect(scripted: Record<string, unknown>): Record<string, unknown> {
+  const providers = scripted.provider as Record<string, { options: { baseURL: string; apiKey: string } }>
+  const { baseURL, apiKey } = providers.local!.options
+  const claude = {
+    npm: '@ai-sdk/anthropic',
+    name: 'Offline demo, in Anthropic’s dialect (scripted, not an LLM)',
+    options: { baseURL, apiKey },
+    models: { [DEMO_CLAUDE_ID]: { name: `Offline demo model ${DEMO_LABEL}, Anthropic’s dialect`, tool_call: true } },
+  }
+  return { ...scripted, provider: { ...providers, claude }, model: `claude/${DEMO_CLAUDE_ID}`, small_model: `claude/${DEMO_CLAUDE_ID}` }
+}

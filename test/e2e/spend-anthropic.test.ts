@@ -1,35 +1,22 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { DEMO_PRICE, UNPRICED_MODEL_ID } from '../../local/model-server'
+import { anthropicDialect, DEMO_CLAUDE_ID, UNPRICED_MODEL_ID } from '../../local/model-server'
+import { PRICE_TABLE } from '../../src/gateway/price-table'
 import { ownStackForFile } from '../helpers/own-stack'
 import { api, createSession, scripted, waitFor, type Json } from './helpers'
 
 /**
  * The metered bill on a deployment whose model speaks Anthropic's Messages API (usage in
  * message_start and message_delta, cache reads apart, tool_use blocks), under a monthly tenant
- * cap: what GET /v1/usage says equals what the scripted provider billed, at the prices charged.
+ * cap: what GET /v1/usage says equals what the scripted provider billed, at the price table's
+ * prices (the model has no `cost` of its own).
  */
 
-const CLAUDE = 'claude-scripted'
 const MONTHLY_CAP = 1000
+/** What the price table says the model costs: no `cost` is configured for it. */
+const PRICE = PRICE_TABLE.anthropic![DEMO_CLAUDE_ID]!
 
-const own = ownStackForFile(
-  'spend-anthropic',
-  { TENANT_MAX_COST_USD_PER_MONTH: String(MONTHLY_CAP) },
-  {
-    scriptedModel: true,
-    opencodeConfig: (scripted) => {
-      const local = (scripted.provider as Json).local as Json
-      const claude = {
-        npm: '@ai-sdk/anthropic',
-        name: 'Scripted, in Anthropic’s dialect',
-        options: { baseURL: local.options.baseURL, apiKey: local.options.apiKey },
-        models: { [CLAUDE]: { name: 'Scripted Claude', cost: DEMO_PRICE, tool_call: true } },
-      }
-      return { ...scripted, provider: { ...(scripted.provider as Json), claude }, model: `claude/${CLAUDE}`, small_model: `claude/${CLAUDE}` }
-    },
-  },
-)
+const own = ownStackForFile('spend-anthropic', { TENANT_MAX_COST_USD_PER_MONTH: String(MONTHLY_CAP) }, { scriptedModel: true, opencodeConfig: anthropicDialect })
 
 const billedFor = async (mark: string) =>
   (await (await fetch(`${own().stack.model!.url.replace(/\/v1$/, '')}/_billed?mark=${mark}`)).json()) as {
@@ -56,14 +43,14 @@ describe('the bill, in Anthropic’s dialect', () => {
       const t = (await api('/v1/usage')).body.totals as Json
       return billed.answers >= 3 && t.outputTokens === billed.completion ? t : undefined
     })
-    const cost = ((billed.prompt - billed.cached) * DEMO_PRICE.input + billed.cached * DEMO_PRICE.cache_read + billed.completion * DEMO_PRICE.output) / 1e6
+    const cost = ((billed.prompt - billed.cached) * PRICE.input + billed.cached * PRICE.cacheRead! + billed.completion * PRICE.output) / 1e6
     expect(billed.cached).toBe(2 * usage.cached)
     expect(totals.inputTokens).toBe(billed.prompt)
     expect(Math.round(totals.cost * 1e9) / 1e9).toBe(Math.round(cost * 1e9) / 1e9)
     expect((await api('/v1/usage')).body.models).toEqual([
       {
         provider: 'claude',
-        model: CLAUDE,
+        model: DEMO_CLAUDE_ID,
         calls: billed.answers,
         inputTokens: billed.prompt,
         outputTokens: billed.completion,
