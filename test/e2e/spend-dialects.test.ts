@@ -1,24 +1,30 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { anthropicDialect, DEMO_CLAUDE_ID, UNPRICED_MODEL_ID } from '../../local/model-server'
+import { DIALECTS, inDialect, UNPRICED_MODEL_ID, type Dialect } from '../../local/model-server'
 import { PRICE_TABLE } from '../../src/gateway/price-table'
 import { ownStackForFile } from '../helpers/own-stack'
 import { api, createSession, scripted, waitFor, type Json } from './helpers'
 
 /**
- * The metered bill on a deployment whose model speaks Anthropic's Messages API (usage in
- * message_start and message_delta, cache reads apart, tool_use blocks), under a monthly tenant
- * cap: what GET /v1/usage says equals what the scripted provider billed, at the price table's
- * prices (the model has no `cost` of its own).
+ * The metered bill on a deployment whose model speaks another API than chat completions (the
+ * chat dialect's bill: usage.test.ts): Anthropic's Messages API (usage in message_start and
+ * message_delta, cache reads apart, tool_use blocks) and OpenAI's Responses API (function_call
+ * items, usage in response.completed, cached input inside it), each on a stack of its own, under
+ * a monthly tenant cap. What GET /v1/usage says equals what the scripted provider billed, at the
+ * price table's prices (the model has no `cost` of its own).
  */
 
 const MONTHLY_CAP = 1000
-/** What the price table says the model costs: no `cost` is configured for it. */
-const PRICE = PRICE_TABLE.anthropic![DEMO_CLAUDE_ID]!
+/** The price table's row for each dialect's model: Anthropic's by the API its provider speaks, OpenAI's by its provider's id. */
+const ROW: Record<Dialect, [string, string]> = { anthropic: ['anthropic', 'claude-haiku-4-5'], responses: ['openai', 'gpt-4-1-mini'] }
 
-const own = ownStackForFile('spend-anthropic', { TENANT_MAX_COST_USD_PER_MONTH: String(MONTHLY_CAP) }, { scriptedModel: true, opencodeConfig: anthropicDialect })
+describe.each(Object.keys(DIALECTS) as Dialect[])('the bill, in %s', (dialect) => {
+  const { provider, model } = DIALECTS[dialect]
+  /** What the price table says the model costs: no `cost` is configured for it. */
+  const PRICE = PRICE_TABLE[ROW[dialect][0]]![ROW[dialect][1]]!
+  const own = ownStackForFile(`spend-${dialect}`, { TENANT_MAX_COST_USD_PER_MONTH: String(MONTHLY_CAP) }, { scriptedModel: true, opencodeConfig: inDialect(dialect) })
 
-const billedFor = async (mark: string) =>
+  const billedFor = async (mark: string) =>
   (await (await fetch(`${own().stack.model!.url.replace(/\/v1$/, '')}/_billed?mark=${mark}`)).json()) as {
     answers: number
     prompt: number
@@ -26,9 +32,8 @@ const billedFor = async (mark: string) =>
     cached: number
   }
 
-describe('the bill, in Anthropic’s dialect', () => {
   it('counts a turn with a tool call and its title exactly as the provider billed them, and what remains of the monthly cap', async () => {
-    const mark = `anthropic-${randomUUID()}`
+    const mark = `${dialect}-${randomUUID()}`
     const usage = { prompt: 2000, completion: 500, cached: 800 }
     // No title given: opencode asks the model for one.
     const id = await createSession({ permissions: { bash: 'allow' } })
@@ -49,8 +54,8 @@ describe('the bill, in Anthropic’s dialect', () => {
     expect(Math.round(totals.cost * 1e9) / 1e9).toBe(Math.round(cost * 1e9) / 1e9)
     expect((await api('/v1/usage')).body.models).toEqual([
       {
-        provider: 'claude',
-        model: DEMO_CLAUDE_ID,
+        provider,
+        model,
         calls: billed.answers,
         inputTokens: billed.prompt,
         outputTokens: billed.completion,
