@@ -1,5 +1,8 @@
+import { randomBytes } from 'node:crypto'
+import { DEMO_MODEL_ID, DEMO_PRICE } from '../../local/model-server'
 import { createSession, waitForStatus, type Json } from './http'
 import { gatewayTokenOf, sandboxesOf } from './processes'
+import { scripted } from './scripted'
 import { baseUrl } from './stack'
 
 /**
@@ -22,3 +25,35 @@ export const agentChat = (token: string, body: Json) =>
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   })
+
+/**
+ * Calls sent all at once against a cost cap, as agents would: `perToken` from each token, each
+ * bounded to 1,000 output tokens, for which the scripted model bills 10 input and 1,000 output
+ * tokens at DEMO_PRICE. What came back (how many were let through, the other answers' error codes),
+ * what one call was billed, and what one call is reserved for: its max_tokens at the output price,
+ * and at most its whole body as input.
+ */
+export async function parallelCalls(tokens: string[], perToken: number, mark: string) {
+  const maxTokens = 1000
+  const usage = { prompt: 10, completion: maxTokens }
+  const body = {
+    model: DEMO_MODEL_ID,
+    max_tokens: maxTokens,
+    messages: [{ role: 'user', content: scripted({ reply: 'ok', usage }, `${mark} ${randomBytes(6).toString('hex')}`) }],
+  }
+  const answers = await Promise.all(
+    tokens.flatMap((token) =>
+      Array.from({ length: perToken }, async () => {
+        const res = await agentChat(token, body)
+        const json = (await res.json()) as Json
+        return res.status === 200 ? 'granted' : (json.error?.code as string)
+      }),
+    ),
+  )
+  return {
+    granted: answers.filter((a) => a === 'granted').length,
+    refusals: answers.filter((a) => a !== 'granted'),
+    billedPerCall: (usage.prompt * DEMO_PRICE.input + usage.completion * DEMO_PRICE.output) / 1e6,
+    reservation: (JSON.stringify(body).length * DEMO_PRICE.input + maxTokens * DEMO_PRICE.output) / 1e6,
+  }
+}
