@@ -355,7 +355,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   override async alarm(): Promise<void> {
     await this.signals.holdWake()
-    await this.account.settleStale(Date.now())
+    if (this.store.exists) await this.account.settleStale(Date.now())
     await this.usage.onAlarm()
     const due = this.signals.nextWake()
     if (due && due.at <= Date.now() && due.why === 'forget') return this.ending.forget()

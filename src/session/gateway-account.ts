@@ -153,12 +153,13 @@ export class GatewayAccount {
   /**
    * On the session's alarm: a call whose report has not come STALE_AFTER_MS after it was granted
    * (the Worker that carried it went away) is charged its reservation, so it is neither free nor
-   * held against the caps for ever.
+   * held against the caps for ever; spend the tenant did not take last time is sent again.
    */
   async settleStale(now: number) {
     for (const id of this.reservations.staleIds(now - STALE_AFTER_MS)) {
       await this.report('', id, { used: noUsage(), whole: false, billed: true })
     }
+    await this.reportSpend()
   }
 
   private caps() {
@@ -197,7 +198,9 @@ export class GatewayAccount {
   /**
    * Adds what the session spent since it last said so to its tenant's day, releasing the
    * tenant's hold on the call `settled` names in the same step, so the call is never counted
-   * twice nor, between the two, not at all.
+   * twice nor, between the two, not at all. The spend is marked sent before it goes, so that
+   * reports side by side send it once; one the tenant did not take is unmarked, to go with the
+   * next report (or the alarm's).
    */
   async reportSpend(settled?: string) {
     const row = this.s.row()
@@ -206,7 +209,10 @@ export class GatewayAccount {
     this.s.update({ spend_reported: row.spend_reported + delta })
     await this.tenantIndex()
       .addSpend(delta, settled)
-      .catch((err: unknown) => log('warn', 'tenant spend update failed', { sessionId: row.id, err: errorMessage(err) }))
+      .catch((err: unknown) => {
+        this.s.update({ spend_reported: this.s.row().spend_reported - delta })
+        log('warn', 'tenant spend update failed; kept to send again', { sessionId: row.id, err: errorMessage(err) })
+      })
   }
 
   private noteExceeded(reason: string) {
