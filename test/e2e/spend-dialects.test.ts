@@ -25,12 +25,12 @@ describe.each(Object.keys(DIALECTS) as Dialect[])('the bill, in %s', (dialect) =
   const own = ownStackForFile(`spend-${dialect}`, { TENANT_MAX_COST_USD_PER_MONTH: String(MONTHLY_CAP) }, { scriptedModel: true, opencodeConfig: inDialect(dialect) })
 
   const billedFor = async (mark: string) =>
-  (await (await fetch(`${own().stack.model!.url.replace(/\/v1$/, '')}/_billed?mark=${mark}`)).json()) as {
-    answers: number
-    prompt: number
-    completion: number
-    cached: number
-  }
+    (await (await fetch(`${own().stack.model!.url.replace(/\/v1$/, '')}/_billed?mark=${mark}`)).json()) as {
+      answers: number
+      prompt: number
+      completion: number
+      cached: number
+    }
 
   it('counts a turn with a tool call and its title exactly as the provider billed them, and what remains of the monthly cap', async () => {
     const mark = `${dialect}-${randomUUID()}`
