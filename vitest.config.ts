@@ -50,7 +50,8 @@ export default defineConfig({
         },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+        // a tenant cost cap, so that the tenant index's reservations hold against one
+        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' }, miniflare: { bindings: { TENANT_MAX_COST_USD_PER_DAY: '1' } } })],
         test: {
           name: 'worker',
           include: ['test/worker/**/*.test.ts'],

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { gatewayTokenOf } from '../test/helpers/gateway-token'
 import { workerdCpuMs } from './lib/procs'
 import { endSession, idleSession, type BenchStack } from './lib/stack'
 import { median, now } from './lib/stats'
@@ -26,18 +26,12 @@ export type GatewayResult = {
 export async function gatewayToken(stack: BenchStack, sessionId: string): Promise<string> {
   const res = await fetch(`${stack.sandboxHostUrl}/sandboxes`, { headers: { authorization: `Bearer ${stack.sandboxHostToken}` } })
   const sandbox = ((await res.json()) as { metadata: Record<string, string>; opencodePid?: number }[]).find((s) => s.metadata.sessionId === sessionId)
-  const config = readFileSync(`/proc/${sandbox!.opencodePid}/environ`, 'utf8')
-    .split('\0')
-    .find((kv) => kv.startsWith('OPENCODE_CONFIG_CONTENT='))
-    ?.slice('OPENCODE_CONFIG_CONTENT='.length)
-  const token = config && (JSON.parse(config) as { provider?: { local?: { options?: { apiKey?: string } } } }).provider?.local?.options?.apiKey
-  if (!token) throw new Error('no gateway token in the sandbox')
-  return token
+  return gatewayTokenOf(sandbox!.opencodePid!)
 }
 
-async function timedCompletion(url: string, key: string, round: number, pieces = GATEWAY_PIECES, delayMs = GATEWAY_DELAY_MS): Promise<{ firstMs: number; lastMs: number }> {
+/** A streamed chat completion of `pieces` words, `delayMs` apart, from the scripted model at `url` (straight or through the gateway). */
+export async function streamedCompletion(url: string, key: string, round: number, pieces = GATEWAY_PIECES, delayMs = GATEWAY_DELAY_MS) {
   const script = { reply: Array.from({ length: pieces }, (_, i) => `w${i}`).join(' '), delayMs }
-  const t0 = now()
   const res = await fetch(`${url}/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
@@ -48,6 +42,12 @@ async function timedCompletion(url: string, key: string, round: number, pieces =
     }),
   })
   if (res.status !== 200 || !res.body) throw new Error(`${url} answered ${res.status}`)
+  return res as Response & { body: ReadableStream<Uint8Array> }
+}
+
+async function timedCompletion(url: string, key: string, round: number, pieces = GATEWAY_PIECES, delayMs = GATEWAY_DELAY_MS): Promise<{ firstMs: number; lastMs: number }> {
+  const t0 = now()
+  const res = await streamedCompletion(url, key, round, pieces, delayMs)
   let firstMs = NaN
   let text = ''
   const decoder = new TextDecoder()

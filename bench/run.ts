@@ -6,6 +6,7 @@ import { PROJECT_ROOT } from '../local/stack'
 import { CONCURRENCY_LEVELS, concurrencyBenchmark, type ConcurrencyResult } from './concurrency'
 import { FANOUT_DELTAS, fanoutBenchmark, type FanoutLevel } from './fanout'
 import { GATEWAY_DELAY_MS, GATEWAY_PIECES, gatewayBenchmark, type GatewayResult } from './gateway'
+import { meteringBenchmark, type MeteringResult } from './metering'
 import { benchStack, cleanupAll, onCleanup, type BenchStack } from './lib/stack'
 import { median, ms, now, perSecond, plusMs, ratio, us } from './lib/stats'
 import { mib } from './lib/procs'
@@ -22,7 +23,7 @@ import { benchRepo, removeBenchRepo, repoPoolSetting, repoStartBenchmark, repoSt
  * bench/RESULTS.md. Nothing here is a test: no figure passes or fails.
  */
 
-const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'memory', 'warm', 'burst', 'repo'] as const
+const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'metering', 'memory', 'warm', 'burst', 'repo'] as const
 type Benchmark = (typeof BENCHMARKS)[number]
 /** `npm run bench -- --only relay,stages`: some benchmarks only, printed; RESULTS.md keeps whole runs. */
 /** `--paces burst,stress,model`: some of the relay's paces only (default: all three). */
@@ -90,6 +91,7 @@ let fanout: FanoutLevel[] | undefined
 let replay: ReplayResult | undefined
 let concurrency: ConcurrencyResult | undefined
 let gateway: GatewayResult | undefined
+let metering: MeteringResult | undefined
 let memory: MemoryResult | undefined
 
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`
@@ -110,6 +112,7 @@ try {
     if (wanted('replay')) replay = await attempt('replay', () => replayBenchmark(stack))
     if (wanted('concurrency')) concurrency = await attempt('concurrency', () => concurrencyBenchmark(stack))
     if (wanted('gateway')) gateway = await attempt('model gateway', () => gatewayBenchmark(stack))
+    if (wanted('metering')) metering = await attempt("the gateway's metering", () => meteringBenchmark(stack))
     if (wanted('memory')) memory = await attempt('memory under large bodies', () => memoryBenchmark(stack))
   })
   if (wanted('warm') || wanted('repo')) {
@@ -265,6 +268,18 @@ if (gateway) {
   row('model gateway: time to last token, p50', COLD, load, `direct ${ms(direct.lastMs)}`, `gateway ${ms(through.lastMs)}`, ratio(through.lastMs, direct.lastMs))
   row('model gateway: workerd CPU per 1,000 pieces', COLD, load, ms(gateway.cpuMsPer1000), '', '')
 }
+if (metering) {
+  for (const { delayMs, plainUs, meteredUs } of [metering.paced, metering.unpaced]) {
+    row(
+      'model gateway: metering CPU per piece (Node)',
+      COLD,
+      `${metering.pieces} pieces in ${metering.chunks} chunks, ${delayMs ? `${delayMs} ms apart` : 'at once'}, ${metering.rounds} rounds`,
+      `unmetered ${us(plainUs)}`,
+      `metered ${us(meteredUs)}`,
+      `${ratio(meteredUs, plainUs)}; metering +${us(meteredUs - plainUs)} per piece`,
+    )
+  }
+}
 
 if (memory) {
   row('workerd peak memory: messages with files', COLD, `${FILE_SESSIONS} sessions at once, each a message of ${FILES} × 1 MiB files`, `+${mib(memory.filesRiseBytes)}`, 'target under 60 MiB', '')
@@ -315,7 +330,12 @@ const notes = `What the rows measure:
 - **model gateway**: one streamed chat completion of ${GATEWAY_PIECES} pieces read straight from the scripted model with
   its key, and through \`/v1/gateway/local\` with a session's gateway token (the Worker checks the token and the
   budget with the session, swaps in the key, streams the answer through and meters it), rounds alternating;
-  and workerd's CPU per 1,000 pieces through the gateway.
+  and workerd's CPU per 1,000 pieces through the gateway. **Metering** is timed apart, in Node's V8 (workerd's
+  clock stands still while a Worker computes): the same answer, recorded as it arrived, replayed to a client at
+  the same pace (then all at once), passed straight on and passed on as the gateway does (tee()d, the meter
+  reading its copy in large pieces beside it and parsing the lines that can state usage), rounds alternating;
+  this process's CPU time per model piece each way. Node's streams (and its tee()) are JavaScript where
+  workerd's are native, so the unmetered figure is Node's, not the Worker's: the difference is the metering.
 - **memory**: workerd's resident memory (all its processes, from /proc) sampled every 25 ms, its peak over where it stood
   just before: while ${FILE_SESSIONS} sessions each take a message with ${FILES} files of 1 MiB at once (sent with \`?wait=true\`, until the
   agent answered, the files put into the sandbox on the way), and while one ${GATEWAY_BODY_BYTES / 1e6} MB streamed chat request passes

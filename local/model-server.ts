@@ -39,7 +39,7 @@ export type Script = {
 }
 
 type ChatMessage = { role: string; content?: unknown; tool_calls?: unknown[] }
-type ChatRequest = { model?: string; messages?: ChatMessage[]; stream?: boolean; tools?: unknown[]; input?: string | ChatMessage[] }
+type ChatRequest = { model?: string; messages?: ChatMessage[]; stream?: boolean; tools?: unknown[] }
 
 const SCRIPT_MARKER = /<<script (\{.*?\})>>/s
 
@@ -182,14 +182,38 @@ async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[],
   res.end('data: [DONE]\n\n')
 }
 
+type ResponsesItem = { type?: string; role?: string; content?: unknown; output?: unknown; name?: string; arguments?: string }
+type ResponsesRequest = { model?: string; input?: string | ResponsesItem[]; instructions?: string; stream?: boolean }
+
 /**
- * The same answer in OpenAI's Responses API dialect (`POST /responses`): `input` for messages,
- * `response.output_text.delta` events, and the usage in `response.completed` (`input_tokens`
- * with `input_tokens_details.cached_tokens` inside it, `output_tokens`).
+ * Responses input items as chat messages: a function call as (part of) an assistant turn, its
+ * output as a tool message, a `developer` message as the system prompt it is for reasoning models.
  */
-async function answerResponses(req: ChatRequest, res: ServerResponse, log: ChatRequest[], billed: Billed[]) {
-  const messages = typeof req.input === 'string' ? [{ role: 'user', content: req.input }] : (req.input ?? [])
-  const chat = { ...req, messages }
+function responsesToChat(req: ResponsesRequest): ChatMessage[] {
+  const out: ChatMessage[] = req.instructions ? [{ role: 'system', content: req.instructions }] : []
+  if (typeof req.input === 'string') return [...out, { role: 'user', content: req.input }]
+  for (const item of req.input ?? []) {
+    if (item.type === 'function_call') {
+      // the calls of one answer follow its text (if any): they are one assistant turn
+      const last = out.at(-1)
+      if (last?.role === 'assistant') last.tool_calls = [...(last.tool_calls ?? []), item]
+      else out.push({ role: 'assistant', content: '', tool_calls: [item] })
+    } else if (item.type === 'function_call_output') out.push({ role: 'tool', content: item.output })
+    else if (item.role) out.push({ role: item.role === 'developer' ? 'system' : item.role, content: item.content })
+  }
+  return out
+}
+
+/**
+ * The same answer in OpenAI's Responses API dialect (`POST /responses`): `input` items for
+ * messages (function calls and their outputs among them), output items of a message and of
+ * `function_call`s, streamed as `response.output_item.added`/`.done` around their deltas, and the
+ * usage in `response.completed` (`input_tokens` with `input_tokens_details.cached_tokens` inside
+ * it, `output_tokens`).
+ */
+async function answerResponses(req: ResponsesRequest, res: ServerResponse, log: ChatRequest[], billed: Billed[]) {
+  const messages = responsesToChat(req)
+  const chat = { model: req.model, messages }
   log.push(chat)
   const decision = decide(chat)
   const text = decision.text ?? ''
@@ -197,7 +221,7 @@ async function answerResponses(req: ChatRequest, res: ServerResponse, log: ChatR
   const usage = {
     input_tokens: stated?.prompt ?? estimateTokens(JSON.stringify(messages)),
     input_tokens_details: { cached_tokens: stated?.cached ?? 0 },
-    output_tokens: stated?.completion ?? estimateTokens(text),
+    output_tokens: stated?.completion ?? estimateTokens(text || JSON.stringify(decision.tools ?? '')),
     output_tokens_details: { reasoning_tokens: 0 },
     total_tokens: 0,
   }
@@ -205,8 +229,13 @@ async function answerResponses(req: ChatRequest, res: ServerResponse, log: ChatR
   billed.push({ messages: JSON.stringify(messages), prompt: usage.input_tokens, completion: usage.output_tokens, cached: usage.input_tokens_details.cached_tokens })
   const id = `resp_${Date.now().toString(36)}`
   const model = req.model ?? DEMO_MODEL_ID
-  const item = { type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }
-  const response = { id, object: 'response', created_at: Math.floor(Date.now() / 1000), model, status: 'completed', output: [item], usage }
+  const message = { type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }
+  const calls = (decision.tools ?? []).map((t, i) => {
+    const callId = `call_${i}_${Math.random().toString(36).slice(2, 8)}`
+    return { type: 'function_call', id: `fc_${callId}`, call_id: callId, name: t.name, arguments: JSON.stringify(t.args), status: 'completed' }
+  })
+  const output = [...(text ? [message] : []), ...calls]
+  const response = { id, object: 'response', created_at: Math.floor(Date.now() / 1000), model, status: 'completed', incomplete_details: null, output, usage }
   if (!req.stream) {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(response))
     return
@@ -214,9 +243,15 @@ async function answerResponses(req: ChatRequest, res: ServerResponse, log: ChatR
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
   const send = (data: Record<string, unknown>) => res.write(`event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`)
   send({ type: 'response.created', response: { ...response, status: 'in_progress', output: [], usage: null } })
-  for (const delta of splitText(text, decision.script?.chunks)) {
-    send({ type: 'response.output_text.delta', item_id: item.id, output_index: 0, content_index: 0, delta })
-  }
+  output.forEach((item, index) => {
+    send({ type: 'response.output_item.added', output_index: index, item: item.type === 'message' ? { ...message, status: 'in_progress', content: [] } : { ...item, arguments: '' } })
+    if (item.type === 'message') {
+      for (const delta of splitText(text, decision.script?.chunks)) send({ type: 'response.output_text.delta', item_id: item.id, output_index: index, content_index: 0, delta })
+    } else {
+      send({ type: 'response.function_call_arguments.delta', item_id: item.id, output_index: index, delta: (item as { arguments: string }).arguments })
+    }
+    send({ type: 'response.output_item.done', output_index: index, item })
+  })
   send({ type: 'response.completed', response })
   res.end()
 }
@@ -365,7 +400,7 @@ export async function startModelServer(opts: { port?: number; apiKey?: string } 
     }
     if (req.method === 'POST' && path?.endsWith('/responses')) {
       readJson(req)
-        .then((body) => answerResponses(body, res, requests, billed))
+        .then((body) => answerResponses(body as ResponsesRequest, res, requests, billed))
         .catch((err: unknown) => {
           if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' })
           res.end(JSON.stringify({ error: { message: String(err) } }))
@@ -428,3 +463,32 @@ export function modelProviderConfig(baseURL: string, apiKey = 'offline') {
     small_model: `local/${DEMO_MODEL_ID}`,
   }
 }
+
+/**
+ * The scripted model's other dialects, each as a provider that reaches the same server through
+ * that API's own SDK: Anthropic's Messages API (usage in message_start and message_delta, cache
+ * reads apart, tool_use blocks) and OpenAI's Responses API (input items, function_call output
+ * items, usage in response.completed). Each model is named as one the price table knows and has no
+ * `cost`, so its calls are priced by the table, as a deployment's are. `openai` is the provider's
+ * own id, since the table prices a provider's models by its id (see prices.ts).
+ */
+export const DIALECTS = {
+  anthropic: { provider: 'claude', npm: '@ai-sdk/anthropic', model: 'claude-haiku-4-5', api: 'Anthropic’s Messages API' },
+  responses: { provider: 'openai', npm: '@ai-sdk/openai', model: 'gpt-4.1-mini', api: 'OpenAI’s Responses API' },
+} as const
+export type Dialect = keyof typeof DIALECTS
+
+/** The scripted model's configuration (modelProviderConfig) with the provider of `dialect` added, as the default and title model. */
+export const inDialect =
+  (dialect: Dialect) =>
+  (scripted: Record<string, unknown>): Record<string, unknown> => {
+    const providers = scripted.provider as Record<string, { options: { baseURL: string; apiKey: string } }>
+    const { provider, npm, model, api } = DIALECTS[dialect]
+    const entry = {
+      npm,
+      name: `Offline demo, in ${api} (scripted, not an LLM)`,
+      options: providers.local!.options,
+      models: { [model]: { name: `Offline demo model ${DEMO_LABEL}, ${api}`, tool_call: true } },
+    }
+    return { ...scripted, provider: { ...providers, [provider]: entry }, model: `${provider}/${model}`, small_model: `${provider}/${model}` }
+  }

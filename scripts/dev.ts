@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseEnv } from 'node:util'
 import { whenOrphaned, whenStdinCloses } from '../local/lifeline'
-import { DEMO_LABEL } from '../local/model-server'
+import { DEMO_LABEL, DIALECTS, inDialect, type Dialect } from '../local/model-server'
 import { freePort, portIsFree } from '../local/ports'
 import { PROJECT_ROOT, settingsFromEnvironment, startStack } from '../local/stack'
 
@@ -25,6 +25,13 @@ const devVarsFile = (name: string): Record<string, string> => {
   const path = join(PROJECT_ROOT, name)
   return existsSync(path) ? (parseEnv(readFileSync(path, 'utf8')) as Record<string, string>) : {}
 }
+/** DEMO_DIALECT=anthropic or responses: the demo model spoken to in that API instead of OpenAI's chat completions. */
+const dialect = process.env.DEMO_DIALECT || undefined
+if (dialect !== undefined && !(dialect in DIALECTS)) {
+  console.error(`DEMO_DIALECT is one of ${Object.keys(DIALECTS).join(', ')} (unset: chat completions), not ${dialect}`)
+  process.exit(1)
+}
+
 const example = devVarsFile('.dev.vars.example')
 const devVars = devVarsFile('.dev.vars')
 const fromEnvironment = settingsFromEnvironment(process.env)
@@ -41,7 +48,7 @@ function keyLine(): string {
 
 /** What agents talk to, by setting names and model ids only. */
 function modelLine(demo: boolean): string {
-  if (demo) return `${DEMO_LABEL} a local scripted stand-in, not an LLM (set e.g. ANTHROPIC_API_KEY and DEFAULT_MODEL)`
+  if (demo) return `${DEMO_LABEL} a local scripted stand-in, not an LLM, in ${dialect ? DIALECTS[dialect as Dialect].api : 'OpenAI’s chat completions'} (set e.g. ANTHROPIC_API_KEY and DEFAULT_MODEL)`
   if (settings.DEFAULT_MODEL) return `${settings.DEFAULT_MODEL} (DEFAULT_MODEL)`
   try {
     const model = (JSON.parse(settings.OPENCODE_CONFIG ?? '{}') as { model?: unknown }).model
@@ -66,6 +73,7 @@ try {
     stateDir,
     sandboxRoot,
     onLog: (line) => (up ? process.stdout.write(line) : startup.push(line)),
+    ...(dialect && { opencodeConfig: inDialect(dialect as Dialect) }),
     // E2B_STANDIN=1: the production provider, offline, against the local E2B stand-in.
     ...(process.env.E2B_STANDIN === '1' && { e2bStandIn: { apiKey: 'e2b_local_standin_key' } }),
   })

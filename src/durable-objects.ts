@@ -21,6 +21,7 @@ import type {
 } from './contracts'
 import type { FileChange } from './github/changes'
 import type { CallEnd, CallGrant, PaidCall } from './gateway/spend'
+import type { BudgetCheck } from './gateway/budget'
 import type { Outcome } from './lib/errors'
 import type { RepoWarmSandbox, WarmSandbox } from './sandbox/record'
 import type { SnapshotPolicy, SnapshotRow } from './sandbox/snapshots'
@@ -87,9 +88,12 @@ export interface TenantRpc extends Rpc.DurableObjectBranded {
   admit(summary: SessionSummary, limits: { maxActive: number; perMinute: number }): Promise<Admission>
   /** counts a run against the tenant's run rate, before the run's object exists */
   admitRun(id: string, perMinute: number): Promise<Admission>
-  addSpend(cost: number): Promise<void>
-  /** what the tenant's model calls cost this UTC day and this UTC month */
-  spent(): Promise<{ today: number; month: number }>
+  /** grants a call of `cost` against the tenant's cost caps, held as reserved until settled */
+  reserve(id: string, cost: number): Promise<BudgetCheck>
+  /** adds to this UTC day's spend, and releases the reservation `settled` names */
+  addSpend(cost: number, settled?: string): Promise<void>
+  /** what the tenant's model calls cost this UTC day and this UTC month, and what its calls in flight are reserved for */
+  spent(): Promise<{ today: number; month: number; reserved: number }>
   recordUsage(tenant: string, reports: UsageReport[]): Promise<void>
   usage(from: string, to: string): Promise<TenantUsage>
   upsert(summary: SessionSummary): Promise<void>

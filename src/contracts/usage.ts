@@ -79,12 +79,26 @@ export const ModelUsage = z
   .openapi('ModelUsage')
 export type ModelUsage = z.infer<typeof ModelUsage>
 
+export const OpencodeFigure = z
+  .object({
+    inputTokens: z.number().describe('input not read from or written to a cache'),
+    outputTokens: z.number(),
+    cost: z.number(),
+  })
+  .openapi('OpencodeFigure', {
+    description:
+      "opencode's own count of its sessions' assistant messages (sub-agents' included), at its configured prices: shown beside the metered bill only where it differs from it. It leaves out calls outside a turn (titles, summaries) and cached input, and prices nothing it has no `cost` for.",
+  })
+export type OpencodeFigure = z.infer<typeof OpencodeFigure>
+
 export const TenantUsage = z
   .object({
     from: z.string(),
     to: z.string(),
-    days: z.array(UsageCounts.extend({ date: z.string() }).openapi('UsageDay')).describe(`every day of the range, at most ${MAX_RANGE_DAYS}`),
-    totals: UsageCounts.openapi('UsageTotals'),
+    days: z
+      .array(UsageCounts.extend({ date: z.string(), opencode: OpencodeFigure.optional() }).openapi('UsageDay'))
+      .describe(`every day of the range, at most ${MAX_RANGE_DAYS}`),
+    totals: UsageCounts.extend({ opencode: OpencodeFigure.optional() }).openapi('UsageTotals'),
     models: z.array(ModelUsage).describe('the model calls of the range by provider and model, as the gateway metered them'),
     caps: CostCaps.optional().describe("what remains of the tenant's cost caps now, whatever the range"),
   })

@@ -9,8 +9,12 @@ import type { Limits } from '../contracts'
 
 export type Spent = { cost: number; outputTokens: number }
 
-/** A tenant's spend this UTC day and month, with the deployment's caps on them. */
-export type TenantSpend = { today: number; month: number; capPerDay?: number; capPerMonth?: number }
+/**
+ * A tenant's spend this UTC day and month, with the deployment's caps on them. `reserved` is what
+ * the calls in flight of all its sessions are granted against (its index keeps them): it counts
+ * against the caps, not as spent.
+ */
+export type TenantSpend = { today: number; month: number; reserved?: number; capPerDay?: number; capPerMonth?: number }
 
 export type BudgetCheck = { ok: true } | { ok: false; reason: string }
 
@@ -21,14 +25,20 @@ export function checkBudget(limits: Limits | undefined, spent: Spent, tenant?: T
   if (limits?.maxOutputTokens !== undefined && spent.outputTokens >= limits.maxOutputTokens) {
     return { ok: false, reason: `the session has used ${spent.outputTokens} of its ${limits.maxOutputTokens} output tokens` }
   }
-  if (tenant?.capPerDay !== undefined && tenant.today >= tenant.capPerDay) {
-    return { ok: false, reason: `the tenant has spent $${tenant.today.toFixed(4)} of its $${tenant.capPerDay} daily limit` }
+  const reserved = tenant?.reserved ?? 0
+  if (tenant?.capPerDay !== undefined && tenant.today + reserved >= tenant.capPerDay) {
+    return { ok: false, reason: `the tenant has spent $${tenant.today.toFixed(4)} of its $${tenant.capPerDay} daily limit${inFlight(reserved)}` }
   }
-  if (tenant?.capPerMonth !== undefined && tenant.month >= tenant.capPerMonth) {
-    return { ok: false, reason: `the tenant has spent $${tenant.month.toFixed(4)} of its $${tenant.capPerMonth} monthly limit` }
+  if (tenant?.capPerMonth !== undefined && tenant.month + reserved >= tenant.capPerMonth) {
+    return { ok: false, reason: `the tenant has spent $${tenant.month.toFixed(4)} of its $${tenant.capPerMonth} monthly limit${inFlight(reserved)}` }
   }
   return { ok: true }
 }
+
+const inFlight = (reserved: number) => (reserved > 0 ? `, and $${reserved.toFixed(4)} is reserved by calls in flight` : '')
+
+/** A tenant's spend checked against its caps alone: what its index decides before it reserves a call. */
+export const checkTenant = (tenant: TenantSpend): BudgetCheck => checkBudget(undefined, { cost: 0, outputTokens: 0 }, tenant)
 
 /** Whether any cost cap holds a session: then a call to a model of no known price cannot be let through. */
 export function costCapped(limits: Limits | undefined, caps: { capPerDay?: number; capPerMonth?: number }): boolean {

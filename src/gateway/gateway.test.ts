@@ -162,6 +162,10 @@ describe('checkBudget', () => {
     [{}, { cost: 0, outputTokens: 0 }, { today: 4, month: 4, capPerDay: 5 }, true],
     [{}, { cost: 0, outputTokens: 0 }, { today: 1, month: 50, capPerDay: 5, capPerMonth: 50 }, false],
     [{}, { cost: 0, outputTokens: 0 }, { today: 1, month: 49, capPerMonth: 50 }, true],
+    // other sessions' calls in flight count against the tenant's caps
+    [{}, { cost: 0, outputTokens: 0 }, { today: 4, month: 4, reserved: 1, capPerDay: 5 }, false],
+    [{}, { cost: 0, outputTokens: 0 }, { today: 1, month: 49, reserved: 1, capPerMonth: 50 }, false],
+    [{}, { cost: 0, outputTokens: 0 }, { today: 3, month: 3, reserved: 1.5, capPerDay: 5 }, true],
   ])('limits %j, spent %j, tenant %j -> %s', (limits, spent, tenant, expected) => {
     expect(checkBudget(limits, spent, tenant).ok).toBe(expected)
   })
@@ -173,6 +177,8 @@ describe('budgetWarning', () => {
     expect(budgetWarning({ maxCostUsd: 10 }, 8)).toMatchObject({ spentUsd: 8, limitUsd: 10 })
     expect(budgetWarning(undefined, 0, { today: 1, month: 41, capPerDay: 5, capPerMonth: 50 })).toMatchObject({ spentUsd: 41, limitUsd: 50 })
     expect(budgetWarning({ maxOutputTokens: 5 }, 100)).toBeUndefined()
+    // calls in flight are not spent yet
+    expect(budgetWarning(undefined, 0, { today: 1, month: 1, reserved: 4, capPerDay: 5 })).toBeUndefined()
   })
 })
 

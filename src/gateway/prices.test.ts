@@ -21,6 +21,17 @@ describe('priceOf', () => {
     ['deepseek', 'deepseek-chat', PRICE_TABLE.deepseek!['deepseek-chat']],
     ['openrouter', 'anthropic/claude-sonnet-4.5', PRICE_TABLE.anthropic!['claude-sonnet-4-5']],
     ['openrouter', 'x-ai/grok-4', PRICE_TABLE.xai!['grok-4']],
+    // the models added on the 2026 check, by the ids their providers publish
+    ['anthropic', 'claude-opus-4-6', PRICE_TABLE.anthropic!['claude-opus-4-6']],
+    ['openai', 'gpt-5.4-mini-2026-03-17', PRICE_TABLE.openai!['gpt-5-4-mini']],
+    ['openai', 'gpt-5.2', PRICE_TABLE.openai!['gpt-5-2']],
+    ['google', 'gemini-3-pro-preview', PRICE_TABLE.google!['gemini-3-pro']],
+    ['google', 'gemini-3-flash-preview', PRICE_TABLE.google!['gemini-3-flash']],
+    ['xai', 'grok-4.20-0309-reasoning', PRICE_TABLE.xai!['grok-4.20-0309-reasoning']],
+    ['xai', 'grok-4.20-multi-agent-0309', PRICE_TABLE.xai!['grok-4.20-multi-agent']],
+    ['xai', 'grok-4-1-fast-non-reasoning', PRICE_TABLE.xai!['grok-4-1-fast-non-reasoning']],
+    ['mistral', 'devstral-2512', PRICE_TABLE.mistral!.devstral],
+    ['groq', 'openai/gpt-oss-120b', PRICE_TABLE.groq!['openai/gpt-oss-120b']],
   ])('prices %s %s by its family', (provider, model, price) => {
     expect(price).toBeDefined()
     expect(priceOf(known(provider), model)).toEqual(price)
@@ -31,6 +42,7 @@ describe('priceOf', () => {
     expect(priceOf(known('local'), 'gpt-4o')).toBeUndefined()
     expect(priceOf(known('openrouter'), 'someone/gpt-4o')).toBeUndefined()
     expect(priceOf(known('openai'), 'gpt-4o-mini-2024-07-18')).not.toEqual(PRICE_TABLE.openai!['gpt-4o'])
+    expect(priceOf(known('openai'), 'gpt-5.4-nano')).not.toEqual(PRICE_TABLE.openai!['gpt-5-4'])
   })
 
   it("takes the deployment's own cost first, and a provider of another name by the API it speaks", () => {

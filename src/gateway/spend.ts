@@ -45,6 +45,12 @@ export function callShape(style: KeyStyle, path: string, body: unknown, bytes: n
 
 export type Reservation = { cost: number; outputTokens: number }
 
+/**
+ * Longer than any model call is let run (a Worker's request ends well before): a reservation
+ * this old is of a call whose report is not coming, and is settled at its reservation.
+ */
+export const STALE_AFTER_MS = 60 * 60_000
+
 /** What a call is granted against: its whole output bound and its estimated input, at its model's price. */
 export function reservationFor(call: CallShape, price: ModelPrice | undefined): Reservation {
   const outputTokens = Math.min(call.maxOutputTokens ?? Infinity, price?.outputLimit ?? DEFAULT_OUTPUT_LIMIT)

@@ -14,12 +14,10 @@ import {
 } from '../contracts'
 import { sessionStub, type RunRpc } from '../durable-objects'
 import type { Bindings } from '../env'
-import { dayOf } from '../lib/days'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { newId } from '../lib/ids'
 import { updateRow } from '../lib/row'
 import { errorMessage, log, logEvent } from '../lib/log'
-import { reportUsage } from '../tenant/usage-report'
 import type { PullRequestPlan } from '../github/pull-request'
 import { commentBody, githubComment, startedComment } from './github'
 import { githubSetup, publishRun, type GitHubSetup } from './github-pr'
@@ -129,7 +127,6 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
       }
       return ok(this.view())
     }
-    reportUsage(this.env, input.tenant, [{ id: `${input.id}:start`, kind: 'run', day: dayOf(now), counts: { runs: 1 } }])
     this.update({ status: 'running' })
     await this.schedule()
     return ok(this.view())

@@ -29,7 +29,7 @@ export async function admit(
   if (!admission.ok) return fail('too_many_requests', admission.reason)
   const expiresAt = new Date(now.getTime() + p.settings.idleSeconds * 1000)
   p.store.insert({ id: s.id, tenant: s.tenant, title: s.title, spec: s.spec, secrets: s.secrets, expiresAt }, now)
-  p.usage.started()
+  p.usage.started(s.spec.runId)
   p.signals.emit(event('session.status', { status: 'starting' }))
   return ok(undefined)
 }

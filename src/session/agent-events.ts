@@ -1,7 +1,7 @@
 import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
 import { describeAgentError } from '../events/agent-values'
 import { AgentEventTranslator } from '../events/translate'
-import { zeroUsage, type PublicEvent, type SubagentTag } from '../contracts'
+import { zeroUsage, type PublicEvent, type SubagentTag, type Usage } from '../contracts'
 import type { Conversation } from './conversation'
 import type { EventLog } from './event-log'
 import type { Fanout } from './fanout'
@@ -25,8 +25,8 @@ export type AgentEventParts = {
   conversation: Conversation
   human: HumanRequests
   turns: Turns
-  /** an assistant message's usage was added to the session's: the gateway account reports the spend */
-  spent(): void
+  /** an assistant message's usage (opencode's figure) was added to the session's: it goes beside the metered bill, and the spend to the tenant */
+  spent(messageId: string, usage: Usage): void
 }
 
 /**
@@ -127,7 +127,7 @@ export class AgentEvents {
         if (pub.data.role !== 'assistant') return
         const usage = pub.data.usage ?? zeroUsage()
         store.addUsage(usage)
-        this.p.spent()
+        this.p.spent(pub.data.messageId, usage)
         // A sub-agent's replies reach the conversation through the task tool's output, not as messages of their own.
         if (pub.data.subagent) return
         // opencode can finish an aborted message after the next turn began: file it under its own turn.

@@ -136,7 +136,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       conversation: this.conversation,
       human: this.human,
       turns: this.turns,
-      spent: () => void this.account.reportSpend(),
+      spent: (messageId, usage) => (this.usage.opencodeCounted(messageId, usage), void this.account.reportSpend()),
     })
     this.connection = new AgentConnection({
       store,
@@ -359,7 +359,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   override async alarm(): Promise<void> {
     await this.signals.holdWake()
-    await this.account.settleStale(Date.now())
+    if (this.store.exists) await this.account.settleStale(Date.now())
     await this.usage.onAlarm()
     await this.wakes[wakeReason(this.signals.nextWake(), Date.now())]()
   }

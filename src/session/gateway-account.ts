@@ -5,7 +5,7 @@ import type { SessionUsage } from '../tenant/usage-report'
 import { budgetWarning, checkBudget, costCapped, type BudgetCheck, type TenantSpend } from '../gateway/budget'
 import { priceOf } from '../gateway/prices'
 import { deploymentRoutes, routeFor } from '../gateway/routes'
-import { reservationFor, settle, type CallEnd, type CallGrant, type PaidCall } from '../gateway/spend'
+import { reservationFor, settle, STALE_AFTER_MS, type CallEnd, type CallGrant, type PaidCall } from '../gateway/spend'
 import { noUsage } from '../gateway/meter'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { errorMessage, log } from '../lib/log'
@@ -47,9 +47,6 @@ export type AccountPorts = {
   usage: Pick<SessionUsage, 'callSettled'>
 }
 
-/** Longer than any model call is let run (a Worker's request ends well before). */
-export const STALE_AFTER_MS = 60 * 60_000
-
 /**
  * A session's account with the model gateway: which calls its sandbox may make, with which key,
  * what they used, and what the session and its tenant have spent against their caps. A paid call
@@ -85,17 +82,38 @@ export class GatewayAccount {
       return fail('price_unknown', reason)
     }
     const ownKeys = (await openSecrets(this.s.env.SECRETS_KEY, row.secrets)).modelKeys ?? {}
-    const tenant = await this.tenantSpend()
-    // From here on nothing is awaited: the check and the reservation are one step, so calls
-    // granted side by side each see the others' reservations.
-    const budget = this.check(tenant)
-    if (!budget.ok) {
-      this.noteExceeded(budget.reason)
-      return fail('budget_exceeded', budget.reason)
-    }
+    // The session's own caps: checked and reserved in one step (nothing awaited between), so
+    // calls granted side by side each see the others' reservations.
+    const own = this.check(undefined)
+    if (!own.ok) return this.exceeded(own.reason)
+    const reserved = call && reservationFor(call, price)
+    const reservation = reserved ? this.reservations.add(reserved, Date.now()) : null
+    const tenant = await this.reserveAtTenant(reservation, reserved?.cost ?? 0)
+    if (!tenant.ok) return this.exceeded(tenant.reason)
     if (row.budget_exceeded) this.s.update({ budget_exceeded: null })
-    const reservation = call ? this.reservations.add(reservationFor(call, price), Date.now()) : null
     return ok({ route, key: ownKeys[provider] ?? route.key, reservation })
+  }
+
+  /**
+   * The tenant's caps count every session's calls in flight: its index grants the call and holds
+   * its reservation until it is settled. A call it refuses, or that could not be asked about, is
+   * no longer in flight here either.
+   */
+  private async reserveAtTenant(reservation: string | null, cost: number): Promise<BudgetCheck> {
+    if (!this.tenantCapped()) return { ok: true }
+    const answer = await this.tenantIndex()
+      .reserve(reservation ?? crypto.randomUUID(), cost)
+      .catch((err: unknown) => {
+        if (reservation) this.reservations.take(reservation)
+        throw err
+      })
+    if (!answer.ok && reservation) this.reservations.take(reservation)
+    return answer
+  }
+
+  private exceeded(reason: string) {
+    this.noteExceeded(reason)
+    return fail('budget_exceeded', reason)
   }
 
   /**
@@ -115,7 +133,7 @@ export class GatewayAccount {
       gw_output_tokens: row.gw_output_tokens + charged.outputTokens,
       gw_cost: row.gw_cost + charged.cost,
     })
-    await this.reportSpend()
+    await this.reportSpend(reservation ?? undefined)
     const tenant = await this.tenantSpend()
     const budget = this.check(tenant)
     if (!budget.ok) this.noteExceeded(budget.reason)
@@ -135,12 +153,13 @@ export class GatewayAccount {
   /**
    * On the session's alarm: a call whose report has not come STALE_AFTER_MS after it was granted
    * (the Worker that carried it went away) is charged its reservation, so it is neither free nor
-   * held against the caps for ever.
+   * held against the caps for ever; spend the tenant did not take last time is sent again.
    */
   async settleStale(now: number) {
     for (const id of this.reservations.staleIds(now - STALE_AFTER_MS)) {
       await this.report('', id, { used: noUsage(), whole: false, billed: true })
     }
+    await this.reportSpend()
   }
 
   private caps() {
@@ -148,19 +167,27 @@ export class GatewayAccount {
     return { capPerDay: settings.tenantMaxCostPerDay, capPerMonth: settings.tenantMaxCostPerMonth }
   }
 
-  private async tenantSpend(): Promise<TenantSpend | undefined> {
+  private tenantCapped(): boolean {
     const caps = this.caps()
-    if (caps.capPerDay === undefined && caps.capPerMonth === undefined) return undefined
-    return { ...(await this.tenantIndex().spent()), ...caps }
+    return caps.capPerDay !== undefined || caps.capPerMonth !== undefined
   }
 
-  /** Spend and reservations against every cap: the gateway's own count, or opencode's where it knows more (prices). */
+  /** The tenant's spend and what all its sessions' calls in flight are reserved for, with its caps. */
+  private async tenantSpend(): Promise<TenantSpend | undefined> {
+    if (!this.tenantCapped()) return undefined
+    return { ...(await this.tenantIndex().spent()), ...this.caps() }
+  }
+
+  /**
+   * Spend and reservations against every cap: the gateway's own count, or opencode's where it
+   * knows more (prices). The session's own calls in flight count against its own caps; the
+   * tenant's (`tenant.reserved`) are every session's.
+   */
   private check(tenant: TenantSpend | undefined): BudgetCheck {
     const row = this.s.row()
     const flight = this.reservations.inFlight()
     const spent = { cost: Math.max(row.gw_cost, row.cost) + flight.cost, outputTokens: Math.max(row.gw_output_tokens, row.output_tokens) + flight.outputTokens }
-    const withFlight = tenant && { ...tenant, today: tenant.today + flight.cost, month: tenant.month + flight.cost }
-    return checkBudget(this.s.limits(), spent, withFlight)
+    return checkBudget(this.s.limits(), spent, tenant)
   }
 
   /** Whether the session may go on spending, calls in flight counted. */
@@ -168,15 +195,24 @@ export class GatewayAccount {
     return this.check(await this.tenantSpend())
   }
 
-  /** Adds what the session spent since it last said so to its tenant's day. */
-  async reportSpend() {
+  /**
+   * Adds what the session spent since it last said so to its tenant's day, releasing the
+   * tenant's hold on the call `settled` names in the same step, so the call is never counted
+   * twice nor, between the two, not at all. The spend is marked sent before it goes, so that
+   * reports side by side send it once; one the tenant did not take is unmarked, to go with the
+   * next report (or the alarm's).
+   */
+  async reportSpend(settled?: string) {
     const row = this.s.row()
-    const delta = Math.max(row.gw_cost, row.cost) - row.spend_reported
-    if (delta <= 0) return
+    const delta = Math.max(0, Math.max(row.gw_cost, row.cost) - row.spend_reported)
+    if (delta === 0 && !(settled && this.tenantCapped())) return
     this.s.update({ spend_reported: row.spend_reported + delta })
     await this.tenantIndex()
-      .addSpend(delta)
-      .catch((err: unknown) => log('warn', 'tenant spend update failed', { sessionId: row.id, err: errorMessage(err) }))
+      .addSpend(delta, settled)
+      .catch((err: unknown) => {
+        this.s.update({ spend_reported: this.s.row().spend_reported - delta })
+        log('warn', 'tenant spend update failed; kept to send again', { sessionId: row.id, err: errorMessage(err) })
+      })
   }
 
   private noteExceeded(reason: string) {

@@ -5,6 +5,9 @@ import type { Bindings } from '../env'
 import { decodeCursor, encodeCursor } from '../lib/cursor'
 import { migrate } from '../lib/migrations'
 import { TenantLimits, type Admission } from './limits'
+import { TenantReservations } from './reservations'
+import { checkTenant, type BudgetCheck } from '../gateway/budget'
+import { readSettings } from '../settings'
 import { TENANT_MIGRATIONS } from './schema'
 import { usageSummary, type UsageReport } from './usage'
 import { UsageStore } from './usage-store'
@@ -18,6 +21,7 @@ import type { SnapshotPolicy, SnapshotRow } from '../sandbox/snapshots'
 export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
   private readonly sql: SqlStorage
   private readonly limits: TenantLimits
+  private readonly reservations: TenantReservations
   private readonly usageStore: UsageStore
   private readonly snapshotStore: SnapshotStore
 
@@ -26,6 +30,7 @@ export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
     this.sql = ctx.storage.sql
     migrate(this.sql, TENANT_MIGRATIONS)
     this.limits = new TenantLimits(this.sql)
+    this.reservations = new TenantReservations(this.sql)
     this.usageStore = new UsageStore(this.sql, env.USAGE)
     this.snapshotStore = new SnapshotStore(this.sql)
   }
@@ -48,13 +53,30 @@ export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
     return this.limits.admitRun(id, Date.now(), perMinute)
   }
 
-  async addSpend(cost: number): Promise<void> {
-    this.limits.addSpend(cost, Date.now())
+  /**
+   * Grants a session's call against the tenant's cost caps, every session's calls in flight
+   * counted, or says why not; a granted call of some cost is held as reserved until it is
+   * settled (addSpend). The check and the hold are one step, so calls from sessions side by side
+   * pass a cap by at most one reservation.
+   */
+  async reserve(id: string, cost: number): Promise<BudgetCheck> {
+    const settings = readSettings(this.env)
+    const decision = checkTenant({ ...this.spendNow(Date.now()), capPerDay: settings.tenantMaxCostPerDay, capPerMonth: settings.tenantMaxCostPerMonth })
+    if (decision.ok && cost > 0) this.reservations.add(id, cost, Date.now())
+    return decision
   }
 
-  async spent(): Promise<{ today: number; month: number }> {
-    const now = Date.now()
-    return { today: this.limits.spentOn(now), month: this.limits.spentInMonthOf(now) }
+  async addSpend(cost: number, settled?: string): Promise<void> {
+    if (cost > 0) this.limits.addSpend(cost, Date.now())
+    if (settled) this.reservations.release(settled)
+  }
+
+  async spent(): Promise<{ today: number; month: number; reserved: number }> {
+    return this.spendNow(Date.now())
+  }
+
+  private spendNow(now: number) {
+    return { today: this.limits.spentOn(now), month: this.limits.spentInMonthOf(now), reserved: this.reservations.inFlight(now) }
   }
 
   async recordUsage(tenant: string, reports: UsageReport[]): Promise<void> {

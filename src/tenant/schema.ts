@@ -55,4 +55,14 @@ export const TENANT_MIGRATIONS: Migration[] = [
         PRIMARY KEY (day, provider, model));
     `,
   },
+  {
+    id: 5,
+    description: "calls in flight of all the tenant's sessions, held against its cost caps (reservations.ts); opencode's own figure by day, beside the metered one (usage-store.ts)",
+    sql: `
+      CREATE TABLE spend_reservations (id TEXT PRIMARY KEY, cost REAL NOT NULL, at INTEGER NOT NULL);
+      ALTER TABLE usage_days ADD COLUMN opencode_input_tokens REAL NOT NULL DEFAULT 0;
+      ALTER TABLE usage_days ADD COLUMN opencode_output_tokens REAL NOT NULL DEFAULT 0;
+      ALTER TABLE usage_days ADD COLUMN opencode_cost REAL NOT NULL DEFAULT 0;
+    `,
+  },
 ]

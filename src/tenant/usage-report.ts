@@ -1,4 +1,4 @@
-import type { PublicEvent } from '../contracts'
+import type { PublicEvent, Usage } from '../contracts'
 import { tenantStub } from '../durable-objects'
 import type { Bindings } from '../env'
 import { dayOf } from '../lib/days'
@@ -9,21 +9,13 @@ import { meterMode, sandboxReports, type MeterMode, type UsageReport } from './u
 /** A sandbox's time is reported on the session's alarm once this much has gathered, so a long one shows up. */
 const FLUSH_AFTER_MS = 60_000
 
-/** Sends reports to the tenant's index without waiting: usage must never hold up a session or a run. */
-export function reportUsage(env: Bindings, tenant: string, reports: UsageReport[]) {
-  if (reports.length === 0) return
-  tenantStub(env, tenant)
-    .recordUsage(tenant, reports)
-    .catch((err: unknown) => log('warn', 'usage report failed', { tenant: tenantPrefix(tenant), err: errorMessage(err) }))
-}
-
 type Owner = { id: string; tenant: string }
 
 /** Reports sent to the tenant's index in one call, at most. */
 const OUTBOX_BATCH = 100
 
 /**
- * What one session tells its tenant's usage and the operator's log: that it started, each turn
+ * What one session tells its tenant's usage and the operator's log: that it (and its run) started, each turn
  * with its tokens, and its sandbox's running and paused seconds, metered from the sandbox states
  * it emits. The meter is kept in the session's own SQLite, so a restart loses no time; so is
  * every report, in an outbox, until the tenant's index has counted it (by its id, so a report
@@ -41,8 +33,13 @@ export class SessionUsage {
     private readonly wake: () => void,
   ) {}
 
-  started() {
-    this.report((s) => [{ id: `${s.id}:start`, kind: 'session', day: dayOf(Date.now()), counts: { sessions: 1 } }])
+  /** The session started; a run's session starts its run, which counts as the run (by the run's id, as it always has). */
+  started(runId?: string) {
+    const day = dayOf(Date.now())
+    this.report((s) => [
+      { id: `${s.id}:start`, kind: 'session', day, counts: { sessions: 1 } },
+      ...(runId ? [{ id: `${runId}:start`, kind: 'run' as const, day, counts: { runs: 1 } }] : []),
+    ])
   }
 
   /**
@@ -62,6 +59,15 @@ export class SessionUsage {
     // a call settled without its answer (see settleStale) is of no known provider or model
     const call = { provider: of.provider || 'unknown', model: of.model ?? 'unknown', cacheReadTokens: charged.cacheReadTokens, cacheWriteTokens: charged.cacheWriteTokens }
     this.report((s) => [{ id: `${s.id}:call:${id}`, kind: 'call', day: dayOf(Date.now()), counts, call }])
+  }
+
+  /**
+   * opencode's own figure for one assistant message (a sub-agent's too), kept beside the metered
+   * bill, so that GET /v1/usage can show where the two differ.
+   */
+  opencodeCounted(messageId: string, figure: Usage) {
+    if (figure.inputTokens === 0 && figure.outputTokens === 0 && figure.cost === 0) return
+    this.report((s) => [{ id: `${s.id}:opencode:${messageId}`, kind: 'opencode', day: dayOf(Date.now()), counts: {}, opencode: figure }])
   }
 
   /** Every public event passes here: status changes are logged, sandbox states move the meter. */

@@ -1,5 +1,6 @@
 import type { ModelUsage } from '../contracts/usage'
-import { USAGE_FIELDS, type CallOf, type UsageDay, type UsageReport } from './usage'
+import type { OpencodeFigure } from '../contracts/usage'
+import { USAGE_FIELDS, type CallOf, type StoredDay, type UsageReport } from './usage'
 
 /** How long a report's id is remembered: long enough for any resend, short enough to stay small. */
 const SEEN_FOR_MS = 2 * 86_400_000
@@ -40,9 +41,25 @@ export class UsageStore {
         ...values,
       )
       if (report.call) this.recordCall(report, report.call)
+      if (report.opencode) {
+        this.recordOpencode(report.day, report.opencode)
+        continue
+      }
       // Column order is the contract with dashboards (README, "Usage in Analytics Engine").
       this.analytics?.writeDataPoint({ indexes: [tenant], blobs: [tenant, report.kind, report.day], doubles: values })
     }
+  }
+
+  /** opencode's own figure, beside the day's metered counts (it is not the bill: GET /v1/usage shows it where it differs). */
+  private recordOpencode(day: string, figure: OpencodeFigure) {
+    this.sql.exec(
+      `UPDATE usage_days SET opencode_input_tokens = opencode_input_tokens + ?, opencode_output_tokens = opencode_output_tokens + ?,
+         opencode_cost = opencode_cost + ? WHERE day = ?`,
+      figure.inputTokens,
+      figure.outputTokens,
+      figure.cost,
+      day,
+    )
   }
 
   private recordCall(report: UsageReport, call: CallOf) {
@@ -76,10 +93,17 @@ export class UsageStore {
       .toArray()
   }
 
-  days(from: string, to: string): UsageDay[] {
+  days(from: string, to: string): StoredDay[] {
     const select = USAGE_FIELDS.map((f) => `${COLUMN[f]} AS ${f}`).join(', ')
+    type Row = Omit<StoredDay, 'opencode'> & { ocInput: number; ocOutput: number; ocCost: number }
     return this.sql
-      .exec<UsageDay>(`SELECT day AS date, ${select} FROM usage_days WHERE day BETWEEN ? AND ? ORDER BY day`, from, to)
+      .exec<Row>(
+        `SELECT day AS date, ${select}, opencode_input_tokens AS ocInput, opencode_output_tokens AS ocOutput, opencode_cost AS ocCost
+         FROM usage_days WHERE day BETWEEN ? AND ? ORDER BY day`,
+        from,
+        to,
+      )
       .toArray()
+      .map(({ ocInput, ocOutput, ocCost, ...day }) => ({ ...day, opencode: { inputTokens: ocInput, outputTokens: ocOutput, cost: ocCost } }))
   }
 }

@@ -4,10 +4,12 @@ import { capsLeft, meterMode, sandboxReports, usageSummary, zeroCounts } from '.
 const at = (iso: string) => Date.parse(iso)
 
 describe('usageSummary', () => {
+  const figure = (inputTokens: number, outputTokens: number, cost: number) => ({ inputTokens, outputTokens, cost })
+
   it('fills days without usage with zeros and adds up the totals', () => {
     const stored = [
-      { date: '2026-03-01', ...zeroCounts(), sessions: 2, turns: 3, inputTokens: 100, cost: 0.1 },
-      { date: '2026-03-03', ...zeroCounts(), runs: 1, runningSeconds: 12.5, pausedSeconds: 4, cost: 0.2 },
+      { date: '2026-03-01', ...zeroCounts(), sessions: 2, turns: 3, inputTokens: 100, cost: 0.1, opencode: figure(100, 0, 0.1) },
+      { date: '2026-03-03', ...zeroCounts(), runs: 1, runningSeconds: 12.5, pausedSeconds: 4, opencode: figure(0, 0, 0) },
     ]
     const summary = usageSummary('2026-03-01', '2026-03-03', stored)
     expect(summary.days.map((d) => d.date)).toEqual(['2026-03-01', '2026-03-02', '2026-03-03'])
@@ -20,8 +22,20 @@ describe('usageSummary', () => {
       pausedSeconds: 4,
       inputTokens: 100,
       outputTokens: 0,
-      cost: 0.3,
+      cost: 0.1,
     })
+  })
+
+  it("shows opencode's own figure beside the metered one only on the days, and in the totals, where they differ", () => {
+    const stored = [
+      // opencode agrees with the bill (its sums drift like any float's)
+      { date: '2026-03-01', ...zeroCounts(), inputTokens: 300, outputTokens: 10, cost: 0.1 + 0.2, opencode: figure(300, 10, 0.3) },
+      // a title call opencode does not count
+      { date: '2026-03-02', ...zeroCounts(), inputTokens: 400, outputTokens: 15, cost: 0.5, opencode: figure(300, 10, 0.3) },
+    ]
+    const summary = usageSummary('2026-03-01', '2026-03-03', stored)
+    expect(summary.days.map((d) => d.opencode)).toEqual([undefined, figure(300, 10, 0.3), undefined])
+    expect(summary.totals.opencode).toEqual(figure(600, 20, 0.6))
   })
 })
 

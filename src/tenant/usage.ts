@@ -3,25 +3,29 @@
  * Durable Object adds them to its days (./usage-store), and GET /v1/usage reads them back.
  */
 
-import { UsageCounts, type CostCaps, type ModelUsage, type TenantUsage } from '../contracts/usage'
+import { UsageCounts, type CostCaps, type ModelUsage, type OpencodeFigure, type TenantUsage } from '../contracts/usage'
 import { DAY_MS, dayOf, daysIn, startOf } from '../lib/days'
 
 /** What is counted: the fields of the usage answer. */
 export const USAGE_FIELDS = UsageCounts.keyof().options
 
 export type UsageField = (typeof USAGE_FIELDS)[number]
-export type UsageKind = 'session' | 'run' | 'turn' | 'sandbox' | 'call'
+export type UsageKind = 'session' | 'run' | 'turn' | 'sandbox' | 'call' | 'opencode'
 
 /**
  * One thing to count, on one day. `id` names it for good (the same report twice counts once),
- * so a report that may be sent again is harmless.
+ * so a report that may be sent again is harmless. An `opencode` report is opencode's own figure
+ * for one assistant message, kept beside the metered bill (which `call` reports make), not in it.
  */
-export type UsageReport = { id: string; kind: UsageKind; day: string; counts: Partial<UsageCounts>; call?: CallOf }
+export type UsageReport = { id: string; kind: UsageKind; day: string; counts: Partial<UsageCounts>; call?: CallOf; opencode?: OpencodeFigure }
 
 /** Which model a call report is of, and the cached part of its input (inside `counts.inputTokens`). */
 export type CallOf = { provider: string; model: string; cacheReadTokens: number; cacheWriteTokens: number }
 
 export type UsageDay = TenantUsage['days'][number]
+
+/** A day as the store keeps it: the metered counts, and opencode's own figure for the same day. */
+export type StoredDay = UsageCounts & { date: string; opencode: OpencodeFigure }
 
 export const zeroCounts = (): UsageCounts => Object.fromEntries(USAGE_FIELDS.map((f) => [f, 0])) as UsageCounts
 
@@ -34,16 +38,29 @@ const tidy = (c: UsageCounts): UsageCounts => ({
   cost: round(c.cost, 9),
 })
 
-/** Every day of the range, zero where nothing happened, and the totals. */
-export function usageSummary(from: string, to: string, stored: UsageDay[], models: ModelUsage[] = []): TenantUsage {
+const noFigure = (): OpencodeFigure => ({ inputTokens: 0, outputTokens: 0, cost: 0 })
+
+/** opencode's figure, to be shown beside the metered counts only where the two disagree. */
+export function besideMetered(metered: UsageCounts, opencode: OpencodeFigure): { opencode?: OpencodeFigure } {
+  const figure = { ...opencode, cost: round(opencode.cost, 9) }
+  const same = figure.inputTokens === metered.inputTokens && figure.outputTokens === metered.outputTokens && figure.cost === round(metered.cost, 9)
+  return same ? {} : { opencode: figure }
+}
+
+/** Every day of the range, zero where nothing happened, and the totals; opencode's figure beside each where it differs. */
+export function usageSummary(from: string, to: string, stored: StoredDay[], models: ModelUsage[] = []): TenantUsage {
   const byDay = new Map(stored.map((d) => [d.date, d]))
   const totals = zeroCounts()
+  const opencodeTotal = noFigure()
   const days = daysIn(from, to).map((date) => {
-    const day = { ...zeroCounts(), ...byDay.get(date), date }
+    const { opencode = noFigure(), ...counts } = byDay.get(date) ?? {}
+    const day = { ...zeroCounts(), ...counts }
     for (const f of USAGE_FIELDS) totals[f] += day[f]
-    return { date, ...tidy(day) }
+    for (const f of ['inputTokens', 'outputTokens', 'cost'] as const) opencodeTotal[f] += opencode[f]
+    return { date, ...tidy(day), ...besideMetered(day, opencode) }
   })
-  return { from, to, days, totals: tidy(totals), models: models.map((m) => ({ ...m, cost: round(m.cost, 9) })) }
+  const rounded = models.map((m) => ({ ...m, cost: round(m.cost, 9) }))
+  return { from, to, days, totals: { ...tidy(totals), ...besideMetered(totals, opencodeTotal) }, models: rounded }
 }
 
 /** What a sandbox is billed as while it is in a state. */

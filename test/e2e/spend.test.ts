@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { DEMO_MODEL_ID, DEMO_PRICE, UNPRICED_MODEL_ID } from '../../local/model-server'
-import { api, baseUrl, createSession, EventStream, gatewayTokenOf, modelBase, sandboxesOf, scripted, waitFor, waitForStatus, type Json } from './helpers'
+import { agentChat, agentSession, api, baseUrl, EventStream, modelBase, parallelCalls, scripted, waitFor, type Json } from './helpers'
 
 /**
  * What the model gateway lets a session spend, attacked as the agent in the sandbox would: it
@@ -10,19 +10,8 @@ import { api, baseUrl, createSession, EventStream, gatewayTokenOf, modelBase, sa
  */
 
 /** A capped session's sandbox, ready, and the token its agent can read. */
-async function cappedSession(maxCostUsd: number): Promise<{ id: string; token: string }> {
-  const id = await createSession({ limits: { maxCostUsd } })
-  await waitForStatus(id, 'idle')
-  const [sandbox] = await sandboxesOf(id)
-  return { id, token: gatewayTokenOf(sandbox!.opencodePid!) }
-}
-
-const chat = (token: string, body: Json) =>
-  fetch(`${baseUrl()}/v1/gateway/local/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
+const cappedSession = (maxCostUsd: number) => agentSession({ limits: { maxCostUsd } })
+const chat = agentChat
 
 /** What reached the scripted model, request by request. */
 const requestsSeenByModel = async () => (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
@@ -58,26 +47,8 @@ describe('cost caps', () => {
   it('holds parallel calls to their cap, passing it by at most one reservation', async () => {
     const cap = 0.01
     const { id, token } = await cappedSession(cap)
-    const maxTokens = 1000
-    const usage = { prompt: 10, completion: maxTokens }
-    const body = {
-      model: DEMO_MODEL_ID,
-      max_tokens: maxTokens,
-      messages: [{ role: 'user', content: scripted({ reply: 'ok', usage }, `parallel ${randomBytes(6).toString('hex')}`) }],
-    }
-    const answers = await Promise.all(
-      Array.from({ length: 20 }, async () => {
-        const res = await chat(token, body)
-        const json = (await res.json()) as Json
-        return res.status === 200 ? 'granted' : json.error?.code
-      }),
-    )
-    const granted = answers.filter((a) => a === 'granted').length
-    expect(answers.filter((a) => a !== 'granted').every((a) => a === 'budget_exceeded')).toBe(true)
-    // What the scripted model billed for each call, at the model's price; and what one call is
-    // reserved for: its max_tokens at the output price, and at most its whole body as input.
-    const billedPerCall = (usage.prompt * DEMO_PRICE.input + usage.completion * DEMO_PRICE.output) / 1e6
-    const reservation = (JSON.stringify(body).length * DEMO_PRICE.input + maxTokens * DEMO_PRICE.output) / 1e6
+    const { granted, refusals, billedPerCall, reservation } = await parallelCalls([token], 20, 'parallel')
+    expect(refusals.every((a) => a === 'budget_exceeded')).toBe(true)
     expect(granted).toBeGreaterThan(0)
     expect(granted * billedPerCall).toBeLessThanOrEqual(cap + reservation)
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })

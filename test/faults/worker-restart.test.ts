@@ -14,9 +14,13 @@ import {
   newIdleSession,
   sandboxesOf,
   scripted,
+  sandboxHost,
   sendMessage,
+  TEST_KEYS,
+  waitFor,
   waitForStatus,
   words,
+  type Json,
 } from '../helpers'
 import { FAULTS_OPTIONS, FAULTS_SETTINGS } from './settings'
 
@@ -113,5 +117,62 @@ describe('the Worker restarts', () => {
     ])
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
-})
 
+  it("counts a turn that ended while the session could not hear it, then the Worker restarted: reported after the restart, once", async () => {
+    // A tenant of its own: its usage is only this test's.
+    const key = TEST_KEYS[3]
+    const model = own().stack.model!.url.replace(/\/v1$/, '')
+    const usageNow = async () => (await api('/v1/usage', { key })).body as Json
+    const billedFor = async (mark: string) => (await (await fetch(`${model}/_billed?mark=${mark}`)).json()) as { answers: number; prompt: number; completion: number }
+    // A title given, so that no call is outside the turns.
+    const id = await newIdleSession({ title: 'metered across a restart', permissions: { bash: 'allow' } }, key)
+    const [sandbox] = await sandboxesOf(id)
+    const stream = new EventStream(id, { key })
+    const mark = `restart-usage-${Date.now()}`
+    const wait = 'while [ ! -f go ]; do sleep 0.1; done; echo went'
+    const steps = [{ tool: { name: 'bash', args: { command: wait, description: 'wait for go' } } }, { text: 'counted once' }]
+    await api(`/v1/sessions/${id}/messages`, { key, body: { text: scripted({ steps, usage: { prompt: 1200, completion: 40 } }, mark) } })
+    await stream.until((e) => e.event === 'tool.updated' && e.data.state === 'running')
+    await stream.close()
+
+    // From here the session hears nothing from its agent: its connections to opencode are cut and
+    // its new ones held. The turn ends in the sandbox: its last model call passes the gateway and
+    // is settled, but the session does not learn that the turn is over.
+    const faults = `/sandboxes/${sandbox!.sandboxId}/faults`
+    await sandboxHost(`${faults}/hold`, 'POST')
+    await sandboxHost(`${faults}/cut`, 'POST')
+    writeFileSync(join(sandbox!.workdir, 'go'), '')
+    const billed = await waitFor("the turn's two calls to be billed", async () => {
+      const b = await billedFor(mark)
+      return b.answers === 2 ? b : undefined
+    })
+    await waitFor('its last call to be settled', async () => ((await api(`/v1/sessions/${id}`, { key })).body.spend.outputTokens === billed.completion ? true : undefined))
+    expect((await usageNow()).totals.turns).toBe(0)
+
+    // The Worker restarts before the turn's end is reported; the session hears its agent again after.
+    await own().stack.restartWorker({ whileDown: () => sandboxHost(`${faults}/hold`, 'DELETE') })
+    const usage = await waitFor('the turn to be counted', async () => {
+      const u = await usageNow()
+      return u.totals.turns >= 1 ? u : undefined
+    })
+    // A turn after it: by its end any report sent twice, or the ended turn seen twice, would show.
+    const after = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { key, body: { text: scripted({ reply: 'after' }) } })
+    expect(after.body.reply.text).toBe('after')
+    const replies = (await api(`/v1/sessions/${id}/messages`, { key })).body.filter((m: Json) => m.role === 'assistant' && m.text !== '').map((m: Json) => m.text)
+    expect(replies).toEqual(['counted once', 'after'])
+
+    expect(usage.totals).toMatchObject({ sessions: 1, turns: 1, inputTokens: billed.prompt, outputTokens: billed.completion })
+    const final = await waitFor('the second turn to be counted', async () => {
+      const u = await usageNow()
+      return u.totals.turns >= 2 ? u : undefined
+    })
+    const session = (await api(`/v1/sessions/${id}`, { key })).body
+    expect(final.totals).toMatchObject({ sessions: 1, turns: 2, inputTokens: session.spend.inputTokens, outputTokens: session.spend.outputTokens })
+    expect(final.models).toEqual([expect.objectContaining({ calls: 3 })])
+    // opencode's own figure agrees with the bill here (no title call, no cache), so it is not shown
+    // beside it: counted twice, it would be.
+    expect(session.usage).toMatchObject({ inputTokens: session.spend.inputTokens, outputTokens: session.spend.outputTokens })
+    expect(final.totals.opencode).toBeUndefined()
+    await api(`/v1/sessions/${id}`, { method: 'DELETE', key })
+  })
+})

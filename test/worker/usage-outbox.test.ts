@@ -33,4 +33,18 @@ describe('the usage outbox', () => {
     const today = dayOf(Date.now())
     expect((await index(tenant).usage(today, today)).totals).toMatchObject({ turns: 1, ...usage })
   })
+
+  it("counts a run's start through its session's outbox, once however often it is sent", async () => {
+    const tenant = 't_usage_outbox_run'
+    const owner = { id: 'ses_outbox00000000000002', tenant }
+    await runInDurableObject(env.SESSIONS.get(env.SESSIONS.idFromName('usage-outbox-run')), async (_instance, state) => {
+      const usage = new SessionUsage(state.storage.sql, env, () => owner, () => {})
+      usage.started('run_outbox0000000000001')
+      // reported again (a restart before the first was acknowledged): still one session, one run
+      usage.started('run_outbox0000000000001')
+      expect(await usage.send()).toBe(true)
+    })
+    const today = dayOf(Date.now())
+    expect((await index(tenant).usage(today, today)).totals).toMatchObject({ sessions: 1, runs: 1 })
+  })
 })

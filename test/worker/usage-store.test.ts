@@ -52,4 +52,39 @@ describe("a tenant's usage", () => {
     expect(usage.totals).toMatchObject({ inputTokens: 300, outputTokens: 30, cost: 1.75 })
     expect((await index(tenant).usage('2026-03-02', '2026-03-02')).models.map((m) => m.calls)).toEqual([1, 1])
   })
+
+  it("keeps opencode's own figure beside the metered one, each message once, and shows it only where the two differ", async () => {
+    const tenant = 't_usage_store_opencode'
+    const call = (id: string, day: string, inputTokens: number, outputTokens: number, cost: number) => ({
+      id,
+      kind: 'call' as const,
+      day,
+      counts: { inputTokens, outputTokens, cost },
+      call: { provider: 'local', model: 'm', cacheReadTokens: 0, cacheWriteTokens: 0 },
+    })
+    const figure = (id: string, day: string, inputTokens: number, outputTokens: number, cost: number) => ({
+      id,
+      kind: 'opencode' as const,
+      day,
+      counts: {},
+      opencode: { inputTokens, outputTokens, cost },
+    })
+    const turn = figure('ses_o:opencode:msg_1', '2026-03-01', 300, 10, 0.5)
+    await index(tenant).recordUsage(tenant, [
+      call('ses_o:call:1', '2026-03-01', 300, 10, 0.5),
+      turn,
+      call('ses_o:call:2', '2026-03-02', 300, 10, 0.5),
+      // the title's call, which opencode's figure leaves out
+      call('ses_o:call:3', '2026-03-02', 100, 5, 0.25),
+      figure('ses_o:opencode:msg_2', '2026-03-02', 300, 10, 0.5),
+    ])
+    await index(tenant).recordUsage(tenant, [turn])
+    const usage = await index(tenant).usage('2026-03-01', '2026-03-02')
+    expect(usage.days.map((d) => [d.date, d.inputTokens, d.opencode])).toEqual([
+      ['2026-03-01', 300, undefined],
+      ['2026-03-02', 400, { inputTokens: 300, outputTokens: 10, cost: 0.5 }],
+    ])
+    expect(usage.totals).toMatchObject({ inputTokens: 700, outputTokens: 25, cost: 1.25, opencode: { inputTokens: 600, outputTokens: 20, cost: 1 } })
+    expect(usage.models).toEqual([expect.objectContaining({ calls: 3, inputTokens: 700 })])
+  })
 })

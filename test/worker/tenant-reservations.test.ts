@@ -1,0 +1,30 @@
+import { env } from 'cloudflare:test'
+import { describe, expect, it } from 'vitest'
+
+/**
+ * A tenant's cost caps, through its index's own RPC methods on its real SQLite: calls in flight
+ * of all its sessions count until each is settled. The worker project's settings cap a tenant
+ * at TENANT_MAX_COST_USD_PER_DAY (vitest.config.ts).
+ */
+
+const index = (tenant: string) => env.TENANTS.get(env.TENANTS.idFromName(tenant))
+
+describe("a tenant's reservations", () => {
+  it('count against its daily cap until settled, each released once, and refuse a call once spend and holds reach it', async () => {
+    const tenant = index('t_reservations_cap')
+    const cap = Number(env.TENANT_MAX_COST_USD_PER_DAY)
+    expect(await tenant.reserve('call-a', cap / 2)).toEqual({ ok: true })
+    expect(await tenant.reserve('call-b', cap / 2)).toEqual({ ok: true })
+    expect(await tenant.spent()).toMatchObject({ today: 0, reserved: cap })
+    const refused = await tenant.reserve('call-c', 0.000001)
+    expect(refused).toMatchObject({ ok: false })
+    expect(refused.ok === false && refused.reason).toContain('reserved by calls in flight')
+
+    // a (cheaper) settlement adds its cost and releases its hold in one step; a second one only adds
+    await tenant.addSpend(cap / 4, 'call-a')
+    expect(await tenant.spent()).toMatchObject({ today: cap / 4, reserved: cap / 2 })
+    await tenant.addSpend(0, 'call-a')
+    expect(await tenant.spent()).toMatchObject({ today: cap / 4, reserved: cap / 2 })
+    expect(await tenant.reserve('call-d', cap / 8)).toEqual({ ok: true })
+  })
+})
