@@ -119,6 +119,16 @@ describe('cost fields the provider reads as the gateway did', () => {
     expect(String(await checked(`{"messages":["${padding}"],"model":"costly"}`, 4096))).toContain('"model" comes after')
   })
 
+  it('stops a body it cannot follow, where a second model would go unseen', async () => {
+    const longKey = `{"model":"cheap","${'k'.repeat(2000)}":1,"model":"costly"}`
+    expect(String(await checked(longKey, 100))).toContain('JSON the gateway can read')
+    expect(String(await checked('{"model":"m",,}', 3))).toContain('JSON the gateway can read')
+  })
+
+  it('reads an escaped key as the provider does', async () => {
+    expect(String(await checked('{"model":"cheap","mod\\u0065l":"costly"}', 4))).toContain('"model" is given twice')
+  })
+
   it('leaves a nested field of the same name alone', async () => {
     const body = '{"model":"m","messages":[{"model":"x","max_tokens":1}],"metadata":{"model":"y"}}'
     expect(await checked(body, 3)).toBe(body)

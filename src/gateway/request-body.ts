@@ -98,12 +98,18 @@ export class CostFieldsOnce {
     },
   })
 
-  /** Reads the body's next bytes; a body that is not JSON is left to the provider to refuse, as nothing was read from it. */
+  /**
+   * Reads the body's next bytes. A body this reader cannot follow (not JSON, or a key longer than
+   * it reads) is refused: past that point a second `model` would go unseen, and no model API
+   * takes such a body.
+   */
   read(chunk: Uint8Array) {
+    if (this.refusal) return
     try {
       this.tokens.push(chunk)
     } catch (err) {
       if (!(err instanceof JsonSyntaxError)) throw err
+      this.refusal = new ApiError('validation_failed', `a model request must be JSON the gateway can read: ${err.message}`)
     }
     this.offset += chunk.byteLength
   }
