@@ -87,9 +87,17 @@ export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
     return usageSummary(from, to, this.usageStore.days(from, to), this.usageStore.models(from, to))
   }
 
+  /**
+   * A session's summary as it now stands. Each update is a call of its own, and two in flight can
+   * arrive out of order: one sent while the session was starting must not bring back a session
+   * that has since ended (its end is final, as in the session itself).
+   */
   async upsert(summary: SessionSummary): Promise<void> {
     this.sql.exec(
-      'INSERT OR REPLACE INTO sessions (id, created_at, summary) VALUES (?, ?, ?)',
+      `INSERT INTO sessions (id, created_at, summary) VALUES (?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET summary = excluded.summary
+       WHERE json_extract(sessions.summary, '$.status') NOT IN ('ended', 'failed')
+          OR json_extract(excluded.summary, '$.status') IN ('ended', 'failed')`,
       summary.id,
       summary.createdAt,
       JSON.stringify(summary),

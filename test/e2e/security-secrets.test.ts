@@ -31,6 +31,15 @@ function filesUnder(dir: string): string[] {
     .map((e) => join(e.parentPath, e.name))
 }
 
+function readIfThere(file: string): string | undefined {
+  try {
+    return readFileSync(file).toString('latin1')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+}
+
 /**
  * Which of `values` the stack's stored state holds: as they are, anywhere in its files; or sealed,
  * in a session's row, opened with the stack's SECRETS_KEY as anyone holding the key and a copy of
@@ -42,7 +51,9 @@ async function storedState(stateDir: string, values: string[]): Promise<string[]
   const keyText = /^SECRETS_KEY=(['"`])(.*)\1$/m.exec(keyLine)![2]!
   const found = new Set<string>()
   for (const file of filesUnder(stateDir)) {
-    const bytes = readFileSync(file).toString('latin1')
+    // A database's -shm and -wal files come and go as its object opens and closes.
+    const bytes = readIfThere(file)
+    if (bytes === undefined) continue
     for (const v of values) if (bytes.includes(v)) found.add(v)
     if (!/SessionDO\/[0-9a-f]{64}\.sqlite$/.test(file)) continue
     const rows = spawnSync('sqlite3', ['-readonly', '-json', file, 'SELECT secrets FROM session WHERE secrets IS NOT NULL'], { encoding: 'utf8' })

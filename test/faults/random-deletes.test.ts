@@ -82,11 +82,16 @@ describe('a delete at a random moment', () => {
       sessions.map(async ({ id, sandbox }) => {
         const moment = momentIn(3_000)
         const stream = await streamFromNow(id)
+        const recoveries = () => logEvents(own().logFile).filter((l) => l.event === 'sandbox.work' && l.work === 'recover' && l.state === 'started' && l.sessionId === id).length
+        const before = recoveries()
         try {
           process.kill(sandbox.opencodePid!, 'SIGKILL')
+          // The moment counts from when the session took up its recovery: a delete a few ms after the
+          // kill can come before the session has noticed it, and then there is no work to cut short.
+          await waitFor(`session ${id} to begin its recovery (seed ${SEED})`, () => recoveries() > before)
           await sleep(moment)
           expect((await del(id)).status).toBe(200)
-          await expectEndedForGood(id, sandbox, stream, `${moment} ms after its agent was killed`)
+          await expectEndedForGood(id, sandbox, stream, `${moment} ms into its recovery after its agent was killed`)
         } finally {
           await stream.close()
         }

@@ -28,3 +28,20 @@ describe("a tenant's reservations", () => {
     expect(await tenant.reserve('call-d', cap / 8)).toEqual({ ok: true })
   })
 })
+
+describe("a tenant's listing", () => {
+  it('keeps an ended session ended when an update sent while it was starting arrives after its end', async () => {
+    const tenant = index('t_listing_order')
+    const at = '2026-12-06T10:00:00.000Z'
+    const summary = (status: 'starting' | 'idle' | 'ended') => ({ id: 'ses_listing_order', status, title: 't', createdAt: at, updatedAt: at })
+    await tenant.upsert(summary('starting'))
+    await tenant.upsert(summary('ended'))
+    await tenant.upsert(summary('starting'))
+    expect((await tenant.list(10)).items.map((s) => s.status)).toEqual(['ended'])
+    // until then, the newest update is what it lists
+    const other = { ...summary('idle'), id: 'ses_listing_order_2' }
+    await tenant.upsert({ ...other, status: 'starting' })
+    await tenant.upsert(other)
+    expect((await tenant.list(10)).items.find((s) => s.id === other.id)?.status).toBe('idle')
+  })
+})
