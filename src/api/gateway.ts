@@ -135,13 +135,13 @@ async function requestBody(req: Request, style: KeyStyle, path: string): Promise
   if (!isPaid(req.method, path)) return { body: req.body }
   const { head, whole, rest } = await readHead(req.body, HEAD_BYTES)
   const declared = req.headers.has('transfer-encoding') ? undefined : Number(req.headers.get('content-length') ?? NaN)
-  const bytes = Number.isFinite(declared) ? declared! : whole ? head.reduce((n, c) => n + c.byteLength, 0) : MAX_GATEWAY_BODY_BYTES
+  const headBytes = head.reduce((n, c) => n + c.byteLength, 0)
+  const bytes = Number.isFinite(declared) ? declared! : whole ? headBytes : MAX_GATEWAY_BODY_BYTES
   // The head is checked before anything is sent; the rest as it goes (see CostFieldsOnce).
-  const early = new CostFieldsOnce()
-  for (const chunk of head) early.read(chunk)
-  if (early.refusal) throw early.refusal
   const fields = new CostFieldsOnce()
-  const checked = rest.pipeThrough(fields.transform())
+  for (const chunk of head) fields.read(chunk)
+  if (fields.refusal) throw fields.refusal
+  const checked = rest.pipeThrough(fields.transform(headBytes))
   const body = mayAskUsage(style, path) ? checked.pipeThrough(new UsageAsked(style, path).transform()) : checked
   return { body, call: callShape(style, path, costFields(head), bytes), refused: () => fields.refusal }
 }

@@ -94,7 +94,7 @@ describe('cost fields the provider reads as the gateway did', () => {
       },
     })
     try {
-      return await new Response(source.pipeThrough(new CostFieldsOnce().transform())).text()
+      return await new Response(source.pipeThrough(new CostFieldsOnce().transform(0))).text()
     } catch (err) {
       return err as Error
     }

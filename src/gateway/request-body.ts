@@ -114,11 +114,17 @@ export class CostFieldsOnce {
     this.offset += chunk.byteLength
   }
 
-  /** The body as it goes on, failed where it is refused, so that the provider never gets it whole. */
-  transform(): TransformStream<Uint8Array, Uint8Array> {
+  /**
+   * The body as it goes on, failed where it is refused, so that the provider never gets it whole.
+   * Its first `alreadyRead` bytes (the head, checked before anything was sent) are not read again.
+   */
+  transform(alreadyRead: number): TransformStream<Uint8Array, Uint8Array> {
+    let skip = alreadyRead
     return new TransformStream({
       transform: (chunk, controller) => {
-        this.read(chunk)
+        const unread = chunk.byteLength > skip ? chunk.subarray(skip) : undefined
+        skip = Math.max(0, skip - chunk.byteLength)
+        if (unread) this.read(unread)
         if (this.refusal) controller.error(this.refusal)
         else controller.enqueue(chunk)
       },

@@ -5,7 +5,9 @@ import { dirname } from 'node:path'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
 import type { SeenCall } from '../../local/model-server'
 import {
+  agentChat,
   agentRuns,
+  agentSession,
   api,
   baseUrl,
   CANARY_PROVIDER_KEY,
@@ -190,20 +192,12 @@ describe('what the gateway forwards', () => {
 
 describe('a large model request', () => {
   it('reaches the provider whole, as it was sent, with its usage asked for', async () => {
-    const id = await createSession({})
-    await waitForStatus(id, 'idle')
-    const [sandbox] = await sandboxesOf(id)
-    const token = gatewayTokenOf(sandbox!.opencodePid!)
+    const { id, token } = await agentSession()
     const marker = `large-request-${randomHex(4)}`
     // About 24 MB of UTF-8, many characters of three bytes, in a request of OpenAI's shape that streams.
     // A short scripted reply: the scripted model otherwise answers by repeating what it was sent.
     const content = `${marker} ${scripted({ reply: 'ok' })} ${'ü€ abc '.repeat(2_000_000)}`
-    const body = JSON.stringify({ model: 'offline-demo', messages: [{ role: 'user', content }], stream: true, max_tokens: 50 })
-    const res = await fetch(`${baseUrl()}/v1/gateway/local/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body,
-    })
+    const res = await agentChat(token, { model: 'offline-demo', messages: [{ role: 'user', content }], stream: true, max_tokens: 50 })
     expect(res.status).toBe(200)
     expect(await res.text()).toContain('"usage"')
     const requests = (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
@@ -216,10 +210,7 @@ describe('a large model request', () => {
 
 describe('cost fields the provider reads', () => {
   it("refuses a request naming its model again past the gateway's reading, so no call counts at another model's price, and the provider gets none", async () => {
-    const id = await createSession({})
-    await waitForStatus(id, 'idle')
-    const [sandbox] = await sandboxesOf(id)
-    const token = gatewayTokenOf(sandbox!.opencodePid!)
+    const { id, token } = await agentSession()
     // The agent's attacks: the model the gateway prices first and the one the provider reads (its
     // last) 100 KB on; an output bound the gateway reserves for, then the one the provider obeys.
     const attacks = {
@@ -227,11 +218,7 @@ describe('cost fields the provider reads', () => {
       twice: `{"model":"offline-demo","max_tokens":5,"max_tokens":900000,"messages":[{"role":"user","content":"hi"}]}`,
     }
     for (const [name, body] of Object.entries(attacks)) {
-      const res = await fetch(`${baseUrl()}/v1/gateway/local/chat/completions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body,
-      })
+      const res = await agentChat(token, body)
       expect([name, res.status]).toEqual([name, 400])
       expect(((await res.json()) as Json).error.code).toBe('validation_failed')
     }

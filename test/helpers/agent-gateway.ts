@@ -18,12 +18,12 @@ export async function agentSession(body: Json = {}, key?: string): Promise<{ id:
   return { id, token: gatewayTokenOf(sandbox!.opencodePid!) }
 }
 
-/** A chat completion through the gateway's `local` provider (the scripted model), as the agent sends it. */
-export const agentChat = (token: string, body: Json) =>
+/** A chat completion through the gateway's `local` provider (the scripted model), as the agent sends it (a string goes as written). */
+export const agentChat = (token: string, body: Json | string) =>
   fetch(`${baseUrl()}/v1/gateway/local/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+    body: typeof body === 'string' ? body : JSON.stringify(body),
   })
 
 /**
