@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config'
 const SESSIONS = ['test/helpers/end-sessions.ts']
 
 /** How many test files that run sessions go at once. */
-const SESSION_FILES = 3
+const SESSION_FILES = 4
 const quick = { maxWorkers: 2, sequence: { groupOrder: 0 } }
 const withSessions = { maxWorkers: SESSION_FILES, sequence: { groupOrder: 1 } }
 

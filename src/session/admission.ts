@@ -1,10 +1,11 @@
-import { event, type SessionSpec } from '../contracts'
+import type { SessionSpec } from '../contracts'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { budgetNow } from '../sandbox/e2b-limits'
 import type { SandboxProvider } from '../sandbox/provider'
 import type { Settings } from '../settings'
 import type { SessionUsage } from '../tenant/usage-report'
 import type { SessionStore } from './session-store'
+import type { StatusPort } from './ports'
 import type { Signals } from './signals'
 
 export type Admitted = { id: string; tenant: string; title: string | null; spec: SessionSpec; secrets: string | null }
@@ -16,7 +17,7 @@ export type Admitted = { id: string; tenant: string; title: string | null; spec:
  * rather than failed later by E2B.
  */
 export async function admit(
-  p: { settings: Settings; store: SessionStore; signals: Signals; usage: SessionUsage; provider: SandboxProvider },
+  p: { settings: Settings; store: SessionStore; signals: Signals; status: StatusPort; usage: SessionUsage; provider: SandboxProvider },
   s: Admitted,
 ): Promise<Outcome<void>> {
   const budget = await budgetNow(p.provider, p.settings.e2bLimits.maxSandboxes, false)
@@ -30,6 +31,6 @@ export async function admit(
   const expiresAt = new Date(now.getTime() + p.settings.idleSeconds * 1000)
   p.store.insert({ id: s.id, tenant: s.tenant, title: s.title, spec: s.spec, secrets: s.secrets, expiresAt }, now)
   p.usage.started(s.spec.runId)
-  p.signals.emit(event('session.status', { status: 'starting' }))
+  p.status.report({ kind: 'opened' })
   return ok(undefined)
 }

@@ -4,10 +4,11 @@ import { OpencodeAgent } from '../opencode/agent'
 import { agentClient } from '../opencode/client'
 import { ensureAgentSession } from '../opencode/session'
 import type { SandboxRecord } from '../sandbox/record'
+import { Neighbours } from '../lib/neighbours'
 import { AgentLink, type LinkEnd } from './agent-link'
 import type { AgentEvents } from './agent-events'
 import type { HumanRequests } from './human-requests'
-import type { SessionSignals } from './ports'
+import type { SessionSignals, StatusPort } from './ports'
 import type { SessionStore } from './session-store'
 import type { Turns } from './turns'
 import type { Timings } from '../timings'
@@ -18,13 +19,12 @@ const RESYNC_MESSAGES = 20
 export type ConnectionParts = {
   store: SessionStore
   signals: SessionSignals
+  status: StatusPort
   events: AgentEvents
   turns: Turns
   human: HumanRequests
   /** the link's silence and open deadlines, and opencode's per-request deadline */
   timings: Pick<Timings, 'silenceMs' | 'agentOpenMs' | 'agentCallMs'>
-  /** the link ended without our closing it: the sandbox's lifecycle finds out why */
-  dropped(end: LinkEnd): void
 }
 
 function sameAgent(a: SandboxRecord, b: SandboxRecord): boolean {
@@ -39,6 +39,9 @@ export class AgentConnection {
   private link: AgentLink | undefined
   private client: { record: SandboxRecord; client: OpencodeClient } | undefined
   private port: OpencodeAgent | undefined
+
+  /** `lifecycle`: the link ended without our closing it, and the sandbox's lifecycle finds out why */
+  readonly neighbours = new Neighbours<{ lifecycle: { dropped(end: LinkEnd): void } }>()
 
   constructor(private readonly p: ConnectionParts) {}
 
@@ -83,7 +86,7 @@ export class AgentConnection {
    * resolved as lost, and a turn it is no longer running is closed.
    */
   async reattach(record: SandboxRecord, agentRestarted: boolean) {
-    const { store, events, turns, signals } = this.p
+    const { store, events, turns, status } = this.p
     const client = this.clientFor(record)
     const sessionId = await ensureAgentSession(client, { id: store.row.agent_session_id, title: store.row.title })
     if (sessionId !== store.row.agent_session_id) store.update({ agent_session_id: sessionId })
@@ -102,7 +105,7 @@ export class AgentConnection {
     this.link?.release()
     // Held events may have ended the turn already (and started the next): only a turn still ours is settled here.
     if (turn) turns.step(turn, { kind: 'resynced', agentBusy: statuses.data?.[sessionId]?.type === 'busy' })
-    if (!turns.running && store.row.status !== 'idle') signals.setStatus('idle')
+    if (!turns.running) status.report({ kind: 'no_turn' })
     turns.pump()
   }
 
@@ -119,7 +122,7 @@ export class AgentConnection {
         if (this.link !== link) return
         this.link = undefined
         link.close()
-        this.p.dropped(end)
+        this.neighbours.of.lifecycle.dropped(end)
       },
       this.p.timings,
     )

@@ -7,6 +7,7 @@ import type { SandboxLifecycle } from './sandbox-lifecycle'
 import { forgetStorage } from '../lib/retention'
 import { MIGRATIONS } from './schema'
 import type { SessionStore } from './session-store'
+import type { StatusPort } from './ports'
 import type { Signals } from './signals'
 import type { Turns } from './turns'
 
@@ -14,6 +15,7 @@ export type EndingParts = {
   storage: DurableObjectStorage
   store: SessionStore
   signals: Signals
+  status: StatusPort
   lifecycle: SandboxLifecycle
   turns: Turns
   human: HumanRequests
@@ -38,7 +40,7 @@ export class Ending {
   /** Ends the session for good: the sandbox goes, queued messages are dropped, streams close. */
   async finish(status: 'ended' | 'failed', reason: string) {
     const { store, signals, lifecycle, turns, human, fanout } = this.p
-    signals.setStatus(status, reason)
+    this.p.status.report({ kind: 'over', status, reason })
     // Nothing will need them again: an ended session keeps no secrets, not even sealed, and its
     // sandbox's gateway token dies with it.
     store.update({ secrets: null, gateway_digest: null })

@@ -17,12 +17,15 @@ const SUPERSEDED_SQL = SUPERSEDED.map(({ type, states }) =>
   states ? `(type = '${type}' AND json_extract(data, '$.state') IN (${states.map((s) => `'${s}'`).join(', ')}))` : `type = '${type}'`,
 ).join(' OR ')
 
+/** Who hears of events once they are stored. */
+export type EventReaders = { publishAll(events: LoggedEvent[]): void }
+
 /**
  * The session's append-only event log. Sequence numbers start at 1, never repeat and never go
  * back. Appends are written in batches, one transaction each: a commit per event would cap a
  * session at a few hundred events a second. The first event after a pause is stored in the next
  * turn of the event loop; while events keep coming, stores are a short window apart (see
- * flushDelay). An event is handed to `onWritten` (and so to clients) only once it is stored, so
+ * flushDelay). An event is handed to its readers (the fan-out, and so clients) only once it is stored, so
  * no client ever sees an event a restart could take back. Consecutive deltas of one part that
  * wait to be stored together become one event (one id, one row, one frame): a burst of
  * thousands costs a few hundred rows, and since the merge happens before the id is public, ids
@@ -36,16 +39,21 @@ export class EventLog {
   private flushedAt = 0
   /** the stored events' data in bytes, as event_log_size keeps it */
   private bytes: number
+  private readers: EventReaders | undefined
 
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly sessionId: () => string,
-    private readonly onWritten: (events: LoggedEvent[]) => void = () => {},
     /** the log's bound in bytes (../events/log-bound); smaller in tests */
     private readonly maxBytes = MAX_LOG_BYTES,
   ) {
     this.last = Number(storage.sql.exec('SELECT COALESCE(MAX(seq), 0) AS last FROM events').one().last)
     this.bytes = this.savedBytes()
+  }
+
+  /** Where stored events go from now on: the fan-out, built on this log for its replays. */
+  publishTo(readers: EventReaders) {
+    this.readers = readers
   }
 
   private savedBytes(): number {
@@ -113,7 +121,7 @@ export class EventLog {
       this.bytes = this.savedBytes()
       throw err
     }
-    this.onWritten(batch)
+    this.readers?.publishAll(batch)
   }
 
   /** Removes deltas older than the retained window whose message has completed. */

@@ -2,7 +2,8 @@ import { fail, ok, type Outcome } from '../lib/errors'
 import { AgentUnreachableError, waitForOpencode } from '../opencode/client'
 import type { AgentConnection } from './agent-connection'
 import { Conversation } from './conversation'
-import type { SessionSignals } from './ports'
+import { Neighbours } from '../lib/neighbours'
+import type { Activity, SessionSignals, StatusPort } from './ports'
 import type { SandboxSource } from './sandbox-source'
 import { openSecrets } from './secrets'
 import type { SessionStore } from './session-store'
@@ -13,10 +14,9 @@ export type ForkParts = {
   secretsKey: string | undefined
   store: SessionStore
   signals: SessionSignals
+  status: StatusPort
   source: SandboxSource
   connection: AgentConnection
-  /** a turn runs, messages wait, or the sandbox is being worked on */
-  busy(): boolean
 }
 
 /**
@@ -28,6 +28,8 @@ export class Forks {
   /** copies of this session under way: its turns wait until they are done */
   private copies = 0
   private readonly conversation: Conversation
+  /** `activity`: a session at work is not forked */
+  readonly neighbours = new Neighbours<{ activity: Activity }>()
 
   constructor(private readonly p: ForkParts) {
     this.conversation = new Conversation(p.sql)
@@ -57,7 +59,7 @@ export class Forks {
   handOver(id: string, messageId: string | undefined): Outcome<ForkInput> {
     const { store, sql } = this.p
     if (store.isOver()) return fail('conflict', `the session is ${store.row.status}`)
-    if (this.p.busy() || store.row.status !== 'idle') return fail('conflict', 'a turn is running or messages are waiting; fork once the session is idle')
+    if (this.neighbours.of.activity.busy || store.row.status !== 'idle') return fail('conflict', 'a turn is running or messages are waiting; fork once the session is idle')
     const record = store.sandbox()
     const agentSessionId = store.row.agent_session_id
     if (!record || record.paused || !agentSessionId) return fail('sandbox_unavailable', 'the session has no running sandbox to copy')
@@ -137,6 +139,6 @@ export class Forks {
     await connection.reattach(record, false)
     signals.sandboxState('ready', 'forked')
     signals.touch()
-    signals.setStatus('idle')
+    this.p.status.report({ kind: 'agent_ready' })
   }
 }

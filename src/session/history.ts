@@ -2,7 +2,7 @@ import { event } from '../contracts'
 import { fail, ok, type Outcome } from '../lib/errors'
 import type { OpencodeAgent } from '../opencode/agent'
 import type { Conversation } from './conversation'
-import type { SessionSignals } from './ports'
+import type { Activity, SessionSignals } from './ports'
 import type { MessageQueue } from './queue'
 import type { SessionStore } from './session-store'
 
@@ -12,8 +12,8 @@ export type HistoryParts = {
   conversation: Conversation
   signals: SessionSignals
   /** a turn runs or messages wait: the past cannot be changed under them */
-  busy(): boolean
-  agent(): OpencodeAgent | undefined
+  activity: Activity
+  connection: { agent(): OpencodeAgent | undefined }
 }
 
 const noAgent = () => fail('sandbox_unavailable', 'the session has no running agent')
@@ -40,7 +40,7 @@ export class History {
         "this message was copied from the session this one was forked from: opencode's records of its file changes name that session's workspace, so it cannot be undone here; undo it in the original and fork again, or undo a message sent after the fork",
       )
     }
-    const agent = this.p.agent()
+    const agent = this.p.connection.agent()
     if (!agent) return noAgent()
     const status = await agent.revert(message.agent_message_id)
     if (status === 404) return fail('conflict', 'the agent no longer knows this message')
@@ -56,7 +56,7 @@ export class History {
     const ready = this.check()
     if (!ready.ok) return ready
     if (!store.revert()) return fail('conflict', 'there is no undo to take back')
-    const agent = this.p.agent()
+    const agent = this.p.connection.agent()
     if (!agent) return noAgent()
     const status = await agent.unrevert()
     if (status >= 400) return fail('agent_unreachable', `opencode refused to take the undo back (${status})`)
@@ -76,7 +76,7 @@ export class History {
   private check(): Outcome<void> {
     const { store } = this.p
     if (store.isOver()) return fail('conflict', `the session is ${store.row.status}`)
-    if (this.p.busy()) return fail('conflict', 'a turn is running or messages are waiting; undo once the session is idle')
+    if (this.p.activity.busy || this.p.store.row.status !== 'idle') return fail('conflict', 'a turn is running or messages are waiting; undo once the session is idle')
     return ok(undefined)
   }
 }

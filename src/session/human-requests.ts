@@ -2,7 +2,8 @@ import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
 import { event, type PublicEvent, type SessionSpec } from '../contracts'
 import { fail, ok, type Outcome } from '../lib/errors'
 import type { PendingData, PendingKind, PendingRequests } from './pending'
-import type { AgentPort, EventSink, HumanAnswer } from './ports'
+import { Neighbours } from '../lib/neighbours'
+import type { AgentEventPort, AgentSource, EventSink, HumanAnswer } from './ports'
 
 /** How long a request of a background run waits before it is rejected: nobody will answer. */
 const UNATTENDED_PENDING_SECONDS = 2
@@ -43,14 +44,8 @@ function resolutionOf(answer: HumanAnswer): Resolution {
 export type HumanRequestParts = {
   pending: PendingRequests
   sink: EventSink
-  /** the running agent, or nothing when there is none */
-  agent(): AgentPort | undefined
   /** when a request asked now times out */
   deadline(): number
-  /** whether an agent event is about this session's agent (not another one in the sandbox) */
-  concerns(ev: AgentEvent): boolean
-  /** a request the stream never showed: handled as if it had */
-  announce(ev: AgentEvent): void
   scheduleWake(): Promise<void>
 }
 
@@ -60,7 +55,13 @@ export type HumanRequestParts = {
  * announced as ended exactly once, whoever ends them.
  */
 export class HumanRequests {
+  readonly neighbours = new Neighbours<{ agents: AgentSource; events: AgentEventPort }>()
+
   constructor(private readonly p: HumanRequestParts) {}
+
+  private agent() {
+    return this.neighbours.of.agents.agent()
+  }
 
   /** The open requests of each kind, as a session view lists them. */
   view(): { permissions: PendingData['permission'][]; questions: PendingData['question'][] } {
@@ -79,7 +80,7 @@ export class HumanRequests {
   async answer(answer: HumanAnswer): Promise<Outcome<Resolution>> {
     const { kind, id } = answer
     if (!this.p.pending.has(kind, id)) return fail('not_found', KINDS[kind].unknown)
-    const agent = this.p.agent()
+    const agent = this.agent()
     if (!agent) return fail('sandbox_unavailable', 'the agent is not running')
     const status = await agent.answer(answer)
     if (status === 404) {
@@ -112,15 +113,15 @@ export class HumanRequests {
    * requests we missed (during a gap in the stream) are announced.
    */
   async sync(reason: string) {
-    const listed = await this.p.agent()?.openRequests()
+    const listed = await this.agent()?.openRequests()
     if (!listed) return
     const open = new Set<string>()
     for (const kind of Object.keys(KINDS) as PendingKind[]) {
       for (const request of listed[kind]) {
         const ev = { id: 'sync', type: KINDS[kind].asked, properties: request } as AgentEvent
-        if (!this.p.concerns(ev)) continue
+        if (!this.neighbours.of.events.concerns(ev)) continue
         open.add(request.id)
-        if (!this.p.pending.has(kind, request.id)) this.p.announce(ev)
+        if (!this.p.pending.has(kind, request.id)) this.neighbours.of.events.onAgentEvent(ev)
       }
     }
     for (const r of this.p.pending.list()) {
@@ -132,7 +133,7 @@ export class HumanRequests {
   async expire(now: number) {
     const expired = this.p.pending.expired(now)
     if (expired.length === 0) return
-    const agent = this.p.agent()
+    const agent = this.agent()
     const message = 'No one answered in time, so the request was rejected automatically.'
     for (const r of expired) {
       // Resolved first, so that opencode's echo of the rejection does not announce it without its reason.

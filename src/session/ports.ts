@@ -1,4 +1,5 @@
-import type { PermissionRequest, QuestionRequest } from '@opencode-ai/sdk/v2/client'
+import type { Event as AgentEvent, PermissionRequest, QuestionRequest } from '@opencode-ai/sdk/v2/client'
+import type { TurnError } from './turn-rules'
 import type { AttachmentMime, OutputSchema, PublicEvent, SandboxState, SandboxStatusExtra, SessionStatus, StepOf } from '../contracts'
 
 /**
@@ -11,9 +12,26 @@ export interface EventSink {
   emit(ev: PublicEvent): void
 }
 
+/** What happened to the session that may move its status; the parts report these, never a status. */
+export type StatusFact =
+  | { kind: 'opened' }
+  | { kind: 'sandbox_starting' }
+  /** a sandbox's agent can take a message */
+  | { kind: 'agent_ready' }
+  /** after a gap or a lost sandbox, no turn runs */
+  | { kind: 'no_turn' }
+  | { kind: 'turn_started' }
+  | { kind: 'turn_ended'; reason?: 'aborted' | 'steered' }
+  | { kind: 'over'; status: 'ended' | 'failed'; reason: string }
+
+/** Where the parts report what moves the session's status (./status decides and writes it). */
+export interface StatusPort {
+  readonly current: SessionStatus
+  report(fact: StatusFact): void
+}
+
 /** What the session says about itself to clients, its tenant's index, its run and its alarm. */
 export interface SessionSignals extends EventSink {
-  setStatus(status: SessionStatus, reason?: string): void
   sandboxState<S extends SandboxState>(state: S, step: StepOf<S>, extra?: SandboxStatusExtra): void
   /** the session was active: its idle deadline moves on */
   touch(): void
@@ -55,4 +73,29 @@ export interface AgentPort {
   /** what opencode is waiting on a human for, or nothing when it would not say */
   openRequests(): Promise<{ permission: PermissionRequest[]; question: QuestionRequest[] } | undefined>
   rename(title: string): Promise<number>
+}
+
+/** Where the session's agent is reached, while it has one. */
+export interface AgentSource {
+  agent(): AgentPort | undefined
+}
+
+/** The agent's raw events as the session follows them: a request the stream never showed is handled as if it had. */
+export interface AgentEventPort {
+  /** whether an agent event is about this session's agent (not another one in the sandbox) */
+  concerns(ev: AgentEvent): boolean
+  onAgentEvent(ev: AgentEvent): void
+}
+
+/** What following the agent's events needs to hear of turns. */
+export interface TurnWatcher {
+  /** a message goes to the agent: its echo must be known as this message */
+  prompting(messageId: string): void
+  /** a turn was cut off: whatever it left streaming is closed with this error */
+  interruptOpen(error: TurnError): void
+}
+
+/** Whether the session is at work: a turn runs, messages wait, its sandbox is worked on, or a fork copies it. */
+export interface Activity {
+  readonly busy: boolean
 }

@@ -1,4 +1,5 @@
 import type { Timings } from '../timings'
+import { Neighbours } from '../lib/neighbours'
 import { errorMessage, log, logEvent } from '../lib/log'
 import { sleep } from '../lib/sleep'
 import { waitForOpencode } from '../opencode/client'
@@ -21,7 +22,7 @@ import {
   type SandboxProbe,
   type WatchdogLimits,
 } from './lifecycle'
-import type { SessionSignals } from './ports'
+import type { SessionSignals, StatusPort } from './ports'
 import type { MessageQueue } from './queue'
 import { Provisioning } from './provisioning'
 import type { SandboxSource } from './sandbox-source'
@@ -36,6 +37,7 @@ export type LifecycleParts = {
   provider: SandboxProvider
   store: SessionStore
   signals: SessionSignals
+  status: StatusPort
   queue: MessageQueue
   turns: Turns
   human: HumanRequests
@@ -46,8 +48,6 @@ export type LifecycleParts = {
   settings: { watchdog: WatchdogLimits; timings: Pick<Timings, 'pauseRetryMs'>; e2bLimits: E2BLimits }
   /** clients watching the session's stream: a watched session is not paused */
   watchers(): number
-  /** the session cannot go on (its sandbox could not be made): it fails with this */
-  fail(err: unknown): Promise<void>
 }
 
 /**
@@ -65,6 +65,9 @@ export class SandboxLifecycle {
   private pauseRetryAt = 0
   /** sandboxes being made, recorded the moment each exists */
   private readonly provisioning: Provisioning
+
+  /** `ending`: the session cannot go on (its sandbox could not be made) and fails */
+  readonly neighbours = new Neighbours<{ ending: { fail(err: unknown): Promise<void> } }>()
 
   constructor(private readonly p: LifecycleParts) {
     this.provisioning = new Provisioning(p.store, p.provider)
@@ -216,9 +219,9 @@ export class SandboxLifecycle {
   }
 
   private async provision(job: Job) {
-    const { store, signals, connection } = this.p
+    const { store, signals, status, connection } = this.p
     const spec = store.spec()
-    if (store.row.status !== 'starting') signals.setStatus('starting', 'starting a new sandbox')
+    status.report({ kind: 'sandbox_starting' })
     signals.sandboxState('starting', 'provisioning')
     try {
       // No other work runs: a sandbox still recorded as being made was left by a restart.
@@ -239,10 +242,10 @@ export class SandboxLifecycle {
       signals.sandboxState('ready', 'started')
       // The idle clock starts once the session can take a message, not while its sandbox boots.
       signals.touch()
-      signals.setStatus('idle')
+      status.report({ kind: 'agent_ready' })
       this.p.turns.pump()
     } catch (err) {
-      if (!job.abandoned) await this.p.fail(err)
+      if (!job.abandoned) await this.neighbours.of.ending.fail(err)
     } finally {
       this.provisioning.ended(job.made)
     }
@@ -378,7 +381,7 @@ export class SandboxLifecycle {
 
   /** The sandbox is gone: say so, fail the running turn, and start afresh on the next message. */
   private async lose(step: StepOf<'lost'>, reason: string) {
-    const { store, connection, human, signals, turns, events } = this.p
+    const { store, connection, human, signals, status, turns, events } = this.p
     const record = store.sandbox()
     connection.close()
     store.saveSandbox(null)
@@ -387,7 +390,7 @@ export class SandboxLifecycle {
     signals.sandboxState('lost', step, { detail: reason })
     if (record) await this.p.provider.kill(record.sandboxId).catch(() => {})
     turns.adoptRunning()
-    if (!turns.step(undefined, { kind: 'sandbox_lost', reason }) && store.row.status !== 'idle') signals.setStatus('idle')
+    if (!turns.step(undefined, { kind: 'sandbox_lost', reason })) status.report({ kind: 'no_turn' })
     events.forget()
   }
 }

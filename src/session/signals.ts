@@ -1,5 +1,5 @@
 import type { Bindings } from '../env'
-import { event, sandboxStatus, type PublicEvent, type SandboxState, type SandboxStatusExtra, type SessionStatus, type StepOf } from '../contracts'
+import { sandboxStatus, type PublicEvent, type SandboxState, type SandboxStatusExtra, type StepOf } from '../contracts'
 import { errorMessage, log } from '../lib/log'
 import type { RunSignal } from '../contracts'
 import { runStub, tenantStub } from '../durable-objects'
@@ -8,7 +8,8 @@ import type { SessionUsage } from '../tenant/usage-report'
 import type { EventLog } from './event-log'
 import { nextWake, type Wake } from './lifecycle'
 import type { PendingRequests } from './pending'
-import type { SessionSignals } from './ports'
+import { Neighbours } from '../lib/neighbours'
+import type { Activity, SessionSignals } from './ports'
 import type { SessionStore } from './session-store'
 
 type Parts = {
@@ -19,8 +20,6 @@ type Parts = {
   log: EventLog
   usage: SessionUsage
   pending: PendingRequests
-  /** a turn runs, a message waits, or work on the sandbox is under way */
-  busy(): boolean
 }
 
 /**
@@ -29,20 +28,14 @@ type Parts = {
  * index, and when it next wants to wake to its alarm.
  */
 export class Signals implements SessionSignals {
+  readonly neighbours = new Neighbours<{ activity: Activity }>()
+
   constructor(private readonly p: Parts) {}
 
   emit(ev: PublicEvent) {
     this.p.log.append(ev)
     this.p.usage.observe(ev)
     if (ev.type === 'error') this.tellRun({ kind: 'error', code: ev.data.code, message: ev.data.message })
-  }
-
-  setStatus(status: SessionStatus, reason?: string) {
-    // Ended and failed are final: work that finishes after a delete cannot bring a session back.
-    if (this.p.store.row.status === status || this.p.store.isOver()) return
-    this.p.store.update({ status })
-    this.emit(event('session.status', { status, ...(reason && { reason }) }))
-    void this.syncIndex()
   }
 
   sandboxState<S extends SandboxState>(state: S, step: StepOf<S>, extra?: SandboxStatusExtra) {
@@ -65,7 +58,7 @@ export class Signals implements SessionSignals {
       now: Date.now(),
       expiresAt: Date.parse(row.expires_at),
       pendingDeadline: this.p.pending.nextDeadline(),
-      active: (record !== undefined && !record.paused) || this.p.busy(),
+      active: (record !== undefined && !record.paused) || this.neighbours.of.activity.busy,
       paused: record?.paused === true,
       pausedAt: record?.pausedAt,
       endedAt: store.isOver() ? Date.parse(row.ended_at ?? row.updated_at) : undefined,

@@ -1,10 +1,11 @@
-import { addUsage, event, structuredOutcome, zeroUsage, type OutputSchema, type SessionStatus, type Usage } from '../contracts'
+import { addUsage, event, structuredOutcome, zeroUsage, type OutputSchema, type Usage } from '../contracts'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { randomSecret } from '../lib/ids'
 import { errorMessage } from '../lib/log'
 import type { Reply, SendMessageInput, SendMessageResult } from '../contracts'
 import type { Conversation } from './conversation'
-import type { AgentPort, PromptInput, SessionSignals } from './ports'
+import { Neighbours } from '../lib/neighbours'
+import type { AgentSource, PromptInput, SessionSignals, StatusPort, TurnWatcher } from './ports'
 import type { MessageQueue, QueuedMessage } from './queue'
 import { acceptMessage, idleReason, turnOutcome, turnStep, type TurnError, type TurnInput } from './turn-rules'
 
@@ -32,18 +33,10 @@ export type TurnParts = {
   queue: MessageQueue
   conversation: Conversation
   signals: SessionSignals
-  status(): SessionStatus
+  status: StatusPort
   isOver(): boolean
-  /** the workspace is being copied for a fork: no turn may start until it is done */
-  held(): boolean
-  /** the agent, when the session is linked to one and can prompt it */
-  agent(): AgentPort | undefined
   /** the model, agent and instructions a message runs with; later when its files must be put in the sandbox first */
   promptFor(message: QueuedMessage): PromptInput | Promise<PromptInput>
-  /** a message goes to the agent: its echo must be known as this message */
-  prompting(messageId: string): void
-  /** a turn was cut off: whatever it left streaming is closed with this error */
-  interrupted(error: TurnError): void
   /** a turn ended, with what it answered and used (the usage meter and the run hear of it) */
   ended(messageId: string, reply: Reply, structured?: unknown): void
   /** after an abort opencode may have dropped requests it asked: the session checks */
@@ -59,7 +52,14 @@ export class Turns {
   private turn: Turn | undefined
   private readonly waiters = new Map<string, Waiter[]>()
 
+  /** `forks`: while the workspace is copied for a fork, no turn may start */
+  readonly neighbours = new Neighbours<{ agents: AgentSource; events: TurnWatcher; forks: { readonly copying: boolean } }>()
+
   constructor(private readonly p: TurnParts) {}
+
+  private held(): boolean {
+    return this.neighbours.of.forks.copying
+  }
 
   get running(): boolean {
     return this.turn !== undefined
@@ -80,7 +80,7 @@ export class Turns {
     // A steered message is listed where it runs: before the messages that were waiting.
     const ahead = input.mode === 'steer' ? queue.waitingUnsteered(id) : []
     conversation.addUser(id, conversation.placeBefore(ahead, pos), input.text, now, attachments)
-    const { queued, stopTurn } = acceptMessage(input.mode, { idle: this.p.status() === 'idle' && !this.p.held(), turn: this.turn })
+    const { queued, stopTurn } = acceptMessage(input.mode, { idle: this.p.status.current === 'idle' && !this.held(), turn: this.turn })
     const placed = { ...(attachments.length && { attachments }), ...(ahead[0] && { before: ahead[0] }) }
     signals.emit(event('message.created', { messageId: id, role: 'user', text: input.text, ...placed }))
     signals.emit(event('message.completed', { messageId: id, role: 'user', text: input.text }))
@@ -99,15 +99,15 @@ export class Turns {
 
   /** Sends the next queued message when the agent is free; one turn at a time, in order. */
   pump() {
-    if (this.p.status() !== 'idle' || this.turn || this.p.held()) return
-    const agent = this.p.agent()
+    if (this.p.status.current !== 'idle' || this.turn || this.held()) return
+    const agent = this.neighbours.of.agents.agent()
     if (!agent) return
     const next = this.p.queue.next()
     if (!next) return
     this.p.queue.setState(next.id, 'running')
     this.start(next, false)
-    this.p.prompting(next.id)
-    this.p.signals.setStatus('busy')
+    this.neighbours.of.events.prompting(next.id)
+    this.p.status.report({ kind: 'turn_started' })
     // A message without files goes at once, in this turn of the event loop, as it always has.
     const input = this.p.promptFor(next)
     ;(input instanceof Promise ? input.then((i) => agent.prompt(i)) : agent.prompt(input))
@@ -158,7 +158,7 @@ export class Turns {
     if (!turn) return { aborted: false, dropped }
     turn.aborted = true
     turn.steered = why === 'steered'
-    const status = await this.p
+    const status = await this.neighbours.of.agents
       .agent()
       ?.abort()
       .catch(() => undefined)
@@ -190,7 +190,7 @@ export class Turns {
 
   /** Closes the turn: records its outcome, answers whoever waits, and moves the queue on. */
   private end(turn: Turn, ended: TurnError | undefined) {
-    if (ended?.code === 'interrupted') this.p.interrupted(ended)
+    if (ended?.code === 'interrupted') this.neighbours.of.events.interruptOpen(ended)
     // A message's own outputSchema is checked as a run's is; a turn cut short has no answer to check.
     const checked = turn.schema && !turn.aborted && !ended ? structuredOutcome(turn.schema, turn.structured) : {}
     const error = ended ?? checked.error
@@ -209,7 +209,7 @@ export class Turns {
     if (this.p.isOver()) return
     // The agent's work counts as activity: a long turn's reply is not paused away the moment it ends.
     this.p.signals.touch()
-    this.p.signals.setStatus('idle', idleReason(turn))
+    this.p.status.report({ kind: 'turn_ended', reason: idleReason(turn) })
     if (turn.aborted) this.p.aborted()
     this.pump()
   }

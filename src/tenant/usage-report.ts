@@ -1,3 +1,4 @@
+import { Neighbours } from '../lib/neighbours'
 import type { PublicEvent, Usage } from '../contracts'
 import { tenantStub } from '../durable-objects'
 import type { Bindings } from '../env'
@@ -29,9 +30,10 @@ export class SessionUsage {
     private readonly sql: SqlStorage,
     private readonly env: Bindings,
     private readonly owner: () => Owner | undefined,
-    /** sets the session's alarm, which comes back for what a failed send left */
-    private readonly wake: () => void,
   ) {}
+
+  /** `wakes`: sets the session's alarm, which comes back for what a failed send left */
+  readonly neighbours = new Neighbours<{ wakes: { scheduleWake(): Promise<void> } }>()
 
   /** The session started; a run's session starts its run, which counts as the run (by the run's id, as it always has). */
   started(runId?: string) {
@@ -117,7 +119,7 @@ export class SessionUsage {
         await tenantStub(this.env, tenant).recordUsage(tenant, batch.map((r) => JSON.parse(r.report) as UsageReport))
       } catch (err) {
         log('warn', 'usage report not acknowledged; kept to send again', { tenant: tenantPrefix(tenant), err: errorMessage(err) })
-        this.wake()
+        void this.neighbours.of.wakes.scheduleWake()
         return false
       }
       for (const r of batch) this.sql.exec('DELETE FROM usage_outbox WHERE id = ?', r.id)

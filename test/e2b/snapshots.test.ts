@@ -5,7 +5,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGitServer, type GitServer } from '../e2e/git-server'
 import { api, commitFiles, fixtureRepo, git, standInSandboxesOf, startedSession, waitFor } from '../helpers'
+import { logEvents } from '../helpers/logs'
 import { startOwnStack, type OwnStack } from '../helpers/own-stack'
+import { GiveUp } from '../helpers/wait'
 import { sandboxCredentials } from '../helpers/standin'
 import { agentRuns } from './notes-stack'
 
@@ -112,7 +114,13 @@ describe('repository snapshots on E2B', () => {
     const [sandbox1] = standInSandboxesOf(standIn(), first.id)
     const secrets1 = [TOKEN_1, ...Object.values(sandboxCredentials(sandbox1!.home))]
     // The stand-in lists a snapshot once E2B's create call has answered, which on a loaded machine can come after the session said ready.
-    const snapshot = await waitFor('the snapshot the first session made', () => standIn().snapshots().find((s) => s.sourceSandboxId === sandbox1!.sandboxId))
+    // A snapshot that could not be taken is logged and the session goes on without it: that is the
+    // failure to report here, rather than a wait that runs out.
+    const snapshot = await waitFor('the snapshot the first session made', () => {
+      const notTaken = logEvents(own.logFile).find((l) => l.msg === 'snapshot not taken' && l.sessionId === first.id)
+      if (notTaken) throw new GiveUp(`the snapshot was not taken: ${String(notTaken.err)}`)
+      return standIn().snapshots().find((s) => s.sourceSandboxId === sandbox1!.sandboxId)
+    })
     await end(first.id)
 
     // The snapshot itself, as E2B keeps it: its disk and its memory hold none of them.

@@ -12,10 +12,9 @@ const stub = (name: string) => env.SESSIONS.get(env.SESSIONS.idFromName(name))
 
 /** The log and fan-out wired as a session wires them: stored events go out to clients. */
 function logWithFanout(storage: DurableObjectStorage) {
-  const out: { fanout?: Fanout } = {}
-  const log = new EventLog(storage, () => 'ses_x', (events) => out.fanout!.publishAll(events))
+  const log = new EventLog(storage, () => 'ses_x')
   const fanout = new Fanout(log)
-  out.fanout = fanout
+  log.publishTo(fanout)
   return { log, fanout }
 }
 
@@ -383,7 +382,7 @@ describe('the log bound in bytes', () => {
   it('stays under its bound whatever kind floods it: superseded events go first, then the oldest of any kind, never the newest', async () => {
     await runInDurableObject(stub('log-bound-bytes'), async (_instance, state) => {
       const bound = 64 * 1024
-      const log = new EventLog(state.storage, () => 'ses_x', () => {}, bound)
+      const log = new EventLog(state.storage, () => 'ses_x', bound)
       log.append(event('session.status', { status: 'busy' }))
       // Running tools carry little and are superseded; a flood of them goes before anything else.
       for (let i = 0; i < 2_000; i++) {
@@ -412,7 +411,7 @@ describe('the log bound in bytes', () => {
       expect(kept.every((e) => e.type !== 'tool.updated' || JSON.parse(e.data).state === 'completed')).toBe(true)
 
       // The size is kept with the log: a log opened again goes on from it.
-      const reopened = new EventLog(state.storage, () => 'ses_x', () => {}, bound)
+      const reopened = new EventLog(state.storage, () => 'ses_x', bound)
       expect(reopened.storedBytes).toBe(log.storedBytes)
     })
   })

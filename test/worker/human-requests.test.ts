@@ -21,11 +21,15 @@ async function withRequests(name: string, body: (h: Harness) => Promise<void>, o
     const human = new HumanRequests({
       pending,
       sink: signals,
-      agent: () => (opts.agent === false ? undefined : agent),
       deadline: () => opts.deadline ?? Date.now() + 60_000,
-      concerns: (ev) => (ev.properties as { sessionID?: string }).sessionID === 'ses_agent',
-      announce: (ev) => announced.push(ev),
       scheduleWake: async () => {},
+    })
+    human.neighbours.join({
+      agents: { agent: () => (opts.agent === false ? undefined : agent) },
+      events: {
+        concerns: (ev) => (ev.properties as { sessionID?: string }).sessionID === 'ses_agent',
+        onAgentEvent: (ev) => void announced.push(ev),
+      },
     })
     await body({ human, agent, signals, pending, announced })
   })

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { Conversation } from '../../src/session/conversation'
 import { migrate } from '../../src/session/schema'
 import { ATTACHMENT_CHUNK_BYTES, MessageQueue } from '../../src/session/queue'
-import { Turns, type TurnParts } from '../../src/session/turns'
-import { RecordedSignals, ScriptedAgent } from './session-fakes'
+import type { TurnParts } from '../../src/session/turns'
+import { joinedTurns, RecordedSignals, ScriptedAgent } from './session-fakes'
 
 /**
  * A message's files in the session's own SQLite, and steered messages, inside workerd: files
@@ -19,17 +19,13 @@ function turnsOver(sql: SqlStorage, agent: ScriptedAgent, signals: RecordedSigna
     queue,
     conversation: new Conversation(sql),
     signals,
-    status: () => signals.status,
+    status: signals,
     isOver: () => false,
-    held: () => false,
-    agent: () => agent,
     promptFor: (m) => ({ messageId: m.id, text: m.text, files: queue.files(m.id).map((f) => ({ ...f, path: `/files/${f.file}` })) }),
-    prompting: () => {},
-    interrupted: () => {},
     ended: () => {},
     aborted: () => {},
   }
-  return { queue, turns: new Turns(parts), conversation: parts.conversation }
+  return { queue, turns: joinedTurns(parts, agent), conversation: parts.conversation }
 }
 
 /** Compared by hand: a deep equality over megabytes takes the test's whole time. */

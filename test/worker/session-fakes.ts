@@ -1,13 +1,15 @@
 import type { PermissionRequest, QuestionRequest } from '@opencode-ai/sdk/v2/client'
 import { sandboxStatus, type PublicEvent, type SandboxState, type SandboxStatusExtra, type SessionStatus, type StepOf } from '../../src/contracts'
-import type { AgentPort, HumanAnswer, PromptInput, SessionSignals } from '../../src/session/ports'
+import type { AgentPort, HumanAnswer, PromptInput, SessionSignals, StatusFact, StatusPort, TurnWatcher } from '../../src/session/ports'
+import { Turns, type TurnParts } from '../../src/session/turns'
+import { statusAfter } from '../../src/session/status'
 
 /**
  * Fakes for the session's ports, so its turns and human requests can be driven inside workerd
  * on a real session's SQLite: what they say is recorded, and the agent answers as told.
  */
 
-export class RecordedSignals implements SessionSignals {
+export class RecordedSignals implements SessionSignals, StatusPort {
   readonly events: PublicEvent[] = []
   status: SessionStatus = 'idle'
   touches = 0
@@ -15,9 +17,15 @@ export class RecordedSignals implements SessionSignals {
   emit(ev: PublicEvent) {
     this.events.push(ev)
   }
-  setStatus(status: SessionStatus, reason?: string) {
-    this.status = status
-    this.events.push({ type: 'session.status', data: { status, ...(reason && { reason }) } })
+  get current(): SessionStatus {
+    return this.status
+  }
+  /** the session's own rule of which status a fact leads to */
+  report(fact: StatusFact) {
+    const next = statusAfter(this.status, fact)
+    if (!next) return
+    this.status = next.status
+    this.events.push({ type: 'session.status', data: next })
   }
   sandboxState<S extends SandboxState>(state: S, step: StepOf<S>, extra?: SandboxStatusExtra) {
     this.events.push(sandboxStatus(state, step, extra))
@@ -66,4 +74,11 @@ export class ScriptedAgent implements AgentPort {
 
 export function permissionRequest(id: string, sessionID = 'ses_agent'): PermissionRequest {
   return { id, sessionID, permission: 'bash', patterns: ['ls'], metadata: {}, always: [] }
+}
+
+/** Turns joined as a session joins them, to this agent, with no fork copying. */
+export function joinedTurns(parts: TurnParts, agent: AgentPort, events: TurnWatcher = { prompting: () => {}, interruptOpen: () => {} }): Turns {
+  const turns = new Turns(parts)
+  turns.neighbours.join({ agents: { agent: () => agent }, events, forks: { copying: false } })
+  return turns
 }

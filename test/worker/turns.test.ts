@@ -2,8 +2,8 @@ import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { Conversation } from '../../src/session/conversation'
 import { MessageQueue } from '../../src/session/queue'
-import { MAX_QUEUED, Turns, type TurnParts } from '../../src/session/turns'
-import { RecordedSignals, ScriptedAgent } from './session-fakes'
+import { MAX_QUEUED, type Turns, type TurnParts } from '../../src/session/turns'
+import { joinedTurns, RecordedSignals, ScriptedAgent } from './session-fakes'
 
 /**
  * The session's turns inside workerd, on a real session's SQLite, with a scripted agent: the
@@ -22,20 +22,17 @@ async function withTurns(name: string, body: (h: Harness) => Promise<void>) {
       queue,
       conversation: new Conversation(state.storage.sql),
       signals,
-      status: () => signals.status,
+      status: signals,
       isOver: () => signals.status === 'ended',
-      held: () => false,
-      agent: () => agent,
       promptFor: (m) => ({ messageId: m.id, text: m.text }),
-      prompting: () => {},
-      interrupted: (e) => counts.interrupted.push(e.message),
       ended: (id, _reply, structured) => {
         counts.ended.push(id)
         counts.structured.push(structured)
       },
       aborted: () => counts.aborted++,
     }
-    await body({ turns: new Turns(parts), parts, agent, signals, queue, counts })
+    const watcher = { prompting: () => {}, interruptOpen: (e: { message: string }) => void counts.interrupted.push(e.message) }
+    await body({ turns: joinedTurns(parts, agent, watcher), parts, agent, signals, queue, counts })
   })
 }
 
@@ -150,10 +147,10 @@ describe('turns', () => {
   })
 
   it('picks a message opencode was running back up as the running turn after a gap', async () => {
-    await withTurns('turns-adopt', async ({ turns, parts, queue }) => {
+    await withTurns('turns-adopt', async ({ turns, parts, queue, agent }) => {
       turns.enqueue({ text: 'one' })
       // A restarted session object: the same storage, a new Turns that knows of no running turn.
-      const fresh = new Turns(parts)
+      const fresh = joinedTurns(parts, agent)
       expect(fresh.running).toBe(false)
       fresh.adoptRunning()
       expect(fresh.currentMessageId).toBe(queue.running()?.id)

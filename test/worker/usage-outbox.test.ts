@@ -10,6 +10,13 @@ import { SessionUsage } from '../../src/tenant/usage-report'
  * counting twice.
  */
 
+/** A session's usage report on this storage, its alarm counted by `wake`. */
+function outboxOf(sql: SqlStorage, owner: { id: string; tenant: string }, wake: () => void): SessionUsage {
+  const usage = new SessionUsage(sql, env, () => owner)
+  usage.neighbours.join({ wakes: { scheduleWake: async () => void wake() } })
+  return usage
+}
+
 const index = (tenant: string) => env.TENANTS.get(env.TENANTS.idFromName(tenant))
 
 describe('the usage outbox', () => {
@@ -19,11 +26,11 @@ describe('the usage outbox', () => {
     const usage = { inputTokens: 40, outputTokens: 7, cost: 0.5 }
     await runInDurableObject(env.SESSIONS.get(env.SESSIONS.idFromName('usage-outbox-once')), async (_instance, state) => {
       let wakes = 0
-      const before = new SessionUsage(state.storage.sql, env, () => owner, () => wakes++)
+      const before = outboxOf(state.storage.sql, owner, () => wakes++)
       before.turnEnded('msg_1')
       before.callSettled('res_1', { provider: 'scripted', model: 'm' }, { ...usage, cacheReadTokens: 0, cacheWriteTokens: 0 })
       // The Worker goes away here: another object on the same storage finds the report kept.
-      const after = new SessionUsage(state.storage.sql, env, () => owner, () => wakes++)
+      const after = outboxOf(state.storage.sql, owner, () => wakes++)
       expect(after.unsent()).toBe(true)
       expect(await after.onAlarm()).toBe(true)
       expect(await before.send()).toBe(true)
@@ -38,7 +45,7 @@ describe('the usage outbox', () => {
     const tenant = 't_usage_outbox_run'
     const owner = { id: 'ses_outbox00000000000002', tenant }
     await runInDurableObject(env.SESSIONS.get(env.SESSIONS.idFromName('usage-outbox-run')), async (_instance, state) => {
-      const usage = new SessionUsage(state.storage.sql, env, () => owner, () => {})
+      const usage = outboxOf(state.storage.sql, owner, () => {})
       usage.started('run_outbox0000000000001')
       // reported again (a restart before the first was acknowledged): still one session, one run
       usage.started('run_outbox0000000000001')

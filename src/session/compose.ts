@@ -1,0 +1,128 @@
+import type { Bindings } from '../env'
+import { errorMessage, log as logLine } from '../lib/log'
+import { sandboxProvider } from '../sandbox/select'
+import { readSettings } from '../settings'
+import { SessionUsage } from '../tenant/usage-report'
+import { SessionActivity } from './activity'
+import { AgentConnection } from './agent-connection'
+import { AgentEvents } from './agent-events'
+import { Conversation } from './conversation'
+import { Ending } from './ending'
+import { EventLog } from './event-log'
+import { Fanout } from './fanout'
+import { Forks } from './fork'
+import { GatewayAccount } from './gateway-account'
+import { History } from './history'
+import { HumanRequests, pendingSeconds } from './human-requests'
+import { withFiles } from './message-files'
+import { PendingRequests } from './pending'
+import { promptFor } from './prompt'
+import { MessageQueue } from './queue'
+import { SandboxLifecycle } from './sandbox-lifecycle'
+import { SandboxSource } from './sandbox-source'
+import { migrate } from './schema'
+import { SessionStore } from './session-store'
+import { Signals } from './signals'
+import { SessionStatusKeeper } from './status'
+import { Turns } from './turns'
+import { wakeHandlers } from './wakes'
+import { Workspace } from './workspace'
+
+export type SessionParts = ReturnType<typeof composeSession>
+
+/**
+ * The session's composition root: every part built once, in the order they depend on each other,
+ * then joined to the parts they call that came later (a turn prompts the agent, whose events end
+ * the turn; the link's end is the lifecycle's to explain; a sandbox that cannot be made ends the
+ * session). The Durable Object only routes calls to what this returns.
+ */
+export function composeSession(storage: DurableObjectStorage, env: Bindings) {
+  const sql = storage.sql
+  migrate(sql)
+  const settings = readSettings(env)
+  const provider = sandboxProvider(settings)
+  const store = new SessionStore(sql)
+  const log = new EventLog(storage, () => store.maybe?.id ?? '')
+  const fanout = new Fanout(log, settings.timings.pingMs)
+  log.publishTo(fanout)
+  const pending = new PendingRequests(sql)
+  const queue = new MessageQueue(sql)
+  const conversation = new Conversation(sql)
+  const usage = new SessionUsage(sql, env, () => store.maybe)
+  const signals = new Signals({ env, settings, storage, store, log, usage, pending })
+  usage.neighbours.join({ wakes: signals })
+  const status = new SessionStatusKeeper(store, signals)
+  const account = new GatewayAccount({
+    env,
+    row: () => store.row,
+    update: (fields) => store.update(fields),
+    limits: () => store.spec().limits,
+    isOver: () => store.isOver(),
+    sql,
+    signals,
+    usage,
+  })
+  const human = new HumanRequests({
+    pending,
+    sink: signals,
+    deadline: () => Date.now() + pendingSeconds(store.spec(), settings.pendingTimeoutSeconds) * 1000,
+    scheduleWake: () => signals.scheduleWake(),
+  })
+  const turns = new Turns({
+    queue,
+    conversation,
+    signals,
+    status,
+    isOver: () => store.isOver(),
+    promptFor: (message) => withFiles(queue, provider, store.sandbox(), message.id, (files) => promptFor(message, store.spec(), files)),
+    ended: (messageId, reply, structured) => {
+      usage.turnEnded(messageId)
+      signals.tellRun({ kind: 'turn_done', text: reply.text, ...(structured !== undefined && { structured }) })
+    },
+    aborted: () => void human.sync('turn aborted').catch((err: unknown) => logLine('warn', 'pending sync failed', { err: errorMessage(err) })),
+  })
+  const agentEvents = new AgentEvents({
+    sql,
+    log,
+    fanout,
+    store,
+    signals,
+    queue,
+    conversation,
+    human,
+    turns,
+    spent: (messageId, used) => (usage.opencodeCounted(messageId, used), void account.reportSpend()),
+  })
+  const connection = new AgentConnection({ store, signals, status, events: agentEvents, turns, human, timings: settings.timings })
+  const source = new SandboxSource({ env, settings, provider, store, signals })
+  const lifecycle = new SandboxLifecycle({
+    secretsKey: env.SECRETS_KEY,
+    provider,
+    store,
+    signals,
+    status,
+    queue,
+    turns,
+    human,
+    events: agentEvents,
+    connection,
+    source,
+    settings,
+    watchers: () => fanout.size,
+  })
+  const forks = new Forks({ sql, secretsKey: env.SECRETS_KEY, store, signals, status, source, connection })
+  const activity = new SessionActivity({ turns, queue, lifecycle, forks })
+  const workspace = new Workspace(store, provider, connection)
+  const history = new History({ store, queue, conversation, signals, activity, connection })
+  const ending = new Ending({ storage, store, signals, status, lifecycle, turns, human, fanout })
+  const wakes = wakeHandlers({ store, signals, ending, lifecycle, human })
+
+  signals.neighbours.join({ activity })
+  human.neighbours.join({ agents: connection, events: agentEvents })
+  turns.neighbours.join({ agents: connection, events: agentEvents, forks })
+  connection.neighbours.join({ lifecycle })
+  lifecycle.neighbours.join({ ending })
+  forks.neighbours.join({ activity })
+
+  return { settings, provider, store, log, fanout, queue, conversation, usage, signals, status, account, human, turns, agentEvents, connection, source, lifecycle, forks, activity, workspace, history, ending, wakes }
+}
