@@ -4,10 +4,10 @@
  * module may import its own tier and any tier below it.
  *
  *   entry     src/index.ts, src/api/, src/client/
- *   objects   src/session/, src/runs/, src/tenant/, src/readiness.ts
+ *   objects   src/session/, src/runs/, src/guard/, src/tenant/, src/pool/, src/config/readiness.ts
  *   services  src/sandbox/, src/opencode/, src/events/, src/gateway/, src/github/,
- *             src/settings.ts, src/missing-settings.ts
- *   base      src/contracts/, src/lib/, src/timings.ts
+ *             src/config/ (settings, their checks, the bundled settings)
+ *   base      src/contracts/, src/lib/, src/config/timings.ts
  *
  * src/env.ts and src/durable-objects.ts are the bindings: every tier but the base may use them,
  * and they hold only types and stubs, so they import nothing of ours but types.
@@ -17,12 +17,12 @@
  * the design has, an adapter implementing the port it plugs into, is allowed by name below.
  */
 const ENTRY = '^src/(index\\.ts$|api/|client/)'
-const OBJECTS = '^src/(session/|runs/|tenant/|readiness\\.ts$)'
-const SERVICES = '^src/(sandbox/|opencode/|events/|gateway/|github/|settings\\.ts$|missing-settings\\.ts$)'
-const BASE = '^src/(contracts/|lib/|timings\\.ts$)'
+const OBJECTS = '^src/(session/|runs/|guard/|tenant/|pool/|config/readiness\\.ts$)'
+const SERVICES = '^src/(sandbox/|opencode/|events/|gateway/|github/|config/(?!readiness\\.ts$|timings\\.ts$))'
+const BASE = '^src/(contracts/|lib/|config/timings\\.ts$)'
 const BINDINGS = '^src/(env|durable-objects)\\.ts$'
 /** The classes the runtime instantiates; only the Worker's entry exports them. */
-const DURABLE_OBJECT_CLASSES = '^src/(session/durable-object|runs/durable-object|runs/guard|tenant/durable-object|sandbox/pool)\\.ts$'
+const DURABLE_OBJECT_CLASSES = '^src/(session/durable-object|runs/durable-object|guard/durable-object|tenant/durable-object|pool/durable-object)\\.ts$'
 /** The session's ports: an adapter below may implement them (src/opencode/agent.ts implements AgentPort). */
 const SESSION_PORTS = '^src/session/ports\\.ts$'
 

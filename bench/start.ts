@@ -1,7 +1,7 @@
 import { modelProviderConfig } from '../local/model-server'
 import { agentClient, waitForOpencode } from '../src/opencode/client'
 import { LocalSandboxProvider } from '../src/sandbox/local'
-import { DEFAULT_TIMINGS } from '../src/timings'
+import { DEFAULT_TIMINGS } from '../src/config/timings'
 import { isIdle, readEvents, type Arrival } from './lib/sse'
 import { call, endSession, type BenchStack } from './lib/stack'
 import { now, quantile, sleep } from './lib/stats'

@@ -130,7 +130,7 @@ export type StackOptions = {
   /**
    * Settings (JSON text, as in `settings`) that go into the Worker's bundled
    * deployment-settings.json instead of its variables, as a deployment too large for variables
-   * has them (src/bundled-settings.ts); the scripted model's OPENCODE_CONFIG may be one.
+   * has them (src/config/bundled-settings.ts); the scripted model's OPENCODE_CONFIG may be one.
    */
   bundledSettings?: string[]
 }

@@ -22,7 +22,7 @@ import { portIsFree } from './ports'
  * - it stops when its stdin closes: the stack that started it has ended.
  *
  * - DEPLOYMENT_SETTINGS_FILE, when set, is bundled in place of the project's
- *   deployment-settings.json (src/bundled-settings.ts), so a stack has settings of its own.
+ *   deployment-settings.json (src/config/bundled-settings.ts), so a stack has settings of its own.
  *
  *   tsx local/wrangler-dev.ts <port> <persist dir> [env file ...]
  */

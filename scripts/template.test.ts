@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { PROJECT_ROOT } from '../local/stack'
-import { E2B_TEMPLATE } from '../src/settings'
+import { E2B_TEMPLATE } from '../src/config/settings'
 import { loadTemplate, parseTemplateToml } from './template'
 
 describe('the E2B template', () => {

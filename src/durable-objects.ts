@@ -25,7 +25,7 @@ import type { BudgetCheck } from './gateway/budget'
 import type { Outcome } from './lib/errors'
 import type { RepoWarmSandbox, WarmSandbox } from './sandbox/record'
 import type { SnapshotPolicy, SnapshotRow } from './sandbox/snapshots'
-import type { ForkInput } from './session/fork-history'
+import type { ForkInput } from './session/history/fork-copy'
 import type { Admission } from './tenant/limits'
 import type { UsageReport } from './tenant/usage'
 

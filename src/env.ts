@@ -21,7 +21,7 @@ export type Bindings = DurableObjectBindings & {
   WARM_POOL_CONCURRENCY?: string
   /** JSON list of repository warm pools: [{repo, ref?, setup?, size, maxAgeSeconds?}] */
   WARM_POOLS?: string
-  /** JSON object of intervals and deadlines in ms, for tests (src/timings.ts); unset keeps the documented ones */
+  /** JSON object of intervals and deadlines in ms, for tests (src/config/timings.ts); unset keeps the documented ones */
   TIMINGS?: string
   WEBHOOK_SECRET?: string
   /** signs run callbacks; without it callbacks go out unsigned */

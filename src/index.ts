@@ -1,8 +1,8 @@
 import { app } from './api/app'
 
 export { RunDO } from './runs/durable-object'
-export { WebhookGuard } from './runs/guard'
-export { SandboxPool } from './sandbox/pool'
+export { WebhookGuard } from './guard/durable-object'
+export { SandboxPool } from './pool/durable-object'
 export { SessionDO } from './session/durable-object'
 export { TenantIndex } from './tenant/durable-object'
 

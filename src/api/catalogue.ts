@@ -5,7 +5,7 @@ import { deploymentRoutes, isKnownProvider } from '../gateway/routes'
 import { ApiError } from '../lib/errors'
 import { ConfigError, parseDeploymentConfig } from '../opencode/config'
 import { agentCatalogue, inCatalogue, modelCatalogue } from '../opencode/catalogue'
-import { readSettings } from '../settings'
+import { readSettings } from '../config/settings'
 import { json, router, security } from './openapi'
 
 const errors = {

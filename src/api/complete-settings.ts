@@ -1,7 +1,7 @@
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../env'
 import { ApiError } from '../lib/errors'
-import { missingSettings } from '../missing-settings'
+import { missingSettings } from '../config/missing-settings'
 import { json } from './openapi'
 import { ErrorBody } from '../contracts'
 

@@ -5,7 +5,7 @@ import type { AppEnv } from '../env'
 import { concat } from '../lib/json-tokens'
 import { unwrap } from '../lib/errors'
 import { randomSecret } from '../lib/ids'
-import { ATTACHMENT_CHUNK_BYTES } from '../session/queue'
+import { ATTACHMENT_CHUNK_BYTES } from '../session/turns/queue'
 import { validationError } from './errors'
 import { readMessageBody, type FileSink } from './message-body'
 

@@ -4,7 +4,7 @@ import type { AppEnv } from '../env'
 import { ApiError } from '../lib/errors'
 import { isAllowedHost } from '../lib/host'
 import { sha256Hex } from '../lib/ids'
-import { apiKeys } from '../settings'
+import { apiKeys } from '../config/settings'
 import { verifyToken } from './session-tokens'
 
 /**

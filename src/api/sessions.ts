@@ -9,7 +9,7 @@ import { admitsModel, requireCatalogueAgent, requireCatalogueModel } from './cat
 import { checkModelKeys, gatewayBase, requirePricedModel } from './gateway'
 import { errorMessage } from '../lib/log'
 import { secretsKey } from '../lib/sealed'
-import { hasSecrets, type SessionSecrets } from '../session/secrets'
+import { hasSecrets, type SessionSecrets } from '../session/store/secrets'
 import { commonErrors, json, router, security } from './openapi'
 import {
   AbortBody,

@@ -4,7 +4,7 @@ import { tenantStub } from '../durable-objects'
 import { ApiError } from '../lib/errors'
 import { sandboxProvider } from '../sandbox/select'
 import type { SnapshotRow } from '../sandbox/snapshots'
-import { readSettings } from '../settings'
+import { readSettings } from '../config/settings'
 import { commonErrors, json, router, security } from './openapi'
 
 const { 400: badInput, 401: unauthorized, 404: notFound } = commonErrors('snapshot')

@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi'
 import { TenantUsage, usageRange, UsageQuery } from '../contracts'
 import { tenantStub } from '../durable-objects'
 import { ApiError } from '../lib/errors'
-import { readSettings } from '../settings'
+import { readSettings } from '../config/settings'
 import { capsLeft } from '../tenant/usage'
 import { commonErrors, json, router, security } from './openapi'
 

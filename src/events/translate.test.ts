@@ -2,7 +2,7 @@ import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
 import { describe, expect, it } from 'vitest'
 import type { PublicEvent } from '../contracts'
 import { MAX_COALESCED_TEXT } from './coalesce'
-import { snapshotEvents } from './snapshot'
+import { snapshotEvents } from './catch-up'
 import { capText, MAX_MESSAGE_TEXT, MAX_TOOL_TEXT, todoItems } from './agent-values'
 import { AgentEventTranslator } from './translate'
 

@@ -29,7 +29,7 @@ export function parseDeploymentConfig(deploymentJson: string | undefined): Json 
   return deployment
 }
 
-/** The folder of the home where messages' files are put for the agent (src/session/message-files.ts). */
+/** The folder of the home where messages' files are put for the agent (src/session/turns/message-files.ts). */
 export const ATTACHMENTS_FOLDER = 'attachments'
 
 /**

@@ -7,7 +7,7 @@ import { startSandboxHost, type SandboxHost } from '../../local/sandbox-host'
 import { LocalSandboxProvider } from '../sandbox/local'
 import type { SandboxEndpoint } from '../sandbox/provider'
 import { agentClient, AgentUnreachableError, waitForOpencode } from './client'
-import { DEFAULT_TIMINGS } from '../timings'
+import { DEFAULT_TIMINGS } from '../config/timings'
 import { ensureAgentSession } from './session'
 
 /** Against a real `opencode serve` in a local sandbox, as a session or the warm pool reaches it. */

@@ -27,7 +27,7 @@ import { migrate } from '../lib/migrations'
 import { openJson, sealJson } from '../lib/sealed'
 import { RUN_MIGRATIONS } from './schema'
 import { forgetAt, forgetStorage } from '../lib/retention'
-import { readSettings } from '../settings'
+import { readSettings } from '../config/settings'
 
 /** How long a run may take when it does not say. */
 const DEFAULT_TIMEOUT_SECONDS = 30 * 60

@@ -1,5 +1,5 @@
 import { errorMessage } from '../lib/log'
-import { DEFAULT_TIMINGS } from '../timings'
+import { DEFAULT_TIMINGS } from '../config/timings'
 import {
   SandboxError,
   type CreateSandboxInput,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { readSettings } from '../settings'
+import { readSettings } from '../config/settings'
 import { canUseWarmSandbox, sandboxPlan, settingsFingerprint } from './plan'
 
 const settings = readSettings({ OPENAI_API_KEY: 'sk-x', DEFAULT_MODEL: 'a/b' } as never)

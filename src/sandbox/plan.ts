@@ -3,7 +3,7 @@ import { sandboxConfigPart } from '../opencode/sandbox-config'
 import { skillFiles } from '../opencode/skills'
 import { deploymentRoutes, sandboxProviders } from '../gateway/routes'
 import type { SessionSpec } from '../contracts'
-import type { Settings } from '../settings'
+import type { Settings } from '../config/settings'
 import type { ProvisionPlan } from './provision'
 
 /** How a sandbox reaches the model gateway: its base URL and the sandbox's own token. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_TIMINGS } from '../timings'
+import { DEFAULT_TIMINGS } from '../config/timings'
 import { afterRefillFailure, refillBlockedUntil } from './pool-backoff'
 
 const REFILL_RETRY_MS = 30_000

@@ -1,4 +1,4 @@
-import type { Settings } from '../settings'
+import type { Settings } from '../config/settings'
 import { E2BSandboxProvider } from './e2b'
 import { LocalSandboxProvider } from './local'
 import type { SandboxProvider } from './provider'

@@ -7,12 +7,12 @@ import type { CallEnd, CallGrant, PaidCall } from '../gateway/spend'
 import { event, type ConversationMessage, type CreateSessionInput, type PermissionAnswer, type PermissionResolved, type QuestionAnswer, type QuestionResolved, type SendMessageInput, type SendMessageResult, type SessionSpec, type SessionView } from '../contracts'
 import { admit, type Admitted } from './admission'
 import { composeSession, type SessionParts } from './compose'
-import { MAX_STREAMS } from './fanout'
-import type { ForkInput } from './fork-history'
-import type { History } from './history'
-import { wakeReason } from './lifecycle'
-import { sealSecrets } from './secrets'
-import type { Workspace } from './workspace'
+import { MAX_STREAMS } from './log/fanout'
+import type { ForkInput } from './history/fork-copy'
+import type { History } from './history/undo'
+import { wakeReason } from './sandbox/rules'
+import { sealSecrets } from './store/secrets'
+import type { Workspace } from './sandbox/workspace'
 
 /**
  * One session. Its parts are built once by ./compose: the row (./session-store), the event log

@@ -1,15 +1,15 @@
 import { event } from '../contracts'
 import { log } from '../lib/log'
 import { describeFailure } from './failure'
-import type { Fanout } from './fanout'
-import type { HumanRequests } from './human-requests'
-import type { SandboxLifecycle } from './sandbox-lifecycle'
+import type { Fanout } from './log/fanout'
+import type { HumanRequests } from './agent/human-requests'
+import type { SandboxLifecycle } from './sandbox/lifecycle'
 import { forgetStorage } from '../lib/retention'
-import { MIGRATIONS } from './schema'
-import type { SessionStore } from './session-store'
+import { MIGRATIONS } from './store/schema'
+import type { SessionStore } from './store/session-store'
 import type { StatusPort } from './ports'
 import type { Signals } from './signals'
-import type { Turns } from './turns'
+import type { Turns } from './turns/turns'
 
 export type EndingParts = {
   storage: DurableObjectStorage

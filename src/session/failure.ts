@@ -4,7 +4,7 @@ import { AgentUnreachableError } from '../opencode/client'
 import { ConfigError } from '../opencode/config'
 import { SandboxError } from '../sandbox/provider'
 import { ProvisionError } from '../sandbox/provision'
-import { AgentStreamError } from './agent-link'
+import { AgentStreamError } from './agent/link'
 
 /** Why a session failed, as its `error` event and view say it. */
 export function describeFailure(err: unknown): { code: EventErrorCode; message: string } {

@@ -1,5 +1,5 @@
 import type { Event as AgentEvent, PermissionRequest, QuestionRequest } from '@opencode-ai/sdk/v2/client'
-import type { TurnError } from './turn-rules'
+import type { TurnError } from './turns/rules'
 import type { AttachmentMime, OutputSchema, PublicEvent, SandboxState, SandboxStatusExtra, SessionStatus, StepOf } from '../contracts'
 
 /**

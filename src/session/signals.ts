@@ -3,14 +3,14 @@ import { sandboxStatus, type PublicEvent, type SandboxState, type SandboxStatusE
 import { errorMessage, log } from '../lib/log'
 import type { RunSignal } from '../contracts'
 import { runStub, tenantStub } from '../durable-objects'
-import type { Settings } from '../settings'
+import type { Settings } from '../config/settings'
 import type { SessionUsage } from '../tenant/usage-report'
-import type { EventLog } from './event-log'
-import { nextWake, type Wake } from './lifecycle'
-import type { PendingRequests } from './pending'
+import type { EventLog } from './log/event-log'
+import { nextWake, type Wake } from './sandbox/rules'
+import type { PendingRequests } from './agent/pending'
 import { Neighbours } from '../lib/neighbours'
 import type { Activity, SessionSignals } from './ports'
-import type { SessionStore } from './session-store'
+import type { SessionStore } from './store/session-store'
 
 type Parts = {
   env: Bindings

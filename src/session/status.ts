@@ -1,6 +1,6 @@
 import { event, type SessionStatus } from '../contracts'
 import type { SessionSignals, StatusFact, StatusPort } from './ports'
-import type { SessionStore } from './session-store'
+import type { SessionStore } from './store/session-store'
 
 export type StatusChange = { status: SessionStatus; reason?: string }
 

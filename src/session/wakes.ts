@@ -1,8 +1,8 @@
 import type { Ending } from './ending'
-import type { HumanRequests } from './human-requests'
-import type { WakeReason } from './lifecycle'
-import type { SandboxLifecycle } from './sandbox-lifecycle'
-import type { SessionStore } from './session-store'
+import type { HumanRequests } from './agent/human-requests'
+import type { WakeReason } from './sandbox/rules'
+import type { SandboxLifecycle } from './sandbox/lifecycle'
+import type { SessionStore } from './store/session-store'
 import type { Signals } from './signals'
 
 /** What the session does when it wakes, by reason (./lifecycle says which one an alarm answers). */

@@ -25,7 +25,7 @@ const OUTBOX_BATCH = 100
 export class SessionUsage {
   private sending: Promise<boolean> | undefined
 
-  /** `sql` holds the session's `usage_meter` (src/session/schema.ts). */
+  /** `sql` holds the session's `usage_meter` (src/session/store/schema.ts). */
   constructor(
     private readonly sql: SqlStorage,
     private readonly env: Bindings,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_VARIABLE_BYTES } from '../../src/bundled-settings'
+import { MAX_VARIABLE_BYTES } from '../../src/config/bundled-settings'
 import { MAX_MESSAGE_TEXT } from '../../src/events/agent-values'
 import { ownStackForFile } from '../helpers/own-stack'
 import {

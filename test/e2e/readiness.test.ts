@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createServer, type ServerResponse } from 'node:http'
-import { MODEL_SETTINGS } from '../../src/missing-settings'
-import { PROBE_TIMEOUT_MS, REUSE_MS } from '../../src/readiness'
+import { MODEL_SETTINGS } from '../../src/config/missing-settings'
+import { PROBE_TIMEOUT_MS, REUSE_MS } from '../../src/config/readiness'
 import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import { GiveUp, TEST_KEYS, waitFor, type Json } from './helpers'
 

@@ -1,10 +1,10 @@
 import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { event } from '../../src/contracts'
-import { EventLog } from '../../src/session/event-log'
+import { EventLog } from '../../src/session/log/event-log'
 import { MAX_LOG_BYTES } from '../../src/events/log-bound'
 import { REPLAY_PAGE_BYTES } from '../../src/events/replay-page'
-import { Fanout, MAX_PENDING_BYTES, MAX_PENDING_FRAMES, MAX_RAW_FRAME_BYTES, MAX_STREAMS } from '../../src/session/fanout'
+import { Fanout, MAX_PENDING_BYTES, MAX_PENDING_FRAMES, MAX_RAW_FRAME_BYTES, MAX_STREAMS } from '../../src/session/log/fanout'
 
 /** Inside workerd, on a real SQLite-backed Durable Object: the log and fan-out every session relies on. */
 

@@ -1,8 +1,8 @@
 import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
 import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { HumanRequests } from '../../src/session/human-requests'
-import { PendingRequests } from '../../src/session/pending'
+import { HumanRequests } from '../../src/session/agent/human-requests'
+import { PendingRequests } from '../../src/session/agent/pending'
 import { permissionRequest, RecordedSignals, ScriptedAgent } from './session-fakes'
 
 /**

@@ -1,12 +1,12 @@
 import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { migrate, type Migration } from '../../src/lib/migrations'
-import { GUARD_MIGRATIONS } from '../../src/runs/guard-schema'
+import { GUARD_MIGRATIONS } from '../../src/guard/schema'
 import { RUN_MIGRATIONS } from '../../src/runs/schema'
-import { POOL_MIGRATIONS } from '../../src/sandbox/pool-schema'
-import { Conversation } from '../../src/session/conversation'
+import { POOL_MIGRATIONS } from '../../src/pool/schema'
+import { Conversation } from '../../src/session/turns/conversation'
 import { SessionDO } from '../../src/session/durable-object'
-import { MIGRATIONS as SESSION_MIGRATIONS } from '../../src/session/schema'
+import { MIGRATIONS as SESSION_MIGRATIONS } from '../../src/session/store/schema'
 import { TENANT_MIGRATIONS } from '../../src/tenant/schema'
 
 /**

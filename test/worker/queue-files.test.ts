@@ -1,9 +1,9 @@
 import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { Conversation } from '../../src/session/conversation'
-import { migrate } from '../../src/session/schema'
-import { ATTACHMENT_CHUNK_BYTES, MessageQueue } from '../../src/session/queue'
-import type { TurnParts } from '../../src/session/turns'
+import { Conversation } from '../../src/session/turns/conversation'
+import { migrate } from '../../src/session/store/schema'
+import { ATTACHMENT_CHUNK_BYTES, MessageQueue } from '../../src/session/turns/queue'
+import type { TurnParts } from '../../src/session/turns/turns'
 import { joinedTurns, RecordedSignals, ScriptedAgent } from './session-fakes'
 
 /**

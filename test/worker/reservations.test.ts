@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { Reservations } from '../../src/session/reservations'
+import { Reservations } from '../../src/session/gateway/reservations'
 
 /** A session's calls in flight, on a real session's SQLite: counted together until each is settled, once. */
 

@@ -1,7 +1,7 @@
 import type { PermissionRequest, QuestionRequest } from '@opencode-ai/sdk/v2/client'
 import { sandboxStatus, type PublicEvent, type SandboxState, type SandboxStatusExtra, type SessionStatus, type StepOf } from '../../src/contracts'
 import type { AgentPort, HumanAnswer, PromptInput, SessionSignals, StatusFact, StatusPort, TurnWatcher } from '../../src/session/ports'
-import { Turns, type TurnParts } from '../../src/session/turns'
+import { Turns, type TurnParts } from '../../src/session/turns/turns'
 import { statusAfter } from '../../src/session/status'
 
 /**

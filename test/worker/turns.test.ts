@@ -1,8 +1,8 @@
 import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { Conversation } from '../../src/session/conversation'
-import { MessageQueue } from '../../src/session/queue'
-import { MAX_QUEUED, type Turns, type TurnParts } from '../../src/session/turns'
+import { Conversation } from '../../src/session/turns/conversation'
+import { MessageQueue } from '../../src/session/turns/queue'
+import { MAX_QUEUED, type Turns, type TurnParts } from '../../src/session/turns/turns'
 import { joinedTurns, RecordedSignals, ScriptedAgent } from './session-fakes'
 
 /**

@@ -1,0 +1,132 @@
+import type { OpencodeClient } from '@opencode-ai/sdk/v2/client'
+import { snapshotEvents, todoSnapshot } from '../../events/catch-up'
+import { OpencodeAgent } from '../../opencode/agent'
+import { agentClient } from '../../opencode/client'
+import { ensureAgentSession } from '../../opencode/session'
+import type { SandboxRecord } from '../../sandbox/record'
+import { Neighbours } from '../../lib/neighbours'
+import { AgentLink, type LinkEnd } from './link'
+import type { AgentEvents } from './events'
+import type { HumanRequests } from './human-requests'
+import type { SessionSignals, StatusPort } from '../ports'
+import type { SessionStore } from '../store/session-store'
+import type { Turns } from '../turns/turns'
+import type { Timings } from '../../config/timings'
+
+/** How many of opencode's latest messages a resync compares with what clients have seen. */
+const RESYNC_MESSAGES = 20
+
+export type ConnectionParts = {
+  store: SessionStore
+  signals: SessionSignals
+  status: StatusPort
+  events: AgentEvents
+  turns: Turns
+  human: HumanRequests
+  /** the link's silence and open deadlines, and opencode's per-request deadline */
+  timings: Pick<Timings, 'silenceMs' | 'agentOpenMs' | 'agentCallMs'>
+}
+
+function sameAgent(a: SandboxRecord, b: SandboxRecord): boolean {
+  return JSON.stringify(a.endpoint) === JSON.stringify(b.endpoint) && a.password === b.password && a.workdir === b.workdir
+}
+
+/**
+ * The session's one connection to the agent in its sandbox: a client built once per sandbox,
+ * the event stream (AgentLink) that feeds the session, and catching up after a gap.
+ */
+export class AgentConnection {
+  private link: AgentLink | undefined
+  private client: { record: SandboxRecord; client: OpencodeClient } | undefined
+  private port: OpencodeAgent | undefined
+
+  /** `lifecycle`: the link ended without our closing it, and the sandbox's lifecycle finds out why */
+  readonly neighbours = new Neighbours<{ lifecycle: { dropped(end: LinkEnd): void } }>()
+
+  constructor(private readonly p: ConnectionParts) {}
+
+  get linked(): boolean {
+    return this.link !== undefined
+  }
+
+  /** The agent, while the session is linked to it and follows its session. */
+  agent(): OpencodeAgent | undefined {
+    const following = this.p.events.following
+    if (!this.link || !this.client || !following) return undefined
+    if (this.port?.sessionId !== following || this.port.client !== this.client.client) this.port = new OpencodeAgent(this.client.client, following)
+    return this.port
+  }
+
+  /** A client for the agent in `record`'s sandbox, reused while the sandbox answers at the same place. */
+  clientFor(record: SandboxRecord): OpencodeClient {
+    const known = this.client
+    if (known && sameAgent(known.record, record)) return known.client
+    const client = agentClient(record.endpoint, record.password, record.workdir, { timeoutMs: this.p.timings.agentCallMs })
+    this.client = { record, client }
+    return client
+  }
+
+  /**
+   * A new sandbox's agent: its session (the warm sandbox's own, or a new one) is followed from
+   * the start. `known`: the agent session to follow without asking opencode (see ./start-checks).
+   */
+  async attach(record: SandboxRecord, known?: string) {
+    const client = this.clientFor(record)
+    const title = this.p.store.row.title
+    // The link holds events until release(), so it opens while the agent session is made.
+    const [sessionId] = await Promise.all([known ?? ensureAgentSession(client, { id: record.agentSessionId, title }), this.open(record)])
+    this.p.store.update({ agent_session_id: sessionId })
+    this.p.events.follow(sessionId, record.workdir, false)
+    this.link?.release()
+  }
+
+  /**
+   * Opens a new link to an agent and brings the session back in line with it: what clients
+   * missed during the gap is emitted from opencode's own record, requests it forgot are
+   * resolved as lost, and a turn it is no longer running is closed.
+   */
+  async reattach(record: SandboxRecord, agentRestarted: boolean) {
+    const { store, events, turns, status } = this.p
+    const client = this.clientFor(record)
+    const sessionId = await ensureAgentSession(client, { id: store.row.agent_session_id, title: store.row.title })
+    if (sessionId !== store.row.agent_session_id) store.update({ agent_session_id: sessionId })
+    if (events.following !== sessionId) events.follow(sessionId, record.workdir, true)
+    await this.open(record)
+    const [messages, statuses, todos] = await Promise.all([
+      client.session.messages({ sessionID: sessionId, limit: RESYNC_MESSAGES }),
+      client.session.status(),
+      client.session.todo({ sessionID: sessionId }),
+    ])
+    events.applySnapshot([...snapshotEvents(sessionId, messages.data ?? []), ...todoSnapshot(sessionId, todos.data)])
+    await this.p.human.sync('lost')
+    turns.adoptRunning()
+    const turn = turns.currentMessageId
+    if (turn && agentRestarted) turns.step(turn, { kind: 'agent_restarted' })
+    this.link?.release()
+    // Held events may have ended the turn already (and started the next): only a turn still ours is settled here.
+    if (turn) turns.step(turn, { kind: 'resynced', agentBusy: statuses.data?.[sessionId]?.type === 'busy' })
+    if (!turns.running) status.report({ kind: 'no_turn' })
+    turns.pump()
+  }
+
+  close() {
+    this.link?.close()
+    this.link = undefined
+  }
+
+  private async open(record: SandboxRecord) {
+    const link: AgentLink = new AgentLink(
+      agentClient(record.endpoint, record.password, record.workdir, { stream: true }),
+      (ev) => this.p.events.onAgentEvent(ev),
+      (end) => {
+        if (this.link !== link) return
+        this.link = undefined
+        link.close()
+        this.neighbours.of.lifecycle.dropped(end)
+      },
+      this.p.timings,
+    )
+    await link.open()
+    this.link = link
+  }
+}

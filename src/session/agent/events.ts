@@ -1,0 +1,193 @@
+import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
+import { describeAgentError } from '../../events/agent-values'
+import { AgentEventTranslator } from '../../events/translate'
+import { zeroUsage, type PublicEvent, type SubagentTag, type Usage } from '../../contracts'
+import type { Conversation } from '../turns/conversation'
+import type { EventLog } from '../log/event-log'
+import type { Fanout } from '../log/fanout'
+import type { HumanRequests } from './human-requests'
+import type { SessionSignals } from '../ports'
+import type { MessageQueue } from '../turns/queue'
+import type { SessionStore } from '../store/session-store'
+import type { TurnError } from '../turns/rules'
+import type { Turns } from '../turns/turns'
+
+/** After a restart, text already streamed is looked up this far back in the log. */
+const RESTORE_WINDOW = 20_000
+
+export type AgentEventParts = {
+  sql: SqlStorage
+  log: EventLog
+  fanout: Fanout
+  store: SessionStore
+  signals: SessionSignals
+  queue: MessageQueue
+  conversation: Conversation
+  human: HumanRequests
+  turns: Turns
+  /** an assistant message's usage (opencode's figure) was added to the session's: it goes beside the metered bill, and the spend to the tenant */
+  spent(messageId: string, usage: Usage): void
+}
+
+/**
+ * The agent's raw events on their way to clients: each is translated into public events, which
+ * are logged and then kept track of (the conversation, usage, the running turn, open requests).
+ */
+export class AgentEvents {
+  private translator: AgentEventTranslator | undefined
+
+  constructor(private readonly p: AgentEventParts) {}
+
+  /** The agent session this session follows, once there is one. */
+  get following(): string | undefined {
+    return this.translator?.rootSessionId
+  }
+
+  /**
+   * Starts following an agent session. A session object that followed it before it restarted
+   * must not complete again what clients saw completed, nor stream again text they already have.
+   */
+  follow(agentSessionId: string, workdir: string, restored: boolean) {
+    const translator = new AgentEventTranslator(agentSessionId, workdir)
+    translator.knowTitle(this.p.store.row.title)
+    translator.knowTodos(this.p.store.row.todos)
+    translator.onUserMessage = (agentId, publicId) => this.p.queue.setAgentMessageId(publicId, agentId)
+    if (restored) {
+      translator.restore({
+        completed: [...this.p.conversation.assistantIds(), ...this.completedBySubagents()],
+        streamed: this.streamed(),
+        userIds: this.p.queue.agentMessageIds(),
+        subagents: this.subagents(),
+      })
+    }
+    this.translator = translator
+  }
+
+  forget() {
+    this.translator = undefined
+  }
+
+  knowTitle(title: string) {
+    this.translator?.knowTitle(title)
+  }
+
+  /** The next user message of the agent session is this public one. */
+  prompting(messageId: string) {
+    if (this.translator) this.translator.pendingUserMessageId = messageId
+  }
+
+  concerns(ev: AgentEvent): boolean {
+    return this.translator?.concerns(ev) ?? false
+  }
+
+  /** Whatever was still streaming is completed with `error`: nothing else will complete it. */
+  interruptOpen(error: TurnError) {
+    if (this.translator) this.publish(this.translator.interruptOpen(error))
+  }
+
+  /** opencode's record after a gap, in place of what the stream would have said. */
+  applySnapshot(events: AgentEvent[]) {
+    if (this.translator) this.publish(this.translator.applySnapshot(events))
+  }
+
+  onAgentEvent(ev: AgentEvent) {
+    const translator = this.translator
+    if (!translator || !translator.concerns(ev)) return
+    if (this.p.fanout.wantsRaw && ev.id !== 'sync') this.p.fanout.publishRaw(ev)
+    this.publish(translator.translate(ev))
+    if (AgentEventTranslator.sessionOf(ev) !== translator.rootSessionId) return
+    const { turns } = this.p
+    if (ev.type === 'session.status') {
+      const status = ev.properties.status.type
+      if (status === 'busy') turns.step(undefined, { kind: 'agent_busy' })
+      else if (status === 'idle') turns.step(undefined, { kind: 'agent_idle' })
+    } else if (ev.type === 'session.error') {
+      const { code, message } = describeAgentError(ev.properties.error as never)
+      turns.step(undefined, { kind: 'agent_error', message: `${code}: ${message}` })
+    }
+  }
+
+  private publish(events: PublicEvent[]) {
+    const { human, signals } = this.p
+    for (const pub of events) {
+      if (pub.type === 'permission.resolved') human.resolve('permission', pub.data.permissionId, { reply: pub.data.reply })
+      else if (pub.type === 'question.resolved') human.resolve('question', pub.data.questionId, pub.data)
+      else {
+        signals.emit(pub)
+        this.track(pub)
+      }
+    }
+  }
+
+  /** Bookkeeping that follows from public events: conversation, usage, the turn, open requests. */
+  private track(pub: PublicEvent) {
+    const { store, conversation, turns, human } = this.p
+    switch (pub.type) {
+      case 'message.completed': {
+        if (pub.data.role !== 'assistant') return
+        const usage = pub.data.usage ?? zeroUsage()
+        store.addUsage(usage)
+        this.p.spent(pub.data.messageId, usage)
+        // A sub-agent's replies reach the conversation through the task tool's output, not as messages of their own.
+        if (pub.data.subagent) return
+        // opencode can finish an aborted message after the next turn began: file it under its own turn.
+        const parent = pub.data.parentId
+        const parts = this.translator?.partsOf(pub.data.messageId) ?? []
+        conversation.recordAssistant(pub.data.messageId, parent ? conversation.turnOf(parent) : undefined, pub.data.text, parts)
+        turns.assistantCompleted(parent, pub.data.messageId, pub.data.text, usage, pub.data.structured)
+        return
+      }
+      case 'todo.updated':
+        store.update({ todos: JSON.stringify(pub.data.items) })
+        return
+      case 'session.updated':
+        store.update({ title: pub.data.title })
+        void this.p.signals.syncIndex()
+        return
+      case 'permission.requested':
+        human.asked('permission', pub.data.permissionId, pub.data)
+        return
+      case 'question.asked':
+        human.asked('question', pub.data.questionId, pub.data)
+        return
+    }
+  }
+
+  /** How much of each part clients already have, from the log. */
+  private streamed() {
+    return this.p.sql
+      .exec<{ messageId: string; partId: string; kind: 'text' | 'reasoning'; length: number; subagent: string | null }>(
+        `SELECT json_extract(data, '$.messageId') AS messageId, json_extract(data, '$.partId') AS partId,
+                json_extract(data, '$.kind') AS kind, SUM(length(json_extract(data, '$.text'))) AS length,
+                MAX(json_extract(data, '$.subagent')) AS subagent
+         FROM events WHERE type = 'message.delta' AND seq > ? GROUP BY partId`,
+        this.p.log.lastSeq - RESTORE_WINDOW,
+      )
+      .toArray()
+      .map(({ subagent, ...part }) => ({ ...part, ...(subagent && { subagent: JSON.parse(subagent) as SubagentTag }) }))
+  }
+
+  /** The sub-agents clients were shown, from the log. */
+  private subagents(): SubagentTag[] {
+    return this.p.sql
+      .exec<{ tag: string }>(
+        `SELECT DISTINCT json_extract(data, '$.subagent') AS tag FROM events
+         WHERE type = 'message.created' AND seq > ? AND json_extract(data, '$.subagent') IS NOT NULL`,
+        this.p.log.lastSeq - RESTORE_WINDOW,
+      )
+      .toArray()
+      .map((r) => JSON.parse(r.tag) as SubagentTag)
+  }
+
+  /** Sub-agents' messages clients saw completed: they are not in the conversation, only in the log. */
+  private completedBySubagents(): string[] {
+    return this.p.sql
+      .exec<{ id: string }>(
+        `SELECT json_extract(data, '$.messageId') AS id FROM events
+         WHERE type = 'message.completed' AND seq > ? AND json_extract(data, '$.subagent') IS NOT NULL`,
+        this.p.log.lastSeq - RESTORE_WINDOW,
+      )
+      .toArray()
+      .map((r) => r.id)
+  }
+}

@@ -1,0 +1,144 @@
+import { fail, ok, type Outcome } from '../../lib/errors'
+import { AgentUnreachableError, waitForOpencode } from '../../opencode/client'
+import type { AgentConnection } from '../agent/connection'
+import { Conversation } from '../turns/conversation'
+import { Neighbours } from '../../lib/neighbours'
+import type { Activity, SessionSignals, StatusPort } from '../ports'
+import type { SandboxSource } from '../sandbox/source'
+import { openSecrets } from '../store/secrets'
+import type { SessionStore } from '../store/session-store'
+import { agentCut, historyEvents, lastKeptTurn, pairIds, remapHistory, type ForkedQueueRow, type ForkInput } from './fork-copy'
+
+export type ForkParts = {
+  sql: SqlStorage
+  secretsKey: string | undefined
+  store: SessionStore
+  signals: SessionSignals
+  status: StatusPort
+  source: SandboxSource
+  connection: AgentConnection
+}
+
+/**
+ * Forks: a new session that starts as a copy of this one, its conversation up to a chosen turn
+ * and its sandbox (workspace and opencode's record) as it stands. Both halves live here: what
+ * the original hands over (`handOver`), and how the new session takes it (`adopt`).
+ */
+export class Forks {
+  /** copies of this session under way: its turns wait until they are done */
+  private copies = 0
+  private readonly conversation: Conversation
+  /** `activity`: a session at work is not forked */
+  readonly neighbours = new Neighbours<{ activity: Activity }>()
+
+  constructor(private readonly p: ForkParts) {
+    this.conversation = new Conversation(p.sql)
+  }
+
+  get copying(): boolean {
+    return this.copies > 0
+  }
+
+  /**
+   * Hands this session at `messageId` to `create` (the new session's object) to copy. Messages
+   * sent meanwhile wait in the queue, as the copy must not change half-way; `resume` runs them.
+   */
+  async copy<T>(id: string, messageId: string | undefined, create: (input: ForkInput) => Promise<Outcome<T>>, resume: () => void): Promise<Outcome<T>> {
+    const input = this.handOver(id, messageId)
+    if (!input.ok) return input
+    this.copies++
+    try {
+      return await create(input.value)
+    } finally {
+      this.copies--
+      resume()
+    }
+  }
+
+  /** What a fork of this session at `messageId` starts from; the session must be idle with a sandbox. */
+  handOver(id: string, messageId: string | undefined): Outcome<ForkInput> {
+    const { store, sql } = this.p
+    if (store.isOver()) return fail('conflict', `the session is ${store.row.status}`)
+    if (this.neighbours.of.activity.busy || store.row.status !== 'idle') return fail('conflict', 'a turn is running or messages are waiting; fork once the session is idle')
+    const record = store.sandbox()
+    const agentSessionId = store.row.agent_session_id
+    if (!record || record.paused || !agentSessionId) return fail('sandbox_unavailable', 'the session has no running sandbox to copy')
+    const listed = this.conversation.forkable()
+    const last = lastKeptTurn(listed, messageId)
+    if (last === undefined) return fail('not_found', 'no such message in this session')
+    const queue = sql
+      .exec<ForkedQueueRow>(
+        // A message's turn is its place in the conversation (a steered one's is before the messages it overtook).
+        `SELECT q.pos, q.id, q.text, q.model, q.agent, q.state, q.created_at, q.outcome, q.agent_message_id, q.steer, COALESCE(m.turn, q.pos) AS turn
+         FROM queue q LEFT JOIN messages m ON m.id = q.id AND m.role = 'user'
+         WHERE q.state NOT IN ('queued', 'running') ORDER BY q.pos`,
+      )
+      .toArray()
+    const { runId: _run, ...spec } = store.spec()
+    return ok({
+      id,
+      tenant: store.row.tenant,
+      title: store.row.title,
+      spec: { ...spec, forkedTurn: last },
+      secrets: store.row.secrets,
+      sandboxId: record.sandboxId,
+      agentSessionId,
+      cut: agentCut(queue, last),
+      history: { queue: queue.filter((q) => q.turn <= last), messages: listed.filter((m) => m.turn <= last) },
+    })
+  }
+
+  /**
+   * Makes this new session the fork: its own copy of the sandbox (own password, own gateway
+   * token), opencode's fork of the conversation in it, the kept history under the copy's ids,
+   * and the link to its agent. Throws when the copy cannot be made; the caller fails the session.
+   */
+  async adopt(input: ForkInput) {
+    const { store, signals, connection, sql } = this.p
+    signals.sandboxState('starting', 'copying')
+    const secrets = await openSecrets(this.p.secretsKey, store.row.secrets)
+    const record = await this.p.source.forkOf(input.sandboxId, store.spec(), secrets, () => {})
+    store.saveSandbox(record)
+    await waitForOpencode(record.endpoint, record.password)
+    const client = connection.clientFor(record)
+    const forked = await client.session.fork({ sessionID: input.agentSessionId, messageID: input.cut })
+    if (!forked.data) throw new AgentUnreachableError(`opencode did not fork the conversation (${forked.response.status})`)
+    const [before, after] = await Promise.all([
+      client.session.messages({ sessionID: input.agentSessionId }),
+      client.session.messages({ sessionID: forked.data.id }),
+    ])
+    const ids = pairIds(
+      (before.data ?? []).map((m) => m.info.id),
+      input.cut,
+      (after.data ?? []).map((m) => m.info.id),
+    )
+    const history = remapHistory(input.history, ids)
+    for (const q of history.queue) {
+      sql.exec(
+        `INSERT INTO queue (pos, id, text, model, agent, idempotency_key, state, created_at, outcome, agent_message_id, steer)
+         VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)`,
+        q.pos,
+        q.id,
+        q.text,
+        q.model,
+        q.agent,
+        q.state,
+        q.created_at,
+        q.outcome,
+        q.agent_message_id,
+        q.steer,
+      )
+    }
+    for (const m of history.messages) this.conversation.copy(m)
+    // Listed in the order GET /messages shows them, so a replay of the stream reads the same.
+    const ordered = [...history.messages].sort((a, b) => a.turn - b.turn || (a.role === b.role ? a.created_at.localeCompare(b.created_at) : a.role === 'user' ? -1 : 1))
+    for (const ev of historyEvents(ordered)) signals.emit(ev)
+    store.update({ agent_session_id: forked.data.id })
+    store.saveSandbox({ ...record, agentSessionId: forked.data.id })
+    // Followed as after a restart: the copied messages are known, so none is announced again.
+    await connection.reattach(record, false)
+    signals.sandboxState('ready', 'forked')
+    signals.touch()
+    this.p.status.report({ kind: 'agent_ready' })
+  }
+}

@@ -1,0 +1,187 @@
+import type { LoggedEvent, PublicEvent, PublicEventType } from '../../contracts'
+import { continues, flushDelay, joined } from '../../events/coalesce'
+import { bytesToFree, MAX_LOG_BYTES, storedBytes, SUPERSEDED } from '../../events/log-bound'
+import { pageLength, REPLAY_PAGE_BYTES, REPLAY_PAGE_ROWS } from '../../events/replay-page'
+
+/**
+ * Events always kept, counting back from the newest: a client resuming from any of these ids
+ * gets every event after it. Older deltas of completed messages are removed (their
+ * `message.completed` carries the whole text), which keeps long sessions' logs bounded.
+ */
+export const RETAINED_EVENTS = 10_000
+/** Compaction runs once per this many appends, so its cost is spread thin. */
+const COMPACT_EVERY = 1_000
+
+/** SQL for the superseded events of ../events/log-bound (our own constants, never input). */
+const SUPERSEDED_SQL = SUPERSEDED.map(({ type, states }) =>
+  states ? `(type = '${type}' AND json_extract(data, '$.state') IN (${states.map((s) => `'${s}'`).join(', ')}))` : `type = '${type}'`,
+).join(' OR ')
+
+/** Who hears of events once they are stored. */
+export type EventReaders = { publishAll(events: LoggedEvent[]): void }
+
+/**
+ * The session's append-only event log. Sequence numbers start at 1, never repeat and never go
+ * back. Appends are written in batches, one transaction each: a commit per event would cap a
+ * session at a few hundred events a second. The first event after a pause is stored in the next
+ * turn of the event loop; while events keep coming, stores are a short window apart (see
+ * flushDelay). An event is handed to its readers (the fan-out, and so clients) only once it is stored, so
+ * no client ever sees an event a restart could take back. Consecutive deltas of one part that
+ * wait to be stored together become one event (one id, one row, one frame): a burst of
+ * thousands costs a few hundred rows, and since the merge happens before the id is public, ids
+ * still count up without gaps and a replay sends exactly what was sent live.
+ */
+export class EventLog {
+  private last: number
+  private unwritten: { seq: number; sessionId: string; at: Date; ev: PublicEvent }[] = []
+  private flushing: ReturnType<typeof setTimeout> | undefined
+  /** when the last batch was stored (ms) */
+  private flushedAt = 0
+  /** the stored events' data in bytes, as event_log_size keeps it */
+  private bytes: number
+  private readers: EventReaders | undefined
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly sessionId: () => string,
+    /** the log's bound in bytes (../events/log-bound); smaller in tests */
+    private readonly maxBytes = MAX_LOG_BYTES,
+  ) {
+    this.last = Number(storage.sql.exec('SELECT COALESCE(MAX(seq), 0) AS last FROM events').one().last)
+    this.bytes = this.savedBytes()
+  }
+
+  /** Where stored events go from now on: the fan-out, built on this log for its replays. */
+  publishTo(readers: EventReaders) {
+    this.readers = readers
+  }
+
+  private savedBytes(): number {
+    return Number(this.sql.exec('SELECT bytes FROM event_log_size').toArray()[0]?.bytes ?? 0)
+  }
+
+  /** The stored events' data, in bytes. */
+  get storedBytes(): number {
+    return this.bytes
+  }
+
+  private get sql(): SqlStorage {
+    return this.storage.sql
+  }
+
+  get lastSeq(): number {
+    return this.last
+  }
+
+  /** Appends an event (or folds a delta into the one before it); returns the id it is stored under. */
+  append(ev: PublicEvent, now = new Date()): number {
+    const last = this.unwritten.at(-1)
+    if (last && continues(last.ev, ev)) {
+      last.ev = joined(last.ev, ev)
+      return last.seq
+    }
+    const seq = this.last + 1
+    this.last = seq
+    this.unwritten.push({ seq, sessionId: this.sessionId(), at: now, ev })
+    this.schedule()
+    return seq
+  }
+
+  /** Sets the store of what waits for when flushDelay says, sooner than one already set if need be. */
+  private schedule() {
+    const delay = flushDelay(Date.now(), this.flushedAt, this.unwritten.length)
+    if (this.flushing !== undefined && delay > 0) return
+    clearTimeout(this.flushing)
+    this.flushing = setTimeout(() => this.flush(), delay)
+  }
+
+  /** Stores what was appended and not yet stored, in one transaction, then hands it on. */
+  flush() {
+    clearTimeout(this.flushing)
+    this.flushing = undefined
+    if (this.unwritten.length === 0) return
+    const batch: LoggedEvent[] = this.unwritten.map(({ seq, sessionId, at, ev }) => ({
+      seq,
+      type: ev.type,
+      data: JSON.stringify({ sessionId, at: at.toISOString(), ...ev.data }),
+    }))
+    this.unwritten = []
+    this.flushedAt = Date.now()
+    const compactDue = Math.floor(batch[0]!.seq / COMPACT_EVERY) !== Math.floor(this.last / COMPACT_EVERY)
+    try {
+      this.storage.transactionSync(() => {
+        for (const e of batch) this.sql.exec('INSERT INTO events (seq, type, data) VALUES (?, ?, ?)', e.seq, e.type, e.data)
+        this.bytes += batch.reduce((n, e) => n + storedBytes(e.data), 0)
+        if (compactDue) this.compact()
+        this.keepBound()
+        this.saveBytes()
+      })
+    } catch (err) {
+      // Rolled back: the size is what was stored before.
+      this.bytes = this.savedBytes()
+      throw err
+    }
+    this.readers?.publishAll(batch)
+  }
+
+  /** Removes deltas older than the retained window whose message has completed. */
+  compact(retained = RETAINED_EVENTS) {
+    this.bytes -= this.deleted(
+      `type = 'message.delta' AND seq <= ? AND json_extract(data, '$.messageId') IN (SELECT id FROM messages WHERE role = 'assistant')`,
+      this.last - retained,
+    )
+    this.saveBytes()
+  }
+
+  /**
+   * Past the bound, the oldest events go until the log is back under it: superseded ones first,
+   * then of any kind but the newest (what a client was told last). Ids never change, so a client
+   * resuming from an id that went gets what is left after it.
+   */
+  private keepBound() {
+    const superseded = bytesToFree(this.bytes, this.maxBytes)
+    if (superseded > 0) this.bytes -= this.deleteOldest(`(${SUPERSEDED_SQL}) AND seq < ${this.last}`, superseded)
+    const rest = bytesToFree(this.bytes, this.maxBytes)
+    if (rest > 0) this.bytes -= this.deleteOldest(`seq < ${this.last}`, rest)
+  }
+
+  /** Deletes the oldest events that match `where` until at least `bytes` are gone (or all that match); the bytes freed. */
+  private deleteOldest(where: string, bytes: number): number {
+    const cut = this.sql
+      .exec<{ seq: number }>(
+        `SELECT seq FROM (SELECT seq, SUM(length(CAST(data AS BLOB))) OVER (ORDER BY seq) AS upto FROM events WHERE ${where})
+         WHERE upto >= ? ORDER BY seq LIMIT 1`,
+        bytes,
+      )
+      .toArray()[0]?.seq
+    return cut === undefined ? this.deleted(where) : this.deleted(`(${where}) AND seq <= ?`, cut)
+  }
+
+  /** Deletes the events that match; the bytes their data took. */
+  private deleted(where: string, ...bindings: SqlStorageValue[]): number {
+    const rows = this.sql.exec<{ n: number }>(`DELETE FROM events WHERE ${where} RETURNING length(CAST(data AS BLOB)) AS n`, ...bindings).toArray()
+    return rows.reduce((sum, r) => sum + Number(r.n), 0)
+  }
+
+  private saveBytes() {
+    this.sql.exec('UPDATE event_log_size SET bytes = ?', this.bytes)
+  }
+
+  /**
+   * One page of the events after `seq`, oldest first: at most `limit` rows and `maxBytes` of
+   * data (but always one row); appended ones are stored first. Sizes are read before contents,
+   * so a page of large events is never loaded to find where it ends.
+   */
+  after(seq: number, limit = REPLAY_PAGE_ROWS, maxBytes = REPLAY_PAGE_BYTES): LoggedEvent[] {
+    this.flush()
+    const sizes = this.sql
+      .exec<{ seq: number; n: number }>('SELECT seq, length(CAST(data AS BLOB)) AS n FROM events WHERE seq > ? ORDER BY seq LIMIT ?', seq, limit)
+      .toArray()
+    const take = pageLength(sizes.map((r) => Number(r.n)), maxBytes)
+    if (take === 0) return []
+    return this.sql
+      .exec<{ seq: number; type: string; data: string }>('SELECT seq, type, data FROM events WHERE seq > ? AND seq <= ? ORDER BY seq', seq, sizes[take - 1]!.seq)
+      .toArray()
+      .map((r) => ({ seq: Number(r.seq), type: r.type as PublicEventType, data: r.data }))
+  }
+}

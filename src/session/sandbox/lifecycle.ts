@@ -1,0 +1,396 @@
+import type { Timings } from '../../config/timings'
+import { Neighbours } from '../../lib/neighbours'
+import { errorMessage, log, logEvent } from '../../lib/log'
+import { sleep } from '../../lib/sleep'
+import { waitForOpencode } from '../../opencode/client'
+import { SandboxError, type SandboxProvider } from '../../sandbox/provider'
+import type { SandboxRecord } from '../../sandbox/record'
+import { runPauseAt, type E2BLimits } from '../../sandbox/e2b-limits'
+import { event, type StepOf } from '../../contracts'
+import type { AgentConnection } from '../agent/connection'
+import type { AgentEvents } from '../agent/events'
+import type { LinkEnd } from '../agent/link'
+import type { HumanRequests } from '../agent/human-requests'
+import {
+  idleDecision,
+  needsKeepAlive,
+  pauseRetryDelayMs,
+  recoveryDecision,
+  sandboxTimeoutMs,
+  wantsSandbox,
+  type RecoveryAction,
+  type SandboxProbe,
+  type WatchdogLimits,
+} from './rules'
+import type { SessionSignals, StatusPort } from '../ports'
+import type { MessageQueue } from '../turns/queue'
+import { Provisioning } from './provisioning'
+import type { SandboxSource } from './source'
+import { startChecks } from './start-checks'
+import { openSecrets } from '../store/secrets'
+import type { SessionStore } from '../store/session-store'
+import type { Turns } from '../turns/turns'
+import { WorkSlot, type Abandon, type Job } from './work-slot'
+
+export type LifecycleParts = {
+  secretsKey: string | undefined
+  provider: SandboxProvider
+  store: SessionStore
+  signals: SessionSignals
+  status: StatusPort
+  queue: MessageQueue
+  turns: Turns
+  human: HumanRequests
+  events: AgentEvents
+  connection: AgentConnection
+  source: SandboxSource
+  /** the watchdog's limits, the first retry of a refused pause (TIMINGS pauseRetryMs), the plan's run limit */
+  settings: { watchdog: WatchdogLimits; timings: Pick<Timings, 'pauseRetryMs'>; e2bLimits: E2BLimits }
+  /** clients watching the session's stream: a watched session is not paused */
+  watchers(): number
+}
+
+/**
+ * The session's sandbox through its life: made (or taken warm), watched, recovered after a gap,
+ * paused when idle and resumed for the next message, kept alive at the provider, and given up
+ * when gone. Work on it runs one at a time; what to do when is decided in ./lifecycle.
+ */
+export class SandboxLifecycle {
+  /** provisioning, pausing or recovery under way; one at a time */
+  private readonly slot: WorkSlot
+  /** the last provisioning was abandoned by the watchdog: only a new message tries again */
+  private held = false
+  /** pauses that failed in a row, and when the next may be tried */
+  private pauseFailures = 0
+  private pauseRetryAt = 0
+  /** sandboxes being made, recorded the moment each exists */
+  private readonly provisioning: Provisioning
+
+  /** `ending`: the session cannot go on (its sandbox could not be made) and fails */
+  readonly neighbours = new Neighbours<{ ending: { fail(err: unknown): Promise<void> } }>()
+
+  constructor(private readonly p: LifecycleParts) {
+    this.provisioning = new Provisioning(p.store, p.provider)
+    // A line as each piece of work starts and stops, so an operator (and a test) can tell when work
+    // under way when the session ended has stopped: nothing it began happens after its last line.
+    const workLine = (job: Job, state: string) =>
+      logEvent('sandbox.work', { sessionId: p.store.maybe?.id, work: job.work, state, over: p.store.exists && p.store.isOver() })
+    this.slot = new WorkSlot(
+      p.settings.watchdog,
+      (job, verdict) => this.giveUp(job, verdict),
+      (job) => {
+        workLine(job, job.abandoned ? 'abandoned' : 'ended')
+        if (p.store.exists && !p.store.isOver() && p.queue.waiting() > 0) this.ensureRunning()
+      },
+      (job) => workLine(job, 'started'),
+    )
+  }
+
+  get busy(): boolean {
+    return this.slot.busy
+  }
+
+  /** Brings the session to where it should be: a sandbox, an agent, a live link. Idempotent. `message`: a new message asks for it. */
+  ensureRunning(cause?: 'message') {
+    const { store, connection } = this.p
+    if (cause === 'message') this.held = false
+    if (!store.exists || store.isOver() || this.slot.busy) return
+    const record = store.sandbox()
+    if (record && connection.linked) return
+    if (
+      (!record || record.paused) &&
+      !wantsSandbox({ now: Date.now(), expiresAt: Date.parse(store.row.expires_at), hasWork: this.p.queue.waiting() > 0, held: this.held })
+    )
+      return
+    if (!record) this.slot.run('provision', (job) => this.provision(job))
+    else this.slot.run('recover', (job) => (record.paused ? this.resume(job, record) : this.recover(job, 'reconnecting')))
+    void this.p.signals.scheduleWake()
+  }
+
+  /** Work of another part on a sandbox it brings (a fork's copy): no provisioning or recovery starts meanwhile. */
+  async hold<T>(work: () => Promise<T>): Promise<T> {
+    return this.slot.hold(work)
+  }
+
+  /** On the session's alarm: pause an idle sandbox, keep a wanted one alive at the provider, or check on it. */
+  async wake() {
+    const { store, turns, queue } = this.p
+    const now = Date.now()
+    const expiresAt = Date.parse(store.row.expires_at)
+    const record = store.sandbox()
+    const decision = idleDecision({
+      now,
+      expiresAt,
+      busy: turns.running || queue.waiting() > 0 || this.slot.busy,
+      hasSandbox: record !== undefined && !record.paused,
+      clients: this.p.watchers(),
+      runPauseAt: this.runPauseAt(record),
+    })
+    if (decision.action === 'pause' && now >= this.pauseRetryAt) {
+      // One at a time with provisioning and recovery: a message arriving mid-pause resumes after it.
+      this.slot.run('recover', (job) => this.pause(job, decision.reason))
+      await this.slot.settled()
+      return
+    }
+    if (record && !record.paused && needsKeepAlive({ now, expiresAt, deadline: record.deadline })) await this.keepAlive(record, now, expiresAt)
+    // Sandboxes being made stay alive through a long setup; with no work under way, any recorded is left from before a restart.
+    await (this.slot.busy ? this.provisioning.keepAlive(this.timeout()) : this.provisioning.reap())
+    // A live link watches the agent itself (heartbeats); without one, ensureRunning probes and recovers.
+    this.ensureRunning()
+  }
+
+  private runPauseAt(record: SandboxRecord | undefined): number | undefined {
+    const { maxRunMs } = this.p.settings.e2bLimits
+    return maxRunMs !== undefined && record?.runningSince !== undefined ? runPauseAt(record.runningSince, maxRunMs) : undefined
+  }
+
+  /** A client asked to keep the session: its sandbox's provider timeout moves with the deadline. */
+  async keepalive() {
+    const record = this.p.store.sandbox()
+    if (record && !record.paused) await this.keepAlive(record, Date.now(), Date.parse(this.p.store.row.expires_at))
+    this.ensureRunning()
+  }
+
+  /** A read of a paused sandbox's workspace brings it back first, as a keepalive does, so the session's state stays true. */
+  async awake() {
+    if (!this.p.store.sandbox()?.paused) return
+    this.p.signals.touch()
+    this.ensureRunning()
+    await this.slot.settled()
+  }
+
+  /** The link to the agent ended without our closing it. */
+  dropped(end: LinkEnd) {
+    if (this.p.store.isOver()) return
+    log('warn', 'agent stream ended', { sessionId: this.p.store.maybe?.id, reason: end.reason })
+    this.slot.run('recover', (job) => this.recover(job, `the agent event stream ${end.reason === 'silent' ? 'went silent' : 'ended'}`))
+  }
+
+  /** The session is over: its sandbox goes, and with it the link. */
+  async stop(step: StepOf<'stopped'>) {
+    const { store, connection, events } = this.p
+    const record = store.sandbox()
+    connection.close()
+    events.forget()
+    // A provisioning under way kills what it made as it stops; with none, what a restart left goes.
+    if (!this.slot.busy) await this.provisioning.reap()
+    if (!record) return
+    store.update({ agent_session_id: null })
+    await this.killLeftover()
+    this.p.signals.sandboxState('stopped', step)
+  }
+
+  /**
+   * Kills the ended session's sandbox. Its record stays until the provider confirms, so a kill
+   * that failed (the provider unreachable for a moment) is tried again at the session's next wake
+   * instead of leaving a sandbox running with nobody to end it.
+   */
+  async killLeftover() {
+    const record = this.p.store.sandbox()
+    if (!record) return
+    try {
+      await this.p.provider.kill(record.sandboxId)
+      this.p.store.saveSandbox(null)
+    } catch (err) {
+      if (err instanceof SandboxError && err.code === 'not_found') return this.p.store.saveSandbox(null)
+      log('warn', 'sandbox kill failed', { sessionId: this.p.store.maybe?.id, err: errorMessage(err) })
+    }
+  }
+
+  /**
+   * The job hangs past its watchdog: whatever it made and the sandbox it worked on are killed,
+   * the session hears why and goes on without a sandbox; the job, should its await ever end,
+   * stops at its next step.
+   */
+  private async giveUp(job: Job, verdict: Abandon) {
+    const { store, provider, signals } = this.p
+    log('warn', 'sandbox work abandoned', { sessionId: store.maybe?.id, work: job.work })
+    for (const sandboxId of job.made) await provider.kill(sandboxId).catch(() => {})
+    if (store.exists && !store.isOver()) {
+      this.held = verdict.hold
+      signals.emit(event('error', { code: verdict.code, message: verdict.message }))
+      await this.lose('timed_out', verdict.message)
+    }
+  }
+
+  /** The session ended, or the watchdog gave the job up: its work stops here. */
+  private stopped(job: Job): boolean {
+    return job.abandoned || this.p.store.isOver()
+  }
+
+  private async provision(job: Job) {
+    const { store, signals, status, connection } = this.p
+    const spec = store.spec()
+    status.report({ kind: 'sandbox_starting' })
+    signals.sandboxState('starting', 'provisioning')
+    try {
+      // No other work runs: a sandbox still recorded as being made was left by a restart.
+      await this.provisioning.reap()
+      const secrets = await openSecrets(this.p.secretsKey, store.row.secrets)
+      const { record, warm } = await this.p.source.sandboxFor(spec, secrets, (sandboxId) => {
+        this.provisioning.made(sandboxId)
+        job.made.add(sandboxId)
+        if (job.abandoned) void this.p.provider.kill(sandboxId).catch(() => {})
+      })
+      if (this.stopped(job)) return this.abandon(record)
+      store.saveSandbox(record)
+      const checks = startChecks({ warm, agentSessionId: record.agentSessionId, title: store.row.title })
+      if (checks.waitForAgent) await waitForOpencode(record.endpoint, record.password, { stopped: () => this.stopped(job) })
+      if (this.stopped(job)) return this.abandon(record)
+      await connection.attach(record, checks.knownAgentSession)
+      if (this.stopped(job)) return this.abandon(record)
+      signals.sandboxState('ready', 'started')
+      // The idle clock starts once the session can take a message, not while its sandbox boots.
+      signals.touch()
+      status.report({ kind: 'agent_ready' })
+      this.p.turns.pump()
+    } catch (err) {
+      if (!job.abandoned) await this.neighbours.of.ending.fail(err)
+    } finally {
+      this.provisioning.ended(job.made)
+    }
+  }
+
+  private async probe(record: SandboxRecord): Promise<SandboxProbe> {
+    const agentHealthy = await waitForOpencode(record.endpoint, record.password, { timeoutMs: 2_000 }).then(
+      () => true,
+      () => false,
+    )
+    if (agentHealthy) return { agentHealthy, sandbox: 'running' }
+    const sandbox = await this.p.provider.status(record.sandboxId).catch(() => 'unknown' as const)
+    return { agentHealthy, sandbox }
+  }
+
+  /**
+   * The link to the agent is gone (its stream ended, a health check failed, or this object
+   * restarted): find out why, and reconnect, restart the agent, or give the sandbox up.
+   */
+  private async recover(job: Job, reason: string): Promise<RecoveryAction['action']> {
+    const record = this.p.store.sandbox()
+    if (!record) return 'replace_sandbox'
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const probe = await this.probe(record)
+        if (this.stopped(job)) {
+          await this.abandon(record)
+          return 'replace_sandbox'
+        }
+        const decision = recoveryDecision(probe, attempt)
+        if (decision.action === 'retry') await sleep(decision.delayMs)
+        else if (decision.action === 'resume') await this.p.provider.resume(record.sandboxId, this.timeout())
+        else if (decision.action === 'replace_sandbox') await this.lose('gone', reason)
+        else if (decision.action === 'restart_agent') await this.restartAgent(job, record, reason)
+        else await this.p.connection.reattach(record, false)
+        if (decision.action !== 'retry' && decision.action !== 'resume') return decision.action
+      }
+    } catch (err) {
+      if (!job.abandoned) await this.lose('unrecoverable', `${reason}; recovery failed: ${errorMessage(err)}`)
+      return 'replace_sandbox'
+    }
+  }
+
+  private timeout(): number {
+    return sandboxTimeoutMs(Date.now(), Date.parse(this.p.store.row.expires_at))
+  }
+
+  /** Idle: the sandbox stops where it stands, for the next message to resume it as it was. */
+  private async pause(job: Job, step: StepOf<'paused'>) {
+    const { store, connection } = this.p
+    const record = store.sandbox()
+    if (!record || record.paused) return
+    connection.close()
+    // Recorded first: a pause cut short leaves a sandbox that the resume finds running, which is fine.
+    store.saveSandbox({ ...record, paused: true, pausedAt: Date.now() })
+    try {
+      await this.p.provider.pause(record.sandboxId)
+    } catch (err) {
+      if (job.abandoned) return
+      if (err instanceof SandboxError && err.code === 'not_found') return this.lose('gone', 'the sandbox was gone when it was to be paused')
+      // Not paused is not said to be: the sandbox stays ready and the pause is tried again later.
+      this.pauseFailures++
+      this.pauseRetryAt = Date.now() + pauseRetryDelayMs(this.pauseFailures, this.p.settings.timings.pauseRetryMs)
+      log('warn', 'sandbox pause failed', { sessionId: store.maybe?.id, err: errorMessage(err) })
+      store.saveSandbox({ ...record, paused: false })
+      this.p.signals.emit(event('error', { code: 'sandbox_pause_failed', message: `the idle sandbox could not be paused: ${errorMessage(err)}` }))
+      await this.recover(job, 'a pause failed')
+      return
+    }
+    if (job.abandoned) return
+    this.pauseFailures = 0
+    this.p.signals.sandboxState('paused', step)
+  }
+
+  /** Brings a paused sandbox back, then checks its agent as after any gap: reconnect, restart, or replace. */
+  private async resume(job: Job, record: SandboxRecord) {
+    const { signals, store } = this.p
+    signals.sandboxState('starting', 'resuming')
+    const timeoutMs = this.timeout()
+    try {
+      await this.p.provider.resume(record.sandboxId, timeoutMs)
+    } catch (err) {
+      if (job.abandoned) return
+      const gone = err instanceof SandboxError && err.code === 'not_found'
+      return gone ? this.lose('gone', 'the paused sandbox is gone') : this.lose('resume_failed', `the paused sandbox could not be resumed: ${errorMessage(err)}`)
+    }
+    if (this.stopped(job)) return this.abandon(record)
+    store.saveSandbox({ ...record, paused: false, deadline: Date.now() + timeoutMs, runningSince: Date.now() })
+    await signals.scheduleWake()
+    if ((await this.recover(job, 'resumed')) === 'resubscribe' && !this.stopped(job)) signals.sandboxState('ready', 'resumed')
+  }
+
+  /** Keeps the provider from ending a sandbox the session still wants (E2B ends it at its timeout). */
+  private async keepAlive(record: SandboxRecord, now: number, expiresAt: number) {
+    const timeoutMs = sandboxTimeoutMs(now, expiresAt)
+    try {
+      await this.p.provider.keepAlive(record.sandboxId, timeoutMs)
+    } catch (err) {
+      // A sandbox that is gone shows when its agent stops answering; recovery handles it there.
+      return log('warn', 'sandbox keepalive failed', { sessionId: this.p.store.maybe?.id, err: errorMessage(err) })
+    }
+    const current = this.p.store.sandbox()
+    if (current?.sandboxId === record.sandboxId) this.p.store.saveSandbox({ ...current, deadline: now + timeoutMs })
+  }
+
+  /** opencode died in a live sandbox: start it again on the same workspace and carry on. */
+  private async restartAgent(job: Job, record: SandboxRecord, reason: string) {
+    this.p.signals.sandboxState('restarting', 'agent_stopped', { detail: reason })
+    const endpoint = await this.p.provider.startOpencode(record.sandboxId, { cwd: record.workdir })
+    const restarted = { ...record, endpoint }
+    if (this.stopped(job)) return this.abandon(restarted)
+    this.p.store.saveSandbox(restarted)
+    await waitForOpencode(endpoint, record.password, { stopped: () => this.stopped(job) })
+    if (this.stopped(job)) return this.abandon(restarted)
+    await this.p.connection.reattach(restarted, true)
+    if (this.stopped(job)) return this.abandon(restarted)
+    this.p.signals.sandboxState('ready', 'agent_restarted')
+  }
+
+  /**
+   * The session ended, or the watchdog gave the work up, while it awaited something: what the
+   * work made or brought back is killed (the end's own stop may have run before it was
+   * recorded), and nothing is said. A later provisioning's sandbox and link are not its to touch.
+   */
+  private async abandon(record: SandboxRecord) {
+    const current = this.p.store.sandbox()
+    if (!current || current.sandboxId === record.sandboxId) {
+      this.p.connection.close()
+      if (current) this.p.store.saveSandbox(null)
+    }
+    await this.p.provider.kill(record.sandboxId).catch(() => {})
+  }
+
+  /** The sandbox is gone: say so, fail the running turn, and start afresh on the next message. */
+  private async lose(step: StepOf<'lost'>, reason: string) {
+    const { store, connection, human, signals, status, turns, events } = this.p
+    const record = store.sandbox()
+    connection.close()
+    store.saveSandbox(null)
+    store.update({ agent_session_id: null })
+    human.resolveAll('lost')
+    signals.sandboxState('lost', step, { detail: reason })
+    if (record) await this.p.provider.kill(record.sandboxId).catch(() => {})
+    turns.adoptRunning()
+    if (!turns.step(undefined, { kind: 'sandbox_lost', reason })) status.report({ kind: 'no_turn' })
+    events.forget()
+  }
+}
