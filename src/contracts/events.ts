@@ -25,7 +25,7 @@ export const TodoItem = z
   .openapi('TodoItem')
 
 /** Set on the events of a sub-agent's work: which sub-agent, started by which task tool call of the session's agent. */
-const Subagent = z
+export const Subagent = z
   .object({
     sessionId: z.string().openapi({ description: "the sub-agent's own (opencode) session" }),
     callId: z.string().openapi({ description: 'the `task` tool call that started it' }),

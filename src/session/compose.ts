@@ -2,7 +2,7 @@ import type { Bindings } from '../env'
 import { errorMessage, log as logLine } from '../lib/log'
 import { sandboxProvider } from '../sandbox/select'
 import { readSettings } from '../config/settings'
-import { SessionUsage } from '../tenant/usage-report'
+import { SessionUsage } from './usage/report'
 import { SessionActivity } from './activity'
 import { AgentConnection } from './agent/connection'
 import { AgentEvents } from './agent/events'
@@ -110,7 +110,7 @@ export function composeSession(storage: DurableObjectStorage, env: Bindings) {
     settings,
     watchers: () => fanout.size,
   })
-  const forks = new Forks({ sql, secretsKey: env.SECRETS_KEY, store, signals, status, source, connection })
+  const forks = new Forks({ queue, conversation, secretsKey: env.SECRETS_KEY, store, signals, status, source, connection })
   const activity = new SessionActivity({ turns, queue, lifecycle, forks })
   const workspace = new Workspace(store, provider, connection)
   const history = new History({ store, queue, conversation, signals, activity, connection })

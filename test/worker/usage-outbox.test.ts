@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { dayOf } from '../../src/lib/days'
-import { SessionUsage } from '../../src/tenant/usage-report'
+import { SessionUsage } from '../../src/session/usage/report'
 
 /**
  * A session's usage outbox inside workerd, on a real session's SQLite and a real tenant index:

@@ -1,7 +1,7 @@
 import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
 import { describeAgentError } from '../../events/agent-values'
 import { AgentEventTranslator } from '../../events/translate'
-import { zeroUsage, type PublicEvent, type SubagentTag, type Usage } from '../../contracts'
+import { zeroUsage, type PublicEvent, type Usage } from '../../contracts'
 import type { Conversation } from '../turns/conversation'
 import type { EventLog } from '../log/event-log'
 import type { Fanout } from '../log/fanout'
@@ -54,10 +54,10 @@ export class AgentEvents {
     translator.onUserMessage = (agentId, publicId) => this.p.queue.setAgentMessageId(publicId, agentId)
     if (restored) {
       translator.restore({
-        completed: [...this.p.conversation.assistantIds(), ...this.completedBySubagents()],
-        streamed: this.streamed(),
+        completed: [...this.p.conversation.assistantIds(), ...this.p.log.completedBySubagents(RESTORE_WINDOW)],
+        streamed: this.p.log.streamed(RESTORE_WINDOW),
         userIds: this.p.queue.agentMessageIds(),
-        subagents: this.subagents(),
+        subagents: this.p.log.subagents(RESTORE_WINDOW),
       })
     }
     this.translator = translator
@@ -151,43 +151,5 @@ export class AgentEvents {
         human.asked('question', pub.data.questionId, pub.data)
         return
     }
-  }
-
-  /** How much of each part clients already have, from the log. */
-  private streamed() {
-    return this.p.sql
-      .exec<{ messageId: string; partId: string; kind: 'text' | 'reasoning'; length: number; subagent: string | null }>(
-        `SELECT json_extract(data, '$.messageId') AS messageId, json_extract(data, '$.partId') AS partId,
-                json_extract(data, '$.kind') AS kind, SUM(length(json_extract(data, '$.text'))) AS length,
-                MAX(json_extract(data, '$.subagent')) AS subagent
-         FROM events WHERE type = 'message.delta' AND seq > ? GROUP BY partId`,
-        this.p.log.lastSeq - RESTORE_WINDOW,
-      )
-      .toArray()
-      .map(({ subagent, ...part }) => ({ ...part, ...(subagent && { subagent: JSON.parse(subagent) as SubagentTag }) }))
-  }
-
-  /** The sub-agents clients were shown, from the log. */
-  private subagents(): SubagentTag[] {
-    return this.p.sql
-      .exec<{ tag: string }>(
-        `SELECT DISTINCT json_extract(data, '$.subagent') AS tag FROM events
-         WHERE type = 'message.created' AND seq > ? AND json_extract(data, '$.subagent') IS NOT NULL`,
-        this.p.log.lastSeq - RESTORE_WINDOW,
-      )
-      .toArray()
-      .map((r) => JSON.parse(r.tag) as SubagentTag)
-  }
-
-  /** Sub-agents' messages clients saw completed: they are not in the conversation, only in the log. */
-  private completedBySubagents(): string[] {
-    return this.p.sql
-      .exec<{ id: string }>(
-        `SELECT json_extract(data, '$.messageId') AS id FROM events
-         WHERE type = 'message.completed' AND seq > ? AND json_extract(data, '$.subagent') IS NOT NULL`,
-        this.p.log.lastSeq - RESTORE_WINDOW,
-      )
-      .toArray()
-      .map((r) => r.id)
   }
 }

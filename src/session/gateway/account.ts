@@ -1,7 +1,7 @@
 import { tenantStub } from '../../durable-objects'
 import type { Bindings } from '../../env'
 import { event, type Limits } from '../../contracts'
-import type { SessionUsage } from '../../tenant/usage-report'
+import type { SessionUsage } from '../usage/report'
 import { budgetWarning, checkBudget, costCapped, type BudgetCheck, type TenantSpend } from '../../gateway/budget'
 import { priceOf } from '../../gateway/prices'
 import { deploymentRoutes, routeFor } from '../../gateway/routes'

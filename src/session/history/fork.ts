@@ -1,16 +1,18 @@
 import { fail, ok, type Outcome } from '../../lib/errors'
 import { AgentUnreachableError, waitForOpencode } from '../../opencode/client'
 import type { AgentConnection } from '../agent/connection'
-import { Conversation } from '../turns/conversation'
+import type { Conversation } from '../turns/conversation'
+import type { MessageQueue } from '../turns/queue'
 import { Neighbours } from '../../lib/neighbours'
 import type { Activity, SessionSignals, StatusPort } from '../ports'
 import type { SandboxSource } from '../sandbox/source'
 import { openSecrets } from '../store/secrets'
 import type { SessionStore } from '../store/session-store'
-import { agentCut, historyEvents, lastKeptTurn, pairIds, remapHistory, type ForkedQueueRow, type ForkInput } from './fork-copy'
+import { agentCut, historyEvents, lastKeptTurn, pairIds, remapHistory, type ForkInput } from './fork-copy'
 
 export type ForkParts = {
-  sql: SqlStorage
+  queue: MessageQueue
+  conversation: Conversation
   secretsKey: string | undefined
   store: SessionStore
   signals: SessionSignals
@@ -27,13 +29,10 @@ export type ForkParts = {
 export class Forks {
   /** copies of this session under way: its turns wait until they are done */
   private copies = 0
-  private readonly conversation: Conversation
   /** `activity`: a session at work is not forked */
   readonly neighbours = new Neighbours<{ activity: Activity }>()
 
-  constructor(private readonly p: ForkParts) {
-    this.conversation = new Conversation(p.sql)
-  }
+  constructor(private readonly p: ForkParts) {}
 
   get copying(): boolean {
     return this.copies > 0
@@ -57,23 +56,17 @@ export class Forks {
 
   /** What a fork of this session at `messageId` starts from; the session must be idle with a sandbox. */
   handOver(id: string, messageId: string | undefined): Outcome<ForkInput> {
-    const { store, sql } = this.p
+    const { store, queue: messages, conversation } = this.p
     if (store.isOver()) return fail('conflict', `the session is ${store.row.status}`)
     if (this.neighbours.of.activity.busy || store.row.status !== 'idle') return fail('conflict', 'a turn is running or messages are waiting; fork once the session is idle')
     const record = store.sandbox()
     const agentSessionId = store.row.agent_session_id
     if (!record || record.paused || !agentSessionId) return fail('sandbox_unavailable', 'the session has no running sandbox to copy')
-    const listed = this.conversation.forkable()
+    const listed = conversation.forkable()
     const last = lastKeptTurn(listed, messageId)
     if (last === undefined) return fail('not_found', 'no such message in this session')
-    const queue = sql
-      .exec<ForkedQueueRow>(
-        // A message's turn is its place in the conversation (a steered one's is before the messages it overtook).
-        `SELECT q.pos, q.id, q.text, q.model, q.agent, q.state, q.created_at, q.outcome, q.agent_message_id, q.steer, COALESCE(m.turn, q.pos) AS turn
-         FROM queue q LEFT JOIN messages m ON m.id = q.id AND m.role = 'user'
-         WHERE q.state NOT IN ('queued', 'running') ORDER BY q.pos`,
-      )
-      .toArray()
+    const turns = conversation.userTurns()
+    const queue = messages.settled().map((q) => ({ ...q, turn: turns.get(q.id) ?? q.pos }))
     const { runId: _run, ...spec } = store.spec()
     return ok({
       id,
@@ -94,7 +87,7 @@ export class Forks {
    * and the link to its agent. Throws when the copy cannot be made; the caller fails the session.
    */
   async adopt(input: ForkInput) {
-    const { store, signals, connection, sql } = this.p
+    const { store, signals, connection, queue: messages, conversation } = this.p
     signals.sandboxState('starting', 'copying')
     const secrets = await openSecrets(this.p.secretsKey, store.row.secrets)
     const record = await this.p.source.forkOf(input.sandboxId, store.spec(), secrets, () => {})
@@ -113,23 +106,8 @@ export class Forks {
       (after.data ?? []).map((m) => m.info.id),
     )
     const history = remapHistory(input.history, ids)
-    for (const q of history.queue) {
-      sql.exec(
-        `INSERT INTO queue (pos, id, text, model, agent, idempotency_key, state, created_at, outcome, agent_message_id, steer)
-         VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)`,
-        q.pos,
-        q.id,
-        q.text,
-        q.model,
-        q.agent,
-        q.state,
-        q.created_at,
-        q.outcome,
-        q.agent_message_id,
-        q.steer,
-      )
-    }
-    for (const m of history.messages) this.conversation.copy(m)
+    for (const q of history.queue) messages.copy(q)
+    for (const m of history.messages) conversation.copy(m)
     // Listed in the order GET /messages shows them, so a replay of the stream reads the same.
     const ordered = [...history.messages].sort((a, b) => a.turn - b.turn || (a.role === b.role ? a.created_at.localeCompare(b.created_at) : a.role === 'user' ? -1 : 1))
     for (const ev of historyEvents(ordered)) signals.emit(ev)

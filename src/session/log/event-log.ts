@@ -1,4 +1,4 @@
-import type { LoggedEvent, PublicEvent, PublicEventType } from '../../contracts'
+import { Subagent, type LoggedEvent, type PublicEvent, type PublicEventType, type SubagentTag } from '../../contracts'
 import { continues, flushDelay, joined } from '../../events/coalesce'
 import { bytesToFree, MAX_LOG_BYTES, storedBytes, SUPERSEDED } from '../../events/log-bound'
 import { pageLength, REPLAY_PAGE_BYTES, REPLAY_PAGE_ROWS } from '../../events/replay-page'
@@ -184,4 +184,50 @@ export class EventLog {
       .toArray()
       .map((r) => ({ seq: Number(r.seq), type: r.type as PublicEventType, data: r.data }))
   }
+
+  // What clients were shown, looked up when a restarted session follows its agent again: the
+  // last `window` events are enough, since a restart happens within a turn or between turns.
+
+  /** How much of each part clients already have. */
+  streamed(window: number) {
+    return this.sql
+      .exec<{ messageId: string; partId: string; kind: 'text' | 'reasoning'; length: number; subagent: string | null }>(
+        `SELECT json_extract(data, '$.messageId') AS messageId, json_extract(data, '$.partId') AS partId,
+                json_extract(data, '$.kind') AS kind, SUM(length(json_extract(data, '$.text'))) AS length,
+                MAX(json_extract(data, '$.subagent')) AS subagent
+         FROM events WHERE type = 'message.delta' AND seq > ? GROUP BY partId`,
+        this.last - window,
+      )
+      .toArray()
+      .map(({ subagent, ...part }) => ({ ...part, ...(subagent && { subagent: tagOf(subagent) }) }))
+  }
+
+  /** The sub-agents clients were shown. */
+  subagents(window: number): SubagentTag[] {
+    return this.sql
+      .exec<{ tag: string }>(
+        `SELECT DISTINCT json_extract(data, '$.subagent') AS tag FROM events
+         WHERE type = 'message.created' AND seq > ? AND json_extract(data, '$.subagent') IS NOT NULL`,
+        this.last - window,
+      )
+      .toArray()
+      .map((r) => tagOf(r.tag))
+  }
+
+  /** Sub-agents' messages clients saw completed: they are not in the conversation, only in the log. */
+  completedBySubagents(window: number): string[] {
+    return this.sql
+      .exec<{ id: string }>(
+        `SELECT json_extract(data, '$.messageId') AS id FROM events
+         WHERE type = 'message.completed' AND seq > ? AND json_extract(data, '$.subagent') IS NOT NULL`,
+        this.last - window,
+      )
+      .toArray()
+      .map((r) => r.id)
+  }
+}
+
+/** A sub-agent's tag as an event stored it, checked on the way out of the log. */
+function tagOf(json: string): SubagentTag {
+  return Subagent.unwrap().parse(JSON.parse(json))
 }

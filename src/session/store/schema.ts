@@ -74,7 +74,7 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     id: 6,
-    // Made inline by src/tenant/usage-report.ts before it was listed here: sessions may have it.
+    // Made inline by src/session/usage/report.ts before it was listed here: sessions may have it.
     description: "the usage meter: the sandbox's mode and since when",
     sql: `CREATE TABLE IF NOT EXISTS usage_meter (one INTEGER PRIMARY KEY CHECK (one = 0), mode TEXT, since INTEGER NOT NULL);`,
   },
@@ -131,7 +131,7 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     id: 13,
-    description: "usage reports until the tenant's index acknowledges them (src/tenant/usage-report.ts)",
+    description: "usage reports until the tenant's index acknowledges them (src/session/usage/report.ts)",
     sql: 'CREATE TABLE usage_outbox (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, report TEXT NOT NULL)',
   },
   {

@@ -29,6 +29,11 @@ export class Conversation {
   }
 
   /** Where a user message stands in the conversation (its place in the queue, unless a steered message went before it). */
+  /** Each user message's place in the conversation (a steered one's is before the messages it overtook). */
+  userTurns(): Map<string, number> {
+    return new Map(this.sql.exec<{ id: string; turn: number }>("SELECT id, turn FROM messages WHERE role = 'user'").toArray().map((r) => [r.id, r.turn]))
+  }
+
   turnOf(id: string): number | undefined {
     const row = this.sql.exec<{ turn: number }>(`SELECT turn FROM messages WHERE id = ? AND role = 'user'`, id).toArray()[0]
     return row === undefined ? undefined : Number(row.turn)

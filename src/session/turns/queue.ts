@@ -1,4 +1,5 @@
 import type { AttachmentMime, SendMessageInput } from '../../contracts'
+import type { ForkedQueueRow } from '../history/fork-copy'
 
 /** Files are stored in pieces of this size: a Durable Object's SQLite row holds at most 2 MB. */
 export const ATTACHMENT_CHUNK_BYTES = 1024 * 1024
@@ -175,4 +176,33 @@ export class MessageQueue {
     this.sql.exec(`UPDATE queue SET state = 'dropped' WHERE state = 'queued'`)
     return ids
   }
+
+  /** The messages that ran (or were dropped), in order, as a fork takes them over; their turn is the conversation's to say. */
+  settled(): Omit<ForkedQueueRow, 'turn'>[] {
+    return this.sql
+      .exec<Omit<ForkedQueueRow, 'turn'>>(
+        `SELECT pos, id, text, model, agent, state, created_at, outcome, agent_message_id, steer
+         FROM queue WHERE state NOT IN ('queued', 'running') ORDER BY pos`,
+      )
+      .toArray()
+  }
+
+  /** A message of the session this one was forked from (idempotency keys stay with the original). */
+  copy(q: ForkedQueueRow) {
+    this.sql.exec(
+      `INSERT INTO queue (pos, id, text, model, agent, idempotency_key, state, created_at, outcome, agent_message_id, steer)
+       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)`,
+      q.pos,
+      q.id,
+      q.text,
+      q.model,
+      q.agent,
+      q.state,
+      q.created_at,
+      q.outcome,
+      q.agent_message_id,
+      q.steer,
+    )
+  }
 }
+

@@ -1,11 +1,11 @@
-import { Neighbours } from '../lib/neighbours'
-import type { PublicEvent, Usage } from '../contracts'
-import { tenantStub } from '../durable-objects'
-import type { Bindings } from '../env'
-import { dayOf } from '../lib/days'
-import { errorMessage, log, logEvent, tenantPrefix } from '../lib/log'
-import type { Settled } from '../gateway/spend'
-import { meterMode, sandboxReports, type MeterMode, type UsageReport } from './usage'
+import { Neighbours } from '../../lib/neighbours'
+import type { PublicEvent, Usage } from '../../contracts'
+import { tenantStub } from '../../durable-objects'
+import type { Bindings } from '../../env'
+import { dayOf } from '../../lib/days'
+import { errorMessage, log, logEvent, tenantPrefix } from '../../lib/log'
+import type { Settled } from '../../gateway/spend'
+import { meterMode, sandboxReports, type MeterMode, type UsageReport } from '../../tenant/usage'
 
 /** A sandbox's time is reported on the session's alarm once this much has gathered, so a long one shows up. */
 const FLUSH_AFTER_MS = 60_000
