@@ -7,11 +7,12 @@ import { errorMessage, log } from '../lib/log'
 import type { CallEnd, CallGrant, PaidCall } from '../gateway/spend'
 import type { SandboxProvider } from '../sandbox/provider'
 import { sandboxProvider } from '../sandbox/select'
-import { readSettings, type Settings } from '../settings'
+import { checkpointsOff, readSettings, type Settings } from '../settings'
 import { SessionUsage } from '../tenant/usage-report'
 import { AgentConnection } from './agent-connection'
 import { AgentEvents } from './agent-events'
-import { event, type ConversationMessage, type CreateSessionInput, type PermissionAnswer, type PermissionResolved, type QuestionAnswer, type QuestionResolved, type SendMessageInput, type SendMessageResult, type SessionSpec, type SessionView } from '../contracts'
+import { Checkpoints } from './checkpoints'
+import { event, type CheckpointList, type ConversationMessage, type CreateSessionInput, type PermissionAnswer, type PermissionResolved, type QuestionAnswer, type QuestionResolved, type SendMessageInput, type SendMessageResult, type SessionSpec, type SessionView } from '../contracts'
 import { admit, type Admitted } from './admission'
 import { Conversation } from './conversation'
 import { Ending } from './ending'
@@ -61,6 +62,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   private readonly connection: AgentConnection
   private readonly lifecycle: SandboxLifecycle
   private readonly source: SandboxSource
+  private readonly checkpoints: Checkpoints
   private readonly workspace: Workspace
   private readonly history: History
   private readonly forks: Forks
@@ -115,13 +117,14 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       signals,
       status: () => store.row.status,
       isOver: () => store.isOver(),
-      held: () => this.forks.copying,
+      held: () => this.forks.copying || this.checkpoints.saving,
       agent: () => this.connection.agent(),
       promptFor: (message) => withFiles(this.queue, this.provider, store.sandbox(), message.id, (files) => promptFor(message, store.spec(), files)),
       prompting: (messageId) => this.agentEvents.prompting(messageId),
       interrupted: (error) => this.agentEvents.interruptOpen(error),
       ended: (messageId, reply, structured) => {
         this.usage.turnEnded(messageId)
+        void this.checkpoints.save(messageId)
         signals.tellRun({ kind: 'turn_done', text: reply.text, ...(structured !== undefined && { structured }) })
       },
       aborted: () => void this.human.sync('turn aborted').catch((err: unknown) => log('warn', 'pending sync failed', { err: errorMessage(err) })),
@@ -148,6 +151,17 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       dropped: (end) => this.lifecycle.dropped(end),
     })
     this.source = new SandboxSource({ env, settings: this.settings, provider: this.provider, store, signals })
+    this.checkpoints = new Checkpoints({
+      bucket: checkpointsOff(env) ? undefined : env.CHECKPOINTS,
+      secretsKey: env.SECRETS_KEY,
+      maxBytes: this.settings.checkpointMaxBytes,
+      sql,
+      store,
+      provider: this.provider,
+      connection: this.connection,
+      signals,
+      resume: () => this.turns.pump(),
+    })
     this.lifecycle = new SandboxLifecycle({
       secretsKey: env.SECRETS_KEY,
       provider: this.provider,
@@ -159,6 +173,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       events: this.agentEvents,
       connection: this.connection,
       source: this.source,
+      checkpoints: this.checkpoints,
       settings: this.settings,
       watchers: () => this.fanout.size,
       fail: (err) => this.ending.fail(err),
@@ -189,6 +204,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       turns: this.turns,
       human: this.human,
       fanout: this.fanout,
+      checkpoints: this.checkpoints,
     })
     this.wakes = wakeHandlers({ store, signals, ending: this.ending, lifecycle: this.lifecycle, human: this.human })
     if (store.exists && store.isOver()) this.fanout.end()
@@ -340,6 +356,14 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   async readFile(tenant: string, path: string) {
     return this.inWorkspace(tenant, (w) => w.readFile(path))
+  }
+
+  async checkpointList(tenant: string): Promise<Outcome<CheckpointList>> {
+    return this.store.owns(tenant) ? ok(this.checkpoints.list()) : notFound()
+  }
+
+  async checkpointPatch(tenant: string, n: number): Promise<Outcome<Uint8Array>> {
+    return this.store.owns(tenant) ? this.checkpoints.patch(n) : notFound()
   }
 
   // ---- the model gateway (called by the Worker's gateway route, never by a client) ----
