@@ -19,7 +19,8 @@ export const SANDBOX_STEPS = {
   // the agent in a live sandbox had stopped answering
   restarting: ['agent_stopped'],
   paused: ['idle', 'run_limit'],
-  stopped: ['ended', 'failed'],
+  // hibernated: a paused sandbox past its retention was let go; the session stays, its work in a checkpoint, for the next message to restore
+  stopped: ['ended', 'failed', 'hibernated'],
 } as const satisfies Record<SandboxState, readonly string[]>
 
 export type StepOf<S extends SandboxState> = (typeof SANDBOX_STEPS)[S][number]

@@ -70,6 +70,11 @@ export class Checkpoints {
     return run
   }
 
+  /** A checkpoint holds the session's work, for a new sandbox to get back. */
+  get held(): boolean {
+    return this.enabled && this.rows.latest() !== undefined
+  }
+
   list() {
     return { enabled: this.enabled, checkpoints: this.rows.list() }
   }

@@ -91,6 +91,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       usage: this.usage,
       pending,
       busy: () => this.busy,
+      checkpointed: () => this.checkpoints.held,
     }))
     this.account = new GatewayAccount({
       env,

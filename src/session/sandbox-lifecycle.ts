@@ -12,6 +12,7 @@ import type { AgentEvents } from './agent-events'
 import type { LinkEnd } from './agent-link'
 import type { HumanRequests } from './human-requests'
 import {
+  expiry,
   idleDecision,
   needsKeepAlive,
   pauseRetryDelayMs,
@@ -163,6 +164,27 @@ export class SandboxLifecycle {
     if (this.p.store.isOver()) return
     log('warn', 'agent stream ended', { sessionId: this.p.store.maybe?.id, reason: end.reason })
     this.slot.run('recover', (job) => this.recover(job, `the agent event stream ${end.reason === 'silent' ? 'went silent' : 'ended'}`))
+  }
+
+  /**
+   * A paused sandbox is past its retention (PAUSED_RETENTION_SECONDS): with the session's work in
+   * a checkpoint, the sandbox goes and the session stays for the next message to restore;
+   * answers whether it did (else the session ends).
+   */
+  async hibernate(): Promise<boolean> {
+    const { store, signals } = this.p
+    const record = store.sandbox()
+    if (!store.exists || store.isOver()) return false
+    // Brought back meanwhile (a message resumes it): in use, not expired.
+    if (this.slot.busy) return true
+    if (expiry({ paused: record?.paused === true, checkpointed: this.p.checkpoints.held }) === 'end') return false
+    await this.killLeftover()
+    // A kill that failed leaves the session to end as before, its kill tried again at each wake.
+    if (store.sandbox()) return false
+    store.update({ agent_session_id: null })
+    this.p.events.forget()
+    signals.sandboxState('stopped', 'hibernated')
+    return true
   }
 
   /** The session is over: its sandbox goes, and with it the link. */

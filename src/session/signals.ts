@@ -21,6 +21,8 @@ type Parts = {
   pending: PendingRequests
   /** a turn runs, a message waits, or work on the sandbox is under way */
   busy(): boolean
+  /** a checkpoint holds the session's work (./checkpoints) */
+  checkpointed(): boolean
 }
 
 /**
@@ -74,6 +76,7 @@ export class Signals implements SessionSignals {
       endedRetentionMs: settings.endedRetentionSeconds * 1000,
       wakeMs: settings.timings.wakeMs,
       unsent: this.p.usage.unsent(),
+      checkpointed: this.p.checkpointed(),
     })
   }
 

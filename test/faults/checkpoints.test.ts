@@ -14,13 +14,19 @@ import { FAULTS_OPTIONS, FAULTS_SETTINGS } from './settings'
  * whose R2 bucket is read raw from wrangler dev's local state.
  */
 
-const own = ownStackForFile('checkpoints', FAULTS_SETTINGS, FAULTS_OPTIONS)
+/** A checkpoint may hold 64 KiB; a paused session hibernates 4 s after its pause, 30 s after its last activity. */
+const MAX_BYTES = 64 * 1024
+const own = ownStackForFile(
+  'checkpoints',
+  { ...FAULTS_SETTINGS, CHECKPOINT_MAX_BYTES: String(MAX_BYTES), SESSION_IDLE_SECONDS: '30', PAUSED_RETENTION_SECONDS: '4' },
+  FAULTS_OPTIONS,
+)
 
 const repo = fixtureRepo('checkpoints', { 'README.md': '# fixture\n', 'old.txt': 'to be deleted\n', 'run.sh': '#!/bin/sh\necho run\n' })
 afterAll(() => rmSync(repo, { recursive: true, force: true }))
 
 /** Words the model must be sent again after the sandbox or the agent's data is gone: each turn's own. */
-const WORD = ['PELICAN', 'WALRUS', 'OCELOT']
+const WORD = ['PELICAN', 'WALRUS', 'OCELOT', 'MARMOT', 'BISON', 'LYNX']
 const WRITTEN = 'written in turn one, kept through the loss'
 
 let id: string
@@ -159,6 +165,41 @@ describe('checkpoints', () => {
     for (const plain of [WRITTEN, ...WORD, 'first done', 'diff --git']) expect(all.includes(plain)).toBe(false)
     // Compressed before sealing: no gzip stream lies in the bucket in the open either.
     for (const f of files) expect(f.subarray(0, 2).equals(Buffer.from([0x1f, 0x8b]))).toBe(false)
+  })
+
+  it('keep the one before when a new one would be over CHECKPOINT_MAX_BYTES, and say so', async () => {
+    const stream = new EventStream(id, { after: (await api(`/v1/sessions/${id}`)).body.lastEventId as number })
+    const before = (await checkpoints()).checkpoints.at(-1)!
+    // Random bytes do not compress: the archive is over the limit.
+    await turn(stream, WORD[3]!, [bash(`head -c ${MAX_BYTES * 2} /dev/urandom > noise.bin`), { text: 'noisy' }])
+    const error = await stream.until((e) => e.event === 'error' && e.data.code === 'checkpoint_too_large')
+    expect(error.data.message).toContain('CHECKPOINT_MAX_BYTES')
+    expect((await checkpoints()).checkpoints.at(-1)).toEqual(before)
+    const quiet = await turn(stream, WORD[4]!, [bash('rm noise.bin && echo small > after-limit.txt'), { text: 'quiet again' }])
+    expect(await checkpointAfter(quiet.messageId)).toMatchObject({ checkpoint: before.checkpoint + 1, filesChanged: 6 })
+    await stream.close()
+  })
+
+  it('outlive a paused sandbox past its retention: the session hibernates, and the next message restores it', async () => {
+    const stream = new EventStream(id, { after: (await api(`/v1/sessions/${id}`)).body.lastEventId as number })
+    const [sandbox] = await sandboxesOf(id)
+    // Written after the last turn's checkpoint, outside any turn: only the checkpoint before the pause has it.
+    writeFileSync(join(sandbox!.workdir, 'before-the-pause.txt'), 'kept by the pause\n')
+    await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'paused')
+    const hibernated = await stream.until((e) => e.event === 'sandbox.status' && e.data.step === 'hibernated')
+    expect(hibernated.data.state).toBe('stopped')
+    expect((await checkpoints()).checkpoints.at(-1)).toMatchObject({ messageId: null, filesChanged: 7 })
+    expect(await sandboxesOf(id)).toEqual([])
+    expect((await api(`/v1/sessions/${id}`)).body.status).toBe('idle')
+
+    const back = await turn(stream, WORD[5]!, [bash('cat before-the-pause.txt notes.txt after-limit.txt'), { text: 'back' }])
+    expect(stream.events.find((e) => e.event === 'sandbox.status' && e.data.step === 'restored')?.data.detail).toMatch(/^checkpoint \d+$/)
+    expect(back.output).toContain('kept by the pause')
+    expect(back.output).toContain(WRITTEN)
+    expect(back.output).toContain('small')
+    const saw = modelSaw(WORD[5]!)
+    for (const word of WORD.slice(0, 5)) expect(saw).toContain(`${word}: remember`)
+    await stream.close()
   })
 
   it('are deleted when the session ends', async () => {
