@@ -11,6 +11,11 @@ describe('checkpointVerdict', () => {
     expect(checkpointVerdict({ bytes: 500, maxBytes: 100, digest: 'a', lastDigest: 'a' })).toEqual({ action: 'unchanged' })
   })
 
+  it('keeps none for a session with nothing to keep yet, but keeps one that went back to nothing', () => {
+    expect(checkpointVerdict({ bytes: 50, maxBytes: 100, digest: 'a', empty: true })).toEqual({ action: 'empty' })
+    expect(checkpointVerdict({ bytes: 50, maxBytes: 100, digest: 'b', lastDigest: 'a', empty: true })).toEqual({ action: 'keep' })
+  })
+
   it('refuses one over the limit, naming the setting', () => {
     const verdict = checkpointVerdict({ bytes: 101, maxBytes: 100, digest: 'b', lastDigest: 'a' })
     expect(verdict.action).toBe('too_large')

@@ -14,15 +14,17 @@ export const sessionPrefix = (sessionId: string) => `sessions/${sessionId}/check
 /** A part's object name, which its sealing is bound to as well. */
 export const objectName = (sessionId: string, n: number, part: CheckpointPart) => `${sessionPrefix(sessionId)}${n}/${part}`
 
-export type CheckpointVerdict = { action: 'keep' } | { action: 'unchanged' } | { action: 'too_large'; message: string }
+export type CheckpointVerdict = { action: 'keep' } | { action: 'unchanged' } | { action: 'empty' } | { action: 'too_large'; message: string }
 
 /**
  * Whether a new checkpoint is kept: not when it holds what the last one did (a pause after a
- * turn, a turn that changed nothing and said nothing new), nor when it is over the limit, the
- * last one staying the one a new sandbox gets.
+ * turn, a turn that changed nothing and said nothing new), nor when there is nothing to keep yet
+ * (no change, no conversation: a session that never worked ends at its paused retention as
+ * before), nor when it is over the limit, the last one staying the one a new sandbox gets.
  */
-export function checkpointVerdict(s: { bytes: number; maxBytes: number; digest: string; lastDigest?: string }): CheckpointVerdict {
+export function checkpointVerdict(s: { bytes: number; maxBytes: number; digest: string; lastDigest?: string; empty?: boolean }): CheckpointVerdict {
   if (s.digest === s.lastDigest) return { action: 'unchanged' }
+  if (s.empty && s.lastDigest === undefined) return { action: 'empty' }
   if (s.bytes > s.maxBytes) {
     return { action: 'too_large', message: `the checkpoint would hold ${s.bytes} bytes, over the ${s.maxBytes} allowed (CHECKPOINT_MAX_BYTES); the one before is kept` }
   }

@@ -12,8 +12,10 @@ import { CheckpointStore, type CheckpointRow } from './checkpoint-store'
 import type { SessionSignals } from './ports'
 import type { SessionStore } from './session-store'
 
-/** How long the sandbox's side of a save or a restore may take (a large repository's `git add`, opencode's import). */
+/** How long the sandbox's side of a restore may take (a large repository's `git apply`, opencode's import). */
 const COMMAND_TIMEOUT_MS = 120_000
+/** How long the sandbox's side of a save may take: the next turn waits for it. A copied index makes `git add` hash only what changed. */
+const SAVE_TIMEOUT_MS = 60_000
 
 export type CheckpointParts = {
   /** the bucket, when checkpoints are on (a bucket bound and SECRETS_KEY set) */
@@ -144,18 +146,20 @@ export class Checkpoints {
     if (!bucket || !store.exists || store.isOver() || !record || record.paused || !agentSessionId) return
     const sessionId = store.row.id
     const dir = checkpointDir(record.home)
-    const r = await provider.exec(record.sandboxId, saveCommand(dir), { cwd: record.workdir, timeoutMs: COMMAND_TIMEOUT_MS })
+    const r = await provider.exec(record.sandboxId, saveCommand(dir), { cwd: record.workdir, timeoutMs: SAVE_TIMEOUT_MS })
     const saved = r.exitCode === 0 ? parseSaved(r.stdout) : undefined
     if (!saved) throw new Error(`the workspace's changes could not be listed (exit ${r.exitCode})`)
     const last = this.rows.latest()
     // Over the limit already: nothing more is read out of the sandbox.
     if (saved.bytes > this.p.maxBytes) return this.tooLarge(checkpointVerdict({ bytes: saved.bytes, maxBytes: this.p.maxBytes, digest: '', lastDigest: last?.digest }))
     const patch = fileBytes(await provider.readFile(record.sandboxId, `${dir}/${PATCH_FILE}`))
-    const agentJson = JSON.stringify(await this.agentRecord(record, agentSessionId))
+    const agentRecord = await this.agentRecord(record, agentSessionId)
+    const agentJson = JSON.stringify(agentRecord)
     const agent = await gzip(agentJson)
     const digest = await sha256(patch, new TextEncoder().encode(agentJson))
-    const verdict = checkpointVerdict({ bytes: patch.length + agent.length, maxBytes: this.p.maxBytes, digest, lastDigest: last?.digest })
-    if (verdict.action === 'unchanged') return
+    const empty = saved.filesChanged === 0 && agentRecord.messages.length === 0
+    const verdict = checkpointVerdict({ bytes: patch.length + agent.length, maxBytes: this.p.maxBytes, digest, lastDigest: last?.digest, empty })
+    if (verdict.action === 'unchanged' || verdict.action === 'empty') return
     if (verdict.action === 'too_large') return this.tooLarge(verdict)
     const n = (last?.n ?? 0) + 1
     await Promise.all([this.putPart(sessionId, n, 'workspace', patch), this.putPart(sessionId, n, 'agent', agent)])
