@@ -49,7 +49,10 @@ const step = (name: string) => (e: Arrival) => e.event === 'sandbox.status' && e
 export async function checkpointBenchmark(stack: BenchStack, repo: string, label: string): Promise<CheckpointResult> {
   const { id } = await call(stack, '/v1/sessions', { repo: { url: repo, ref: 'main' }, snapshot: false, permissions: { bash: 'allow' } })
   try {
-    const started = await readEvents(stack.url, id as string, { after: 0, done: isIdle, timeoutMs: 300_000 })
+    const started = await readEvents(stack.url, id as string, { after: 0, done: isIdle, timeoutMs: 300_000 }).catch(async (err: unknown) => {
+      const session = await call(stack, `/v1/sessions/${id}`)
+      throw new Error(`${err instanceof Error ? err.message : String(err)}; the session is ${session.status}: ${JSON.stringify(session.error ?? null)}`)
+    })
     const freshMs = at(started, step('started')) - at(started, step('provisioning'))
     const saves: number[] = []
     const sizes: number[] = []
@@ -85,8 +88,9 @@ export async function checkpointBenchmark(stack: BenchStack, repo: string, label
     const sandbox = listing.find((s) => s.metadata.sessionId === id)
     if (!sandbox) throw new Error('the session has no sandbox to kill')
     await host(`/sandboxes/${sandbox.sandboxId}`, 'DELETE')
-    await readEvents(stack.url, id as string, { after: before, done: (e) => e.event === 'sandbox.status' && e.data.state === 'lost', timeoutMs: 120_000 })
-    const lost = await lastEventId(stack, id as string)
+    // Read from the loss itself: a read of the session in use (GET) may start its new sandbox at once.
+    const [lostEvent] = await readEvents(stack.url, id as string, { after: before, done: (e) => e.event === 'sandbox.status' && e.data.state === 'lost', keep: () => false, timeoutMs: 120_000 })
+    const lost = lostEvent!.id!
     await call(stack, `/v1/sessions/${id}/messages`, { text: script({ reply: 'back' }) })
     const back = await readEvents(stack.url, id as string, { after: lost, done: step('restored'), timeoutMs: 300_000 })
     return {

@@ -74,6 +74,8 @@ export interface SessionRpc extends Rpc.DurableObjectBranded {
   checkpointList(tenant: string): Promise<Outcome<CheckpointList>>
   /** checkpoint `n`'s changes as a gzipped unified diff */
   checkpointPatch(tenant: string, n: number): Promise<Outcome<Uint8Array>>
+  /** rolls the running workspace back to checkpoint `n` */
+  restoreCheckpoint(tenant: string, n: number): Promise<Outcome<SessionView>>
   /** the model gateway's questions: may this call go on, and what it used */
   gatewayGrant(digest: string, provider: string, call?: PaidCall): Promise<Outcome<CallGrant>>
   gatewayReport(provider: string, reservation: string | null, end: CallEnd): Promise<void>

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { sessionStub } from '../durable-objects'
 import { unwrap } from '../lib/errors'
-import { CheckpointList, CheckpointParams, ErrorBody, SessionParams } from '../contracts'
+import { CheckpointList, CheckpointParams, ErrorBody, RestoreBody, Session, SessionParams } from '../contracts'
 import { commonErrors, json, router, security } from './openapi'
 
 const errors = commonErrors('session')
@@ -49,5 +49,28 @@ export const sessionCheckpoints = router()
       const gzipped = unwrap(await sessionStub(c.env, id).checkpointPatch(c.get('tenant'), n))
       const body = new Blob([gzipped]).stream().pipeThrough(new DecompressionStream('gzip'))
       return new Response(body, { headers: { 'content-type': 'text/x-diff; charset=utf-8' } }) as never
+    },
+  )
+
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/restore',
+      summary: 'Roll the workspace back to a checkpoint',
+      description:
+        'The workspace becomes what it was at `checkpoint`: the commit it started from with that checkpoint’s changes; later edits, commits and new files (but for ignored ones) go. The conversation stays as it is. What the workspace holds then is saved as the newest checkpoint. A paused session is resumed first.',
+      security,
+      request: { params: SessionParams, body: { ...json(RestoreBody, 'The checkpoint to go back to'), required: true } },
+      responses: {
+        200: json(Session, 'The session, its workspace rolled back'),
+        409: json(ErrorBody, 'A turn is running or messages wait, the session has ended, or the checkpoint does not apply'),
+        503: json(ErrorBody, 'No running sandbox'),
+        ...errors,
+        404: json(ErrorBody, 'No such session or checkpoint, or not yours'),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      return c.json(unwrap(await sessionStub(c.env, id).restoreCheckpoint(c.get('tenant'), c.req.valid('json').checkpoint)), 200)
     },
   )

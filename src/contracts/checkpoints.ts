@@ -30,3 +30,8 @@ export const CheckpointParams = SessionParams.extend({
     .max(2 ** 31)
     .openapi({ param: { name: 'n', in: 'path' }, example: 1 }),
 })
+
+export const RestoreBody = z
+  .object({ checkpoint: z.number().int().positive().max(2 ** 31).openapi({ description: 'a checkpoint of this session, as `checkpoint` of `GET /checkpoints`' }) })
+  .strict()
+  .openapi('Restore')

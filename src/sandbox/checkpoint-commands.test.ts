@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { markBase } from './git'
-import { checkpointDir, parseSaved, restoreCommand, saveCommand } from './checkpoint-commands'
+import { checkpointDir, parseSaved, restoreCommand, rollBackCommand, saveCommand } from './checkpoint-commands'
 
 const root = mkdtempSync(join(tmpdir(), 'osw-checkpoint-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -92,6 +92,28 @@ describe('a checkpoint of the workspace', () => {
     sh(restoreCommand(checkpointDir(home), base), work)
     expect(sh('git rev-parse HEAD refs/sandbox/base', work).trim().split('\n')).toEqual([base, base])
     expect(readFileSync(join(work, 'a.txt'), 'utf8')).toBe('changed on the base\n')
+  })
+})
+
+describe('rolling a workspace back to a checkpoint', () => {
+  it('leaves exactly the checkpoint: later edits, new files and commits gone, ignored files kept', () => {
+    const work = repository('rollback')
+    const home = join(root, 'rollback-home')
+    writeFileSync(join(work, 'a.txt'), 'at the checkpoint\n')
+    writeFileSync(join(work, 'kept.txt'), 'new at the checkpoint\n')
+    sh(saveCommand(checkpointDir(home)), work)
+    writeFileSync(join(work, 'a.txt'), 'later\n')
+    writeFileSync(join(work, 'later.txt'), 'later\n')
+    unlinkSync(join(work, 'kept.txt'))
+    sh('git add --all && git commit --quiet -m later', work)
+    mkdirSync(join(work, 'ignored'))
+    writeFileSync(join(work, 'ignored', 'cache'), 'built\n')
+    sh(rollBackCommand(checkpointDir(home)), work)
+    expect(readFileSync(join(work, 'a.txt'), 'utf8')).toBe('at the checkpoint\n')
+    expect(readFileSync(join(work, 'kept.txt'), 'utf8')).toBe('new at the checkpoint\n')
+    expect(existsSync(join(work, 'later.txt'))).toBe(false)
+    expect(existsSync(join(work, 'ignored', 'cache'))).toBe(true)
+    expect(sh('git rev-parse HEAD refs/sandbox/base', work).trim().split('\n')[0]).toBe(sh('git rev-parse refs/sandbox/base', work).trim())
   })
 })
 

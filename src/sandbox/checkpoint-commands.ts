@@ -74,6 +74,24 @@ export function restoreCommand(dir: string, base?: string): string {
   ].join('\n')
 }
 
+/**
+ * Rolls a live workspace back to the archive in `dir`: back to the commit it started from
+ * (`base`, a repository's; else the workspace's own mark), untracked files that are not ignored
+ * gone, then the archive applied. What `.gitignore` ignores (dependencies, builds) stays.
+ */
+export function rollBackCommand(dir: string, base?: string): string {
+  if (base !== undefined && !COMMIT.test(base)) throw new Error('not a commit')
+  const d = shellQuote(dir)
+  return [
+    'set -o pipefail',
+    `base=${base ?? BASE_COMMIT} || exit 6`,
+    `git reset --quiet --hard "$base" && git clean -fdq && git update-ref ${BASE_REF} HEAD || exit 6`,
+    `gzip -dc ${d}/${PATCH_FILE} > ${d}/workspace.patch || exit 7`,
+    `if [ -s ${d}/workspace.patch ]; then git apply --binary --whitespace=nowarn ${d}/workspace.patch || exit 8; fi`,
+    `rm -f ${d}/workspace.patch ${d}/${PATCH_FILE}`,
+  ].join('\n')
+}
+
 /** Gives opencode the agent's record of the conversation back (`opencode import`), run in the workspace: opencode files it under this workspace. */
 export function importCommand(dir: string): string {
   const d = shellQuote(dir)

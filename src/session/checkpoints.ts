@@ -2,7 +2,7 @@ import { event } from '../contracts'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { errorMessage, log } from '../lib/log'
 import { openBytes, sealBytes } from '../lib/sealed'
-import { AGENT_FILE, checkpointDir, importCommand, parseSaved, PATCH_FILE, restoreCommand, saveCommand } from '../sandbox/checkpoint-commands'
+import { AGENT_FILE, checkpointDir, importCommand, parseSaved, PATCH_FILE, restoreCommand, rollBackCommand, saveCommand } from '../sandbox/checkpoint-commands'
 import { fileBytes } from '../sandbox/file-content'
 import type { SandboxProvider } from '../sandbox/provider'
 import type { SandboxRecord } from '../sandbox/record'
@@ -61,14 +61,43 @@ export class Checkpoints {
   /** Saves a checkpoint after the turn of `messageId` (null: before a pause), after any save under way; never throws. */
   save(messageId: string | null): Promise<void> {
     if (!this.enabled) return Promise.resolve()
-    this.pending++
-    const run = this.chain
-      .then(() => this.take(messageId))
-      .catch((err: unknown) => log('warn', 'checkpoint not saved', { sessionId: this.p.store.maybe?.id, err: errorMessage(err) }))
-      .finally(() => {
-        if (--this.pending === 0) this.p.resume()
+    return this.serially(() => this.take(messageId)).catch((err: unknown) =>
+      log('warn', 'checkpoint not saved', { sessionId: this.p.store.maybe?.id, err: errorMessage(err) }),
+    )
+  }
+
+  /**
+   * Rolls the running sandbox's workspace back to checkpoint `n` (`repository`: the session's
+   * workspace is a clone, whose commit the checkpoint names); what it holds then is saved as the
+   * newest checkpoint, the one a new sandbox would get.
+   */
+  async rollBack(n: number, repository: boolean): Promise<Outcome<null>> {
+    const row = this.enabled ? this.rows.get(n) : undefined
+    if (!row) return fail('not_found', `no checkpoint ${n} in this session`)
+    const record = this.p.store.sandbox()
+    if (!record || record.paused) return fail('sandbox_unavailable', 'the session has no running sandbox')
+    return this.serially(async () => {
+      await this.put(record, PATCH_FILE, await this.part(n, 'workspace'))
+      const r = await this.p.provider.exec(record.sandboxId, rollBackCommand(checkpointDir(record.home), repository ? row.base_commit : undefined), {
+        cwd: record.workdir,
+        timeoutMs: COMMAND_TIMEOUT_MS,
       })
-    this.chain = run
+      if (r.exitCode !== 0) return fail('conflict', `checkpoint ${n} could not be put back on the workspace (exit ${r.exitCode})`)
+      await this.take(null)
+      return ok(null)
+    })
+  }
+
+  /** `work` after whatever runs already; the turns wait until nothing does. */
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    this.pending++
+    const run = this.chain.then(work).finally(() => {
+      if (--this.pending === 0) this.p.resume()
+    })
+    this.chain = run.then(
+      () => undefined,
+      () => undefined,
+    )
     return run
   }
 

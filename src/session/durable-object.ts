@@ -367,6 +367,15 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     return this.store.owns(tenant) ? this.checkpoints.patch(n) : notFound()
   }
 
+  async restoreCheckpoint(tenant: string, n: number): Promise<Outcome<SessionView>> {
+    if (!this.store.owns(tenant)) return notFound()
+    if (this.store.isOver()) return fail('conflict', `the session is ${this.store.row.status}`)
+    await this.lifecycle.awake()
+    if (this.busy || this.store.row.status !== 'idle') return fail('conflict', 'a turn is running or messages are waiting; restore once the session is idle')
+    const done = await this.checkpoints.rollBack(n, this.store.spec().repo !== undefined)
+    return done.ok ? ok(this.view()) : done
+  }
+
   // ---- the model gateway (called by the Worker's gateway route, never by a client) ----
 
   /**
