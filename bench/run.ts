@@ -15,6 +15,7 @@ import { BURST, MODEL_PACE, relayBenchmark, STRESS, type RelayResult } from './r
 import { relayStagesBenchmark, type StageResult } from './relay-stages'
 import { replayBenchmark, type ReplayResult } from './replay'
 import { BURST as BURST_STARTS, burstBenchmark, opencodeBootBenchmark, startBenchmark, type BootResult, type BurstResult, type StartResult, type StartSteps } from './start'
+import { CHECKPOINT_TURNS, checkpointBenchmark, checkpointRepo, checkpointRows, LARGE_REPO_MIB, type CheckpointResult } from './checkpoint'
 import { benchRepo, removeBenchRepo, repoPoolSetting, repoStartBenchmark, repoStartRows, REPO_SETUP, type RepoStartResult } from './repo-start'
 
 /**
@@ -23,7 +24,7 @@ import { benchRepo, removeBenchRepo, repoPoolSetting, repoStartBenchmark, repoSt
  * bench/RESULTS.md. Nothing here is a test: no figure passes or fails.
  */
 
-const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'metering', 'memory', 'warm', 'burst', 'repo'] as const
+const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'metering', 'memory', 'warm', 'burst', 'repo', 'checkpoint'] as const
 type Benchmark = (typeof BENCHMARKS)[number]
 /** `npm run bench -- --only relay,stages`: some benchmarks only, printed; RESULTS.md keeps whole runs. */
 /** `--paces burst,stress,model`: some of the relay's paces only (default: all three). */
@@ -93,6 +94,7 @@ let concurrency: ConcurrencyResult | undefined
 let gateway: GatewayResult | undefined
 let metering: MeteringResult | undefined
 let memory: MemoryResult | undefined
+const checkpoints: CheckpointResult[] = []
 
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`
 const loadAtStart = loadavg().map((l) => l.toFixed(2)).join(' ')
@@ -114,6 +116,14 @@ try {
     if (wanted('gateway')) gateway = await attempt('model gateway', () => gatewayBenchmark(stack))
     if (wanted('metering')) metering = await attempt("the gateway's metering", () => meteringBenchmark(stack))
     if (wanted('memory')) memory = await attempt('memory under large bodies', () => memoryBenchmark(stack))
+    if (wanted('checkpoint')) {
+      for (const [label, mib] of [['small repository', 0], [`${LARGE_REPO_MIB} MiB repository`, LARGE_REPO_MIB]] as const) {
+        const repo = checkpointRepo(mib)
+        onCleanup(() => removeBenchRepo(repo))
+        const result = await attempt(`checkpoints, ${label}`, () => checkpointBenchmark(stack, repo, label))
+        if (result) checkpoints.push(result)
+      }
+    }
   })
   if (wanted('warm') || wanted('repo')) {
     const repo = benchRepo()
@@ -206,6 +216,7 @@ if (startCold && startWarm) {
   row('session start, warm / cold', '', '', '', '', `p50 ${ratio(startWarm.p50, startCold.p50)}`)
 }
 if (repoStart) for (const cells of repoStartRows(repoStart, startWarm)) row(...cells)
+for (const result of checkpoints) for (const cells of checkpointRows(result)) row(...cells)
 if (fanout) {
   const one = fanout[0]!
   for (const many of fanout.slice(1)) {
@@ -323,6 +334,10 @@ const notes = `What the rows measure:
   unmeasured session took first: copy, fetch, no setup) and with a session on \`main\` that takes a sandbox of the repository warm pool
   (\`WARM_POOLS\`, size 2; each sample waits for a ready one first: fetch, no checkout, no setup); on the stack with the warm pool,
   whose bare warm start is the ratio's base.
+- **checkpoints**: a session on a local repository (a README, or ${LARGE_REPO_MIB} files of 1 MiB of random bytes), \`snapshot: false\`,
+  ${CHECKPOINT_TURNS} turns each appending a line to a file: each checkpoint's time from the turn's end to its being listed, and its size;
+  then its sandbox killed and the next message's replacement (clone, then the checkpoint put back and the conversation imported)
+  timed from \`provisioning\` to \`ready\`, against the session's first sandbox (clone only).
 - **fan-out**: one session, one unpaced reply read by 1, then by 50, then by 100 clients (the most one session serves), two rounds each;
   a client's rate is the model's pieces it got over the time from the prompt to its last delta (median over clients and rounds).
 - **replay**: one reply (paced at about 1 ms a piece) logs about 10,000 events; a client then reads the log from the start until its last

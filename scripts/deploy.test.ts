@@ -37,7 +37,7 @@ describe('wrangler deploy --dry-run', () => {
     expect(statSync(join(outdir, 'index.js')).size).toBeGreaterThan(100_000)
   })
 
-  it('binds the five Durable Objects, and the usage dataset', () => {
+  it('binds the five Durable Objects, the checkpoints bucket and the usage dataset', () => {
     expect(bindings().filter((b) => b.kind === 'Durable Object')).toEqual([
       { name: 'SESSIONS', detail: 'SessionDO', kind: 'Durable Object' },
       { name: 'TENANTS', detail: 'TenantIndex', kind: 'Durable Object' },
@@ -45,7 +45,7 @@ describe('wrangler deploy --dry-run', () => {
       { name: 'RUNS', detail: 'RunDO', kind: 'Durable Object' },
       { name: 'WEBHOOK_GUARD', detail: 'WebhookGuard', kind: 'Durable Object' },
     ])
-    expect(bindings().filter((b) => b.kind !== 'Durable Object' && b.kind !== 'Environment Variable').map((b) => b.name)).toEqual(['USAGE'])
+    expect(bindings().filter((b) => b.kind !== 'Durable Object' && b.kind !== 'Environment Variable').map((b) => b.name)).toEqual(['CHECKPOINTS', 'USAGE'])
   })
 
   it('carries the production settings: E2B, no local sandbox host, no secrets', () => {

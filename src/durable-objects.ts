@@ -1,4 +1,5 @@
 import type {
+  CheckpointList,
   Aborted,
   ConversationMessage,
   CreateRunInput,
@@ -69,6 +70,12 @@ export interface SessionRpc extends Rpc.DurableObjectBranded {
   /** the workspace's changes file by file with their modes, for a commit through GitHub's API */
   workspaceChanges(tenant: string): Promise<Outcome<{ head: string; changes: FileChange[] }>>
   readFile(tenant: string, path: string): Promise<Outcome<FileBody>>
+  /** the session's checkpoints, oldest first */
+  checkpointList(tenant: string): Promise<Outcome<CheckpointList>>
+  /** checkpoint `n`'s changes as a gzipped unified diff */
+  checkpointPatch(tenant: string, n: number): Promise<Outcome<Uint8Array>>
+  /** rolls the running workspace back to checkpoint `n` */
+  restoreCheckpoint(tenant: string, n: number): Promise<Outcome<SessionView>>
   /** the model gateway's questions: may this call go on, and what it used */
   gatewayGrant(digest: string, provider: string, call?: PaidCall): Promise<Outcome<CallGrant>>
   gatewayReport(provider: string, reservation: string | null, end: CallEnd): Promise<void>

@@ -68,6 +68,10 @@ export type Bindings = DurableObjectBindings & {
   ALLOWED_HOSTS?: string
   /** comma-separated origins (`https://app.example.com`) whose web pages may call /v1 (CORS); unset grants none */
   CORS_ORIGINS?: string
+  /** the R2 bucket sessions keep their checkpoints in (docs/checkpoints.md); without it, checkpoints are off */
+  CHECKPOINTS?: R2Bucket
+  /** the most one checkpoint may hold, compressed, in bytes (default 8 MiB, at most 10 MiB) */
+  CHECKPOINT_MAX_BYTES?: string
   /** Workers Analytics Engine dataset for usage points (optional; README, "Usage") */
   USAGE?: AnalyticsEngineDataset
 }

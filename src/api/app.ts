@@ -15,6 +15,7 @@ import { limitBody, limitMessageBody, requireAllowedHost, requireApiKey, require
 import { json } from './openapi'
 import { runs, webhooks } from './runs'
 import { sessionWorkspace } from './session-workspace'
+import { sessionCheckpoints } from './session-checkpoints'
 import { sessions } from './sessions'
 import { usage } from './usage'
 import { tenant } from './tenant'
@@ -83,6 +84,10 @@ const Readiness = z
     provider: z.enum(['local', 'e2b']).optional(),
     missing: z.array(z.string()).openapi({ description: 'Settings the deployment lacks, by name' }),
     reasons: z.array(z.string()).openapi({ description: 'Why it is not ready; names settings, never values' }),
+    notes: z
+      .array(z.string())
+      .optional()
+      .openapi({ description: 'What is off without keeping sessions from starting (checkpoints without their bucket or SECRETS_KEY); present only then' }),
   })
   .openapi('Readiness')
 
@@ -122,6 +127,7 @@ app.on('POST', ['/v1/sessions', '/v1/runs'], requireCompleteSettings)
 const routes = withReady
   .route('/v1/sessions', sessions)
   .route('/v1/sessions', sessionWorkspace)
+  .route('/v1/sessions', sessionCheckpoints)
   .route('/v1/runs', runs)
   .route('/v1/webhooks', webhooks)
   .route('/v1/usage', usage)

@@ -7,7 +7,7 @@ import { ConfigError, parseDeploymentConfig } from '../opencode/config'
 import { sandboxConfigPart } from '../opencode/sandbox-config'
 import { parseE2BLimits } from '../sandbox/e2b-limits'
 import { parseWarmPools } from '../sandbox/repo-pools'
-import { costCapProblems, readSettings, runCreatesPerMinute, type Settings } from './settings'
+import { checkpointMaxBytes, checkpointsOff, costCapProblems, readSettings, runCreatesPerMinute, type Settings } from './settings'
 import { parseTimings } from './timings'
 
 /** How long /ready waits for the sandbox provider before it counts as not answering. */
@@ -26,6 +26,8 @@ export type Readiness = {
   missing: string[]
   /** why it is not ready, for a person; names settings, never values or URLs */
   reasons: string[]
+  /** what works without being needed to start sessions, and is off (checkpoints); only when something is */
+  notes?: string[]
 }
 
 /** A cheap authenticated call: one page of one sandbox. */
@@ -99,7 +101,10 @@ export async function readiness(env: Bindings): Promise<Readiness> {
   if (runRate) reasons.push(runRate)
   reasons.push(...costCapProblems(env))
   reasons.push(...sizeProblems(env))
-  return { ready: reasons.length === 0, ...(provider && { provider }), missing, reasons }
+  const checkpointLimit = checkpointMaxBytes(env).error
+  if (checkpointLimit) reasons.push(checkpointLimit)
+  const off = checkpointsOff(env)
+  return { ready: reasons.length === 0, ...(provider && { provider }), missing, reasons, ...(off && { notes: [off] }) }
 }
 
 let reused: { at: number; answer: Readiness } | undefined

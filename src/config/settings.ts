@@ -8,6 +8,8 @@ import { parseWarmPools, type WarmPoolEntry } from '../sandbox/repo-pools'
 import type { SnapshotPolicy } from '../sandbox/snapshots'
 import { PROVISION_WATCHDOG_MS, RECOVERY_WATCHDOG_MS, SANDBOX_GRACE_MS } from '../sandbox/timeouts'
 import { countSetting } from '../lib/count-setting'
+import { MIN_SECRETS_KEY_LENGTH } from '../lib/sealed'
+import { MAX_FILE_BYTES } from '../sandbox/file-content'
 import { parseTimings, type Timings } from './timings'
 
 /** The template's name, as e2b.toml gives it (`npm run template:build` builds it under this name). */
@@ -59,6 +61,8 @@ export type Settings = {
   githubTenantRepos: TenantRepos
   /** The intervals and deadlines behind the documented bounds (TIMINGS, for tests); the defaults when unset or not valid (readiness says why). */
   timings: Timings
+  /** The most one checkpoint may hold, compressed (CHECKPOINT_MAX_BYTES, default 8 MiB, at most 10 MiB); readiness reports a malformed value. */
+  checkpointMaxBytes: number
 }
 
 function positive(value: string | undefined, fallback: number): number {
@@ -116,7 +120,29 @@ export function readSettings(env: Bindings): Settings {
     },
     githubTenantRepos: parseTenantRepos(env.GITHUB_TENANT_REPOS).grants,
     timings: parseTimings(env.TIMINGS).timings,
+    checkpointMaxBytes: checkpointMaxBytes(env).value,
   }
+}
+
+export const DEFAULT_CHECKPOINT_MAX_BYTES = 8 * 1024 * 1024
+
+/**
+ * CHECKPOINT_MAX_BYTES read, with the reason when it is malformed or too large (for /ready): a
+ * checkpoint's archive is read out of the sandbox as one file, and files are read up to 10 MiB.
+ */
+export function checkpointMaxBytes(env: Bindings): { value: number; error?: string } {
+  const text = env.CHECKPOINT_MAX_BYTES?.trim()
+  if (!text) return { value: DEFAULT_CHECKPOINT_MAX_BYTES }
+  if (!/^\d+$/.test(text) || Number(text) < 1) return { value: DEFAULT_CHECKPOINT_MAX_BYTES, error: 'CHECKPOINT_MAX_BYTES is not valid: expected a whole number of bytes' }
+  if (Number(text) > MAX_FILE_BYTES) return { value: MAX_FILE_BYTES, error: `CHECKPOINT_MAX_BYTES is over ${MAX_FILE_BYTES} (10 MiB), the most a checkpoint can hold; 10 MiB holds` }
+  return { value: Number(text) }
+}
+
+/** Why this deployment keeps no checkpoints, or nothing when it does: they need their bucket, and SECRETS_KEY to seal them. */
+export function checkpointsOff(env: Bindings): string | undefined {
+  if (!env.CHECKPOINTS) return 'checkpoints are off: no R2 bucket is bound as CHECKPOINTS'
+  if (!env.SECRETS_KEY || env.SECRETS_KEY.length < MIN_SECRETS_KEY_LENGTH) return 'checkpoints are off: SECRETS_KEY is not set, and they are kept sealed under it'
+  return undefined
 }
 
 /** Runs a tenant may start per minute unless MAX_RUN_CREATES_PER_MINUTE says otherwise. */

@@ -12,13 +12,15 @@ export type SandboxState = z.infer<typeof SandboxState>
 /** The steps by which each sandbox state is reached; a new sandbox goes through creating to starting_agent in order, skipping those it does not need. */
 export const SANDBOX_STEPS = {
   // a sandbox is asked for, then made; or found another way (warm, snapshot, resuming, copying for a fork), or a way given up or tried again
-  starting: ['provisioning', 'creating', 'cloning', 'updating', 'writing_files', 'setup', 'saving_snapshot', 'starting_agent', 'warm', 'warm_failed', 'snapshot', 'snapshot_too_old', 'snapshot_failed', 'retrying', 'resuming', 'copying'],
-  ready: ['started', 'resumed', 'agent_restarted', 'forked'],
+  starting: ['provisioning', 'creating', 'cloning', 'updating', 'writing_files', 'setup', 'saving_snapshot', 'starting_agent', 'warm', 'warm_failed', 'snapshot', 'snapshot_too_old', 'snapshot_failed', 'retrying', 'resuming', 'copying', 'restoring'],
+  // restored: a new sandbox with the session's last checkpoint applied and the agent's memory back (detail: which checkpoint)
+  ready: ['started', 'resumed', 'agent_restarted', 'forked', 'restored'],
   lost: ['gone', 'resume_failed', 'unrecoverable', 'timed_out'],
   // the agent in a live sandbox had stopped answering
   restarting: ['agent_stopped'],
   paused: ['idle', 'run_limit'],
-  stopped: ['ended', 'failed'],
+  // hibernated: a paused sandbox past its retention was let go; the session stays, its work in a checkpoint, for the next message to restore
+  stopped: ['ended', 'failed', 'hibernated'],
 } as const satisfies Record<SandboxState, readonly string[]>
 
 export type StepOf<S extends SandboxState> = (typeof SANDBOX_STEPS)[S][number]
@@ -34,6 +36,7 @@ export type SandboxStep = z.infer<typeof SandboxStep>
 const FIXED_REASON: Partial<Record<SandboxStep, string | undefined>> = {
   provisioning: undefined,
   started: undefined,
+  restored: undefined,
   snapshot_too_old: 'snapshot too old: making a new one',
   copying: 'copying the sandbox',
   agent_restarted: 'agent restarted',
@@ -69,12 +72,14 @@ const ERROR_CODES = {
   // a model call the gateway refused
   gateway: ['budget_exceeded', 'price_unknown'],
   sandbox: ['sandbox_timeout', 'sandbox_pause_failed'],
+  // a checkpoint over CHECKPOINT_MAX_BYTES (the one before kept), or one that could not be put back on a new sandbox
+  checkpoint: ['checkpoint_too_large', 'checkpoint_restore_failed'],
   // why the session failed
   session: ['clone_failed', 'setup_failed', 'sandbox_failed', 'sandbox_not_found', 'sandbox_unauthorized', 'sandbox_unavailable', 'sandbox_rate_limited', 'sandbox_too_large', 'bad_configuration', 'internal_error'],
 } as const
 
 export const EventErrorCode = z
-  .enum([...ERROR_CODES.agent, ...ERROR_CODES.turn, ...ERROR_CODES.gateway, ...ERROR_CODES.sandbox, ...ERROR_CODES.session])
+  .enum([...ERROR_CODES.agent, ...ERROR_CODES.turn, ...ERROR_CODES.gateway, ...ERROR_CODES.sandbox, ...ERROR_CODES.checkpoint, ...ERROR_CODES.session])
   .openapi('EventErrorCode', { description: `By what raised it: ${listed(ERROR_CODES)}` })
 
 export type EventErrorCode = z.infer<typeof EventErrorCode>

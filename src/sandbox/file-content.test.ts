@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fileContent, fileTooLarge, MAX_FILE_BYTES } from './file-content'
+import { fileBytes, fileContent, fileTooLarge, MAX_FILE_BYTES } from './file-content'
 
 const bytes = (...values: number[]) => new Uint8Array(values)
 
@@ -11,6 +11,10 @@ describe('fileContent', () => {
 
   it('gives a file with a NUL byte as base64, though it is valid UTF-8', () => {
     expect(fileContent(bytes(0x61, 0x00, 0x62))).toEqual({ type: 'binary', content: 'YQBi' })
+  })
+
+  it('gives back the bytes it was made of, text or binary', () => {
+    for (const b of [bytes(0x1f, 0x8b, 0x00, 0xff), new TextEncoder().encode('héllo\n✓'), bytes()]) expect(fileBytes(fileContent(b))).toEqual(b)
   })
 
   it('gives bytes that are not UTF-8 as base64', () => {

@@ -32,3 +32,8 @@ export function fileContent(bytes: Uint8Array): SandboxFileContent {
   }
   return { type: 'binary', content: base64(bytes) }
 }
+
+/** A file's bytes again, from what fileContent made of them. */
+export function fileBytes(file: SandboxFileContent): Uint8Array<ArrayBuffer> {
+  return file.type === 'text' ? new Uint8Array(new TextEncoder().encode(file.content)) : Uint8Array.from(atob(file.content), (c) => c.charCodeAt(0))
+}

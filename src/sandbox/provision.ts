@@ -32,9 +32,8 @@ export type SnapshotOptions = {
   save(sandboxId: string, commit: string): Promise<void>
 }
 
-/** The workspace as it was before the agent: the base its changes are measured from. */
-const BASELINE_COMMIT =
-  'git init --quiet && git add --all && git -c user.name=sandbox -c user.email=sandbox@localhost commit --quiet --allow-empty -m "workspace before the agent"'
+/** The workspace as it was before the agent: the base its changes are measured from, marked as a clone's is, so that commits of the agent's own count as changes. */
+const BASELINE_COMMIT = `git init --quiet && git add --all && git -c user.name=sandbox -c user.email=sandbox@localhost commit --quiet --allow-empty -m "workspace before the agent" && ${markBase()}`
 
 export class ProvisionError extends Error {
   constructor(

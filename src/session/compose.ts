@@ -1,11 +1,12 @@
 import type { Bindings } from '../env'
 import { errorMessage, log as logLine } from '../lib/log'
 import { sandboxProvider } from '../sandbox/select'
-import { readSettings } from '../config/settings'
+import { checkpointsOff, readSettings } from '../config/settings'
 import { SessionUsage } from './usage/report'
 import { SessionActivity } from './activity'
 import { AgentConnection } from './agent/connection'
 import { AgentEvents } from './agent/events'
+import { Checkpoints } from './checkpoints'
 import { Conversation } from './turns/conversation'
 import { Ending } from './ending'
 import { EventLog } from './log/event-log'
@@ -27,6 +28,8 @@ import { SessionStatusKeeper } from './status'
 import { Turns } from './turns/turns'
 import { wakeHandlers } from './wakes'
 import { Workspace } from './sandbox/workspace'
+import type { TurnEnds } from './ports'
+import type { Reply } from '../contracts'
 
 export type SessionParts = ReturnType<typeof composeSession>
 
@@ -75,10 +78,6 @@ export function composeSession(storage: DurableObjectStorage, env: Bindings) {
     status,
     isOver: () => store.isOver(),
     promptFor: (message) => withFiles(queue, provider, store.sandbox(), message.id, (files) => promptFor(message, store.spec(), files)),
-    ended: (messageId, reply, structured) => {
-      usage.turnEnded(messageId)
-      signals.tellRun({ kind: 'turn_done', text: reply.text, ...(structured !== undefined && { structured }) })
-    },
     aborted: () => void human.sync('turn aborted').catch((err: unknown) => logLine('warn', 'pending sync failed', { err: errorMessage(err) })),
   })
   const agentEvents = new AgentEvents({
@@ -95,6 +94,17 @@ export function composeSession(storage: DurableObjectStorage, env: Bindings) {
   })
   const connection = new AgentConnection({ store, signals, status, events: agentEvents, turns, human, timings: settings.timings })
   const source = new SandboxSource({ env, settings, provider, store, signals })
+  const checkpoints = new Checkpoints({
+    bucket: checkpointsOff(env) ? undefined : env.CHECKPOINTS,
+    secretsKey: env.SECRETS_KEY,
+    maxBytes: settings.checkpointMaxBytes,
+    sql,
+    store,
+    provider,
+    connection,
+    signals,
+    turns,
+  })
   const lifecycle = new SandboxLifecycle({
     secretsKey: env.SECRETS_KEY,
     provider,
@@ -107,6 +117,7 @@ export function composeSession(storage: DurableObjectStorage, env: Bindings) {
     events: agentEvents,
     connection,
     source,
+    checkpoints,
     settings,
     watchers: () => fanout.size,
   })
@@ -114,15 +125,42 @@ export function composeSession(storage: DurableObjectStorage, env: Bindings) {
   const activity = new SessionActivity({ turns, queue, lifecycle, forks })
   const workspace = new Workspace(store, provider, connection)
   const history = new History({ store, queue, conversation, signals, activity, connection })
-  const ending = new Ending({ storage, store, signals, status, lifecycle, turns, human, fanout })
+  const ending = new Ending({ storage, store, signals, status, lifecycle, turns, human, fanout, checkpoints })
   const wakes = wakeHandlers({ store, signals, ending, lifecycle, human })
 
-  signals.neighbours.join({ activity })
+  signals.neighbours.join({ activity, checkpoints })
   human.neighbours.join({ agents: connection, events: agentEvents })
-  turns.neighbours.join({ agents: connection, events: agentEvents, forks })
+  turns.neighbours.join({ agents: connection, events: agentEvents, hold: new TurnHold(forks, checkpoints), ends: new TurnEndReports(usage, checkpoints, signals) })
   connection.neighbours.join({ lifecycle })
   lifecycle.neighbours.join({ ending })
   forks.neighbours.join({ activity })
 
-  return { settings, provider, store, log, fanout, queue, conversation, usage, signals, status, account, human, turns, agentEvents, connection, source, lifecycle, forks, activity, workspace, history, ending, wakes }
+  return { settings, provider, store, log, fanout, queue, conversation, usage, signals, status, account, human, turns, agentEvents, connection, source, checkpoints, lifecycle, forks, activity, workspace, history, ending, wakes }
+}
+
+/** No turn starts while a fork copies the workspace or a checkpoint saves it. */
+class TurnHold {
+  constructor(
+    private readonly forks: Pick<Forks, 'copying'>,
+    private readonly checkpoints: Pick<Checkpoints, 'saving'>,
+  ) {}
+
+  get held(): boolean {
+    return this.forks.copying || this.checkpoints.saving
+  }
+}
+
+/** A turn's end counts as a turn, is saved in a checkpoint, and tells a run what it answered. */
+class TurnEndReports implements TurnEnds {
+  constructor(
+    private readonly usage: Pick<SessionUsage, 'turnEnded'>,
+    private readonly checkpoints: Pick<Checkpoints, 'save'>,
+    private readonly signals: Pick<Signals, 'tellRun'>,
+  ) {}
+
+  ended(messageId: string, reply: Reply, structured?: unknown) {
+    this.usage.turnEnded(messageId)
+    void this.checkpoints.save(messageId)
+    this.signals.tellRun({ kind: 'turn_done', text: reply.text, ...(structured !== undefined && { structured }) })
+  }
 }

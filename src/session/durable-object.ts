@@ -4,7 +4,7 @@ import type { Bindings } from '../env'
 import { describeFailure } from './failure'
 import { fail, ok, type Outcome } from '../lib/errors'
 import type { CallEnd, CallGrant, PaidCall } from '../gateway/spend'
-import { event, type ConversationMessage, type CreateSessionInput, type PermissionAnswer, type PermissionResolved, type QuestionAnswer, type QuestionResolved, type SendMessageInput, type SendMessageResult, type SessionSpec, type SessionView } from '../contracts'
+import { event, type CheckpointList, type ConversationMessage, type CreateSessionInput, type PermissionAnswer, type PermissionResolved, type QuestionAnswer, type QuestionResolved, type SendMessageInput, type SendMessageResult, type SessionSpec, type SessionView } from '../contracts'
 import { admit, type Admitted } from './admission'
 import { composeSession, type SessionParts } from './compose'
 import { MAX_STREAMS } from './log/fanout'
@@ -176,6 +176,23 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   async readFile(tenant: string, path: string) {
     return this.inWorkspace(tenant, (w) => w.readFile(path))
+  }
+
+  async checkpointList(tenant: string): Promise<Outcome<CheckpointList>> {
+    return this.p.store.owns(tenant) ? ok(this.p.checkpoints.list()) : notFound()
+  }
+
+  async checkpointPatch(tenant: string, n: number): Promise<Outcome<Uint8Array>> {
+    return this.p.store.owns(tenant) ? this.p.checkpoints.patch(n) : notFound()
+  }
+
+  async restoreCheckpoint(tenant: string, n: number): Promise<Outcome<SessionView>> {
+    if (!this.p.store.owns(tenant)) return notFound()
+    if (this.p.store.isOver()) return fail('conflict', `the session is ${this.p.store.row.status}`)
+    await this.p.lifecycle.awake()
+    if (this.p.activity.busy || this.p.store.row.status !== 'idle') return fail('conflict', 'a turn is running or messages are waiting; restore once the session is idle')
+    const done = await this.p.checkpoints.rollBack(n, this.p.store.spec().repo !== undefined)
+    return done.ok ? ok(this.view()) : done
   }
 
   // ---- the model gateway (called by the Worker's gateway route, never by a client) ----

@@ -1,6 +1,7 @@
 import { event } from '../contracts'
 import { log } from '../lib/log'
 import { describeFailure } from './failure'
+import type { Checkpoints } from './checkpoints'
 import type { Fanout } from './log/fanout'
 import type { HumanRequests } from './agent/human-requests'
 import type { SandboxLifecycle } from './sandbox/lifecycle'
@@ -20,6 +21,7 @@ export type EndingParts = {
   turns: Turns
   human: HumanRequests
   fanout: Fanout
+  checkpoints: Checkpoints
 }
 
 /** How a session ends: failed or ended for good, and forgotten once its retention is up. */
@@ -45,6 +47,8 @@ export class Ending {
     // sandbox's gateway token dies with it.
     store.update({ secrets: null, gateway_digest: null })
     await lifecycle.stop(status)
+    // Nothing will be restored again: the workspace's changes and the conversation go from R2.
+    await this.p.checkpoints.deleteAll()
     turns.step(undefined, { kind: 'session_over', status })
     turns.dropQueued(`the session ${status} before this message ran`)
     human.resolveAll(`session ${status}`)
@@ -60,6 +64,8 @@ export class Ending {
     const { storage, store, signals } = this.p
     const { id, tenant } = store.row
     await signals.tenantIndex(tenant).remove(id)
+    // Gone at the end already, unless the bucket could not be reached then.
+    await this.p.checkpoints.deleteAll()
     await forgetStorage(storage, MIGRATIONS)
     store.reload()
   }

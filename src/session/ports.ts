@@ -1,6 +1,6 @@
 import type { Event as AgentEvent, PermissionRequest, QuestionRequest } from '@opencode-ai/sdk/v2/client'
 import type { TurnError } from './turns/rules'
-import type { AttachmentMime, OutputSchema, PublicEvent, SandboxState, SandboxStatusExtra, SessionStatus, StepOf } from '../contracts'
+import type { AttachmentMime, OutputSchema, PublicEvent, Reply, SandboxState, SandboxStatusExtra, SessionStatus, StepOf } from '../contracts'
 
 /**
  * What the session's parts need of each other and of the world, as narrow interfaces: the parts
@@ -93,6 +93,11 @@ export interface TurnWatcher {
   prompting(messageId: string): void
   /** a turn was cut off: whatever it left streaming is closed with this error */
   interruptOpen(error: TurnError): void
+}
+
+/** Who hears that a turn ended: the usage meter, the checkpoints, the run. */
+export interface TurnEnds {
+  ended(messageId: string, reply: Reply, structured?: unknown): void
 }
 
 /** Whether the session is at work: a turn runs, messages wait, its sandbox is worked on, or a fork copies it. */

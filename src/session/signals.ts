@@ -28,7 +28,7 @@ type Parts = {
  * index, and when it next wants to wake to its alarm.
  */
 export class Signals implements SessionSignals {
-  readonly neighbours = new Neighbours<{ activity: Activity }>()
+  readonly neighbours = new Neighbours<{ activity: Activity; checkpoints: { readonly held: boolean } }>()
 
   constructor(private readonly p: Parts) {}
 
@@ -67,6 +67,7 @@ export class Signals implements SessionSignals {
       endedRetentionMs: settings.endedRetentionSeconds * 1000,
       wakeMs: settings.timings.wakeMs,
       unsent: this.p.usage.unsent(),
+      checkpointed: this.neighbours.of.checkpoints.held,
     })
   }
 

@@ -12,7 +12,7 @@ export type WakeParts = {
   store: Pick<SessionStore, 'exists' | 'isOver'>
   signals: Pick<Signals, 'scheduleWake'>
   ending: Pick<Ending, 'forget' | 'finish'>
-  lifecycle: Pick<SandboxLifecycle, 'killLeftover' | 'wake'>
+  lifecycle: Pick<SandboxLifecycle, 'killLeftover' | 'wake' | 'hibernate'>
   human: Pick<HumanRequests, 'expire'>
 }
 
@@ -26,7 +26,10 @@ export function wakeHandlers(p: WakeParts): WakeHandlers {
   }
   return {
     forget: () => p.ending.forget(),
-    expire: () => p.ending.finish('ended', 'expired'),
+    expire: async () => {
+      if (!(await p.lifecycle.hibernate())) return p.ending.finish('ended', 'expired')
+      await p.signals.scheduleWake()
+    },
     kill_leftover: async () => {
       await p.lifecycle.killLeftover()
       await lookAfter()

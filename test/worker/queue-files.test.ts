@@ -22,7 +22,6 @@ function turnsOver(sql: SqlStorage, agent: ScriptedAgent, signals: RecordedSigna
     status: signals,
     isOver: () => false,
     promptFor: (m) => ({ messageId: m.id, text: m.text, files: queue.files(m.id).map((f) => ({ ...f, path: `/files/${f.file}` })) }),
-    ended: () => {},
     aborted: () => {},
   }
   return { queue, turns: joinedTurns(parts, agent), conversation: parts.conversation }

@@ -1,6 +1,6 @@
 import type { PermissionRequest, QuestionRequest } from '@opencode-ai/sdk/v2/client'
 import { sandboxStatus, type PublicEvent, type SandboxState, type SandboxStatusExtra, type SessionStatus, type StepOf } from '../../src/contracts'
-import type { AgentPort, HumanAnswer, PromptInput, SessionSignals, StatusFact, StatusPort, TurnWatcher } from '../../src/session/ports'
+import type { AgentPort, HumanAnswer, PromptInput, SessionSignals, StatusFact, StatusPort, TurnEnds, TurnWatcher } from '../../src/session/ports'
 import { Turns, type TurnParts } from '../../src/session/turns/turns'
 import { statusAfter } from '../../src/session/status'
 
@@ -77,8 +77,13 @@ export function permissionRequest(id: string, sessionID = 'ses_agent'): Permissi
 }
 
 /** Turns joined as a session joins them, to this agent, with no fork copying. */
-export function joinedTurns(parts: TurnParts, agent: AgentPort, events: TurnWatcher = { prompting: () => {}, interruptOpen: () => {} }): Turns {
+export function joinedTurns(
+  parts: TurnParts,
+  agent: AgentPort,
+  events: TurnWatcher = { prompting: () => {}, interruptOpen: () => {} },
+  ends: TurnEnds = { ended: () => {} },
+): Turns {
   const turns = new Turns(parts)
-  turns.neighbours.join({ agents: { agent: () => agent }, events, forks: { copying: false } })
+  turns.neighbours.join({ agents: { agent: () => agent }, events, hold: { held: false }, ends })
   return turns
 }

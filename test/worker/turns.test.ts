@@ -25,14 +25,16 @@ async function withTurns(name: string, body: (h: Harness) => Promise<void>) {
       status: signals,
       isOver: () => signals.status === 'ended',
       promptFor: (m) => ({ messageId: m.id, text: m.text }),
-      ended: (id, _reply, structured) => {
-        counts.ended.push(id)
-        counts.structured.push(structured)
-      },
       aborted: () => counts.aborted++,
     }
     const watcher = { prompting: () => {}, interruptOpen: (e: { message: string }) => void counts.interrupted.push(e.message) }
-    await body({ turns: joinedTurns(parts, agent, watcher), parts, agent, signals, queue, counts })
+    const ends = {
+      ended: (id: string, _reply: unknown, structured?: unknown) => {
+        counts.ended.push(id)
+        counts.structured.push(structured)
+      },
+    }
+    await body({ turns: joinedTurns(parts, agent, watcher, ends), parts, agent, signals, queue, counts })
   })
 }
 

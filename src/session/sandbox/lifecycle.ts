@@ -8,10 +8,12 @@ import type { SandboxRecord } from '../../sandbox/record'
 import { runPauseAt, type E2BLimits } from '../../sandbox/e2b-limits'
 import { event, type StepOf } from '../../contracts'
 import type { AgentConnection } from '../agent/connection'
+import type { Checkpoints } from '../checkpoints'
 import type { AgentEvents } from '../agent/events'
 import type { LinkEnd } from '../agent/link'
 import type { HumanRequests } from '../agent/human-requests'
 import {
+  expiry,
   idleDecision,
   needsKeepAlive,
   pauseRetryDelayMs,
@@ -44,6 +46,7 @@ export type LifecycleParts = {
   events: AgentEvents
   connection: AgentConnection
   source: SandboxSource
+  checkpoints: Checkpoints
   /** the watchdog's limits, the first retry of a refused pause (TIMINGS pauseRetryMs), the plan's run limit */
   settings: { watchdog: WatchdogLimits; timings: Pick<Timings, 'pauseRetryMs'>; e2bLimits: E2BLimits }
   /** clients watching the session's stream: a watched session is not paused */
@@ -166,6 +169,27 @@ export class SandboxLifecycle {
     this.slot.run('recover', (job) => this.recover(job, `the agent event stream ${end.reason === 'silent' ? 'went silent' : 'ended'}`))
   }
 
+  /**
+   * A paused sandbox is past its retention (PAUSED_RETENTION_SECONDS): with the session's work in
+   * a checkpoint, the sandbox goes and the session stays for the next message to restore;
+   * answers whether it did (else the session ends).
+   */
+  async hibernate(): Promise<boolean> {
+    const { store, signals } = this.p
+    const record = store.sandbox()
+    if (!store.exists || store.isOver()) return false
+    // Brought back meanwhile (a message resumes it): in use, not expired.
+    if (this.slot.busy) return true
+    if (expiry({ paused: record?.paused === true, checkpointed: this.p.checkpoints.held }) === 'end') return false
+    await this.killLeftover()
+    // A kill that failed leaves the session to end as before, its kill tried again at each wake.
+    if (store.sandbox()) return false
+    store.update({ agent_session_id: null })
+    this.p.events.forget()
+    signals.sandboxState('stopped', 'hibernated')
+    return true
+  }
+
   /** The session is over: its sandbox goes, and with it the link. */
   async stop(step: StepOf<'stopped'>) {
     const { store, connection, events } = this.p
@@ -237,9 +261,13 @@ export class SandboxLifecycle {
       const checks = startChecks({ warm, agentSessionId: record.agentSessionId, title: store.row.title })
       if (checks.waitForAgent) await waitForOpencode(record.endpoint, record.password, { stopped: () => this.stopped(job) })
       if (this.stopped(job)) return this.abandon(record)
-      await connection.attach(record, checks.knownAgentSession)
+      // A session that had a sandbox before: its last checkpoint goes onto this one, and its agent gets the conversation back.
+      const restored = await this.p.checkpoints.restore(record, spec.repo !== undefined)
       if (this.stopped(job)) return this.abandon(record)
-      signals.sandboxState('ready', 'started')
+      await connection.attach(record, restored?.agentSessionId ?? checks.knownAgentSession)
+      if (this.stopped(job)) return this.abandon(record)
+      if (restored) signals.sandboxState('ready', 'restored', { detail: `checkpoint ${restored.checkpoint}` })
+      else signals.sandboxState('ready', 'started')
       // The idle clock starts once the session can take a message, not while its sandbox boots.
       signals.touch()
       status.report({ kind: 'agent_ready' })
@@ -298,6 +326,9 @@ export class SandboxLifecycle {
     const { store, connection } = this.p
     const record = store.sandbox()
     if (!record || record.paused) return
+    // What the workspace and the agent hold now is kept, should the paused sandbox never come back.
+    await this.p.checkpoints.save(null)
+    if (job.abandoned || store.isOver()) return
     connection.close()
     // Recorded first: a pause cut short leaves a sandbox that the resume finds running, which is fine.
     store.saveSandbox({ ...record, paused: true, pausedAt: Date.now() })
@@ -359,6 +390,11 @@ export class SandboxLifecycle {
     if (this.stopped(job)) return this.abandon(restarted)
     this.p.store.saveSandbox(restarted)
     await waitForOpencode(endpoint, record.password, { stopped: () => this.stopped(job) })
+    if (this.stopped(job)) return this.abandon(restarted)
+    // An agent whose data went with it gets the conversation back from the last checkpoint.
+    await this.p.checkpoints.recallAgent(restarted, this.p.store.row.agent_session_id).catch((err: unknown) =>
+      log('warn', 'agent record not checked', { sessionId: this.p.store.maybe?.id, err: errorMessage(err) }),
+    )
     if (this.stopped(job)) return this.abandon(restarted)
     await this.p.connection.reattach(restarted, true)
     if (this.stopped(job)) return this.abandon(restarted)

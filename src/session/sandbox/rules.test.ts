@@ -5,6 +5,7 @@ import {
   MAX_PROVISION_ATTEMPTS,
   MAX_RECOVERY_ATTEMPTS,
   needsKeepAlive,
+  expiry,
   nextWake,
   nextWakeAt,
   pauseRetryDelayMs,
@@ -139,6 +140,8 @@ describe('when the session wakes next', () => {
     ['a pending request wakes it at its deadline', { expiresAt: now - 1, pendingDeadline: now + 5_000 }, { at: now + 5_000, why: 'look_after' }],
     ['a paused sandbox wakes it only when its retention is up', { paused: true, pausedAt: now - 10, expiresAt: now - 20 }, { at: now - 10 + 7_000_000, why: 'expire' }],
     ['no sandbox and nothing to do: no alarm at all', { expiresAt: now - 1 }, undefined],
+    ['a hibernated session wakes to end when its retention from its last activity is up', { expiresAt: now - 1, checkpointed: true }, { at: now - 1 + 30_000_000, why: 'expire' }],
+    ['a paused session with a checkpoint still wakes at its paused retention', { paused: true, pausedAt: now - 10, expiresAt: now - 20, checkpointed: true }, { at: now - 10 + 7_000_000, why: 'expire' }],
     ['an ended session wakes to be deleted when its retention is up', { endedAt: now - 5, active: true }, { at: now - 5 + 30_000_000, why: 'forget' }],
     ['an ended session whose sandbox kill failed tries again periodically', { endedAt: now - 5, leftover: true }, { at: now + WAKE_INTERVAL_MS, why: 'kill_leftover' }],
     ['unsent usage brings back an idle session with nothing else to do', { expiresAt: now - 1, unsent: true }, { at: now + WAKE_INTERVAL_MS, why: 'send_usage' }],
@@ -146,6 +149,15 @@ describe('when the session wakes next', () => {
     ['unsent usage leaves a sooner wake as it is', { unsent: true, pendingDeadline: now + 10 }, { at: now + 1_000, why: 'look_after' }],
   ])('%s', (_name, input, wake) => {
     expect(nextWake({ ...base, ...input })).toEqual(wake)
+  })
+})
+
+describe('a paused session past its retention', () => {
+  it('hibernates when a checkpoint holds its work, and ends otherwise', () => {
+    expect(expiry({ paused: true, checkpointed: true })).toBe('hibernate')
+    expect(expiry({ paused: true, checkpointed: false })).toBe('end')
+    // no sandbox left to let go: the hibernated session's own retention is up
+    expect(expiry({ paused: false, checkpointed: true })).toBe('end')
   })
 })
 

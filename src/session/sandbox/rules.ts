@@ -91,6 +91,17 @@ export type WakeInput = {
   wakeMs: number
   /** usage reports wait in the outbox, unacknowledged */
   unsent?: boolean
+  /** a checkpoint holds the session's work: a sandbox may go, the session stays (hibernates) */
+  checkpointed?: boolean
+}
+
+/**
+ * What a paused session past its retention comes to: with a checkpoint of its work, its sandbox
+ * goes and the session stays, hibernated, for the next message to restore; without one, it ends.
+ * A session with a checkpoint and no sandbox at its retention's end ends too.
+ */
+export function expiry(s: { paused: boolean; checkpointed: boolean }): 'hibernate' | 'end' {
+  return s.paused && s.checkpointed ? 'hibernate' : 'end'
 }
 
 /**
@@ -133,6 +144,8 @@ function plannedWake(s: WakeInput): Wake | undefined {
     return { at: nextWakeAt(s.now, s.expiresAt, s.pendingDeadline, s.wakeMs), why: 'look_after' }
   }
   if (s.paused) return { at: (s.pausedAt ?? s.expiresAt) + s.pausedRetentionMs, why: 'expire' }
+  // Hibernated (or lost) with its work in a checkpoint: kept as long as an ended session's storage, from its last activity.
+  if (s.checkpointed) return { at: forgetAt(s.expiresAt, s.endedRetentionMs), why: 'expire' }
   return undefined
 }
 

@@ -152,6 +152,23 @@ export const MIGRATIONS: Migration[] = [
       CREATE TABLE message_pieces (message_id TEXT NOT NULL, piece INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (message_id, piece));
     `,
   },
+  {
+    id: 18,
+    description: "checkpoints: what each holds of the workspace and the agent's record, kept in R2 (src/session/checkpoint-store.ts)",
+    sql: `
+      CREATE TABLE checkpoints (
+        n INTEGER PRIMARY KEY,
+        message_id TEXT,
+        created_at TEXT NOT NULL,
+        patch_bytes INTEGER NOT NULL,
+        agent_bytes INTEGER NOT NULL,
+        files_changed INTEGER NOT NULL,
+        base_commit TEXT NOT NULL,
+        agent_session_id TEXT NOT NULL,
+        digest TEXT NOT NULL
+      );
+    `,
+  },
 ]
 
 /** The session object's own runner, called first thing in its constructor. */

@@ -5,7 +5,7 @@ import { errorMessage } from '../../lib/log'
 import type { Reply, SendMessageInput, SendMessageResult } from '../../contracts'
 import type { Conversation } from './conversation'
 import { Neighbours } from '../../lib/neighbours'
-import type { AgentSource, PromptInput, SessionSignals, StatusPort, TurnWatcher } from '../ports'
+import type { AgentSource, PromptInput, SessionSignals, StatusPort, TurnEnds, TurnWatcher } from '../ports'
 import type { MessageQueue, QueuedMessage } from './queue'
 import { acceptMessage, idleReason, turnOutcome, turnStep, type TurnError, type TurnInput } from './rules'
 
@@ -37,8 +37,6 @@ export type TurnParts = {
   isOver(): boolean
   /** the model, agent and instructions a message runs with; later when its files must be put in the sandbox first */
   promptFor(message: QueuedMessage): PromptInput | Promise<PromptInput>
-  /** a turn ended, with what it answered and used (the usage meter and the run hear of it) */
-  ended(messageId: string, reply: Reply, structured?: unknown): void
   /** after an abort opencode may have dropped requests it asked: the session checks */
   aborted(): void
 }
@@ -52,13 +50,16 @@ export class Turns {
   private turn: Turn | undefined
   private readonly waiters = new Map<string, Waiter[]>()
 
-  /** `forks`: while the workspace is copied for a fork, no turn may start */
-  readonly neighbours = new Neighbours<{ agents: AgentSource; events: TurnWatcher; forks: { readonly copying: boolean } }>()
+  /**
+   * `hold`: while the workspace is copied for a fork or saved in a checkpoint, no turn may start;
+   * `ends`: who hears that a turn ended, with what it answered and used
+   */
+  readonly neighbours = new Neighbours<{ agents: AgentSource; events: TurnWatcher; hold: { readonly held: boolean }; ends: TurnEnds }>()
 
   constructor(private readonly p: TurnParts) {}
 
   private held(): boolean {
-    return this.neighbours.of.forks.copying
+    return this.neighbours.of.hold.held
   }
 
   get running(): boolean {
@@ -204,7 +205,7 @@ export class Turns {
       usage: turn.usage,
       ...(checked.structured !== undefined && { structured: checked.structured }),
     }
-    this.p.ended(turn.messageId, reply, turn.structured)
+    this.neighbours.of.ends.ended(turn.messageId, reply, turn.structured)
     this.settle(turn.messageId, outcome.failure ? fail(outcome.failure, error?.message ?? 'the turn failed') : ok(reply))
     if (this.p.isOver()) return
     // The agent's work counts as activity: a long turn's reply is not paused away the moment it ends.

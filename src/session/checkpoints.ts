@@ -1,0 +1,268 @@
+import { event } from '../contracts'
+import { fail, ok, type Outcome } from '../lib/errors'
+import { errorMessage, log } from '../lib/log'
+import { openBytes, sealBytes } from '../lib/sealed'
+import { AGENT_FILE, checkpointDir, importCommand, parseSaved, PATCH_FILE, restoreCommand, rollBackCommand, saveCommand } from '../sandbox/checkpoint-commands'
+import { fileBytes } from '../sandbox/file-content'
+import type { SandboxProvider } from '../sandbox/provider'
+import type { SandboxRecord } from '../sandbox/record'
+import type { AgentConnection } from './agent/connection'
+import { checkpointVerdict, objectName, prunable, sessionPrefix, type CheckpointPart } from './checkpoint-rules'
+import { CheckpointStore, type CheckpointRow } from './checkpoint-store'
+import type { SessionSignals } from './ports'
+import type { SessionStore } from './store/session-store'
+
+/** How long the sandbox's side of a restore may take (a large repository's `git apply`, opencode's import). */
+const COMMAND_TIMEOUT_MS = 120_000
+/** How long the sandbox's side of a save may take: the next turn waits for it. A copied index makes `git add` hash only what changed. */
+const SAVE_TIMEOUT_MS = 60_000
+
+export type CheckpointParts = {
+  /** the bucket, when checkpoints are on (a bucket bound and SECRETS_KEY set) */
+  bucket: R2Bucket | undefined
+  secretsKey: string | undefined
+  maxBytes: number
+  sql: SqlStorage
+  store: SessionStore
+  provider: SandboxProvider
+  connection: AgentConnection
+  signals: SessionSignals
+  /** a save held the turns (see `saving`): they may go on once it is done */
+  turns: { pump(): void }
+}
+
+/** What a new sandbox got back from the last checkpoint. */
+export type Restored = { checkpoint: number; agentSessionId?: string }
+
+/**
+ * The session's checkpoints: after each turn and before a pause, the workspace's changes against
+ * the commit it started from and the agent's own record of the conversation (opencode's export)
+ * are sealed under SECRETS_KEY into R2; a new sandbox gets the last one back, and an agent that
+ * lost its record (its data gone) gets the record back. One save at a time, while turns wait.
+ */
+export class Checkpoints {
+  private readonly rows: CheckpointStore
+  private chain: Promise<void> = Promise.resolve()
+  private pending = 0
+
+  constructor(private readonly p: CheckpointParts) {
+    this.rows = new CheckpointStore(p.sql)
+  }
+
+  get enabled(): boolean {
+    return this.p.bucket !== undefined
+  }
+
+  /** A save is under way: the next turn waits for it, so that a checkpoint is of one moment between turns. */
+  get saving(): boolean {
+    return this.pending > 0
+  }
+
+  /** Saves a checkpoint after the turn of `messageId` (null: before a pause), after any save under way; never throws. */
+  save(messageId: string | null): Promise<void> {
+    if (!this.enabled) return Promise.resolve()
+    return this.serially(() => this.take(messageId)).catch((err: unknown) =>
+      log('warn', 'checkpoint not saved', { sessionId: this.p.store.maybe?.id, err: errorMessage(err) }),
+    )
+  }
+
+  /**
+   * Rolls the running sandbox's workspace back to checkpoint `n` (`repository`: the session's
+   * workspace is a clone, whose commit the checkpoint names); what it holds then is saved as the
+   * newest checkpoint, the one a new sandbox would get.
+   */
+  async rollBack(n: number, repository: boolean): Promise<Outcome<null>> {
+    const row = this.enabled ? this.rows.get(n) : undefined
+    if (!row) return fail('not_found', `no checkpoint ${n} in this session`)
+    const record = this.p.store.sandbox()
+    if (!record || record.paused) return fail('sandbox_unavailable', 'the session has no running sandbox')
+    return this.serially(async () => {
+      await this.put(record, PATCH_FILE, await this.part(n, 'workspace'))
+      const r = await this.p.provider.exec(record.sandboxId, rollBackCommand(checkpointDir(record.home), repository ? row.base_commit : undefined), {
+        cwd: record.workdir,
+        timeoutMs: COMMAND_TIMEOUT_MS,
+      })
+      if (r.exitCode !== 0) return fail('conflict', `checkpoint ${n} could not be put back on the workspace (exit ${r.exitCode})`)
+      await this.take(null)
+      return ok(null)
+    })
+  }
+
+  /** `work` after whatever runs already; the turns wait until nothing does. */
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    this.pending++
+    const run = this.chain.then(work).finally(() => {
+      if (--this.pending === 0) this.p.turns.pump()
+    })
+    this.chain = run.then(
+      () => undefined,
+      () => undefined,
+    )
+    return run
+  }
+
+  /** A checkpoint holds the session's work, for a new sandbox to get back. */
+  get held(): boolean {
+    return this.enabled && this.rows.latest() !== undefined
+  }
+
+  list() {
+    return { enabled: this.enabled, checkpoints: this.rows.list() }
+  }
+
+  /** Checkpoint `n`'s changes, gzipped, as the sandbox wrote them. */
+  async patch(n: number): Promise<Outcome<Uint8Array>> {
+    if (!this.rows.get(n)) return fail('not_found', `no checkpoint ${n} in this session`)
+    return ok(await this.part(n, 'workspace'))
+  }
+
+  /**
+   * A new sandbox for a session that had one: the last checkpoint's changes go onto its fresh
+   * workspace, and its agent gets the conversation back. What cannot be put back is said with an
+   * `error` event, and the session goes on with what there is.
+   */
+  async restore(record: SandboxRecord, repository: boolean): Promise<Restored | undefined> {
+    const last = this.enabled ? this.rows.latest() : undefined
+    if (!last) return undefined
+    this.p.signals.sandboxState('starting', 'restoring', { detail: `checkpoint ${last.n}` })
+    try {
+      await this.put(record, PATCH_FILE, await this.part(last.n, 'workspace'))
+      const applied = await this.p.provider.exec(record.sandboxId, restoreCommand(checkpointDir(record.home), repository ? last.base_commit : undefined), {
+        cwd: record.workdir,
+        timeoutMs: COMMAND_TIMEOUT_MS,
+      })
+      if (applied.exitCode !== 0) throw new Error(`the workspace's changes did not apply (exit ${applied.exitCode})`)
+    } catch (err) {
+      this.restoreFailed(`the workspace of checkpoint ${last.n} could not be put back: ${errorMessage(err)}`)
+    }
+    return { checkpoint: last.n, ...((await this.giveAgent(record, last)) && { agentSessionId: last.agent_session_id }) }
+  }
+
+  /**
+   * The agent in `record` was started again: when it no longer has the session's conversation (its
+   * data was lost with it), it gets the last checkpoint's record of it back. Answers whether it
+   * has the conversation now.
+   */
+  async recallAgent(record: SandboxRecord, agentSessionId: string | null): Promise<boolean> {
+    if (!agentSessionId) return false
+    const known = await this.p.connection.clientFor(record).session.get({ sessionID: agentSessionId })
+    if (known.data) return true
+    const last = this.enabled ? this.rows.latest() : undefined
+    return last?.agent_session_id === agentSessionId ? this.giveAgent(record, last) : false
+  }
+
+  /** The session is over: its checkpoints go, once a save under way has ended. */
+  async deleteAll() {
+    await this.chain
+    const { bucket, store } = this.p
+    if (!bucket || !store.exists) return
+    try {
+      const prefix = sessionPrefix(store.row.id)
+      for (let listed = await bucket.list({ prefix }); ; listed = await bucket.list({ prefix, cursor: listed.cursor })) {
+        if (listed.objects.length > 0) await bucket.delete(listed.objects.map((o) => o.key))
+        if (!listed.truncated) break
+      }
+      this.rows.clear()
+    } catch (err) {
+      log('warn', 'checkpoints not deleted', { sessionId: store.row.id, err: errorMessage(err) })
+    }
+  }
+
+  private async take(messageId: string | null) {
+    const { store, provider, bucket } = this.p
+    const record = store.sandbox()
+    const agentSessionId = store.maybe?.agent_session_id
+    if (!bucket || !store.exists || store.isOver() || !record || record.paused || !agentSessionId) return
+    const sessionId = store.row.id
+    const dir = checkpointDir(record.home)
+    const r = await provider.exec(record.sandboxId, saveCommand(dir), { cwd: record.workdir, timeoutMs: SAVE_TIMEOUT_MS })
+    const saved = r.exitCode === 0 ? parseSaved(r.stdout) : undefined
+    if (!saved) throw new Error(`the workspace's changes could not be listed (exit ${r.exitCode})`)
+    const last = this.rows.latest()
+    // Over the limit already: nothing more is read out of the sandbox.
+    if (saved.bytes > this.p.maxBytes) return this.tooLarge(checkpointVerdict({ bytes: saved.bytes, maxBytes: this.p.maxBytes, digest: '', lastDigest: last?.digest }))
+    const patch = fileBytes(await provider.readFile(record.sandboxId, `${dir}/${PATCH_FILE}`))
+    const agentRecord = await this.agentRecord(record, agentSessionId)
+    const agentJson = JSON.stringify(agentRecord)
+    const agent = await gzip(agentJson)
+    const digest = await sha256(patch, new TextEncoder().encode(agentJson))
+    const empty = saved.filesChanged === 0 && agentRecord.messages.length === 0
+    const verdict = checkpointVerdict({ bytes: patch.length + agent.length, maxBytes: this.p.maxBytes, digest, lastDigest: last?.digest, empty })
+    if (verdict.action === 'unchanged' || verdict.action === 'empty') return
+    if (verdict.action === 'too_large') return this.tooLarge(verdict)
+    const n = (last?.n ?? 0) + 1
+    await Promise.all([this.putPart(sessionId, n, 'workspace', patch), this.putPart(sessionId, n, 'agent', agent)])
+    this.rows.add({
+      n,
+      message_id: messageId,
+      created_at: new Date().toISOString(),
+      patch_bytes: patch.length,
+      agent_bytes: agent.length,
+      files_changed: saved.filesChanged,
+      base_commit: saved.base,
+      agent_session_id: agentSessionId,
+      digest,
+    })
+    const old = prunable(this.rows.numbers())
+    if (old.length > 0) {
+      await bucket.delete(old.flatMap((k) => [objectName(sessionId, k, 'workspace'), objectName(sessionId, k, 'agent')]))
+      for (const k of old) this.rows.remove(k)
+    }
+  }
+
+  private tooLarge(verdict: ReturnType<typeof checkpointVerdict>) {
+    if (verdict.action === 'too_large') this.p.signals.emit(event('error', { code: 'checkpoint_too_large', message: verdict.message }))
+  }
+
+  private restoreFailed(message: string) {
+    log('warn', 'checkpoint not restored', { sessionId: this.p.store.maybe?.id, message })
+    this.p.signals.emit(event('error', { code: 'checkpoint_restore_failed', message }))
+  }
+
+  /** opencode's export of the session (`opencode export`), through its API: the session and its messages with their parts. */
+  private async agentRecord(record: SandboxRecord, sessionID: string) {
+    const client = this.p.connection.clientFor(record)
+    const [info, messages] = await Promise.all([client.session.get({ sessionID }), client.session.messages({ sessionID })])
+    if (!info.data || !messages.data) throw new Error(`opencode did not give its record of the session (${info.response.status}, ${messages.response.status})`)
+    return { info: info.data, messages: messages.data.map((m) => ({ info: m.info, parts: m.parts })) }
+  }
+
+  /** Gives the agent in `record` the checkpoint's record of the conversation (`opencode import`); answers whether it took it. */
+  private async giveAgent(record: SandboxRecord, checkpoint: CheckpointRow): Promise<boolean> {
+    try {
+      await this.put(record, AGENT_FILE, await this.part(checkpoint.n, 'agent'))
+      const r = await this.p.provider.exec(record.sandboxId, importCommand(checkpointDir(record.home)), { cwd: record.workdir, timeoutMs: COMMAND_TIMEOUT_MS })
+      if (r.exitCode !== 0) throw new Error(`opencode import exited with ${r.exitCode}`)
+      return true
+    } catch (err) {
+      this.restoreFailed(`the agent's record of the conversation in checkpoint ${checkpoint.n} could not be given back: ${errorMessage(err)}`)
+      return false
+    }
+  }
+
+  private async put(record: SandboxRecord, file: string, bytes: Uint8Array<ArrayBuffer>) {
+    await this.p.provider.writeStream(record.sandboxId, `${checkpointDir(record.home)}/${file}`, new Blob([bytes]).stream())
+  }
+
+  private async putPart(sessionId: string, n: number, part: CheckpointPart, bytes: Uint8Array) {
+    const name = objectName(sessionId, n, part)
+    await this.p.bucket!.put(name, await sealBytes(this.p.secretsKey, name, bytes))
+  }
+
+  private async part(n: number, part: CheckpointPart): Promise<Uint8Array<ArrayBuffer>> {
+    const name = objectName(this.p.store.row.id, n, part)
+    const object = await this.p.bucket!.get(name)
+    if (!object) throw new Error(`checkpoint ${n} is missing its ${part}`)
+    return openBytes(this.p.secretsKey, name, new Uint8Array(await object.arrayBuffer()))
+  }
+}
+
+async function gzip(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer())
+}
+
+async function sha256(...parts: Uint8Array[]): Promise<string> {
+  const all = new Uint8Array(await new Blob(parts).arrayBuffer())
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', all))
+  return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('')
+}
