@@ -1,7 +1,7 @@
 import { event } from '../contracts'
 import { log } from '../lib/log'
 import { describeFailure } from './failure'
-import type { Checkpoints } from './checkpoints'
+import type { Checkpoints } from './checkpoints/checkpoints'
 import type { Fanout } from './log/fanout'
 import type { HumanRequests } from './agent/human-requests'
 import type { SandboxLifecycle } from './sandbox/lifecycle'

@@ -154,7 +154,7 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     id: 18,
-    description: "checkpoints: what each holds of the workspace and the agent's record, kept in R2 (src/session/checkpoint-store.ts)",
+    description: "checkpoints: what each holds of the workspace and the agent's record, kept in R2 (src/session/checkpoints/store.ts)",
     sql: `
       CREATE TABLE checkpoints (
         n INTEGER PRIMARY KEY,

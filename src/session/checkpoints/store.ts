@@ -1,4 +1,4 @@
-import type { Checkpoint } from '../contracts'
+import type { Checkpoint } from '../../contracts'
 
 export type CheckpointRow = {
   n: number

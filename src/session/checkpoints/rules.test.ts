@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkpointVerdict, objectName, prunable, sessionPrefix } from './checkpoint-rules'
+import { checkpointVerdict, objectName, prunable, sessionPrefix } from './rules'
 
 describe('checkpointVerdict', () => {
   it('keeps a checkpoint that holds something new within the limit', () => {
