@@ -22,7 +22,7 @@ const SERVICES = '^src/(sandbox/|opencode/|events/|gateway/|github/|settings\\.t
 const BASE = '^src/(contracts/|lib/|timings\\.ts$)'
 const BINDINGS = '^src/(env|durable-objects)\\.ts$'
 /** The classes the runtime instantiates; only the Worker's entry exports them. */
-const DURABLE_OBJECT_CLASSES = '^src/(session/durable-object|runs/durable-object|runs/guard|tenant/durable-object|sandbox/pool)\\.ts$'
+const DURABLE_OBJECT_CLASSES = '^src/(session/durable-object|runs/durable-object|runs/guard|runs/schedules|tenant/durable-object|sandbox/pool)\\.ts$'
 /** The session's ports: an adapter below may implement them (src/opencode/agent.ts implements AgentPort). */
 const SESSION_PORTS = '^src/session/ports\\.ts$'
 

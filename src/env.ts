@@ -56,6 +56,8 @@ export type Bindings = DurableObjectBindings & {
   MAX_SESSION_CREATES_PER_MINUTE?: string
   /** runs a tenant may start per minute, checked before a run's object exists (default 30) */
   MAX_RUN_CREATES_PER_MINUTE?: string
+  /** schedules a tenant may have (default 20) */
+  MAX_SCHEDULES_PER_TENANT?: string
   TENANT_MAX_COST_USD_PER_DAY?: string
   TENANT_MAX_COST_USD_PER_MONTH?: string
   /** comma-separated author_association values whose issues and comments start runs */

@@ -14,6 +14,7 @@ import { gateway } from './gateway'
 import { limitBody, limitMessageBody, requireAllowedHost, requireApiKey, requireJson } from './middleware'
 import { json } from './openapi'
 import { runs, webhooks } from './runs'
+import { schedules } from './schedules'
 import { sessionWorkspace } from './session-workspace'
 import { sessions } from './sessions'
 import { usage } from './usage'
@@ -113,6 +114,7 @@ app.on('POST', '/v1/sessions/:id/messages', limitMessageBody)
 app.route('/v1/gateway', gateway)
 app.use('/v1/sessions/*', requireApiKey)
 app.use('/v1/runs/*', requireApiKey)
+app.use('/v1/schedules/*', requireApiKey)
 app.use('/v1/usage/*', requireApiKey)
 app.use('/v1/tenant/*', requireApiKey)
 app.use('/v1/snapshots/*', requireApiKey)
@@ -123,6 +125,7 @@ const routes = withReady
   .route('/v1/sessions', sessions)
   .route('/v1/sessions', sessionWorkspace)
   .route('/v1/runs', runs)
+  .route('/v1/schedules', schedules)
   .route('/v1/webhooks', webhooks)
   .route('/v1/usage', usage)
   .route('/v1/tenant', tenant)

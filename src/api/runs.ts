@@ -2,9 +2,9 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import type { AppEnv, Bindings } from '../env'
 import { ApiError, unwrap } from '../lib/errors'
-import { newId, sha256Hex } from '../lib/ids'
-import { guardStub, poolStub, runStub, tenantStub } from '../durable-objects'
+import { guardStub, poolStub, runStub } from '../durable-objects'
 import { githubRules, maxRunsPerHour, taskFromDelivery } from '../runs/github'
+import { startTriggered, type ReportTo } from '../runs/trigger'
 import { hasGitHubCredentials } from '../github/credentials'
 import { githubRepoOf } from '../github/repo-url'
 import { isGranted, repoOwner } from '../github/tenant-repos'
@@ -28,53 +28,39 @@ import {
   RunBody,
   RunParams,
   type CreateRunBody,
-  type CreateRunInput,
-  type RunRequest,
 } from '../contracts'
 
 const errors = commonErrors('run')
 const tooManyRuns = json(ErrorBody, "The tenant started MAX_RUN_CREATES_PER_MINUTE runs in the last minute; nothing of this run was kept")
 
 /**
- * A run's id: random, or derived from the idempotency key (or GitHub's issue or comment), so that
- * the same key twice reaches the same run object and starts one run only.
+ * Checks a run's body as its tenant's (model, keys, callback URL, the pull request's grant) and
+ * starts it through the one trigger path; `key` (else the body's idempotencyKey) makes it one run.
  */
-async function runId(tenant: string, key: string | undefined): Promise<string> {
-  if (!key) return newId('run')
-  const digest = await sha256Hex(`${tenant}\n${key}`)
-  const alphabet = '0123456789abcdefghjkmnpqrstvwxyz'
-  return `run_${[...digest.slice(0, 20)].map((ch) => alphabet[parseInt(ch, 16)]).join('')}`
-}
-
-async function startRun(
+export async function startRun(
   env: Bindings,
   requestUrl: string,
   tenant: string,
   body: CreateRunBody,
   key?: string,
-  github?: CreateRunInput['github'],
+  reportTo?: ReportTo,
 ) {
-  const { modelKeys, repo, ...rest } = body
-  // The token is kept sealed by the run's session (and by the run until it ends); the request is kept in plain.
-  const repoToken = repo?.token
-  const request: RunRequest = { ...rest, ...(repo && { repo: { url: repo.url, ref: repo.ref } }) }
+  checkRunBody(env, requestUrl, tenant, body)
+  await requireSecretsKey(env, { modelKeys: body.modelKeys, repoToken: body.repo?.token })
+  return unwrap(await startTriggered(env, { tenant, body, key, reportTo, gatewayUrl: gatewayBase(env, requestUrl) }))
+}
+
+/** What a run's body must be for its tenant before anything of it is kept: a schedule's too, when it is made. */
+export function checkRunBody(env: Bindings, requestUrl: string, tenant: string, body: CreateRunBody) {
+  const { modelKeys, repo } = body
   checkModelKeys(env, modelKeys)
-  requireCatalogueModel(env, requestUrl, request.model, Object.keys(modelKeys ?? {}))
-  requirePricedModel(env, request.model, request.limits)
-  await requireSecretsKey(env, { modelKeys, repoToken })
-  const problem = request.callback && callbackUrlProblem(request.callback.url, localCallbacksAllowed(env.ALLOW_LOCAL_CALLBACKS))
+  requireCatalogueModel(env, requestUrl, body.model, Object.keys(modelKeys ?? {}))
+  requirePricedModel(env, body.model, body.limits)
+  const problem = body.callback && callbackUrlProblem(body.callback.url, localCallbacksAllowed(env.ALLOW_LOCAL_CALLBACKS))
   if (problem) {
     throw new ApiError('validation_failed', `json.callback.url: ${problem}`, [{ path: 'json.callback.url', message: problem, code: 'custom' }])
   }
-  if (request.output?.pullRequest) requirePullRequestable(env, tenant, request, repoToken !== undefined)
-  const id = await runId(tenant, key ?? request.idempotencyKey)
-  // Asked of the (known) tenant's index: a refused run never makes an object of its own.
-  const admission = await tenantStub(env, tenant).admitRun(id, readSettings(env).runCreatesPerMinute)
-  if (!admission.ok) throw new ApiError('too_many_requests', admission.reason)
-  const run = unwrap(
-    await runStub(env, id).start({ id, tenant, request, github, gatewayUrl: gatewayBase(env, requestUrl), modelKeys, ...(repoToken && { repoToken }) }),
-  )
-  return { id: run.id, sessionId: run.sessionId, status: run.status, ...(run.error && { error: run.error }) }
+  if (body.output?.pullRequest) requirePullRequestable(env, tenant, body.repo, repo?.token !== undefined)
 }
 
 /**
@@ -82,9 +68,9 @@ async function startRun(
  * `repo.token`, or the deployment's on a repository granted to the tenant (GITHUB_TENANT_REPOS).
  * Refused here, before the run exists, so that nothing reaches the git host or GitHub's API.
  */
-function requirePullRequestable(env: Bindings, tenant: string, request: RunRequest, ownToken: boolean) {
-  const target = request.repo && githubRepoOf(request.repo.url, env.GITHUB_API_URL)
-  const problem = !request.repo
+function requirePullRequestable(env: Bindings, tenant: string, repo: CreateRunBody['repo'], ownToken: boolean) {
+  const target = repo && githubRepoOf(repo.url, env.GITHUB_API_URL)
+  const problem = !repo
     ? 'a pull request needs a repo'
     : !target
       ? 'a pull request needs a repository on GitHub (github.com, or the host of GITHUB_API_URL)'
@@ -257,7 +243,7 @@ webhooks.post('/github', async (c) => {
     owner.tenant,
     { prompt: task.prompt, repo: { url: task.repoUrl } },
     `github:${task.key}`,
-    task.target,
+    { kind: 'github', target: task.target },
   )
   return c.json({ ignored: false, run }, 202)
 })

@@ -98,6 +98,7 @@ export const Run = z
     tenant: z.string().openapi({ description: 'the tenant that started the run (`id` of GET /v1/tenant); a callback receiver checks it is its own' }),
     sessionId: z.string(),
     status: RunStatus,
+    scheduleId: z.string().optional().openapi({ description: 'the schedule whose firing started it' }),
     createdAt: z.string(),
     updatedAt: z.string(),
     result: z
@@ -155,6 +156,8 @@ export type CreateRunInput = Pick<RunBody, 'modelKeys'> & {
   tenant: string
   request: RunRequest
   github?: GitHubTarget
+  /** the schedule that fired it, told when it ends */
+  scheduleId?: string
   /** where the run's sandbox reaches the model gateway */
   gatewayUrl: string
   /** the tenant's own token for its repository: the clone's and the pull request's, instead of the deployment's */

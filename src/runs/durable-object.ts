@@ -12,7 +12,7 @@ import {
   type RunView,
   zeroUsage,
 } from '../contracts'
-import { sessionStub, type RunRpc } from '../durable-objects'
+import { schedulesStub, sessionStub, type RunRpc } from '../durable-objects'
 import type { Bindings } from '../env'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { newId } from '../lib/ids'
@@ -57,6 +57,8 @@ type RunRow = {
   comment_id: number | null
   /** the tenant's own token for the pull request, sealed under SECRETS_KEY; erased when the run ends */
   repo_token: string | null
+  /** the schedule whose firing started the run */
+  schedule_id: string | null
 }
 
 const FINAL: RunStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
@@ -85,13 +87,14 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     const sessionId = newId('ses')
     const timeout = input.request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS
     this.sql.exec(
-      `INSERT INTO run (id, tenant, session_id, status, request, github, created_at, updated_at, deadline, callback_state, callback_attempts)
-       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, 'none', '[]')`,
+      `INSERT INTO run (id, tenant, session_id, status, request, github, schedule_id, created_at, updated_at, deadline, callback_state, callback_attempts)
+       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, 'none', '[]')`,
       input.id,
       input.tenant,
       sessionId,
       JSON.stringify(input.request),
       input.github ? JSON.stringify(input.github) : null,
+      input.scheduleId ?? null,
       new Date(now).toISOString(),
       new Date(now).toISOString(),
       now + timeout * 1000,
@@ -283,6 +286,12 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     this.update({ ...fields, repo_token: null })
     await session.end(row.tenant).catch((err: unknown) => log('warn', 'run session end failed', { runId: row.id, err: errorMessage(err) }))
     await this.schedule()
+    // The schedule also asks when it next fires, so a message lost here only delays what it learns.
+    if (row.schedule_id !== null) {
+      await schedulesStub(this.env, row.tenant)
+        .runEnded(row.schedule_id, row.id, status)
+        .catch((err: unknown) => log('warn', 'schedule not told of its run', { runId: row.id, err: errorMessage(err) }))
+    }
   }
 
   private async publish(plan: PullRequestPlan) {
@@ -364,6 +373,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
       tenant: row.tenant,
       sessionId: row.session_id,
       status: row.status,
+      ...(row.schedule_id !== null && { scheduleId: row.schedule_id }),
       createdAt: row.created_at,
       updatedAt: row.updated_at,
       ...(row.result && { result: JSON.parse(row.result) as RunView['result'] }),
