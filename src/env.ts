@@ -62,6 +62,10 @@ export type Bindings = DurableObjectBindings & {
   TENANT_MAX_COST_USD_PER_MONTH?: string
   /** comma-separated author_association values whose issues and comments start runs */
   GITHUB_ALLOWED_ASSOCIATIONS?: string
+  /** "1": a failed check on a pull request the service opened starts a run that fixes it */
+  GITHUB_FIX_CHECKS?: string
+  /** fix runs per pull request, ever (default 2) */
+  GITHUB_FIX_ATTEMPTS?: string
   /** runs GitHub may start per repository per hour (default 10) */
   GITHUB_MAX_RUNS_PER_HOUR?: string
   /** seals session secrets and repository tokens at rest (src/lib/sealed.ts): at least 32 random characters */

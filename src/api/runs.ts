@@ -3,12 +3,13 @@ import type { Context } from 'hono'
 import type { AppEnv, Bindings } from '../env'
 import { ApiError, unwrap } from '../lib/errors'
 import { guardStub, poolStub, runStub } from '../durable-objects'
-import { githubRules, maxRunsPerHour, taskFromDelivery } from '../runs/github'
+import { githubRules, maxRunsPerHour, taskFromDelivery, type GitHubTask } from '../runs/github'
+import { fixPrompt, fixRules, fixTaskFromDelivery, reviewPrompt, reviewTaskFromDelivery, type Annotation, type ReviewComment } from '../runs/github-followups'
 import { startTriggered, type ReportTo } from '../runs/trigger'
-import { hasGitHubCredentials } from '../github/credentials'
+import { githubApi, hasGitHubCredentials } from '../github/credentials'
 import { githubRepoOf } from '../github/repo-url'
 import { isGranted, repoOwner } from '../github/tenant-repos'
-import { log } from '../lib/log'
+import { errorMessage, log } from '../lib/log'
 import { freshTimestamp, MAX_SKEW_SECONDS, signatureMatches, timestamped } from '../runs/signing'
 import { apiKeys, readSettings } from '../settings'
 import { pushedPools } from '../sandbox/repo-pools'
@@ -169,6 +170,8 @@ async function verified(
 
 const REPLAY_SCOPE = 'webhook-signatures'
 const HOUR_MS = 60 * 60 * 1000
+/** Fix attempts are counted per pull request for as long as one stays open, in practice. */
+const FIX_ATTEMPTS_WINDOW_MS = 365 * 24 * HOUR_MS
 
 export const webhooks = new OpenAPIHono<AppEnv>()
 
@@ -224,15 +227,16 @@ webhooks.post('/github', async (c) => {
     await poolStub(c.env).pushed(pushed.pools, pushed.commit)
     return c.json({ ignored: false, refreshing: pushed.pools.length }, 202)
   }
-  const decided = taskFromDelivery(c.req.header('x-github-event'), parseJson(raw), githubRules(c.env))
+  const event = c.req.header('x-github-event')
+  const payload = parseJson(raw)
+  const decided =
+    event === 'pull_request_review_comment'
+      ? await reviewTask(c.env, payload)
+      : event === 'check_run'
+        ? await fixTask(c.env, payload)
+        : await withOwnerOf(c.env, taskFromDelivery(event, payload, githubRules(c.env)))
   if ('ignored' in decided) return c.json({ ignored: true, reason: decided.ignored }, 202)
-  const { task } = decided
-  // The repository's tenant, never a default one: a run on it may use the deployment's credential.
-  const owner = repoOwner(readSettings(c.env).githubTenantRepos, task.target, await Promise.all(apiKeys(c.env).map(tenantOf)))
-  if ('ignored' in owner) {
-    log('info', 'github delivery ignored', { repo: `${task.target.owner}/${task.target.repo}`, reason: owner.ignored })
-    return c.json({ ignored: true, reason: owner.ignored }, 202)
-  }
+  const { task, tenant } = decided
   const repository = `github:${task.target.owner}/${task.target.repo}`
   if (!(await guardStub(c.env, repository).admit(task.key, maxRunsPerHour(c.env), HOUR_MS))) {
     throw new ApiError('too_many_requests', `${task.target.owner}/${task.target.repo} has started as many runs as it may this hour`)
@@ -240,10 +244,88 @@ webhooks.post('/github', async (c) => {
   const run = await startRun(
     c.env,
     c.req.url,
-    owner.tenant,
-    { prompt: task.prompt, repo: { url: task.repoUrl } },
+    tenant,
+    { prompt: await task.prompt(), repo: { url: task.repoUrl } },
     `github:${task.key}`,
     { kind: 'github', target: task.target },
   )
   return c.json({ ignored: false, run }, 202)
 })
+
+/** A task a delivery asks for, of the repository's tenant; its prompt is written (and what it needs fetched) only once the run is admitted. */
+type PendingTask = Omit<GitHubTask, 'prompt'> & { prompt: () => Promise<string> }
+type Admitted = { task: PendingTask; tenant: string } | { ignored: string }
+
+/**
+ * The repository's tenant, never a default one: a run on it may use the deployment's credential,
+ * and so may the reads its prompt needs.
+ */
+async function withOwner(env: Bindings, task: PendingTask): Promise<Admitted> {
+  const owner = repoOwner(readSettings(env).githubTenantRepos, task.target, await Promise.all(apiKeys(env).map(tenantOf)))
+  if ('ignored' in owner) {
+    log('info', 'github delivery ignored', { repo: `${task.target.owner}/${task.target.repo}`, reason: owner.ignored })
+    return { ignored: owner.ignored }
+  }
+  return { task, tenant: owner.tenant }
+}
+
+/** An issue or comment: its prompt is its text. */
+async function withOwnerOf(env: Bindings, decided: ReturnType<typeof taskFromDelivery>): Promise<Admitted> {
+  if ('ignored' in decided) return decided
+  const { prompt, ...task } = decided.task
+  return withOwner(env, { ...task, prompt: async () => prompt })
+}
+
+/** A review comment on a pull request the service opened: the thread it is in, read through the API, goes in the prompt. */
+async function reviewTask(env: Bindings, payload: unknown): Promise<Admitted> {
+  const rules = githubRules(env)
+  const decided = reviewTaskFromDelivery(payload, rules)
+  if ('ignored' in decided) return decided
+  const { task } = decided
+  return withOwner(env, {
+    ...task,
+    prompt: async () => {
+      const { owner, repo, issue, reviewThread } = task.target
+      const thread =
+        reviewThread === task.comment.id
+          ? []
+          : await (await githubApi(env, task.target))
+              .request<ReviewComment[]>('GET', `/repos/${owner}/${repo}/pulls/${issue}/comments?per_page=100`)
+              .then((all) => all.filter((c) => c.id === reviewThread || c.in_reply_to_id === reviewThread))
+      return reviewPrompt(task, thread, rules)
+    },
+  })
+}
+
+/**
+ * A failed check on a pull request the service opened, when GITHUB_FIX_CHECKS=1: one fix run per
+ * head commit, at most GITHUB_FIX_ATTEMPTS per pull request, ever; the check's annotations, read
+ * through the API, go in the prompt.
+ */
+async function fixTask(env: Bindings, payload: unknown): Promise<Admitted> {
+  const rules = fixRules(env)
+  if (!rules.enabled) return { ignored: 'fixing failed checks is off (GITHUB_FIX_CHECKS)' }
+  const decided = fixTaskFromDelivery('check_run', payload)
+  if ('ignored' in decided) return decided
+  const { task } = decided
+  const owned = await withOwner(env, {
+    ...task,
+    prompt: async () => {
+      const { owner, repo } = task.target
+      const annotations = await (await githubApi(env, task.target))
+        .request<Annotation[]>('GET', `/repos/${owner}/${repo}/check-runs/${task.checkRunId}/annotations?per_page=50`)
+        .catch((err: unknown) => {
+          log('warn', 'check annotations unavailable', { repo: `${owner}/${repo}`, err: errorMessage(err) })
+          return []
+        })
+      return fixPrompt(task, annotations)
+    },
+  })
+  if ('ignored' in owned) return owned
+  const pull = `github-fix:${task.target.owner}/${task.target.repo}#${task.target.issue}`
+  // The same commit asks again (another check of it failed): the run it already has.
+  if (!(await guardStub(env, pull).admit(task.headSha, rules.attempts, FIX_ATTEMPTS_WINDOW_MS))) {
+    return { ignored: `pull request #${task.target.issue} had its ${rules.attempts} fix attempts (GITHUB_FIX_ATTEMPTS)` }
+  }
+  return owned
+}

@@ -144,9 +144,18 @@ export type RunRequest = Omit<RunBody, 'modelKeys' | 'repo'> & { repo?: Repo }
 
 /**
  * Where a GitHub-started run reports back: an issue, or a pull request (its comments run on its
- * branch); `defaultBranch` as the delivery gave it.
+ * branch); on a pull request, in the review thread whose first comment is `reviewThread` when
+ * a review comment asked; `defaultBranch` as the delivery gave it.
  */
-export type GitHubTarget = { owner: string; repo: string; issue: number; pullRequest?: boolean; defaultBranch?: string; title?: string }
+export type GitHubTarget = {
+  owner: string
+  repo: string
+  issue: number
+  pullRequest?: boolean
+  defaultBranch?: string
+  title?: string
+  reviewThread?: number
+}
 
 export type PullRequestRequest = z.infer<typeof PullRequestRequest>
 export type PullRequestResult = z.infer<typeof PullRequestResult>
