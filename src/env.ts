@@ -44,6 +44,16 @@ export type Bindings = DurableObjectBindings & {
   GITHUB_COMMIT_AUTHOR?: string
   /** the phrase in an issue or comment that starts a run (default /opencode) */
   GITHUB_TRIGGER?: string
+  /** Slack's signing secret: deliveries to POST /v1/webhooks/slack are verified with it */
+  SLACK_SIGNING_SECRET?: string
+  /** the bot token runs post and edit their thread messages with */
+  SLACK_BOT_TOKEN?: string
+  /** Slack's Web API (default https://slack.com/api; the stand-in's in tests and npm run dev) */
+  SLACK_API_URL?: string
+  /** JSON: Slack team id → the tenant id whose runs its mentions start */
+  SLACK_TEAM_TENANTS?: string
+  /** JSON: Slack channel id → the https repository URL a mention there works on when it names none */
+  SLACK_CHANNEL_REPOS?: string
   /** how sandboxes reach this Worker's model gateway, e.g. https://agents.example.com */
   PUBLIC_URL?: string
   PAUSED_RETENTION_SECONDS?: string

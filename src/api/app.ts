@@ -15,6 +15,7 @@ import { limitBody, limitMessageBody, requireAllowedHost, requireApiKey, require
 import { json } from './openapi'
 import { runs, webhooks } from './runs'
 import { schedules } from './schedules'
+import { slackWebhook } from './slack'
 import { sessionWorkspace } from './session-workspace'
 import { sessions } from './sessions'
 import { usage } from './usage'
@@ -126,6 +127,7 @@ const routes = withReady
   .route('/v1/sessions', sessionWorkspace)
   .route('/v1/runs', runs)
   .route('/v1/schedules', schedules)
+  .route('/v1/webhooks/slack', slackWebhook)
   .route('/v1/webhooks', webhooks)
   .route('/v1/usage', usage)
   .route('/v1/tenant', tenant)

@@ -146,7 +146,7 @@ async function webhookTenant(env: Bindings): Promise<string> {
   return tenantOf(key)
 }
 
-function parseJson(raw: string): unknown {
+export function parseJson(raw: string): unknown {
   try {
     return JSON.parse(raw)
   } catch {

@@ -157,6 +157,9 @@ export type GitHubTarget = {
   reviewThread?: number
 }
 
+/** Where a Slack-started run reports back: the thread of the message that asked. */
+export type SlackTarget = { channel: string; threadTs: string }
+
 export type PullRequestRequest = z.infer<typeof PullRequestRequest>
 export type PullRequestResult = z.infer<typeof PullRequestResult>
 
@@ -165,6 +168,7 @@ export type CreateRunInput = Pick<RunBody, 'modelKeys'> & {
   tenant: string
   request: RunRequest
   github?: GitHubTarget
+  slack?: SlackTarget
   /** the schedule that fired it, told when it ends */
   scheduleId?: string
   /** where the run's sandbox reaches the model gateway */

@@ -10,6 +10,7 @@ import {
   type RunSignal,
   type RunStatus,
   type RunView,
+  type SlackTarget,
   zeroUsage,
 } from '../contracts'
 import { schedulesStub, sessionStub, type RunRpc } from '../durable-objects'
@@ -21,6 +22,7 @@ import { errorMessage, log, logEvent } from '../lib/log'
 import type { PullRequestPlan } from '../github/pull-request'
 import { commentBody, githubComment, startedComment } from './github'
 import { githubSetup, publishRun, type GitHubSetup } from './github-pr'
+import { postProgress, reportToSlack } from './slack-api'
 import { callbackRetryDelay, SETTLE_MS } from './policy'
 import { callbackKey, signature, timestamped } from './signing'
 import { migrate } from '../lib/migrations'
@@ -59,6 +61,10 @@ type RunRow = {
   repo_token: string | null
   /** the schedule whose firing started the run */
   schedule_id: string | null
+  /** a SlackTarget as JSON: the thread the run reports to */
+  slack: string | null
+  /** the run's progress message in that thread */
+  slack_ts: string | null
 }
 
 const FINAL: RunStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
@@ -87,13 +93,14 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     const sessionId = newId('ses')
     const timeout = input.request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS
     this.sql.exec(
-      `INSERT INTO run (id, tenant, session_id, status, request, github, schedule_id, created_at, updated_at, deadline, callback_state, callback_attempts)
-       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, 'none', '[]')`,
+      `INSERT INTO run (id, tenant, session_id, status, request, github, slack, schedule_id, created_at, updated_at, deadline, callback_state, callback_attempts)
+       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, 'none', '[]')`,
       input.id,
       input.tenant,
       sessionId,
       JSON.stringify(input.request),
       input.github ? JSON.stringify(input.github) : null,
+      input.slack ? JSON.stringify(input.slack) : null,
       input.scheduleId ?? null,
       new Date(now).toISOString(),
       new Date(now).toISOString(),
@@ -107,6 +114,10 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
       // People see their request taken at once; this comment becomes the result.
       const posted = await githubComment(this.env, input.github, startedComment(input.id))
       if (posted !== 'unreachable' && posted.id !== undefined) this.update({ comment_id: posted.id })
+    }
+    if (input.slack) {
+      const ts = await postProgress(this.env, input.slack, input.id)
+      if (ts !== undefined) this.update({ slack_ts: ts })
     }
     let setup: GitHubSetup
     try {
@@ -279,7 +290,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     if (status === 'timed_out') fields.error = JSON.stringify({ code: 'timed_out', message: 'the run took longer than its timeoutSeconds' })
     if (status === 'cancelled') fields.error = JSON.stringify({ code: 'cancelled', message: 'the run was cancelled' })
     const request = JSON.parse(row.request) as RunRequest
-    if (row.github !== null || (request.callback !== undefined && !answered)) Object.assign(fields, { callback_state: 'pending', next_callback_at: Date.now() })
+    if (row.github !== null || row.slack !== null || (request.callback !== undefined && !answered)) Object.assign(fields, { callback_state: 'pending', next_callback_at: Date.now() })
     else if (request.callback !== undefined) fields.callback_state = 'skipped'
     // Settled first: what the session reports while it is being stopped no longer changes the run.
     // The token served the pull request, which is written by now.
@@ -321,7 +332,9 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     try {
       const res = row.github
         ? await githubComment(this.env, JSON.parse(row.github) as GitHubTarget, commentBody(this.view()), row.comment_id ?? undefined)
-        : await this.postCallback((JSON.parse(row.request) as RunRequest).callback!.url)
+        : row.slack
+          ? await reportToSlack(this.env, JSON.parse(row.slack) as SlackTarget, row.slack_ts, this.view())
+          : await this.postCallback((JSON.parse(row.request) as RunRequest).callback!.url)
       if (typeof res === 'string') attempt.error = res
       else attempt.status = res.status
     } catch (err) {

@@ -1,4 +1,4 @@
-import type { CreateRunBody, CreateRunInput, GitHubTarget, RunRequest, RunView } from '../contracts'
+import type { CreateRunBody, CreateRunInput, GitHubTarget, RunRequest, RunView, SlackTarget } from '../contracts'
 import { runStub, tenantStub } from '../durable-objects'
 import type { Bindings } from '../env'
 import { fail, ok, type Outcome } from '../lib/errors'
@@ -13,7 +13,10 @@ import { readSettings } from '../settings'
  */
 
 /** Where a run reports back besides the callback its body may name. */
-export type ReportTo = { kind: 'github'; target: GitHubTarget } | { kind: 'schedule'; scheduleId: string }
+export type ReportTo =
+  | { kind: 'github'; target: GitHubTarget }
+  | { kind: 'slack'; target: SlackTarget }
+  | { kind: 'schedule'; scheduleId: string }
 
 export type Trigger = {
   tenant: string
@@ -52,6 +55,7 @@ function runInput(id: string, trigger: Trigger): CreateRunInput {
     modelKeys,
     ...(repo?.token && { repoToken: repo.token }),
     ...(report?.kind === 'github' && { github: report.target }),
+    ...(report?.kind === 'slack' && { slack: report.target }),
     ...(report?.kind === 'schedule' && { scheduleId: report.scheduleId }),
   }
 }

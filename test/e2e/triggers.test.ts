@@ -3,19 +3,25 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGitHubStandIn, type GitHubStandIn, type Pull } from '../../local/github-standin'
+import { signedDelivery, startSlackStandIn, type SlackStandIn } from '../../local/slack-standin'
 import { api, finished, scripted, sign, TEST_KEYS, tenantIdOf, waitFor, webhook, type Json } from './helpers'
 import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 
 /**
- * Pull requests the service opened, followed up: a review comment in a thread, and a failed
- * check, each lead to a commit on the pull request's branch written through the GitHub
- * stand-in's Git Data API, and an answer where it was asked.
+ * Runs that start where people work and answer there, on one stack with the GitHub and Slack
+ * stand-ins. Pull requests the service opened, followed up: a review comment in a thread, and a
+ * failed check, each lead to a commit on the pull request's branch written through the GitHub
+ * stand-in's Git Data API, and an answer where it was asked. Slack: a signed mention starts a
+ * run that keeps a progress message in its thread and replies with the pull request's link.
  */
 
 const HOOK_SECRET = 'gh-followup-hook-secret'
 const TOKEN = 'ghp_followup_token_0123456789'
+const SLACK_SECRET = 'slack-signing-secret-for-tests'
+const SLACK_TOKEN = 'xoxb-test-bot-token'
 
 let gh: GitHubStandIn
+let slack: SlackStandIn
 let own: OwnStack
 let root: string
 
@@ -23,6 +29,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'osw-ghfollow-'))
   gh = await startGitHubStandIn({ root, tokens: [TOKEN] })
   await gh.createRepo('acme', 'widgets', { 'README.md': 'old\n', 'sum.js': 'export const sum = (a, b) => a - b\n' })
+  slack = await startSlackStandIn({ token: SLACK_TOKEN })
   own = await startOwnStack(
     'github-followups',
     {
@@ -31,6 +38,11 @@ beforeAll(async () => {
       GITHUB_API_URL: gh.url,
       GITHUB_TOKEN: TOKEN,
       GITHUB_FIX_CHECKS: '1',
+      SLACK_SIGNING_SECRET: SLACK_SECRET,
+      SLACK_BOT_TOKEN: SLACK_TOKEN,
+      SLACK_API_URL: slack.url,
+      SLACK_TEAM_TENANTS: JSON.stringify({ T0ACME: tenantIdOf(TEST_KEYS[0]) }),
+      SLACK_CHANNEL_REPOS: JSON.stringify({ C0WIDGETS: gh.cloneUrl('acme', 'widgets') }),
     },
     { scriptedModel: true },
   )
@@ -39,6 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await own?.close()
   await gh?.close()
+  await slack?.close()
   rmSync(root, { recursive: true, force: true })
 })
 
@@ -167,5 +180,68 @@ describe('pull requests that follow up', () => {
     const third = await deliver('check_run', checkRun('f'.repeat(40), gh.addCheckRun('acme/widgets', []), fix))
     expect(third.status).toBe(202)
     expect(third.body).toEqual({ ignored: true, reason: expect.stringContaining('had its 2 fix attempts') })
+  })
+})
+
+describe('Slack', () => {
+  const mention = (eventId: string, ts: string, text: string, team = 'T0ACME') =>
+    JSON.stringify({
+      type: 'event_callback',
+      team_id: team,
+      event_id: eventId,
+      event: { type: 'app_mention', user: 'U0ANN', text: `<@U0BOT> ${text}`, channel: 'C0WIDGETS', ts },
+    })
+  const send = (body: string, headers = signedDelivery(SLACK_SECRET, body)) => webhook('/v1/webhooks/slack', body, headers)
+
+  it('refuses a delivery with a bad or stale signature, and answers the URL check', async () => {
+    const body = mention('Ev0BAD', '1700000001.000100', 'do something')
+    const forged = await send(body, signedDelivery('not-the-secret', body))
+    expect(forged.status).toBe(401)
+    expect(forged.body.error.code).toBe('unauthorized')
+    // Signed with the right secret, but ten minutes ago: a captured request sent again.
+    const stale = await send(body, signedDelivery(SLACK_SECRET, body, Math.floor(Date.now() / 1000) - 600))
+    expect(stale.status).toBe(401)
+    const unsigned = await send(body, { 'content-type': 'application/json' })
+    expect(unsigned.status).toBe(401)
+    expect(slack.messages).toHaveLength(0)
+
+    const check = JSON.stringify({ type: 'url_verification', challenge: 'challenge-3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' })
+    const verified = await send(check)
+    expect(verified.status).toBe(200)
+    expect(verified.body).toEqual({ challenge: 'challenge-3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' })
+
+    const stranger = await send(mention('Ev0TEAM', '1700000002.000100', 'hello', 'T0OTHER'))
+    expect(stranger.body).toEqual({ ignored: true, reason: 'team T0OTHER belongs to no tenant (SLACK_TEAM_TENANTS)' })
+  })
+
+  it('a mention posts its progress in the thread, edits it in place, and replies with the pull request link; a retry starts nothing', async () => {
+    const ts = '1700000100.000200'
+    const script = { steps: [bash("printf 'from slack\\n' > SLACK.md"), { text: 'Wrote SLACK.md.' }] }
+    const body = mention('Ev0MENTION', ts, `please add a note ${scripted(script, '')}`)
+    const res = await send(body)
+    expect(res.status).toBe(200)
+    const runId = res.body.run.id as string
+    const inThread = () => slack.messages.filter((m) => m.channel === 'C0WIDGETS' && m.threadTs === ts)
+    // At once: one progress message in the thread of the mention.
+    expect(inThread()).toHaveLength(1)
+    expect(inThread()[0]!.text).toContain(runId)
+    expect(inThread()[0]!.text).toContain('*running*')
+
+    // Slack sends it again (it thought we were slow): the same event starts nothing more.
+    const retry = await send(body, { ...signedDelivery(SLACK_SECRET, body), 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' })
+    expect(retry.body).toEqual({ ignored: true, reason: 'an event seen before (a retry)' })
+
+    const run = await finished(runId)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.pullRequest).toMatchObject({ state: 'opened', url: expect.any(String) })
+    const pr = run.result.pullRequest as Json
+    expect(await show('show', `${pr.branch}:SLACK.md`)).toBe('from slack\n')
+
+    const [progress, result] = await waitFor('the result in the thread', () => (inThread().length === 2 ? inThread() : undefined))
+    // The progress message was edited in place, not posted again.
+    expect(progress!.edits).toHaveLength(1)
+    expect(progress!.text).toContain('*succeeded*')
+    expect(result!.text).toContain('Wrote SLACK.md.')
+    expect(result!.text).toContain(`<${pr.url}|#${pr.number}>`)
   })
 })
