@@ -5,6 +5,7 @@ import type {
   CreateSessionInput,
   Diff,
   FileBody,
+  GitHubTarget,
   Keepalive,
   PermissionAnswer,
   PermissionResolved,
@@ -86,6 +87,8 @@ export interface RunRpc extends Rpc.DurableObjectBranded {
   cancel(tenant: string): Promise<Outcome<RunView>>
   /** told by the run's session as its turn goes */
   signal(sig: RunSignal): Promise<void>
+  /** a trusted author's `/approve` (`once`) or `/deny` (`reject`) on the issue or pull request the run reports to */
+  answerAsk(tenant: string, where: Pick<GitHubTarget, 'owner' | 'repo' | 'issue'>, reply: 'once' | 'reject'): Promise<Outcome<{ permissionId: string }>>
 }
 
 /** One per tenant (`TenantSchedules`): its schedules, fired by the object's alarm; `gatewayUrl` is where its runs' sandboxes reach the model gateway. */

@@ -3,7 +3,7 @@ import type { Context } from 'hono'
 import type { AppEnv, Bindings } from '../env'
 import { ApiError, unwrap } from '../lib/errors'
 import { guardStub, poolStub, runStub } from '../durable-objects'
-import { githubRules, maxRunsPerHour, taskFromDelivery, type GitHubTask } from '../runs/github'
+import { approvalFromDelivery, githubRules, maxRunsPerHour, taskFromDelivery, type GitHubTask } from '../runs/github'
 import { fixPrompt, fixRules, fixTaskFromDelivery, reviewPrompt, reviewTaskFromDelivery, type Annotation, type ReviewComment } from '../runs/github-followups'
 import { startTriggered, type ReportTo } from '../runs/trigger'
 import { githubApi, hasGitHubCredentials } from '../github/credentials'
@@ -205,11 +205,17 @@ webhooks.openAPIRegistry.registerPath({
   path: '/github',
   summary: 'GitHub webhook deliveries',
   description:
-    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository, owned by the tenant GITHUB_TENANT_REPOS names for it (a repository of no tenant starts nothing and is ignored, with the reason). A `push` to the repository and ref of a repository warm pool (WARM_POOLS) refreshes the sandboxes of that pool in the background (`refreshing`: how many pools). A comment saying so is posted at once and edited with the result: a pull request from a new branch (GITHUB_OUTPUT=pull_request, the default), or for a comment on a pull request, a commit on its branch (a branch in a fork gets the diff instead); with GITHUB_OUTPUT=comment, the diff in the comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. Other deliveries are acknowledged and ignored, with the reason.',
+    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository, owned by the tenant GITHUB_TENANT_REPOS names for it (a repository of no tenant starts nothing and is ignored, with the reason). A `push` to the repository and ref of a repository warm pool (WARM_POOLS) refreshes the sandboxes of that pool in the background (`refreshing`: how many pools). A comment saying so is posted at once and edited with the result: a pull request from a new branch (GITHUB_OUTPUT=pull_request, the default), or for a comment on a pull request, a commit on its branch (a branch in a fork gets the diff instead); with GITHUB_OUTPUT=comment, the diff in the comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. A review comment by a trusted author on a pull request the service opened (its branch `opencode/…`, or labelled `opencode`) starts a run on its branch that answers in the review thread; with GITHUB_FIX_CHECKS=1 a failed `check_run` on such a pull request starts one fix run per head commit, at most GITHUB_FIX_ATTEMPTS (default 2) per pull request. When the agent of a GitHub-started run asks leave, the run asks on its issue or pull request; an `/approve <run id>` or `/deny <run id>` there by a trusted author answers it (`answered`). Other deliveries are acknowledged and ignored, with the reason.',
   request: { body: { ...json(z.record(z.string(), z.unknown()), 'A GitHub delivery'), required: true } },
   responses: {
     202: json(
-      z.object({ ignored: z.boolean(), reason: z.string().optional(), run: RunAccepted.optional(), refreshing: z.number().int().optional() }),
+      z.object({
+        ignored: z.boolean(),
+        reason: z.string().optional(),
+        run: RunAccepted.optional(),
+        refreshing: z.number().int().optional(),
+        answered: z.object({ runId: z.string(), permissionId: z.string(), reply: z.enum(['once', 'reject']) }).optional(),
+      }),
       'Acknowledged',
     ),
     ...errors,
@@ -229,6 +235,8 @@ webhooks.post('/github', async (c) => {
   }
   const event = c.req.header('x-github-event')
   const payload = parseJson(raw)
+  const approval = approvalFromDelivery(event, payload, githubRules(c.env))
+  if (approval) return c.json(await answerAsk(c.env, approval), 202)
   const decided =
     event === 'pull_request_review_comment'
       ? await reviewTask(c.env, payload)
@@ -251,6 +259,17 @@ webhooks.post('/github', async (c) => {
   )
   return c.json({ ignored: false, run }, 202)
 })
+
+/** `/approve <run>` or `/deny <run>`: answered for the repository's tenant, on the run's own issue or pull request only. */
+async function answerAsk(env: Bindings, decided: NonNullable<ReturnType<typeof approvalFromDelivery>>) {
+  if ('ignored' in decided) return { ignored: true, reason: decided.ignored }
+  const { runId, reply, target } = decided.approval
+  const owner = repoOwner(readSettings(env).githubTenantRepos, target, await Promise.all(apiKeys(env).map(tenantOf)))
+  if ('ignored' in owner) return { ignored: true, reason: owner.ignored }
+  const answered = await runStub(env, runId).answerAsk(owner.tenant, target, reply)
+  if (!answered.ok) return { ignored: true, reason: answered.error.message }
+  return { ignored: false, answered: { runId, permissionId: answered.value.permissionId, reply } }
+}
 
 /** A task a delivery asks for, of the repository's tenant; its prompt is written (and what it needs fetched) only once the run is admitted. */
 type PendingTask = Omit<GitHubTask, 'prompt'> & { prompt: () => Promise<string> }

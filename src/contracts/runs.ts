@@ -182,3 +182,5 @@ export type RunSignal =
   | { kind: 'turn_done'; text: string; structured?: unknown }
   | { kind: 'error'; code: EventErrorCode; message: string }
   | { kind: 'session_failed'; code: EventErrorCode; message: string }
+  /** the agent asks leave to do something: a run with approvals asks where it started */
+  | { kind: 'permission_asked'; permissionId: string; permission: string; patterns: string[] }

@@ -20,7 +20,7 @@ import { newId } from '../lib/ids'
 import { updateRow } from '../lib/row'
 import { errorMessage, log, logEvent } from '../lib/log'
 import type { PullRequestPlan } from '../github/pull-request'
-import { commentBody, githubComment, startedComment } from './github'
+import { askComment, commentBody, githubComment, startedComment } from './github'
 import { githubSetup, publishRun, type GitHubSetup } from './github-pr'
 import { postProgress, reportToSlack } from './slack-api'
 import { callbackRetryDelay, SETTLE_MS } from './policy'
@@ -65,6 +65,8 @@ type RunRow = {
   slack: string | null
   /** the run's progress message in that thread */
   slack_ts: string | null
+  /** the permission request the agent waits on, asked on the run's GitHub issue or pull request */
+  asked_permission: string | null
 }
 
 const FINAL: RunStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
@@ -163,6 +165,8 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
           runId: input.id,
           gatewayUrl: input.gatewayUrl,
           ...(outputSchema && { outputSchema }),
+          // Someone is where it started: the agent's asks are put to them there.
+          ...(input.github && { approvals: true }),
           ...(github.githubClone && { githubClone: true }),
         },
         modelKeys: input.modelKeys,
@@ -199,6 +203,8 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
         ...(outcome.error && !this.row.error && { error: JSON.stringify(outcome.error) }),
       })
       await this.schedule()
+    } else if (sig.kind === 'permission_asked') {
+      await this.ask(sig)
     } else if (sig.kind === 'error') {
       this.update({ error: JSON.stringify({ code: sig.code, message: sig.message }) })
       if (this.row.settle_at !== null) await this.schedule()
@@ -206,6 +212,33 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
       this.update({ error: JSON.stringify({ code: sig.code, message: sig.message }) })
       await this.finish('failed')
     }
+  }
+
+  /**
+   * A trusted author's `/approve` or `/deny` on the issue or pull request the run reports to
+   * answers the request the agent waits on. Anywhere else it answers nothing: the command names a
+   * run, and a run is answered only where it asked.
+   */
+  async answerAsk(tenant: string, where: Pick<GitHubTarget, 'owner' | 'repo' | 'issue'>, reply: 'once' | 'reject'): Promise<Outcome<{ permissionId: string }>> {
+    if (this.row?.tenant !== tenant || this.row.github === null) return fail('not_found', 'no such run')
+    const asked = JSON.parse(this.row.github) as GitHubTarget
+    const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase()
+    if (!same(asked.owner, where.owner) || !same(asked.repo, where.repo) || asked.issue !== where.issue) return fail('not_found', 'no such run here')
+    const permissionId = this.row.asked_permission
+    if (this.isFinal() || permissionId === null) return fail('conflict', 'the run waits on no request')
+    const answered = await this.session().answerPermission(tenant, permissionId, { reply })
+    if (!answered.ok) return answered
+    this.update({ asked_permission: null })
+    return ok({ permissionId })
+  }
+
+  /** The agent's request, put to the people of the issue or pull request the run started from. */
+  private async ask(sig: Extract<RunSignal, { kind: 'permission_asked' }>) {
+    const row = this.row!
+    if (row.github === null || row.asked_permission === sig.permissionId) return
+    this.update({ asked_permission: sig.permissionId })
+    const posted = await githubComment(this.env, JSON.parse(row.github) as GitHubTarget, askComment(row.id, sig.permission, sig.patterns))
+    if (posted === 'unreachable' || posted.status >= 300) log('warn', 'run could not ask on GitHub', { runId: row.id })
   }
 
   override async alarm(): Promise<void> {

@@ -156,6 +156,40 @@ export function pullRequestPart(pr: PullRequestResult | undefined): string {
   }
 }
 
+/**
+ * The agent asks leave: the comment says what, and how a trusted author answers. The patterns are
+ * the agent's (its command, a path), so they are shown as code and cut short.
+ */
+export function askComment(runId: string, permission: string, patterns: string[]): string {
+  const what = patterns.map((p) => `\`${cutToBytes(p.replace(/`/g, "'"), 300)}\``).join(', ')
+  return `${COMMENT_PREFIX}${runId}\`: **asks** to use \`${permission}\`${what ? ` on ${what}` : ''}.\n\nA maintainer answers with \`/approve ${runId}\` or \`/deny ${runId}\`; unanswered, it is denied in time.`
+}
+
+const APPROVAL = /^\/(approve|deny)\s+(run_[0-9a-z]{20})\b/
+
+/** An `/approve <run>` or `/deny <run>` comment by a trusted author answers that run's request, on this issue. */
+export type GitHubApproval = { runId: string; reply: 'once' | 'reject'; target: Pick<GitHubTarget, 'owner' | 'repo' | 'issue'> }
+
+/** Whether a delivery is an answer to a run's request: undefined when it is no such command at all. */
+export function approvalFromDelivery(event: string | undefined, body: unknown, rules: GitHubRules): { approval: GitHubApproval } | { ignored: string } | undefined {
+  if (event !== 'issue_comment') return undefined
+  const parsed = Delivery.safeParse(body)
+  if (!parsed.success) return undefined
+  const { action, issue, comment, repository, sender } = parsed.data
+  const command = APPROVAL.exec((comment?.body ?? '').trim())
+  if (!command || !issue || !repository || !comment) return undefined
+  if (action !== 'created') return { ignored: `action ${action ?? '(none)'} answers nothing` }
+  const distrust = untrusted(rules, { text: comment.body ?? '', association: comment.author_association, author: comment.user, sender })
+  if (distrust) return { ignored: distrust }
+  return {
+    approval: {
+      runId: command[2]!,
+      reply: command[1] === 'approve' ? 'once' : 'reject',
+      target: { owner: repository.owner.login, repo: repository.name, issue: issue.number },
+    },
+  }
+}
+
 /** The comment a trigger gets at once, edited in place with the result when the run ends. */
 export const startedComment = (runId: string) => `${COMMENT_PREFIX}${runId}\`: **running**\n\nWorking on it.`
 

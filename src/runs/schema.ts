@@ -24,4 +24,5 @@ export const RUN_MIGRATIONS: Migration[] = [
     description: 'the Slack thread a run reports to, and its progress message there',
     sql: 'ALTER TABLE run ADD COLUMN slack TEXT; ALTER TABLE run ADD COLUMN slack_ts TEXT',
   },
+  { id: 8, description: 'the permission the agent waits on a person for, asked where the run started', sql: 'ALTER TABLE run ADD COLUMN asked_permission TEXT' },
 ]

@@ -7,6 +7,7 @@ import type { EventLog } from './event-log'
 import type { Fanout } from './fanout'
 import type { HumanRequests } from './human-requests'
 import type { SessionSignals } from './ports'
+import type { Signals } from './signals'
 import type { MessageQueue } from './queue'
 import type { SessionStore } from './session-store'
 import type { TurnError } from './turn-rules'
@@ -20,7 +21,8 @@ export type AgentEventParts = {
   log: EventLog
   fanout: Fanout
   store: SessionStore
-  signals: SessionSignals
+  /** and the run, told of the agent's asks (a run with approvals asks where it started) */
+  signals: SessionSignals & Pick<Signals, 'tellRun'>
   queue: MessageQueue
   conversation: Conversation
   human: HumanRequests
@@ -146,6 +148,7 @@ export class AgentEvents {
         return
       case 'permission.requested':
         human.asked('permission', pub.data.permissionId, pub.data)
+        this.p.signals.tellRun({ kind: 'permission_asked', permissionId: pub.data.permissionId, permission: pub.data.permission, patterns: pub.data.patterns })
         return
       case 'question.asked':
         human.asked('question', pub.data.questionId, pub.data)

@@ -44,7 +44,11 @@ beforeAll(async () => {
       SLACK_TEAM_TENANTS: JSON.stringify({ T0ACME: tenantIdOf(TEST_KEYS[0]) }),
       SLACK_CHANNEL_REPOS: JSON.stringify({ C0WIDGETS: gh.cloneUrl('acme', 'widgets') }),
     },
-    { scriptedModel: true },
+    {
+      scriptedModel: true,
+      // The deployment asks before these two commands; every other one is allowed.
+      opencodeConfig: (model) => ({ ...model, permission: { bash: { '*': 'allow', 'touch approved*': 'ask', 'touch denied*': 'ask' } } }),
+    },
   )
 })
 
@@ -180,6 +184,56 @@ describe('pull requests that follow up', () => {
     const third = await deliver('check_run', checkRun('f'.repeat(40), gh.addCheckRun('acme/widgets', []), fix))
     expect(third.status).toBe(202)
     expect(third.body).toEqual({ ignored: true, reason: expect.stringContaining('had its 2 fix attempts') })
+  })
+})
+
+describe('approvals in the channel', () => {
+  it("asks on the issue when its agent asks leave; a trusted author's /approve lets the step through, a stranger's does not, /deny refuses it", async () => {
+    repository.clone_url = gh.cloneUrl('acme', 'widgets')
+    const ann = { login: 'ann', type: 'User' }
+    const script = { steps: [bash('touch approved.txt'), bash('touch denied.txt'), { text: 'Tried both.' }] }
+    const opened = await deliver('issues', {
+      action: 'opened',
+      issue: { id: 801, number: 21, title: 'Touch two files', body: `/opencode ${scripted(script, '')}`, author_association: 'OWNER', user: ann },
+      repository,
+      sender: ann,
+    })
+    const runId = opened.body.run.id as string
+    const asks = () => gh.comments.filter((c) => c.issue === 21 && c.body.includes('**asks**'))
+    const command = (id: number, body: string, association: string, issue = 21, user = ann) =>
+      deliver('issue_comment', {
+        action: 'created',
+        issue: { id: 90_000 + issue, number: issue, title: 'Touch two files', body: '', author_association: 'OWNER', user: ann },
+        comment: { id, body, author_association: association, user },
+        repository,
+        sender: user,
+      })
+
+    const first = await waitFor('the run to ask on its issue', () => asks()[0])
+    expect(first.body).toContain('touch approved.txt')
+    expect(first.body).toContain(`/approve ${runId}`)
+    // A stranger's approval, and a maintainer's on another issue, let nothing through.
+    const stranger = await command(8001, `/approve ${runId}`, 'NONE', 21, { login: 'mallory', type: 'User' })
+    expect(stranger.body).toEqual({ ignored: true, reason: 'author association NONE is not trusted' })
+    const elsewhere = await command(8002, `/approve ${runId}`, 'OWNER', 22)
+    expect(elsewhere.body).toMatchObject({ ignored: true, reason: 'no such run here' })
+    expect((await api(`/v1/runs/${runId}`)).body.status).toBe('running')
+
+    const approved = await command(8003, `/approve ${runId}`, 'MEMBER')
+    expect(approved.body).toMatchObject({ ignored: false, answered: { runId, reply: 'once' } })
+    const second = await waitFor('the second ask', () => asks()[1])
+    expect(second.body).toContain('touch denied.txt')
+    const denied = await command(8004, `/deny ${runId}`, 'OWNER')
+    expect(denied.body).toMatchObject({ ignored: false, answered: { runId, reply: 'reject' } })
+
+    const run = await finished(runId)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.diff).toContain('approved.txt')
+    expect(run.result.diff).not.toContain('denied.txt')
+    expect(run.result.pullRequest).toMatchObject({ state: 'opened' })
+    // Nothing is left to answer: a late /approve says so.
+    const late = await command(8005, `/approve ${runId}`, 'OWNER')
+    expect(late.body).toMatchObject({ ignored: true })
   })
 })
 
