@@ -22,7 +22,7 @@ const SERVICES = '^src/(sandbox/|opencode/|events/|gateway/|github/|config/(?!re
 const BASE = '^src/(contracts/|lib/|config/timings\\.ts$)'
 const BINDINGS = '^src/(env|durable-objects)\\.ts$'
 /** The classes the runtime instantiates; only the Worker's entry exports them. */
-const DURABLE_OBJECT_CLASSES = '^src/(session/durable-object|runs/durable-object|guard/durable-object|tenant/durable-object|pool/durable-object)\\.ts$'
+const DURABLE_OBJECT_CLASSES = '^src/(session/durable-object|runs/durable-object|schedules/durable-object|guard/durable-object|tenant/durable-object|pool/durable-object)\\.ts$'
 /** The session's ports: an adapter below may implement them (src/opencode/agent.ts implements AgentPort). */
 const SESSION_PORTS = '^src/session/ports\\.ts$'
 

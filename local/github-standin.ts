@@ -36,12 +36,28 @@ export type Pull = {
   /** a pull request from a fork: the repository its head branch is in */
   headRepo?: string
 }
+/** An inline review comment on a pull request's diff; `inReplyTo` is its thread's first comment. */
+export type ReviewComment = {
+  id: number
+  repo: string
+  pull: number
+  body: string
+  path: string
+  line?: number
+  inReplyTo?: number
+  author_association: string
+  user: { login: string; type: string }
+  edits: string[]
+}
+/** A check's annotations, which a fix run's prompt is made from. */
+export type Annotation = { path: string; start_line: number; end_line: number; annotation_level: string; message: string }
 export type Call = { method: string; path: string; credential: 'token' | 'installation' | 'jwt' | 'none' | 'bad'; status: number }
 
 export type GitHubStandIn = {
   url: string
   comments: Comment[]
   pulls: Pull[]
+  reviewComments: ReviewComment[]
   calls: Call[]
   /** every installation token it minted */
   minted: string[]
@@ -52,6 +68,10 @@ export type GitHubStandIn = {
   cloneUrl(owner: string, repo: string): string
   /** a pull request as if opened by someone (from a fork with `headRepo`) */
   addPull(pull: Omit<Pull, 'number'>): Pull
+  /** a review comment as if written by someone; its id comes from the same sequence as ours */
+  addReviewComment(comment: Omit<ReviewComment, 'id' | 'edits'>): ReviewComment
+  /** a check run of `owner/repo` with these annotations; its id */
+  addCheckRun(repo: string, annotations: Annotation[]): number
   git(owner: string, repo: string, args: string[], input?: string | Buffer, env?: Record<string, string>): Promise<string>
   close(): Promise<void>
 }
@@ -89,6 +109,8 @@ function verifyJwt(jwt: string, app: NonNullable<GitHubStandInOptions['app']>): 
 export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<GitHubStandIn> {
   const comments: Comment[] = []
   const pulls: Pull[] = []
+  const reviewComments: ReviewComment[] = []
+  const checkRuns = new Map<number, { repo: string; annotations: Annotation[] }>()
   const calls: Call[] = []
   const minted: string[] = []
   const installations = new Map<string, number>()
@@ -171,6 +193,40 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
       comment.edits.push(comment.body)
       comment.body = String(body.body)
       return [200, { id: comment.id }]
+    }
+    const reviewView = (c: ReviewComment) => ({
+      id: c.id,
+      body: c.body,
+      path: c.path,
+      line: c.line ?? null,
+      author_association: c.author_association,
+      user: c.user,
+      ...(c.inReplyTo !== undefined && { in_reply_to_id: c.inReplyTo }),
+    })
+    if ((r = /^GET \/pulls\/(\d+)\/comments$/.exec(route))) {
+      return [200, reviewComments.filter((c) => c.repo === slug && c.pull === Number(r![1])).map(reviewView)]
+    }
+    if ((r = /^POST \/pulls\/(\d+)\/comments\/(\d+)\/replies$/.exec(route))) {
+      const [pull, to] = [Number(r[1]), Number(r[2])]
+      const first = reviewComments.find((c) => c.id === to && c.repo === slug && c.pull === pull)
+      if (!first) throw new Answer(404, 'Not Found')
+      // GitHub takes no reply to a reply.
+      if (first.inReplyTo !== undefined) throw new Answer(422, 'in_reply_to is a reply')
+      const reply: ReviewComment = { id: nextId++, repo: slug, pull, body: String(body.body), path: first.path, line: first.line, inReplyTo: to, author_association: 'NONE', user: { login: 'opencode[bot]', type: 'Bot' }, edits: [] }
+      reviewComments.push(reply)
+      return [201, reviewView(reply)]
+    }
+    if ((r = /^PATCH \/pulls\/comments\/(\d+)$/.exec(route))) {
+      const comment = reviewComments.find((c) => c.id === Number(r![1]) && c.repo === slug)
+      if (!comment) throw new Answer(404, 'Not Found')
+      comment.edits.push(comment.body)
+      comment.body = String(body.body)
+      return [200, reviewView(comment)]
+    }
+    if ((r = /^GET \/check-runs\/(\d+)\/annotations$/.exec(route))) {
+      const check = checkRuns.get(Number(r[1]))
+      if (!check || check.repo !== slug) throw new Answer(404, 'Not Found')
+      return [200, check.annotations]
     }
     if ((r = /^GET \/pulls\/(\d+)$/.exec(route))) {
       const pull = pulls.find((p) => p.number === Number(r![1]) && p.repo === slug)
@@ -300,6 +356,7 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
     url,
     comments,
     pulls,
+    reviewComments,
     calls,
     minted,
     repoDir,
@@ -329,6 +386,16 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
       const added = { ...pull, number: nextNumber++ }
       pulls.push(added)
       return added
+    },
+    addReviewComment(comment) {
+      const added = { ...comment, id: nextId++, edits: [] }
+      reviewComments.push(added)
+      return added
+    },
+    addCheckRun(repo, annotations) {
+      const id = nextId++
+      checkRuns.set(id, { repo, annotations })
+      return id
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -37,13 +37,14 @@ describe('wrangler deploy --dry-run', () => {
     expect(statSync(join(outdir, 'index.js')).size).toBeGreaterThan(100_000)
   })
 
-  it('binds the five Durable Objects, the checkpoints bucket and the usage dataset', () => {
+  it('binds the six Durable Objects, the checkpoints bucket and the usage dataset', () => {
     expect(bindings().filter((b) => b.kind === 'Durable Object')).toEqual([
       { name: 'SESSIONS', detail: 'SessionDO', kind: 'Durable Object' },
       { name: 'TENANTS', detail: 'TenantIndex', kind: 'Durable Object' },
       { name: 'POOL', detail: 'SandboxPool', kind: 'Durable Object' },
       { name: 'RUNS', detail: 'RunDO', kind: 'Durable Object' },
       { name: 'WEBHOOK_GUARD', detail: 'WebhookGuard', kind: 'Durable Object' },
+      { name: 'SCHEDULES', detail: 'TenantSchedules', kind: 'Durable Object' },
     ])
     expect(bindings().filter((b) => b.kind !== 'Durable Object' && b.kind !== 'Environment Variable').map((b) => b.name)).toEqual(['CHECKPOINTS', 'USAGE'])
   })

@@ -6,13 +6,19 @@ import type {
   CreateSessionInput,
   Diff,
   FileBody,
+  GitHubTarget,
   Keepalive,
   PermissionAnswer,
   PermissionResolved,
   QuestionAnswer,
   QuestionResolved,
   RunSignal,
+  RunStatus,
   RunView,
+  ScheduleBody,
+  SchedulePatch,
+  ScheduleRunView,
+  ScheduleView,
   SendMessageInput,
   SendMessageResult,
   SessionPage,
@@ -88,6 +94,22 @@ export interface RunRpc extends Rpc.DurableObjectBranded {
   cancel(tenant: string): Promise<Outcome<RunView>>
   /** told by the run's session as its turn goes */
   signal(sig: RunSignal): Promise<void>
+  /** a trusted author's `/approve` (`once`) or `/deny` (`reject`) on the issue or pull request the run reports to */
+  answerAsk(tenant: string, where: Pick<GitHubTarget, 'owner' | 'repo' | 'issue'>, reply: 'once' | 'reject'): Promise<Outcome<{ permissionId: string }>>
+}
+
+/** One per tenant (`TenantSchedules`): its schedules, fired by the object's alarm; `gatewayUrl` is where its runs' sandboxes reach the model gateway. */
+export interface SchedulesRpc extends Rpc.DurableObjectBranded {
+  create(tenant: string, body: ScheduleBody, gatewayUrl: string, limit: number): Promise<Outcome<ScheduleView>>
+  list(tenant: string): Promise<Outcome<ScheduleView[]>>
+  get(tenant: string, id: string): Promise<Outcome<ScheduleView>>
+  update(tenant: string, id: string, patch: SchedulePatch, gatewayUrl: string): Promise<Outcome<ScheduleView>>
+  remove(tenant: string, id: string): Promise<Outcome<null>>
+  pause(tenant: string, id: string): Promise<Outcome<ScheduleView>>
+  resume(tenant: string, id: string): Promise<Outcome<ScheduleView>>
+  runs(tenant: string, id: string): Promise<Outcome<ScheduleRunView[]>>
+  /** told by a run the schedule fired when it ends */
+  runEnded(scheduleId: string, runId: string, status: RunStatus): Promise<void>
 }
 
 /** One per tenant (`TenantIndex`): its sessions' list, limits, spend and usage. */
@@ -145,6 +167,7 @@ export type DurableObjectBindings = {
   POOL: DurableObjectNamespace<PoolRpc>
   /** replayed signatures and per-repository run counts */
   WEBHOOK_GUARD: DurableObjectNamespace<GuardRpc>
+  SCHEDULES: DurableObjectNamespace<SchedulesRpc>
 }
 
 export const POOL_NAME = 'default'
@@ -170,3 +193,4 @@ export const runStub = (env: Pick<DurableObjectBindings, 'RUNS'>, runId: string)
 export const tenantStub = (env: Pick<DurableObjectBindings, 'TENANTS'>, tenant: string) => stub(env.TENANTS, tenant)
 export const poolStub = (env: Pick<DurableObjectBindings, 'POOL'>) => stub(env.POOL, POOL_NAME)
 export const guardStub = (env: Pick<DurableObjectBindings, 'WEBHOOK_GUARD'>, scope: string) => stub(env.WEBHOOK_GUARD, scope)
+export const schedulesStub = (env: Pick<DurableObjectBindings, 'SCHEDULES'>, tenant: string) => stub(env.SCHEDULES, tenant)

@@ -44,6 +44,16 @@ export type Bindings = DurableObjectBindings & {
   GITHUB_COMMIT_AUTHOR?: string
   /** the phrase in an issue or comment that starts a run (default /opencode) */
   GITHUB_TRIGGER?: string
+  /** Slack's signing secret: deliveries to POST /v1/webhooks/slack are verified with it */
+  SLACK_SIGNING_SECRET?: string
+  /** the bot token runs post and edit their thread messages with */
+  SLACK_BOT_TOKEN?: string
+  /** Slack's Web API (default https://slack.com/api; the stand-in's in tests and npm run dev) */
+  SLACK_API_URL?: string
+  /** JSON: Slack team id → the tenant id whose runs its mentions start */
+  SLACK_TEAM_TENANTS?: string
+  /** JSON: Slack channel id → the https repository URL a mention there works on when it names none */
+  SLACK_CHANNEL_REPOS?: string
   /** how sandboxes reach this Worker's model gateway, e.g. https://agents.example.com */
   PUBLIC_URL?: string
   PAUSED_RETENTION_SECONDS?: string
@@ -56,10 +66,16 @@ export type Bindings = DurableObjectBindings & {
   MAX_SESSION_CREATES_PER_MINUTE?: string
   /** runs a tenant may start per minute, checked before a run's object exists (default 30) */
   MAX_RUN_CREATES_PER_MINUTE?: string
+  /** schedules a tenant may have (default 20) */
+  MAX_SCHEDULES_PER_TENANT?: string
   TENANT_MAX_COST_USD_PER_DAY?: string
   TENANT_MAX_COST_USD_PER_MONTH?: string
   /** comma-separated author_association values whose issues and comments start runs */
   GITHUB_ALLOWED_ASSOCIATIONS?: string
+  /** "1": a failed check on a pull request the service opened starts a run that fixes it */
+  GITHUB_FIX_CHECKS?: string
+  /** fix runs per pull request, ever (default 2) */
+  GITHUB_FIX_ATTEMPTS?: string
   /** runs GitHub may start per repository per hour (default 10) */
   GITHUB_MAX_RUNS_PER_HOUR?: string
   /** seals session secrets and repository tokens at rest (src/lib/sealed.ts): at least 32 random characters */

@@ -14,6 +14,8 @@ import { gateway } from './gateway'
 import { limitBody, limitMessageBody, requireAllowedHost, requireApiKey, requireJson } from './middleware'
 import { json } from './openapi'
 import { runs, webhooks } from './runs'
+import { schedules } from './schedules'
+import { slackWebhook } from './slack'
 import { sessionWorkspace } from './session-workspace'
 import { sessionCheckpoints } from './session-checkpoints'
 import { sessions } from './sessions'
@@ -118,6 +120,7 @@ app.on('POST', '/v1/sessions/:id/messages', limitMessageBody)
 app.route('/v1/gateway', gateway)
 app.use('/v1/sessions/*', requireApiKey)
 app.use('/v1/runs/*', requireApiKey)
+app.use('/v1/schedules/*', requireApiKey)
 app.use('/v1/usage/*', requireApiKey)
 app.use('/v1/tenant/*', requireApiKey)
 app.use('/v1/snapshots/*', requireApiKey)
@@ -129,6 +132,8 @@ const routes = withReady
   .route('/v1/sessions', sessionWorkspace)
   .route('/v1/sessions', sessionCheckpoints)
   .route('/v1/runs', runs)
+  .route('/v1/schedules', schedules)
+  .route('/v1/webhooks/slack', slackWebhook)
   .route('/v1/webhooks', webhooks)
   .route('/v1/usage', usage)
   .route('/v1/tenant', tenant)

@@ -2,13 +2,14 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import type { AppEnv, Bindings } from '../env'
 import { ApiError, unwrap } from '../lib/errors'
-import { newId, sha256Hex } from '../lib/ids'
-import { guardStub, poolStub, runStub, tenantStub } from '../durable-objects'
-import { githubRules, maxRunsPerHour, taskFromDelivery } from '../runs/github'
-import { hasGitHubCredentials } from '../github/credentials'
+import { guardStub, poolStub, runStub } from '../durable-objects'
+import { approvalFromDelivery, githubRules, maxRunsPerHour, taskFromDelivery, type GitHubTask } from '../runs/github'
+import { fixPrompt, fixRules, fixTaskFromDelivery, reviewPrompt, reviewTaskFromDelivery, type Annotation, type ReviewComment } from '../runs/github-followups'
+import { startTriggered, type ReportTo } from '../runs/trigger'
+import { githubApi, hasGitHubCredentials } from '../github/credentials'
 import { githubRepoOf } from '../github/repo-url'
 import { isGranted, repoOwner } from '../github/tenant-repos'
-import { log } from '../lib/log'
+import { errorMessage, log } from '../lib/log'
 import { freshTimestamp, MAX_SKEW_SECONDS, signatureMatches, timestamped } from '../runs/signing'
 import { apiKeys, readSettings } from '../config/settings'
 import { pushedPools } from '../sandbox/repo-pools'
@@ -28,53 +29,39 @@ import {
   RunBody,
   RunParams,
   type CreateRunBody,
-  type CreateRunInput,
-  type RunRequest,
 } from '../contracts'
 
 const errors = commonErrors('run')
 const tooManyRuns = json(ErrorBody, "The tenant started MAX_RUN_CREATES_PER_MINUTE runs in the last minute; nothing of this run was kept")
 
 /**
- * A run's id: random, or derived from the idempotency key (or GitHub's issue or comment), so that
- * the same key twice reaches the same run object and starts one run only.
+ * Checks a run's body as its tenant's (model, keys, callback URL, the pull request's grant) and
+ * starts it through the one trigger path; `key` (else the body's idempotencyKey) makes it one run.
  */
-async function runId(tenant: string, key: string | undefined): Promise<string> {
-  if (!key) return newId('run')
-  const digest = await sha256Hex(`${tenant}\n${key}`)
-  const alphabet = '0123456789abcdefghjkmnpqrstvwxyz'
-  return `run_${[...digest.slice(0, 20)].map((ch) => alphabet[parseInt(ch, 16)]).join('')}`
-}
-
-async function startRun(
+export async function startRun(
   env: Bindings,
   requestUrl: string,
   tenant: string,
   body: CreateRunBody,
   key?: string,
-  github?: CreateRunInput['github'],
+  reportTo?: ReportTo,
 ) {
-  const { modelKeys, repo, ...rest } = body
-  // The token is kept sealed by the run's session (and by the run until it ends); the request is kept in plain.
-  const repoToken = repo?.token
-  const request: RunRequest = { ...rest, ...(repo && { repo: { url: repo.url, ref: repo.ref } }) }
+  checkRunBody(env, requestUrl, tenant, body)
+  await requireSecretsKey(env, { modelKeys: body.modelKeys, repoToken: body.repo?.token })
+  return unwrap(await startTriggered(env, { tenant, body, key, reportTo, gatewayUrl: gatewayBase(env, requestUrl) }))
+}
+
+/** What a run's body must be for its tenant before anything of it is kept: a schedule's too, when it is made. */
+export function checkRunBody(env: Bindings, requestUrl: string, tenant: string, body: CreateRunBody) {
+  const { modelKeys, repo } = body
   checkModelKeys(env, modelKeys)
-  requireCatalogueModel(env, requestUrl, request.model, Object.keys(modelKeys ?? {}))
-  requirePricedModel(env, request.model, request.limits)
-  await requireSecretsKey(env, { modelKeys, repoToken })
-  const problem = request.callback && callbackUrlProblem(request.callback.url, localCallbacksAllowed(env.ALLOW_LOCAL_CALLBACKS))
+  requireCatalogueModel(env, requestUrl, body.model, Object.keys(modelKeys ?? {}))
+  requirePricedModel(env, body.model, body.limits)
+  const problem = body.callback && callbackUrlProblem(body.callback.url, localCallbacksAllowed(env.ALLOW_LOCAL_CALLBACKS))
   if (problem) {
     throw new ApiError('validation_failed', `json.callback.url: ${problem}`, [{ path: 'json.callback.url', message: problem, code: 'custom' }])
   }
-  if (request.output?.pullRequest) requirePullRequestable(env, tenant, request, repoToken !== undefined)
-  const id = await runId(tenant, key ?? request.idempotencyKey)
-  // Asked of the (known) tenant's index: a refused run never makes an object of its own.
-  const admission = await tenantStub(env, tenant).admitRun(id, readSettings(env).runCreatesPerMinute)
-  if (!admission.ok) throw new ApiError('too_many_requests', admission.reason)
-  const run = unwrap(
-    await runStub(env, id).start({ id, tenant, request, github, gatewayUrl: gatewayBase(env, requestUrl), modelKeys, ...(repoToken && { repoToken }) }),
-  )
-  return { id: run.id, sessionId: run.sessionId, status: run.status, ...(run.error && { error: run.error }) }
+  if (body.output?.pullRequest) requirePullRequestable(env, tenant, body.repo, repo?.token !== undefined)
 }
 
 /**
@@ -82,9 +69,9 @@ async function startRun(
  * `repo.token`, or the deployment's on a repository granted to the tenant (GITHUB_TENANT_REPOS).
  * Refused here, before the run exists, so that nothing reaches the git host or GitHub's API.
  */
-function requirePullRequestable(env: Bindings, tenant: string, request: RunRequest, ownToken: boolean) {
-  const target = request.repo && githubRepoOf(request.repo.url, env.GITHUB_API_URL)
-  const problem = !request.repo
+function requirePullRequestable(env: Bindings, tenant: string, repo: CreateRunBody['repo'], ownToken: boolean) {
+  const target = repo && githubRepoOf(repo.url, env.GITHUB_API_URL)
+  const problem = !repo
     ? 'a pull request needs a repo'
     : !target
       ? 'a pull request needs a repository on GitHub (github.com, or the host of GITHUB_API_URL)'
@@ -159,7 +146,7 @@ async function webhookTenant(env: Bindings): Promise<string> {
   return tenantOf(key)
 }
 
-function parseJson(raw: string): unknown {
+export function parseJson(raw: string): unknown {
   try {
     return JSON.parse(raw)
   } catch {
@@ -183,6 +170,8 @@ async function verified(
 
 const REPLAY_SCOPE = 'webhook-signatures'
 const HOUR_MS = 60 * 60 * 1000
+/** Fix attempts are counted per pull request for as long as one stays open, in practice. */
+const FIX_ATTEMPTS_WINDOW_MS = 365 * 24 * HOUR_MS
 
 export const webhooks = new OpenAPIHono<AppEnv>()
 
@@ -216,11 +205,17 @@ webhooks.openAPIRegistry.registerPath({
   path: '/github',
   summary: 'GitHub webhook deliveries',
   description:
-    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository, owned by the tenant GITHUB_TENANT_REPOS names for it (a repository of no tenant starts nothing and is ignored, with the reason). A `push` to the repository and ref of a repository warm pool (WARM_POOLS) refreshes the sandboxes of that pool in the background (`refreshing`: how many pools). A comment saying so is posted at once and edited with the result: a pull request from a new branch (GITHUB_OUTPUT=pull_request, the default), or for a comment on a pull request, a commit on its branch (a branch in a fork gets the diff instead); with GITHUB_OUTPUT=comment, the diff in the comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. Other deliveries are acknowledged and ignored, with the reason.',
+    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository, owned by the tenant GITHUB_TENANT_REPOS names for it (a repository of no tenant starts nothing and is ignored, with the reason). A `push` to the repository and ref of a repository warm pool (WARM_POOLS) refreshes the sandboxes of that pool in the background (`refreshing`: how many pools). A comment saying so is posted at once and edited with the result: a pull request from a new branch (GITHUB_OUTPUT=pull_request, the default), or for a comment on a pull request, a commit on its branch (a branch in a fork gets the diff instead); with GITHUB_OUTPUT=comment, the diff in the comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. A review comment by a trusted author on a pull request the service opened (its branch `opencode/…`, or labelled `opencode`) starts a run on its branch that answers in the review thread; with GITHUB_FIX_CHECKS=1 a failed `check_run` on such a pull request starts one fix run per head commit, at most GITHUB_FIX_ATTEMPTS (default 2) per pull request. When the agent of a GitHub-started run asks leave, the run asks on its issue or pull request; an `/approve <run id>` or `/deny <run id>` there by a trusted author answers it (`answered`). Other deliveries are acknowledged and ignored, with the reason.',
   request: { body: { ...json(z.record(z.string(), z.unknown()), 'A GitHub delivery'), required: true } },
   responses: {
     202: json(
-      z.object({ ignored: z.boolean(), reason: z.string().optional(), run: RunAccepted.optional(), refreshing: z.number().int().optional() }),
+      z.object({
+        ignored: z.boolean(),
+        reason: z.string().optional(),
+        run: RunAccepted.optional(),
+        refreshing: z.number().int().optional(),
+        answered: z.object({ runId: z.string(), permissionId: z.string(), reply: z.enum(['once', 'reject']) }).optional(),
+      }),
       'Acknowledged',
     ),
     ...errors,
@@ -238,15 +233,18 @@ webhooks.post('/github', async (c) => {
     await poolStub(c.env).pushed(pushed.pools, pushed.commit)
     return c.json({ ignored: false, refreshing: pushed.pools.length }, 202)
   }
-  const decided = taskFromDelivery(c.req.header('x-github-event'), parseJson(raw), githubRules(c.env))
+  const event = c.req.header('x-github-event')
+  const payload = parseJson(raw)
+  const approval = approvalFromDelivery(event, payload, githubRules(c.env))
+  if (approval) return c.json(await answerAsk(c.env, approval), 202)
+  const decided =
+    event === 'pull_request_review_comment'
+      ? await reviewTask(c.env, payload)
+      : event === 'check_run'
+        ? await fixTask(c.env, payload)
+        : await withOwnerOf(c.env, taskFromDelivery(event, payload, githubRules(c.env)))
   if ('ignored' in decided) return c.json({ ignored: true, reason: decided.ignored }, 202)
-  const { task } = decided
-  // The repository's tenant, never a default one: a run on it may use the deployment's credential.
-  const owner = repoOwner(readSettings(c.env).githubTenantRepos, task.target, await Promise.all(apiKeys(c.env).map(tenantOf)))
-  if ('ignored' in owner) {
-    log('info', 'github delivery ignored', { repo: `${task.target.owner}/${task.target.repo}`, reason: owner.ignored })
-    return c.json({ ignored: true, reason: owner.ignored }, 202)
-  }
+  const { task, tenant } = decided
   const repository = `github:${task.target.owner}/${task.target.repo}`
   if (!(await guardStub(c.env, repository).admit(task.key, maxRunsPerHour(c.env), HOUR_MS))) {
     throw new ApiError('too_many_requests', `${task.target.owner}/${task.target.repo} has started as many runs as it may this hour`)
@@ -254,10 +252,99 @@ webhooks.post('/github', async (c) => {
   const run = await startRun(
     c.env,
     c.req.url,
-    owner.tenant,
-    { prompt: task.prompt, repo: { url: task.repoUrl } },
+    tenant,
+    { prompt: await task.prompt(), repo: { url: task.repoUrl } },
     `github:${task.key}`,
-    task.target,
+    { kind: 'github', target: task.target },
   )
   return c.json({ ignored: false, run }, 202)
 })
+
+/** `/approve <run>` or `/deny <run>`: answered for the repository's tenant, on the run's own issue or pull request only. */
+async function answerAsk(env: Bindings, decided: NonNullable<ReturnType<typeof approvalFromDelivery>>) {
+  if ('ignored' in decided) return { ignored: true, reason: decided.ignored }
+  const { runId, reply, target } = decided.approval
+  const owner = repoOwner(readSettings(env).githubTenantRepos, target, await Promise.all(apiKeys(env).map(tenantOf)))
+  if ('ignored' in owner) return { ignored: true, reason: owner.ignored }
+  const answered = await runStub(env, runId).answerAsk(owner.tenant, target, reply)
+  if (!answered.ok) return { ignored: true, reason: answered.error.message }
+  return { ignored: false, answered: { runId, permissionId: answered.value.permissionId, reply } }
+}
+
+/** A task a delivery asks for, of the repository's tenant; its prompt is written (and what it needs fetched) only once the run is admitted. */
+type PendingTask = Omit<GitHubTask, 'prompt'> & { prompt: () => Promise<string> }
+type Admitted = { task: PendingTask; tenant: string } | { ignored: string }
+
+/**
+ * The repository's tenant, never a default one: a run on it may use the deployment's credential,
+ * and so may the reads its prompt needs.
+ */
+async function withOwner(env: Bindings, task: PendingTask): Promise<Admitted> {
+  const owner = repoOwner(readSettings(env).githubTenantRepos, task.target, await Promise.all(apiKeys(env).map(tenantOf)))
+  if ('ignored' in owner) {
+    log('info', 'github delivery ignored', { repo: `${task.target.owner}/${task.target.repo}`, reason: owner.ignored })
+    return { ignored: owner.ignored }
+  }
+  return { task, tenant: owner.tenant }
+}
+
+/** An issue or comment: its prompt is its text. */
+async function withOwnerOf(env: Bindings, decided: ReturnType<typeof taskFromDelivery>): Promise<Admitted> {
+  if ('ignored' in decided) return decided
+  const { prompt, ...task } = decided.task
+  return withOwner(env, { ...task, prompt: async () => prompt })
+}
+
+/** A review comment on a pull request the service opened: the thread it is in, read through the API, goes in the prompt. */
+async function reviewTask(env: Bindings, payload: unknown): Promise<Admitted> {
+  const rules = githubRules(env)
+  const decided = reviewTaskFromDelivery(payload, rules)
+  if ('ignored' in decided) return decided
+  const { task } = decided
+  return withOwner(env, {
+    ...task,
+    prompt: async () => {
+      const { owner, repo, issue, reviewThread } = task.target
+      const thread =
+        reviewThread === task.comment.id
+          ? []
+          : await (await githubApi(env, task.target))
+              .request<ReviewComment[]>('GET', `/repos/${owner}/${repo}/pulls/${issue}/comments?per_page=100`)
+              .then((all) => all.filter((c) => c.id === reviewThread || c.in_reply_to_id === reviewThread))
+      return reviewPrompt(task, thread, rules)
+    },
+  })
+}
+
+/**
+ * A failed check on a pull request the service opened, when GITHUB_FIX_CHECKS=1: one fix run per
+ * head commit, at most GITHUB_FIX_ATTEMPTS per pull request, ever; the check's annotations, read
+ * through the API, go in the prompt.
+ */
+async function fixTask(env: Bindings, payload: unknown): Promise<Admitted> {
+  const rules = fixRules(env)
+  if (!rules.enabled) return { ignored: 'fixing failed checks is off (GITHUB_FIX_CHECKS)' }
+  const decided = fixTaskFromDelivery('check_run', payload)
+  if ('ignored' in decided) return decided
+  const { task } = decided
+  const owned = await withOwner(env, {
+    ...task,
+    prompt: async () => {
+      const { owner, repo } = task.target
+      const annotations = await (await githubApi(env, task.target))
+        .request<Annotation[]>('GET', `/repos/${owner}/${repo}/check-runs/${task.checkRunId}/annotations?per_page=50`)
+        .catch((err: unknown) => {
+          log('warn', 'check annotations unavailable', { repo: `${owner}/${repo}`, err: errorMessage(err) })
+          return []
+        })
+      return fixPrompt(task, annotations)
+    },
+  })
+  if ('ignored' in owned) return owned
+  const pull = `github-fix:${task.target.owner}/${task.target.repo}#${task.target.issue}`
+  // The same commit asks again (another check of it failed): the run it already has.
+  if (!(await guardStub(env, pull).admit(task.headSha, rules.attempts, FIX_ATTEMPTS_WINDOW_MS))) {
+    return { ignored: `pull request #${task.target.issue} had its ${rules.attempts} fix attempts (GITHUB_FIX_ATTEMPTS)` }
+  }
+  return owned
+}

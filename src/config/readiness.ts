@@ -7,7 +7,7 @@ import { ConfigError, parseDeploymentConfig } from '../opencode/config'
 import { sandboxConfigPart } from '../opencode/sandbox-config'
 import { parseE2BLimits } from '../sandbox/e2b-limits'
 import { parseWarmPools } from '../sandbox/repo-pools'
-import { checkpointMaxBytes, checkpointsOff, costCapProblems, readSettings, runCreatesPerMinute, type Settings } from './settings'
+import { checkpointMaxBytes, checkpointsOff, costCapProblems, maxSchedules, readSettings, runCreatesPerMinute, type Settings } from './settings'
 import { parseTimings } from './timings'
 
 /** How long /ready waits for the sandbox provider before it counts as not answering. */
@@ -99,6 +99,8 @@ export async function readiness(env: Bindings): Promise<Readiness> {
   if (tenantRepos) reasons.push(tenantRepos)
   const runRate = runCreatesPerMinute(env).error
   if (runRate) reasons.push(runRate)
+  const scheduleCap = maxSchedules(env).error
+  if (scheduleCap) reasons.push(scheduleCap)
   reasons.push(...costCapProblems(env))
   reasons.push(...sizeProblems(env))
   const checkpointLimit = checkpointMaxBytes(env).error

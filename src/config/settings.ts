@@ -45,6 +45,8 @@ export type Settings = {
   sessionCreatesPerMinute: number
   /** Runs a tenant may start per minute (MAX_RUN_CREATES_PER_MINUTE, default 30); readiness reports a malformed value. */
   runCreatesPerMinute: number
+  /** Schedules a tenant may have (MAX_SCHEDULES_PER_TENANT, default 20); readiness reports a malformed value. */
+  maxSchedules: number
   /** What a tenant's model calls may cost per UTC day (TENANT_MAX_COST_USD_PER_DAY); none by default. */
   tenantMaxCostPerDay: number | undefined
   /** What a tenant's model calls may cost per UTC calendar month (TENANT_MAX_COST_USD_PER_MONTH); none by default. */
@@ -106,6 +108,7 @@ export function readSettings(env: Bindings): Settings {
     maxActiveSessions: Math.floor(positive(env.MAX_ACTIVE_SESSIONS_PER_TENANT, 20)),
     sessionCreatesPerMinute: Math.floor(positive(env.MAX_SESSION_CREATES_PER_MINUTE, 60)),
     runCreatesPerMinute: runCreatesPerMinute(env).value,
+    maxSchedules: maxSchedules(env).value,
     tenantMaxCostPerDay: env.TENANT_MAX_COST_USD_PER_DAY ? positive(env.TENANT_MAX_COST_USD_PER_DAY, Infinity) : undefined,
     tenantMaxCostPerMonth: env.TENANT_MAX_COST_USD_PER_MONTH ? positive(env.TENANT_MAX_COST_USD_PER_MONTH, Infinity) : undefined,
     pausedRetentionSeconds: positive(env.PAUSED_RETENTION_SECONDS, 7 * 86_400),
@@ -151,6 +154,12 @@ export const DEFAULT_RUN_CREATES_PER_MINUTE = 30
 /** MAX_RUN_CREATES_PER_MINUTE read, with the reason when it is malformed (for /ready). */
 export const runCreatesPerMinute = (env: Bindings) =>
   countSetting('MAX_RUN_CREATES_PER_MINUTE', env.MAX_RUN_CREATES_PER_MINUTE, DEFAULT_RUN_CREATES_PER_MINUTE)
+
+/** Schedules a tenant may have unless MAX_SCHEDULES_PER_TENANT says otherwise. */
+export const DEFAULT_MAX_SCHEDULES = 20
+
+/** MAX_SCHEDULES_PER_TENANT read, with the reason when it is malformed (for /ready). */
+export const maxSchedules = (env: Bindings) => countSetting('MAX_SCHEDULES_PER_TENANT', env.MAX_SCHEDULES_PER_TENANT, DEFAULT_MAX_SCHEDULES)
 
 /** The tenant behind each API key; keys are never stored, only a digest of each. */
 export function apiKeys(env: Bindings): string[] {

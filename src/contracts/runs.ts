@@ -98,6 +98,7 @@ export const Run = z
     tenant: z.string().openapi({ description: 'the tenant that started the run (`id` of GET /v1/tenant); a callback receiver checks it is its own' }),
     sessionId: z.string(),
     status: RunStatus,
+    scheduleId: z.string().optional().openapi({ description: 'the schedule whose firing started it' }),
     createdAt: z.string(),
     updatedAt: z.string(),
     result: z
@@ -143,9 +144,21 @@ export type RunRequest = Omit<RunBody, 'modelKeys' | 'repo'> & { repo?: Repo }
 
 /**
  * Where a GitHub-started run reports back: an issue, or a pull request (its comments run on its
- * branch); `defaultBranch` as the delivery gave it.
+ * branch); on a pull request, in the review thread whose first comment is `reviewThread` when
+ * a review comment asked; `defaultBranch` as the delivery gave it.
  */
-export type GitHubTarget = { owner: string; repo: string; issue: number; pullRequest?: boolean; defaultBranch?: string; title?: string }
+export type GitHubTarget = {
+  owner: string
+  repo: string
+  issue: number
+  pullRequest?: boolean
+  defaultBranch?: string
+  title?: string
+  reviewThread?: number
+}
+
+/** Where a Slack-started run reports back: the thread of the message that asked. */
+export type SlackTarget = { channel: string; threadTs: string }
 
 export type PullRequestRequest = z.infer<typeof PullRequestRequest>
 export type PullRequestResult = z.infer<typeof PullRequestResult>
@@ -155,6 +168,9 @@ export type CreateRunInput = Pick<RunBody, 'modelKeys'> & {
   tenant: string
   request: RunRequest
   github?: GitHubTarget
+  slack?: SlackTarget
+  /** the schedule that fired it, told when it ends */
+  scheduleId?: string
   /** where the run's sandbox reaches the model gateway */
   gatewayUrl: string
   /** the tenant's own token for its repository: the clone's and the pull request's, instead of the deployment's */
@@ -166,3 +182,5 @@ export type RunSignal =
   | { kind: 'turn_done'; text: string; structured?: unknown }
   | { kind: 'error'; code: EventErrorCode; message: string }
   | { kind: 'session_failed'; code: EventErrorCode; message: string }
+  /** the agent asks leave to do something: a run with approvals asks where it started */
+  | { kind: 'permission_asked'; permissionId: string; permission: string; patterns: string[] }

@@ -292,6 +292,8 @@ export type SessionSpec = Omit<CreateSessionBody, 'repo' | 'title' | 'prompt' | 
   repo?: Repo
   /** set for the session of a background run: nobody is there to answer, and the run is told how it went */
   runId?: string
+  /** a run whose permission asks go to a person where it started (a GitHub issue or pull request), answered there */
+  approvals?: boolean
   /** where the session's sandbox reaches the model gateway (`<public URL>/v1/gateway`) */
   gatewayUrl?: string
   /** a run's outputSchema: its prompt asks opencode for structured output */

@@ -44,4 +44,10 @@ describe('unattended runs', () => {
     })
     expect(buildOpencodeConfig(undefined, undefined, { unattended: true }).permission).toMatchObject({ edit: 'allow', bash: 'allow' })
   })
+
+  it('keep the asks of a run whose asks a person answers where it started, and still no questions', () => {
+    const deployment = JSON.stringify({ permission: { bash: { '*': 'allow', 'git push *': 'ask' } } })
+    const config = buildOpencodeConfig(deployment, undefined, { unattended: true, approvals: true })
+    expect(config.permission).toMatchObject({ bash: { '*': 'allow', 'git push *': 'ask' }, question: 'deny', external_directory: 'deny' })
+  })
 })

@@ -14,7 +14,8 @@ export function deepMerge(base: Json, over: Json): Json {
 
 export class ConfigError extends Error {}
 
-export type SessionAgentOptions = { model?: string; permissions?: Json; mcp?: Json; unattended?: boolean }
+/** `approvals`: an unattended run whose asks a person answers where it started, so they stay asks. */
+export type SessionAgentOptions = { model?: string; permissions?: Json; mcp?: Json; unattended?: boolean; approvals?: boolean }
 
 /** The deployment's OPENCODE_CONFIG, parsed; a bad value fails the sessions that need it, clearly. */
 export function parseDeploymentConfig(deploymentJson: string | undefined): Json {
@@ -79,6 +80,6 @@ export function buildOpencodeConfig(
     permission: session.permissions,
     mcp: session.mcp,
   })
-  if (session.unattended) config.permission = denyAsks(config.permission as Json)
+  if (session.unattended && !session.approvals) config.permission = denyAsks(config.permission as Json)
   return config
 }

@@ -10,17 +10,19 @@ import {
   type RunSignal,
   type RunStatus,
   type RunView,
+  type SlackTarget,
   zeroUsage,
 } from '../contracts'
-import { sessionStub, type RunRpc } from '../durable-objects'
+import { schedulesStub, sessionStub, type RunRpc } from '../durable-objects'
 import type { Bindings } from '../env'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { newId } from '../lib/ids'
 import { updateRow } from '../lib/row'
 import { errorMessage, log, logEvent } from '../lib/log'
 import type { PullRequestPlan } from '../github/pull-request'
-import { commentBody, githubComment, startedComment } from './github'
+import { askComment, commentBody, githubComment, startedComment } from './github'
 import { githubSetup, publishRun, type GitHubSetup } from './github-pr'
+import { postProgress, reportToSlack } from './slack-api'
 import { callbackRetryDelay, SETTLE_MS } from './policy'
 import { callbackKey, signature, timestamped } from './signing'
 import { migrate } from '../lib/migrations'
@@ -57,6 +59,14 @@ type RunRow = {
   comment_id: number | null
   /** the tenant's own token for the pull request, sealed under SECRETS_KEY; erased when the run ends */
   repo_token: string | null
+  /** the schedule whose firing started the run */
+  schedule_id: string | null
+  /** a SlackTarget as JSON: the thread the run reports to */
+  slack: string | null
+  /** the run's progress message in that thread */
+  slack_ts: string | null
+  /** the permission request the agent waits on, asked on the run's GitHub issue or pull request */
+  asked_permission: string | null
 }
 
 const FINAL: RunStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
@@ -85,13 +95,15 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     const sessionId = newId('ses')
     const timeout = input.request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS
     this.sql.exec(
-      `INSERT INTO run (id, tenant, session_id, status, request, github, created_at, updated_at, deadline, callback_state, callback_attempts)
-       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, 'none', '[]')`,
+      `INSERT INTO run (id, tenant, session_id, status, request, github, slack, schedule_id, created_at, updated_at, deadline, callback_state, callback_attempts)
+       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, 'none', '[]')`,
       input.id,
       input.tenant,
       sessionId,
       JSON.stringify(input.request),
       input.github ? JSON.stringify(input.github) : null,
+      input.slack ? JSON.stringify(input.slack) : null,
+      input.scheduleId ?? null,
       new Date(now).toISOString(),
       new Date(now).toISOString(),
       now + timeout * 1000,
@@ -104,6 +116,10 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
       // People see their request taken at once; this comment becomes the result.
       const posted = await githubComment(this.env, input.github, startedComment(input.id))
       if (posted !== 'unreachable' && posted.id !== undefined) this.update({ comment_id: posted.id })
+    }
+    if (input.slack) {
+      const ts = await postProgress(this.env, input.slack, input.id)
+      if (ts !== undefined) this.update({ slack_ts: ts })
     }
     let setup: GitHubSetup
     try {
@@ -149,6 +165,8 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
           runId: input.id,
           gatewayUrl: input.gatewayUrl,
           ...(outputSchema && { outputSchema }),
+          // Someone is where it started: the agent's asks are put to them there.
+          ...(input.github && { approvals: true }),
           ...(github.githubClone && { githubClone: true }),
         },
         modelKeys: input.modelKeys,
@@ -185,6 +203,8 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
         ...(outcome.error && !this.row.error && { error: JSON.stringify(outcome.error) }),
       })
       await this.schedule()
+    } else if (sig.kind === 'permission_asked') {
+      await this.ask(sig)
     } else if (sig.kind === 'error') {
       this.update({ error: JSON.stringify({ code: sig.code, message: sig.message }) })
       if (this.row.settle_at !== null) await this.schedule()
@@ -192,6 +212,33 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
       this.update({ error: JSON.stringify({ code: sig.code, message: sig.message }) })
       await this.finish('failed')
     }
+  }
+
+  /**
+   * A trusted author's `/approve` or `/deny` on the issue or pull request the run reports to
+   * answers the request the agent waits on. Anywhere else it answers nothing: the command names a
+   * run, and a run is answered only where it asked.
+   */
+  async answerAsk(tenant: string, where: Pick<GitHubTarget, 'owner' | 'repo' | 'issue'>, reply: 'once' | 'reject'): Promise<Outcome<{ permissionId: string }>> {
+    if (this.row?.tenant !== tenant || this.row.github === null) return fail('not_found', 'no such run')
+    const asked = JSON.parse(this.row.github) as GitHubTarget
+    const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase()
+    if (!same(asked.owner, where.owner) || !same(asked.repo, where.repo) || asked.issue !== where.issue) return fail('not_found', 'no such run here')
+    const permissionId = this.row.asked_permission
+    if (this.isFinal() || permissionId === null) return fail('conflict', 'the run waits on no request')
+    const answered = await this.session().answerPermission(tenant, permissionId, { reply })
+    if (!answered.ok) return answered
+    this.update({ asked_permission: null })
+    return ok({ permissionId })
+  }
+
+  /** The agent's request, put to the people of the issue or pull request the run started from. */
+  private async ask(sig: Extract<RunSignal, { kind: 'permission_asked' }>) {
+    const row = this.row!
+    if (row.github === null || row.asked_permission === sig.permissionId) return
+    this.update({ asked_permission: sig.permissionId })
+    const posted = await githubComment(this.env, JSON.parse(row.github) as GitHubTarget, askComment(row.id, sig.permission, sig.patterns))
+    if (posted === 'unreachable' || posted.status >= 300) log('warn', 'run could not ask on GitHub', { runId: row.id })
   }
 
   override async alarm(): Promise<void> {
@@ -276,13 +323,19 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     if (status === 'timed_out') fields.error = JSON.stringify({ code: 'timed_out', message: 'the run took longer than its timeoutSeconds' })
     if (status === 'cancelled') fields.error = JSON.stringify({ code: 'cancelled', message: 'the run was cancelled' })
     const request = JSON.parse(row.request) as RunRequest
-    if (row.github !== null || (request.callback !== undefined && !answered)) Object.assign(fields, { callback_state: 'pending', next_callback_at: Date.now() })
+    if (row.github !== null || row.slack !== null || (request.callback !== undefined && !answered)) Object.assign(fields, { callback_state: 'pending', next_callback_at: Date.now() })
     else if (request.callback !== undefined) fields.callback_state = 'skipped'
     // Settled first: what the session reports while it is being stopped no longer changes the run.
     // The token served the pull request, which is written by now.
     this.update({ ...fields, repo_token: null })
     await session.end(row.tenant).catch((err: unknown) => log('warn', 'run session end failed', { runId: row.id, err: errorMessage(err) }))
     await this.schedule()
+    // The schedule also asks when it next fires, so a message lost here only delays what it learns.
+    if (row.schedule_id !== null) {
+      await schedulesStub(this.env, row.tenant)
+        .runEnded(row.schedule_id, row.id, status)
+        .catch((err: unknown) => log('warn', 'schedule not told of its run', { runId: row.id, err: errorMessage(err) }))
+    }
   }
 
   private async publish(plan: PullRequestPlan) {
@@ -312,7 +365,9 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     try {
       const res = row.github
         ? await githubComment(this.env, JSON.parse(row.github) as GitHubTarget, commentBody(this.view()), row.comment_id ?? undefined)
-        : await this.postCallback((JSON.parse(row.request) as RunRequest).callback!.url)
+        : row.slack
+          ? await reportToSlack(this.env, JSON.parse(row.slack) as SlackTarget, row.slack_ts, this.view())
+          : await this.postCallback((JSON.parse(row.request) as RunRequest).callback!.url)
       if (typeof res === 'string') attempt.error = res
       else attempt.status = res.status
     } catch (err) {
@@ -364,6 +419,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
       tenant: row.tenant,
       sessionId: row.session_id,
       status: row.status,
+      ...(row.schedule_id !== null && { scheduleId: row.schedule_id }),
       createdAt: row.created_at,
       updatedAt: row.updated_at,
       ...(row.result && { result: JSON.parse(row.result) as RunView['result'] }),

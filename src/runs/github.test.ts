@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { PullRequestResult, RunView } from '../contracts'
-import { commentBody, cutToBytes, githubRules, MAX_COMMENT_BYTES, maxRunsPerHour, pullRequestPart, startedComment, taskFromDelivery } from './github'
+import { approvalFromDelivery, askComment, commentBody, cutToBytes, githubRules, MAX_COMMENT_BYTES, maxRunsPerHour, pullRequestPart, startedComment, taskFromDelivery } from './github'
 
 const rules = githubRules({})
 const repository = { name: 'widgets', owner: { login: 'acme' }, clone_url: 'https://github.com/acme/widgets.git' }
@@ -172,5 +172,35 @@ describe('GitHub comments of runs that end in pull requests', () => {
     expect(taskFromDelivery('issue_comment', onPull, rules)).toMatchObject({ task: { target: { issue: 7, pullRequest: true, defaultBranch: 'trunk', title: 'Fix it' } } })
     const onIssue = taskFromDelivery('issue_comment', commented('/opencode more'), rules)
     expect('task' in onIssue && onIssue.task.target.pullRequest).toBeFalsy()
+  })
+})
+
+describe('approvalFromDelivery', () => {
+  const RUN = 'run_0123456789abcdefghjk'
+
+  it("reads a trusted author's /approve or /deny of a run, on the issue it was written on", () => {
+    expect(approvalFromDelivery('issue_comment', commented(`/approve ${RUN}`), rules)).toEqual({
+      approval: { runId: RUN, reply: 'once', target: { owner: 'acme', repo: 'widgets', issue: 7 } },
+    })
+    expect(approvalFromDelivery('issue_comment', commented(`/deny ${RUN} too risky`), rules)).toMatchObject({ approval: { reply: 'reject' } })
+  })
+
+  it("lets a stranger's or a bot's approval through to nothing, and says why", () => {
+    expect(approvalFromDelivery('issue_comment', commented(`/approve ${RUN}`, 'NONE'), rules)).toEqual({ ignored: 'author association NONE is not trusted' })
+    expect(approvalFromDelivery('issue_comment', commented(`/approve ${RUN}`, 'OWNER', { login: 'ci', type: 'Bot' }), rules)).toEqual({ ignored: 'sent by a bot' })
+  })
+
+  it('is no approval without a command that names a run at its start', () => {
+    expect(approvalFromDelivery('issue_comment', commented('/approve'), rules)).toBeUndefined()
+    expect(approvalFromDelivery('issue_comment', commented(`please /approve ${RUN}`), rules)).toBeUndefined()
+    expect(approvalFromDelivery('issues', opened(`/approve ${RUN}`), rules)).toBeUndefined()
+  })
+
+  it('asks in a comment that is ours, showing what the agent would run as code', () => {
+    const body = askComment(RUN, 'bash', ['rm -rf `x`'])
+    expect(body.startsWith('opencode run `')).toBe(true)
+    expect(body).toContain("`rm -rf 'x'`")
+    expect(body).toContain(`/approve ${RUN}`)
+    expect(taskFromDelivery('issue_comment', commented(`${body} /opencode`), rules)).toEqual({ ignored: 'our own comment' })
   })
 })

@@ -11,8 +11,9 @@ export const DEFAULT_MAX_RUNS_PER_HOUR = 10
 /** How every comment we post begins; a comment that begins so is ours and never a request. */
 export const COMMENT_PREFIX = 'opencode run `'
 
-const Actor = z.object({ login: z.string().optional(), type: z.string().optional() })
-const Text = z.string().nullish()
+export const Actor = z.object({ login: z.string().optional(), type: z.string().optional() })
+export const Text = z.string().nullish()
+export const Repository = z.object({ name: z.string(), owner: z.object({ login: z.string() }), clone_url: z.string(), default_branch: z.string().optional() })
 
 /** The part of an `issues` or `issue_comment` delivery we read; anything else is not one. */
 const Delivery = z.object({
@@ -30,9 +31,7 @@ const Delivery = z.object({
     .optional(),
   comment: z.object({ id: z.number().optional(), body: Text, author_association: z.string().optional(), user: Actor.optional() }).optional(),
   sender: Actor.optional(),
-  repository: z
-    .object({ name: z.string(), owner: z.object({ login: z.string() }), clone_url: z.string(), default_branch: z.string().optional() })
-    .optional(),
+  repository: Repository.optional(),
 })
 
 /** `key` names the one run a request may start, from the signed body: its comment, or its issue. */
@@ -76,10 +75,8 @@ export function taskFromDelivery(
   if (!request) return { ignored: 'no comment in the delivery' }
   const text = event === 'issues' ? `${issue.title}\n\n${issue.body ?? ''}` : (comment?.body ?? '')
   if (!text.includes(rules.trigger)) return { ignored: 'no trigger phrase' }
-  if (payload.sender?.type === 'Bot' || request.user?.type === 'Bot') return { ignored: 'sent by a bot' }
-  if (text.startsWith(COMMENT_PREFIX)) return { ignored: 'our own comment' }
-  const association = request.author_association ?? 'NONE'
-  if (!rules.allowedAssociations.includes(association)) return { ignored: `author association ${association} is not trusted` }
+  const distrust = untrusted(rules, { text, association: request.author_association, author: request.user, sender: payload.sender })
+  if (distrust) return { ignored: distrust }
   const id = event === 'issues' ? issue.id : comment?.id
   if (typeof id !== 'number') return { ignored: 'no id for the request' }
 
@@ -102,6 +99,25 @@ export function taskFromDelivery(
     },
   }
 }
+
+/**
+ * Why a request on GitHub is not to be followed, or undefined when it is: who wrote it decides,
+ * never what it says. A bot (the sender or the author) is never followed, nor one of our own
+ * comments; the author's association with the repository must be one the deployment trusts.
+ */
+export function untrusted(
+  rules: GitHubRules,
+  request: { text: string; association: string | undefined; author: z.infer<typeof Actor> | undefined; sender: z.infer<typeof Actor> | undefined },
+): string | undefined {
+  if (request.sender?.type === 'Bot' || request.author?.type === 'Bot') return 'sent by a bot'
+  if (request.text.startsWith(COMMENT_PREFIX)) return 'our own comment'
+  const association = request.association ?? 'NONE'
+  if (!rules.allowedAssociations.includes(association)) return `author association ${association} is not trusted`
+  return undefined
+}
+
+/** Whether GitHub trusts this comment to a trusted author: only those in GITHUB_ALLOWED_ASSOCIATIONS. */
+export const trustedAssociation = (rules: GitHubRules, association: string | undefined) => rules.allowedAssociations.includes(association ?? 'NONE')
 
 /**
  * GitHub refuses a comment body over 65536 characters. We count UTF-8 bytes, never fewer than
@@ -140,6 +156,40 @@ export function pullRequestPart(pr: PullRequestResult | undefined): string {
   }
 }
 
+/**
+ * The agent asks leave: the comment says what, and how a trusted author answers. The patterns are
+ * the agent's (its command, a path), so they are shown as code and cut short.
+ */
+export function askComment(runId: string, permission: string, patterns: string[]): string {
+  const what = patterns.map((p) => `\`${cutToBytes(p.replace(/`/g, "'"), 300)}\``).join(', ')
+  return `${COMMENT_PREFIX}${runId}\`: **asks** to use \`${permission}\`${what ? ` on ${what}` : ''}.\n\nA maintainer answers with \`/approve ${runId}\` or \`/deny ${runId}\`; unanswered, it is denied in time.`
+}
+
+const APPROVAL = /^\/(approve|deny)\s+(run_[0-9a-z]{20})\b/
+
+/** An `/approve <run>` or `/deny <run>` comment by a trusted author answers that run's request, on this issue. */
+export type GitHubApproval = { runId: string; reply: 'once' | 'reject'; target: Pick<GitHubTarget, 'owner' | 'repo' | 'issue'> }
+
+/** Whether a delivery is an answer to a run's request: undefined when it is no such command at all. */
+export function approvalFromDelivery(event: string | undefined, body: unknown, rules: GitHubRules): { approval: GitHubApproval } | { ignored: string } | undefined {
+  if (event !== 'issue_comment') return undefined
+  const parsed = Delivery.safeParse(body)
+  if (!parsed.success) return undefined
+  const { action, issue, comment, repository, sender } = parsed.data
+  const command = APPROVAL.exec((comment?.body ?? '').trim())
+  if (!command || !issue || !repository || !comment) return undefined
+  if (action !== 'created') return { ignored: `action ${action ?? '(none)'} answers nothing` }
+  const distrust = untrusted(rules, { text: comment.body ?? '', association: comment.author_association, author: comment.user, sender })
+  if (distrust) return { ignored: distrust }
+  return {
+    approval: {
+      runId: command[2]!,
+      reply: command[1] === 'approve' ? 'once' : 'reject',
+      target: { owner: repository.owner.login, repo: repository.name, issue: issue.number },
+    },
+  }
+}
+
 /** The comment a trigger gets at once, edited in place with the result when the run ends. */
 export const startedComment = (runId: string) => `${COMMENT_PREFIX}${runId}\`: **running**\n\nWorking on it.`
 
@@ -170,21 +220,25 @@ export function commentBody(run: RunView): string {
 }
 
 /**
- * Posts `body` on the target's issue, or edits comment `commentId` (ours, posted when the run
- * started); the comment's id, or GitHub's refusal as its status.
+ * Posts `body` on the target's issue, or in the review thread it names, or edits comment
+ * `commentId` (ours, posted when the run started); the comment's id, or GitHub's refusal as its status.
  */
 export async function githubComment(
   env: Bindings,
-  target: Pick<GitHubTarget, 'owner' | 'repo' | 'issue'>,
+  target: Pick<GitHubTarget, 'owner' | 'repo' | 'issue' | 'reviewThread'>,
   body: string,
   commentId?: number,
 ): Promise<{ status: number; id?: number } | 'unreachable'> {
-  const path = `/repos/${target.owner}/${target.repo}/issues`
+  const repo = `/repos/${target.owner}/${target.repo}`
+  const [edit, post] =
+    target.reviewThread === undefined
+      ? [`${repo}/issues/comments/${commentId}`, `${repo}/issues/${target.issue}/comments`]
+      : [`${repo}/pulls/comments/${commentId}`, `${repo}/pulls/${target.issue}/comments/${target.reviewThread}/replies`]
   try {
     const api = await githubApi(env, target)
     const res = commentId
-      ? await api.request<{ id?: number }>('PATCH', `${path}/comments/${commentId}`, { body })
-      : await api.request<{ id?: number }>('POST', `${path}/${target.issue}/comments`, { body })
+      ? await api.request<{ id?: number }>('PATCH', edit, { body })
+      : await api.request<{ id?: number }>('POST', post, { body })
     return { status: 200, ...(typeof res?.id === 'number' && { id: res.id }) }
   } catch (err) {
     if (err instanceof GitHubError && err.status !== undefined) return { status: err.status }

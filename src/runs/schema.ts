@@ -18,4 +18,11 @@ export const RUN_MIGRATIONS: Migration[] = [
   { id: 3, description: "the comment a GitHub trigger got at once, edited with the result", sql: 'ALTER TABLE run ADD COLUMN comment_id INTEGER' },
   { id: 4, description: "the agent's structured answer, when the run asked for one (JSON)", sql: 'ALTER TABLE run ADD COLUMN structured TEXT' },
   { id: 5, description: "the tenant's own repository token for its pull request, sealed, until the run ends", sql: 'ALTER TABLE run ADD COLUMN repo_token TEXT' },
+  { id: 6, description: 'the schedule whose firing started the run, told when it ends', sql: 'ALTER TABLE run ADD COLUMN schedule_id TEXT' },
+  {
+    id: 7,
+    description: 'the Slack thread a run reports to, and its progress message there',
+    sql: 'ALTER TABLE run ADD COLUMN slack TEXT; ALTER TABLE run ADD COLUMN slack_ts TEXT',
+  },
+  { id: 8, description: 'the permission the agent waits on a person for, asked where the run started', sql: 'ALTER TABLE run ADD COLUMN asked_permission TEXT' },
 ]

@@ -32,8 +32,17 @@ export async function callbackKey(callbackSecret: string, tenant: string): Promi
 export const timestamped = (timestamp: string, body: string) => `${timestamp}.${body}`
 
 export async function signatureMatches(secret: string, data: string, header: string | undefined): Promise<boolean> {
+  return sameSignature(await signature(secret, data), header)
+}
+
+/** Slack signs `v0:<X-Slack-Request-Timestamp>:<raw body>` and sends `X-Slack-Signature: v0=<hex>`. */
+export async function slackSignatureMatches(secret: string, timestamp: string, body: string, header: string | undefined): Promise<boolean> {
+  return sameSignature(`v0=${hex(await hmacBytes(secret, `v0:${timestamp}:${body}`))}`, header)
+}
+
+function sameSignature(expectedText: string, header: string | undefined): boolean {
   if (!header) return false
-  const expected = encoder.encode(await signature(secret, data))
+  const expected = encoder.encode(expectedText)
   const given = encoder.encode(header.trim().toLowerCase())
   return expected.byteLength === given.byteLength && crypto.subtle.timingSafeEqual(expected, given)
 }

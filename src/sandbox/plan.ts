@@ -37,7 +37,7 @@ export function sandboxPlan(
 ): ProvisionPlan {
   const unattended = spec.runId !== undefined
   const { deployment, providers } = sandboxModelProviders(settings, ownKeyProviders, gateway)
-  const config = buildOpencodeConfig(deployment, settings.defaultModel, { ...spec, unattended }, providers)
+  const config = buildOpencodeConfig(deployment, settings.defaultModel, { ...spec, unattended, approvals: spec.approvals === true }, providers)
   return {
     envs: {
       ...spec.env,

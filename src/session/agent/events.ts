@@ -11,6 +11,7 @@ import type { MessageQueue } from '../turns/queue'
 import type { SessionStore } from '../store/session-store'
 import type { TurnError } from '../turns/rules'
 import type { Turns } from '../turns/turns'
+import type { Signals } from '../signals'
 
 /** After a restart, text already streamed is looked up this far back in the log. */
 const RESTORE_WINDOW = 20_000
@@ -20,7 +21,8 @@ export type AgentEventParts = {
   log: EventLog
   fanout: Fanout
   store: SessionStore
-  signals: SessionSignals
+  /** and the run, told of the agent's asks (a run with approvals asks where it started) */
+  signals: SessionSignals & Pick<Signals, 'tellRun'>
   queue: MessageQueue
   conversation: Conversation
   human: HumanRequests
@@ -146,6 +148,7 @@ export class AgentEvents {
         return
       case 'permission.requested':
         human.asked('permission', pub.data.permissionId, pub.data)
+        this.p.signals.tellRun({ kind: 'permission_asked', permissionId: pub.data.permissionId, permission: pub.data.permission, patterns: pub.data.patterns })
         return
       case 'question.asked':
         human.asked('question', pub.data.questionId, pub.data)

@@ -10,8 +10,9 @@ const UNATTENDED_PENDING_SECONDS = 2
 
 /** How long the agent's requests wait for a human in this session before they are rejected. */
 export function pendingSeconds(spec: SessionSpec, fallback: number): number {
-  // Policy answers a run's requests up front; one that still asks is rejected almost at once.
-  return spec.runId ? UNATTENDED_PENDING_SECONDS : (spec.pendingTimeoutSeconds ?? fallback)
+  // Policy answers a run's requests up front; one that still asks is rejected almost at once,
+  // unless a person answers it where the run started.
+  return spec.runId && !spec.approvals ? UNATTENDED_PENDING_SECONDS : (spec.pendingTimeoutSeconds ?? fallback)
 }
 
 /** What a request's end says: how it was answered, or that it was not and why. */

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest'
+import type { RunView } from '../contracts'
+import { slackDecision, slackResultText, slackRules } from './slack'
+
+const TENANT = `t_${'a'.repeat(32)}`
+const rules = slackRules({
+  SLACK_TEAM_TENANTS: JSON.stringify({ T1: TENANT }),
+  SLACK_CHANNEL_REPOS: JSON.stringify({ C1: 'https://github.com/acme/widgets' }),
+})
+const mention = (text: string, extra: Record<string, unknown> = {}, team = 'T1') => ({
+  type: 'event_callback',
+  team_id: team,
+  event_id: 'Ev1',
+  event: { type: 'app_mention', user: 'U1', text, channel: 'C1', ts: '17.1', ...extra },
+})
+
+describe('slackDecision', () => {
+  it("starts a run for the team's tenant on the channel's repository, answering in the mention's thread", () => {
+    expect(slackDecision(mention('<@UBOT> fix the build'), rules)).toEqual({
+      task: {
+        tenant: TENANT,
+        prompt: 'A request from Slack:\n\nfix the build',
+        repoUrl: 'https://github.com/acme/widgets',
+        key: 'slack:T1:C1:17.1',
+        eventId: 'Ev1',
+        target: { channel: 'C1', threadTs: '17.1' },
+      },
+    })
+  })
+
+  it('takes the repository a message names, as Slack writes a link, and answers in the thread it is in', () => {
+    const out = slackDecision(mention('<@UBOT> look at <https://github.com/acme/api|acme/api> please', { thread_ts: '16.0' }), rules)
+    expect(out).toMatchObject({ task: { repoUrl: 'https://github.com/acme/api', target: { threadTs: '16.0' } } })
+  })
+
+  it('never takes a path or a plain-http URL from a message', () => {
+    const out = slackDecision(mention('<@UBOT> clone /etc or http://10.0.0.1/x.git'), rules)
+    expect(out).toMatchObject({ task: { repoUrl: 'https://github.com/acme/widgets' } })
+  })
+
+  it('answers the URL check with its challenge', () => {
+    expect(slackDecision({ type: 'url_verification', challenge: 'abc' }, rules)).toEqual({ challenge: 'abc' })
+  })
+
+  it.each([
+    ['a team of no tenant', mention('hi', {}, 'T9'), 'team T9 belongs to no tenant (SLACK_TEAM_TENANTS)'],
+    ['a bot', mention('hi', { bot_id: 'B1' }), 'sent by a bot'],
+    ['our own message', mention('opencode run `run_1`: *running*'), 'our own message'],
+    ['an empty mention', mention('<@UBOT>'), 'an empty request'],
+    ['another event', { ...mention('hi'), event: { type: 'reaction_added' } }, 'event reaction_added starts nothing'],
+  ])('ignores %s', (_, body, reason) => {
+    expect(slackDecision(body, rules)).toEqual({ ignored: reason })
+  })
+
+  it('maps nothing from a malformed setting', () => {
+    expect(slackRules({ SLACK_TEAM_TENANTS: '{"T1": "not a tenant"}', SLACK_CHANNEL_REPOS: 'nope' })).toEqual({ teams: {}, channelRepos: {} })
+  })
+})
+
+describe('slackResultText', () => {
+  const run = (over: Partial<RunView>): RunView => ({ id: 'run_1', tenant: TENANT, sessionId: 'ses_1', status: 'succeeded', createdAt: '', updatedAt: '', ...over })
+  it("links the pull request in Slack's own link form", () => {
+    const text = slackResultText(run({ result: { text: 'Done.', usage: { inputTokens: 0, outputTokens: 0, cost: 0 }, pullRequest: { state: 'opened', number: 4, url: 'https://github.com/acme/widgets/pull/4' } } }))
+    expect(text).toBe('Done.\n\nPull request: <https://github.com/acme/widgets/pull/4|#4>')
+  })
+
+  it('says how a run without a result ended', () => {
+    expect(slackResultText(run({ status: 'failed', error: { code: 'clone_failed', message: 'no such repository' } }))).toBe('The run ended failed.\n\n> clone_failed: no such repository')
+  })
+})
