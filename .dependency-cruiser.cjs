@@ -4,7 +4,7 @@
  * module may import its own tier and any tier below it.
  *
  *   entry     src/index.ts, src/api/, src/client/
- *   objects   src/session/, src/runs/, src/guard/, src/tenant/, src/pool/, src/config/readiness.ts
+ *   objects   src/session/, src/runs/, src/schedules/, src/guard/, src/tenant/, src/pool/, src/config/readiness.ts
  *   services  src/sandbox/, src/opencode/, src/events/, src/gateway/, src/github/,
  *             src/config/ (settings, their checks, the bundled settings)
  *   base      src/contracts/, src/lib/, src/config/timings.ts
@@ -17,7 +17,7 @@
  * the design has, an adapter implementing the port it plugs into, is allowed by name below.
  */
 const ENTRY = '^src/(index\\.ts$|api/|client/)'
-const OBJECTS = '^src/(session/|runs/|guard/|tenant/|pool/|config/readiness\\.ts$)'
+const OBJECTS = '^src/(session/|runs/|schedules/|guard/|tenant/|pool/|config/readiness\\.ts$)'
 const SERVICES = '^src/(sandbox/|opencode/|events/|gateway/|github/|config/(?!readiness\\.ts$|timings\\.ts$))'
 const BASE = '^src/(contracts/|lib/|config/timings\\.ts$)'
 const BINDINGS = '^src/(env|durable-objects)\\.ts$'

@@ -8,9 +8,9 @@ import { newId } from '../lib/ids'
 import { errorMessage, log, logEvent } from '../lib/log'
 import { migrate } from '../lib/migrations'
 import { openJson, sealJson } from '../lib/sealed'
-import { afterRun, dueFiring, isFinal, KEPT_FIRINGS } from './schedule-rules'
-import { SCHEDULE_MIGRATIONS } from './schedules-schema'
-import { runIdFor, startTriggered } from './trigger'
+import { afterRun, dueFiring, isFinal, KEPT_FIRINGS } from './rules'
+import { SCHEDULE_MIGRATIONS } from './schema'
+import { runIdFor, startTriggered } from '../runs/trigger'
 
 type ScheduleRow = {
   id: string

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { afterRun, dueFiring } from './schedule-rules'
+import { afterRun, dueFiring } from './rules'
 
 const at = (iso: string) => Date.parse(iso)
 
