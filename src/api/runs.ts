@@ -15,7 +15,7 @@ import { pushedPools } from '../sandbox/repo-pools'
 import { misconfiguredResponse } from './complete-settings'
 import { validationError } from './errors'
 import { tenantOf } from './middleware'
-import { requireCatalogueModel } from './catalogue'
+import { requireCatalogueModel, requireRuntime } from './catalogue'
 import { checkModelKeys, gatewayBase, requirePricedModel } from './gateway'
 import { requireSecretsKey } from './sessions'
 import { commonErrors, json, router, security } from './openapi'
@@ -61,6 +61,7 @@ async function startRun(
   checkModelKeys(env, modelKeys)
   requireCatalogueModel(env, requestUrl, request.model, Object.keys(modelKeys ?? {}))
   requirePricedModel(env, request.model, request.limits)
+  requireRuntime(env, request.runtime, request)
   await requireSecretsKey(env, { modelKeys, repoToken })
   const problem = request.callback && callbackUrlProblem(request.callback.url, localCallbacksAllowed(env.ALLOW_LOCAL_CALLBACKS))
   if (problem) {

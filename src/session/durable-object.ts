@@ -11,7 +11,7 @@ import { readSettings, type Settings } from '../settings'
 import { SessionUsage } from '../tenant/usage-report'
 import { AgentConnection } from './agent-connection'
 import { AgentEvents } from './agent-events'
-import { event, type ConversationMessage, type CreateSessionInput, type PermissionAnswer, type PermissionResolved, type QuestionAnswer, type QuestionResolved, type SendMessageInput, type SendMessageResult, type SessionSpec, type SessionView } from '../contracts'
+import { event, runtimeSupports, unsupportedMessage, type RuntimeFeature, type ConversationMessage, type CreateSessionInput, type PermissionAnswer, type PermissionResolved, type QuestionAnswer, type QuestionResolved, type SendMessageInput, type SendMessageResult, type SessionSpec, type SessionView } from '../contracts'
 import { admit, type Admitted } from './admission'
 import { Conversation } from './conversation'
 import { Ending } from './ending'
@@ -212,6 +212,8 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   async fork(tenant: string, id: string, messageId?: string): Promise<Outcome<SessionView>> {
     if (!this.store.owns(tenant)) return notFound()
+    const refused = this.lacks('fork')
+    if (refused) return refused
     await this.lifecycle.awake()
     return this.forks.copy(id, messageId, (input) => sessionStub(this.env, id).createFork(input), () => this.turns.pump())
   }
@@ -239,6 +241,11 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   async send(tenant: string, input: SendMessageInput, waitMs?: number): Promise<Outcome<SendMessageResult>> {
     if (!this.store.owns(tenant)) return notFound()
     if (this.store.isOver()) return fail('conflict', `the session is ${this.store.row.status} and takes no more messages`)
+    const refused =
+      (input.agent !== undefined && this.lacks('agentProfiles')) ||
+      (input.outputSchema !== undefined && this.lacks('structuredOutput')) ||
+      ((input.attachments?.files.length ?? 0) > 0 && this.lacks('attachments'))
+    if (refused) return refused
     const budget = await this.account.budget()
     if (!budget.ok) return fail('budget_exceeded', budget.reason)
     const accepted = this.turns.enqueue(input)
@@ -296,6 +303,8 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   async answerQuestion(tenant: string, questionId: string, answer: QuestionAnswer): Promise<Outcome<QuestionResolved>> {
     if (!this.store.owns(tenant)) return notFound()
+    const refused = this.lacks('questions')
+    if (refused) return refused
     const answered = await this.human.answer({ kind: 'question', id: questionId, ...answer })
     return answered.ok ? ok({ questionId, ...answered.value }) : answered
   }
@@ -327,6 +336,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   }
 
   async diff(tenant: string) {
+    if (this.store.owns(tenant) && !runtimeSupports(this.store.spec().runtime, 'diff')) return this.lacks('diff')!
     return this.inWorkspace(tenant, (w) => w.diff())
   }
 
@@ -376,9 +386,18 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   /** An undo or its redo, with the sandbox awake (opencode restores the files). */
   private async undo(tenant: string, change: (history: History) => Promise<Outcome<unknown>>): Promise<Outcome<SessionView>> {
     if (!this.store.owns(tenant)) return notFound()
+    const refused = this.lacks('revert')
+    if (refused) return refused
     await this.lifecycle.awake()
     const done = await change(this.history)
     return done.ok ? ok(this.view()) : done
+  }
+
+  /** 400 `unsupported_for_runtime` when the session's runtime lacks `feature`. */
+  private lacks(feature: RuntimeFeature): Outcome<never> | undefined {
+    const runtime = this.store.spec().runtime
+    if (runtime && !runtimeSupports(runtime, feature)) return fail('unsupported_for_runtime', unsupportedMessage(runtime, feature))
+    return undefined
   }
 
   private readonly admit = (s: Admitted) => admit({ settings: this.settings, store: this.store, signals: this.signals, usage: this.usage, provider: this.provider }, s)
