@@ -54,6 +54,7 @@ export function sandboxPlan(
       ...(unattended ? { OPENCODE_CLIENT: 'sandbox-run' } : { OPENCODE_ENABLE_QUESTION_TOOL: '1' }),
     },
     metadata,
+    ...(runtime !== 'opencode' && { runtime }),
     repo: spec.repo,
     setup: spec.setup,
     workspaceFiles: spec.files,
