@@ -18,7 +18,7 @@
  */
 const ENTRY = '^src/(index\\.ts$|api/|client/)'
 const OBJECTS = '^src/(session/|runs/|tenant/|readiness\\.ts$)'
-const SERVICES = '^src/(sandbox/|opencode/|events/|gateway/|github/|settings\\.ts$|missing-settings\\.ts$)'
+const SERVICES = '^src/(sandbox/|opencode/|acp/|events/|gateway/|github/|settings\\.ts$|missing-settings\\.ts$)'
 const BASE = '^src/(contracts/|lib/|timings\\.ts$)'
 const BINDINGS = '^src/(env|durable-objects)\\.ts$'
 /** The classes the runtime instantiates; only the Worker's entry exports them. */

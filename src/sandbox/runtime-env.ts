@@ -1,7 +1,6 @@
 import { RUNTIME_INFO, type Runtime } from '../contracts'
 import type { KeyStyle } from '../gateway/calls'
 import type { ModelRoute } from '../gateway/routes'
-import type { GatewayAccess } from './plan'
 
 /** Claude Code's model when the session and the deployment name none of an Anthropic provider. */
 const CLAUDE_DEFAULT_MODEL = 'claude-sonnet-4-5'
@@ -34,7 +33,7 @@ export function runtimeModel(runtime: Runtime, routes: Map<string, ModelRoute>, 
  * gateway with the session's gateway token as its key (no provider key enters the sandbox), and
  * every call home (telemetry, error reports, update checks) turned off by the agent's own settings.
  */
-export function runtimeEnv(runtime: Runtime, target: RuntimeModel, gateway: GatewayAccess): Record<string, string> {
+export function runtimeEnv(runtime: Runtime, target: RuntimeModel, gateway: { url: string; token: string }): Record<string, string> {
   const base = `${gateway.url}/${target.provider}`
   if (RUNTIME_INFO[runtime].dialect === 'anthropic') {
     return {

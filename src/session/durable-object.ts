@@ -170,7 +170,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       conversation: this.conversation,
       signals,
       busy: () => this.turns.running || this.queue.waiting() > 0 || store.row.status !== 'idle' || this.forks.copying,
-      agent: () => this.connection.agent(),
+      agent: () => this.connection.opencode(),
     })
     this.forks = new Forks({
       sql,
