@@ -75,6 +75,7 @@ export type SandboxHost = {
 /** The agents of runtimes other than opencode, from this project's node_modules at its pinned versions. */
 const ACP_AGENTS: Record<string, string[]> = {
   'claude-code': [process.execPath, join(PROJECT_ROOT, 'node_modules', '@zed-industries', 'claude-code-acp', 'dist', 'index.js')],
+  codex: [process.execPath, join(PROJECT_ROOT, 'node_modules', '@zed-industries', 'codex-acp', 'bin', 'codex-acp.js')],
 }
 
 /** The command serving a sandbox's agent: opencode's own server, or the ACP bridge around the runtime's agent. */

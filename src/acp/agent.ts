@@ -22,6 +22,9 @@ export type AcpHooks = {
   turnEnded(stop: StopReason | { error: string }): void
 }
 
+/** Authentication methods that read a key from the agent's environment (codex-acp's). */
+const ENV_AUTH_METHODS = ['codex-api-key', 'openai-api-key']
+
 /** Which of the agent's options a human's reply picks. */
 const OPTION_KIND: Record<PermissionReply, PermissionOptionKind[]> = {
   once: ['allow_once', 'allow_always'],
@@ -64,6 +67,9 @@ export class AcpAgent implements AgentPort {
    */
   async start(cwd: string, known: string | undefined, system: string | undefined): Promise<{ sessionId: string; loaded: boolean }> {
     const init = await this.connection.initialize({ protocolVersion: PROTOCOL_VERSION, clientCapabilities: { fs: { readTextFile: false, writeTextFile: false }, terminal: false } })
+    // An agent that asks for a key first (Codex) takes the one its environment holds: the gateway token.
+    const fromEnv = init.authMethods?.find((m) => ENV_AUTH_METHODS.includes(m.id))
+    if (fromEnv) await this.connection.authenticate({ methodId: fromEnv.id })
     const meta = system ? { systemPrompt: { append: system } } : undefined
     if (known && init.agentCapabilities?.loadSession) {
       await this.connection.loadSession({ sessionId: known, cwd, mcpServers: [], ...(meta && { _meta: meta }) })

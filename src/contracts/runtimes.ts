@@ -55,7 +55,7 @@ const ACP = Object.fromEntries(RUNTIME_FEATURES.map((f) => [f, false])) as Recor
 export const RUNTIME_INFO: Record<Runtime, RuntimeInfo> = {
   opencode: { name: 'opencode', dialect: 'any', available: true, supports: ALL },
   'claude-code': { name: 'Claude Code (ACP)', dialect: 'anthropic', available: true, supports: ACP },
-  codex: { name: 'Codex (ACP)', dialect: 'responses', available: false, supports: ACP },
+  codex: { name: 'Codex (ACP)', dialect: 'responses', available: true, supports: ACP },
 }
 
 export const runtimeSupports = (runtime: Runtime | undefined, feature: RuntimeFeature): boolean =>

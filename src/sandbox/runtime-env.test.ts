@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ModelRoute } from '../gateway/routes'
-import { runtimeEnv, runtimeModel } from './runtime-env'
+import { runtimeEnv, runtimeFiles, runtimeModel } from './runtime-env'
 
 const route = (id: string, keyStyle: ModelRoute['keyStyle'], models: string[] = []): [string, ModelRoute] => [
   id,
@@ -34,5 +34,19 @@ describe('runtimeEnv', () => {
       DISABLE_AUTOUPDATER: '1',
     })
     expect(Object.values(env)).not.toContain('sk-real')
+  })
+})
+
+describe('runtimeFiles', () => {
+  it('gives Codex a configuration naming the gateway as its one provider, over the Responses API, with no key in it', () => {
+    const target = { provider: 'openai', model: 'gpt-4.1-mini' }
+    const [file, ...rest] = runtimeFiles('codex', target, { url: 'https://w.example/v1/gateway' })
+    expect(rest).toEqual([])
+    expect(file!.path).toBe('.codex/config.toml')
+    expect(file!.content).toContain('base_url = "https://w.example/v1/gateway/openai"')
+    expect(file!.content).toContain('wire_api = "responses"')
+    expect(file!.content).toContain('env_key = "OPENAI_API_KEY"')
+    expect(runtimeEnv('codex', target, { url: 'https://w.example/v1/gateway', token: 'gw-token' })).toEqual({ OPENAI_API_KEY: 'gw-token', CODEX_API_KEY: 'gw-token' })
+    expect(runtimeFiles('claude-code', target, { url: 'https://w.example/v1/gateway' })).toEqual([])
   })
 })

@@ -49,5 +49,28 @@ export function runtimeEnv(runtime: Runtime, target: RuntimeModel, gateway: { ur
       CLAUDE_CODE_DISABLE_FEEDBACK_SURVEY: '1',
     }
   }
-  return { OPENAI_BASE_URL: base, OPENAI_API_KEY: gateway.token, CODEX_MODEL: target.model }
+  // Codex takes its provider from its configuration (runtimeFiles); the key from the environment variable it names.
+  return { OPENAI_API_KEY: gateway.token, CODEX_API_KEY: gateway.token }
+}
+
+/**
+ * Files of the sandbox user's home an ACP runtime's agent reads at its start: Codex's
+ * configuration, naming the gateway as its one model provider (the Responses API, over HTTP) and
+ * turning its update check off. No secret: the key stays in the environment.
+ */
+export function runtimeFiles(runtime: Runtime, target: RuntimeModel, gateway: { url: string }): { path: string; content: string }[] {
+  if (runtime !== 'codex') return []
+  const toml = [
+    `model = ${JSON.stringify(target.model)}`,
+    'model_provider = "gateway"',
+    'check_for_update_on_startup = false',
+    '',
+    '[model_providers.gateway]',
+    'name = "model gateway"',
+    `base_url = ${JSON.stringify(`${gateway.url}/${target.provider}`)}`,
+    'env_key = "OPENAI_API_KEY"',
+    'wire_api = "responses"',
+    '',
+  ].join('\n')
+  return [{ path: '.codex/config.toml', content: toml }]
 }

@@ -23,11 +23,13 @@ import {
 /**
  * Claude Code as a session's runtime, through HTTP: the real claude-code-acp (Claude Code by
  * @anthropic-ai/claude-agent-sdk) in a local sandbox behind the ACP bridge, its model the
- * scripted one in Anthropic's dialect reached through the Worker's gateway. One session serves the
- * file, on a stack whose deployment has an Anthropic-speaking provider.
+ * scripted one in Anthropic's dialect reached through the Worker's gateway; and Codex (codex-acp)
+ * the same way in OpenAI's Responses dialect. One session per runtime, on a stack whose deployment
+ * has a provider speaking each API.
  */
 
-const own = ownStackForFile('runtimes', {}, { scriptedModel: true, opencodeConfig: inDialect('anthropic') })
+/** Both dialects: Claude Code takes the Anthropic-speaking provider, Codex the Responses one (the default model). */
+const own = ownStackForFile('runtimes', {}, { scriptedModel: true, opencodeConfig: (c) => inDialect('responses')(inDialect('anthropic')(c)) })
 const modelBase = () => own().stack.model!.url.replace(/\/v1$/, '')
 
 /** Environment of a process, as /proc holds it. */
@@ -51,6 +53,7 @@ describe('runtimes', () => {
     const unknown = await api('/v1/sessions', { method: 'POST', body: { runtime: 'aider' } })
     expect(unknown.status).toBe(400)
     expect(unknown.body.error.code).toBe('validation_failed')
+    expect(runtimes.codex).toMatchObject({ available: true, modelApi: 'responses', supports: { revert: false } })
     const profile = await api('/v1/sessions', { method: 'POST', body: { runtime: 'claude-code', agent: 'plan' } })
     expect(profile.status).toBe(400)
     expect(profile.body.error.code).toBe('unsupported_for_runtime')
@@ -154,5 +157,40 @@ describe('a Claude Code session', () => {
     const requests = (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
     const last = JSON.stringify(requests.findLast((r) => JSON.stringify(r.messages).includes(mark))!.messages)
     expect(last).toContain('after the abort')
+  })
+})
+
+describe('a Codex session', () => {
+  let id: string
+  let stream: EventStream
+  beforeAll(async () => {
+    id = await createSession({ runtime: 'codex' })
+    stream = new EventStream(id)
+    await stream.until(isIdleEvent, 120_000)
+  })
+  afterAll(async () => {
+    await stream.close()
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+
+  it('streams a reply through the gateway in the Responses dialect, with no provider key in the sandbox', async () => {
+    const text = words(20, 'cx')
+    const messageId = await sendMessage(id, scripted({ reply: text }))
+    const done = await stream.until(isReplyTo(messageId))
+    expect(done.data.text).toContain(text)
+    expect(deltasOf(stream.events, done.data.messageId as string)).toBe(done.data.text)
+    const calls = (await (await fetch(`${modelBase()}/_calls`)).json()) as { url: string }[]
+    expect(calls.some((c) => c.url.endsWith('/responses'))).toBe(true)
+
+    const [sandbox] = await sandboxesOf(id)
+    const agent = processesWith(1, sandbox!.opencodePid!)[0]!
+    const modelKey = own().stack.modelKey!
+    for (const pid of [sandbox!.opencodePid!, agent, ...processesWith(1, agent)]) {
+      expect(Object.values(environOf(pid)).some((v) => v.includes(modelKey))).toBe(false)
+    }
+    // Codex's configuration names the gateway as its provider, and holds no key.
+    const config = readFileSync(`${sandbox!.workdir}/../home/.codex/config.toml`, 'utf8')
+    expect(config).toMatch(/base_url = ".*\/v1\/gateway\/openai"/)
+    expect(config).not.toContain(modelKey)
   })
 })
