@@ -18,7 +18,7 @@
  */
 const ENTRY = '^src/(index\\.ts$|api/|client/)'
 const OBJECTS = '^src/(session/|runs/|schedules/|guard/|tenant/|pool/|config/readiness\\.ts$)'
-const SERVICES = '^src/(sandbox/|opencode/|events/|gateway/|github/|config/(?!readiness\\.ts$|timings\\.ts$))'
+const SERVICES = '^src/(sandbox/|opencode/|acp/|events/|gateway/|github/|config/(?!readiness\\.ts$|timings\\.ts$))'
 const BASE = '^src/(contracts/|lib/|config/timings\\.ts$)'
 const BINDINGS = '^src/(env|durable-objects)\\.ts$'
 /** The classes the runtime instantiates; only the Worker's entry exports them. */

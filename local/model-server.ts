@@ -59,7 +59,8 @@ function lastUserIndex(messages: ChatMessage[]): number {
 export function findScript(messages: ChatMessage[]): Script | undefined {
   const i = lastUserIndex(messages)
   if (i < 0) return undefined
-  const match = SCRIPT_MARKER.exec(contentText(messages[i]!.content))
+  // The last script of the message: an agent may send a new message joined to one it was stopped in (Claude Code after an abort).
+  const match = [...contentText(messages[i]!.content).matchAll(new RegExp(SCRIPT_MARKER, 'gs'))].at(-1)
   if (!match) return undefined
   try {
     return JSON.parse(match[1]!) as Script
@@ -307,7 +308,11 @@ async function answerAnthropic(req: AnthropicRequest, res: ServerResponse, log: 
   let index = 0
   if (text) {
     send({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } })
-    for (const piece of splitText(text, decision.script?.chunks)) send({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } })
+    for (const piece of splitText(text, decision.script?.chunks)) {
+      if (res.destroyed) return
+      send({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } })
+      if (decision.script?.delayMs) await sleep(decision.script.delayMs)
+    }
     send({ type: 'content_block_stop', index })
     index++
   }

@@ -72,6 +72,20 @@ export type SandboxHost = {
 }
 
 
+/** The agents of runtimes other than opencode, from this project's node_modules at its pinned versions. */
+const ACP_AGENTS: Record<string, string[]> = {
+  'claude-code': [process.execPath, join(PROJECT_ROOT, 'node_modules', '@zed-industries', 'claude-code-acp', 'dist', 'index.js')],
+  codex: [process.execPath, join(PROJECT_ROOT, 'node_modules', '@zed-industries', 'codex-acp', 'bin', 'codex-acp.js')],
+}
+
+/** The command serving a sandbox's agent: opencode's own server, or the ACP bridge around the runtime's agent. */
+function agentServer(runtime: string, port: number): string[] {
+  if (runtime === 'opencode') return [join(BIN_DIR, 'opencode'), 'serve', '--hostname', '127.0.0.1', '--port', String(port)]
+  const agent = ACP_AGENTS[runtime]
+  if (!agent) throw new HTTPException(400, { message: `no agent for the runtime ${runtime} on this host` })
+  return [process.execPath, join(PROJECT_ROOT, 'agents', 'acp-bridge.mjs'), String(port), ...agent]
+}
+
 function sandboxEnv(sb: Sandbox): NodeJS.ProcessEnv {
   return {
     PATH: `${BIN_DIR}:${process.env.PATH ?? '/usr/bin:/bin'}`,
@@ -317,11 +331,12 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
 
   app.post('/sandboxes/:id/opencode', async (c) => {
     const sb = findRunning(c.req.param('id'))
-    const body = await c.req.json<{ cwd?: string }>()
+    const body = await c.req.json<{ cwd?: string; runtime?: string }>()
     if (sb.opencode && sb.opencode.exitCode === undefined) return c.json({ url: sb.opencode.url })
     const port = await freePort()
     refuseWhenClosing()
-    const proc = spawn(join(BIN_DIR, 'opencode'), ['serve', '--hostname', '127.0.0.1', '--port', String(port)], {
+    const [command, ...args] = agentServer(body.runtime ?? 'opencode', port)
+    const proc = spawn(command!, args, {
       cwd: body.cwd ?? sb.workdir,
       env: sandboxEnv(sb),
       detached: true,

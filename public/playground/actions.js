@@ -1,18 +1,22 @@
 // @ts-check
 // What the buttons ask of the API for the session this tab shows. Their outcome comes back as
 // events on the stream; only failures and a few answers are said in the notice line.
-import { button, input } from '../dom.js'
+import { $, button, input } from '../dom.js'
 import { call, sessionPath } from './api.js'
 import { refreshControls } from './controls.js'
 import { fail, notice } from './page.js'
 import { switchTo } from './session.js'
 
-/** Starts a session, with the repository of the form if one is given, and shows it. */
+/** Starts a session, with the repository of the form if one is given and the agent picked, and shows it. */
 export async function start() {
   notice('')
   const url = input('repo-url').value.trim()
   const ref = input('repo-ref').value.trim()
+  const runtime = /** @type {HTMLSelectElement} */ ($('runtime')).value
+  /** @type {Record<string, unknown>} */
   const body = url ? { repo: ref ? { url, ref } : { url } } : {}
+  // opencode is the default: a body without it stays what it always was.
+  if (runtime !== 'opencode') body.runtime = runtime
   button('start').disabled = true
   try {
     switchTo(await call('POST', '/v1/sessions', body))

@@ -1,10 +1,11 @@
 import { createRoute } from '@hono/zod-openapi'
 import type { Bindings } from '../env'
-import { AgentCatalogue, ErrorBody, ModelCatalogue } from '../contracts'
+import { AgentCatalogue, DEFAULT_RUNTIME, ErrorBody, ModelCatalogue, RUNTIME_INFO, unsupportedMessage, type Runtime } from '../contracts'
 import { deploymentRoutes, isKnownProvider } from '../gateway/routes'
 import { ApiError } from '../lib/errors'
 import { ConfigError, parseDeploymentConfig } from '../opencode/config'
 import { agentCatalogue, inCatalogue, modelCatalogue } from '../opencode/catalogue'
+import { runtimeModel } from '../sandbox/runtime-env'
 import { readSettings } from '../config/settings'
 import { json, router, security } from './openapi'
 
@@ -55,6 +56,24 @@ export function requireCatalogueAgent(env: Bindings, requestUrl: string, agent: 
   if (agent !== undefined && !agentCatalogue(deploymentConfig(env)).agents.some((a) => a.name === agent)) unknownName(requestUrl, 'agent', agent)
 }
 
+/**
+ * Refuses with 400 `unsupported_for_runtime` what a session's runtime cannot do: a runtime not
+ * available in this build, opencode's agent profiles or structured answers on another agent, or
+ * a deployment with no provider speaking the agent's model API.
+ */
+export function requireRuntime(env: Bindings, runtime: Runtime | undefined, asked: { model?: string; agent?: string; outputSchema?: unknown }) {
+  if (!runtime || runtime === DEFAULT_RUNTIME) return
+  if (!RUNTIME_INFO[runtime].available) throw new ApiError('unsupported_for_runtime', `the ${runtime} runtime is not available in this deployment yet; see GET /v1/agents`)
+  if (asked.agent !== undefined) throw new ApiError('unsupported_for_runtime', unsupportedMessage(runtime, 'agentProfiles'))
+  if (asked.outputSchema !== undefined) throw new ApiError('unsupported_for_runtime', unsupportedMessage(runtime, 'structuredOutput'))
+  const settings = readSettings(env)
+  const target = runtimeModel(runtime, deploymentRoutes(settings), asked.model, settings.defaultModel)
+  if (!target || (asked.model !== undefined && `${target.provider}/${target.model}` !== asked.model)) {
+    const api = RUNTIME_INFO[runtime].dialect === 'anthropic' ? 'Anthropic Messages' : 'OpenAI Responses'
+    throw new ApiError('unsupported_for_runtime', `the ${runtime} runtime needs a model of a provider speaking the ${api} API${asked.model ? `, and ${asked.model} is not one` : ', and this deployment has none'}`)
+  }
+}
+
 export const catalogue = router()
   .openapi(
     createRoute({
@@ -72,8 +91,9 @@ export const catalogue = router()
     createRoute({
       method: 'get',
       path: '/agents',
-      summary: "opencode's agents in this deployment",
-      description: 'build, plan and opencode’s sub-agents, with those OPENCODE_CONFIG’s `agent` section adds, changes, disables or hides.',
+      summary: "The runtimes (coding agents) and opencode's agent profiles in this deployment",
+      description:
+        '`runtimes`: the coding agents a session can run (`runtime`: opencode, Claude Code, Codex), with what each supports; a route a runtime lacks answers 400 `unsupported_for_runtime`. `agents`: opencode’s agent profiles (`agent`), build, plan and its sub-agents, with those OPENCODE_CONFIG’s `agent` section adds, changes, disables or hides.',
       security,
       responses: { 200: json(AgentCatalogue, 'The agents'), ...errors },
     }),

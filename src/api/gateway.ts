@@ -3,7 +3,7 @@ import { poolStub, sessionStub } from '../durable-objects'
 import type { AppEnv, Bindings } from '../env'
 import { noUsage, UsageMeter } from '../gateway/meter'
 import { meterCopy } from '../gateway/meter-copy'
-import { checkCall, type KeyStyle } from '../gateway/calls'
+import { apiPath, checkCall, type KeyStyle } from '../gateway/calls'
 import { callShape, isPaid, type CallEnd, type PaidCall } from '../gateway/spend'
 import { costFields, CostFieldsOnce, HEAD_BYTES, mayAskUsage, readHead, UsageAsked } from '../gateway/request-body'
 import { canRoute, deploymentRoutes, routeFor, tokenOf, upstreamHeaders, upstreamUrl } from '../gateway/routes'
@@ -59,7 +59,7 @@ export const gateway = new Hono<AppEnv>().all('/:provider/:rest{.+}', limitGatew
   const provider = c.req.param('provider')
   const known = routeFor(deploymentRoutes(readSettings(c.env)), provider)
   if (!known) throw new ApiError('not_found', `this deployment has no model provider "${provider}"`)
-  const path = pathBelowProvider(url.pathname)
+  const path = apiPath(known.keyStyle, pathBelowProvider(url.pathname))
   const call = checkCall(known.keyStyle, c.req.method, path)
   if (!call.ok) throw new ApiError(call.code, call.message)
   const session = sessionStub(c.env, sessionId)

@@ -16,7 +16,7 @@ import { pushedPools } from '../sandbox/repo-pools'
 import { misconfiguredResponse } from './complete-settings'
 import { validationError } from './errors'
 import { tenantOf } from './middleware'
-import { requireCatalogueModel } from './catalogue'
+import { requireCatalogueModel, requireRuntime } from './catalogue'
 import { checkModelKeys, gatewayBase, requirePricedModel } from './gateway'
 import { requireSecretsKey } from './sessions'
 import { commonErrors, json, router, security } from './openapi'
@@ -57,6 +57,7 @@ export function checkRunBody(env: Bindings, requestUrl: string, tenant: string, 
   checkModelKeys(env, modelKeys)
   requireCatalogueModel(env, requestUrl, body.model, Object.keys(modelKeys ?? {}))
   requirePricedModel(env, body.model, body.limits)
+  requireRuntime(env, body.runtime, body)
   const problem = body.callback && callbackUrlProblem(body.callback.url, localCallbacksAllowed(env.ALLOW_LOCAL_CALLBACKS))
   if (problem) {
     throw new ApiError('validation_failed', `json.callback.url: ${problem}`, [{ path: 'json.callback.url', message: problem, code: 'custom' }])

@@ -5,7 +5,7 @@ import { SSE_HEADERS, resumeCursor } from '../events/sse'
 import { ApiError, unwrap } from '../lib/errors'
 import { newId } from '../lib/ids'
 import { streamMessageFiles } from './message-files'
-import { admitsModel, requireCatalogueAgent, requireCatalogueModel } from './catalogue'
+import { admitsModel, requireCatalogueAgent, requireRuntime, requireCatalogueModel } from './catalogue'
 import { checkModelKeys, gatewayBase, requirePricedModel } from './gateway'
 import { errorMessage } from '../lib/log'
 import { secretsKey } from '../lib/sealed'
@@ -79,6 +79,7 @@ export const sessions = router()
       requireCatalogueModel(c.env, c.req.url, body.model, keyProviders)
       requirePricedModel(c.env, body.model, body.limits)
       requireCatalogueAgent(c.env, c.req.url, body.agent)
+      requireRuntime(c.env, body.runtime, body)
       // The token is kept with the secrets, sealed; the spec (stored in plain, shown in views) never has it.
       const repoToken = repo?.token
       const spec = {

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { CatalogueRuntime } from './runtimes'
 
 /** What a deployment can run: its models and its agents, for a frontend's pickers. */
 
@@ -36,7 +37,11 @@ export const CatalogueAgent = z
   .openapi('CatalogueAgent')
 
 export const AgentCatalogue = z
-  .object({ default: z.string(), agents: z.array(CatalogueAgent) })
+  .object({
+    default: z.string(),
+    agents: z.array(CatalogueAgent),
+    runtimes: z.array(CatalogueRuntime).openapi({ description: 'the coding agents a session can run (`runtime`), with what each supports' }),
+  })
   .openapi('AgentCatalogue')
 
 export type CatalogueModel = z.infer<typeof CatalogueModel>

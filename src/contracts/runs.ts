@@ -5,6 +5,7 @@ import type { EventErrorCode } from './event-codes'
 import { Usage } from './events'
 import { Limits, ModelKeys, ModelName, Permissions, SessionRepo, type Repo } from './fields'
 import { OutputSchema } from './output-schema'
+import { Runtime } from './runtimes'
 
 /** Background runs: the body that starts one, the run as it is shown, and what a run's Durable Object is handed and told. */
 
@@ -31,6 +32,7 @@ export const RunBody = z
     prompt: z.string().min(1).max(100_000),
     repo: SessionRepo.optional(),
     model: ModelName.optional(),
+    runtime: Runtime.optional(),
     permissions: Permissions.optional().openapi({ description: 'Asks become denials: nobody is there to answer' }),
     callback: z
       .object({

@@ -4,6 +4,7 @@ import { ID_PATTERN } from '../lib/ids'
 import { PublicEventSchemas, SessionStatus, TodoItem, Usage, type PublicEventType } from './events'
 import { Attachment, AttachmentInfo, MAX_ATTACHMENTS, type StagedFiles } from './attachments'
 import { OutputSchema } from './output-schema'
+import { Runtime } from './runtimes'
 import { EnvMap, Limits, McpServer, ModelKeys, ModelName, Permissions, Repo, SessionRepo, Skill, WorkspaceFile, WorkspacePath } from './fields'
 
 /** Sessions: their bodies, parameters, queries, views and event frames; and what a session's Durable Object is handed and answers. */
@@ -16,7 +17,8 @@ export const CreateSessionBody = z
     repo: SessionRepo.optional(),
     title: z.string().min(1).max(200).optional(),
     model: ModelName.optional(),
-    agent: z.string().min(1).max(64).optional(),
+    runtime: Runtime.optional(),
+    agent: z.string().min(1).max(64).optional().openapi({ description: "opencode's agent profile (`GET /v1/agents`' `agents`); not the runtime" }),
     permissions: Permissions.optional(),
     setup: z.string().min(1).max(8000).optional(),
     snapshot: z.boolean().optional().openapi({
@@ -200,6 +202,7 @@ export const Session = z
     repo: Repo.nullable(),
     model: z.string().nullable(),
     agent: z.string().nullable(),
+    runtime: Runtime,
     createdAt: z.string(),
     updatedAt: z.string(),
     expiresAt: z.string(),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkCall, type KeyStyle } from './calls'
+import { apiPath, checkCall, type KeyStyle } from './calls'
 
 describe('checkCall', () => {
   it.each<[KeyStyle, string, string]>([
@@ -64,5 +64,15 @@ describe('checkCall', () => {
     '',
   ])('refuses %j as a path the provider could read otherwise (400)', (path) => {
     for (const style of ['anthropic', 'bearer', 'google'] as const) expect(checkCall(style, 'POST', path)).toMatchObject({ ok: false, code: 'bad_request' })
+  })
+})
+
+describe('apiPath', () => {
+  it('takes the version off an Anthropic SDK path (Claude Code’s), since the route’s base holds it, and leaves every other path', () => {
+    expect(apiPath('anthropic', 'v1/messages')).toBe('messages')
+    expect(apiPath('anthropic', 'messages')).toBe('messages')
+    expect(apiPath('bearer', 'v1/responses')).toBe('v1/responses')
+    // what is left is checked as any path is: a batch stays refused
+    expect(checkCall('anthropic', 'POST', apiPath('anthropic', 'v1/messages/batches')).ok).toBe(false)
   })
 })

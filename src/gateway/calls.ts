@@ -40,6 +40,15 @@ const ALLOWED: Record<KeyStyle, AllowedCall[]> = {
  */
 const PLAIN_PATH = /^[A-Za-z0-9._:-]+(\/[A-Za-z0-9._:-]+)*$/
 
+/**
+ * The path below a provider's base URL, as the provider's API names it. Anthropic's own SDK (so
+ * Claude Code, whose base URL is the gateway's `<provider>` path) puts the version in the path
+ * (`v1/messages`), while a route's base URL holds it already (`https://api.anthropic.com/v1`).
+ */
+export function apiPath(style: KeyStyle, path: string): string {
+  return style === 'anthropic' && path.startsWith('v1/') ? path.slice(3) : path
+}
+
 export type CallCheck = { ok: true } | { ok: false; code: 'bad_request' | 'forbidden'; message: string }
 
 /** Whether the gateway forwards `method` to `path` (below the provider's base, as it arrived) of a provider speaking `style`. */

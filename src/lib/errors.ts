@@ -6,6 +6,7 @@ export const ERROR_STATUS = {
   bad_request: 400,
   invalid_json: 400,
   validation_failed: 400,
+  unsupported_for_runtime: 400,
   unauthorized: 401,
   budget_exceeded: 402,
   price_unknown: 402,

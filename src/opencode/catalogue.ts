@@ -1,4 +1,4 @@
-import type { AgentCatalogue, CatalogueAgent, CatalogueModel, ModelCatalogue } from '../contracts'
+import { runtimeCatalogue, type AgentCatalogue, type CatalogueAgent, type CatalogueModel, type ModelCatalogue } from '../contracts'
 
 /**
  * What a deployment can run, read from its OPENCODE_CONFIG and the providers its gateway can
@@ -98,5 +98,5 @@ export function agentCatalogue(config: Json): AgentCatalogue {
     })
   }
   const preferred = typeof config.default_agent === 'string' ? config.default_agent : 'build'
-  return { default: agents.has(preferred) ? preferred : 'build', agents: [...agents.values()] }
+  return { default: agents.has(preferred) ? preferred : 'build', agents: [...agents.values()], runtimes: runtimeCatalogue() }
 }

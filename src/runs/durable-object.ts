@@ -150,7 +150,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
 
   /** The run's session, created; a throw (the session object broke) is an outcome like a refusal. */
   private async createSession(input: CreateRunInput, github: GitHubSetup): Promise<Outcome<unknown>> {
-    const { prompt, model, permissions, limits, outputSchema } = input.request
+    const { prompt, model, runtime, permissions, limits, outputSchema } = input.request
     const repo = github.repo ?? input.request.repo
     try {
       return await this.session().create({
@@ -160,6 +160,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
         spec: {
           repo,
           model,
+          ...(runtime && { runtime }),
           permissions,
           limits,
           runId: input.id,

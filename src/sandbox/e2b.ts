@@ -1,5 +1,7 @@
 import { AuthenticationError, CommandExitError, NotFoundError, RateLimitError, Sandbox, type ConnectionOpts } from 'e2b'
 import {
+  ACP_COMMANDS,
+  BRIDGE_PATH,
   SandboxError,
   type CreateSandboxInput,
   type CreatedSandbox,
@@ -11,6 +13,7 @@ import {
   type SandboxStatus,
   type WorkspaceSnapshots,
 } from './provider'
+import type { Runtime } from '../contracts'
 import { fileContent, fileTooLarge } from './file-content'
 import { END_ORIGINAL_PROCESSES, ENV_FILE, envFile, prepareSandbox, withSandboxEnv } from './e2b-env'
 import { e2bSnapshots } from './e2b-snapshots'
@@ -179,11 +182,15 @@ export class E2BSandboxProvider implements SandboxProvider {
     })
   }
 
-  startOpencode(sandboxId: string, opts: { cwd: string }): Promise<SandboxEndpoint> {
+  startOpencode(sandboxId: string, opts: { cwd: string; runtime?: Runtime }): Promise<SandboxEndpoint> {
     return attempt(async () => {
       const sbx = await this.sandbox(sandboxId)
       // A long-lived server: in the background, with no command timeout to end it, and not held on to.
-      const serve = `exec opencode serve --hostname 0.0.0.0 --port ${OPENCODE_PORT}`
+      const runtime = opts.runtime ?? 'opencode'
+      const serve =
+        runtime === 'opencode'
+          ? `exec opencode serve --hostname 0.0.0.0 --port ${OPENCODE_PORT}`
+          : `ACP_BRIDGE_HOST=0.0.0.0 exec node ${BRIDGE_PATH} ${OPENCODE_PORT} ${ACP_COMMANDS[runtime]}`
       await runDetached(sbx, withSandboxEnv(serve), { cwd: opts.cwd })
       return this.endpoint(sbx)
     })

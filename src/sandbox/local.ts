@@ -1,3 +1,4 @@
+import type { Runtime } from '../contracts'
 import { errorMessage } from '../lib/log'
 import { DEFAULT_TIMINGS } from '../config/timings'
 import {
@@ -96,7 +97,7 @@ export class LocalSandboxProvider implements SandboxProvider {
     await this.call('PUT', `/sandboxes/${encodeURIComponent(sandboxId)}/files?path=${encodeURIComponent(path)}`, body)
   }
 
-  async startOpencode(sandboxId: string, opts: { cwd: string }): Promise<SandboxEndpoint> {
+  async startOpencode(sandboxId: string, opts: { cwd: string; runtime?: Runtime }): Promise<SandboxEndpoint> {
     const { url } = await this.call<{ url: string }>('POST', `/sandboxes/${encodeURIComponent(sandboxId)}/opencode`, opts)
     return { url, headers: {} }
   }

@@ -5,6 +5,7 @@ import { deploymentRoutes, sandboxProviders } from '../gateway/routes'
 import type { SessionSpec } from '../contracts'
 import type { Settings } from '../config/settings'
 import type { ProvisionPlan } from './provision'
+import { runtimeEnv, runtimeFiles, runtimeModel } from './runtime-env'
 
 /** How a sandbox reaches the model gateway: its base URL and the sandbox's own token. */
 export type GatewayAccess = { url: string; token: string }
@@ -38,10 +39,13 @@ export function sandboxPlan(
   const unattended = spec.runId !== undefined
   const { deployment, providers } = sandboxModelProviders(settings, ownKeyProviders, gateway)
   const config = buildOpencodeConfig(deployment, settings.defaultModel, { ...spec, unattended, approvals: spec.approvals === true }, providers)
+  const runtime = spec.runtime ?? 'opencode'
+  const target = runtime === 'opencode' ? undefined : runtimeModel(runtime, deploymentRoutes(settings), spec.model, settings.defaultModel)
   return {
     envs: {
       ...spec.env,
       ...secrets,
+      ...(target && runtimeEnv(runtime, target, gateway)),
       OPENCODE_SERVER_PASSWORD: password,
       OPENCODE_CONFIG_CONTENT: JSON.stringify(config),
       // An interactive session has a client to answer the agent's questions; a run has nobody.
@@ -50,10 +54,11 @@ export function sandboxPlan(
       ...(unattended ? { OPENCODE_CLIENT: 'sandbox-run' } : { OPENCODE_ENABLE_QUESTION_TOOL: '1' }),
     },
     metadata,
+    ...(runtime !== 'opencode' && { runtime }),
     repo: spec.repo,
     setup: spec.setup,
     workspaceFiles: spec.files,
-    homeFiles: skillFiles(spec.skills ?? []),
+    homeFiles: [...skillFiles(spec.skills ?? []), ...(target ? runtimeFiles(runtime, target, gateway) : [])],
   }
 }
 
@@ -94,6 +99,7 @@ export function canUseRepoWarmSandbox(
     empty(modelKeys) &&
     empty(spec.permissions) &&
     spec.runId === undefined &&
+    (spec.runtime === undefined || spec.runtime === 'opencode') &&
     (spec.model === undefined || spec.model === defaultModel)
   )
 }

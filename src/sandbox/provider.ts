@@ -1,3 +1,5 @@
+import type { Runtime } from '../contracts'
+
 /**
  * The seam between a session and wherever its sandbox runs. Both adapters (a local process
  * host for development, E2B in production) offer the same few operations, shaped after what
@@ -77,8 +79,12 @@ export interface SandboxProvider {
   writeFiles(sandboxId: string, files: SandboxFile[]): Promise<void>
   /** Writes one file (absolute path) from a stream of its bytes, creating its folders; the bytes are never held whole. */
   writeStream(sandboxId: string, path: string, body: ReadableStream<Uint8Array>): Promise<void>
-  /** Starts `opencode serve` in the sandbox (if it is not already running) and says where it listens. */
-  startOpencode(sandboxId: string, opts: { cwd: string }): Promise<SandboxEndpoint>
+  /**
+   * Starts the session's agent server in the sandbox (if it is not already running) and says where
+   * it listens: `opencode serve`, or for another runtime the ACP bridge (agents/acp-bridge.mjs)
+   * around that agent. The name is opencode's, which every sandbox ran before runtimes.
+   */
+  startOpencode(sandboxId: string, opts: { cwd: string; runtime?: Runtime }): Promise<SandboxEndpoint>
   /** Whether the sandbox is there and its opencode process alive; throws SandboxError when it cannot tell. */
   status(sandboxId: string): Promise<SandboxStatus>
   /**
@@ -93,6 +99,13 @@ export interface SandboxProvider {
   kill(sandboxId: string): Promise<void>
   /** How many sandboxes run now across the account, every deployment's and pool's (E2B: for E2B_MAX_SANDBOXES). */
   running?(): Promise<number>
+}
+
+/** Where the ACP bridge lies in an E2B sandbox (the template copies it there) and each agent's command there. */
+export const BRIDGE_PATH = '/opt/agents/acp-bridge.mjs'
+export const ACP_COMMANDS: Record<Exclude<Runtime, 'opencode'>, string> = {
+  'claude-code': 'claude-code-acp',
+  codex: 'codex-acp',
 }
 
 export type SandboxStatus = 'running' | 'agent_exited' | 'paused' | 'gone'

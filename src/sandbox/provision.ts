@@ -1,4 +1,4 @@
-import type { Repo } from '../contracts'
+import type { Repo, Runtime } from '../contracts'
 import { gitAuth, markBase, thenForget } from './git'
 import { commitOf, refreshCommand, sessionThingsLate, setupWithoutEnv } from './snapshots'
 import { SandboxError, shellQuote, type SandboxEndpoint, type SandboxFile, type SandboxProvider } from './provider'
@@ -6,6 +6,8 @@ import { CLONE_TIMEOUT_MS, SETUP_TIMEOUT_MS } from './timeouts'
 
 export type ProvisionPlan = {
   envs: Record<string, string>
+  /** the agent to start: opencode (default) or an ACP runtime's, through the bridge */
+  runtime?: Runtime
   metadata: Record<string, string>
   repo?: Repo
   /** a private repository's token: in the sandbox for the clone only, never in its environment */
@@ -157,7 +159,7 @@ export async function provisionSandbox(
       if (r.exitCode !== 0) throw new ProvisionError('sandbox_failed', `could not prepare the workspace (git exited with ${r.exitCode})`)
     }
     onStep('starting_agent')
-    const endpoint = await provider.startOpencode(sandboxId, { cwd: workdir })
+    const endpoint = await provider.startOpencode(sandboxId, { cwd: workdir, runtime: plan.runtime })
     return { sandboxId, workdir, home, endpoint }
   } catch (err) {
     await provider.kill(sandboxId).catch(() => {})

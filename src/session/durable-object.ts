@@ -6,6 +6,7 @@ import { fail, ok, type Outcome } from '../lib/errors'
 import type { CallEnd, CallGrant, PaidCall } from '../gateway/spend'
 import { event, type CheckpointList, type ConversationMessage, type CreateSessionInput, type PermissionAnswer, type PermissionResolved, type QuestionAnswer, type QuestionResolved, type SendMessageInput, type SendMessageResult, type SessionSpec, type SessionView } from '../contracts'
 import { admit, type Admitted } from './admission'
+import { lacks, messageRefusal } from './runtime-features'
 import { composeSession, type SessionParts } from './compose'
 import { MAX_STREAMS } from './log/fanout'
 import type { ForkInput } from './history/fork-copy'
@@ -48,6 +49,8 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   async fork(tenant: string, id: string, messageId?: string): Promise<Outcome<SessionView>> {
     if (!this.p.store.owns(tenant)) return notFound()
+    const refused = lacks(this.p.store.spec(), 'fork')
+    if (refused) return refused
     await this.p.lifecycle.awake()
     return this.p.forks.copy(id, messageId, (input) => sessionStub(this.env, id).createFork(input), () => this.p.turns.pump())
   }
@@ -75,6 +78,8 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   async send(tenant: string, input: SendMessageInput, waitMs?: number): Promise<Outcome<SendMessageResult>> {
     if (!this.p.store.owns(tenant)) return notFound()
     if (this.p.store.isOver()) return fail('conflict', `the session is ${this.p.store.row.status} and takes no more messages`)
+    const refused = messageRefusal(this.p.store.spec(), input)
+    if (refused) return refused
     const budget = await this.p.account.budget()
     if (!budget.ok) return fail('budget_exceeded', budget.reason)
     const accepted = this.p.turns.enqueue(input)
@@ -132,6 +137,8 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   async answerQuestion(tenant: string, questionId: string, answer: QuestionAnswer): Promise<Outcome<QuestionResolved>> {
     if (!this.p.store.owns(tenant)) return notFound()
+    const refused = lacks(this.p.store.spec(), 'questions')
+    if (refused) return refused
     const answered = await this.p.human.answer({ kind: 'question', id: questionId, ...answer })
     return answered.ok ? ok({ questionId, ...answered.value }) : answered
   }
@@ -163,6 +170,10 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   }
 
   async diff(tenant: string) {
+    if (this.p.store.owns(tenant)) {
+      const refused = lacks(this.p.store.spec(), 'diff')
+      if (refused) return refused
+    }
     return this.inWorkspace(tenant, (w) => w.diff())
   }
 
@@ -229,6 +240,8 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   /** An undo or its redo, with the sandbox awake (opencode restores the files). */
   private async undo(tenant: string, change: (history: History) => Promise<Outcome<unknown>>): Promise<Outcome<SessionView>> {
     if (!this.p.store.owns(tenant)) return notFound()
+    const refused = lacks(this.p.store.spec(), 'revert')
+    if (refused) return refused
     await this.p.lifecycle.awake()
     const done = await change(this.p.history)
     return done.ok ? ok(this.view()) : done

@@ -5,10 +5,11 @@ import { agentClient } from '../../opencode/client'
 import { ensureAgentSession } from '../../opencode/session'
 import type { SandboxRecord } from '../../sandbox/record'
 import { Neighbours } from '../../lib/neighbours'
+import { AcpConnection } from '../acp-connection'
 import { AgentLink, type LinkEnd } from './link'
 import type { AgentEvents } from './events'
 import type { HumanRequests } from './human-requests'
-import type { SessionSignals, StatusPort } from '../ports'
+import type { AgentPort, SessionSignals, StatusPort } from '../ports'
 import type { SessionStore } from '../store/session-store'
 import type { Turns } from '../turns/turns'
 import type { Timings } from '../../config/timings'
@@ -33,7 +34,8 @@ function sameAgent(a: SandboxRecord, b: SandboxRecord): boolean {
 
 /**
  * The session's one connection to the agent in its sandbox: a client built once per sandbox,
- * the event stream (AgentLink) that feeds the session, and catching up after a gap.
+ * the event stream (AgentLink) that feeds the session, and catching up after a gap. A session of
+ * another runtime than opencode goes through its ACP connection instead (./acp-connection).
  */
 export class AgentConnection {
   private link: AgentLink | undefined
@@ -42,15 +44,30 @@ export class AgentConnection {
 
   /** `lifecycle`: the link ended without our closing it, and the sandbox's lifecycle finds out why */
   readonly neighbours = new Neighbours<{ lifecycle: { dropped(end: LinkEnd): void } }>()
+  private readonly acp: AcpConnection
 
-  constructor(private readonly p: ConnectionParts) {}
+  constructor(private readonly p: ConnectionParts) {
+    this.acp = new AcpConnection({ ...p, dropped: (end) => this.neighbours.of.lifecycle.dropped(end) })
+  }
+
+  /** The session runs an ACP agent (its runtime is not opencode). */
+  private get viaAcp(): boolean {
+    const runtime = this.p.store.exists ? this.p.store.spec().runtime : undefined
+    return runtime !== undefined && runtime !== 'opencode'
+  }
 
   get linked(): boolean {
-    return this.link !== undefined
+    return this.viaAcp ? this.acp.linked : this.link !== undefined
   }
 
   /** The agent, while the session is linked to it and follows its session. */
-  agent(): OpencodeAgent | undefined {
+  agent(): AgentPort | undefined {
+    return this.viaAcp ? this.acp.agent() : this.opencode()
+  }
+
+  /** opencode's agent, for what only opencode does (undo): undefined for another runtime. */
+  opencode(): OpencodeAgent | undefined {
+    if (this.viaAcp) return undefined
     const following = this.p.events.following
     if (!this.link || !this.client || !following) return undefined
     if (this.port?.sessionId !== following || this.port.client !== this.client.client) this.port = new OpencodeAgent(this.client.client, following)
@@ -71,6 +88,7 @@ export class AgentConnection {
    * the start. `known`: the agent session to follow without asking opencode (see ./start-checks).
    */
   async attach(record: SandboxRecord, known?: string) {
+    if (this.viaAcp) return this.acp.attach(record)
     const client = this.clientFor(record)
     const title = this.p.store.row.title
     // The link holds events until release(), so it opens while the agent session is made.
@@ -86,6 +104,7 @@ export class AgentConnection {
    * resolved as lost, and a turn it is no longer running is closed.
    */
   async reattach(record: SandboxRecord, agentRestarted: boolean) {
+    if (this.viaAcp) return this.acp.reattach(record, agentRestarted)
     const { store, events, turns, status } = this.p
     const client = this.clientFor(record)
     const sessionId = await ensureAgentSession(client, { id: store.row.agent_session_id, title: store.row.title })
@@ -110,6 +129,7 @@ export class AgentConnection {
   }
 
   close() {
+    this.acp.close()
     this.link?.close()
     this.link = undefined
   }

@@ -109,6 +109,11 @@ export class AgentEvents {
     }
   }
 
+  /** Events another runtime's translator made (an ACP agent's): logged and kept track of as opencode's are. */
+  publishTranslated(events: PublicEvent[]) {
+    this.publish(events)
+  }
+
   private publish(events: PublicEvent[]) {
     const { human, signals } = this.p
     for (const pub of events) {

@@ -13,7 +13,7 @@ export type HistoryParts = {
   signals: SessionSignals
   /** a turn runs or messages wait: the past cannot be changed under them */
   activity: Activity
-  connection: { agent(): OpencodeAgent | undefined }
+  connection: { opencode(): OpencodeAgent | undefined }
 }
 
 const noAgent = () => fail('sandbox_unavailable', 'the session has no running agent')
@@ -40,7 +40,7 @@ export class History {
         "this message was copied from the session this one was forked from: opencode's records of its file changes name that session's workspace, so it cannot be undone here; undo it in the original and fork again, or undo a message sent after the fork",
       )
     }
-    const agent = this.p.connection.agent()
+    const agent = this.p.connection.opencode()
     if (!agent) return noAgent()
     const status = await agent.revert(message.agent_message_id)
     if (status === 404) return fail('conflict', 'the agent no longer knows this message')
@@ -56,7 +56,7 @@ export class History {
     const ready = this.check()
     if (!ready.ok) return ready
     if (!store.revert()) return fail('conflict', 'there is no undo to take back')
-    const agent = this.p.connection.agent()
+    const agent = this.p.connection.opencode()
     if (!agent) return noAgent()
     const status = await agent.unrevert()
     if (status >= 400) return fail('agent_unreachable', `opencode refused to take the undo back (${status})`)

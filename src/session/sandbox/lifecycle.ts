@@ -385,7 +385,7 @@ export class SandboxLifecycle {
   /** opencode died in a live sandbox: start it again on the same workspace and carry on. */
   private async restartAgent(job: Job, record: SandboxRecord, reason: string) {
     this.p.signals.sandboxState('restarting', 'agent_stopped', { detail: reason })
-    const endpoint = await this.p.provider.startOpencode(record.sandboxId, { cwd: record.workdir })
+    const endpoint = await this.p.provider.startOpencode(record.sandboxId, { cwd: record.workdir, runtime: this.p.store.spec().runtime })
     const restarted = { ...record, endpoint }
     if (this.stopped(job)) return this.abandon(restarted)
     this.p.store.saveSandbox(restarted)

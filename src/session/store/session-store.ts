@@ -1,4 +1,4 @@
-import { addUsage, type SessionStatus, type TodoItem, type Usage } from '../../contracts'
+import { addUsage, DEFAULT_RUNTIME, type SessionStatus, type TodoItem, type Usage } from '../../contracts'
 import { updateRow } from '../../lib/row'
 import type { SandboxRecord } from '../../sandbox/record'
 import type { SessionSpec, SessionSummary, SessionView } from '../../contracts'
@@ -145,6 +145,7 @@ export class SessionStore {
       repo: spec.repo ?? null,
       model: spec.model ?? null,
       agent: spec.agent ?? null,
+      runtime: spec.runtime ?? DEFAULT_RUNTIME,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
       expiresAt: row.expires_at,

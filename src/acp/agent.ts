@@ -1,0 +1,141 @@
+import {
+  ClientSideConnection,
+  PROTOCOL_VERSION,
+  type Client,
+  type PermissionOptionKind,
+  type RequestPermissionRequest,
+  type RequestPermissionResponse,
+  type SessionNotification,
+  type StopReason,
+  type Stream,
+} from '@agentclientprotocol/sdk'
+import type { AgentPort, HumanAnswer, PermissionReply, PromptInput } from '../session/ports'
+
+/** What the agent says, for the session to translate and act on. */
+export type AcpHooks = {
+  update(notification: SessionNotification): void
+  /** the agent waits on a human: `permissionId` is what the answer names */
+  permission(request: RequestPermissionRequest, permissionId: string): void
+  /** a prompt is sent for this (public) message */
+  prompting(messageId: string): void
+  /** the prompt ended: how, or the error it failed with */
+  turnEnded(stop: StopReason | { error: string }): void
+}
+
+/** Authentication methods that read a key from the agent's environment (codex-acp's). */
+const ENV_AUTH_METHODS = ['codex-api-key', 'openai-api-key']
+
+/** Which of the agent's options a human's reply picks. */
+const OPTION_KIND: Record<PermissionReply, PermissionOptionKind[]> = {
+  once: ['allow_once', 'allow_always'],
+  always: ['allow_always', 'allow_once'],
+  reject: ['reject_once', 'reject_always'],
+}
+
+/** An option the agent offered for `reply`; undefined when it offered none of that kind. */
+export function optionFor(request: RequestPermissionRequest, reply: PermissionReply): string | undefined {
+  for (const kind of OPTION_KIND[reply]) {
+    const option = request.options.find((o) => o.kind === kind)
+    if (option) return option.optionId
+  }
+  return undefined
+}
+
+/**
+ * One ACP agent session in a sandbox, through the SDK's client side of the protocol: the calls a
+ * session's turns and human requests make, answered as HTTP statuses as opencode's adapter does.
+ * A prompt returns at once; its end (ACP answers `session/prompt` when the turn is over) reaches
+ * the session through `turnEnded`. Files are not offered to the agent: it works on the sandbox's
+ * own disk with its own tools.
+ */
+export class AcpAgent implements AgentPort {
+  private readonly connection: ClientSideConnection
+  private readonly waiting = new Map<string, { request: RequestPermissionRequest; resolve(r: RequestPermissionResponse): void }>()
+  sessionId = ''
+
+  constructor(
+    stream: Stream,
+    private readonly hooks: AcpHooks,
+    private readonly newId: (prefix: string) => string,
+  ) {
+    this.connection = new ClientSideConnection(() => this.client(), stream)
+  }
+
+  /**
+   * Initializes the protocol and opens the agent's session: `known` again with `session/load`
+   * when the agent can (its conversation comes back after a restart), else a new one.
+   */
+  async start(cwd: string, known: string | undefined, system: string | undefined): Promise<{ sessionId: string; loaded: boolean }> {
+    const init = await this.connection.initialize({ protocolVersion: PROTOCOL_VERSION, clientCapabilities: { fs: { readTextFile: false, writeTextFile: false }, terminal: false } })
+    // An agent that asks for a key first (Codex) takes the one its environment holds: the gateway token.
+    const fromEnv = init.authMethods?.find((m) => ENV_AUTH_METHODS.includes(m.id))
+    if (fromEnv) await this.connection.authenticate({ methodId: fromEnv.id })
+    const meta = system ? { systemPrompt: { append: system } } : undefined
+    if (known && init.agentCapabilities?.loadSession) {
+      await this.connection.loadSession({ sessionId: known, cwd, mcpServers: [], ...(meta && { _meta: meta }) })
+      this.sessionId = known
+      return { sessionId: known, loaded: true }
+    }
+    const created = await this.connection.newSession({ cwd, mcpServers: [], ...(meta && { _meta: meta }) })
+    this.sessionId = created.sessionId
+    return { sessionId: created.sessionId, loaded: false }
+  }
+
+  async prompt(input: PromptInput): Promise<number> {
+    this.hooks.prompting(input.messageId)
+    this.connection.prompt({ sessionId: this.sessionId, prompt: [{ type: 'text', text: input.text }] }).then(
+      (res) => this.hooks.turnEnded(res.stopReason),
+      (err: unknown) => this.hooks.turnEnded({ error: err instanceof Error ? err.message : JSON.stringify(err) }),
+    )
+    return 200
+  }
+
+  /** `session/cancel`; the agent's open permission requests are answered cancelled, as ACP asks of a client. */
+  async abort(): Promise<number> {
+    for (const [id, w] of this.waiting) {
+      this.waiting.delete(id)
+      w.resolve({ outcome: { outcome: 'cancelled' } })
+    }
+    await this.connection.cancel({ sessionId: this.sessionId })
+    return 200
+  }
+
+  async answer(a: HumanAnswer): Promise<number> {
+    if (a.kind !== 'permission') return 400
+    const w = this.waiting.get(a.id)
+    if (!w) return 404
+    this.waiting.delete(a.id)
+    const optionId = optionFor(w.request, a.reply)
+    w.resolve(optionId ? { outcome: { outcome: 'selected', optionId } } : { outcome: { outcome: 'cancelled' } })
+    return 200
+  }
+
+  /** ACP cannot list what an agent waits on: none after a reconnect (a new connection's agent asks again). */
+  async openRequests() {
+    return { permission: [], question: [] }
+  }
+
+  /** ACP sessions have no title to set. */
+  async rename(): Promise<number> {
+    return 200
+  }
+
+  private client(): Client {
+    return {
+      requestPermission: (request) =>
+        new Promise<RequestPermissionResponse>((resolve) => {
+          const id = this.newId('per')
+          this.waiting.set(id, { request, resolve })
+          this.hooks.permission(request, id)
+        }),
+      sessionUpdate: async (notification) => this.hooks.update(notification),
+      // Not offered in `initialize`: the agent reads and writes the sandbox's disk itself.
+      readTextFile: async () => {
+        throw new Error('fs is not offered by this client')
+      },
+      writeTextFile: async () => {
+        throw new Error('fs is not offered by this client')
+      },
+    }
+  }
+}

@@ -1,0 +1,107 @@
+import type { Stream } from '@agentclientprotocol/sdk'
+import { authHeaders } from '../opencode/client'
+import type { SandboxEndpoint } from '../sandbox/provider'
+
+type AnyMessage = Stream['readable'] extends ReadableStream<infer M> ? M : never
+
+/** How the stream to the bridge ended, unless we closed it: the session finds out why. */
+export type BridgeEnd = { reason: 'closed' | 'silent' | 'failed'; detail?: string }
+
+/** `silenceMs`: the bridge writes an empty line every 10 s; three missed mean the stream is dead. `openMs`: it answers at once. */
+export type BridgeTimings = { silenceMs: number; agentOpenMs: number; agentCallMs: number }
+
+/**
+ * ACP's JSON-RPC to the agent in a sandbox, through its bridge (agents/acp-bridge.mjs): the
+ * agent's messages read line by line from `GET /acp`, ours each `POST /acp`. Shaped as the SDK's
+ * Stream, so its ClientSideConnection speaks over it as over a pipe.
+ */
+export async function openBridge(endpoint: SandboxEndpoint, password: string, timings: BridgeTimings, onEnd: (end: BridgeEnd) => void) {
+  const headers = authHeaders(endpoint, password)
+  const controller = new AbortController()
+  let ended = false
+  const finish = (end: BridgeEnd) => {
+    if (ended) return
+    ended = true
+    controller.abort()
+    onEnd(end)
+  }
+  // The deadline is the answer's, not the stream's: the signal of a fetch also ends its body.
+  const opening = setTimeout(() => controller.abort(), timings.agentOpenMs)
+  let res: Response
+  try {
+    res = await fetch(`${endpoint.url}/acp`, { headers, signal: controller.signal })
+  } finally {
+    clearTimeout(opening)
+  }
+  if (!res.ok || !res.body) {
+    await res.body?.cancel()
+    throw new Error(`the ACP bridge answered ${res.status}`)
+  }
+  let lastHeard = Date.now()
+  const watchdog = setInterval(() => {
+    if (Date.now() - lastHeard > timings.silenceMs) finish({ reason: 'silent' })
+  }, timings.silenceMs / 6)
+  const lines = res.body.pipeThrough(new TextDecoderStream()).getReader()
+  let buffered = ''
+  const readable = new ReadableStream<AnyMessage>({
+    async pull(out) {
+      for (;;) {
+        const newline = buffered.indexOf('\n')
+        if (newline >= 0) {
+          const line = buffered.slice(0, newline).trim()
+          buffered = buffered.slice(newline + 1)
+          if (!line) continue
+          try {
+            out.enqueue(JSON.parse(line) as AnyMessage)
+            return
+          } catch {
+            continue
+          }
+        }
+        let next: ReadableStreamReadResult<string>
+        try {
+          next = await lines.read()
+        } catch (err) {
+          clearInterval(watchdog)
+          finish({ reason: 'failed', detail: err instanceof Error ? err.message : String(err) })
+          out.close()
+          return
+        }
+        if (next.done) {
+          clearInterval(watchdog)
+          finish({ reason: 'closed' })
+          out.close()
+          return
+        }
+        lastHeard = Date.now()
+        buffered += next.value
+      }
+    },
+    cancel() {
+      clearInterval(watchdog)
+      void lines.cancel().catch(() => {})
+    },
+  })
+  const writable = new WritableStream<AnyMessage>({
+    async write(message) {
+      const sent = await fetch(`${endpoint.url}/acp`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify(message),
+        signal: AbortSignal.timeout(timings.agentCallMs),
+      })
+      await sent.body?.cancel()
+      if (!sent.ok) throw new Error(`the ACP bridge refused a message (${sent.status})`)
+    },
+  })
+  const stream: Stream = { readable, writable }
+  return {
+    stream,
+    close() {
+      ended = true
+      clearInterval(watchdog)
+      controller.abort()
+      void lines.cancel().catch(() => {})
+    },
+  }
+}

@@ -1,0 +1,76 @@
+import { RUNTIME_INFO, type Runtime } from '../contracts'
+import type { KeyStyle } from '../gateway/calls'
+import type { ModelRoute } from '../gateway/routes'
+
+/** Claude Code's model when the session and the deployment name none of an Anthropic provider. */
+const CLAUDE_DEFAULT_MODEL = 'claude-sonnet-4-5'
+const CODEX_DEFAULT_MODEL = 'gpt-5-codex'
+
+/** The key style (so the API) each ACP runtime's agent speaks to its model. */
+const STYLE: Partial<Record<Runtime, KeyStyle>> = { 'claude-code': 'anthropic', codex: 'bearer' }
+
+export type RuntimeModel = { provider: string; model: string }
+
+/**
+ * The provider and model an ACP runtime's agent talks to, through the gateway: the session's
+ * model when its provider speaks the agent's API, else the deployment's default when it does,
+ * else the first provider that does. Undefined: the deployment has none (the session is refused).
+ */
+export function runtimeModel(runtime: Runtime, routes: Map<string, ModelRoute>, model: string | undefined, defaultModel: string | undefined): RuntimeModel | undefined {
+  const style = STYLE[runtime]
+  if (!style) return undefined
+  const split = (m: string | undefined) => (m && m.includes('/') ? { provider: m.slice(0, m.indexOf('/')), model: m.slice(m.indexOf('/') + 1) } : undefined)
+  const speaks = (m: RuntimeModel | undefined) => m !== undefined && routes.get(m.provider)?.keyStyle === style
+  for (const candidate of [split(model), split(defaultModel)]) if (speaks(candidate)) return candidate
+  const route = [...routes.values()].find((r) => r.keyStyle === style)
+  if (!route) return undefined
+  const listed = Object.keys(route.prices)[0]
+  return { provider: route.id, model: listed ?? (runtime === 'codex' ? CODEX_DEFAULT_MODEL : CLAUDE_DEFAULT_MODEL) }
+}
+
+/**
+ * The environment an ACP runtime's agent runs with: its model API's base URL pointed at the
+ * gateway with the session's gateway token as its key (no provider key enters the sandbox), and
+ * every call home (telemetry, error reports, update checks) turned off by the agent's own settings.
+ */
+export function runtimeEnv(runtime: Runtime, target: RuntimeModel, gateway: { url: string; token: string }): Record<string, string> {
+  const base = `${gateway.url}/${target.provider}`
+  if (RUNTIME_INFO[runtime].dialect === 'anthropic') {
+    return {
+      ANTHROPIC_BASE_URL: base,
+      ANTHROPIC_API_KEY: gateway.token,
+      ANTHROPIC_MODEL: target.model,
+      ANTHROPIC_SMALL_FAST_MODEL: target.model,
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      DISABLE_TELEMETRY: '1',
+      DISABLE_ERROR_REPORTING: '1',
+      DISABLE_AUTOUPDATER: '1',
+      DISABLE_BUG_COMMAND: '1',
+      CLAUDE_CODE_DISABLE_FEEDBACK_SURVEY: '1',
+    }
+  }
+  // Codex takes its provider from its configuration (runtimeFiles); the key from the environment variable it names.
+  return { OPENAI_API_KEY: gateway.token, CODEX_API_KEY: gateway.token }
+}
+
+/**
+ * Files of the sandbox user's home an ACP runtime's agent reads at its start: Codex's
+ * configuration, naming the gateway as its one model provider (the Responses API, over HTTP) and
+ * turning its update check off. No secret: the key stays in the environment.
+ */
+export function runtimeFiles(runtime: Runtime, target: RuntimeModel, gateway: { url: string }): { path: string; content: string }[] {
+  if (runtime !== 'codex') return []
+  const toml = [
+    `model = ${JSON.stringify(target.model)}`,
+    'model_provider = "gateway"',
+    'check_for_update_on_startup = false',
+    '',
+    '[model_providers.gateway]',
+    'name = "model gateway"',
+    `base_url = ${JSON.stringify(`${gateway.url}/${target.provider}`)}`,
+    'env_key = "OPENAI_API_KEY"',
+    'wire_api = "responses"',
+    '',
+  ].join('\n')
+  return [{ path: '.codex/config.toml', content: toml }]
+}

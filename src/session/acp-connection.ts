@@ -1,0 +1,118 @@
+import { AcpAgent } from '../acp/agent'
+import { openBridge } from '../acp/bridge-stream'
+import { AcpTranslator } from '../events/acp-translate'
+import { newId } from '../lib/ids'
+import type { SandboxRecord } from '../sandbox/record'
+import type { PublicEvent } from '../contracts'
+import type { AgentEvents } from './agent/events'
+import type { BridgeEnd, BridgeTimings } from '../acp/bridge-stream'
+import type { HumanRequests } from './agent/human-requests'
+import type { SessionSignals, StatusPort } from './ports'
+import type { SessionStore } from './store/session-store'
+import type { Turns } from './turns/turns'
+
+export type AcpConnectionParts = {
+  store: SessionStore
+  signals: SessionSignals
+  status: StatusPort
+  events: AgentEvents
+  turns: Turns
+  human: HumanRequests
+  timings: BridgeTimings
+  /** the stream ended without our closing it: the sandbox's lifecycle finds out why */
+  dropped(end: BridgeEnd): void
+}
+
+/**
+ * The session's connection to an ACP agent (Claude Code, Codex) through the bridge in its
+ * sandbox: the one JSON-RPC stream, the agent's session opened or loaded on it, and its updates
+ * translated (../events/acp-translate.ts) into the events every runtime's clients read.
+ */
+export class AcpConnection {
+  private bridge: { close(): void } | undefined
+  private port: AcpAgent | undefined
+  private readonly translator = new AcpTranslator(newId)
+
+  constructor(private readonly p: AcpConnectionParts) {}
+
+  get linked(): boolean {
+    return this.bridge !== undefined
+  }
+
+  agent(): AcpAgent | undefined {
+    return this.bridge ? this.port : undefined
+  }
+
+  /** A new sandbox's agent: a new ACP session. */
+  async attach(record: SandboxRecord) {
+    await this.open(record, undefined)
+  }
+
+  /**
+   * A new stream to the agent after a gap: its session loaded again (`session/load`), requests it
+   * asked on the old stream resolved as lost, and a turn it was running closed (ACP cannot say
+   * whether a prompt of another stream goes on: it is answered on that stream only).
+   */
+  async reattach(record: SandboxRecord, agentRestarted: boolean) {
+    const { store, turns, status, human } = this.p
+    await this.open(record, store.row.agent_session_id ?? undefined)
+    await human.sync('lost')
+    turns.adoptRunning()
+    const turn = turns.currentMessageId
+    if (turn) {
+      this.publish(this.translator.finish({ error: agentRestarted ? 'the agent stopped in the middle of this turn' : 'the connection to the agent was lost' }))
+      turns.step(turn, agentRestarted ? { kind: 'agent_restarted' } : { kind: 'resynced', agentBusy: false })
+    }
+    if (!turns.running) status.report({ kind: 'no_turn' })
+    turns.pump()
+  }
+
+  close() {
+    this.bridge?.close()
+    this.bridge = undefined
+    this.port = undefined
+  }
+
+  private async open(record: SandboxRecord, known: string | undefined) {
+    const { store, turns } = this.p
+    const bridge = await openBridge(record.endpoint, record.password, this.p.timings, (end) => {
+      if (this.bridge !== bridge) return
+      this.close()
+      this.p.dropped(end)
+    })
+    try {
+      const agent = new AcpAgent(
+        bridge.stream,
+        {
+          update: (n) => {
+            if (n.sessionId === agent.sessionId) this.publish(this.translator.translate(n.update))
+          },
+          permission: (request, id) => this.publish(this.translator.permission(request, id)),
+          prompting: (messageId) => {
+            this.translator.prompting(messageId)
+            turns.step(messageId, { kind: 'agent_busy' })
+          },
+          turnEnded: (stop) => {
+            // The turn may have ended already (a restart, a lost sandbox): only the prompt still answered is closed.
+            if (this.port !== agent) return
+            const answering = this.translator.answering
+            this.publish(this.translator.finish(stop))
+            if (answering) turns.step(answering, { kind: 'agent_idle' })
+          },
+        },
+        newId,
+      )
+      const { sessionId } = await agent.start(record.workdir, known, store.spec().instructions)
+      if (sessionId !== store.row.agent_session_id) store.update({ agent_session_id: sessionId })
+      this.bridge = bridge
+      this.port = agent
+    } catch (err) {
+      bridge.close()
+      throw err
+    }
+  }
+
+  private publish(events: PublicEvent[]) {
+    if (events.length > 0) this.p.events.publishTranslated(events)
+  }
+}
