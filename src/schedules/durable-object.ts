@@ -278,6 +278,7 @@ export class TenantSchedules extends DurableObject<Bindings> implements Schedule
     return row?.tenant === tenant ? row : undefined
   }
 
+  /** Column names come from our own row type, never from input, so they can be spliced into the statement. */
   private write(id: string, fields: Partial<ScheduleRow>) {
     const entries = Object.entries({ ...fields, updated_at: Date.now() })
     this.sql.exec(`UPDATE schedules SET ${entries.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ?`, ...entries.map(([, v]) => v), id)
