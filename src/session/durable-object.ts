@@ -4,8 +4,8 @@ import type { Bindings } from '../env'
 import { describeFailure } from './failure'
 import { fail, ok, type Outcome } from '../lib/errors'
 import type { CallEnd, CallGrant, PaidCall } from '../gateway/spend'
-import { event, type CheckpointList, type ConversationMessage, type CreateSessionInput, type PermissionAnswer, type PermissionResolved, type QuestionAnswer, type QuestionResolved, type SendMessageInput, type SendMessageResult, type SessionSpec, type SessionView } from '../contracts'
-import { admit, type Admitted } from './admission'
+import { event, type CheckpointList, type RuntimeFeature, type ConversationMessage, type CreateSessionInput, type PermissionAnswer, type PermissionResolved, type QuestionAnswer, type QuestionResolved, type SendMessageInput, type SendMessageResult, type SessionSpec, type SessionView } from '../contracts'
+import { admit } from './admission'
 import { lacks, messageRefusal } from './runtime-features'
 import { composeSession, type SessionParts } from './compose'
 import { MAX_STREAMS } from './log/fanout'
@@ -38,7 +38,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     const spec: SessionSpec = { ...input.spec, model: input.spec.model ?? this.p.settings.defaultModel }
     const opened = { env: input.secrets, repoToken: input.repoToken, modelKeys: input.modelKeys }
     const admitted = await this.p.source.whileAdmitting(input.id, spec, opened, async () =>
-      this.admit({ id: input.id, tenant: input.tenant, title: input.title ?? null, spec, secrets: await sealSecrets(this.env.SECRETS_KEY, opened) }),
+      admit(this.p, { id: input.id, tenant: input.tenant, title: input.title ?? null, spec, secrets: await sealSecrets(this.env.SECRETS_KEY, opened) }),
     )
     if (!admitted.ok) return admitted
     if (input.prompt) this.p.turns.enqueue({ text: input.prompt })
@@ -57,7 +57,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   async createFork(input: ForkInput): Promise<Outcome<SessionView>> {
     if (this.p.store.exists) return fail('conflict', 'this session exists already')
-    const admitted = await this.admit(input)
+    const admitted = await admit(this.p, input)
     if (!admitted.ok) return admitted
     await this.p.signals.syncIndex()
     try {
@@ -170,21 +170,15 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   }
 
   async diff(tenant: string) {
-    if (this.p.store.owns(tenant)) {
-      const refused = lacks(this.p.store.spec(), 'diff')
-      if (refused) return refused
-    }
-    return this.inWorkspace(tenant, (w) => w.diff())
+    return this.inWorkspace(tenant, (w) => w.diff(), 'diff')
   }
 
   async workspacePatch(tenant: string): Promise<Outcome<string>> {
     return this.inWorkspace(tenant, (w) => w.patch())
   }
-
   async workspaceChanges(tenant: string) {
     return this.inWorkspace(tenant, (w) => w.changes())
   }
-
   async readFile(tenant: string, path: string) {
     return this.inWorkspace(tenant, (w) => w.readFile(path))
   }
@@ -192,7 +186,6 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   async checkpointList(tenant: string): Promise<Outcome<CheckpointList>> {
     return this.p.store.owns(tenant) ? ok(this.p.checkpoints.list()) : notFound()
   }
-
   async checkpointPatch(tenant: string, n: number): Promise<Outcome<Uint8Array>> {
     return this.p.store.owns(tenant) ? this.p.checkpoints.patch(n) : notFound()
   }
@@ -230,9 +223,11 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   // ---- the session's own state ----
 
-  /** The workspace, read for a caller of this tenant; a paused sandbox is resumed to read it. */
-  private async inWorkspace<T>(tenant: string, read: (workspace: Workspace) => Promise<Outcome<T>>): Promise<Outcome<T>> {
+  /** The workspace, read for a caller of this tenant (`feature`: what the runtime must offer); a paused sandbox is resumed to read it. */
+  private async inWorkspace<T>(tenant: string, read: (workspace: Workspace) => Promise<Outcome<T>>, feature?: RuntimeFeature): Promise<Outcome<T>> {
     if (!this.p.store.owns(tenant)) return notFound()
+    const refused = feature && lacks(this.p.store.spec(), feature)
+    if (refused) return refused
     await this.p.lifecycle.awake()
     return read(this.p.workspace)
   }
@@ -246,8 +241,6 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     const done = await change(this.p.history)
     return done.ok ? ok(this.view()) : done
   }
-
-  private readonly admit = (s: Admitted) => admit(this.p, s)
 
   private view(): SessionView {
     return this.p.store.view({ lastEventId: this.p.log.lastSeq, queued: this.p.queue.waiting(), pending: this.p.human.view() })
