@@ -202,6 +202,33 @@ describe('checkpoints', () => {
     await stream.close()
   })
 
+  it('roll the workspace back on POST /restore, refused while a turn runs', async () => {
+    const file = async (path: string) => (await api(`/v1/sessions/${id}/files?path=${encodeURIComponent(path)}`)).status
+    const stream = new EventStream(id, { after: (await api(`/v1/sessions/${id}`)).body.lastEventId as number })
+    const slow = await sendMessage(id, scripted({ reply: 'still talking', delayMs: 300, chunks: 10 }))
+    await stream.until((e) => e.event === 'message.delta')
+    const busy = await api(`/v1/sessions/${id}/restore`, { body: { checkpoint: 1 } })
+    expect(busy.status).toBe(409)
+    expect(busy.body.error.code).toBe('conflict')
+    await stream.until(isReplyTo(slow))
+    await waitForStatus(id, 'idle')
+    expect((await api(`/v1/sessions/${id}/restore`, { body: { checkpoint: 999 } })).status).toBe(404)
+    expect((await api(`/v1/sessions/${id}/restore`, { body: { checkpoint: 1 }, key: TEST_KEYS[1] })).status).toBe(404)
+    expect((await api(`/v1/sessions/${id}/restore`, { body: { checkpoint: 'one' } })).status).toBe(400)
+
+    const newest = (await checkpoints()).checkpoints.at(-1)!.checkpoint as number
+    const res = await api(`/v1/sessions/${id}/restore`, { body: { checkpoint: 1 } })
+    expect(res.status).toBe(200)
+    expect(res.body.status).toBe('idle')
+    expect((await api(`/v1/sessions/${id}/files?path=notes.txt`)).body.content).toBe(`${WRITTEN}\n`)
+    expect(await file('after-limit.txt')).toBe(404)
+    expect(await file('before-the-pause.txt')).toBe(404)
+    expect(await file('old.txt')).toBe(404)
+    // What the workspace holds now is the checkpoint a new sandbox would get.
+    expect((await checkpoints()).checkpoints.at(-1)).toMatchObject({ checkpoint: newest + 1, messageId: null, filesChanged: 5 })
+    await stream.close()
+  })
+
   it('are deleted when the session ends', async () => {
     const before = r2Files().length
     expect((await api(`/v1/sessions/${id}`, { method: 'DELETE' })).status).toBe(200)
