@@ -14,11 +14,11 @@ import { FAULTS_OPTIONS, FAULTS_SETTINGS } from './settings'
  * whose R2 bucket is read raw from wrangler dev's local state.
  */
 
-/** A checkpoint may hold 64 KiB; a paused session hibernates 4 s after its pause, 30 s after its last activity. */
+/** A checkpoint may hold 64 KiB; a paused session hibernates 4 s after its pause, 20 s after its last activity. */
 const MAX_BYTES = 64 * 1024
 const own = ownStackForFile(
   'checkpoints',
-  { ...FAULTS_SETTINGS, CHECKPOINT_MAX_BYTES: String(MAX_BYTES), SESSION_IDLE_SECONDS: '30', PAUSED_RETENTION_SECONDS: '4' },
+  { ...FAULTS_SETTINGS, CHECKPOINT_MAX_BYTES: String(MAX_BYTES), SESSION_IDLE_SECONDS: '20', PAUSED_RETENTION_SECONDS: '4' },
   FAULTS_OPTIONS,
 )
 
@@ -211,12 +211,13 @@ describe('checkpoints', () => {
     expect(busy.status).toBe(409)
     expect(busy.body.error.code).toBe('conflict')
     await stream.until(isReplyTo(slow))
-    await waitForStatus(id, 'idle')
+    await checkpointAfter(slow)
     expect((await api(`/v1/sessions/${id}/restore`, { body: { checkpoint: 999 } })).status).toBe(404)
     expect((await api(`/v1/sessions/${id}/restore`, { body: { checkpoint: 1 }, key: TEST_KEYS[1] })).status).toBe(404)
     expect((await api(`/v1/sessions/${id}/restore`, { body: { checkpoint: 'one' } })).status).toBe(400)
 
     const newest = (await checkpoints()).checkpoints.at(-1)!.checkpoint as number
+    expect((await checkpoints()).checkpoints.at(-1)!.messageId).toBe(slow)
     const res = await api(`/v1/sessions/${id}/restore`, { body: { checkpoint: 1 } })
     expect(res.status).toBe(200)
     expect(res.body.status).toBe('idle')
