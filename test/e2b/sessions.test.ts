@@ -256,6 +256,8 @@ describe('sessions on E2B (through the stand-in)', () => {
     const id = await createSession()
     await watching(id, async (stream) => {
       await reply(stream, id, 'in the first sandbox')
+      // The turn's checkpoint is saved just after its reply: the loss comes once it is.
+      await waitFor('the first checkpoint', async () => (await api(`/v1/sessions/${id}/checkpoints`)).body.checkpoints?.length > 0)
       const first = await onlySandbox(id)
       const connection: ConnectionOpts = { apiKey: E2B_KEY, apiUrl: standIn().apiUrl, sandboxUrl: standIn().sandboxUrl }
       await Sandbox.kill(first.sandboxId, connection)
@@ -268,6 +270,9 @@ describe('sessions on E2B (through the stand-in)', () => {
       const second = await onlySandbox(id)
       expect(second.sandboxId).not.toBe(first.sandboxId)
       expect(stream.events.indexOf(lost)).toBeLessThan(stream.events.length - 1)
+      // The new sandbox got the last checkpoint back (docs/checkpoints.md), through E2B's files and commands.
+      expect(stream.events.find((e) => e.event === 'sandbox.status' && e.data.step === 'restored')?.data.detail).toMatch(/^checkpoint \d+$/)
+      expect(stream.events.filter((e) => e.event === 'error')).toEqual([])
     })
   })
 

@@ -14,11 +14,11 @@ import { FAULTS_OPTIONS, FAULTS_SETTINGS } from './settings'
  * whose R2 bucket is read raw from wrangler dev's local state.
  */
 
-/** A checkpoint may hold 64 KiB; a paused session hibernates 4 s after its pause, 30 s after its last activity. */
+/** A checkpoint may hold 64 KiB; a paused session hibernates 4 s after its pause, 20 s after its last activity. */
 const MAX_BYTES = 64 * 1024
 const own = ownStackForFile(
   'checkpoints',
-  { ...FAULTS_SETTINGS, CHECKPOINT_MAX_BYTES: String(MAX_BYTES), SESSION_IDLE_SECONDS: '30', PAUSED_RETENTION_SECONDS: '4' },
+  { ...FAULTS_SETTINGS, CHECKPOINT_MAX_BYTES: String(MAX_BYTES), SESSION_IDLE_SECONDS: '20', PAUSED_RETENTION_SECONDS: '4' },
   FAULTS_OPTIONS,
 )
 
@@ -199,6 +199,34 @@ describe('checkpoints', () => {
     expect(back.output).toContain('small')
     const saw = modelSaw(WORD[5]!)
     for (const word of WORD.slice(0, 5)) expect(saw).toContain(`${word}: remember`)
+    await stream.close()
+  })
+
+  it('roll the workspace back on POST /restore, refused while a turn runs', async () => {
+    const file = async (path: string) => (await api(`/v1/sessions/${id}/files?path=${encodeURIComponent(path)}`)).status
+    const stream = new EventStream(id, { after: (await api(`/v1/sessions/${id}`)).body.lastEventId as number })
+    const slow = await sendMessage(id, scripted({ reply: 'still talking', delayMs: 300, chunks: 10 }))
+    await stream.until((e) => e.event === 'message.delta')
+    const busy = await api(`/v1/sessions/${id}/restore`, { body: { checkpoint: 1 } })
+    expect(busy.status).toBe(409)
+    expect(busy.body.error.code).toBe('conflict')
+    await stream.until(isReplyTo(slow))
+    await checkpointAfter(slow)
+    expect((await api(`/v1/sessions/${id}/restore`, { body: { checkpoint: 999 } })).status).toBe(404)
+    expect((await api(`/v1/sessions/${id}/restore`, { body: { checkpoint: 1 }, key: TEST_KEYS[1] })).status).toBe(404)
+    expect((await api(`/v1/sessions/${id}/restore`, { body: { checkpoint: 'one' } })).status).toBe(400)
+
+    const newest = (await checkpoints()).checkpoints.at(-1)!.checkpoint as number
+    expect((await checkpoints()).checkpoints.at(-1)!.messageId).toBe(slow)
+    const res = await api(`/v1/sessions/${id}/restore`, { body: { checkpoint: 1 } })
+    expect(res.status).toBe(200)
+    expect(res.body.status).toBe('idle')
+    expect((await api(`/v1/sessions/${id}/files?path=notes.txt`)).body.content).toBe(`${WRITTEN}\n`)
+    expect(await file('after-limit.txt')).toBe(404)
+    expect(await file('before-the-pause.txt')).toBe(404)
+    expect(await file('old.txt')).toBe(404)
+    // What the workspace holds now is the checkpoint a new sandbox would get.
+    expect((await checkpoints()).checkpoints.at(-1)).toMatchObject({ checkpoint: newest + 1, messageId: null, filesChanged: 5 })
     await stream.close()
   })
 

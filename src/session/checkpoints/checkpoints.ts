@@ -7,7 +7,7 @@ import { fileBytes } from '../../sandbox/file-content'
 import type { SandboxProvider } from '../../sandbox/provider'
 import type { SandboxRecord } from '../../sandbox/record'
 import type { AgentConnection } from '../agent/connection'
-import { checkpointVerdict, objectName, prunable, sessionPrefix, type CheckpointPart } from './rules'
+import { checkpointVerdict, objectName, prunable, sessionPrefix, tooLargeMessage, type CheckpointPart } from './rules'
 import { CheckpointStore, type CheckpointRow } from './store'
 import type { SessionSignals } from '../ports'
 import type { SessionStore } from '../store/session-store'
@@ -180,7 +180,7 @@ export class Checkpoints {
     if (!saved) throw new Error(`the workspace's changes could not be listed (exit ${r.exitCode})`)
     const last = this.rows.latest()
     // Over the limit already: nothing more is read out of the sandbox.
-    if (saved.bytes > this.p.maxBytes) return this.tooLarge(checkpointVerdict({ bytes: saved.bytes, maxBytes: this.p.maxBytes, digest: '', lastDigest: last?.digest }))
+    if (saved.bytes > this.p.maxBytes) return this.tooLarge(tooLargeMessage(saved.bytes, this.p.maxBytes))
     const patch = fileBytes(await provider.readFile(record.sandboxId, `${dir}/${PATCH_FILE}`))
     const agentRecord = await this.agentRecord(record, agentSessionId)
     const agentJson = JSON.stringify(agentRecord)
@@ -189,7 +189,7 @@ export class Checkpoints {
     const empty = saved.filesChanged === 0 && agentRecord.messages.length === 0
     const verdict = checkpointVerdict({ bytes: patch.length + agent.length, maxBytes: this.p.maxBytes, digest, lastDigest: last?.digest, empty })
     if (verdict.action === 'unchanged' || verdict.action === 'empty') return
-    if (verdict.action === 'too_large') return this.tooLarge(verdict)
+    if (verdict.action === 'too_large') return this.tooLarge(verdict.message)
     const n = (last?.n ?? 0) + 1
     await Promise.all([this.putPart(sessionId, n, 'workspace', patch), this.putPart(sessionId, n, 'agent', agent)])
     this.rows.add({
@@ -210,8 +210,8 @@ export class Checkpoints {
     }
   }
 
-  private tooLarge(verdict: ReturnType<typeof checkpointVerdict>) {
-    if (verdict.action === 'too_large') this.p.signals.emit(event('error', { code: 'checkpoint_too_large', message: verdict.message }))
+  private tooLarge(message: string) {
+    this.p.signals.emit(event('error', { code: 'checkpoint_too_large', message }))
   }
 
   private restoreFailed(message: string) {

@@ -25,11 +25,13 @@ export type CheckpointVerdict = { action: 'keep' } | { action: 'unchanged' } | {
 export function checkpointVerdict(s: { bytes: number; maxBytes: number; digest: string; lastDigest?: string; empty?: boolean }): CheckpointVerdict {
   if (s.digest === s.lastDigest) return { action: 'unchanged' }
   if (s.empty && s.lastDigest === undefined) return { action: 'empty' }
-  if (s.bytes > s.maxBytes) {
-    return { action: 'too_large', message: `the checkpoint would hold ${s.bytes} bytes, over the ${s.maxBytes} allowed (CHECKPOINT_MAX_BYTES); the one before is kept` }
-  }
+  if (s.bytes > s.maxBytes) return { action: 'too_large', message: tooLargeMessage(s.bytes, s.maxBytes) }
   return { action: 'keep' }
 }
+
+/** What the `error` event of a checkpoint over the limit says. */
+export const tooLargeMessage = (bytes: number, maxBytes: number) =>
+  `the checkpoint would hold ${bytes} bytes, over the ${maxBytes} allowed (CHECKPOINT_MAX_BYTES); the one before is kept`
 
 /** The checkpoints to delete once checkpoint `newest` is kept: all but the newest `keep`. */
 export function prunable(numbers: number[], keep = MAX_CHECKPOINTS): number[] {
