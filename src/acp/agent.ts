@@ -72,9 +72,15 @@ export class AcpAgent implements AgentPort {
     if (fromEnv) await this.connection.authenticate({ methodId: fromEnv.id })
     const meta = system ? { systemPrompt: { append: system } } : undefined
     if (known && init.agentCapabilities?.loadSession) {
-      await this.connection.loadSession({ sessionId: known, cwd, mcpServers: [], ...(meta && { _meta: meta }) })
-      this.sessionId = known
-      return { sessionId: known, loaded: true }
+      // An agent that no longer has the session on disk (a replaced home) starts a new one: the session goes on without its memory.
+      const loaded = await this.connection.loadSession({ sessionId: known, cwd, mcpServers: [], ...(meta && { _meta: meta }) }).then(
+        () => true,
+        () => false,
+      )
+      if (loaded) {
+        this.sessionId = known
+        return { sessionId: known, loaded: true }
+      }
     }
     const created = await this.connection.newSession({ cwd, mcpServers: [], ...(meta && { _meta: meta }) })
     this.sessionId = created.sessionId

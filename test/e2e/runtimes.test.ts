@@ -14,6 +14,7 @@ import {
   sandboxesOf,
   scripted,
   sendMessage,
+  TEST_KEYS,
   waitFor,
   waitForStatus,
   words,
@@ -93,6 +94,9 @@ describe('a Claude Code session', () => {
     const asked = await stream.until((e) => e.event === 'permission.requested' && e.id! > 0 && !stream.events.some((r) => r.event === 'permission.resolved' && r.data.permissionId === e.data.permissionId))
     expect(asked.data).toMatchObject({ permission: 'Bash' })
     expect((await api(`/v1/sessions/${id}`)).body.pending.permissions).toHaveLength(1)
+    // Another tenant cannot answer it, nor learn that it exists.
+    const hostile = await api(`/v1/sessions/${id}/permissions/${asked.data.permissionId}`, { body: { reply: 'once' }, key: TEST_KEYS[1] })
+    expect(hostile.status).toBe(404)
     const answered = await api(`/v1/sessions/${id}/permissions/${asked.data.permissionId}`, { body: { reply: 'once' } })
     expect(answered.status).toBe(200)
     const reply = await stream.until(isReplyTo(messageId))
