@@ -14,8 +14,11 @@ import type { AgentPort, HumanAnswer, PermissionReply, PromptInput } from '../se
 /** What the agent says, for the session to translate and act on. */
 export type AcpHooks = {
   update(notification: SessionNotification): void
-  /** the agent waits on a human: `permissionId` is what the answer names */
-  permission(request: RequestPermissionRequest, permissionId: string): void
+  /**
+   * The agent waits on a human: `permissionId` is what the answer names. A reply returned answers
+   * it at once (nobody watches a run), and nothing waits.
+   */
+  permission(request: RequestPermissionRequest, permissionId: string): PermissionReply | undefined
   /** a prompt is sent for this (public) message */
   prompting(messageId: string): void
   /** the prompt ended: how, or the error it failed with */
@@ -132,7 +135,8 @@ export class AcpAgent implements AgentPort {
         new Promise<RequestPermissionResponse>((resolve) => {
           const id = this.newId('per')
           this.waiting.set(id, { request, resolve })
-          this.hooks.permission(request, id)
+          const reply = this.hooks.permission(request, id)
+          if (reply) void this.answer({ kind: 'permission', id, reply })
         }),
       sessionUpdate: async (notification) => this.hooks.update(notification),
       // Not offered in `initialize`: the agent reads and writes the sandbox's disk itself.

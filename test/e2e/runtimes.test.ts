@@ -7,6 +7,7 @@ import {
   createSession,
   deltasOf,
   EventStream,
+  finished,
   isIdleEvent,
   isReplyTo,
   processAlive,
@@ -161,6 +162,19 @@ describe('a Claude Code session', () => {
     const requests = (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
     const last = JSON.stringify(requests.findLast((r) => JSON.stringify(r.messages).includes(mark))!.messages)
     expect(last).toContain('after the abort')
+  })
+})
+
+describe('a Claude Code run', () => {
+  it('works unattended (its agent’s asks allowed, as opencode’s runs are) and succeeds with its reply and the diff', async () => {
+    const steps = [{ tool: { name: 'Bash', args: { command: 'echo from-a-run > RUN.md', description: 'write' } } }, { text: 'Wrote RUN.md.' }]
+    const started = await api('/v1/runs', { body: { prompt: scripted({ steps }), runtime: 'claude-code' } })
+    expect(started.status).toBe(202)
+    const run = await finished(started.body.id as string)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.text).toBe('Wrote RUN.md.')
+    expect(run.result.diff).toContain('+from-a-run')
+    expect((await api(`/v1/sessions/${run.sessionId}`)).body.runtime).toBe('claude-code')
   })
 })
 
