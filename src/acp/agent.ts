@@ -9,6 +9,7 @@ import {
   type StopReason,
   type Stream,
 } from '@agentclientprotocol/sdk'
+import { fileUrl } from '../lib/file-url'
 import type { AgentPort, HumanAnswer, PermissionReply, PromptInput } from '../session/ports'
 
 /** What the agent says, for the session to translate and act on. */
@@ -48,8 +49,8 @@ export function optionFor(request: RequestPermissionRequest, reply: PermissionRe
  * One ACP agent session in a sandbox, through the SDK's client side of the protocol: the calls a
  * session's turns and human requests make, answered as HTTP statuses as opencode's adapter does.
  * A prompt returns at once; its end (ACP answers `session/prompt` when the turn is over) reaches
- * the session through `turnEnded`. Files are not offered to the agent: it works on the sandbox's
- * own disk with its own tools.
+ * the session through `turnEnded`. The client's file system is not offered to the agent: it works
+ * on the sandbox's own disk with its own tools.
  */
 export class AcpAgent implements AgentPort {
   private readonly connection: ClientSideConnection
@@ -92,7 +93,9 @@ export class AcpAgent implements AgentPort {
 
   async prompt(input: PromptInput): Promise<number> {
     this.hooks.prompting(input.messageId)
-    this.connection.prompt({ sessionId: this.sessionId, prompt: [{ type: 'text', text: input.text }] }).then(
+    // A message's files lie in the sandbox already: each goes as a link to its path (ACP's baseline content), which the agent reads there.
+    const files = (input.files ?? []).map((f) => ({ type: 'resource_link' as const, uri: fileUrl(f.path), name: f.filename, mimeType: f.mime }))
+    this.connection.prompt({ sessionId: this.sessionId, prompt: [{ type: 'text', text: input.text }, ...files] }).then(
       (res) => this.hooks.turnEnded(res.stopReason),
       (err: unknown) => this.hooks.turnEnded({ error: err instanceof Error ? err.message : JSON.stringify(err) }),
     )

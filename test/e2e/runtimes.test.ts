@@ -107,6 +107,20 @@ describe('a Claude Code session', () => {
     expect(file.body.content).toContain('ran-by-claude')
   })
 
+  it('hands a message’s attachment to Claude Code as a link to the file in the sandbox', async () => {
+    const mark = `attached-${Date.now()}`
+    const content = `notes for ${mark}\n`
+    const attachments = [{ filename: 'notes.txt', mime: 'text/plain', data: Buffer.from(content).toString('base64') }]
+    const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'seen the notes' }, mark), attachments } })
+    expect(res.status).toBe(200)
+    expect(res.body.reply.text).toBe('seen the notes')
+    const requests = (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
+    const sent = JSON.stringify(requests.findLast((r) => JSON.stringify(r.messages).includes(mark))!.messages)
+    // Claude Code shows the model the link (named by the file as the sandbox keeps it); the file there holds the bytes sent.
+    const link = /\(file:\/\/([^)"]*notes\.txt)\)/.exec(sent)!
+    expect(readFileSync(decodeURIComponent(link[1]!), 'utf8')).toBe(content)
+  })
+
   it('stops a turn on abort, and takes the next message', async () => {
     const messageId = await sendMessage(id, scripted({ reply: words(400, 'slow'), delayMs: 50 }))
     await stream.until((e) => e.event === 'message.delta' && stream.events.some((c) => c.event === 'message.created' && c.data.parentId === messageId && c.data.messageId === e.data.messageId))
