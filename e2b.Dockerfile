@@ -1,5 +1,6 @@
-# The sandbox a session's agent works in: opencode (the same version as the project's dev
-# dependency, checked by `npm run template:build`), git, and the runtimes common repositories need.
+# The sandbox a session's agent works in: opencode, Claude Code's and Codex's ACP agents (the same
+# versions as the project's dev dependencies, checked by `npm run template:build`), git, and the
+# runtimes common repositories need.
 FROM node:20-bookworm
 
 RUN apt-get update \
@@ -7,6 +8,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 RUN npm install -g opencode-ai@1.18.33
+
+# The agents of the other runtimes, at the project's versions (checked by `npm run template:build`),
+# and the bridge that carries their Agent Client Protocol over HTTP (docs/runtimes.md).
+RUN npm install -g @zed-industries/claude-code-acp@0.16.2 @zed-industries/codex-acp@0.16.0
+COPY agents/acp-bridge.mjs /opt/agents/acp-bridge.mjs
 
 WORKDIR /home/user
 

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { PROJECT_ROOT } from '../local/stack'
+import { BRIDGE_PATH } from '../src/sandbox/provider'
 import { E2B_TEMPLATE } from '../src/config/settings'
 import { loadTemplate, parseTemplateToml } from './template'
 
@@ -8,6 +11,14 @@ describe('the E2B template', () => {
     const { config } = loadTemplate(PROJECT_ROOT)
     expect(config.template_name).toBe(E2B_TEMPLATE)
     expect(config.cpu_count).toBeGreaterThan(0)
+  })
+
+  it('installs the ACP agents at the versions the project runs locally, and the bridge', () => {
+    const dockerfile = readFileSync(join(PROJECT_ROOT, 'e2b.Dockerfile'), 'utf8')
+    const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }
+    expect(dockerfile).toContain(`@zed-industries/claude-code-acp@${pkg.devDependencies['@zed-industries/claude-code-acp']}`)
+    expect(dockerfile).toContain(`@zed-industries/codex-acp@${pkg.devDependencies['@zed-industries/codex-acp']}`)
+    expect(dockerfile).toContain(`COPY agents/acp-bridge.mjs ${BRIDGE_PATH}`)
   })
 
   it('refuses malformed settings', () => {

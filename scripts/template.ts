@@ -25,7 +25,7 @@ export function parseTemplateToml(text: string): TemplateConfig {
 /**
  * Reads e2b.toml and its Dockerfile and checks them: the opencode the template installs must be
  * the version the project develops and tests against, and its plugin package the same version
- * (else opencode installs its own at every start).
+ * (else opencode installs its own at every start); so must Claude Code's and Codex's ACP agents.
  */
 export function loadTemplate(root: string) {
   const config = parseTemplateToml(readFileSync(join(root, 'e2b.toml'), 'utf8'))
@@ -38,5 +38,10 @@ export function loadTemplate(root: string) {
   if (pkg.devDependencies['@opencode-ai/plugin'] !== wanted) throw new Error(`package.json: @opencode-ai/plugin must be ${wanted}, as opencode-ai`)
   const plugin = /@opencode-ai\/plugin@([\w.-]+)/.exec(dockerfile)?.[1]
   if (plugin !== wanted) throw new Error(`${config.dockerfile} installs @opencode-ai/plugin@${plugin ?? '?'}, opencode ${wanted} wants its own version`)
+  // The other runtimes' agents: the versions the local sandboxes run and the tests prove.
+  for (const agent of ['@zed-industries/claude-code-acp', '@zed-industries/codex-acp']) {
+    const at = new RegExp(`${agent.replace('/', '\\/')}@([\\w.-]+)`).exec(dockerfile)?.[1]
+    if (at !== pkg.devDependencies[agent]) throw new Error(`${config.dockerfile} installs ${agent}@${at ?? '?'}, the project uses ${pkg.devDependencies[agent]}`)
+  }
   return { config, template: Template().fromDockerfile(dockerfile) }
 }

@@ -9,13 +9,17 @@ import {
   type StopReason,
   type Stream,
 } from '@agentclientprotocol/sdk'
+import { fileUrl } from '../lib/file-url'
 import type { AgentPort, HumanAnswer, PermissionReply, PromptInput } from '../session/ports'
 
 /** What the agent says, for the session to translate and act on. */
 export type AcpHooks = {
   update(notification: SessionNotification): void
-  /** the agent waits on a human: `permissionId` is what the answer names */
-  permission(request: RequestPermissionRequest, permissionId: string): void
+  /**
+   * The agent waits on a human: `permissionId` is what the answer names. A reply returned answers
+   * it at once (nobody watches a run), and nothing waits.
+   */
+  permission(request: RequestPermissionRequest, permissionId: string): PermissionReply | undefined
   /** a prompt is sent for this (public) message */
   prompting(messageId: string): void
   /** the prompt ended: how, or the error it failed with */
@@ -45,8 +49,8 @@ export function optionFor(request: RequestPermissionRequest, reply: PermissionRe
  * One ACP agent session in a sandbox, through the SDK's client side of the protocol: the calls a
  * session's turns and human requests make, answered as HTTP statuses as opencode's adapter does.
  * A prompt returns at once; its end (ACP answers `session/prompt` when the turn is over) reaches
- * the session through `turnEnded`. Files are not offered to the agent: it works on the sandbox's
- * own disk with its own tools.
+ * the session through `turnEnded`. The client's file system is not offered to the agent: it works
+ * on the sandbox's own disk with its own tools.
  */
 export class AcpAgent implements AgentPort {
   private readonly connection: ClientSideConnection
@@ -72,9 +76,15 @@ export class AcpAgent implements AgentPort {
     if (fromEnv) await this.connection.authenticate({ methodId: fromEnv.id })
     const meta = system ? { systemPrompt: { append: system } } : undefined
     if (known && init.agentCapabilities?.loadSession) {
-      await this.connection.loadSession({ sessionId: known, cwd, mcpServers: [], ...(meta && { _meta: meta }) })
-      this.sessionId = known
-      return { sessionId: known, loaded: true }
+      // An agent that no longer has the session on disk (a replaced home) starts a new one: the session goes on without its memory.
+      const loaded = await this.connection.loadSession({ sessionId: known, cwd, mcpServers: [], ...(meta && { _meta: meta }) }).then(
+        () => true,
+        () => false,
+      )
+      if (loaded) {
+        this.sessionId = known
+        return { sessionId: known, loaded: true }
+      }
     }
     const created = await this.connection.newSession({ cwd, mcpServers: [], ...(meta && { _meta: meta }) })
     this.sessionId = created.sessionId
@@ -83,7 +93,9 @@ export class AcpAgent implements AgentPort {
 
   async prompt(input: PromptInput): Promise<number> {
     this.hooks.prompting(input.messageId)
-    this.connection.prompt({ sessionId: this.sessionId, prompt: [{ type: 'text', text: input.text }] }).then(
+    // A message's files lie in the sandbox already: each goes as a link to its path (ACP's baseline content), which the agent reads there.
+    const files = (input.files ?? []).map((f) => ({ type: 'resource_link' as const, uri: fileUrl(f.path), name: f.filename, mimeType: f.mime }))
+    this.connection.prompt({ sessionId: this.sessionId, prompt: [{ type: 'text', text: input.text }, ...files] }).then(
       (res) => this.hooks.turnEnded(res.stopReason),
       (err: unknown) => this.hooks.turnEnded({ error: err instanceof Error ? err.message : JSON.stringify(err) }),
     )
@@ -126,7 +138,8 @@ export class AcpAgent implements AgentPort {
         new Promise<RequestPermissionResponse>((resolve) => {
           const id = this.newId('per')
           this.waiting.set(id, { request, resolve })
-          this.hooks.permission(request, id)
+          const reply = this.hooks.permission(request, id)
+          if (reply) void this.answer({ kind: 'permission', id, reply })
         }),
       sessionUpdate: async (notification) => this.hooks.update(notification),
       // Not offered in `initialize`: the agent reads and writes the sandbox's disk itself.

@@ -50,7 +50,8 @@ type RuntimeInfo = {
 }
 
 const ALL = Object.fromEntries(RUNTIME_FEATURES.map((f) => [f, true])) as Record<RuntimeFeature, boolean>
-const ACP = Object.fromEntries(RUNTIME_FEATURES.map((f) => [f, false])) as Record<RuntimeFeature, boolean>
+/** What ACP says: attachments as links to the files in the sandbox; nothing of opencode's own. */
+const ACP = { ...(Object.fromEntries(RUNTIME_FEATURES.map((f) => [f, false])) as Record<RuntimeFeature, boolean>), attachments: true }
 
 export const RUNTIME_INFO: Record<Runtime, RuntimeInfo> = {
   opencode: { name: 'opencode', dialect: 'any', available: true, supports: ALL },

@@ -1,4 +1,5 @@
 import type { FilePartInput, OpencodeClient, PermissionRequest, QuestionRequest, TextPartInput } from '@opencode-ai/sdk/v2/client'
+import { fileUrl } from '../lib/file-url'
 import type { AgentPort, HumanAnswer, PlacedFile, PromptInput } from '../session/ports'
 
 function splitModel(model: string | undefined) {
@@ -15,7 +16,7 @@ function splitModel(model: string | undefined) {
  */
 export function filePart({ filename, mime, path }: PlacedFile): FilePartInput {
   const type = mime.startsWith('image/') || mime === 'application/pdf' ? mime : 'text/plain'
-  return { type: 'file', mime: type, filename, url: `file://${path.split('/').map(encodeURIComponent).join('/')}` }
+  return { type: 'file', mime: type, filename, url: fileUrl(path) }
 }
 
 /**

@@ -16,6 +16,13 @@ describe('runtimeModel', () => {
     expect(runtimeModel('claude-code', routes, 'local/demo', 'local/demo')).toEqual({ provider: 'claude', model: 'claude-haiku-4-5' })
   })
 
+  it('gives Codex OpenAI’s provider unless the session named a model of another bearer provider', () => {
+    const both = new Map([route('local', 'bearer', ['demo']), route('openai', 'bearer', ['gpt-4.1-mini'])])
+    expect(runtimeModel('codex', both, 'local/demo', 'local/demo')).toEqual({ provider: 'openai', model: 'gpt-4.1-mini' })
+    expect(runtimeModel('codex', both, 'local/other', 'local/demo')).toEqual({ provider: 'local', model: 'other' })
+    expect(runtimeModel('codex', new Map([route('local', 'bearer')]), 'local/demo', 'local/demo')).toBeUndefined()
+  })
+
   it('has none on a deployment without a provider speaking the API, and none for opencode', () => {
     expect(runtimeModel('claude-code', new Map([route('local', 'bearer')]), undefined, undefined)).toBeUndefined()
     expect(runtimeModel('opencode', routes, 'local/demo', undefined)).toBeUndefined()

@@ -20,9 +20,14 @@ export function runtimeModel(runtime: Runtime, routes: Map<string, ModelRoute>, 
   const style = STYLE[runtime]
   if (!style) return undefined
   const split = (m: string | undefined) => (m && m.includes('/') ? { provider: m.slice(0, m.indexOf('/')), model: m.slice(m.indexOf('/') + 1) } : undefined)
-  const speaks = (m: RuntimeModel | undefined) => m !== undefined && routes.get(m.provider)?.keyStyle === style
-  for (const candidate of [split(model), split(defaultModel)]) if (speaks(candidate)) return candidate
-  const route = [...routes.values()].find((r) => r.keyStyle === style)
+  // Every Anthropic-style provider speaks the Messages API; of the bearer ones, OpenAI's own is the one known to speak Responses.
+  const speaksApi = (r: ModelRoute | undefined) => r !== undefined && r.keyStyle === style && (style === 'anthropic' || r.id === 'openai')
+  const chosen = split(model)
+  // A model the session named is its choice (Codex then needs its provider to speak Responses); the default must speak it.
+  if (chosen && routes.get(chosen.provider)?.keyStyle === style && (model !== defaultModel || speaksApi(routes.get(chosen.provider)))) return chosen
+  const fallback = split(defaultModel)
+  if (fallback && speaksApi(routes.get(fallback.provider))) return fallback
+  const route = [...routes.values()].find(speaksApi)
   if (!route) return undefined
   const listed = Object.keys(route.prices)[0]
   return { provider: route.id, model: listed ?? (runtime === 'codex' ? CODEX_DEFAULT_MODEL : CLAUDE_DEFAULT_MODEL) }

@@ -7,6 +7,7 @@ import {
   createSession,
   deltasOf,
   EventStream,
+  finished,
   isIdleEvent,
   isReplyTo,
   processAlive,
@@ -14,6 +15,7 @@ import {
   sandboxesOf,
   scripted,
   sendMessage,
+  TEST_KEYS,
   waitFor,
   waitForStatus,
   words,
@@ -93,6 +95,9 @@ describe('a Claude Code session', () => {
     const asked = await stream.until((e) => e.event === 'permission.requested' && e.id! > 0 && !stream.events.some((r) => r.event === 'permission.resolved' && r.data.permissionId === e.data.permissionId))
     expect(asked.data).toMatchObject({ permission: 'Bash' })
     expect((await api(`/v1/sessions/${id}`)).body.pending.permissions).toHaveLength(1)
+    // Another tenant cannot answer it, nor learn that it exists.
+    const hostile = await api(`/v1/sessions/${id}/permissions/${asked.data.permissionId}`, { body: { reply: 'once' }, key: TEST_KEYS[1] })
+    expect(hostile.status).toBe(404)
     const answered = await api(`/v1/sessions/${id}/permissions/${asked.data.permissionId}`, { body: { reply: 'once' } })
     expect(answered.status).toBe(200)
     const reply = await stream.until(isReplyTo(messageId))
@@ -100,6 +105,20 @@ describe('a Claude Code session', () => {
     expect(reply.data.text).toContain('wrote')
     const file = await api(`/v1/sessions/${id}/files?path=proof.txt`)
     expect(file.body.content).toContain('ran-by-claude')
+  })
+
+  it('hands a message’s attachment to Claude Code as a link to the file in the sandbox', async () => {
+    const mark = `attached-${Date.now()}`
+    const content = `notes for ${mark}\n`
+    const attachments = [{ filename: 'notes.txt', mime: 'text/plain', data: Buffer.from(content).toString('base64') }]
+    const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'seen the notes' }, mark), attachments } })
+    expect(res.status).toBe(200)
+    expect(res.body.reply.text).toBe('seen the notes')
+    const requests = (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
+    const sent = JSON.stringify(requests.findLast((r) => JSON.stringify(r.messages).includes(mark))!.messages)
+    // Claude Code shows the model the link (named by the file as the sandbox keeps it); the file there holds the bytes sent.
+    const link = /\(file:\/\/([^)"]*notes\.txt)\)/.exec(sent)!
+    expect(readFileSync(decodeURIComponent(link[1]!), 'utf8')).toBe(content)
   })
 
   it('stops a turn on abort, and takes the next message', async () => {
@@ -157,6 +176,19 @@ describe('a Claude Code session', () => {
     const requests = (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
     const last = JSON.stringify(requests.findLast((r) => JSON.stringify(r.messages).includes(mark))!.messages)
     expect(last).toContain('after the abort')
+  })
+})
+
+describe('a Claude Code run', () => {
+  it('works unattended (its agent’s asks allowed, as opencode’s runs are) and succeeds with its reply and the diff', async () => {
+    const steps = [{ tool: { name: 'Bash', args: { command: 'echo from-a-run > RUN.md', description: 'write' } } }, { text: 'Wrote RUN.md.' }]
+    const started = await api('/v1/runs', { body: { prompt: scripted({ steps }), runtime: 'claude-code' } })
+    expect(started.status).toBe(202)
+    const run = await finished(started.body.id as string)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.text).toBe('Wrote RUN.md.')
+    expect(run.result.diff).toContain('+from-a-run')
+    expect((await api(`/v1/sessions/${run.sessionId}`)).body.runtime).toBe('claude-code')
   })
 })
 

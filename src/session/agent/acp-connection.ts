@@ -87,7 +87,12 @@ export class AcpConnection {
           update: (n) => {
             if (n.sessionId === agent.sessionId) this.publish(this.translator.translate(n.update))
           },
-          permission: (request, id) => this.publish(this.translator.permission(request, id)),
+          permission: (request, id) => {
+            // Nobody watches a run: its agent may edit and run commands, as opencode's UNATTENDED_PERMISSIONS allow.
+            if (store.spec().runId !== undefined) return 'once'
+            this.publish(this.translator.permission(request, id))
+            return undefined
+          },
           prompting: (messageId) => {
             this.translator.prompting(messageId)
             turns.step(messageId, { kind: 'agent_busy' })
