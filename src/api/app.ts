@@ -16,6 +16,7 @@ import { json } from './openapi'
 import { runs, webhooks } from './runs'
 import { sessionWorkspace } from './session-workspace'
 import { sessions } from './sessions'
+import { sessionTerminal } from './session-terminal'
 import { usage } from './usage'
 import { tenant } from './tenant'
 import { snapshots } from './snapshots'
@@ -122,6 +123,7 @@ app.on('POST', ['/v1/sessions', '/v1/runs'], requireCompleteSettings)
 const routes = withReady
   .route('/v1/sessions', sessions)
   .route('/v1/sessions', sessionWorkspace)
+  .route('/v1/sessions', sessionTerminal)
   .route('/v1/runs', runs)
   .route('/v1/webhooks', webhooks)
   .route('/v1/usage', usage)

@@ -1,8 +1,8 @@
 import { DurableObject } from 'cloudflare:workers'
-import { sessionStub, type SessionRpc } from '../durable-objects'
+import { SESSION_TENANT_HEADER, SESSION_TERMINAL_PATH, sessionStub, type SessionRpc } from '../durable-objects'
 import type { Bindings } from '../env'
 import { describeFailure } from './failure'
-import { fail, ok, type Outcome } from '../lib/errors'
+import { ERROR_STATUS, fail, ok, type Outcome } from '../lib/errors'
 import { errorMessage, log } from '../lib/log'
 import type { CallEnd, CallGrant, PaidCall } from '../gateway/spend'
 import type { SandboxProvider } from '../sandbox/provider'
@@ -33,6 +33,7 @@ import { migrate } from './schema'
 import { sealSecrets } from './secrets'
 import { SessionStore } from './session-store'
 import { Signals } from './signals'
+import { MAX_TERMINALS, Terminals } from './terminals'
 import { Turns } from './turns'
 import { wakeHandlers, type WakeHandlers } from './wakes'
 import { Workspace } from './workspace'
@@ -66,6 +67,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   private readonly forks: Forks
   private readonly ending: Ending
   private readonly wakes: WakeHandlers
+  private readonly terminals: Terminals
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
@@ -147,6 +149,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       timings: this.settings.timings,
       dropped: (end) => this.lifecycle.dropped(end),
     })
+    this.terminals = new Terminals({ provider: this.provider, touch: () => this.signals.touch(), accept: (socket) => ctx.acceptWebSocket(socket) })
     this.source = new SandboxSource({ env, settings: this.settings, provider: this.provider, store, signals })
     this.lifecycle = new SandboxLifecycle({
       secretsKey: env.SECRETS_KEY,
@@ -161,6 +164,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       source: this.source,
       settings: this.settings,
       watchers: () => this.fanout.size,
+      terminals: this.terminals,
       fail: (err) => this.ending.fail(err),
     })
     this.workspace = new Workspace(store, this.provider, this.connection)
@@ -355,6 +359,37 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   /** What one granted call used, as the provider's answer said; it counts even if the session ended since. */
   async gatewayReport(provider: string, reservation: string | null, end: CallEnd): Promise<void> {
     if (this.store.exists) await this.account.report(provider, reservation, end)
+  }
+
+  // ---- WebSockets (called by the Worker's terminal route; see SessionRpc.fetch) ----
+
+  override async fetch(request: Request): Promise<Response> {
+    const outcome = await this.terminal(request)
+    return outcome.ok ? outcome.value : Response.json({ error: outcome.error }, { status: ERROR_STATUS[outcome.error.code] })
+  }
+
+  override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.terminals.message(socket, message)
+  }
+
+  override async webSocketClose(socket: WebSocket): Promise<void> {
+    this.terminals.closed(socket)
+  }
+
+  override async webSocketError(socket: WebSocket): Promise<void> {
+    this.terminals.closed(socket)
+  }
+
+  /** A terminal in the running sandbox, which it resumes or starts first, as a keepalive would. */
+  private async terminal(request: Request): Promise<Outcome<Response>> {
+    const url = new URL(request.url)
+    const tenant = request.headers.get(SESSION_TENANT_HEADER)
+    if (url.pathname !== SESSION_TERMINAL_PATH || tenant === null || !this.store.owns(tenant)) return notFound()
+    if (this.store.isOver()) return fail('conflict', `the session is ${this.store.row.status}`)
+    if (this.terminals.size >= MAX_TERMINALS) return fail('too_many_requests', `this session already has ${MAX_TERMINALS} terminals open; close one first`)
+    const record = await this.lifecycle.running()
+    if (!record || this.store.isOver()) return fail('sandbox_unavailable', 'the session has no running sandbox now; try again')
+    return this.terminals.connect(record, { cols: Number(url.searchParams.get('cols')), rows: Number(url.searchParams.get('rows')) })
   }
 
   override async alarm(): Promise<void> {

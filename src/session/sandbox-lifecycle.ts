@@ -46,6 +46,8 @@ export type LifecycleParts = {
   settings: { watchdog: WatchdogLimits; timings: Pick<Timings, 'pauseRetryMs'>; e2bLimits: E2BLimits }
   /** clients watching the session's stream: a watched session is not paused */
   watchers(): number
+  /** the session's terminals: they close as the sandbox stops running */
+  terminals: { closeAll(why: 'paused' | 'lost' | 'ended'): void }
   /** the session cannot go on (its sandbox could not be made): it fails with this */
   fail(err: unknown): Promise<void>
 }
@@ -156,6 +158,15 @@ export class SandboxLifecycle {
     await this.slot.settled()
   }
 
+  /** The running sandbox, brought back or made first when the session wants one (as a keepalive would); none when it could not be. */
+  async running(): Promise<SandboxRecord | undefined> {
+    this.p.signals.touch()
+    this.ensureRunning()
+    await this.slot.settled()
+    const record = this.p.store.sandbox()
+    return record && !record.paused ? record : undefined
+  }
+
   /** The link to the agent ended without our closing it. */
   dropped(end: LinkEnd) {
     if (this.p.store.isOver()) return
@@ -168,6 +179,7 @@ export class SandboxLifecycle {
     const { store, connection, events } = this.p
     const record = store.sandbox()
     connection.close()
+    this.p.terminals.closeAll('ended')
     events.forget()
     // A provisioning under way kills what it made as it stops; with none, what a restart left goes.
     if (!this.slot.busy) await this.provisioning.reap()
@@ -296,6 +308,7 @@ export class SandboxLifecycle {
     const record = store.sandbox()
     if (!record || record.paused) return
     connection.close()
+    this.p.terminals.closeAll('paused')
     // Recorded first: a pause cut short leaves a sandbox that the resume finds running, which is fine.
     store.saveSandbox({ ...record, paused: true, pausedAt: Date.now() })
     try {
@@ -381,6 +394,7 @@ export class SandboxLifecycle {
     const { store, connection, human, signals, turns, events } = this.p
     const record = store.sandbox()
     connection.close()
+    this.p.terminals.closeAll('lost')
     store.saveSandbox(null)
     store.update({ agent_session_id: null })
     human.resolveAll('lost')
