@@ -78,7 +78,16 @@ export interface SessionRpc extends Rpc.DurableObjectBranded {
    * auth). Answers 101 with the socket, or an error in the contract's format.
    */
   fetch(request: Request): Promise<Response>
+  /**
+   * Where the session's opencode answers and the headers that open it (its password), with the
+   * sandbox running (resumed or made first): for the Worker's pass-through of opencode's API,
+   * which never shows them. Counts as activity.
+   */
+  agentAccess(tenant: string): Promise<Outcome<AgentAccess>>
 }
+
+/** How the Worker reaches a session's opencode (SessionRpc.agentAccess): secrets all. */
+export type AgentAccess = { url: string; headers: Record<string, string>; directory: string }
 
 /** The path and header of a session object's terminal request (SessionRpc.fetch). */
 export const SESSION_TERMINAL_PATH = '/terminal'

@@ -17,6 +17,7 @@ import { runs, webhooks } from './runs'
 import { sessionWorkspace } from './session-workspace'
 import { sessions } from './sessions'
 import { sessionTerminal } from './session-terminal'
+import { sessionOpencode } from './session-opencode'
 import { usage } from './usage'
 import { tenant } from './tenant'
 import { snapshots } from './snapshots'
@@ -124,6 +125,7 @@ const routes = withReady
   .route('/v1/sessions', sessions)
   .route('/v1/sessions', sessionWorkspace)
   .route('/v1/sessions', sessionTerminal)
+  .route('/v1/sessions', sessionOpencode)
   .route('/v1/runs', runs)
   .route('/v1/webhooks', webhooks)
   .route('/v1/usage', usage)

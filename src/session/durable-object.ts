@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers'
-import { SESSION_TENANT_HEADER, SESSION_TERMINAL_PATH, sessionStub, type SessionRpc } from '../durable-objects'
+import { SESSION_TENANT_HEADER, SESSION_TERMINAL_PATH, sessionStub, type AgentAccess, type SessionRpc } from '../durable-objects'
+import { authHeaders } from '../opencode/client'
 import type { Bindings } from '../env'
 import { describeFailure } from './failure'
 import { ERROR_STATUS, fail, ok, type Outcome } from '../lib/errors'
@@ -359,6 +360,14 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   /** What one granted call used, as the provider's answer said; it counts even if the session ended since. */
   async gatewayReport(provider: string, reservation: string | null, end: CallEnd): Promise<void> {
     if (this.store.exists) await this.account.report(provider, reservation, end)
+  }
+
+  async agentAccess(tenant: string): Promise<Outcome<AgentAccess>> {
+    if (!this.store.owns(tenant)) return notFound()
+    if (this.store.isOver()) return fail('conflict', `the session is ${this.store.row.status}`)
+    const record = await this.lifecycle.running()
+    if (!record || this.store.isOver()) return fail('sandbox_unavailable', 'the session has no running sandbox now; try again')
+    return ok({ url: record.endpoint.url, headers: authHeaders(record.endpoint, record.password), directory: record.workdir })
   }
 
   // ---- WebSockets (called by the Worker's terminal route; see SessionRpc.fetch) ----
