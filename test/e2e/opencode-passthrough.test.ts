@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { spawn } from '@lydell/node-pty'
 import { createOpencodeClient } from '@opencode-ai/sdk/v2/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { api, baseUrl, expectAnswered, newIdleSession, TEST_KEYS } from './helpers'
+import { api, baseUrl, expectAnswered, newIdleSession, TEST_KEYS, waitFor } from './helpers'
 
 const OWNER = TEST_KEYS[0]
 const STRANGER = TEST_KEYS[1]
@@ -39,6 +43,28 @@ describe('opencode’s own API on a session', () => {
     expect(texts.join('\n')).toContain('the reply opencode’s own clients see')
     const path = (await client.path.get()).data
     expect(path?.directory).toMatch(/\/workspace$/)
+  })
+
+  it('lets `opencode attach` (the npm package’s binary) connect through the Worker and show the conversation', async () => {
+    // A person's machine: a home of its own, in a folder the sandbox does not have.
+    const home = mkdtempSync(join(tmpdir(), 'attach-'))
+    const attach = spawn(join(process.cwd(), 'node_modules', '.bin', 'opencode'), ['attach', `${baseUrl()}/v1/sessions/${id}/opencode`, '--password', OWNER, '--continue'], {
+      cols: 160,
+      rows: 50,
+      cwd: home,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, TERM: 'xterm-256color' },
+    })
+    let screen = ''
+    attach.onData((text) => (screen += text))
+    try {
+      // The screen as text: escape sequences out, so that what the TUI drew reads as words.
+      const drawn = () => screen.replace(/\x1b\[[0-9;?]*[a-zA-Z]|\x1b\][^\x07]*\x07/g, '')
+      await waitFor('the conversation on opencode’s own screen', () => drawn().includes('the reply opencode’s own clients see'), 60_000)
+      expect(drawn()).toMatch(/\/workspace/)
+    } finally {
+      attach.kill('SIGKILL')
+      rmSync(home, { recursive: true, force: true })
+    }
   })
 
   it('refuses what would change or show the gateway’s credentials, and shows the configuration without them', async () => {
