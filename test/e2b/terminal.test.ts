@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOwnStack, type OwnStack } from '../helpers/own-stack'
-import { api, createSession, EventStream, waitForStatus } from '../helpers'
+import { api, createSession, EventStream, TEST_KEYS, waitForStatus } from '../helpers'
 import { openTerminal, terminalOf } from '../helpers/terminal'
 
 /**
@@ -11,6 +13,7 @@ import { openTerminal, terminalOf } from '../helpers/terminal'
 
 const E2B_KEY = 'e2b_test_key_0123456789abcdef'
 const IDLE_SECONDS = 8
+const TEST_KEY = TEST_KEYS[0]
 
 let own: OwnStack
 beforeAll(async () => {
@@ -55,6 +58,24 @@ describe('a terminal on E2B', () => {
     await again.until(/on e2b\r\n/)
     again.close()
     await again.closed()
+  })
+
+  it('keeps the sandbox’s password and tokens out of the shell’s environment and out of every answer of opencode’s API', async () => {
+    const sandbox = own.stack.e2b!.list().find((sb) => sb.metadata.sessionId === id)!
+    const password = /OPENCODE_SERVER_PASSWORD='([^']+)'/.exec(readFileSync(join(sandbox.home, '.sandbox-env'), 'utf8'))![1]!
+    const secrets = [password, sandbox.trafficAccessToken!, sandbox.envdAccessToken, own.stack.e2b!.sandboxUrl]
+    const terminal = await terminalOf(id)
+    terminal.type('env; echo env-$((1))-done\r')
+    await terminal.until(/env-1-done/)
+    terminal.close()
+    await terminal.closed()
+    const answers = [terminal.output()]
+    for (const path of ['/session', '/config', '/config/providers', '/provider', '/path', '/agent', '/project/current']) {
+      const res = await fetch(`${own.stack.url}/v1/sessions/${id}/opencode${path}`, { headers: { authorization: `Bearer ${TEST_KEY}` } })
+      expect(res.status, path).toBe(200)
+      answers.push(await res.text())
+    }
+    for (const answer of answers) for (const secret of secrets) expect(answer).not.toContain(secret)
   })
 
   it('is refused for a session that has ended', async () => {

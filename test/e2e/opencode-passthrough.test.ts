@@ -52,7 +52,8 @@ describe('opencode’s own API on a session', () => {
       cols: 160,
       rows: 50,
       cwd: home,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, TERM: 'xterm-256color' },
+      // No update check or models.dev fetch: this machine reaches no one but the Worker.
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, TERM: 'xterm-256color', OPENCODE_DISABLE_AUTOUPDATE: '1', OPENCODE_DISABLE_MODELS_FETCH: '1' },
     })
     let screen = ''
     attach.onData((text) => (screen += text))
