@@ -25,6 +25,7 @@ describe('passthroughDecision', () => {
     ['POST', '/provider'],
     ['POST', '/global/dispose'],
     ['POST', '/instance/dispose'],
+    ['DELETE', '/session/ses_1'],
     ['GET', '/session/../config'],
     ['GET', '/session/..%2Fconfig'],
     ['GET', '/./auth'],

@@ -26,6 +26,9 @@ const READ_ONLY = /^\/(global\/)?config(\/|$)|^\/provider(\/|$)/
 export function passthroughDecision(method: string, path: string): PassthroughDecision {
   if (!path.startsWith('/') || /(^|\/)\.\.?(\/|$)|%2f|%5c|\\/i.test(path)) return { action: 'refuse', reason: 'not a path of opencode’s API' }
   for (const [pattern, reason] of REFUSED) if (pattern.test(path)) return { action: 'refuse', reason }
+  if (method === 'DELETE' && /^\/session\/[^/]+\/?$/.test(path)) {
+    return { action: 'refuse', reason: 'the conversation the session talks to is not deleted from here; end the session instead' }
+  }
   if (READ_ONLY.test(path)) {
     return method === 'GET' || method === 'HEAD'
       ? { action: 'forward', redact: true }

@@ -69,7 +69,8 @@ describe('opencode’s own API on a session', () => {
   })
 
   it('refuses what would change or show the gateway’s credentials, and shows the configuration without them', async () => {
-    for (const [method, path] of [['PATCH', '/config'], ['PATCH', '/global/config'], ['PUT', '/auth/openai'], ['POST', '/global/dispose'], ['POST', '/provider/openai/oauth/authorize']] as const) {
+    const refused = [['PATCH', '/config'], ['PATCH', '/global/config'], ['PUT', '/auth/openai'], ['POST', '/global/dispose'], ['POST', '/provider/openai/oauth/authorize'], ['DELETE', '/session/any']] as const
+    for (const [method, path] of refused) {
       const res = await raw(id, path, { method, body: { type: 'api', key: 'sk-mine' } })
       expect(res.status, `${method} ${path}`).toBe(403)
       expect(JSON.parse(res.text).error.code).toBe('forbidden')
