@@ -18,6 +18,7 @@ import { readInside, writeInside, writeStreamInside } from './sandbox-files'
 import { claimRoot, forgetProcess, killGroup, reapSandboxes, recordProcess, releaseRoot, writeOwner } from './sandbox-processes'
 import type { Server as HttpServer } from 'node:http'
 import { outlastWorkerdKeepAlive } from './keep-alive'
+import { acceptTerminals, SandboxTerminals, terminalSize, type TerminalRequest } from './sandbox-terminals'
 
 /**
  * The local sandbox host: sandboxes as local processes, for development and tests. Each sandbox
@@ -44,6 +45,8 @@ type Sandbox = {
   metadata: Record<string, string>
   opencode?: { proc: ChildProcess; url: string; exitCode?: number | null; relay?: Relay }
   running: Set<ChildProcess>
+  /** shells on pseudo-terminals (GET /sandboxes/:id/terminal) */
+  terminals: SandboxTerminals
   /** stopped where it stands (SIGSTOP), as E2B pauses a sandbox with its memory */
   paused: boolean
 }
@@ -86,7 +89,8 @@ function agentServer(runtime: string, port: number): string[] {
   return [process.execPath, join(PROJECT_ROOT, 'agents', 'acp-bridge.mjs'), String(port), ...agent]
 }
 
-function sandboxEnv(sb: Sandbox): NodeJS.ProcessEnv {
+/** The sandbox user's own environment: what a terminal's shell gets. */
+function userEnv(sb: Sandbox): Record<string, string> {
   return {
     PATH: `${BIN_DIR}:${process.env.PATH ?? '/usr/bin:/bin'}`,
     LANG: process.env.LANG ?? 'C.UTF-8',
@@ -96,8 +100,12 @@ function sandboxEnv(sb: Sandbox): NodeJS.ProcessEnv {
     XDG_STATE_HOME: join(sb.home, '.local', 'state'),
     XDG_CACHE_HOME: join(sb.home, '.cache'),
     GIT_TERMINAL_PROMPT: '0',
-    ...sb.envs,
   }
+}
+
+/** What the agent's commands and opencode get: the user's environment and the sandbox's own (its secrets among them). */
+function sandboxEnv(sb: Sandbox): NodeJS.ProcessEnv {
+  return { ...userEnv(sb), ...sb.envs }
 }
 
 
@@ -256,6 +264,10 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
       envs: body.envs ?? {},
       metadata: body.metadata ?? {},
       running: new Set(),
+      terminals: new SandboxTerminals(
+        (pid) => recordProcess(root, id, pid),
+        (pid) => forgetProcess(root, pid),
+      ),
       paused: false,
     }
     if (original) {
@@ -296,14 +308,20 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
 
   app.post('/sandboxes/:id/pause', (c) => {
     const sb = find(c.req.param('id'))
-    if (!sb.paused) for (const proc of processesOf(sb)) killTree(proc, 'SIGSTOP')
+    if (!sb.paused) {
+      for (const proc of processesOf(sb)) killTree(proc, 'SIGSTOP')
+      sb.terminals.signal('SIGSTOP')
+    }
     sb.paused = true
     return c.body(null, 204)
   })
 
   app.post('/sandboxes/:id/resume', (c) => {
     const sb = find(c.req.param('id'))
-    if (sb.paused) for (const proc of processesOf(sb)) killTree(proc, 'SIGCONT')
+    if (sb.paused) {
+      for (const proc of processesOf(sb)) killTree(proc, 'SIGCONT')
+      sb.terminals.signal('SIGCONT')
+    }
     sb.paused = false
     return c.body(null, 204)
   })
@@ -424,6 +442,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
   const destroy = async (sb: Sandbox, now = false) => {
     sandboxes.delete(sb.id)
     stopRelay(sb.opencode?.relay)
+    sb.terminals.closeAll()
     const procs = processesOf(sb)
     if (now) {
       const live = procs.filter((proc) => proc.pid !== undefined && proc.exitCode === null && proc.signalCode === null)
@@ -444,11 +463,29 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     return c.body(null, 204)
   })
 
+  /** A terminal upgrade, checked as the routes are: this machine's host names, the token, a running sandbox; its folder inside the sandbox's. */
+  const terminalRequest: TerminalRequest = (req) => {
+    if (!isAllowedHost(req.headers.host, LOCAL_HOSTS)) return { status: 403, message: 'this host answers to 127.0.0.1 and localhost only' }
+    if (opts.token && req.headers.authorization !== `Bearer ${opts.token}`) return { status: 401, message: 'unauthorized' }
+    const url = new URL(req.url ?? '/', 'http://host')
+    const id = /^\/sandboxes\/([^/]+)\/terminal$/.exec(url.pathname)?.[1]
+    const sb = id === undefined ? undefined : sandboxes.get(decodeURIComponent(id))
+    if (!sb) return { status: 404, message: 'no such sandbox' }
+    if (sb.paused) return { status: 409, message: `sandbox ${sb.id} is paused` }
+    if (closing) return { status: 503, message: 'the sandbox host is shutting down' }
+    const size = terminalSize(Number(url.searchParams.get('cols')), Number(url.searchParams.get('rows')))
+    if (!size) return { status: 400, message: 'cols and rows must be whole numbers from 1 to 1000' }
+    const asked = url.searchParams.get('cwd') ?? sb.workdir
+    const cwd = asked === sb.dir || asked.startsWith(`${sb.dir}/`) ? asked : sb.workdir
+    return { terminals: sb.terminals, spawn: { cwd, env: { ...userEnv(sb), TERM: 'xterm-256color' }, ...size } }
+  }
+
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: opts.port ?? 0 }, () => resolve(s))
     // serve() without TLS or HTTP/2 options makes a plain http.Server.
     outlastWorkerdKeepAlive(s as HttpServer)
   })
+  acceptTerminals(server, terminalRequest)
   const { port } = server.address() as { port: number }
 
   return {

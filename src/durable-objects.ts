@@ -85,7 +85,26 @@ export interface SessionRpc extends Rpc.DurableObjectBranded {
   /** the model gateway's questions: may this call go on, and what it used */
   gatewayGrant(digest: string, provider: string, call?: PaidCall): Promise<Outcome<CallGrant>>
   gatewayReport(provider: string, reservation: string | null, end: CallEnd): Promise<void>
+  /**
+   * A session's WebSockets, which RPC cannot carry: `GET SESSION_TERMINAL_PATH?cols=&rows=`
+   * upgraded, for the tenant named in SESSION_TENANT_HEADER (set by the Worker's route, after its
+   * auth). Answers 101 with the socket, or an error in the contract's format.
+   */
+  fetch(request: Request): Promise<Response>
+  /**
+   * Where the session's opencode answers and the headers that open it (its password), with the
+   * sandbox running (resumed or made first): for the Worker's pass-through of opencode's API,
+   * which never shows them. Counts as activity.
+   */
+  agentAccess(tenant: string): Promise<Outcome<AgentAccess>>
 }
+
+/** How the Worker reaches a session's opencode (SessionRpc.agentAccess): secrets all. */
+export type AgentAccess = { url: string; headers: Record<string, string>; directory: string }
+
+/** The path and header of a session object's terminal request (SessionRpc.fetch). */
+export const SESSION_TERMINAL_PATH = '/terminal'
+export const SESSION_TENANT_HEADER = 'x-session-tenant'
 
 /** One per background run (`RunDO`): named by the run id. */
 export interface RunRpc extends Rpc.DurableObjectBranded {

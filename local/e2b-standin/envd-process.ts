@@ -1,8 +1,9 @@
 import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ConnectError, openStream, readMessage, requestTimeoutMs, type MessageStream } from './connect'
-import type { ProcessConfig, SandboxProcess } from './processes'
+import type { ProcessConfig, PtySize, SandboxProcess } from './processes'
 import type { Sandbox, Sandboxes } from './sandboxes'
+import { writePty } from '../sandbox-terminals'
 
 /** envd's Process service: Start and Connect stream a process's events; the rest are unary. */
 
@@ -50,11 +51,11 @@ function relay(sb: Sandbox, proc: SandboxProcess, stream: MessageStream, req: In
   res.once('close', cleanup)
 }
 
-type StartRequest = { process: ProcessConfig; stdin?: boolean; tag?: string; pty?: unknown }
+type StartRequest = { process: ProcessConfig; stdin?: boolean; tag?: string; pty?: { size?: Partial<PtySize> } }
 
 async function start(sandboxes: Sandboxes, sb: Sandbox, req: IncomingMessage, res: ServerResponse) {
   const msg = await readMessage<StartRequest>(req)
-  if (msg.pty) throw new ConnectError('unimplemented', 'PTY processes are not served by the stand-in')
+  const pty = msg.pty ? ptySize(msg.pty.size) : undefined
   if (!msg.process?.cmd) throw new ConnectError('invalid_argument', 'process.cmd is required')
   if (sb.refusedStarts) {
     sb.refusedStarts--
@@ -69,6 +70,7 @@ async function start(sandboxes: Sandboxes, sb: Sandbox, req: IncomingMessage, re
     tag: msg.tag,
     // envd opens stdin unless told not to, for older clients.
     stdin: msg.stdin ?? true,
+    pty,
     netns: `/proc/${sb.ns.pid}/ns/net`,
     mountns: sb.ns.mountns,
     timeoutMs: requestTimeoutMs(req),
@@ -76,6 +78,14 @@ async function start(sandboxes: Sandboxes, sb: Sandbox, req: IncomingMessage, re
   const stream = openStream(res)
   stream.send({ event: { start: { pid: proc.pid } } })
   relay(sb, proc, stream, req, res)
+}
+
+/** envd's PTY size: both parts, each at least 1. */
+function ptySize(size: Partial<PtySize> | undefined): PtySize {
+  const cols = Number(size?.cols)
+  const rows = Number(size?.rows)
+  if (!(Number.isInteger(cols) && cols > 0 && Number.isInteger(rows) && rows > 0)) throw new ConnectError('invalid_argument', 'pty.size needs cols and rows')
+  return { cols, rows }
 }
 
 async function connect(sb: Sandbox, req: IncomingMessage, res: ServerResponse) {
@@ -105,9 +115,23 @@ async function unary(sb: Sandbox, method: string, req: IncomingMessage): Promise
     case 'SendInput': {
       const msg = await readMessage<Selector & { input?: { stdin?: string; pty?: string } }>(req)
       const proc = select(sb, msg)
-      if (msg.input?.pty !== undefined) throw new ConnectError('unimplemented', 'PTY input is not served by the stand-in')
+      if (msg.input?.pty !== undefined) {
+        if (!proc.pty) throw new ConnectError('failed_precondition', 'the process has no PTY')
+        writePty(proc.pty, Buffer.from(msg.input.pty, 'base64'))
+        return {}
+      }
       if (!proc.stdin || proc.stdin.writableEnded) throw new ConnectError('failed_precondition', 'stdin not enabled or closed')
       proc.stdin.write(Buffer.from(msg.input?.stdin ?? '', 'base64'))
+      return {}
+    }
+    case 'Update': {
+      const msg = await readMessage<Selector & { pty?: { size?: Partial<PtySize> } }>(req)
+      const proc = select(sb, msg)
+      if (!proc.pty) throw new ConnectError('failed_precondition', 'the process has no PTY')
+      if (msg.pty) {
+        const size = ptySize(msg.pty.size)
+        proc.pty.resize(size.cols, size.rows)
+      }
       return {}
     }
     case 'CloseStdin': {

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import type { Writable } from 'node:stream'
+import { spawn as spawnPty, type IPty } from '@lydell/node-pty'
+import { ptyBytes } from '../sandbox-terminals'
 
 /**
  * The processes envd started in one sandbox, as envd keeps them: by pid, with their config, until
@@ -15,7 +17,7 @@ export type EndEvent = { exitCode: number; exited: boolean; status: string; erro
 /** A ProcessEvent as protobuf's JSON mapping writes it (bytes as base64). */
 export type ProcessEvent =
   | { start: { pid: number } }
-  | { data: { stdout: string } | { stderr: string } }
+  | { data: { stdout: string } | { stderr: string } | { pty: string } }
   | { end: EndEvent }
   | { keepalive: Record<string, never> }
 
@@ -31,6 +33,8 @@ const SIGNAL_WORDS: Partial<Record<NodeJS.Signals, string>> = {
   SIGPIPE: 'broken pipe',
 }
 
+export type PtySize = { cols: number; rows: number }
+
 export class SandboxProcess extends EventEmitter<{ event: [ProcessEvent]; end: [EndEvent] }> {
   result?: EndEvent
 
@@ -38,13 +42,18 @@ export class SandboxProcess extends EventEmitter<{ event: [ProcessEvent]; end: [
     readonly pid: number,
     readonly config: ProcessConfig,
     readonly tag: string | undefined,
-    private readonly child: ChildProcess,
+    private readonly child: ChildProcess | IPty,
   ) {
     super()
   }
 
   get stdin(): Writable | null {
-    return this.child.stdin
+    return 'stdin' in this.child ? this.child.stdin : null
+  }
+
+  /** The pseudo-terminal of a process started with one (envd's `pty`), else nothing. */
+  get pty(): IPty | undefined {
+    return 'stdin' in this.child ? undefined : this.child
   }
 
   /** Signals the process's whole group; false when it has already ended. */
@@ -65,6 +74,8 @@ export type StartOptions = {
   env: Record<string, string>
   tag?: string
   stdin: boolean
+  /** a pseudo-terminal of this size instead of pipes (envd's `pty`) */
+  pty?: PtySize
   /** `/proc/<anchor>/ns/net` */
   netns: string
   /** `/proc/<anchor>/ns/mnt` when the sandbox has a mount namespace; `cwd` is then a path inside it */
@@ -90,6 +101,7 @@ export class ProcessTable {
     const { config } = opts
     // nsenter joins the namespace and execs the command, so the pid is the command's own.
     const namespaces = opts.mountns ? [`--net=${opts.netns}`, `--mount=${opts.mountns}`, `--wdns=${opts.cwd}`] : [`--net=${opts.netns}`]
+    if (opts.pty) return Promise.resolve(this.startPty(opts, opts.pty, namespaces))
     const child = spawn('nsenter', [...namespaces, '--', config.cmd, ...(config.args ?? [])], {
       cwd: opts.mountns ? '/' : opts.cwd,
       env: opts.env,
@@ -108,6 +120,32 @@ export class ProcessTable {
         resolve(proc)
       })
     })
+  }
+
+  /** A process on a pseudo-terminal: its output comes as `pty` data, stdout and stderr together, as envd sends it. */
+  private startPty(opts: StartOptions, size: PtySize, namespaces: string[]): SandboxProcess {
+    const { config } = opts
+    const pty = spawnPty('nsenter', [...namespaces, '--', config.cmd, ...(config.args ?? [])], {
+      name: opts.env.TERM ?? 'xterm-256color',
+      cwd: opts.mountns ? '/' : opts.cwd,
+      env: opts.env,
+      ...size,
+      encoding: null,
+    })
+    const proc = new SandboxProcess(pty.pid, config, opts.tag, pty)
+    this.running.set(proc.pid, proc)
+    const timer = opts.timeoutMs ? setTimeout(() => proc.signal('SIGKILL'), opts.timeoutMs) : undefined
+    pty.onData((chunk) => proc.emit('event', { data: { pty: ptyBytes(chunk).toString('base64') } }))
+    pty.onExit(({ exitCode, signal }) => {
+      clearTimeout(timer)
+      proc.result = signal
+        ? { exitCode: -1, exited: false, status: `signal: ${signal}`, error: `signal: ${signal}` }
+        : { exitCode, exited: true, status: `exit status ${exitCode}`, ...(exitCode !== 0 && { error: `exit status ${exitCode}` }) }
+      this.running.delete(proc.pid)
+      proc.emit('event', { end: proc.result })
+      proc.emit('end', proc.result)
+    })
+    return proc
   }
 
   private follow(proc: SandboxProcess, child: ChildProcess, timeoutMs: number | undefined) {

@@ -12,7 +12,7 @@ export function refreshControls() {
   // fork copies a session at rest.
   const atRest = usable && tab.status === 'idle'
   button('start').disabled = !hasKey
-  for (const id of ['message', 'send', 'attach', 'show-diff']) /** @type {HTMLButtonElement | HTMLTextAreaElement} */ ($(id)).disabled = !usable
+  for (const id of ['message', 'send', 'attach', 'show-diff', 'show-terminal']) /** @type {HTMLButtonElement | HTMLTextAreaElement} */ ($(id)).disabled = !usable
   button('abort').disabled = !live || tab.status !== 'busy'
   button('end').disabled = !live
   button('leave').disabled = !tab.sessionId

@@ -9,6 +9,7 @@ import { abort, end, fork, redo, start, undo } from './actions.js'
 import { initComposer } from './composer.js'
 import { refreshControls } from './controls.js'
 import { closeDiff, showDiff } from './diff-panel.js'
+import { closeTerminal, openTerminal } from './terminal-pane.js'
 import { log, stickToBottom } from './log.js'
 import { notice } from './page.js'
 import { EVENT_TYPES, render } from './render/index.js'
@@ -66,6 +67,8 @@ log().addEventListener('click', (e) => {
 $('show-diff').addEventListener('click', showDiff)
 $('diff-refresh').addEventListener('click', showDiff)
 $('diff-close').addEventListener('click', closeDiff)
+$('show-terminal').addEventListener('click', openTerminal)
+$('terminal-close').addEventListener('click', closeTerminal)
 $('redo').addEventListener('click', redo)
 $('abort').addEventListener('click', abort)
 $('end').addEventListener('click', end)

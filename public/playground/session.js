@@ -6,6 +6,7 @@ import { $ } from '../dom.js'
 import { call } from './api.js'
 import { refreshControls } from './controls.js'
 import { closeDiff } from './diff-panel.js'
+import { closeTerminal } from './terminal-pane.js'
 import { clearPending } from './composer.js'
 import { clearLog } from './log.js'
 import { notice } from './page.js'
@@ -21,6 +22,7 @@ function resetView() {
   resetRendered()
   clearPending()
   closeDiff()
+  closeTerminal()
   clearLog()
   startOver()
   $('last-event-id').textContent = '0'

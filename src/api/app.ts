@@ -19,6 +19,8 @@ import { slackWebhook } from './slack'
 import { sessionWorkspace } from './session-workspace'
 import { sessionCheckpoints } from './session-checkpoints'
 import { sessions } from './sessions'
+import { sessionTerminal } from './session-terminal'
+import { sessionOpencode } from './session-opencode'
 import { usage } from './usage'
 import { tenant } from './tenant'
 import { snapshots } from './snapshots'
@@ -131,6 +133,8 @@ const routes = withReady
   .route('/v1/sessions', sessions)
   .route('/v1/sessions', sessionWorkspace)
   .route('/v1/sessions', sessionCheckpoints)
+  .route('/v1/sessions', sessionTerminal)
+  .route('/v1/sessions', sessionOpencode)
   .route('/v1/runs', runs)
   .route('/v1/schedules', schedules)
   .route('/v1/webhooks/slack', slackWebhook)

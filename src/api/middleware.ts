@@ -84,6 +84,8 @@ export const tenantOf = async (apiKey: string) => `t_${(await sha256Hex(apiKey))
  */
 const SESSION_PATH = /^\/v1\/sessions\/([^/]+)(\/|$)/
 const TOKEN_READABLE = /^\/v1\/sessions\/[^/]+(\/events|\/messages)?\/?$/
+/** What a terminal token opens, with any method: the session's terminal and opencode's own interface. */
+const TERMINAL_PATHS = /^\/v1\/sessions\/[^/]+\/(terminal\/?$|opencode(\/|$))/
 
 /** The API key whose tenant is `tenant`, among the configured ones. */
 async function keyOfTenant(keys: string[], tenant: string): Promise<string | undefined> {
@@ -91,34 +93,67 @@ async function keyOfTenant(keys: string[], tenant: string): Promise<string | und
   return undefined
 }
 
+/** The tenant of a configured key, compared in constant time against each. */
+async function tenantOfKey(keys: string[], apiKey: string): Promise<string | undefined> {
+  let found = false
+  for (const key of keys) found = sameText(key, apiKey) || found
+  return found ? tenantOf(apiKey) : undefined
+}
+
+/** The tenant a session token opens `path` to with `method`, or the error that refuses it. */
+async function tenantOfToken(keys: string[], token: string, method: string, path: string): Promise<string> {
+  const claims = await verifyToken(token, (tenant) => keyOfTenant(keys, tenant))
+  if (!claims) throw new ApiError('unauthorized', 'the session token is not valid or has expired')
+  if (SESSION_PATH.exec(path)?.[1] !== claims.sessionId) {
+    throw new ApiError('unauthorized', 'this session token is for another session')
+  }
+  if (claims.scope === 'terminal') {
+    if (!TERMINAL_PATHS.test(path)) throw new ApiError('forbidden', "a terminal token only opens its session's terminal and opencode's interface; use the API key")
+  } else if (method !== 'GET' || !TOKEN_READABLE.test(path)) {
+    throw new ApiError('forbidden', 'a session token only reads its session, its events and its messages; use the API key')
+  }
+  return claims.tenant
+}
+
+/** The password of a Basic header (what `opencode attach --password` sends), or nothing. */
+function basicPassword(header: string | undefined): string | undefined {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '')
+  if (!match) return undefined
+  try {
+    const decoded = atob(match[1]!)
+    return decoded.slice(decoded.indexOf(':') + 1)
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Bearer auth from API_KEYS. A key is a tenant; the tenant id is a digest of the key, so keys
  * are never stored and rotating one starts a new tenant. Without a header, `?token=` (from
- * POST /v1/sessions/:id/tokens) reads the one session it was issued for, and does nothing else.
+ * POST /v1/sessions/:id/tokens) opens the one session it was issued for, for what its scope
+ * allows. On the terminal and opencode routes, a Basic header's password may be either, as
+ * `opencode attach --password` sends it.
  */
 export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   const keys = apiKeys(c.env)
   const header = c.req.header('authorization')
   const token = c.req.query('token')
+  const password = TERMINAL_PATHS.test(c.req.path) ? basicPassword(header) : undefined
+  if (password !== undefined) {
+    const tenant = (await tenantOfKey(keys, password)) ?? (await tenantOfToken(keys, password, c.req.method, c.req.path))
+    c.set('tenant', tenant)
+    return next()
+  }
   if (header === undefined && token !== undefined) {
-    const claims = await verifyToken(token, (tenant) => keyOfTenant(keys, tenant))
-    if (!claims) throw new ApiError('unauthorized', 'the session token is not valid or has expired')
-    if (SESSION_PATH.exec(c.req.path)?.[1] !== claims.sessionId) {
-      throw new ApiError('unauthorized', 'this session token is for another session')
-    }
-    if (c.req.method !== 'GET' || !TOKEN_READABLE.test(c.req.path)) {
-      throw new ApiError('forbidden', 'a session token only reads its session, its events and its messages; use the API key')
-    }
-    c.set('tenant', claims.tenant)
+    c.set('tenant', await tenantOfToken(keys, token, c.req.method, c.req.path))
     return next()
   }
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')
   if (!match) throw new ApiError('unauthorized', 'send an API key as "Authorization: Bearer <key>"')
   const apiKey = match[1]!
-  let found = false
-  for (const key of keys) found = sameText(key, apiKey) || found
-  if (!found) throw new ApiError('unauthorized', 'the API key is not valid')
-  c.set('tenant', await tenantOf(apiKey))
+  const tenant = await tenantOfKey(keys, apiKey)
+  if (!tenant) throw new ApiError('unauthorized', 'the API key is not valid')
+  c.set('tenant', tenant)
   c.set('apiKey', apiKey)
   await next()
 })

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { MAX_TOKEN_TTL_SECONDS } from '../contracts'
+import { MAX_TERMINAL_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS } from '../contracts'
 import { ID_PATTERN } from '../lib/ids'
 
 /**
@@ -14,6 +14,8 @@ export const TokenClaims = z
     sessionId: z.string().regex(ID_PATTERN),
     tenant: z.string().min(1).max(100),
     exp: z.number().int().positive(),
+    /** a terminal token (read-write: a shell); without it, a read-only session token, as tokens were before scopes */
+    scope: z.literal('terminal').optional(),
   })
   .strict()
 
@@ -68,7 +70,8 @@ export async function verifyToken(
   const claims = readClaims(payload)
   if (!claims) return undefined
   const nowSeconds = now / 1000
-  if (claims.exp <= nowSeconds || claims.exp > nowSeconds + MAX_TOKEN_TTL_SECONDS) return undefined
+  const maxTtl = claims.scope === 'terminal' ? MAX_TERMINAL_TOKEN_TTL_SECONDS : MAX_TOKEN_TTL_SECONDS
+  if (claims.exp <= nowSeconds || claims.exp > nowSeconds + maxTtl) return undefined
   const key = await keyOfTenant(claims.tenant)
   if (key === undefined) return undefined
   let given: Uint8Array

@@ -37,6 +37,7 @@ import {
   SessionParams,
   SessionToken,
   TokenRequest,
+  MAX_TERMINAL_TOKEN_TTL_SECONDS,
 } from '../contracts'
 import { DEFAULT_TOKEN_TTL_SECONDS, signToken } from './session-tokens'
 
@@ -310,7 +311,7 @@ export const sessions = router()
       path: '/{id}/tokens',
       summary: 'Issue a short-lived token for this session',
       description:
-        'For browsers that cannot send headers (EventSource): `?token=` then opens this session, and only this one, until it expires. Needs the API key itself.',
+        'For browsers that cannot send headers (EventSource, WebSocket): `?token=` then opens this session, and only this one, until it expires: for reading (the default scope), or (`scope: "terminal"`, at most an hour) its terminal and opencode’s interface and nothing else. Needs the API key itself.',
       security,
       request: { params: SessionParams, body: { ...json(TokenRequest, 'Options'), required: false } },
       responses: { 201: json(SessionToken, 'The token'), ...errors },
@@ -320,9 +321,13 @@ export const sessions = router()
       const apiKey = c.get('apiKey')
       if (!apiKey) throw new ApiError('unauthorized', 'a session token cannot issue tokens; use the API key')
       unwrap(await sessionStub(c.env, id).get(c.get('tenant')))
-      const ttl = (c.req.valid('json') ?? {}).ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS
-      const exp = Math.floor(Date.now() / 1000) + ttl
-      const token = await signToken({ sessionId: id, tenant: c.get('tenant'), exp }, apiKey)
+      const { ttlSeconds, scope } = c.req.valid('json') ?? {}
+      const terminal = scope === 'terminal'
+      if (terminal && ttlSeconds !== undefined && ttlSeconds > MAX_TERMINAL_TOKEN_TTL_SECONDS) {
+        throw new ApiError('validation_failed', `a terminal token lives at most ${MAX_TERMINAL_TOKEN_TTL_SECONDS} s`)
+      }
+      const exp = Math.floor(Date.now() / 1000) + (ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS)
+      const token = await signToken({ sessionId: id, tenant: c.get('tenant'), exp, ...(terminal && { scope: 'terminal' as const }) }, apiKey)
       return c.json({ token, expiresAt: new Date(exp * 1000).toISOString() }, 201)
     },
   )

@@ -255,8 +255,18 @@ export const ConversationMessage = z
   })
   .openapi('Message')
 
+/** `read` (the default): the session, its events and messages; `terminal`: its terminal and opencode's interface, nothing else. */
+export const TokenScope = z.enum(['read', 'terminal'])
+export type TokenScope = z.infer<typeof TokenScope>
+
+/** A terminal token opens a shell: it lives an hour at most. */
+export const MAX_TERMINAL_TOKEN_TTL_SECONDS = 60 * 60
+
 export const TokenRequest = z
-  .object({ ttlSeconds: z.number().int().min(10).max(MAX_TOKEN_TTL_SECONDS).optional() })
+  .object({
+    ttlSeconds: z.number().int().min(10).max(MAX_TOKEN_TTL_SECONDS).optional(),
+    scope: TokenScope.optional().openapi({ description: `\`terminal\`: opens the session's terminal and opencode's interface (and nothing else), for at most ${MAX_TERMINAL_TOKEN_TTL_SECONDS} s` }),
+  })
   .strict()
   .openapi('TokenRequest')
 

@@ -11,6 +11,9 @@ import {
   type SandboxFileContent,
   type SandboxProvider,
   type SandboxStatus,
+  type SandboxTerminal,
+  type TerminalListener,
+  type TerminalSize,
   type WorkspaceSnapshots,
 } from './provider'
 import type { Runtime } from '../contracts'
@@ -209,6 +212,31 @@ export class E2BSandboxProvider implements SandboxProvider {
       }
     }
     return { url: `https://${sbx.getHost(OPENCODE_PORT)}`, headers }
+  }
+
+  /**
+   * E2B's PTY (envd's Process service: a Start with a size, its output as `pty` data events,
+   * SendInput and Update). No time limit: the shell lives until closed, or the sandbox pauses.
+   */
+  openTerminal(sandboxId: string, opts: { cwd: string; size: TerminalSize }, listener: TerminalListener): Promise<SandboxTerminal> {
+    return attempt(async () => {
+      const sbx = await this.sandbox(sandboxId)
+      const handle = await sbx.pty.create({ ...opts.size, cwd: opts.cwd, timeoutMs: 0, onData: (bytes) => listener.output(bytes) })
+      let closed = false
+      handle.wait().then(
+        (result) => closed || listener.exit(result.exitCode),
+        (err: unknown) => closed || listener.exit(err instanceof CommandExitError ? err.exitCode : null),
+      )
+      return {
+        write: (bytes) => attempt(() => sbx.pty.sendInput(handle.pid, bytes)),
+        resize: (size) => attempt(() => sbx.pty.resize(handle.pid, size)),
+        close: async () => {
+          closed = true
+          await sbx.pty.kill(handle.pid).catch(() => false)
+          await handle.disconnect().catch(() => undefined)
+        },
+      }
+    })
   }
 
   pause(sandboxId: string): Promise<void> {

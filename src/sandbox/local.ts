@@ -12,6 +12,9 @@ import {
   type SandboxFileContent,
   type SandboxProvider,
   type SandboxStatus,
+  type SandboxTerminal,
+  type TerminalListener,
+  type TerminalSize,
   type WorkspaceSnapshots,
 } from './provider'
 
@@ -123,6 +126,50 @@ export class LocalSandboxProvider implements SandboxProvider {
 
   /** Local sandboxes have no timeout: they live until killed. */
   async keepAlive(): Promise<void> {}
+
+  /**
+   * A WebSocket to the host's terminal route: binary frames carry the terminal's bytes both ways,
+   * text frames its control (`{"cols","rows"}` up, `{"exit"}` down).
+   */
+  async openTerminal(sandboxId: string, opts: { cwd: string; size: TerminalSize }, listener: TerminalListener): Promise<SandboxTerminal> {
+    const query = new URLSearchParams({ cwd: opts.cwd, cols: String(opts.size.cols), rows: String(opts.size.rows) })
+    let res: Response
+    try {
+      res = await fetch(`${this.baseUrl.replace(/\/$/, '')}/sandboxes/${encodeURIComponent(sandboxId)}/terminal?${query}`, {
+        headers: { upgrade: 'websocket', ...(this.token && { authorization: `Bearer ${this.token}` }) },
+        signal: AbortSignal.timeout(this.callMs),
+      })
+    } catch (err) {
+      throw new SandboxError('unavailable', `the local sandbox host is not reachable: ${errorMessage(err)}`)
+    }
+    const ws = res.webSocket
+    if (!ws) {
+      const info = (await res.json().catch(() => ({}))) as { error?: { message?: string } }
+      throw new SandboxError(CODE_OF_STATUS[res.status] ?? 'failed', info.error?.message ?? `the local sandbox host answered ${res.status}`)
+    }
+    // Bytes as they come, in order: a Blob (the default) would be read back asynchronously.
+    ws.binaryType = 'arraybuffer'
+    ws.accept()
+    let exited = false
+    ws.addEventListener('message', (e) => {
+      if (typeof e.data !== 'string') return listener.output(new Uint8Array(e.data))
+      const exit = (JSON.parse(e.data) as { exit?: number | null }).exit
+      exited = true
+      listener.exit(exit ?? null)
+    })
+    ws.addEventListener('close', () => {
+      if (!exited) listener.exit(null)
+      exited = true
+    })
+    return {
+      write: async (bytes) => ws.send(bytes),
+      resize: async (size) => ws.send(JSON.stringify(size)),
+      close: async () => {
+        exited = true
+        ws.close(1000, 'closed')
+      },
+    }
+  }
 
   async kill(sandboxId: string): Promise<void> {
     try {

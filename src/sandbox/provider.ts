@@ -56,6 +56,22 @@ export type SandboxFileContent = { type: 'text' | 'binary'; content: string }
 
 export type ExecResult = { exitCode: number; stdout: string; stderr: string }
 
+export type TerminalSize = { cols: number; rows: number }
+
+/** What a terminal's shell says: its output as it comes, and its end (null when the provider cannot tell the exit code). */
+export type TerminalListener = {
+  output(bytes: Uint8Array): void
+  exit(exitCode: number | null): void
+}
+
+/** A shell on a pseudo-terminal in the sandbox, held open until closed or its shell exits. */
+export interface SandboxTerminal {
+  write(bytes: Uint8Array): Promise<void>
+  resize(size: TerminalSize): Promise<void>
+  /** ends the shell and everything it started; `exit` is not called for a close */
+  close(): Promise<void>
+}
+
 export interface SandboxProvider {
   readonly kind: 'local' | 'e2b'
   readonly snapshots?: WorkspaceSnapshots
@@ -97,6 +113,12 @@ export interface SandboxProvider {
   /** The sandbox is still wanted: the provider must not end it for `timeoutMs` from now. */
   keepAlive(sandboxId: string, timeoutMs: number): Promise<void>
   kill(sandboxId: string): Promise<void>
+  /**
+   * A login shell on a pseudo-terminal in `cwd`, as the sandbox's user, with the user's own
+   * environment: not the session's secrets, opencode's password or the gateway token, which only
+   * the agent's commands are given.
+   */
+  openTerminal(sandboxId: string, opts: { cwd: string; size: TerminalSize }, listener: TerminalListener): Promise<SandboxTerminal>
   /** How many sandboxes run now across the account, every deployment's and pool's (E2B: for E2B_MAX_SANDBOXES). */
   running?(): Promise<number>
 }

@@ -28,6 +28,8 @@ import { SessionStatusKeeper } from './status'
 import { Turns } from './turns/turns'
 import { wakeHandlers } from './wakes'
 import { Workspace } from './sandbox/workspace'
+import { SandboxAccess } from './sandbox/access'
+import { Terminals } from './sandbox/terminals'
 import type { TurnEnds } from './ports'
 import type { Reply } from '../contracts'
 
@@ -39,7 +41,8 @@ export type SessionParts = ReturnType<typeof composeSession>
  * the turn; the link's end is the lifecycle's to explain; a sandbox that cannot be made ends the
  * session). The Durable Object only routes calls to what this returns.
  */
-export function composeSession(storage: DurableObjectStorage, env: Bindings) {
+export function composeSession(ctx: DurableObjectState, env: Bindings) {
+  const storage = ctx.storage
   const sql = storage.sql
   migrate(sql)
   const settings = readSettings(env)
@@ -94,6 +97,7 @@ export function composeSession(storage: DurableObjectStorage, env: Bindings) {
   })
   const connection = new AgentConnection({ store, signals, status, events: agentEvents, turns, human, timings: settings.timings })
   const source = new SandboxSource({ env, settings, provider, store, signals })
+  const terminals = new Terminals({ provider, touch: () => signals.touch(), accept: (socket) => ctx.acceptWebSocket(socket) })
   const checkpoints = new Checkpoints({
     bucket: checkpointsOff(env) ? undefined : env.CHECKPOINTS,
     secretsKey: env.SECRETS_KEY,
@@ -118,9 +122,11 @@ export function composeSession(storage: DurableObjectStorage, env: Bindings) {
     connection,
     source,
     checkpoints,
+    terminals,
     settings,
     watchers: () => fanout.size,
   })
+  const access = new SandboxAccess({ store, lifecycle, terminals })
   const forks = new Forks({ queue, conversation, secretsKey: env.SECRETS_KEY, store, signals, status, source, connection })
   const activity = new SessionActivity({ turns, queue, lifecycle, forks })
   const workspace = new Workspace(store, provider, connection)
@@ -135,7 +141,7 @@ export function composeSession(storage: DurableObjectStorage, env: Bindings) {
   lifecycle.neighbours.join({ ending })
   forks.neighbours.join({ activity })
 
-  return { settings, provider, store, log, fanout, queue, conversation, usage, signals, status, account, human, turns, agentEvents, connection, source, checkpoints, lifecycle, forks, activity, workspace, history, ending, wakes }
+  return { settings, provider, store, log, fanout, queue, conversation, usage, signals, status, account, human, turns, agentEvents, connection, source, checkpoints, terminals, access, lifecycle, forks, activity, workspace, history, ending, wakes }
 }
 
 /** No turn starts while a fork copies the workspace or a checkpoint saves it. */

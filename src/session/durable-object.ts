@@ -1,8 +1,8 @@
 import { DurableObject } from 'cloudflare:workers'
-import { sessionStub, type SessionRpc } from '../durable-objects'
+import { sessionStub, type AgentAccess, type SessionRpc } from '../durable-objects'
 import type { Bindings } from '../env'
 import { describeFailure } from './failure'
-import { fail, ok, type Outcome } from '../lib/errors'
+import { ERROR_STATUS, fail, ok, type Outcome } from '../lib/errors'
 import type { CallEnd, CallGrant, PaidCall } from '../gateway/spend'
 import { event, type CheckpointList, type RuntimeFeature, type ConversationMessage, type CreateSessionInput, type PermissionAnswer, type PermissionResolved, type QuestionAnswer, type QuestionResolved, type SendMessageInput, type SendMessageResult, type SessionSpec, type SessionView } from '../contracts'
 import { admit } from './admission'
@@ -27,7 +27,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
-    this.p = composeSession(ctx.storage, env)
+    this.p = composeSession(ctx, env)
     if (this.p.store.exists && this.p.store.isOver()) this.p.fanout.end()
   }
 
@@ -212,6 +212,26 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   /** What one granted call used, as the provider's answer said; it counts even if the session ended since. */
   async gatewayReport(provider: string, reservation: string | null, end: CallEnd): Promise<void> {
     if (this.p.store.exists) await this.p.account.report(provider, reservation, end)
+  }
+
+  async agentAccess(tenant: string): Promise<Outcome<AgentAccess>> {
+    return this.p.access.agent(tenant)
+  }
+
+  // ---- terminals: WebSockets the Worker's terminal route forwards (SessionRpc.fetch) ----
+
+  override async fetch(request: Request): Promise<Response> {
+    const outcome = await this.p.access.terminal(request)
+    return outcome.ok ? outcome.value : Response.json({ error: outcome.error }, { status: ERROR_STATUS[outcome.error.code] })
+  }
+  override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.p.terminals.message(socket, message)
+  }
+  override async webSocketClose(socket: WebSocket): Promise<void> {
+    this.p.terminals.closed(socket)
+  }
+  override async webSocketError(socket: WebSocket): Promise<void> {
+    this.p.terminals.closed(socket)
   }
 
   override async alarm(): Promise<void> {

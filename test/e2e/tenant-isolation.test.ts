@@ -33,6 +33,8 @@ function strangerCalls(id: string): [string, () => Promise<number>][] {
     ['GET diff', as(`/v1/sessions/${id}/diff`)],
     ['GET files', as(`/v1/sessions/${id}/files?path=notes.txt`)],
     ['POST unrevert', as(`/v1/sessions/${id}/unrevert`, { method: 'POST' })],
+    ['GET opencode session list', as(`/v1/sessions/${id}/opencode/session`)],
+    ['POST opencode prompt', as(`/v1/sessions/${id}/opencode/session/x/message`, { body: { parts: [{ type: 'text', text: 'not yours' }] } })],
     ['DELETE session', as(`/v1/sessions/${id}`, { method: 'DELETE' })],
   ]
 }

@@ -157,6 +157,7 @@ describe('listing and service routes', () => {
         'POST /v1/sessions/{id}/revert',
         'POST /v1/sessions/{id}/unrevert',
         'POST /v1/sessions/{id}/fork',
+        'GET /v1/sessions/{id}/terminal',
         'POST /v1/runs',
         'GET /v1/runs/{id}',
         'DELETE /v1/runs/{id}',

@@ -22,4 +22,11 @@ describe('session tokens', () => {
     const stretched = await signToken({ ...claims, exp: now / 1000 + 86_400 + 60 }, 'key-alpha')
     expect(await verifyToken(stretched, async (t) => keys.get(t), now)).toBeUndefined()
   })
+
+  it('of the terminal scope keep it, and may not claim more than an hour', async () => {
+    const terminal = { ...claims, scope: 'terminal' as const, exp: now / 1000 + 3_600 }
+    expect(await verifyToken(await signToken(terminal, 'key-alpha'), async (t) => keys.get(t), now)).toEqual(terminal)
+    const stretched = await signToken({ ...terminal, exp: now / 1000 + 3_600 + 60 }, 'key-alpha')
+    expect(await verifyToken(stretched, async (t) => keys.get(t), now)).toBeUndefined()
+  })
 })

@@ -51,6 +51,8 @@ export type LifecycleParts = {
   settings: { watchdog: WatchdogLimits; timings: Pick<Timings, 'pauseRetryMs'>; e2bLimits: E2BLimits }
   /** clients watching the session's stream: a watched session is not paused */
   watchers(): number
+  /** the session's terminals: they close as the sandbox stops running */
+  terminals: { closeAll(why: 'paused' | 'lost' | 'ended'): void }
 }
 
 /**
@@ -162,6 +164,15 @@ export class SandboxLifecycle {
     await this.slot.settled()
   }
 
+  /** The running sandbox, brought back or made first when the session wants one (as a keepalive would); none when it could not be. */
+  async running(): Promise<SandboxRecord | undefined> {
+    this.p.signals.touch()
+    this.ensureRunning()
+    await this.slot.settled()
+    const record = this.p.store.sandbox()
+    return record && !record.paused ? record : undefined
+  }
+
   /** The link to the agent ended without our closing it. */
   dropped(end: LinkEnd) {
     if (this.p.store.isOver()) return
@@ -195,6 +206,7 @@ export class SandboxLifecycle {
     const { store, connection, events } = this.p
     const record = store.sandbox()
     connection.close()
+    this.p.terminals.closeAll('ended')
     events.forget()
     // A provisioning under way kills what it made as it stops; with none, what a restart left goes.
     if (!this.slot.busy) await this.provisioning.reap()
@@ -330,6 +342,7 @@ export class SandboxLifecycle {
     await this.p.checkpoints.save(null)
     if (job.abandoned || store.isOver()) return
     connection.close()
+    this.p.terminals.closeAll('paused')
     // Recorded first: a pause cut short leaves a sandbox that the resume finds running, which is fine.
     store.saveSandbox({ ...record, paused: true, pausedAt: Date.now() })
     try {
@@ -420,6 +433,7 @@ export class SandboxLifecycle {
     const { store, connection, human, signals, status, turns, events } = this.p
     const record = store.sandbox()
     connection.close()
+    this.p.terminals.closeAll('lost')
     store.saveSandbox(null)
     store.update({ agent_session_id: null })
     human.resolveAll('lost')
