@@ -16,7 +16,7 @@ import { admit, type Admitted } from './admission'
 import { Conversation } from './conversation'
 import { Ending } from './ending'
 import { EventLog } from './event-log'
-import { Fanout, MAX_STREAMS } from './fanout'
+import { Fanout, MAX_STREAMS, type Subscription } from './fanout'
 import { Forks } from './fork'
 import type { ForkInput } from './fork-history'
 import { GatewayAccount } from './gateway-account'
@@ -266,12 +266,16 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     return this.store.owns(tenant) ? ok(this.store.spec().keyProviders ?? []) : notFound()
   }
 
-  async events(tenant: string, after: number, raw: boolean): Promise<Outcome<ReadableStream<Uint8Array>>> {
+  async events(tenant: string, after: number, raw: boolean): Promise<Outcome<Subscription>> {
     if (!this.store.owns(tenant)) return notFound()
-    const stream = this.fanout.subscribe(after, { raw })
-    if (!stream) return fail('too_many_requests', `this session already serves ${MAX_STREAMS} event streams; close one first`)
+    const opened = await this.fanout.subscribeMakingRoom(after, { raw })
+    if (!opened) return fail('too_many_requests', `this session already serves ${MAX_STREAMS} event streams; close one first`)
     this.lifecycle.ensureRunning()
-    return ok(stream)
+    return ok(opened)
+  }
+  /** The Worker serving stream `id` saw its client hang up. */
+  async streamHungUp(id: number): Promise<void> {
+    this.fanout.hungUp(id)
   }
 
   async keepalive(tenant: string): Promise<Outcome<{ expiresAt: string }>> {
