@@ -11,6 +11,7 @@ import type { SessionSignals } from './ports'
 import type { SessionStore } from './session-store'
 import type { Turns } from './turns'
 import type { Timings } from '../timings'
+import { log } from '../lib/log'
 
 /** How many of opencode's latest messages a resync compares with what clients have seen. */
 const RESYNC_MESSAGES = 20
@@ -25,7 +26,12 @@ export type ConnectionParts = {
   timings: Pick<Timings, 'silenceMs' | 'agentOpenMs' | 'agentCallMs'>
   /** the link ended without our closing it: the sandbox's lifecycle finds out why */
   dropped(end: LinkEnd): void
+  /** the provider's watch on the agent process (SandboxProvider.agentExit) */
+  agentExit(sandboxId: string, signal: AbortSignal): Promise<string>
 }
+
+/** A promise that never settles: an exit nobody has seen. */
+const unseen = new Promise<never>(() => {})
 
 function sameAgent(a: SandboxRecord, b: SandboxRecord): boolean {
   return JSON.stringify(a.endpoint) === JSON.stringify(b.endpoint) && a.password === b.password && a.workdir === b.workdir
@@ -39,6 +45,8 @@ export class AgentConnection {
   private link: AgentLink | undefined
   private client: { record: SandboxRecord; client: OpencodeClient } | undefined
   private port: OpencodeAgent | undefined
+  /** The watch on the agent process of the last link opened; it outlives the link's end. */
+  private exit: { watch: AbortController; seen: Promise<string> } | undefined
 
   constructor(private readonly p: ConnectionParts) {}
 
@@ -109,6 +117,37 @@ export class AgentConnection {
   close() {
     this.link?.close()
     this.link = undefined
+    this.exit?.watch.abort()
+    this.exit = undefined
+  }
+
+  /** How the agent of the last link exited, once its sandbox has said so; never settles until then. */
+  exited(): Promise<string> {
+    return this.exit?.seen.catch(() => unseen) ?? unseen
+  }
+
+  /**
+   * The sandbox says at once when its agent process exits: a crash is acted on then, rather than
+   * when the stream ends (it may linger behind a proxy) or a health check gives up.
+   */
+  private watchExit(sandboxId: string) {
+    this.exit?.watch.abort()
+    const watch = new AbortController()
+    const seen = this.p.agentExit(sandboxId, watch.signal)
+    this.exit = { watch, seen }
+    seen.then(
+      (how) => {
+        if (watch.signal.aborted) return
+        log('warn', 'agent exited', { sessionId: this.p.store.maybe?.id, exit: how })
+        const link = this.link
+        if (!link) return
+        this.link = undefined
+        link.close()
+        this.p.dropped({ reason: 'exited', detail: how })
+      },
+      // A watch that fails (the provider unreachable) leaves the stream and health checks to tell.
+      () => {},
+    )
   }
 
   private async open(record: SandboxRecord) {
@@ -125,5 +164,6 @@ export class AgentConnection {
     )
     await link.open()
     this.link = link
+    this.watchExit(record.sandboxId)
   }
 }

@@ -10,7 +10,8 @@ export type LinkTimings = { silenceMs: number; agentOpenMs: number }
 /** Silence is checked six times per limit (every 5 s by default): it is noticed within 7/6 of it. */
 const WATCHES_PER_LIMIT = 6
 
-export type LinkEnd = { reason: 'closed' | 'silent' | 'failed'; detail?: string }
+/** How the link ended; `exited`: the sandbox said its agent process exited, the stream was still open. */
+export type LinkEnd = { reason: 'closed' | 'silent' | 'failed' | 'exited'; detail?: string }
 
 export class AgentStreamError extends Error {}
 

@@ -146,6 +146,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
       human: this.human,
       timings: this.settings.timings,
       dropped: (end) => this.lifecycle.dropped(end),
+      agentExit: (sandboxId, signal) => this.provider.agentExit(sandboxId, signal),
     })
     this.source = new SandboxSource({ env, settings: this.settings, provider: this.provider, store, signals })
     this.lifecycle = new SandboxLifecycle({

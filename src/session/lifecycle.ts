@@ -4,6 +4,7 @@
  */
 
 import type { StepOf } from '../contracts'
+import type { LinkEnd } from './agent-link'
 import { forgetAt } from '../lib/retention'
 import { SANDBOX_GRACE_MS } from '../sandbox/timeouts'
 
@@ -134,6 +135,12 @@ function plannedWake(s: WakeInput): Wake | undefined {
   }
   if (s.paused) return { at: (s.pausedAt ?? s.expiresAt) + s.pausedRetentionMs, why: 'expire' }
   return undefined
+}
+
+/** Why a session recovers, in the words its events and logs give: the process's own when it exited. */
+export function linkEndReason(end: LinkEnd): string {
+  if (end.reason === 'exited') return end.detail ?? 'the agent process exited'
+  return `the agent event stream ${end.reason === 'silent' ? 'went silent' : 'ended'}`
 }
 
 /** What a probe of a sandbox whose event stream ended found. */
