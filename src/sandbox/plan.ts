@@ -1,4 +1,4 @@
-import { buildOpencodeConfig, parseDeploymentConfig } from '../opencode/config'
+import { buildOpencodeConfig, parseDeploymentConfig, QUIET_BOOT_ENV } from '../opencode/config'
 import { sandboxConfigPart } from '../opencode/sandbox-config'
 import { skillFiles } from '../opencode/skills'
 import { deploymentRoutes, sandboxProviders } from '../gateway/routes'
@@ -40,6 +40,7 @@ export function sandboxPlan(
   const config = buildOpencodeConfig(deployment, settings.defaultModel, { ...spec, unattended }, providers)
   return {
     envs: {
+      ...QUIET_BOOT_ENV,
       ...spec.env,
       ...secrets,
       OPENCODE_SERVER_PASSWORD: password,

@@ -2,6 +2,7 @@ import type { OpencodeClient } from '@opencode-ai/sdk/v2/client'
 import { snapshotEvents, todoSnapshot } from '../events/snapshot'
 import { OpencodeAgent } from '../opencode/agent'
 import { agentClient } from '../opencode/client'
+import { fetchAgentEvents } from '../opencode/event-stream'
 import { ensureAgentSession } from '../opencode/session'
 import type { SandboxRecord } from '../sandbox/record'
 import { AgentLink, type LinkEnd } from './agent-link'
@@ -152,8 +153,8 @@ export class AgentConnection {
 
   private async open(record: SandboxRecord) {
     const link: AgentLink = new AgentLink(
-      agentClient(record.endpoint, record.password, record.workdir, { stream: true }),
-      (ev) => this.p.events.onAgentEvent(ev),
+      (signal) => fetchAgentEvents(record.endpoint, record.password, record.workdir, signal),
+      (events) => this.p.events.onAgentEvents(events),
       (end) => {
         if (this.link !== link) return
         this.link = undefined
