@@ -35,6 +35,8 @@ export class AgentLink {
   private held: AgentEvent[] | undefined = []
   private readonly split = agentEventSplitter()
   private readonly decoder = new TextDecoder()
+  /** Each read fills this and hands it back (a BYOB read transfers it); it is decoded before the next. */
+  private buffer = new ArrayBuffer(READ_BYTES)
 
   constructor(
     private readonly openStream: OpenAgentStream,
@@ -99,8 +101,9 @@ export class AgentLink {
 
   /** One read: the events it completed are held or handed on. False when the stream ended. */
   private async read(reader: ReadableStreamBYOBReader): Promise<boolean> {
-    const { value, done } = await reader.read(new Uint8Array(READ_BYTES))
+    const { value, done } = await reader.read(new Uint8Array(this.buffer))
     if (done) return false
+    this.buffer = value.buffer as ArrayBuffer
     this.lastHeard = Date.now()
     const events = this.split(this.decoder.decode(value, { stream: true }))
     if (events.length === 0) return true
