@@ -14,6 +14,7 @@ import { FILE_SESSIONS, FILES, GATEWAY_BODY_BYTES, memoryBenchmark, type MemoryR
 import { BURST, MODEL_PACE, relayBenchmark, STRESS, type RelayResult } from './relay'
 import { relayStagesBenchmark, type StageResult } from './relay-stages'
 import { replayBenchmark, type ReplayResult } from './replay'
+import { CRASHES, crashBenchmark, STORM_CYCLES, stormBenchmark, type CrashResult, type StormResult } from './recovery'
 import { BURST as BURST_STARTS, burstBenchmark, opencodeBootBenchmark, startBenchmark, type BootResult, type BurstResult, type StartResult, type StartSteps } from './start'
 import { CHECKPOINT_TURNS, checkpointBenchmark, checkpointRepo, checkpointRows, LARGE_REPO_MIB, type CheckpointResult } from './checkpoint'
 import { benchRepo, removeBenchRepo, repoPoolSetting, repoStartBenchmark, repoStartRows, REPO_SETUP, type RepoStartResult } from './repo-start'
@@ -24,7 +25,7 @@ import { benchRepo, removeBenchRepo, repoPoolSetting, repoStartBenchmark, repoSt
  * bench/RESULTS.md. Nothing here is a test: no figure passes or fails.
  */
 
-const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'metering', 'memory', 'warm', 'burst', 'repo', 'checkpoint'] as const
+const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'metering', 'memory', 'warm', 'burst', 'repo', 'checkpoint', 'crash', 'storm'] as const
 type Benchmark = (typeof BENCHMARKS)[number]
 /** `npm run bench -- --only relay,stages`: some benchmarks only, printed; RESULTS.md keeps whole runs. */
 /** `--paces burst,stress,model`: some of the relay's paces only (default: all three). */
@@ -95,6 +96,8 @@ let gateway: GatewayResult | undefined
 let metering: MeteringResult | undefined
 let memory: MemoryResult | undefined
 const checkpoints: CheckpointResult[] = []
+let crash: CrashResult | undefined
+let storm: StormResult | undefined
 
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`
 const loadAtStart = loadavg().map((l) => l.toFixed(2)).join(' ')
@@ -124,6 +127,8 @@ try {
         if (result) checkpoints.push(result)
       }
     }
+    if (wanted('crash')) crash = await attempt('crash noticed', () => crashBenchmark(stack))
+    if (wanted('storm')) storm = await attempt('reconnect storm', () => stormBenchmark(stack))
   })
   if (wanted('warm') || wanted('repo')) {
     const repo = benchRepo()
@@ -194,7 +199,11 @@ if (burst) {
   )
 }
 if (boot) {
-  row("opencode's own boot, no Worker", COLD, `${boot.samples} sandboxes`, `p50 ${ms(boot.p50)}`, `p95 ${ms(boot.p95)}`, '')
+  const { quiet, plain } = boot
+  const steps = (b: typeof quiet) => `made ${ms(b.made)}, serving ${ms(b.serving)}, first session ${ms(b.session)}`
+  row("opencode's own boot, no Worker", COLD, `${quiet.samples} + ${plain.samples} sandboxes, alternating`, `quiet p50 ${ms(quiet.p50)} (p95 ${ms(quiet.p95)})`, `plain p50 ${ms(plain.p50)} (p95 ${ms(plain.p95)})`, `p50 ${ratio(quiet.p50, plain.p50)}`)
+  row("opencode's own boot: steps (p50 each)", COLD, '', `quiet: ${steps(quiet)}`, `plain: ${steps(plain)}`, '')
+  row("opencode's own boot: CPU to its first session", COLD, 'opencode and what it started', `quiet ${(quiet.cpuMs / 1000).toFixed(2)} s`, `plain ${(plain.cpuMs / 1000).toFixed(2)} s`, ratio(quiet.cpuMs, plain.cpuMs))
 }
 if (stages) {
   const behind = relays.find((r) => r.deltas === BURST.deltas && r.delayMs === BURST.delayMs)?.noProxy.cpuMsPer1000
@@ -210,7 +219,7 @@ if (stages) {
 }
 
 if (startCold && boot) {
-  row('session start, cold / opencode boot', '', '', '', '', `p50 ${ratio(startCold.p50, boot.p50)}`)
+  row('session start, cold / opencode boot', '', '', '', '', `p50 ${ratio(startCold.p50, boot.quiet.p50)}`)
 }
 if (startCold && startWarm) {
   row('session start, warm / cold', '', '', '', '', `p50 ${ratio(startWarm.p50, startCold.p50)}`)
@@ -297,6 +306,15 @@ if (memory) {
   row('workerd peak memory: a large model request', COLD, `one request of ${GATEWAY_BODY_BYTES / 1e6} MB through the gateway`, `+${mib(memory.gatewayRiseBytes)}`, 'target under 20 MiB', '')
 }
 
+if (crash) {
+  const causes = Object.entries(crash.causes).map(([cause, n]) => `${n}× "${cause}"`).join(', ')
+  row('crash noticed: opencode killed', COLD, `${crash.samples} kills of an idle session's opencode`, `restarting ${ms(crash.noticedMs)}`, `ready again ${ms(crash.backMs)}`, `noticed ${ratio(crash.noticedMs, crash.backMs)} of the recovery; cause: ${causes}`)
+}
+if (storm) {
+  row('reconnect storm', COLD, `${storm.cycles} open-read-close cycles of one stream in a row`, `${storm.refused} refused (429)`, `cycle p50 ${ms(storm.cycleMs)}`, '')
+  row('reconnect storm: a real 101st reader', COLD, '100 readers reading', `answered ${storm.extraStatus}`, `after ${ms(storm.extraMs)} (the probe of the 100)`, '')
+}
+
 const header = ['benchmark', 'stack', 'load', 'figure', 'figure', 'ratio or difference']
 const table = [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n')
 const date = new Date().toISOString().replace('T', ' ').slice(0, 16)
@@ -324,7 +342,10 @@ const notes = `What the rows measure:
   session at a time; with a pool, each sample waits (up to a minute) for a ready sandbox first.
   "from the pool" counts sessions whose \`sandbox.status\` said reason \`warm\`. **opencode's own boot**
   is the floor of a cold start, measured without the Worker: a sandbox made through the sandbox host,
-  a baseline commit, \`opencode serve\` started with a session's configuration, up to its first session.
+  a baseline commit, \`opencode serve\` started with a session's configuration, up to its first session;
+  rounds alternate "quiet" (with what sandboxes now set to skip opencode's network work: no model-list
+  fetch, no auto-update, no share, no LSP downloads) and "plain" (without it, as before). Its CPU is
+  opencode's and its children's from /proc when its first session exists.
   The steps split a warm start by the \`at\` the session stamps on its events and the client's clock:
   admitted (the route, the session's first load, the tenant's admission), the pool's take, the agent
   attached (its session and event subscription), idle, and seen (stamped to read by the client).
@@ -355,6 +376,11 @@ const notes = `What the rows measure:
   just before: while ${FILE_SESSIONS} sessions each take a message with ${FILES} files of 1 MiB at once (sent with \`?wait=true\`, until the
   agent answered, the files put into the sandbox on the way), and while one ${GATEWAY_BODY_BYTES / 1e6} MB streamed chat request passes
   the gateway to the scripted model; the larger of two rounds after an unmeasured one. A Worker isolate has 128 MB in production.
+- **crash noticed**: an idle session's \`opencode serve\` killed with SIGKILL from outside, ${CRASHES} times one after another;
+  from the kill to the \`sandbox.status\` restarting, and to the ready after it, by the \`at\` the session stamps (one machine, one clock).
+  The cause is the restarting event's detail: the process's exit as the sandbox reported it, or the stream's end.
+- **reconnect storm**: one client opens a session's event stream, reads its first chunk and hangs up, ${STORM_CYCLES} times in a row
+  (a page reloading, a network flapping); then 100 clients that stay and read, and one more, whose answer must be 429.
 - **concurrency**: ${Math.max(...CONCURRENCY_LEVELS)} sessions (an opencode each) started up front; N of them send a turn (500 pieces, paced
   at about 1 ms) at the same moment, at least two rounds and four turns per level; latency is \`?wait=true\` from send to reply.
   Cores busy: CPU time over the level's wall time, from /proc (the machine's busy share of its 2 cores; workerd;

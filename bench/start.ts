@@ -1,4 +1,6 @@
 import { modelProviderConfig } from '../local/model-server'
+import { QUIET_BOOT_ENV } from '../src/opencode/config'
+import { treeCpuMs } from './lib/procs'
 import { agentClient, waitForOpencode } from '../src/opencode/client'
 import { LocalSandboxProvider } from '../src/sandbox/local'
 import { DEFAULT_TIMINGS } from '../src/config/timings'
@@ -151,12 +153,19 @@ export async function burstBenchmark(stack: BenchStack, n = BURST, refillWaitMs 
   return { ...summarize(warmPoolSize, starts), readyBefore, readyAfter, refillMs: refilled ? now() - done : NaN }
 }
 
-export type BootResult = { samples: number; p50: number; p95: number }
+/** Each step from the one before, p50: made (sandbox and a baseline commit), serving (health answered), a first session. */
+export type BootVariant = { samples: number; p50: number; p95: number; made: number; serving: number; session: number; cpuMs: number }
+/** `quiet`: as sessions' sandboxes start opencode (QUIET_BOOT_ENV); `plain`: without it, as before. */
+export type BootResult = { quiet: BootVariant; plain: BootVariant }
+
+type OneBoot = { total: number; made: number; serving: number; session: number; cpuMs: number }
 
 /**
  * opencode's own boot, without the Worker: straight through the local sandbox host, a sandbox
  * made, a baseline commit, `opencode serve` started with a session's configuration, its health
- * answered and its first session created. What a cold session start cannot do without.
+ * answered and its first session created. What a cold session start cannot do without. Rounds
+ * alternate with and without what sandboxes set to skip opencode's network work (QUIET_BOOT_ENV);
+ * the CPU is opencode's (and what it started) up to its first session.
  */
 export async function opencodeBootBenchmark(stack: BenchStack, samples = START_SAMPLES): Promise<BootResult> {
   const provider = new LocalSandboxProvider(stack.sandboxHostUrl, stack.sandboxHostToken)
@@ -166,20 +175,46 @@ export async function opencodeBootBenchmark(stack: BenchStack, samples = START_S
     OPENCODE_CONFIG_CONTENT: JSON.stringify(modelProviderConfig(stack.model!.url, stack.modelKey)),
     OPENCODE_ENABLE_QUESTION_TOOL: '1',
   }
-  const times: number[] = []
-  for (let i = 0; i < samples; i++) {
+  const opencodePid = async (sandboxId: string) => {
+    const res = await fetch(`${stack.sandboxHostUrl}/sandboxes`, { headers: { authorization: `Bearer ${stack.sandboxHostToken}` } })
+    const listing = (await res.json()) as { sandboxId: string; opencodePid?: number }[]
+    return listing.find((s) => s.sandboxId === sandboxId)?.opencodePid
+  }
+  const boot = async (env: Record<string, string>): Promise<OneBoot> => {
     const t0 = now()
-    const sb = await provider.create({ envs, metadata: { bench: 'boot' } })
+    const sb = await provider.create({ envs: env, metadata: { bench: 'boot' } })
     try {
       await provider.exec(sb.sandboxId, 'git init -q && git -c user.name=b -c user.email=b@b commit -q --allow-empty -m base', { cwd: sb.workdir })
+      const made = now()
       const endpoint = await provider.startOpencode(sb.sandboxId, { cwd: sb.workdir })
       await waitForOpencode(endpoint, password)
+      const serving = now()
       const created = await agentClient(endpoint, password, sb.workdir, { timeoutMs: DEFAULT_TIMINGS.agentCallMs }).session.create({})
       if (!created.data) throw new Error('opencode did not create a session')
-      times.push(now() - t0)
+      const session = now()
+      const pid = await opencodePid(sb.sandboxId)
+      return { total: session - t0, made: made - t0, serving: serving - made, session: session - serving, cpuMs: pid === undefined ? NaN : treeCpuMs(pid) }
     } finally {
       await provider.kill(sb.sandboxId)
     }
   }
-  return { samples, p50: quantile(times, 0.5), p95: quantile(times, 0.95) }
+  const quiet: OneBoot[] = []
+  const plain: OneBoot[] = []
+  for (let i = 0; i < samples; i++) {
+    quiet.push(await boot({ ...envs, ...QUIET_BOOT_ENV }))
+    plain.push(await boot(envs))
+  }
+  const variant = (boots: OneBoot[]): BootVariant => {
+    const p50 = (pick: (b: OneBoot) => number) => quantile(boots.map(pick), 0.5)
+    return {
+      samples: boots.length,
+      p50: p50((b) => b.total),
+      p95: quantile(boots.map((b) => b.total), 0.95),
+      made: p50((b) => b.made),
+      serving: p50((b) => b.serving),
+      session: p50((b) => b.session),
+      cpuMs: p50((b) => b.cpuMs),
+    }
+  }
+  return { quiet: variant(quiet), plain: variant(plain) }
 }

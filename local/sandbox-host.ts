@@ -43,7 +43,7 @@ type Sandbox = {
   home: string
   envs: Record<string, string>
   metadata: Record<string, string>
-  opencode?: { proc: ChildProcess; url: string; exitCode?: number | null; relay?: Relay }
+  opencode?: { proc: ChildProcess; url: string; exitCode?: number | null; relay?: Relay; exited: Promise<string> }
   running: Set<ChildProcess>
   /** shells on pseudo-terminals (GET /sandboxes/:id/terminal) */
   terminals: SandboxTerminals
@@ -362,16 +362,30 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     })
     track(sb, proc)
     const relay = opts.faultInjection ? await startRelay(port) : undefined
-    const record: NonNullable<Sandbox['opencode']> = { proc, url: `http://127.0.0.1:${relay?.port ?? port}`, relay }
+    let exited!: (how: string) => void
+    const record: NonNullable<Sandbox['opencode']> = {
+      proc,
+      url: `http://127.0.0.1:${relay?.port ?? port}`,
+      relay,
+      exited: new Promise((resolve) => (exited = resolve)),
+    }
     stopRelay(sb.opencode?.relay)
-    proc.on('exit', (code) => {
+    proc.on('exit', (code, signal) => {
       record.exitCode = code
+      exited(signal ? `opencode was ended by ${signal}` : `opencode exited with code ${code}`)
     })
-    proc.on('error', () => {
+    proc.on('error', (err) => {
       record.exitCode = -1
+      exited(`opencode could not run: ${err.message}`)
     })
     sb.opencode = record
     return c.json({ url: record.url })
+  })
+
+  /** Answers when the sandbox's opencode exits, as E2B's envd ends a process's stream with its end. */
+  app.get('/sandboxes/:id/opencode/exit', async (c) => {
+    const oc = find(c.req.param('id')).opencode
+    return c.json({ exit: oc ? await oc.exited : 'opencode is not running' })
   })
 
   /**

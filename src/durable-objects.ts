@@ -33,6 +33,7 @@ import type { Outcome } from './lib/errors'
 import type { RepoWarmSandbox, WarmSandbox } from './sandbox/record'
 import type { SnapshotPolicy, SnapshotRow } from './sandbox/snapshots'
 import type { ForkInput } from './session/history/fork-copy'
+import type { Subscription } from './session/log/fanout'
 import type { Admission } from './tenant/limits'
 import type { UsageReport } from './tenant/usage'
 
@@ -56,7 +57,10 @@ export interface SessionRpc extends Rpc.DurableObjectBranded {
   messages(tenant: string): Promise<Outcome<ConversationMessage[]>>
   /** the providers the session brought its own model keys for */
   keyProviders(tenant: string): Promise<Outcome<string[]>>
-  events(tenant: string, after: number, raw: boolean): Promise<Outcome<ReadableStream<Uint8Array>>>
+  /** an event stream and the number naming it to `streamHungUp` */
+  events(tenant: string, after: number, raw: boolean): Promise<Outcome<Subscription>>
+  /** the client of event stream `id` has gone: its place comes free at once */
+  streamHungUp(id: number): Promise<void>
   keepalive(tenant: string): Promise<Outcome<Keepalive>>
   end(tenant: string): Promise<Outcome<SessionView>>
   answerPermission(tenant: string, permissionId: string, answer: PermissionAnswer): Promise<Outcome<PermissionResolved>>

@@ -84,6 +84,12 @@ export function rssOf(pidList: number[]): number[] {
 }
 
 /** The CPU time (user and system) these processes have used so far, in milliseconds. */
+/** The CPU time (user and system) of a process and everything it started that still runs. */
+export function treeCpuMs(root: number): number {
+  const ticks = [proc(root), ...descendants(root)].reduce((sum, p) => sum + (p?.cpuTicks ?? 0), 0)
+  return (ticks * 1000) / TICKS_PER_SECOND
+}
+
 export function cpuMsOf(pidList: number[]): number {
   return (pidList.reduce((sum, pid) => sum + (proc(pid)?.cpuTicks ?? 0), 0) * 1000) / TICKS_PER_SECOND
 }

@@ -207,9 +207,14 @@ export const sessions = router()
       const { id } = c.req.valid('param')
       const { after, raw } = c.req.valid('query')
       const cursor = resumeCursor(c.req.header('last-event-id'), after)
-      const body = unwrap(await sessionStub(c.env, id).events(c.get('tenant'), cursor, raw === '1' || raw === 'true'))
+      const session = sessionStub(c.env, id)
+      const opened = unwrap(await session.events(c.get('tenant'), cursor, raw === '1' || raw === 'true'))
+      // The session cannot see a hang-up through the stream it handed over (the stream stalls);
+      // the Worker can, and tells it, so the place is free for the client's next stream at once.
+      const { readable, writable } = new IdentityTransformStream()
+      c.executionCtx.waitUntil(opened.stream.pipeTo(writable).catch(() => session.streamHungUp(opened.id)))
       // Frames are made once in the session for all its clients; this route only passes bytes on.
-      return new Response(body, { headers: SSE_HEADERS }) as never
+      return new Response(readable, { headers: SSE_HEADERS }) as never
     },
   )
 

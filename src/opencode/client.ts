@@ -18,19 +18,14 @@ function fetchWithin(timeoutMs: number): typeof fetch {
 
 /**
  * A client for opencode's requests, each with a deadline (`timeoutMs`, TIMINGS agentCallMs, 30 s
- * by default) unless `stream` (for its event stream, which stays open).
+ * by default). Its event stream is read apart (./event-stream).
  */
-export function agentClient(
-  endpoint: SandboxEndpoint,
-  password: string,
-  directory: string,
-  opts: { stream: true } | { timeoutMs: number },
-): OpencodeClient {
+export function agentClient(endpoint: SandboxEndpoint, password: string, directory: string, opts: { timeoutMs: number }): OpencodeClient {
   return createOpencodeClient({
     baseUrl: endpoint.url,
     headers: authHeaders(endpoint, password),
     directory,
-    ...('timeoutMs' in opts && { fetch: fetchWithin(opts.timeoutMs) }),
+    fetch: fetchWithin(opts.timeoutMs),
   })
 }
 

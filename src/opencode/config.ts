@@ -60,6 +60,19 @@ export function denyAsks(rules: Json): Json {
 }
 
 /**
+ * What every sandbox's opencode is told to skip at boot and after, all network work a sandbox has
+ * no use for: its model list is the one built into opencode (and OPENCODE_CONFIG's), never fetched;
+ * it never updates or shares itself; language servers it lacks are not downloaded. A session's own
+ * environment may set them otherwise.
+ */
+export const QUIET_BOOT_ENV: Record<string, string> = {
+  OPENCODE_DISABLE_MODELS_FETCH: '1',
+  OPENCODE_DISABLE_AUTOUPDATE: '1',
+  OPENCODE_DISABLE_SHARE: '1',
+  OPENCODE_DISABLE_LSP_DOWNLOAD: '1',
+}
+
+/**
  * The opencode configuration one sandbox runs with: the permission defaults (interactive or
  * unattended), the part of the deployment's OPENCODE_CONFIG sandboxes may see (sandboxConfigPart),
  * the default model, then what the session asked for, with `providers` (every model provider pointed at the gateway) in place of the deployment's

@@ -22,6 +22,8 @@ import { END_ORIGINAL_PROCESSES, ENV_FILE, envFile, prepareSandbox, withSandboxE
 import { e2bSnapshots } from './e2b-snapshots'
 import { runDetached } from './e2b-detached'
 
+const isOpencodeServe = (p: { cmd: string; args: string[] }) => /opencode serve/.test([p.cmd, ...p.args].join(' '))
+
 /** Where opencode listens inside an E2B sandbox; the template's start and our traffic agree on it. */
 export const OPENCODE_PORT = 4096
 
@@ -257,13 +259,36 @@ export class E2BSandboxProvider implements SandboxProvider {
     return attempt(() => Sandbox.setTimeout(sandboxId, timeoutMs, this.connection()))
   }
 
+  /**
+   * envd's stream of the opencode process (found by its command line, as `status` finds it) ends
+   * with the process, carrying its exit; disconnecting ends only the stream.
+   */
+  async agentExit(sandboxId: string, signal: AbortSignal): Promise<string> {
+    const sbx = await this.sandbox(sandboxId)
+    const serving = (await sbx.commands.list()).find((p) => isOpencodeServe(p))
+    if (!serving) return 'opencode is not running'
+    const handle = await sbx.commands.connect(serving.pid, { timeoutMs: 0 })
+    const stop = () => void handle.disconnect().catch(() => {})
+    signal.addEventListener('abort', stop, { once: true })
+    if (signal.aborted) stop()
+    try {
+      const result = await handle.wait()
+      return `opencode exited with code ${result.exitCode}`
+    } catch (err) {
+      if (err instanceof CommandExitError) return `opencode exited: ${err.error ?? `code ${err.exitCode}`}`
+      throw toSandboxError(err)
+    } finally {
+      signal.removeEventListener('abort', stop)
+    }
+  }
+
   async status(sandboxId: string): Promise<SandboxStatus> {
     try {
       const info = await Sandbox.getInfo(sandboxId, this.connection())
       if (info.state === 'paused') return 'paused'
       const sbx = await this.sandbox(sandboxId)
       const processes = await sbx.commands.list()
-      return processes.some((p) => /opencode serve/.test([p.cmd, ...p.args].join(' '))) ? 'running' : 'agent_exited'
+      return processes.some(isOpencodeServe) ? 'running' : 'agent_exited'
     } catch (err) {
       const e = toSandboxError(err)
       if (e.code === 'not_found') {

@@ -39,8 +39,8 @@ export class LocalSandboxProvider implements SandboxProvider {
     private readonly callMs: number = DEFAULT_TIMINGS.sandboxCallMs,
   ) {}
 
-  /** Every call has a deadline: a host that hangs must not hold a session's work forever. */
-  private async call<T>(method: string, path: string, body?: unknown, timeoutMs = this.callMs): Promise<T> {
+  /** Every call has a deadline (or `signal`'s end): a host that hangs must not hold a session's work forever. */
+  private async call<T>(method: string, path: string, body?: unknown, timeoutMs = this.callMs, signal?: AbortSignal): Promise<T> {
     let res: Response
     try {
       res = await fetch(`${this.baseUrl.replace(/\/$/, '')}${path}`, {
@@ -50,7 +50,7 @@ export class LocalSandboxProvider implements SandboxProvider {
           ...(this.token && { authorization: `Bearer ${this.token}` }),
         },
         body: body === undefined || body instanceof ReadableStream ? body : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: signal ?? AbortSignal.timeout(timeoutMs),
       })
     } catch (err) {
       if (err instanceof Error && err.name === 'TimeoutError') {
@@ -103,6 +103,12 @@ export class LocalSandboxProvider implements SandboxProvider {
   async startOpencode(sandboxId: string, opts: { cwd: string; runtime?: Runtime }): Promise<SandboxEndpoint> {
     const { url } = await this.call<{ url: string }>('POST', `/sandboxes/${encodeURIComponent(sandboxId)}/opencode`, opts)
     return { url, headers: {} }
+  }
+
+  /** The host answers when its child process ends. */
+  async agentExit(sandboxId: string, signal: AbortSignal): Promise<string> {
+    const { exit } = await this.call<{ exit: string }>('GET', `/sandboxes/${encodeURIComponent(sandboxId)}/opencode/exit`, undefined, undefined, signal)
+    return exit
   }
 
   async status(sandboxId: string): Promise<SandboxStatus> {

@@ -12,6 +12,18 @@ describe('sandboxPlan', () => {
     expect(JSON.parse(plan.envs.OPENCODE_CONFIG_CONTENT!)).toMatchObject({ model: 'a/b' })
   })
 
+  it("tells opencode to skip the network work a sandbox has no use for, unless the session's environment says otherwise", () => {
+    const plan = sandboxPlan(settings, {}, undefined, 'pw', {}, gateway)
+    expect(plan.envs).toMatchObject({
+      OPENCODE_DISABLE_MODELS_FETCH: '1',
+      OPENCODE_DISABLE_AUTOUPDATE: '1',
+      OPENCODE_DISABLE_SHARE: '1',
+      OPENCODE_DISABLE_LSP_DOWNLOAD: '1',
+    })
+    const withLsp = sandboxPlan(settings, { env: { OPENCODE_DISABLE_LSP_DOWNLOAD: '0' } }, undefined, 'pw', {}, gateway)
+    expect(withLsp.envs.OPENCODE_DISABLE_LSP_DOWNLOAD).toBe('0')
+  })
+
   it('hands the sandbox no provider key: every provider points at the gateway with the session token', () => {
     const withConfig = readSettings({
       ANTHROPIC_API_KEY: 'sk-ant-real',

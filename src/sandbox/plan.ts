@@ -1,4 +1,4 @@
-import { buildOpencodeConfig, parseDeploymentConfig } from '../opencode/config'
+import { buildOpencodeConfig, parseDeploymentConfig, QUIET_BOOT_ENV } from '../opencode/config'
 import { sandboxConfigPart } from '../opencode/sandbox-config'
 import { skillFiles } from '../opencode/skills'
 import { deploymentRoutes, sandboxProviders } from '../gateway/routes'
@@ -43,6 +43,7 @@ export function sandboxPlan(
   const target = runtime === 'opencode' ? undefined : runtimeModel(runtime, deploymentRoutes(settings), spec.model, settings.defaultModel)
   return {
     envs: {
+      ...QUIET_BOOT_ENV,
       ...spec.env,
       ...secrets,
       ...(target && runtimeEnv(runtime, target, gateway)),

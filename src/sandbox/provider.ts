@@ -101,6 +101,12 @@ export interface SandboxProvider {
    * around that agent. The name is opencode's, which every sandbox ran before runtimes.
    */
   startOpencode(sandboxId: string, opts: { cwd: string; runtime?: Runtime }): Promise<SandboxEndpoint>
+  /**
+   * Resolves when the sandbox's opencode process exits (at once when none runs), with what ended
+   * it in words: the session hears of a crash from the process itself, not from the silence of
+   * its stream. Rejects when it cannot watch; `signal` stops the watch.
+   */
+  agentExit(sandboxId: string, signal: AbortSignal): Promise<string>
   /** Whether the sandbox is there and its opencode process alive; throws SandboxError when it cannot tell. */
   status(sandboxId: string): Promise<SandboxStatus>
   /**

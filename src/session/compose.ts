@@ -95,7 +95,16 @@ export function composeSession(ctx: DurableObjectState, env: Bindings) {
     turns,
     spent: (messageId, used) => (usage.opencodeCounted(messageId, used), void account.reportSpend()),
   })
-  const connection = new AgentConnection({ store, signals, status, events: agentEvents, turns, human, timings: settings.timings })
+  const connection = new AgentConnection({
+    store,
+    signals,
+    status,
+    events: agentEvents,
+    turns,
+    human,
+    timings: settings.timings,
+    agentExit: (sandboxId, signal) => provider.agentExit(sandboxId, signal),
+  })
   const source = new SandboxSource({ env, settings, provider, store, signals })
   const terminals = new Terminals({ provider, touch: () => signals.touch(), accept: (socket) => ctx.acceptWebSocket(socket) })
   const checkpoints = new Checkpoints({

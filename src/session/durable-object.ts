@@ -8,7 +8,7 @@ import { event, type CheckpointList, type RuntimeFeature, type ConversationMessa
 import { admit } from './admission'
 import { lacks, messageRefusal } from './runtime-features'
 import { composeSession, type SessionParts } from './compose'
-import { MAX_STREAMS } from './log/fanout'
+import { MAX_STREAMS, type Subscription } from './log/fanout'
 import type { ForkInput } from './history/fork-copy'
 import type { History } from './history/undo'
 import { wakeReason } from './sandbox/rules'
@@ -107,12 +107,16 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     return this.p.store.owns(tenant) ? ok(this.p.store.spec().keyProviders ?? []) : notFound()
   }
 
-  async events(tenant: string, after: number, raw: boolean): Promise<Outcome<ReadableStream<Uint8Array>>> {
+  async events(tenant: string, after: number, raw: boolean): Promise<Outcome<Subscription>> {
     if (!this.p.store.owns(tenant)) return notFound()
-    const stream = this.p.fanout.subscribe(after, { raw })
-    if (!stream) return fail('too_many_requests', `this session already serves ${MAX_STREAMS} event streams; close one first`)
+    const opened = await this.p.fanout.subscribeMakingRoom(after, { raw })
+    if (!opened) return fail('too_many_requests', `this session already serves ${MAX_STREAMS} event streams; close one first`)
     this.p.lifecycle.ensureRunning()
-    return ok(stream)
+    return ok(opened)
+  }
+  /** The Worker serving stream `id` saw its client hang up. */
+  async streamHungUp(id: number): Promise<void> {
+    this.p.fanout.hungUp(id)
   }
 
   async keepalive(tenant: string): Promise<Outcome<{ expiresAt: string }>> {

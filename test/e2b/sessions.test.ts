@@ -237,6 +237,20 @@ describe('sessions on E2B (through the stand-in)', () => {
     })
   })
 
+  it('restarts opencode at once when it crashes, on envd ending its process stream with the exit', async () => {
+    const id = await createSession()
+    await watching(id, async (stream) => {
+      await reply(stream, id, 'before the crash')
+      const sb = await onlySandbox(id)
+      for (const pid of opencodePids(sb)) process.kill(pid, 'SIGKILL')
+      const restarting = await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'restarting')
+      // The session heard it from the process's end, not from a health check giving up.
+      expect(restarting.data.detail).toMatch(/^opencode exited: /)
+      await reply(stream, id, 'after the crash')
+      expect((await onlySandbox(id)).sandboxId).toBe(sb.sandboxId)
+    })
+  })
+
   it('restarts opencode on resume when the paused sandbox lost it', async () => {
     const id = await createSession()
     await watching(id, async (stream) => {

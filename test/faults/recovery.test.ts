@@ -80,12 +80,31 @@ describe('the whole sandbox disappears while a client follows the session', () =
     const lost = await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'lost')
     // The alarm's path names itself 'reconnecting'; the stream's end names the stream.
     expect(lost.data.reason).toBe('the agent event stream ended')
-    expect(linkEnds(id).map((l) => l.reason)).toEqual(['closed'])
+    // Cut mid-reply, the stream's body ends without its end: the read fails rather than closes.
+    expect(linkEnds(id).map((l) => l.reason)).toEqual(['failed'])
     const cut = await stream.until(isReplyTo(messageId))
     expect(cut.data.error?.code).toBe('interrupted')
     expect(cut.id!).toBeGreaterThan(lost.id!)
     await stream.close()
     expectGapless(stream.events)
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
+})
+
+describe('the agent process crashes', () => {
+  it('is restarted on its sandbox saying it exited, not once a health check gives up on it', async () => {
+    const id = await newIdleSession()
+    const [sandbox] = await sandboxesOf(id)
+    const stream = await streamFromNow(id)
+    process.kill(sandbox!.opencodePid!, 'SIGKILL')
+    const restarting = await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'restarting')
+    // The sandbox host's word on its child, as E2B's envd ends the process's stream with its exit.
+    expect(restarting.data.detail).toBe('opencode was ended by SIGKILL')
+    const exited = await waitFor('the exit in the log', async () => logEvents(own().logFile).find((l) => l.msg === 'agent exited' && l.sessionId === id), 10_000)
+    expect(exited.exit).toBe('opencode was ended by SIGKILL')
+    const ready = await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'ready')
+    expect(ready.data.reason).toBe('agent restarted')
+    await stream.close()
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 })

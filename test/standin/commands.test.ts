@@ -87,6 +87,18 @@ describe('commands.run', () => {
     await waitFor('the kill', async () => !(await sbx.commands.list()).some((p) => p.pid === handle.pid))
   })
 
+  it('ends the stream of a client connected to a running command with its exit, when something else kills it', async () => {
+    // How a session hears that opencode exited (src/sandbox/e2b.ts, agentExit).
+    const started = await sbx.commands.run('sleep 60', { background: true, timeoutMs: 0 })
+    await started.disconnect()
+    const watching = await sbx.commands.connect(started.pid, { timeoutMs: 0 })
+    const ended = watching.wait().catch((err: unknown) => err)
+    expect(await sbx.commands.kill(started.pid)).toBe(true)
+    const end = await ended
+    expect(end).toBeInstanceOf(CommandExitError)
+    expect((end as CommandExitError).error).toBe('signal: killed')
+  })
+
   it('feeds stdin to a command started with it', async () => {
     const handle = await sbx.commands.run('read line; echo "got $line"', { background: true, stdin: true })
     await handle.sendStdin('hello\n')

@@ -20,9 +20,9 @@ function logWithFanout(storage: DurableObjectStorage) {
 
 /** A stream of the fan-out, which must have had room for it. */
 function open(fanout: Fanout, after = 0, raw = false): ReadableStream<Uint8Array> {
-  const stream = fanout.subscribe(after, { raw })
-  if (!stream) throw new Error('the fan-out refused a stream')
-  return stream
+  const opened = fanout.subscribe(after, { raw })
+  if (!opened) throw new Error('the fan-out refused a stream')
+  return opened.stream
 }
 
 /** Reads a stream to its end: 'closed' when it ended, 'errored' when it was cut. */
@@ -323,6 +323,33 @@ describe('fan-out bounds', () => {
       fanout.end()
       for (const s of again) expect((await readToEnd(s)).end).toBe('closed')
       expect(fanout.size).toBe(0)
+    })
+  })
+
+  it('at the cap, frees the place of a client a probe finds gone, or one the Worker says hung up; refuses while all are there', async () => {
+    await runInDurableObject(stub('fanout-probe'), async (_instance, state) => {
+      const { fanout } = logWithFanout(state.storage)
+      const opened = Array.from({ length: MAX_STREAMS }, () => fanout.subscribe(0, { raw: false })!)
+      const readers = opened.slice(1).map(({ stream }) => readToEnd(stream))
+      // A client that has gone, which its connection shows at the first write to it.
+      const gone = opened[0]!.stream.getReader()
+      void gone.read().then(() => gone.cancel())
+
+      const next = await fanout.subscribeMakingRoom(0, { raw: false })
+      expect(next).toBeDefined()
+      expect(fanout.size).toBe(MAX_STREAMS)
+      expect(await fanout.subscribeMakingRoom(0, { raw: false })).toBeUndefined()
+
+      // The Worker serving a stream saw its client hang up: the place is free without a probe.
+      fanout.hungUp(opened[1]!.id)
+      expect(fanout.size).toBe(MAX_STREAMS - 1)
+      expect(fanout.subscribe(0, { raw: false })).toBeDefined()
+
+      fanout.end()
+      const ends = (await Promise.all(readers)).map((r) => r.end)
+      expect(ends[0]).toBe('errored')
+      expect(ends.slice(1).every((end) => end === 'closed')).toBe(true)
+      await next!.stream.cancel()
     })
   })
 })

@@ -2,6 +2,7 @@ import type { OpencodeClient } from '@opencode-ai/sdk/v2/client'
 import { snapshotEvents, todoSnapshot } from '../../events/catch-up'
 import { OpencodeAgent } from '../../opencode/agent'
 import { agentClient } from '../../opencode/client'
+import { fetchAgentEvents } from '../../opencode/event-stream'
 import { ensureAgentSession } from '../../opencode/session'
 import type { SandboxRecord } from '../../sandbox/record'
 import { Neighbours } from '../../lib/neighbours'
@@ -13,6 +14,7 @@ import type { AgentPort, SessionSignals, StatusPort } from '../ports'
 import type { SessionStore } from '../store/session-store'
 import type { Turns } from '../turns/turns'
 import type { Timings } from '../../config/timings'
+import { log } from '../../lib/log'
 
 /** How many of opencode's latest messages a resync compares with what clients have seen. */
 const RESYNC_MESSAGES = 20
@@ -26,7 +28,12 @@ export type ConnectionParts = {
   human: HumanRequests
   /** the link's silence and open deadlines, and opencode's per-request deadline */
   timings: Pick<Timings, 'silenceMs' | 'agentOpenMs' | 'agentCallMs'>
+  /** the provider's watch on the agent process (SandboxProvider.agentExit) */
+  agentExit(sandboxId: string, signal: AbortSignal): Promise<string>
 }
+
+/** A promise that never settles: an exit nobody has seen. */
+const unseen = new Promise<never>(() => {})
 
 function sameAgent(a: SandboxRecord, b: SandboxRecord): boolean {
   return JSON.stringify(a.endpoint) === JSON.stringify(b.endpoint) && a.password === b.password && a.workdir === b.workdir
@@ -41,6 +48,8 @@ export class AgentConnection {
   private link: AgentLink | undefined
   private client: { record: SandboxRecord; client: OpencodeClient } | undefined
   private port: OpencodeAgent | undefined
+  /** The watch on the agent process of the last link opened; it outlives the link's end. */
+  private exit: { watch: AbortController; seen: Promise<string> } | undefined
 
   /** `lifecycle`: the link ended without our closing it, and the sandbox's lifecycle finds out why */
   readonly neighbours = new Neighbours<{ lifecycle: { dropped(end: LinkEnd): void } }>()
@@ -132,12 +141,43 @@ export class AgentConnection {
     this.acp.close()
     this.link?.close()
     this.link = undefined
+    this.exit?.watch.abort()
+    this.exit = undefined
+  }
+
+  /** How the agent of the last link exited, once its sandbox has said so; never settles until then. */
+  exited(): Promise<string> {
+    return this.exit?.seen.catch(() => unseen) ?? unseen
+  }
+
+  /**
+   * The sandbox says at once when its agent process exits: a crash is acted on then, rather than
+   * when the stream ends (it may linger behind a proxy) or a health check gives up.
+   */
+  private watchExit(sandboxId: string) {
+    this.exit?.watch.abort()
+    const watch = new AbortController()
+    const seen = this.p.agentExit(sandboxId, watch.signal)
+    this.exit = { watch, seen }
+    seen.then(
+      (how) => {
+        if (watch.signal.aborted) return
+        log('warn', 'agent exited', { sessionId: this.p.store.maybe?.id, exit: how })
+        const link = this.link
+        if (!link) return
+        this.link = undefined
+        link.close()
+        this.neighbours.of.lifecycle.dropped({ reason: 'exited', detail: how })
+      },
+      // A watch that fails (the provider unreachable) leaves the stream and health checks to tell.
+      () => {},
+    )
   }
 
   private async open(record: SandboxRecord) {
     const link: AgentLink = new AgentLink(
-      agentClient(record.endpoint, record.password, record.workdir, { stream: true }),
-      (ev) => this.p.events.onAgentEvent(ev),
+      (signal) => fetchAgentEvents(record.endpoint, record.password, record.workdir, signal),
+      (events) => this.p.events.onAgentEvents(events),
       (end) => {
         if (this.link !== link) return
         this.link = undefined
@@ -148,5 +188,6 @@ export class AgentConnection {
     )
     await link.open()
     this.link = link
+    this.watchExit(record.sandboxId)
   }
 }

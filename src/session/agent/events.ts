@@ -92,6 +92,11 @@ export class AgentEvents {
     if (this.translator) this.publish(this.translator.applySnapshot(events))
   }
 
+  /** The events of one read of opencode's stream, in order. */
+  onAgentEvents(events: AgentEvent[]) {
+    for (const ev of events) this.onAgentEvent(ev)
+  }
+
   onAgentEvent(ev: AgentEvent) {
     const translator = this.translator
     if (!translator || !translator.concerns(ev)) return

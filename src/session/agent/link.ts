@@ -1,4 +1,5 @@
-import type { Event as AgentEvent, OpencodeClient } from '@opencode-ai/sdk/v2/client'
+import type { Event as AgentEvent } from '@opencode-ai/sdk/v2/client'
+import { agentEventSplitter } from '../../opencode/event-stream'
 
 /**
  * `silenceMs`: opencode sends a heartbeat every 10 s; three missed ones (30 s) mean the stream is
@@ -9,14 +10,21 @@ export type LinkTimings = { silenceMs: number; agentOpenMs: number }
 
 /** Silence is checked six times per limit (every 5 s by default): it is noticed within 7/6 of it. */
 const WATCHES_PER_LIMIT = 6
+/** One read takes what has arrived up to this much: a burst is split and handed on in few steps. */
+const READ_BYTES = 64 * 1024
 
-export type LinkEnd = { reason: 'closed' | 'silent' | 'failed'; detail?: string }
+/** How the link ended; `exited`: the sandbox said its agent process exited, the stream was still open. */
+export type LinkEnd = { reason: 'closed' | 'silent' | 'failed' | 'exited'; detail?: string }
 
 export class AgentStreamError extends Error {}
 
+/** Opens opencode's event stream; `signal` ends it (see ../opencode/event-stream). */
+export type OpenAgentStream = (signal: AbortSignal) => Promise<ReadableStream<Uint8Array>>
+
 /**
- * The one upstream subscription to opencode's event stream. It reports every event, and once,
- * how the stream ended unless we closed it ourselves: the session decides what to do about it.
+ * The one upstream subscription to opencode's event stream. It reports the events of every read
+ * together, and once, how the stream ended unless we closed it ourselves: the session decides what
+ * to do about it.
  */
 export class AgentLink {
   private readonly controller = new AbortController()
@@ -25,10 +33,14 @@ export class AgentLink {
   private ended = false
   /** Events held back until the session has caught up from opencode's record; see release(). */
   private held: AgentEvent[] | undefined = []
+  private readonly split = agentEventSplitter()
+  private readonly decoder = new TextDecoder()
+  /** Each read fills this and hands it back (a BYOB read transfers it); it is decoded before the next. */
+  private buffer = new ArrayBuffer(READ_BYTES)
 
   constructor(
-    private readonly client: OpencodeClient,
-    private readonly onEvent: (ev: AgentEvent) => void,
+    private readonly openStream: OpenAgentStream,
+    private readonly onEvents: (events: AgentEvent[]) => void,
     private readonly onEnd: (end: LinkEnd) => void,
     private readonly timings: LinkTimings,
   ) {}
@@ -44,13 +56,13 @@ export class AgentLink {
   async open(): Promise<void> {
     const { silenceMs, agentOpenMs } = this.timings
     const opening = setTimeout(() => this.controller.abort(), agentOpenMs)
-    let stream: AsyncIterator<unknown>
+    let reader: ReadableStreamBYOBReader
     try {
-      const sub = await this.client.event.subscribe({}, { signal: this.controller.signal, sseMaxRetryAttempts: 1 })
-      stream = sub.stream[Symbol.asyncIterator]()
+      reader = (await this.openStream(this.controller.signal)).getReader({ mode: 'byob' })
       // opencode has no replay: anything prompted before the stream is open would be lost.
-      const first = await stream.next()
-      if (first.done) throw new AgentStreamError('opencode closed its event stream at once')
+      while (this.held!.length === 0) {
+        if (!(await this.read(reader))) throw new AgentStreamError('opencode closed its event stream at once')
+      }
     } catch (err) {
       if (this.controller.signal.aborted && !this.ended) throw new AgentStreamError(`opencode did not open its event stream within ${agentOpenMs / 1000} s`)
       throw err
@@ -61,13 +73,13 @@ export class AgentLink {
     this.watchdog = setInterval(() => {
       if (Date.now() - this.lastHeard > silenceMs) this.finish({ reason: 'silent' })
     }, silenceMs / WATCHES_PER_LIMIT)
-    void this.pump(stream)
+    void this.pump(reader)
   }
 
   release() {
     const held = this.held ?? []
     this.held = undefined
-    for (const ev of held) this.onEvent(ev)
+    if (held.length) this.onEvents(held)
   }
 
   close() {
@@ -87,15 +99,22 @@ export class AgentLink {
     this.onEnd(end)
   }
 
-  private async pump(stream: AsyncIterator<unknown>) {
+  /** One read: the events it completed are held or handed on. False when the stream ended. */
+  private async read(reader: ReadableStreamBYOBReader): Promise<boolean> {
+    const { value, done } = await reader.read(new Uint8Array(this.buffer))
+    if (done) return false
+    this.buffer = value.buffer as ArrayBuffer
+    this.lastHeard = Date.now()
+    const events = this.split(this.decoder.decode(value, { stream: true }))
+    if (events.length === 0) return true
+    if (this.held) this.held.push(...events)
+    else this.onEvents(events)
+    return true
+  }
+
+  private async pump(reader: ReadableStreamBYOBReader) {
     try {
-      for (;;) {
-        const next = await stream.next()
-        if (next.done) break
-        this.lastHeard = Date.now()
-        if (this.held) this.held.push(next.value as AgentEvent)
-        else this.onEvent(next.value as AgentEvent)
-      }
+      for (;;) if (!(await this.read(reader))) break
       this.finish({ reason: 'closed' })
     } catch (err) {
       this.finish({ reason: 'failed', detail: err instanceof Error ? err.message : String(err) })

@@ -17,8 +17,16 @@ export const MAX_PENDING_BYTES = 8 * 1024 * 1024
 export const MAX_RAW_FRAME_BYTES = 1024 * 1024
 /** Streams one session serves at once; each holds a writer and up to MAX_PENDING_BYTES. */
 export const MAX_STREAMS = 100
+/**
+ * How long a stream asked for at the cap waits for the probe's hang-ups: on a loaded 2-core
+ * machine they arrive within about 50 ms; a client refused waits this long for its 429.
+ */
+const PROBE_MS = 1000
+const PROBE_WRITE_EVERY_MS = 20
 
 type Client = {
+  /** Names the stream to the Worker that serves it, which says when its client hangs up. */
+  id: number
   writer: WritableStreamDefaultWriter<Uint8Array>
   raw: boolean
   live: boolean
@@ -33,6 +41,9 @@ type Client = {
 }
 
 
+/** A client's stream, and the number the Worker serving it names it by to `hungUp`. */
+export type Subscription = { stream: ReadableStream<Uint8Array>; id: number }
+
 const encoder = new TextEncoder()
 const PING = encoder.encode(PING_FRAME)
 
@@ -42,7 +53,11 @@ const PING = encoder.encode(PING_FRAME)
  * synchronous step that finds no more rows, so no event is missed or sent twice.
  */
 export class Fanout {
-  private readonly clients = new Set<Client>()
+  private readonly clients = new Map<number, Client>()
+  private lastId = 0
+  /** The probe under way at the cap, and how it hears that a place came free. */
+  private probing: Promise<boolean> | undefined
+  private placeFreed: (() => void) | undefined
   private pinger: ReturnType<typeof setInterval> | undefined
   /** Set once the session has ended: streams then close after the client has caught up. */
   private ended = false
@@ -57,14 +72,23 @@ export class Fanout {
     return this.clients.size
   }
 
+  /** `subscribe`, but at the cap it first probes the open streams for clients that have gone. */
+  async subscribeMakingRoom(after: number, opts: { raw: boolean }): Promise<Subscription | undefined> {
+    for (;;) {
+      const opened = this.subscribe(after, opts)
+      if (opened || !(await this.probe())) return opened
+    }
+  }
+
   /**
    * A byte stream of SSE frames: every event after `after`, then live ones; none when MAX_STREAMS
-   * are open. A stream frees its place when it closes, is cancelled or is cut.
+   * are open. A stream frees its place when it closes, is cancelled, is cut, or `hungUp` names it.
    */
-  subscribe(after: number, opts: { raw: boolean }): ReadableStream<Uint8Array> | undefined {
+  subscribe(after: number, opts: { raw: boolean }): Subscription | undefined {
     if (this.clients.size >= MAX_STREAMS) return undefined
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
     const client: Client = {
+      id: ++this.lastId,
       writer: writable.getWriter(),
       raw: opts.raw,
       live: false,
@@ -76,10 +100,50 @@ export class Fanout {
       closed: false,
     }
     client.writer.closed.catch(() => this.drop(client))
-    this.clients.add(client)
+    this.clients.set(client.id, client)
     this.startPinging()
     void this.catchUp(client, after)
-    return readable
+    return { stream: readable, id: client.id }
+  }
+
+  /**
+   * The client of stream `id` has gone. A stream handed over RPC is not cancelled when its reader
+   * goes away (it stalls), so without this word a closed stream would hold its place until a ping
+   * found it stalled, and a client reconnecting in a loop would fill the session's places.
+   */
+  hungUp(id: number) {
+    const client = this.clients.get(id)
+    if (client) this.drop(client)
+  }
+
+  /**
+   * At the cap: a ping to every stream, then a moment for the hang-ups it brings to arrive. A
+   * client that has gone is only found out by writes to it (its connection then fails in the
+   * Worker, which says so through `hungUp`); without this, streams a client opened and closed in
+   * a loop would hold their places until the next pings and refuse its next stream. Whether a
+   * place came free: callers that lose it to another try again, until a probe frees none.
+   */
+  private probe(): Promise<boolean> {
+    this.probing ??= new Promise<boolean>((resolve) => {
+      // A connection closed at the other end accepts a write and fails at the next, and a stream
+      // passes several (the Worker's, a proxy's): a gone client is found after a few writes.
+      const again = setInterval(() => this.pingLive(), PROBE_WRITE_EVERY_MS)
+      const giveUp = setTimeout(() => finish(), PROBE_MS)
+      const finish = () => {
+        clearInterval(again)
+        clearTimeout(giveUp)
+        this.placeFreed = undefined
+        this.probing = undefined
+        resolve(this.clients.size < MAX_STREAMS)
+      }
+      this.placeFreed = finish
+      this.pingLive()
+    })
+    return this.probing
+  }
+
+  private pingLive() {
+    for (const client of this.clients.values()) if (client.live) this.write(client, PING, 1)
   }
 
   private async catchUp(client: Client, after: number) {
@@ -107,7 +171,7 @@ export class Fanout {
 
   /** Whether anyone asked for opencode's own events, so nobody pays for serializing them otherwise. */
   get wantsRaw(): boolean {
-    for (const c of this.clients) if (c.raw) return true
+    for (const c of this.clients.values()) if (c.raw) return true
     return false
   }
 
@@ -130,13 +194,13 @@ export class Fanout {
     // What was just appended (session.ended, say) goes out before the streams close.
     this.log.flush()
     this.ended = true
-    for (const client of this.clients) {
+    for (const client of this.clients.values()) {
       if (client.live) this.drop(client, true)
     }
   }
 
   private broadcast(bytes: Uint8Array, wants: (c: Client) => boolean, frames = 1) {
-    for (const client of this.clients) {
+    for (const client of this.clients.values()) {
       if (!client.live || !wants(client)) continue
       this.write(client, bytes, frames)
     }
@@ -163,7 +227,8 @@ export class Fanout {
   private drop(client: Client, graceful = false) {
     if (client.closed) return
     client.closed = true
-    this.clients.delete(client)
+    this.clients.delete(client.id)
+    this.placeFreed?.()
     if (graceful) client.writer.close().catch(() => {})
     else client.writer.abort().catch(() => {})
     if (this.clients.size === 0) this.stopPinging()
@@ -176,7 +241,7 @@ export class Fanout {
    * as a stalled client is, so one that is still there resumes from its Last-Event-ID.
    */
   ping() {
-    for (const client of this.clients) {
+    for (const client of this.clients.values()) {
       if (!client.live) continue
       const { sent, taken } = client.atPing
       if (client.taken === taken && taken < sent) {

@@ -17,6 +17,7 @@ import {
   idleDecision,
   needsKeepAlive,
   pauseRetryDelayMs,
+  linkEndReason,
   recoveryDecision,
   sandboxTimeoutMs,
   wantsSandbox,
@@ -173,11 +174,11 @@ export class SandboxLifecycle {
     return record && !record.paused ? record : undefined
   }
 
-  /** The link to the agent ended without our closing it. */
+  /** The link to the agent ended without our closing it (or its sandbox said the agent exited). */
   dropped(end: LinkEnd) {
     if (this.p.store.isOver()) return
     log('warn', 'agent stream ended', { sessionId: this.p.store.maybe?.id, reason: end.reason })
-    this.slot.run('recover', (job) => this.recover(job, `the agent event stream ${end.reason === 'silent' ? 'went silent' : 'ended'}`))
+    this.slot.run('recover', (job) => this.recover(job, linkEndReason(end)))
   }
 
   /**
@@ -291,14 +292,20 @@ export class SandboxLifecycle {
     }
   }
 
-  private async probe(record: SandboxRecord): Promise<SandboxProbe> {
-    const agentHealthy = await waitForOpencode(record.endpoint, record.password, { timeoutMs: 2_000 }).then(
-      () => true,
-      () => false,
+  /** `exit`: how the agent process exited, when its sandbox said so before opencode's health route answered. */
+  private async probe(record: SandboxRecord): Promise<SandboxProbe & { exit?: string }> {
+    const health = waitForOpencode(record.endpoint, record.password, { timeoutMs: 2_000 }).then(
+      () => ({ agentHealthy: true }),
+      () => ({ agentHealthy: false }),
     )
-    if (agentHealthy) return { agentHealthy, sandbox: 'running' }
+    // An exit the sandbox reported needs no wait for a health route that will not answer.
+    const first: { agentHealthy: boolean; exit?: string } = await Promise.race([
+      health,
+      this.p.connection.exited().then((exit) => ({ agentHealthy: false, exit })),
+    ])
+    if (first.agentHealthy) return { agentHealthy: true, sandbox: 'running' }
     const sandbox = await this.p.provider.status(record.sandboxId).catch(() => 'unknown' as const)
-    return { agentHealthy, sandbox }
+    return { agentHealthy: false, sandbox, ...(first.exit !== undefined && { exit: first.exit }) }
   }
 
   /**
@@ -319,7 +326,7 @@ export class SandboxLifecycle {
         if (decision.action === 'retry') await sleep(decision.delayMs)
         else if (decision.action === 'resume') await this.p.provider.resume(record.sandboxId, this.timeout())
         else if (decision.action === 'replace_sandbox') await this.lose('gone', reason)
-        else if (decision.action === 'restart_agent') await this.restartAgent(job, record, reason)
+        else if (decision.action === 'restart_agent') await this.restartAgent(job, record, probe.exit ?? reason)
         else await this.p.connection.reattach(record, false)
         if (decision.action !== 'retry' && decision.action !== 'resume') return decision.action
       }

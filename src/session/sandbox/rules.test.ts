@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { CLONE_TIMEOUT_MS, PROVISION_WATCHDOG_MS, RECOVERY_WATCHDOG_MS, SANDBOX_GRACE_MS, SETUP_TIMEOUT_MS } from '../../sandbox/timeouts'
 import {
+  linkEndReason,
   idleDecision,
   MAX_PROVISION_ATTEMPTS,
   MAX_RECOVERY_ATTEMPTS,
@@ -89,6 +90,16 @@ describe('nextWakeAt', () => {
   it('checks as often as TIMINGS says, but never sooner than a second from now', () => {
     expect(nextWakeAt(0, 10 * 60_000, undefined, 2_000)).toBe(2_000)
     expect(nextWakeAt(0, 10 * 60_000, undefined, 200)).toBe(1_000)
+  })
+})
+
+describe('linkEndReason', () => {
+  it('names the process exit the sandbox reported, else how the event stream ended', () => {
+    expect(linkEndReason({ reason: 'exited', detail: 'opencode was ended by SIGKILL' })).toBe('opencode was ended by SIGKILL')
+    expect(linkEndReason({ reason: 'exited' })).toBe('the agent process exited')
+    expect(linkEndReason({ reason: 'closed' })).toBe('the agent event stream ended')
+    expect(linkEndReason({ reason: 'failed', detail: 'reset' })).toBe('the agent event stream ended')
+    expect(linkEndReason({ reason: 'silent' })).toBe('the agent event stream went silent')
   })
 })
 

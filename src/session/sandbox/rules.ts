@@ -6,6 +6,7 @@
 import type { StepOf } from '../../contracts'
 import { forgetAt } from '../../lib/retention'
 import { SANDBOX_GRACE_MS } from '../../sandbox/timeouts'
+import type { LinkEnd } from '../agent/link'
 
 export type IdleInput = {
   now: number
@@ -147,6 +148,12 @@ function plannedWake(s: WakeInput): Wake | undefined {
   // Hibernated (or lost) with its work in a checkpoint: kept as long as an ended session's storage, from its last activity.
   if (s.checkpointed) return { at: forgetAt(s.expiresAt, s.endedRetentionMs), why: 'expire' }
   return undefined
+}
+
+/** Why a session recovers, in the words its events and logs give: the process's own when it exited. */
+export function linkEndReason(end: LinkEnd): string {
+  if (end.reason === 'exited') return end.detail ?? 'the agent process exited'
+  return `the agent event stream ${end.reason === 'silent' ? 'went silent' : 'ended'}`
 }
 
 /** What a probe of a sandbox whose event stream ended found. */
