@@ -1,26 +1,23 @@
 import { DurableObject } from 'cloudflare:workers'
 import { sessionStub, type AgentAccess, type SessionRpc } from '../durable-objects'
 import type { Bindings } from '../env'
-import { describeFailure } from './failure'
 import { ERROR_STATUS, fail, ok, type Outcome } from '../lib/errors'
 import type { CallEnd, CallGrant, PaidCall } from '../gateway/spend'
-import { event, type CheckpointList, type RuntimeFeature, type ConversationMessage, type CreateSessionInput, type PermissionAnswer, type PermissionResolved, type QuestionAnswer, type QuestionResolved, type SendMessageInput, type SendMessageResult, type SessionSpec, type SessionView } from '../contracts'
-import { admit } from './admission'
+import type { CheckpointList, ConversationMessage, CreateSessionInput, PermissionAnswer, PermissionResolved, QuestionAnswer, QuestionResolved, RuntimeFeature, SendMessageInput, SendMessageResult, SessionView } from '../contracts'
+import { openFork, openSession, retitle } from './opening'
 import { lacks, messageRefusal } from './runtime-features'
 import { composeSession, type SessionParts } from './compose'
 import { MAX_STREAMS, type Subscription } from './log/fanout'
 import type { ForkInput } from './history/fork-copy'
 import type { History } from './history/undo'
 import { wakeReason } from './sandbox/rules'
-import { sealSecrets } from './store/secrets'
 import type { Workspace } from './sandbox/workspace'
 
 /**
- * One session. Its parts are built once by ./compose: the row (./session-store), the event log
- * and its fan-out to clients, the turns and their queue (./turns), the requests waiting on a
- * human (./human-requests), the agent's events (./agent-events), the connection to the agent
- * (./agent-connection) and the sandbox's life (./sandbox-lifecycle). Each RPC checks the caller's
- * tenant and hands the call to one of them.
+ * One session. Its parts are built once by ./compose: the row (./store), the event log and its
+ * fan-out to clients (./log), the turns and their queue (./turns), the agent's events, its
+ * connection and the requests waiting on a human (./agent), the sandbox's life (./sandbox).
+ * Each RPC checks the caller's tenant and hands the call to one of them.
  */
 export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   private readonly p: SessionParts
@@ -35,16 +32,8 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   async create(input: CreateSessionInput): Promise<Outcome<SessionView>> {
     if (this.p.store.exists) return ok(this.view())
-    const spec: SessionSpec = { ...input.spec, model: input.spec.model ?? this.p.settings.defaultModel }
-    const opened = { env: input.secrets, repoToken: input.repoToken, modelKeys: input.modelKeys }
-    const admitted = await this.p.source.whileAdmitting(input.id, spec, opened, async () =>
-      admit(this.p, { id: input.id, tenant: input.tenant, title: input.title ?? null, spec, secrets: await sealSecrets(this.env.SECRETS_KEY, opened) }),
-    )
-    if (!admitted.ok) return admitted
-    if (input.prompt) this.p.turns.enqueue({ text: input.prompt })
-    // Admission listed the session with its tenant as it is now: nothing to sync before the start.
-    this.p.lifecycle.ensureRunning()
-    return ok(this.view())
+    const opened = await openSession(this.p, this.env.SECRETS_KEY, input)
+    return opened.ok ? ok(this.view()) : opened
   }
 
   async fork(tenant: string, id: string, messageId?: string): Promise<Outcome<SessionView>> {
@@ -57,16 +46,8 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   async createFork(input: ForkInput): Promise<Outcome<SessionView>> {
     if (this.p.store.exists) return fail('conflict', 'this session exists already')
-    const admitted = await admit(this.p, input)
-    if (!admitted.ok) return admitted
-    await this.p.signals.syncIndex()
-    try {
-      await this.p.lifecycle.hold(() => this.p.forks.adopt(input))
-    } catch (err) {
-      await this.p.ending.fail(err)
-      return fail('sandbox_unavailable', `the sandbox could not be copied: ${describeFailure(err).message}`)
-    }
-    return ok(this.view())
+    const opened = await openFork(this.p, input)
+    return opened.ok ? ok(this.view()) : opened
   }
 
   async get(tenant: string): Promise<Outcome<SessionView>> {
@@ -155,13 +136,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   async rename(tenant: string, title: string): Promise<Outcome<SessionView>> {
     if (!this.p.store.owns(tenant)) return notFound()
-    if (title !== this.p.store.row.title) {
-      this.p.agentEvents.knowTitle(title)
-      this.p.store.update({ title })
-      this.p.signals.emit(event('session.updated', { title }))
-      await this.p.signals.syncIndex()
-      await this.p.connection.agent()?.rename(title).catch(() => undefined)
-    }
+    await retitle(this.p, title)
     return ok(this.view())
   }
 

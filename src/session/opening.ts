@@ -1,0 +1,48 @@
+import { event, type CreateSessionInput, type SessionSpec } from '../contracts'
+import { fail, ok, type Outcome } from '../lib/errors'
+import { admit } from './admission'
+import type { SessionParts } from './compose'
+import { describeFailure } from './failure'
+import type { ForkInput } from './history/fork-copy'
+import { sealSecrets } from './store/secrets'
+
+/**
+ * How a session comes to be: created with its secrets sealed, or as the fork of another, its
+ * sandbox copied. Either is admitted against its tenant's limits first (./admission).
+ */
+export async function openSession(p: SessionParts, secretsKey: string | undefined, input: CreateSessionInput): Promise<Outcome<void>> {
+  const spec: SessionSpec = { ...input.spec, model: input.spec.model ?? p.settings.defaultModel }
+  const opened = { env: input.secrets, repoToken: input.repoToken, modelKeys: input.modelKeys }
+  const admitted = await p.source.whileAdmitting(input.id, spec, opened, async () =>
+    admit(p, { id: input.id, tenant: input.tenant, title: input.title ?? null, spec, secrets: await sealSecrets(secretsKey, opened) }),
+  )
+  if (!admitted.ok) return admitted
+  if (input.prompt) p.turns.enqueue({ text: input.prompt })
+  // Admission listed the session with its tenant as it is now: nothing to sync before the start.
+  p.lifecycle.ensureRunning()
+  return ok(undefined)
+}
+
+/** The new session of a fork takes over the copy its original handed over; a copy that fails fails it. */
+export async function openFork(p: SessionParts, input: ForkInput): Promise<Outcome<void>> {
+  const admitted = await admit(p, input)
+  if (!admitted.ok) return admitted
+  await p.signals.syncIndex()
+  try {
+    await p.lifecycle.hold(() => p.forks.adopt(input))
+  } catch (err) {
+    await p.ending.fail(err)
+    return fail('sandbox_unavailable', `the sandbox could not be copied: ${describeFailure(err).message}`)
+  }
+  return ok(undefined)
+}
+
+/** A new title: clients, the tenant's listing and the agent all hear of it. */
+export async function retitle(p: SessionParts, title: string) {
+  if (title === p.store.row.title) return
+  p.agentEvents.knowTitle(title)
+  p.store.update({ title })
+  p.signals.emit(event('session.updated', { title }))
+  await p.signals.syncIndex()
+  await p.connection.agent()?.rename(title).catch(() => undefined)
+}
