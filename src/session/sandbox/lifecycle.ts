@@ -35,6 +35,9 @@ import type { SessionStore } from '../store/session-store'
 import type { Turns } from '../turns/turns'
 import { WorkSlot, type Abandon, type Job } from './work-slot'
 
+/** How often a restart's wait asks the provider whether the sandbox is still there. */
+const GONE_POLL_MS = 1_000
+
 export type LifecycleParts = {
   secretsKey: string | undefined
   provider: SandboxProvider
@@ -409,7 +412,14 @@ export class SandboxLifecycle {
     const restarted = { ...record, endpoint }
     if (this.stopped(job)) return this.abandon(restarted)
     this.p.store.saveSandbox(restarted)
-    await waitForOpencode(endpoint, record.password, { stopped: () => this.stopped(job) })
+    // A sandbox killed whole may report its agent's exit before it reports itself gone: the wait
+    // for the new agent ends as soon as the sandbox is, and the sandbox is then given up.
+    const watch = this.watchGone(record.sandboxId)
+    try {
+      await Promise.race([waitForOpencode(endpoint, record.password, { stopped: () => this.stopped(job) || watch.gone }), watch.lost])
+    } finally {
+      watch.stop()
+    }
     if (this.stopped(job)) return this.abandon(restarted)
     // An agent whose data went with it gets the conversation back from the last checkpoint.
     await this.p.checkpoints.recallAgent(restarted, this.p.store.row.agent_session_id).catch((err: unknown) =>
@@ -419,6 +429,31 @@ export class SandboxLifecycle {
     await this.p.connection.reattach(restarted, true)
     if (this.stopped(job)) return this.abandon(restarted)
     this.p.signals.sandboxState('ready', 'agent_restarted')
+  }
+
+  /** Rejects once the provider says the sandbox is gone; polls until stopped. */
+  private watchGone(sandboxId: string): { lost: Promise<never>; readonly gone: boolean; stop(): void } {
+    let stopped = false
+    let gone = false
+    const lost = (async (): Promise<never> => {
+      while (!stopped) {
+        await sleep(GONE_POLL_MS)
+        if (stopped) break
+        if ((await this.p.provider.status(sandboxId).catch(() => undefined)) === 'gone') {
+          gone = true
+          throw new SandboxError('not_found', 'the sandbox went while its agent was being restarted')
+        }
+      }
+      return new Promise<never>(() => {})
+    })()
+    lost.catch(() => {})
+    return {
+      lost,
+      get gone() {
+        return gone
+      },
+      stop: () => void (stopped = true),
+    }
   }
 
   /**
