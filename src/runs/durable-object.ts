@@ -1,7 +1,5 @@
 import { DurableObject } from 'cloudflare:workers'
 import {
-  callbackUrlProblem,
-  localCallbacksAllowed,
   structuredOutcome,
   type CallbackAttempt,
   type CreateRunInput,
@@ -24,7 +22,8 @@ import { askComment, commentBody, githubComment, startedComment } from './github
 import { githubSetup, publishRun, type GitHubSetup } from './github-pr'
 import { postProgress, reportToSlack } from './slack-api'
 import { callbackRetryDelay, SETTLE_MS } from './policy'
-import { callbackKey, signature, timestamped } from './signing'
+import { postCallback } from './callback-post'
+import { runViewOf, type RunRow } from './run-row'
 import { migrate } from '../lib/migrations'
 import { openJson, sealJson } from '../lib/sealed'
 import { RUN_MIGRATIONS } from './schema'
@@ -33,41 +32,6 @@ import { readSettings } from '../config/settings'
 
 /** How long a run may take when it does not say. */
 const DEFAULT_TIMEOUT_SECONDS = 30 * 60
-
-type RunRow = {
-  id: string
-  tenant: string
-  session_id: string
-  status: RunStatus
-  request: string
-  github: string | null
-  result: string | null
-  error: string | null
-  reply: string | null
-  /** the agent's structured answer as JSON, once it matched the run's outputSchema */
-  structured: string | null
-  created_at: string
-  updated_at: string
-  deadline: number
-  settle_at: number | null
-  /** `skipped`: the run ended before its session existed, as the answer that started it said; nothing is sent */
-  callback_state: 'none' | 'pending' | 'delivered' | 'failed' | 'skipped'
-  callback_attempts: string
-  next_callback_at: number | null
-  /** a PullRequestPlan as JSON: what the run does on GitHub with its changes */
-  pr: string | null
-  comment_id: number | null
-  /** the tenant's own token for the pull request, sealed under SECRETS_KEY; erased when the run ends */
-  repo_token: string | null
-  /** the schedule whose firing started the run */
-  schedule_id: string | null
-  /** a SlackTarget as JSON: the thread the run reports to */
-  slack: string | null
-  /** the run's progress message in that thread */
-  slack_ts: string | null
-  /** the permission request the agent waits on, asked on the run's GitHub issue or pull request */
-  asked_permission: string | null
-}
 
 const FINAL: RunStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
 
@@ -368,7 +332,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
         ? await githubComment(this.env, JSON.parse(row.github) as GitHubTarget, commentBody(this.view()), row.comment_id ?? undefined)
         : row.slack
           ? await reportToSlack(this.env, JSON.parse(row.slack) as SlackTarget, row.slack_ts, this.view())
-          : await this.postCallback((JSON.parse(row.request) as RunRequest).callback!.url)
+          : await postCallback(this.env, this.row!.tenant, this.view(), (JSON.parse(row.request) as RunRequest).callback!.url)
       if (typeof res === 'string') attempt.error = res
       else attempt.status = res.status
     } catch (err) {
@@ -386,52 +350,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     })
   }
 
-  /**
-   * POSTs the run, which names its tenant, signed over `<X-Timestamp>.<body>` with that tenant's
-   * own key (derived from CALLBACK_SECRET; unsigned when it is not set), to a URL checked again
-   * now, as the rules may have changed since the run started. A redirect is an answer, not a new
-   * destination. Gives the reason when it may not go out.
-   */
-  private async postCallback(url: string): Promise<Response | 'refused'> {
-    if (callbackUrlProblem(url, localCallbacksAllowed(this.env.ALLOW_LOCAL_CALLBACKS))) return 'refused'
-    const body = JSON.stringify(this.view())
-    const timestamp = String(Math.floor(Date.now() / 1000))
-    const secret = this.env.CALLBACK_SECRET
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-timestamp': timestamp,
-        ...(secret && { 'x-signature-256': await signature(await callbackKey(secret, this.row!.tenant), timestamped(timestamp, body)) }),
-      },
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(10_000),
-    })
-    await res.body?.cancel()
-    return res
-  }
-
   private view(): RunView {
-    const row = this.row!
-    const request = JSON.parse(row.request) as RunRequest
-    return {
-      id: row.id,
-      tenant: row.tenant,
-      sessionId: row.session_id,
-      status: row.status,
-      ...(row.schedule_id !== null && { scheduleId: row.schedule_id }),
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      ...(row.result && { result: JSON.parse(row.result) as RunView['result'] }),
-      ...(row.error && this.row!.status !== 'succeeded' && { error: JSON.parse(row.error) as RunView['error'] }),
-      ...(request.callback && {
-        callback: {
-          url: request.callback.url,
-          state: row.callback_state === 'none' ? 'pending' : row.callback_state,
-          attempts: JSON.parse(row.callback_attempts) as CallbackAttempt[],
-        },
-      }),
-    }
+    return runViewOf(this.row!)
   }
 }

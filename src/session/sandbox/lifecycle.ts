@@ -1,17 +1,11 @@
-import type { Timings } from '../../config/timings'
 import { Neighbours } from '../../lib/neighbours'
 import { errorMessage, log, logEvent } from '../../lib/log'
 import { sleep } from '../../lib/sleep'
 import { waitForOpencode } from '../../opencode/client'
-import { SandboxError, type SandboxProvider } from '../../sandbox/provider'
+import { SandboxError } from '../../sandbox/provider'
 import type { SandboxRecord } from '../../sandbox/record'
-import { runPauseAt, type E2BLimits } from '../../sandbox/e2b-limits'
 import { event, type StepOf } from '../../contracts'
-import type { AgentConnection } from '../agent/connection'
-import type { Checkpoints } from '../checkpoints/checkpoints'
-import type { AgentEvents } from '../agent/events'
 import type { LinkEnd } from '../agent/link'
-import type { HumanRequests } from '../agent/human-requests'
 import {
   expiry,
   idleDecision,
@@ -22,42 +16,14 @@ import {
   sandboxTimeoutMs,
   wantsSandbox,
   type RecoveryAction,
-  type SandboxProbe,
-  type WatchdogLimits,
 } from './rules'
-import type { SessionSignals, StatusPort } from '../ports'
-import type { MessageQueue } from '../turns/queue'
 import { Provisioning } from './provisioning'
-import type { SandboxSource } from './source'
 import { startChecks } from './start-checks'
 import { openSecrets } from '../store/secrets'
-import type { SessionStore } from '../store/session-store'
-import type { Turns } from '../turns/turns'
 import { WorkSlot, type Abandon, type Job } from './work-slot'
-
-/** How often a restart's wait asks the provider whether the sandbox is still there. */
-const GONE_POLL_MS = 1_000
-
-export type LifecycleParts = {
-  secretsKey: string | undefined
-  provider: SandboxProvider
-  store: SessionStore
-  signals: SessionSignals
-  status: StatusPort
-  queue: MessageQueue
-  turns: Turns
-  human: HumanRequests
-  events: AgentEvents
-  connection: AgentConnection
-  source: SandboxSource
-  checkpoints: Checkpoints
-  /** the watchdog's limits, the first retry of a refused pause (TIMINGS pauseRetryMs), the plan's run limit */
-  settings: { watchdog: WatchdogLimits; timings: Pick<Timings, 'pauseRetryMs'>; e2bLimits: E2BLimits }
-  /** clients watching the session's stream: a watched session is not paused */
-  watchers(): number
-  /** the session's terminals: they close as the sandbox stops running */
-  terminals: { closeAll(why: 'paused' | 'lost' | 'ended'): void }
-}
+import { probeAgent, watchGone } from './agent-checks'
+import { extendTimeout, runPauseFor } from './keep-alive'
+import type { LifecycleParts } from './lifecycle-parts'
 
 /**
  * The session's sandbox through its life: made (or taken warm), watched, recovered after a gap,
@@ -133,7 +99,7 @@ export class SandboxLifecycle {
       busy: turns.running || queue.waiting() > 0 || this.slot.busy,
       hasSandbox: record !== undefined && !record.paused,
       clients: this.p.watchers(),
-      runPauseAt: this.runPauseAt(record),
+      runPauseAt: runPauseFor(this.p.settings.e2bLimits, record),
     })
     if (decision.action === 'pause' && now >= this.pauseRetryAt) {
       // One at a time with provisioning and recovery: a message arriving mid-pause resumes after it.
@@ -141,22 +107,17 @@ export class SandboxLifecycle {
       await this.slot.settled()
       return
     }
-    if (record && !record.paused && needsKeepAlive({ now, expiresAt, deadline: record.deadline })) await this.keepAlive(record, now, expiresAt)
+    if (record && !record.paused && needsKeepAlive({ now, expiresAt, deadline: record.deadline })) await extendTimeout(this.p, record, now, expiresAt)
     // Sandboxes being made stay alive through a long setup; with no work under way, any recorded is left from before a restart.
     await (this.slot.busy ? this.provisioning.keepAlive(this.timeout()) : this.provisioning.reap())
     // A live link watches the agent itself (heartbeats); without one, ensureRunning probes and recovers.
     this.ensureRunning()
   }
 
-  private runPauseAt(record: SandboxRecord | undefined): number | undefined {
-    const { maxRunMs } = this.p.settings.e2bLimits
-    return maxRunMs !== undefined && record?.runningSince !== undefined ? runPauseAt(record.runningSince, maxRunMs) : undefined
-  }
-
   /** A client asked to keep the session: its sandbox's provider timeout moves with the deadline. */
   async keepalive() {
     const record = this.p.store.sandbox()
-    if (record && !record.paused) await this.keepAlive(record, Date.now(), Date.parse(this.p.store.row.expires_at))
+    if (record && !record.paused) await extendTimeout(this.p, record, Date.now(), Date.parse(this.p.store.row.expires_at))
     this.ensureRunning()
   }
 
@@ -295,22 +256,6 @@ export class SandboxLifecycle {
     }
   }
 
-  /** `exit`: how the agent process exited, when its sandbox said so before opencode's health route answered. */
-  private async probe(record: SandboxRecord): Promise<SandboxProbe & { exit?: string }> {
-    const health = waitForOpencode(record.endpoint, record.password, { timeoutMs: 2_000 }).then(
-      () => ({ agentHealthy: true }),
-      () => ({ agentHealthy: false }),
-    )
-    // An exit the sandbox reported needs no wait for a health route that will not answer.
-    const first: { agentHealthy: boolean; exit?: string } = await Promise.race([
-      health,
-      this.p.connection.exited().then((exit) => ({ agentHealthy: false, exit })),
-    ])
-    if (first.agentHealthy) return { agentHealthy: true, sandbox: 'running' }
-    const sandbox = await this.p.provider.status(record.sandboxId).catch(() => 'unknown' as const)
-    return { agentHealthy: false, sandbox, ...(first.exit !== undefined && { exit: first.exit }) }
-  }
-
   /**
    * The link to the agent is gone (its stream ended, a health check failed, or this object
    * restarted): find out why, and reconnect, restart the agent, or give the sandbox up.
@@ -320,7 +265,7 @@ export class SandboxLifecycle {
     if (!record) return 'replace_sandbox'
     try {
       for (let attempt = 1; ; attempt++) {
-        const probe = await this.probe(record)
+        const probe = await probeAgent(this.p, record)
         if (this.stopped(job)) {
           await this.abandon(record)
           return 'replace_sandbox'
@@ -392,19 +337,6 @@ export class SandboxLifecycle {
     if ((await this.recover(job, 'resumed')) === 'resubscribe' && !this.stopped(job)) signals.sandboxState('ready', 'resumed')
   }
 
-  /** Keeps the provider from ending a sandbox the session still wants (E2B ends it at its timeout). */
-  private async keepAlive(record: SandboxRecord, now: number, expiresAt: number) {
-    const timeoutMs = sandboxTimeoutMs(now, expiresAt)
-    try {
-      await this.p.provider.keepAlive(record.sandboxId, timeoutMs)
-    } catch (err) {
-      // A sandbox that is gone shows when its agent stops answering; recovery handles it there.
-      return log('warn', 'sandbox keepalive failed', { sessionId: this.p.store.maybe?.id, err: errorMessage(err) })
-    }
-    const current = this.p.store.sandbox()
-    if (current?.sandboxId === record.sandboxId) this.p.store.saveSandbox({ ...current, deadline: now + timeoutMs })
-  }
-
   /** opencode died in a live sandbox: start it again on the same workspace and carry on. */
   private async restartAgent(job: Job, record: SandboxRecord, reason: string) {
     this.p.signals.sandboxState('restarting', 'agent_stopped', { detail: reason })
@@ -414,7 +346,7 @@ export class SandboxLifecycle {
     this.p.store.saveSandbox(restarted)
     // A sandbox killed whole may report its agent's exit before it reports itself gone: the wait
     // for the new agent ends as soon as the sandbox is, and the sandbox is then given up.
-    const watch = this.watchGone(record.sandboxId)
+    const watch = watchGone(this.p.provider, record.sandboxId)
     try {
       await Promise.race([waitForOpencode(endpoint, record.password, { stopped: () => this.stopped(job) || watch.gone }), watch.lost])
     } finally {
@@ -429,31 +361,6 @@ export class SandboxLifecycle {
     await this.p.connection.reattach(restarted, true)
     if (this.stopped(job)) return this.abandon(restarted)
     this.p.signals.sandboxState('ready', 'agent_restarted')
-  }
-
-  /** Rejects once the provider says the sandbox is gone; polls until stopped. */
-  private watchGone(sandboxId: string): { lost: Promise<never>; readonly gone: boolean; stop(): void } {
-    let stopped = false
-    let gone = false
-    const lost = (async (): Promise<never> => {
-      while (!stopped) {
-        await sleep(GONE_POLL_MS)
-        if (stopped) break
-        if ((await this.p.provider.status(sandboxId).catch(() => undefined)) === 'gone') {
-          gone = true
-          throw new SandboxError('not_found', 'the sandbox went while its agent was being restarted')
-        }
-      }
-      return new Promise<never>(() => {})
-    })()
-    lost.catch(() => {})
-    return {
-      lost,
-      get gone() {
-        return gone
-      },
-      stop: () => void (stopped = true),
-    }
   }
 
   /**
