@@ -1,12 +1,14 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
+import LongestFirst from './test/order/longest-first.ts'
 
 /** Each test file that runs sessions ends those it left open (test/helpers/end-sessions.ts). */
 const SESSIONS = ['test/helpers/end-sessions.ts']
 
 /** How many test files that run sessions go at once. */
 const SESSION_FILES = 4
-const quick = { maxWorkers: 2, sequence: { groupOrder: 0 } }
+/** Longer than vitest's 5 s: a few of these move megabytes or run git, which a busy machine slows well past it. */
+const quick = { maxWorkers: 2, testTimeout: 30_000, sequence: { groupOrder: 0 } }
 const withSessions = { maxWorkers: SESSION_FILES, sequence: { groupOrder: 1 } }
 
 /**
@@ -25,11 +27,13 @@ const withSessions = { maxWorkers: SESSION_FILES, sequence: { groupOrder: 1 } }
  * The quick projects run first; then every project that runs sessions at once, in one group whose
  * maxWorkers bounds how many files share a CI machine's two cores (vitest gives a group one
  * bound). Most end-to-end time is spent waiting on turns, timers and restarts, so the files of
- * one project fill the waits of another.
+ * one project fill the waits of another; the longest files of any project go first
+ * (test/order/longest-first.ts).
  */
 export default defineConfig({
   test: {
     reporters: ['default', './test/reporters/project-times.ts'],
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         test: {
@@ -44,9 +48,9 @@ export default defineConfig({
           name: 'standin',
           include: ['test/standin/**/*.test.ts'],
           environment: 'node',
+          ...quick,
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          ...quick,
         },
       },
       {

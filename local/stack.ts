@@ -134,6 +134,11 @@ export type StackOptions = {
    * has them (src/config/bundled-settings.ts); the scripted model's OPENCODE_CONFIG may be one.
    */
   bundledSettings?: string[]
+  /**
+   * rebuild and reload the Worker when a source file changes (`npm run dev`); off by default, so
+   * that a stack under test keeps the code it started with while the sources are edited
+   */
+  watch?: boolean
 }
 
 export type Stack = {
@@ -288,6 +293,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             NO_COLOR: '1',
             FORCE_COLOR: '0',
             ...(opts.bundledSettings && { DEPLOYMENT_SETTINGS_FILE: bundledFile }),
+            ...(opts.watch && { WRANGLER_DEV_WATCH: '1' }),
           },
           // Its stdin is a pipe only this process holds: when this process ends, however it ends, the Worker stops too.
           stdio: ['pipe', 'pipe', 'pipe'],

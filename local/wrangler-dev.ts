@@ -21,6 +21,7 @@ import { portIsFree } from './ports'
  *   and a server that never answers.
  * - it stops when its stdin closes: the stack that started it has ended.
  *
+ * - it rebuilds on source changes only when WRANGLER_DEV_WATCH=1 (`npm run dev`).
  * - DEPLOYMENT_SETTINGS_FILE, when set, is bundled in place of the project's
  *   deployment-settings.json (src/config/bundled-settings.ts), so a stack has settings of its own.
  *
@@ -43,7 +44,7 @@ const worker = await unstable_startWorker({
     inspector: false,
     server: { hostname: '127.0.0.1', port: Number(port) },
     persist,
-    watch: true,
+    watch: process.env.WRANGLER_DEV_WATCH === '1',
   },
 })
 // Where the Worker answers behind wrangler's proxy, for benchmarks that weigh the proxy's hop:

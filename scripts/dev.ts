@@ -73,6 +73,7 @@ try {
     stateDir,
     sandboxRoot,
     onLog: (line) => (up ? process.stdout.write(line) : startup.push(line)),
+    watch: true,
     ...(dialect && { opencodeConfig: inDialect(dialect as Dialect) }),
     // E2B_STANDIN=1: the production provider, offline, against the local E2B stand-in.
     ...(process.env.E2B_STANDIN === '1' && { e2bStandIn: { apiKey: 'e2b_local_standin_key' } }),

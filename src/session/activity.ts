@@ -1,3 +1,4 @@
+import { fail, ok, type Outcome } from '../lib/errors'
 import type { Activity } from './ports'
 
 export type ActivityParts = {
@@ -14,4 +15,11 @@ export class SessionActivity implements Activity {
   get busy(): boolean {
     return this.p.turns.running || this.p.queue.waiting() > 0 || this.p.lifecycle.busy || this.p.forks.copying
   }
+}
+
+/** Whether the session's past may be changed now (an undo, a fork, a restore): open, idle and nothing under way. */
+export function quietFor(action: string, activity: Activity, store: { isOver(): boolean; row: { status: string } }): Outcome<void> {
+  if (store.isOver()) return fail('conflict', `the session is ${store.row.status}`)
+  if (activity.busy || store.row.status !== 'idle') return fail('conflict', `a turn is running or messages are waiting; ${action} once the session is idle`)
+  return ok(undefined)
 }

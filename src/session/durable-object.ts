@@ -7,6 +7,7 @@ import type { CheckpointList, ConversationMessage, CreateSessionInput, Permissio
 import { openFork, openSession, retitle } from './opening'
 import { lacks, messageRefusal } from './runtime-features'
 import { composeSession, type SessionParts } from './compose'
+import { quietFor } from './activity'
 import { MAX_STREAMS, type Subscription } from './log/fanout'
 import type { ForkInput } from './history/fork-copy'
 import type { History } from './history/undo'
@@ -171,9 +172,9 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   async restoreCheckpoint(tenant: string, n: number): Promise<Outcome<SessionView>> {
     if (!this.p.store.owns(tenant)) return notFound()
-    if (this.p.store.isOver()) return fail('conflict', `the session is ${this.p.store.row.status}`)
     await this.p.lifecycle.awake()
-    if (this.p.activity.busy || this.p.store.row.status !== 'idle') return fail('conflict', 'a turn is running or messages are waiting; restore once the session is idle')
+    const quiet = quietFor('restore', this.p.activity, this.p.store)
+    if (!quiet.ok) return quiet
     const done = await this.p.checkpoints.rollBack(n, this.p.store.spec().repo !== undefined)
     return done.ok ? ok(this.view()) : done
   }

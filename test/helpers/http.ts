@@ -78,7 +78,9 @@ export async function waitForStatus(id: string, status: string, key?: string): P
     if (res.body.status === 'failed' && status !== 'failed') {
       throw new GiveUp(`session failed: ${JSON.stringify(res.body.error)}`)
     }
-    return res.body.status === status ? res.body : undefined
+    if (res.body.status === status) return res.body
+    // Thrown rather than returned, so that a timeout says where the session stood.
+    throw new Error(`GET answered ${res.status}: ${JSON.stringify(res.body).slice(0, 400)}`)
   })
 }
 

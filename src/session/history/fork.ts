@@ -5,6 +5,7 @@ import type { Conversation } from '../turns/conversation'
 import type { MessageQueue } from '../turns/queue'
 import { Neighbours } from '../../lib/neighbours'
 import type { Activity, SessionSignals, StatusPort } from '../ports'
+import { quietFor } from '../activity'
 import type { SandboxSource } from '../sandbox/source'
 import { openSecrets } from '../store/secrets'
 import type { SessionStore } from '../store/session-store'
@@ -57,8 +58,8 @@ export class Forks {
   /** What a fork of this session at `messageId` starts from; the session must be idle with a sandbox. */
   handOver(id: string, messageId: string | undefined): Outcome<ForkInput> {
     const { store, queue: messages, conversation } = this.p
-    if (store.isOver()) return fail('conflict', `the session is ${store.row.status}`)
-    if (this.neighbours.of.activity.busy || store.row.status !== 'idle') return fail('conflict', 'a turn is running or messages are waiting; fork once the session is idle')
+    const quiet = quietFor('fork', this.neighbours.of.activity, store)
+    if (!quiet.ok) return quiet
     const record = store.sandbox()
     const agentSessionId = store.row.agent_session_id
     if (!record || record.paused || !agentSessionId) return fail('sandbox_unavailable', 'the session has no running sandbox to copy')

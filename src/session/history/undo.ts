@@ -3,6 +3,7 @@ import { fail, ok, type Outcome } from '../../lib/errors'
 import type { OpencodeAgent } from '../../opencode/agent'
 import type { Conversation } from '../turns/conversation'
 import type { Activity, SessionSignals } from '../ports'
+import { quietFor } from '../activity'
 import type { MessageQueue } from '../turns/queue'
 import type { SessionStore } from '../store/session-store'
 
@@ -74,10 +75,7 @@ export class History {
   }
 
   private check(): Outcome<void> {
-    const { store } = this.p
-    if (store.isOver()) return fail('conflict', `the session is ${store.row.status}`)
-    if (this.p.activity.busy || this.p.store.row.status !== 'idle') return fail('conflict', 'a turn is running or messages are waiting; undo once the session is idle')
-    return ok(undefined)
+    return quietFor('undo', this.p.activity, this.p.store)
   }
 }
 
