@@ -1,6 +1,9 @@
 import { modelProviderConfig } from '../local/model-server'
 import { QUIET_BOOT_ENV } from '../src/opencode/config'
-import { treeCpuMs } from './lib/procs'
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { PROJECT_ROOT } from '../local/stack'
+import { exitedChildrenCpuMs, treeCpuMs } from './lib/procs'
 import { agentClient, waitForOpencode } from '../src/opencode/client'
 import { LocalSandboxProvider } from '../src/sandbox/local'
 import { DEFAULT_TIMINGS } from '../src/config/timings'
@@ -153,12 +156,29 @@ export async function burstBenchmark(stack: BenchStack, n = BURST, refillWaitMs 
   return { ...summarize(warmPoolSize, starts), readyBefore, readyAfter, refillMs: refilled ? now() - done : NaN }
 }
 
-/** Each step from the one before, p50: made (sandbox and a baseline commit), serving (health answered), a first session. */
-export type BootVariant = { samples: number; p50: number; p95: number; made: number; serving: number; session: number; cpuMs: number }
-/** `quiet`: as sessions' sandboxes start opencode (QUIET_BOOT_ENV); `plain`: without it, as before. */
-export type BootResult = { quiet: BootVariant; plain: BootVariant }
+/**
+ * Each step from the one before, p50: made (sandbox and a baseline commit), serving (health
+ * answered), a first session; opencode's CPU up to serving and up to its first session.
+ */
+export type BootVariant = { samples: number; p50: number; p95: number; made: number; serving: number; session: number; cpuServingMs: number; cpuMs: number }
+/**
+ * `quiet`: as sessions' sandboxes start opencode (QUIET_BOOT_ENV); `plain`: without it, as before.
+ * `load`: the binary's own start, `opencode --version` (p50 wall and CPU): what any boot pays before its init.
+ */
+export type BootResult = { quiet: BootVariant; plain: BootVariant; load: { wallMs: number; cpuMs: number } }
 
-type OneBoot = { total: number; made: number; serving: number; session: number; cpuMs: number }
+type OneBoot = { total: number; made: number; serving: number; session: number; cpuServingMs: number; cpuMs: number }
+
+const OPENCODE_BIN = join(PROJECT_ROOT, 'node_modules', '.bin', 'opencode')
+
+/** The binary loaded, its runtime and bundle started, and nothing else: `opencode --version`, wall and CPU. */
+function binaryLoad(): { wallMs: number; cpuMs: number } {
+  const cpu0 = exitedChildrenCpuMs()
+  const t0 = now()
+  const run = spawnSync(OPENCODE_BIN, ['--version'], { env: { ...process.env, ...QUIET_BOOT_ENV }, stdio: 'ignore' })
+  if (run.status !== 0) throw new Error(`opencode --version exited with ${run.status}`)
+  return { wallMs: now() - t0, cpuMs: exitedChildrenCpuMs() - cpu0 }
+}
 
 /**
  * opencode's own boot, without the Worker: straight through the local sandbox host, a sandbox
@@ -189,20 +209,23 @@ export async function opencodeBootBenchmark(stack: BenchStack, samples = START_S
       const endpoint = await provider.startOpencode(sb.sandboxId, { cwd: sb.workdir })
       await waitForOpencode(endpoint, password)
       const serving = now()
+      const pid = await opencodePid(sb.sandboxId)
+      const cpuServingMs = pid === undefined ? NaN : treeCpuMs(pid)
       const created = await agentClient(endpoint, password, sb.workdir, { timeoutMs: DEFAULT_TIMINGS.agentCallMs }).session.create({})
       if (!created.data) throw new Error('opencode did not create a session')
       const session = now()
-      const pid = await opencodePid(sb.sandboxId)
-      return { total: session - t0, made: made - t0, serving: serving - made, session: session - serving, cpuMs: pid === undefined ? NaN : treeCpuMs(pid) }
+      return { total: session - t0, made: made - t0, serving: serving - made, session: session - serving, cpuServingMs, cpuMs: pid === undefined ? NaN : treeCpuMs(pid) }
     } finally {
       await provider.kill(sb.sandboxId)
     }
   }
   const quiet: OneBoot[] = []
   const plain: OneBoot[] = []
+  const loads: { wallMs: number; cpuMs: number }[] = []
   for (let i = 0; i < samples; i++) {
     quiet.push(await boot({ ...envs, ...QUIET_BOOT_ENV }))
     plain.push(await boot(envs))
+    loads.push(binaryLoad())
   }
   const variant = (boots: OneBoot[]): BootVariant => {
     const p50 = (pick: (b: OneBoot) => number) => quantile(boots.map(pick), 0.5)
@@ -213,8 +236,10 @@ export async function opencodeBootBenchmark(stack: BenchStack, samples = START_S
       made: p50((b) => b.made),
       serving: p50((b) => b.serving),
       session: p50((b) => b.session),
+      cpuServingMs: p50((b) => b.cpuServingMs),
       cpuMs: p50((b) => b.cpuMs),
     }
   }
-  return { quiet: variant(quiet), plain: variant(plain) }
+  const load = { wallMs: quantile(loads.map((l) => l.wallMs), 0.5), cpuMs: quantile(loads.map((l) => l.cpuMs), 0.5) }
+  return { quiet: variant(quiet), plain: variant(plain), load }
 }
