@@ -184,7 +184,17 @@ for (const start of [startCold, startWarm]) {
 }
 const stepsOf = (s: StartSteps) =>
   `admitted ${ms(s.admitted)} (answered ${ms(s.answered)}), pool take ${ms(s.taken)}, agent attached ${ms(s.attached)}, idle ${ms(s.idle)}, seen ${ms(s.seen)}`
-if (startWarm) row('session start, warm: steps (p50 each)', `WARM_POOL_SIZE=${startWarm.warmPoolSize}`, `${startWarm.samples} sessions`, stepsOf(startWarm.steps), '', '')
+if (startWarm) {
+  row('session start, warm: steps (p50 each)', `WARM_POOL_SIZE=${startWarm.warmPoolSize}`, `${startWarm.samples} sessions`, stepsOf(startWarm.steps), '', '')
+  row(
+    'session start, warm: answered vs one round trip',
+    `WARM_POOL_SIZE=${startWarm.warmPoolSize}`,
+    'a GET of each idle session',
+    `answered ${ms(startWarm.steps.answered)}`,
+    `GET ${ms(startWarm.getMs)}`,
+    `${ratio(startWarm.steps.answered, startWarm.getMs)}`,
+  )
+}
 if (burst) {
   row(
     `session start, a burst of ${burst.samples} at once`,

@@ -41,6 +41,8 @@ export type StartResult = {
   /** sessions whose sandbox came from the warm pool (`sandbox.status` starting, reason `warm`) */
   fromPool: number
   steps: StartSteps
+  /** p50 of a GET of the idle session: one round trip through the proxy, the Worker and the session, the floor under `answered` */
+  getMs: number
 }
 
 /** What GET /health says of the warm pool, if it says anything. */
@@ -60,7 +62,7 @@ async function waitForPool(stack: BenchStack, n = 1, timeoutMs = 60_000): Promis
   return false
 }
 
-type OneStart = { total: number; warm: boolean; marks: StartSteps }
+type OneStart = { total: number; warm: boolean; marks: StartSteps; getMs: number }
 
 /** One session from POST to the first idle on its stream, with the time of each step; ended after. */
 async function timedStart(stack: BenchStack): Promise<OneStart> {
@@ -83,7 +85,10 @@ async function timedStart(stack: BenchStack): Promise<OneStart> {
     const takenAt = stamp((e) => e.event === 'sandbox.status' && e.data.state === 'starting' && e.data.reason === 'warm')
     const readyAt = stamp((e) => e.event === 'sandbox.status' && e.data.state === 'ready')
     const idleAt = Date.parse(idle.data.at as string)
+    const get0 = now()
+    await call(stack, `/v1/sessions/${id as string}`)
     return {
+      getMs: now() - get0,
       total: idle.at - t0,
       warm: Number.isFinite(takenAt),
       marks: {
@@ -109,6 +114,7 @@ function summarize(warmPoolSize: string, starts: OneStart[]): StartResult {
     p50: quantile(times, 0.5),
     p95: quantile(times, 0.95),
     fromPool: starts.filter((s) => s.warm).length,
+    getMs: quantile(starts.map((s) => s.getMs), 0.5),
     steps: { admitted: step('admitted'), answered: step('answered'), taken: step('taken'), attached: step('attached'), idle: step('idle'), seen: step('seen') },
   }
 }
