@@ -1,12 +1,12 @@
-import { cpuMsOf, machineCpuMs, opencodeProcessesUnder, rssOf, workerdCpuMs, workerdMemory } from './lib/procs'
+import { cpuMsOf, machineCpuMs, nodeCpuMs, opencodeProcessesUnder, rssOf, workerdCpuMs, workerdMemory } from './lib/procs'
 import { call, endSession, idleSession, script, type BenchStack } from './lib/stack'
 import { now, quantile, sleep } from './lib/stats'
 
 /** Each session runs its own opencode, and the 2 cores are shared by all of them, the Worker, the model and the clients. */
 export const CONCURRENCY_LEVELS = [1, 2, 4, 6, 8, 10, 12]
-/** At least this many rounds per level, and at least this many turns. */
+/** At least this many rounds per level, and at least this many turns: a p99 of a lone session needs a dozen. */
 const MIN_ROUNDS = 2
-const MIN_TURNS = 4
+const MIN_TURNS = 12
 /** Sessions are started this many at a time: twelve opencode boots at once on two cores take minutes. */
 const START_BATCH = 4
 /** A modest turn: 500 pieces, paced at about one a millisecond. */
@@ -20,11 +20,16 @@ export type ConcurrencyLevel = {
   /** the first failure's message */
   failure?: string
   p50: number
+  p99: number
   max: number
   /** turns completed per second over the level */
   turnsPerSecond: number
-  /** cores in use over the level (CPU time over wall time): the whole machine, workerd, the sessions' opencodes, this process (clients and the scripted model) */
-  cores: { machine: number; workerd: number; opencode: number; bench: number }
+  /**
+   * cores in use over the level (CPU time over wall time): the whole machine, workerd, the
+   * sessions' opencodes, wrangler's own Node process, and this process (the clients, the scripted
+   * model and the sandbox host)
+   */
+  cores: { machine: number; workerd: number; opencode: number; wrangler: number; bench: number }
 }
 
 export type ConcurrencyResult = {
@@ -60,7 +65,14 @@ async function turn(stack: BenchStack, id: string): Promise<number | Error> {
 /** What to read before and after a level to tell who used the cores. */
 function cpuMark(opencodePids: number[]) {
   const usage = process.cpuUsage()
-  return { at: now(), machine: machineCpuMs(), workerd: workerdCpuMs(), opencode: cpuMsOf(opencodePids), bench: (usage.user + usage.system) / 1000 }
+  return {
+    at: now(),
+    machine: machineCpuMs(),
+    workerd: workerdCpuMs(),
+    opencode: cpuMsOf(opencodePids),
+    wrangler: nodeCpuMs(),
+    bench: (usage.user + usage.system) / 1000,
+  }
 }
 
 function coresBetween(a: ReturnType<typeof cpuMark>, b: ReturnType<typeof cpuMark>, cores: number) {
@@ -70,6 +82,7 @@ function coresBetween(a: ReturnType<typeof cpuMark>, b: ReturnType<typeof cpuMar
     machine: machineShare * cores,
     workerd: (b.workerd - a.workerd) / wall,
     opencode: (b.opencode - a.opencode) / wall,
+    wrangler: (b.wrangler - a.wrangler) / wall,
     bench: (b.bench - a.bench) / wall,
   }
 }
@@ -131,6 +144,7 @@ export async function concurrencyBenchmark(stack: BenchStack, levels = CONCURREN
         failed: failures.length,
         ...(failures[0] && { failure: failures[0].message.slice(0, 160) }),
         p50: quantile(times, 0.5),
+        p99: quantile(times, 0.99),
         max: Math.max(...times),
         turnsPerSecond: (times.length * 1000) / (after.at - before.at),
         cores: coresBetween(before, after, cores),

@@ -29,7 +29,8 @@ const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'con
 type Benchmark = (typeof BENCHMARKS)[number]
 /** `npm run bench -- --only relay,stages`: some benchmarks only, printed; RESULTS.md keeps whole runs. */
 /** `--paces burst,stress,model`: some of the relay's paces only (default: all three). */
-const { values: flags } = parseArgs({ options: { only: { type: 'string' }, paces: { type: 'string' } } })
+/** `--levels 1,12`: some of the concurrency benchmark's levels only (default: CONCURRENCY_LEVELS). */
+const { values: flags } = parseArgs({ options: { only: { type: 'string' }, paces: { type: 'string' }, levels: { type: 'string' } } })
 const PACES = { burst: BURST, stress: STRESS, model: MODEL_PACE }
 const paces = (flags.paces?.split(',') ?? Object.keys(PACES)).map((name) => {
   const pace = PACES[name.trim() as keyof typeof PACES]
@@ -39,6 +40,11 @@ const paces = (flags.paces?.split(',') ?? Object.keys(PACES)).map((name) => {
   }
   return pace
 })
+const levels = flags.levels?.split(',').map(Number) ?? CONCURRENCY_LEVELS
+if (levels.some((n) => !Number.isInteger(n) || n < 1)) {
+  console.error(`--levels takes session counts, such as 1,12; not ${flags.levels}`)
+  process.exit(2)
+}
 const only = flags.only?.split(',').map((name) => name.trim())
 const unknown = only?.filter((name) => !(BENCHMARKS as readonly string[]).includes(name)) ?? []
 if (unknown.length) {
@@ -115,7 +121,7 @@ try {
     if (wanted('boot')) boot = await attempt("opencode's own boot", () => opencodeBootBenchmark(stack))
     if (wanted('fanout')) fanout = await attempt('fan-out', () => fanoutBenchmark(stack))
     if (wanted('replay')) replay = await attempt('replay', () => replayBenchmark(stack))
-    if (wanted('concurrency')) concurrency = await attempt('concurrency', () => concurrencyBenchmark(stack))
+    if (wanted('concurrency')) concurrency = await attempt('concurrency', () => concurrencyBenchmark(stack, levels))
     if (wanted('gateway')) gateway = await attempt('model gateway', () => gatewayBenchmark(stack))
     if (wanted('metering')) metering = await attempt("the gateway's metering", () => meteringBenchmark(stack))
     if (wanted('memory')) memory = await attempt('memory under large bodies', () => memoryBenchmark(stack))
@@ -178,7 +184,17 @@ for (const start of [startCold, startWarm]) {
 }
 const stepsOf = (s: StartSteps) =>
   `admitted ${ms(s.admitted)} (answered ${ms(s.answered)}), pool take ${ms(s.taken)}, agent attached ${ms(s.attached)}, idle ${ms(s.idle)}, seen ${ms(s.seen)}`
-if (startWarm) row('session start, warm: steps (p50 each)', `WARM_POOL_SIZE=${startWarm.warmPoolSize}`, `${startWarm.samples} sessions`, stepsOf(startWarm.steps), '', '')
+if (startWarm) {
+  row('session start, warm: steps (p50 each)', `WARM_POOL_SIZE=${startWarm.warmPoolSize}`, `${startWarm.samples} sessions`, stepsOf(startWarm.steps), '', '')
+  row(
+    'session start, warm: answered vs one round trip',
+    `WARM_POOL_SIZE=${startWarm.warmPoolSize}`,
+    'a GET of each idle session',
+    `answered ${ms(startWarm.steps.answered)}`,
+    `GET ${ms(startWarm.getMs)}`,
+    `${ratio(startWarm.steps.answered, startWarm.getMs)}`,
+  )
+}
 if (burst) {
   row(
     `session start, a burst of ${burst.samples} at once`,
@@ -204,6 +220,15 @@ if (boot) {
   row("opencode's own boot, no Worker", COLD, `${quiet.samples} + ${plain.samples} sandboxes, alternating`, `quiet p50 ${ms(quiet.p50)} (p95 ${ms(quiet.p95)})`, `plain p50 ${ms(plain.p50)} (p95 ${ms(plain.p95)})`, `p50 ${ratio(quiet.p50, plain.p50)}`)
   row("opencode's own boot: steps (p50 each)", COLD, '', `quiet: ${steps(quiet)}`, `plain: ${steps(plain)}`, '')
   row("opencode's own boot: CPU to its first session", COLD, 'opencode and what it started', `quiet ${(quiet.cpuMs / 1000).toFixed(2)} s`, `plain ${(plain.cpuMs / 1000).toFixed(2)} s`, ratio(quiet.cpuMs, plain.cpuMs))
+  const s = (msValue: number) => `${(msValue / 1000).toFixed(2)} s`
+  row(
+    "opencode's own boot, quiet: CPU by step (p50)",
+    COLD,
+    'the binary alone: `opencode --version`',
+    `binary load ${s(boot.load.cpuMs)} CPU (${ms(boot.load.wallMs)} wall)`,
+    `init to serving ${s(quiet.cpuServingMs - boot.load.cpuMs)}, first session ${s(quiet.cpuMs - quiet.cpuServingMs)}`,
+    `load ${((boot.load.cpuMs / quiet.cpuMs) * 100).toFixed(0)}% of ${s(quiet.cpuMs)}`,
+  )
 }
 if (stages) {
   const behind = relays.find((r) => r.deltas === BURST.deltas && r.delayMs === BURST.delayMs)?.noProxy.cpuMsPer1000
@@ -260,14 +285,27 @@ if (replay) {
 if (concurrency) {
   const alone = concurrency.levels[0]!
   const cores = (n: number) => n.toFixed(2)
+  const busy = (c: ConcurrencyResult['levels'][number]) =>
+    `cores busy ${cores(c.cores.machine)} of 2: workerd ${cores(c.cores.workerd)}, opencodes ${cores(c.cores.opencode)}, wrangler's Node ${cores(c.cores.wrangler)}, clients, model and sandbox host ${cores(c.cores.bench)}`
   for (const c of concurrency.levels) {
     row(
       'concurrent turns',
       COLD,
       `${c.sessions} sessions, ${c.turns} turns${c.failed ? `, ${c.failed} failed (${c.failure})` : ''}`,
-      `p50 ${ms(c.p50)}, max ${ms(c.max)}; ${c.turnsPerSecond.toFixed(2)} turns/s`,
-      `cores busy ${cores(c.cores.machine)} of 2: workerd ${cores(c.cores.workerd)}, opencodes ${cores(c.cores.opencode)}, clients and model ${cores(c.cores.bench)}`,
-      `p50 ${ratio(c.p50, alone.p50)}, throughput ${ratio(c.turnsPerSecond, alone.turnsPerSecond)} of 1 session`,
+      `p50 ${ms(c.p50)}, p99 ${ms(c.p99)}, max ${ms(c.max)}; ${c.turnsPerSecond.toFixed(2)} turns/s`,
+      busy(c),
+      `p50 ${ratio(c.p50, alone.p50)}, p99 ${ratio(c.p99, alone.p99)}, throughput ${ratio(c.turnsPerSecond, alone.turnsPerSecond)} of 1 session`,
+    )
+  }
+  const most = concurrency.levels.at(-1)!
+  if (most !== alone) {
+    row(
+      `turns of ${most.sessions} sessions at once vs one alone, p99`,
+      COLD,
+      `${most.turns} turns vs ${alone.turns}`,
+      `alone p99 ${ms(alone.p99)}`,
+      `${most.sessions} at once p99 ${ms(most.p99)}`,
+      `${ratio(most.p99, alone.p99)} (target 3x)`,
     )
   }
   const { sessions, workerdRssBefore, workerdRssAfter, opencodeRss } = concurrency
@@ -345,10 +383,13 @@ const notes = `What the rows measure:
   a baseline commit, \`opencode serve\` started with a session's configuration, up to its first session;
   rounds alternate "quiet" (with what sandboxes now set to skip opencode's network work: no model-list
   fetch, no auto-update, no share, no LSP downloads) and "plain" (without it, as before). Its CPU is
-  opencode's and its children's from /proc when its first session exists.
+  opencode's and its children's from /proc when its health answers and when its first session exists;
+  the binary's load alone is \`opencode --version\` run from the benchmark (its runtime and bundle
+  started, nothing initialised), the rest of the CPU to serving is opencode's init.
   The steps split a warm start by the \`at\` the session stamps on its events and the client's clock:
-  admitted (the route, the session's first load, the tenant's admission), the pool's take, the agent
-  attached (its session and event subscription), idle, and seen (stamped to read by the client).
+  admitted (the route, the session's first load, the tenant's admission), the pool's take (taken
+  while the tenant admits), the agent attached (its event stream, opened as soon as the sandbox is
+  taken, still during admission), idle, and seen (stamped to read by the client).
   **A burst**: ${BURST_STARTS} sessions created at once on a stack whose pool holds ${BURST_STARTS}; then the time until the pool is full again.
 - **repository start**: sessions on a local repository whose setup (\`${REPO_SETUP}\`) takes about 10 s, one at
   a time, alternating \`snapshot: false\` (clone and setup every time) with the default (from the snapshot one
@@ -382,9 +423,10 @@ const notes = `What the rows measure:
 - **reconnect storm**: one client opens a session's event stream, reads its first chunk and hangs up, ${STORM_CYCLES} times in a row
   (a page reloading, a network flapping); then 100 clients that stay and read, and one more, whose answer must be 429.
 - **concurrency**: ${Math.max(...CONCURRENCY_LEVELS)} sessions (an opencode each) started up front; N of them send a turn (500 pieces, paced
-  at about 1 ms) at the same moment, at least two rounds and four turns per level; latency is \`?wait=true\` from send to reply.
-  Cores busy: CPU time over the level's wall time, from /proc (the machine's busy share of its 2 cores; workerd;
-  the sessions' opencodes; this process, which runs the clients and the scripted model). Memory: workerd's resident
+  at about 1 ms) at the same moment, at least two rounds and twelve turns per level; latency is \`?wait=true\` from send to reply.
+  The p99 row sets the most sessions at once against one alone. Cores busy: CPU time over the level's wall time, from /proc
+  (the machine's busy share of its 2 cores; workerd; the sessions' opencodes; wrangler dev's Node process, its proxy;
+  this process, which runs the clients, the scripted model and the sandbox host). Memory: workerd's resident
   memory before any session and after all ran their turns, over the sessions; each opencode's own resident memory.
 `
 const report = `# Benchmark results

@@ -1,6 +1,9 @@
 import { modelProviderConfig } from '../local/model-server'
 import { QUIET_BOOT_ENV } from '../src/opencode/config'
-import { treeCpuMs } from './lib/procs'
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { PROJECT_ROOT } from '../local/stack'
+import { exitedChildrenCpuMs, treeCpuMs } from './lib/procs'
 import { agentClient, waitForOpencode } from '../src/opencode/client'
 import { LocalSandboxProvider } from '../src/sandbox/local'
 import { DEFAULT_TIMINGS } from '../src/config/timings'
@@ -38,6 +41,8 @@ export type StartResult = {
   /** sessions whose sandbox came from the warm pool (`sandbox.status` starting, reason `warm`) */
   fromPool: number
   steps: StartSteps
+  /** p50 of a GET of the idle session: one round trip through the proxy, the Worker and the session, the floor under `answered` */
+  getMs: number
 }
 
 /** What GET /health says of the warm pool, if it says anything. */
@@ -57,7 +62,7 @@ async function waitForPool(stack: BenchStack, n = 1, timeoutMs = 60_000): Promis
   return false
 }
 
-type OneStart = { total: number; warm: boolean; marks: StartSteps }
+type OneStart = { total: number; warm: boolean; marks: StartSteps; getMs: number }
 
 /** One session from POST to the first idle on its stream, with the time of each step; ended after. */
 async function timedStart(stack: BenchStack): Promise<OneStart> {
@@ -80,7 +85,10 @@ async function timedStart(stack: BenchStack): Promise<OneStart> {
     const takenAt = stamp((e) => e.event === 'sandbox.status' && e.data.state === 'starting' && e.data.reason === 'warm')
     const readyAt = stamp((e) => e.event === 'sandbox.status' && e.data.state === 'ready')
     const idleAt = Date.parse(idle.data.at as string)
+    const get0 = now()
+    await call(stack, `/v1/sessions/${id as string}`)
     return {
+      getMs: now() - get0,
       total: idle.at - t0,
       warm: Number.isFinite(takenAt),
       marks: {
@@ -106,6 +114,7 @@ function summarize(warmPoolSize: string, starts: OneStart[]): StartResult {
     p50: quantile(times, 0.5),
     p95: quantile(times, 0.95),
     fromPool: starts.filter((s) => s.warm).length,
+    getMs: quantile(starts.map((s) => s.getMs), 0.5),
     steps: { admitted: step('admitted'), answered: step('answered'), taken: step('taken'), attached: step('attached'), idle: step('idle'), seen: step('seen') },
   }
 }
@@ -153,12 +162,29 @@ export async function burstBenchmark(stack: BenchStack, n = BURST, refillWaitMs 
   return { ...summarize(warmPoolSize, starts), readyBefore, readyAfter, refillMs: refilled ? now() - done : NaN }
 }
 
-/** Each step from the one before, p50: made (sandbox and a baseline commit), serving (health answered), a first session. */
-export type BootVariant = { samples: number; p50: number; p95: number; made: number; serving: number; session: number; cpuMs: number }
-/** `quiet`: as sessions' sandboxes start opencode (QUIET_BOOT_ENV); `plain`: without it, as before. */
-export type BootResult = { quiet: BootVariant; plain: BootVariant }
+/**
+ * Each step from the one before, p50: made (sandbox and a baseline commit), serving (health
+ * answered), a first session; opencode's CPU up to serving and up to its first session.
+ */
+export type BootVariant = { samples: number; p50: number; p95: number; made: number; serving: number; session: number; cpuServingMs: number; cpuMs: number }
+/**
+ * `quiet`: as sessions' sandboxes start opencode (QUIET_BOOT_ENV); `plain`: without it, as before.
+ * `load`: the binary's own start, `opencode --version` (p50 wall and CPU): what any boot pays before its init.
+ */
+export type BootResult = { quiet: BootVariant; plain: BootVariant; load: { wallMs: number; cpuMs: number } }
 
-type OneBoot = { total: number; made: number; serving: number; session: number; cpuMs: number }
+type OneBoot = { total: number; made: number; serving: number; session: number; cpuServingMs: number; cpuMs: number }
+
+const OPENCODE_BIN = join(PROJECT_ROOT, 'node_modules', '.bin', 'opencode')
+
+/** The binary loaded, its runtime and bundle started, and nothing else: `opencode --version`, wall and CPU. */
+function binaryLoad(): { wallMs: number; cpuMs: number } {
+  const cpu0 = exitedChildrenCpuMs()
+  const t0 = now()
+  const run = spawnSync(OPENCODE_BIN, ['--version'], { env: { ...process.env, ...QUIET_BOOT_ENV }, stdio: 'ignore' })
+  if (run.status !== 0) throw new Error(`opencode --version exited with ${run.status}`)
+  return { wallMs: now() - t0, cpuMs: exitedChildrenCpuMs() - cpu0 }
+}
 
 /**
  * opencode's own boot, without the Worker: straight through the local sandbox host, a sandbox
@@ -189,20 +215,23 @@ export async function opencodeBootBenchmark(stack: BenchStack, samples = START_S
       const endpoint = await provider.startOpencode(sb.sandboxId, { cwd: sb.workdir })
       await waitForOpencode(endpoint, password)
       const serving = now()
+      const pid = await opencodePid(sb.sandboxId)
+      const cpuServingMs = pid === undefined ? NaN : treeCpuMs(pid)
       const created = await agentClient(endpoint, password, sb.workdir, { timeoutMs: DEFAULT_TIMINGS.agentCallMs }).session.create({})
       if (!created.data) throw new Error('opencode did not create a session')
       const session = now()
-      const pid = await opencodePid(sb.sandboxId)
-      return { total: session - t0, made: made - t0, serving: serving - made, session: session - serving, cpuMs: pid === undefined ? NaN : treeCpuMs(pid) }
+      return { total: session - t0, made: made - t0, serving: serving - made, session: session - serving, cpuServingMs, cpuMs: pid === undefined ? NaN : treeCpuMs(pid) }
     } finally {
       await provider.kill(sb.sandboxId)
     }
   }
   const quiet: OneBoot[] = []
   const plain: OneBoot[] = []
+  const loads: { wallMs: number; cpuMs: number }[] = []
   for (let i = 0; i < samples; i++) {
     quiet.push(await boot({ ...envs, ...QUIET_BOOT_ENV }))
     plain.push(await boot(envs))
+    loads.push(binaryLoad())
   }
   const variant = (boots: OneBoot[]): BootVariant => {
     const p50 = (pick: (b: OneBoot) => number) => quantile(boots.map(pick), 0.5)
@@ -213,8 +242,10 @@ export async function opencodeBootBenchmark(stack: BenchStack, samples = START_S
       made: p50((b) => b.made),
       serving: p50((b) => b.serving),
       session: p50((b) => b.session),
+      cpuServingMs: p50((b) => b.cpuServingMs),
       cpuMs: p50((b) => b.cpuMs),
     }
   }
-  return { quiet: variant(quiet), plain: variant(plain) }
+  const load = { wallMs: quantile(loads.map((l) => l.wallMs), 0.5), cpuMs: quantile(loads.map((l) => l.cpuMs), 0.5) }
+  return { quiet: variant(quiet), plain: variant(plain), load }
 }

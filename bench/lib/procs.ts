@@ -60,6 +60,12 @@ export function workerdCpuMs(root = process.pid): number {
   return (ticks * 1000) / TICKS_PER_SECOND
 }
 
+/** The CPU time of the Node processes this process started (wrangler dev's CLI, which runs its proxy). */
+export function nodeCpuMs(root = process.pid): number {
+  const ticks = descendants(root).filter((p) => p.name === 'node').reduce((sum, p) => sum + p.cpuTicks, 0)
+  return (ticks * 1000) / TICKS_PER_SECOND
+}
+
 /** `opencode serve` processes whose working folder or home lies under `dir` (a stack's temp folder). */
 export function opencodeProcessesUnder(dir: string): number[] {
   return pids().filter((pid) => {
@@ -92,6 +98,14 @@ export function treeCpuMs(root: number): number {
 
 export function cpuMsOf(pidList: number[]): number {
   return (pidList.reduce((sum, pid) => sum + (proc(pid)?.cpuTicks ?? 0), 0) * 1000) / TICKS_PER_SECOND
+}
+
+/** The CPU time (user and system) of this process's children that have exited and been waited for. */
+export function exitedChildrenCpuMs(): number {
+  const stat = read('/proc/self/stat') ?? ''
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // cutime and cstime, fields 16 and 17 of stat, the 14th and 15th after the name.
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / TICKS_PER_SECOND
 }
 
 /** The whole machine's CPU time so far, busy and in all, in milliseconds summed over its cores (/proc/stat). */

@@ -104,7 +104,8 @@ export class SandboxPool extends DurableObject<Bindings> implements PoolRpc {
     const warm = JSON.parse(row.record) as WarmSandbox
     this.sql.exec('DELETE FROM warm WHERE sandbox_id = ?', row.sandbox_id)
     this.sql.exec('INSERT OR REPLACE INTO taken (owner, session_id) VALUES (?, ?)', warm.gatewayOwner, sessionId)
-    await this.refillSoon()
+    // The session waits for the sandbox, not for the refill's alarm to be set: that follows the answer.
+    this.ctx.waitUntil(this.refillSoon().catch((err: unknown) => log('warn', 'warm pool refill not scheduled', { err: errorMessage(err) })))
     return warm
   }
 

@@ -13,8 +13,12 @@ import { sealSecrets } from './store/secrets'
 export async function openSession(p: SessionParts, secretsKey: string | undefined, input: CreateSessionInput): Promise<Outcome<void>> {
   const spec: SessionSpec = { ...input.spec, model: input.spec.model ?? p.settings.defaultModel }
   const opened = { env: input.secrets, repoToken: input.repoToken, modelKeys: input.modelKeys }
-  const admitted = await p.source.whileAdmitting(input.id, spec, opened, async () =>
-    admit(p, { id: input.id, tenant: input.tenant, title: input.title ?? null, spec, secrets: await sealSecrets(secretsKey, opened) }),
+  const admitted = await p.source.whileAdmitting(
+    input.id,
+    spec,
+    opened,
+    async () => admit(p, { id: input.id, tenant: input.tenant, title: input.title ?? null, spec, secrets: await sealSecrets(secretsKey, opened) }),
+    p.connection,
   )
   if (!admitted.ok) return admitted
   if (input.prompt) p.turns.enqueue({ text: input.prompt })

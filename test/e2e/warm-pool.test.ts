@@ -91,4 +91,25 @@ describe('the warm pool', () => {
     expect((await warm()).map((s) => s.sandboxId).sort()).toEqual(expect.arrayContaining(pooled))
     for (const id of open) await api(`/v1/sessions/${id}`, { method: 'DELETE', key })
   })
+
+  it('replaces a pooled sandbox whose agent died while it waited with one made for the session', async () => {
+    const ready = async () => (await api('/health', { key: null })).body.warmPool as { target: number; ready: number }
+    await waitFor('the pool to fill', async () => (await ready()).ready === 2, 90_000)
+    // Both, so that whichever the pool hands out is dead; its own agent checks were passed long ago.
+    const pooled = await warm()
+    for (const s of pooled) process.kill(s.opencodePid!, 'SIGKILL')
+    await waitFor('the pooled agents to be gone', async () => pooled.every((s) => !processAlive(s.opencodePid!)))
+    const id = await createSession()
+    const stream = new EventStream(id)
+    await stream.until(isIdleEvent)
+    await stream.close()
+    const statuses = stream.events.filter((e) => e.event === 'sandbox.status')
+    const steps = statuses.map((e) => e.data.step)
+    expect(steps.slice(0, 3)).toEqual(['provisioning', 'warm', 'warm_failed'])
+    expect(steps).toContain('creating')
+    expect(statuses.at(-1)!.data.state).toBe('ready')
+    const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=60`, { body: { text: 'hello from the replacement' } })
+    expect(res.body.reply.text).toContain('hello from the replacement')
+    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
+  })
 })

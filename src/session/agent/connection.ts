@@ -7,7 +7,7 @@ import { ensureAgentSession } from '../../opencode/session'
 import type { SandboxRecord } from '../../sandbox/record'
 import { Neighbours } from '../../lib/neighbours'
 import { AcpConnection } from './acp-connection'
-import { AgentLink, type LinkEnd } from './link'
+import { AgentLink, AgentStreamError, type LinkEnd } from './link'
 import type { AgentEvents } from './events'
 import type { HumanRequests } from './human-requests'
 import type { AgentPort, SessionSignals, StatusPort } from '../ports'
@@ -50,6 +50,8 @@ export class AgentConnection {
   private port: OpencodeAgent | undefined
   /** The watch on the agent process of the last link opened; it outlives the link's end. */
   private exit: { watch: AbortController; seen: Promise<string> } | undefined
+  /** A link opening to a warm sandbox's agent while the session is being admitted; attach takes it over. */
+  private early: { record: SandboxRecord; link: AgentLink; opened: Promise<void> } | undefined
 
   /** `lifecycle`: the link ended without our closing it, and the sandbox's lifecycle finds out why */
   readonly neighbours = new Neighbours<{ lifecycle: { dropped(end: LinkEnd): void } }>()
@@ -137,7 +139,29 @@ export class AgentConnection {
     turns.pump()
   }
 
+  /**
+   * Starts the link to a warm sandbox's agent before the sandbox is the session's (its admission
+   * is still being decided), so a warm start does not wait for the stream after it. The pool
+   * checked the agent when it pooled it; the link opening proves it still answers.
+   */
+  openEarly(record: SandboxRecord) {
+    if (this.viaAcp) return
+    this.dropEarly()
+    const link = this.newLink(record)
+    const opened = link.open()
+    // Failing is attach's to report, when it takes the link over; until then nobody waits for it.
+    opened.catch(() => {})
+    this.early = { record, link, opened }
+  }
+
+  /** The early link is not wanted (the session was refused): it closes. */
+  dropEarly() {
+    this.early?.link.close()
+    this.early = undefined
+  }
+
   close() {
+    this.dropEarly()
     this.acp.close()
     this.link?.close()
     this.link = undefined
@@ -174,7 +198,26 @@ export class AgentConnection {
     )
   }
 
+  /** A link to `record`'s agent: the one opened early for it if there is one, else a new one. */
   private async open(record: SandboxRecord) {
+    const early = this.early
+    this.early = undefined
+    let link: AgentLink
+    if (early && sameAgent(early.record, record)) {
+      link = early.link
+      await early.opened
+      // Its end, before the session took it over, was heard by nobody.
+      if (link.closed) throw new AgentStreamError('the warm sandbox\'s agent closed its event stream before the session started')
+    } else {
+      early?.link.close()
+      link = this.newLink(record)
+      await link.open()
+    }
+    this.link = link
+    this.watchExit(record.sandboxId)
+  }
+
+  private newLink(record: SandboxRecord): AgentLink {
     const link: AgentLink = new AgentLink(
       (signal) => fetchAgentEvents(record.endpoint, record.password, record.workdir, signal),
       (events) => this.p.events.onAgentEvents(events),
@@ -186,8 +229,6 @@ export class AgentConnection {
       },
       this.p.timings,
     )
-    await link.open()
-    this.link = link
-    this.watchExit(record.sandboxId)
+    return link
   }
 }

@@ -17,6 +17,9 @@ import type { SessionSecrets } from '../store/secrets'
 import type { SourceParts } from '../source-parts'
 
 
+/** The session's link to an agent, opened on a warm sandbox before the session is admitted (AgentConnection). */
+export type EarlyLink = { openEarly(record: SandboxRecord): void; dropEarly(): void }
+
 /**
  * Where a session's new sandbox comes from: a ready one from the warm pool when the session
  * needs nothing of its own in it, else one made for it (retried while the provider's failure
@@ -41,23 +44,34 @@ export class SandboxSource {
   }
 
   /**
-   * Takes a warm sandbox for a session being admitted, at the same time as its admission: the
-   * pool's round trip is then off a warm start's path. One refused is given back (giveBackEarly).
+   * Takes a warm sandbox for a session being admitted, at the same time as its admission, and
+   * opens the link to its agent (`link`) as soon as it is taken: the pool's round trip and the
+   * stream's opening are then off a warm start's path. One refused is given back (giveBackEarly).
    */
-  async whileAdmitting<T extends { ok: boolean }>(sessionId: string, spec: SessionSpec, secrets: SessionSecrets, admit: () => Promise<T>): Promise<T> {
-    this.early = this.take(sessionId, spec, secrets)
+  async whileAdmitting<T extends { ok: boolean }>(
+    sessionId: string,
+    spec: SessionSpec,
+    secrets: SessionSecrets,
+    admit: () => Promise<T>,
+    link: EarlyLink,
+  ): Promise<T> {
+    this.early = this.take(sessionId, spec, secrets).then((warm) => {
+      if (warm) link.openEarly(warm)
+      return warm
+    })
     const admitted = await admit().catch(async (err: unknown) => {
-      await this.giveBackEarly()
+      await this.giveBackEarly(link)
       throw err
     })
-    if (!admitted.ok) await this.giveBackEarly()
+    if (!admitted.ok) await this.giveBackEarly(link)
     return admitted
   }
 
   /** The session was not admitted: the sandbox taken for it goes back to the pool, unused. */
-  private async giveBackEarly() {
+  private async giveBackEarly(link: EarlyLink) {
     const warm = await this.early
     this.early = undefined
+    link.dropEarly()
     if (warm) await poolStub(this.p.env).giveBack(settingsFingerprint(this.p.settings), warm)
   }
 
@@ -124,7 +138,8 @@ export class SandboxSource {
     return { plan, password }
   }
 
-  private async create(spec: SessionSpec, secrets: SessionSecrets, made: (sandboxId: string) => void): Promise<SandboxRecord> {
+  /** A sandbox made for the session, never from a pool: also the replacement of a warm one whose agent turned out dead. */
+  async create(spec: SessionSpec, secrets: SessionSecrets, made: (sandboxId: string) => void): Promise<SandboxRecord> {
     const { settings, signals } = this.p
     const { plan, password } = await this.newPlan(spec, secrets)
     const snapshot = await this.snapshots.options(spec, secrets)
