@@ -84,9 +84,13 @@ export class Checkpoints {
   async rollBack(n: number, repository: boolean): Promise<Outcome<null>> {
     const row = this.enabled ? this.rows.get(n) : undefined
     if (!row) return fail('not_found', `no checkpoint ${n} in this session`)
-    const record = this.p.store.sandbox()
-    if (!record || record.paused) return fail('sandbox_unavailable', 'the session has no running sandbox')
-    return this.serially(() => readable(async () => this.rollBackTo(record, n, await this.part(n, 'workspace'), repository ? row.base_commit : undefined)))
+    // Whether it opens is said first: it would not open on any sandbox either.
+    return readable(async () => {
+      const patch = await this.part(n, 'workspace')
+      const record = this.p.store.sandbox()
+      if (!record || record.paused) return fail('sandbox_unavailable', 'the session has no running sandbox')
+      return this.serially(() => this.rollBackTo(record, n, patch, repository ? row.base_commit : undefined))
+    })
   }
 
   /**
