@@ -35,7 +35,7 @@ export type CheckpointParts = {
 export type Restored = { checkpoint: number; agentSessionId?: string }
 
 /** A part that does not open (SECRETS_KEY rotated since it was sealed, or its stored bytes damaged) or is missing from the bucket. */
-export class CheckpointUnreadableError extends Error {
+class CheckpointUnreadableError extends Error {
   constructor(n: number) {
     super(unreadableMessage(n))
     this.name = 'CheckpointUnreadableError'
