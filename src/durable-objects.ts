@@ -71,7 +71,8 @@ export interface SessionRpc extends Rpc.DurableObjectBranded {
   revert(tenant: string, messageId: string): Promise<Outcome<SessionView>>
   unrevert(tenant: string): Promise<Outcome<SessionView>>
   /** a new session `id` starting from this one's conversation (up to `messageId`'s turn) and a copy of its sandbox */
-  fork(tenant: string, id: string, messageId?: string): Promise<Outcome<SessionView>>
+  /** from a message's turn (the sandbox as it stands), or from a checkpoint (its workspace and the conversation up to its turn) */
+  fork(tenant: string, id: string, from: { messageId?: string; checkpoint?: number }): Promise<Outcome<SessionView>>
   /** called by the session forked from, on the new session's object */
   createFork(input: ForkInput): Promise<Outcome<SessionView>>
   diff(tenant: string): Promise<Outcome<Diff>>

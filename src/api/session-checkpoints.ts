@@ -5,6 +5,7 @@ import { CheckpointList, CheckpointParams, ErrorBody, RestoreBody, Session, Sess
 import { commonErrors, json, router, security } from './openapi'
 
 const errors = commonErrors('session')
+const unreadable = '`checkpoint_unreadable`: the checkpoint does not open (SECRETS_KEY rotated since it was saved, or its stored data damaged)'
 
 /**
  * A session's checkpoints (docs/checkpoints.md): the list, and each one's changes as a unified
@@ -42,6 +43,7 @@ export const sessionCheckpoints = router()
         200: { content: { 'text/x-diff': { schema: z.string() } }, description: 'The changes' },
         ...errors,
         404: json(ErrorBody, 'No such session or checkpoint, or not yours'),
+        422: json(ErrorBody, unreadable),
       },
     }),
     async (c) => {
@@ -67,6 +69,7 @@ export const sessionCheckpoints = router()
         503: json(ErrorBody, 'No running sandbox'),
         ...errors,
         404: json(ErrorBody, 'No such session or checkpoint, or not yours'),
+        422: json(ErrorBody, unreadable),
       },
     }),
     async (c) => {

@@ -103,7 +103,7 @@ export const sessionWorkspace = router()
       path: '/{id}/fork',
       summary: 'Fork: a new session from this one',
       description:
-        'A new session of the same tenant whose conversation is this one’s up to and including the turn of `messageId` (all of it without), and whose sandbox is a copy of this one’s as it stands now: the workspace with its files, and the agent’s record of the conversation. The fork has its own sandbox credentials; from then on the two sessions are independent. The session must be idle. The new session counts against the tenant’s limits as any new one does.',
+        'A new session of the same tenant whose conversation is this one’s up to and including the turn of `messageId` (all of it without), and whose sandbox is a copy of this one’s as it stands now: the workspace with its files, and the agent’s record of the conversation. The fork has its own sandbox credentials; from then on the two sessions are independent. The session must be idle. The new session counts against the tenant’s limits as any new one does. With `checkpoint` instead, the fork starts from that checkpoint of the session: its workspace is the commit the session started from with the checkpoint’s changes, and its conversation is the session’s up to the turn the checkpoint followed.',
       security,
       request: { params: SessionParams, body: { ...json(ForkBody, 'Where to fork'), required: false } },
       responses: {
@@ -112,12 +112,13 @@ export const sessionWorkspace = router()
         429: json(ErrorBody, 'Too many active sessions, or created too fast, for this tenant'),
         503: json(ErrorBody, 'No running sandbox to copy, or the copy failed'),
         ...errors,
-        404: json(ErrorBody, 'No such session, or no such message in its conversation'),
+        404: json(ErrorBody, 'No such session, or no such message or checkpoint in it'),
+        422: json(ErrorBody, '`checkpoint_unreadable`: the checkpoint does not open (SECRETS_KEY rotated since, or its stored data damaged)'),
       },
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      const { messageId } = c.req.valid('json') ?? {}
-      return c.json(unwrap(await sessionStub(c.env, id).fork(c.get('tenant'), newId('ses'), messageId)), 201)
+      const { messageId, checkpoint } = c.req.valid('json') ?? {}
+      return c.json(unwrap(await sessionStub(c.env, id).fork(c.get('tenant'), newId('ses'), { messageId, checkpoint })), 201)
     },
   )

@@ -72,8 +72,9 @@ const ERROR_CODES = {
   // a model call the gateway refused
   gateway: ['budget_exceeded', 'price_unknown'],
   sandbox: ['sandbox_timeout', 'sandbox_pause_failed'],
-  // a checkpoint over CHECKPOINT_MAX_BYTES (the one before kept), or one that could not be put back on a new sandbox
-  checkpoint: ['checkpoint_too_large', 'checkpoint_restore_failed'],
+  // a checkpoint over CHECKPOINT_MAX_BYTES (the one before kept), one that could not be saved (the one before kept, the next turn's end tries again),
+  // one that could not be put back on a new sandbox, or one that does not open (SECRETS_KEY rotated, or its stored data damaged)
+  checkpoint: ['checkpoint_too_large', 'checkpoint_save_failed', 'checkpoint_restore_failed', 'checkpoint_unreadable'],
   // why the session failed
   session: ['clone_failed', 'setup_failed', 'sandbox_failed', 'sandbox_not_found', 'sandbox_unauthorized', 'sandbox_unavailable', 'sandbox_rate_limited', 'sandbox_too_large', 'bad_configuration', 'internal_error'],
 } as const

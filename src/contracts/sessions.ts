@@ -132,8 +132,19 @@ export const ForkBody = z
       .max(200)
       .optional()
       .openapi({ description: 'a message of the conversation (user or assistant): the fork keeps the turns up to and including its turn; all of them when left out' }),
+    checkpoint: z
+      .number()
+      .int()
+      .positive()
+      .max(2 ** 31)
+      .optional()
+      .openapi({
+        description:
+          'instead of `messageId`: a checkpoint of this session (`checkpoint` of `GET /checkpoints`); the fork’s workspace is what it held, its conversation the turns up to the one it followed',
+      }),
   })
   .strict()
+  .refine((b) => b.messageId === undefined || b.checkpoint === undefined, { message: 'give messageId or checkpoint, not both' })
   .openapi('Fork')
 
 export const RenameBody = z.object({ title: z.string().min(1).max(200) }).strict().openapi('Rename')

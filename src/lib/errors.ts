@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   structured_output_failed: 422,
+  checkpoint_unreadable: 422,
   upgrade_required: 426,
   too_many_requests: 429,
   internal_error: 500,

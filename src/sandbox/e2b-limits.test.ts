@@ -11,6 +11,13 @@ describe('the E2B plan limits', () => {
     })
   })
 
+  it("assumes the Pro plan's day of continuous run for E2B sandboxes when E2B_MAX_RUN_SECONDS is unset or not valid, and none for local ones", () => {
+    expect(parseE2BLimits({ SANDBOX_PROVIDER: 'e2b' }).limits).toEqual({ maxRunMs: 86_400_000 })
+    expect(parseE2BLimits({ SANDBOX_PROVIDER: 'e2b', E2B_MAX_RUN_SECONDS: 'soon' }).limits).toEqual({ maxRunMs: 86_400_000 })
+    expect(parseE2BLimits({ SANDBOX_PROVIDER: 'e2b', E2B_MAX_RUN_SECONDS: '3600' }).limits).toEqual({ maxRunMs: 3_600_000 })
+    expect(parseE2BLimits({ SANDBOX_PROVIDER: 'local' }).limits).toEqual({})
+  })
+
   it.each([
     [{ running: 19, max: 20, forPool: false }, true],
     [{ running: 20, max: 20, forPool: false }, false],

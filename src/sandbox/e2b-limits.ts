@@ -12,8 +12,15 @@ export type E2BLimits = {
 
 const LIMIT_SETTINGS = { maxSandboxes: 'E2B_MAX_SANDBOXES', maxRunSeconds: 'E2B_MAX_RUN_SECONDS' } as const
 
+/**
+ * The continuous-run limit assumed for E2B's sandboxes when E2B_MAX_RUN_SECONDS is not set (or
+ * not valid): the Pro plan's day. E2B ends a sandbox there whether or not the deployment knows
+ * it, so a limit it does not know of would end turns by surprise.
+ */
+export const DEFAULT_MAX_RUN_SECONDS = 86_400
+
 /** The limits read; each malformed one named (never its value), for /ready. */
-export function parseE2BLimits(env: { E2B_MAX_SANDBOXES?: string; E2B_MAX_RUN_SECONDS?: string }): { limits: E2BLimits; errors: string[] } {
+export function parseE2BLimits(env: { E2B_MAX_SANDBOXES?: string; E2B_MAX_RUN_SECONDS?: string; SANDBOX_PROVIDER?: string }): { limits: E2BLimits; errors: string[] } {
   const errors: string[] = []
   const read = (name: (typeof LIMIT_SETTINGS)[keyof typeof LIMIT_SETTINGS]): number | undefined => {
     const text = env[name]?.trim()
@@ -24,7 +31,7 @@ export function parseE2BLimits(env: { E2B_MAX_SANDBOXES?: string; E2B_MAX_RUN_SE
     return undefined
   }
   const maxSandboxes = read(LIMIT_SETTINGS.maxSandboxes)
-  const maxRunSeconds = read(LIMIT_SETTINGS.maxRunSeconds)
+  const maxRunSeconds = read(LIMIT_SETTINGS.maxRunSeconds) ?? (env.SANDBOX_PROVIDER === 'e2b' ? DEFAULT_MAX_RUN_SECONDS : undefined)
   return { limits: { ...(maxSandboxes && { maxSandboxes }), ...(maxRunSeconds && { maxRunMs: maxRunSeconds * 1000 }) }, errors }
 }
 

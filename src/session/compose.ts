@@ -145,7 +145,12 @@ export function composeSession(ctx: DurableObjectState, env: Bindings) {
 
   signals.neighbours.join({ activity, checkpoints })
   human.neighbours.join({ agents: connection, events: agentEvents })
-  turns.neighbours.join({ agents: connection, events: agentEvents, hold: new TurnHold(forks, checkpoints), ends: new TurnEndReports(usage, checkpoints, signals) })
+  turns.neighbours.join({
+    agents: connection,
+    events: agentEvents,
+    hold: new TurnHold(forks, checkpoints, lifecycle),
+    ends: new TurnEndReports(usage, checkpoints, signals, lifecycle),
+  })
   connection.neighbours.join({ lifecycle })
   lifecycle.neighbours.join({ ending })
   forks.neighbours.join({ activity })
@@ -153,29 +158,33 @@ export function composeSession(ctx: DurableObjectState, env: Bindings) {
   return { settings, provider, store, log, fanout, queue, conversation, usage, signals, status, account, human, turns, agentEvents, connection, source, checkpoints, terminals, access, lifecycle, forks, activity, workspace, history, ending, wakes }
 }
 
-/** No turn starts while a fork copies the workspace or a checkpoint saves it. */
+/** No turn starts while a fork copies the workspace or a checkpoint saves it, nor in a sandbox the provider's run limit is about to end. */
 class TurnHold {
   constructor(
     private readonly forks: Pick<Forks, 'copying'>,
     private readonly checkpoints: Pick<Checkpoints, 'saving'>,
+    private readonly lifecycle: Pick<SandboxLifecycle, 'runLimitDue'>,
   ) {}
 
   get held(): boolean {
-    return this.forks.copying || this.checkpoints.saving
+    return this.forks.copying || this.checkpoints.saving || this.lifecycle.runLimitDue
   }
 }
 
-/** A turn's end counts as a turn, is saved in a checkpoint, and tells a run what it answered. */
+/** A turn's end counts as a turn, is saved in a checkpoint, tells a run what it answered, and pauses a sandbox near its run limit. */
 class TurnEndReports implements TurnEnds {
   constructor(
     private readonly usage: Pick<SessionUsage, 'turnEnded'>,
     private readonly checkpoints: Pick<Checkpoints, 'save'>,
     private readonly signals: Pick<Signals, 'tellRun'>,
+    private readonly lifecycle: Pick<SandboxLifecycle, 'pauseForRunLimit'>,
   ) {}
 
   ended(messageId: string, reply: Reply, structured?: unknown) {
     this.usage.turnEnded(messageId)
     void this.checkpoints.save(messageId)
     this.signals.tellRun({ kind: 'turn_done', text: reply.text, ...(structured !== undefined && { structured }) })
+    // Between turns, the moment it is due: the next turn would otherwise meet the run limit.
+    this.lifecycle.pauseForRunLimit()
   }
 }

@@ -37,12 +37,16 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
     return opened.ok ? ok(this.view()) : opened
   }
 
-  async fork(tenant: string, id: string, messageId?: string): Promise<Outcome<SessionView>> {
+  async fork(tenant: string, id: string, from: { messageId?: string; checkpoint?: number }): Promise<Outcome<SessionView>> {
     if (!this.p.store.owns(tenant)) return notFound()
     const refused = lacks(this.p.store.spec(), 'fork')
     if (refused) return refused
+    const point = from.checkpoint === undefined ? undefined : await this.p.checkpoints.forkPoint(from.checkpoint)
+    if (point && !point.ok) return point
+    const checkpoint = point?.value
     await this.p.lifecycle.awake()
-    return this.p.forks.copy(id, messageId, (input) => sessionStub(this.env, id).createFork(input), () => this.p.turns.pump())
+    const messageId = checkpoint ? checkpoint.messageId : from.messageId
+    return this.p.forks.copy(id, messageId, (input) => sessionStub(this.env, id).createFork({ ...input, ...(checkpoint && { checkpoint }) }), () => this.p.turns.pump())
   }
 
   async createFork(input: ForkInput): Promise<Outcome<SessionView>> {

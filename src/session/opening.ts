@@ -33,7 +33,11 @@ export async function openFork(p: SessionParts, input: ForkInput): Promise<Outco
   if (!admitted.ok) return admitted
   await p.signals.syncIndex()
   try {
-    await p.lifecycle.hold(() => p.forks.adopt(input))
+    await p.lifecycle.hold(async () => {
+      await p.forks.adopt(input)
+      // Nobody knows the fork's id before this returns: no message can start a turn on the copy before it holds the checkpoint.
+      if (input.checkpoint) await p.checkpoints.takeFork(input.checkpoint, input.spec.repo !== undefined)
+    })
   } catch (err) {
     await p.ending.fail(err)
     return fail('sandbox_unavailable', `the sandbox could not be copied: ${describeFailure(err).message}`)

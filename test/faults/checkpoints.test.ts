@@ -67,6 +67,13 @@ function r2Files(): Buffer[] {
     .map((e) => readFileSync(join(e.parentPath, e.name)))
 }
 
+/** The stored objects' bytes in wrangler dev's local R2 state, as files. */
+function r2Blobs(): string[] {
+  return readdirSync(join(own().dir, 'state'), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && /(^|\/)r2\/.*\/blobs$/.test(e.parentPath))
+    .map((e) => join(e.parentPath, e.name))
+}
+
 describe('checkpoints', () => {
   it('bring a replaced sandbox the files written before, and its agent the conversation', async () => {
     id = await createSession({ repo: { url: repo, ref: 'main' }, permissions: { bash: 'allow', edit: 'allow' } })
@@ -180,6 +187,21 @@ describe('checkpoints', () => {
     await stream.close()
   })
 
+  it("say on the stream when a save fails, keep the one before, and try again at the next turn's end", async () => {
+    const stream = new EventStream(id, { after: (await api(`/v1/sessions/${id}`)).body.lastEventId as number })
+    const before = (await checkpoints()).checkpoints.at(-1)!
+    // The agent's tool leaves the workspace's git unable to read its index: the save cannot list the changes.
+    const broken = await turn(stream, 'BROKEN', [bash('mv .git/index .git/index.kept && echo broken > .git/index'), { text: 'git broken' }])
+    const error = await stream.until((e) => e.event === 'error' && e.data.code === 'checkpoint_save_failed')
+    expect(error.data.message).toContain('the one before is kept')
+    expect((await checkpoints()).checkpoints.at(-1)).toEqual(before)
+    expect((await checkpoints()).checkpoints.some((c) => c.messageId === broken.messageId)).toBe(false)
+    const mended = await turn(stream, 'MENDED', [bash('mv .git/index.kept .git/index'), { text: 'git mended' }])
+    expect(await checkpointAfter(mended.messageId)).toMatchObject({ checkpoint: (before.checkpoint as number) + 1, filesChanged: before.filesChanged })
+    expect(stream.events.filter((e) => e.event === 'error' && e.data.code === 'checkpoint_save_failed')).toHaveLength(1)
+    await stream.close()
+  })
+
   it('outlive a paused sandbox past its retention: the session hibernates, and the next message restores it', async () => {
     const stream = new EventStream(id, { after: (await api(`/v1/sessions/${id}`)).body.lastEventId as number })
     const [sandbox] = await sandboxesOf(id)
@@ -227,6 +249,68 @@ describe('checkpoints', () => {
     expect(await file('old.txt')).toBe(404)
     // What the workspace holds now is the checkpoint a new sandbox would get.
     expect((await checkpoints()).checkpoints.at(-1)).toMatchObject({ checkpoint: newest + 1, messageId: null, filesChanged: 5 })
+    await stream.close()
+  })
+
+  it('start a fork from any checkpoint: its workspace and the conversation up to its turn', async () => {
+    const [sandbox] = await sandboxesOf(id)
+    writeFileSync(join(sandbox!.workdir, 'only-in-the-original.txt'), 'not in checkpoint 1\n')
+    const first = (await checkpoints()).checkpoints[0]!
+    expect((await api(`/v1/sessions/${id}/fork`, { body: { checkpoint: 999 } })).status).toBe(404)
+    const foreign = await api(`/v1/sessions/${id}/fork`, { body: { checkpoint: 1 }, key: TEST_KEYS[1] })
+    expect(foreign.status).toBe(404)
+    expect(foreign.body.error.code).toBe('not_found')
+    expect((await api(`/v1/sessions/${id}/fork`, { body: { checkpoint: 1, messageId: first.messageId } })).status).toBe(400)
+
+    const res = await api(`/v1/sessions/${id}/fork`, { body: { checkpoint: 1 } })
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    const fork = res.body.id as string
+    try {
+      const file = (path: string) => api(`/v1/sessions/${fork}/files?path=${encodeURIComponent(path)}`)
+      expect((await file('notes.txt')).body.content).toBe(`${WRITTEN}\n`)
+      expect((await file('only-in-the-original.txt')).status).toBe(404)
+      expect((await file('old.txt')).status).toBe(404)
+      // The conversation up to the turn checkpoint 1 followed: turn one's, no later one.
+      const users = ((await api(`/v1/sessions/${fork}/messages`)).body as unknown as Json[]).filter((m) => m.role === 'user')
+      expect(users.map((m) => m.id)).toEqual([first.messageId])
+      // The fork keeps its own checkpoints from there, starting with what it was given.
+      expect((await api(`/v1/sessions/${fork}/checkpoints`)).body.checkpoints).toMatchObject([{ checkpoint: 1, messageId: null, filesChanged: 5 }])
+      const reply = await api(`/v1/sessions/${fork}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'forked' }, 'HERON: remember') } })
+      expect(reply.status).toBe(200)
+      const saw = modelSaw('HERON')
+      expect(saw).toContain(`${WORD[0]}: remember`)
+      expect(saw).not.toContain(`${WORD[1]}: remember`)
+    } finally {
+      await api(`/v1/sessions/${fork}`, { method: 'DELETE' })
+    }
+  })
+
+  it('that do not open answer checkpoint_unreadable, and a new sandbox then starts clean, saying so', async () => {
+    // Left idle, the session hibernates (paused, then let go): its next message needs the checkpoint.
+    await waitFor('the session to hibernate', async () => (await sandboxesOf(id)).length === 0)
+    const newest = (await checkpoints()).checkpoints.at(-1)!.checkpoint as number
+    // Damaged where they are kept (as a rotated SECRETS_KEY would leave them): every stored byte flipped.
+    for (const blob of r2Blobs()) {
+      // The deleted fork's objects may be leaving the bucket meanwhile.
+      const bytes = existsSync(blob) ? readFileSync(blob) : undefined
+      if (bytes) writeFileSync(blob, bytes.map((b) => b ^ 0xff))
+    }
+    const patch = await api(`/v1/sessions/${id}/checkpoints/${newest}/patch`)
+    expect(patch.status).toBe(422)
+    expect(patch.body.error).toMatchObject({ code: 'checkpoint_unreadable', message: expect.stringContaining('SECRETS_KEY') })
+    const restore = await api(`/v1/sessions/${id}/restore`, { body: { checkpoint: newest } })
+    expect(restore.status).toBe(422)
+    expect(restore.body.error.code).toBe('checkpoint_unreadable')
+    expect((await api(`/v1/sessions/${id}/fork`, { body: { checkpoint: newest } })).status).toBe(422)
+
+    const stream = new EventStream(id, { after: (await api(`/v1/sessions/${id}`)).body.lastEventId as number })
+    const clean = await turn(stream, 'EGRET', [bash('ls'), { text: 'clean start' }])
+    const unreadable = stream.events.filter((e) => e.event === 'error' && e.data.code === 'checkpoint_unreadable')
+    expect(unreadable.length).toBeGreaterThan(0)
+    expect(stream.events.some((e) => e.event === 'sandbox.status' && e.data.step === 'restored')).toBe(false)
+    expect(stream.events.some((e) => e.event === 'sandbox.status' && e.data.state === 'ready' && e.data.step === 'started')).toBe(true)
+    expect(clean.output).not.toContain('notes.txt')
+    expect(modelSaw('EGRET')).not.toContain(`${WORD[0]}: remember`)
     await stream.close()
   })
 

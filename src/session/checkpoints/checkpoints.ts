@@ -7,7 +7,7 @@ import { fileBytes } from '../../sandbox/file-content'
 import type { SandboxProvider } from '../../sandbox/provider'
 import type { SandboxRecord } from '../../sandbox/record'
 import type { AgentConnection } from '../agent/connection'
-import { checkpointVerdict, objectName, prunable, sessionPrefix, tooLargeMessage, type CheckpointPart } from './rules'
+import { checkpointVerdict, forkMessageOf, objectName, prunable, saveFailedMessage, saveFailureIsNews, sessionPrefix, tooLargeMessage, unreadableMessage, type CheckpointPart, type ForkPoint } from './rules'
 import { CheckpointStore, type CheckpointRow } from './store'
 import type { SessionSignals } from '../ports'
 import type { SessionStore } from '../store/session-store'
@@ -33,6 +33,17 @@ export type CheckpointParts = {
 
 /** What a new sandbox got back from the last checkpoint. */
 export type Restored = { checkpoint: number; agentSessionId?: string }
+
+/** A part that does not open (SECRETS_KEY rotated since it was sealed, or its stored bytes damaged) or is missing from the bucket. */
+class CheckpointUnreadableError extends Error {
+  constructor(n: number) {
+    super(unreadableMessage(n))
+    this.name = 'CheckpointUnreadableError'
+  }
+}
+
+/** A save or restore that failed for a reason of our own telling (the sandbox's command, the bucket): its message is safe to show. */
+class CheckpointStepError extends Error {}
 
 /**
  * The session's checkpoints: after each turn and before a pause, the workspace's changes against
@@ -61,9 +72,8 @@ export class Checkpoints {
   /** Saves a checkpoint after the turn of `messageId` (null: before a pause), after any save under way; never throws. */
   save(messageId: string | null): Promise<void> {
     if (!this.enabled) return Promise.resolve()
-    return this.serially(() => this.take(messageId)).catch((err: unknown) =>
-      log('warn', 'checkpoint not saved', { sessionId: this.p.store.maybe?.id, err: errorMessage(err) }),
-    )
+    const sandboxId = this.p.store.sandbox()?.sandboxId
+    return this.serially(() => this.take(messageId)).catch((err: unknown) => this.saveFailed(sandboxId, err))
   }
 
   /**
@@ -74,18 +84,46 @@ export class Checkpoints {
   async rollBack(n: number, repository: boolean): Promise<Outcome<null>> {
     const row = this.enabled ? this.rows.get(n) : undefined
     if (!row) return fail('not_found', `no checkpoint ${n} in this session`)
-    const record = this.p.store.sandbox()
-    if (!record || record.paused) return fail('sandbox_unavailable', 'the session has no running sandbox')
-    return this.serially(async () => {
-      await this.put(record, PATCH_FILE, await this.part(n, 'workspace'))
-      const r = await this.p.provider.exec(record.sandboxId, rollBackCommand(checkpointDir(record.home), repository ? row.base_commit : undefined), {
-        cwd: record.workdir,
-        timeoutMs: COMMAND_TIMEOUT_MS,
-      })
-      if (r.exitCode !== 0) return fail('conflict', `checkpoint ${n} could not be put back on the workspace (exit ${r.exitCode})`)
-      await this.take(null)
-      return ok(null)
+    // Whether it opens is said first: it would not open on any sandbox either.
+    return readable(async () => {
+      const patch = await this.part(n, 'workspace')
+      const record = this.p.store.sandbox()
+      if (!record || record.paused) return fail('sandbox_unavailable', 'the session has no running sandbox')
+      return this.serially(() => this.rollBackTo(record, n, patch, repository ? row.base_commit : undefined))
     })
+  }
+
+  /**
+   * Checkpoint `n` of the session this one was forked from: its changes, opened here, for the
+   * fork to put on its copy, and the user message of the turn it followed (or, for one saved
+   * outside a turn, of the last checkpoint before it that followed one): the fork keeps the
+   * conversation up to that turn.
+   */
+  async forkPoint(n: number): Promise<Outcome<ForkPoint>> {
+    const row = this.enabled ? this.rows.get(n) : undefined
+    if (!row) return fail('not_found', `no checkpoint ${n} in this session`)
+    const messageId = forkMessageOf(this.rows.list(), n)
+    return readable(async () => ok({ checkpoint: n, baseCommit: row.base_commit, patch: await this.part(n, 'workspace'), ...(messageId && { messageId }) }))
+  }
+
+  /**
+   * A fork's copied sandbox becomes what the original's checkpoint held (see forkPoint), and that
+   * is this session's first checkpoint. Throws when it cannot: the fork fails.
+   */
+  async takeFork(point: ForkPoint, repository: boolean) {
+    const record = this.p.store.sandbox()
+    if (!record) throw new Error('the copy has no sandbox')
+    const done = await this.serially(() => this.rollBackTo(record, point.checkpoint, new Uint8Array(point.patch), repository ? point.baseCommit : undefined))
+    if (!done.ok) throw new Error(done.error.message)
+  }
+
+  /** The running workspace back to its start with `patch` applied; saved then as the newest checkpoint. Run serially. */
+  private async rollBackTo(record: SandboxRecord, n: number, patch: Uint8Array<ArrayBuffer>, base: string | undefined): Promise<Outcome<null>> {
+    await this.put(record, PATCH_FILE, patch)
+    const r = await this.p.provider.exec(record.sandboxId, rollBackCommand(checkpointDir(record.home), base), { cwd: record.workdir, timeoutMs: COMMAND_TIMEOUT_MS })
+    if (r.exitCode !== 0) return fail('conflict', `checkpoint ${n} could not be put back on the workspace (exit ${r.exitCode})`)
+    await this.take(null)
+    return ok(null)
   }
 
   /** `work` after whatever runs already; the turns wait until nothing does. */
@@ -113,7 +151,7 @@ export class Checkpoints {
   /** Checkpoint `n`'s changes, gzipped, as the sandbox wrote them. */
   async patch(n: number): Promise<Outcome<Uint8Array>> {
     if (!this.rows.get(n)) return fail('not_found', `no checkpoint ${n} in this session`)
-    return ok(await this.part(n, 'workspace'))
+    return readable(async () => ok(await this.part(n, 'workspace')))
   }
 
   /**
@@ -125,17 +163,22 @@ export class Checkpoints {
     const last = this.enabled ? this.rows.latest() : undefined
     if (!last) return undefined
     this.p.signals.sandboxState('starting', 'restoring', { detail: `checkpoint ${last.n}` })
+    let workspace = true
     try {
       await this.put(record, PATCH_FILE, await this.part(last.n, 'workspace'))
       const applied = await this.p.provider.exec(record.sandboxId, restoreCommand(checkpointDir(record.home), repository ? last.base_commit : undefined), {
         cwd: record.workdir,
         timeoutMs: COMMAND_TIMEOUT_MS,
       })
-      if (applied.exitCode !== 0) throw new Error(`the workspace's changes did not apply (exit ${applied.exitCode})`)
+      if (applied.exitCode !== 0) throw new CheckpointStepError(`the workspace's changes did not apply (exit ${applied.exitCode})`)
     } catch (err) {
-      this.restoreFailed(`the workspace of checkpoint ${last.n} could not be put back: ${errorMessage(err)}`)
+      workspace = false
+      this.restoreFailed(err, `the workspace of checkpoint ${last.n} could not be put back`)
     }
-    return { checkpoint: last.n, ...((await this.giveAgent(record, last)) && { agentSessionId: last.agent_session_id }) }
+    const agent = await this.giveAgent(record, last)
+    // Nothing came back: the sandbox is a clean start, and says so (`started`, after the error events).
+    if (!workspace && !agent) return undefined
+    return { checkpoint: last.n, ...(agent && { agentSessionId: last.agent_session_id }) }
   }
 
   /**
@@ -177,7 +220,7 @@ export class Checkpoints {
     const dir = checkpointDir(record.home)
     const r = await provider.exec(record.sandboxId, saveCommand(dir), { cwd: record.workdir, timeoutMs: SAVE_TIMEOUT_MS })
     const saved = r.exitCode === 0 ? parseSaved(r.stdout) : undefined
-    if (!saved) throw new Error(`the workspace's changes could not be listed (exit ${r.exitCode})`)
+    if (!saved) throw new CheckpointStepError(`the workspace's changes could not be listed (git exited with ${r.exitCode})`)
     const last = this.rows.latest()
     // Over the limit already: nothing more is read out of the sandbox.
     if (saved.bytes > this.p.maxBytes) return this.tooLarge(tooLargeMessage(saved.bytes, this.p.maxBytes))
@@ -214,9 +257,30 @@ export class Checkpoints {
     this.p.signals.emit(event('error', { code: 'checkpoint_too_large', message }))
   }
 
-  private restoreFailed(message: string) {
-    log('warn', 'checkpoint not restored', { sessionId: this.p.store.maybe?.id, message })
-    this.p.signals.emit(event('error', { code: 'checkpoint_restore_failed', message }))
+  /**
+   * A save that failed is said on the stream, the checkpoint before staying the one a new sandbox
+   * gets, and the next turn's end tries again. One whose sandbox went meanwhile is only logged:
+   * the sandbox's loss is said by its recovery.
+   */
+  private async saveFailed(sandboxId: string | undefined, err: unknown) {
+    log('warn', 'checkpoint not saved', { sessionId: this.p.store.maybe?.id, err: errorMessage(err) })
+    const { store, provider } = this.p
+    if (!store.exists || store.isOver() || !sandboxId || store.sandbox()?.sandboxId !== sandboxId) return
+    const status = await provider.status(sandboxId).catch(() => undefined)
+    if (!saveFailureIsNews(status)) return
+    const reason = err instanceof CheckpointStepError ? err.message : undefined
+    this.p.signals.emit(event('error', { code: 'checkpoint_save_failed', message: saveFailedMessage(reason) }))
+  }
+
+  /** Its message is our own: a provider's error could name the sandbox's address, so it is only logged. */
+  private restoreFailed(err: unknown, what: string) {
+    log('warn', 'checkpoint not restored', { sessionId: this.p.store.maybe?.id, what, err: errorMessage(err) })
+    if (err instanceof CheckpointUnreadableError) {
+      this.p.signals.emit(event('error', { code: 'checkpoint_unreadable', message: `${what}: ${err.message}` }))
+    } else {
+      const reason = err instanceof CheckpointStepError ? `: ${err.message}` : ''
+      this.p.signals.emit(event('error', { code: 'checkpoint_restore_failed', message: `${what}${reason}` }))
+    }
   }
 
   /** opencode's export of the session (`opencode export`), through its API: the session and its messages with their parts. */
@@ -232,10 +296,10 @@ export class Checkpoints {
     try {
       await this.put(record, AGENT_FILE, await this.part(checkpoint.n, 'agent'))
       const r = await this.p.provider.exec(record.sandboxId, importCommand(checkpointDir(record.home)), { cwd: record.workdir, timeoutMs: COMMAND_TIMEOUT_MS })
-      if (r.exitCode !== 0) throw new Error(`opencode import exited with ${r.exitCode}`)
+      if (r.exitCode !== 0) throw new CheckpointStepError(`opencode import exited with ${r.exitCode}`)
       return true
     } catch (err) {
-      this.restoreFailed(`the agent's record of the conversation in checkpoint ${checkpoint.n} could not be given back: ${errorMessage(err)}`)
+      this.restoreFailed(err, `the agent's record of the conversation in checkpoint ${checkpoint.n} could not be given back`)
       return false
     }
   }
@@ -246,14 +310,30 @@ export class Checkpoints {
 
   private async putPart(sessionId: string, n: number, part: CheckpointPart, bytes: Uint8Array) {
     const name = objectName(sessionId, n, part)
-    await this.p.bucket!.put(name, await sealBytes(this.p.secretsKey, name, bytes))
+    const sealed = await sealBytes(this.p.secretsKey, name, bytes)
+    await this.p.bucket!.put(name, sealed).catch((err: unknown) => {
+      log('warn', 'checkpoint not stored', { sessionId, err: errorMessage(err) })
+      throw new CheckpointStepError('the checkpoint store (R2) did not take it')
+    })
   }
 
   private async part(n: number, part: CheckpointPart): Promise<Uint8Array<ArrayBuffer>> {
     const name = objectName(this.p.store.row.id, n, part)
     const object = await this.p.bucket!.get(name)
-    if (!object) throw new Error(`checkpoint ${n} is missing its ${part}`)
-    return openBytes(this.p.secretsKey, name, new Uint8Array(await object.arrayBuffer()))
+    if (!object) throw new CheckpointUnreadableError(n)
+    return openBytes(this.p.secretsKey, name, new Uint8Array(await object.arrayBuffer())).catch(() => {
+      throw new CheckpointUnreadableError(n)
+    })
+  }
+}
+
+/** `work`'s outcome, a checkpoint that does not open answered as `checkpoint_unreadable` rather than thrown. */
+async function readable<T>(work: () => Promise<Outcome<T>>): Promise<Outcome<T>> {
+  try {
+    return await work()
+  } catch (err) {
+    if (err instanceof CheckpointUnreadableError) return fail('checkpoint_unreadable', err.message)
+    throw err
   }
 }
 

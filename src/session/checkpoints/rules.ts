@@ -1,3 +1,5 @@
+import type { SandboxStatus } from '../../sandbox/provider'
+
 /**
  * Pure decisions about a session's checkpoints: where each part is kept, whether a new one is
  * kept, and which old ones go. ./checkpoints carries them out.
@@ -7,6 +9,9 @@
 export const MAX_CHECKPOINTS = 50
 
 export type CheckpointPart = 'workspace' | 'agent'
+
+/** A checkpoint as a fork of the session takes it: its changes (opened, still gzipped) and the turn whose conversation goes with it. */
+export type ForkPoint = { checkpoint: number; baseCommit: string; patch: Uint8Array; messageId?: string }
 
 /** Where the session's checkpoints are kept in the bucket; one prefix per session, so that ending it deletes them all. */
 export const sessionPrefix = (sessionId: string) => `sessions/${sessionId}/checkpoints/`
@@ -36,4 +41,33 @@ export const tooLargeMessage = (bytes: number, maxBytes: number) =>
 /** The checkpoints to delete once checkpoint `newest` is kept: all but the newest `keep`. */
 export function prunable(numbers: number[], keep = MAX_CHECKPOINTS): number[] {
   return [...numbers].sort((a, b) => b - a).slice(keep)
+}
+
+/** What a client is told of a checkpoint that does not open. */
+export const unreadableMessage = (n: number) =>
+  `checkpoint ${n} cannot be opened: SECRETS_KEY was changed since it was saved, or its stored data is damaged or missing`
+
+/** What the `error` event of a save that failed says; `reason` only when it is ours to tell (never a provider's words). */
+export const saveFailedMessage = (reason: string | undefined) =>
+  `the checkpoint after this turn was not saved${reason ? ` (${reason})` : ''}; the one before is kept, and the next turn's end tries again`
+
+/**
+ * Whether a failed save is said on the stream: while the sandbox is there, the failure is the
+ * workspace's or the store's, and the user's work is not being kept. A sandbox gone, paused or
+ * not answering the provider is said by its recovery, and a save then failing is no news.
+ */
+export function saveFailureIsNews(status: SandboxStatus | undefined): boolean {
+  return status === 'running' || status === 'agent_exited'
+}
+
+/**
+ * The user message whose turn a fork from checkpoint `n` keeps the conversation up to: the one
+ * the checkpoint followed, or for a checkpoint saved outside a turn (before a pause, after a
+ * roll-back), that of the last checkpoint before it that followed a turn. None: no checkpoint up
+ * to `n` followed a turn, and the fork keeps the conversation as it stands.
+ */
+export function forkMessageOf(checkpoints: { checkpoint: number; messageId: string | null }[], n: number): string | undefined {
+  return checkpoints
+    .filter((c) => c.checkpoint <= n && c.messageId !== null)
+    .sort((a, b) => b.checkpoint - a.checkpoint)[0]?.messageId ?? undefined
 }

@@ -1,4 +1,5 @@
 import { event, type AttachmentInfo, type PublicEvent, type SessionSpec } from '../../contracts'
+import type { ForkPoint } from '../checkpoints/rules'
 
 /** Pure decisions of a fork (see ./fork): what it keeps of the conversation, and under which ids. */
 
@@ -37,6 +38,8 @@ export type ForkInput = {
   /** opencode's id of the first message the copy leaves out; none: it keeps all */
   cut?: string
   history: ForkHistory
+  /** forked from a checkpoint: the copy's workspace becomes what it held */
+  checkpoint?: ForkPoint
 }
 
 /**

@@ -9,6 +9,7 @@ import type { LinkEnd } from '../agent/link'
 import {
   expiry,
   idleDecision,
+  runLimitDue,
   needsKeepAlive,
   pauseRetryDelayMs,
   linkEndReason,
@@ -94,10 +95,12 @@ export class SandboxLifecycle {
     const now = Date.now()
     const expiresAt = Date.parse(store.row.expires_at)
     const record = store.sandbox()
+    const working = turns.running || this.slot.busy
     const decision = idleDecision({
       now,
       expiresAt,
-      busy: turns.running || queue.waiting() > 0 || this.slot.busy,
+      busy: working || queue.waiting() > 0,
+      onlyWaiting: !working,
       hasSandbox: record !== undefined && !record.paused,
       clients: this.p.watchers(),
       runPauseAt: runPauseFor(this.p.settings.e2bLimits, record),
@@ -113,6 +116,25 @@ export class SandboxLifecycle {
     await (this.slot.busy ? this.provisioning.keepAlive(this.timeout()) : this.provisioning.reap())
     // A live link watches the agent itself (heartbeats); without one, ensureRunning probes and recovers.
     this.ensureRunning()
+  }
+
+  /**
+   * The sandbox nears the provider's run limit: no turn starts in it until it has been paused and
+   * resumed. Not while a pause that failed waits to be tried again: the turns go on meanwhile.
+   */
+  get runLimitDue(): boolean {
+    const record = this.p.store.sandbox()
+    const now = Date.now()
+    return record !== undefined && !record.paused && now >= this.pauseRetryAt && runLimitDue({ now, runPauseAt: runPauseFor(this.p.settings.e2bLimits, record) })
+  }
+
+  /**
+   * A turn ended with the run limit near: the sandbox is paused now (its checkpoint saved first),
+   * not at the next wake, and messages waiting resume it (see the slot's `freed`).
+   */
+  pauseForRunLimit() {
+    if (!this.runLimitDue || this.p.turns.running) return
+    this.slot.run('recover', (job) => this.pause(job, 'run_limit'))
   }
 
   /** A client asked to keep the session: its sandbox's provider timeout moves with the deadline. */

@@ -42,6 +42,13 @@ describe('idleDecision', () => {
     expect(idleDecision({ ...inUse, runPauseAt: 1_000_001 }).action).toBe('keep')
     expect(idleDecision({ ...inUse, runPauseAt: 1_000_000, busy: true }).action).toBe('keep')
   })
+
+  it('pauses for the run limit with messages waiting, which run once it is resumed, but not during a turn', () => {
+    const queued = { ...base, expiresAt: 2_000_000, busy: true, onlyWaiting: true }
+    expect(idleDecision({ ...queued, runPauseAt: 1_000_000 })).toEqual({ action: 'pause', reason: 'run_limit' })
+    expect(idleDecision({ ...queued, runPauseAt: 1_000_001 })).toEqual({ action: 'keep', reason: 'working' })
+    expect(idleDecision({ ...queued, onlyWaiting: false, runPauseAt: 1_000_000 }).action).toBe('keep')
+  })
 })
 
 describe('wantsSandbox', () => {

@@ -13,6 +13,8 @@ export type IdleInput = {
   expiresAt: number
   /** a turn is running or messages are waiting */
   busy: boolean
+  /** of `busy`: only messages waiting, no turn running (nor work on the sandbox) */
+  onlyWaiting?: boolean
   hasSandbox: boolean
   /** connected SSE clients */
   clients: number
@@ -29,11 +31,17 @@ export type IdleDecision = { action: 'pause'; reason: StepOf<'paused'> } | { act
  */
 export function idleDecision(s: IdleInput): IdleDecision {
   if (!s.hasSandbox) return { action: 'keep', reason: 'no sandbox' }
+  // Between turns, ahead of E2B ending it: a pause and a resume start the run afresh. Messages
+  // waiting do not hold it (they run once it is resumed), lest a busy queue meet the limit mid-turn.
+  if (runLimitDue(s) && (!s.busy || s.onlyWaiting)) return { action: 'pause', reason: 'run_limit' }
   if (s.busy) return { action: 'keep', reason: 'working' }
-  // Between turns, ahead of E2B ending it: a pause and a resume start the run afresh.
-  if (s.runPauseAt !== undefined && s.now >= s.runPauseAt) return { action: 'pause', reason: 'run_limit' }
   if (s.now < s.expiresAt) return { action: 'keep', reason: 'not idle long enough' }
   return { action: 'pause', reason: 'idle' }
+}
+
+/** The sandbox is to be paused ahead of the provider's run limit: no new turn starts in it before. */
+export function runLimitDue(s: { now: number; runPauseAt?: number }): boolean {
+  return s.runPauseAt !== undefined && s.now >= s.runPauseAt
 }
 
 /**
