@@ -89,6 +89,13 @@ function agentServer(runtime: string, port: number): string[] {
   return [process.execPath, join(PROJECT_ROOT, 'agents', 'acp-bridge.mjs'), String(port), ...agent]
 }
 
+/**
+ * opencode is a Bun program. Bun's optimising JIT tier compiles opencode's start-up code on other
+ * threads, about a sixth of a boot's CPU, for speed that a sandbox on this machine (a developer's
+ * session, a test's) rarely lives long enough to use; the agent behaves the same without it.
+ */
+const SHORT_LIVED_BUN = { BUN_JSC_useDFGJIT: '0' }
+
 /** The sandbox user's own environment: what a terminal's shell gets. */
 function userEnv(sb: Sandbox): Record<string, string> {
   return {
@@ -356,7 +363,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     const [command, ...args] = agentServer(body.runtime ?? 'opencode', port)
     const proc = spawn(command!, args, {
       cwd: body.cwd ?? sb.workdir,
-      env: sandboxEnv(sb),
+      env: { ...sandboxEnv(sb), ...SHORT_LIVED_BUN },
       detached: true,
       stdio: 'ignore',
     })
