@@ -24,7 +24,7 @@ import { postProgress, reportToSlack } from './slack-api'
 import { callbackRetryDelay, SETTLE_MS } from './policy'
 import { postCallback } from './callback-post'
 import { runViewOf, type RunRow } from './run-row'
-import { migrate } from '../lib/migrations'
+import { migratedSql } from '../lib/migrations'
 import { openJson, sealJson } from '../lib/sealed'
 import { RUN_MIGRATIONS } from './schema'
 import { forgetAt, forgetStorage } from '../lib/retention'
@@ -47,8 +47,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
-    this.sql = ctx.storage.sql
-    migrate(this.sql, RUN_MIGRATIONS)
+    this.sql = migratedSql(ctx.storage, RUN_MIGRATIONS)
     this.row = this.sql.exec<RunRow>('SELECT * FROM run').toArray()[0]
   }
 
