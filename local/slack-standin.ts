@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net'
  * signed Events API deliveries Slack sends (`signedDelivery`), for tests and for `npm run dev`.
  */
 
-export type SlackMessage = { channel: string; ts: string; threadTs?: string; text: string; edits: string[] }
+/** `blocks`: the message's Block Kit layout as last posted or edited (buttons included). */
+export type SlackMessage = { channel: string; ts: string; threadTs?: string; text: string; edits: string[]; blocks?: unknown[] }
 
 export type SlackStandIn = {
   /** the Web API's base, SLACK_API_URL */
@@ -39,7 +40,14 @@ export async function startSlackStandIn(opts: { token: string }): Promise<SlackS
       if (!channel) return answer({ ok: false, error: 'channel_not_found' })
       const method = new URL(req.url ?? '/', 'http://127.0.0.1').pathname.replace(/^\/api\//, '')
       if (method === 'chat.postMessage') {
-        const message: SlackMessage = { channel, ts: nextTs(), text: String(body.text ?? ''), edits: [], ...(typeof body.thread_ts === 'string' && { threadTs: body.thread_ts }) }
+        const message: SlackMessage = {
+          channel,
+          ts: nextTs(),
+          text: String(body.text ?? ''),
+          edits: [],
+          ...(typeof body.thread_ts === 'string' && { threadTs: body.thread_ts }),
+          ...(Array.isArray(body.blocks) && { blocks: body.blocks }),
+        }
         messages.push(message)
         return answer({ ok: true, channel, ts: message.ts })
       }
@@ -48,6 +56,7 @@ export async function startSlackStandIn(opts: { token: string }): Promise<SlackS
         if (!message) return answer({ ok: false, error: 'message_not_found' })
         message.edits.push(message.text)
         message.text = String(body.text ?? '')
+        if (Array.isArray(body.blocks)) message.blocks = body.blocks
         return answer({ ok: true, channel, ts: message.ts })
       }
       return answer({ ok: false, error: 'unknown_method' })
@@ -72,4 +81,29 @@ export function signedDelivery(secret: string, body: string, timestamp = Math.fl
     'x-slack-request-timestamp': String(timestamp),
     'x-slack-signature': `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`,
   }
+}
+
+/**
+ * A click on a message's button as Slack delivers it to the Interactivity URL: a `block_actions`
+ * payload, form-encoded, signed as events are. `user` clicked `value`'s button (`action_id`) on
+ * `message` in `team`.
+ */
+export function signedAction(
+  secret: string,
+  click: { team: string; user: string; userTeam?: string; message: SlackMessage; actionId: string; value: string },
+): { body: string; headers: Record<string, string> } {
+  const { message } = click
+  const payload = {
+    type: 'block_actions',
+    team: { id: click.team },
+    user: { id: click.user, team_id: click.userTeam ?? click.team },
+    channel: { id: message.channel },
+    container: { type: 'message', channel_id: message.channel, message_ts: message.ts, ...(message.threadTs && { thread_ts: message.threadTs }) },
+    message: { ts: message.ts, ...(message.threadTs && { thread_ts: message.threadTs }), text: message.text },
+    actions: [{ type: 'button', action_id: click.actionId, value: click.value, block_id: 'opencode_ask' }],
+    trigger_id: '1.2.3',
+    response_url: 'https://hooks.slack.com/actions/T/1/x',
+  }
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString()
+  return { body, headers: { ...signedDelivery(secret, body), 'content-type': 'application/x-www-form-urlencoded' } }
 }

@@ -267,7 +267,7 @@ async function answerAsk(env: Bindings, decided: NonNullable<ReturnType<typeof a
   const { runId, reply, target } = decided.approval
   const owner = repoOwner(readSettings(env).githubTenantRepos, target, await Promise.all(apiKeys(env).map(tenantOf)))
   if ('ignored' in owner) return { ignored: true, reason: owner.ignored }
-  const answered = await runStub(env, runId).answerAsk(owner.tenant, target, reply)
+  const answered = await runStub(env, runId).answerAsk(owner.tenant, { kind: 'github', ...target }, reply)
   if (!answered.ok) return { ignored: true, reason: answered.error.message }
   return { ignored: false, answered: { runId, permissionId: answered.value.permissionId, reply } }
 }

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGitHubStandIn, type GitHubStandIn, type Pull } from '../../local/github-standin'
-import { signedDelivery, startSlackStandIn, type SlackStandIn } from '../../local/slack-standin'
-import { api, finished, scripted, sign, TEST_KEYS, tenantIdOf, waitFor, webhook, type Json } from './helpers'
+import { signedAction, signedDelivery, startSlackStandIn, type SlackMessage, type SlackStandIn } from '../../local/slack-standin'
+import { createHmac } from 'node:crypto'
+import { api, CALLBACK_SECRET, finished, scripted, sign, TEST_KEYS, tenantIdOf, waitFor, webhook, type Json } from './helpers'
+import { startReceiver, type Receiver } from './receivers'
 import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 
 /**
@@ -24,12 +26,14 @@ let gh: GitHubStandIn
 let slack: SlackStandIn
 let own: OwnStack
 let root: string
+let receiver: Receiver
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'osw-ghfollow-'))
   gh = await startGitHubStandIn({ root, tokens: [TOKEN] })
   await gh.createRepo('acme', 'widgets', { 'README.md': 'old\n', 'sum.js': 'export const sum = (a, b) => a - b\n' })
   slack = await startSlackStandIn({ token: SLACK_TOKEN })
+  receiver = await startReceiver(() => 200)
   own = await startOwnStack(
     'github-followups',
     {
@@ -43,6 +47,9 @@ beforeAll(async () => {
       SLACK_API_URL: slack.url,
       SLACK_TEAM_TENANTS: JSON.stringify({ T0ACME: tenantIdOf(TEST_KEYS[0]) }),
       SLACK_CHANNEL_REPOS: JSON.stringify({ C0WIDGETS: gh.cloneUrl('acme', 'widgets') }),
+      SLACK_APPROVERS: JSON.stringify({ T0ACME: ['U0ANN'] }),
+      ALLOW_LOCAL_CALLBACKS: '1',
+      CALLBACK_SECRET,
     },
     {
       scriptedModel: true,
@@ -56,6 +63,7 @@ afterAll(async () => {
   await own?.close()
   await gh?.close()
   await slack?.close()
+  await receiver?.close()
   rmSync(root, { recursive: true, force: true })
 })
 
@@ -235,6 +243,28 @@ describe('approvals in the channel', () => {
     const late = await command(8005, `/approve ${runId}`, 'OWNER')
     expect(late.body).toMatchObject({ ignored: true })
   })
+  it('an API run with a callback sends the ask there, signed; its tenant answers through the permission route, another tenant cannot', async () => {
+    const script = { steps: [bash('touch approved-api.txt'), { text: 'Touched it.' }] }
+    const started = await api('/v1/runs', { body: { prompt: `Touch a file ${scripted(script, '')}`, callback: { url: `${receiver.url}/asks` } } })
+    expect(started.status).toBe(202)
+    const runId = started.body.id as string
+    const call = await waitFor('the ask at the callback', () => receiver.received.find((r) => r.path === '/asks' && r.body.includes('permission.asked')))
+    const asked = JSON.parse(call.body) as Json
+    const tenant = tenantIdOf(TEST_KEYS[0])
+    expect(asked).toMatchObject({ event: 'permission.asked', runId, tenant, sessionId: started.body.sessionId, permission: { permission: 'bash', patterns: ['touch approved-api.txt'] } })
+    // Signed as the run's own callback is, with the tenant's key.
+    const key = createHmac('sha256', CALLBACK_SECRET).update(tenant).digest('hex')
+    expect(call.headers['x-signature-256']).toBe(sign(key, `${call.headers['x-timestamp'] as string}.${call.body}`))
+
+    const path = (asked.answer as Json).path as string
+    const other = await api(path, { body: { reply: 'once' }, key: TEST_KEYS[1] })
+    expect(other.status).toBe(404)
+    const answered = await api(path, { body: { reply: 'once' } })
+    expect(answered.status).toBe(200)
+    const run = await finished(runId)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.diff).toContain('approved-api.txt')
+  })
 })
 
 describe('Slack', () => {
@@ -297,5 +327,38 @@ describe('Slack', () => {
     expect(progress!.text).toContain('*succeeded*')
     expect(result!.text).toContain('Wrote SLACK.md.')
     expect(result!.text).toContain(`<${pr.url}|#${pr.number}>`)
+  })
+
+  it("asks in the thread with buttons; an approver's click lets the step through, a stranger's does not", async () => {
+    const ts = '1700000300.000300'
+    const script = { steps: [bash('touch approved-slack.txt'), { text: 'Touched it.' }] }
+    const res = await send(mention('Ev0ASK', ts, `touch a file ${scripted(script, '')}`))
+    const runId = res.body.run.id as string
+    const ask = await waitFor('the ask in the thread', () => slack.messages.find((m) => m.threadTs === ts && m.text.includes('*asks*')))
+    expect(ask.text).toContain('touch approved-slack.txt')
+    const value = ((ask.blocks![1] as Json).elements as Json[])[0]!.value as string
+    expect(value.startsWith(`${runId}:`)).toBe(true)
+    const click = (user: string, actionId = 'opencode_approve', message: SlackMessage = ask, secret = SLACK_SECRET) => {
+      const { body, headers } = signedAction(secret, { team: 'T0ACME', user, message, actionId, value })
+      return webhook('/v1/webhooks/slack/actions', body, headers)
+    }
+
+    expect((await click('U0ANN', 'opencode_approve', ask, 'not-the-secret')).status).toBe(401)
+    const stranger = await click('U0MALLORY')
+    expect(stranger.body).toEqual({ ignored: true, reason: 'user U0MALLORY is not an approver (SLACK_APPROVERS)' })
+    // The approver's button, sent from another thread, answers nothing.
+    const elsewhere = await click('U0ANN', 'opencode_approve', { ...ask, threadTs: '1700000999.000100' })
+    expect(elsewhere.body).toMatchObject({ ignored: true, reason: 'no such run here' })
+    expect((await api(`/v1/runs/${runId}`)).body.status).toBe('running')
+
+    const approved = await click('U0ANN')
+    expect(approved.body).toMatchObject({ ignored: false, answered: { runId, reply: 'once' } })
+    // The message says who answered, and its buttons are gone.
+    expect(ask.text).toContain('*approved* by <@U0ANN>')
+    expect(ask.blocks).toEqual([])
+    const run = await finished(runId)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.diff ?? '').toContain('approved-slack.txt')
+    expect((await click('U0ANN')).body).toMatchObject({ ignored: true })
   })
 })
