@@ -193,6 +193,45 @@ describe('pull requests that follow up', () => {
     expect(third.status).toBe(202)
     expect(third.body).toEqual({ ignored: true, reason: expect.stringContaining('had its 2 fix attempts') })
   })
+
+  it('a failed workflow run leads to a fix run with the failing part of its job log; a failed check suite of that commit reaches the same run', async () => {
+    repository.clone_url = gh.cloneUrl('acme', 'widgets')
+    const branch = 'opencode/run-workflow'
+    const pull = await ourPull(branch)
+    const head = await tipOf(branch)
+    const fix = scripted({ steps: [bash("printf 'export const sum = (a, b) => a + b\\n' > sum.js"), { text: 'Fixed the sum.' }] }, '')
+    const log = [
+      '2024-05-01T10:00:00.0000000Z Run npm test',
+      '2024-05-01T10:00:01.0000000Z FAIL sum.test.js',
+      `2024-05-01T10:00:01.0000000Z   sum(1, 2): expected 3, got -1 ${fix}`,
+      '2024-05-01T10:00:02.0000000Z ##[error]Process completed with exit code 1.',
+    ].join('\n')
+    const workflow = gh.addWorkflowRun('acme/widgets', [
+      { name: 'lint', conclusion: 'success', log: 'lint passed' },
+      { name: 'test', conclusion: 'failure', log },
+    ])
+    const completed = { head_sha: head, conclusion: 'failure', pull_requests: [{ number: pull.number, head: { ref: branch } }] }
+    const res = await deliver('workflow_run', { action: 'completed', workflow_run: { id: workflow, name: 'CI', ...completed }, repository })
+    expect(res.status).toBe(202)
+    const runId = res.body.run.id as string
+    // The same commit's check suite failed too: the run it already has.
+    const suite = gh.addCheckSuite('acme/widgets', [{ name: 'test', conclusion: 'failure', output: { title: '1 test failed' } }])
+    const same = await deliver('check_suite', { action: 'completed', check_suite: { id: suite, app: { name: 'GitHub Actions' }, ...completed }, repository })
+    expect(same.body.run.id).toBe(runId)
+
+    const run = await finished(runId)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.pullRequest).toMatchObject({ state: 'updated', branch })
+    expect(await show('show', `${branch}:sum.js`)).toBe('export const sum = (a, b) => a + b\n')
+    const prompt = JSON.stringify((await api(`/v1/sessions/${run.sessionId}/messages`)).body)
+    expect(prompt).toContain('The workflow \\"CI\\" failed')
+    // The failed job's log, read as GitHub serves it (the jobs, then a redirect to the download), cut to its failing part.
+    expect(prompt).toContain('FAIL sum.test.js')
+    expect(prompt).toContain('##[error]Process completed with exit code 1.')
+    expect(prompt).not.toContain('lint passed')
+    expect(prompt).not.toContain('2024-05-01T10:00:01')
+    expect(gh.calls.some((c) => c.path === `/repos/acme/widgets/actions/jobs/${workflow + 2}/logs` && c.status === 302)).toBe(true)
+  })
 })
 
 describe('approvals in the channel', () => {
