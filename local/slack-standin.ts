@@ -1,11 +1,12 @@
-import { createHmac } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 /**
  * A stand-in for Slack on its wire protocol, on 127.0.0.1: the Web API methods the Worker calls
  * (`chat.postMessage`, `chat.update`: JSON with the bot token, answered 200 with `ok`), and the
- * signed Events API deliveries Slack sends (`signedDelivery`), for tests and for `npm run dev`.
+ * signed Events API deliveries Slack sends (`signedDelivery`), for tests and for `npm run dev`
+ * (which lists what was posted at `GET <url>/_messages`).
  */
 
 /** `blocks`: the message's Block Kit layout as last posted or edited (buttons included). */
@@ -18,7 +19,7 @@ export type SlackStandIn = {
   close(): Promise<void>
 }
 
-export async function startSlackStandIn(opts: { token: string }): Promise<SlackStandIn> {
+export async function startSlackStandIn(opts: { token: string; port?: number }): Promise<SlackStandIn> {
   const messages: SlackMessage[] = []
   let clock = 1_700_000_000
   const nextTs = () => `${clock++}.000100`
@@ -28,6 +29,8 @@ export async function startSlackStandIn(opts: { token: string }): Promise<SlackS
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const answer = (body: Record<string, unknown>) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+      // What the Worker posted, for a person trying the flow with `npm run dev`.
+      if (req.method === 'GET' && req.url === '/api/_messages') return answer({ ok: true, messages })
       if (req.method !== 'POST') return void res.writeHead(405).end()
       if (req.headers.authorization !== `Bearer ${opts.token}`) return answer({ ok: false, error: 'invalid_auth' })
       let body: Record<string, unknown>
@@ -62,7 +65,7 @@ export async function startSlackStandIn(opts: { token: string }): Promise<SlackS
       return answer({ ok: false, error: 'unknown_method' })
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve))
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`,
     messages,
@@ -106,4 +109,23 @@ export function signedAction(
   }
   const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString()
   return { body, headers: { ...signedDelivery(secret, body), 'content-type': 'application/x-www-form-urlencoded' } }
+}
+
+/** The stand-in `npm run dev` starts when no Slack settings are given: its team, users and secret are for trying the flow offline. */
+export const LOCAL_SLACK = {
+  team: 'T0LOCAL',
+  approver: 'U0LOCAL',
+  signingSecret: 'local-slack-signing-secret',
+  botToken: 'xoxb-local-standin',
+  /** The Worker's Slack settings against the stand-in at `url`: its team belongs to `apiKey`'s tenant, its one user approves. */
+  async settings(url: string, apiKey: string): Promise<Record<string, string>> {
+    const tenant = `t_${createHash('sha256').update(apiKey).digest('hex').slice(0, 32)}`
+    return {
+      SLACK_SIGNING_SECRET: this.signingSecret,
+      SLACK_BOT_TOKEN: this.botToken,
+      SLACK_API_URL: url,
+      SLACK_TEAM_TENANTS: JSON.stringify({ [this.team]: tenant }),
+      SLACK_APPROVERS: JSON.stringify({ [this.team]: [this.approver] }),
+    }
+  },
 }
