@@ -4,7 +4,7 @@ import type { AppEnv, Bindings } from '../env'
 import { ApiError, unwrap } from '../lib/errors'
 import { guardStub, poolStub, runStub } from '../durable-objects'
 import { approvalFromDelivery, githubRules, maxRunsPerHour, taskFromDelivery, type GitHubTask } from '../runs/github'
-import { fixPrompt, fixRules, fixTaskFromDelivery, isFixEvent, reviewPrompt, reviewTaskFromDelivery, type FixEvent, type ReviewComment } from '../runs/github-followups'
+import { fixPrompt, fixRules, fixTaskFromDelivery, isFixEvent, openedReviewFromDelivery, reviewPrompt, reviewTaskFromDelivery, type FixEvent, type ReviewComment } from '../runs/github-followups'
 import { readFailures } from '../runs/check-failures'
 import { startTriggered, type ReportTo } from '../runs/trigger'
 import { githubApi, hasGitHubCredentials } from '../github/credentials'
@@ -207,7 +207,7 @@ webhooks.openAPIRegistry.registerPath({
   path: '/github',
   summary: 'GitHub webhook deliveries',
   description:
-    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository, owned by the tenant GITHUB_TENANT_REPOS names for it (a repository of no tenant starts nothing and is ignored, with the reason). A `push` to the repository and ref of a repository warm pool (WARM_POOLS) refreshes the sandboxes of that pool in the background (`refreshing`: how many pools). A comment saying so is posted at once and edited with the result: a pull request from a new branch (GITHUB_OUTPUT=pull_request, the default), or for a comment on a pull request, a commit on its branch (a branch in a fork gets the diff instead); with GITHUB_OUTPUT=comment, the diff in the comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. A review comment by a trusted author on a pull request the service opened (its branch `opencode/…`, or labelled `opencode`) starts a run on its branch that answers in the review thread; with GITHUB_FIX_CHECKS=1 a failed `check_run`, `check_suite` or `workflow_run` on such a pull request starts one fix run per head commit (the failing part of what it reported, read through the API, in the prompt), at most GITHUB_FIX_ATTEMPTS (default 2) per pull request. When the agent of a GitHub-started run asks leave, the run asks on its issue or pull request; an `/approve <run id>` or `/deny <run id>` there by a trusted author answers it (`answered`). Other deliveries are acknowledged and ignored, with the reason.',
+    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository, owned by the tenant GITHUB_TENANT_REPOS names for it (a repository of no tenant starts nothing and is ignored, with the reason). A `push` to the repository and ref of a repository warm pool (WARM_POOLS) refreshes the sandboxes of that pool in the background (`refreshing`: how many pools). A comment saying so is posted at once and edited with the result: a pull request from a new branch (GITHUB_OUTPUT=pull_request, the default), or for a comment on a pull request, a commit on its branch (a branch in a fork gets the diff instead); with GITHUB_OUTPUT=comment, the diff in the comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. A review comment by a trusted author on a pull request the service opened (its branch `opencode/…`, or labelled `opencode`) starts a run on its branch that answers in the review thread; with GITHUB_FIX_CHECKS=1 a failed `check_run`, `check_suite` or `workflow_run` on such a pull request starts one fix run per head commit (the failing part of what it reported, read through the API, in the prompt), at most GITHUB_FIX_ATTEMPTS (default 2) per pull request. A pull request opened by a trusted author with the label `opencode` or the trigger phrase in its title or description (not one the service opened) gets a review: a run on its branch that pushes nothing and answers in a comment. When the agent of a GitHub-started run asks leave, the run asks on its issue or pull request; an `/approve <run id>` or `/deny <run id>` there by a trusted author answers it (`answered`). Other deliveries are acknowledged and ignored, with the reason.',
   request: { body: { ...json(z.record(z.string(), z.unknown()), 'A GitHub delivery'), required: true } },
   responses: {
     202: json(
@@ -242,6 +242,8 @@ webhooks.post('/github', async (c) => {
   const decided =
     event === 'pull_request_review_comment'
       ? await reviewTask(c.env, payload)
+      : event === 'pull_request'
+        ? await withOwnerOf(c.env, openedReviewFromDelivery(payload, githubRules(c.env)))
       : isFixEvent(event)
         ? await fixTask(c.env, event, payload)
         : await withOwnerOf(c.env, taskFromDelivery(event, payload, githubRules(c.env)))
@@ -290,8 +292,8 @@ async function withOwner(env: Bindings, task: PendingTask): Promise<Admitted> {
   return { task, tenant: owner.tenant }
 }
 
-/** An issue or comment: its prompt is its text. */
-async function withOwnerOf(env: Bindings, decided: ReturnType<typeof taskFromDelivery>): Promise<Admitted> {
+/** An issue, a comment, or a pull request asking for a review: its prompt is written already. */
+async function withOwnerOf(env: Bindings, decided: { task: GitHubTask } | { ignored: string }): Promise<Admitted> {
   if ('ignored' in decided) return decided
   const { prompt, ...task } = decided.task
   return withOwner(env, { ...task, prompt: async () => prompt })

@@ -176,6 +176,8 @@ export type GitHubTarget = {
   defaultBranch?: string
   title?: string
   reviewThread?: number
+  /** a review of the pull request, asked when it was opened: the run changes nothing and its answer is the comment */
+  review?: boolean
 }
 
 /** Where a Slack-started run reports back: the thread of the message that asked, in `team` (whose approvers may answer its asks). */

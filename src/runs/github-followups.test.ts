@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { githubRules } from './github'
-import { failingPart, fixPrompt, fixRules, fixTaskFromDelivery, reviewPrompt, reviewTaskFromDelivery, type ReviewComment } from './github-followups'
+import { failingPart, fixPrompt, fixRules, fixTaskFromDelivery, openedReviewFromDelivery, reviewPrompt, reviewTaskFromDelivery, type ReviewComment } from './github-followups'
 
 const rules = githubRules({})
 const repository = { name: 'widgets', owner: { login: 'acme' }, clone_url: 'https://github.com/acme/widgets.git' }
@@ -143,5 +143,33 @@ describe('check suites and workflow runs', () => {
     expect(long.endsWith('final error')).toBe(true)
     // No line says error: its end.
     expect(failingPart('a\nb\nc')).toBe('a\nb\nc')
+  })
+})
+
+describe('review on open', () => {
+  const ann = { login: 'ann', type: 'User' }
+  const opened = (over: Record<string, unknown> = {}, action = 'opened') => ({
+    action,
+    pull_request: { number: 9, title: 'Add sum', body: 'Please look /opencode', head: { ref: 'feature/sum', repo: { full_name: 'acme/widgets' } }, base: { ref: 'main' }, labels: [], author_association: 'MEMBER', user: ann, ...over },
+    repository,
+    sender: ann,
+  })
+
+  it('a pull request opened by a trusted author with the trigger phrase or our label asks for a review that pushes nothing', () => {
+    const out = openedReviewFromDelivery(opened(), rules)
+    expect(out).toMatchObject({ task: { key: 'acme/widgets:review-on-open:9', target: { issue: 9, pullRequest: true, review: true } } })
+    if (!('task' in out)) throw new Error(out.ignored)
+    expect(out.task.prompt).toContain('Review pull request #9 of acme/widgets ("Add sum")')
+    expect(out.task.prompt).toContain('Change no files')
+    expect(openedReviewFromDelivery(opened({ body: null, labels: [{ name: 'opencode' }] }), rules)).toHaveProperty('task')
+  })
+
+  it.each([
+    ['no phrase or label', opened({ body: 'hi' }), 'no trigger phrase or label'],
+    ['a stranger', opened({ author_association: 'NONE' }), 'author association NONE is not trusted'],
+    ['one of ours', opened({ head: { ref: 'opencode/run-1', repo: { full_name: 'acme/widgets' } } }), 'a pull request the service opened'],
+    ['an edit', opened({}, 'edited'), 'action edited starts nothing'],
+  ])('ignores %s', (_, delivery, reason) => {
+    expect(openedReviewFromDelivery(delivery, rules)).toEqual({ ignored: reason })
   })
 })

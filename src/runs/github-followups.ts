@@ -111,6 +111,44 @@ export function reviewPrompt(task: ReviewTask, thread: ReviewComment[], rules: G
   ].join('\n\n')
 }
 
+const OpenedDelivery = z.object({
+  action: z.string().optional(),
+  pull_request: Pull.extend({ body: Text, author_association: z.string().optional(), user: Actor.optional(), base: z.object({ ref: z.string() }) }),
+  repository: Repository,
+  sender: Actor.optional(),
+})
+
+/**
+ * A pull request opened by a trusted author with our label or the trigger phrase asks for a
+ * review: a run on its branch that changes nothing and answers with a comment. One the service
+ * opened itself is never reviewed so.
+ */
+export function openedReviewFromDelivery(body: unknown, rules: GitHubRules): { task: GitHubTask } | { ignored: string } {
+  const parsed = OpenedDelivery.safeParse(body)
+  if (!parsed.success) return { ignored: 'not a pull_request delivery' }
+  const { action, pull_request: pull, repository, sender } = parsed.data
+  if (action !== 'opened') return { ignored: `action ${action ?? '(none)'} starts nothing` }
+  const slug = `${repository.owner.login}/${repository.name}`
+  if (pull.head.ref.startsWith(OUR_BRANCH_PREFIX) && pull.head.repo?.full_name.toLowerCase() === slug.toLowerCase()) return { ignored: 'a pull request the service opened' }
+  const text = `${pull.title}\n\n${pull.body ?? ''}`
+  const labelled = (pull.labels ?? []).some((l) => l.name === FOLLOW_UP_LABEL)
+  if (!labelled && !text.includes(rules.trigger)) return { ignored: 'no trigger phrase or label' }
+  const distrust = untrusted(rules, { text, association: pull.author_association, author: pull.user, sender })
+  if (distrust) return { ignored: distrust }
+  return {
+    task: {
+      target: { owner: repository.owner.login, repo: repository.name, issue: pull.number, title: pull.title, pullRequest: true, review: true },
+      repoUrl: repository.clone_url,
+      key: `${slug}:review-on-open:${pull.number}`,
+      prompt: [
+        `Review pull request #${pull.number} of ${slug} ("${pull.title}"). You are on its branch; it would merge into \`${pull.base.ref}\`.`,
+        'Read its changes against that branch and write a review: what is wrong, risky or missing, with the file and line of each point, and what is good. Change no files: your answer is posted as the review.',
+        ...(pull.body ? [`Its description:\n${cutToBytes(pull.body, 16_000)}`] : []),
+      ].join('\n\n'),
+    },
+  }
+}
+
 const PullRefs = z.array(z.object({ number: z.number().int(), head: z.object({ ref: z.string() }) }))
 const Output = z.object({ title: Text, summary: Text, text: Text }).partial().nullish()
 const Completed = { id: z.number().int(), head_sha: z.string(), conclusion: z.string().nullish(), pull_requests: PullRefs }

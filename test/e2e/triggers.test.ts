@@ -232,6 +232,33 @@ describe('pull requests that follow up', () => {
     expect(prompt).not.toContain('2024-05-01T10:00:01')
     expect(gh.calls.some((c) => c.path === `/repos/acme/widgets/actions/jobs/${workflow + 2}/logs` && c.status === 302)).toBe(true)
   })
+
+  it('a pull request opened by a trusted author with the trigger phrase gets a review comment, and nothing pushed; a stranger\'s gets none', async () => {
+    repository.clone_url = gh.cloneUrl('acme', 'widgets')
+    const branch = 'feature/review-me'
+    await show('branch', branch, 'main')
+    const pull = gh.addPull({ repo: 'acme/widgets', head: branch, base: 'main', title: 'Add a sum', body: '', draft: false })
+    const before = await tipOf(branch)
+    const review = scripted({ reply: 'Review: sum.js line 1 subtracts where it should add.' }, '')
+    const opened = (association: string, user: Json) => ({
+      action: 'opened',
+      pull_request: { ...pullPayload(pull), body: `/opencode please review ${review}`, base: { ref: 'main' }, author_association: association, user },
+      repository,
+      sender: user,
+    })
+    const stranger = await deliver('pull_request', opened('NONE', { login: 'mallory', type: 'User' }))
+    expect(stranger.body).toEqual({ ignored: true, reason: 'author association NONE is not trusted' })
+
+    const res = await deliver('pull_request', opened('MEMBER', { login: 'ann', type: 'User' }))
+    expect(res.status).toBe(202)
+    const runId = res.body.run.id as string
+    const run = await finished(runId)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.pullRequest).toBeUndefined()
+    const comment = await waitFor('the review on the pull request', () => gh.comments.find((c) => c.issue === pull.number && c.body.includes(runId) && c.edits.length > 0))
+    expect(comment.body).toContain('sum.js line 1 subtracts where it should add.')
+    expect(await tipOf(branch)).toBe(before)
+  })
 })
 
 describe('approvals in the channel', () => {
