@@ -51,6 +51,8 @@ export type ReviewComment = {
 }
 /** A check's annotations, which a fix run's prompt is made from. */
 export type Annotation = { path: string; start_line: number; end_line: number; annotation_level: string; message: string }
+export type SuiteCheckRun = { name: string; conclusion: string; output?: { title?: string; summary?: string; text?: string }; annotations?: Annotation[] }
+export type WorkflowJob = { name: string; conclusion: string; log: string }
 export type Call = { method: string; path: string; credential: 'token' | 'installation' | 'jwt' | 'none' | 'bad'; status: number }
 
 export type GitHubStandIn = {
@@ -72,8 +74,18 @@ export type GitHubStandIn = {
   addReviewComment(comment: Omit<ReviewComment, 'id' | 'edits'>): ReviewComment
   /** a check run of `owner/repo` with these annotations; its id */
   addCheckRun(repo: string, annotations: Annotation[]): number
+  /** a check suite of `owner/repo` and its check runs (each with its annotations); its id */
+  addCheckSuite(repo: string, checkRuns: SuiteCheckRun[]): number
+  /** a GitHub Actions workflow run of `owner/repo` and its jobs, each with its log; its id */
+  addWorkflowRun(repo: string, jobs: WorkflowJob[]): number
   git(owner: string, repo: string, args: string[], input?: string | Buffer, env?: Record<string, string>): Promise<string>
   close(): Promise<void>
+}
+
+class Redirect extends Error {
+  constructor(readonly location: string) {
+    super(location)
+  }
 }
 
 class Answer extends Error {
@@ -111,6 +123,9 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
   const pulls: Pull[] = []
   const reviewComments: ReviewComment[] = []
   const checkRuns = new Map<number, { repo: string; annotations: Annotation[] }>()
+  const checkSuites = new Map<number, { repo: string; runs: (SuiteCheckRun & { id: number })[] }>()
+  const workflowRuns = new Map<number, { repo: string; jobs: (WorkflowJob & { id: number })[] }>()
+  const jobLogs = new Map<number, { repo: string; log: string }>()
   const calls: Call[] = []
   const minted: string[] = []
   const installations = new Map<string, number>()
@@ -228,6 +243,23 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
       if (!check || check.repo !== slug) throw new Answer(404, 'Not Found')
       return [200, check.annotations]
     }
+    if ((r = /^GET \/check-suites\/(\d+)\/check-runs$/.exec(route))) {
+      const suite = checkSuites.get(Number(r[1]))
+      if (!suite || suite.repo !== slug) throw new Answer(404, 'Not Found')
+      const runs = suite.runs.map((c) => ({ id: c.id, name: c.name, status: 'completed', conclusion: c.conclusion, output: { title: null, summary: null, text: null, ...c.output } }))
+      return [200, { total_count: runs.length, check_runs: runs }]
+    }
+    if ((r = /^GET \/actions\/runs\/(\d+)\/jobs$/.exec(route))) {
+      const workflow = workflowRuns.get(Number(r[1]))
+      if (!workflow || workflow.repo !== slug) throw new Answer(404, 'Not Found')
+      return [200, { total_count: workflow.jobs.length, jobs: workflow.jobs.map((j) => ({ id: j.id, name: j.name, status: 'completed', conclusion: j.conclusion })) }]
+    }
+    if ((r = /^GET \/actions\/jobs\/(\d+)\/logs$/.exec(route))) {
+      const log = jobLogs.get(Number(r[1]))
+      if (!log || log.repo !== slug) throw new Answer(404, 'Not Found')
+      // As GitHub does: a redirect to a short-lived download URL that needs no credential.
+      throw new Redirect(`${url}/_blobs/job-logs/${r[1]}`)
+    }
     if ((r = /^GET \/pulls\/(\d+)$/.exec(route))) {
       const pull = pulls.find((p) => p.number === Number(r![1]) && p.repo === slug)
       if (!pull) throw new Answer(404, 'Not Found')
@@ -308,6 +340,12 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
     throw new Answer(404, 'Not Found')
   }
 
+  const addCheckRun = (repo: string, annotations: Annotation[]) => {
+    const id = nextId++
+    checkRuns.set(id, { repo, annotations })
+    return id
+  }
+
   const server = createServer((req, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname
     const credential = credentialOf(req)
@@ -322,6 +360,13 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
       }
       record(200)
       backend(opts.root, new URL(req.url ?? '/', 'http://127.0.0.1'), req, res)
+      return
+    }
+    const blob = /^\/_blobs\/job-logs\/(\d+)$/.exec(path)
+    if (blob) {
+      const log = jobLogs.get(Number(blob[1]))
+      record(log ? 200 : 404)
+      res.writeHead(log ? 200 : 404, { 'content-type': 'text/plain' }).end(log?.log ?? '')
       return
     }
     const chunks: Buffer[] = []
@@ -342,6 +387,11 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
           res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(out))
         },
         (err: unknown) => {
+          if (err instanceof Redirect) {
+            record(302)
+            res.writeHead(302, { location: err.location }).end()
+            return
+          }
           const status = err instanceof Answer ? err.status : 500
           record(status)
           res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ message: err instanceof Error ? err.message : String(err) }))
@@ -392,9 +442,22 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
       reviewComments.push(added)
       return added
     },
-    addCheckRun(repo, annotations) {
+    addCheckRun,
+    addCheckSuite(repo, runs) {
       const id = nextId++
-      checkRuns.set(id, { repo, annotations })
+      checkSuites.set(id, { repo, runs: runs.map((c) => ({ ...c, id: addCheckRun(repo, c.annotations ?? []) })) })
+      return id
+    },
+    addWorkflowRun(repo, jobs) {
+      const id = nextId++
+      workflowRuns.set(id, {
+        repo,
+        jobs: jobs.map((j) => {
+          const jobId = nextId++
+          jobLogs.set(jobId, { repo, log: j.log })
+          return { ...j, id: jobId }
+        }),
+      })
       return id
     },
     close: () =>

@@ -5,6 +5,7 @@ import { whenOrphaned, whenStdinCloses } from '../local/lifeline'
 import { DEMO_LABEL, DIALECTS, inDialect, type Dialect } from '../local/model-server'
 import { freePort, portIsFree } from '../local/ports'
 import { PROJECT_ROOT, settingsFromEnvironment, startStack } from '../local/stack'
+import { LOCAL_SLACK, startSlackStandIn, type SlackStandIn } from '../local/slack-standin'
 
 /** `npm run dev`: the whole stack on this machine, settings from the environment over .dev.vars. */
 
@@ -60,6 +61,16 @@ function modelLine(demo: boolean): string {
   return `opencode's default for ${keys.join(', ') || 'OPENCODE_CONFIG'}`
 }
 
+/**
+ * Without Slack settings, Slack is the local stand-in: a signed mention (docs/triggers.md) starts a
+ * run for the first API key's tenant, whose messages are listed at the stand-in's `/_messages`.
+ */
+let slack: SlackStandIn | undefined
+if (!settings.SLACK_SIGNING_SECRET && !settings.SLACK_BOT_TOKEN && !settings.SLACK_API_URL) {
+  slack = await startSlackStandIn({ token: LOCAL_SLACK.botToken })
+  Object.assign(settings, await LOCAL_SLACK.settings(slack.url, settings.API_KEYS?.split(',')[0]?.trim() ?? ''))
+}
+
 // wrangler's start-up chatter (binding table, "Ready on") is shown only if the start fails;
 // once up, everything the Worker logs passes through.
 let up = false
@@ -79,6 +90,7 @@ try {
     ...(process.env.E2B_STANDIN === '1' && { e2bStandIn: { apiKey: 'e2b_local_standin_key' } }),
   })
 } catch (err) {
+  await slack?.close()
   process.stderr.write(startup.join(''))
   console.error(`npm run dev could not start: ${err instanceof Error ? err.message : String(err)}`)
   process.exit(1)
@@ -91,6 +103,7 @@ console.log(`
   API key     ${keyLine()}
   sandboxes   ${stack.e2b ? `the E2B provider, against the local E2B stand-in (${stack.e2b.apiUrl})` : `local processes (sandbox host ${stack.sandboxHostUrl})`}
   model       ${modelLine(stack.model !== undefined)}
+  slack       ${slack ? `a local Slack stand-in, team ${LOCAL_SLACK.team}, signing secret ${LOCAL_SLACK.signingSecret}; what runs post: curl -s ${slack.url}/_messages` : 'Slack (SLACK_* settings)'}
   playground  ${stack.url}/
   API docs    ${stack.url}/docs
   try         curl -s ${stack.url}/ready
@@ -109,6 +122,7 @@ const stop = async (why: string) => {
   setTimeout(() => process.exit(1), 20_000).unref()
   try {
     await stack.close()
+    await slack?.close()
   } catch (err) {
     console.error(`stopping after ${why}: ${err instanceof Error ? err.message : String(err)}`)
     process.exit(1)

@@ -6,7 +6,6 @@ import type {
   CreateSessionInput,
   Diff,
   FileBody,
-  GitHubTarget,
   Keepalive,
   PermissionAnswer,
   PermissionResolved,
@@ -35,6 +34,7 @@ import type { SnapshotPolicy, SnapshotRow } from './sandbox/snapshots'
 import type { ForkInput } from './session/history/fork-copy'
 import type { Subscription } from './session/log/fanout'
 import type { Admission } from './tenant/limits'
+import type { AskPlace } from './runs/approvals'
 import type { UsageReport } from './tenant/usage'
 
 /**
@@ -118,8 +118,8 @@ export interface RunRpc extends Rpc.DurableObjectBranded {
   cancel(tenant: string): Promise<Outcome<RunView>>
   /** told by the run's session as its turn goes */
   signal(sig: RunSignal): Promise<void>
-  /** a trusted author's `/approve` (`once`) or `/deny` (`reject`) on the issue or pull request the run reports to */
-  answerAsk(tenant: string, where: Pick<GitHubTarget, 'owner' | 'repo' | 'issue'>, reply: 'once' | 'reject'): Promise<Outcome<{ permissionId: string }>>
+  /** a trusted author's `/approve` (`once`) or `/deny` (`reject`) on the issue or pull request the run reports to, or an approver's button in its Slack thread */
+  answerAsk(tenant: string, where: AskPlace, reply: 'once' | 'reject'): Promise<Outcome<{ permissionId: string }>>
 }
 
 /** One per tenant (`TenantSchedules`): its schedules, fired by the object's alarm; `gatewayUrl` is where its runs' sandboxes reach the model gateway. */

@@ -54,6 +54,8 @@ export type Bindings = DurableObjectBindings & {
   SLACK_TEAM_TENANTS?: string
   /** JSON: Slack channel id → the https repository URL a mention there works on when it names none */
   SLACK_CHANNEL_REPOS?: string
+  /** JSON: Slack team id → the user ids whose button answers a Slack-started run's asks (without it, such runs deny their asks) */
+  SLACK_APPROVERS?: string
   /** how sandboxes reach this Worker's model gateway, e.g. https://agents.example.com */
   PUBLIC_URL?: string
   PAUSED_RETENTION_SECONDS?: string

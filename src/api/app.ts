@@ -114,9 +114,9 @@ const withReady = withHealth.openapi(
 )
 
 // Sandboxes' model calls are not the API's: they carry their own credentials, sizes and types,
-// and no web page has any business calling them.
+// and no web page has any business calling them. Slack sends its button clicks as a form.
 app.use('/v1/*', except('/v1/gateway/*', allowOrigins))
-app.use('/v1/*', except('/v1/gateway/*', requireJson))
+app.use('/v1/*', except(['/v1/gateway/*', '/v1/webhooks/slack/actions'], requireJson))
 app.use('/v1/*', except(['/v1/gateway/*', '/v1/sessions/:id/messages'], limitBody))
 app.on('POST', '/v1/sessions/:id/messages', limitMessageBody)
 app.route('/v1/gateway', gateway)

@@ -4,12 +4,13 @@ import type { AppEnv, Bindings } from '../env'
 import { ApiError, unwrap } from '../lib/errors'
 import { guardStub, poolStub, runStub } from '../durable-objects'
 import { approvalFromDelivery, githubRules, maxRunsPerHour, taskFromDelivery, type GitHubTask } from '../runs/github'
-import { fixPrompt, fixRules, fixTaskFromDelivery, reviewPrompt, reviewTaskFromDelivery, type Annotation, type ReviewComment } from '../runs/github-followups'
+import { fixPrompt, fixRules, fixTaskFromDelivery, isFixEvent, openedReviewFromDelivery, reviewPrompt, reviewTaskFromDelivery, type FixEvent, type ReviewComment } from '../runs/github-followups'
+import { readFailures } from '../runs/check-failures'
 import { startTriggered, type ReportTo } from '../runs/trigger'
 import { githubApi, hasGitHubCredentials } from '../github/credentials'
 import { githubRepoOf } from '../github/repo-url'
 import { isGranted, repoOwner } from '../github/tenant-repos'
-import { errorMessage, log } from '../lib/log'
+import { log } from '../lib/log'
 import { freshTimestamp, MAX_SKEW_SECONDS, signatureMatches, timestamped } from '../runs/signing'
 import { apiKeys, readSettings } from '../config/settings'
 import { pushedPools } from '../sandbox/repo-pools'
@@ -206,7 +207,7 @@ webhooks.openAPIRegistry.registerPath({
   path: '/github',
   summary: 'GitHub webhook deliveries',
   description:
-    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository, owned by the tenant GITHUB_TENANT_REPOS names for it (a repository of no tenant starts nothing and is ignored, with the reason). A `push` to the repository and ref of a repository warm pool (WARM_POOLS) refreshes the sandboxes of that pool in the background (`refreshing`: how many pools). A comment saying so is posted at once and edited with the result: a pull request from a new branch (GITHUB_OUTPUT=pull_request, the default), or for a comment on a pull request, a commit on its branch (a branch in a fork gets the diff instead); with GITHUB_OUTPUT=comment, the diff in the comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. A review comment by a trusted author on a pull request the service opened (its branch `opencode/…`, or labelled `opencode`) starts a run on its branch that answers in the review thread; with GITHUB_FIX_CHECKS=1 a failed `check_run` on such a pull request starts one fix run per head commit, at most GITHUB_FIX_ATTEMPTS (default 2) per pull request. When the agent of a GitHub-started run asks leave, the run asks on its issue or pull request; an `/approve <run id>` or `/deny <run id>` there by a trusted author answers it (`answered`). Other deliveries are acknowledged and ignored, with the reason.',
+    'Checked with `X-Hub-Signature-256` (GITHUB_WEBHOOK_SECRET). An issue opened, or a comment created, with the trigger phrase (GITHUB_TRIGGER, default `/opencode`) by an author whose `author_association` is in GITHUB_ALLOWED_ASSOCIATIONS (default OWNER, MEMBER, COLLABORATOR), and not by a bot, starts a run on that repository, owned by the tenant GITHUB_TENANT_REPOS names for it (a repository of no tenant starts nothing and is ignored, with the reason). A `push` to the repository and ref of a repository warm pool (WARM_POOLS) refreshes the sandboxes of that pool in the background (`refreshing`: how many pools). A comment saying so is posted at once and edited with the result: a pull request from a new branch (GITHUB_OUTPUT=pull_request, the default), or for a comment on a pull request, a commit on its branch (a branch in a fork gets the diff instead); with GITHUB_OUTPUT=comment, the diff in the comment. One issue or comment starts one run, whatever its delivery id; GITHUB_MAX_RUNS_PER_HOUR (default 10) runs per repository per hour, then 429. A review comment by a trusted author on a pull request the service opened (its branch `opencode/…`, or labelled `opencode`) starts a run on its branch that answers in the review thread; with GITHUB_FIX_CHECKS=1 a failed `check_run`, `check_suite` or `workflow_run` on such a pull request starts one fix run per head commit (the failing part of what it reported, read through the API, in the prompt), at most GITHUB_FIX_ATTEMPTS (default 2) per pull request. A pull request opened by a trusted author with the label `opencode` or the trigger phrase in its title or description (not one the service opened) gets a review: a run on its branch that pushes nothing and answers in a comment. When the agent of a GitHub-started run asks leave, the run asks on its issue or pull request; an `/approve <run id>` or `/deny <run id>` there by a trusted author answers it (`answered`). Other deliveries are acknowledged and ignored, with the reason.',
   request: { body: { ...json(z.record(z.string(), z.unknown()), 'A GitHub delivery'), required: true } },
   responses: {
     202: json(
@@ -241,8 +242,10 @@ webhooks.post('/github', async (c) => {
   const decided =
     event === 'pull_request_review_comment'
       ? await reviewTask(c.env, payload)
-      : event === 'check_run'
-        ? await fixTask(c.env, payload)
+      : event === 'pull_request'
+        ? await withOwnerOf(c.env, openedReviewFromDelivery(payload, githubRules(c.env)))
+      : isFixEvent(event)
+        ? await fixTask(c.env, event, payload)
         : await withOwnerOf(c.env, taskFromDelivery(event, payload, githubRules(c.env)))
   if ('ignored' in decided) return c.json({ ignored: true, reason: decided.ignored }, 202)
   const { task, tenant } = decided
@@ -267,7 +270,7 @@ async function answerAsk(env: Bindings, decided: NonNullable<ReturnType<typeof a
   const { runId, reply, target } = decided.approval
   const owner = repoOwner(readSettings(env).githubTenantRepos, target, await Promise.all(apiKeys(env).map(tenantOf)))
   if ('ignored' in owner) return { ignored: true, reason: owner.ignored }
-  const answered = await runStub(env, runId).answerAsk(owner.tenant, target, reply)
+  const answered = await runStub(env, runId).answerAsk(owner.tenant, { kind: 'github', ...target }, reply)
   if (!answered.ok) return { ignored: true, reason: answered.error.message }
   return { ignored: false, answered: { runId, permissionId: answered.value.permissionId, reply } }
 }
@@ -289,8 +292,8 @@ async function withOwner(env: Bindings, task: PendingTask): Promise<Admitted> {
   return { task, tenant: owner.tenant }
 }
 
-/** An issue or comment: its prompt is its text. */
-async function withOwnerOf(env: Bindings, decided: ReturnType<typeof taskFromDelivery>): Promise<Admitted> {
+/** An issue, a comment, or a pull request asking for a review: its prompt is written already. */
+async function withOwnerOf(env: Bindings, decided: { task: GitHubTask } | { ignored: string }): Promise<Admitted> {
   if ('ignored' in decided) return decided
   const { prompt, ...task } = decided.task
   return withOwner(env, { ...task, prompt: async () => prompt })
@@ -318,29 +321,17 @@ async function reviewTask(env: Bindings, payload: unknown): Promise<Admitted> {
 }
 
 /**
- * A failed check on a pull request the service opened, when GITHUB_FIX_CHECKS=1: one fix run per
- * head commit, at most GITHUB_FIX_ATTEMPTS per pull request, ever; the check's annotations, read
- * through the API, go in the prompt.
+ * A failed check (a check run, a check suite, a workflow run) on a pull request the service
+ * opened, when GITHUB_FIX_CHECKS=1: one fix run per head commit, at most GITHUB_FIX_ATTEMPTS per
+ * pull request, ever; what failed, read through the API, goes in the prompt.
  */
-async function fixTask(env: Bindings, payload: unknown): Promise<Admitted> {
+async function fixTask(env: Bindings, event: FixEvent, payload: unknown): Promise<Admitted> {
   const rules = fixRules(env)
   if (!rules.enabled) return { ignored: 'fixing failed checks is off (GITHUB_FIX_CHECKS)' }
-  const decided = fixTaskFromDelivery('check_run', payload)
+  const decided = fixTaskFromDelivery(event, payload)
   if ('ignored' in decided) return decided
   const { task } = decided
-  const owned = await withOwner(env, {
-    ...task,
-    prompt: async () => {
-      const { owner, repo } = task.target
-      const annotations = await (await githubApi(env, task.target))
-        .request<Annotation[]>('GET', `/repos/${owner}/${repo}/check-runs/${task.checkRunId}/annotations?per_page=50`)
-        .catch((err: unknown) => {
-          log('warn', 'check annotations unavailable', { repo: `${owner}/${repo}`, err: errorMessage(err) })
-          return []
-        })
-      return fixPrompt(task, annotations)
-    },
-  })
+  const owned = await withOwner(env, { ...task, prompt: async () => fixPrompt(task, await readFailures(env, task)) })
   if ('ignored' in owned) return owned
   const pull = `github-fix:${task.target.owner}/${task.target.repo}#${task.target.issue}`
   // The same commit asks again (another check of it failed): the run it already has.

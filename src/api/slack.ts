@@ -1,12 +1,13 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi'
+import type { Context } from 'hono'
 import type { AppEnv } from '../env'
-import { guardStub } from '../durable-objects'
+import { guardStub, runStub } from '../durable-objects'
 import { githubRepoOf } from '../github/repo-url'
 import { ApiError } from '../lib/errors'
 import { log } from '../lib/log'
 import { freshTimestamp, slackSignatureMatches } from '../runs/signing'
-import { slackDecision, slackRules } from '../runs/slack'
-import { sayInThread } from '../runs/slack-api'
+import { slackActionDecision, slackDecision, slackRules } from '../runs/slack'
+import { sayInThread, settleAsk } from '../runs/slack-api'
 import { json } from './openapi'
 import { ErrorBody, RunAccepted } from '../contracts'
 import { parseJson, startRun } from './runs'
@@ -33,7 +34,8 @@ slackWebhook.openAPIRegistry.registerPath({
   },
 })
 
-slackWebhook.post('/', async (c) => {
+/** The raw body, when Slack signed it within five minutes: events and button clicks alike. */
+async function verifiedSlackBody(c: Context<AppEnv>): Promise<string> {
   const secret = c.env.SLACK_SIGNING_SECRET
   if (!secret) throw new ApiError('unauthorized', 'this webhook is not configured')
   const timestamp = c.req.header('x-slack-request-timestamp')
@@ -42,6 +44,11 @@ slackWebhook.post('/', async (c) => {
   if (!(await slackSignatureMatches(secret, timestamp!, raw, c.req.header('x-slack-signature')))) {
     throw new ApiError('unauthorized', 'bad or missing X-Slack-Signature')
   }
+  return raw
+}
+
+slackWebhook.post('/', async (c) => {
+  const raw = await verifiedSlackBody(c)
   const decided = slackDecision(parseJson(raw), slackRules(c.env))
   if ('challenge' in decided) return c.json({ challenge: decided.challenge }, 200)
   if ('ignored' in decided) return c.json({ ignored: true, reason: decided.ignored }, 200)
@@ -69,4 +76,37 @@ slackWebhook.post('/', async (c) => {
     await sayInThread(c.env, task.target, `No run started: ${err.message}`)
     return c.json({ ignored: true, reason: err.message }, 200)
   }
+})
+
+slackWebhook.openAPIRegistry.registerPath({
+  method: 'post',
+  path: '/actions',
+  summary: "Slack's interactive messages (the approval buttons)",
+  description:
+    "Slack's Interactivity request URL: `application/x-www-form-urlencoded` with a `payload` of JSON, verified as the Events API's deliveries are. A `block_actions` click on a run's Approve or Deny button answers the request that button was shown for, once (`once` or `reject`), when the user is an approver of the team (SLACK_APPROVERS) whose tenant owns the run and the click is in the run's own thread; the message then says who answered. Anything else is acknowledged and ignored, with the reason.",
+  request: { body: { content: { 'application/x-www-form-urlencoded': { schema: z.object({ payload: z.string() }) } }, required: true } },
+  responses: {
+    200: json(
+      z.object({
+        ignored: z.boolean(),
+        reason: z.string().optional(),
+        answered: z.object({ runId: z.string(), permissionId: z.string(), reply: z.enum(['once', 'reject']) }).optional(),
+      }),
+      'Acknowledged',
+    ),
+    401: json(ErrorBody, 'A missing, wrong or stale signature'),
+  },
+})
+
+slackWebhook.post('/actions', async (c) => {
+  const raw = await verifiedSlackBody(c)
+  const payload = new URLSearchParams(raw).get('payload')
+  if (payload === null) throw new ApiError('validation_failed', 'form.payload: required', [{ path: 'form.payload', message: 'required', code: 'custom' }])
+  const decided = slackActionDecision(parseJson(payload), slackRules(c.env))
+  if ('ignored' in decided) return c.json({ ignored: true, reason: decided.ignored }, 200)
+  const { runId, tenant, where, reply, user, messageTs } = decided.answer
+  const answered = await runStub(c.env, runId).answerAsk(tenant, where, reply)
+  if (!answered.ok) return c.json({ ignored: true, reason: answered.error.message }, 200)
+  await settleAsk(c.env, where.channel, messageTs, runId, reply, user)
+  return c.json({ ignored: false, answered: { runId, permissionId: answered.value.permissionId, reply } }, 200)
 })

@@ -33,7 +33,10 @@ export const RunBody = z
     repo: SessionRepo.optional(),
     model: ModelName.optional(),
     runtime: Runtime.optional(),
-    permissions: Permissions.optional().openapi({ description: 'Asks become denials: nobody is there to answer' }),
+    permissions: Permissions.optional().openapi({
+      description:
+        'With a `callback`, an `ask` is POSTed to it as a signed `permission.asked` event (RunPermissionAsked) and waits for an answer through `POST /v1/sessions/{sessionId}/permissions/{permissionId}`, rejected after PENDING_TIMEOUT_SECONDS; without one, asks become denials: nobody is there to answer',
+    }),
     callback: z
       .object({
         url: z
@@ -126,6 +129,22 @@ export const Run = z
   })
   .openapi('Run')
 
+/**
+ * What a run with a callback POSTs there when its agent asks leave, signed as the run's own
+ * callback is; the answer goes to the session's permission route, as `answer` says.
+ */
+export const RunPermissionAsked = z
+  .object({
+    event: z.literal('permission.asked'),
+    runId: z.string(),
+    tenant: z.string(),
+    sessionId: z.string(),
+    permission: z.object({ id: z.string(), permission: z.string(), patterns: z.array(z.string()) }),
+    answer: z.object({ method: z.literal('POST'), path: z.string() }).openapi({ description: 'where the tenant answers it, with its API key: `{"reply": "once" | "always" | "reject"}`' }),
+  })
+  .openapi('RunPermissionAsked')
+export type RunPermissionAsked = z.infer<typeof RunPermissionAsked>
+
 /** `error` when the run's session could not be created: the run has already ended `failed`. */
 export const RunAccepted = Run.pick({ id: true, sessionId: true, status: true, error: true }).openapi('RunAccepted')
 
@@ -157,10 +176,12 @@ export type GitHubTarget = {
   defaultBranch?: string
   title?: string
   reviewThread?: number
+  /** a review of the pull request, asked when it was opened: the run changes nothing and its answer is the comment */
+  review?: boolean
 }
 
-/** Where a Slack-started run reports back: the thread of the message that asked. */
-export type SlackTarget = { channel: string; threadTs: string }
+/** Where a Slack-started run reports back: the thread of the message that asked, in `team` (whose approvers may answer its asks). */
+export type SlackTarget = { channel: string; threadTs: string; team?: string }
 
 export type PullRequestRequest = z.infer<typeof PullRequestRequest>
 export type PullRequestResult = z.infer<typeof PullRequestResult>

@@ -22,6 +22,32 @@ export class GitHubApi {
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.send(method, path, body)
+    const text = await res.text()
+    if (res.status < 200 || res.status >= 300) throw new GitHubError(res.status, `${method} ${path} answered ${res.status}${githubMessage(text)}`)
+    return (text ? JSON.parse(text) : undefined) as T
+  }
+
+  /**
+   * A text resource (a job's log), of which GitHub answers with a redirect to a short-lived
+   * download URL: fetched without our credential, its first `maxBytes` only.
+   */
+  async text(path: string, maxBytes: number): Promise<string> {
+    const res = await this.send('GET', path)
+    const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null
+    await res.body?.cancel()
+    if (!location) throw new GitHubError(res.status, `GET ${path} answered ${res.status}, not a download`)
+    const download = await fetch(location, { signal: AbortSignal.timeout(30_000) }).catch(() => {
+      throw new GitHubError(undefined, `the download of ${path} could not be reached`)
+    })
+    if (!download.ok || !download.body) {
+      await download.body?.cancel()
+      throw new GitHubError(download.status, `the download of ${path} answered ${download.status}`)
+    }
+    return readUpTo(download.body, maxBytes)
+  }
+
+  private async send(method: string, path: string, body?: unknown): Promise<Response> {
     let res: Response
     try {
       res = await fetch(`${this.base}${path}`, {
@@ -40,9 +66,7 @@ export class GitHubApi {
     } catch {
       throw new GitHubError(undefined, `GitHub could not be reached (${method} ${path})`)
     }
-    const text = await res.text()
-    if (res.status < 200 || res.status >= 300) throw new GitHubError(res.status, `${method} ${path} answered ${res.status}${githubMessage(text)}`)
-    return (text ? JSON.parse(text) : undefined) as T
+    return res
   }
 }
 
@@ -54,4 +78,25 @@ function githubMessage(text: string): string {
   } catch {
     return ''
   }
+}
+
+/** A body's start as text, at most `maxBytes`: the rest is never read. */
+async function readUpTo(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<string> {
+  const reader = body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  while (size < maxBytes) {
+    const { done, value } = await reader.read()
+    if (done) break
+    chunks.push(value)
+    size += value.byteLength
+  }
+  await reader.cancel()
+  const whole = new Uint8Array(size)
+  let at = 0
+  for (const c of chunks) {
+    whole.set(c, at)
+    at += c.byteLength
+  }
+  return new TextDecoder().decode(whole.subarray(0, maxBytes))
 }

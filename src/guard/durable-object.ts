@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { GuardRpc } from '../durable-objects'
 import type { Bindings } from '../env'
-import { migrate } from '../lib/migrations'
+import { migratedSql } from '../lib/migrations'
 import { GUARD_MIGRATIONS } from './schema'
 
 /**
@@ -14,8 +14,7 @@ export class WebhookGuard extends DurableObject<Bindings> implements GuardRpc {
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
-    this.sql = ctx.storage.sql
-    migrate(this.sql, GUARD_MIGRATIONS)
+    this.sql = migratedSql(ctx.storage, GUARD_MIGRATIONS)
   }
 
   /** True the first time `key` is offered within `ttlMs`; false for every later offer. */

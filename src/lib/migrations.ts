@@ -17,3 +17,9 @@ export function migrate(sql: SqlStorage, migrations: readonly Migration[]) {
     sql.exec('INSERT INTO _migrations (id, description) VALUES (?, ?)', m.id, m.description)
   }
 }
+
+/** An object's SQLite, brought up to date before its first query: how every object's constructor opens its storage. */
+export function migratedSql(storage: DurableObjectStorage, migrations: readonly Migration[]): SqlStorage {
+  migrate(storage.sql, migrations)
+  return storage.sql
+}

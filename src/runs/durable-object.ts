@@ -20,11 +20,13 @@ import { errorMessage, log, logEvent } from '../lib/log'
 import type { PullRequestPlan } from '../github/pull-request'
 import { askComment, commentBody, githubComment, startedComment } from './github'
 import { githubSetup, publishRun, type GitHubSetup } from './github-pr'
-import { postProgress, reportToSlack } from './slack-api'
+import { postAsk, postProgress, reportToSlack } from './slack-api'
+import { slackRules } from './slack'
+import { askedHere, askerOf, askEvent, type AskedRun, type Asker, type AskPlace } from './approvals'
 import { callbackRetryDelay, SETTLE_MS } from './policy'
 import { postCallback } from './callback-post'
 import { runViewOf, type RunRow } from './run-row'
-import { migrate } from '../lib/migrations'
+import { migratedSql } from '../lib/migrations'
 import { openJson, sealJson } from '../lib/sealed'
 import { RUN_MIGRATIONS } from './schema'
 import { forgetAt, forgetStorage } from '../lib/retention'
@@ -47,8 +49,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
-    this.sql = ctx.storage.sql
-    migrate(this.sql, RUN_MIGRATIONS)
+    this.sql = migratedSql(ctx.storage, RUN_MIGRATIONS)
     this.row = this.sql.exec<RunRow>('SELECT * FROM run').toArray()[0]
   }
 
@@ -130,8 +131,8 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
           runId: input.id,
           gatewayUrl: input.gatewayUrl,
           ...(outputSchema && { outputSchema }),
-          // Someone is where it started: the agent's asks are put to them there.
-          ...(input.github && { approvals: true }),
+          // Someone answers: the agent's asks are put to them, where it started or at its callback.
+          ...(askerOf({ github: input.github ?? null, slack: input.slack ?? null, request: input.request }, slackRules(this.env).approvers) && { approvals: true }),
           ...(github.githubClone && { githubClone: true }),
         },
         modelKeys: input.modelKeys,
@@ -180,30 +181,55 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
   }
 
   /**
-   * A trusted author's `/approve` or `/deny` on the issue or pull request the run reports to
-   * answers the request the agent waits on. Anywhere else it answers nothing: the command names a
-   * run, and a run is answered only where it asked.
+   * A trusted author's `/approve` or `/deny` on the issue or pull request the run reports to, or an
+   * approver's button in its Slack thread, answers the request the agent waits on. Anywhere else it
+   * answers nothing: the answer names a run, and a run is answered only where it asked.
    */
-  async answerAsk(tenant: string, where: Pick<GitHubTarget, 'owner' | 'repo' | 'issue'>, reply: 'once' | 'reject'): Promise<Outcome<{ permissionId: string }>> {
-    if (this.row?.tenant !== tenant || this.row.github === null) return fail('not_found', 'no such run')
-    const asked = JSON.parse(this.row.github) as GitHubTarget
-    const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase()
-    if (!same(asked.owner, where.owner) || !same(asked.repo, where.repo) || asked.issue !== where.issue) return fail('not_found', 'no such run here')
+  async answerAsk(tenant: string, where: AskPlace, reply: 'once' | 'reject'): Promise<Outcome<{ permissionId: string }>> {
+    if (this.row?.tenant !== tenant) return fail('not_found', 'no such run')
+    if (!askedHere(this.askedRun(), where)) return fail('not_found', 'no such run here')
     const permissionId = this.row.asked_permission
     if (this.isFinal() || permissionId === null) return fail('conflict', 'the run waits on no request')
+    if (where.kind === 'slack' && where.permissionId !== permissionId) return fail('conflict', 'that request is no longer waiting')
     const answered = await this.session().answerPermission(tenant, permissionId, { reply })
     if (!answered.ok) return answered
     this.update({ asked_permission: null })
     return ok({ permissionId })
   }
 
-  /** The agent's request, put to the people of the issue or pull request the run started from. */
+  private askedRun(): AskedRun {
+    const row = this.row!
+    return {
+      github: row.github === null ? null : (JSON.parse(row.github) as GitHubTarget),
+      slack: row.slack === null ? null : (JSON.parse(row.slack) as SlackTarget),
+      request: JSON.parse(row.request) as RunRequest,
+    }
+  }
+
+  /** The agent's request, put to whoever answers it: the people where the run started, or its callback's receiver. */
   private async ask(sig: Extract<RunSignal, { kind: 'permission_asked' }>) {
     const row = this.row!
-    if (row.github === null || row.asked_permission === sig.permissionId) return
+    const run = this.askedRun()
+    const asker = askerOf(run, slackRules(this.env).approvers)
+    if (asker === undefined || row.asked_permission === sig.permissionId) return
     this.update({ asked_permission: sig.permissionId })
-    const posted = await githubComment(this.env, JSON.parse(row.github) as GitHubTarget, askComment(row.id, sig.permission, sig.patterns))
-    if (posted === 'unreachable' || posted.status >= 300) log('warn', 'run could not ask on GitHub', { runId: row.id })
+    const told = await this.tell(asker, run, sig).catch((err: unknown) => {
+      log('warn', 'run ask failed', { runId: row.id, err: errorMessage(err) })
+      return false
+    })
+    // Unheard, the request is rejected when PENDING_TIMEOUT_SECONDS pass, as any unanswered one.
+    if (!told) log('warn', 'run could not ask', { runId: row.id, where: asker })
+  }
+
+  private async tell(asker: Asker, run: AskedRun, sig: Extract<RunSignal, { kind: 'permission_asked' }>): Promise<boolean> {
+    const { id, tenant, session_id: sessionId } = this.row!
+    if (asker === 'github') {
+      const posted = await githubComment(this.env, run.github!, askComment(id, sig.permission, sig.patterns))
+      return posted !== 'unreachable' && posted.status < 300
+    }
+    if (asker === 'slack') return postAsk(this.env, run.slack!, id, sig)
+    const res = await postCallback(this.env, tenant, askEvent({ id, tenant, sessionId }, sig), run.request.callback!.url)
+    return res !== 'refused' && res.ok
   }
 
   override async alarm(): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { githubRules } from './github'
-import { fixPrompt, fixRules, fixTaskFromDelivery, reviewPrompt, reviewTaskFromDelivery, type ReviewComment } from './github-followups'
+import { failingPart, fixPrompt, fixRules, fixTaskFromDelivery, openedReviewFromDelivery, reviewPrompt, reviewTaskFromDelivery, type ReviewComment } from './github-followups'
 
 const rules = githubRules({})
 const repository = { name: 'widgets', owner: { login: 'acme' }, clone_url: 'https://github.com/acme/widgets.git' }
@@ -82,11 +82,16 @@ const check = (over: Record<string, unknown> = {}) => ({
 describe('fixTaskFromDelivery', () => {
   it('asks for one fix per head commit of a pull request the service opened', () => {
     const out = fixTaskFromDelivery('check_run', check())
-    expect(out).toMatchObject({ task: { key: `acme/widgets:fix:12:${'a'.repeat(40)}`, target: { issue: 12, pullRequest: true }, checkRunId: 77 } })
+    expect(out).toMatchObject({ task: { key: `acme/widgets:fix:12:${'a'.repeat(40)}`, target: { issue: 12, pullRequest: true }, check: { kind: 'check_run', id: 77 } } })
     if (!('task' in out)) throw new Error(out.ignored)
     const prompt = fixPrompt(out.task, [
-      { path: 'src/sum.ts', start_line: 3, end_line: 3, annotation_level: 'failure', message: 'expected 2, got 3' },
-      { path: 'x', start_line: 1, annotation_level: 'notice', message: 'fyi' },
+      {
+        name: 'test',
+        annotations: [
+          { path: 'src/sum.ts', start_line: 3, end_line: 3, annotation_level: 'failure', message: 'expected 2, got 3' },
+          { path: 'x', start_line: 1, annotation_level: 'notice', message: 'fyi' },
+        ],
+      },
     ])
     expect(prompt).toContain('The check "test" failed on pull request #12')
     expect(prompt).toContain('- src/sum.ts:3 expected 2, got 3')
@@ -104,5 +109,67 @@ describe('fixTaskFromDelivery', () => {
   it('is off unless GITHUB_FIX_CHECKS=1, with two attempts per pull request by default', () => {
     expect(fixRules({})).toEqual({ enabled: false, attempts: 2 })
     expect(fixRules({ GITHUB_FIX_CHECKS: '1', GITHUB_FIX_ATTEMPTS: '3' })).toEqual({ enabled: true, attempts: 3 })
+  })
+})
+
+describe('check suites and workflow runs', () => {
+  const completed = { head_sha: 'b'.repeat(40), conclusion: 'failure', pull_requests: [{ number: 12, head: { ref: 'opencode/run-abc' } }] }
+
+  it('a failed suite or workflow on our pull request asks for the same one fix per head commit as a check run', () => {
+    const suite = fixTaskFromDelivery('check_suite', { action: 'completed', repository, check_suite: { id: 5, app: { name: 'GitHub Actions' }, ...completed } })
+    const workflow = fixTaskFromDelivery('workflow_run', { action: 'completed', repository, workflow_run: { id: 6, name: 'CI', ...completed } })
+    const key = `acme/widgets:fix:12:${'b'.repeat(40)}`
+    expect(suite).toMatchObject({ task: { key, check: { kind: 'check_suite', id: 5, name: 'GitHub Actions' } } })
+    expect(workflow).toMatchObject({ task: { key, check: { kind: 'workflow_run', id: 6, name: 'CI' } } })
+    expect(fixTaskFromDelivery('workflow_run', { action: 'completed', repository, workflow_run: { id: 6, name: 'CI', ...completed, conclusion: 'cancelled' } })).toEqual({
+      ignored: 'a check that ended cancelled needs no fix',
+    })
+    if (!('task' in workflow)) throw new Error(workflow.ignored)
+    const prompt = fixPrompt(workflow.task, [{ name: 'test (node 20)', log: 'FAIL sum.test.js' }, { name: 'lint', report: '2 problems' }])
+    expect(prompt).toContain('The workflow "CI" failed on pull request #12')
+    expect(prompt).toContain('Failed: test (node 20)\n\nThe failing part of its log:\n```\nFAIL sum.test.js\n```')
+    expect(prompt).toContain('Failed: lint\n\nWhat it reported:\n2 problems')
+  })
+
+  it("a job's log is cut to its failing part: a little before the first error, to the last, without timestamps", () => {
+    const lines = [...Array.from({ length: 100 }, (_, i) => `2024-05-01T10:00:${String(i % 60).padStart(2, '0')}.1234567Z step ${i}`), '2024-05-01T10:01:40.0000000Z ##[error]Process completed with exit code 1.', '']
+    const part = failingPart(lines.join('\n'))
+    expect(part.split('\n')).toHaveLength(31)
+    expect(part.startsWith('step 70\n')).toBe(true)
+    expect(part.endsWith('##[error]Process completed with exit code 1.')).toBe(true)
+    // Too long, it keeps its end, where the failure is.
+    const long = failingPart(`error at start\n${'x'.repeat(100)}\n${'y'.repeat(20_000)}\nfinal error`, 1_000)
+    expect(long.startsWith('…')).toBe(true)
+    expect(long.endsWith('final error')).toBe(true)
+    // No line says error: its end.
+    expect(failingPart('a\nb\nc')).toBe('a\nb\nc')
+  })
+})
+
+describe('review on open', () => {
+  const ann = { login: 'ann', type: 'User' }
+  const opened = (over: Record<string, unknown> = {}, action = 'opened') => ({
+    action,
+    pull_request: { number: 9, title: 'Add sum', body: 'Please look /opencode', head: { ref: 'feature/sum', repo: { full_name: 'acme/widgets' } }, base: { ref: 'main' }, labels: [], author_association: 'MEMBER', user: ann, ...over },
+    repository,
+    sender: ann,
+  })
+
+  it('a pull request opened by a trusted author with the trigger phrase or our label asks for a review that pushes nothing', () => {
+    const out = openedReviewFromDelivery(opened(), rules)
+    expect(out).toMatchObject({ task: { key: 'acme/widgets:review-on-open:9', target: { issue: 9, pullRequest: true, review: true } } })
+    if (!('task' in out)) throw new Error(out.ignored)
+    expect(out.task.prompt).toContain('Review pull request #9 of acme/widgets ("Add sum")')
+    expect(out.task.prompt).toContain('Change no files')
+    expect(openedReviewFromDelivery(opened({ body: null, labels: [{ name: 'opencode' }] }), rules)).toHaveProperty('task')
+  })
+
+  it.each([
+    ['no phrase or label', opened({ body: 'hi' }), 'no trigger phrase or label'],
+    ['a stranger', opened({ author_association: 'NONE' }), 'author association NONE is not trusted'],
+    ['one of ours', opened({ head: { ref: 'opencode/run-1', repo: { full_name: 'acme/widgets' } } }), 'a pull request the service opened'],
+    ['an edit', opened({}, 'edited'), 'action edited starts nothing'],
+  ])('ignores %s', (_, delivery, reason) => {
+    expect(openedReviewFromDelivery(delivery, rules)).toEqual({ ignored: reason })
   })
 })

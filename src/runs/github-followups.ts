@@ -111,64 +111,157 @@ export function reviewPrompt(task: ReviewTask, thread: ReviewComment[], rules: G
   ].join('\n\n')
 }
 
-const CheckRun = z.object({
-  id: z.number().int(),
-  name: z.string(),
-  head_sha: z.string(),
-  status: z.string().optional(),
-  conclusion: z.string().nullish(),
-  output: z.object({ title: Text, summary: Text, text: Text }).partial().optional(),
-  pull_requests: z.array(z.object({ number: z.number().int(), head: z.object({ ref: z.string() }) })),
+const OpenedDelivery = z.object({
+  action: z.string().optional(),
+  pull_request: Pull.extend({ body: Text, author_association: z.string().optional(), user: Actor.optional(), base: z.object({ ref: z.string() }) }),
+  repository: Repository,
+  sender: Actor.optional(),
 })
 
-const CheckDelivery = z.object({ action: z.string().optional(), check_run: CheckRun, repository: Repository })
+/**
+ * A pull request opened by a trusted author with our label or the trigger phrase asks for a
+ * review: a run on its branch that changes nothing and answers with a comment. One the service
+ * opened itself is never reviewed so.
+ */
+export function openedReviewFromDelivery(body: unknown, rules: GitHubRules): { task: GitHubTask } | { ignored: string } {
+  const parsed = OpenedDelivery.safeParse(body)
+  if (!parsed.success) return { ignored: 'not a pull_request delivery' }
+  const { action, pull_request: pull, repository, sender } = parsed.data
+  if (action !== 'opened') return { ignored: `action ${action ?? '(none)'} starts nothing` }
+  const slug = `${repository.owner.login}/${repository.name}`
+  if (pull.head.ref.startsWith(OUR_BRANCH_PREFIX) && pull.head.repo?.full_name.toLowerCase() === slug.toLowerCase()) return { ignored: 'a pull request the service opened' }
+  const text = `${pull.title}\n\n${pull.body ?? ''}`
+  const labelled = (pull.labels ?? []).some((l) => l.name === FOLLOW_UP_LABEL)
+  if (!labelled && !text.includes(rules.trigger)) return { ignored: 'no trigger phrase or label' }
+  const distrust = untrusted(rules, { text, association: pull.author_association, author: pull.user, sender })
+  if (distrust) return { ignored: distrust }
+  return {
+    task: {
+      target: { owner: repository.owner.login, repo: repository.name, issue: pull.number, title: pull.title, pullRequest: true, review: true },
+      repoUrl: repository.clone_url,
+      key: `${slug}:review-on-open:${pull.number}`,
+      prompt: [
+        `Review pull request #${pull.number} of ${slug} ("${pull.title}"). You are on its branch; it would merge into \`${pull.base.ref}\`.`,
+        'Read its changes against that branch and write a review: what is wrong, risky or missing, with the file and line of each point, and what is good. Change no files: your answer is posted as the review.',
+        ...(pull.body ? [`Its description:\n${cutToBytes(pull.body, 16_000)}`] : []),
+      ].join('\n\n'),
+    },
+  }
+}
+
+const PullRefs = z.array(z.object({ number: z.number().int(), head: z.object({ ref: z.string() }) }))
+const Output = z.object({ title: Text, summary: Text, text: Text }).partial().nullish()
+const Completed = { id: z.number().int(), head_sha: z.string(), conclusion: z.string().nullish(), pull_requests: PullRefs }
+
+/** The three ways GitHub says checks failed: one check, a suite of them, or an Actions workflow. */
+const FixDeliveries = {
+  check_run: z.object({ action: z.string().optional(), repository: Repository, check_run: z.object({ ...Completed, name: z.string(), output: Output }) }),
+  check_suite: z.object({ action: z.string().optional(), repository: Repository, check_suite: z.object({ ...Completed, app: z.object({ name: z.string() }).nullish() }) }),
+  workflow_run: z.object({ action: z.string().optional(), repository: Repository, workflow_run: z.object({ ...Completed, name: z.string().nullish() }) }),
+}
+export type FixEvent = keyof typeof FixDeliveries
+export const isFixEvent = (event: string | undefined): event is FixEvent => event !== undefined && Object.hasOwn(FixDeliveries, event)
 
 const FAILED = ['failure', 'timed_out']
+export const failed = (conclusion: string | null | undefined) => FAILED.includes(conclusion ?? '')
 
-/** A failed check asks for a fix run: keyed by its head commit, so one commit gets one run. */
-export type FixTask = Omit<GitHubTask, 'prompt'> & { checkRunId: number; checkName: string; headSha: string; output: string }
+/** What failed, as the delivery names it; its failing part is read through the API (check-failures.ts). */
+export type FailedCheck = { kind: FixEvent; id: number; name: string; output: string }
+
+/** A failed check asks for a fix run: keyed by its head commit, so one commit gets one run, whichever way GitHub says it failed. */
+export type FixTask = Omit<GitHubTask, 'prompt'> & { check: FailedCheck; headSha: string }
+
+const outputText = (out: z.infer<typeof Output>) => [out?.title, out?.summary, out?.text].filter(Boolean).join('\n\n')
 
 /**
- * A `check_run` completed with a failure on a pull request the service opened asks for one fix
- * run per head commit. Who may push commits that run checks is GitHub's to decide: the pull
- * request being ours is the trust here, and the attempts per pull request are counted by the route.
+ * A `check_run`, `check_suite` or `workflow_run` completed with a failure on a pull request the
+ * service opened asks for one fix run per head commit. Who may push commits that run checks is
+ * GitHub's to decide: the pull request being ours is the trust here, and the attempts per pull
+ * request are counted by the route.
  */
 export function fixTaskFromDelivery(event: string | undefined, body: unknown): { task: FixTask } | { ignored: string } {
-  if (event !== 'check_run') return { ignored: `event ${event ?? '(none)'} starts nothing` }
-  const parsed = CheckDelivery.safeParse(body)
-  if (!parsed.success) return { ignored: 'not a check_run delivery' }
-  const { action, check_run: check, repository } = parsed.data
+  if (!isFixEvent(event)) return { ignored: `event ${event ?? '(none)'} starts nothing` }
+  const parsed = FixDeliveries[event].safeParse(body)
+  if (!parsed.success) return { ignored: `not a ${event} delivery` }
+  const { action, repository } = parsed.data
+  const check: FailedCheck & { head_sha: string; conclusion?: string | null; pull_requests: z.infer<typeof PullRefs> } =
+    'check_run' in parsed.data
+      ? { ...parsed.data.check_run, kind: event, output: outputText(parsed.data.check_run.output) }
+      : 'check_suite' in parsed.data
+        ? { ...parsed.data.check_suite, kind: event, name: parsed.data.check_suite.app?.name ?? 'checks', output: '' }
+        : { ...parsed.data.workflow_run, kind: event, name: parsed.data.workflow_run.name ?? 'workflow', output: '' }
   if (action !== 'completed') return { ignored: `action ${action ?? '(none)'} starts nothing` }
-  if (!FAILED.includes(check.conclusion ?? '')) return { ignored: `a check that ended ${check.conclusion ?? 'without a conclusion'} needs no fix` }
+  if (!failed(check.conclusion)) return { ignored: `a check that ended ${check.conclusion ?? 'without a conclusion'} needs no fix` }
   // GitHub lists only pull requests whose branch is in the repository itself.
   const pull = check.pull_requests.find((p) => p.head.ref.startsWith(OUR_BRANCH_PREFIX))
   if (!pull) return { ignored: 'not on a pull request the service opened' }
   const slug = `${repository.owner.login}/${repository.name}`
-  const out = check.output ?? {}
   return {
     task: {
       target: { owner: repository.owner.login, repo: repository.name, issue: pull.number, pullRequest: true, title: `check ${check.name}` },
       repoUrl: repository.clone_url,
       key: `${slug}:fix:${pull.number}:${check.head_sha}`,
-      checkRunId: check.id,
-      checkName: check.name,
+      check: { kind: check.kind, id: check.id, name: check.name, output: check.output },
       headSha: check.head_sha,
-      output: [out.title, out.summary, out.text].filter(Boolean).join('\n\n'),
     },
   }
 }
 
 export type Annotation = { path?: string; start_line?: number; end_line?: number; annotation_level?: string; message?: string }
 
-/** What failed, as the check said it and its annotations point to it; the failing part only, bounded. */
-export function fixPrompt(task: FixTask, annotations: Annotation[]): string {
-  const pointed = annotations
+/** One failed check or job, read through the API: what it reported, where it points, the failing part of its log. */
+export type Failure = { name: string; report?: string; annotations?: Annotation[]; log?: string }
+
+const LABEL: Record<FixEvent, string> = { check_run: 'check', check_suite: 'check suite', workflow_run: 'workflow' }
+/** Each part of the prompt that comes from CI is bounded: logs are long, and the model's context is not. */
+const MAX_PART_BYTES = 16_000
+
+const pointedAt = (annotations: Annotation[]) =>
+  annotations
     .filter((a) => a.annotation_level === 'failure' || a.annotation_level === 'warning')
     .map((a) => `- ${a.path ?? '?'}:${a.start_line ?? '?'}${a.end_line && a.end_line !== a.start_line ? `-${a.end_line}` : ''} ${a.message ?? ''}`)
     .join('\n')
+
+/** What failed, as the check said it, where its annotations point, and its log's failing part; bounded. */
+export function fixPrompt(task: FixTask, failures: Failure[]): string {
+  const { check, target } = task
+  const parts = failures.flatMap((f) => {
+    const pointed = pointedAt(f.annotations ?? [])
+    const own = f.name === check.name && failures.length === 1
+    return [
+      ...(own ? [] : [`Failed: ${f.name}`]),
+      ...(f.report ? [`What it reported:\n${cutToBytes(f.report, MAX_PART_BYTES)}`] : []),
+      ...(pointed ? [`Where it failed:\n${cutToBytes(pointed, MAX_PART_BYTES)}`] : []),
+      ...(f.log ? [`The failing part of its log:\n\`\`\`\n${f.log}\n\`\`\``] : []),
+    ]
+  })
   return [
-    `The check "${task.checkName}" failed on pull request #${task.target.issue} of ${task.target.owner}/${task.target.repo} at commit ${task.headSha.slice(0, 12)}. You are on its branch: find the cause and fix it.`,
-    ...(task.output ? [`What the check reported:\n${cutToBytes(task.output, 16_000)}`] : []),
-    ...(pointed ? [`Where it failed:\n${cutToBytes(pointed, 16_000)}`] : []),
+    `The ${LABEL[check.kind]} "${check.name}" failed on pull request #${target.issue} of ${target.owner}/${target.repo} at commit ${task.headSha.slice(0, 12)}. You are on its branch: find the cause and fix it.`,
+    ...(check.output ? [`What the check reported:\n${cutToBytes(check.output, MAX_PART_BYTES)}`] : []),
+    ...parts,
   ].join('\n\n')
+}
+
+/** Actions prefixes each log line with its time; the prompt reads better without. */
+const TIMESTAMP = /^\d{4}-\d\d-\d\dT[\d:.]+Z /
+const ERROR_LINE = /##\[error\]|\berror\b|\bfailed\b|\bFAIL\b/i
+/** Lines of a log kept before its first error, for what led to it. */
+const CONTEXT_LINES = 30
+
+/**
+ * The part of a job's log that says why it failed: from a little before its first error line to
+ * its last (or its end, when no line says error), keeping the end when that is too long.
+ */
+export function failingPart(log: string, maxBytes = 8_000): string {
+  const lines = log.split(/\r?\n/).map((l) => l.replace(TIMESTAMP, ''))
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop()
+  const first = lines.findIndex((l) => ERROR_LINE.test(l))
+  const last = lines.findLastIndex((l) => ERROR_LINE.test(l))
+  const part = first < 0 ? lines.slice(-CONTEXT_LINES * 2) : lines.slice(Math.max(0, first - CONTEXT_LINES), last + 1)
+  const text = part.join('\n')
+  if (new TextEncoder().encode(text).length <= maxBytes) return text
+  // The end says most: the last error, the exit code.
+  const bytes = new TextEncoder().encode(text)
+  const tail = new TextDecoder().decode(bytes.subarray(bytes.length - maxBytes))
+  return `…${tail.slice(tail.indexOf('\n') + 1)}`
 }

@@ -39,7 +39,10 @@ export async function githubSetup(env: Bindings, input: CreateRunInput): Promise
       const common = { owner: github.owner, repo: github.repo, branch: pull.head.ref, title: github.title ?? '', draft: false, number: pull.number, url: pull.html_url }
       const headRepo = pull.head.repo
       if (!headRepo) throw new GitHubError(404, `the branch of pull request #${pull.number} is gone`)
-      if (!sameRepo(headRepo.full_name, `${github.owner}/${github.repo}`)) {
+      const ownBranch = sameRepo(headRepo.full_name, `${github.owner}/${github.repo}`)
+      // A review pushes nothing: its comment is the result.
+      if (github.review) return ownBranch ? { repo: { url: repo?.url ?? headRepo.clone_url, ref: pull.head.ref }, ...clonedWithGitHub(env, input, repo?.url ?? headRepo.clone_url) } : { repo: { url: headRepo.clone_url, ref: pull.head.ref } }
+      if (!ownBranch) {
         return { repo: { url: headRepo.clone_url, ref: pull.head.ref }, plan: { ...common, mode: 'not_pushed' } }
       }
       const url = repo?.url ?? headRepo.clone_url

@@ -1,7 +1,7 @@
 import type { RunView, SlackTarget } from '../contracts'
 import type { Bindings } from '../env'
 import { errorMessage, log } from '../lib/log'
-import { slackProgressText, slackResultText } from './slack'
+import { slackAnsweredText, slackAskMessage, slackProgressText, slackResultText } from './slack'
 
 const DEFAULT_SLACK_API_URL = 'https://slack.com/api'
 
@@ -37,6 +37,17 @@ export async function sayInThread(env: Bindings, target: SlackTarget, text: stri
 export async function postProgress(env: Bindings, target: SlackTarget, runId: string): Promise<string | undefined> {
   const posted = await slackCall(env, 'chat.postMessage', { channel: target.channel, thread_ts: target.threadTs, text: slackProgressText(runId, 'running') })
   return posted !== 'unreachable' && posted.ok ? posted.ts : undefined
+}
+
+/** The agent's request in the thread, with its buttons; whether Slack took it. */
+export async function postAsk(env: Bindings, target: SlackTarget, runId: string, ask: { permissionId: string; permission: string; patterns: string[] }): Promise<boolean> {
+  const posted = await slackCall(env, 'chat.postMessage', { channel: target.channel, thread_ts: target.threadTs, ...slackAskMessage(runId, ask) })
+  return posted !== 'unreachable' && posted.ok
+}
+
+/** The request's message, once answered, says how and by whom; its buttons go, so nobody clicks a spent one. */
+export async function settleAsk(env: Bindings, channel: string, messageTs: string, runId: string, reply: 'once' | 'reject', user: string): Promise<void> {
+  await slackCall(env, 'chat.update', { channel, ts: messageTs, text: slackAnsweredText(runId, reply, user), blocks: [] })
 }
 
 /**

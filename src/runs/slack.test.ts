@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import type { RunView } from '../contracts'
-import { slackDecision, slackResultText, slackRules } from './slack'
+import { slackActionDecision, slackAskMessage, slackDecision, slackResultText, slackRules } from './slack'
 
 const TENANT = `t_${'a'.repeat(32)}`
 const rules = slackRules({
   SLACK_TEAM_TENANTS: JSON.stringify({ T1: TENANT }),
   SLACK_CHANNEL_REPOS: JSON.stringify({ C1: 'https://github.com/acme/widgets' }),
+  SLACK_APPROVERS: JSON.stringify({ T1: ['UANN'] }),
 })
 const mention = (text: string, extra: Record<string, unknown> = {}, team = 'T1') => ({
   type: 'event_callback',
@@ -23,7 +24,7 @@ describe('slackDecision', () => {
         repoUrl: 'https://github.com/acme/widgets',
         key: 'slack:T1:C1:17.1',
         eventId: 'Ev1',
-        target: { channel: 'C1', threadTs: '17.1' },
+        target: { channel: 'C1', threadTs: '17.1', team: 'T1' },
       },
     })
   })
@@ -53,7 +54,7 @@ describe('slackDecision', () => {
   })
 
   it('maps nothing from a malformed setting', () => {
-    expect(slackRules({ SLACK_TEAM_TENANTS: '{"T1": "not a tenant"}', SLACK_CHANNEL_REPOS: 'nope' })).toEqual({ teams: {}, channelRepos: {} })
+    expect(slackRules({ SLACK_TEAM_TENANTS: '{"T1": "not a tenant"}', SLACK_CHANNEL_REPOS: 'nope', SLACK_APPROVERS: '{"T1": "UANN"}' })).toEqual({ teams: {}, channelRepos: {}, approvers: {} })
   })
 })
 
@@ -66,5 +67,42 @@ describe('slackResultText', () => {
 
   it('says how a run without a result ended', () => {
     expect(slackResultText(run({ status: 'failed', error: { code: 'clone_failed', message: 'no such repository' } }))).toBe('The run ended failed.\n\n> clone_failed: no such repository')
+  })
+})
+
+describe('slackActionDecision', () => {
+  const RUN = 'run_0123456789abcdefghjk'
+  const click = (user: Record<string, unknown>, value = `${RUN}:per_1`, action_id = 'opencode_approve', team = 'T1') => ({
+    type: 'block_actions',
+    team: { id: team },
+    user,
+    channel: { id: 'C1' },
+    message: { ts: '17.5', thread_ts: '17.1' },
+    actions: [{ action_id, value }],
+  })
+
+  it("an approver's click answers the request its button was shown for, in its thread", () => {
+    expect(slackActionDecision(click({ id: 'UANN', team_id: 'T1' }), rules)).toEqual({
+      answer: { tenant: TENANT, runId: RUN, reply: 'once', where: { kind: 'slack', channel: 'C1', threadTs: '17.1', permissionId: 'per_1' }, user: 'UANN', messageTs: '17.5' },
+    })
+    expect(slackActionDecision(click({ id: 'UANN' }, `${RUN}:per_1`, 'opencode_deny'), rules)).toMatchObject({ answer: { reply: 'reject' } })
+  })
+
+  it('who clicked decides: a stranger, an approver id of another team, or a team of no tenant answers nothing', () => {
+    expect(slackActionDecision(click({ id: 'UMAL' }), rules)).toEqual({ ignored: 'user UMAL is not an approver (SLACK_APPROVERS)' })
+    expect(slackActionDecision(click({ id: 'UANN', team_id: 'T9' }), rules)).toEqual({ ignored: 'user UANN is of another team' })
+    expect(slackActionDecision(click({ id: 'UANN' }, undefined, undefined, 'T9'), rules)).toEqual({ ignored: 'team T9 belongs to no tenant (SLACK_TEAM_TENANTS)' })
+  })
+
+  it('other buttons, and buttons that name no run, answer nothing', () => {
+    expect(slackActionDecision(click({ id: 'UANN' }, `${RUN}:per_1`, 'someone_elses'), rules)).toEqual({ ignored: 'not an approval button' })
+    expect(slackActionDecision(click({ id: 'UANN' }, 'run_nope:per_1'), rules)).toEqual({ ignored: 'not an approval button' })
+    expect(slackActionDecision({ type: 'view_submission' }, rules)).toEqual({ ignored: 'not a block_actions payload this service reads' })
+  })
+
+  it("the ask's buttons carry the run and the request, and its text shows the agent's command as code", () => {
+    const { text, blocks } = slackAskMessage(RUN, { permissionId: 'per_1', permission: 'bash', patterns: ['rm `x`'] })
+    expect(text).toContain("*asks* to use `bash` on `rm 'x'`")
+    expect(JSON.stringify(blocks)).toContain(`"value":"${RUN}:per_1"`)
   })
 })

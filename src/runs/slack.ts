@@ -16,7 +16,10 @@ const TeamTenants = z.record(z.string().regex(/^[A-Z0-9]+$/), TenantId)
 // The operator's own mapping: http too (a local git host); a repository a message names must be https.
 const ChannelRepos = z.record(z.string().regex(/^[A-Z0-9]+$/), z.string().regex(/^https?:\/\/\S+$/))
 
-export type SlackRules = { teams: Record<string, string>; channelRepos: Record<string, string> }
+const SlackId = z.string().regex(/^[A-Z0-9]+$/)
+const Approvers = z.record(SlackId, z.array(SlackId))
+
+export type SlackRules = { teams: Record<string, string>; channelRepos: Record<string, string>; approvers: Record<string, string[]> }
 
 const parsed = <T>(schema: z.ZodType<T>, text: string | undefined, fallback: T): T => {
   if (!text?.trim()) return fallback
@@ -28,9 +31,16 @@ const parsed = <T>(schema: z.ZodType<T>, text: string | undefined, fallback: T):
   }
 }
 
-/** SLACK_TEAM_TENANTS (team id → tenant id) and SLACK_CHANNEL_REPOS (channel id → http(s) repository URL); a malformed one maps nothing. */
-export function slackRules(env: Pick<Bindings, 'SLACK_TEAM_TENANTS' | 'SLACK_CHANNEL_REPOS'>): SlackRules {
-  return { teams: parsed(TeamTenants, env.SLACK_TEAM_TENANTS, {}), channelRepos: parsed(ChannelRepos, env.SLACK_CHANNEL_REPOS, {}) }
+/**
+ * SLACK_TEAM_TENANTS (team id → tenant id), SLACK_CHANNEL_REPOS (channel id → http(s) repository
+ * URL) and SLACK_APPROVERS (team id → the user ids who may answer a run's asks); a malformed one maps nothing.
+ */
+export function slackRules(env: Pick<Bindings, 'SLACK_TEAM_TENANTS' | 'SLACK_CHANNEL_REPOS' | 'SLACK_APPROVERS'>): SlackRules {
+  return {
+    teams: parsed(TeamTenants, env.SLACK_TEAM_TENANTS, {}),
+    channelRepos: parsed(ChannelRepos, env.SLACK_CHANNEL_REPOS, {}),
+    approvers: parsed(Approvers, env.SLACK_APPROVERS, {}),
+  }
 }
 
 const Mention = z.object({
@@ -80,7 +90,7 @@ export function slackDecision(body: unknown, rules: SlackRules): SlackDecision {
       ...(repoUrl && { repoUrl }),
       key: `slack:${team}:${m.channel}:${m.ts}`,
       eventId,
-      target: { channel: m.channel, threadTs: m.thread_ts ?? m.ts },
+      target: { channel: m.channel, threadTs: m.thread_ts ?? m.ts, team },
     },
   }
 }
@@ -102,4 +112,84 @@ export function slackResultText(run: RunView): string {
         : ''
   const error = run.error ? `\n\n> ${run.error.code}: ${run.error.message}` : ''
   return cutToBytes(`${run.result?.text || `The run ended ${run.status}.`}${error}${link}`, MAX_SLACK_BYTES)
+}
+
+const APPROVE = 'opencode_approve'
+const DENY = 'opencode_deny'
+
+/**
+ * The agent's request in the run's thread, with buttons to answer it. Each button carries the run
+ * and the request it was shown for, so a late click never answers a later request.
+ */
+export function slackAskMessage(runId: string, ask: { permissionId: string; permission: string; patterns: string[] }): { text: string; blocks: unknown[] } {
+  const what = ask.patterns.map((p) => `\`${cutToBytes(p.replace(/`/g, "'"), 300)}\``).join(', ')
+  const text = `${COMMENT_PREFIX}${runId}\`: *asks* to use \`${ask.permission}\`${what ? ` on ${what}` : ''}. An approver answers below; unanswered, it is denied in time.`
+  const value = `${runId}:${ask.permissionId}`
+  const button = (action_id: string, label: string, style: string) => ({ type: 'button', action_id, text: { type: 'plain_text', text: label }, style, value })
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text } },
+      { type: 'actions', block_id: 'opencode_ask', elements: [button(APPROVE, 'Approve', 'primary'), button(DENY, 'Deny', 'danger')] },
+    ],
+  }
+}
+
+/** The request's message once answered: what was decided and by whom, its buttons gone. */
+export const slackAnsweredText = (runId: string, reply: 'once' | 'reject', user: string) =>
+  `${COMMENT_PREFIX}${runId}\`: ${reply === 'once' ? '*approved*' : '*denied*'} by <@${user}>.`
+
+const ActionPayload = z.object({
+  type: z.literal('block_actions'),
+  team: z.object({ id: z.string() }),
+  user: z.object({ id: z.string(), team_id: z.string().optional() }),
+  channel: z.object({ id: z.string() }).optional(),
+  container: z.object({ channel_id: z.string().optional(), message_ts: z.string().optional(), thread_ts: z.string().optional() }).optional(),
+  message: z.object({ ts: z.string(), thread_ts: z.string().optional() }).optional(),
+  actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })),
+})
+
+const BUTTON_VALUE = /^(run_[0-9a-z]{20}):(\S{1,200})$/
+
+export type SlackAnswer = {
+  tenant: string
+  runId: string
+  reply: 'once' | 'reject'
+  where: { kind: 'slack'; channel: string; threadTs: string; permissionId: string }
+  user: string
+  /** the request's message, edited once answered */
+  messageTs: string
+}
+
+/**
+ * What a click on an interactive message asks: an answer to a run's request when it is one of our
+ * buttons, clicked by an approver of the team (SLACK_APPROVERS) the tenant belongs to. Anyone in a
+ * channel can click: who clicked decides, never what the button says.
+ */
+export function slackActionDecision(payload: unknown, rules: SlackRules): { answer: SlackAnswer } | { ignored: string } {
+  const parsed = ActionPayload.safeParse(payload)
+  if (!parsed.success) return { ignored: 'not a block_actions payload this service reads' }
+  const { team, user, channel, container, message, actions } = parsed.data
+  const action = actions.find((a) => a.action_id === APPROVE || a.action_id === DENY)
+  const button = action && BUTTON_VALUE.exec(action.value ?? '')
+  if (!action || !button) return { ignored: 'not an approval button' }
+  const tenant = rules.teams[team.id]
+  if (!tenant) return { ignored: `team ${team.id} belongs to no tenant (SLACK_TEAM_TENANTS)` }
+  // A shared channel holds people of other teams too.
+  if (user.team_id !== undefined && user.team_id !== team.id) return { ignored: `user ${user.id} is of another team` }
+  if (!(rules.approvers[team.id] ?? []).includes(user.id)) return { ignored: `user ${user.id} is not an approver (SLACK_APPROVERS)` }
+  const channelId = channel?.id ?? container?.channel_id
+  const threadTs = message?.thread_ts ?? container?.thread_ts
+  const messageTs = message?.ts ?? container?.message_ts
+  if (!channelId || !threadTs || !messageTs) return { ignored: 'a button outside a thread' }
+  return {
+    answer: {
+      tenant,
+      runId: button[1]!,
+      reply: action.action_id === APPROVE ? 'once' : 'reject',
+      where: { kind: 'slack', channel: channelId, threadTs, permissionId: button[2]! },
+      user: user.id,
+      messageTs,
+    },
+  }
 }

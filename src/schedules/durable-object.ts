@@ -6,7 +6,7 @@ import { nextFiring } from '../lib/cron'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { newId } from '../lib/ids'
 import { errorMessage, log, logEvent } from '../lib/log'
-import { migrate } from '../lib/migrations'
+import { migratedSql } from '../lib/migrations'
 import { openJson, sealJson } from '../lib/sealed'
 import { afterRun, dueFiring, isFinal, KEPT_FIRINGS } from './rules'
 import { SCHEDULE_MIGRATIONS } from './schema'
@@ -62,8 +62,7 @@ export class TenantSchedules extends DurableObject<Bindings> implements Schedule
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
-    this.sql = ctx.storage.sql
-    migrate(this.sql, SCHEDULE_MIGRATIONS)
+    this.sql = migratedSql(ctx.storage, SCHEDULE_MIGRATIONS)
   }
 
   async create(tenant: string, body: ScheduleBody, gatewayUrl: string, limit: number): Promise<Outcome<ScheduleView>> {

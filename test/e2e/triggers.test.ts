@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGitHubStandIn, type GitHubStandIn, type Pull } from '../../local/github-standin'
-import { signedDelivery, startSlackStandIn, type SlackStandIn } from '../../local/slack-standin'
-import { api, finished, scripted, sign, TEST_KEYS, tenantIdOf, waitFor, webhook, type Json } from './helpers'
+import { signedAction, signedDelivery, startSlackStandIn, type SlackMessage, type SlackStandIn } from '../../local/slack-standin'
+import { createHmac } from 'node:crypto'
+import { api, CALLBACK_SECRET, finished, scripted, sign, TEST_KEYS, tenantIdOf, waitFor, webhook, type Json } from './helpers'
+import { startReceiver, type Receiver } from './receivers'
 import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 
 /**
@@ -24,12 +26,14 @@ let gh: GitHubStandIn
 let slack: SlackStandIn
 let own: OwnStack
 let root: string
+let receiver: Receiver
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'osw-ghfollow-'))
   gh = await startGitHubStandIn({ root, tokens: [TOKEN] })
   await gh.createRepo('acme', 'widgets', { 'README.md': 'old\n', 'sum.js': 'export const sum = (a, b) => a - b\n' })
   slack = await startSlackStandIn({ token: SLACK_TOKEN })
+  receiver = await startReceiver(() => 200)
   own = await startOwnStack(
     'github-followups',
     {
@@ -43,6 +47,9 @@ beforeAll(async () => {
       SLACK_API_URL: slack.url,
       SLACK_TEAM_TENANTS: JSON.stringify({ T0ACME: tenantIdOf(TEST_KEYS[0]) }),
       SLACK_CHANNEL_REPOS: JSON.stringify({ C0WIDGETS: gh.cloneUrl('acme', 'widgets') }),
+      SLACK_APPROVERS: JSON.stringify({ T0ACME: ['U0ANN'] }),
+      ALLOW_LOCAL_CALLBACKS: '1',
+      CALLBACK_SECRET,
     },
     {
       scriptedModel: true,
@@ -56,6 +63,7 @@ afterAll(async () => {
   await own?.close()
   await gh?.close()
   await slack?.close()
+  await receiver?.close()
   rmSync(root, { recursive: true, force: true })
 })
 
@@ -185,6 +193,72 @@ describe('pull requests that follow up', () => {
     expect(third.status).toBe(202)
     expect(third.body).toEqual({ ignored: true, reason: expect.stringContaining('had its 2 fix attempts') })
   })
+
+  it('a failed workflow run leads to a fix run with the failing part of its job log; a failed check suite of that commit reaches the same run', async () => {
+    repository.clone_url = gh.cloneUrl('acme', 'widgets')
+    const branch = 'opencode/run-workflow'
+    const pull = await ourPull(branch)
+    const head = await tipOf(branch)
+    const fix = scripted({ steps: [bash("printf 'export const sum = (a, b) => a + b\\n' > sum.js"), { text: 'Fixed the sum.' }] }, '')
+    const log = [
+      '2024-05-01T10:00:00.0000000Z Run npm test',
+      '2024-05-01T10:00:01.0000000Z FAIL sum.test.js',
+      `2024-05-01T10:00:01.0000000Z   sum(1, 2): expected 3, got -1 ${fix}`,
+      '2024-05-01T10:00:02.0000000Z ##[error]Process completed with exit code 1.',
+    ].join('\n')
+    const workflow = gh.addWorkflowRun('acme/widgets', [
+      { name: 'lint', conclusion: 'success', log: 'lint passed' },
+      { name: 'test', conclusion: 'failure', log },
+    ])
+    const completed = { head_sha: head, conclusion: 'failure', pull_requests: [{ number: pull.number, head: { ref: branch } }] }
+    const res = await deliver('workflow_run', { action: 'completed', workflow_run: { id: workflow, name: 'CI', ...completed }, repository })
+    expect(res.status).toBe(202)
+    const runId = res.body.run.id as string
+    // The same commit's check suite failed too: the run it already has.
+    const suite = gh.addCheckSuite('acme/widgets', [{ name: 'test', conclusion: 'failure', output: { title: '1 test failed' } }])
+    const same = await deliver('check_suite', { action: 'completed', check_suite: { id: suite, app: { name: 'GitHub Actions' }, ...completed }, repository })
+    expect(same.body.run.id).toBe(runId)
+
+    const run = await finished(runId)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.pullRequest).toMatchObject({ state: 'updated', branch })
+    expect(await show('show', `${branch}:sum.js`)).toBe('export const sum = (a, b) => a + b\n')
+    const prompt = JSON.stringify((await api(`/v1/sessions/${run.sessionId}/messages`)).body)
+    expect(prompt).toContain('The workflow \\"CI\\" failed')
+    // The failed job's log, read as GitHub serves it (the jobs, then a redirect to the download), cut to its failing part.
+    expect(prompt).toContain('FAIL sum.test.js')
+    expect(prompt).toContain('##[error]Process completed with exit code 1.')
+    expect(prompt).not.toContain('lint passed')
+    expect(prompt).not.toContain('2024-05-01T10:00:01')
+    expect(gh.calls.some((c) => c.path === `/repos/acme/widgets/actions/jobs/${workflow + 2}/logs` && c.status === 302)).toBe(true)
+  })
+
+  it('a pull request opened by a trusted author with the trigger phrase gets a review comment, and nothing pushed; a stranger\'s gets none', async () => {
+    repository.clone_url = gh.cloneUrl('acme', 'widgets')
+    const branch = 'feature/review-me'
+    await show('branch', branch, 'main')
+    const pull = gh.addPull({ repo: 'acme/widgets', head: branch, base: 'main', title: 'Add a sum', body: '', draft: false })
+    const before = await tipOf(branch)
+    const review = scripted({ reply: 'Review: sum.js line 1 subtracts where it should add.' }, '')
+    const opened = (association: string, user: Json) => ({
+      action: 'opened',
+      pull_request: { ...pullPayload(pull), body: `/opencode please review ${review}`, base: { ref: 'main' }, author_association: association, user },
+      repository,
+      sender: user,
+    })
+    const stranger = await deliver('pull_request', opened('NONE', { login: 'mallory', type: 'User' }))
+    expect(stranger.body).toEqual({ ignored: true, reason: 'author association NONE is not trusted' })
+
+    const res = await deliver('pull_request', opened('MEMBER', { login: 'ann', type: 'User' }))
+    expect(res.status).toBe(202)
+    const runId = res.body.run.id as string
+    const run = await finished(runId)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.pullRequest).toBeUndefined()
+    const comment = await waitFor('the review on the pull request', () => gh.comments.find((c) => c.issue === pull.number && c.body.includes(runId) && c.edits.length > 0))
+    expect(comment.body).toContain('sum.js line 1 subtracts where it should add.')
+    expect(await tipOf(branch)).toBe(before)
+  })
 })
 
 describe('approvals in the channel', () => {
@@ -234,6 +308,28 @@ describe('approvals in the channel', () => {
     // Nothing is left to answer: a late /approve says so.
     const late = await command(8005, `/approve ${runId}`, 'OWNER')
     expect(late.body).toMatchObject({ ignored: true })
+  })
+  it('an API run with a callback sends the ask there, signed; its tenant answers through the permission route, another tenant cannot', async () => {
+    const script = { steps: [bash('touch approved-api.txt'), { text: 'Touched it.' }] }
+    const started = await api('/v1/runs', { body: { prompt: `Touch a file ${scripted(script, '')}`, callback: { url: `${receiver.url}/asks` } } })
+    expect(started.status).toBe(202)
+    const runId = started.body.id as string
+    const call = await waitFor('the ask at the callback', () => receiver.received.find((r) => r.path === '/asks' && r.body.includes('permission.asked')))
+    const asked = JSON.parse(call.body) as Json
+    const tenant = tenantIdOf(TEST_KEYS[0])
+    expect(asked).toMatchObject({ event: 'permission.asked', runId, tenant, sessionId: started.body.sessionId, permission: { permission: 'bash', patterns: ['touch approved-api.txt'] } })
+    // Signed as the run's own callback is, with the tenant's key.
+    const key = createHmac('sha256', CALLBACK_SECRET).update(tenant).digest('hex')
+    expect(call.headers['x-signature-256']).toBe(sign(key, `${call.headers['x-timestamp'] as string}.${call.body}`))
+
+    const path = (asked.answer as Json).path as string
+    const other = await api(path, { body: { reply: 'once' }, key: TEST_KEYS[1] })
+    expect(other.status).toBe(404)
+    const answered = await api(path, { body: { reply: 'once' } })
+    expect(answered.status).toBe(200)
+    const run = await finished(runId)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.diff).toContain('approved-api.txt')
   })
 })
 
@@ -297,5 +393,38 @@ describe('Slack', () => {
     expect(progress!.text).toContain('*succeeded*')
     expect(result!.text).toContain('Wrote SLACK.md.')
     expect(result!.text).toContain(`<${pr.url}|#${pr.number}>`)
+  })
+
+  it("asks in the thread with buttons; an approver's click lets the step through, a stranger's does not", async () => {
+    const ts = '1700000300.000300'
+    const script = { steps: [bash('touch approved-slack.txt'), { text: 'Touched it.' }] }
+    const res = await send(mention('Ev0ASK', ts, `touch a file ${scripted(script, '')}`))
+    const runId = res.body.run.id as string
+    const ask = await waitFor('the ask in the thread', () => slack.messages.find((m) => m.threadTs === ts && m.text.includes('*asks*')))
+    expect(ask.text).toContain('touch approved-slack.txt')
+    const value = ((ask.blocks![1] as Json).elements as Json[])[0]!.value as string
+    expect(value.startsWith(`${runId}:`)).toBe(true)
+    const click = (user: string, actionId = 'opencode_approve', message: SlackMessage = ask, secret = SLACK_SECRET) => {
+      const { body, headers } = signedAction(secret, { team: 'T0ACME', user, message, actionId, value })
+      return webhook('/v1/webhooks/slack/actions', body, headers)
+    }
+
+    expect((await click('U0ANN', 'opencode_approve', ask, 'not-the-secret')).status).toBe(401)
+    const stranger = await click('U0MALLORY')
+    expect(stranger.body).toEqual({ ignored: true, reason: 'user U0MALLORY is not an approver (SLACK_APPROVERS)' })
+    // The approver's button, sent from another thread, answers nothing.
+    const elsewhere = await click('U0ANN', 'opencode_approve', { ...ask, threadTs: '1700000999.000100' })
+    expect(elsewhere.body).toMatchObject({ ignored: true, reason: 'no such run here' })
+    expect((await api(`/v1/runs/${runId}`)).body.status).toBe('running')
+
+    const approved = await click('U0ANN')
+    expect(approved.body).toMatchObject({ ignored: false, answered: { runId, reply: 'once' } })
+    // The message says who answered, and its buttons are gone.
+    expect(ask.text).toContain('*approved* by <@U0ANN>')
+    expect(ask.blocks).toEqual([])
+    const run = await finished(runId)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.diff ?? '').toContain('approved-slack.txt')
+    expect((await click('U0ANN')).body).toMatchObject({ ignored: true })
   })
 })
