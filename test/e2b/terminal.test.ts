@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOwnStack, type OwnStack } from '../helpers/own-stack'
-import { api, createSession, EventStream, TEST_KEYS, waitForStatus } from '../helpers'
+import { api, createSession, EventStream, sendMessage, TEST_KEYS, waitForStatus } from '../helpers'
 import { openTerminal, terminalOf } from '../helpers/terminal'
+import { echoThrough, startServerMessage } from '../helpers/preview-server'
 
 /**
  * The terminal on E2B: the Worker drives E2B's PTY API through the real `e2b` SDK (envd's
@@ -26,7 +27,8 @@ afterAll(async () => {
 describe('a terminal on E2B', () => {
   let id: string
   beforeAll(async () => {
-    id = await createSession({ files: [{ path: 'marker.txt', content: 'on e2b\n' }] })
+    // bash allowed: the preview's test has the agent start a server.
+    id = await createSession({ files: [{ path: 'marker.txt', content: 'on e2b\n' }], permissions: { bash: 'allow' } })
     await waitForStatus(id, 'idle')
   })
 
@@ -76,6 +78,27 @@ describe('a terminal on E2B', () => {
       answers.push(await res.text())
     }
     for (const answer of answers) for (const secret of secrets) expect(answer).not.toContain(secret)
+  })
+
+  it('announces the port the agent’s server listens on, and serves it through E2B’s proxy at a preview URL', async () => {
+    const stream = new EventStream(id, { after: (await api(`/v1/sessions/${id}`)).body.lastEventId as number })
+    await sendMessage(id, startServerMessage('preview-e2b'))
+    const opened = await stream.until((e) => e.event === 'sandbox.port' && e.data.state === 'open')
+    await stream.close()
+    const port = opened.data.port as number
+    const made = await api(`/v1/sessions/${id}/previews`, { body: { port } })
+    expect(made.status).toBe(201)
+    const preview = made.body.url as string
+    const page = await fetch(`${preview}from-e2b`)
+    const text = await page.text()
+    expect(text).toBe('preview-ok GET /from-e2b cookie= auth=')
+    expect(await echoThrough(`${preview}ws`, 'hi')).toBe('echo:hi')
+    const sandbox = own.stack.e2b!.list().find((sb) => sb.metadata.sessionId === id)!
+    for (const secret of [sandbox.trafficAccessToken!, sandbox.envdAccessToken, own.stack.e2b!.sandboxUrl]) {
+      expect(JSON.stringify(made.body)).not.toContain(secret)
+      expect(text).not.toContain(secret)
+      expect(JSON.stringify([...page.headers])).not.toContain(secret)
+    }
   })
 
   it('is refused for a session that has ended', async () => {
