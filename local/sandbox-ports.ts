@@ -19,14 +19,25 @@ const read = (path: string) => {
   }
 }
 
-/** Socket inodes held by each sandbox's processes under `root`, less those of the processes `skip` names. */
-function socketsBySandbox(root: string, skip: Set<number>): Map<string, Set<string>> {
+/**
+ * Whose each process is (a sandbox's id, or none), by pid, read once per process (its environment
+ * at its start never changes); a pid is forgotten at the first look that finds it gone, so a pid
+ * the kernel gives again between two looks a second apart is the one case it could misname.
+ */
+export type Owners = Map<number, string | undefined>
+
+/** Socket inodes held by the processes of the sandboxes `wanted` names under `root`, less those of the processes `skip` names. */
+function socketsBySandbox(root: string, wanted: Set<string>, skip: Set<number>, owners: Owners): Map<string, Set<string>> {
   const held = new Map<string, Set<string>>()
+  const alive = new Set<number>()
   for (const name of readdirSync('/proc')) {
     const pid = Number(name)
-    if (!Number.isInteger(pid) || skip.has(pid)) continue
-    const sandboxId = sandboxOfEnviron(read(`/proc/${pid}/environ`), root)
-    if (!sandboxId) continue
+    if (!Number.isInteger(pid)) continue
+    alive.add(pid)
+    if (skip.has(pid)) continue
+    if (!owners.has(pid)) owners.set(pid, sandboxOfEnviron(read(`/proc/${pid}/environ`), root))
+    const sandboxId = owners.get(pid)
+    if (!sandboxId || !wanted.has(sandboxId)) continue
     let fds: string[]
     try {
       fds = readdirSync(`/proc/${pid}/fd`)
@@ -44,14 +55,16 @@ function socketsBySandbox(root: string, skip: Set<number>): Map<string, Set<stri
     }
     held.set(sandboxId, inodes)
   }
+  for (const pid of owners.keys()) if (!alive.has(pid)) owners.delete(pid)
   return held
 }
 
-/** Every sandbox's listening ports, in one look at /proc. */
-export function portsBySandbox(root: string, skip: Set<number>): Map<string, number[]> {
-  const held = socketsBySandbox(root, skip)
-  const sockets = [...listeningSockets(read('/proc/net/tcp')), ...listeningSockets(read('/proc/net/tcp6'))]
+/** The listening ports of each sandbox `wanted` names, in one look at /proc. */
+export function portsBySandbox(root: string, wanted: Set<string>, skip: Set<number>, owners: Owners = new Map()): Map<string, number[]> {
+  const held = socketsBySandbox(root, wanted, skip, owners)
   const ports = new Map<string, number[]>()
+  if ([...held.values()].every((inodes) => inodes.size === 0)) return ports
+  const sockets = [...listeningSockets(read('/proc/net/tcp')), ...listeningSockets(read('/proc/net/tcp6'))]
   for (const [sandboxId, inodes] of held) ports.set(sandboxId, portSet(sockets.filter((s) => inodes.has(s.inode)).map((s) => s.port)))
   return ports
 }
@@ -60,11 +73,13 @@ type Waiter = { sandboxId: string; known: number[]; until: number; answer(ports:
 
 /**
  * The sandboxes' ports, and watches on them: one look at /proc every PORT_WATCH_EVERY_MS while
- * anyone waits, whatever the number of sandboxes watched.
+ * anyone waits, whatever the number of sandboxes watched; a process's environment is read once,
+ * the tables only when a watched sandbox holds a socket.
  */
 export class SandboxPorts {
   private readonly waiters = new Set<Waiter>()
   private timer: NodeJS.Timeout | undefined
+  private readonly owners: Owners = new Map()
 
   /** `skip`: the processes whose ports are no sandbox's to show (each sandbox's agent server). */
   constructor(
@@ -73,7 +88,7 @@ export class SandboxPorts {
   ) {}
 
   now(sandboxId: string): number[] {
-    return portsBySandbox(this.root, this.skip()).get(sandboxId) ?? []
+    return portsBySandbox(this.root, new Set([sandboxId]), this.skip(), this.owners).get(sandboxId) ?? []
   }
 
   /** The sandbox's ports once they differ from `known`, or as they are after PORT_WATCH_WAIT_MS. */
@@ -102,7 +117,7 @@ export class SandboxPorts {
   }
 
   private look() {
-    const ports = portsBySandbox(this.root, this.skip())
+    const ports = portsBySandbox(this.root, new Set([...this.waiters].map((waiter) => waiter.sandboxId)), this.skip(), this.owners)
     for (const waiter of [...this.waiters]) {
       const now = ports.get(waiter.sandboxId) ?? []
       if (!samePorts(now, waiter.known) || Date.now() >= waiter.until) waiter.answer(now)

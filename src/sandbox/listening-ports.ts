@@ -48,4 +48,4 @@ export function portChanges(before: readonly number[], after: readonly number[])
 /** How long one look for a change waits before it answers with the ports as they are. */
 export const PORT_WATCH_WAIT_MS = 25_000
 /** How often a waiting look reads the tables again. */
-export const PORT_WATCH_EVERY_MS = 500
+export const PORT_WATCH_EVERY_MS = 1_000
