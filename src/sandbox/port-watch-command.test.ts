@@ -22,5 +22,6 @@ describe('the port watch command', () => {
     } finally {
       server.close()
     }
-  })
+    // Three node processes started one after another: seconds on a loaded machine.
+  }, 20_000)
 })
