@@ -26,6 +26,7 @@ afterAll(async () => {
 
 describe('a terminal on E2B', () => {
   let id: string
+  let preview: string
   beforeAll(async () => {
     // bash allowed: the preview's test has the agent start a server.
     id = await createSession({ files: [{ path: 'marker.txt', content: 'on e2b\n' }], permissions: { bash: 'allow' } })
@@ -88,7 +89,7 @@ describe('a terminal on E2B', () => {
     const port = opened.data.port as number
     const made = await api(`/v1/sessions/${id}/previews`, { body: { port } })
     expect(made.status).toBe(201)
-    const preview = made.body.url as string
+    preview = made.body.url as string
     const page = await fetch(`${preview}from-e2b`)
     const text = await page.text()
     expect(text).toBe('preview-ok GET /from-e2b cookie= auth=')
@@ -99,10 +100,18 @@ describe('a terminal on E2B', () => {
       expect(text).not.toContain(secret)
       expect(JSON.stringify([...page.headers])).not.toContain(secret)
     }
+
+    // The idle sandbox pauses; the preview's next request brings it back, as a keepalive would.
+    const paused = new EventStream(id, { after: (await api(`/v1/sessions/${id}`)).body.lastEventId as number })
+    await paused.until((e) => e.event === 'sandbox.status' && e.data.state === 'paused', 60_000)
+    await paused.close()
+    const again = await fetch(`${preview}after-pause`)
+    expect(await again.text()).toBe('preview-ok GET /after-pause cookie= auth=')
   })
 
-  it('is refused for a session that has ended', async () => {
+  it('is refused for a session that has ended, and so is its preview', async () => {
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
     expect(await openTerminal(id)).toMatchObject({ status: 409 })
+    expect((await fetch(`${preview}gone`)).status).toBe(409)
   })
 })
