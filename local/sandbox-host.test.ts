@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -31,6 +32,28 @@ const startedPid = (sandboxId: string) =>
   waitFor('the command to start', async () => Number((await provider.exec(sandboxId, 'cat pid')).stdout.trim()))
 
 describe('local sandboxes', () => {
+  it('says which ports a sandbox listens on: its own processes’ only, never another sandbox’s or the host’s', async () => {
+    const mine = await provider.create({ envs: {}, metadata: {} })
+    const other = await provider.create({ envs: {}, metadata: {} })
+    const hosts = createServer()
+    await new Promise<void>((resolve) => hosts.listen(0, '127.0.0.1', resolve))
+    try {
+      await provider.exec(mine.sandboxId, `node -e "require('net').createServer().listen(0)" > /dev/null 2>&1 & echo $! > pid`)
+      const ports = await provider.listeningPorts(mine.sandboxId, { differentFrom: [] })
+      expect(ports).toHaveLength(1)
+      expect(ports).not.toContain((hosts.address() as { port: number }).port)
+      expect(await provider.listeningPorts(other.sandboxId)).toEqual([])
+      expect(await provider.listeningPorts(mine.sandboxId)).toEqual(ports)
+      // Its server gone, the watch says so.
+      await provider.exec(mine.sandboxId, 'kill $(cat pid)')
+      expect(await provider.listeningPorts(mine.sandboxId, { differentFrom: ports })).toEqual([])
+    } finally {
+      hosts.close()
+      for (const sb of [mine, other]) await provider.kill(sb.sandboxId)
+    }
+    // Two sandboxes, a node process started and stopped, and a look at /proc every 500 ms: seconds on a loaded machine.
+  }, 30_000)
+
   it('snapshots a workspace as a copy: neither the sandbox it came from nor one started from it changes it', async () => {
     const source = await provider.create({ envs: { SECRET_PW: 'hunter2' }, metadata: {} })
     await provider.exec(source.sandboxId, 'mkdir -p deps && echo v1 > deps/lib.txt && ln -s deps/lib.txt link')

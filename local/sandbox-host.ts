@@ -19,6 +19,7 @@ import { claimRoot, forgetProcess, killGroup, reapSandboxes, recordProcess, rele
 import type { Server as HttpServer } from 'node:http'
 import { outlastWorkerdKeepAlive } from './keep-alive'
 import { acceptTerminals, SandboxTerminals, terminalSize, type TerminalRequest } from './sandbox-terminals'
+import { SandboxPorts } from './sandbox-ports'
 
 /**
  * The local sandbox host: sandboxes as local processes, for development and tests. Each sandbox
@@ -306,6 +307,19 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
 
   app.get('/sandboxes', (c) => c.json(list()))
 
+  /** Each sandbox's agent server listens for the Worker, not for a preview. */
+  const agentPids = () => new Set([...sandboxes.values()].flatMap((sb) => (sb.opencode?.proc.pid === undefined ? [] : [sb.opencode.proc.pid])))
+  const ports = new SandboxPorts(root, agentPids)
+
+  /** The ports the sandbox's own processes listen on; with `differentFrom=3000,5173`, once they differ from those (or 25 s pass). */
+  app.get('/sandboxes/:id/ports', async (c) => {
+    const sb = findRunning(c.req.param('id'))
+    const known = c.req.query('differentFrom')
+    if (known === undefined) return c.json({ ports: ports.now(sb.id) })
+    const differentFrom = known.split(',').filter(Boolean).map(Number)
+    return c.json({ ports: await ports.watch(sb.id, differentFrom, c.req.raw.signal) })
+  })
+
   app.get('/sandboxes/:id', (c) => {
     const sb = find(c.req.param('id'))
     const oc = sb.opencode
@@ -516,6 +530,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     },
     close: async () => {
       closing = true
+      ports.close()
       for (const id of [...hangs.keys()]) endHang(id)
       await Promise.all([...sandboxes.values()].map((sb) => destroy(sb, true)))
       // What escaped its group (a tool that called setsid) and outlived its sandbox's processes.

@@ -102,7 +102,15 @@ export interface SessionRpc extends Rpc.DurableObjectBranded {
    * which never shows them. Counts as activity.
    */
   agentAccess(tenant: string): Promise<Outcome<AgentAccess>>
+  /**
+   * Where the Worker reaches `port` of the session's running sandbox (a secret, never shown), for
+   * a preview: only a port a process of the sandbox listens on. Counts as activity.
+   */
+  previewAccess(tenant: string, port: number): Promise<Outcome<PreviewAccess>>
 }
+
+/** How the Worker reaches a port of a session's sandbox (SessionRpc.previewAccess): secrets all. */
+export type PreviewAccess = { url: string; headers: Record<string, string> }
 
 /** How the Worker reaches a session's opencode (SessionRpc.agentAccess): secrets all. */
 export type AgentAccess = { url: string; headers: Record<string, string>; directory: string }

@@ -21,6 +21,9 @@ import { sessionCheckpoints } from './session-checkpoints'
 import { sessions } from './sessions'
 import { sessionTerminal } from './session-terminal'
 import { sessionOpencode } from './session-opencode'
+import { sessionPreviews } from './session-previews'
+import { previews } from './previews'
+import { PREVIEW_PREFIX } from '../contracts'
 import { usage } from './usage'
 import { tenant } from './tenant'
 import { snapshots } from './snapshots'
@@ -135,6 +138,7 @@ const routes = withReady
   .route('/v1/sessions', sessionCheckpoints)
   .route('/v1/sessions', sessionTerminal)
   .route('/v1/sessions', sessionOpencode)
+  .route('/v1/sessions', sessionPreviews)
   .route('/v1/runs', runs)
   .route('/v1/schedules', schedules)
   .route('/v1/webhooks/slack', slackWebhook)
@@ -143,6 +147,9 @@ const routes = withReady
   .route('/v1/tenant', tenant)
   .route('/v1/snapshots', snapshots)
   .route('/v1', catalogue)
+
+// Outside /v1: no middleware or route of the API runs under a preview's URL.
+app.route(PREVIEW_PREFIX, previews)
 
 /** The API's routes as a type, for `hc` from hono/client (src/client). */
 export type AppType = typeof routes

@@ -4,6 +4,7 @@ import type { ZodError } from 'zod'
 import type { AppEnv } from '../env'
 import { ApiError, type ErrorCode } from '../lib/errors'
 import { logEvent } from '../lib/log'
+import { PREVIEW_PREFIX } from '../contracts'
 
 const CODE_FOR_STATUS: Record<number, ErrorCode> = {
   400: 'bad_request',
@@ -15,13 +16,19 @@ const CODE_FOR_STATUS: Record<number, ErrorCode> = {
   429: 'too_many_requests',
 }
 
+/** A preview's path holds its token, which is its credential. */
+const PREVIEW_TOKEN = new RegExp(`^${PREVIEW_PREFIX}/[^/]+`)
+
+/** A request's path as a log line may hold it: a preview's token left out. */
+export const loggedPath = (path: string) => path.replace(PREVIEW_TOKEN, `${PREVIEW_PREFIX}/<token>`).slice(0, 200)
+
 /** The session or run a path is about, for the log line. */
 const SUBJECT_PATH = /^\/v1\/(sessions|runs)\/([\w-]{1,64})(\/|$)/
 
 /**
  * Every error answer leaves one `request.error` line: the request id (also sent back as
  * X-Request-Id), the tenant's prefix once known, and the session or run. The query is left
- * out, as it may hold a session token.
+ * out, as it may hold a session token, and so is a preview's token in its path.
  */
 export function errorResponse(c: Context<AppEnv>, err: ApiError, cause?: string) {
   const requestId = c.get('requestId')
@@ -33,7 +40,7 @@ export function errorResponse(c: Context<AppEnv>, err: ApiError, cause?: string)
       tenant: c.get('tenant'),
       ...(subject && { [subject[1] === 'runs' ? 'runId' : 'sessionId']: subject[2] }),
       method: c.req.method,
-      path: c.req.path.slice(0, 200),
+      path: loggedPath(c.req.path),
       status: err.status,
       code: err.code,
       ...(cause !== undefined && { err: cause }),

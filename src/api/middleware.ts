@@ -88,7 +88,7 @@ const TOKEN_READABLE = /^\/v1\/sessions\/[^/]+(\/events|\/messages)?\/?$/
 const TERMINAL_PATHS = /^\/v1\/sessions\/[^/]+\/(terminal\/?$|opencode(\/|$))/
 
 /** The API key whose tenant is `tenant`, among the configured ones. */
-async function keyOfTenant(keys: string[], tenant: string): Promise<string | undefined> {
+export async function keyOfTenant(keys: string[], tenant: string): Promise<string | undefined> {
   for (const key of keys) if ((await tenantOf(key)) === tenant) return key
   return undefined
 }
@@ -107,6 +107,7 @@ async function tenantOfToken(keys: string[], token: string, method: string, path
   if (SESSION_PATH.exec(path)?.[1] !== claims.sessionId) {
     throw new ApiError('unauthorized', 'this session token is for another session')
   }
+  if (claims.scope === 'preview') throw new ApiError('forbidden', 'a preview token opens its preview only, never the API')
   if (claims.scope === 'terminal') {
     if (!TERMINAL_PATHS.test(path)) throw new ApiError('forbidden', "a terminal token only opens its session's terminal and opencode's interface; use the API key")
   } else if (method !== 'GET' || !TOKEN_READABLE.test(path)) {

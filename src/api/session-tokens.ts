@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { MAX_TERMINAL_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS } from '../contracts'
+import { MAX_PREVIEW_TTL_SECONDS, MAX_TERMINAL_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS } from '../contracts'
 import { ID_PATTERN } from '../lib/ids'
 
 /**
@@ -15,7 +15,9 @@ export const TokenClaims = z
     tenant: z.string().min(1).max(100),
     exp: z.number().int().positive(),
     /** a terminal token (read-write: a shell); without it, a read-only session token, as tokens were before scopes */
-    scope: z.literal('terminal').optional(),
+    /** `preview`: opens the session's `port` under /preview/<token>/ and nothing of the API (src/api/previews.ts) */
+    scope: z.enum(['terminal', 'preview']).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
   })
   .strict()
 
@@ -70,7 +72,7 @@ export async function verifyToken(
   const claims = readClaims(payload)
   if (!claims) return undefined
   const nowSeconds = now / 1000
-  const maxTtl = claims.scope === 'terminal' ? MAX_TERMINAL_TOKEN_TTL_SECONDS : MAX_TOKEN_TTL_SECONDS
+  const maxTtl = claims.scope === 'terminal' ? MAX_TERMINAL_TOKEN_TTL_SECONDS : claims.scope === 'preview' ? MAX_PREVIEW_TTL_SECONDS : MAX_TOKEN_TTL_SECONDS
   if (claims.exp <= nowSeconds || claims.exp > nowSeconds + maxTtl) return undefined
   const key = await keyOfTenant(claims.tenant)
   if (key === undefined) return undefined

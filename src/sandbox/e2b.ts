@@ -21,11 +21,14 @@ import { fileContent, fileTooLarge } from './file-content'
 import { END_ORIGINAL_PROCESSES, ENV_FILE, envFile, prepareSandbox, withSandboxEnv } from './e2b-env'
 import { e2bSnapshots } from './e2b-snapshots'
 import { runDetached } from './e2b-detached'
+import { PORT_WATCH_WAIT_MS, portWatchCommand } from './port-watch-command'
 
 const isOpencodeServe = (p: { cmd: string; args: string[] }) => /opencode serve/.test([p.cmd, ...p.args].join(' '))
 
 /** Where opencode listens inside an E2B sandbox; the template's start and our traffic agree on it. */
 export const OPENCODE_PORT = 4096
+/** envd, E2B's agent in every sandbox. */
+const ENVD_PORT = 49983
 
 export type E2BOptions = {
   apiKey: string | undefined
@@ -205,15 +208,32 @@ export class E2BSandboxProvider implements SandboxProvider {
    * Where opencode answers. When the sandbox URL is overridden (a stand-in), traffic goes there
    * and is routed by headers, as the SDK itself does for envd; otherwise to the port's own host.
    */
-  private endpoint(sbx: Sandbox): SandboxEndpoint {
+  private endpoint(sbx: Sandbox, port = OPENCODE_PORT): SandboxEndpoint {
     const headers: Record<string, string> = sbx.trafficAccessToken ? { 'e2b-traffic-access-token': sbx.trafficAccessToken } : {}
     if (this.opts.sandboxUrl) {
       return {
         url: this.opts.sandboxUrl.replace(/\/$/, ''),
-        headers: { ...headers, 'E2b-Sandbox-Id': sbx.sandboxId, 'E2b-Sandbox-Port': String(OPENCODE_PORT) },
+        headers: { ...headers, 'E2b-Sandbox-Id': sbx.sandboxId, 'E2b-Sandbox-Port': String(port) },
       }
     }
-    return { url: `https://${sbx.getHost(OPENCODE_PORT)}`, headers }
+    return { url: `https://${sbx.getHost(port)}`, headers }
+  }
+
+  /** A port of the sandbox through E2B's own proxy (`getHost(port)`), opened by the traffic token. */
+  portEndpoint(sandboxId: string, port: number): Promise<SandboxEndpoint> {
+    return attempt(async () => this.endpoint(await this.sandbox(sandboxId), port))
+  }
+
+  /**
+   * Every process in an E2B sandbox is the session's, so every listening port is but opencode's
+   * and envd's. A wait runs in the sandbox (portWatchCommand), one command per look.
+   */
+  listeningPorts(sandboxId: string, opts: { differentFrom?: number[] } = {}): Promise<number[]> {
+    return attempt(async () => {
+      const sbx = await this.sandbox(sandboxId)
+      const result = await sbx.commands.run(portWatchCommand([OPENCODE_PORT, ENVD_PORT], opts.differentFrom), { timeoutMs: PORT_WATCH_WAIT_MS + 15_000 })
+      return result.stdout.trim().split(',').filter(Boolean).map(Number)
+    })
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { Runtime } from '../contracts'
 import { errorMessage } from '../lib/log'
 import { DEFAULT_TIMINGS } from '../config/timings'
+import { PORT_WATCH_WAIT_MS } from './listening-ports'
 import {
   SandboxError,
   type CreateSandboxInput,
@@ -175,6 +176,19 @@ export class LocalSandboxProvider implements SandboxProvider {
         ws.close(1000, 'closed')
       },
     }
+  }
+
+  /** The host proves each port is held by a process of this sandbox (local/sandbox-ports.ts); a wait is held there. */
+  async listeningPorts(sandboxId: string, opts: { differentFrom?: number[]; signal?: AbortSignal } = {}): Promise<number[]> {
+    const query = opts.differentFrom ? `?differentFrom=${opts.differentFrom.join(',')}` : ''
+    const timeoutMs = opts.differentFrom ? PORT_WATCH_WAIT_MS + this.callMs : this.callMs
+    const { ports } = await this.call<{ ports: number[] }>('GET', `/sandboxes/${encodeURIComponent(sandboxId)}/ports${query}`, undefined, timeoutMs, opts.signal)
+    return ports
+  }
+
+  /** Local sandboxes listen on this machine: the port itself, once listeningPorts has said it is the sandbox's. */
+  async portEndpoint(_sandboxId: string, port: number): Promise<SandboxEndpoint> {
+    return { url: `http://127.0.0.1:${port}`, headers: {} }
   }
 
   async kill(sandboxId: string): Promise<void> {

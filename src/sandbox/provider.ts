@@ -125,6 +125,15 @@ export interface SandboxProvider {
    * the agent's commands are given.
    */
   openTerminal(sandboxId: string, opts: { cwd: string; size: TerminalSize }, listener: TerminalListener): Promise<SandboxTerminal>
+  /**
+   * The TCP ports the sandbox's own processes listen on, ascending: never its agent's, its
+   * provider's, nor (locally, where sandboxes share the machine's network) another sandbox's or
+   * the machine's. With `differentFrom`, waits until the ports differ from those (or
+   * PORT_WATCH_WAIT_MS pass) and answers then; `signal` gives up the wait.
+   */
+  listeningPorts(sandboxId: string, opts?: { differentFrom?: number[]; signal?: AbortSignal }): Promise<number[]>
+  /** Where the Worker reaches `port` of the sandbox, for a preview: a secret, as the agent's endpoint is. */
+  portEndpoint(sandboxId: string, port: number): Promise<SandboxEndpoint>
   /** How many sandboxes run now across the account, every deployment's and pool's (E2B: for E2B_MAX_SANDBOXES). */
   running?(): Promise<number>
 }

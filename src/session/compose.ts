@@ -30,6 +30,7 @@ import { wakeHandlers } from './wakes'
 import { Workspace } from './sandbox/workspace'
 import { SandboxAccess } from './sandbox/access'
 import { Terminals } from './sandbox/terminals'
+import { OpenPorts } from './sandbox/open-ports'
 import type { TurnEnds } from './ports'
 import type { Reply } from '../contracts'
 
@@ -135,7 +136,8 @@ export function composeSession(ctx: DurableObjectState, env: Bindings) {
     settings,
     watchers: () => fanout.size,
   })
-  const access = new SandboxAccess({ store, lifecycle, terminals })
+  const ports = new OpenPorts({ provider, signals, sandboxId: () => store.sandbox()?.sandboxId })
+  const access = new SandboxAccess({ store, lifecycle, terminals, ports, provider })
   const forks = new Forks({ queue, conversation, secretsKey: env.SECRETS_KEY, store, signals, status, source, connection })
   const activity = new SessionActivity({ turns, queue, lifecycle, forks })
   const workspace = new Workspace(store, provider, connection)
@@ -143,7 +145,7 @@ export function composeSession(ctx: DurableObjectState, env: Bindings) {
   const ending = new Ending({ storage, store, signals, status, lifecycle, turns, human, fanout, checkpoints })
   const wakes = wakeHandlers({ store, signals, ending, lifecycle, human })
 
-  signals.neighbours.join({ activity, checkpoints })
+  signals.neighbours.join({ activity, checkpoints, ports })
   human.neighbours.join({ agents: connection, events: agentEvents })
   turns.neighbours.join({
     agents: connection,

@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers'
-import { sessionStub, type AgentAccess, type SessionRpc } from '../durable-objects'
+import { sessionStub, type AgentAccess, type PreviewAccess, type SessionRpc } from '../durable-objects'
 import type { Bindings } from '../env'
 import { ERROR_STATUS, fail, ok, type Outcome } from '../lib/errors'
 import type { CallEnd, CallGrant, PaidCall } from '../gateway/spend'
@@ -200,6 +200,10 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
 
   async agentAccess(tenant: string): Promise<Outcome<AgentAccess>> {
     return this.p.access.agent(tenant)
+  }
+
+  async previewAccess(tenant: string, port: number): Promise<Outcome<PreviewAccess>> {
+    return this.p.access.preview(tenant, port)
   }
 
   // ---- terminals: WebSockets the Worker's terminal route forwards (SessionRpc.fetch) ----

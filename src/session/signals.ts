@@ -28,7 +28,7 @@ type Parts = {
  * index, and when it next wants to wake to its alarm.
  */
 export class Signals implements SessionSignals {
-  readonly neighbours = new Neighbours<{ activity: Activity; checkpoints: { readonly held: boolean } }>()
+  readonly neighbours = new Neighbours<{ activity: Activity; checkpoints: { readonly held: boolean }; ports: { follow(state: SandboxState): void } }>()
 
   constructor(private readonly p: Parts) {}
 
@@ -40,6 +40,7 @@ export class Signals implements SessionSignals {
 
   sandboxState<S extends SandboxState>(state: S, step: StepOf<S>, extra?: SandboxStatusExtra) {
     this.emit(sandboxStatus(state, step, extra))
+    this.neighbours.of.ports.follow(state)
   }
 
   touch() {

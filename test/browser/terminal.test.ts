@@ -5,7 +5,7 @@ import { BROWSER_KEY, openTab, startHarness, type Harness } from './harness'
 // Functions given to page.evaluate run in the page; the project compiles without the DOM lib.
 declare const document: any
 
-/** The playground's terminal pane in Chromium: xterm.js from npm, a shell in the session's sandbox. */
+/** The playground's terminal pane in Chromium: xterm.js from npm, a shell in the session's sandbox; and a preview of what it serves. */
 
 let h: Harness
 
@@ -18,7 +18,7 @@ afterAll(async () => {
 })
 
 describe('the playground’s terminal pane', () => {
-  it('opens a shell in the session’s sandbox, on a terminal token, and shows what it prints', async () => {
+  it('opens a shell in the session’s sandbox, on a terminal token, and shows what it prints; a server it starts opens as a preview', async () => {
     const tab = await openTab(h.browser, `${h.stack.url}/`)
     const { page } = tab
     const sockets: string[] = []
@@ -41,6 +41,19 @@ describe('the playground’s terminal pane', () => {
       expect(urls.some((url) => url.includes(BROWSER_KEY))).toBe(false)
       expect(sockets).toEqual([expect.stringMatching(new RegExp(`/v1/sessions/${id}/terminal\\?token=`))])
       expect(tab.problems).toEqual([])
+
+      // A server started in the terminal is announced, and its preview opens in a new tab.
+      await page.keyboard.type(`node -e "require('http').createServer((q, s) => s.end('from the play' + 'ground')).listen(0)" &\n`)
+      const open = page.locator('#ports button')
+      await open.waitFor({ timeout: 60_000 })
+      expect(await open.textContent()).toMatch(/^Open preview :\d+$/)
+      const opened = tab.context.waitForEvent('page')
+      await open.click()
+      const preview = await opened
+      await preview.waitForLoadState()
+      await waitFor('the preview’s page', async () => ((await preview.textContent('body').catch(() => '')) ?? '').includes('from the playground'))
+      expect(preview.url()).toMatch(new RegExp(`^${h.stack.url}/preview/[^/]+/$`))
+      expect(preview.url()).not.toContain(BROWSER_KEY)
 
       await api(`/v1/sessions/${id}`, { method: 'DELETE', key: BROWSER_KEY })
       await page.locator('#terminal-state', { hasText: 'the session ended' }).waitFor()

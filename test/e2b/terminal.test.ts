@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOwnStack, type OwnStack } from '../helpers/own-stack'
-import { api, createSession, EventStream, TEST_KEYS, waitForStatus } from '../helpers'
+import { api, createSession, EventStream, sendMessage, TEST_KEYS, waitForStatus } from '../helpers'
 import { openTerminal, terminalOf } from '../helpers/terminal'
+import { echoThrough, startServerMessage } from '../helpers/preview-server'
 
 /**
  * The terminal on E2B: the Worker drives E2B's PTY API through the real `e2b` SDK (envd's
@@ -25,8 +26,10 @@ afterAll(async () => {
 
 describe('a terminal on E2B', () => {
   let id: string
+  let preview: string
   beforeAll(async () => {
-    id = await createSession({ files: [{ path: 'marker.txt', content: 'on e2b\n' }] })
+    // bash allowed: the preview's test has the agent start a server.
+    id = await createSession({ files: [{ path: 'marker.txt', content: 'on e2b\n' }], permissions: { bash: 'allow' } })
     await waitForStatus(id, 'idle')
   })
 
@@ -78,8 +81,37 @@ describe('a terminal on E2B', () => {
     for (const answer of answers) for (const secret of secrets) expect(answer).not.toContain(secret)
   })
 
-  it('is refused for a session that has ended', async () => {
+  it('announces the port the agent’s server listens on, and serves it through E2B’s proxy at a preview URL', async () => {
+    const stream = new EventStream(id, { after: (await api(`/v1/sessions/${id}`)).body.lastEventId as number })
+    await sendMessage(id, startServerMessage('preview-e2b'))
+    const opened = await stream.until((e) => e.event === 'sandbox.port' && e.data.state === 'open')
+    await stream.close()
+    const port = opened.data.port as number
+    const made = await api(`/v1/sessions/${id}/previews`, { body: { port } })
+    expect(made.status).toBe(201)
+    preview = made.body.url as string
+    const page = await fetch(`${preview}from-e2b`)
+    const text = await page.text()
+    expect(text).toBe('preview-ok GET /from-e2b cookie= auth=')
+    expect(await echoThrough(`${preview}ws`, 'hi')).toBe('echo:hi')
+    const sandbox = own.stack.e2b!.list().find((sb) => sb.metadata.sessionId === id)!
+    for (const secret of [sandbox.trafficAccessToken!, sandbox.envdAccessToken, own.stack.e2b!.sandboxUrl]) {
+      expect(JSON.stringify(made.body)).not.toContain(secret)
+      expect(text).not.toContain(secret)
+      expect(JSON.stringify([...page.headers])).not.toContain(secret)
+    }
+
+    // The idle sandbox pauses; the preview's next request brings it back, as a keepalive would.
+    const paused = new EventStream(id, { after: (await api(`/v1/sessions/${id}`)).body.lastEventId as number })
+    await paused.until((e) => e.event === 'sandbox.status' && e.data.state === 'paused', 60_000)
+    await paused.close()
+    const again = await fetch(`${preview}after-pause`)
+    expect(await again.text()).toBe('preview-ok GET /after-pause cookie= auth=')
+  })
+
+  it('is refused for a session that has ended, and so is its preview', async () => {
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
     expect(await openTerminal(id)).toMatchObject({ status: 409 })
+    expect((await fetch(`${preview}gone`)).status).toBe(409)
   })
 })

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { api, newIdleSession, TEST_KEYS, waitFor } from './helpers'
+import { api, baseUrl, newIdleSession, sendMessage, streamFromNow, TEST_KEYS, waitFor } from './helpers'
 import { openTerminal, terminalOf, type TerminalClient } from '../helpers/terminal'
+import { echoThrough, resignedPreview, startServerMessage } from '../helpers/preview-server'
 
 const OWNER = TEST_KEYS[0]
 const STRANGER = TEST_KEYS[1]
@@ -14,7 +15,8 @@ async function token(id: string, body: Record<string, unknown> = {}): Promise<st
 describe('a terminal in the session’s sandbox', () => {
   let id: string
   beforeAll(async () => {
-    id = await newIdleSession({ files: [{ path: 'marker.txt', content: 'in the workspace\n' }] }, OWNER)
+    // bash allowed: the previews' tests have the agent start a server.
+    id = await newIdleSession({ files: [{ path: 'marker.txt', content: 'in the workspace\n' }], permissions: { bash: 'allow' } }, OWNER)
   })
   afterAll(async () => {
     await api(`/v1/sessions/${id}`, { method: 'DELETE', key: OWNER })
@@ -98,6 +100,58 @@ describe('a terminal in the session’s sandbox', () => {
     await terminal.closed()
     const after = (await api(`/v1/sessions/${id}`, { key: OWNER })).body
     expect(after.lastEventId).toBe(before.lastEventId)
+  })
+
+  describe('previews of its ports', () => {
+    let preview: string
+    let port: number
+
+    it('announces the port the agent’s server listens on, and serves it over HTTP and WebSocket at a preview URL', async () => {
+      const stream = await streamFromNow(id)
+      await sendMessage(id, startServerMessage('preview-e2e'))
+      const opened = await stream.until((e) => e.event === 'sandbox.port' && e.data.state === 'open')
+      await stream.close()
+      port = opened.data.port as number
+      const made = await api(`/v1/sessions/${id}/previews`, { body: { port }, key: OWNER })
+      expect(made.status).toBe(201)
+      preview = made.body.url as string
+      expect(preview).toMatch(new RegExp(`^${baseUrl()}/preview/[^/]+/$`))
+      expect(Date.parse(made.body.expiresAt)).toBeGreaterThan(Date.now())
+
+      // The browser's cookies and credentials stay with the browser; the page is kept from the API's origin.
+      const page = await fetch(`${preview}hello?x=1`, { headers: { cookie: 'c=1', authorization: `Bearer ${OWNER}` } })
+      expect(page.status).toBe(200)
+      expect(await page.text()).toBe('preview-ok GET /hello?x=1 cookie= auth=')
+      expect(page.headers.get('content-security-policy')).toMatch(/^sandbox /)
+      expect(page.headers.get('referrer-policy')).toBe('no-referrer')
+      expect(await echoThrough(`${preview}hot-reload`, 'ping')).toBe('echo:ping')
+      // The bare prefix leads to the page's folder, so that its relative links resolve under it.
+      const bare = await fetch(preview.slice(0, -1), { redirect: 'manual' })
+      expect(bare.headers.get('location')).toBe(new URL(preview).pathname)
+    })
+
+    it('opens to its URL only: not another tenant, a stale or forged token, the API key; and it opens nothing of the API', async () => {
+      expect((await api(`/v1/sessions/${id}/previews`, { body: { port }, key: STRANGER })).status).toBe(404)
+      expect((await api(`/v1/sessions/${id}/previews`, { body: { port: 1 }, key: OWNER })).body.error.code).toBe('not_found')
+      const stale = resignedPreview(preview, { exp: Math.floor(Date.now() / 1000) - 5 }, OWNER)
+      const forged = resignedPreview(preview, {}, STRANGER)
+      const apiKeyAsToken = `${baseUrl()}/preview/${OWNER}/`
+      for (const refused of [stale, forged, apiKeyAsToken]) {
+        const res = await fetch(refused)
+        expect(res.status).toBe(401)
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unauthorized')
+      }
+      // The API key opens no preview either, however it is sent.
+      expect((await fetch(apiKeyAsToken, { headers: { authorization: `Bearer ${OWNER}` } })).status).toBe(401)
+      // Under the preview's URL, every path is the sandbox's server's, never the API's.
+      expect(await (await fetch(`${preview}v1/sessions/${id}`)).text()).toBe(`preview-ok GET /v1/sessions/${id} cookie= auth=`)
+      // And its token opens nothing of the API.
+      const token = /\/preview\/([^/]+)\//.exec(preview)![1]!
+      for (const path of [`/v1/sessions/${id}`, `/v1/sessions/${id}/events`, `/v1/sessions/${id}/terminal`, `/v1/sessions/${id}/opencode/session`]) {
+        expect((await api(`${path}?token=${token}`, { key: null })).status).toBe(403)
+      }
+      expect((await api(`/v1/sessions/${id}`, { key: token })).status).toBe(401)
+    })
   })
 })
 

@@ -29,4 +29,11 @@ describe('session tokens', () => {
     const stretched = await signToken({ ...terminal, exp: now / 1000 + 3_600 + 60 }, 'key-alpha')
     expect(await verifyToken(stretched, async (t) => keys.get(t), now)).toBeUndefined()
   })
+
+  it('of the preview scope keep it and their port, and may not claim more than a day', async () => {
+    const preview = { ...claims, scope: 'preview' as const, port: 5173, exp: now / 1000 + 86_400 }
+    expect(await verifyToken(await signToken(preview, 'key-alpha'), async (t) => keys.get(t), now)).toEqual(preview)
+    const stretched = await signToken({ ...preview, exp: now / 1000 + 86_400 + 60 }, 'key-alpha')
+    expect(await verifyToken(stretched, async (t) => keys.get(t), now)).toBeUndefined()
+  })
 })

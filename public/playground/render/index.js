@@ -9,6 +9,7 @@ import { permissionRequested, permissionResolved } from './permission.js'
 import { questionAsked, questionResolved } from './question.js'
 import { resetRevert, sessionReverted, sessionUnreverted } from './revert.js'
 import { resetSandbox, sandboxStatus } from './sandbox.js'
+import { resetPorts, sandboxPort } from './ports.js'
 import { sessionEnded, sessionStatus, sessionUpdated, showStatus } from './session.js'
 import { resetSubagents } from './subagent.js'
 import { resetTodos, todoUpdated } from './todo.js'
@@ -25,6 +26,7 @@ const RENDERERS = {
   'session.reverted': sessionReverted,
   'session.unreverted': sessionUnreverted,
   'sandbox.status': sandboxStatus,
+  'sandbox.port': sandboxPort,
   'message.created': messageCreated,
   'message.delta': messageDelta,
   'message.completed': messageCompleted,
@@ -55,5 +57,6 @@ export function resetRendered() {
   resetRevert()
   resetTodos()
   resetSandbox()
+  resetPorts()
   showStatus('none')
 }

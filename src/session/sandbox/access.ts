@@ -1,15 +1,22 @@
 import { SESSION_TENANT_HEADER, SESSION_TERMINAL_PATH, type AgentAccess } from '../../durable-objects'
 import { fail, ok, type Outcome } from '../../lib/errors'
 import { authHeaders } from '../../opencode/client'
+import type { SandboxEndpoint, SandboxProvider } from '../../sandbox/provider'
 import type { SandboxRecord } from '../../sandbox/record'
 import type { SessionStore } from '../store/session-store'
+import type { OpenPorts } from './open-ports'
 import { MAX_TERMINALS, type Terminals } from './terminals'
+
+/** A preview's requests bring the sandbox back and move the idle deadline at most this often: each is a write and an alarm. */
+const PREVIEW_TOUCH_EVERY_MS = 5_000
 
 export type AccessParts = {
   store: SessionStore
   /** the running sandbox, brought back or made first (as a keepalive would) */
   lifecycle: { running(): Promise<SandboxRecord | undefined> }
   terminals: Terminals
+  ports: Pick<OpenPorts, 'listening'>
+  provider: Pick<SandboxProvider, 'portEndpoint'>
 }
 
 const notFound = (): Outcome<never> => fail('not_found', 'no such session')
@@ -20,7 +27,28 @@ const notFound = (): Outcome<never> => fail('not_found', 'no such session')
  * stay in the Worker.
  */
 export class SandboxAccess {
+  private lastPreview = 0
+
   constructor(private readonly p: AccessParts) {}
+
+  /**
+   * Where the Worker reaches `port` of the running sandbox, for a preview: only a port a process
+   * of the sandbox listens on. A preview in use counts as activity, as a keepalive does.
+   */
+  async preview(tenant: string, port: number): Promise<Outcome<SandboxEndpoint>> {
+    const { store } = this.p
+    const current = store.owns(tenant) && !store.isOver() ? store.sandbox() : undefined
+    const fresh = current && !current.paused && Date.now() - this.lastPreview < PREVIEW_TOUCH_EVERY_MS
+    const record = fresh ? ok(current) : await this.runningFor(tenant)
+    if (!record.ok) return record
+    if (!fresh) this.lastPreview = Date.now()
+    try {
+      if (!(await this.p.ports.listening(record.value.sandboxId, port))) return fail('not_found', `nothing in the sandbox listens on port ${port}`)
+      return ok(await this.p.provider.portEndpoint(record.value.sandboxId, port))
+    } catch {
+      return fail('sandbox_unavailable', 'the sandbox did not answer; try again')
+    }
+  }
 
   /** Where the Worker reaches opencode's API for this tenant's session. */
   async agent(tenant: string): Promise<Outcome<AgentAccess>> {
