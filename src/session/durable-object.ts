@@ -4,7 +4,7 @@ import type { Bindings } from '../env'
 import { ERROR_STATUS, fail, ok, type Outcome } from '../lib/errors'
 import type { CallEnd, CallGrant, PaidCall } from '../gateway/spend'
 import type { CheckpointList, ConversationMessage, CreateSessionInput, PermissionAnswer, PermissionResolved, QuestionAnswer, QuestionResolved, RuntimeFeature, SendMessageInput, SendMessageResult, SessionView } from '../contracts'
-import { openFork, openSession, retitle } from './opening'
+import { forkOf, openFork, openSession, retitle } from './opening'
 import { lacks, messageRefusal } from './runtime-features'
 import { composeSession, type SessionParts } from './compose'
 import { quietFor } from './activity'
@@ -38,15 +38,7 @@ export class SessionDO extends DurableObject<Bindings> implements SessionRpc {
   }
 
   async fork(tenant: string, id: string, from: { messageId?: string; checkpoint?: number }): Promise<Outcome<SessionView>> {
-    if (!this.p.store.owns(tenant)) return notFound()
-    const refused = lacks(this.p.store.spec(), 'fork')
-    if (refused) return refused
-    const point = from.checkpoint === undefined ? undefined : await this.p.checkpoints.forkPoint(from.checkpoint)
-    if (point && !point.ok) return point
-    const checkpoint = point?.value
-    await this.p.lifecycle.awake()
-    const messageId = checkpoint ? checkpoint.messageId : from.messageId
-    return this.p.forks.copy(id, messageId, (input) => sessionStub(this.env, id).createFork({ ...input, ...(checkpoint && { checkpoint }) }), () => this.p.turns.pump())
+    return this.p.store.owns(tenant) ? forkOf(this.p, id, from, (input) => sessionStub(this.env, id).createFork(input)) : notFound()
   }
 
   async createFork(input: ForkInput): Promise<Outcome<SessionView>> {

@@ -1,9 +1,10 @@
-import { event, type CreateSessionInput, type SessionSpec } from '../contracts'
+import { event, type CreateSessionInput, type SessionSpec, type SessionView } from '../contracts'
 import { fail, ok, type Outcome } from '../lib/errors'
 import { admit } from './admission'
 import type { SessionParts } from './compose'
 import { describeFailure } from './failure'
 import type { ForkInput } from './history/fork-copy'
+import { lacks } from './runtime-features'
 import { sealSecrets } from './store/secrets'
 
 /**
@@ -25,6 +26,26 @@ export async function openSession(p: SessionParts, secretsKey: string | undefine
   // Admission listed the session with its tenant as it is now: nothing to sync before the start.
   p.lifecycle.ensureRunning()
   return ok(undefined)
+}
+
+/**
+ * A fork of this session, at a message or at a checkpoint (the workspace of that checkpoint and
+ * the conversation up to its turn), made by `create` in the new session's own object.
+ */
+export async function forkOf(
+  p: SessionParts,
+  id: string,
+  from: { messageId?: string; checkpoint?: number },
+  create: (input: ForkInput) => Promise<Outcome<SessionView>>,
+): Promise<Outcome<SessionView>> {
+  const refused = lacks(p.store.spec(), 'fork')
+  if (refused) return refused
+  const point = from.checkpoint === undefined ? undefined : await p.checkpoints.forkPoint(from.checkpoint)
+  if (point && !point.ok) return point
+  const checkpoint = point?.value
+  await p.lifecycle.awake()
+  const messageId = checkpoint ? checkpoint.messageId : from.messageId
+  return p.forks.copy(id, messageId, (input) => create({ ...input, ...(checkpoint && { checkpoint }) }), () => p.turns.pump())
 }
 
 /** The new session of a fork takes over the copy its original handed over; a copy that fails fails it. */

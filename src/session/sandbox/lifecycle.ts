@@ -19,13 +19,11 @@ import {
   type RecoveryAction,
 } from './rules'
 import { Provisioning } from './provisioning'
-import { startChecks } from './start-checks'
-import { openSecrets } from '../store/secrets'
 import { WorkSlot, type Abandon, type Job } from './work-slot'
 import { probeAgent, watchGone } from './agent-checks'
 import { extendTimeout, runPauseFor } from './keep-alive'
 import type { LifecycleParts } from './lifecycle-parts'
-import type { Restored } from '../checkpoints/checkpoints'
+import { provision, type BringUpHost } from './bring-up'
 
 /**
  * The session's sandbox through its life: made (or taken warm), watched, recovered after a gap,
@@ -45,6 +43,11 @@ export class SandboxLifecycle {
 
   /** `ending`: the session cannot go on (its sandbox could not be made) and fails */
   readonly neighbours = new Neighbours<{ ending: { fail(err: unknown): Promise<void> } }>()
+  private readonly bringUpHost: BringUpHost = {
+    stopped: (job) => this.stopped(job),
+    abandon: (record) => this.abandon(record),
+    fail: (err) => this.neighbours.of.ending.fail(err),
+  }
 
   constructor(private readonly p: LifecycleParts) {
     this.provisioning = new Provisioning(p.store, p.provider)
@@ -79,7 +82,7 @@ export class SandboxLifecycle {
       !wantsSandbox({ now: Date.now(), expiresAt: Date.parse(store.row.expires_at), hasWork: this.p.queue.waiting() > 0, held: this.held })
     )
       return
-    if (!record) this.slot.run('provision', (job) => this.provision(job))
+    if (!record) this.slot.run('provision', (job) => provision(this.p, this.provisioning, this.bringUpHost, job))
     else this.slot.run('recover', (job) => (record.paused ? this.resume(job, record) : this.recover(job, 'reconnecting')))
     void this.p.signals.scheduleWake()
   }
@@ -240,65 +243,6 @@ export class SandboxLifecycle {
   /** The session ended, or the watchdog gave the job up: its work stops here. */
   private stopped(job: Job): boolean {
     return job.abandoned || this.p.store.isOver()
-  }
-
-  private async provision(job: Job) {
-    const { store, signals, status } = this.p
-    const spec = store.spec()
-    status.report({ kind: 'sandbox_starting' })
-    signals.sandboxState('starting', 'provisioning')
-    try {
-      // No other work runs: a sandbox still recorded as being made was left by a restart.
-      await this.provisioning.reap()
-      const secrets = await openSecrets(this.p.secretsKey, store.row.secrets)
-      const made = (sandboxId: string) => {
-        this.provisioning.made(sandboxId)
-        job.made.add(sandboxId)
-        if (job.abandoned) void this.p.provider.kill(sandboxId).catch(() => {})
-      }
-      const { record, warm } = await this.p.source.sandboxFor(spec, secrets, made)
-      let restored: Restored | undefined | 'stopped'
-      try {
-        restored = await this.bringUp(job, record, warm)
-      } catch (err) {
-        if (!warm || this.stopped(job)) throw err
-        // The pool checked its agent when it pooled it; one that no longer answers is replaced by a sandbox made now.
-        await this.abandon(record)
-        signals.sandboxState('starting', 'warm_failed', { detail: errorMessage(err) })
-        restored = await this.bringUp(job, await this.p.source.create(spec, secrets, made), false)
-      }
-      if (restored === 'stopped') return
-      if (restored) signals.sandboxState('ready', 'restored', { detail: `checkpoint ${restored.checkpoint}` })
-      else signals.sandboxState('ready', 'started')
-      // The idle clock starts once the session can take a message, not while its sandbox boots.
-      signals.touch()
-      status.report({ kind: 'agent_ready' })
-      this.p.turns.pump()
-    } catch (err) {
-      if (!job.abandoned) await this.neighbours.of.ending.fail(err)
-    } finally {
-      this.provisioning.ended(job.made)
-    }
-  }
-
-  /**
-   * The new sandbox becomes the session's and its agent is attached: a warm one's answered the
-   * pool, and its link opened while the session was admitted (SandboxSource.whileAdmitting).
-   * 'stopped': the job stopped on the way, and what it brought is abandoned.
-   */
-  private async bringUp(job: Job, record: SandboxRecord, warm: boolean): Promise<Restored | undefined | 'stopped'> {
-    const { store, connection } = this.p
-    if (this.stopped(job)) return this.abandon(record).then(() => 'stopped' as const)
-    store.saveSandbox(record)
-    const checks = startChecks({ warm, agentSessionId: record.agentSessionId, title: store.row.title })
-    if (checks.waitForAgent) await waitForOpencode(record.endpoint, record.password, { stopped: () => this.stopped(job) })
-    if (this.stopped(job)) return this.abandon(record).then(() => 'stopped' as const)
-    // A session that had a sandbox before: its last checkpoint goes onto this one, and its agent gets the conversation back.
-    const restored = await this.p.checkpoints.restore(record, store.spec().repo !== undefined)
-    if (this.stopped(job)) return this.abandon(record).then(() => 'stopped' as const)
-    await connection.attach(record, restored?.agentSessionId ?? checks.knownAgentSession)
-    if (this.stopped(job)) return this.abandon(record).then(() => 'stopped' as const)
-    return restored
   }
 
   /**
