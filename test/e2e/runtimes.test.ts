@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -95,7 +95,6 @@ async function restartMidTurn(id: string, stream: EventStream): Promise<EventStr
   const last = await resumed.until(isReplyTo(queued), 180_000)
   await resumed.until(idleAfter(last.id!))
   const all = [...stream.events, ...resumed.events]
-  console.log('DEBUG', JSON.stringify(all.filter((e) => e.event !== 'message.delta').map((e) => [e.id, e.event, e.data.parentId ?? e.data.status ?? e.data.step ?? '', e.data.error ?? ''])))
   expectGapless(all)
   // The reply clients saw opened is completed, with what was streamed into it.
   const opened = all.find((e) => e.event === 'message.created' && e.data.parentId === running)!
@@ -130,7 +129,91 @@ async function expectConfigured(runtime: string) {
   const requests = (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
   const first = JSON.stringify(requests.find((r) => JSON.stringify(r).includes(`lighthouse keeper (${runtime})`)))
   expect(first).toContain(`Reads tide tables for ${runtime}`)
-  expect(first).toMatch(/fixture_+whisper/)
+  // Claude Code names the tool mcp__fixture__whisper, Codex mcp__fixture__whisper too.
+  expect(JSON.stringify(requests.filter((r) => JSON.stringify(r).includes(`lighthouse keeper (${runtime})`)).map((r) => r.tools))).toMatch(/fixture_+whisper/)
+}
+
+/** Every process below `root` (its children, theirs, ...), `root` included. */
+function treeOf(root: number): number[] {
+  const all = [root]
+  for (let i = 0; i < all.length; i++) all.push(...processesWith(1, all[i]!))
+  return all
+}
+
+type Socket = { proto: string; local: number; remote: string; remotePort: number; state: string }
+
+/** The sockets of the system, by inode, as /proc/net lists them (ports decoded; addresses as hex). */
+function socketsByInode(): Map<string, Socket> {
+  const out = new Map<string, Socket>()
+  for (const proto of ['tcp', 'tcp6', 'udp', 'udp6']) {
+    let table = ''
+    try {
+      table = readFileSync(`/proc/net/${proto}`, 'utf8')
+    } catch {
+      continue
+    }
+    for (const line of table.trim().split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/)
+      const [, localPort] = f[1]!.split(':')
+      const [remote, remotePort] = f[2]!.split(':')
+      out.set(f[9]!, { proto, local: parseInt(localPort!, 16), remote: remote!, remotePort: parseInt(remotePort!, 16), state: f[3]! })
+    }
+  }
+  return out
+}
+
+/**
+ * Watches the sockets the sandbox of session `id` holds, from its first process on, every 20 ms
+ * until stopped: each socket any process of its tree had open when looked at.
+ */
+function watchSockets(id: string) {
+  const seen = new Map<string, Socket & { pid: number; command: string }>()
+  let stopped = false
+  const done = (async () => {
+    let root: number | undefined
+    while (!stopped) {
+      root ??= (await sandboxesOf(id))[0]?.opencodePid
+      if (root !== undefined) {
+        const sockets = socketsByInode()
+        for (const pid of treeOf(root)) {
+          let fds: string[] = []
+          try {
+            fds = readdirSync(`/proc/${pid}/fd`).map((fd) => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`) } catch { return '' } })
+          } catch {
+            continue
+          }
+          for (const fd of fds) {
+            const inode = /^socket:\[(\d+)\]$/.exec(fd)?.[1]
+            const socket = inode && sockets.get(inode)
+            if (socket) seen.set(`${inode}`, { ...socket, pid, command: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 2).join(' ') })
+          }
+        }
+      }
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  })()
+  return {
+    async stop() {
+      stopped = true
+      await done
+      return [...seen.values()]
+    },
+  }
+}
+
+/** 127.0.0.1 as /proc/net/tcp writes it (and as tcp6 writes its IPv4-mapped form). */
+const LOOPBACK = ['0100007F', '0000000000000000FFFF00000100007F']
+
+/**
+ * What of `sockets` is not the sandbox's own business with the stack: listening, the bridge's
+ * connections from the Worker, and its agent's calls to the Worker's gateway are; anything else
+ * (a TCP connection elsewhere, or any UDP socket, which here means a DNS lookup) is a call out.
+ */
+function callsOut(sockets: Socket[], bridgePort: number): Socket[] {
+  const workerPort = Number(new URL(own().stack.url).port)
+  return sockets.filter(
+    (s) => !(s.proto.startsWith('tcp') && (s.state === '0A' || s.local === bridgePort || (s.remotePort === workerPort && LOOPBACK.includes(s.remote)))),
+  )
 }
 
 describe('runtimes', () => {
@@ -155,8 +238,10 @@ describe('runtimes', () => {
 describe('a Claude Code session', () => {
   let id: string
   let stream: EventStream
+  let sockets: ReturnType<typeof watchSockets>
   beforeAll(async () => {
     id = await createSession({ ...configured('claude-code'), title: 'claude' })
+    sockets = watchSockets(id)
     stream = new EventStream(id)
     await stream.until(isIdleEvent, 120_000)
   })
@@ -236,6 +321,15 @@ describe('a Claude Code session', () => {
     } finally {
       await replay.close()
     }
+  })
+
+  it('calls nothing outside the gateway: from its start through its turns, its sandbox’s processes open no connection but to the Worker', async () => {
+    const seen = await sockets.stop()
+    const [sandbox] = await sandboxesOf(id)
+    const bridgePort = Number(readFileSync(`/proc/${sandbox!.opencodePid!}/cmdline`, 'utf8').split('\0')[2])
+    // It was watched doing what it does: its model calls reached the gateway.
+    expect(seen.some((s) => s.remotePort === Number(new URL(own().stack.url).port))).toBe(true)
+    expect(callsOut(seen, bridgePort)).toEqual([])
   })
 
   it('has no provider key in the sandbox: the agent reaches the model through the gateway with its session token', async () => {
