@@ -245,15 +245,19 @@ async function answerResponses(req: ResponsesRequest, res: ServerResponse, log: 
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
   const send = (data: Record<string, unknown>) => res.write(`event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`)
   send({ type: 'response.created', response: { ...response, status: 'in_progress', output: [], usage: null } })
-  output.forEach((item, index) => {
+  for (const [index, item] of output.entries()) {
     send({ type: 'response.output_item.added', output_index: index, item: item.type === 'message' ? { ...message, status: 'in_progress', content: [] } : { ...item, arguments: '' } })
     if (item.type === 'message') {
-      for (const delta of splitText(text, decision.script?.chunks)) send({ type: 'response.output_text.delta', item_id: item.id, output_index: index, content_index: 0, delta })
+      for (const delta of splitText(text, decision.script?.chunks)) {
+        if (res.destroyed) return
+        send({ type: 'response.output_text.delta', item_id: item.id, output_index: index, content_index: 0, delta })
+        if (decision.script?.delayMs) await sleep(decision.script.delayMs)
+      }
     } else {
       send({ type: 'response.function_call_arguments.delta', item_id: item.id, output_index: index, delta: (item as { arguments: string }).arguments })
     }
     send({ type: 'response.output_item.done', output_index: index, item })
-  })
+  }
   send({ type: 'response.completed', response })
   res.end()
 }

@@ -190,9 +190,11 @@ export class EventLog {
 
   /**
    * The assistant message clients were shown opened in answer to `parentId` and not completed,
-   * with the text streamed into it: a session that restarted mid-turn completes that message.
+   * with the text streamed into it (appended events stored first): a session that restarted
+   * mid-turn completes that message.
    */
   openReply(parentId: string, window: number): { messageId: string; text: string } | undefined {
+    this.flush()
     const created = this.sql
       .exec<{ messageId: string }>(
         `SELECT json_extract(data, '$.messageId') AS messageId FROM events
