@@ -92,7 +92,7 @@ async function restartMidTurn(id: string, stream: EventStream): Promise<EventStr
   await own().stack.restartWorker()
 
   const resumed = new EventStream(id, { lastEventId: stream.events.at(-1)!.id })
-  const last = await resumed.until(isReplyTo(queued), 180_000)
+  const last = await resumed.until(isReplyTo(queued), 110_000)
   await resumed.until(idleAfter(last.id!))
   const all = [...stream.events, ...resumed.events]
   expectGapless(all)

@@ -50,6 +50,9 @@ export class AcpConnection {
     turns.adoptRunning()
     const turn = turns.currentMessageId
     if (turn) {
+      // The agent may still be working on the turn that ends here (the Worker restarted, not the
+      // agent): it is cancelled, so that it neither goes on with it nor takes the next prompt into it.
+      await this.port?.abort().catch(() => 0)
       // After a Worker restart the translator is new: it completes the reply clients saw opened.
       if (this.translator.answering !== turn) this.translator.resume(turn, this.p.events.openReply(turn))
       this.publish(this.translator.finish({ error: agentRestarted ? 'the agent stopped in the middle of this turn' : 'the connection to the agent was lost' }))
