@@ -164,6 +164,15 @@ function socketsByInode(): Map<string, Socket> {
   return out
 }
 
+/** Where a link points, or '' once it is gone (a descriptor closed while it is looked at). */
+function linkOf(path: string): string {
+  try {
+    return readlinkSync(path)
+  } catch {
+    return ''
+  }
+}
+
 /**
  * Watches the sockets the sandbox of session `id` holds, from its first process on, every 20 ms
  * until stopped: each socket any process of its tree had open when looked at.
@@ -180,14 +189,16 @@ function watchSockets(id: string) {
         for (const pid of treeOf(root)) {
           let fds: string[] = []
           try {
-            fds = readdirSync(`/proc/${pid}/fd`).map((fd) => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`) } catch { return '' } })
+            fds = readdirSync(`/proc/${pid}/fd`).map((fd) => linkOf(`/proc/${pid}/fd/${fd}`))
           } catch {
+            // gone since the tree was listed
             continue
           }
           for (const fd of fds) {
             const inode = /^socket:\[(\d+)\]$/.exec(fd)?.[1]
             const socket = inode && sockets.get(inode)
-            if (socket) seen.set(`${inode}`, { ...socket, pid, command: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 2).join(' ') })
+            // The command, to tell who called out should one have.
+            if (socket) seen.set(inode, { ...socket, pid, command: linkOf(`/proc/${pid}/exe`) })
           }
         }
       }
