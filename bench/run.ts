@@ -15,7 +15,7 @@ import { FILE_SESSIONS, FILES, GATEWAY_BODY_BYTES, memoryBenchmark, type MemoryR
 import { BURST, MODEL_PACE, relayBenchmark, STRESS, type RelayResult } from './relay'
 import { relayStagesBenchmark, type StageResult } from './relay-stages'
 import { replayBenchmark, type ReplayResult } from './replay'
-import { runtimesBenchmark, type RuntimeStart } from './runtimes'
+import { RUNTIME_SAMPLES, runtimesBenchmark, type RuntimeStart } from './runtimes'
 import { CRASHES, crashBenchmark, STORM_CYCLES, stormBenchmark, type CrashResult, type StormResult } from './recovery'
 import { BURST as BURST_STARTS, burstBenchmark, opencodeBootBenchmark, startBenchmark, type BootResult, type BurstResult, type StartResult, type StartSteps } from './start'
 import { CHECKPOINT_TURNS, checkpointBenchmark, checkpointRepo, checkpointRows, LARGE_REPO_MIB, type CheckpointResult } from './checkpoint'
@@ -404,6 +404,10 @@ const notes = `What the rows measure:
   Cores busy: CPU time over the level's wall time, from /proc (the machine's busy share of its 2 cores; workerd;
   the sessions' opencodes; this process, which runs the clients and the scripted model). Memory: workerd's resident
   memory before any session and after all ran their turns, over the sessions; each opencode's own resident memory.
+- **runtime**: for opencode, Claude Code and Codex side by side, ${RUNTIME_SAMPLES} sessions each started one after another on
+  a cold stack (no warm pool; a deployment with providers speaking Anthropic's and the Responses API), POST to the first
+  \`session.status\` idle (median), then the resident memory of the sandbox's agent process and all it started (opencode;
+  the ACP bridge, the runtime's ACP adapter and the agent it runs), median; the ratios are each to opencode's.
 `
 const report = `# Benchmark results
 
