@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { inDialect } from '../local/model-server'
 import { PROJECT_ROOT } from '../local/stack'
 import { CONCURRENCY_LEVELS, concurrencyBenchmark, type ConcurrencyResult } from './concurrency'
 import { FANOUT_DELTAS, fanoutBenchmark, type FanoutLevel } from './fanout'
@@ -14,6 +15,7 @@ import { FILE_SESSIONS, FILES, GATEWAY_BODY_BYTES, memoryBenchmark, type MemoryR
 import { BURST, MODEL_PACE, relayBenchmark, STRESS, type RelayResult } from './relay'
 import { relayStagesBenchmark, type StageResult } from './relay-stages'
 import { replayBenchmark, type ReplayResult } from './replay'
+import { RUNTIME_SAMPLES, runtimesBenchmark, type RuntimeStart } from './runtimes'
 import { CRASHES, crashBenchmark, STORM_CYCLES, stormBenchmark, type CrashResult, type StormResult } from './recovery'
 import { BURST as BURST_STARTS, burstBenchmark, opencodeBootBenchmark, startBenchmark, type BootResult, type BurstResult, type StartResult, type StartSteps } from './start'
 import { CHECKPOINT_TURNS, checkpointBenchmark, checkpointRepo, checkpointRows, LARGE_REPO_MIB, type CheckpointResult } from './checkpoint'
@@ -25,7 +27,7 @@ import { benchRepo, removeBenchRepo, repoPoolSetting, repoStartBenchmark, repoSt
  * bench/RESULTS.md. Nothing here is a test: no figure passes or fails.
  */
 
-const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'metering', 'memory', 'warm', 'burst', 'repo', 'checkpoint', 'crash', 'storm'] as const
+const BENCHMARKS = ['relay', 'stages', 'start', 'boot', 'fanout', 'replay', 'concurrency', 'gateway', 'metering', 'memory', 'warm', 'burst', 'repo', 'checkpoint', 'crash', 'storm', 'runtimes'] as const
 type Benchmark = (typeof BENCHMARKS)[number]
 /** `npm run bench -- --only relay,stages`: some benchmarks only, printed; RESULTS.md keeps whole runs. */
 /** `--paces burst,stress,model`: some of the relay's paces only (default: all three). */
@@ -72,11 +74,11 @@ async function attempt<T>(name: string, run: () => Promise<T>): Promise<T | unde
   }
 }
 
-async function withStack<T>(settings: Record<string, string>, run: (stack: BenchStack) => Promise<T>): Promise<T | undefined> {
+async function withStack<T>(settings: Record<string, string>, run: (stack: BenchStack) => Promise<T>, opts: Parameters<typeof benchStack>[2] = {}): Promise<T | undefined> {
   progress(`starting a stack with ${JSON.stringify(settings)}`)
   let stack: BenchStack
   try {
-    stack = await benchStack(settings)
+    stack = await benchStack(settings, undefined, opts)
   } catch (err) {
     failures.push(`stack ${JSON.stringify(settings)}: ${err instanceof Error ? err.message : String(err)}`)
     return undefined
@@ -104,6 +106,7 @@ let memory: MemoryResult | undefined
 const checkpoints: CheckpointResult[] = []
 let crash: CrashResult | undefined
 let storm: StormResult | undefined
+let runtimes: RuntimeStart[] | undefined
 
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`
 const loadAtStart = loadavg().map((l) => l.toFixed(2)).join(' ')
@@ -143,6 +146,13 @@ try {
       if (wanted('warm')) startWarm = await attempt('session start, warm', () => startBenchmark(stack))
       if (wanted('repo')) repoStart = await attempt('repository session start', () => repoStartBenchmark(stack, repo))
     })
+  }
+  if (wanted('runtimes')) {
+    // A deployment with providers speaking Anthropic's and OpenAI's Responses API, as Claude Code and Codex need.
+    const dialects = (c: Record<string, unknown>) => inDialect('responses')(inDialect('anthropic')(c))
+    await withStack({ WARM_POOL_SIZE: '0' }, async (stack) => {
+      runtimes = await attempt('runtimes side by side', () => runtimesBenchmark(stack))
+    }, { opencodeConfig: dialects })
   }
   if (wanted('burst')) {
     await withStack({ WARM_POOL_SIZE: String(BURST_STARTS) }, async (stack) => {
@@ -353,6 +363,14 @@ if (storm) {
   row('reconnect storm: a real 101st reader', COLD, '100 readers reading', `answered ${storm.extraStatus}`, `after ${ms(storm.extraMs)} (the probe of the 100)`, '')
 }
 
+if (runtimes) {
+  const opencode = runtimes.find((r) => r.runtime === 'opencode')
+  for (const r of runtimes) {
+    const against = opencode && r !== opencode ? `start ${ratio(r.startMs, opencode.startMs)}, memory ${ratio(r.rssBytes, opencode.rssBytes)} of opencode's` : ''
+    row(`runtime ${r.runtime}: cold start and memory`, COLD, `${r.samples} sessions one after another`, `start p50 ${ms(r.startMs)}`, `${mib(r.rssBytes)} in ${r.processes} processes`, against)
+  }
+}
+
 const header = ['benchmark', 'stack', 'load', 'figure', 'figure', 'ratio or difference']
 const table = [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n')
 const date = new Date().toISOString().replace('T', ' ').slice(0, 16)
@@ -428,6 +446,10 @@ const notes = `What the rows measure:
   (the machine's busy share of its 2 cores; workerd; the sessions' opencodes; wrangler dev's Node process, its proxy;
   this process, which runs the clients, the scripted model and the sandbox host). Memory: workerd's resident
   memory before any session and after all ran their turns, over the sessions; each opencode's own resident memory.
+- **runtime**: for opencode, Claude Code and Codex side by side, ${RUNTIME_SAMPLES} sessions each started one after another on
+  a cold stack (no warm pool; a deployment with providers speaking Anthropic's and the Responses API), POST to the first
+  \`session.status\` idle (median), then the resident memory of the sandbox's agent process and all it started (opencode;
+  the ACP bridge, the runtime's ACP adapter and the agent it runs), median; the ratios are each to opencode's.
 `
 const report = `# Benchmark results
 

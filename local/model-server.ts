@@ -184,7 +184,7 @@ async function answer(req: ChatRequest, res: ServerResponse, log: ChatRequest[],
 }
 
 type ResponsesItem = { type?: string; role?: string; content?: unknown; output?: unknown; name?: string; arguments?: string }
-type ResponsesRequest = { model?: string; input?: string | ResponsesItem[]; instructions?: string; stream?: boolean }
+type ResponsesRequest = { model?: string; input?: string | ResponsesItem[]; instructions?: string; stream?: boolean; tools?: unknown[] }
 
 /**
  * Responses input items as chat messages: a function call as (part of) an assistant turn, its
@@ -215,7 +215,8 @@ function responsesToChat(req: ResponsesRequest): ChatMessage[] {
 async function answerResponses(req: ResponsesRequest, res: ServerResponse, log: ChatRequest[], billed: Billed[]) {
   const messages = responsesToChat(req)
   const chat = { model: req.model, messages }
-  log.push(chat)
+  // The tools as the dialect sent them, for tests that check what the agent offered the model.
+  log.push({ ...chat, ...(req.tools && { tools: req.tools }) })
   const decision = decide(chat)
   const text = decision.text ?? ''
   const stated = decision.script?.usage
@@ -244,21 +245,25 @@ async function answerResponses(req: ResponsesRequest, res: ServerResponse, log: 
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
   const send = (data: Record<string, unknown>) => res.write(`event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`)
   send({ type: 'response.created', response: { ...response, status: 'in_progress', output: [], usage: null } })
-  output.forEach((item, index) => {
+  for (const [index, item] of output.entries()) {
     send({ type: 'response.output_item.added', output_index: index, item: item.type === 'message' ? { ...message, status: 'in_progress', content: [] } : { ...item, arguments: '' } })
     if (item.type === 'message') {
-      for (const delta of splitText(text, decision.script?.chunks)) send({ type: 'response.output_text.delta', item_id: item.id, output_index: index, content_index: 0, delta })
+      for (const delta of splitText(text, decision.script?.chunks)) {
+        if (res.destroyed) return
+        send({ type: 'response.output_text.delta', item_id: item.id, output_index: index, content_index: 0, delta })
+        if (decision.script?.delayMs) await sleep(decision.script.delayMs)
+      }
     } else {
       send({ type: 'response.function_call_arguments.delta', item_id: item.id, output_index: index, delta: (item as { arguments: string }).arguments })
     }
     send({ type: 'response.output_item.done', output_index: index, item })
-  })
+  }
   send({ type: 'response.completed', response })
   res.end()
 }
 
 type AnthropicBlock = { type: string; text?: string; content?: unknown; id?: string; name?: string; input?: unknown }
-type AnthropicRequest = { model?: string; system?: unknown; messages?: { role: string; content: string | AnthropicBlock[] }[]; stream?: boolean }
+type AnthropicRequest = { model?: string; system?: unknown; messages?: { role: string; content: string | AnthropicBlock[] }[]; stream?: boolean; tools?: unknown[] }
 
 /** Anthropic's messages as chat messages: the system prompt first, a user turn of tool results as tool messages. */
 function anthropicToChat(req: AnthropicRequest): ChatMessage[] {
@@ -283,7 +288,7 @@ function anthropicToChat(req: AnthropicRequest): ChatMessage[] {
 async function answerAnthropic(req: AnthropicRequest, res: ServerResponse, log: ChatRequest[], billed: Billed[]) {
   const messages = anthropicToChat(req)
   const chat = { model: req.model, messages }
-  log.push(chat)
+  log.push({ ...chat, ...(req.tools && { tools: req.tools }) })
   const decision = decide(chat)
   const text = decision.text ?? ''
   const stated = decision.script?.usage

@@ -84,6 +84,12 @@ export function opencodeProcessesUnder(dir: string): number[] {
 
 export const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`
 
+/** A process and everything it started that still runs: how many, and their resident memory together, in bytes. */
+export function treeMemory(root: number): { processes: number; rssBytes: number } {
+  const tree = [proc(root), ...descendants(root)].flatMap((p) => p ?? [])
+  return { processes: tree.length, rssBytes: tree.reduce((sum, p) => sum + p.rssBytes, 0) }
+}
+
 /** The resident memory of each of these processes still alive, in bytes. */
 export function rssOf(pidList: number[]): number[] {
   return pidList.flatMap((pid) => proc(pid)?.rssBytes ?? [])

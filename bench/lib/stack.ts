@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Script } from '../../local/model-server'
-import { startStack, type Stack } from '../../local/stack'
+import { startStack, type Stack, type StackOptions } from '../../local/stack'
 import { isIdle, KEY, readEvents } from './sse'
 
 export { KEY }
@@ -43,7 +43,11 @@ export type BenchStack = Stack & {
 }
 
 /** The local stack with the scripted model, in temp folders; dispose() stops it and removes them. */
-export async function benchStack(settings: Record<string, string> = {}, onLog: (line: string) => void = () => {}): Promise<BenchStack> {
+export async function benchStack(
+  settings: Record<string, string> = {},
+  onLog: (line: string) => void = () => {},
+  opts: Pick<StackOptions, 'opencodeConfig'> = {},
+): Promise<BenchStack> {
   const dir = mkdtempSync(join(tmpdir(), 'osw-bench-'))
   const removeDir = () => rmSync(dir, { recursive: true, force: true })
   let stack: Stack
@@ -54,6 +58,7 @@ export async function benchStack(settings: Record<string, string> = {}, onLog: (
       sandboxRoot: join(dir, 'sandboxes'),
       devVars: false,
       onLog,
+      ...opts,
     })
   } catch (err) {
     removeDir()

@@ -10,6 +10,8 @@ import {
   type Stream,
 } from '@agentclientprotocol/sdk'
 import { fileUrl } from '../lib/file-url'
+import { acpMcpServers } from './mcp-servers'
+import type { SessionSpec } from '../contracts'
 import type { AgentPort, HumanAnswer, PermissionReply, PromptInput } from '../session/ports'
 
 /** What the agent says, for the session to translate and act on. */
@@ -56,6 +58,8 @@ export class AcpAgent implements AgentPort {
   private readonly connection: ClientSideConnection
   private readonly waiting = new Map<string, { request: RequestPermissionRequest; resolve(r: RequestPermissionResponse): void }>()
   sessionId = ''
+  /** `session/cancel` was sent for the running prompt */
+  private cancelled = false
 
   constructor(
     stream: Stream,
@@ -67,17 +71,19 @@ export class AcpAgent implements AgentPort {
 
   /**
    * Initializes the protocol and opens the agent's session: `known` again with `session/load`
-   * when the agent can (its conversation comes back after a restart), else a new one.
+   * when the agent can (its conversation comes back after a restart), else a new one; with the
+   * session's MCP servers either way, and its instructions appended to Claude Code's system prompt.
    */
-  async start(cwd: string, known: string | undefined, system: string | undefined): Promise<{ sessionId: string; loaded: boolean }> {
+  async start(cwd: string, known: string | undefined, spec: Pick<SessionSpec, 'instructions' | 'mcp'>): Promise<{ sessionId: string; loaded: boolean }> {
     const init = await this.connection.initialize({ protocolVersion: PROTOCOL_VERSION, clientCapabilities: { fs: { readTextFile: false, writeTextFile: false }, terminal: false } })
     // An agent that asks for a key first (Codex) takes the one its environment holds: the gateway token.
     const fromEnv = init.authMethods?.find((m) => ENV_AUTH_METHODS.includes(m.id))
     if (fromEnv) await this.connection.authenticate({ methodId: fromEnv.id })
-    const meta = system ? { systemPrompt: { append: system } } : undefined
+    const meta = spec.instructions ? { systemPrompt: { append: spec.instructions } } : undefined
+    const mcpServers = acpMcpServers(spec.mcp, init.agentCapabilities?.mcpCapabilities?.http === true)
     if (known && init.agentCapabilities?.loadSession) {
       // An agent that no longer has the session on disk (a replaced home) starts a new one: the session goes on without its memory.
-      const loaded = await this.connection.loadSession({ sessionId: known, cwd, mcpServers: [], ...(meta && { _meta: meta }) }).then(
+      const loaded = await this.connection.loadSession({ sessionId: known, cwd, mcpServers, ...(meta && { _meta: meta }) }).then(
         () => true,
         () => false,
       )
@@ -86,17 +92,19 @@ export class AcpAgent implements AgentPort {
         return { sessionId: known, loaded: true }
       }
     }
-    const created = await this.connection.newSession({ cwd, mcpServers: [], ...(meta && { _meta: meta }) })
+    const created = await this.connection.newSession({ cwd, mcpServers, ...(meta && { _meta: meta }) })
     this.sessionId = created.sessionId
     return { sessionId: created.sessionId, loaded: false }
   }
 
   async prompt(input: PromptInput): Promise<number> {
     this.hooks.prompting(input.messageId)
+    this.cancelled = false
     // A message's files lie in the sandbox already: each goes as a link to its path (ACP's baseline content), which the agent reads there.
     const files = (input.files ?? []).map((f) => ({ type: 'resource_link' as const, uri: fileUrl(f.path), name: f.filename, mimeType: f.mime }))
     this.connection.prompt({ sessionId: this.sessionId, prompt: [{ type: 'text', text: input.text }, ...files] }).then(
-      (res) => this.hooks.turnEnded(res.stopReason),
+      // Codex may answer a cancelled prompt `end_turn`: the turn we cancelled ended cancelled.
+      (res) => this.hooks.turnEnded(this.cancelled ? 'cancelled' : res.stopReason),
       (err: unknown) => this.hooks.turnEnded({ error: err instanceof Error ? err.message : JSON.stringify(err) }),
     )
     return 200
@@ -104,6 +112,7 @@ export class AcpAgent implements AgentPort {
 
   /** `session/cancel`; the agent's open permission requests are answered cancelled, as ACP asks of a client. */
   async abort(): Promise<number> {
+    this.cancelled = true
     for (const [id, w] of this.waiting) {
       this.waiting.delete(id)
       w.resolve({ outcome: { outcome: 'cancelled' } })

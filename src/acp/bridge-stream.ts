@@ -1,8 +1,7 @@
-import type { Stream } from '@agentclientprotocol/sdk'
+import type { AnyMessage, Stream } from '@agentclientprotocol/sdk'
 import { authHeaders } from '../opencode/client'
 import type { SandboxEndpoint } from '../sandbox/provider'
-
-type AnyMessage = Stream['readable'] extends ReadableStream<infer M> ? M : never
+import { tagRequest, untagAnswer } from './stream-ids'
 
 /** How the stream to the bridge ended, unless we closed it: the session finds out why. */
 export type BridgeEnd = { reason: 'closed' | 'silent' | 'failed'; detail?: string }
@@ -17,6 +16,7 @@ export type BridgeTimings = { silenceMs: number; agentOpenMs: number; agentCallM
  */
 export async function openBridge(endpoint: SandboxEndpoint, password: string, timings: BridgeTimings, onEnd: (end: BridgeEnd) => void) {
   const headers = authHeaders(endpoint, password)
+  const tag = crypto.randomUUID().slice(0, 8)
   const controller = new AbortController()
   let ended = false
   const finish = (end: BridgeEnd) => {
@@ -51,12 +51,15 @@ export async function openBridge(endpoint: SandboxEndpoint, password: string, ti
           const line = buffered.slice(0, newline).trim()
           buffered = buffered.slice(newline + 1)
           if (!line) continue
+          let message: AnyMessage | undefined
           try {
-            out.enqueue(JSON.parse(line) as AnyMessage)
-            return
+            message = untagAnswer(JSON.parse(line) as AnyMessage, tag)
           } catch {
             continue
           }
+          if (!message) continue
+          out.enqueue(message)
+          return
         }
         let next: ReadableStreamReadResult<string>
         try {
@@ -87,7 +90,7 @@ export async function openBridge(endpoint: SandboxEndpoint, password: string, ti
       const sent = await fetch(`${endpoint.url}/acp`, {
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json' },
-        body: JSON.stringify(message),
+        body: JSON.stringify(tagRequest(message, tag)),
         signal: AbortSignal.timeout(timings.agentCallMs),
       })
       await sent.body?.cancel()

@@ -41,6 +41,15 @@ export class AcpTranslator {
     this.tools.clear()
   }
 
+  /**
+   * A session object restarted mid-turn takes the turn up where clients saw it: `reply` is the
+   * message they saw opened for it, which the turn's end completes rather than a new one.
+   */
+  resume(userMessageId: string, reply: { messageId: string; text: string } | undefined) {
+    this.prompting(userMessageId)
+    if (reply) this.reply = { messageId: reply.messageId, parentId: userMessageId, text: reply.text, parts: {} }
+  }
+
   get answering(): string | undefined {
     return this.parentId
   }

@@ -5,7 +5,7 @@ import { deploymentRoutes, sandboxProviders } from '../gateway/routes'
 import type { SessionSpec } from '../contracts'
 import type { Settings } from '../config/settings'
 import type { ProvisionPlan } from './provision'
-import { runtimeEnv, runtimeFiles, runtimeModel } from './runtime-env'
+import { runtimeEnv, runtimeFiles, runtimeModel, SKILLS_DIRS } from './runtime-env'
 
 /** How a sandbox reaches the model gateway: its base URL and the sandbox's own token. */
 export type GatewayAccess = { url: string; token: string }
@@ -59,7 +59,7 @@ export function sandboxPlan(
     repo: spec.repo,
     setup: spec.setup,
     workspaceFiles: spec.files,
-    homeFiles: [...skillFiles(spec.skills ?? []), ...(target ? runtimeFiles(runtime, target, gateway) : [])],
+    homeFiles: [...skillFiles(spec.skills ?? [], SKILLS_DIRS[runtime]), ...(target ? runtimeFiles(runtime, target, gateway, spec.instructions) : [])],
   }
 }
 

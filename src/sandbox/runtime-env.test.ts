@@ -56,4 +56,13 @@ describe('runtimeFiles', () => {
     expect(runtimeEnv('codex', target, { url: 'https://w.example/v1/gateway', token: 'gw-token' })).toEqual({ OPENAI_API_KEY: 'gw-token', CODEX_API_KEY: 'gw-token' })
     expect(runtimeFiles('claude-code', target, { url: 'https://w.example/v1/gateway' })).toEqual([])
   })
+
+  it('gives Codex the session’s instructions as its global AGENTS.md, and runs its commands without an inner sandbox but asking first', () => {
+    const files = runtimeFiles('codex', { provider: 'openai', model: 'm' }, { url: 'https://w.example/v1/gateway' }, 'Answer tersely.')
+    expect(files.find((f) => f.path === '.codex/AGENTS.md')?.content).toBe('Answer tersely.\n')
+    const config = files.find((f) => f.path === '.codex/config.toml')!.content
+    expect(config).toContain('sandbox_mode = "danger-full-access"')
+    expect(config).toContain('approval_policy = "untrusted"')
+    expect(runtimeFiles('claude-code', { provider: 'anthropic', model: 'm' }, { url: 'https://w.example/v1/gateway' }, 'Answer tersely.')).toEqual([])
+  })
 })

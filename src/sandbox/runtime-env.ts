@@ -1,10 +1,11 @@
 import { RUNTIME_INFO, type Runtime } from '../contracts'
 import type { KeyStyle } from '../gateway/calls'
 import type { ModelRoute } from '../gateway/routes'
+import { SKILLS_DIR } from '../opencode/skills'
 
 /** Claude Code's model when the session and the deployment name none of an Anthropic provider. */
 const CLAUDE_DEFAULT_MODEL = 'claude-sonnet-4-5'
-const CODEX_DEFAULT_MODEL = 'gpt-5-codex'
+const CODEX_DEFAULT_MODEL = 'gpt-5.3-codex'
 
 /** The key style (so the API) each ACP runtime's agent speaks to its model. */
 const STYLE: Partial<Record<Runtime, KeyStyle>> = { 'claude-code': 'anthropic', codex: 'bearer' }
@@ -58,17 +59,26 @@ export function runtimeEnv(runtime: Runtime, target: RuntimeModel, gateway: { ur
   return { OPENAI_API_KEY: gateway.token, CODEX_API_KEY: gateway.token }
 }
 
+/** Where each runtime's agent looks for the sandbox user's own skills (`<name>/SKILL.md`), relative to their home. */
+export const SKILLS_DIRS: Record<Runtime, string> = { opencode: SKILLS_DIR, 'claude-code': '.claude/skills', codex: '.codex/skills' }
+
 /**
- * Files of the sandbox user's home an ACP runtime's agent reads at its start: Codex's
- * configuration, naming the gateway as its one model provider (the Responses API, over HTTP) and
- * turning its update check off. No secret: the key stays in the environment.
+ * Files of the sandbox user's home an ACP runtime's agent reads at its start. Codex: its
+ * configuration, naming the gateway as its one model provider (the Responses API, over HTTP),
+ * turning its update check off, and running commands without its own inner sandbox (bubblewrap,
+ * which a sandbox does not have: the sandbox is the boundary, as for opencode) but asking before
+ * any command it does not know to be read-only; and the session's instructions as its global
+ * `AGENTS.md`. No secret: the key stays in the environment. Claude Code takes the instructions
+ * appended to its system prompt at `session/new` (src/acp/agent.ts).
  */
-export function runtimeFiles(runtime: Runtime, target: RuntimeModel, gateway: { url: string }): { path: string; content: string }[] {
+export function runtimeFiles(runtime: Runtime, target: RuntimeModel, gateway: { url: string }, instructions?: string): { path: string; content: string }[] {
   if (runtime !== 'codex') return []
   const toml = [
     `model = ${JSON.stringify(target.model)}`,
     'model_provider = "gateway"',
     'check_for_update_on_startup = false',
+    'sandbox_mode = "danger-full-access"',
+    'approval_policy = "untrusted"',
     '',
     '[model_providers.gateway]',
     'name = "model gateway"',
@@ -77,5 +87,5 @@ export function runtimeFiles(runtime: Runtime, target: RuntimeModel, gateway: { 
     'wire_api = "responses"',
     '',
   ].join('\n')
-  return [{ path: '.codex/config.toml', content: toml }]
+  return [{ path: '.codex/config.toml', content: toml }, ...(instructions ? [{ path: '.codex/AGENTS.md', content: `${instructions}\n` }] : [])]
 }

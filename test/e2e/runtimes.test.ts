@@ -1,13 +1,20 @@
-import { readFileSync } from 'node:fs'
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startGitHubStandIn, type GitHubStandIn } from '../../local/github-standin'
 import { inDialect } from '../../local/model-server'
-import { ownStackForFile } from '../helpers/own-stack'
+import { MCP_FIXTURE } from '../helpers/mcp-fixture'
+import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import {
   api,
   createSession,
   deltasOf,
   EventStream,
+  expectGapless,
   finished,
+  idleAfter,
   isIdleEvent,
   isReplyTo,
   processAlive,
@@ -16,6 +23,7 @@ import {
   scripted,
   sendMessage,
   TEST_KEYS,
+  tenantIdOf,
   waitFor,
   waitForStatus,
   words,
@@ -26,12 +34,39 @@ import {
  * Claude Code as a session's runtime, through HTTP: the real claude-code-acp (Claude Code by
  * @anthropic-ai/claude-agent-sdk) in a local sandbox behind the ACP bridge, its model the
  * scripted one in Anthropic's dialect reached through the Worker's gateway; and Codex (codex-acp)
- * the same way in OpenAI's Responses dialect. One session per runtime, on a stack whose deployment
- * has a provider speaking each API.
+ * the same way in OpenAI's Responses dialect. One session and one run per runtime, on a stack whose
+ * deployment has a provider speaking each API, and a GitHub stand-in the runs open pull requests on.
  */
 
-/** Both dialects: Claude Code takes the Anthropic-speaking provider, Codex the Responses one (the default model). */
-const own = ownStackForFile('runtimes', {}, { scriptedModel: true, opencodeConfig: (c) => inDialect('responses')(inDialect('anthropic')(c)) })
+const APP_ID = '4343'
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+let gh: GitHubStandIn
+let root: string
+let stack: OwnStack
+const own = () => stack
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'osw-runtimes-gh-'))
+  gh = await startGitHubStandIn({ root, app: { id: APP_ID, publicKey } })
+  await gh.createRepo('acme', 'agents', { 'README.md': 'agents\n' })
+  // Both dialects: Claude Code takes the Anthropic-speaking provider, Codex the Responses one (the default model).
+  stack = await startOwnStack(
+    'runtimes',
+    {
+      GITHUB_TENANT_REPOS: JSON.stringify({ [tenantIdOf(TEST_KEYS[0])]: ['acme/*'] }),
+      GITHUB_API_URL: gh.url,
+      GITHUB_APP_ID: APP_ID,
+      GITHUB_APP_PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString().replace(/\n/g, '\\n'),
+    },
+    { scriptedModel: true, opencodeConfig: (c) => inDialect('responses')(inDialect('anthropic')(c)) },
+  )
+})
+
+afterAll(async () => {
+  await stack?.close()
+  await gh?.close()
+  rmSync(root, { recursive: true, force: true })
+})
 const modelBase = () => own().stack.model!.url.replace(/\/v1$/, '')
 
 /** Environment of a process, as /proc holds it. */
@@ -42,6 +77,157 @@ const environOf = (pid: number): Record<string, string> =>
       .filter(Boolean)
       .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
   )
+
+/**
+ * The Worker restarted while the agent streams a reply, with a message queued behind it: a client
+ * resuming with Last-Event-ID misses nothing, the reply ends, the queued message is answered, and
+ * the conversation goes on. Answers the stream that resumed (the one given is closed).
+ */
+async function restartMidTurn(id: string, stream: EventStream): Promise<EventStream> {
+  const running = await sendMessage(id, scripted({ reply: words(150, 'restart'), delayMs: 40 }))
+  const queued = await sendMessage(id, scripted({ reply: 'queued before the restart' }))
+  await stream.until((e) => e.event === 'message.delta' && stream.events.some((c) => c.event === 'message.created' && c.data.parentId === running && c.data.messageId === e.data.messageId))
+  await stream.close()
+
+  await own().stack.restartWorker()
+
+  const resumed = new EventStream(id, { lastEventId: stream.events.at(-1)!.id })
+  const last = await resumed.until(isReplyTo(queued), 110_000)
+  await resumed.until(idleAfter(last.id!))
+  const all = [...stream.events, ...resumed.events]
+  expectGapless(all)
+  // The reply clients saw opened is completed, with what was streamed into it.
+  const opened = all.find((e) => e.event === 'message.created' && e.data.parentId === running)!
+  const ended = all.find((e) => e.event === 'message.completed' && e.data.parentId === running)!
+  expect(ended.data.messageId).toBe(opened.data.messageId)
+  expect(ended.data.text).toBe(deltasOf(all, opened.data.messageId as string))
+  expect(last.data.text).toBe('queued before the restart')
+  const after = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'after the restart' }) } })
+  expect(after.body.reply.text).toBe('after the restart')
+  return resumed
+}
+
+/** The run's pull request as GitHub holds it: its branch has `file` as the agent wrote it. */
+async function expectPullRequest(run: Json, file: string, content: string) {
+  expect(run.result.pullRequest).toMatchObject({ state: 'opened', number: expect.any(Number), branch: `opencode/run-${run.id}` })
+  const pull = gh.pulls.find((p) => p.number === run.result.pullRequest.number)!
+  expect(pull).toMatchObject({ repo: 'acme/agents', base: 'main', head: run.result.pullRequest.branch })
+  expect(await gh.git('acme', 'agents', ['show', `${pull.head}:${file}`])).toBe(content)
+}
+
+/** What a session brings its agent: instructions, a skill, and an MCP server started from a workspace file. */
+const configured = (runtime: string) => ({
+  runtime,
+  instructions: `Speak like a lighthouse keeper (${runtime}).`,
+  skills: [{ name: 'tide-tables', description: `Reads tide tables for ${runtime}`, instructions: 'Read TIDES.md first.' }],
+  mcp: { fixture: { type: 'local', command: ['node', 'mcp-fixture.mjs'] } },
+  files: [{ path: 'mcp-fixture.mjs', content: MCP_FIXTURE }],
+})
+
+/** The agent's first model call carries the session's instructions, its skill and the MCP server's tool. */
+async function expectConfigured(runtime: string) {
+  const requests = (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
+  const first = JSON.stringify(requests.find((r) => JSON.stringify(r).includes(`lighthouse keeper (${runtime})`)))
+  expect(first).toContain(`Reads tide tables for ${runtime}`)
+  // Claude Code names the tool mcp__fixture__whisper; Codex offers it as whisper in a namespace mcp__fixture.
+  const tools = JSON.stringify(requests.filter((r) => JSON.stringify(r).includes(`lighthouse keeper (${runtime})`)).map((r) => r.tools))
+  expect(tools).toContain('mcp__fixture')
+  expect(tools).toContain('whisper')
+}
+
+/** Every process below `root` (its children, theirs, ...), `root` included. */
+function treeOf(root: number): number[] {
+  const all = [root]
+  for (let i = 0; i < all.length; i++) all.push(...processesWith(1, all[i]!))
+  return all
+}
+
+type Socket = { proto: string; local: number; remote: string; remotePort: number; state: string }
+
+/** The sockets of the system, by inode, as /proc/net lists them (ports decoded; addresses as hex). */
+function socketsByInode(): Map<string, Socket> {
+  const out = new Map<string, Socket>()
+  for (const proto of ['tcp', 'tcp6', 'udp', 'udp6']) {
+    let table = ''
+    try {
+      table = readFileSync(`/proc/net/${proto}`, 'utf8')
+    } catch {
+      continue
+    }
+    for (const line of table.trim().split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/)
+      const [, localPort] = f[1]!.split(':')
+      const [remote, remotePort] = f[2]!.split(':')
+      out.set(f[9]!, { proto, local: parseInt(localPort!, 16), remote: remote!, remotePort: parseInt(remotePort!, 16), state: f[3]! })
+    }
+  }
+  return out
+}
+
+/** Where a link points, or '' once it is gone (a descriptor closed while it is looked at). */
+function linkOf(path: string): string {
+  try {
+    return readlinkSync(path)
+  } catch {
+    return ''
+  }
+}
+
+/**
+ * Watches the sockets the sandbox of session `id` holds, from its first process on, every 20 ms
+ * until stopped: each socket any process of its tree had open when looked at.
+ */
+function watchSockets(id: string) {
+  const seen = new Map<string, Socket & { pid: number; command: string }>()
+  let stopped = false
+  const done = (async () => {
+    let root: number | undefined
+    while (!stopped) {
+      root ??= (await sandboxesOf(id))[0]?.opencodePid
+      if (root !== undefined) {
+        const sockets = socketsByInode()
+        for (const pid of treeOf(root)) {
+          let fds: string[] = []
+          try {
+            fds = readdirSync(`/proc/${pid}/fd`).map((fd) => linkOf(`/proc/${pid}/fd/${fd}`))
+          } catch {
+            // gone since the tree was listed
+            continue
+          }
+          for (const fd of fds) {
+            const inode = /^socket:\[(\d+)\]$/.exec(fd)?.[1]
+            const socket = inode && sockets.get(inode)
+            // The command, to tell who called out should one have.
+            if (socket) seen.set(inode, { ...socket, pid, command: linkOf(`/proc/${pid}/exe`) })
+          }
+        }
+      }
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  })()
+  return {
+    async stop() {
+      stopped = true
+      await done
+      return [...seen.values()]
+    },
+  }
+}
+
+/** 127.0.0.1 as /proc/net/tcp writes it (and as tcp6 writes its IPv4-mapped form). */
+const LOOPBACK = ['0100007F', '0000000000000000FFFF00000100007F']
+
+/**
+ * What of `sockets` is not the sandbox's own business with the stack: listening, the bridge's
+ * connections from the Worker, and its agent's calls to the Worker's gateway are; anything else
+ * (a TCP connection elsewhere, or any UDP socket, which here means a DNS lookup) is a call out.
+ */
+function callsOut(sockets: Socket[], bridgePort: number): Socket[] {
+  const workerPort = Number(new URL(own().stack.url).port)
+  return sockets.filter(
+    (s) => !(s.proto.startsWith('tcp') && (s.state === '0A' || s.local === bridgePort || (s.remotePort === workerPort && LOOPBACK.includes(s.remote)))),
+  )
+}
 
 describe('runtimes', () => {
   it('lists the runtimes with what each supports, and refuses one it does not know or cannot run', async () => {
@@ -65,8 +251,10 @@ describe('runtimes', () => {
 describe('a Claude Code session', () => {
   let id: string
   let stream: EventStream
+  let sockets: ReturnType<typeof watchSockets>
   beforeAll(async () => {
-    id = await createSession({ runtime: 'claude-code', title: 'claude' })
+    id = await createSession({ ...configured('claude-code'), title: 'claude' })
+    sockets = watchSockets(id)
     stream = new EventStream(id)
     await stream.until(isIdleEvent, 120_000)
   })
@@ -75,13 +263,14 @@ describe('a Claude Code session', () => {
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 
-  it('streams a reply as deltas, completes it, and answers ?wait=true', async () => {
+  it('streams a reply as deltas, completes it, and answers ?wait=true; its agent has the session’s instructions, skill and MCP server', async () => {
     expect((await api(`/v1/sessions/${id}`)).body.runtime).toBe('claude-code')
     const text = words(30, 'cc')
     const messageId = await sendMessage(id, scripted({ reply: text, delayMs: 30 }))
     const done = await stream.until(isReplyTo(messageId))
     expect(done.data.text).toBe(text)
     expect(deltasOf(stream.events, done.data.messageId as string)).toBe(text)
+    await expectConfigured('claude-code')
     expect(stream.events.filter((e) => e.event === 'message.delta' && e.data.messageId === done.data.messageId).length).toBeGreaterThan(1)
 
     const waited = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'short answer' }) } })
@@ -147,6 +336,15 @@ describe('a Claude Code session', () => {
     }
   })
 
+  it('calls nothing outside the gateway: from its start through its turns, its sandbox’s processes open no connection but to the Worker', async () => {
+    const seen = await sockets.stop()
+    const [sandbox] = await sandboxesOf(id)
+    const bridgePort = Number(readFileSync(`/proc/${sandbox!.opencodePid!}/cmdline`, 'utf8').split('\0')[2])
+    // It was watched doing what it does: its model calls reached the gateway.
+    expect(seen.some((s) => s.remotePort === Number(new URL(own().stack.url).port))).toBe(true)
+    expect(callsOut(seen, bridgePort)).toEqual([])
+  })
+
   it('has no provider key in the sandbox: the agent reaches the model through the gateway with its session token', async () => {
     const [sandbox] = await sandboxesOf(id)
     const bridge = sandbox!.opencodePid!
@@ -177,18 +375,22 @@ describe('a Claude Code session', () => {
     const last = JSON.stringify(requests.findLast((r) => JSON.stringify(r.messages).includes(mark))!.messages)
     expect(last).toContain('after the abort')
   })
+  it('keeps its log and queue across a Worker restart mid-turn', async () => {
+    stream = await restartMidTurn(id, stream)
+  })
 })
 
 describe('a Claude Code run', () => {
-  it('works unattended (its agent’s asks allowed, as opencode’s runs are) and succeeds with its reply and the diff', async () => {
+  it('works unattended (its agent’s asks allowed, as opencode’s runs are) and opens a pull request with its changes', async () => {
     const steps = [{ tool: { name: 'Bash', args: { command: 'echo from-a-run > RUN.md', description: 'write' } } }, { text: 'Wrote RUN.md.' }]
-    const started = await api('/v1/runs', { body: { prompt: scripted({ steps }), runtime: 'claude-code' } })
+    const started = await api('/v1/runs', { body: { prompt: scripted({ steps }), runtime: 'claude-code', repo: { url: gh.cloneUrl('acme', 'agents') }, output: { pullRequest: {} } } })
     expect(started.status).toBe(202)
     const run = await finished(started.body.id as string)
     expect(run.status).toBe('succeeded')
     expect(run.result.text).toBe('Wrote RUN.md.')
     expect(run.result.diff).toContain('+from-a-run')
     expect((await api(`/v1/sessions/${run.sessionId}`)).body.runtime).toBe('claude-code')
+    await expectPullRequest(run, 'RUN.md', 'from-a-run\n')
   })
 })
 
@@ -196,7 +398,7 @@ describe('a Codex session', () => {
   let id: string
   let stream: EventStream
   beforeAll(async () => {
-    id = await createSession({ runtime: 'codex' })
+    id = await createSession(configured('codex'))
     stream = new EventStream(id)
     await stream.until(isIdleEvent, 120_000)
   })
@@ -205,12 +407,13 @@ describe('a Codex session', () => {
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 
-  it('streams a reply through the gateway in the Responses dialect, with no provider key in the sandbox', async () => {
+  it('streams a reply through the gateway in the Responses dialect, with the session’s instructions, skill and MCP server, and no provider key in the sandbox', async () => {
     const text = words(20, 'cx')
     const messageId = await sendMessage(id, scripted({ reply: text }))
     const done = await stream.until(isReplyTo(messageId))
-    expect(done.data.text).toContain(text)
-    expect(deltasOf(stream.events, done.data.messageId as string)).toBe(done.data.text)
+    expect(done.data.text).toBe(text)
+    expect(deltasOf(stream.events, done.data.messageId as string)).toBe(text)
+    await expectConfigured('codex')
     const calls = (await (await fetch(`${modelBase()}/_calls`)).json()) as { url: string }[]
     expect(calls.some((c) => c.url.endsWith('/responses'))).toBe(true)
 
@@ -224,5 +427,60 @@ describe('a Codex session', () => {
     const config = readFileSync(`${sandbox!.workdir}/../home/.codex/config.toml`, 'utf8')
     expect(config).toMatch(/base_url = ".*\/v1\/gateway\/openai"/)
     expect(config).not.toContain(modelKey)
+  })
+
+  it('asks before running a command, and runs it once answered through the permission route', async () => {
+    const command = 'echo ran-by-codex > codex-proof.txt && cat codex-proof.txt'
+    const steps = [{ tool: { name: 'shell_command', args: { command } } }, { text: 'codex wrote: {{tool_result}}' }]
+    const messageId = await sendMessage(id, scripted({ steps }))
+    const asked = await stream.until((e) => e.event === 'permission.requested' && !stream.events.some((r) => r.event === 'permission.resolved' && r.data.permissionId === e.data.permissionId))
+    expect((await api(`/v1/sessions/${id}`)).body.pending.permissions).toHaveLength(1)
+    const answered = await api(`/v1/sessions/${id}/permissions/${asked.data.permissionId}`, { body: { reply: 'once' } })
+    expect(answered.status).toBe(200)
+    const reply = await stream.until(isReplyTo(messageId))
+    expect(reply.data.text).toContain('codex wrote')
+    expect(stream.events.some((e) => e.event === 'tool.updated' && e.data.state === 'completed')).toBe(true)
+    const file = await api(`/v1/sessions/${id}/files?path=codex-proof.txt`)
+    expect(file.body.content).toContain('ran-by-codex')
+  })
+
+  it('stops a turn on abort, and takes the next message', async () => {
+    const messageId = await sendMessage(id, scripted({ reply: words(400, 'slow'), delayMs: 50 }))
+    await stream.until((e) => e.event === 'message.delta' && stream.events.some((c) => c.event === 'message.created' && c.data.parentId === messageId && c.data.messageId === e.data.messageId))
+    const aborted = await api(`/v1/sessions/${id}/abort`, { method: 'POST', body: {} })
+    expect(aborted.status).toBe(200)
+    const ended = await stream.until((e) => e.event === 'message.completed' && e.data.parentId === messageId)
+    expect(ended.data.error).toMatchObject({ code: 'aborted' })
+    await waitForStatus(id, 'idle')
+    const next = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'codex after the abort' }) } })
+    expect(next.body.reply.text).toBe('codex after the abort')
+  })
+
+  it('replays exactly what came after Last-Event-ID', async () => {
+    const from = stream.events.at(-10)!.id!
+    const replay = new EventStream(id, { lastEventId: from })
+    try {
+      const last = stream.events.at(-1)!.id!
+      await replay.until((e) => e.id === last)
+      expect(replay.ids.filter((n) => n <= last)).toEqual(stream.ids.filter((n) => n > from && n <= last))
+    } finally {
+      await replay.close()
+    }
+  })
+
+  it('keeps its log and queue across a Worker restart mid-turn', async () => {
+    stream = await restartMidTurn(id, stream)
+  })
+})
+
+describe('a Codex run', () => {
+  it('opens a pull request with its changes', async () => {
+    const steps = [{ tool: { name: 'shell_command', args: { command: 'echo from-codex > CODEX.md' } } }, { text: 'Wrote CODEX.md.' }]
+    const started = await api('/v1/runs', { body: { prompt: scripted({ steps }), runtime: 'codex', repo: { url: gh.cloneUrl('acme', 'agents') }, output: { pullRequest: {} } } })
+    expect(started.status).toBe(202)
+    const run = await finished(started.body.id as string)
+    expect(run.status).toBe('succeeded')
+    expect(run.result.text).toBe('Wrote CODEX.md.')
+    await expectPullRequest(run, 'CODEX.md', 'from-codex\n')
   })
 })

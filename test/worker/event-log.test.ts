@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { event } from '../../src/contracts'
+import { event, zeroUsage } from '../../src/contracts'
 import { EventLog } from '../../src/session/log/event-log'
 import { MAX_LOG_BYTES } from '../../src/events/log-bound'
 import { REPLAY_PAGE_BYTES } from '../../src/events/replay-page'
@@ -85,6 +85,20 @@ describe('the event log', () => {
       expect(JSON.parse(log.after(24, 1)[0]!.data)).toMatchObject({ sessionId: 'ses_x', text: '24', at: expect.any(String) })
       // A new log over the same storage (a restarted object) continues the sequence.
       expect(new EventLog(state.storage, () => 'ses_x').append(event('error', { code: 'internal_error', message: 'y' }))).toBe(26)
+    })
+  })
+
+  it('finds the reply a restarted session saw opened for a message and not completed, with the text streamed into it', async () => {
+    await runInDurableObject(stub('log-open-reply'), async (_instance, state) => {
+      const log = new EventLog(state.storage, () => 'ses_x')
+      log.append(event('message.created', { messageId: 'm1', role: 'assistant', parentId: 'u1' }))
+      log.append(event('message.delta', { messageId: 'm1', partId: 'r', kind: 'reasoning', text: 'thinking' }))
+      log.append(event('message.delta', { messageId: 'm1', partId: 't', kind: 'text', text: 'Hel' }))
+      log.append(event('message.delta', { messageId: 'm1', partId: 't2', kind: 'text', text: 'lo' }))
+      expect(log.openReply('u1', 1_000)).toEqual({ messageId: 'm1', text: 'Hello' })
+      expect(log.openReply('u2', 1_000)).toBeUndefined()
+      log.append(event('message.completed', { messageId: 'm1', role: 'assistant', parentId: 'u1', text: 'Hello', usage: zeroUsage() }))
+      expect(log.openReply('u1', 1_000)).toBeUndefined()
     })
   })
 

@@ -4,21 +4,11 @@ import { AcpTranslator } from '../../events/acp-translate'
 import { newId } from '../../lib/ids'
 import type { SandboxRecord } from '../../sandbox/record'
 import type { PublicEvent } from '../../contracts'
-import type { AgentEvents } from './events'
-import type { BridgeEnd, BridgeTimings } from '../../acp/bridge-stream'
-import type { HumanRequests } from './human-requests'
-import type { SessionSignals, StatusPort } from '../ports'
-import type { SessionStore } from '../store/session-store'
-import type { Turns } from '../turns/turns'
+import type { BridgeEnd } from '../../acp/bridge-stream'
+import type { ConnectionParts } from './parts'
 
-export type AcpConnectionParts = {
-  store: SessionStore
-  signals: SessionSignals
-  status: StatusPort
-  events: AgentEvents
-  turns: Turns
-  human: HumanRequests
-  timings: BridgeTimings
+/** What the opencode connection is given, less its process watch (the bridge exits with its agent, and the provider sees it gone). */
+export type AcpConnectionParts = Omit<ConnectionParts, 'agentExit'> & {
   /** the stream ended without our closing it: the sandbox's lifecycle finds out why */
   dropped(end: BridgeEnd): void
 }
@@ -60,6 +50,11 @@ export class AcpConnection {
     turns.adoptRunning()
     const turn = turns.currentMessageId
     if (turn) {
+      // The agent may still be working on the turn that ends here (the Worker restarted, not the
+      // agent): it is cancelled, so that it neither goes on with it nor takes the next prompt into it.
+      await this.port?.abort().catch(() => 0)
+      // After a Worker restart the translator is new: it completes the reply clients saw opened.
+      if (this.translator.answering !== turn) this.translator.resume(turn, this.p.events.openReply(turn))
       this.publish(this.translator.finish({ error: agentRestarted ? 'the agent stopped in the middle of this turn' : 'the connection to the agent was lost' }))
       turns.step(turn, agentRestarted ? { kind: 'agent_restarted' } : { kind: 'resynced', agentBusy: false })
     }
@@ -107,7 +102,7 @@ export class AcpConnection {
         },
         newId,
       )
-      const { sessionId } = await agent.start(record.workdir, known, store.spec().instructions)
+      const { sessionId } = await agent.start(record.workdir, known, store.spec())
       if (sessionId !== store.row.agent_session_id) store.update({ agent_session_id: sessionId })
       this.bridge = bridge
       this.port = agent

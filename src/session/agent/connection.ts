@@ -8,29 +8,12 @@ import type { SandboxRecord } from '../../sandbox/record'
 import { Neighbours } from '../../lib/neighbours'
 import { AcpConnection } from './acp-connection'
 import { AgentLink, AgentStreamError, type LinkEnd } from './link'
-import type { AgentEvents } from './events'
-import type { HumanRequests } from './human-requests'
-import type { AgentPort, SessionSignals, StatusPort } from '../ports'
-import type { SessionStore } from '../store/session-store'
-import type { Turns } from '../turns/turns'
-import type { Timings } from '../../config/timings'
+import type { ConnectionParts } from './parts'
+import type { AgentPort } from '../ports'
 import { log } from '../../lib/log'
 
 /** How many of opencode's latest messages a resync compares with what clients have seen. */
 const RESYNC_MESSAGES = 20
-
-export type ConnectionParts = {
-  store: SessionStore
-  signals: SessionSignals
-  status: StatusPort
-  events: AgentEvents
-  turns: Turns
-  human: HumanRequests
-  /** the link's silence and open deadlines, and opencode's per-request deadline */
-  timings: Pick<Timings, 'silenceMs' | 'agentOpenMs' | 'agentCallMs'>
-  /** the provider's watch on the agent process (SandboxProvider.agentExit) */
-  agentExit(sandboxId: string, signal: AbortSignal): Promise<string>
-}
 
 /** A promise that never settles: an exit nobody has seen. */
 const unseen = new Promise<never>(() => {})

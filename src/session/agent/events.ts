@@ -115,6 +115,11 @@ export class AgentEvents {
   }
 
   /** Events another runtime's translator made (an ACP agent's): logged and kept track of as opencode's are. */
+  /** The reply to `parentId` clients saw opened and not completed (a session restarted mid-turn). */
+  openReply(parentId: string) {
+    return this.p.log.openReply(parentId, RESTORE_WINDOW)
+  }
+
   publishTranslated(events: PublicEvent[]) {
     this.publish(events)
   }

@@ -188,6 +188,38 @@ export class EventLog {
   // What clients were shown, looked up when a restarted session follows its agent again: the
   // last `window` events are enough, since a restart happens within a turn or between turns.
 
+  /**
+   * The assistant message clients were shown opened in answer to `parentId` and not completed,
+   * with the text streamed into it (appended events stored first): a session that restarted
+   * mid-turn completes that message.
+   */
+  openReply(parentId: string, window: number): { messageId: string; text: string } | undefined {
+    this.flush()
+    const created = this.sql
+      .exec<{ messageId: string }>(
+        `SELECT json_extract(data, '$.messageId') AS messageId FROM events
+         WHERE type = 'message.created' AND seq > ? AND json_extract(data, '$.parentId') = ? AND json_extract(data, '$.role') = 'assistant'
+         ORDER BY seq DESC LIMIT 1`,
+        this.last - window,
+        parentId,
+      )
+      .toArray()[0]
+    if (!created) return undefined
+    const completed = this.sql
+      .exec(`SELECT 1 FROM events WHERE type = 'message.completed' AND seq > ? AND json_extract(data, '$.messageId') = ?`, this.last - window, created.messageId)
+      .toArray()
+    if (completed.length > 0) return undefined
+    const pieces = this.sql
+      .exec<{ text: string }>(
+        `SELECT json_extract(data, '$.text') AS text FROM events
+         WHERE type = 'message.delta' AND seq > ? AND json_extract(data, '$.messageId') = ? AND json_extract(data, '$.kind') = 'text' ORDER BY seq`,
+        this.last - window,
+        created.messageId,
+      )
+      .toArray()
+    return { messageId: created.messageId, text: pieces.map((p) => p.text).join('') }
+  }
+
   /** How much of each part clients already have. */
   streamed(window: number) {
     return this.sql
