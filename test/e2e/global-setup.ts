@@ -64,6 +64,6 @@ export default async function setup(project: TestProject) {
     await stack.close()
     await github.close()
     open = false
-    rmSync(dir, { recursive: true, force: true, maxRetries: 10 })
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 })
   }
 }

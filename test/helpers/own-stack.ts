@@ -38,7 +38,7 @@ export async function startOwnStack(
       open = false
       // A sandbox process still ending (an npm install opencode began) may write into its folder
       // while it is removed (ENOTEMPTY): tried for about 5 s.
-      rmSync(dir, { recursive: true, force: true, maxRetries: 10 })
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 })
     },
   }
 }

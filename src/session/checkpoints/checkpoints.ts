@@ -175,7 +175,7 @@ export class Checkpoints {
       workspace = false
       this.restoreFailed(err, `the workspace of checkpoint ${last.n} could not be put back`)
     }
-    const agent = await this.giveAgent(record, last)
+    const agent = last.agent_bytes > 0 && (await this.giveAgent(record, last))
     // Nothing came back: the sandbox is a clean start, and says so (`started`, after the error events).
     if (!workspace && !agent) return undefined
     return { checkpoint: last.n, ...(agent && { agentSessionId: last.agent_session_id }) }
@@ -191,7 +191,7 @@ export class Checkpoints {
     const known = await this.p.connection.clientFor(record).session.get({ sessionID: agentSessionId })
     if (known.data) return true
     const last = this.enabled ? this.rows.latest() : undefined
-    return last?.agent_session_id === agentSessionId ? this.giveAgent(record, last) : false
+    return last?.agent_session_id === agentSessionId && last.agent_bytes > 0 ? this.giveAgent(record, last) : false
   }
 
   /** The session is over: its checkpoints go, once a save under way has ended. */
@@ -225,11 +225,18 @@ export class Checkpoints {
     // Over the limit already: nothing more is read out of the sandbox.
     if (saved.bytes > this.p.maxBytes) return this.tooLarge(tooLargeMessage(saved.bytes, this.p.maxBytes))
     const patch = fileBytes(await provider.readFile(record.sandboxId, `${dir}/${PATCH_FILE}`))
-    const agentRecord = await this.agentRecord(record, agentSessionId)
-    const agentJson = JSON.stringify(agentRecord)
-    const agent = await gzip(agentJson)
+    // opencode cannot always give its record (it refuses to list a conversation in which a message
+    // asked for a structured answer): the workspace is kept all the same, without the agent's memory.
+    // Other runtimes' agents keep no record opencode's way: their checkpoints hold the workspace.
+    const opencode = (store.spec().runtime ?? 'opencode') === 'opencode'
+    const agentRecord = !opencode ? undefined : await this.agentRecord(record, agentSessionId).catch((err: unknown) => {
+      log('warn', "checkpoint without the agent's record", { sessionId, err: errorMessage(err) })
+      return undefined
+    })
+    const agentJson = agentRecord ? JSON.stringify(agentRecord) : ''
+    const agent = agentRecord ? await gzip(agentJson) : new Uint8Array()
     const digest = await sha256(patch, new TextEncoder().encode(agentJson))
-    const empty = saved.filesChanged === 0 && agentRecord.messages.length === 0
+    const empty = saved.filesChanged === 0 && (agentRecord?.messages.length ?? 0) === 0
     const verdict = checkpointVerdict({ bytes: patch.length + agent.length, maxBytes: this.p.maxBytes, digest, lastDigest: last?.digest, empty })
     if (verdict.action === 'unchanged' || verdict.action === 'empty') return
     if (verdict.action === 'too_large') return this.tooLarge(verdict.message)
