@@ -193,6 +193,8 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
   process.on('exit', onExit)
   /** Once set, nothing new starts: what would start now would outlive the host, or be killed at once. */
   let closing = false
+  /** Sandboxes whose files are being put in place (see POST /sandboxes). */
+  const creating = new Set<Promise<void>>()
   const refuseWhenClosing = () => {
     if (closing) throw new HTTPException(503, { message: 'the sandbox host is shutting down' })
   }
@@ -278,28 +280,38 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
       ),
       paused: false,
     }
-    if (original) {
-      // A fork: the workspace and the home (opencode's database and file snapshots) as they stand; processes stay behind.
-      await mkdir(dir)
-      try {
-        await copyTree(original.workdir, sb.workdir)
-        await copyTree(original.home, sb.home)
-        await movePaths(join(sb.home, '.local', 'share', 'opencode', 'opencode.db'), original.dir, sb.dir)
-      } catch (err) {
-        await rm(dir, { recursive: true, force: true })
-        throw new HTTPException(500, { message: `the sandbox could not be copied: ${(err as Error).message}` })
+    // Tracked, so that close waits for it: the client may hang up while files are still being
+    // copied in, and nothing may write into the root once close has returned.
+    const preparing = (async () => {
+      if (original) {
+        // A fork: the workspace and the home (opencode's database and file snapshots) as they stand; processes stay behind.
+        await mkdir(dir)
+        try {
+          await copyTree(original.workdir, sb.workdir)
+          await copyTree(original.home, sb.home)
+          await movePaths(join(sb.home, '.local', 'share', 'opencode', 'opencode.db'), original.dir, sb.dir)
+        } catch (err) {
+          await rm(dir, { recursive: true, force: true })
+          throw new HTTPException(500, { message: `the sandbox could not be copied: ${(err as Error).message}` })
+        }
+      } else {
+        await mkdir(sb.home, { recursive: true })
+        await seedOpencodeConfig(sb.home)
+        if (snapshot) await copyTree(snapshot, sb.workdir).catch(() => {
+          throw new HTTPException(404, { message: `no snapshot ${body.snapshotId}` })
+        })
+        else await mkdir(sb.workdir, { recursive: true })
       }
-    } else {
-      await mkdir(sb.home, { recursive: true })
-      await seedOpencodeConfig(sb.home)
-      if (snapshot) await copyTree(snapshot, sb.workdir).catch(() => {
-        throw new HTTPException(404, { message: `no snapshot ${body.snapshotId}` })
-      })
-      else await mkdir(sb.workdir, { recursive: true })
-    }
-    if (closing) {
-      await rm(dir, { recursive: true, force: true })
-      refuseWhenClosing()
+      if (closing) {
+        await rm(dir, { recursive: true, force: true })
+        refuseWhenClosing()
+      }
+    })()
+    creating.add(preparing)
+    try {
+      await preparing
+    } finally {
+      creating.delete(preparing)
     }
     sandboxes.set(id, sb)
     return c.json({ sandboxId: id, workdir: sb.workdir, home: sb.home }, 201)
@@ -530,6 +542,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     },
     close: async () => {
       closing = true
+      await Promise.allSettled([...creating])
       ports.close()
       for (const id of [...hangs.keys()]) endHang(id)
       await Promise.all([...sandboxes.values()].map((sb) => destroy(sb, true)))
