@@ -1,7 +1,22 @@
 import { createServer } from 'node:net'
 
+/**
+ * Below Linux's default range for the local ports of outgoing connections (32768–60999): a port
+ * the kernel hands out for listening is taken from that range, where any connection made before
+ * the server binds it may take it first.
+ */
+const LISTEN_PORTS = { from: 20000, count: 12000 }
+
 /** A port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = LISTEN_PORTS.from + Math.floor(Math.random() * LISTEN_PORTS.count)
+    if (await portIsFree(port)) return port
+  }
+  return kernelPort()
+}
+
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer()
     srv.unref()
