@@ -17,7 +17,7 @@ import { portIsFree } from './ports'
  *   `nodejs_compat` with our compatibility date is mode "v2".
  * - no fetch of the `Request.cf` placeholder from workers.cloudflare.com (the Worker does not
  *   read `request.cf`; offline, the fetch fails with a stack trace).
- * - a port already taken ends it at once with exit code 2, rather than a workerd crash trace
+ * - a port still taken after 10 s ends it with exit code 2, rather than a workerd crash trace
  *   and a server that never answers.
  * - it stops when its stdin closes: the stack that started it has ended.
  *
@@ -28,7 +28,15 @@ import { portIsFree } from './ports'
  *   tsx local/wrangler-dev.ts <port> <persist dir> [env file ...]
  */
 const [port, persist, ...envFiles] = process.argv.slice(2)
-if (!(await portIsFree(Number(port)))) {
+/** A port that frees within a few seconds (the Worker this one restarts still letting go of it) is waited for. */
+async function portFreesSoon(): Promise<boolean> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    if (await portIsFree(Number(port))) return true
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  return false
+}
+if (!(await portFreesSoon())) {
   console.error(`port ${port} is already in use`)
   process.exit(2)
 }
