@@ -14,6 +14,9 @@ export type Runtime = z.infer<typeof Runtime>
 
 export const DEFAULT_RUNTIME: Runtime = 'opencode'
 
+/** Whether a session of `runtime` runs opencode itself, rather than an agent reached over ACP. */
+export const runsOpencode = (runtime: Runtime | undefined): boolean => (runtime ?? DEFAULT_RUNTIME) === 'opencode'
+
 /** Features a route or a message field needs of the agent; a runtime without one answers 400 `unsupported_for_runtime`. */
 export const RUNTIME_FEATURES = [
   'revert',

@@ -2,7 +2,7 @@ import { buildOpencodeConfig, parseDeploymentConfig, QUIET_BOOT_ENV } from '../o
 import { sandboxConfigPart } from '../opencode/sandbox-config'
 import { skillFiles } from '../opencode/skills'
 import { deploymentRoutes, sandboxProviders } from '../gateway/routes'
-import type { SessionSpec } from '../contracts'
+import { runsOpencode, type SessionSpec } from '../contracts'
 import type { Settings } from '../config/settings'
 import type { ProvisionPlan } from './provision'
 import { runtimeEnv, runtimeFiles, runtimeModel, SKILLS_DIRS } from './runtime-env'
@@ -100,7 +100,7 @@ export function canUseRepoWarmSandbox(
     empty(modelKeys) &&
     empty(spec.permissions) &&
     spec.runId === undefined &&
-    (spec.runtime === undefined || spec.runtime === 'opencode') &&
+    runsOpencode(spec.runtime) &&
     (spec.model === undefined || spec.model === defaultModel)
   )
 }

@@ -107,6 +107,36 @@ async function restartMidTurn(id: string, stream: EventStream): Promise<EventStr
   return resumed
 }
 
+/**
+ * A long reply is aborted once it is streaming: it ends `aborted`, the session is idle again, and
+ * the next message (`nextReply`) is answered. Answers the abort's answer and the ended reply.
+ */
+async function abortMidReply(id: string, stream: EventStream, nextReply: string): Promise<{ aborted: Json; ended: Json }> {
+  const messageId = await sendMessage(id, scripted({ reply: words(400, 'slow'), delayMs: 50 }))
+  await stream.until((e) => e.event === 'message.delta' && stream.events.some((c) => c.event === 'message.created' && c.data.parentId === messageId && c.data.messageId === e.data.messageId))
+  const aborted = await api(`/v1/sessions/${id}/abort`, { method: 'POST', body: {} })
+  expect(aborted.status).toBe(200)
+  const ended = await stream.until((e) => e.event === 'message.completed' && e.data.parentId === messageId)
+  expect(ended.data.error).toMatchObject({ code: 'aborted' })
+  await waitForStatus(id, 'idle')
+  const next = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: nextReply }) } })
+  expect(next.body.reply.text).toBe(nextReply)
+  return { aborted: aborted.body, ended: ended.data }
+}
+
+/** A stream resumed from the tenth event from the end gets exactly the events after it. */
+async function expectReplayAfter(id: string, stream: EventStream) {
+  const from = stream.events.at(-10)!.id!
+  const replay = new EventStream(id, { lastEventId: from })
+  try {
+    const last = stream.events.at(-1)!.id!
+    await replay.until((e) => e.id === last)
+    expect(replay.ids.filter((n) => n <= last)).toEqual(stream.ids.filter((n) => n > from && n <= last))
+  } finally {
+    await replay.close()
+  }
+}
+
 /** The run's pull request as GitHub holds it: its branch has `file` as the agent wrote it. */
 async function expectPullRequest(run: Json, file: string, content: string) {
   expect(run.result.pullRequest).toMatchObject({ state: 'opened', number: expect.any(Number), branch: `opencode/run-${run.id}` })
@@ -311,29 +341,13 @@ describe('a Claude Code session', () => {
   })
 
   it('stops a turn on abort, and takes the next message', async () => {
-    const messageId = await sendMessage(id, scripted({ reply: words(400, 'slow'), delayMs: 50 }))
-    await stream.until((e) => e.event === 'message.delta' && stream.events.some((c) => c.event === 'message.created' && c.data.parentId === messageId && c.data.messageId === e.data.messageId))
-    const aborted = await api(`/v1/sessions/${id}/abort`, { method: 'POST', body: {} })
-    expect(aborted.status).toBe(200)
-    expect(aborted.body.aborted).toBe(true)
-    const ended = await stream.until((e) => e.event === 'message.completed' && e.data.parentId === messageId)
-    expect(ended.data.error).toMatchObject({ code: 'aborted' })
-    expect(ended.data.text.length).toBeLessThan(words(400, 'slow').length)
-    await waitForStatus(id, 'idle')
-    const next = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'after the abort' }) } })
-    expect(next.body.reply.text).toBe('after the abort')
+    const { aborted, ended } = await abortMidReply(id, stream, 'after the abort')
+    expect(aborted.aborted).toBe(true)
+    expect(ended.text.length).toBeLessThan(words(400, 'slow').length)
   })
 
   it('replays exactly what came after Last-Event-ID', async () => {
-    const from = stream.events.at(-10)!.id!
-    const replay = new EventStream(id, { lastEventId: from })
-    try {
-      const last = stream.events.at(-1)!.id!
-      await replay.until((e) => e.id === last)
-      expect(replay.ids.filter((n) => n <= last)).toEqual(stream.ids.filter((n) => n > from && n <= last))
-    } finally {
-      await replay.close()
-    }
+    await expectReplayAfter(id, stream)
   })
 
   it('calls nothing outside the gateway: from its start through its turns, its sandbox’s processes open no connection but to the Worker', async () => {
@@ -445,27 +459,11 @@ describe('a Codex session', () => {
   })
 
   it('stops a turn on abort, and takes the next message', async () => {
-    const messageId = await sendMessage(id, scripted({ reply: words(400, 'slow'), delayMs: 50 }))
-    await stream.until((e) => e.event === 'message.delta' && stream.events.some((c) => c.event === 'message.created' && c.data.parentId === messageId && c.data.messageId === e.data.messageId))
-    const aborted = await api(`/v1/sessions/${id}/abort`, { method: 'POST', body: {} })
-    expect(aborted.status).toBe(200)
-    const ended = await stream.until((e) => e.event === 'message.completed' && e.data.parentId === messageId)
-    expect(ended.data.error).toMatchObject({ code: 'aborted' })
-    await waitForStatus(id, 'idle')
-    const next = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'codex after the abort' }) } })
-    expect(next.body.reply.text).toBe('codex after the abort')
+    await abortMidReply(id, stream, 'codex after the abort')
   })
 
   it('replays exactly what came after Last-Event-ID', async () => {
-    const from = stream.events.at(-10)!.id!
-    const replay = new EventStream(id, { lastEventId: from })
-    try {
-      const last = stream.events.at(-1)!.id!
-      await replay.until((e) => e.id === last)
-      expect(replay.ids.filter((n) => n <= last)).toEqual(stream.ids.filter((n) => n > from && n <= last))
-    } finally {
-      await replay.close()
-    }
+    await expectReplayAfter(id, stream)
   })
 
   it('keeps its log and queue across a Worker restart mid-turn', async () => {

@@ -5,6 +5,7 @@ import { agentClient } from '../../opencode/client'
 import { fetchAgentEvents } from '../../opencode/event-stream'
 import { ensureAgentSession } from '../../opencode/session'
 import type { SandboxRecord } from '../../sandbox/record'
+import { runsOpencode } from '../../contracts'
 import { Neighbours } from '../../lib/neighbours'
 import { AcpConnection } from './acp-connection'
 import { AgentLink, AgentStreamError, type LinkEnd } from './link'
@@ -46,8 +47,7 @@ export class AgentConnection {
 
   /** The session runs an ACP agent (its runtime is not opencode). */
   private get viaAcp(): boolean {
-    const runtime = this.p.store.exists ? this.p.store.spec().runtime : undefined
-    return runtime !== undefined && runtime !== 'opencode'
+    return this.p.store.exists && !runsOpencode(this.p.store.spec().runtime)
   }
 
   get linked(): boolean {

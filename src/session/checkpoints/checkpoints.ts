@@ -1,4 +1,4 @@
-import { event } from '../../contracts'
+import { event, runsOpencode } from '../../contracts'
 import { fail, ok, type Outcome } from '../../lib/errors'
 import { errorMessage, log } from '../../lib/log'
 import { openBytes, sealBytes } from '../../lib/sealed'
@@ -228,8 +228,7 @@ export class Checkpoints {
     // opencode cannot always give its record (it refuses to list a conversation in which a message
     // asked for a structured answer): the workspace is kept all the same, without the agent's memory.
     // Other runtimes' agents keep no record opencode's way: their checkpoints hold the workspace.
-    const opencode = (store.spec().runtime ?? 'opencode') === 'opencode'
-    const agentRecord = !opencode ? undefined : await this.agentRecord(record, agentSessionId).catch((err: unknown) => {
+    const agentRecord = !runsOpencode(store.spec().runtime) ? undefined : await this.agentRecord(record, agentSessionId).catch((err: unknown) => {
       log('warn', "checkpoint without the agent's record", { sessionId, err: errorMessage(err) })
       return undefined
     })
