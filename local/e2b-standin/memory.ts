@@ -76,13 +76,14 @@ export async function restoreMemory(sb: Sandbox, memory: Memory) {
  */
 export async function dropMemory(sb: Sandbox) {
   sb.written.clear()
-  // A killed process still runs while the kernel tears it down (longer on a loaded machine): the
-  // pause answers once none is left, as nothing runs in a paused sandbox.
+  // A killed process still runs while the kernel tears it down (longer on a loaded machine), and
+  // envd's table lists it until its exit has been read: the pause answers once neither knows of
+  // one, as nothing runs (or is listed) in a paused sandbox.
   const deadline = Date.now() + 10_000
   while (Date.now() < deadline) {
     for (const p of sb.processes.list()) p.signal('SIGKILL')
     const pids = pidsInNamespace(sb.ns.netns).filter((pid) => pid !== sb.ns.pid)
-    if (pids.length === 0) break
+    if (pids.length === 0 && sb.processes.list().length === 0) break
     for (const pid of pids) signal(pid, 'SIGKILL')
     await new Promise((r) => setTimeout(r, 20))
   }
