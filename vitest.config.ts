@@ -7,8 +7,13 @@ const SESSIONS = ['test/helpers/end-sessions.ts']
 
 /** How many test files that run sessions go at once. */
 const SESSION_FILES = 4
-/** Longer than vitest's 5 s: a few of these move megabytes or run git, which a busy machine slows well past it. */
+/**
+ * Longer than vitest's 5 s: a few of these move megabytes or run git, which a busy machine slows well past it.
+ * Node files share their modules (no isolation): they hold no state between files, and loading the
+ * same modules afresh for each of a hundred files cost more CPU than their tests.
+ */
 const quick = { maxWorkers: 2, testTimeout: 30_000, sequence: { groupOrder: 0 } }
+const shared = { isolate: false }
 const withSessions = { maxWorkers: SESSION_FILES, sequence: { groupOrder: 1 } }
 
 /**
@@ -41,6 +46,7 @@ export default defineConfig({
           include: ['src/**/*.test.ts', 'local/**/*.test.ts', 'scripts/**/*.test.ts', 'bench/**/*.test.ts'],
           environment: 'node',
           ...quick,
+          ...shared,
         },
       },
       {
@@ -49,6 +55,7 @@ export default defineConfig({
           include: ['test/standin/**/*.test.ts'],
           environment: 'node',
           ...quick,
+          ...shared,
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

@@ -282,9 +282,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       envFile,
     )
     const startWorker = async () => {
+      // Node with tsx's loader, not tsx's command, which runs the script in a second Node process.
       worker = spawn(
-        join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'),
-        [join(PROJECT_ROOT, 'local', 'wrangler-dev.ts'), String(port), opts.stateDir, ...envFiles],
+        process.execPath,
+        ['--import', 'tsx', join(PROJECT_ROOT, 'local', 'wrangler-dev.ts'), String(port), opts.stateDir, ...envFiles],
         {
           cwd: PROJECT_ROOT,
           env: {

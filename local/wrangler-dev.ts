@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { unstable_startWorker } from 'wrangler'
+import { createRequire } from 'node:module'
 import { whenStdinCloses } from './lifeline'
 import { portIsFree } from './ports'
 
@@ -28,6 +28,9 @@ import { portIsFree } from './ports'
  *   tsx local/wrangler-dev.ts <port> <persist dir> [env file ...]
  */
 const [port, persist, ...envFiles] = process.argv.slice(2)
+// Required, not imported: an ESM import of wrangler's 10 MB CommonJS bundle has Node scan it for
+// its exports and tsx's loader look it over, which took about as much CPU as the rest of a start.
+const { unstable_startWorker } = createRequire(import.meta.url)('wrangler') as typeof import('wrangler')
 /** A port that frees within a few seconds (the Worker this one restarts still letting go of it) is waited for. */
 async function portFreesSoon(): Promise<boolean> {
   for (let attempt = 0; attempt < 20; attempt++) {
