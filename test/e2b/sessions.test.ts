@@ -17,6 +17,7 @@ import {
   scripted,
   sendMessage,
   standInSandboxesOf,
+  streamFromNow,
   waitFor,
   waitForStatus,
   type Json,
@@ -113,9 +114,9 @@ async function reply(stream: EventStream, id: string, text: string): Promise<Sse
 const sandboxEvents = (stream: EventStream) =>
   stream.events.filter((e) => e.event === 'sandbox.status').map((e) => e.data as Json)
 
-/** Runs `steps` with a stream of the session from its start, kept for the secrets check. */
-async function watching(id: string, steps: (stream: EventStream) => Promise<void>) {
-  const stream = new EventStream(id, { after: 0 })
+/** Runs `steps` with a stream of the session from its start (or from now), kept for the secrets check. */
+async function watching(id: string, steps: (stream: EventStream) => Promise<void>, from: 'start' | 'now' = 'start') {
+  const stream = from === 'now' ? await streamFromNow(id) : new EventStream(id, { after: 0 })
   try {
     await steps(stream)
   } finally {
@@ -207,8 +208,11 @@ describe('sessions on E2B (through the stand-in)', () => {
     })
   })
 
+  /** The session of the pause test, which the keepalive and delete tests go on with: each is an agent's boot fewer. */
+  let resumed: string
+
   it('pauses an idle sandbox with its memory, and resumes the same one on the next message', async () => {
-    const id = await createSession()
+    const id = (resumed = await createSession())
     await watching(id, async (stream) => {
       await reply(stream, id, 'first, before the pause')
       const before = await onlySandbox(id)
@@ -237,8 +241,11 @@ describe('sessions on E2B (through the stand-in)', () => {
     })
   })
 
+  /** The session of the crash test, which the next one pauses and resumes. */
+  let crashed: string
+
   it('restarts opencode at once when it crashes, on envd ending its process stream with the exit', async () => {
-    const id = await createSession()
+    const id = (crashed = await createSession())
     await watching(id, async (stream) => {
       await reply(stream, id, 'before the crash')
       const sb = await onlySandbox(id)
@@ -252,10 +259,9 @@ describe('sessions on E2B (through the stand-in)', () => {
   })
 
   it('restarts opencode on resume when the paused sandbox lost it', async () => {
-    const id = await createSession()
+    const id = crashed
     await watching(id, async (stream) => {
-      await reply(stream, id, 'before')
-      await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'paused', 60_000)
+      await waitFor('the idle sandbox to pause', async () => (await onlySandbox(id)).state === 'paused', 60_000)
       const sb = await onlySandbox(id)
       for (const pid of opencodePids(sb)) process.kill(pid, 'SIGKILL')
       await waitFor('opencode to be gone', async () => opencodePids(await onlySandbox(id)).length === 0)
@@ -263,7 +269,7 @@ describe('sessions on E2B (through the stand-in)', () => {
       await reply(stream, id, 'after a restart')
       expect(sandboxEvents(stream).some((e) => e.state === 'restarting')).toBe(true)
       expect((await onlySandbox(id)).sandboxId).toBe(sb.sandboxId)
-    })
+    }, 'now')
   })
 
   it('replaces a sandbox that E2B no longer has, and says so on the stream', async () => {
@@ -291,8 +297,10 @@ describe('sessions on E2B (through the stand-in)', () => {
   })
 
   it('extends the E2B timeout past the new idle deadline on keepalive', async () => {
-    const id = await createSession()
+    const id = resumed
     await waitForStatus(id, 'idle')
+    // It has paused since its last message: one keepalive wakes it, the one under test extends a running sandbox.
+    await keep(api(`/v1/sessions/${id}/keepalive`, { method: 'POST', body: {} }))
     const sb = await onlySandbox(id)
     const res = await keep(api(`/v1/sessions/${id}/keepalive`, { method: 'POST', body: {} }))
     expect(res.status).toBe(200)
@@ -302,13 +310,13 @@ describe('sessions on E2B (through the stand-in)', () => {
   })
 
   it('resumes a paused sandbox on keepalive', async () => {
-    const id = await createSession()
+    const id = resumed
     await watching(id, async (stream) => {
-      await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'paused', 60_000)
+      await waitFor('the idle sandbox to pause', async () => (await onlySandbox(id)).state === 'paused', 60_000)
       expect((await keep(api(`/v1/sessions/${id}/keepalive`, { method: 'POST', body: {} }))).status).toBe(200)
       await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'ready' && e.data.reason === 'resumed')
       expect((await onlySandbox(id)).state).toBe('running')
-    })
+    }, 'now')
   })
 
   it('retries creating a sandbox through a short E2B outage, saying so on the stream', async () => {
@@ -447,7 +455,7 @@ describe('sessions on E2B (through the stand-in)', () => {
   }, 3 * WAKE_MS + 3 * SLACK_MS)
 
   it('kills the sandbox when the session is deleted', async () => {
-    const id = await createSession()
+    const id = resumed
     await waitForStatus(id, 'idle')
     await onlySandbox(id)
     const res = await keep(api(`/v1/sessions/${id}`, { method: 'DELETE' }))

@@ -7,7 +7,6 @@ import type { SeenCall } from '../../local/model-server'
 import {
   agentChat,
   agentRuns,
-  agentSession,
   api,
   baseUrl,
   CANARY_PROVIDER_KEY,
@@ -21,6 +20,8 @@ import {
   sandboxHost,
   scripted,
   sendMessage,
+  sharedAgentSession,
+  streamFromNow,
   waitFor,
   waitForStatus,
   words,
@@ -34,6 +35,9 @@ import {
  */
 
 const keysSeenByModel = async () => (await (await fetch(`${modelBase()}/_keys`)).json()) as string[]
+
+/** The tests that only call the gateway with a sandbox's token, or abort a turn, share one session. */
+const plain = sharedAgentSession()
 
 const PRINT_EVERYTHING = 'env; cat "$HOME"/.config/opencode/*.json* 2>/dev/null; cat "$HOME"/.local/share/opencode/auth.json 2>/dev/null; true'
 
@@ -114,10 +118,7 @@ describe('the gateway and its tokens', () => {
   })
 
   it('follows no redirect from a provider: the 3xx goes back as it came, and nothing reaches where it points', async () => {
-    const id = await createSession({})
-    await waitForStatus(id, 'idle')
-    const [sandbox] = await sandboxesOf(id)
-    const token = gatewayTokenOf(sandbox!.opencodePid!)
+    const { token } = await plain()
     const landedBefore = ((await (await fetch(`${modelBase()}/_landed`)).json()) as string[]).length
     const res = await gateway('local/models?_redirect=1', token)
     await res.body?.cancel()
@@ -126,7 +127,6 @@ describe('the gateway and its tokens', () => {
     // in, and then left the redirect unfollowed.
     expect(res.headers.get('location')).toBe(`${modelBase()}/_landing`)
     expect(((await (await fetch(`${modelBase()}/_landed`)).json()) as string[]).length).toBe(landedBefore)
-    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 })
 
@@ -137,10 +137,7 @@ const randomHex = (bytes: number) => randomBytes(bytes).toString('hex')
 
 describe('what the gateway forwards', () => {
   it("forwards a sandbox's model calls only: anything else its token could do with the provider key is refused, and nothing reaches the provider", async () => {
-    const id = await createSession({})
-    await waitForStatus(id, 'idle')
-    const [sandbox] = await sandboxesOf(id)
-    const token = gatewayTokenOf(sandbox!.opencodePid!)
+    const { token } = await plain()
     // Each attack carries a mark of its own in its query, which the provider would see if it arrived.
     const attacks: [method: string, path: string, status: number][] = [
       ['GET', 'files', 403],
@@ -186,13 +183,12 @@ describe('what the gateway forwards', () => {
     const allowed = seen.filter((call) => call.url.includes(mark))
     expect(allowed).toHaveLength(1)
     for (const header of ['openai-organization', 'openai-project', 'cookie', 'x-sandbox-header']) expect(allowed[0]!.headers).not.toContain(header)
-    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 })
 
 describe('a large model request', () => {
   it('reaches the provider whole, as it was sent, with its usage asked for', async () => {
-    const { id, token } = await agentSession()
+    const { token } = await plain()
     const marker = `large-request-${randomHex(4)}`
     // About 24 MB of UTF-8, many characters of three bytes, in a request of OpenAI's shape that streams.
     // A short scripted reply: the scripted model otherwise answers by repeating what it was sent.
@@ -204,13 +200,12 @@ describe('a large model request', () => {
     const seen = requests.find((r) => typeof r.messages === 'object' && JSON.stringify(r.messages).slice(0, 200).includes(marker))!
     expect((seen.messages as { content: string }[])[0]!.content === content).toBe(true)
     expect(seen.stream_options).toEqual({ include_usage: true })
-    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 })
 
 describe('cost fields the provider reads', () => {
   it("refuses a request naming its model again past the gateway's reading, so no call counts at another model's price, and the provider gets none", async () => {
-    const { id, token } = await agentSession()
+    const { token } = await plain()
     // The agent's attacks: the model the gateway prices first and the one the provider reads (its
     // last) 100 KB on; an output bound the gateway reserves for, then the one the provider obeys.
     const attacks = {
@@ -225,7 +220,6 @@ describe('cost fields the provider reads', () => {
     // The head's refusal sends nothing; the later one cuts the body short, which no provider takes as a request.
     const requests = (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
     expect(requests.filter((r) => r.model === 'costly-model' || r.max_tokens === 900000)).toEqual([])
-    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 })
 
@@ -250,8 +244,7 @@ describe('bring your own key', () => {
     expect(readFileSync(`/proc/${sandbox!.opencodePid}/environ`, 'utf8')).not.toContain(own)
     await stream.close()
 
-    const other = await createSession({})
-    await waitForStatus(other, 'idle')
+    const { id: other } = await plain()
     const reply = await api(`/v1/sessions/${other}/messages?wait=true&timeout=120`, { body: { text: 'and mine uses the deployment key' } })
     expect(reply.status).toBe(200)
   })
@@ -266,8 +259,8 @@ describe('bring your own key', () => {
 describe('spend caps', () => {
   it("stops the provider's answer when the turn is aborted, so it costs no more", async () => {
     const cutBefore = (await (await fetch(`${modelBase()}/_cut`)).json()) as number
-    const id = await createSession()
-    const stream = new EventStream(id)
+    const { id } = await plain()
+    const stream = await streamFromNow(id)
     // 400 pieces 50 ms apart: 20 s of answer, of which the abort leaves the provider to send almost none.
     await sendMessage(id, scripted({ reply: words(400, 'long'), delayMs: 50 }))
     await stream.until((e) => e.event === 'message.delta')

@@ -57,3 +57,13 @@ export async function parallelCalls(tokens: string[], perToken: number, mark: st
     reservation: (JSON.stringify(body).length * DEMO_PRICE.input + maxTokens * DEMO_PRICE.output) / 1e6,
   }
 }
+
+/**
+ * One session for the tests of a file that need only a working sandbox and its gateway token, and
+ * do nothing to it that another test would notice: made at the first ask, ended with the file's
+ * others. Each session is an agent's boot, the suite's largest cost.
+ */
+export function sharedAgentSession(body: Json = {}): () => Promise<{ id: string; token: string }> {
+  let made: ReturnType<typeof agentSession> | undefined
+  return () => (made ??= agentSession(body))
+}
