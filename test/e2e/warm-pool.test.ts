@@ -16,12 +16,17 @@ afterAll(async () => {
 })
 
 describe('the warm pool', () => {
-  it('fills up, hands each ready sandbox to one session only, and refills', async () => {
+  it('fills up, hands each ready sandbox to one session only, idle in the answer and taking a message at once, and refills', async () => {
     const ready = async () => (await api('/health', { key: null })).body.warmPool as { target: number; ready: number }
     await waitFor('the pool to fill', async () => (await ready()).ready === 2, 90_000)
     const filled = await warm()
     expect(filled).toHaveLength(2)
-    const a = await createSession()
+    const created = await api('/v1/sessions', { method: 'POST', body: {} })
+    // Ready as it takes a pooled sandbox: idle in the answer, its agent's stream still being attached.
+    expect(created.body.status).toBe('idle')
+    const a = created.body.id as string
+    // Sent the moment the answer says idle: it waits for the attach, never lost.
+    const replied = api(`/v1/sessions/${a}/messages?wait=true&timeout=60`, { body: { text: 'hello from a warm sandbox' } })
     const b = await createSession()
     for (const id of [a, b]) {
       const stream = new EventStream(id)
@@ -30,7 +35,7 @@ describe('the warm pool', () => {
       const steps = stream.events.filter((e) => e.event === 'sandbox.status').map((e) => e.data.reason ?? e.data.state)
       expect(steps).toEqual(['starting', 'warm', 'ready'])
     }
-    const res = await api(`/v1/sessions/${a}/messages?wait=true&timeout=60`, { body: { text: 'hello from a warm sandbox' } })
+    const res = await replied
     expect(res.body.reply.text).toContain('hello from a warm sandbox')
 
     await waitFor('the pool to refill', async () => (await ready()).ready === 2, 90_000)
