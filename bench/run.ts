@@ -17,7 +17,7 @@ import { relayStagesBenchmark, type StageResult } from './relay-stages'
 import { replayBenchmark, type ReplayResult } from './replay'
 import { RUNTIME_SAMPLES, runtimesBenchmark, type RuntimeStart } from './runtimes'
 import { CRASHES, crashBenchmark, STORM_CYCLES, stormBenchmark, type CrashResult, type StormResult } from './recovery'
-import { BURST as BURST_STARTS, burstBenchmark, opencodeBootBenchmark, startBenchmark, type BootResult, type BurstResult, type StartResult, type StartSteps } from './start'
+import { BURST as BURST_STARTS, START_SAMPLES, StartWorkLog, WARM_START_SAMPLES, burstBenchmark, opencodeBootBenchmark, startBenchmark, type BootResult, type BurstResult, type StartResult, type StartSteps } from './start'
 import { CHECKPOINT_TURNS, checkpointBenchmark, checkpointRepo, checkpointRows, LARGE_REPO_MIB, type CheckpointResult } from './checkpoint'
 import { benchRepo, removeBenchRepo, repoPoolSetting, repoStartBenchmark, repoStartRows, REPO_SETUP, type RepoStartResult } from './repo-start'
 
@@ -74,11 +74,16 @@ async function attempt<T>(name: string, run: () => Promise<T>): Promise<T | unde
   }
 }
 
-async function withStack<T>(settings: Record<string, string>, run: (stack: BenchStack) => Promise<T>, opts: Parameters<typeof benchStack>[2] = {}): Promise<T | undefined> {
+async function withStack<T>(
+  settings: Record<string, string>,
+  run: (stack: BenchStack) => Promise<T>,
+  opts: Parameters<typeof benchStack>[2] = {},
+  onLog?: (line: string) => void,
+): Promise<T | undefined> {
   progress(`starting a stack with ${JSON.stringify(settings)}`)
   let stack: BenchStack
   try {
-    stack = await benchStack(settings, undefined, opts)
+    stack = await benchStack(settings, onLog, opts)
   } catch (err) {
     failures.push(`stack ${JSON.stringify(settings)}: ${err instanceof Error ? err.message : String(err)}`)
     return undefined
@@ -142,10 +147,16 @@ try {
   if (wanted('warm') || wanted('repo')) {
     const repo = benchRepo()
     onCleanup(() => removeBenchRepo(repo))
-    await withStack({ WARM_POOL_SIZE: '2', ...(wanted('repo') && { WARM_POOLS: repoPoolSetting(repo) }) }, async (stack) => {
-      if (wanted('warm')) startWarm = await attempt('session start, warm', () => startBenchmark(stack))
-      if (wanted('repo')) repoStart = await attempt('repository session start', () => repoStartBenchmark(stack, repo))
-    })
+    const work = new StartWorkLog()
+    await withStack(
+      { WARM_POOL_SIZE: '2', ...(wanted('repo') && { WARM_POOLS: repoPoolSetting(repo) }) },
+      async (stack) => {
+        if (wanted('warm')) startWarm = await attempt('session start, warm', () => startBenchmark(stack, WARM_START_SAMPLES, work))
+        if (wanted('repo')) repoStart = await attempt('repository session start', () => repoStartBenchmark(stack, repo))
+      },
+      {},
+      work.onLog,
+    )
   }
   if (wanted('runtimes')) {
     // A deployment with providers speaking Anthropic's and OpenAI's Responses API, as Claude Code and Codex need.
@@ -186,22 +197,30 @@ for (const start of [startCold, startWarm]) {
   row(
     `session start, ${kind}`,
     `WARM_POOL_SIZE=${start.warmPoolSize}`,
-    `${start.samples} sessions, ${start.fromPool} from the pool`,
+    `${start.samples} sessions, ${start.fromPool} from the pool, ${start.answeredIdle} answered idle`,
     `p50 ${ms(start.p50)}`,
     `p95 ${ms(start.p95)}`,
     '',
   )
 }
 const stepsOf = (s: StartSteps) =>
-  `admitted ${ms(s.admitted)} (answered ${ms(s.answered)}), pool take ${ms(s.taken)}, agent attached ${ms(s.attached)}, idle ${ms(s.idle)}, seen ${ms(s.seen)}`
+  `admitted ${ms(s.admitted)} (answered ${ms(s.answered)}), pool take ${ms(s.taken)}, ready ${ms(s.ready)}, idle ${ms(s.idle)}, seen ${ms(s.seen)}; agent attached ${ms(s.attached)} after the take`
 if (startWarm) {
   row('session start, warm: steps (p50 each)', `WARM_POOL_SIZE=${startWarm.warmPoolSize}`, `${startWarm.samples} sessions`, stepsOf(startWarm.steps), '', '')
   row(
-    'session start, warm: answered vs one round trip',
+    'session start, warm: idle read on the stream',
     `WARM_POOL_SIZE=${startWarm.warmPoolSize}`,
-    'a GET of each idle session',
+    'a stream opened once the POST answered',
+    `p50 ${ms(startWarm.seenP50)}`,
+    `p95 ${ms(startWarm.seenP95)}`,
+    '',
+  )
+  row(
+    'session start, warm: answered vs round trips',
+    `WARM_POOL_SIZE=${startWarm.warmPoolSize}`,
+    'a GET of each idle session; of a session id never used (a new object\'s first load)',
     `answered ${ms(startWarm.steps.answered)}`,
-    `GET ${ms(startWarm.getMs)}`,
+    `GET ${ms(startWarm.getMs)}, new object ${ms(startWarm.freshMs)}`,
     `${ratio(startWarm.steps.answered, startWarm.getMs)}`,
   )
 }
@@ -394,8 +413,10 @@ const notes = `What the rows measure:
   proxy, less the gateway's CPU per model piece measured at the same pace (each delta passed the
   gateway first) and the pure stages; the rest is storage, RPC between the Durable Object and the
   Worker, and streams.
-- **session start**: \`POST /v1/sessions\` to the first \`session.status\` idle on the stream, one
-  session at a time; with a pool, each sample waits (up to a minute) for a ready sandbox first.
+- **session start**: \`POST /v1/sessions\` until the client knows the session is idle: the POST's answer
+  when it says \`idle\` (a warm start), else the first \`session.status\` idle on the stream it opens after the answer;
+  "idle read on the stream" times the stream's event in every case. One session at a time; with a pool, each
+  sample waits (up to a minute) for a ready sandbox first (${WARM_START_SAMPLES} warm samples, ${START_SAMPLES} cold).
   "from the pool" counts sessions whose \`sandbox.status\` said reason \`warm\`. **opencode's own boot**
   is the floor of a cold start, measured without the Worker: a sandbox made through the sandbox host,
   a baseline commit, \`opencode serve\` started with a session's configuration, up to its first session;
@@ -406,8 +427,13 @@ const notes = `What the rows measure:
   started, nothing initialised), the rest of the CPU to serving is opencode's init.
   The steps split a warm start by the \`at\` the session stamps on its events and the client's clock:
   admitted (the route, the session's first load, the tenant's admission), the pool's take (taken
-  while the tenant admits), the agent attached (its event stream, opened as soon as the sandbox is
-  taken, still during admission), idle, and seen (stamped to read by the client).
+  while the tenant admits), ready (what runs before the session says so: nothing more for a warm
+  sandbox, whose pool keeps its agent verified), idle, and seen (stamped to read by the client); and,
+  from the \`sandbox.work\` line the Worker logs as the start's work ends (read as it arrives), the agent
+  attached after the take (its event stream, opened as soon as the sandbox is taken, and its session),
+  which a warm start no longer waits for: a message sent meanwhile waits for it in the queue. The round
+  trips beside the answer: a GET of the idle session, and a GET of a session id never used (a new
+  session object's first load and its storage set up, then 404).
   **A burst**: ${BURST_STARTS} sessions created at once on a stack whose pool holds ${BURST_STARTS}; then the time until the pool is full again.
 - **repository start**: sessions on a local repository whose setup (\`${REPO_SETUP}\`) takes about 10 s, one at
   a time, alternating \`snapshot: false\` (clone and setup every time) with the default (from the snapshot one

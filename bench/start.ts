@@ -8,10 +8,13 @@ import { agentClient, waitForOpencode } from '../src/opencode/client'
 import { LocalSandboxProvider } from '../src/sandbox/local'
 import { DEFAULT_TIMINGS } from '../src/config/timings'
 import { isIdle, readEvents, type Arrival } from './lib/sse'
-import { call, endSession, type BenchStack } from './lib/stack'
+import { call, endSession, KEY, type BenchStack } from './lib/stack'
 import { now, quantile, sleep } from './lib/stats'
+import { newId } from '../src/lib/ids'
 
 export const START_SAMPLES = 5
+/** Warm starts are short and noisy on a shared machine: more of them, each after the pool has one ready. */
+export const WARM_START_SAMPLES = 15
 
 /**
  * Where a start's time goes, median milliseconds per step: each from the previous one, by the
@@ -25,24 +28,66 @@ export type StartSteps = {
   answered: number
   /** admitted → `sandbox.status` starting/warm: the pool's take */
   taken: number
-  /** taken → `sandbox.status` ready: the agent's health, its session, the event subscription */
-  attached: number
+  /** taken → `sandbox.status` ready: what runs before the session says it is ready (a cold start's agent, a warm one's nothing) */
+  ready: number
   /** ready → `session.status` idle */
   idle: number
-  /** idle stamped → idle read by the client (who opens the stream once the POST answered) */
+  /** taken → the start's work ended (its `sandbox.work` log line read): the agent attached, its session and event subscription */
+  attached: number
+  /** idle stamped → idle read by the client on the stream (opened once the POST answered) */
   seen: number
 }
 
 export type StartResult = {
   warmPoolSize: string
   samples: number
+  /** POST sent → the client knows the session is idle: the POST's answer when it says so, else the stream's event */
   p50: number
   p95: number
+  /** POST sent → idle read on the stream the client opens after the answer */
+  seenP50: number
+  seenP95: number
+  /** starts whose POST answer said `idle` already */
+  answeredIdle: number
   /** sessions whose sandbox came from the warm pool (`sandbox.status` starting, reason `warm`) */
   fromPool: number
   steps: StartSteps
   /** p50 of a GET of the idle session: one round trip through the proxy, the Worker and the session, the floor under `answered` */
   getMs: number
+  /** p50 of a GET of a session id never used: the round trip with a new session object's first load (its storage set up) */
+  freshMs: number
+}
+
+/**
+ * When each session's start work ended, from the `sandbox.work` lines the Worker logs (read as
+ * they arrive: the attach has no event of its own, it goes on after `idle`).
+ */
+export class StartWorkLog {
+  private partial = ''
+  private readonly ended = new Map<string, number>()
+
+  readonly onLog = (chunk: string) => {
+    const lines = (this.partial + chunk).split('\n')
+    this.partial = lines.pop() ?? ''
+    const at = now()
+    for (const line of lines) {
+      const json = line.slice(line.indexOf('{'))
+      if (!json.includes('"sandbox.work"')) continue
+      try {
+        const entry = JSON.parse(json) as { event?: string; work?: string; state?: string; sessionId?: string }
+        if (entry.work === 'provision' && entry.state === 'ended' && entry.sessionId) this.ended.set(entry.sessionId, at)
+      } catch {
+        // a line that only looks like one: not ours
+      }
+    }
+  }
+
+  /** When the start work of `sessionId` was seen to end, waiting a moment for the line. */
+  async endOf(sessionId: string, waitMs = 5_000): Promise<number> {
+    const deadline = now() + waitMs
+    while (!this.ended.has(sessionId) && now() < deadline) await sleep(20)
+    return this.ended.get(sessionId) ?? NaN
+  }
 }
 
 /** What GET /health says of the warm pool, if it says anything. */
@@ -62,12 +107,12 @@ async function waitForPool(stack: BenchStack, n = 1, timeoutMs = 60_000): Promis
   return false
 }
 
-type OneStart = { total: number; warm: boolean; marks: StartSteps; getMs: number }
+type OneStart = { total: number; seenTotal: number; answeredIdle: boolean; warm: boolean; marks: StartSteps; getMs: number; freshMs: number }
 
 /** One session from POST to the first idle on its stream, with the time of each step; ended after. */
-async function timedStart(stack: BenchStack): Promise<OneStart> {
+async function timedStart(stack: BenchStack, work?: StartWorkLog): Promise<OneStart> {
   const t0 = now()
-  const { id } = await call(stack, '/v1/sessions', {})
+  const { id, status } = await call(stack, '/v1/sessions', {})
   const answered = now()
   try {
     const events = await readEvents(stack.url, id as string, {
@@ -85,18 +130,27 @@ async function timedStart(stack: BenchStack): Promise<OneStart> {
     const takenAt = stamp((e) => e.event === 'sandbox.status' && e.data.state === 'starting' && e.data.reason === 'warm')
     const readyAt = stamp((e) => e.event === 'sandbox.status' && e.data.state === 'ready')
     const idleAt = Date.parse(idle.data.at as string)
+    const attachedAt = work ? await work.endOf(id as string) : NaN
     const get0 = now()
     await call(stack, `/v1/sessions/${id as string}`)
+    const fresh0 = now()
+    await fetch(`${stack.url}/v1/sessions/${newId('ses')}`, { headers: { authorization: `Bearer ${KEY}` } }).then((res) => res.body?.cancel())
+    const freshMs = now() - fresh0
+    const answeredIdle = status === 'idle'
     return {
-      getMs: now() - get0,
-      total: idle.at - t0,
+      getMs: fresh0 - get0,
+      freshMs,
+      total: answeredIdle ? answered - t0 : idle.at - t0,
+      seenTotal: idle.at - t0,
+      answeredIdle,
       warm: Number.isFinite(takenAt),
       marks: {
         admitted: admittedAt - t0,
         answered: answered - t0,
         taken: takenAt - admittedAt,
-        attached: readyAt - takenAt,
+        ready: readyAt - takenAt,
         idle: idleAt - readyAt,
+        attached: attachedAt - takenAt,
         seen: idle.at - idleAt,
       },
     }
@@ -107,15 +161,28 @@ async function timedStart(stack: BenchStack): Promise<OneStart> {
 
 function summarize(warmPoolSize: string, starts: OneStart[]): StartResult {
   const times = starts.map((s) => s.total)
+  const seen = starts.map((s) => s.seenTotal)
   const step = (k: keyof StartSteps) => quantile(starts.map((s) => s.marks[k]).filter(Number.isFinite), 0.5)
   return {
     warmPoolSize,
     samples: starts.length,
     p50: quantile(times, 0.5),
     p95: quantile(times, 0.95),
+    seenP50: quantile(seen, 0.5),
+    seenP95: quantile(seen, 0.95),
+    answeredIdle: starts.filter((s) => s.answeredIdle).length,
     fromPool: starts.filter((s) => s.warm).length,
     getMs: quantile(starts.map((s) => s.getMs), 0.5),
-    steps: { admitted: step('admitted'), answered: step('answered'), taken: step('taken'), attached: step('attached'), idle: step('idle'), seen: step('seen') },
+    freshMs: quantile(starts.map((s) => s.freshMs), 0.5),
+    steps: {
+      admitted: step('admitted'),
+      answered: step('answered'),
+      taken: step('taken'),
+      ready: step('ready'),
+      idle: step('idle'),
+      attached: step('attached'),
+      seen: step('seen'),
+    },
   }
 }
 
@@ -123,13 +190,13 @@ function summarize(warmPoolSize: string, starts: OneStart[]): StartResult {
  * Session start: POST /v1/sessions to its first `session.status` idle, one session after
  * another, each ended before the next. The row shows the stack's WARM_POOL_SIZE.
  */
-export async function startBenchmark(stack: BenchStack, samples = START_SAMPLES): Promise<StartResult> {
+export async function startBenchmark(stack: BenchStack, samples = START_SAMPLES, work?: StartWorkLog): Promise<StartResult> {
   const warmPoolSize = stack.settings.WARM_POOL_SIZE ?? '(unset)'
   const warm = Number(warmPoolSize) > 0
   const starts: OneStart[] = []
   for (let i = 0; i < samples; i++) {
     if (warm) await waitForPool(stack)
-    starts.push(await timedStart(stack))
+    starts.push(await timedStart(stack, work))
   }
   return summarize(warmPoolSize, starts)
 }

@@ -58,11 +58,12 @@ export const sessions = router()
       method: 'post',
       path: '/',
       summary: 'Create a session',
-      description: 'Answers at once; the sandbox starts in the background and `prompt` is sent once it is ready.',
+      description:
+        'Answers at once; the sandbox starts in the background and `prompt` is sent once it is ready. A session that took a ready sandbox of the warm pool is `idle` in the answer already: a message sent at once waits for its agent to be attached, never lost.',
       security,
       request: { body: { ...json(CreateSessionBody, 'What the session starts with'), required: false } },
       responses: {
-        201: json(Session, 'The new session, status `starting`'),
+        201: json(Session, 'The new session, status `starting`, or `idle` when it took a ready sandbox of the warm pool'),
         429: json(ErrorBody, 'Too many active sessions, or created too fast, for this tenant'),
         503: json(
           ErrorBody,

@@ -62,13 +62,16 @@ export function runPauseAt(runningSince: number, maxRunMs: number): number {
 /**
  * sandboxBudget against the provider's count now. A provider that cannot count (local), or
  * cannot be asked this moment, is no reason to refuse: E2B itself still refuses past its cap.
+ * `runsAlready`: the sandbox wanted runs already (taken from a pool), so nothing is added and the
+ * provider is not asked; awaited only where there is a budget to check.
  */
 export async function budgetNow(
   provider: { running?(): Promise<number> },
   max: number | undefined,
   forPool: boolean,
+  runsAlready: () => Promise<boolean> = async () => false,
 ): Promise<{ ok: true } | { ok: false; reason: string }> {
-  if (max === undefined || !provider.running) return { ok: true }
+  if (max === undefined || !provider.running || (await runsAlready())) return { ok: true }
   const running = await provider.running().catch(() => undefined)
   return running === undefined ? { ok: true } : sandboxBudget({ running, max, forPool })
 }

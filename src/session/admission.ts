@@ -19,8 +19,10 @@ export type Admitted = { id: string; tenant: string; title: string | null; spec:
 export async function admit(
   p: { settings: Settings; store: SessionStore; signals: Signals; status: StatusPort; usage: SessionUsage; provider: SandboxProvider },
   s: Admitted,
+  tookWarm: () => Promise<boolean> = async () => false,
 ): Promise<Outcome<void>> {
-  const budget = await budgetNow(p.provider, p.settings.e2bLimits.maxSandboxes, false)
+  // A sandbox taken from the pool runs already: the provider's count is not asked (a round trip to it).
+  const budget = await budgetNow(p.provider, p.settings.e2bLimits.maxSandboxes, false, tookWarm)
   if (!budget.ok) return fail('sandbox_unavailable', budget.reason)
   const now = new Date()
   const admission = await p.signals.tenantIndex(s.tenant).admit(

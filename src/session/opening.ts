@@ -14,17 +14,21 @@ import { sealSecrets } from './store/secrets'
 export async function openSession(p: SessionParts, secretsKey: string | undefined, input: CreateSessionInput): Promise<Outcome<void>> {
   const spec: SessionSpec = { ...input.spec, model: input.spec.model ?? p.settings.defaultModel }
   const opened = { env: input.secrets, repoToken: input.repoToken, modelKeys: input.modelKeys }
-  const admitted = await p.source.whileAdmitting(
+  const { admitted, warm } = await p.source.whileAdmitting(
     input.id,
     spec,
     opened,
-    async () => admit(p, { id: input.id, tenant: input.tenant, title: input.title ?? null, spec, secrets: await sealSecrets(secretsKey, opened) }),
+    async (tookWarm) =>
+      admit(p, { id: input.id, tenant: input.tenant, title: input.title ?? null, spec, secrets: await sealSecrets(secretsKey, opened) }, tookWarm),
     p.connection,
   )
   if (!admitted.ok) return admitted
   if (input.prompt) p.turns.enqueue({ text: input.prompt })
   // Admission listed the session with its tenant as it is now: nothing to sync before the start.
   p.lifecycle.ensureRunning()
+  // A warm sandbox is ready as it is taken (its attach goes on after): the answer says `idle`, and
+  // a client need not open the stream to learn it.
+  if (warm) await p.lifecycle.untilReady()
   return ok(undefined)
 }
 

@@ -16,12 +16,17 @@ afterAll(async () => {
 })
 
 describe('the warm pool', () => {
-  it('fills up, hands each ready sandbox to one session only, and refills', async () => {
+  it('fills up, hands each ready sandbox to one session only, idle in the answer and taking a message at once, and refills', async () => {
     const ready = async () => (await api('/health', { key: null })).body.warmPool as { target: number; ready: number }
     await waitFor('the pool to fill', async () => (await ready()).ready === 2, 90_000)
     const filled = await warm()
     expect(filled).toHaveLength(2)
-    const a = await createSession()
+    const created = await api('/v1/sessions', { method: 'POST', body: {} })
+    // Ready as it takes a pooled sandbox: idle in the answer, its agent's stream still being attached.
+    expect(created.body.status).toBe('idle')
+    const a = created.body.id as string
+    // Sent the moment the answer says idle: it waits for the attach, never lost.
+    const replied = api(`/v1/sessions/${a}/messages?wait=true&timeout=60`, { body: { text: 'hello from a warm sandbox' } })
     const b = await createSession()
     for (const id of [a, b]) {
       const stream = new EventStream(id)
@@ -30,7 +35,7 @@ describe('the warm pool', () => {
       const steps = stream.events.filter((e) => e.event === 'sandbox.status').map((e) => e.data.reason ?? e.data.state)
       expect(steps).toEqual(['starting', 'warm', 'ready'])
     }
-    const res = await api(`/v1/sessions/${a}/messages?wait=true&timeout=60`, { body: { text: 'hello from a warm sandbox' } })
+    const res = await replied
     expect(res.body.reply.text).toContain('hello from a warm sandbox')
 
     await waitFor('the pool to refill', async () => (await ready()).ready === 2, 90_000)
@@ -92,24 +97,33 @@ describe('the warm pool', () => {
     for (const id of open) await api(`/v1/sessions/${id}`, { method: 'DELETE', key })
   })
 
-  it('replaces a pooled sandbox whose agent died while it waited with one made for the session', async () => {
+  it('answers a warm start idle at once, and replaces a pooled sandbox found dead after with the message sent meanwhile kept', async () => {
     const ready = async () => (await api('/health', { key: null })).body.warmPool as { target: number; ready: number }
     await waitFor('the pool to fill', async () => (await ready()).ready === 2, 90_000)
     // Both, so that whichever the pool hands out is dead; its own agent checks were passed long ago.
     const pooled = await warm()
     for (const s of pooled) process.kill(s.opencodePid!, 'SIGKILL')
     await waitFor('the pooled agents to be gone', async () => pooled.every((s) => !processAlive(s.opencodePid!)))
-    const id = await createSession()
-    const stream = new EventStream(id)
-    await stream.until(isIdleEvent)
+    const created = await api('/v1/sessions', { method: 'POST', body: {} })
+    expect(created.status).toBe(201)
+    // The pool keeps its agents verified: the session is ready as it takes one, before the attach finds it dead.
+    expect(created.body.status).toBe('idle')
+    const id = created.body.id as string
+    // Sent straight after the answer: it waits for the replacement's agent, and is never lost or failed.
+    const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: 'hello from the replacement' } })
+    expect(res.status).toBe(200)
+    expect(res.body.reply.text).toContain('hello from the replacement')
+    const stream = new EventStream(id, { after: 0 })
+    await stream.until((e) => e.event === 'message.completed' && e.data.role === 'assistant')
     await stream.close()
     const statuses = stream.events.filter((e) => e.event === 'sandbox.status')
     const steps = statuses.map((e) => e.data.step)
-    expect(steps.slice(0, 3)).toEqual(['provisioning', 'warm', 'warm_failed'])
+    expect(steps.slice(0, 4)).toEqual(['provisioning', 'warm', 'started', 'warm_failed'])
     expect(steps).toContain('creating')
     expect(statuses.at(-1)!.data.state).toBe('ready')
-    const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=60`, { body: { text: 'hello from the replacement' } })
-    expect(res.body.reply.text).toContain('hello from the replacement')
+    // Idle, then starting again for the replacement, then idle once its agent is attached.
+    const session = stream.events.filter((e) => e.event === 'session.status').map((e) => e.data.status)
+    expect(session.slice(0, 4)).toEqual(['starting', 'idle', 'starting', 'idle'])
     await api(`/v1/sessions/${id}`, { method: 'DELETE' })
   })
 })

@@ -16,6 +16,8 @@ export type BringUpHost = {
   abandon(record: SandboxRecord): Promise<void>
   /** the session cannot go on: its sandbox could not be made */
   fail(err: unknown): Promise<void>
+  /** the session was said to be ready (a create waiting to answer `idle` may answer now) */
+  ready(): void
 }
 
 /**
@@ -37,22 +39,32 @@ export async function provision(p: LifecycleParts, provisioning: Provisioning, h
       if (job.abandoned) void p.provider.kill(sandboxId).catch(() => {})
     }
     const { record, warm } = await p.source.sandboxFor(spec, secrets, made)
+    let announced = false
+    const announce = (restored: Restored | undefined) => {
+      if (announced) return
+      announced = true
+      if (restored) signals.sandboxState('ready', 'restored', { detail: `checkpoint ${restored.checkpoint}` })
+      else signals.sandboxState('ready', 'started')
+      // The idle clock starts once the session can take a message, not while its sandbox boots.
+      signals.touch()
+      status.report({ kind: 'agent_ready' })
+      host.ready()
+    }
     let restored: Restored | undefined | 'stopped'
     try {
-      restored = await bringUp(p, host, job, record, warm)
+      restored = await bringUp(p, host, job, record, warm, announce)
     } catch (err) {
       if (!warm || host.stopped(job)) throw err
       // The pool checked its agent when it pooled it; one that no longer answers is replaced by a sandbox made now.
       await host.abandon(record)
       signals.sandboxState('starting', 'warm_failed', { detail: errorMessage(err) })
-      restored = await bringUp(p, host, job, await p.source.create(spec, secrets, made), false)
+      // Said ready already: starting again, and messages sent meanwhile wait in the queue for the replacement.
+      if (announced) status.report({ kind: 'sandbox_starting' })
+      announced = false
+      restored = await bringUp(p, host, job, await p.source.create(spec, secrets, made), false, announce)
     }
     if (restored === 'stopped') return
-    if (restored) signals.sandboxState('ready', 'restored', { detail: `checkpoint ${restored.checkpoint}` })
-    else signals.sandboxState('ready', 'started')
-    // The idle clock starts once the session can take a message, not while its sandbox boots.
-    signals.touch()
-    status.report({ kind: 'agent_ready' })
+    announce(restored)
     p.turns.pump()
   } catch (err) {
     if (!job.abandoned) await host.fail(err)
@@ -64,9 +76,18 @@ export async function provision(p: LifecycleParts, provisioning: Provisioning, h
 /**
  * The new sandbox becomes the session's and its agent is attached: a warm one's answered the
  * pool, and its link opened while the session was admitted (SandboxSource.whileAdmitting).
+ * A warm one is announced ready before the attach: the pool keeps its agent verified, and a
+ * message sent meanwhile waits in the queue until the attach is done (Turns.pump needs the agent).
  * 'stopped': the job stopped on the way, and what it brought is abandoned.
  */
-async function bringUp(p: LifecycleParts, host: BringUpHost, job: Job, record: SandboxRecord, warm: boolean): Promise<Restored | undefined | 'stopped'> {
+async function bringUp(
+  p: LifecycleParts,
+  host: BringUpHost,
+  job: Job,
+  record: SandboxRecord,
+  warm: boolean,
+  announce: (restored: Restored | undefined) => void,
+): Promise<Restored | undefined | 'stopped'> {
   const { store, connection } = p
   if (host.stopped(job)) return host.abandon(record).then(() => 'stopped' as const)
   store.saveSandbox(record)
@@ -76,6 +97,7 @@ async function bringUp(p: LifecycleParts, host: BringUpHost, job: Job, record: S
   // A session that had a sandbox before: its last checkpoint goes onto this one, and its agent gets the conversation back.
   const restored = await p.checkpoints.restore(record, store.spec().repo !== undefined)
   if (host.stopped(job)) return host.abandon(record).then(() => 'stopped' as const)
+  if (checks.readyBeforeAttach) announce(restored)
   await connection.attach(record, restored?.agentSessionId ?? checks.knownAgentSession)
   if (host.stopped(job)) return host.abandon(record).then(() => 'stopped' as const)
   return restored

@@ -40,6 +40,8 @@ export class SandboxLifecycle {
   private pauseRetryAt = 0
   /** sandboxes being made, recorded the moment each exists */
   private readonly provisioning: Provisioning
+  /** who waits for the start under way to say the session is ready (untilReady) */
+  private readyWaiters: (() => void)[] = []
 
   /** `ending`: the session cannot go on (its sandbox could not be made) and fails */
   readonly neighbours = new Neighbours<{ ending: { fail(err: unknown): Promise<void> } }>()
@@ -47,6 +49,7 @@ export class SandboxLifecycle {
     stopped: (job) => this.stopped(job),
     abandon: (record) => this.abandon(record),
     fail: (err) => this.neighbours.of.ending.fail(err),
+    ready: () => this.heardReady(),
   }
 
   constructor(private readonly p: LifecycleParts) {
@@ -59,6 +62,7 @@ export class SandboxLifecycle {
       p.settings.watchdog,
       (job, verdict) => this.giveUp(job, verdict),
       (job) => {
+        this.heardReady()
         workLine(job, job.abandoned ? 'abandoned' : 'ended')
         if (p.store.exists && !p.store.isOver() && p.queue.waiting() > 0) this.ensureRunning()
       },
@@ -85,6 +89,21 @@ export class SandboxLifecycle {
     if (!record) this.slot.run('provision', (job) => provision(this.p, this.provisioning, this.bringUpHost, job))
     else this.slot.run('recover', (job) => (record.paused ? this.resume(job, record) : this.recover(job, 'reconnecting')))
     void this.p.signals.scheduleWake()
+  }
+
+  /**
+   * Until the start under way has said the session is ready, or has ended without: a warm start
+   * says so as it takes its sandbox, so its create can answer `idle`.
+   */
+  untilReady(): Promise<void> {
+    if (!this.slot.busy) return Promise.resolve()
+    return new Promise((resolve) => this.readyWaiters.push(resolve))
+  }
+
+  private heardReady() {
+    const waiters = this.readyWaiters
+    this.readyWaiters = []
+    for (const resolve of waiters) resolve()
   }
 
   /** Work of another part on a sandbox it brings (a fork's copy): no provisioning or recovery starts meanwhile. */

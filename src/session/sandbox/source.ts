@@ -47,24 +47,27 @@ export class SandboxSource {
    * Takes a warm sandbox for a session being admitted, at the same time as its admission, and
    * opens the link to its agent (`link`) as soon as it is taken: the pool's round trip and the
    * stream's opening are then off a warm start's path. One refused is given back (giveBackEarly).
+   * `admit` hears whether a sandbox was taken (`tookWarm`): one taken adds none to the provider's count.
+   * `warm`: the session was admitted with a warm sandbox waiting for it.
    */
   async whileAdmitting<T extends { ok: boolean }>(
     sessionId: string,
     spec: SessionSpec,
     secrets: SessionSecrets,
-    admit: () => Promise<T>,
+    admit: (tookWarm: () => Promise<boolean>) => Promise<T>,
     link: EarlyLink,
-  ): Promise<T> {
-    this.early = this.take(sessionId, spec, secrets).then((warm) => {
+  ): Promise<{ admitted: T; warm: boolean }> {
+    const early = this.take(sessionId, spec, secrets).then((warm) => {
       if (warm) link.openEarly(warm)
       return warm
     })
-    const admitted = await admit().catch(async (err: unknown) => {
+    this.early = early
+    const admitted = await admit(async () => (await early) !== null).catch(async (err: unknown) => {
       await this.giveBackEarly(link)
       throw err
     })
     if (!admitted.ok) await this.giveBackEarly(link)
-    return admitted
+    return { admitted, warm: admitted.ok && (await early) !== null }
   }
 
   /** The session was not admitted: the sandbox taken for it goes back to the pool, unused. */

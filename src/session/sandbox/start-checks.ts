@@ -9,6 +9,11 @@ export type StartChecks = {
   waitForAgent: boolean
   /** the opencode session to follow as it is, or undefined: look it up (or make one) and set its title */
   knownAgentSession: string | undefined
+  /**
+   * say the session is ready before the attach (the agent session's lookup, the event stream's
+   * opening): a pool keeps its agents verified, and a message sent meanwhile waits for the attach
+   */
+  readyBeforeAttach: boolean
 }
 
 export function startChecks(s: { warm: boolean; agentSessionId?: string; title: string | null }): StartChecks {
@@ -16,5 +21,6 @@ export function startChecks(s: { warm: boolean; agentSessionId?: string; title: 
     waitForAgent: !s.warm,
     // A title is set on the agent's session with the same one call that finds it; without one there is nothing to ask.
     knownAgentSession: s.warm && s.agentSessionId && !s.title ? s.agentSessionId : undefined,
+    readyBeforeAttach: s.warm,
   }
 }
