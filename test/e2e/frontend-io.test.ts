@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { api, baseUrl, createSession, EventStream, isReplyTo, modelBase, scripted, sendMessage, TEST_KEYS, waitForStatus, words, type Json } from './helpers'
+import { api, baseUrl, createSession, EventStream, isReplyTo, modelBase, scripted, sendMessage, sharedSession, TEST_KEYS, waitForStatus, words, type Json } from './helpers'
 
 /**
  * What a web frontend needs, through HTTP against the shared stack with real opencode: calling
@@ -13,6 +13,9 @@ const auth = { authorization: `Bearer ${TEST_KEYS[0]}` }
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=='
 const PDF = '%PDF-1.4 a tiny document'
 const b64 = (text: string) => Buffer.from(text).toString('base64')
+
+/** The tests that call a session's routes, with one plain turn at most, share one: a catalogue model and agent of its own. */
+const shared = sharedSession({ title: 'shared', model: 'local/offline-demo-large', agent: 'plan' })
 
 type ModelRequest = { messages?: { role: string; content?: unknown }[] }
 
@@ -36,26 +39,22 @@ describe('CORS', () => {
     expect(granted.headers.get('access-control-allow-methods')).toContain('POST')
     expect((await preflight('http://evil.example.test')).headers.get('access-control-allow-origin')).toBeNull()
 
-    const id = await createSession({ title: 'cors' })
-    try {
-      const controller = new AbortController()
-      const stream = await fetch(`${baseUrl()}/v1/sessions/${id}/events`, { headers: { ...auth, origin: APP, 'last-event-id': '0' }, signal: controller.signal })
-      expect(stream.status).toBe(200)
-      expect(stream.headers.get('content-type')).toContain('text/event-stream')
-      expect(stream.headers.get('access-control-allow-origin')).toBe(APP)
-      controller.abort()
+    const id = await shared()
+    const controller = new AbortController()
+    const stream = await fetch(`${baseUrl()}/v1/sessions/${id}/events`, { headers: { ...auth, origin: APP, 'last-event-id': '0' }, signal: controller.signal })
+    expect(stream.status).toBe(200)
+    expect(stream.headers.get('content-type')).toContain('text/event-stream')
+    expect(stream.headers.get('access-control-allow-origin')).toBe(APP)
+    controller.abort()
 
-      const listed = await fetch(`${baseUrl()}/v1/sessions/${id}`, { headers: { ...auth, origin: APP } })
-      expect(listed.headers.get('access-control-allow-origin')).toBe(APP)
-      const refused = await fetch(`${baseUrl()}/v1/sessions/${id}`, { headers: { origin: APP } })
-      expect(refused.status).toBe(401)
-      expect(refused.headers.get('access-control-allow-origin')).toBe(APP)
-      const other = await fetch(`${baseUrl()}/v1/sessions/${id}`, { headers: { ...auth, origin: 'http://evil.example.test' } })
-      expect(other.status).toBe(200)
-      expect(other.headers.get('access-control-allow-origin')).toBeNull()
-    } finally {
-      await api(`/v1/sessions/${id}`, { method: 'DELETE' })
-    }
+    const listed = await fetch(`${baseUrl()}/v1/sessions/${id}`, { headers: { ...auth, origin: APP } })
+    expect(listed.headers.get('access-control-allow-origin')).toBe(APP)
+    const refused = await fetch(`${baseUrl()}/v1/sessions/${id}`, { headers: { origin: APP } })
+    expect(refused.status).toBe(401)
+    expect(refused.headers.get('access-control-allow-origin')).toBe(APP)
+    const other = await fetch(`${baseUrl()}/v1/sessions/${id}`, { headers: { ...auth, origin: 'http://evil.example.test' } })
+    expect(other.status).toBe(200)
+    expect(other.headers.get('access-control-allow-origin')).toBeNull()
   })
 })
 
@@ -96,12 +95,7 @@ describe('the catalogues', () => {
     expectRefused(await api('/v1/sessions', { body: { model: 'local/no-such-model' } }))
     expectRefused(await api('/v1/sessions', { body: { model: 'elsewhere/model' } }))
     expectRefused(await api('/v1/runs', { body: { prompt: 'hi', model: 'local/no-such-model' } }))
-    const id = await createSession({ title: 'catalogue', model: 'local/offline-demo-large' })
-    try {
-      expectRefused(await api(`/v1/sessions/${id}/messages`, { body: { text: 'hi', model: 'openai/gpt-4o' } }))
-    } finally {
-      await api(`/v1/sessions/${id}`, { method: 'DELETE' })
-    }
+    expectRefused(await api(`/v1/sessions/${await shared()}/messages`, { body: { text: 'hi', model: 'openai/gpt-4o' } }))
   })
 })
 
@@ -115,18 +109,14 @@ describe('agents and own model keys', () => {
       })
     }
     expectRefused(await api('/v1/sessions', { body: { agent: 'no-such-agent' } }))
-    const id = await createSession({ title: 'agents', agent: 'plan' })
-    try {
-      expectRefused(await api(`/v1/sessions/${id}/messages`, { body: { text: 'hi', agent: 'no-such-agent' } }))
-      expect((await api(`/v1/sessions/${id}/messages`, { body: { text: 'hi', agent: 'build' } })).status).toBe(202)
-    } finally {
-      await api(`/v1/sessions/${id}`, { method: 'DELETE' })
-    }
+    const id = await shared()
+    expectRefused(await api(`/v1/sessions/${id}/messages`, { body: { text: 'hi', agent: 'no-such-agent' } }))
+    expect((await api(`/v1/sessions/${id}/messages`, { body: { text: 'hi', agent: 'build' } })).status).toBe(202)
   })
 
   it("lets a session's messages name models of the providers it brought its own key for, and no other session's", async () => {
     const own = await createSession({ title: 'own keys', modelKeys: { openai: 'sk-session-own-key-0123' } })
-    const other = await createSession({ title: 'no own keys' })
+    const other = await shared()
     try {
       const mine = await api(`/v1/sessions/${own}/messages`, { body: { text: 'hi', model: 'openai/gpt-4o-mini' } })
       expect(mine.status, JSON.stringify(mine.body)).toBe(202)
@@ -137,7 +127,6 @@ describe('agents and own model keys', () => {
       expect((await api(`/v1/sessions/${own}/messages`, { body: { text: 'hi', model: 'openai/gpt-4o-mini' }, key: TEST_KEYS[1] })).status).toBe(404)
     } finally {
       await api(`/v1/sessions/${own}`, { method: 'DELETE' })
-      await api(`/v1/sessions/${other}`, { method: 'DELETE' })
     }
   })
 })

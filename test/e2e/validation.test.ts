@@ -1,18 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { PublicEventSchemas } from '../../src/contracts'
 import { api, baseUrl, createSession, scripted, TEST_KEYS, waitForStatus } from './helpers'
 
+/** The session the bad requests aim at, which the session tokens open afterwards: an agent's boot fewer. */
+let id: string
+
+beforeAll(async () => {
+  id = await createSession({ title: 'target' })
+  await waitForStatus(id, 'idle')
+})
+
 describe('bad requests get the right status and error, and change nothing', () => {
-  let id: string
-
-  beforeAll(async () => {
-    id = await createSession({ title: 'target' })
-    await waitForStatus(id, 'idle')
-  })
-
-  afterAll(async () => {
-    await api(`/v1/sessions/${id}`, { method: 'DELETE' })
-  })
 
   const raw = (path: string, init: RequestInit & { key?: string | null } = {}) =>
     fetch(`${baseUrl()}${path}`, {
@@ -203,7 +201,6 @@ describe('listing and service routes', () => {
 
 describe('session tokens', () => {
   it('open one session, and only it, to a client that cannot send headers', async () => {
-    const id = await createSession({ title: 'token' })
     const other = await createSession({ title: 'other' })
     const issued = await api(`/v1/sessions/${id}/tokens`, { body: { ttlSeconds: 60 } })
     expect(issued.status).toBe(201)

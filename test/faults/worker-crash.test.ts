@@ -20,7 +20,7 @@ function workerProcesses(port: string): { node: number; workerd: number[] } {
     if (!Number.isInteger(pid)) continue
     try {
       const cmd = cmdline(pid)
-      if (!cmd.includes('local/wrangler-dev.ts') || !cmd.includes(` ${port} `) || !cmd.includes('preflight')) continue
+      if (!cmd.includes('local/wrangler-dev.ts') || !cmd.includes(` ${port} `)) continue
       return { node: pid, workerd: children(pid).filter((c) => cmdline(c).includes('workerd')) }
     } catch {
       // gone meanwhile

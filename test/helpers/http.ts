@@ -100,6 +100,16 @@ export async function newIdleSession(body: Json = {}, key?: string): Promise<str
 }
 
 /**
+ * One session for the tests of a file that need only a session to call, and do nothing to it
+ * that another test would notice: made at the first ask, ended with the file's others. Each
+ * session is an agent's boot, the suite's largest cost.
+ */
+export function sharedSession(body: Json = {}): () => Promise<string> {
+  let made: Promise<string> | undefined
+  return () => (made ??= createSession(body))
+}
+
+/**
  * An idle session for the tests of one describe block, made before them and ended after them;
  * the getter answers its id.
  */
