@@ -65,4 +65,12 @@ export const TENANT_MIGRATIONS: Migration[] = [
       ALTER TABLE usage_days ADD COLUMN opencode_cost REAL NOT NULL DEFAULT 0;
     `,
   },
+  {
+    id: 6,
+    description: 'the run each Slack thread of the tenant belongs to, for the replies there (slack-threads.ts)',
+    sql: `
+      CREATE TABLE slack_threads (thread TEXT PRIMARY KEY, run_id TEXT NOT NULL, at INTEGER NOT NULL);
+      CREATE INDEX slack_threads_at ON slack_threads (at);
+    `,
+  },
 ]
