@@ -16,6 +16,6 @@ export class SlackThreads {
 
   record(thread: string, runId: string, now: number): void {
     this.sql.exec('INSERT OR REPLACE INTO slack_threads (thread, run_id, at) VALUES (?, ?, ?)', thread, runId, now)
-    this.sql.exec('DELETE FROM slack_threads WHERE thread NOT IN (SELECT thread FROM slack_threads ORDER BY at DESC LIMIT ?)', MAX_SLACK_THREADS)
+    this.sql.exec('DELETE FROM slack_threads WHERE thread NOT IN (SELECT thread FROM slack_threads ORDER BY at DESC, rowid DESC LIMIT ?)', MAX_SLACK_THREADS)
   }
 }
