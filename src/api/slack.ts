@@ -71,12 +71,14 @@ slackWebhook.post('/', async (c) => {
     const taken = await runStub(c.env, threadRun).continueThread(task.tenant, task.target, task.prompt, task.key)
     if ('continued' in taken) return c.json({ ignored: false, run: acceptedRun(taken.continued) }, 200)
     if (taken.refused === 'busy' || taken.refused === 'unsent') {
-      await sayInThread(c.env, task.target, `Not taken: ${taken.reason}. Send it again when the run is done.`)
+      // Not queued behind the turn: the run reports one turn at a time, and the person decides whether it still applies.
+      await sayInThread(c.env, task.target, `Not taken: ${taken.reason}.${taken.refused === 'busy' ? ' Send it again when the run is done.' : ''}`)
       return c.json({ ignored: true, reason: taken.reason }, 200)
     }
   }
-  // Only a mention starts a run where none is going on: a thread's chatter never does.
+  // A thread no run of the tenant started is someone else's conversation: only a mention there starts one.
   if (task.replyOnly && threadRun === null) return c.json({ ignored: true, reason: 'a reply in a thread no run of this tenant started' }, 200)
+  // The thread's run is over (or forgotten): a fresh run takes the message, and the thread hears why it starts afresh.
   if (threadRun !== null) await sayInThread(c.env, task.target, 'The session of this thread has ended; a new run takes this message.')
   const started = await startInThread(c.env, c.req.url, task)
   if ('ignored' in started) return c.json({ ignored: true, reason: started.ignored }, 200)

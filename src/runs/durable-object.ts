@@ -44,8 +44,9 @@ const CONTINUED_FIELDS = ['status', 'session_kept_until', 'deadline', 'settle_at
 /**
  * One background run: a session in background mode with a single prompt, watched until its
  * turn settles, its deadline passes, or it is cancelled; then its result is collected, its
- * sandbox stopped, and the run delivered to its callback (or GitHub issue) with retries.
- * Every wait is an alarm, so a restart loses nothing.
+ * sandbox stopped, and the run delivered to its callback (or GitHub issue) with retries. A run
+ * started in a Slack thread keeps its session a while instead, and a message in the thread runs
+ * it again for one more turn (./thread-turn). Every wait is an alarm, so a restart loses nothing.
  */
 export class RunDO extends DurableObject<Bindings> implements RunRpc {
   private readonly sql: SqlStorage
@@ -172,7 +173,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     if (!row || row.tenant !== tenant || !own || own.team !== target.team || own.channel !== target.channel || own.threadTs !== target.threadTs) {
       return { refused: 'elsewhere', reason: 'no run of this thread' }
     }
-    const turn = threadTurn({ final: this.isFinal(), sessionKeptUntil: row.session_kept_until }, Date.now())
+    const turn = threadTurn({ final: this.isFinal(), delivering: row.callback_state === 'pending', sessionKeptUntil: row.session_kept_until }, Date.now())
     if (turn === 'busy') return { refused: 'busy', reason: 'the run is still working on the last request' }
     if (turn === 'ended') return { refused: 'ended', reason: "the run's session has ended" }
     const ended = Object.fromEntries(CONTINUED_FIELDS.map((f) => [f, row[f]])) as Partial<RunRow>
@@ -200,10 +201,15 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
 
   private async endKeptSession() {
     this.update({ session_kept_until: null })
-    await this.session()
-      .end(this.row!.tenant)
-      .catch((err: unknown) => log('warn', 'run session end failed', { runId: this.row!.id, err: errorMessage(err) }))
+    await this.endSession()
     await this.schedule()
+  }
+
+  private async endSession() {
+    const { id, tenant } = this.row!
+    await this.session()
+      .end(tenant)
+      .catch((err: unknown) => log('warn', 'run session end failed', { runId: id, err: errorMessage(err) }))
   }
 
   /** Told by the run's session as its turn goes. */
@@ -373,7 +379,7 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     // The token served the pull request, which is written by now.
     const keptUntil = sessionKeptUntil({ status, inSlackThread: row.slack !== null, hadSession: row.status !== 'queued' && !answered }, Date.now())
     this.update({ ...fields, repo_token: null, session_kept_until: keptUntil })
-    if (keptUntil === null) await session.end(row.tenant).catch((err: unknown) => log('warn', 'run session end failed', { runId: row.id, err: errorMessage(err) }))
+    if (keptUntil === null) await this.endSession()
     await this.schedule()
     // The schedule also asks when it next fires, so a message lost here only delays what it learns.
     if (row.schedule_id !== null) {

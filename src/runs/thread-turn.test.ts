@@ -21,15 +21,16 @@ describe('sessionKeptUntil', () => {
 
 describe('threadTurn', () => {
   it('continues a run whose turn ended while its session is kept', () => {
-    expect(threadTurn({ final: true, sessionKeptUntil: NOW + 1 }, NOW)).toBe('continue')
+    expect(threadTurn({ final: true, delivering: false, sessionKeptUntil: NOW + 1 }, NOW)).toBe('continue')
   })
 
-  it('takes nothing while a turn runs', () => {
-    expect(threadTurn({ final: false, sessionKeptUntil: null }, NOW)).toBe('busy')
+  it('takes nothing while a turn runs, or its result is still to be posted', () => {
+    expect(threadTurn({ final: false, delivering: false, sessionKeptUntil: null }, NOW)).toBe('busy')
+    expect(threadTurn({ final: true, delivering: true, sessionKeptUntil: NOW + 1 }, NOW)).toBe('busy')
   })
 
   it('starts afresh once the session is no longer kept, or never was', () => {
-    expect(threadTurn({ final: true, sessionKeptUntil: NOW }, NOW)).toBe('ended')
-    expect(threadTurn({ final: true, sessionKeptUntil: null }, NOW)).toBe('ended')
+    expect(threadTurn({ final: true, delivering: false, sessionKeptUntil: NOW }, NOW)).toBe('ended')
+    expect(threadTurn({ final: true, delivering: false, sessionKeptUntil: null }, NOW)).toBe('ended')
   })
 })

@@ -15,9 +15,12 @@ export function sessionKeptUntil(run: { status: RunStatus; inSlackThread: boolea
   return run.inSlackThread && run.hadSession && turnEnded ? now + THREAD_SESSION_KEPT_MS : null
 }
 
-/** What a message in a run's thread does: a turn of its session, nothing while a turn still runs, or (`ended`) a fresh run. */
-export function threadTurn(run: { final: boolean; sessionKeptUntil: number | null }, now: number): 'continue' | 'busy' | 'ended' {
-  if (!run.final) return 'busy'
+/**
+ * What a message in a run's thread does: a turn of its session, nothing while a turn still runs or
+ * its result is still on its way to the thread (`delivering`), or (`ended`) a fresh run.
+ */
+export function threadTurn(run: { final: boolean; delivering: boolean; sessionKeptUntil: number | null }, now: number): 'continue' | 'busy' | 'ended' {
+  if (!run.final || run.delivering) return 'busy'
   return run.sessionKeptUntil !== null && now < run.sessionKeptUntil ? 'continue' : 'ended'
 }
 
