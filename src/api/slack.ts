@@ -55,6 +55,11 @@ slackWebhook.post('/', async (c) => {
   if ('challenge' in decided) return c.json({ challenge: decided.challenge }, 200)
   if ('ignored' in decided) return c.json({ ignored: true, reason: decided.ignored }, 200)
   const { task } = decided
+  const threads = tenantStub(c.env, task.tenant)
+  const threadRun = task.inThread ? await threads.slackThreadRun(slackThreadKey(task.target)) : null
+  // A thread no run of the tenant started is someone else's conversation (asked first: a busy
+  // workspace sends every reply): only a mention there starts a run.
+  if (task.replyOnly && threadRun === null) return c.json({ ignored: true, reason: 'a reply in a thread no run of this tenant started' }, 200)
   const guard = guardStub(c.env, 'slack-events')
   // Slack sends an event again when it thinks we missed it; a signed request captured and sent
   // again within the five minutes carries the same event id too.
@@ -65,19 +70,18 @@ slackWebhook.post('/', async (c) => {
   if (task.inThread && !(await guard.firstSighting(task.key, EVENT_TTL_MS))) {
     return c.json({ ignored: true, reason: 'a message seen before (in another event)' }, 200)
   }
-  const threads = tenantStub(c.env, task.tenant)
-  const threadRun = task.inThread ? await threads.slackThreadRun(slackThreadKey(task.target)) : null
   if (threadRun !== null) {
     const taken = await runStub(c.env, threadRun).continueThread(task.tenant, task.target, task.prompt, task.key)
     if ('continued' in taken) return c.json({ ignored: false, run: acceptedRun(taken.continued) }, 200)
     if (taken.refused === 'busy' || taken.refused === 'unsent') {
-      // Not queued behind the turn: the run reports one turn at a time, and the person decides whether it still applies.
-      await sayInThread(c.env, task.target, `Not taken: ${taken.reason}.${taken.refused === 'busy' ? ' Send it again when the run is done.' : ''}`)
+      // Not queued behind the turn: the run reports one turn at a time, and the person decides
+      // whether it still applies. People talking in the thread meanwhile are not answered each.
+      if (!task.replyOnly || taken.refused === 'unsent') {
+        await sayInThread(c.env, task.target, `Not taken: ${taken.reason}.${taken.refused === 'busy' ? ' Send it again when the run is done.' : ''}`)
+      }
       return c.json({ ignored: true, reason: taken.reason }, 200)
     }
   }
-  // A thread no run of the tenant started is someone else's conversation: only a mention there starts one.
-  if (task.replyOnly && threadRun === null) return c.json({ ignored: true, reason: 'a reply in a thread no run of this tenant started' }, 200)
   // The thread's run is over (or forgotten): a fresh run takes the message, and the thread hears why it starts afresh.
   if (threadRun !== null) await sayInThread(c.env, task.target, 'The session of this thread has ended; a new run takes this message.')
   const started = await startInThread(c.env, c.req.url, task)
