@@ -61,7 +61,7 @@ export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
   }
 
   async recordSlackThread(thread: string, runId: string): Promise<void> {
-    this.slackThreads.record(thread, runId, Date.now())
+    this.slackThreads.record(thread, runId)
   }
 
   /**

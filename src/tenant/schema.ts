@@ -69,8 +69,7 @@ export const TENANT_MIGRATIONS: Migration[] = [
     id: 6,
     description: 'the run each Slack thread of the tenant belongs to, for the replies there (slack-threads.ts)',
     sql: `
-      CREATE TABLE slack_threads (thread TEXT PRIMARY KEY, run_id TEXT NOT NULL, at INTEGER NOT NULL);
-      CREATE INDEX slack_threads_at ON slack_threads (at);
+      CREATE TABLE slack_threads (seq INTEGER PRIMARY KEY, thread TEXT NOT NULL UNIQUE, run_id TEXT NOT NULL);
     `,
   },
 ]

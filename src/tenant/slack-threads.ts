@@ -1,7 +1,7 @@
 /**
  * Which run a Slack thread of the tenant's belongs to, so that a reply there reaches it. The
- * newest run of a thread wins (a fresh run after an ended one); only the last
- * MAX_SLACK_THREADS threads are kept, which outlasts the day a run's session waits for a reply.
+ * newest run of a thread wins (a fresh run after an ended one); only the threads of the last
+ * MAX_SLACK_THREADS records are kept, which outlasts the day a run's session waits for a reply.
  */
 export const MAX_SLACK_THREADS = 1000
 
@@ -14,8 +14,9 @@ export class SlackThreads {
     return row?.run_id ?? null
   }
 
-  record(thread: string, runId: string, now: number): void {
-    this.sql.exec('INSERT OR REPLACE INTO slack_threads (thread, run_id, at) VALUES (?, ?, ?)', thread, runId, now)
-    this.sql.exec('DELETE FROM slack_threads WHERE thread NOT IN (SELECT thread FROM slack_threads ORDER BY at DESC, rowid DESC LIMIT ?)', MAX_SLACK_THREADS)
+  record(thread: string, runId: string): void {
+    // A thread recorded again is replaced, so it takes the newest number: `seq` orders by recency.
+    this.sql.exec('INSERT OR REPLACE INTO slack_threads (thread, run_id) VALUES (?, ?)', thread, runId)
+    this.sql.exec('DELETE FROM slack_threads WHERE seq <= (SELECT MAX(seq) FROM slack_threads) - ?', MAX_SLACK_THREADS)
   }
 }
