@@ -23,6 +23,7 @@ import type {
   SessionPage,
   SessionSummary,
   SessionView,
+  SlackTarget,
   TenantUsage,
 } from './contracts'
 import type { FileChange } from './github/changes'
@@ -35,6 +36,7 @@ import type { ForkInput } from './session/history/fork-copy'
 import type { Subscription } from './session/log/fanout'
 import type { Admission } from './tenant/limits'
 import type { AskPlace } from './runs/approvals'
+import type { ThreadReply } from './runs/thread-turn'
 import type { UsageReport } from './tenant/usage'
 
 /**
@@ -128,6 +130,8 @@ export interface RunRpc extends Rpc.DurableObjectBranded {
   signal(sig: RunSignal): Promise<void>
   /** a trusted author's `/approve` (`once`) or `/deny` (`reject`) on the issue or pull request the run reports to, or an approver's button in its Slack thread */
   answerAsk(tenant: string, where: AskPlace, reply: 'once' | 'reject'): Promise<Outcome<{ permissionId: string }>>
+  /** a message in the run's Slack thread: one more turn of its session, or why not */
+  continueThread(tenant: string, target: SlackTarget, text: string, key: string): Promise<ThreadReply>
 }
 
 /** One per tenant (`TenantSchedules`): its schedules, fired by the object's alarm; `gatewayUrl` is where its runs' sandboxes reach the model gateway. */
@@ -149,6 +153,10 @@ export interface TenantRpc extends Rpc.DurableObjectBranded {
   admit(summary: SessionSummary, limits: { maxActive: number; perMinute: number }): Promise<Admission>
   /** counts a run against the tenant's run rate, before the run's object exists */
   admitRun(id: string, perMinute: number): Promise<Admission>
+  /** the run a Slack thread (slackThreadKey) of the tenant belongs to, if any */
+  slackThreadRun(thread: string): Promise<string | null>
+  /** the thread belongs to this run from now on */
+  recordSlackThread(thread: string, runId: string): Promise<void>
   /** grants a call of `cost` against the tenant's cost caps, held as reserved until settled */
   reserve(id: string, cost: number): Promise<BudgetCheck>
   /** adds to this UTC day's spend, and releases the reservation `settled` names */

@@ -56,6 +56,8 @@ export type Bindings = DurableObjectBindings & {
   SLACK_CHANNEL_REPOS?: string
   /** JSON: Slack team id → the user ids whose button answers a Slack-started run's asks (without it, such runs deny their asks) */
   SLACK_APPROVERS?: string
+  /** JSON: Slack team id → the only user ids whose mentions and thread replies reach runs (a team not named: any of its members) */
+  SLACK_USERS?: string
   /** how sandboxes reach this Worker's model gateway, e.g. https://agents.example.com */
   PUBLIC_URL?: string
   PAUSED_RETENTION_SECONDS?: string

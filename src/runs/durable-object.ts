@@ -20,10 +20,11 @@ import { errorMessage, log, logEvent } from '../lib/log'
 import type { PullRequestPlan } from '../github/pull-request'
 import { askComment, commentBody, githubComment, startedComment } from './github'
 import { githubSetup, publishRun, type GitHubSetup } from './github-pr'
-import { postAsk, postProgress, reportToSlack } from './slack-api'
+import { editProgress, postAsk, postProgress, reportToSlack } from './slack-api'
 import { slackRules } from './slack'
 import { askedHere, askerOf, askEvent, type AskedRun, type Asker, type AskPlace } from './approvals'
 import { callbackRetryDelay, SETTLE_MS } from './policy'
+import { sessionKeptUntil, threadTurn, type ThreadReply } from './thread-turn'
 import { postCallback } from './callback-post'
 import { runViewOf, type RunRow } from './run-row'
 import { migratedSql } from '../lib/migrations'
@@ -37,11 +38,15 @@ const DEFAULT_TIMEOUT_SECONDS = 30 * 60
 
 const FINAL: RunStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
 
+/** What a turn in the run's thread starts afresh, put back as it was if the turn cannot be sent. */
+const CONTINUED_FIELDS = ['status', 'session_kept_until', 'deadline', 'settle_at', 'reply', 'structured', 'result', 'error', 'callback_state', 'callback_attempts', 'next_callback_at'] as const
+
 /**
  * One background run: a session in background mode with a single prompt, watched until its
  * turn settles, its deadline passes, or it is cancelled; then its result is collected, its
- * sandbox stopped, and the run delivered to its callback (or GitHub issue) with retries.
- * Every wait is an alarm, so a restart loses nothing.
+ * sandbox stopped, and the run delivered to its callback (or GitHub issue) with retries. A run
+ * started in a Slack thread keeps its session a while instead, and a message in the thread runs
+ * it again for one more turn (./thread-turn). Every wait is an alarm, so a restart loses nothing.
  */
 export class RunDO extends DurableObject<Bindings> implements RunRpc {
   private readonly sql: SqlStorage
@@ -152,7 +157,59 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
   async cancel(tenant: string): Promise<Outcome<RunView>> {
     if (this.row?.tenant !== tenant) return fail('not_found', 'no such run')
     if (!this.isFinal()) await this.finish('cancelled')
+    // Between turns, a cancel lets the session kept for the thread go.
+    else if (this.row.session_kept_until !== null) await this.endKeptSession()
     return ok(this.view())
+  }
+
+  /**
+   * A message in the run's Slack thread, of its team: one more turn of its session while the
+   * session is kept (./thread-turn). The run runs again: its progress message says so, and the
+   * turn ends as the first did, in a result, the pull request brought up to date, and a reply.
+   */
+  async continueThread(tenant: string, target: SlackTarget, text: string, key: string): Promise<ThreadReply> {
+    const row = this.row
+    const own = row?.slack ? (JSON.parse(row.slack) as SlackTarget) : undefined
+    if (!row || row.tenant !== tenant || !own || own.team !== target.team || own.channel !== target.channel || own.threadTs !== target.threadTs) {
+      return { refused: 'elsewhere', reason: 'no run of this thread' }
+    }
+    const turn = threadTurn({ final: this.isFinal(), delivering: row.callback_state === 'pending', sessionKeptUntil: row.session_kept_until }, Date.now())
+    if (turn === 'busy') return { refused: 'busy', reason: 'the run is still working on the last request' }
+    if (turn === 'ended') return { refused: 'ended', reason: "the run's session has ended" }
+    const ended = Object.fromEntries(CONTINUED_FIELDS.map((f) => [f, row[f]])) as Partial<RunRow>
+    const timeout = (JSON.parse(row.request) as RunRequest).timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS
+    // Running before the message is sent: the turn's signals may come before the send's answer.
+    this.update({
+      status: 'running', session_kept_until: null, deadline: Date.now() + timeout * 1000,
+      settle_at: null, reply: null, structured: null, result: null, error: null,
+      callback_state: 'none', callback_attempts: '[]', next_callback_at: null,
+    })
+    const sent = await this.session()
+      .send(tenant, { text, idempotencyKey: key })
+      .catch((err: unknown) => fail('internal_error', errorMessage(err)))
+    if (!sent.ok) {
+      // A session over (or gone) takes no turn; one refusing this message (its budget) still may later.
+      const gone = sent.error.code === 'conflict' || sent.error.code === 'not_found'
+      this.update({ ...ended, ...(gone && { session_kept_until: null }) })
+      await this.schedule()
+      return gone ? { refused: 'ended', reason: "the run's session has ended" } : { refused: 'unsent', reason: sent.error.message }
+    }
+    await this.schedule()
+    if (row.slack_ts !== null) await editProgress(this.env, own, row.slack_ts, row.id, 'running', 'Working on the reply in this thread.')
+    return { continued: this.view() }
+  }
+
+  private async endKeptSession() {
+    this.update({ session_kept_until: null })
+    await this.endSession()
+    await this.schedule()
+  }
+
+  private async endSession() {
+    const { id, tenant } = this.row!
+    await this.session()
+      .end(tenant)
+      .catch((err: unknown) => log('warn', 'run session end failed', { runId: id, err: errorMessage(err) }))
   }
 
   /** Told by the run's session as its turn goes. */
@@ -244,6 +301,8 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     if (!this.isFinal()) {
       if (now >= this.row.deadline) await this.finish('timed_out')
       else if (this.row.settle_at !== null && now >= this.row.settle_at) await this.finish(this.row.error ? 'failed' : 'succeeded')
+    } else if (this.row.session_kept_until !== null && now >= this.row.session_kept_until) {
+      await this.endKeptSession()
     }
     if (this.row.callback_state === 'pending' && this.row.next_callback_at !== null && now >= this.row.next_callback_at) {
       await this.deliver()
@@ -269,14 +328,14 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
   /** When an ended run, its delivery settled, is deleted (ENDED_RETENTION_SECONDS after, like a session). */
   private forgetAt(): number | undefined {
     const row = this.row!
-    if (!this.isFinal() || row.callback_state === 'pending') return undefined
+    if (!this.isFinal() || row.callback_state === 'pending' || row.session_kept_until !== null) return undefined
     return forgetAt(Date.parse(row.updated_at), readSettings(this.env).endedRetentionSeconds * 1000)
   }
 
   private async schedule() {
     const row = this.row!
     const times = [
-      ...(this.isFinal() ? [] : [row.deadline, row.settle_at]),
+      ...(this.isFinal() ? [row.session_kept_until] : [row.deadline, row.settle_at]),
       row.callback_state === 'pending' ? row.next_callback_at : null,
       this.forgetAt() ?? null,
     ].filter((t): t is number => t !== null)
@@ -318,8 +377,9 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     else if (request.callback !== undefined) fields.callback_state = 'skipped'
     // Settled first: what the session reports while it is being stopped no longer changes the run.
     // The token served the pull request, which is written by now.
-    this.update({ ...fields, repo_token: null })
-    await session.end(row.tenant).catch((err: unknown) => log('warn', 'run session end failed', { runId: row.id, err: errorMessage(err) }))
+    const keptUntil = sessionKeptUntil({ status, inSlackThread: row.slack !== null, hadSession: row.status !== 'queued' && !answered }, Date.now())
+    this.update({ ...fields, repo_token: null, session_kept_until: keptUntil })
+    if (keptUntil === null) await this.endSession()
     await this.schedule()
     // The schedule also asks when it next fires, so a message lost here only delays what it learns.
     if (row.schedule_id !== null) {

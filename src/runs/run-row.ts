@@ -34,6 +34,8 @@ export type RunRow = {
   slack_ts: string | null
   /** the permission request the agent waits on, asked on the run's GitHub issue or pull request */
   asked_permission: string | null
+  /** the run ended but its session is kept until then, for a reply in its Slack thread (./thread-turn) */
+  session_kept_until: number | null
 }
 
 /** The run as its API shows it. */

@@ -25,4 +25,5 @@ export const RUN_MIGRATIONS: Migration[] = [
     sql: 'ALTER TABLE run ADD COLUMN slack TEXT; ALTER TABLE run ADD COLUMN slack_ts TEXT',
   },
   { id: 8, description: 'the permission the agent waits on a person for, asked where the run started', sql: 'ALTER TABLE run ADD COLUMN asked_permission TEXT' },
+  { id: 9, description: "when the session of an ended Slack run, kept for a reply in its thread, is ended", sql: 'ALTER TABLE run ADD COLUMN session_kept_until INTEGER' },
 ]

@@ -39,6 +39,11 @@ export async function postProgress(env: Bindings, target: SlackTarget, runId: st
   return posted !== 'unreachable' && posted.ok ? posted.ts : undefined
 }
 
+/** The run's progress message, edited in place as it goes (a new turn of the thread). */
+export async function editProgress(env: Bindings, target: SlackTarget, progressTs: string, runId: string, status: string, note: string): Promise<void> {
+  await slackCall(env, 'chat.update', { channel: target.channel, ts: progressTs, text: slackProgressText(runId, status, note) })
+}
+
 /** The agent's request in the thread, with its buttons; whether Slack took it. */
 export async function postAsk(env: Bindings, target: SlackTarget, runId: string, ask: { permissionId: string; permission: string; patterns: string[] }): Promise<boolean> {
   const posted = await slackCall(env, 'chat.postMessage', { channel: target.channel, thread_ts: target.threadTs, ...slackAskMessage(runId, ask) })

@@ -25,8 +25,26 @@ describe('slackDecision', () => {
         key: 'slack:T1:C1:17.1',
         eventId: 'Ev1',
         target: { channel: 'C1', threadTs: '17.1', team: 'T1' },
+        replyOnly: false,
+        inThread: false,
       },
     })
+  })
+
+  it("takes a reply in a thread as that thread's, to continue its run and start none", () => {
+    const reply = { ...mention('and add a test'), event: { type: 'message', user: 'U1', text: 'and add a test', channel: 'C1', ts: '17.5', thread_ts: '17.1' } }
+    expect(slackDecision(reply, rules)).toMatchObject({
+      task: { prompt: 'A reply in the Slack thread:\n\nand add a test', key: 'slack:T1:C1:17.5', target: { channel: 'C1', threadTs: '17.1', team: 'T1' }, replyOnly: true, inThread: true },
+    })
+    expect(slackDecision(mention('<@UBOT> go on', { ts: '17.6', thread_ts: '17.1' }), rules)).toMatchObject({ task: { replyOnly: false, inThread: true } })
+  })
+
+  it("refuses a user the team's SLACK_USERS does not name, in a mention as in a reply", () => {
+    const only = slackRules({ SLACK_TEAM_TENANTS: JSON.stringify({ T1: TENANT }), SLACK_USERS: JSON.stringify({ T1: ['UANN'] }) })
+    expect(slackDecision(mention('<@UBOT> hi', { user: 'UANN' }), only)).toMatchObject({ task: { tenant: TENANT } })
+    expect(slackDecision(mention('<@UBOT> hi'), only)).toEqual({ ignored: 'user U1 may not ask runs of this team (SLACK_USERS)' })
+    const reply = { ...mention('hi'), event: { type: 'message', user: 'U1', text: 'hi', channel: 'C1', ts: '17.5', thread_ts: '17.1' } }
+    expect(slackDecision(reply, only)).toEqual({ ignored: 'user U1 may not ask runs of this team (SLACK_USERS)' })
   })
 
   it('takes the repository a message names, as Slack writes a link, and answers in the thread it is in', () => {
@@ -49,12 +67,15 @@ describe('slackDecision', () => {
     ['our own message', mention('opencode run `run_1`: *running*'), 'our own message'],
     ['an empty mention', mention('<@UBOT>'), 'an empty request'],
     ['another event', { ...mention('hi'), event: { type: 'reaction_added' } }, 'event reaction_added starts nothing'],
+    ['a user of another team in a shared channel', mention('hi', { user_team: 'T2' }), 'user U1 is of another team'],
+    ['a message outside a thread', { ...mention('hi'), event: { type: 'message', user: 'U1', text: 'hi', channel: 'C1', ts: '17.5' } }, 'a message outside a thread'],
+    ['an edit', { ...mention('hi'), event: { type: 'message', subtype: 'message_changed', text: '', channel: 'C1', ts: '17.5', thread_ts: '17.1' } }, 'a message of subtype message_changed'],
   ])('ignores %s', (_, body, reason) => {
     expect(slackDecision(body, rules)).toEqual({ ignored: reason })
   })
 
   it('maps nothing from a malformed setting', () => {
-    expect(slackRules({ SLACK_TEAM_TENANTS: '{"T1": "not a tenant"}', SLACK_CHANNEL_REPOS: 'nope', SLACK_APPROVERS: '{"T1": "UANN"}' })).toEqual({ teams: {}, channelRepos: {}, approvers: {} })
+    expect(slackRules({ SLACK_TEAM_TENANTS: '{"T1": "not a tenant"}', SLACK_CHANNEL_REPOS: 'nope', SLACK_APPROVERS: '{"T1": "UANN"}', SLACK_USERS: '[]' })).toEqual({ teams: {}, channelRepos: {}, approvers: {}, users: {} })
   })
 })
 

@@ -19,7 +19,13 @@ const ChannelRepos = z.record(z.string().regex(/^[A-Z0-9]+$/), z.string().regex(
 const SlackId = z.string().regex(/^[A-Z0-9]+$/)
 const Approvers = z.record(SlackId, z.array(SlackId))
 
-export type SlackRules = { teams: Record<string, string>; channelRepos: Record<string, string>; approvers: Record<string, string[]> }
+export type SlackRules = {
+  teams: Record<string, string>
+  channelRepos: Record<string, string>
+  approvers: Record<string, string[]>
+  /** team id → the only users whose messages reach runs; a team not named: any of its own members */
+  users: Record<string, string[]>
+}
 
 const parsed = <T>(schema: z.ZodType<T>, text: string | undefined, fallback: T): T => {
   if (!text?.trim()) return fallback
@@ -33,20 +39,26 @@ const parsed = <T>(schema: z.ZodType<T>, text: string | undefined, fallback: T):
 
 /**
  * SLACK_TEAM_TENANTS (team id → tenant id), SLACK_CHANNEL_REPOS (channel id → http(s) repository
- * URL) and SLACK_APPROVERS (team id → the user ids who may answer a run's asks); a malformed one maps nothing.
+ * URL), SLACK_APPROVERS (team id → the user ids who may answer a run's asks) and SLACK_USERS (team
+ * id → the user ids whose mentions and thread replies reach runs); a malformed one maps nothing.
  */
-export function slackRules(env: Pick<Bindings, 'SLACK_TEAM_TENANTS' | 'SLACK_CHANNEL_REPOS' | 'SLACK_APPROVERS'>): SlackRules {
+export function slackRules(env: Pick<Bindings, 'SLACK_TEAM_TENANTS' | 'SLACK_CHANNEL_REPOS' | 'SLACK_APPROVERS' | 'SLACK_USERS'>): SlackRules {
   return {
     teams: parsed(TeamTenants, env.SLACK_TEAM_TENANTS, {}),
     channelRepos: parsed(ChannelRepos, env.SLACK_CHANNEL_REPOS, {}),
     approvers: parsed(Approvers, env.SLACK_APPROVERS, {}),
+    users: parsed(Approvers, env.SLACK_USERS, {}),
   }
 }
 
-const Mention = z.object({
-  type: z.literal('app_mention'),
+/** A mention of the app, or (`message`, from the channels' message events) a reply in a thread. */
+const Message = z.object({
+  type: z.enum(['app_mention', 'message']),
+  subtype: z.string().optional(),
   text: z.string(),
   user: z.string().optional(),
+  /** in a channel shared with other organisations, the team of whoever wrote */
+  user_team: z.string().optional(),
   bot_id: z.string().optional(),
   channel: z.string(),
   ts: z.string(),
@@ -58,25 +70,45 @@ const Delivery = z.discriminatedUnion('type', [
   z.object({ type: z.literal('event_callback'), team_id: z.string(), event_id: z.string(), event: z.object({ type: z.string() }).passthrough() }),
 ])
 
-export type SlackTask = { tenant: string; prompt: string; repoUrl?: string; key: string; eventId: string; target: SlackTarget }
+export type SlackTask = {
+  tenant: string
+  prompt: string
+  repoUrl?: string
+  /** names the message: the run it starts, and its one turn when it continues a thread's run */
+  key: string
+  eventId: string
+  target: SlackTarget
+  /** a reply in a thread without a mention: it continues the thread's run, and starts none */
+  replyOnly: boolean
+  /** the message is in a thread (slackThreadKey), whose run it may continue */
+  inThread: boolean
+}
+
+/** A thread as the tenant's index knows it: the same ts in another team or channel is another thread. */
+export const slackThreadKey = (target: SlackTarget) => `${target.team ?? ''}:${target.channel}:${target.threadTs}`
 
 export type SlackDecision = { challenge: string } | { task: SlackTask } | { ignored: string }
 
 /** `<https://github.com/acme/widgets|acme/widgets>` or a bare https URL in the text: the first names the repository. */
 const LINK = /<(https:\/\/[^|>\s]+)(?:\|[^>]*)?>|(?<![<\w])(https:\/\/[^\s>|]+)/
 
-/** What an Events API delivery asks: the URL check's answer, a run, or nothing and why. */
+/** What an Events API delivery asks: the URL check's answer, a run (or its next turn), or nothing and why. */
 export function slackDecision(body: unknown, rules: SlackRules): SlackDecision {
   const delivery = Delivery.safeParse(body)
   if (!delivery.success) return { ignored: 'not an Events API delivery this service reads' }
   if (delivery.data.type === 'url_verification') return { challenge: delivery.data.challenge }
   const { team_id: team, event_id: eventId, event } = delivery.data
-  const mention = Mention.safeParse(event)
-  if (!mention.success) return { ignored: `event ${event.type} starts nothing` }
-  const m = mention.data
+  const message = Message.safeParse(event)
+  if (!message.success) return { ignored: `event ${event.type} starts nothing` }
+  const m = message.data
+  const replyOnly = m.type === 'message'
+  if (replyOnly && m.subtype !== undefined) return { ignored: `a message of subtype ${m.subtype}` }
+  if (replyOnly && (m.thread_ts === undefined || m.thread_ts === m.ts)) return { ignored: 'a message outside a thread' }
   if (m.bot_id) return { ignored: 'sent by a bot' }
   const tenant = rules.teams[team]
   if (!tenant) return { ignored: `team ${team} belongs to no tenant (SLACK_TEAM_TENANTS)` }
+  const refused = userRefusal(m, team, rules)
+  if (refused) return { ignored: refused }
   // The mention of the app itself (`<@U…>`) is no part of the request.
   const request = m.text.replace(/<@[A-Z0-9]+>/g, '').trim()
   if (!request) return { ignored: 'an empty request' }
@@ -86,13 +118,28 @@ export function slackDecision(body: unknown, rules: SlackRules): SlackDecision {
   return {
     task: {
       tenant,
-      prompt: `A request from Slack:\n\n${cutToBytes(request, 20_000)}`,
+      prompt: `${replyOnly ? 'A reply in the Slack thread' : 'A request from Slack'}:\n\n${cutToBytes(request, 20_000)}`,
       ...(repoUrl && { repoUrl }),
       key: `slack:${team}:${m.channel}:${m.ts}`,
       eventId,
       target: { channel: m.channel, threadTs: m.thread_ts ?? m.ts, team },
+      replyOnly,
+      inThread: m.thread_ts !== undefined,
     },
   }
+}
+
+/**
+ * Whose messages reach a run: a member of the team (a channel shared with another organisation
+ * holds its people too), and of the team's SLACK_USERS when it names any. The same for a mention
+ * and a reply, so a thread carries no one's words a mention would not have taken.
+ */
+function userRefusal(m: { user?: string; user_team?: string }, team: string, rules: SlackRules): string | undefined {
+  if (!m.user) return 'a message with no user'
+  if (m.user_team !== undefined && m.user_team !== team) return `user ${m.user} is of another team`
+  const users = rules.users[team]
+  if (users && !users.includes(m.user)) return `user ${m.user} may not ask runs of this team (SLACK_USERS)`
+  return undefined
 }
 
 /** The message the run keeps in the thread, edited in place as it goes. */

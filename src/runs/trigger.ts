@@ -70,6 +70,8 @@ export async function startTriggered(env: Bindings, trigger: Trigger, id?: strin
   if (!admission.ok) return fail('too_many_requests', admission.reason)
   const started = await runStub(env, runId).start(runInput(runId, trigger))
   if (!started.ok) return started
-  const run = started.value
-  return ok({ id: run.id, sessionId: run.sessionId, status: run.status, ...(run.error && { error: run.error }) })
+  return ok(acceptedRun(started.value))
 }
+
+/** What the answer that started (or continued) a run says of it. */
+export const acceptedRun = (run: RunView): StartedRun => ({ id: run.id, sessionId: run.sessionId, status: run.status, ...(run.error && { error: run.error }) })

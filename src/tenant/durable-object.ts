@@ -12,6 +12,7 @@ import { TENANT_MIGRATIONS } from './schema'
 import { usageSummary, type UsageReport } from './usage'
 import { UsageStore } from './usage-store'
 import { SnapshotStore } from './snapshot-store'
+import { SlackThreads } from './slack-threads'
 import type { SnapshotPolicy, SnapshotRow } from '../sandbox/snapshots'
 
 /**
@@ -24,6 +25,7 @@ export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
   private readonly reservations: TenantReservations
   private readonly usageStore: UsageStore
   private readonly snapshotStore: SnapshotStore
+  private readonly slackThreads: SlackThreads
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
@@ -33,6 +35,7 @@ export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
     this.reservations = new TenantReservations(this.sql)
     this.usageStore = new UsageStore(this.sql, env.USAGE)
     this.snapshotStore = new SnapshotStore(this.sql)
+    this.slackThreads = new SlackThreads(this.sql)
   }
 
   /**
@@ -51,6 +54,14 @@ export class TenantIndex extends DurableObject<Bindings> implements TenantRpc {
   /** Lets a new run in, or says why not: asked before the run's own object is made. */
   async admitRun(id: string, perMinute: number): Promise<Admission> {
     return this.limits.admitRun(id, Date.now(), perMinute)
+  }
+
+  async slackThreadRun(thread: string): Promise<string | null> {
+    return this.slackThreads.runOf(thread)
+  }
+
+  async recordSlackThread(thread: string, runId: string): Promise<void> {
+    this.slackThreads.record(thread, runId)
   }
 
   /**

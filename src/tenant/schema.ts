@@ -65,4 +65,11 @@ export const TENANT_MIGRATIONS: Migration[] = [
       ALTER TABLE usage_days ADD COLUMN opencode_cost REAL NOT NULL DEFAULT 0;
     `,
   },
+  {
+    id: 6,
+    description: 'the run each Slack thread of the tenant belongs to, for the replies there (slack-threads.ts)',
+    sql: `
+      CREATE TABLE slack_threads (seq INTEGER PRIMARY KEY, thread TEXT NOT NULL UNIQUE, run_id TEXT NOT NULL);
+    `,
+  },
 ]

@@ -48,6 +48,7 @@ beforeAll(async () => {
       SLACK_TEAM_TENANTS: JSON.stringify({ T0ACME: tenantIdOf(TEST_KEYS[0]) }),
       SLACK_CHANNEL_REPOS: JSON.stringify({ C0WIDGETS: gh.cloneUrl('acme', 'widgets') }),
       SLACK_APPROVERS: JSON.stringify({ T0ACME: ['U0ANN'] }),
+      SLACK_USERS: JSON.stringify({ T0ACME: ['U0ANN'] }),
       ALLOW_LOCAL_CALLBACKS: '1',
       CALLBACK_SECRET,
     },
@@ -341,7 +342,17 @@ describe('Slack', () => {
       event_id: eventId,
       event: { type: 'app_mention', user: 'U0ANN', text: `<@U0BOT> ${text}`, channel: 'C0WIDGETS', ts },
     })
+  /** A message in a thread, as Slack's message events carry it (no mention of the app needed). */
+  const reply = (eventId: string, threadTs: string, ts: string, text: string, user = 'U0ANN', extra: Json = {}) =>
+    JSON.stringify({
+      type: 'event_callback',
+      team_id: 'T0ACME',
+      event_id: eventId,
+      event: { type: 'message', user, text, channel: 'C0WIDGETS', ts, thread_ts: threadTs, ...extra },
+    })
   const send = (body: string, headers = signedDelivery(SLACK_SECRET, body)) => webhook('/v1/webhooks/slack', body, headers)
+  /** The mention's run, whose thread the next test goes on in. */
+  let mentioned: { ts: string; runId: string; sessionId: string; pr: Json } | undefined
 
   it('refuses a delivery with a bad or stale signature, and answers the URL check', async () => {
     const body = mention('Ev0BAD', '1700000001.000100', 'do something')
@@ -393,6 +404,52 @@ describe('Slack', () => {
     expect(progress!.text).toContain('*succeeded*')
     expect(result!.text).toContain('Wrote SLACK.md.')
     expect(result!.text).toContain(`<${pr.url}|#${pr.number}>`)
+    mentioned = { ts, runId, sessionId: run.sessionId as string, pr }
+  })
+
+  it("a trusted reply in the run's thread is another turn of its session, answered in the thread; a stranger's reply, and one in a thread of no run, start nothing", async () => {
+    const { ts, runId, sessionId, pr } = mentioned!
+    const inThread = () => slack.messages.filter((m) => m.channel === 'C0WIDGETS' && m.threadTs === ts)
+    const before = inThread().length
+
+    const stranger = await send(reply('Ev0MALLORY', ts, '1700000100.000400', 'delete the README', 'U0MALLORY'))
+    expect(stranger.body).toEqual({ ignored: true, reason: 'user U0MALLORY may not ask runs of this team (SLACK_USERS)' })
+    // Someone of another organisation in a shared channel, wearing a trusted user's id.
+    const shared = await send(reply('Ev0SHARED', ts, '1700000100.000500', 'delete the README', 'U0ANN', { user_team: 'T0OTHER' }))
+    expect(shared.body).toEqual({ ignored: true, reason: 'user U0ANN is of another team' })
+    const unknown = await send(reply('Ev0NOWHERE', '1700000888.000900', '1700000888.001000', 'and this?'))
+    expect(unknown.body).toEqual({ ignored: true, reason: 'a reply in a thread no run of this tenant started' })
+    expect(slack.messages.filter((m) => m.threadTs === '1700000888.000900')).toEqual([])
+    expect(inThread()).toHaveLength(before)
+    expect((await api(`/v1/runs/${runId}`)).body.status).toBe('succeeded')
+
+    const script = { steps: [bash("printf 'more\\n' >> SLACK.md"), { text: 'Added a line to SLACK.md.' }] }
+    const body = reply('Ev0REPLY', ts, '1700000100.000600', `add a line too ${scripted(script, '')}`)
+    const res = await send(body)
+    expect(res.body).toMatchObject({ ignored: false, run: { id: runId, sessionId, status: 'running' } })
+    // Slack again, and the same message as a mention's event: one turn.
+    const retry = await send(body, { ...signedDelivery(SLACK_SECRET, body), 'x-slack-retry-num': '1' })
+    expect(retry.body).toEqual({ ignored: true, reason: 'an event seen before (a retry)' })
+    const twin = await send(JSON.stringify({ ...JSON.parse(body), event_id: 'Ev0REPLYMENTION', event: { ...JSON.parse(body).event, type: 'app_mention' } }))
+    expect(twin.body).toEqual({ ignored: true, reason: 'a message seen before (in another event)' })
+
+    const run = await finished(runId)
+    expect(run.status).toBe('succeeded')
+    expect(run.sessionId).toBe(sessionId)
+    expect(run.result.text).toBe('Added a line to SLACK.md.')
+    expect(run.result.pullRequest).toMatchObject({ number: pr.number, url: pr.url })
+    expect(await show('show', `${pr.branch}:SLACK.md`)).toBe('from slack\nmore\n')
+    // The model was asked with the first exchange before the reply: the same conversation.
+    const asked = own.stack.model!.requests.find((r) => JSON.stringify(r.messages).includes('add a line too'))
+    expect(JSON.stringify(asked!.messages)).toContain('please add a note')
+    expect(JSON.stringify(asked!.messages)).toContain('Wrote SLACK.md.')
+
+    const [progress, , second] = await waitFor('the second result in the thread', () => (inThread().length === before + 1 ? inThread() : undefined))
+    // One progress message still, edited for the new turn and again at its end.
+    expect(progress!.edits.some((text) => text.includes('Working on the reply in this thread.'))).toBe(true)
+    expect(progress!.text).toContain('*succeeded*')
+    expect(second!.text).toContain('Added a line to SLACK.md.')
+    expect(second!.text).toContain(`<${pr.url}|#${pr.number}>`)
   })
 
   it("asks in the thread with buttons; an approver's click lets the step through, a stranger's does not", async () => {

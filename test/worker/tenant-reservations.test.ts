@@ -1,5 +1,6 @@
-import { env } from 'cloudflare:test'
+import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import { MAX_SLACK_THREADS, SlackThreads } from '../../src/tenant/slack-threads'
 
 /**
  * A tenant's cost caps, through its index's own RPC methods on its real SQLite: calls in flight
@@ -43,5 +44,21 @@ describe("a tenant's listing", () => {
     await tenant.upsert({ ...other, status: 'starting' })
     await tenant.upsert(other)
     expect((await tenant.list(10)).items.find((s) => s.id === other.id)?.status).toBe('idle')
+  })
+})
+
+describe("a tenant's Slack threads", () => {
+  it('name the newest run of each thread, and keep only the last MAX_SLACK_THREADS threads', async () => {
+    await runInDurableObject(index('t_slack_threads'), async (_instance, state) => {
+      const threads = new SlackThreads(state.storage.sql)
+      threads.record('T1:C1:1.0', 'run_first')
+      threads.record('T1:C1:1.0', 'run_fresh')
+      expect(threads.runOf('T1:C1:1.0')).toBe('run_fresh')
+      // The same ts in another team's workspace is another thread.
+      expect(threads.runOf('T2:C1:1.0')).toBeNull()
+      for (let i = 0; i < MAX_SLACK_THREADS; i++) threads.record(`T1:C1:${i + 2}.0`, `run_${i}`)
+      expect(threads.runOf('T1:C1:1.0')).toBeNull()
+      expect(threads.runOf('T1:C1:2.0')).toBe('run_0')
+    })
   })
 })
