@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGitHubStandIn, type GitHubStandIn } from '../../local/github-standin'
 import { inDialect } from '../../local/model-server'
+import { startEgressRecorder } from '../helpers/egress-recorder'
 import { MCP_FIXTURE } from '../helpers/mcp-fixture'
 import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import {
@@ -205,7 +206,8 @@ function linkOf(path: string): string {
 
 /**
  * Watches the sockets the sandbox of session `id` holds, from its first process on, every 20 ms
- * until stopped: each socket any process of its tree had open when looked at.
+ * until stopped: each socket any process of its tree had open when looked at. An agent restarted
+ * is followed to its new process.
  */
 function watchSockets(id: string) {
   const seen = new Map<string, Socket & { pid: number; command: string }>()
@@ -213,7 +215,7 @@ function watchSockets(id: string) {
   const done = (async () => {
     let root: number | undefined
     while (!stopped) {
-      root ??= (await sandboxesOf(id))[0]?.opencodePid
+      if (root === undefined || !processAlive(root)) root = (await sandboxesOf(id))[0]?.opencodePid
       if (root !== undefined) {
         const sockets = socketsByInode()
         for (const pid of treeOf(root)) {
@@ -248,15 +250,45 @@ function watchSockets(id: string) {
 const LOOPBACK = ['0100007F', '0000000000000000FFFF00000100007F']
 
 /**
- * What of `sockets` is not the sandbox's own business with the stack: listening, the bridge's
- * connections from the Worker, and its agent's calls to the Worker's gateway are; anything else
- * (a TCP connection elsewhere, or any UDP socket, which here means a DNS lookup) is a call out.
+ * What of `sockets` is not the sandbox's own business with the stack: listening, connections its
+ * servers accepted (the bridge's from the Worker), and its agent's calls to the Worker's gateway
+ * are; anything else (a TCP connection elsewhere, or any UDP socket, which here means a DNS
+ * lookup) is a call out.
  */
-function callsOut(sockets: Socket[], bridgePort: number): Socket[] {
+function callsOut(sockets: Socket[]): Socket[] {
   const workerPort = Number(new URL(own().stack.url).port)
-  return sockets.filter(
-    (s) => !(s.proto.startsWith('tcp') && (s.state === '0A' || s.local === bridgePort || (s.remotePort === workerPort && LOOPBACK.includes(s.remote)))),
-  )
+  const listening = new Set(sockets.filter((s) => s.state === '0A').map((s) => s.local))
+  return sockets.filter((s) => !(s.proto.startsWith('tcp') && (s.state === '0A' || listening.has(s.local) || (s.remotePort === workerPort && LOOPBACK.includes(s.remote)))))
+}
+
+/**
+ * Watches a session's sandbox for calls out from its first process to its last: its sockets
+ * (every 20 ms), and an egress recorder its environment sends every call to a host but the
+ * Worker's through (whose record has no gaps).
+ */
+async function watchEgress() {
+  const recorder = await startEgressRecorder()
+  let sockets: ReturnType<typeof watchSockets> | undefined
+  return {
+    /** The session's environment: its calls out go to the recorder. */
+    env: recorder.env([new URL(own().stack.url).hostname]),
+    watch(id: string) {
+      sockets = watchSockets(id)
+    },
+    /**
+     * Ends the session (its agent exits as a deleted session's does, flushing whatever it holds),
+     * then answers what its sandbox did outside the gateway, and whether it was seen calling the gateway.
+     */
+    async endAndStop(id: string) {
+      const [sandbox] = await sandboxesOf(id)
+      const tree = treeOf(sandbox!.opencodePid!)
+      expect((await api(`/v1/sessions/${id}`, { method: 'DELETE' })).status).toBe(200)
+      await waitFor('the sandbox’s processes to exit', () => (tree.some(processAlive) ? undefined : true), 60_000)
+      const seen = await sockets!.stop()
+      await recorder.close()
+      return { recorded: recorder.seen, sockets: callsOut(seen), calledGateway: seen.some((s) => s.remotePort === Number(new URL(own().stack.url).port)) }
+    },
+  }
 }
 
 describe('runtimes', () => {
@@ -281,10 +313,11 @@ describe('runtimes', () => {
 describe('a Claude Code session', () => {
   let id: string
   let stream: EventStream
-  let sockets: ReturnType<typeof watchSockets>
+  let egress: Awaited<ReturnType<typeof watchEgress>>
   beforeAll(async () => {
-    id = await createSession({ ...configured('claude-code'), title: 'claude' })
-    sockets = watchSockets(id)
+    egress = await watchEgress()
+    id = await createSession({ ...configured('claude-code'), title: 'claude', env: egress.env })
+    egress.watch(id)
     stream = new EventStream(id)
     await stream.until(isIdleEvent, 120_000)
   })
@@ -350,15 +383,6 @@ describe('a Claude Code session', () => {
     await expectReplayAfter(id, stream)
   })
 
-  it('calls nothing outside the gateway: from its start through its turns, its sandbox’s processes open no connection but to the Worker', async () => {
-    const seen = await sockets.stop()
-    const [sandbox] = await sandboxesOf(id)
-    const bridgePort = Number(readFileSync(`/proc/${sandbox!.opencodePid!}/cmdline`, 'utf8').split('\0')[2])
-    // It was watched doing what it does: its model calls reached the gateway.
-    expect(seen.some((s) => s.remotePort === Number(new URL(own().stack.url).port))).toBe(true)
-    expect(callsOut(seen, bridgePort)).toEqual([])
-  })
-
   it('has no provider key in the sandbox: the agent reaches the model through the gateway with its session token', async () => {
     const [sandbox] = await sandboxesOf(id)
     const bridge = sandbox!.opencodePid!
@@ -371,7 +395,7 @@ describe('a Claude Code session', () => {
     }
     // The model answered (it takes the deployment's key only): the gateway put the key in place of the session's token.
     expect(stream.events.some((e) => e.event === 'message.completed' && e.data.role === 'assistant' && e.data.text)).toBe(true)
-    expect(environOf(agent).ANTHROPIC_API_KEY).not.toBe(modelKey)
+    expect(environOf(agent).ANTHROPIC_AUTH_TOKEN).not.toBe(modelKey)
     expect(environOf(agent).DISABLE_TELEMETRY).toBe('1')
   })
 
@@ -392,6 +416,14 @@ describe('a Claude Code session', () => {
   it('keeps its log and queue across a Worker restart mid-turn', async () => {
     stream = await restartMidTurn(id, stream)
   })
+
+  it('calls nothing outside the gateway: from its start through its turns, a restart and its end, its sandbox’s processes call nobody but the Worker', async () => {
+    const { recorded, sockets, calledGateway } = await egress.endAndStop(id)
+    // It was watched doing what it does: its model calls reached the gateway.
+    expect(calledGateway).toBe(true)
+    expect(recorded).toEqual([])
+    expect(sockets).toEqual([])
+  })
 })
 
 describe('a Claude Code run', () => {
@@ -411,8 +443,11 @@ describe('a Claude Code run', () => {
 describe('a Codex session', () => {
   let id: string
   let stream: EventStream
+  let egress: Awaited<ReturnType<typeof watchEgress>>
   beforeAll(async () => {
-    id = await createSession(configured('codex'))
+    egress = await watchEgress()
+    id = await createSession({ ...configured('codex'), env: egress.env })
+    egress.watch(id)
     stream = new EventStream(id)
     await stream.until(isIdleEvent, 120_000)
   })
@@ -458,6 +493,20 @@ describe('a Codex session', () => {
     expect(file.body.content).toContain('ran-by-codex')
   })
 
+  it('hands a message’s attachment to Codex as a link to the file in the sandbox', async () => {
+    const mark = `codex-attached-${Date.now()}`
+    const content = `codex notes for ${mark}\n`
+    const attachments = [{ filename: 'codex-notes.txt', mime: 'text/plain', data: Buffer.from(content).toString('base64') }]
+    const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'codex saw the notes' }, mark), attachments } })
+    expect(res.status).toBe(200)
+    expect(res.body.reply.text).toBe('codex saw the notes')
+    const requests = (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
+    const sent = JSON.stringify(requests.findLast((r) => JSON.stringify(r).includes(mark)))
+    // Codex shows the model the link beside the message's text; the file there holds the bytes sent.
+    const link = /\[@codex-notes\.txt\]\(file:\/\/([^)"]*codex-notes\.txt)\)/.exec(sent)!
+    expect(readFileSync(decodeURIComponent(link[1]!), 'utf8')).toBe(content)
+  })
+
   it('stops a turn on abort, and takes the next message', async () => {
     await abortMidReply(id, stream, 'codex after the abort')
   })
@@ -466,8 +515,31 @@ describe('a Codex session', () => {
     await expectReplayAfter(id, stream)
   })
 
+  it('restarts a killed agent and loads its conversation again (ACP session/load)', async () => {
+    const [sandbox] = await sandboxesOf(id)
+    // The agent is codex-acp's native program (its npm command is a Node launcher waiting on it).
+    const agent = treeOf(sandbox!.opencodePid!).find((p) => linkOf(`/proc/${p}/exe`).endsWith('/codex-acp'))!
+    process.kill(agent, 'SIGKILL')
+    await waitFor('the agent to be restarted', async () => (stream.events.some((e) => e.event === 'sandbox.status' && e.data.step === 'agent_restarted') ? true : undefined), 120_000)
+    expect(processAlive(agent)).toBe(false)
+    const mark = `codex-after-restart-${Date.now()}`
+    const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'codex back again' }, mark) } })
+    expect(res.body.reply.text).toBe('codex back again')
+    const requests = (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
+    // The model was sent the conversation from before the kill along with the new message: Codex loaded it from its own record.
+    const last = JSON.stringify(requests.findLast((r) => JSON.stringify(r).includes(mark)))
+    expect(last).toContain('codex after the abort')
+  })
+
   it('keeps its log and queue across a Worker restart mid-turn', async () => {
     stream = await restartMidTurn(id, stream)
+  })
+
+  it('calls nothing outside the gateway: from its start through its turns, a restart and its end, its sandbox’s processes call nobody but the Worker', async () => {
+    const { recorded, sockets, calledGateway } = await egress.endAndStop(id)
+    expect(calledGateway).toBe(true)
+    expect(recorded).toEqual([])
+    expect(sockets).toEqual([])
   })
 })
 
