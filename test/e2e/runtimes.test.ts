@@ -45,11 +45,14 @@ let gh: GitHubStandIn
 let root: string
 let stack: OwnStack
 const own = () => stack
+/** Every call out of this stack's sandboxes that honours a proxy (the agents' HTTP clients do): there must be none. */
+let egress: Awaited<ReturnType<typeof startEgressRecorder>>
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'osw-runtimes-gh-'))
   gh = await startGitHubStandIn({ root, app: { id: APP_ID, publicKey } })
   await gh.createRepo('acme', 'agents', { 'README.md': 'agents\n' })
+  egress = await startEgressRecorder()
   // Both dialects: Claude Code takes the Anthropic-speaking provider, Codex the Responses one (the default model).
   stack = await startOwnStack(
     'runtimes',
@@ -59,13 +62,15 @@ beforeAll(async () => {
       GITHUB_APP_ID: APP_ID,
       GITHUB_APP_PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString().replace(/\n/g, '\\n'),
     },
-    { scriptedModel: true, opencodeConfig: (c) => inDialect('responses')(inDialect('anthropic')(c)) },
+    // The sandboxes' network sends every call to a host but this machine's (the Worker, the git stand-in) to the recorder.
+    { scriptedModel: true, opencodeConfig: (c) => inDialect('responses')(inDialect('anthropic')(c)), networkEnv: egress.env(['127.0.0.1', 'localhost']) },
   )
 })
 
 afterAll(async () => {
   await stack?.close()
   await gh?.close()
+  await egress?.close()
   rmSync(root, { recursive: true, force: true })
 })
 const modelBase = () => own().stack.model!.url.replace(/\/v1$/, '')
@@ -262,33 +267,17 @@ function callsOut(sockets: Socket[]): Socket[] {
 }
 
 /**
- * Watches a session's sandbox for calls out from its first process to its last: its sockets
- * (every 20 ms), and an egress recorder its environment sends every call to a host but the
- * Worker's through (whose record has no gaps).
+ * Ends session `id` (its agent exits as a deleted session's does, sending whatever it holds), then
+ * answers what its sandbox did outside the gateway as `sockets` (watched by watchSockets from its
+ * start) and the egress recorder saw it, and whether it was seen calling the gateway.
  */
-async function watchEgress() {
-  const recorder = await startEgressRecorder()
-  let sockets: ReturnType<typeof watchSockets> | undefined
-  return {
-    /** The session's environment: its calls out go to the recorder. */
-    env: recorder.env([new URL(own().stack.url).hostname]),
-    watch(id: string) {
-      sockets = watchSockets(id)
-    },
-    /**
-     * Ends the session (its agent exits as a deleted session's does, flushing whatever it holds),
-     * then answers what its sandbox did outside the gateway, and whether it was seen calling the gateway.
-     */
-    async endAndStop(id: string) {
-      const [sandbox] = await sandboxesOf(id)
-      const tree = treeOf(sandbox!.opencodePid!)
-      expect((await api(`/v1/sessions/${id}`, { method: 'DELETE' })).status).toBe(200)
-      await waitFor('the sandbox’s processes to exit', () => (tree.some(processAlive) ? undefined : true), 60_000)
-      const seen = await sockets!.stop()
-      await recorder.close()
-      return { recorded: recorder.seen, sockets: callsOut(seen), calledGateway: seen.some((s) => s.remotePort === Number(new URL(own().stack.url).port)) }
-    },
-  }
+async function endAndStop(id: string, sockets: ReturnType<typeof watchSockets>) {
+  const [sandbox] = await sandboxesOf(id)
+  const tree = treeOf(sandbox!.opencodePid!)
+  expect((await api(`/v1/sessions/${id}`, { method: 'DELETE' })).status).toBe(200)
+  await waitFor('the sandbox’s processes to exit', () => (tree.some(processAlive) ? undefined : true), 60_000)
+  const seen = await sockets.stop()
+  return { recorded: [...egress.seen], sockets: callsOut(seen), calledGateway: seen.some((s) => s.remotePort === Number(new URL(own().stack.url).port)) }
 }
 
 describe('runtimes', () => {
@@ -313,11 +302,10 @@ describe('runtimes', () => {
 describe('a Claude Code session', () => {
   let id: string
   let stream: EventStream
-  let egress: Awaited<ReturnType<typeof watchEgress>>
+  let sockets: ReturnType<typeof watchSockets>
   beforeAll(async () => {
-    egress = await watchEgress()
-    id = await createSession({ ...configured('claude-code'), title: 'claude', env: egress.env })
-    egress.watch(id)
+    id = await createSession({ ...configured('claude-code'), title: 'claude' })
+    sockets = watchSockets(id)
     stream = new EventStream(id)
     await stream.until(isIdleEvent, 120_000)
   })
@@ -418,11 +406,11 @@ describe('a Claude Code session', () => {
   })
 
   it('calls nothing outside the gateway: from its start through its turns, a restart and its end, its sandbox’s processes call nobody but the Worker', async () => {
-    const { recorded, sockets, calledGateway } = await egress.endAndStop(id)
+    const { recorded, sockets: out, calledGateway } = await endAndStop(id, sockets)
     // It was watched doing what it does: its model calls reached the gateway.
     expect(calledGateway).toBe(true)
     expect(recorded).toEqual([])
-    expect(sockets).toEqual([])
+    expect(out).toEqual([])
   })
 })
 
@@ -443,11 +431,10 @@ describe('a Claude Code run', () => {
 describe('a Codex session', () => {
   let id: string
   let stream: EventStream
-  let egress: Awaited<ReturnType<typeof watchEgress>>
+  let sockets: ReturnType<typeof watchSockets>
   beforeAll(async () => {
-    egress = await watchEgress()
-    id = await createSession({ ...configured('codex'), env: egress.env })
-    egress.watch(id)
+    id = await createSession(configured('codex'))
+    sockets = watchSockets(id)
     stream = new EventStream(id)
     await stream.until(isIdleEvent, 120_000)
   })
@@ -536,10 +523,10 @@ describe('a Codex session', () => {
   })
 
   it('calls nothing outside the gateway: from its start through its turns, a restart and its end, its sandbox’s processes call nobody but the Worker', async () => {
-    const { recorded, sockets, calledGateway } = await egress.endAndStop(id)
+    const { recorded, sockets: out, calledGateway } = await endAndStop(id, sockets)
     expect(calledGateway).toBe(true)
     expect(recorded).toEqual([])
-    expect(sockets).toEqual([])
+    expect(out).toEqual([])
   })
 })
 
