@@ -64,6 +64,11 @@ export type SandboxHostOptions = {
    * (`{"routes":["opencode"]}`: only those; `DELETE` answers them 503 and ends the hang).
    */
   faultInjection?: boolean
+  /**
+   * The network's own settings, in every sandbox's environment below the sandbox's own: a proxy,
+   * as on a network that has one (tests send what would leave the machine to a recorder).
+   */
+  networkEnv?: Record<string, string>
 }
 
 export type SandboxListing = { sandboxId: string; metadata: Record<string, string>; workdir: string; opencodePid?: number }
@@ -271,7 +276,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
       dir,
       workdir: join(dir, 'workspace'),
       home: join(dir, 'home'),
-      envs: body.envs ?? {},
+      envs: { ...opts.networkEnv, ...body.envs },
       metadata: body.metadata ?? {},
       running: new Set(),
       terminals: new SandboxTerminals(

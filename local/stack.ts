@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { BRIDGE_PATH } from '../src/sandbox/provider'
 import { startE2BStandIn, type E2BStandIn } from './e2b-standin'
 import { modelProviderConfig, startModelServer, type ModelServer } from './model-server'
 import { freePort } from './ports'
@@ -114,6 +115,8 @@ export type StackOptions = {
   devVars?: boolean
   /** let tests cut connections to sandboxes (see SandboxHostOptions) */
   faultInjection?: boolean
+  /** the network's settings every local sandbox gets (see SandboxHostOptions) */
+  networkEnv?: Record<string, string>
   /**
    * true: the scripted model even when provider keys are set (tests that pass fake keys);
    * false: no model at all, as a deployment nobody gave a provider; default: the scripted
@@ -238,6 +241,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       port: opts.sandboxHostPort,
       token: sandboxHostToken,
       faultInjection: opts.faultInjection,
+      networkEnv: opts.networkEnv,
     })
     host = started
     // Callbacks to a receiver on this machine (tests, a developer's listener) over http.
@@ -255,6 +259,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         // The Worker for the model gateway; the scripted model too, for tests that call it directly.
         egressPorts: [port, ...(model ? [Number(new URL(model.url).port)] : []), ...(opts.e2bStandIn.egressPorts ?? [])],
         pathPrepend: [join(PROJECT_ROOT, 'node_modules', '.bin')],
+        templateFiles: { [BRIDGE_PATH]: join(PROJECT_ROOT, 'agents', 'acp-bridge.mjs') },
       })
       e2b = { standIn, root }
       settings.SANDBOX_PROVIDER = 'e2b'

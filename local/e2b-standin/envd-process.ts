@@ -64,7 +64,7 @@ async function start(sandboxes: Sandboxes, sb: Sandbox, req: IncomingMessage, re
   const cwd = sandboxes.insidePath(sb, msg.process.cwd)
   if (!(await stat(sandboxes.resolvePath(sb, cwd)).catch(() => undefined))?.isDirectory()) throw new ConnectError('invalid_argument', `cwd '${cwd}' does not exist`)
   const proc = await sb.processes.start({
-    config: msg.process,
+    config: sandboxes.templateCommand(msg.process),
     cwd,
     env: sandboxes.processEnv(sb, msg.process.envs),
     tag: msg.tag,

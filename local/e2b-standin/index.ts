@@ -27,6 +27,12 @@ export type E2BStandInOptions = {
   egressPorts?: number[]
   /** extra PATH entries for sandbox processes, as a template would have them */
   pathPrepend?: string[]
+  /**
+   * Files the template holds at absolute paths (`/opt/agents/acp-bridge.mjs`), each with where it
+   * lies on this host: a stand-in sandbox shares the host's file system, so a command naming one
+   * runs the host's copy.
+   */
+  templateFiles?: Record<string, string>
 }
 
 export type E2BStandInSandbox = {
@@ -107,7 +113,7 @@ function listen(server: Server, port: number): Promise<number> {
 export async function startE2BStandIn(opts: E2BStandInOptions): Promise<E2BStandIn> {
   const root = resolve(opts.root)
   await mkdir(root, { recursive: true })
-  const sandboxes = new Sandboxes({ root, egressPorts: opts.egressPorts ?? [], pathPrepend: opts.pathPrepend ?? [] })
+  const sandboxes = new Sandboxes({ root, egressPorts: opts.egressPorts ?? [], pathPrepend: opts.pathPrepend ?? [], templateFiles: opts.templateFiles ?? {} })
   const snapshots = new Snapshots(root, sandboxes)
   const faults = noFaults()
   const api = outlastWorkerdKeepAlive(createServer(getRequestListener(createRestApi(sandboxes, snapshots, opts.apiKey, faults).fetch)))

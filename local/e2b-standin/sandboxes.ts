@@ -5,7 +5,7 @@ import { delimiter, dirname, isAbsolute, join } from 'node:path'
 import { promisify } from 'node:util'
 import { dropMemory, sandboxPids, signal } from './memory'
 import { startNamespace, type Namespace } from './network'
-import { ProcessTable } from './processes'
+import { ProcessTable, type ProcessConfig } from './processes'
 import { installedFolder, seedOpencodeConfig } from '../opencode-config-folder'
 
 /**
@@ -67,7 +67,7 @@ export type CreateInput = {
   autoPause?: boolean
 }
 
-export type SandboxesOptions = { root: string; egressPorts: number[]; pathPrepend: string[] }
+export type SandboxesOptions = { root: string; egressPorts: number[]; pathPrepend: string[]; templateFiles: Record<string, string> }
 
 export class Sandboxes {
   private readonly all = new Map<string, Sandbox>()
@@ -78,6 +78,12 @@ export class Sandboxes {
     this.path = [...opts.pathPrepend, dirname(process.execPath), process.env.PATH ?? '/usr/bin:/bin'].join(delimiter)
     // The template's opencode folder, ready (on most machines) before the first sandbox is asked for.
     installedFolder()
+  }
+
+  /** A command as the template would run it: each of the template's files it names, at its place on this host. */
+  templateCommand(config: ProcessConfig): ProcessConfig {
+    const at = (arg: string) => Object.entries(this.opts.templateFiles).reduce((a, [inTemplate, onHost]) => a.replaceAll(inTemplate, onHost), arg)
+    return { ...config, cmd: at(config.cmd), args: config.args?.map(at) }
   }
 
   get(id: string): Sandbox | undefined {

@@ -30,16 +30,19 @@ describe('runtimeModel', () => {
 })
 
 describe('runtimeEnv', () => {
-  it('points Claude Code at the gateway with the session’s token as its key, and turns its calls home off', () => {
+  it('points Claude Code at the gateway with the session’s token as its bearer token, and turns its calls home off', () => {
     const env = runtimeEnv('claude-code', { provider: 'claude', model: 'claude-haiku-4-5' }, { url: 'https://w.example/v1/gateway', token: 'gw-token' })
     expect(env).toMatchObject({
       ANTHROPIC_BASE_URL: 'https://w.example/v1/gateway/claude',
-      ANTHROPIC_API_KEY: 'gw-token',
+      ANTHROPIC_AUTH_TOKEN: 'gw-token',
       ANTHROPIC_MODEL: 'claude-haiku-4-5',
+      CLAUDE_CODE_DISABLE_FAST_MODE: '1',
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
       DISABLE_TELEMETRY: '1',
       DISABLE_AUTOUPDATER: '1',
     })
+    // An API key would make Claude Code call api.anthropic.com with it (its organisation metrics), base URL or not.
+    expect(env).not.toHaveProperty('ANTHROPIC_API_KEY')
     expect(Object.values(env)).not.toContain('sk-real')
   })
 })

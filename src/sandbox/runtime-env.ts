@@ -36,17 +36,27 @@ export function runtimeModel(runtime: Runtime, routes: Map<string, ModelRoute>, 
 
 /**
  * The environment an ACP runtime's agent runs with: its model API's base URL pointed at the
- * gateway with the session's gateway token as its key (no provider key enters the sandbox), and
- * every call home (telemetry, error reports, update checks) turned off by the agent's own settings.
+ * gateway with the session's gateway token as its credential (no provider key enters the
+ * sandbox), and every call home (telemetry, error reports, update checks) turned off by the
+ * agent's own settings.
+ *
+ * Claude Code gets the token as `ANTHROPIC_AUTH_TOKEN` (sent as a bearer token, the way its
+ * documentation sets up an LLM gateway), not as `ANTHROPIC_API_KEY`: with an API key it calls
+ * api.anthropic.com itself, whatever its base URL and none of its switches can stop it (its
+ * organisation-metrics exporter checks `/api/claude_code/organizations/metrics_enabled` five
+ * minutes after its start and at its exit), sending the key it holds. Those calls need an API key
+ * or a claude.ai login; it has neither, so it makes none. Its fast-mode prefetch, also to
+ * api.anthropic.com at its start, has a switch of its own.
  */
 export function runtimeEnv(runtime: Runtime, target: RuntimeModel, gateway: { url: string; token: string }): Record<string, string> {
   const base = `${gateway.url}/${target.provider}`
   if (RUNTIME_INFO[runtime].dialect === 'anthropic') {
     return {
       ANTHROPIC_BASE_URL: base,
-      ANTHROPIC_API_KEY: gateway.token,
+      ANTHROPIC_AUTH_TOKEN: gateway.token,
       ANTHROPIC_MODEL: target.model,
       ANTHROPIC_SMALL_FAST_MODEL: target.model,
+      CLAUDE_CODE_DISABLE_FAST_MODE: '1',
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
       DISABLE_TELEMETRY: '1',
       DISABLE_ERROR_REPORTING: '1',

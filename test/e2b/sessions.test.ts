@@ -4,11 +4,13 @@ import { join } from 'node:path'
 import { Sandbox, type ConnectionOpts } from 'e2b'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { E2BStandInSandbox } from '../../local/e2b-standin'
+import { inDialect } from '../../local/model-server'
 import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import {
   api,
   CANARY_PROVIDER_KEY,
   createSession,
+  deltasOf,
   EventStream,
   fixtureRepo,
   isIdleEvent,
@@ -55,7 +57,8 @@ beforeAll(async () => {
   own = await startOwnStack(
     'e2b',
     { SESSION_IDLE_SECONDS: String(IDLE_SECONDS), CANARY_API_KEY: CANARY_PROVIDER_KEY, TIMINGS: JSON.stringify(TIMINGS) },
-    { e2bStandIn: { apiKey: E2B_KEY }, scriptedModel: true },
+    // A provider speaking Anthropic's API besides the default one, for a Claude Code session.
+    { e2bStandIn: { apiKey: E2B_KEY }, scriptedModel: true, opencodeConfig: (c) => ({ ...inDialect('anthropic')(c), model: c.model, small_model: c.small_model }) },
   )
 })
 
@@ -161,6 +164,24 @@ describe('sessions on E2B (through the stand-in)', () => {
       expect(sandboxEvents(stream).map((e) => e.state)).toContain('ready')
       await keep(api(`/v1/sessions/${id}`))
       await keep(api(`/v1/sessions/${id}/messages`))
+    })
+  })
+
+  it('runs a Claude Code session through the template’s ACP bridge, started by envd, and streams its reply as deltas', async () => {
+    const id = await createSession({ runtime: 'claude-code' })
+    await watching(id, async (stream) => {
+      await stream.until(isIdleEvent, 120_000)
+      const sb = await onlySandbox(id)
+      const cmdlines = sb.pids.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8'))
+      expect(cmdlines.some((c) => c.includes('acp-bridge.mjs') && c.includes('claude-code-acp'))).toBe(true)
+      expect(JSON.stringify(sandboxEnv(sb))).not.toContain(CANARY_PROVIDER_KEY)
+      const text = Array.from({ length: 20 }, (_, i) => `e2b${i}`).join(' ')
+      const messageId = await sendMessage(id, scripted({ reply: text, delayMs: 20 }))
+      const done = await stream.until(isReplyTo(messageId))
+      expect(done.data.text).toBe(text)
+      expect(deltasOf(stream.events, done.data.messageId as string)).toBe(text)
+      expect(stream.events.filter((e) => e.event === 'message.delta' && e.data.messageId === done.data.messageId).length).toBeGreaterThan(1)
+      await keep(api(`/v1/sessions/${id}`, { method: 'DELETE' }))
     })
   })
 

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGitHubStandIn, type GitHubStandIn } from '../../local/github-standin'
 import { inDialect } from '../../local/model-server'
+import { startEgressRecorder } from '../helpers/egress-recorder'
 import { MCP_FIXTURE } from '../helpers/mcp-fixture'
 import { startOwnStack, type OwnStack } from '../helpers/own-stack'
 import {
@@ -44,11 +45,14 @@ let gh: GitHubStandIn
 let root: string
 let stack: OwnStack
 const own = () => stack
+/** Every call out of this stack's sandboxes that honours a proxy (the agents' HTTP clients do): there must be none. */
+let egress: Awaited<ReturnType<typeof startEgressRecorder>>
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'osw-runtimes-gh-'))
   gh = await startGitHubStandIn({ root, app: { id: APP_ID, publicKey } })
   await gh.createRepo('acme', 'agents', { 'README.md': 'agents\n' })
+  egress = await startEgressRecorder()
   // Both dialects: Claude Code takes the Anthropic-speaking provider, Codex the Responses one (the default model).
   stack = await startOwnStack(
     'runtimes',
@@ -58,13 +62,15 @@ beforeAll(async () => {
       GITHUB_APP_ID: APP_ID,
       GITHUB_APP_PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString().replace(/\n/g, '\\n'),
     },
-    { scriptedModel: true, opencodeConfig: (c) => inDialect('responses')(inDialect('anthropic')(c)) },
+    // The sandboxes' network sends every call to a host but this machine's (the Worker, the git stand-in) to the recorder.
+    { scriptedModel: true, opencodeConfig: (c) => inDialect('responses')(inDialect('anthropic')(c)), networkEnv: egress.env(['127.0.0.1', 'localhost']) },
   )
 })
 
 afterAll(async () => {
   await stack?.close()
   await gh?.close()
+  await egress?.close()
   rmSync(root, { recursive: true, force: true })
 })
 const modelBase = () => own().stack.model!.url.replace(/\/v1$/, '')
@@ -205,7 +211,8 @@ function linkOf(path: string): string {
 
 /**
  * Watches the sockets the sandbox of session `id` holds, from its first process on, every 20 ms
- * until stopped: each socket any process of its tree had open when looked at.
+ * until stopped: each socket any process of its tree had open when looked at. An agent restarted
+ * is followed to its new process.
  */
 function watchSockets(id: string) {
   const seen = new Map<string, Socket & { pid: number; command: string }>()
@@ -213,7 +220,7 @@ function watchSockets(id: string) {
   const done = (async () => {
     let root: number | undefined
     while (!stopped) {
-      root ??= (await sandboxesOf(id))[0]?.opencodePid
+      if (root === undefined || !processAlive(root)) root = (await sandboxesOf(id))[0]?.opencodePid
       if (root !== undefined) {
         const sockets = socketsByInode()
         for (const pid of treeOf(root)) {
@@ -248,15 +255,29 @@ function watchSockets(id: string) {
 const LOOPBACK = ['0100007F', '0000000000000000FFFF00000100007F']
 
 /**
- * What of `sockets` is not the sandbox's own business with the stack: listening, the bridge's
- * connections from the Worker, and its agent's calls to the Worker's gateway are; anything else
- * (a TCP connection elsewhere, or any UDP socket, which here means a DNS lookup) is a call out.
+ * What of `sockets` is not the sandbox's own business with the stack: listening, connections its
+ * servers accepted (the bridge's from the Worker), and its agent's calls to the Worker's gateway
+ * are; anything else (a TCP connection elsewhere, or any UDP socket, which here means a DNS
+ * lookup) is a call out.
  */
-function callsOut(sockets: Socket[], bridgePort: number): Socket[] {
+function callsOut(sockets: Socket[]): Socket[] {
   const workerPort = Number(new URL(own().stack.url).port)
-  return sockets.filter(
-    (s) => !(s.proto.startsWith('tcp') && (s.state === '0A' || s.local === bridgePort || (s.remotePort === workerPort && LOOPBACK.includes(s.remote)))),
-  )
+  const listening = new Set(sockets.filter((s) => s.state === '0A').map((s) => s.local))
+  return sockets.filter((s) => !(s.proto.startsWith('tcp') && (s.state === '0A' || listening.has(s.local) || (s.remotePort === workerPort && LOOPBACK.includes(s.remote)))))
+}
+
+/**
+ * Ends session `id` (its agent exits as a deleted session's does, sending whatever it holds), then
+ * answers what its sandbox did outside the gateway as `sockets` (watched by watchSockets from its
+ * start) and the egress recorder saw it, and whether it was seen calling the gateway.
+ */
+async function endAndStop(id: string, sockets: ReturnType<typeof watchSockets>) {
+  const [sandbox] = await sandboxesOf(id)
+  const tree = treeOf(sandbox!.opencodePid!)
+  expect((await api(`/v1/sessions/${id}`, { method: 'DELETE' })).status).toBe(200)
+  await waitFor('the sandbox’s processes to exit', () => (tree.some(processAlive) ? undefined : true), 60_000)
+  const seen = await sockets.stop()
+  return { recorded: [...egress.seen], sockets: callsOut(seen), calledGateway: seen.some((s) => s.remotePort === Number(new URL(own().stack.url).port)) }
 }
 
 describe('runtimes', () => {
@@ -350,15 +371,6 @@ describe('a Claude Code session', () => {
     await expectReplayAfter(id, stream)
   })
 
-  it('calls nothing outside the gateway: from its start through its turns, its sandbox’s processes open no connection but to the Worker', async () => {
-    const seen = await sockets.stop()
-    const [sandbox] = await sandboxesOf(id)
-    const bridgePort = Number(readFileSync(`/proc/${sandbox!.opencodePid!}/cmdline`, 'utf8').split('\0')[2])
-    // It was watched doing what it does: its model calls reached the gateway.
-    expect(seen.some((s) => s.remotePort === Number(new URL(own().stack.url).port))).toBe(true)
-    expect(callsOut(seen, bridgePort)).toEqual([])
-  })
-
   it('has no provider key in the sandbox: the agent reaches the model through the gateway with its session token', async () => {
     const [sandbox] = await sandboxesOf(id)
     const bridge = sandbox!.opencodePid!
@@ -371,7 +383,7 @@ describe('a Claude Code session', () => {
     }
     // The model answered (it takes the deployment's key only): the gateway put the key in place of the session's token.
     expect(stream.events.some((e) => e.event === 'message.completed' && e.data.role === 'assistant' && e.data.text)).toBe(true)
-    expect(environOf(agent).ANTHROPIC_API_KEY).not.toBe(modelKey)
+    expect(environOf(agent).ANTHROPIC_AUTH_TOKEN).not.toBe(modelKey)
     expect(environOf(agent).DISABLE_TELEMETRY).toBe('1')
   })
 
@@ -392,6 +404,14 @@ describe('a Claude Code session', () => {
   it('keeps its log and queue across a Worker restart mid-turn', async () => {
     stream = await restartMidTurn(id, stream)
   })
+
+  it('calls nothing outside the gateway: from its start through its turns, a restart and its end, its sandbox’s processes call nobody but the Worker', async () => {
+    const { recorded, sockets: out, calledGateway } = await endAndStop(id, sockets)
+    // It was watched doing what it does: its model calls reached the gateway.
+    expect(calledGateway).toBe(true)
+    expect(recorded).toEqual([])
+    expect(out).toEqual([])
+  })
 })
 
 describe('a Claude Code run', () => {
@@ -411,8 +431,10 @@ describe('a Claude Code run', () => {
 describe('a Codex session', () => {
   let id: string
   let stream: EventStream
+  let sockets: ReturnType<typeof watchSockets>
   beforeAll(async () => {
     id = await createSession(configured('codex'))
+    sockets = watchSockets(id)
     stream = new EventStream(id)
     await stream.until(isIdleEvent, 120_000)
   })
@@ -458,6 +480,20 @@ describe('a Codex session', () => {
     expect(file.body.content).toContain('ran-by-codex')
   })
 
+  it('hands a message’s attachment to Codex as a link to the file in the sandbox', async () => {
+    const mark = `codex-attached-${Date.now()}`
+    const content = `codex notes for ${mark}\n`
+    const attachments = [{ filename: 'codex-notes.txt', mime: 'text/plain', data: Buffer.from(content).toString('base64') }]
+    const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'codex saw the notes' }, mark), attachments } })
+    expect(res.status).toBe(200)
+    expect(res.body.reply.text).toBe('codex saw the notes')
+    const requests = (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
+    const sent = JSON.stringify(requests.findLast((r) => JSON.stringify(r).includes(mark)))
+    // Codex shows the model the link beside the message's text; the file there holds the bytes sent.
+    const link = /\[@codex-notes\.txt\]\(file:\/\/([^)"]*codex-notes\.txt)\)/.exec(sent)!
+    expect(readFileSync(decodeURIComponent(link[1]!), 'utf8')).toBe(content)
+  })
+
   it('stops a turn on abort, and takes the next message', async () => {
     await abortMidReply(id, stream, 'codex after the abort')
   })
@@ -466,8 +502,31 @@ describe('a Codex session', () => {
     await expectReplayAfter(id, stream)
   })
 
+  it('restarts a killed agent and loads its conversation again (ACP session/load)', async () => {
+    const [sandbox] = await sandboxesOf(id)
+    // The agent is codex-acp's native program (its npm command is a Node launcher waiting on it).
+    const agent = treeOf(sandbox!.opencodePid!).find((p) => linkOf(`/proc/${p}/exe`).endsWith('/codex-acp'))!
+    process.kill(agent, 'SIGKILL')
+    await waitFor('the agent to be restarted', async () => (stream.events.some((e) => e.event === 'sandbox.status' && e.data.step === 'agent_restarted') ? true : undefined), 120_000)
+    expect(processAlive(agent)).toBe(false)
+    const mark = `codex-after-restart-${Date.now()}`
+    const res = await api(`/v1/sessions/${id}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'codex back again' }, mark) } })
+    expect(res.body.reply.text).toBe('codex back again')
+    const requests = (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
+    // The model was sent the conversation from before the kill along with the new message: Codex loaded it from its own record.
+    const last = JSON.stringify(requests.findLast((r) => JSON.stringify(r).includes(mark)))
+    expect(last).toContain('codex after the abort')
+  })
+
   it('keeps its log and queue across a Worker restart mid-turn', async () => {
     stream = await restartMidTurn(id, stream)
+  })
+
+  it('calls nothing outside the gateway: from its start through its turns, a restart and its end, its sandbox’s processes call nobody but the Worker', async () => {
+    const { recorded, sockets: out, calledGateway } = await endAndStop(id, sockets)
+    expect(calledGateway).toBe(true)
+    expect(recorded).toEqual([])
+    expect(out).toEqual([])
   })
 })
 

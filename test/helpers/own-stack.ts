@@ -14,7 +14,7 @@ export type OwnStack = { stack: Stack; dir: string; logFile: string; close(): Pr
 export async function startOwnStack(
   name: string,
   settings: Record<string, string> = {},
-  opts: Pick<StackOptions, 'faultInjection' | 'scriptedModel' | 'e2bStandIn' | 'opencodeConfig' | 'bundledSettings'> = {},
+  opts: Pick<StackOptions, 'faultInjection' | 'scriptedModel' | 'e2bStandIn' | 'opencodeConfig' | 'bundledSettings' | 'networkEnv'> = {},
 ): Promise<OwnStack> {
   const dir = mkdtempSync(join(tmpdir(), `osw-${name}-`))
   const logFile = join(dir, 'worker.log')
