@@ -18,11 +18,12 @@ import { newId } from '../lib/ids'
 import { updateRow } from '../lib/row'
 import { errorMessage, log, logEvent } from '../lib/log'
 import type { PullRequestPlan } from '../github/pull-request'
-import { askComment, commentBody, githubComment, startedComment } from './github'
+import { commentBody, githubComment, startedComment } from './github'
 import { githubSetup, publishRun, type GitHubSetup } from './github-pr'
-import { editProgress, postAsk, postProgress, reportToSlack } from './slack-api'
+import { editProgress, postProgress, reportToSlack } from './slack-api'
 import { slackRules } from './slack'
-import { askedHere, askerOf, askEvent, type AskedRun, type Asker, type AskPlace } from './approvals'
+import { askerOf, type AskPlace } from './approvals'
+import { answerWhereAsked, askerFor, tell, type PermissionAsked } from './run-asks'
 import { callbackRetryDelay, SETTLE_MS } from './policy'
 import { sessionKeptUntil, threadTurn, type ThreadReply } from './thread-turn'
 import { postCallback } from './callback-post'
@@ -237,56 +238,25 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
     }
   }
 
-  /**
-   * A trusted author's `/approve` or `/deny` on the issue or pull request the run reports to, or an
-   * approver's button in its Slack thread, answers the request the agent waits on. Anywhere else it
-   * answers nothing: the answer names a run, and a run is answered only where it asked.
-   */
+  /** An answer to the agent's request from where the run asked (./run-asks). */
   async answerAsk(tenant: string, where: AskPlace, reply: 'once' | 'reject'): Promise<Outcome<{ permissionId: string }>> {
-    if (this.row?.tenant !== tenant) return fail('not_found', 'no such run')
-    if (!askedHere(this.askedRun(), where)) return fail('not_found', 'no such run here')
-    const permissionId = this.row.asked_permission
-    if (this.isFinal() || permissionId === null) return fail('conflict', 'the run waits on no request')
-    if (where.kind === 'slack' && where.permissionId !== permissionId) return fail('conflict', 'that request is no longer waiting')
-    const answered = await this.session().answerPermission(tenant, permissionId, { reply })
-    if (!answered.ok) return answered
-    this.update({ asked_permission: null })
-    return ok({ permissionId })
-  }
-
-  private askedRun(): AskedRun {
-    const row = this.row!
-    return {
-      github: row.github === null ? null : (JSON.parse(row.github) as GitHubTarget),
-      slack: row.slack === null ? null : (JSON.parse(row.slack) as SlackTarget),
-      request: JSON.parse(row.request) as RunRequest,
-    }
+    const answered = await answerWhereAsked(this.env, this.row, this.row !== undefined && this.isFinal(), tenant, where, reply)
+    if (answered.ok) this.update({ asked_permission: null })
+    return answered
   }
 
   /** The agent's request, put to whoever answers it: the people where the run started, or its callback's receiver. */
-  private async ask(sig: Extract<RunSignal, { kind: 'permission_asked' }>) {
+  private async ask(sig: PermissionAsked) {
     const row = this.row!
-    const run = this.askedRun()
-    const asker = askerOf(run, slackRules(this.env).approvers)
-    if (asker === undefined || row.asked_permission === sig.permissionId) return
+    const asker = askerFor(this.env, row, sig.permissionId)
+    if (asker === undefined) return
     this.update({ asked_permission: sig.permissionId })
-    const told = await this.tell(asker, run, sig).catch((err: unknown) => {
+    const told = await tell(this.env, this.row!, asker, sig).catch((err: unknown) => {
       log('warn', 'run ask failed', { runId: row.id, err: errorMessage(err) })
       return false
     })
     // Unheard, the request is rejected when PENDING_TIMEOUT_SECONDS pass, as any unanswered one.
     if (!told) log('warn', 'run could not ask', { runId: row.id, where: asker })
-  }
-
-  private async tell(asker: Asker, run: AskedRun, sig: Extract<RunSignal, { kind: 'permission_asked' }>): Promise<boolean> {
-    const { id, tenant, session_id: sessionId } = this.row!
-    if (asker === 'github') {
-      const posted = await githubComment(this.env, run.github!, askComment(id, sig.permission, sig.patterns))
-      return posted !== 'unreachable' && posted.status < 300
-    }
-    if (asker === 'slack') return postAsk(this.env, run.slack!, id, sig)
-    const res = await postCallback(this.env, tenant, askEvent({ id, tenant, sessionId }, sig), run.request.callback!.url)
-    return res !== 'refused' && res.ok
   }
 
   override async alarm(): Promise<void> {
