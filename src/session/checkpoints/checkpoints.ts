@@ -182,16 +182,17 @@ export class Checkpoints {
   }
 
   /**
-   * The agent in `record` was started again: when it no longer has the session's conversation (its
-   * data was lost with it), it gets the last checkpoint's record of it back. Answers whether it
-   * has the conversation now.
+   * The opencode agent in `record` was started again: when it no longer has the session's
+   * conversation (its data was lost with it), it gets the last checkpoint's record of it back
+   * (`imported`). Nothing for another runtime's agent, which loads its own or is given a transcript.
    */
-  async recallAgent(record: SandboxRecord, agentSessionId: string | null): Promise<boolean> {
-    if (!agentSessionId) return false
+  async recallAgent(record: SandboxRecord, agentSessionId: string | null): Promise<'imported' | undefined> {
+    if (!agentSessionId || !runsOpencode(this.p.store.spec().runtime)) return undefined
     const known = await this.p.connection.clientFor(record).session.get({ sessionID: agentSessionId })
-    if (known.data) return true
+    if (known.data) return undefined
     const last = this.enabled ? this.rows.latest() : undefined
-    return last?.agent_session_id === agentSessionId && last.agent_bytes > 0 ? this.giveAgent(record, last) : false
+    const given = last?.agent_session_id === agentSessionId && last.agent_bytes > 0 && (await this.giveAgent(record, last))
+    return given ? 'imported' : undefined
   }
 
   /** The session is over: its checkpoints go, once a save under way has ended. */

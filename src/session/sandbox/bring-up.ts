@@ -1,7 +1,7 @@
 import { errorMessage } from '../../lib/log'
 import { waitForOpencode } from '../../opencode/client'
 import type { SandboxRecord } from '../../sandbox/record'
-import type { Restored } from '../checkpoints/checkpoints'
+import type { AgentMemory } from '../../contracts'
 import { openSecrets } from '../store/secrets'
 import type { LifecycleParts } from './lifecycle-parts'
 import type { Provisioning } from './provisioning'
@@ -37,19 +37,20 @@ export async function provision(p: LifecycleParts, provisioning: Provisioning, h
       if (job.abandoned) void p.provider.kill(sandboxId).catch(() => {})
     }
     const { record, warm } = await p.source.sandboxFor(spec, secrets, made)
-    let restored: Restored | undefined | 'stopped'
+    let brought: Brought | 'stopped'
     try {
-      restored = await bringUp(p, host, job, record, warm)
+      brought = await bringUp(p, host, job, record, warm)
     } catch (err) {
       if (!warm || host.stopped(job)) throw err
       // The pool checked its agent when it pooled it; one that no longer answers is replaced by a sandbox made now.
       await host.abandon(record)
       signals.sandboxState('starting', 'warm_failed', { detail: errorMessage(err) })
-      restored = await bringUp(p, host, job, await p.source.create(spec, secrets, made), false)
+      brought = await bringUp(p, host, job, await p.source.create(spec, secrets, made), false)
     }
-    if (restored === 'stopped') return
-    if (restored) signals.sandboxState('ready', 'restored', { detail: `checkpoint ${restored.checkpoint}` })
-    else signals.sandboxState('ready', 'started')
+    if (brought === 'stopped') return
+    const memory = brought.memory && { memory: brought.memory }
+    if (brought.checkpoint !== undefined) signals.sandboxState('ready', 'restored', { detail: `checkpoint ${brought.checkpoint}`, ...memory })
+    else signals.sandboxState('ready', 'started', memory)
     // The idle clock starts once the session can take a message, not while its sandbox boots.
     signals.touch()
     status.report({ kind: 'agent_ready' })
@@ -61,12 +62,15 @@ export async function provision(p: LifecycleParts, provisioning: Provisioning, h
   }
 }
 
+/** What a new sandbox brought back: the checkpoint put on its workspace, and how its agent got the earlier conversation. */
+type Brought = { checkpoint?: number; memory?: AgentMemory }
+
 /**
  * The new sandbox becomes the session's and its agent is attached: a warm one's answered the
  * pool, and its link opened while the session was admitted (SandboxSource.whileAdmitting).
  * 'stopped': the job stopped on the way, and what it brought is abandoned.
  */
-async function bringUp(p: LifecycleParts, host: BringUpHost, job: Job, record: SandboxRecord, warm: boolean): Promise<Restored | undefined | 'stopped'> {
+async function bringUp(p: LifecycleParts, host: BringUpHost, job: Job, record: SandboxRecord, warm: boolean): Promise<Brought | 'stopped'> {
   const { store, connection } = p
   if (host.stopped(job)) return host.abandon(record).then(() => 'stopped' as const)
   store.saveSandbox(record)
@@ -76,7 +80,8 @@ async function bringUp(p: LifecycleParts, host: BringUpHost, job: Job, record: S
   // A session that had a sandbox before: its last checkpoint goes onto this one, and its agent gets the conversation back.
   const restored = await p.checkpoints.restore(record, store.spec().repo !== undefined)
   if (host.stopped(job)) return host.abandon(record).then(() => 'stopped' as const)
-  await connection.attach(record, restored?.agentSessionId ?? checks.knownAgentSession)
+  const transcript = await connection.attach(record, restored?.agentSessionId ?? checks.knownAgentSession)
   if (host.stopped(job)) return host.abandon(record).then(() => 'stopped' as const)
-  return restored
+  const memory = restored?.agentSessionId ? 'imported' : transcript
+  return { ...(restored && { checkpoint: restored.checkpoint }), ...(memory && { memory }) }
 }
