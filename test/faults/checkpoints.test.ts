@@ -285,6 +285,38 @@ describe('checkpoints', () => {
     }
   })
 
+  it('start a fork of a hibernated session from a checkpoint alone: a new sandbox with its files, and the conversation up to its turn', async () => {
+    // Left idle, the session hibernates (paused, then let go): there is no sandbox to copy.
+    await waitFor('the session to hibernate', async () => (await sandboxesOf(id)).length === 0)
+    const first = (await checkpoints()).checkpoints[0]!
+    const res = await api(`/v1/sessions/${id}/fork`, { body: { checkpoint: 1 } })
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    const fork = res.body.id as string
+    const stream = new EventStream(fork)
+    try {
+      // Its own sandbox, a clone of the commit with checkpoint 1's changes, and opencode given the record of the conversation.
+      const ready = await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'ready', 120_000)
+      expect(ready.data).toMatchObject({ step: 'restored', detail: 'checkpoint 1', memory: 'imported' })
+      const file = (path: string) => api(`/v1/sessions/${fork}/files?path=${encodeURIComponent(path)}`)
+      expect((await file('notes.txt')).body.content).toBe(`${WRITTEN}\n`)
+      expect((await file('old.txt')).status).toBe(404)
+      expect((await file('after-limit.txt')).status).toBe(404)
+      const users = ((await api(`/v1/sessions/${fork}/messages`)).body as unknown as Json[]).filter((m) => m.role === 'user')
+      expect(users.map((m) => m.id)).toEqual([first.messageId])
+      expect((await api(`/v1/sessions/${fork}/checkpoints`)).body.checkpoints).toMatchObject([{ checkpoint: 1, messageId: null, filesChanged: 5 }])
+      const reply = await api(`/v1/sessions/${fork}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'forked alone' }, 'KESTREL: remember') } })
+      expect(reply.status).toBe(200)
+      const saw = modelSaw('KESTREL')
+      expect(saw).toContain(`${WORD[0]}: remember`)
+      expect(saw).not.toContain(`${WORD[1]}: remember`)
+      // The original stays as it was: hibernated.
+      expect(await sandboxesOf(id)).toEqual([])
+    } finally {
+      await stream.close()
+      await api(`/v1/sessions/${fork}`, { method: 'DELETE' })
+    }
+  })
+
   it('that do not open answer checkpoint_unreadable, and a new sandbox then starts clean, saying so', async () => {
     // Left idle, the session hibernates (paused, then let go): its next message needs the checkpoint.
     await waitFor('the session to hibernate', async () => (await sandboxesOf(id)).length === 0)
