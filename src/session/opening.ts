@@ -62,7 +62,7 @@ export async function openFork(p: SessionParts, input: ForkInput): Promise<Outco
       if (alone) {
         // The first sandbox is made as any session's is, and restores the checkpoint kept here.
         await p.checkpoints.adoptFork(alone)
-        p.forks.adoptHistory(input)
+        p.forks.adoptHistory(input.history)
         return
       }
       await p.forks.adopt(input)

@@ -119,7 +119,7 @@ export class Checkpoints {
    */
   async adoptFork(point: ForkPoint) {
     const { store } = this.p
-    if (!this.enabled || !point.alone) throw new Error('the checkpoint cannot be kept: checkpoints are off')
+    if (!this.enabled || !point.alone) throw new Error('the checkpoint cannot be kept here: checkpoints are off, or it came without the agent record')
     const { agent, agentSessionId, digest, filesChanged } = point.alone
     const sessionId = store.row.id
     await Promise.all([this.putPart(sessionId, 1, 'workspace', point.patch), this.putPart(sessionId, 1, 'agent', agent)])

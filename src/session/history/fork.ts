@@ -110,7 +110,7 @@ export class Forks {
       input.cut,
       (after.data ?? []).map((m) => m.info.id),
     )
-    this.keep(remapHistory(input.history, ids))
+    this.adoptHistory(remapHistory(input.history, ids))
     store.update({ agent_session_id: forked.data.id })
     store.saveSandbox({ ...record, agentSessionId: forked.data.id })
     // Followed as after a restart: the copied messages are known, so none is announced again.
@@ -121,16 +121,11 @@ export class Forks {
   }
 
   /**
-   * The fork of a session without a sandbox: the kept history as it was (the checkpoint's record
-   * of the conversation, imported by the fork's first sandbox, keeps opencode's ids), and no
-   * sandbox until that first one is made.
+   * The kept history becomes this session's, and its stream replays it: under the copy's ids, or
+   * for the fork of a session without a sandbox, as it was (the checkpoint's record of the
+   * conversation, which the fork's first sandbox imports, keeps opencode's ids).
    */
-  adoptHistory(input: ForkInput) {
-    this.keep(input.history)
-  }
-
-  /** The kept history becomes this session's, and its stream replays it. */
-  private keep(history: ForkHistory) {
+  adoptHistory(history: ForkHistory) {
     const { signals, queue: messages, conversation } = this.p
     for (const q of history.queue) messages.copy(q)
     for (const m of history.messages) conversation.copy(m)
