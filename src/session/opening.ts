@@ -40,12 +40,13 @@ export async function forkOf(
 ): Promise<Outcome<SessionView>> {
   const refused = lacks(p.store.spec(), 'fork')
   if (refused) return refused
+  // A paused sandbox is brought back to be copied; one being let go meanwhile is gone once this returns.
+  await p.lifecycle.awake()
   // Without a sandbox (hibernated, or lost), a fork from a checkpoint needs none: it starts from the checkpoint alone.
   const alone = from.checkpoint !== undefined && !p.store.sandbox()
   const point = from.checkpoint === undefined ? undefined : await p.checkpoints.forkPoint(from.checkpoint, alone)
   if (point && !point.ok) return point
   const checkpoint = point?.value
-  await p.lifecycle.awake()
   const messageId = checkpoint ? checkpoint.messageId : from.messageId
   return p.forks.copy(id, messageId, alone, (input) => create({ ...input, ...(checkpoint && { checkpoint }) }), () => p.turns.pump())
 }

@@ -286,8 +286,10 @@ describe('checkpoints', () => {
   })
 
   it('start a fork of a hibernated session from a checkpoint alone: a new sandbox with its files, and the conversation up to its turn', async () => {
-    // Left idle, the session hibernates (paused, then let go): there is no sandbox to copy.
-    await waitFor('the session to hibernate', async () => (await sandboxesOf(id)).length === 0)
+    // Left idle, the session hibernates (paused, then let go): there is no sandbox to copy. Its log says when it has.
+    const history = new EventStream(id, { after: 0 })
+    await history.until(() => history.events.findLast((e) => e.event === 'sandbox.status')?.data.step === 'hibernated', 120_000)
+    await history.close()
     const first = (await checkpoints()).checkpoints[0]!
     const res = await api(`/v1/sessions/${id}/fork`, { body: { checkpoint: 1 } })
     expect(res.status, JSON.stringify(res.body)).toBe(201)
