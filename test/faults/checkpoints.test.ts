@@ -94,7 +94,7 @@ describe('checkpoints', () => {
       { text: 'second done' },
     ])
     const restored = stream.events.find((e) => e.event === 'sandbox.status' && e.data.step === 'restored')
-    expect(restored?.data).toMatchObject({ state: 'ready', detail: 'checkpoint 1' })
+    expect(restored?.data).toMatchObject({ state: 'ready', detail: 'checkpoint 1', memory: 'imported' })
     expect(stream.events.some((e) => e.event === 'sandbox.status' && e.data.step === 'restoring')).toBe(true)
     expect(stream.events.filter((e) => e.event === 'error')).toEqual([])
     const [replacement] = await sandboxesOf(id)
