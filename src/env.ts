@@ -92,6 +92,8 @@ export type Bindings = DurableObjectBindings & {
   CHECKPOINTS?: R2Bucket
   /** the most one checkpoint may hold, compressed, in bytes (default 8 MiB, at most 10 MiB) */
   CHECKPOINT_MAX_BYTES?: string
+  /** the most the earlier conversation given to a Claude Code or Codex agent in a new sandbox may hold, in bytes (default 64 KiB) */
+  TRANSCRIPT_MAX_BYTES?: string
   /** Workers Analytics Engine dataset for usage points (optional; README, "Usage") */
   USAGE?: AnalyticsEngineDataset
 }

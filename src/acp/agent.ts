@@ -24,6 +24,8 @@ export type AcpHooks = {
   permission(request: RequestPermissionRequest, permissionId: string): PermissionReply | undefined
   /** a prompt is sent for this (public) message */
   prompting(messageId: string): void
+  /** what goes before the next prompt's message, if anything: the earlier conversation, for an agent that started without it */
+  context(): string | undefined
   /** the prompt ended: how, or the error it failed with */
   turnEnded(stop: StopReason | { error: string }): void
 }
@@ -102,7 +104,10 @@ export class AcpAgent implements AgentPort {
     this.cancelled = false
     // A message's files lie in the sandbox already: each goes as a link to its path (ACP's baseline content), which the agent reads there.
     const files = (input.files ?? []).map((f) => ({ type: 'resource_link' as const, uri: fileUrl(f.path), name: f.filename, mimeType: f.mime }))
-    this.connection.prompt({ sessionId: this.sessionId, prompt: [{ type: 'text', text: input.text }, ...files] }).then(
+    // A block of its own before the message, which every ACP agent takes (text is baseline content).
+    const context = this.hooks.context()
+    const blocks = [...(context ? [{ type: 'text' as const, text: context }] : []), { type: 'text' as const, text: input.text }, ...files]
+    this.connection.prompt({ sessionId: this.sessionId, prompt: blocks }).then(
       // Codex may answer a cancelled prompt `end_turn`: the turn we cancelled ended cancelled.
       (res) => this.hooks.turnEnded(this.cancelled ? 'cancelled' : res.stopReason),
       (err: unknown) => this.hooks.turnEnded({ error: err instanceof Error ? err.message : JSON.stringify(err) }),

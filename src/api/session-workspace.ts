@@ -103,14 +103,14 @@ export const sessionWorkspace = router()
       path: '/{id}/fork',
       summary: 'Fork: a new session from this one',
       description:
-        'A new session of the same tenant whose conversation is this one’s up to and including the turn of `messageId` (all of it without), and whose sandbox is a copy of this one’s as it stands now: the workspace with its files, and the agent’s record of the conversation. The fork has its own sandbox credentials; from then on the two sessions are independent. The session must be idle. The new session counts against the tenant’s limits as any new one does. With `checkpoint` instead, the fork starts from that checkpoint of the session: its workspace is the commit the session started from with the checkpoint’s changes, and its conversation is the session’s up to the turn the checkpoint followed.',
+        'A new session of the same tenant whose conversation is this one’s up to and including the turn of `messageId` (all of it without), and whose sandbox is a copy of this one’s as it stands now: the workspace with its files, and the agent’s record of the conversation. The fork has its own sandbox credentials; from then on the two sessions are independent. The session must be idle. The new session counts against the tenant’s limits as any new one does. With `checkpoint` instead, the fork starts from that checkpoint of the session: its workspace is the commit the session started from with the checkpoint’s changes, and its conversation is the session’s up to the turn the checkpoint followed. A session without a sandbox (hibernated) is forked from the checkpoint alone: the fork answers `starting`, and its own new sandbox is a clone of that commit with the changes applied and the agent given the record of the conversation the checkpoint holds.',
       security,
       request: { params: SessionParams, body: { ...json(ForkBody, 'Where to fork'), required: false } },
       responses: {
-        201: json(Session, 'The new session, idle'),
+        201: json(Session, 'The new session, idle (`starting` for one forked from a checkpoint alone)'),
         409: json(ErrorBody, 'A turn is running or messages wait, or the session has ended'),
         429: json(ErrorBody, 'Too many active sessions, or created too fast, for this tenant'),
-        503: json(ErrorBody, 'No running sandbox to copy, or the copy failed'),
+        503: json(ErrorBody, 'No running sandbox to copy (forking at a message), or the copy failed'),
         ...errors,
         404: json(ErrorBody, 'No such session, or no such message or checkpoint in it'),
         422: json(ErrorBody, '`checkpoint_unreadable`: the checkpoint does not open (SECRETS_KEY rotated since, or its stored data damaged)'),

@@ -7,7 +7,7 @@ import { ConfigError, parseDeploymentConfig } from '../opencode/config'
 import { sandboxConfigPart } from '../opencode/sandbox-config'
 import { parseE2BLimits } from '../sandbox/e2b-limits'
 import { parseWarmPools } from '../sandbox/repo-pools'
-import { checkpointMaxBytes, checkpointsOff, costCapProblems, maxSchedules, readSettings, runCreatesPerMinute, type Settings } from './settings'
+import { checkpointMaxBytes, checkpointsOff, costCapProblems, maxSchedules, readSettings, runCreatesPerMinute, transcriptMaxBytes, type Settings } from './settings'
 import { parseTimings } from './timings'
 
 /** How long /ready waits for the sandbox provider before it counts as not answering. */
@@ -105,6 +105,8 @@ export async function readiness(env: Bindings): Promise<Readiness> {
   reasons.push(...sizeProblems(env))
   const checkpointLimit = checkpointMaxBytes(env).error
   if (checkpointLimit) reasons.push(checkpointLimit)
+  const transcriptLimit = transcriptMaxBytes(env).error
+  if (transcriptLimit) reasons.push(transcriptLimit)
   const off = checkpointsOff(env)
   return { ready: reasons.length === 0, ...(provider && { provider }), missing, reasons, ...(off && { notes: [off] }) }
 }

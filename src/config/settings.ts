@@ -65,6 +65,8 @@ export type Settings = {
   timings: Timings
   /** The most one checkpoint may hold, compressed (CHECKPOINT_MAX_BYTES, default 8 MiB, at most 10 MiB); readiness reports a malformed value. */
   checkpointMaxBytes: number
+  /** The most the earlier conversation given to an agent that cannot import its own record may hold (TRANSCRIPT_MAX_BYTES, default 64 KiB); readiness reports a malformed value. */
+  transcriptMaxBytes: number
 }
 
 function positive(value: string | undefined, fallback: number): number {
@@ -124,6 +126,7 @@ export function readSettings(env: Bindings): Settings {
     githubTenantRepos: parseTenantRepos(env.GITHUB_TENANT_REPOS).grants,
     timings: parseTimings(env.TIMINGS).timings,
     checkpointMaxBytes: checkpointMaxBytes(env).value,
+    transcriptMaxBytes: transcriptMaxBytes(env).value,
   }
 }
 
@@ -160,6 +163,12 @@ export const DEFAULT_MAX_SCHEDULES = 20
 
 /** MAX_SCHEDULES_PER_TENANT read, with the reason when it is malformed (for /ready). */
 export const maxSchedules = (env: Bindings) => countSetting('MAX_SCHEDULES_PER_TENANT', env.MAX_SCHEDULES_PER_TENANT, DEFAULT_MAX_SCHEDULES)
+
+/** The transcript a Claude Code or Codex agent in a new sandbox is given, unless TRANSCRIPT_MAX_BYTES says otherwise: some 16k tokens. */
+export const DEFAULT_TRANSCRIPT_MAX_BYTES = 64 * 1024
+
+/** TRANSCRIPT_MAX_BYTES read, with the reason when it is malformed (for /ready). */
+export const transcriptMaxBytes = (env: Bindings) => countSetting('TRANSCRIPT_MAX_BYTES', env.TRANSCRIPT_MAX_BYTES, DEFAULT_TRANSCRIPT_MAX_BYTES)
 
 /** The tenant behind each API key; keys are never stored, only a digest of each. */
 export function apiKeys(env: Bindings): string[] {

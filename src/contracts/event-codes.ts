@@ -23,6 +23,15 @@ export const SANDBOX_STEPS = {
   stopped: ['ended', 'failed', 'hibernated'],
 } as const satisfies Record<SandboxState, readonly string[]>
 
+/**
+ * How a new agent (a new sandbox's, or one restarted without its data) got the earlier
+ * conversation back: opencode `imported` its own record from the last checkpoint; an agent that
+ * cannot import one (Claude Code, Codex) is given a `transcript` of it from the session's log with
+ * the next message (docs/checkpoints.md).
+ */
+export const AgentMemory = z.enum(['imported', 'transcript'])
+export type AgentMemory = z.infer<typeof AgentMemory>
+
 export type StepOf<S extends SandboxState> = (typeof SANDBOX_STEPS)[S][number]
 
 const { starting, ready, lost, restarting, paused, stopped } = SANDBOX_STEPS

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { AttachmentInfo } from './attachments'
-import { EventErrorCode, legacyReason, SandboxState, SandboxStep, type StepOf } from './event-codes'
+import { AgentMemory, EventErrorCode, legacyReason, SandboxState, SandboxStep, type StepOf } from './event-codes'
 
 /**
  * The public events of the API contract, as stored in a session's log and sent over SSE. These
@@ -42,6 +42,10 @@ export const PublicEventSchemas = {
     detail: z.string().optional().openapi({ description: "for people: the error a step gave up on or retries after, the snapshot's age, why the sandbox was lost or its agent restarted" }),
     reason: z.string().optional().openapi({ deprecated: true, description: 'Deprecated: read `step` and `detail`. The two as one string, as before they came: the step, or its words with the detail (`snapshot (12 s old)`, `retrying after: ...`)' }),
     ageSeconds: z.number().int().nonnegative().optional().openapi({ description: 'with step warm from a repository pool (WARM_POOLS): how old the sandbox taken is' }),
+    memory: AgentMemory.optional().openapi({
+      description:
+        "with state ready, when the session's new agent got the earlier conversation back: `imported` (opencode took its own record from the last checkpoint), `transcript` (Claude Code or Codex is given it from the session's log with the next message)",
+    }),
   }),
   'sandbox.port': z.object({
     port: z.number().int().min(1).max(65535),
@@ -147,11 +151,11 @@ export type PublicEvent = { [K in PublicEventType]: { type: K; data: PublicEvent
 export const event = <K extends PublicEventType>(type: K, data: PublicEventMap[K]): PublicEvent =>
   ({ type, data }) as PublicEvent
 
-export type SandboxStatusExtra = { detail?: string; ageSeconds?: number }
+export type SandboxStatusExtra = { detail?: string; ageSeconds?: number; memory?: AgentMemory }
 
 /** A sandbox reached `state` by `step`; `reason` is filled in for clients that read it still. */
 export function sandboxStatus<S extends SandboxState>(state: S, step: StepOf<S>, extra: SandboxStatusExtra = {}): PublicEvent {
-  const { detail, ageSeconds } = extra
+  const { detail, ageSeconds, memory } = extra
   const reason = legacyReason(step, detail)
   return event('sandbox.status', {
     state,
@@ -159,6 +163,7 @@ export function sandboxStatus<S extends SandboxState>(state: S, step: StepOf<S>,
     ...(detail !== undefined && { detail }),
     ...(reason !== undefined && { reason }),
     ...(ageSeconds !== undefined && { ageSeconds }),
+    ...(memory !== undefined && { memory }),
   })
 }
 

@@ -105,6 +105,7 @@ export function composeSession(ctx: DurableObjectState, env: Bindings) {
     human,
     timings: settings.timings,
     agentExit: (sandboxId, signal) => provider.agentExit(sandboxId, signal),
+    transcript: { events: () => log.conversation(), maxBytes: settings.transcriptMaxBytes },
   })
   const source = new SandboxSource({ env, settings, provider, store, signals })
   const terminals = new Terminals({ provider, touch: () => signals.touch(), accept: (socket) => ctx.acceptWebSocket(socket) })

@@ -44,12 +44,15 @@ export async function forkOf(
 ): Promise<Outcome<SessionView>> {
   const refused = lacks(p.store.spec(), 'fork')
   if (refused) return refused
-  const point = from.checkpoint === undefined ? undefined : await p.checkpoints.forkPoint(from.checkpoint)
+  // A paused sandbox is brought back to be copied; one being let go meanwhile is gone once this returns.
+  await p.lifecycle.awake()
+  // Without a sandbox (hibernated, or lost), a fork from a checkpoint needs none: it starts from the checkpoint alone.
+  const alone = from.checkpoint !== undefined && !p.store.sandbox()
+  const point = from.checkpoint === undefined ? undefined : await p.checkpoints.forkPoint(from.checkpoint, alone)
   if (point && !point.ok) return point
   const checkpoint = point?.value
-  await p.lifecycle.awake()
   const messageId = checkpoint ? checkpoint.messageId : from.messageId
-  return p.forks.copy(id, messageId, (input) => create({ ...input, ...(checkpoint && { checkpoint }) }), () => p.turns.pump())
+  return p.forks.copy(id, messageId, alone, (input) => create({ ...input, ...(checkpoint && { checkpoint }) }), () => p.turns.pump())
 }
 
 /** The new session of a fork takes over the copy its original handed over; a copy that fails fails it. */
@@ -57,16 +60,25 @@ export async function openFork(p: SessionParts, input: ForkInput): Promise<Outco
   const admitted = await admit(p, input)
   if (!admitted.ok) return admitted
   await p.signals.syncIndex()
+  // No sandbox to copy: the fork starts from the checkpoint alone.
+  const alone = input.sandboxId === undefined ? input.checkpoint : undefined
   try {
     await p.lifecycle.hold(async () => {
+      if (alone) {
+        // The first sandbox is made as any session's is, and restores the checkpoint kept here.
+        await p.checkpoints.adoptFork(alone)
+        p.forks.adoptHistory(input.history)
+        return
+      }
       await p.forks.adopt(input)
       // Nobody knows the fork's id before this returns: no message can start a turn on the copy before it holds the checkpoint.
       if (input.checkpoint) await p.checkpoints.takeFork(input.checkpoint, input.spec.repo !== undefined)
     })
   } catch (err) {
     await p.ending.fail(err)
-    return fail('sandbox_unavailable', `the sandbox could not be copied: ${describeFailure(err).message}`)
+    return fail('sandbox_unavailable', `the sandbox could not be ${alone ? 'started from the checkpoint' : 'copied'}: ${describeFailure(err).message}`)
   }
+  if (alone) p.lifecycle.ensureRunning()
   return ok(undefined)
 }
 

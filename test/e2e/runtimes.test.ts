@@ -21,6 +21,7 @@ import {
   processAlive,
   processesWith,
   sandboxesOf,
+  sandboxHost,
   scripted,
   sendMessage,
   TEST_KEYS,
@@ -403,6 +404,29 @@ describe('a Claude Code session', () => {
   })
   it('keeps its log and queue across a Worker restart mid-turn', async () => {
     stream = await restartMidTurn(id, stream)
+  })
+
+  it('gets a new sandbox with the files of its last checkpoint when its sandbox is killed, and a new agent given the earlier conversation', async () => {
+    const [sandbox] = await sandboxesOf(id)
+    await sandboxHost(`/sandboxes/${sandbox!.sandboxId}`, 'DELETE')
+    await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'lost')
+    const mark = `after-the-loss-${Date.now()}`
+    const steps = [{ tool: { name: 'Bash', args: { command: 'cat proof.txt', description: 'read proof' } } }, { text: 'read: {{tool_result}}' }]
+    // A command Claude Code knows to be read-only: it asks no permission.
+    const messageId = await sendMessage(id, scripted({ steps }, mark))
+    // The agent's tool read the file a turn wrote in the sandbox that is gone.
+    expect((await stream.until(isReplyTo(messageId), 100_000)).data.text).toContain('ran-by-claude')
+    const [replacement] = await sandboxesOf(id)
+    expect(replacement!.sandboxId).not.toBe(sandbox!.sandboxId)
+    const restored = stream.events.find((e) => e.event === 'sandbox.status' && e.data.step === 'restored')
+    expect(restored?.data).toMatchObject({ state: 'ready', detail: expect.stringMatching(/^checkpoint \d+$/), memory: 'transcript' })
+    // Claude Code cannot import a record: the model is sent the conversation from the session's log, the first message and its reply included.
+    const requests = (await (await fetch(`${modelBase()}/_requests`)).json()) as Json[]
+    const sent = JSON.stringify(requests.find((r) => JSON.stringify(r.messages).includes(mark))!.messages)
+    const quoted = (text: string) => JSON.stringify(text).slice(1, -1)
+    expect(sent).toContain('<earlier-conversation>')
+    expect(sent).toContain(quoted(`User: ${scripted({ reply: words(30, 'cc'), delayMs: 30 })}`))
+    expect(sent).toContain(quoted(`You:\n${words(30, 'cc')}\n`))
   })
 
   it('calls nothing outside the gateway: from its start through its turns, a restart and its end, its sandbox’s processes call nobody but the Worker', async () => {

@@ -94,7 +94,7 @@ describe('checkpoints', () => {
       { text: 'second done' },
     ])
     const restored = stream.events.find((e) => e.event === 'sandbox.status' && e.data.step === 'restored')
-    expect(restored?.data).toMatchObject({ state: 'ready', detail: 'checkpoint 1' })
+    expect(restored?.data).toMatchObject({ state: 'ready', detail: 'checkpoint 1', memory: 'imported' })
     expect(stream.events.some((e) => e.event === 'sandbox.status' && e.data.step === 'restoring')).toBe(true)
     expect(stream.events.filter((e) => e.event === 'error')).toEqual([])
     const [replacement] = await sandboxesOf(id)
@@ -281,6 +281,40 @@ describe('checkpoints', () => {
       expect(saw).toContain(`${WORD[0]}: remember`)
       expect(saw).not.toContain(`${WORD[1]}: remember`)
     } finally {
+      await api(`/v1/sessions/${fork}`, { method: 'DELETE' })
+    }
+  })
+
+  it('start a fork of a hibernated session from a checkpoint alone: a new sandbox with its files, and the conversation up to its turn', async () => {
+    // Left idle, the session hibernates (paused, then let go): there is no sandbox to copy. Its log says when it has.
+    const history = new EventStream(id, { after: 0 })
+    await history.until(() => history.events.findLast((e) => e.event === 'sandbox.status')?.data.step === 'hibernated', 120_000)
+    await history.close()
+    const first = (await checkpoints()).checkpoints[0]!
+    const res = await api(`/v1/sessions/${id}/fork`, { body: { checkpoint: 1 } })
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    const fork = res.body.id as string
+    const stream = new EventStream(fork)
+    try {
+      // Its own sandbox, a clone of the commit with checkpoint 1's changes, and opencode given the record of the conversation.
+      const ready = await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'ready', 120_000)
+      expect(ready.data).toMatchObject({ step: 'restored', detail: 'checkpoint 1', memory: 'imported' })
+      const file = (path: string) => api(`/v1/sessions/${fork}/files?path=${encodeURIComponent(path)}`)
+      expect((await file('notes.txt')).body.content).toBe(`${WRITTEN}\n`)
+      expect((await file('old.txt')).status).toBe(404)
+      expect((await file('after-limit.txt')).status).toBe(404)
+      const users = ((await api(`/v1/sessions/${fork}/messages`)).body as unknown as Json[]).filter((m) => m.role === 'user')
+      expect(users.map((m) => m.id)).toEqual([first.messageId])
+      expect((await api(`/v1/sessions/${fork}/checkpoints`)).body.checkpoints).toMatchObject([{ checkpoint: 1, messageId: null, filesChanged: 5 }])
+      const reply = await api(`/v1/sessions/${fork}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'forked alone' }, 'KESTREL: remember') } })
+      expect(reply.status).toBe(200)
+      const saw = modelSaw('KESTREL')
+      expect(saw).toContain(`${WORD[0]}: remember`)
+      expect(saw).not.toContain(`${WORD[1]}: remember`)
+      // The original stays as it was: hibernated.
+      expect(await sandboxesOf(id)).toEqual([])
+    } finally {
+      await stream.close()
       await api(`/v1/sessions/${fork}`, { method: 'DELETE' })
     }
   })

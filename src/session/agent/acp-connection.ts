@@ -1,9 +1,10 @@
 import { AcpAgent } from '../../acp/agent'
 import { openBridge } from '../../acp/bridge-stream'
 import { AcpTranslator } from '../../events/acp-translate'
+import { transcriptOf } from '../../events/transcript'
 import { newId } from '../../lib/ids'
 import type { SandboxRecord } from '../../sandbox/record'
-import type { PublicEvent } from '../../contracts'
+import type { AgentMemory, PublicEvent } from '../../contracts'
 import type { BridgeEnd } from '../../acp/bridge-stream'
 import type { ConnectionParts } from './parts'
 
@@ -33,9 +34,9 @@ export class AcpConnection {
     return this.bridge ? this.port : undefined
   }
 
-  /** A new sandbox's agent: a new ACP session. */
-  async attach(record: SandboxRecord) {
-    await this.open(record, undefined)
+  /** A new sandbox's agent: a new ACP session, given the earlier conversation as a transcript when there was one. */
+  async attach(record: SandboxRecord): Promise<AgentMemory | undefined> {
+    return this.open(record, undefined)
   }
 
   /**
@@ -43,9 +44,9 @@ export class AcpConnection {
    * asked on the old stream resolved as lost, and a turn it was running closed (ACP cannot say
    * whether a prompt of another stream goes on: it is answered on that stream only).
    */
-  async reattach(record: SandboxRecord, agentRestarted: boolean) {
+  async reattach(record: SandboxRecord, agentRestarted: boolean): Promise<AgentMemory | undefined> {
     const { store, turns, status, human } = this.p
-    await this.open(record, store.row.agent_session_id ?? undefined)
+    const memory = await this.open(record, store.row.agent_session_id ?? undefined)
     await human.sync('lost')
     turns.adoptRunning()
     const turn = turns.currentMessageId
@@ -60,6 +61,7 @@ export class AcpConnection {
     }
     if (!turns.running) status.report({ kind: 'no_turn' })
     turns.pump()
+    return memory
   }
 
   close() {
@@ -68,7 +70,12 @@ export class AcpConnection {
     this.port = undefined
   }
 
-  private async open(record: SandboxRecord, known: string | undefined) {
+  /**
+   * Opens the agent's session: `known` loaded again, else a new one. A new one (a new sandbox, or
+   * an agent whose own record went) starts without the conversation: its next prompt carries the
+   * transcript of it (`transcript`), however often the stream is opened again before then.
+   */
+  private async open(record: SandboxRecord, known: string | undefined): Promise<AgentMemory | undefined> {
     const { store, turns } = this.p
     const bridge = await openBridge(record.endpoint, record.password, this.p.timings, (end) => {
       if (this.bridge !== bridge) return
@@ -92,6 +99,11 @@ export class AcpConnection {
             this.translator.prompting(messageId)
             turns.step(messageId, { kind: 'agent_busy' })
           },
+          context: () => {
+            if (store.row.transcript_for !== agent.sessionId) return undefined
+            store.update({ transcript_for: null })
+            return this.transcript()
+          },
           turnEnded: (stop) => {
             // The turn may have ended already (a restart, a lost sandbox): only the prompt still answered is closed.
             if (this.port !== agent) return
@@ -102,14 +114,21 @@ export class AcpConnection {
         },
         newId,
       )
-      const { sessionId } = await agent.start(record.workdir, known, store.spec())
+      const { sessionId, loaded } = await agent.start(record.workdir, known, store.spec())
       if (sessionId !== store.row.agent_session_id) store.update({ agent_session_id: sessionId })
+      if (!loaded) store.update({ transcript_for: this.transcript() === undefined ? null : sessionId })
       this.bridge = bridge
       this.port = agent
+      return store.row.transcript_for === sessionId ? 'transcript' : undefined
     } catch (err) {
       bridge.close()
       throw err
     }
+  }
+
+  /** The earlier conversation, from the session's log; none before a turn was answered. */
+  private transcript(): string | undefined {
+    return transcriptOf(this.p.transcript.events(), this.p.transcript.maxBytes)
   }
 
   private publish(events: PublicEvent[]) {

@@ -5,7 +5,7 @@ import { agentClient } from '../../opencode/client'
 import { fetchAgentEvents } from '../../opencode/event-stream'
 import { ensureAgentSession } from '../../opencode/session'
 import type { SandboxRecord } from '../../sandbox/record'
-import { runsOpencode } from '../../contracts'
+import { runsOpencode, type AgentMemory } from '../../contracts'
 import { Neighbours } from '../../lib/neighbours'
 import { AcpConnection } from './acp-connection'
 import { AgentLink, AgentStreamError, type LinkEnd } from './link'
@@ -80,8 +80,9 @@ export class AgentConnection {
   /**
    * A new sandbox's agent: its session (the warm sandbox's own, or a new one) is followed from
    * the start. `known`: the agent session to follow without asking opencode (see ./start-checks).
+   * Answers how an ACP agent gets the earlier conversation (opencode's import is the checkpoints').
    */
-  async attach(record: SandboxRecord, known?: string) {
+  async attach(record: SandboxRecord, known?: string): Promise<AgentMemory | undefined> {
     if (this.viaAcp) return this.acp.attach(record)
     const client = this.clientFor(record)
     const title = this.p.store.row.title
@@ -90,14 +91,16 @@ export class AgentConnection {
     this.p.store.update({ agent_session_id: sessionId })
     this.p.events.follow(sessionId, record.workdir, false)
     this.link?.release()
+    return undefined
   }
 
   /**
    * Opens a new link to an agent and brings the session back in line with it: what clients
    * missed during the gap is emitted from opencode's own record, requests it forgot are
-   * resolved as lost, and a turn it is no longer running is closed.
+   * resolved as lost, and a turn it is no longer running is closed. Answers how an ACP agent that
+   * lost its own record gets the earlier conversation.
    */
-  async reattach(record: SandboxRecord, agentRestarted: boolean) {
+  async reattach(record: SandboxRecord, agentRestarted: boolean): Promise<AgentMemory | undefined> {
     if (this.viaAcp) return this.acp.reattach(record, agentRestarted)
     const { store, events, turns, status } = this.p
     const client = this.clientFor(record)
@@ -120,6 +123,7 @@ export class AgentConnection {
     if (turn) turns.step(turn, { kind: 'resynced', agentBusy: statuses.data?.[sessionId]?.type === 'busy' })
     if (!turns.running) status.report({ kind: 'no_turn' })
     turns.pump()
+    return undefined
   }
 
   /**

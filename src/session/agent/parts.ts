@@ -1,4 +1,5 @@
 import type { Timings } from '../../config/timings'
+import type { PublicEvent } from '../../contracts'
 import type { SessionSignals, StatusPort } from '../ports'
 import type { SessionStore } from '../store/session-store'
 import type { Turns } from '../turns/turns'
@@ -17,4 +18,6 @@ export type ConnectionParts = {
   timings: Pick<Timings, 'silenceMs' | 'agentOpenMs' | 'agentCallMs'>
   /** the provider's watch on the agent process (SandboxProvider.agentExit) */
   agentExit(sandboxId: string, signal: AbortSignal): Promise<string>
+  /** the earlier conversation as the log keeps it, and the most its transcript may hold: for an agent that cannot take back a record of its own (ACP) */
+  transcript: { events(): PublicEvent[]; maxBytes: number }
 }

@@ -97,13 +97,43 @@ export class Checkpoints {
    * Checkpoint `n` of the session this one was forked from: its changes, opened here, for the
    * fork to put on its copy, and the user message of the turn it followed (or, for one saved
    * outside a turn, of the last checkpoint before it that followed one): the fork keeps the
-   * conversation up to that turn.
+   * conversation up to that turn. `alone`: there is no sandbox to copy, and the fork gets all the
+   * checkpoint holds (see adoptFork).
    */
-  async forkPoint(n: number): Promise<Outcome<ForkPoint>> {
+  async forkPoint(n: number, alone: boolean): Promise<Outcome<ForkPoint>> {
     const row = this.enabled ? this.rows.get(n) : undefined
     if (!row) return fail('not_found', `no checkpoint ${n} in this session`)
     const messageId = forkMessageOf(this.rows.list(), n)
-    return readable(async () => ok({ checkpoint: n, baseCommit: row.base_commit, patch: await this.part(n, 'workspace'), ...(messageId && { messageId }) }))
+    return readable(async () => {
+      const point: ForkPoint = { checkpoint: n, baseCommit: row.base_commit, patch: await this.part(n, 'workspace'), ...(messageId && { messageId }) }
+      if (!alone) return ok(point)
+      const agent = row.agent_bytes > 0 ? await this.part(n, 'agent') : new Uint8Array()
+      return ok({ ...point, alone: { agent, agentSessionId: row.agent_session_id, digest: row.digest, filesChanged: row.files_changed } })
+    })
+  }
+
+  /**
+   * A fork of a session that had no sandbox to copy: the checkpoint it was given becomes this
+   * session's first, sealed under its own name, for its first sandbox to restore (a clone of the
+   * commit with the changes applied, opencode importing the record of the conversation).
+   */
+  async adoptFork(point: ForkPoint) {
+    const { store } = this.p
+    if (!this.enabled || !point.alone) throw new Error('the checkpoint cannot be kept here: checkpoints are off, or it came without the agent record')
+    const { agent, agentSessionId, digest, filesChanged } = point.alone
+    const sessionId = store.row.id
+    await Promise.all([this.putPart(sessionId, 1, 'workspace', point.patch), this.putPart(sessionId, 1, 'agent', agent)])
+    this.rows.add({
+      n: 1,
+      message_id: null,
+      created_at: new Date().toISOString(),
+      patch_bytes: point.patch.length,
+      agent_bytes: agent.length,
+      files_changed: filesChanged,
+      base_commit: point.baseCommit,
+      agent_session_id: agentSessionId,
+      digest,
+    })
   }
 
   /**
@@ -182,16 +212,17 @@ export class Checkpoints {
   }
 
   /**
-   * The agent in `record` was started again: when it no longer has the session's conversation (its
-   * data was lost with it), it gets the last checkpoint's record of it back. Answers whether it
-   * has the conversation now.
+   * The opencode agent in `record` was started again: when it no longer has the session's
+   * conversation (its data was lost with it), it gets the last checkpoint's record of it back
+   * (`imported`). Nothing for another runtime's agent, which loads its own or is given a transcript.
    */
-  async recallAgent(record: SandboxRecord, agentSessionId: string | null): Promise<boolean> {
-    if (!agentSessionId) return false
+  async recallAgent(record: SandboxRecord, agentSessionId: string | null): Promise<'imported' | undefined> {
+    if (!agentSessionId || !runsOpencode(this.p.store.spec().runtime)) return undefined
     const known = await this.p.connection.clientFor(record).session.get({ sessionID: agentSessionId })
-    if (known.data) return true
+    if (known.data) return undefined
     const last = this.enabled ? this.rows.latest() : undefined
-    return last?.agent_session_id === agentSessionId && last.agent_bytes > 0 ? this.giveAgent(record, last) : false
+    const given = last?.agent_session_id === agentSessionId && last.agent_bytes > 0 && (await this.giveAgent(record, last))
+    return given ? 'imported' : undefined
   }
 
   /** The session is over: its checkpoints go, once a save under way has ended. */

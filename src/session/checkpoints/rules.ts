@@ -10,8 +10,19 @@ export const MAX_CHECKPOINTS = 50
 
 export type CheckpointPart = 'workspace' | 'agent'
 
-/** A checkpoint as a fork of the session takes it: its changes (opened, still gzipped) and the turn whose conversation goes with it. */
-export type ForkPoint = { checkpoint: number; baseCommit: string; patch: Uint8Array; messageId?: string }
+/**
+ * A checkpoint as a fork of the session takes it: its changes (opened, still gzipped) and the turn
+ * whose conversation goes with it; for a fork of a session without a sandbox (hibernated), all it
+ * holds, the agent's record too, for the fork to keep as its own first checkpoint and restore.
+ */
+export type ForkPoint = {
+  checkpoint: number
+  baseCommit: string
+  patch: Uint8Array
+  messageId?: string
+  /** the whole checkpoint, when the fork starts from it alone */
+  alone?: { agent: Uint8Array; agentSessionId: string; digest: string; filesChanged: number }
+}
 
 /** Where the session's checkpoints are kept in the bucket; one prefix per session, so that ending it deletes them all. */
 export const sessionPrefix = (sessionId: string) => `sessions/${sessionId}/checkpoints/`

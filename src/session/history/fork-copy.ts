@@ -31,10 +31,10 @@ export type ForkInput = {
   title: string | null
   spec: SessionSpec
   secrets: string | null
-  /** the original's sandbox, to be copied */
-  sandboxId: string
+  /** the original's sandbox, to be copied; none when it has none (hibernated), and the fork starts from `checkpoint` alone */
+  sandboxId?: string
   /** the original's opencode session, found again in the copy */
-  agentSessionId: string
+  agentSessionId?: string
   /** opencode's id of the first message the copy leaves out; none: it keeps all */
   cut?: string
   history: ForkHistory

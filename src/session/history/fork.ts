@@ -9,7 +9,7 @@ import { quietFor } from '../activity'
 import type { SandboxSource } from '../sandbox/source'
 import { openSecrets } from '../store/secrets'
 import type { SessionStore } from '../store/session-store'
-import { agentCut, historyEvents, lastKeptTurn, pairIds, remapHistory, type ForkInput } from './fork-copy'
+import { agentCut, historyEvents, lastKeptTurn, pairIds, remapHistory, type ForkHistory, type ForkInput } from './fork-copy'
 
 export type ForkParts = {
   queue: MessageQueue
@@ -43,8 +43,8 @@ export class Forks {
    * Hands this session at `messageId` to `create` (the new session's object) to copy. Messages
    * sent meanwhile wait in the queue, as the copy must not change half-way; `resume` runs them.
    */
-  async copy<T>(id: string, messageId: string | undefined, create: (input: ForkInput) => Promise<Outcome<T>>, resume: () => void): Promise<Outcome<T>> {
-    const input = this.handOver(id, messageId)
+  async copy<T>(id: string, messageId: string | undefined, alone: boolean, create: (input: ForkInput) => Promise<Outcome<T>>, resume: () => void): Promise<Outcome<T>> {
+    const input = this.handOver(id, messageId, alone)
     if (!input.ok) return input
     this.copies++
     try {
@@ -55,14 +55,18 @@ export class Forks {
     }
   }
 
-  /** What a fork of this session at `messageId` starts from; the session must be idle with a sandbox. */
-  handOver(id: string, messageId: string | undefined): Outcome<ForkInput> {
+  /**
+   * What a fork of this session at `messageId` starts from; the session must be idle with a
+   * sandbox, or (`alone`: from a checkpoint) without one, the fork then making its own.
+   */
+  handOver(id: string, messageId: string | undefined, alone: boolean): Outcome<ForkInput> {
     const { store, queue: messages, conversation } = this.p
     const quiet = quietFor('fork', this.neighbours.of.activity, store)
     if (!quiet.ok) return quiet
     const record = store.sandbox()
-    const agentSessionId = store.row.agent_session_id
-    if (!record || record.paused || !agentSessionId) return fail('sandbox_unavailable', 'the session has no running sandbox to copy')
+    const agentSessionId = store.row.agent_session_id ?? undefined
+    const copied = record && !record.paused && agentSessionId ? { sandboxId: record.sandboxId, agentSessionId } : undefined
+    if (!copied && !(alone && !record)) return fail('sandbox_unavailable', 'the session has no running sandbox to copy')
     const listed = conversation.forkable()
     const last = lastKeptTurn(listed, messageId)
     if (last === undefined) return fail('not_found', 'no such message in this session')
@@ -75,8 +79,7 @@ export class Forks {
       title: store.row.title,
       spec: { ...spec, forkedTurn: last },
       secrets: store.row.secrets,
-      sandboxId: record.sandboxId,
-      agentSessionId,
+      ...copied,
       cut: agentCut(queue, last),
       history: { queue: queue.filter((q) => q.turn <= last), messages: listed.filter((m) => m.turn <= last) },
     })
@@ -88,7 +91,8 @@ export class Forks {
    * and the link to its agent. Throws when the copy cannot be made; the caller fails the session.
    */
   async adopt(input: ForkInput) {
-    const { store, signals, connection, queue: messages, conversation } = this.p
+    const { store, signals, connection } = this.p
+    if (!input.sandboxId || !input.agentSessionId) throw new Error('the original has no sandbox to copy')
     signals.sandboxState('starting', 'copying')
     const secrets = await openSecrets(this.p.secretsKey, store.row.secrets)
     const record = await this.p.source.forkOf(input.sandboxId, store.spec(), secrets, () => {})
@@ -106,12 +110,7 @@ export class Forks {
       input.cut,
       (after.data ?? []).map((m) => m.info.id),
     )
-    const history = remapHistory(input.history, ids)
-    for (const q of history.queue) messages.copy(q)
-    for (const m of history.messages) conversation.copy(m)
-    // Listed in the order GET /messages shows them, so a replay of the stream reads the same.
-    const ordered = [...history.messages].sort((a, b) => a.turn - b.turn || (a.role === b.role ? a.created_at.localeCompare(b.created_at) : a.role === 'user' ? -1 : 1))
-    for (const ev of historyEvents(ordered)) signals.emit(ev)
+    this.adoptHistory(remapHistory(input.history, ids))
     store.update({ agent_session_id: forked.data.id })
     store.saveSandbox({ ...record, agentSessionId: forked.data.id })
     // Followed as after a restart: the copied messages are known, so none is announced again.
@@ -119,5 +118,19 @@ export class Forks {
     signals.sandboxState('ready', 'forked')
     signals.touch()
     this.p.status.report({ kind: 'agent_ready' })
+  }
+
+  /**
+   * The kept history becomes this session's, and its stream replays it: under the copy's ids, or
+   * for the fork of a session without a sandbox, as it was (the checkpoint's record of the
+   * conversation, which the fork's first sandbox imports, keeps opencode's ids).
+   */
+  adoptHistory(history: ForkHistory) {
+    const { signals, queue: messages, conversation } = this.p
+    for (const q of history.queue) messages.copy(q)
+    for (const m of history.messages) conversation.copy(m)
+    // Listed in the order GET /messages shows them, so a replay of the stream reads the same.
+    const ordered = [...history.messages].sort((a, b) => a.turn - b.turn || (a.role === b.role ? a.created_at.localeCompare(b.created_at) : a.role === 'user' ? -1 : 1))
+    for (const ev of historyEvents(ordered)) signals.emit(ev)
   }
 }

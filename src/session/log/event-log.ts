@@ -185,6 +185,24 @@ export class EventLog {
       .map((r) => ({ seq: Number(r.seq), type: r.type as PublicEventType, data: r.data }))
   }
 
+  /**
+   * The conversation as the log keeps it, for a transcript (../../events/transcript.ts): the
+   * session's own messages created and completed, and its tools' ends, oldest first (appended
+   * ones stored first); a sub-agent's are left out.
+   */
+  conversation(): PublicEvent[] {
+    this.flush()
+    return this.sql
+      .exec<{ type: string; data: string }>(
+        `SELECT type, data FROM events
+         WHERE (type IN ('message.created', 'message.completed') OR (type = 'tool.updated' AND json_extract(data, '$.state') IN ('completed', 'error')))
+           AND json_extract(data, '$.subagent') IS NULL
+         ORDER BY seq`,
+      )
+      .toArray()
+      .map((r) => ({ type: r.type, data: JSON.parse(r.data) as unknown }) as PublicEvent)
+  }
+
   // What clients were shown, looked up when a restarted session follows its agent again: the
   // last `window` events are enough, since a restart happens within a turn or between turns.
 

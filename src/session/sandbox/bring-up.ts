@@ -1,7 +1,7 @@
 import { errorMessage } from '../../lib/log'
 import { waitForOpencode } from '../../opencode/client'
 import type { SandboxRecord } from '../../sandbox/record'
-import type { Restored } from '../checkpoints/checkpoints'
+import type { AgentMemory } from '../../contracts'
 import { openSecrets } from '../store/secrets'
 import type { LifecycleParts } from './lifecycle-parts'
 import type { Provisioning } from './provisioning'
@@ -40,19 +40,20 @@ export async function provision(p: LifecycleParts, provisioning: Provisioning, h
     }
     const { record, warm } = await p.source.sandboxFor(spec, secrets, made)
     let announced = false
-    const announce = (restored: Restored | undefined) => {
+    const announce = (brought: Brought) => {
       if (announced) return
       announced = true
-      if (restored) signals.sandboxState('ready', 'restored', { detail: `checkpoint ${restored.checkpoint}` })
-      else signals.sandboxState('ready', 'started')
+      const memory = brought.memory && { memory: brought.memory }
+      if (brought.checkpoint !== undefined) signals.sandboxState('ready', 'restored', { detail: `checkpoint ${brought.checkpoint}`, ...memory })
+      else signals.sandboxState('ready', 'started', memory)
       // The idle clock starts once the session can take a message, not while its sandbox boots.
       signals.touch()
       status.report({ kind: 'agent_ready' })
       host.ready()
     }
-    let restored: Restored | undefined | 'stopped'
+    let brought: Brought | 'stopped'
     try {
-      restored = await bringUp(p, host, job, record, warm, announce)
+      brought = await bringUp(p, host, job, record, warm, announce)
     } catch (err) {
       if (!warm || host.stopped(job)) throw err
       // The pool checked its agent when it pooled it; one that no longer answers is replaced by a sandbox made now.
@@ -61,10 +62,10 @@ export async function provision(p: LifecycleParts, provisioning: Provisioning, h
       // Said ready already: starting again, and messages sent meanwhile wait in the queue for the replacement.
       if (announced) status.report({ kind: 'sandbox_starting' })
       announced = false
-      restored = await bringUp(p, host, job, await p.source.create(spec, secrets, made), false, announce)
+      brought = await bringUp(p, host, job, await p.source.create(spec, secrets, made), false, announce)
     }
-    if (restored === 'stopped') return
-    announce(restored)
+    if (brought === 'stopped') return
+    announce(brought)
     p.turns.pump()
   } catch (err) {
     if (!job.abandoned) await host.fail(err)
@@ -72,6 +73,9 @@ export async function provision(p: LifecycleParts, provisioning: Provisioning, h
     provisioning.ended(job.made)
   }
 }
+
+/** What a new sandbox brought back: the checkpoint put on its workspace, and how its agent got the earlier conversation. */
+type Brought = { checkpoint?: number; memory?: AgentMemory }
 
 /**
  * The new sandbox becomes the session's and its agent is attached: a warm one's answered the
@@ -86,8 +90,8 @@ async function bringUp(
   job: Job,
   record: SandboxRecord,
   warm: boolean,
-  announce: (restored: Restored | undefined) => void,
-): Promise<Restored | undefined | 'stopped'> {
+  announce: (brought: Brought) => void,
+): Promise<Brought | 'stopped'> {
   const { store, connection } = p
   if (host.stopped(job)) return host.abandon(record).then(() => 'stopped' as const)
   store.saveSandbox(record)
@@ -97,8 +101,10 @@ async function bringUp(
   // A session that had a sandbox before: its last checkpoint goes onto this one, and its agent gets the conversation back.
   const restored = await p.checkpoints.restore(record, store.spec().repo !== undefined)
   if (host.stopped(job)) return host.abandon(record).then(() => 'stopped' as const)
-  if (checks.readyBeforeAttach) announce(restored)
-  await connection.attach(record, restored?.agentSessionId ?? checks.knownAgentSession)
+  // Before the attach only opencode's own record is known to be back (a pooled sandbox runs opencode).
+  if (checks.readyBeforeAttach) announce({ ...(restored && { checkpoint: restored.checkpoint }), ...(restored?.agentSessionId && { memory: 'imported' as const }) })
+  const transcript = await connection.attach(record, restored?.agentSessionId ?? checks.knownAgentSession)
   if (host.stopped(job)) return host.abandon(record).then(() => 'stopped' as const)
-  return restored
+  const memory = restored?.agentSessionId ? 'imported' : transcript
+  return { ...(restored && { checkpoint: restored.checkpoint }), ...(memory && { memory }) }
 }

@@ -361,14 +361,16 @@ export class SandboxLifecycle {
       watch.stop()
     }
     if (this.stopped(job)) return this.abandon(restarted)
-    // An agent whose data went with it gets the conversation back from the last checkpoint.
-    await this.p.checkpoints.recallAgent(restarted, this.p.store.row.agent_session_id).catch((err: unknown) =>
-      log('warn', 'agent record not checked', { sessionId: this.p.store.maybe?.id, err: errorMessage(err) }),
-    )
+    // An agent whose data went with it gets the conversation back: opencode's from the last checkpoint, another's as a transcript.
+    const imported = await this.p.checkpoints.recallAgent(restarted, this.p.store.row.agent_session_id).catch((err: unknown) => {
+      log('warn', 'agent record not checked', { sessionId: this.p.store.maybe?.id, err: errorMessage(err) })
+      return undefined
+    })
     if (this.stopped(job)) return this.abandon(restarted)
-    await this.p.connection.reattach(restarted, true)
+    const transcript = await this.p.connection.reattach(restarted, true)
     if (this.stopped(job)) return this.abandon(restarted)
-    this.p.signals.sandboxState('ready', 'agent_restarted')
+    const memory = imported ?? transcript
+    this.p.signals.sandboxState('ready', 'agent_restarted', memory && { memory })
   }
 
   /**

@@ -169,6 +169,11 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    id: 19,
+    description: 'the ACP agent session still to be given the earlier conversation as a transcript (src/session/agent/acp-connection.ts)',
+    sql: 'ALTER TABLE session ADD COLUMN transcript_for TEXT',
+  },
 ]
 
 /** The session object's own runner, called first thing in its constructor. */

@@ -33,6 +33,11 @@ export type SessionRow = {
   revert: string | null
   /** JSON list of the ids of sandboxes made for the session and not yet its sandbox (see ./provisioning) */
   provisioning: string | null
+  /**
+   * An ACP agent session opened without the earlier conversation (a new sandbox, or an agent that
+   * lost its own record): its next prompt carries the conversation's transcript, and this is cleared
+   */
+  transcript_for: string | null
 }
 
 export type NewSession = { id: string; tenant: string; title: string | null; spec: SessionSpec; secrets: string | null; expiresAt: Date }
