@@ -25,11 +25,11 @@ import { slackRules } from './slack'
 import { askerOf, type AskPlace } from './approvals'
 import { answerWhereAsked, askerFor, tell, type PermissionAsked } from './run-asks'
 import { callbackRetryDelay, SETTLE_MS } from './policy'
-import { sessionKeptUntil, threadTurn, type ThreadReply } from './thread-turn'
+import { CONTINUED_FIELDS, continuedRow, ownThread, sessionKeptUntil, threadTurn, type ThreadReply } from './thread-turn'
 import { postCallback } from './callback-post'
 import { runViewOf, type RunRow } from './run-row'
 import { migratedSql } from '../lib/migrations'
-import { openJson, sealJson } from '../lib/sealed'
+import { sealJson } from '../lib/sealed'
 import { RUN_MIGRATIONS } from './schema'
 import { forgetAt, forgetStorage } from '../lib/retention'
 import { readSettings } from '../config/settings'
@@ -38,9 +38,6 @@ import { readSettings } from '../config/settings'
 const DEFAULT_TIMEOUT_SECONDS = 30 * 60
 
 const FINAL: RunStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
-
-/** What a turn in the run's thread starts afresh, put back as it was if the turn cannot be sent. */
-const CONTINUED_FIELDS = ['status', 'session_kept_until', 'deadline', 'settle_at', 'reply', 'structured', 'result', 'error', 'callback_state', 'callback_attempts', 'next_callback_at'] as const
 
 /**
  * One background run: a session in background mode with a single prompt, watched until its
@@ -171,20 +168,14 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
   async continueThread(tenant: string, target: SlackTarget, text: string, key: string): Promise<ThreadReply> {
     const row = this.row
     const own = row?.slack ? (JSON.parse(row.slack) as SlackTarget) : undefined
-    if (!row || row.tenant !== tenant || !own || own.team !== target.team || own.channel !== target.channel || own.threadTs !== target.threadTs) {
-      return { refused: 'elsewhere', reason: 'no run of this thread' }
-    }
+    if (!row || row.tenant !== tenant || !ownThread(own, target)) return { refused: 'elsewhere', reason: 'no run of this thread' }
     const turn = threadTurn({ final: this.isFinal(), delivering: row.callback_state === 'pending', sessionKeptUntil: row.session_kept_until }, Date.now())
     if (turn === 'busy') return { refused: 'busy', reason: 'the run is still working on the last request' }
     if (turn === 'ended') return { refused: 'ended', reason: "the run's session has ended" }
     const ended = Object.fromEntries(CONTINUED_FIELDS.map((f) => [f, row[f]])) as Partial<RunRow>
     const timeout = (JSON.parse(row.request) as RunRequest).timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS
     // Running before the message is sent: the turn's signals may come before the send's answer.
-    this.update({
-      status: 'running', session_kept_until: null, deadline: Date.now() + timeout * 1000,
-      settle_at: null, reply: null, structured: null, result: null, error: null,
-      callback_state: 'none', callback_attempts: '[]', next_callback_at: null,
-    })
+    this.update(continuedRow(Date.now() + timeout * 1000))
     const sent = await this.session()
       .send(tenant, { text, idempotencyKey: key })
       .catch((err: unknown) => fail('internal_error', errorMessage(err)))
@@ -362,19 +353,11 @@ export class RunDO extends DurableObject<Bindings> implements RunRpc {
   private async publish(plan: PullRequestPlan) {
     const { id, tenant, reply, repo_token } = this.row!
     const session = this.session()
-    const link = this.env.PUBLIC_URL ? `[\`${id}\`](${this.env.PUBLIC_URL.replace(/\/+$/, '')}/v1/runs/${id})` : `\`${id}\``
-    let repoToken: string | undefined
-    try {
-      repoToken = repo_token === null ? undefined : await openJson<string>(this.env.SECRETS_KEY ?? '', repo_token)
-    } catch (err) {
-      // Never the deployment's credential instead: the tenant brought its own because it has no grant.
-      return { state: 'failed' as const, error: { message: `the repository token could not be opened: ${errorMessage(err)}` } }
-    }
     return publishRun(
       this.env,
       plan,
       { changes: () => session.workspaceChanges(tenant), readFile: (path) => session.readFile(tenant, path) },
-      { id, tenant, summary: reply ?? '', link, ...(repoToken !== undefined && { repoToken }) },
+      { id, tenant, summary: reply ?? '', sealedRepoToken: repo_token },
     )
   }
 

@@ -8,6 +8,8 @@ import { defaultBranch, publishChanges, titleFrom, type PullRequestPlan } from '
 import { githubRepoOf, type GitHubRepo } from '../github/repo-url'
 import { isGranted, parseTenantRepos } from '../github/tenant-repos'
 import type { Outcome } from '../lib/errors'
+import { errorMessage } from '../lib/log'
+import { openJson } from '../lib/sealed'
 
 /**
  * How a run meets GitHub: what it clones (`githubClone`: with the deployment's GitHub credential,
@@ -96,16 +98,23 @@ export type Workspace = {
 
 /**
  * The run's changes, read from its workspace while its sandbox is still there, on GitHub as `plan`
- * says: with the tenant's own token when it brought one, else with the deployment's credential
- * if the repository is (still) granted to the tenant.
+ * says: with the tenant's own token when it brought one (`sealedRepoToken`), else with the
+ * deployment's credential if the repository is (still) granted to the tenant.
  */
 export async function publishRun(
   env: Bindings,
   plan: PullRequestPlan,
   workspace: Workspace,
-  run: { id: string; tenant: string; summary: string; link: string; repoToken?: string },
+  run: { id: string; tenant: string; summary: string; sealedRepoToken: string | null },
 ): Promise<PullRequestResult> {
-  const { repoToken } = run
+  let repoToken: string | undefined
+  try {
+    repoToken = run.sealedRepoToken === null ? undefined : await openJson<string>(env.SECRETS_KEY ?? '', run.sealedRepoToken)
+  } catch (err) {
+    // Never the deployment's credential instead: the tenant brought its own because it has no grant.
+    return { state: 'failed', error: { message: `the repository token could not be opened: ${errorMessage(err)}` } }
+  }
+  const link = env.PUBLIC_URL ? `[\`${run.id}\`](${env.PUBLIC_URL.replace(/\/+$/, '')}/v1/runs/${run.id})` : `\`${run.id}\``
   if (repoToken === undefined && !deploymentCredentialFor(env, run.tenant, plan)) {
     return { state: 'failed', error: { message: `${plan.owner}/${plan.repo} is not granted to this tenant (GITHUB_TENANT_REPOS)` } }
   }
@@ -114,7 +123,7 @@ export async function publishRun(
   const api = async () => (repoToken !== undefined ? new GitHubApi(env.GITHUB_API_URL, repoToken) : githubApi(env, plan))
   return publishChanges(api, plan, {
     runId: run.id,
-    runLink: run.link,
+    runLink: link,
     summary: run.summary,
     head: listed.value.head,
     changes: listed.value.changes,

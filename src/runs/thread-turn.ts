@@ -1,4 +1,5 @@
-import type { RunStatus, RunView } from '../contracts'
+import type { RunStatus, RunView, SlackTarget } from '../contracts'
+import type { RunRow } from './run-row'
 
 /**
  * A run started in a Slack thread goes on in it: its turn ends as any run's does (result, pull
@@ -29,3 +30,19 @@ export function threadTurn(run: { final: boolean; delivering: boolean; sessionKe
  * this thread's; `unsent`: the session refused the message, e.g. its budget).
  */
 export type ThreadReply = { continued: RunView } | { refused: 'busy' | 'ended' | 'elsewhere' | 'unsent'; reason: string }
+
+/** Whether a message in `target` is in the run's own thread: the same team, channel and thread. */
+export function ownThread(own: SlackTarget | undefined, target: SlackTarget): own is SlackTarget {
+  return own !== undefined && own.team === target.team && own.channel === target.channel && own.threadTs === target.threadTs
+}
+
+/** What a turn in the run's thread starts afresh, put back as it was if the turn cannot be sent. */
+export const CONTINUED_FIELDS = ['status', 'session_kept_until', 'deadline', 'settle_at', 'reply', 'structured', 'result', 'error', 'callback_state', 'callback_attempts', 'next_callback_at'] as const
+
+/** The run as one more turn starts: running again until `deadline`, nothing of the last turn's outcome kept. */
+export function continuedRow(deadline: number): Pick<RunRow, (typeof CONTINUED_FIELDS)[number]> {
+  return {
+    status: 'running', session_kept_until: null, deadline, settle_at: null, reply: null, structured: null,
+    result: null, error: null, callback_state: 'none', callback_attempts: '[]', next_callback_at: null,
+  }
+}

@@ -6,18 +6,8 @@ import { SandboxError } from '../../sandbox/provider'
 import type { SandboxRecord } from '../../sandbox/record'
 import { event, type StepOf } from '../../contracts'
 import type { LinkEnd } from '../agent/link'
-import {
-  expiry,
-  idleDecision,
-  runLimitDue,
-  needsKeepAlive,
-  pauseRetryDelayMs,
-  linkEndReason,
-  recoveryDecision,
-  sandboxTimeoutMs,
-  wantsSandbox,
-  type RecoveryAction,
-} from './rules'
+import { expiry, idleDecision, linkEndReason, needsKeepAlive, pauseRetryDelayMs, recoveryDecision, runLimitDue, sandboxTimeoutMs, wantsSandbox } from './rules'
+import type { RecoveryAction } from './rules'
 import { Provisioning } from './provisioning'
 import { WorkSlot, type Abandon, type Job } from './work-slot'
 import { probeAgent, watchGone } from './agent-checks'
@@ -41,7 +31,7 @@ export class SandboxLifecycle {
   /** sandboxes being made, recorded the moment each exists */
   private readonly provisioning: Provisioning
   /** who waits for the start under way to say the session is ready (untilReady) */
-  private readyWaiters: (() => void)[] = []
+  private readonly readyWaiters: (() => void)[] = []
 
   /** `ending`: the session cannot go on (its sandbox could not be made) and fails */
   readonly neighbours = new Neighbours<{ ending: { fail(err: unknown): Promise<void> } }>()
@@ -96,14 +86,11 @@ export class SandboxLifecycle {
    * says so as it takes its sandbox, so its create can answer `idle`.
    */
   untilReady(): Promise<void> {
-    if (!this.slot.busy) return Promise.resolve()
-    return new Promise((resolve) => this.readyWaiters.push(resolve))
+    return this.slot.busy ? new Promise((resolve) => this.readyWaiters.push(resolve)) : Promise.resolve()
   }
 
   private heardReady() {
-    const waiters = this.readyWaiters
-    this.readyWaiters = []
-    for (const resolve of waiters) resolve()
+    for (const resolve of this.readyWaiters.splice(0)) resolve()
   }
 
   /** Work of another part on a sandbox it brings (a fork's copy): no provisioning or recovery starts meanwhile. */
