@@ -11,8 +11,8 @@ import { Fanout, MAX_PENDING_BYTES, MAX_PENDING_FRAMES, MAX_RAW_FRAME_BYTES, MAX
 const stub = (name: string) => env.SESSIONS.get(env.SESSIONS.idFromName(name))
 
 /** The log and fan-out wired as a session wires them: stored events go out to clients. */
-function logWithFanout(storage: DurableObjectStorage) {
-  const log = new EventLog(storage, () => 'ses_x')
+function logWithFanout(storage: DurableObjectStorage, windowMs?: number) {
+  const log = new EventLog(storage, () => 'ses_x', undefined, windowMs)
   const fanout = new Fanout(log)
   log.publishTo(fanout)
   return { log, fanout }
@@ -126,7 +126,9 @@ describe('the event log', () => {
 
   it('folds deltas of one part that keep coming over several turns into one event until the next store, and replays it as it went out', async () => {
     await runInDurableObject(stub('log-coalescing-turns'), async (_instance, state) => {
-      const { log, fanout } = logWithFanout(state.storage)
+      // A window no turn of the loop outlasts, however busy the machine: the store between the
+      // turns and the next append is the window's, not the machine's.
+      const { log, fanout } = logWithFanout(state.storage, 1000)
       const live = open(fanout)
       const delta = (text: string) => event('message.delta', { messageId: 'm', partId: 'a', kind: 'text', text })
       // Not a sleep: a turn of the event loop, as between two chunks of opencode's stream.

@@ -1,5 +1,5 @@
 import { Subagent, type LoggedEvent, type PublicEvent, type PublicEventType, type SubagentTag } from '../../contracts'
-import { continues, flushDelay, joined } from '../../events/coalesce'
+import { COALESCE_WINDOW_MS, continues, flushDelay, joined } from '../../events/coalesce'
 import { bytesToFree, MAX_LOG_BYTES, storedBytes, SUPERSEDED } from '../../events/log-bound'
 import { pageLength, REPLAY_PAGE_BYTES, REPLAY_PAGE_ROWS } from '../../events/replay-page'
 
@@ -46,6 +46,8 @@ export class EventLog {
     private readonly sessionId: () => string,
     /** the log's bound in bytes (../events/log-bound); smaller in tests */
     private readonly maxBytes = MAX_LOG_BYTES,
+    /** how far apart stores are while events keep coming (../events/coalesce); longer in a test that must not see one between two turns of the loop */
+    private readonly windowMs = COALESCE_WINDOW_MS,
   ) {
     this.last = Number(storage.sql.exec('SELECT COALESCE(MAX(seq), 0) AS last FROM events').one().last)
     this.bytes = this.savedBytes()
@@ -89,7 +91,7 @@ export class EventLog {
 
   /** Sets the store of what waits for when flushDelay says, sooner than one already set if need be. */
   private schedule() {
-    const delay = flushDelay(Date.now(), this.flushedAt, this.unwritten.length)
+    const delay = flushDelay(Date.now(), this.flushedAt, this.unwritten.length, this.windowMs)
     if (this.flushing !== undefined && delay > 0) return
     clearTimeout(this.flushing)
     this.flushing = setTimeout(() => this.flush(), delay)
