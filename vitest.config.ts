@@ -5,19 +5,17 @@ import LongestFirst from './test/order/longest-first.ts'
 /** Each test file that runs sessions ends those it left open (test/helpers/end-sessions.ts). */
 const SESSIONS = ['test/helpers/end-sessions.ts']
 
-/** How many test files go at once: enough that the files waiting on turns and timers leave no core idle. */
-const FILES_AT_ONCE = 4
-/** One group: its maxWorkers bounds every project together (vitest gives a group one bound). */
-const together = { maxWorkers: FILES_AT_ONCE, sequence: { groupOrder: 0 } }
+/** How many test files that run sessions go at once. */
+const SESSION_FILES = 4
 /** Longer than vitest's 5 s: a few of these move megabytes or run git, which a busy machine slows well past it. */
-const quick = { ...together, testTimeout: 30_000 }
+const quick = { maxWorkers: 2, testTimeout: 30_000, sequence: { groupOrder: 0 } }
 /**
  * The unit files share their modules (no isolation): they hold no state between files, and loading
  * the same modules afresh for each of a hundred files cost more CPU than their tests. (The stand-in's
  * files do hold some: they stay isolated.)
  */
 const shared = { isolate: false }
-const withSessions = together
+const withSessions = { maxWorkers: SESSION_FILES, sequence: { groupOrder: 1 } }
 
 /**
  * Kinds of tests, one command:
@@ -32,10 +30,12 @@ const withSessions = together
  * - browser: the playground and docs in Chromium through Playwright, against its own stack (a
  *   system Chromium, else the one in the @sparticuz/chromium dev dependency).
  *
- * Every project runs at once, in one group whose maxWorkers bounds how many files share a CI
- * machine's two cores. Most end-to-end time is spent waiting on turns, timers and restarts, so the
- * files of one project fill the waits of another; the longest files of any project go first
- * (test/order/longest-first.ts), and the quick ones, last, fill the waits of the last long ones.
+ * The quick projects run first; then every project that runs sessions at once, in one group whose
+ * maxWorkers bounds how many files share a CI machine's two cores (vitest gives a group one
+ * bound). Most end-to-end time is spent waiting on turns, timers and restarts, so the files of
+ * one project fill the waits of another; the longest files of any project go first
+ * (test/order/longest-first.ts). (Run last in the same group, the quick files waited for the
+ * long ones to free their places and lengthened the run.)
  */
 export default defineConfig({
   test: {
