@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOwnStack, type OwnStack } from '../helpers/own-stack'
-import { api, createSession, EventStream, sendMessage, TEST_KEYS, waitForStatus } from '../helpers'
+import { api, createSession, EventStream, TEST_KEYS, waitForStatus } from '../helpers'
 import { openTerminal, terminalOf } from '../helpers/terminal'
-import { echoThrough, startServerMessage } from '../helpers/preview-server'
+import { echoThrough, startedServerPort } from '../helpers/preview-server'
 
 /**
  * The terminal on E2B: the Worker drives E2B's PTY API through the real `e2b` SDK (envd's
@@ -83,10 +83,8 @@ describe('a terminal on E2B', () => {
 
   it('announces the port the agent’s server listens on, and serves it through E2B’s proxy at a preview URL', async () => {
     const stream = new EventStream(id, { after: (await api(`/v1/sessions/${id}`)).body.lastEventId as number })
-    await sendMessage(id, startServerMessage('preview-e2b'))
-    const opened = await stream.until((e) => e.event === 'sandbox.port' && e.data.state === 'open')
+    const port = await startedServerPort(id, stream, 'preview-e2b')
     await stream.close()
-    const port = opened.data.port as number
     const made = await api(`/v1/sessions/${id}/previews`, { body: { port } })
     expect(made.status).toBe(201)
     preview = made.body.url as string

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { api, baseUrl, newIdleSession, sendMessage, streamFromNow, TEST_KEYS, waitFor } from './helpers'
+import { api, baseUrl, newIdleSession, streamFromNow, TEST_KEYS, waitFor } from './helpers'
 import { openTerminal, terminalOf, type TerminalClient } from '../helpers/terminal'
-import { echoThrough, resignedPreview, startServerMessage } from '../helpers/preview-server'
+import { echoThrough, resignedPreview, startedServerPort } from '../helpers/preview-server'
 
 const OWNER = TEST_KEYS[0]
 const STRANGER = TEST_KEYS[1]
@@ -108,10 +108,8 @@ describe('a terminal in the session’s sandbox', () => {
 
     it('announces the port the agent’s server listens on, and serves it over HTTP and WebSocket at a preview URL', async () => {
       const stream = await streamFromNow(id)
-      await sendMessage(id, startServerMessage('preview-e2e'))
-      const opened = await stream.until((e) => e.event === 'sandbox.port' && e.data.state === 'open')
+      port = await startedServerPort(id, stream, 'preview-e2e')
       await stream.close()
-      port = opened.data.port as number
       const made = await api(`/v1/sessions/${id}/previews`, { body: { port }, key: OWNER })
       expect(made.status).toBe(201)
       preview = made.body.url as string

@@ -1,7 +1,9 @@
 import { createHmac } from 'node:crypto'
 import WebSocket from 'ws'
 import { expect } from 'vitest'
+import { sendMessage } from './http'
 import { scripted } from './scripted'
+import { isReplyTo, type EventStream } from './sse'
 
 /**
  * A dev server as an agent would start one in its sandbox: plain HTTP that says what it was
@@ -21,14 +23,31 @@ server.on('upgrade', (req, socket) => {
     socket.write(Buffer.concat([Buffer.from([0x81, Buffer.byteLength(text)]), Buffer.from(text)]));
   });
 });
-server.listen(0);
+server.listen(0, () => require('fs').writeFileSync('preview-port.txt', String(server.address().port)));
 `
 
-export const START_PREVIEW_SERVER = `cat > preview-server.js <<'EOF'\n${SERVER}\nEOF\nnohup node preview-server.js > /dev/null 2>&1 &\necho started`
+/** Starts it, and says the port it listens on once it does. */
+const START_PREVIEW_SERVER = [
+  `cat > preview-server.js <<'EOF'\n${SERVER}\nEOF`,
+  'rm -f preview-port.txt',
+  'nohup node preview-server.js > /dev/null 2>&1 &',
+  'for i in $(seq 100); do [ -s preview-port.txt ] && break; sleep 0.1; done',
+  'echo "port $(cat preview-port.txt)"',
+].join('\n')
 
-/** A message that has the agent start the server (its bash allowed). */
-export const startServerMessage = (tag: string) =>
-  scripted({ steps: [{ tool: { name: 'bash', args: { command: START_PREVIEW_SERVER, description: 'start a dev server' } } }, { text: 'serving' }] }, tag)
+/**
+ * Has the agent start the server (its bash allowed) and answers its port, once `stream` has
+ * announced that port open: the server's own, not whatever else of the sandbox opened one meanwhile.
+ */
+export async function startedServerPort(id: string, stream: EventStream, tag: string): Promise<number> {
+  const steps = [{ tool: { name: 'bash', args: { command: START_PREVIEW_SERVER, description: 'start a dev server' } } }, { text: 'serving on {{tool_result}}' }]
+  const messageId = await sendMessage(id, scripted({ steps }, tag))
+  const reply = String((await stream.until(isReplyTo(messageId))).data.text)
+  const port = Number(/port (\d+)/.exec(reply)?.[1])
+  expect(port, reply).toBeGreaterThan(0)
+  await stream.until((e) => e.event === 'sandbox.port' && e.data.state === 'open' && e.data.port === port)
+  return port
+}
 
 /** A preview URL's token, signed again with `claims` changed under `key`: what a forger or a replay would send. */
 export function resignedPreview(url: string, changes: Record<string, unknown>, key: string): string {
