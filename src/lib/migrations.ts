@@ -11,14 +11,6 @@ export type Migration = { id: number; description: string; sql: string }
 export function migrate(sql: SqlStorage, migrations: readonly Migration[]) {
   sql.exec('CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY, description TEXT NOT NULL)')
   const done = new Set(sql.exec<{ id: number }>('SELECT id FROM _migrations').toArray().map((r) => Number(r.id)))
-  // A new object (the common case: every session is one) runs them all in one exec and records them in another.
-  if (done.size === 0 && migrations.length > 0) {
-    sql.exec(migrations.map((m) => m.sql).join('\n;\n'))
-    // One bound value whatever their number (a query binds 100 at most).
-    const rows = JSON.stringify(migrations.map(({ id, description }) => ({ id, description })))
-    sql.exec("INSERT INTO _migrations (id, description) SELECT value ->> 'id', value ->> 'description' FROM json_each(?)", rows)
-    return
-  }
   for (const m of migrations) {
     if (done.has(m.id)) continue
     sql.exec(m.sql)

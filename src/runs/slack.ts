@@ -17,7 +17,8 @@ const TeamTenants = z.record(z.string().regex(/^[A-Z0-9]+$/), TenantId)
 const ChannelRepos = z.record(z.string().regex(/^[A-Z0-9]+$/), z.string().regex(/^https?:\/\/\S+$/))
 
 const SlackId = z.string().regex(/^[A-Z0-9]+$/)
-const Approvers = z.record(SlackId, z.array(SlackId))
+/** team id → user ids: SLACK_APPROVERS, SLACK_USERS */
+const TeamUsers = z.record(SlackId, z.array(SlackId))
 
 export type SlackRules = {
   teams: Record<string, string>
@@ -46,8 +47,8 @@ export function slackRules(env: Pick<Bindings, 'SLACK_TEAM_TENANTS' | 'SLACK_CHA
   return {
     teams: parsed(TeamTenants, env.SLACK_TEAM_TENANTS, {}),
     channelRepos: parsed(ChannelRepos, env.SLACK_CHANNEL_REPOS, {}),
-    approvers: parsed(Approvers, env.SLACK_APPROVERS, {}),
-    users: parsed(Approvers, env.SLACK_USERS, {}),
+    approvers: parsed(TeamUsers, env.SLACK_APPROVERS, {}),
+    users: parsed(TeamUsers, env.SLACK_USERS, {}),
   }
 }
 

@@ -53,6 +53,25 @@ const checkpoints = async () => (await api(`/v1/sessions/${id}/checkpoints`)).bo
 const checkpointAfter = (messageId: string) =>
   waitFor(`a checkpoint after ${messageId}`, async () => (await checkpoints()).checkpoints.find((c) => c.messageId === messageId))
 
+/**
+ * A fork from checkpoint 1: its workspace as turn one left it (none of `absent`), the conversation
+ * up to that turn (its user message; the model, asked with `mark`, sees turn one and no later one),
+ * and its own checkpoints from there, starting with what it was given.
+ */
+async function expectForkOfTurnOne(fork: string, firstMessageId: string, absent: string[], mark: string) {
+  const file = (path: string) => api(`/v1/sessions/${fork}/files?path=${encodeURIComponent(path)}`)
+  expect((await file('notes.txt')).body.content).toBe(`${WRITTEN}\n`)
+  for (const path of absent) expect((await file(path)).status).toBe(404)
+  const users = ((await api(`/v1/sessions/${fork}/messages`)).body as unknown as Json[]).filter((m) => m.role === 'user')
+  expect(users.map((m) => m.id)).toEqual([firstMessageId])
+  expect((await api(`/v1/sessions/${fork}/checkpoints`)).body.checkpoints).toMatchObject([{ checkpoint: 1, messageId: null, filesChanged: 5 }])
+  const reply = await api(`/v1/sessions/${fork}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'forked' }, `${mark}: remember`) } })
+  expect(reply.status).toBe(200)
+  const saw = modelSaw(mark)
+  expect(saw).toContain(`${WORD[0]}: remember`)
+  expect(saw).not.toContain(`${WORD[1]}: remember`)
+}
+
 /** What the scripted model was sent for the turn whose message holds `word`: every message's text, in order. */
 function modelSaw(word: string): string {
   const request = own().stack.model!.requests.findLast((r) => JSON.stringify(r.messages?.at(-1) ?? '').includes(`${word}: remember`))
@@ -266,20 +285,7 @@ describe('checkpoints', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(201)
     const fork = res.body.id as string
     try {
-      const file = (path: string) => api(`/v1/sessions/${fork}/files?path=${encodeURIComponent(path)}`)
-      expect((await file('notes.txt')).body.content).toBe(`${WRITTEN}\n`)
-      expect((await file('only-in-the-original.txt')).status).toBe(404)
-      expect((await file('old.txt')).status).toBe(404)
-      // The conversation up to the turn checkpoint 1 followed: turn one's, no later one.
-      const users = ((await api(`/v1/sessions/${fork}/messages`)).body as unknown as Json[]).filter((m) => m.role === 'user')
-      expect(users.map((m) => m.id)).toEqual([first.messageId])
-      // The fork keeps its own checkpoints from there, starting with what it was given.
-      expect((await api(`/v1/sessions/${fork}/checkpoints`)).body.checkpoints).toMatchObject([{ checkpoint: 1, messageId: null, filesChanged: 5 }])
-      const reply = await api(`/v1/sessions/${fork}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'forked' }, 'HERON: remember') } })
-      expect(reply.status).toBe(200)
-      const saw = modelSaw('HERON')
-      expect(saw).toContain(`${WORD[0]}: remember`)
-      expect(saw).not.toContain(`${WORD[1]}: remember`)
+      await expectForkOfTurnOne(fork, first.messageId as string, ['only-in-the-original.txt', 'old.txt'], 'HERON')
     } finally {
       await api(`/v1/sessions/${fork}`, { method: 'DELETE' })
     }
@@ -299,18 +305,7 @@ describe('checkpoints', () => {
       // Its own sandbox, a clone of the commit with checkpoint 1's changes, and opencode given the record of the conversation.
       const ready = await stream.until((e) => e.event === 'sandbox.status' && e.data.state === 'ready', 120_000)
       expect(ready.data).toMatchObject({ step: 'restored', detail: 'checkpoint 1', memory: 'imported' })
-      const file = (path: string) => api(`/v1/sessions/${fork}/files?path=${encodeURIComponent(path)}`)
-      expect((await file('notes.txt')).body.content).toBe(`${WRITTEN}\n`)
-      expect((await file('old.txt')).status).toBe(404)
-      expect((await file('after-limit.txt')).status).toBe(404)
-      const users = ((await api(`/v1/sessions/${fork}/messages`)).body as unknown as Json[]).filter((m) => m.role === 'user')
-      expect(users.map((m) => m.id)).toEqual([first.messageId])
-      expect((await api(`/v1/sessions/${fork}/checkpoints`)).body.checkpoints).toMatchObject([{ checkpoint: 1, messageId: null, filesChanged: 5 }])
-      const reply = await api(`/v1/sessions/${fork}/messages?wait=true&timeout=120`, { body: { text: scripted({ reply: 'forked alone' }, 'KESTREL: remember') } })
-      expect(reply.status).toBe(200)
-      const saw = modelSaw('KESTREL')
-      expect(saw).toContain(`${WORD[0]}: remember`)
-      expect(saw).not.toContain(`${WORD[1]}: remember`)
+      await expectForkOfTurnOne(fork, first.messageId as string, ['old.txt', 'after-limit.txt'], 'KESTREL')
       // The original stays as it was: hibernated.
       expect(await sandboxesOf(id)).toEqual([])
     } finally {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { DEMO_MODEL_ID, DEMO_PRICE } from '../../local/model-server'
-import { createSession, waitForStatus, type Json } from './http'
+import { createSession, madeOnce, waitForStatus, type Json } from './http'
 import { gatewayTokenOf, sandboxesOf } from './processes'
 import { scripted } from './scripted'
 import { baseUrl } from './stack'
@@ -58,12 +58,5 @@ export async function parallelCalls(tokens: string[], perToken: number, mark: st
   }
 }
 
-/**
- * One session for the tests of a file that need only a working sandbox and its gateway token, and
- * do nothing to it that another test would notice: made at the first ask, ended with the file's
- * others. Each session is an agent's boot, the suite's largest cost.
- */
-export function sharedAgentSession(body: Json = {}): () => Promise<{ id: string; token: string }> {
-  let made: ReturnType<typeof agentSession> | undefined
-  return () => (made ??= agentSession(body))
-}
+/** One ready session and its gateway token, shared by a file's tests (madeOnce). */
+export const sharedAgentSession = (body: Json = {}) => madeOnce(() => agentSession(body))

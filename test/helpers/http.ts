@@ -100,14 +100,17 @@ export async function newIdleSession(body: Json = {}, key?: string): Promise<str
 }
 
 /**
- * One session for the tests of a file that need only a session to call, and do nothing to it
- * that another test would notice: made at the first ask, ended with the file's others. Each
- * session is an agent's boot, the suite's largest cost.
+ * What `make` makes, made at the first ask and the same for every later one: a session for the
+ * tests of a file that need only one to call and do nothing to it another test would notice,
+ * ended with the file's others. Each session is an agent's boot, the suite's largest cost.
  */
-export function sharedSession(body: Json = {}): () => Promise<string> {
-  let made: Promise<string> | undefined
-  return () => (made ??= createSession(body))
+export function madeOnce<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined
+  return () => (made ??= make())
 }
+
+/** One plain session shared by a file's tests (madeOnce). */
+export const sharedSession = (body: Json = {}) => madeOnce(() => createSession(body))
 
 /**
  * An idle session for the tests of one describe block, made before them and ended after them;
