@@ -7,7 +7,10 @@
  *   GET  /global/health   200 while the agent runs (the same probe opencode answers)
  *   GET  /acp             the agent's messages, one JSON per line, an empty line every 10 s;
  *                         one reader at a time (a new one replaces the last), and what the agent
- *                         said while nobody read is sent first
+ *                         said while nobody read is sent first; its `x-bridge-instance` header
+ *                         names this bridge and agent, so that a reader coming back knows whether
+ *                         the agent still holds the sessions it opened (an ACP agent loading a
+ *                         session it holds runs it twice, and splits its updates between the two)
  *   POST /acp             one JSON-RPC message to the agent
  *
  * Basic auth `opencode:$OPENCODE_SERVER_PASSWORD` on every route, as opencode's. When the agent
@@ -17,6 +20,7 @@
  *   node acp-bridge.mjs <port> <command> [args...]
  */
 import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import { createInterface } from 'node:readline'
 
@@ -30,6 +34,7 @@ const expected = `Basic ${Buffer.from(`opencode:${process.env.OPENCODE_SERVER_PA
 const MAX_HELD = 10_000
 const HEARTBEAT_MS = 10_000
 const MAX_MESSAGE = 16 * 1024 * 1024
+const instance = randomUUID()
 
 // The bridge's own settings stay with it: the agent gets the sandbox's environment without them.
 const env = { ...process.env }
@@ -60,7 +65,7 @@ const server = createServer((req, res) => {
   if (req.method === 'GET' && path === '/acp') {
     reader?.end()
     reader = res
-    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' })
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache', 'x-bridge-instance': instance })
     // A first line at once: the reader knows the stream is open before it sends anything.
     res.write('\n')
     for (const line of held.splice(0)) res.write(`${line}\n`)

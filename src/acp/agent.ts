@@ -99,6 +99,14 @@ export class AcpAgent implements AgentPort {
     return { sessionId: created.sessionId, loaded: false }
   }
 
+  /**
+   * The session the agent still holds from an earlier stream to the same bridge (the Worker
+   * restarted, the agent did not): it is spoken to as it is, neither initialized nor loaded again.
+   */
+  adopt(sessionId: string) {
+    this.sessionId = sessionId
+  }
+
   async prompt(input: PromptInput): Promise<number> {
     this.hooks.prompting(input.messageId)
     this.cancelled = false

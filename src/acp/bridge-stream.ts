@@ -37,6 +37,9 @@ export async function openBridge(endpoint: SandboxEndpoint, password: string, ti
     await res.body?.cancel()
     throw new Error(`the ACP bridge answered ${res.status}`)
   }
+  // Answers to another stream's requests: the prompt a stream cut off (a Worker restart) left running ends with one.
+  let othersAnswered = 0
+  const awaitingOthers: Array<() => void> = []
   let lastHeard = Date.now()
   const watchdog = setInterval(() => {
     if (Date.now() - lastHeard > timings.silenceMs) finish({ reason: 'silent' })
@@ -57,7 +60,11 @@ export async function openBridge(endpoint: SandboxEndpoint, password: string, ti
           } catch {
             continue
           }
-          if (!message) continue
+          if (!message) {
+            othersAnswered++
+            for (const wake of awaitingOthers.splice(0)) wake()
+            continue
+          }
           out.enqueue(message)
           return
         }
@@ -100,6 +107,19 @@ export async function openBridge(endpoint: SandboxEndpoint, password: string, ti
   const stream: Stream = { readable, writable }
   return {
     stream,
+    /** this bridge and its agent process: another one after the agent restarted */
+    instance: res.headers.get('x-bridge-instance') ?? undefined,
+    /** Whether an answer to another stream's request came on this one (or comes within `ms`). */
+    otherStreamAnswered(ms: number): Promise<boolean> {
+      if (othersAnswered > 0) return Promise.resolve(true)
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), ms)
+        awaitingOthers.push(() => {
+          clearTimeout(timer)
+          resolve(true)
+        })
+      })
+    },
     close() {
       ended = true
       clearInterval(watchdog)

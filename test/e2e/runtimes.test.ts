@@ -91,7 +91,8 @@ const environOf = (pid: number): Record<string, string> =>
  * the conversation goes on. Answers the stream that resumed (the one given is closed).
  */
 async function restartMidTurn(id: string, stream: EventStream): Promise<EventStream> {
-  const running = await sendMessage(id, scripted({ reply: words(150, 'restart'), delayMs: 40 }))
+  // The reply outlasts the old Worker's shutdown (15 s at most before it is killed): the restart cuts it, whatever the load.
+  const running = await sendMessage(id, scripted({ reply: words(600, 'restart'), delayMs: 40 }))
   const queued = await sendMessage(id, scripted({ reply: 'queued before the restart' }))
   await stream.until((e) => e.event === 'message.delta' && stream.events.some((c) => c.event === 'message.created' && c.data.parentId === running && c.data.messageId === e.data.messageId))
   await stream.close()

@@ -19,8 +19,16 @@ export type AcpConnectionParts = Omit<ConnectionParts, 'agentExit'> & {
  * sandbox: the one JSON-RPC stream, the agent's session opened or loaded on it, and its updates
  * translated (../events/acp-translate.ts) into the events every runtime's clients read.
  */
+/**
+ * How long a reattached stream waits for the prompt the last stream left running to end once
+ * cancelled: what the agent says until then is that turn's, never the next prompt's.
+ */
+const CUT_PROMPT_END_MS = 5_000
+
+type Bridge = Awaited<ReturnType<typeof openBridge>>
+
 export class AcpConnection {
-  private bridge: { close(): void } | undefined
+  private bridge: Bridge | undefined
   private port: AcpAgent | undefined
   private readonly translator = new AcpTranslator(newId)
 
@@ -36,7 +44,7 @@ export class AcpConnection {
 
   /** A new sandbox's agent: a new ACP session, given the earlier conversation as a transcript when there was one. */
   async attach(record: SandboxRecord): Promise<AgentMemory | undefined> {
-    return this.open(record, undefined)
+    return (await this.open(record, undefined)).memory
   }
 
   /**
@@ -46,16 +54,17 @@ export class AcpConnection {
    */
   async reattach(record: SandboxRecord, agentRestarted: boolean): Promise<AgentMemory | undefined> {
     const { store, turns, status, human } = this.p
-    const memory = await this.open(record, store.row.agent_session_id ?? undefined)
+    const { memory, adopted } = await this.open(record, store.row.agent_session_id ?? undefined)
     await human.sync('lost')
     turns.adoptRunning()
     const turn = turns.currentMessageId
     if (turn) {
+      // After a Worker restart the translator is new: it goes on with the reply clients saw opened.
+      if (this.translator.answering !== turn) this.translator.resume(turn, this.p.events.openReply(turn))
       // The agent may still be working on the turn that ends here (the Worker restarted, not the
       // agent): it is cancelled, so that it neither goes on with it nor takes the next prompt into it.
       await this.port?.abort().catch(() => 0)
-      // After a Worker restart the translator is new: it completes the reply clients saw opened.
-      if (this.translator.answering !== turn) this.translator.resume(turn, this.p.events.openReply(turn))
+      if (adopted) await this.bridge?.otherStreamAnswered(CUT_PROMPT_END_MS)
       this.publish(this.translator.finish({ error: agentRestarted ? 'the agent stopped in the middle of this turn' : 'the connection to the agent was lost' }))
       turns.step(turn, agentRestarted ? { kind: 'agent_restarted' } : { kind: 'resynced', agentBusy: false })
     }
@@ -73,9 +82,10 @@ export class AcpConnection {
   /**
    * Opens the agent's session: `known` loaded again, else a new one. A new one (a new sandbox, or
    * an agent whose own record went) starts without the conversation: its next prompt carries the
-   * transcript of it (`transcript`), however often the stream is opened again before then.
+   * transcript of it (`transcript`), however often the stream is opened again before then. A
+   * bridge whose agent opened `known` already (`adopted`) holds it still: it is not loaded again.
    */
-  private async open(record: SandboxRecord, known: string | undefined): Promise<AgentMemory | undefined> {
+  private async open(record: SandboxRecord, known: string | undefined): Promise<{ memory?: AgentMemory; adopted: boolean }> {
     const { store, turns } = this.p
     const bridge = await openBridge(record.endpoint, record.password, this.p.timings, (end) => {
       if (this.bridge !== bridge) return
@@ -114,12 +124,16 @@ export class AcpConnection {
         },
         newId,
       )
-      const { sessionId, loaded } = await agent.start(record.workdir, known, store.spec())
-      if (sessionId !== store.row.agent_session_id) store.update({ agent_session_id: sessionId })
-      if (!loaded) store.update({ transcript_for: this.transcript() === undefined ? null : sessionId })
+      const adopted = known !== undefined && bridge.instance !== undefined && store.row.agent_instance === bridge.instance
+      if (adopted) agent.adopt(known)
+      else {
+        const { sessionId, loaded } = await agent.start(record.workdir, known, store.spec())
+        store.update({ agent_session_id: sessionId, agent_instance: bridge.instance ?? null })
+        if (!loaded) store.update({ transcript_for: this.transcript() === undefined ? null : sessionId })
+      }
       this.bridge = bridge
       this.port = agent
-      return store.row.transcript_for === sessionId ? 'transcript' : undefined
+      return { memory: store.row.transcript_for === agent.sessionId ? 'transcript' : undefined, adopted }
     } catch (err) {
       bridge.close()
       throw err

@@ -174,6 +174,11 @@ export const MIGRATIONS: Migration[] = [
     description: 'the ACP agent session still to be given the earlier conversation as a transcript (src/session/agent/acp-connection.ts)',
     sql: 'ALTER TABLE session ADD COLUMN transcript_for TEXT',
   },
+  {
+    id: 20,
+    description: 'the ACP bridge (and agent process) that holds the agent session open (src/session/agent/acp-connection.ts)',
+    sql: 'ALTER TABLE session ADD COLUMN agent_instance TEXT',
+  },
 ]
 
 /** The session object's own runner, called first thing in its constructor. */

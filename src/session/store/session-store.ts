@@ -38,6 +38,8 @@ export type SessionRow = {
    * lost its own record): its next prompt carries the conversation's transcript, and this is cleared
    */
   transcript_for: string | null
+  /** the ACP bridge whose agent process holds `agent_session_id` open: a stream to it again needs no `session/load` */
+  agent_instance: string | null
 }
 
 export type NewSession = { id: string; tenant: string; title: string | null; spec: SessionSpec; secrets: string | null; expiresAt: Date }
