@@ -1,4 +1,4 @@
-import { gatewayTokenOf } from '../test/helpers/gateway-token'
+import { gatewayProviderOf } from '../test/helpers/gateway-token'
 import { workerdCpuMs } from './lib/procs'
 import { endSession, idleSession, type BenchStack } from './lib/stack'
 import { median, now } from './lib/stats'
@@ -22,11 +22,15 @@ export type GatewayResult = {
   cpuMsPer1000: number
 }
 
-/** The gateway token a session's sandbox holds, read from its opencode's environment as the agent could. */
-export async function gatewayToken(stack: BenchStack, sessionId: string): Promise<string> {
+/** The gateway's URL and token a session's sandbox holds, read from its opencode's environment as the agent could. */
+export async function gatewayProvider(stack: BenchStack, sessionId: string): Promise<{ baseURL: string; apiKey: string }> {
   const res = await fetch(`${stack.sandboxHostUrl}/sandboxes`, { headers: { authorization: `Bearer ${stack.sandboxHostToken}` } })
   const sandbox = ((await res.json()) as { metadata: Record<string, string>; opencodePid?: number }[]).find((s) => s.metadata.sessionId === sessionId)
-  return gatewayTokenOf(sandbox!.opencodePid!)
+  return gatewayProviderOf(sandbox!.opencodePid!)
+}
+
+export async function gatewayToken(stack: BenchStack, sessionId: string): Promise<string> {
+  return (await gatewayProvider(stack, sessionId)).apiKey
 }
 
 /** A streamed chat completion of `pieces` words, `delayMs` apart, from the scripted model at `url` (straight or through the gateway). */

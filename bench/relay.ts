@@ -1,4 +1,5 @@
 import { isIdle, readEvents, stampsOf } from './lib/sse'
+import { gatewayProvider } from './gateway'
 import { startDirectOpencode, type DirectOpencode } from './lib/opencode'
 import { workerdCpuMs } from './lib/procs'
 import { behindProxy, call, endSession, idleSession, lastEventId, script, type BenchStack } from './lib/stack'
@@ -25,6 +26,8 @@ export type RelayResult = {
   delayMs: number
   rounds: number
   direct: Side
+  /** an opencode of our own whose model calls pass the Worker's gateway, as the session's do: the gateway's share, apart from the relay's */
+  viaGateway: Side
   relay: Side
   /** the relay read from the Worker behind wrangler dev's proxy, as a deployment serves it */
   noProxy: Side
@@ -124,21 +127,27 @@ function summarize(runs: Run[]): Side {
 export async function relayBenchmark(stack: BenchStack, pace: Pace): Promise<RelayResult> {
   const text = prompt(pace)
   const oc = await startDirectOpencode(stack.model!.url, stack.modelKey)
+  let gated: DirectOpencode | undefined
   let sessionId: string | undefined
   const direct: Run[] = []
+  const viaGateway: Run[] = []
   const relay: Run[] = []
   const noProxy: Run[] = []
   const raw: Run[] = []
   const rawStored: Run[] = []
   try {
     sessionId = await idleSession(stack)
+    const provider = await gatewayProvider(stack, sessionId)
+    gated = await startDirectOpencode(provider.baseURL, provider.apiKey)
     // One unmeasured turn each way, so first-turn costs (title generation, caches) stay out.
     const proxy: Via = { url: stack.url }
     const behind = behindProxy(stack)
     await runDirect(oc, text)
+    await runDirect(gated, text)
     await runRelay(stack, sessionId, text, proxy)
     for (let round = 0; round < ROUNDS; round++) {
       direct.push(await runDirect(oc, text))
+      viaGateway.push(await runDirect(gated, text))
       relay.push((await runRelay(stack, sessionId, text, proxy)).stored)
       noProxy.push((await runRelay(stack, sessionId, text, behind)).stored)
       const withRaw = await runRelay(stack, sessionId, text, proxy, true)
@@ -147,6 +156,7 @@ export async function relayBenchmark(stack: BenchStack, pace: Pace): Promise<Rel
     }
   } finally {
     await oc.close()
+    await gated?.close()
     if (sessionId) await endSession(stack, sessionId)
   }
   return {
@@ -154,6 +164,7 @@ export async function relayBenchmark(stack: BenchStack, pace: Pace): Promise<Rel
     delayMs: pace.delayMs,
     rounds: ROUNDS,
     direct: summarize(direct),
+    viaGateway: summarize(viaGateway),
     relay: summarize(relay),
     noProxy: summarize(noProxy),
     raw: summarize(raw),

@@ -179,8 +179,10 @@ const row = (...cells: string[]) => rows.push(cells)
 const COLD = 'WARM_POOL_SIZE=0'
 
 for (const relay of relays) {
-  const { direct, relay: through, noProxy, raw, rawStored } = relay
+  const { direct, viaGateway, relay: through, noProxy, raw, rawStored } = relay
   const load = `${relay.deltas} deltas ${relay.delayMs} ms apart, ${relay.rounds} rounds`
+  row('relay split: opencode through the gateway alone, time to last delta', COLD, load, `direct ${ms(direct.lastDeltaMs)}`, `gateway ${ms(viaGateway.lastDeltaMs)}`, ratio(viaGateway.lastDeltaMs, direct.lastDeltaMs))
+  row('relay split: the relay after the gateway, time to last delta', COLD, load, `gateway ${ms(viaGateway.lastDeltaMs)}`, `relay ${ms(through.lastDeltaMs)}`, ratio(through.lastDeltaMs, viaGateway.lastDeltaMs))
   row('relay: time to last delta', COLD, load, `direct ${ms(direct.lastDeltaMs)}`, `relay ${ms(through.lastDeltaMs)}`, ratio(through.lastDeltaMs, direct.lastDeltaMs))
   row('relay: time to the reply complete (idle)', COLD, load, `direct ${ms(direct.idleMs)}`, `relay ${ms(through.idleMs)}`, ratio(through.idleMs, direct.idleMs))
   row('relay behind the proxy: time to last delta', COLD, load, `direct ${ms(direct.lastDeltaMs)}`, `behind ${ms(noProxy.lastDeltaMs)}`, ratio(noProxy.lastDeltaMs, direct.lastDeltaMs))
@@ -405,6 +407,10 @@ const notes = `What the rows measure:
   proxy (which only the local stack has; the prompt still goes through it), to tell the proxy's hop
   from the relay's cost. Time to the reply complete is to the \`session.status\` idle that follows it.
   Consecutive pieces the Worker stored as one delta count one by one (each carries its own stamp).
+  **The split**: a second \`opencode serve\` of the benchmark's own calls the model through the Worker's
+  gateway with the relay session's gateway token, read as the first one is: the gateway's share of the
+  relay's time, and the relay's own after it. Every opencode here, the stack's sandboxes' too, runs with
+  Bun's whole JIT, as a deployment's sandbox does (the test suite's local sandboxes turn its optimising tier off).
   **workerd CPU per 1,000 model pieces**: user and system time of the stack's workerd processes (from
   /proc) over a round, per 1,000 model pieces relayed in it: what a deployment pays for.
 - **relay stages**: workerd's clock stands still while a Worker computes, so the pure stages are

@@ -69,6 +69,11 @@ export type SandboxHostOptions = {
    * as on a network that has one (tests send what would leave the machine to a recorder).
    */
   networkEnv?: Record<string, string>
+  /**
+   * opencode with Bun's whole JIT, as a long-lived sandbox runs it (E2B's): for benchmarks, whose
+   * figures must be a deployment's. Otherwise the optimising tier is off (see SHORT_LIVED_BUN).
+   */
+  fullJit?: boolean
 }
 
 export type SandboxListing = { sandboxId: string; metadata: Record<string, string>; workdir: string; opencodePid?: number }
@@ -394,7 +399,7 @@ export async function startSandboxHost(opts: SandboxHostOptions): Promise<Sandbo
     const [command, ...args] = agentServer(body.runtime ?? 'opencode', port)
     const proc = spawn(command!, args, {
       cwd: body.cwd ?? sb.workdir,
-      env: { ...sandboxEnv(sb), ...SHORT_LIVED_BUN },
+      env: { ...sandboxEnv(sb), ...(!opts.fullJit && SHORT_LIVED_BUN) },
       detached: true,
       stdio: 'ignore',
     })

@@ -117,6 +117,8 @@ export type StackOptions = {
   faultInjection?: boolean
   /** the network's settings every local sandbox gets (see SandboxHostOptions) */
   networkEnv?: Record<string, string>
+  /** local sandboxes run opencode as a long-lived sandbox does (see SandboxHostOptions) */
+  fullJit?: boolean
   /**
    * true: the scripted model even when provider keys are set (tests that pass fake keys);
    * false: no model at all, as a deployment nobody gave a provider; default: the scripted
@@ -242,6 +244,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       token: sandboxHostToken,
       faultInjection: opts.faultInjection,
       networkEnv: opts.networkEnv,
+      fullJit: opts.fullJit,
     })
     host = started
     // Callbacks to a receiver on this machine (tests, a developer's listener) over http.

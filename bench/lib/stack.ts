@@ -58,6 +58,8 @@ export async function benchStack(
       sandboxRoot: join(dir, 'sandboxes'),
       devVars: false,
       onLog,
+      // The agents run as a deployment's do, and as the benchmark's own opencodes beside them.
+      fullJit: true,
       ...opts,
     })
   } catch (err) {
