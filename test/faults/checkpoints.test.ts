@@ -292,9 +292,12 @@ describe('checkpoints', () => {
   })
 
   it('start a fork of a hibernated session from a checkpoint alone: a new sandbox with its files, and the conversation up to its turn', async () => {
-    // Left idle, the session hibernates (paused, then let go): there is no sandbox to copy. Its log says when it has.
+    // Left idle, the session hibernates (paused, then let go): there is no sandbox to copy. Its log says when it has:
+    // its last sandbox.status, once the replay has passed where the log stood (an earlier test hibernated it too).
+    const logged = (await api(`/v1/sessions/${id}`)).body.lastEventId as number
     const history = new EventStream(id, { after: 0 })
-    await history.until(() => history.events.findLast((e) => e.event === 'sandbox.status')?.data.step === 'hibernated', 120_000)
+    const hibernatedNow = () => (history.events.at(-1)?.id ?? 0) >= logged && history.events.findLast((e) => e.event === 'sandbox.status')?.data.step === 'hibernated'
+    await history.until(hibernatedNow, 120_000)
     await history.close()
     const first = (await checkpoints()).checkpoints[0]!
     const res = await api(`/v1/sessions/${id}/fork`, { body: { checkpoint: 1 } })
