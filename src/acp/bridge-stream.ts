@@ -1,4 +1,5 @@
 import type { AnyMessage, Stream } from '@agentclientprotocol/sdk'
+import { sleep } from '../lib/sleep'
 import { authHeaders } from '../opencode/client'
 import type { SandboxEndpoint } from '../sandbox/provider'
 import { tagRequest, untagAnswer } from './stream-ids'
@@ -37,9 +38,9 @@ export async function openBridge(endpoint: SandboxEndpoint, password: string, ti
     await res.body?.cancel()
     throw new Error(`the ACP bridge answered ${res.status}`)
   }
-  // Answers to another stream's requests: the prompt a stream cut off (a Worker restart) left running ends with one.
-  let othersAnswered = 0
-  const awaitingOthers: Array<() => void> = []
+  // An answer to another stream's request: the prompt a stream cut off (a Worker restart) left running ends with one.
+  let otherAnswered!: () => void
+  const othersAnswer = new Promise<void>((resolve) => (otherAnswered = resolve))
   let lastHeard = Date.now()
   const watchdog = setInterval(() => {
     if (Date.now() - lastHeard > timings.silenceMs) finish({ reason: 'silent' })
@@ -61,8 +62,7 @@ export async function openBridge(endpoint: SandboxEndpoint, password: string, ti
             continue
           }
           if (!message) {
-            othersAnswered++
-            for (const wake of awaitingOthers.splice(0)) wake()
+            otherAnswered()
             continue
           }
           out.enqueue(message)
@@ -110,16 +110,7 @@ export async function openBridge(endpoint: SandboxEndpoint, password: string, ti
     /** this bridge and its agent process: another one after the agent restarted */
     instance: res.headers.get('x-bridge-instance') ?? undefined,
     /** Whether an answer to another stream's request came on this one (or comes within `ms`). */
-    otherStreamAnswered(ms: number): Promise<boolean> {
-      if (othersAnswered > 0) return Promise.resolve(true)
-      return new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), ms)
-        awaitingOthers.push(() => {
-          clearTimeout(timer)
-          resolve(true)
-        })
-      })
-    },
+    otherStreamAnswered: (ms: number): Promise<boolean> => Promise.race([othersAnswer.then(() => true), sleep(ms).then(() => false)]),
     close() {
       ended = true
       clearInterval(watchdog)

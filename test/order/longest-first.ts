@@ -16,19 +16,12 @@ export default class LongestFirst extends BaseSequencer {
     const expected = expectedSeconds(root)
     const seconds = (spec: TestSpecification) => expected(relative(root, spec.moduleId))
     const longest = [...files].sort((a, b) => seconds(b) - seconds(a))
-    const leads = new Set<TestSpecification>()
-    const seen = new Set<string>()
-    for (const spec of longest) {
-      // The quick projects start no stack and are bound by CPU: longest first is all they need.
-      if (spec.project.config.sequence.groupOrder === 0 || seen.has(spec.project.name)) continue
-      seen.add(spec.project.name)
-      leads.add(spec)
-    }
+    // Each project's longest file; the quick projects start no stack and are bound by CPU: longest first is all they need.
+    const leads = new Map<string, TestSpecification>()
+    for (const spec of longest) if (spec.project.config.sequence.groupOrder > 0 && !leads.has(spec.project.name)) leads.set(spec.project.name, spec)
+    const leading = (spec: TestSpecification) => Number(leads.get(spec.project.name) === spec)
     return longest.sort(
-      (a, b) =>
-        a.project.config.sequence.groupOrder - b.project.config.sequence.groupOrder ||
-        Number(leads.has(b)) - Number(leads.has(a)) ||
-        seconds(b) - seconds(a),
+      (a, b) => a.project.config.sequence.groupOrder - b.project.config.sequence.groupOrder || leading(b) - leading(a) || seconds(b) - seconds(a),
     )
   }
 }

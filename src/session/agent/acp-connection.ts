@@ -15,11 +15,6 @@ export type AcpConnectionParts = Omit<ConnectionParts, 'agentExit'> & {
 }
 
 /**
- * The session's connection to an ACP agent (Claude Code, Codex) through the bridge in its
- * sandbox: the one JSON-RPC stream, the agent's session opened or loaded on it, and its updates
- * translated (../events/acp-translate.ts) into the events every runtime's clients read.
- */
-/**
  * How long a reattached stream waits for the prompt the last stream left running to end once
  * cancelled: what the agent says until then is that turn's, never the next prompt's.
  */
@@ -27,6 +22,11 @@ const CUT_PROMPT_END_MS = 5_000
 
 type Bridge = Awaited<ReturnType<typeof openBridge>>
 
+/**
+ * The session's connection to an ACP agent (Claude Code, Codex) through the bridge in its
+ * sandbox: the one JSON-RPC stream, the agent's session opened or loaded on it, and its updates
+ * translated (../events/acp-translate.ts) into the events every runtime's clients read.
+ */
 export class AcpConnection {
   private bridge: Bridge | undefined
   private port: AcpAgent | undefined
@@ -128,8 +128,8 @@ export class AcpConnection {
       if (adopted) agent.adopt(known)
       else {
         const { sessionId, loaded } = await agent.start(record.workdir, known, store.spec())
-        store.update({ agent_session_id: sessionId, agent_instance: bridge.instance ?? null })
-        if (!loaded) store.update({ transcript_for: this.transcript() === undefined ? null : sessionId })
+        const owed = loaded ? {} : { transcript_for: this.transcript() === undefined ? null : sessionId }
+        store.update({ agent_session_id: sessionId, agent_instance: bridge.instance ?? null, ...owed })
       }
       this.bridge = bridge
       this.port = agent
