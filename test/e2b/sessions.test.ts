@@ -322,6 +322,8 @@ describe('sessions on E2B (through the stand-in)', () => {
     await waitForStatus(id, 'idle')
     // It has paused since its last message: one keepalive wakes it, the one under test extends a running sandbox.
     await keep(api(`/v1/sessions/${id}/keepalive`, { method: 'POST', body: {} }))
+    // A keepalive answers before the resume it starts is done; a read of the workspace waits for it.
+    await api(`/v1/sessions/${id}/files?path=README.md`)
     const sb = await onlySandbox(id)
     const res = await keep(api(`/v1/sessions/${id}/keepalive`, { method: 'POST', body: {} }))
     expect(res.status).toBe(200)

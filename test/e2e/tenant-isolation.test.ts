@@ -55,6 +55,8 @@ describe('another tenant', () => {
     expect(sent.status).toBe(202)
 
     const asked = await stream.until((e) => e.event === 'question.asked')
+    // The model call that asked is billed once its answer is settled, which may come after the question.
+    await waitFor('the call that asked to be billed', async () => ((await ownersView(id)).spend.inputTokens > 0 ? true : undefined))
     const before = await ownersView(id)
     const messagesBefore = (await api(`/v1/sessions/${id}/messages`, { key: OWNER })).body
     const calls: [string, () => Promise<number>][] = [
